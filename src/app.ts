@@ -1,0 +1,98 @@
+/**
+ * The HTTP application. The order in which the middleware is composed below is
+ * the order every request goes through; read it top to bottom.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import type { AppEnv, Services } from "./app-env";
+import { type Clock, systemClock } from "./clock";
+import { createDatabase } from "./db";
+import type { Env } from "./env";
+import { createMailer } from "./mail";
+import { bodyLimit } from "./middleware/body-limit";
+import { configGuard } from "./middleware/config-guard";
+import { corsAllowlist, parseOriginList } from "./middleware/cors-allowlist";
+import { httpsOnly } from "./middleware/https-only";
+import { jsonBody } from "./middleware/json-body";
+import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
+import { securityHeaders } from "./middleware/security-headers";
+import { services } from "./middleware/services";
+import { ApiError, asApiError, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
+import { registerDevOutbox } from "./routes/dev-outbox";
+import { registerDocs } from "./routes/docs";
+import { registerHealth } from "./routes/health";
+
+export type App = OpenAPIHono<AppEnv>;
+
+export const MAX_BODY_BYTES = 64 * 1024;
+export const SESSION_COOKIE = "__Host-keyward_session";
+
+export interface AppOptions {
+	clock?: Clock;
+	/** Replaces the services built from the bindings (tests inject a mailer or clock here). */
+	services?: (env: Env) => Services;
+	log?: (line: string) => void;
+}
+
+export function defaultServices(clock: Clock): (env: Env) => Services {
+	return (env) => {
+		const db = createDatabase(env.DB);
+		return { db, clock, mailer: createMailer(env, db, clock) };
+	};
+}
+
+export function createApp(options: AppOptions = {}): App {
+	const clock = options.clock ?? systemClock;
+	const log = options.log ?? ((line: string) => console.log(line));
+
+	const app: App = new OpenAPIHono<AppEnv>({
+		// Every validation failure, whatever its source, becomes one 400 problem naming each bad field.
+		defaultHook: (result) => {
+			if (!result.success) throw validationError(fieldErrorsFromZod(result.error.issues));
+		},
+	});
+
+	app.use(requestId());
+	app.use(requestLog({ write: log }));
+	app.use(securityHeaders({ credentialCookies: [SESSION_COOKIE] }));
+	app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedProblem }));
+	app.use(configGuard({ log }));
+	app.use(httpsOnly());
+	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
+	app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
+	app.use(jsonBody());
+	app.use(services(options.services ?? defaultServices(clock)));
+
+	registerHealth(app);
+	registerDevOutbox(app);
+	registerDocs(app);
+
+	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));
+	app.onError((err, c) => {
+		const problem = asApiError(err);
+		if (problem.status >= 500) {
+			log(
+				JSON.stringify({
+					level: "error",
+					msg: "unhandled error",
+					requestId: c.get("requestId"),
+					// Name and frames only: a message can quote input, and input can hold a secret.
+					error: err instanceof Error ? { name: err.name, frames: err.stack?.split("\n").slice(1, 8) } : typeof err,
+				}),
+			);
+		}
+		return problemResponse(problem, c.get("requestId"));
+	});
+	return app;
+}
+
+function methodNotAllowedProblem(c: { get(key: "requestId"): string }, methods: string[]): Response {
+	return problemResponse(
+		new ApiError("method-not-allowed", {
+			detail: `Allowed: ${methods.join(", ")}`,
+			headers: { Allow: methods.join(", ") },
+		}),
+		c.get("requestId"),
+	);
+}

@@ -1,0 +1,24 @@
+import type { AccountDurableObject } from "./durable/account";
+
+/** The Worker's bindings, as declared in wrangler.toml and .dev.vars. */
+export interface Env {
+	ENVIRONMENT: "development" | "staging" | "production";
+	/** Comma-separated exact origins allowed to call the API from a browser. */
+	CORS_ORIGINS: string;
+	/** `outbox` (development: stored, readable at /v1/dev/outbox) or `http`. */
+	MAIL_TRANSPORT: "outbox" | "http";
+	MAIL_FROM: string;
+	MAIL_API_URL: string;
+	MAIL_API_TOKEN?: string;
+	PASSWORD_MIN_LENGTH: string;
+	KEY_PEPPER?: string;
+	TOTP_ENCRYPTION_KEY?: string;
+
+	DB: D1Database;
+	ACCOUNT_DO: DurableObjectNamespace<AccountDurableObject>;
+	AUDIT_QUEUE: Queue;
+	WEBHOOK_QUEUE: Queue;
+	AUDIT_ARCHIVE: R2Bucket;
+}
+
+export const isDevelopment = (env: Pick<Env, "ENVIRONMENT">): boolean => env.ENVIRONMENT === "development";

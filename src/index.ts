@@ -1,0 +1,19 @@
+/**
+ * The Worker's entry: HTTP requests go to the Hono app, queue batches to their
+ * consumer, cron events to the sweeps. The Durable Object class is exported
+ * here because wrangler binds it by name.
+ */
+import { createApp } from "./app";
+import { runScheduled } from "./cron";
+import type { Env } from "./env";
+import { handleQueueBatch } from "./queues";
+
+export { AccountDurableObject } from "./durable/account";
+
+const app = createApp();
+
+export default {
+	fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+	queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
+	scheduled: (controller, env, ctx) => runScheduled(controller, env, ctx),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,82 @@
+/**
+ * Outgoing mail behind one interface. Development stores messages in the
+ * outbox table (readable at /v1/dev/outbox); deployments post them to an HTTP
+ * mail provider (Resend-compatible JSON: {from, to, subject, text}).
+ */
+import { desc, eq } from "drizzle-orm";
+import type { Clock } from "../clock";
+import type { Database } from "../db";
+import { devOutbox } from "../db/schema";
+import type { Env } from "../env";
+import { newId } from "../ids";
+
+export interface Email {
+	to: string;
+	subject: string;
+	text: string;
+}
+
+export interface Mailer {
+	send(email: Email): Promise<void>;
+}
+
+export class MailDeliveryError extends Error {
+	constructor(readonly status: number) {
+		super(`mail provider answered ${status}`);
+		this.name = "MailDeliveryError";
+	}
+}
+
+export class OutboxMailer implements Mailer {
+	constructor(
+		private readonly db: Database,
+		private readonly clock: Clock,
+	) {}
+
+	async send(email: Email): Promise<void> {
+		await this.db
+			.insert(devOutbox)
+			.values({ id: newId("msg"), ...email, to: email.to.toLowerCase(), sentAt: this.clock.now() });
+	}
+
+	/** Newest first. */
+	async list(to: string, limit = 50) {
+		return this.db
+			.select({ to: devOutbox.to, subject: devOutbox.subject, text: devOutbox.text, sentAt: devOutbox.sentAt })
+			.from(devOutbox)
+			.where(eq(devOutbox.to, to))
+			.orderBy(desc(devOutbox.sentAt), desc(devOutbox.id))
+			.limit(limit);
+	}
+}
+
+export interface HttpMailerOptions {
+	url: string;
+	token: string;
+	from: string;
+	fetch?: typeof fetch;
+	timeoutMs?: number;
+}
+
+export class HttpMailer implements Mailer {
+	constructor(private readonly options: HttpMailerOptions) {}
+
+	async send(email: Email): Promise<void> {
+		const doFetch = this.options.fetch ?? fetch;
+		const res = await doFetch(this.options.url, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${this.options.token}`, "Content-Type": "application/json" },
+			body: JSON.stringify({ from: this.options.from, to: [email.to], subject: email.subject, text: email.text }),
+			redirect: "manual",
+			signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+		});
+		if (!res.ok) throw new MailDeliveryError(res.status);
+	}
+}
+
+export function createMailer(env: Env, db: Database, clock: Clock): Mailer {
+	if (env.MAIL_TRANSPORT === "http") {
+		return new HttpMailer({ url: env.MAIL_API_URL, token: env.MAIL_API_TOKEN ?? "", from: env.MAIL_FROM });
+	}
+	return new OutboxMailer(db, clock);
+}

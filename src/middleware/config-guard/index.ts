@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from "hono";
+import { type Env, isDevelopment } from "../../env";
+import { ApiError } from "../../problems";
+import { parseOriginList } from "../cors-allowlist";
+
+const REQUIRED_SECRETS = ["KEY_PEPPER", "TOTP_ENCRYPTION_KEY"] as const;
+
+/** Returns what is wrong with the deployment's configuration, or an empty list. */
+export function configurationProblems(env: Env): string[] {
+	const problems: string[] = [];
+	const deployed = !isDevelopment(env);
+	if (deployed && parseOriginList(env.CORS_ORIGINS).includes("*")) {
+		problems.push("CORS_ORIGINS contains '*': a deployed Keyward refuses to run open to every origin");
+	}
+	for (const name of REQUIRED_SECRETS) {
+		if (!env[name]) problems.push(`secret ${name} is not set (wrangler secret put ${name})`);
+	}
+	if (deployed && env.MAIL_TRANSPORT !== "http") {
+		problems.push("MAIL_TRANSPORT must be 'http' outside development (the outbox is for development only)");
+	}
+	if (env.MAIL_TRANSPORT === "http" && (!env.MAIL_API_URL || !env.MAIL_API_TOKEN)) {
+		problems.push("MAIL_TRANSPORT=http needs MAIL_API_URL and the MAIL_API_TOKEN secret");
+	}
+	return problems;
+}
+
+export interface ConfigGuardOptions {
+	log?: (line: string) => void;
+}
+
+/**
+ * Refuses to serve (503) while the configuration is unsafe, rather than run
+ * open; the reason goes to the log, never to the client.
+ */
+export const configGuard = (options: ConfigGuardOptions = {}): MiddlewareHandler<{ Bindings: Env }> => {
+	const log = options.log ?? ((line: string) => console.error(line));
+	return async (c, next) => {
+		const problems = configurationProblems(c.env);
+		if (problems.length > 0) {
+			log(JSON.stringify({ level: "error", msg: "refusing to serve: unsafe configuration", problems }));
+			throw new ApiError("service-unavailable", { detail: "The service is misconfigured" });
+		}
+		await next();
+	};
+};

@@ -1,0 +1,23 @@
+import type { MiddlewareHandler } from "hono";
+
+export interface RequestIdOptions {
+	/** Produces a fresh id; injectable for tests. */
+	generate?: () => string;
+	headerName?: string;
+}
+
+/**
+ * Gives every request an id of our own making (never the client's, so a caller
+ * cannot forge or collide ids in logs and the audit trail) and returns it in
+ * `X-Request-Id` on every response.
+ */
+export const requestId = (options: RequestIdOptions = {}): MiddlewareHandler<{ Variables: { requestId: string } }> => {
+	const generate = options.generate ?? (() => `req_${crypto.randomUUID().replaceAll("-", "")}`);
+	const headerName = options.headerName ?? "X-Request-Id";
+	return async (c, next) => {
+		const id = generate();
+		c.set("requestId", id);
+		await next();
+		c.res.headers.set(headerName, id);
+	};
+};

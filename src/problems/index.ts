@@ -1,0 +1,133 @@
+/**
+ * The one error type of the API and the one place that turns errors into
+ * RFC 9457 problem documents. Nothing else builds error bodies, so no error can
+ * carry a stack trace, SQL or a secret: unknown errors become a bare 500.
+ */
+import type { z } from "zod";
+
+export const PROBLEM_BASE = "https://keyward.dev/problems/";
+
+export interface FieldError {
+	path: string;
+	message: string;
+}
+
+export type ProblemKind =
+	| "validation"
+	| "unauthorized"
+	| "forbidden"
+	| "not-found"
+	| "method-not-allowed"
+	| "conflict"
+	| "payload-too-large"
+	| "unsupported-media-type"
+	| "quota-exceeded"
+	| "https-required"
+	| "internal"
+	| "service-unavailable";
+
+const KINDS: Record<ProblemKind, { status: number; title: string }> = {
+	validation: { status: 400, title: "Invalid request" },
+	unauthorized: { status: 401, title: "Authentication required" },
+	forbidden: { status: 403, title: "Forbidden" },
+	"not-found": { status: 404, title: "Not found" },
+	"method-not-allowed": { status: 405, title: "Method not allowed" },
+	conflict: { status: 409, title: "Conflict" },
+	"payload-too-large": { status: 413, title: "Payload too large" },
+	"unsupported-media-type": { status: 415, title: "Unsupported media type" },
+	"quota-exceeded": { status: 429, title: "Too many requests" },
+	"https-required": { status: 403, title: "HTTPS required" },
+	internal: { status: 500, title: "Internal server error" },
+	"service-unavailable": { status: 503, title: "Service unavailable" },
+};
+
+export interface ApiErrorOptions {
+	detail?: string;
+	errors?: FieldError[];
+	headers?: Record<string, string>;
+}
+
+/** Thrown anywhere in a request; rendered by `problemResponse`. */
+export class ApiError extends Error {
+	readonly kind: ProblemKind;
+	readonly status: number;
+	readonly detail: string | undefined;
+	readonly errors: FieldError[] | undefined;
+	readonly headers: Record<string, string>;
+
+	constructor(kind: ProblemKind, options: ApiErrorOptions = {}) {
+		super(options.detail ?? KINDS[kind].title);
+		this.name = "ApiError";
+		this.kind = kind;
+		this.status = KINDS[kind].status;
+		this.detail = options.detail;
+		this.errors = options.errors;
+		this.headers = options.headers ?? {};
+	}
+}
+
+export const validationError = (errors: FieldError[], detail?: string): ApiError =>
+	new ApiError("validation", {
+		detail: detail ?? `${errors.length} field${errors.length === 1 ? " is" : "s are"} invalid`,
+		errors,
+	});
+
+/** Maps zod issues to `{path, message}`, one per bad field, dotted paths. */
+export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], prefix = ""): FieldError[] {
+	const out: FieldError[] = [];
+	for (const issue of issues) {
+		const base = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+		if (issue.code === "unrecognized_keys") {
+			// Name each unknown field, so the client sees exactly what to remove.
+			for (const key of issue.keys) {
+				out.push({ path: base ? `${base}.${key}` : key, message: "Unknown field" });
+			}
+			continue;
+		}
+		out.push({ path: base, message: issue.message });
+	}
+	return out;
+}
+
+export function problemBody(error: ApiError, requestId: string): Record<string, unknown> {
+	return {
+		type: PROBLEM_BASE + error.kind,
+		title: KINDS[error.kind].title,
+		status: error.status,
+		detail: error.detail ?? KINDS[error.kind].title,
+		requestId,
+		...(error.errors ? { errors: error.errors } : {}),
+	};
+}
+
+export function problemResponse(error: ApiError, requestId: string): Response {
+	const headers = new Headers(error.headers);
+	headers.set("Content-Type", "application/problem+json; charset=utf-8");
+	return new Response(JSON.stringify(problemBody(error, requestId)), {
+		status: error.status,
+		headers,
+	});
+}
+
+const KIND_BY_STATUS = new Map<number, ProblemKind>(
+	(Object.entries(KINDS) as [ProblemKind, { status: number }][])
+		.filter(([kind]) => kind !== "https-required")
+		.map(([kind, { status }]) => [status, kind]),
+);
+
+/**
+ * Anything that is not an ApiError becomes a problem without its message: a
+ * framework HTTP error keeps only its status, everything else is a bare 500.
+ */
+export function asApiError(err: unknown): ApiError {
+	if (err instanceof ApiError) return err;
+	const status = (err as { status?: unknown; getResponse?: unknown } | null)?.status;
+	if (typeof status === "number" && typeof (err as { getResponse?: unknown }).getResponse === "function") {
+		// Hono's validator throws a bare 400 when a route needs a body and none came.
+		if (status === 400)
+			return validationError([{ path: "", message: "A JSON body is required" }], "The body is missing");
+		const kind = KIND_BY_STATUS.get(status);
+		if (kind && kind !== "internal") return new ApiError(kind);
+	}
+	return new ApiError("internal", { detail: "An unexpected error occurred" });
+}
