@@ -1,40 +1,46 @@
 // Benchmark harness: starts the real Worker under `wrangler dev` (every binding
-// local), drives it over loopback with a fixed number of requests per scenario,
-// and prints requests/second and latency percentiles. Bounded in count and time.
+// local, fresh state in .wrangler/bench-state), drives it over loopback and
+// prints figures. Bounded in count and time; talks only to 127.0.0.1.
 //
-//   npm run bench                  all scenarios
-//   npm run bench -- health        one scenario
-//   BENCH_REQUESTS=5000 npm run bench
+//   npm run bench                   all scenarios
+//   npm run bench -- health audit   chosen scenarios
+//   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 npm run bench
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
 const BASE = `http://127.0.0.1:${PORT}`;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const DEADLINE_MS = 120_000;
+const DEADLINE_MS = 180_000;
+const STATE = ".wrangler/bench-state";
 
-/** Each scenario: a name and a function that sends one request and returns the Response. */
-const scenarios = {
-	health: () => fetch(`${BASE}/health`),
-	"validation-400": () => fetch(`${BASE}/v1/dev/outbox?to=not-an-email`),
-};
+/** Every response's X-Request-Id, so the audit scenario can check the archive against what was served. */
+const served = [];
+async function send(path, init) {
+	const res = await fetch(BASE + path, init);
+	const body = await res.text();
+	const id = res.headers.get("x-request-id");
+	if (id) served.push(id);
+	return { status: res.status, json: () => JSON.parse(body) };
+}
 
 function percentile(sorted, p) {
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function run(name, send) {
+async function drive(count, request) {
 	const latencies = [];
 	let next = 0;
 	let errors = 0;
 	const started = performance.now();
 	const worker = async () => {
-		while (next < REQUESTS && performance.now() - started < DEADLINE_MS) {
+		while (next < count && performance.now() - started < DEADLINE_MS) {
 			next++;
 			const t0 = performance.now();
-			const res = await send();
-			await res.arrayBuffer();
+			const res = await request();
 			if (res.status >= 500) errors++;
 			latencies.push(performance.now() - t0);
 		}
@@ -43,7 +49,6 @@ async function run(name, send) {
 	const seconds = (performance.now() - started) / 1000;
 	latencies.sort((a, b) => a - b);
 	return {
-		scenario: name,
 		requests: latencies.length,
 		errors5xx: errors,
 		rps: Math.round(latencies.length / seconds),
@@ -53,10 +58,38 @@ async function run(name, send) {
 	};
 }
 
+const latencyScenarios = {
+	health: () => send("/health"),
+	"validation-400": () => send("/v1/dev/outbox?to=not-an-email"),
+};
+
+/**
+ * Audit pipeline end to end: AUDIT_EVENTS requests each produce one
+ * http.request event (producer → queue → consumer → D1 index + R2 archive).
+ * Timed until the index reports them all archived; then the archive is read
+ * back after shutdown and checked event by event.
+ */
+async function auditScenario() {
+	const before = served.length;
+	const started = performance.now();
+	const load = await drive(AUDIT_EVENTS, () => send("/health", { headers: { "User-Agent": "keyward-bench" } }));
+	const loadIds = served.slice(before, before + load.requests);
+	const loadDone = performance.now();
+	let stats;
+	while (performance.now() - started < DEADLINE_MS) {
+		const target = served.length;
+		stats = (await send("/v1/dev/audit-stats?stream=system")).json();
+		if (stats.archived >= target) break;
+		await sleep(250);
+	}
+	const seconds = (performance.now() - started) / 1000;
+	return { loadIds, seconds, drainSeconds: (performance.now() - loadDone) / 1000, stats, load };
+}
+
 async function waitForServer() {
 	for (let i = 0; i < 120; i++) {
 		try {
-			if ((await fetch(`${BASE}/health`)).ok) return;
+			if ((await send("/health")).status === 200) return;
 		} catch {}
 		await sleep(500);
 	}
@@ -64,20 +97,76 @@ async function waitForServer() {
 }
 
 const only = process.argv.slice(2);
-const server = spawn("npx", ["wrangler", "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--log-level", "error"], {
-	stdio: ["ignore", "ignore", "inherit"],
-	detached: true,
-});
+const wanted = (name) => only.length === 0 || only.includes(name);
+rmSync(STATE, { recursive: true, force: true });
+const server = spawn(
+	"npx",
+	["wrangler", "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--log-level", "error"],
+	{ stdio: ["ignore", "ignore", "inherit"], detached: true },
+);
+const stopServer = async () => {
+	try {
+		process.kill(-server.pid, "SIGTERM");
+	} catch {}
+	await sleep(1500);
+};
+
+const results = [];
+let audit;
 try {
+	// Migrations go to the same fresh state before the Worker serves.
+	await new Promise((resolve, reject) =>
+		spawn("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE], {
+			stdio: "ignore",
+		}).on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`migrations exited ${code}`)))),
+	);
 	await waitForServer();
-	const results = [];
-	for (const [name, send] of Object.entries(scenarios)) {
-		if (only.length && !only.includes(name)) continue;
-		await run(name, send); // warm-up pass, discarded
-		results.push(await run(name, send));
+	for (const [name, request] of Object.entries(latencyScenarios)) {
+		if (!wanted(name)) continue;
+		await drive(Math.min(500, REQUESTS), request); // warm-up, discarded
+		results.push({ scenario: name, ...(await drive(REQUESTS, request)) });
 	}
-	console.table(results);
-	console.log(JSON.stringify({ requestsPerScenario: REQUESTS, concurrency: CONCURRENCY, results }));
+	if (wanted("audit")) audit = await auditScenario();
 } finally {
-	process.kill(-server.pid, "SIGTERM");
+	await stopServer();
 }
+
+if (results.length) console.table(results);
+if (audit) {
+	const { openArchive, readStream } = await import("../scripts/archive.ts");
+	const { verifyChain } = await import("../src/audit/chain.ts");
+	const archive = await openArchive({ persistTo: STATE });
+	try {
+		const objects = await readStream(archive.bucket, "system");
+		const seen = new Map();
+		for (const o of objects) {
+			const lines = new TextDecoder().decode(o.bytes).split("\n").slice(1).filter(Boolean);
+			for (const line of lines) {
+				const event = JSON.parse(line);
+				seen.set(event.requestId, (seen.get(event.requestId) ?? 0) + 1);
+			}
+		}
+		const lost = audit.loadIds.filter((id) => !seen.has(id)).length;
+		const duplicated = [...seen.values()].filter((n) => n > 1).length;
+		const chain = await verifyChain("system", objects);
+		const summary = {
+			scenario: "audit-pipeline",
+			events: audit.loadIds.length,
+			seconds: +audit.seconds.toFixed(2),
+			eventsPerSecond: Math.round(audit.loadIds.length / audit.seconds),
+			producerRps: audit.load.rps,
+			drainSeconds: +audit.drainSeconds.toFixed(2),
+			lost,
+			duplicated,
+			archiveObjects: objects.length,
+			chainOk: chain.ok,
+			indexStats: JSON.stringify(audit.stats),
+		};
+		console.table([summary]);
+		results.push(summary);
+		if (lost > 0 || duplicated > 0 || !chain.ok) process.exitCode = 1;
+	} finally {
+		await archive.dispose();
+	}
+}
+console.log(JSON.stringify({ requestsPerScenario: REQUESTS, concurrency: CONCURRENCY, results }));

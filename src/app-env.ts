@@ -1,3 +1,5 @@
+import type { AuditLog } from "./audit/emitter";
+import type { Principal } from "./auth/principal";
 import type { Clock } from "./clock";
 import type { Database } from "./db";
 import type { Env } from "./env";
@@ -15,6 +17,10 @@ export interface AppEnv {
 	Variables: {
 		requestId: string;
 		services: Services;
+		/** This request's audit events; `http.request` is added when the response is done. */
+		audit: AuditLog;
+		/** The authenticated caller, or null. */
+		principal: Principal | null;
 		/** A route that serves HTML sets its own Content-Security-Policy here. */
 		contentSecurityPolicy?: string;
 	};

@@ -5,10 +5,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv, Services } from "./app-env";
+import { type Authenticator, noCredentialsYet } from "./auth/principal";
 import { type Clock, systemClock } from "./clock";
 import { createDatabase } from "./db";
 import type { Env } from "./env";
 import { createMailer } from "./mail";
+import { auditTrail } from "./middleware/audit-trail";
+import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
 import { configGuard } from "./middleware/config-guard";
 import { corsAllowlist, parseOriginList } from "./middleware/cors-allowlist";
@@ -19,6 +22,8 @@ import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { services } from "./middleware/services";
 import { ApiError, asApiError, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
+import { registerAuditEvents } from "./routes/audit-events";
+import { registerDevAudit } from "./routes/dev-audit";
 import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
@@ -33,6 +38,8 @@ export interface AppOptions {
 	/** Replaces the services built from the bindings (tests inject a mailer or clock here). */
 	services?: (env: Env) => Services;
 	log?: (line: string) => void;
+	/** Resolves credentials to a principal; sessions and API keys plug in here. */
+	authenticate?: Authenticator;
 }
 
 export function defaultServices(clock: Clock): (env: Env) => Services {
@@ -56,17 +63,21 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(requestId());
 	app.use(requestLog({ write: log }));
 	app.use(securityHeaders({ credentialCookies: [SESSION_COOKIE] }));
+	app.use(services(options.services ?? defaultServices(clock)));
+	app.use(auditTrail({ log })); // outside every refusal below, so each request is audited once
 	app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedProblem }));
 	app.use(configGuard({ log }));
 	app.use(httpsOnly());
 	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
 	app.use(jsonBody());
-	app.use(services(options.services ?? defaultServices(clock)));
+	app.use(authenticate(options.authenticate ?? noCredentialsYet));
 
 	registerHealth(app);
 	registerDevOutbox(app);
+	registerDevAudit(app);
 	registerDocs(app);
+	registerAuditEvents(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));
 	app.onError((err, c) => {

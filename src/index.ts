@@ -15,5 +15,7 @@ const app = createApp();
 export default {
 	fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 	queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
-	scheduled: (controller, env, ctx) => runScheduled(controller, env, ctx),
+	scheduled: async (controller, env, ctx) => {
+		await runScheduled(controller, env, ctx);
+	},
 } satisfies ExportedHandler<Env>;

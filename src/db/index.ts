@@ -4,3 +4,12 @@ import * as schema from "./schema";
 export const createDatabase = (d1: D1Database) => drizzle(d1, { schema });
 export type Database = ReturnType<typeof createDatabase>;
 export { schema };
+
+/** D1 binds at most 100 parameters per statement; multi-row writes go in chunks below that. */
+export const D1_MAX_PARAMS = 100;
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+	const out: T[][] = [];
+	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+	return out;
+}

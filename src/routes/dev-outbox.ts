@@ -1,10 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import type { App } from "../app";
-import type { AppEnv } from "../app-env";
-import { isDevelopment } from "../env";
 import { OutboxMailer } from "../mail";
-import { ApiError } from "../problems";
+import { developmentOnly } from "../middleware/development-only";
 import { jsonContent, problemResponses } from "./openapi-shared";
 
 const OutboxEmail = z.object({
@@ -14,15 +11,9 @@ const OutboxEmail = z.object({
 	sentAt: z.string().openapi({ format: "date-time" }),
 });
 
-// Runs before validation, so outside development every request here is a plain 404.
-const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-	if (!isDevelopment(c.env)) throw new ApiError("not-found");
-	await next();
-};
-
 export const devOutboxRoute = createRoute({
 	method: "get",
-	middleware: [developmentOnly] as const,
+	middleware: [developmentOnly()] as const,
 	path: "/v1/dev/outbox",
 	tags: ["Development"],
 	summary: "Emails that would have been sent (local development only; 404 everywhere else)",

@@ -1,0 +1,142 @@
+/**
+ * The archive's hash chain. Each account's trail is a sequence of NDJSON
+ * objects; the first line of object n is a header naming n and the SHA-256 of
+ * the exact bytes of object n-1, so removing, editing or reordering any object
+ * breaks a link that verification reports.
+ *
+ * This file imports nothing relative: `npm run audit:verify` runs it in Node.
+ */
+
+export const GENESIS = "genesis";
+
+export interface ChainHeader {
+	kind: "keyward.audit.chain";
+	version: 1;
+	stream: string;
+	seq: number;
+	prev: string;
+	count: number;
+}
+
+export interface ChainHead {
+	seq: number;
+	hash: string;
+}
+
+export const archivePrefix = (stream: string): string => `audit/${stream}/`;
+
+/** `audit/{stream}/{yyyy}/{mm}/{dd}/{seq, 12 digits}.ndjson`, dated by the archive write. */
+export function archiveKey(stream: string, seq: number, writtenAt: Date): string {
+	const d = writtenAt.toISOString();
+	return `${archivePrefix(stream)}${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${String(seq).padStart(12, "0")}.ndjson`;
+}
+
+export function seqFromKey(key: string): number | null {
+	const match = /\/(\d{12})\.ndjson$/.exec(key);
+	return match ? Number(match[1]) : null;
+}
+
+export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+	const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+	const digest = await crypto.subtle.digest("SHA-256", data);
+	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Builds object `head.seq + 1` from already-serialised event lines. */
+export function buildArchiveObject(stream: string, head: ChainHead, eventLines: string[]): string {
+	const header: ChainHeader = {
+		kind: "keyward.audit.chain",
+		version: 1,
+		stream,
+		seq: head.seq + 1,
+		prev: head.seq === 0 ? GENESIS : head.hash,
+		count: eventLines.length,
+	};
+	return `${[JSON.stringify(header), ...eventLines].join("\n")}\n`;
+}
+
+export function parseArchiveObject(text: string): { header: ChainHeader; lines: string[] } | null {
+	const lines = text.split("\n").filter((l) => l.length > 0);
+	try {
+		const header = JSON.parse(lines[0] ?? "") as ChainHeader;
+		if (header.kind !== "keyward.audit.chain" || typeof header.seq !== "number") return null;
+		return { header, lines: lines.slice(1) };
+	} catch {
+		return null;
+	}
+}
+
+export type ChainProblem = "gap" | "edited" | "reordered" | "malformed" | "truncated";
+
+export interface ChainReport {
+	ok: boolean;
+	objects: number;
+	events: number;
+	head: ChainHead;
+	problem?: { kind: ChainProblem; key: string; detail: string };
+}
+
+export interface ArchiveObject {
+	key: string;
+	bytes: Uint8Array;
+}
+
+/**
+ * Walks a stream's objects in key order and reports the first broken link.
+ * With `expectedHead` (from the account's Durable Object), an edit to the
+ * newest object, which no later object vouches for, is caught too.
+ */
+export async function verifyChain(
+	stream: string,
+	objects: ArchiveObject[],
+	expectedHead?: ChainHead,
+): Promise<ChainReport> {
+	const sorted = [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+	let head: ChainHead = { seq: 0, hash: GENESIS };
+	let events = 0;
+	const fail = (kind: ChainProblem, key: string, detail: string): ChainReport => ({
+		ok: false,
+		objects: sorted.length,
+		events,
+		head,
+		problem: { kind, key, detail },
+	});
+
+	for (const object of sorted) {
+		const parsed = parseArchiveObject(new TextDecoder().decode(object.bytes));
+		if (!parsed || parsed.header.stream !== stream) return fail("malformed", object.key, "no valid chain header");
+		const { header, lines } = parsed;
+		const keySeq = seqFromKey(object.key);
+		if (keySeq !== header.seq) {
+			return fail("reordered", object.key, `object named ${keySeq} holds seq ${header.seq}`);
+		}
+		if (header.seq !== head.seq + 1) {
+			return fail("gap", object.key, `expected seq ${head.seq + 1}, found ${header.seq}`);
+		}
+		const expectedPrev = head.seq === 0 ? GENESIS : head.hash;
+		if (header.prev !== expectedPrev) {
+			const previous = sorted[sorted.indexOf(object) - 1]?.key ?? "(start)";
+			return fail(
+				"edited",
+				previous,
+				`seq ${header.seq} names prev ${header.prev}, but ${previous} hashes to ${expectedPrev}`,
+			);
+		}
+		if (header.count !== lines.length) {
+			return fail("truncated", object.key, `header counts ${header.count} events, object holds ${lines.length}`);
+		}
+		events += lines.length;
+		head = { seq: header.seq, hash: await sha256Hex(object.bytes) };
+	}
+
+	if (expectedHead && expectedHead.seq > 0) {
+		const last = sorted.at(-1)?.key ?? archivePrefix(stream);
+		if (head.seq < expectedHead.seq) {
+			return fail("gap", last, `archive ends at seq ${head.seq}, the chain head is ${expectedHead.seq}`);
+		}
+		if (head.seq === expectedHead.seq && head.hash !== expectedHead.hash) {
+			return fail("edited", last, "the newest object does not match the chain head");
+		}
+	}
+	return { ok: true, objects: sorted.length, events, head };
+}

@@ -1,0 +1,154 @@
+/**
+ * The audit queue's consumer and the dead-letter consumer.
+ *
+ * Per batch, events are grouped by stream (account or `system`); each group is
+ * (1) indexed in D1, idempotently by event id, (2) appended to the stream's
+ * R2 hash chain through the account's Durable Object, which drops ids it has
+ * already archived, (3) marked archived in the index. A group that fails is
+ * retried message by message with backoff; after the queue's max_retries the
+ * messages go to the dead-letter queue, whose consumer keeps them in D1 until
+ * `npm run audit:replay` moves them back into the send path.
+ */
+import { inArray, sql } from "drizzle-orm";
+import type { Clock } from "../clock";
+import { chunk, D1_MAX_PARAMS, type Database } from "../db";
+import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
+import type { Env } from "../env";
+import { type AuditEvent, keyIdOf } from "./event";
+
+export interface ConsumerDeps {
+	env: Env;
+	db: Database;
+	clock: Clock;
+	log?: (line: string) => void;
+}
+
+const isAuditEvent = (body: unknown): body is AuditEvent =>
+	typeof body === "object" &&
+	body !== null &&
+	typeof (body as AuditEvent).id === "string" &&
+	typeof (body as AuditEvent).accountId === "string" &&
+	typeof (body as AuditEvent).action === "string" &&
+	typeof (body as AuditEvent).time === "string";
+
+/** Exponential backoff for a retried message: 2, 4, 8 … seconds, at most 5 minutes. */
+export const retryDelaySeconds = (attempts: number): number => Math.min(300, 2 ** Math.max(1, attempts));
+
+export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
+	const log = deps.log ?? ((line: string) => console.error(line));
+	const groups = new Map<string, Message<unknown>[]>();
+	for (const message of batch.messages) {
+		if (!isAuditEvent(message.body)) {
+			// Never acked: it reaches the dead-letter queue, where a person can look at it.
+			log(JSON.stringify({ level: "error", msg: "malformed audit message", messageId: message.id }));
+			message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+			continue;
+		}
+		const list = groups.get(message.body.accountId) ?? [];
+		list.push(message);
+		groups.set(message.body.accountId, list);
+	}
+
+	await Promise.all(
+		[...groups].map(async ([stream, messages]) => {
+			const events = messages.map((m) => m.body as AuditEvent);
+			try {
+				await archiveStream(stream, events, deps);
+				for (const m of messages) m.ack();
+			} catch (err) {
+				log(
+					JSON.stringify({
+						level: "error",
+						msg: "audit batch failed; retrying",
+						stream,
+						events: events.length,
+						error: err instanceof Error ? err.name : typeof err,
+					}),
+				);
+				for (const m of messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+			}
+		}),
+	);
+}
+
+async function archiveStream(stream: string, events: AuditEvent[], deps: ConsumerDeps): Promise<void> {
+	await indexEvents(deps.db, events);
+	const ordered = [...events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
+	const stub = deps.env.ACCOUNT_DO.get(deps.env.ACCOUNT_DO.idFromName(stream));
+	await stub.appendToArchive(
+		stream,
+		ordered.map((event) => ({ id: event.id, line: JSON.stringify(event) })),
+		deps.clock.now().getTime(),
+	);
+	const archivedAt = deps.clock.now();
+	const updates = chunk(
+		events.map((e) => e.id),
+		D1_MAX_PARAMS - 1,
+	).map((ids) => deps.db.update(auditEvents).set({ archivedAt }).where(inArray(auditEvents.id, ids)));
+	const [first, ...rest] = updates;
+	if (first) await deps.db.batch([first, ...rest]);
+}
+
+export async function indexEvents(db: Database, events: AuditEvent[]): Promise<void> {
+	const rows = events.map((e) => ({
+		id: e.id,
+		accountId: e.accountId,
+		time: new Date(e.time),
+		action: e.action,
+		outcome: e.outcome,
+		actorType: e.actor.type,
+		actorId: e.actor.id,
+		targetType: e.target?.type ?? null,
+		targetId: e.target?.id ?? null,
+		keyId: keyIdOf(e),
+		requestId: e.requestId,
+		body: JSON.stringify(e),
+	}));
+	// 13 columns a row: 7 rows stay under D1's 100 bound parameters.
+	const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 13)).map((part) =>
+		db.insert(auditEvents).values(part).onConflictDoNothing(),
+	);
+	const [first, ...rest] = inserts;
+	if (first) await db.batch([first, ...rest]);
+}
+
+/** The dead-letter consumer: keep every message so it can be replayed; ack only once stored. */
+export async function storeDeadLetters(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
+	const receivedAt = deps.clock.now();
+	const rows = batch.messages.map((m) => ({
+		id: isAuditEvent(m.body) ? m.body.id : `msg_${m.id}`,
+		body: JSON.stringify(m.body),
+		receivedAt,
+	}));
+	try {
+		const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 3)).map((part) =>
+			deps.db.insert(auditDeadLetters).values(part).onConflictDoNothing(),
+		);
+		const [first, ...rest] = inserts;
+		if (first) await deps.db.batch([first, ...rest]);
+		batch.ackAll();
+	} catch {
+		batch.retryAll({ delaySeconds: 60 });
+	}
+}
+
+/**
+ * Moves dead letters into the audit outbox, which the cron re-sends to the
+ * queue. Safe to run any time: the consumer drops events it already has.
+ */
+export async function replayDeadLetters(db: Database): Promise<number> {
+	const moved = await db
+		.insert(auditOutbox)
+		.select(
+			db
+				.select({ id: auditDeadLetters.id, body: auditDeadLetters.body, createdAt: auditDeadLetters.receivedAt })
+				.from(auditDeadLetters)
+				// SQLite needs a WHERE here to parse INSERT … SELECT … ON CONFLICT unambiguously.
+				.where(sql`true`),
+		)
+		.onConflictDoNothing()
+		.returning({ id: auditOutbox.id });
+	const ids = db.select({ id: auditOutbox.id }).from(auditOutbox);
+	await db.delete(auditDeadLetters).where(inArray(auditDeadLetters.id, ids));
+	return moved.length;
+}

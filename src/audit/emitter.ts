@@ -1,0 +1,102 @@
+/**
+ * Collects a request's audit events and sends them to the audit Queue in one
+ * `sendBatch`, after the response (waitUntil). If the Queue refuses, the events
+ * go to the `audit_outbox` table, which the cron re-sends; nothing is dropped
+ * silently. Every event is scrubbed when it is recorded, before it can reach
+ * the queue, the table or a log.
+ */
+import type { Clock } from "../clock";
+import { chunk, D1_MAX_PARAMS, type Database } from "../db";
+import { auditOutbox } from "../db/schema";
+import { newId } from "../ids";
+import { type AuditAction, type AuditActor, type AuditEvent, SYSTEM_STREAM } from "./event";
+import { scrubMetadata } from "./scrub";
+
+/** Queues take at most 100 messages per sendBatch. */
+const QUEUE_BATCH_LIMIT = 100;
+
+export interface AuditRecordInput {
+	action: AuditAction;
+	outcome?: "success" | "failure";
+	accountId?: string | null;
+	actor?: Partial<AuditActor>;
+	target?: { type: string; id: string } | null;
+	metadata?: Record<string, unknown>;
+}
+
+export interface AuditSink {
+	queue: Pick<Queue, "sendBatch">;
+	db: Database;
+	clock: Clock;
+	log?: (line: string) => void;
+}
+
+export class AuditLog {
+	readonly #events: AuditEvent[] = [];
+
+	constructor(
+		private readonly sink: AuditSink,
+		/** Defaults for events of this request: who acted, from where, under which request id. */
+		private readonly context: { actor: AuditActor; requestId: string | null },
+	) {}
+
+	/** The account whose trail this request's events default to, once the caller is authorised for it. */
+	accountId: string | null = null;
+
+	/** The actor may become known only after authentication, partway through the request. */
+	setActor(actor: Partial<AuditActor>): void {
+		this.context.actor = { ...this.context.actor, ...actor };
+	}
+
+	record(input: AuditRecordInput): AuditEvent {
+		const event: AuditEvent = {
+			id: newId("evt"),
+			time: this.sink.clock.now().toISOString(),
+			accountId: input.accountId ?? this.accountId ?? SYSTEM_STREAM,
+			action: input.action,
+			outcome: input.outcome ?? "success",
+			actor: { ...this.context.actor, ...input.actor },
+			target: input.target ?? null,
+			requestId: this.context.requestId,
+			metadata: scrubMetadata(input.metadata ?? {}),
+		};
+		this.#events.push(event);
+		return event;
+	}
+
+	get pending(): readonly AuditEvent[] {
+		return this.#events;
+	}
+
+	/** Sends everything recorded so far; safe to call once per request, from waitUntil. */
+	async flush(): Promise<void> {
+		const events = this.#events.splice(0);
+		await sendAuditEvents(this.sink, events);
+	}
+}
+
+export async function sendAuditEvents(sink: AuditSink, events: AuditEvent[]): Promise<void> {
+	for (const part of chunk(events, QUEUE_BATCH_LIMIT)) {
+		try {
+			await sink.queue.sendBatch(part.map((body) => ({ body, contentType: "json" as const })));
+		} catch {
+			await keepInOutbox(sink, part);
+		}
+	}
+}
+
+async function keepInOutbox(sink: AuditSink, events: AuditEvent[]): Promise<void> {
+	try {
+		const now = sink.clock.now();
+		const rows = events.map((event) => ({ id: event.id, body: JSON.stringify(event), createdAt: now }));
+		const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 3)).map((part) =>
+			sink.db.insert(auditOutbox).values(part).onConflictDoNothing(),
+		);
+		const [first, ...rest] = inserts;
+		if (first) await sink.db.batch([first, ...rest]);
+	} catch {
+		// Both the queue and D1 are down: the log is the last place left. Events are already scrubbed.
+		const log = sink.log ?? ((line: string) => console.error(line));
+		for (const event of events) log(JSON.stringify({ level: "error", msg: "audit event not delivered", event }));
+	}
+}

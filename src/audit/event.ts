@@ -1,0 +1,67 @@
+/** The audit event of API.md §6, and the action names the product records. */
+
+export const AUDIT_ACTIONS = [
+	"http.request",
+	"auth.signup",
+	"auth.login.succeeded",
+	"auth.login.failed",
+	"auth.lockout",
+	"auth.mfa.enabled",
+	"auth.mfa.disabled",
+	"auth.mfa.failed",
+	"auth.password.changed",
+	"session.revoked",
+	"member.invited",
+	"member.joined",
+	"member.role_changed",
+	"member.removed",
+	"account.settings_changed",
+	"account.ownership_transferred",
+	"account.lockdown",
+	"key.created",
+	"key.rotated",
+	"key.revoked",
+	"key.expired",
+	"key.swept",
+	"key.updated",
+	"webhook.created",
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Events with no account (a failed login for an unknown email, say) go to this stream. */
+export const SYSTEM_STREAM = "system";
+
+export interface AuditActor {
+	type: "user" | "key" | "system";
+	id: string | null;
+	ip: string | null;
+	userAgent: string | null;
+}
+
+export interface AuditEvent {
+	id: string;
+	time: string;
+	/** The account whose trail holds the event, or `system`. Not part of the public shape. */
+	accountId: string;
+	action: AuditAction;
+	outcome: "success" | "failure";
+	actor: AuditActor;
+	target: { type: string; id: string } | null;
+	requestId: string | null;
+	metadata: Record<string, unknown>;
+}
+
+/** The public shape of API.md §6 (the routing field stays internal). */
+export function publicAuditEvent(event: AuditEvent) {
+	const { accountId: _accountId, ...rest } = event;
+	return rest;
+}
+
+/** The key an event concerns, for the `keyId` filter: its target, its metadata, or the key that acted. */
+export function keyIdOf(event: AuditEvent): string | null {
+	if (event.target?.type === "key") return event.target.id;
+	const fromMetadata = event.metadata.keyId;
+	if (typeof fromMetadata === "string") return fromMetadata;
+	return event.actor.type === "key" ? event.actor.id : null;
+}

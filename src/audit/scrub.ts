@@ -1,0 +1,80 @@
+/**
+ * Masking applied to every audit event before it leaves the handler (queue,
+ * fallback table, archive, logs). Two independent nets: field names that can
+ * hold a secret are removed whatever their value, and values that look like a
+ * credential are removed whatever their field. Personal data in metadata is
+ * masked; the actor's IP and user agent stay (they are what an audit is for).
+ */
+
+export const REDACTED = "[REDACTED]";
+const MAX_DEPTH = 8;
+const MAX_STRING = 1024;
+
+// Field names that can carry a secret, compared lowercase with separators removed.
+const SECRET_NAME =
+	/pass(word|wd|phrase)?|secret|token|authorization|cookie|recovery|otp|totp|pepper|signature|credential|privatekey|apikey|session$/;
+const SECRET_EXACT = new Set(["key", "code", "pin", "mfacode", "emailcode", "bearer", "hash"]);
+const SECRET_SUFFIX = ["key", "code"];
+// Names that end like a secret but hold none.
+const NOT_SECRET = new Set(["statuscode", "errorcode", "countrycode", "reasoncode", "resultcode", "keyid"]);
+
+const CREDENTIAL_VALUE = /\bkw_(live|test)_[A-Za-z0-9]+|\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}/i;
+const EMAIL_VALUE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+const PERSONAL_NAME = new Set([
+	"name",
+	"fullname",
+	"displayname",
+	"username",
+	"firstname",
+	"lastname",
+	"phone",
+	"address",
+]);
+const IP_NAME = new Set(["ip", "ipaddress", "clientip", "remoteip"]);
+
+const normalise = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+export function isSecretFieldName(name: string): boolean {
+	const n = normalise(name);
+	if (NOT_SECRET.has(n)) return false;
+	if (SECRET_EXACT.has(n) || SECRET_NAME.test(n)) return true;
+	return SECRET_SUFFIX.some((suffix) => n.endsWith(suffix));
+}
+
+export const maskEmail = (value: string): string => value.replace(EMAIL_VALUE, "$1***@$2");
+
+export function maskIp(value: string): string {
+	if (value.includes(".")) return value.replace(/\.\d+$/, ".0");
+	if (value.includes(":")) return `${value.split(":").slice(0, 3).join(":")}::`;
+	return REDACTED;
+}
+
+function scrubValue(name: string, value: unknown, depth: number): unknown {
+	if (isSecretFieldName(name)) return REDACTED;
+	if (value === null || typeof value === "number" || typeof value === "boolean") return value;
+	if (typeof value === "string") {
+		if (CREDENTIAL_VALUE.test(value)) return REDACTED;
+		const n = normalise(name);
+		if (IP_NAME.has(n)) return maskIp(value);
+		if (PERSONAL_NAME.has(n)) return value.length > 0 ? `${value[0]}***` : value;
+		const masked = maskEmail(value);
+		return masked.length > MAX_STRING ? `${masked.slice(0, MAX_STRING)}…` : masked;
+	}
+	if (depth >= MAX_DEPTH) return REDACTED;
+	if (Array.isArray(value)) return value.slice(0, 100).map((item) => scrubValue(name, item, depth + 1));
+	if (typeof value === "object") return scrubObject(value as Record<string, unknown>, depth + 1);
+	return undefined; // functions, symbols, bigints: never serialised
+}
+
+function scrubObject(input: Record<string, unknown>, depth: number): Record<string, unknown> {
+	// A null prototype means a `__proto__` key in the input stays an ordinary key.
+	const out: Record<string, unknown> = Object.create(null);
+	for (const [name, value] of Object.entries(input)) {
+		const clean = scrubValue(name, value, depth);
+		if (clean !== undefined) out[name] = clean;
+	}
+	return { ...out };
+}
+
+/** Returns a masked deep copy of audit metadata. */
+export const scrubMetadata = (metadata: Record<string, unknown>): Record<string, unknown> => scrubObject(metadata, 0);

@@ -1,0 +1,59 @@
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import type { AppEnv } from "../../app-env";
+import { AuditLog } from "../../audit/emitter";
+
+export interface AuditTrailOptions {
+	log?: (line: string) => void;
+}
+
+const header = (value: string | undefined, max: number): string | null => (value ? value.slice(0, max) : null);
+
+/**
+ * Gives the request its AuditLog and, whatever the outcome (errors, 404s and
+ * refusals included), records exactly one `http.request` event, then sends the
+ * request's events after the response with waitUntil. The event lands in the
+ * trail of the account the request was authorised for, or the system stream.
+ */
+export const auditTrail =
+	(options: AuditTrailOptions = {}): MiddlewareHandler<AppEnv> =>
+	async (c, next) => {
+		const { db, clock } = c.get("services");
+		const started = Date.now();
+		const audit = new AuditLog(
+			{ queue: c.env.AUDIT_QUEUE, db, clock, log: options.log },
+			{
+				actor: {
+					type: "user",
+					id: null,
+					ip: header(c.req.header("CF-Connecting-IP"), 64),
+					userAgent: header(c.req.header("User-Agent"), 256),
+				},
+				requestId: c.get("requestId"),
+			},
+		);
+		c.set("audit", audit);
+		try {
+			await next();
+		} finally {
+			const status = c.res.status;
+			audit.record({
+				action: "http.request",
+				accountId: audit.accountId,
+				outcome: status < 400 ? "success" : "failure",
+				metadata: {
+					method: c.req.method,
+					route: routePath(c, -1),
+					path: c.req.path,
+					status,
+					durationMs: Date.now() - started,
+				},
+			});
+			const flushing = audit.flush();
+			try {
+				c.executionCtx.waitUntil(flushing);
+			} catch {
+				await flushing; // no execution context (a bare app.request in a script): send inline
+			}
+		}
+	};

@@ -1,0 +1,46 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, count, eq, isNotNull } from "drizzle-orm";
+import type { App } from "../app";
+import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
+import { developmentOnly } from "../middleware/development-only";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+export const devAuditStatsRoute = createRoute({
+	method: "get",
+	path: "/v1/dev/audit-stats",
+	tags: ["Development"],
+	summary: "Audit pipeline counters for a stream (local development only; 404 everywhere else)",
+	middleware: [developmentOnly()] as const,
+	request: { query: z.strictObject({ stream: z.string().min(1).max(64).default("system") }) },
+	responses: {
+		200: jsonContent(
+			z.object({ indexed: z.number(), archived: z.number(), outbox: z.number(), deadLetters: z.number() }),
+			"Counts in the D1 index, the fallback outbox and the dead-letter table",
+		),
+		...problemResponses(400, 404),
+	},
+});
+
+export const registerDevAudit = (app: App) =>
+	app.openapi(devAuditStatsRoute, async (c) => {
+		const { stream } = c.req.valid("query");
+		const { db } = c.get("services");
+		const [indexed, archived, outbox, deadLetters] = await db.batch([
+			db.select({ n: count() }).from(auditEvents).where(eq(auditEvents.accountId, stream)),
+			db
+				.select({ n: count() })
+				.from(auditEvents)
+				.where(and(eq(auditEvents.accountId, stream), isNotNull(auditEvents.archivedAt))),
+			db.select({ n: count() }).from(auditOutbox),
+			db.select({ n: count() }).from(auditDeadLetters),
+		]);
+		return c.json(
+			{
+				indexed: indexed[0]?.n ?? 0,
+				archived: archived[0]?.n ?? 0,
+				outbox: outbox[0]?.n ?? 0,
+				deadLetters: deadLetters[0]?.n ?? 0,
+			},
+			200,
+		);
+	});
