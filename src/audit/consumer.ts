@@ -11,7 +11,7 @@
  */
 import { inArray, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
-import { chunk, D1_MAX_PARAMS, type Database } from "../db";
+import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
 import type { Env } from "../env";
 import { type AuditEvent, keyIdOf } from "./event";
@@ -85,8 +85,7 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 		events.map((e) => e.id),
 		D1_MAX_PARAMS - 1,
 	).map((ids) => deps.db.update(auditEvents).set({ archivedAt }).where(inArray(auditEvents.id, ids)));
-	const [first, ...rest] = updates;
-	if (first) await deps.db.batch([first, ...rest]);
+	await runInBatch(deps.db, updates);
 }
 
 export async function indexEvents(db: Database, events: AuditEvent[]): Promise<void> {
@@ -108,8 +107,7 @@ export async function indexEvents(db: Database, events: AuditEvent[]): Promise<v
 	const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 13)).map((part) =>
 		db.insert(auditEvents).values(part).onConflictDoNothing(),
 	);
-	const [first, ...rest] = inserts;
-	if (first) await db.batch([first, ...rest]);
+	await runInBatch(db, inserts);
 }
 
 /** The dead-letter consumer: keep every message so it can be replayed; ack only once stored. */
@@ -124,8 +122,7 @@ export async function storeDeadLetters(batch: MessageBatch<unknown>, deps: Consu
 		const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 3)).map((part) =>
 			deps.db.insert(auditDeadLetters).values(part).onConflictDoNothing(),
 		);
-		const [first, ...rest] = inserts;
-		if (first) await deps.db.batch([first, ...rest]);
+		await runInBatch(deps.db, inserts);
 		batch.ackAll();
 	} catch {
 		batch.retryAll({ delaySeconds: 60 });

@@ -6,7 +6,7 @@
  * the queue, the table or a log.
  */
 import type { Clock } from "../clock";
-import { chunk, D1_MAX_PARAMS, type Database } from "../db";
+import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditOutbox } from "../db/schema";
 import { newId } from "../ids";
 import { type AuditAction, type AuditActor, type AuditEvent, SYSTEM_STREAM } from "./event";
@@ -92,8 +92,7 @@ async function keepInOutbox(sink: AuditSink, events: AuditEvent[]): Promise<void
 		const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 3)).map((part) =>
 			sink.db.insert(auditOutbox).values(part).onConflictDoNothing(),
 		);
-		const [first, ...rest] = inserts;
-		if (first) await sink.db.batch([first, ...rest]);
+		await runInBatch(sink.db, inserts);
 	} catch {
 		// Both the queue and D1 are down: the log is the last place left. Events are already scrubbed.
 		const log = sink.log ?? ((line: string) => console.error(line));

@@ -13,3 +13,11 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
 	return out;
 }
+
+type BatchItem = Parameters<Database["batch"]>[0][number];
+
+/** Runs statements as one D1 batch (one round trip, all or nothing); nothing to do for none. */
+export async function runInBatch(db: Database, statements: BatchItem[]): Promise<void> {
+	const [first, ...rest] = statements;
+	if (first) await db.batch([first, ...rest]);
+}
