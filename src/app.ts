@@ -15,6 +15,7 @@ import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
 import { configGuard } from "./middleware/config-guard";
 import { corsAllowlist, parseOriginList } from "./middleware/cors-allowlist";
+import { developmentOnly } from "./middleware/development-only";
 import { httpsOnly } from "./middleware/https-only";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
@@ -66,6 +67,7 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(services(options.services ?? defaultServices(clock)));
 	app.use(auditTrail({ log })); // outside every refusal below, so each request is audited once
 	app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedProblem }));
+	app.use("/v1/dev/*", developmentOnly()); // every method, so no 405 hints that they exist
 	app.use(configGuard({ log }));
 	app.use(httpsOnly());
 	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
@@ -88,8 +90,18 @@ export function createApp(options: AppOptions = {}): App {
 					level: "error",
 					msg: "unhandled error",
 					requestId: c.get("requestId"),
-					// Name and frames only: a message can quote input, and input can hold a secret.
-					error: err instanceof Error ? { name: err.name, frames: err.stack?.split("\n").slice(1, 8) } : typeof err,
+					// Name and call frames only: a message (even its later lines, as in a failed
+					// query's parameters) can quote input, and input can hold a secret.
+					error:
+						err instanceof Error
+							? {
+									name: err.name,
+									frames: (err.stack ?? "")
+										.split("\n")
+										.filter((l) => /^\s+at /.test(l))
+										.slice(0, 8),
+								}
+							: typeof err,
 				}),
 			);
 		}

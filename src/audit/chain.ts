@@ -134,6 +134,9 @@ export async function verifyChain(
 		if (head.seq < expectedHead.seq) {
 			return fail("gap", last, `archive ends at seq ${head.seq}, the chain head is ${expectedHead.seq}`);
 		}
+		if (head.seq > expectedHead.seq) {
+			return fail("gap", last, `archive runs to seq ${head.seq}, past the chain head ${expectedHead.seq}`);
+		}
 		if (head.seq === expectedHead.seq && head.hash !== expectedHead.hash) {
 			return fail("edited", last, "the newest object does not match the chain head");
 		}

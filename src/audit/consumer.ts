@@ -71,8 +71,8 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: Cons
 	);
 }
 
+// The archive is the record, so it is written first: a D1 outage delays the index, never the archive.
 async function archiveStream(stream: string, events: AuditEvent[], deps: ConsumerDeps): Promise<void> {
-	await indexEvents(deps.db, events);
 	const ordered = [...events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
 	const stub = deps.env.ACCOUNT_DO.get(deps.env.ACCOUNT_DO.idFromName(stream));
 	await stub.appendToArchive(
@@ -80,6 +80,7 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 		ordered.map((event) => ({ id: event.id, line: JSON.stringify(event) })),
 		deps.clock.now().getTime(),
 	);
+	await indexEvents(deps.db, events);
 	const archivedAt = deps.clock.now();
 	const updates = chunk(
 		events.map((e) => e.id),
@@ -125,7 +126,17 @@ export async function storeDeadLetters(batch: MessageBatch<unknown>, deps: Consu
 		await runInBatch(deps.db, inserts);
 		batch.ackAll();
 	} catch {
-		batch.retryAll({ delaySeconds: 60 });
+		// D1 is down: the dead-letter queue is the last stop, so keep them in R2 instead of letting
+		// the runtime drop them after this queue's retries. An operator replays them from there.
+		try {
+			await deps.env.AUDIT_ARCHIVE.put(
+				`dead-letters/audit/${receivedAt.toISOString()}-${crypto.randomUUID()}.ndjson`,
+				rows.map((r) => r.body).join("\n"),
+			);
+			batch.ackAll();
+		} catch {
+			batch.retryAll({ delaySeconds: 60 });
+		}
 	}
 }
 

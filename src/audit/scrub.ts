@@ -13,12 +13,26 @@ const MAX_STRING = 1024;
 // Field names that can carry a secret, compared lowercase with separators removed.
 const SECRET_NAME =
 	/pass(word|wd|phrase)?|secret|token|authorization|cookie|recovery|otp|totp|pepper|signature|credential|privatekey|apikey|session$/;
-const SECRET_EXACT = new Set(["key", "code", "pin", "mfacode", "emailcode", "bearer", "hash"]);
+const SECRET_EXACT = new Set([
+	"key",
+	"code",
+	"pin",
+	"pwd",
+	"auth",
+	"jwt",
+	"nonce",
+	"salt",
+	"mfacode",
+	"emailcode",
+	"bearer",
+	"hash",
+]);
 const SECRET_SUFFIX = ["key", "code"];
 // Names that end like a secret but hold none.
 const NOT_SECRET = new Set(["statuscode", "errorcode", "countrycode", "reasoncode", "resultcode", "keyid"]);
 
-const CREDENTIAL_VALUE = /\bkw_(live|test)_[A-Za-z0-9]+|\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}/i;
+const CREDENTIAL_VALUE =
+	/\bkw_(live|test)_[A-Za-z0-9]+|\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&](token|secret|code|key|password)=/i;
 const EMAIL_VALUE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const PERSONAL_NAME = new Set([
 	"name",
@@ -52,6 +66,7 @@ export function maskIp(value: string): string {
 function scrubValue(name: string, value: unknown, depth: number): unknown {
 	if (isSecretFieldName(name)) return REDACTED;
 	if (value === null || typeof value === "number" || typeof value === "boolean") return value;
+	if (value instanceof Date) return value.toISOString();
 	if (typeof value === "string") {
 		if (CREDENTIAL_VALUE.test(value)) return REDACTED;
 		const n = normalise(name);

@@ -38,6 +38,12 @@ export class AccountDurableObject extends DurableObject<Env> {
 			);
 			sql.exec("CREATE TABLE IF NOT EXISTS archived_events (id TEXT PRIMARY KEY, archived_at INTEGER NOT NULL)");
 			sql.exec("CREATE INDEX IF NOT EXISTS archived_events_at ON archived_events (archived_at)");
+			// The key chosen for the next object, kept until the head advances, so a retry after a
+			// crash between the R2 write and the head update rewrites the same key (never a second
+			// object with the same seq under another date).
+			sql.exec(
+				"CREATE TABLE IF NOT EXISTS pending_object (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, key TEXT NOT NULL)",
+			);
 		});
 	}
 
@@ -77,7 +83,14 @@ export class AccountDurableObject extends DurableObject<Env> {
 			head,
 			fresh.map((entry) => entry.line),
 		);
-		const key = archiveKey(stream, head.seq + 1, new Date(now));
+		const seq = head.seq + 1;
+		const pending = sql
+			.exec<{ key: string }>("SELECT key FROM pending_object WHERE stream = ? AND seq = ?", stream, seq)
+			.toArray()[0];
+		const key = pending?.key ?? archiveKey(stream, seq, new Date(now));
+		if (!pending) {
+			sql.exec("INSERT OR REPLACE INTO pending_object (stream, seq, key) VALUES (?, ?, ?)", stream, seq, key);
+		}
 		const bytes = new TextEncoder().encode(body);
 		await this.archive.put(key, bytes, { httpMetadata: { contentType: "application/x-ndjson" } });
 		const hash = await sha256Hex(bytes);
@@ -86,9 +99,10 @@ export class AccountDurableObject extends DurableObject<Env> {
 			sql.exec(
 				"INSERT INTO chain_head (stream, seq, hash) VALUES (?, ?, ?) ON CONFLICT(stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
 				stream,
-				head.seq + 1,
+				seq,
 				hash,
 			);
+			sql.exec("DELETE FROM pending_object WHERE stream = ?", stream);
 			for (const entry of fresh)
 				sql.exec("INSERT OR IGNORE INTO archived_events (id, archived_at) VALUES (?, ?)", entry.id, now);
 			sql.exec("DELETE FROM archived_events WHERE archived_at < ?", now - DEDUPE_WINDOW_MS);

@@ -75,6 +75,9 @@ export async function verifyPassword(
  */
 let dummy: Promise<string> | undefined;
 export const dummyPasswordHash = (): Promise<string> => {
-	dummy ??= hashPassword(randomBytes(24).toString("base64"));
+	dummy ??= hashPassword(randomBytes(24).toString("base64")).catch((err) => {
+		dummy = undefined; // a failure must not stick for the isolate's life
+		throw err;
+	});
 	return dummy;
 };

@@ -70,6 +70,14 @@ describe("archive hash chain", () => {
 		expect(report.problem).toMatchObject({ kind: "reordered", key: a.key });
 	});
 
+	it("reports objects forged past the chain head", async () => {
+		const stream = uniqueAccount();
+		const { head } = await archiveObjects(stream, 2);
+		await archiveObjects(stream, 1); // a third object the recorded head does not know of
+		const report = await verifyChain(stream, await listArchive(stream), head);
+		expect(report.problem).toMatchObject({ kind: "gap" });
+	});
+
 	it("never forks under concurrent appends", async () => {
 		const stream = uniqueAccount();
 		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(stream));

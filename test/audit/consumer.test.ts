@@ -135,6 +135,28 @@ describe("audit consumer", () => {
 		expect(outbox.filter((r) => events.some((e) => e.id === r.id))).toEqual([]);
 	});
 
+	it("a crash between the R2 write and the head update is retried under the same key", async () => {
+		const a = uniqueAccount();
+		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(a));
+		await runInDurableObject(stub, (instance) => {
+			const real = env.AUDIT_ARCHIVE;
+			let crashes = 1;
+			instance.archive = {
+				put: (async (...args: Parameters<R2Bucket["put"]>) => {
+					const stored = await real.put(...args);
+					if (crashes-- > 0) throw new Error("crashed after the write");
+					return stored;
+				}) as R2Bucket["put"],
+			};
+		});
+		const events = Array.from({ length: 3 }, () => syntheticEvent(a));
+		await deliver(events, 1);
+		await deliver(events, 2);
+		const objects = await listArchive(a);
+		expect(objects).toHaveLength(1);
+		expect(await verifyChain(a, objects, await stub.chainHead(a))).toMatchObject({ ok: true, events: 3 });
+	});
+
 	it("sends malformed messages toward the dead-letter queue instead of acking them", async () => {
 		const result = await deliver([{ nonsense: true } as unknown as AuditEvent]);
 		expect(result.retryMessages).toHaveLength(1);

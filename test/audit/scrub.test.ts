@@ -84,3 +84,24 @@ describe("audit metadata scrubber", () => {
 		expect(isSecretFieldName("countryCode")).toBe(false);
 	});
 });
+
+describe("audit metadata scrubber, secret shapes", () => {
+	it("removes short secret names, TOTP URIs and secrets in URLs; keeps dates readable", () => {
+		const out = scrubMetadata({
+			pwd: "p",
+			auth: "a",
+			jwt: "j",
+			uri: "otpauth://totp/Keyward:ada?secret=JBSWY3DPEHPK3PXP&issuer=Keyward",
+			link: "https://example.com/reset?token=abc123",
+			at: new Date("2026-01-02T03:04:05Z"),
+		});
+		expect(out).toEqual({
+			pwd: REDACTED,
+			auth: REDACTED,
+			jwt: REDACTED,
+			uri: REDACTED,
+			link: REDACTED,
+			at: "2026-01-02T03:04:05.000Z",
+		});
+	});
+});

@@ -9,7 +9,7 @@ t.app.get("/__test/unauthorized", () => {
 	throw new ApiError("unauthorized");
 });
 t.app.get("/__test/boom", () => {
-	throw new Error("db password hunter2 leaked in message");
+	throw new Error("Failed query: select 1\nparams: hunter2,ada@example.com");
 });
 t.app.openapi(
 	createRoute({
@@ -76,6 +76,7 @@ describe("security headers", () => {
 		expect(body).toMatchObject({ type: "https://keyward.dev/problems/internal", status: 500 });
 		expect(JSON.stringify(body)).not.toContain("hunter2");
 		expect(t.logs.join("\n")).not.toContain("hunter2");
+		expect(t.logs.join("\n")).not.toContain("ada@example.com");
 		expect(t.logs.some((l) => l.includes('"unhandled error"'))).toBe(true);
 	});
 

@@ -81,6 +81,8 @@ describe("service routes", () => {
 	it("the outbox does not exist in production, whatever the query", async () => {
 		await expectProblem(await t.request("/v1/dev/outbox?to=ada@example.com", undefined, production), 404, "not-found");
 		await expectProblem(await t.request("/v1/dev/outbox", undefined, production), 404, "not-found");
+		await expectProblem(await t.request("/v1/dev/outbox", { method: "POST" }, production), 404, "not-found");
+		await expectProblem(await t.request("/v1/dev/audit-stats", { method: "DELETE" }, production), 404, "not-found");
 	});
 
 	it("the HTTP mailer posts to the provider with the token and refuses to follow redirects", async () => {
