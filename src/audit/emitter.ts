@@ -64,10 +64,6 @@ export class AuditLog {
 		return event;
 	}
 
-	get pending(): readonly AuditEvent[] {
-		return this.#events;
-	}
-
 	/** Sends everything recorded so far; safe to call once per request, from waitUntil. */
 	async flush(): Promise<void> {
 		const events = this.#events.splice(0);

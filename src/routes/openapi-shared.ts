@@ -37,13 +37,6 @@ export function problemResponses(...statuses: number[]) {
 	);
 }
 
-/** A required, strictly validated JSON request body. */
-export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
-	required: true,
-	description,
-	content: { "application/json": { schema } },
-});
-
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
 	description,
 	content: { "application/json": { schema } },
