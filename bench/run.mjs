@@ -14,6 +14,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const LOGIN_SAMPLES = Number(process.env.BENCH_LOGIN_SAMPLES ?? 60);
 const DEADLINE_MS = 180_000;
 const STATE = ".wrangler/bench-state";
 
@@ -31,7 +32,7 @@ function percentile(sorted, p) {
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function drive(count, request) {
+async function drive(count, request, concurrency = CONCURRENCY) {
 	const latencies = [];
 	let next = 0;
 	let errors = 0;
@@ -45,7 +46,7 @@ async function drive(count, request) {
 			latencies.push(performance.now() - t0);
 		}
 	};
-	await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+	await Promise.all(Array.from({ length: concurrency }, worker));
 	const seconds = (performance.now() - started) / 1000;
 	latencies.sort((a, b) => a - b);
 	return {
@@ -58,9 +59,36 @@ async function drive(count, request) {
 	};
 }
 
+const json = (body, headers = {}) => ({
+	method: "POST",
+	headers: { "Content-Type": "application/json", ...headers },
+	body: JSON.stringify(body),
+});
+const BENCH_PASSWORD = "bench passphrase that is long";
+let benchSession; // set by setupIdentity()
+
+/** One user for the identity scenarios; its session token authenticates /v1/me. */
+async function setupIdentity() {
+	const email = `bench-${Date.now()}@example.com`;
+	const res = await send("/v1/auth/signup", json({ email, password: BENCH_PASSWORD, name: "Bench" }));
+	if (res.status !== 201) throw new Error(`signup failed: ${res.status}`);
+	benchSession = { email, token: res.json().session.token };
+}
+
 const latencyScenarios = {
 	health: () => send("/health"),
 	"validation-400": () => send("/v1/dev/outbox?to=not-an-email"),
+	// Session validation: a round trip to the user's Durable Object on every request, no cache.
+	"me (session)": () => send("/v1/me", { headers: { Authorization: `Bearer ${benchSession.token}` } }),
+};
+
+/**
+ * Sequential (one at a time), so each figure is one request's own cost:
+ * a login is dominated by one scrypt hash (N=2^15, r=8, p=3) on the local runtime.
+ */
+const sequentialScenarios = {
+	"login (scrypt verify + session)": () =>
+		send("/v1/auth/login", json({ email: benchSession.email, password: BENCH_PASSWORD })),
 };
 
 /**
@@ -121,8 +149,14 @@ try {
 		}).on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`migrations exited ${code}`)))),
 	);
 	await waitForServer();
+	await setupIdentity();
+	for (const [name, request] of Object.entries(sequentialScenarios)) {
+		if (!wanted(name.split(" ")[0])) continue;
+		await drive(3, request, 1); // warm-up, discarded
+		results.push({ scenario: name, ...(await drive(LOGIN_SAMPLES, request, 1)) });
+	}
 	for (const [name, request] of Object.entries(latencyScenarios)) {
-		if (!wanted(name)) continue;
+		if (!wanted(name.split(" ")[0])) continue;
 		await drive(Math.min(500, REQUESTS), request); // warm-up, discarded
 		results.push({ scenario: name, ...(await drive(REQUESTS, request)) });
 	}

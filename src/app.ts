@@ -5,10 +5,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv, Services } from "./app-env";
-import { type Authenticator, noCredentialsYet } from "./auth/principal";
+import type { Authenticator } from "./auth/principal";
+import { sessionAuthenticator } from "./auth/session-authenticator";
 import { type Clock, systemClock } from "./clock";
 import { createDatabase } from "./db";
 import type { Env } from "./env";
+import { SESSION_COOKIE } from "./identity/sessions";
 import { createMailer } from "./mail";
 import { auditTrail } from "./middleware/audit-trail";
 import { authenticate } from "./middleware/authenticate";
@@ -24,15 +26,20 @@ import { securityHeaders } from "./middleware/security-headers";
 import { services } from "./middleware/services";
 import { ApiError, asApiError, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
 import { registerAuditEvents } from "./routes/audit-events";
+import { registerAuth } from "./routes/auth";
+import { registerAuthMfa } from "./routes/auth-mfa";
 import { registerDevAudit } from "./routes/dev-audit";
 import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
+import { registerMe } from "./routes/me";
+import { registerMeMfa } from "./routes/me-mfa";
+import { registerMeSessions } from "./routes/me-sessions";
+import { registerPasswordReset } from "./routes/password-reset";
 
 export type App = OpenAPIHono<AppEnv>;
 
 export const MAX_BODY_BYTES = 64 * 1024;
-export const SESSION_COOKIE = "__Host-keyward_session";
 
 export interface AppOptions {
 	clock?: Clock;
@@ -73,12 +80,18 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
 	app.use(jsonBody());
-	app.use(authenticate(options.authenticate ?? noCredentialsYet));
+	app.use(authenticate(options.authenticate ?? sessionAuthenticator));
 
 	registerHealth(app);
 	registerDevOutbox(app);
 	registerDevAudit(app);
 	registerDocs(app);
+	registerAuth(app);
+	registerAuthMfa(app);
+	registerPasswordReset(app);
+	registerMe(app);
+	registerMeMfa(app);
+	registerMeSessions(app);
 	registerAuditEvents(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));

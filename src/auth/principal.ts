@@ -7,6 +7,10 @@ export interface Principal {
 	/** The session's user id, or the key id. */
 	id: string;
 	userId: string;
+	/** The session the request came with (user principals). */
+	sessionId?: string;
+	/** How the credential arrived; cookie requests get the cross-site checks. */
+	via?: "bearer" | "cookie";
 	memberships: readonly { accountId: string; role: Role }[];
 }
 
@@ -17,5 +21,5 @@ export interface Principal {
  */
 export type Authenticator = (c: Context) => Promise<Principal | null>;
 
-/** Until sessions and keys exist, no credential is valid. */
-export const noCredentialsYet: Authenticator = async () => null;
+/** Accepts no credential at all; for apps and tests that serve only public routes. */
+export const noCredentials: Authenticator = async () => null;

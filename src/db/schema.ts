@@ -2,7 +2,7 @@
  * The data model. Migrations in /migrations are generated from this file with
  * `npm run db:generate` (drizzle-kit) and applied by wrangler.
  */
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Development-only mail outbox: what would have been sent, readable at /v1/dev/outbox. */
 export const devOutbox = sqliteTable(
@@ -62,3 +62,81 @@ export const auditDeadLetters = sqliteTable("audit_dead_letters", {
 	body: text("body").notNull(),
 	receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export const users = sqliteTable(
+	"users",
+	{
+		id: text("id").primaryKey(),
+		/** Lowercased; unique. */
+		email: text("email").notNull(),
+		name: text("name").notNull(),
+		/** `$scrypt$…` (src/security/password-hash.ts); never the password. */
+		passwordHash: text("password_hash").notNull(),
+		emailVerifiedAt: integer("email_verified_at", { mode: "timestamp_ms" }),
+		/** AES-256-GCM ciphertext of the active TOTP secret (src/security/secret-box.ts). */
+		totpSecret: text("totp_secret"),
+		/** Ciphertext of a secret being enrolled, not yet confirmed. */
+		totpPendingSecret: text("totp_pending_secret"),
+		/** The last TOTP time step accepted, so a code is never accepted twice. */
+		totpLastStep: integer("totp_last_step"),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [uniqueIndex("users_email").on(t.email)],
+);
+
+export const accounts = sqliteTable("accounts", {
+	id: text("id").primaryKey(),
+	name: text("name").notNull(),
+	/** JSON of the account settings (API.md §4); absent keys take their defaults. */
+	settings: text("settings").notNull().default("{}"),
+	createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+export const memberships = sqliteTable(
+	"memberships",
+	{
+		accountId: text("account_id").notNull(),
+		userId: text("user_id").notNull(),
+		role: text("role", { enum: ["owner", "admin", "member", "readonly"] }).notNull(),
+		joinedAt: integer("joined_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.accountId, t.userId] }), index("memberships_user").on(t.userId)],
+);
+
+/** Single-use email verification and password reset tokens, stored as SHA-256 only. */
+export const emailTokens = sqliteTable(
+	"email_tokens",
+	{
+		tokenHash: text("token_hash").primaryKey(),
+		userId: text("user_id").notNull(),
+		purpose: text("purpose", { enum: ["verify_email", "password_reset"] }).notNull(),
+		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [index("email_tokens_user").on(t.userId), index("email_tokens_expires").on(t.expiresAt)],
+);
+
+/** A login waiting for its second factor: short-lived, single use, stored as SHA-256 only. */
+export const mfaChallenges = sqliteTable(
+	"mfa_challenges",
+	{
+		tokenHash: text("token_hash").primaryKey(),
+		userId: text("user_id").notNull(),
+		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+		/** HMAC of the emailed 6-digit code, its expiry and the attempts spent on it. */
+		emailCodeHash: text("email_code_hash"),
+		emailCodeExpiresAt: integer("email_code_expires_at", { mode: "timestamp_ms" }),
+		emailCodeAttempts: integer("email_code_attempts").notNull().default(0),
+	},
+	(t) => [index("mfa_challenges_expires").on(t.expiresAt)],
+);
+
+/** Recovery codes, HMAC-hashed, single use. */
+export const recoveryCodes = sqliteTable(
+	"recovery_codes",
+	{
+		codeHash: text("code_hash").primaryKey(),
+		userId: text("user_id").notNull(),
+		usedAt: integer("used_at", { mode: "timestamp_ms" }),
+	},
+	(t) => [index("recovery_codes_user").on(t.userId)],
+);

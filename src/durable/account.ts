@@ -1,6 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
 import { archiveKey, buildArchiveObject, type ChainHead, GENESIS, sha256Hex } from "../audit/chain";
 import type { Env } from "../env";
+import {
+	createSessionTables,
+	deleteSession,
+	deleteSessionsExcept,
+	insertSession,
+	listSessions,
+	type NewSession,
+	type SessionRecord,
+	validateSession,
+} from "./session-store";
+import {
+	checkStreak,
+	checkWindow,
+	createThrottleTables,
+	EMAIL_BACKOFF_AFTER,
+	EMAIL_LOCK_AFTER,
+	MFA_MAX_FAILURES,
+	recordStreakFailure,
+	recordWindowFailure,
+	resetStreak,
+	type ThrottleVerdict,
+} from "./throttle-store";
 
 /** How long an archived event id is remembered to drop redeliveries (queue retries and DLQ replays). */
 const DEDUPE_WINDOW_MS = 35 * 24 * 3600 * 1000;
@@ -18,10 +40,11 @@ export interface ArchiveResult {
 }
 
 /**
- * One instance per account (addressed by `idFromName(accountId)`; the system
- * stream has its own), SQLite-backed. It is the single place where per-account
- * state that must be consistent everywhere at once lives: the audit chain head
- * today; rate limits and revocation as those capabilities arrive.
+ * The one Durable Object class, SQLite-backed, addressed by whatever the state
+ * belongs to (src/durable/address.ts): an account (audit chain head, later
+ * rate limits and key revocation), a user (sessions, second-factor failures),
+ * an email or a client IP (login throttling). It is the single place where
+ * state that must be consistent everywhere at once lives.
  */
 export class AccountDurableObject extends DurableObject<Env> {
 	/** The archive bucket; a field so fault-injection tests can wrap the real binding. */
@@ -44,6 +67,8 @@ export class AccountDurableObject extends DurableObject<Env> {
 			sql.exec(
 				"CREATE TABLE IF NOT EXISTS pending_object (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, key TEXT NOT NULL)",
 			);
+			createSessionTables(sql);
+			createThrottleTables(sql);
 		});
 	}
 
@@ -108,5 +133,62 @@ export class AccountDurableObject extends DurableObject<Env> {
 			sql.exec("DELETE FROM archived_events WHERE archived_at < ?", now - DEDUPE_WINDOW_MS);
 		});
 		return { archived: fresh.length, duplicates: entries.length - fresh.length, key };
+	}
+
+	// ---- sessions (addressed per user)
+
+	createSession(session: NewSession): void {
+		insertSession(this.ctx.storage.sql, session);
+	}
+
+	validateSession(id: string, secretHash: string, now: number): SessionRecord | null {
+		return validateSession(this.ctx.storage.sql, id, secretHash, now);
+	}
+
+	listSessions(now: number): SessionRecord[] {
+		return listSessions(this.ctx.storage.sql, now);
+	}
+
+	revokeSession(id: string): boolean {
+		return deleteSession(this.ctx.storage.sql, id);
+	}
+
+	revokeSessionsExcept(keep: string | null): number {
+		return deleteSessionsExcept(this.ctx.storage.sql, keep);
+	}
+
+	// ---- throttling (addressed per email, per client IP, or per user for MFA)
+
+	checkLogin(now: number): ThrottleVerdict {
+		return checkStreak(this.ctx.storage.sql, "login", now, EMAIL_BACKOFF_AFTER);
+	}
+
+	recordLoginFailure(now: number): { locked: boolean; failures: number } {
+		return recordStreakFailure(this.ctx.storage.sql, "login", now, EMAIL_LOCK_AFTER);
+	}
+
+	recordLoginSuccess(): void {
+		resetStreak(this.ctx.storage.sql, "login");
+	}
+
+	checkIp(now: number): ThrottleVerdict {
+		return checkWindow(this.ctx.storage.sql, now);
+	}
+
+	recordIpFailure(now: number): void {
+		recordWindowFailure(this.ctx.storage.sql, now);
+	}
+
+	/** Second factor: five consecutive failures block the user's second factor for 15 minutes. */
+	checkMfa(now: number): ThrottleVerdict {
+		return checkStreak(this.ctx.storage.sql, "mfa", now, Number.POSITIVE_INFINITY);
+	}
+
+	recordMfaFailure(now: number): { locked: boolean; failures: number } {
+		return recordStreakFailure(this.ctx.storage.sql, "mfa", now, MFA_MAX_FAILURES);
+	}
+
+	recordMfaSuccess(): void {
+		resetStreak(this.ctx.storage.sql, "mfa");
 	}
 }

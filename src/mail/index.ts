@@ -3,7 +3,7 @@
  * outbox table (readable at /v1/dev/outbox); deployments post them to an HTTP
  * mail provider (Resend-compatible JSON: {from, to, subject, text}).
  */
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
 import type { Database } from "../db";
 import { devOutbox } from "../db/schema";
@@ -41,12 +41,15 @@ export class OutboxMailer implements Mailer {
 
 	/** Newest first. */
 	async list(to: string, limit = 50) {
-		return this.db
-			.select({ to: devOutbox.to, subject: devOutbox.subject, text: devOutbox.text, sentAt: devOutbox.sentAt })
-			.from(devOutbox)
-			.where(eq(devOutbox.to, to))
-			.orderBy(desc(devOutbox.sentAt), desc(devOutbox.id))
-			.limit(limit);
+		return (
+			this.db
+				.select({ to: devOutbox.to, subject: devOutbox.subject, text: devOutbox.text, sentAt: devOutbox.sentAt })
+				.from(devOutbox)
+				.where(eq(devOutbox.to, to))
+				// rowid breaks ties between emails sent in the same millisecond by insertion order.
+				.orderBy(desc(devOutbox.sentAt), desc(sql`rowid`))
+				.limit(limit)
+		);
 	}
 }
 

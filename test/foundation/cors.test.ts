@@ -77,3 +77,12 @@ describe("CORS allowlist", () => {
 		expect(logs.logs.some((l) => l.includes("CORS_ORIGINS contains '*'"))).toBe(true);
 	});
 });
+
+describe("configuration guard", () => {
+	it("refuses to serve with a secret of the wrong size", async () => {
+		const t = testApp();
+		const res = await t.request("/health", undefined, { TOTP_ENCRYPTION_KEY: btoa("too short") });
+		await expectProblem(res, 503, "service-unavailable");
+		expect(t.logs.some((l) => l.includes("TOTP_ENCRYPTION_KEY must be 32 bytes"))).toBe(true);
+	});
+});

@@ -134,3 +134,16 @@ describe("service routes", () => {
 		expect(logged.logs[0]).not.toMatch(/supersecret|sessionsecret|ada@example/);
 	});
 });
+
+describe("outbox ordering", () => {
+	it("keeps emails sent in the same millisecond newest first", async () => {
+		const clock = new ManualClock("2026-03-02T10:00:00Z");
+		const mailer = new OutboxMailer(createDatabase(env.DB), clock);
+		for (const subject of ["one", "two", "three", "four", "five"])
+			await mailer.send({ to: "same@example.com", subject, text: "" });
+		const { data } = await (await testApp().request("/v1/dev/outbox?to=same@example.com")).json<{
+			data: { subject: string }[];
+		}>();
+		expect(data.map((m) => m.subject)).toEqual(["five", "four", "three", "two", "one"]);
+	});
+});

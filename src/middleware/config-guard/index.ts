@@ -5,6 +5,14 @@ import { parseOriginList } from "../cors-allowlist";
 
 const REQUIRED_SECRETS = ["KEY_PEPPER", "TOTP_ENCRYPTION_KEY"] as const;
 
+function decodedLength(base64: string): number {
+	try {
+		return atob(base64).length;
+	} catch {
+		return -1;
+	}
+}
+
 /** Returns what is wrong with the deployment's configuration, or an empty list. */
 export function configurationProblems(env: Env): string[] {
 	const problems: string[] = [];
@@ -13,7 +21,9 @@ export function configurationProblems(env: Env): string[] {
 		problems.push("CORS_ORIGINS contains '*': a deployed Keyward refuses to run open to every origin");
 	}
 	for (const name of REQUIRED_SECRETS) {
-		if (!env[name]) problems.push(`secret ${name} is not set (wrangler secret put ${name})`);
+		const value = env[name];
+		if (!value) problems.push(`secret ${name} is not set (wrangler secret put ${name})`);
+		else if (decodedLength(value) !== 32) problems.push(`secret ${name} must be 32 bytes, base64-encoded`);
 	}
 	if (deployed && env.MAIL_TRANSPORT !== "http") {
 		problems.push("MAIL_TRANSPORT must be 'http' outside development (the outbox is for development only)");

@@ -1,0 +1,53 @@
+/**
+ * Resolves a session token from `Authorization: Bearer` or the
+ * `__Host-keyward_session` cookie (never from the query string). A cookie is
+ * sent by the browser on its own, so unsafe cookie requests must also come
+ * from an allowed Origin (CSRF), on top of SameSite=Strict.
+ */
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AppEnv } from "../app-env";
+import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
+import { membershipsOf } from "../identity/users";
+import { parseOriginList } from "../middleware/cors-allowlist";
+import { ApiError } from "../problems";
+import type { Authenticator, Principal } from "./principal";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export function credentialOf(c: Context): { token: string; via: "bearer" | "cookie" } | null {
+	const header = c.req.header("Authorization");
+	if (header !== undefined) {
+		const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+		return match?.[1] ? { token: match[1], via: "bearer" } : null;
+	}
+	const cookie = getCookie(c, SESSION_COOKIE);
+	return cookie ? { token: cookie, via: "cookie" } : null;
+}
+
+function assertSameSiteOrigin(c: Context<AppEnv>): void {
+	const origin = c.req.header("Origin");
+	const own = new URL(c.req.url).origin;
+	if (!origin || (origin !== own && !parseOriginList(c.env.CORS_ORIGINS).includes(origin))) {
+		throw new ApiError("forbidden", { detail: "Cookie-authenticated changes must come from an allowed Origin" });
+	}
+}
+
+export const sessionAuthenticator: Authenticator = async (c) => {
+	const credential = credentialOf(c);
+	if (!credential) return null;
+	if (credential.via === "cookie" && !SAFE_METHODS.has(c.req.method)) assertSameSiteOrigin(c as Context<AppEnv>);
+	const { services } = (c as Context<AppEnv>).var;
+	const resolved = await resolveSessionToken(c.env, credential.token, services.clock.now());
+	if (!resolved) return null;
+	const memberships = await membershipsOf(services.db, resolved.userId);
+	const principal: Principal = {
+		type: "user",
+		id: resolved.userId,
+		userId: resolved.userId,
+		sessionId: resolved.session.id,
+		via: credential.via,
+		memberships: memberships.map((m) => ({ accountId: m.accountId, role: m.role })),
+	};
+	return principal;
+};

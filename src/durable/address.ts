@@ -1,0 +1,12 @@
+import type { Env } from "../env";
+
+/**
+ * Names of the Durable Object instances, one per thing that owns state. The
+ * prefixes keep the spaces apart (an account id can never collide with an email).
+ */
+export const accountObject = (env: Env, accountId: string) => env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(accountId));
+export const userObject = (env: Env, userId: string) => env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`user:${userId}`));
+export const emailThrottleObject = (env: Env, email: string) =>
+	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`login-email:${email.toLowerCase()}`));
+export const ipThrottleObject = (env: Env, ip: string) =>
+	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`login-ip:${ip}`));

@@ -1,0 +1,97 @@
+/**
+ * A user's sessions, inside that user's Durable Object. Every validation
+ * reads here, so a deleted session is refused on the very next request, in
+ * every location (no cache in front of it).
+ */
+import { constantTimeEqual } from "../security/digest";
+
+/** Idle renewal is written at most this often, so busy sessions do not write on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface SessionRecord {
+	id: string;
+	createdAt: number;
+	lastSeenAt: number;
+	/** Absolute end of life. */
+	expiresAt: number;
+	idleTimeoutMs: number;
+	ip: string | null;
+	userAgent: string | null;
+	country: string | null;
+}
+
+export interface NewSession extends SessionRecord {
+	secretHash: string;
+}
+
+type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleTimeoutMs"> & {
+	secret_hash: string;
+	created_at: number;
+	last_seen_at: number;
+	expires_at: number;
+	idle_timeout_ms: number;
+	user_agent: string | null;
+};
+
+export function createSessionTables(sql: SqlStorage): void {
+	sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
+		id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL, idle_timeout_ms INTEGER NOT NULL, ip TEXT, user_agent TEXT, country TEXT)`);
+}
+
+const toRecord = (r: Row): SessionRecord => ({
+	id: r.id,
+	createdAt: r.created_at,
+	lastSeenAt: r.last_seen_at,
+	expiresAt: r.expires_at,
+	idleTimeoutMs: r.idle_timeout_ms,
+	ip: r.ip,
+	userAgent: r.user_agent,
+	country: r.country,
+});
+
+export function insertSession(sql: SqlStorage, s: NewSession): void {
+	sql.exec(
+		"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		s.id,
+		s.secretHash,
+		s.createdAt,
+		s.lastSeenAt,
+		s.expiresAt,
+		s.idleTimeoutMs,
+		s.ip,
+		s.userAgent,
+		s.country,
+	);
+}
+
+/** The session if the secret matches and it is neither idle nor past its lifetime; expired ones are deleted. */
+export function validateSession(sql: SqlStorage, id: string, secretHash: string, now: number): SessionRecord | null {
+	const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
+	if (!row || !constantTimeEqual(row.secret_hash, secretHash)) return null;
+	if (now >= row.expires_at || now >= row.last_seen_at + row.idle_timeout_ms) {
+		sql.exec("DELETE FROM sessions WHERE id = ?", id);
+		return null;
+	}
+	if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
+		sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, id);
+		row.last_seen_at = now;
+	}
+	return toRecord(row);
+}
+
+export function listSessions(sql: SqlStorage, now: number): SessionRecord[] {
+	sql.exec("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", now, now);
+	return sql.exec<Row>("SELECT * FROM sessions ORDER BY created_at DESC").toArray().map(toRecord);
+}
+
+export function deleteSession(sql: SqlStorage, id: string): boolean {
+	return sql.exec("DELETE FROM sessions WHERE id = ?", id).rowsWritten > 0;
+}
+
+/** Deletes every session but `keep` (none kept when null); returns how many ended. */
+export function deleteSessionsExcept(sql: SqlStorage, keep: string | null): number {
+	return keep === null
+		? sql.exec("DELETE FROM sessions").rowsWritten
+		: sql.exec("DELETE FROM sessions WHERE id <> ?", keep).rowsWritten;
+}

@@ -1,0 +1,142 @@
+/**
+ * Second factors: the login challenge, TOTP, recovery codes and email codes.
+ * Codes are low-entropy, so they are stored as HMACs under the KEY_PEPPER
+ * binding (a stolen table alone cannot be brute-forced offline).
+ */
+import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import type { Database } from "../db";
+import { mfaChallenges, recoveryCodes, users } from "../db/schema";
+import { hmacSha256Hex, sha256Hex } from "../security/digest";
+import { randomDigits, randomToken } from "../security/random";
+import { openSecret } from "../security/secret-box";
+import { matchTotp } from "../security/totp";
+import type { UserRow } from "./users";
+
+export const CHALLENGE_TTL_MS = 10 * 60_000;
+export const EMAIL_CODE_TTL_MS = 10 * 60_000;
+export const EMAIL_CODE_MAX_ATTEMPTS = 5;
+const RECOVERY_CODE_COUNT = 10;
+
+export type MfaMethod = "totp" | "recovery_code" | "email_code";
+export const mfaMethodsOf = (user: UserRow): MfaMethod[] =>
+	user.totpSecret ? ["totp", "recovery_code", "email_code"] : ["email_code"];
+
+export async function createChallenge(db: Database, userId: string, now: Date) {
+	const token = randomToken(32);
+	const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_MS);
+	await db.insert(mfaChallenges).values({ tokenHash: await sha256Hex(token), userId, expiresAt });
+	return { token, expiresAt };
+}
+
+export async function findChallenge(db: Database, token: string, now: Date) {
+	return db.query.mfaChallenges.findFirst({
+		where: and(eq(mfaChallenges.tokenHash, await sha256Hex(token)), gt(mfaChallenges.expiresAt, now)),
+	});
+}
+
+/** Single use: the first caller to delete it wins. */
+export async function consumeChallenge(db: Database, tokenHash: string): Promise<boolean> {
+	const gone = await db
+		.delete(mfaChallenges)
+		.where(eq(mfaChallenges.tokenHash, tokenHash))
+		.returning({ t: mfaChallenges.tokenHash });
+	return gone.length === 1;
+}
+
+export async function issueEmailCode(db: Database, pepper: string, tokenHash: string, now: Date): Promise<string> {
+	const code = randomDigits(6);
+	await db
+		.update(mfaChallenges)
+		.set({
+			emailCodeHash: await hmacSha256Hex(pepper, `email:${tokenHash}:${code}`),
+			emailCodeExpiresAt: new Date(now.getTime() + EMAIL_CODE_TTL_MS),
+			emailCodeAttempts: 0,
+		})
+		.where(eq(mfaChallenges.tokenHash, tokenHash));
+	return code;
+}
+
+/** Spends one of the code's five attempts, then compares; a used or exhausted code never matches. */
+export async function verifyEmailCode(
+	db: Database,
+	pepper: string,
+	tokenHash: string,
+	code: string,
+	now: Date,
+): Promise<boolean> {
+	const [row] = await db
+		.update(mfaChallenges)
+		.set({ emailCodeAttempts: sql`${mfaChallenges.emailCodeAttempts} + 1` })
+		.where(
+			and(
+				eq(mfaChallenges.tokenHash, tokenHash),
+				lt(mfaChallenges.emailCodeAttempts, EMAIL_CODE_MAX_ATTEMPTS),
+				gt(mfaChallenges.emailCodeExpiresAt, now),
+			),
+		)
+		.returning({ hash: mfaChallenges.emailCodeHash });
+	if (!row?.hash) return false;
+	// Comparing HMACs: equal-length hex, and the attacker knows neither side.
+	return row.hash === (await hmacSha256Hex(pepper, `email:${tokenHash}:${code}`));
+}
+
+/** Replaces the user's recovery codes with ten new ones, returned once. */
+export async function regenerateRecoveryCodes(db: Database, pepper: string, userId: string): Promise<string[]> {
+	const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
+		const raw = randomToken(8).slice(0, 10);
+		return `${raw.slice(0, 5)}-${raw.slice(5, 10)}`;
+	});
+	const rows = await Promise.all(
+		codes.map(async (c) => ({ codeHash: await hmacSha256Hex(pepper, `recovery:${userId}:${c}`), userId })),
+	);
+	await db.batch([
+		db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+		db.insert(recoveryCodes).values(rows),
+	]);
+	return codes;
+}
+
+export async function consumeRecoveryCode(
+	db: Database,
+	pepper: string,
+	userId: string,
+	code: string,
+	now: Date,
+): Promise<boolean> {
+	const normalized = code.trim().toLowerCase();
+	const [used] = await db
+		.update(recoveryCodes)
+		.set({ usedAt: now })
+		.where(
+			and(
+				eq(recoveryCodes.codeHash, await hmacSha256Hex(pepper, `recovery:${userId}:${normalized}`)),
+				eq(recoveryCodes.userId, userId),
+				isNull(recoveryCodes.usedAt),
+			),
+		)
+		.returning({ h: recoveryCodes.codeHash });
+	return used !== undefined;
+}
+
+/**
+ * Checks a TOTP code against the user's active secret and records its step
+ * with a compare-and-set, so two concurrent requests cannot both spend it.
+ */
+export async function verifyUserTotp(
+	db: Database,
+	encryptionKey: string,
+	user: UserRow,
+	code: string,
+	now: Date,
+): Promise<boolean> {
+	if (!user.totpSecret) return false;
+	const key = await openSecret(encryptionKey, user.totpSecret, user.id);
+	const step = matchTotp(key, code, now, user.totpLastStep);
+	if (step === null) return false;
+	const [updated] = await db
+		.update(users)
+		.set({ totpLastStep: step })
+		.where(and(eq(users.id, user.id), or(isNull(users.totpLastStep), lt(users.totpLastStep, step))))
+		.returning({ id: users.id });
+	return updated !== undefined;
+}

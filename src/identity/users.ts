@@ -1,0 +1,80 @@
+/** Users, their personal account at sign-up, and their memberships. Queries only; no HTTP. */
+import { eq } from "drizzle-orm";
+import type { Role } from "../auth/permissions";
+import type { Database } from "../db";
+import { accounts, memberships, users } from "../db/schema";
+import { newId } from "../ids";
+import { type AccountSettings, parseSettings } from "./settings";
+
+export type UserRow = typeof users.$inferSelect;
+
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+/** The public `user` object of API.md §2. */
+export const publicUser = (u: UserRow) => ({
+	id: u.id,
+	email: u.email,
+	name: u.name,
+	emailVerified: u.emailVerifiedAt !== null,
+	mfaEnabled: u.totpSecret !== null,
+	createdAt: u.createdAt.toISOString(),
+});
+
+export async function findUserByEmail(db: Database, email: string): Promise<UserRow | undefined> {
+	return db.query.users.findFirst({ where: eq(users.email, normalizeEmail(email)) });
+}
+
+export async function getUser(db: Database, id: string): Promise<UserRow | undefined> {
+	return db.query.users.findFirst({ where: eq(users.id, id) });
+}
+
+/** Creates the user, a personal account they own, and the membership, in one batch (all or nothing). */
+export async function createUserWithAccount(
+	db: Database,
+	input: { email: string; name: string; passwordHash: string; now: Date },
+) {
+	const user = {
+		id: newId("usr"),
+		email: normalizeEmail(input.email),
+		name: input.name,
+		passwordHash: input.passwordHash,
+		emailVerifiedAt: null,
+		totpSecret: null,
+		totpPendingSecret: null,
+		totpLastStep: null,
+		createdAt: input.now,
+	};
+	const account = { id: newId("acc"), name: `${input.name}'s account`, settings: "{}", createdAt: input.now };
+	await db.batch([
+		db.insert(users).values(user),
+		db.insert(accounts).values(account),
+		db.insert(memberships).values({ accountId: account.id, userId: user.id, role: "owner", joinedAt: input.now }),
+	]);
+	return { user: user as UserRow, account };
+}
+
+export interface MembershipView {
+	accountId: string;
+	accountName: string;
+	role: Role;
+	settings: AccountSettings;
+}
+
+export async function membershipsOf(db: Database, userId: string): Promise<MembershipView[]> {
+	const rows = await db
+		.select({
+			accountId: memberships.accountId,
+			role: memberships.role,
+			name: accounts.name,
+			settings: accounts.settings,
+		})
+		.from(memberships)
+		.innerJoin(accounts, eq(accounts.id, memberships.accountId))
+		.where(eq(memberships.userId, userId));
+	return rows.map((r) => ({
+		accountId: r.accountId,
+		accountName: r.name,
+		role: r.role,
+		settings: parseSettings(r.settings),
+	}));
+}

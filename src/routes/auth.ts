@@ -1,0 +1,201 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { App } from "../app";
+import { users } from "../db/schema";
+import { userObject } from "../durable/address";
+import { consumeEmailToken, issueEmailToken } from "../identity/email-tokens";
+import { attemptPasswordLogin, personalTrail } from "../identity/login";
+import { createChallenge, mfaMethodsOf } from "../identity/mfa";
+import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "../identity/sessions";
+import { createUserWithAccount, findUserByEmail, getUser, publicUser } from "../identity/users";
+import { requireUser } from "../middleware/authorize";
+import { ApiError } from "../problems";
+import { hashPassword } from "../security/password-hash";
+import {
+	assertPasswordAcceptable,
+	EmailField,
+	PasswordField,
+	publicSession,
+	SessionSchema,
+	TokenField,
+	UserSchema,
+} from "./identity-schemas";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const AccountSummary = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+
+export const signupRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/signup",
+	tags: ["Authentication"],
+	summary: "Create a user, their personal account and a session; a verification email is sent",
+	request: {
+		body: body(z.strictObject({ email: EmailField, password: PasswordField, name: z.string().trim().min(1).max(100) })),
+	},
+	responses: {
+		201: jsonContent(z.object({ user: UserSchema, account: AccountSummary, session: SessionSchema }), "Signed up"),
+		...problemResponses(400, 409, 413, 415),
+	},
+});
+
+export const verifyEmailRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/verify-email",
+	tags: ["Authentication"],
+	summary: "Confirm the email address with the emailed token (single use, 24 hours)",
+	request: { body: body(z.strictObject({ token: TokenField })) },
+	responses: { 204: { description: "Verified" }, ...problemResponses(400) },
+});
+
+const MfaChallenge = z.object({
+	token: z.string(),
+	methods: z.array(z.enum(["totp", "recovery_code", "email_code"])),
+	expiresAt: z.string(),
+});
+
+export const loginRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/login",
+	tags: ["Authentication"],
+	summary: "Password login; answers a second-factor challenge instead of a session when the user has MFA",
+	request: { body: body(z.strictObject({ email: EmailField, password: PasswordField })) },
+	responses: {
+		200: jsonContent(
+			z.union([
+				z.object({ session: SessionSchema, user: UserSchema }),
+				z.object({ mfaRequired: z.literal(true), challenge: MfaChallenge }),
+			]),
+			"A session, or a second-factor challenge",
+		),
+		...problemResponses(400, 401, 413, 415, 429),
+	},
+});
+
+export const logoutRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/logout",
+	tags: ["Authentication"],
+	summary: "End the current session everywhere at once",
+	middleware: [requireUser()] as const,
+	responses: { 204: { description: "Logged out" }, ...problemResponses(401, 403) },
+});
+
+export function registerAuth(app: App) {
+	app.openapi(signupRoute, async (c) => {
+		const input = c.req.valid("json");
+		const { db, clock, mailer } = c.get("services");
+		assertPasswordAcceptable(c.env, "password", input.password, input.email);
+		if (await findUserByEmail(db, input.email)) {
+			throw new ApiError("conflict", { detail: "An account with this email already exists; sign in instead" });
+		}
+		const now = clock.now();
+		const { user, account } = await createUserWithAccount(db, {
+			...input,
+			passwordHash: await hashPassword(input.password),
+			now,
+		}).catch((err: unknown) => {
+			if (String(err).includes("UNIQUE"))
+				throw new ApiError("conflict", { detail: "An account with this email already exists" });
+			throw err;
+		});
+		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
+		const token = await issueEmailToken(db, user.id, "verify_email", now);
+		await mailer.send({
+			to: user.email,
+			subject: "Keyward: confirm your email address",
+			text: `Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`,
+		});
+		const audit = c.get("audit");
+		audit.accountId = account.id;
+		audit.record({
+			action: "auth.signup",
+			actor: { type: "user", id: user.id },
+			target: { type: "user", id: user.id },
+		});
+		c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
+		return c.json(
+			{
+				user: publicUser(user),
+				account: { id: account.id, name: account.name, createdAt: account.createdAt.toISOString() },
+				session: publicSession(session),
+			},
+			201,
+		);
+	});
+
+	app.openapi(verifyEmailRoute, async (c) => {
+		const { token } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const userId = await consumeEmailToken(db, token, "verify_email", clock.now());
+		if (!userId) {
+			throw new ApiError("validation", {
+				detail: "Invalid or expired token",
+				errors: [{ path: "token", message: "Invalid or expired token" }],
+			});
+		}
+		await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, userId));
+		return c.body(null, 204);
+	});
+
+	app.openapi(loginRoute, async (c) => {
+		const input = c.req.valid("json");
+		const services = c.get("services");
+		const meta = requestMeta(c);
+		const outcome = await attemptPasswordLogin(c.env, services, c.get("audit"), { ...input, ip: meta.ip });
+		if (outcome.kind === "throttled") {
+			throw new ApiError("quota-exceeded", {
+				detail: "Too many failed sign-in attempts; try again later",
+				headers: { "Retry-After": String(outcome.retryAfterSeconds) },
+			});
+		}
+		if (outcome.kind === "failed") throw new ApiError("unauthorized", { detail: "Invalid email or password" });
+
+		const { user } = outcome;
+		if (user.totpSecret) {
+			const challenge = await createChallenge(services.db, user.id, services.clock.now());
+			return c.json(
+				{
+					mfaRequired: true as const,
+					challenge: {
+						token: challenge.token,
+						methods: mfaMethodsOf(user),
+						expiresAt: challenge.expiresAt.toISOString(),
+					},
+				},
+				200,
+			);
+		}
+		return completeLogin(c, user.id);
+	});
+
+	app.openapi(logoutRoute, async (c) => {
+		const principal = c.get("principal");
+		if (principal?.sessionId) {
+			await userObject(c.env, principal.userId).revokeSession(principal.sessionId);
+			c.get("audit").record({
+				action: "session.revoked",
+				target: { type: "session", id: principal.sessionId },
+				metadata: { reason: "logout" },
+			});
+		}
+		c.header("Set-Cookie", clearedSessionCookie());
+		return c.body(null, 204);
+	});
+}
+
+/** Issues the session at the end of a successful login (password alone, or password and second factor). */
+export async function completeLogin(c: Parameters<Parameters<App["openapi"]>[1]>[0], userId: string) {
+	const { db, clock } = c.get("services");
+	const user = await getUser(db, userId);
+	if (!user) throw new ApiError("unauthorized", { detail: "Invalid email or password" });
+	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now());
+	c.get("audit").record({
+		action: "auth.login.succeeded",
+		accountId: await personalTrail(c.get("services"), user.id),
+		actor: { type: "user", id: user.id },
+		target: { type: "session", id: session.id },
+	});
+	c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
+	return c.json({ session: publicSession(session), user: publicUser(user) }, 200);
+}

@@ -1,0 +1,136 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
+import { eq } from "drizzle-orm";
+import type { App } from "../app";
+import { recoveryCodes, users } from "../db/schema";
+import { personalTrail } from "../identity/login";
+import { regenerateRecoveryCodes, verifyUserTotp } from "../identity/mfa";
+import { requireUser } from "../middleware/authorize";
+import { ApiError } from "../problems";
+import { verifyPassword } from "../security/password-hash";
+import { openSecret, sealSecret } from "../security/secret-box";
+import { matchTotp, newTotpKey, qrSvg, totpUri } from "../security/totp";
+import { CodeField, PasswordField } from "./identity-schemas";
+import { currentUser } from "./me";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).length(10) });
+const wrong = (path: string, message: string) =>
+	new ApiError("validation", { detail: message, errors: [{ path, message }] });
+
+export const totpEnrolRoute = createRoute({
+	method: "post",
+	path: "/v1/me/mfa/totp",
+	tags: ["Me"],
+	summary: "Start TOTP enrolment (not active until confirmed)",
+	middleware: [requireUser()] as const,
+	request: { body: body(z.strictObject({ password: PasswordField })) },
+	responses: {
+		200: jsonContent(
+			z.object({ secret: z.string(), uri: z.string(), qrSvg: z.string() }),
+			"Scan the QR code or type the secret",
+		),
+		...problemResponses(400, 401, 409),
+	},
+});
+
+export const totpConfirmRoute = createRoute({
+	method: "post",
+	path: "/v1/me/mfa/totp/confirm",
+	tags: ["Me"],
+	summary: "Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once",
+	middleware: [requireUser()] as const,
+	request: { body: body(z.strictObject({ code: CodeField })) },
+	responses: { 200: jsonContent(RecoveryCodes, "MFA enabled"), ...problemResponses(400, 401, 409) },
+});
+
+export const totpDisableRoute = createRoute({
+	method: "delete",
+	path: "/v1/me/mfa/totp",
+	tags: ["Me"],
+	summary: "Turn TOTP off (needs the password and a current code)",
+	middleware: [requireUser()] as const,
+	request: { body: body(z.strictObject({ password: PasswordField, code: CodeField })) },
+	responses: { 204: { description: "MFA disabled" }, ...problemResponses(400, 401, 409) },
+});
+
+export const recoveryCodesRoute = createRoute({
+	method: "post",
+	path: "/v1/me/mfa/recovery-codes",
+	tags: ["Me"],
+	summary: "Replace the recovery codes; the old ones stop working",
+	middleware: [requireUser()] as const,
+	request: { body: body(z.strictObject({ password: PasswordField })) },
+	responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problemResponses(400, 401, 409) },
+});
+
+export function registerMeMfa(app: App) {
+	app.openapi(totpEnrolRoute, async (c) => {
+		const user = await currentUser(c);
+		if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash)).valid)
+			throw wrong("password", "Wrong password");
+		if (user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is already on; turn it off first" });
+		const key = newTotpKey();
+		const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", key, user.id);
+		await c.get("services").db.update(users).set({ totpPendingSecret: sealed }).where(eq(users.id, user.id));
+		const uri = totpUri(user.email, key);
+		return c.json({ secret: encodeBase32UpperCaseNoPadding(key), uri, qrSvg: qrSvg(uri) }, 200);
+	});
+
+	app.openapi(totpConfirmRoute, async (c) => {
+		const user = await currentUser(c);
+		const { db, clock } = c.get("services");
+		if (user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is already on" });
+		if (!user.totpPendingSecret) throw new ApiError("conflict", { detail: "Start enrolment first" });
+		const key = await openSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", user.totpPendingSecret, user.id);
+		const step = matchTotp(key, c.req.valid("json").code, clock.now(), null);
+		if (step === null) throw wrong("code", "The code does not match; check the device's clock");
+		await db
+			.update(users)
+			.set({ totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step })
+			.where(eq(users.id, user.id));
+		const codes = await regenerateRecoveryCodes(db, c.env.KEY_PEPPER ?? "", user.id);
+		c.get("audit").record({
+			action: "auth.mfa.enabled",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "user", id: user.id },
+			metadata: { method: "totp" },
+		});
+		return c.json({ recoveryCodes: codes }, 200);
+	});
+
+	app.openapi(totpDisableRoute, async (c) => {
+		const input = c.req.valid("json");
+		const user = await currentUser(c);
+		const { db, clock } = c.get("services");
+		if (!user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is not on" });
+		if (!(await verifyPassword(input.password, user.passwordHash)).valid) throw wrong("password", "Wrong password");
+		if (!(await verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, input.code, clock.now()))) {
+			throw wrong("code", "The code is not valid");
+		}
+		await db.batch([
+			db
+				.update(users)
+				.set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null })
+				.where(eq(users.id, user.id)),
+			db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+		]);
+		c.get("audit").record({
+			action: "auth.mfa.disabled",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "user", id: user.id },
+			metadata: { method: "totp" },
+		});
+		return c.body(null, 204);
+	});
+
+	app.openapi(recoveryCodesRoute, async (c) => {
+		const user = await currentUser(c);
+		if (!user.totpSecret) throw new ApiError("conflict", { detail: "Turn on TOTP first" });
+		if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash)).valid)
+			throw wrong("password", "Wrong password");
+		const codes = await regenerateRecoveryCodes(c.get("services").db, c.env.KEY_PEPPER ?? "", user.id);
+		return c.json({ recoveryCodes: codes }, 200);
+	});
+}

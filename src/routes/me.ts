@@ -1,0 +1,112 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { App } from "../app";
+import { users } from "../db/schema";
+import { userObject } from "../durable/address";
+import { personalTrail } from "../identity/login";
+import { getUser, membershipsOf, publicUser } from "../identity/users";
+import { requireUser } from "../middleware/authorize";
+import { ApiError } from "../problems";
+import { hashPassword, verifyPassword } from "../security/password-hash";
+import { assertPasswordAcceptable, PasswordField, UserSchema } from "./identity-schemas";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+export const meRoute = createRoute({
+	method: "get",
+	path: "/v1/me",
+	tags: ["Me"],
+	summary: "The signed-in user and their memberships",
+	middleware: [requireUser()] as const,
+	responses: {
+		200: jsonContent(
+			z.object({
+				user: UserSchema,
+				memberships: z.array(
+					z.object({
+						accountId: z.string(),
+						accountName: z.string(),
+						role: z.enum(["owner", "admin", "member", "readonly"]),
+					}),
+				),
+			}),
+			"You",
+		),
+		...problemResponses(401),
+	},
+});
+
+export const changePasswordRoute = createRoute({
+	method: "post",
+	path: "/v1/me/password",
+	tags: ["Me"],
+	summary: "Change the password; other sessions end unless revokeOtherSessions is false",
+	middleware: [requireUser()] as const,
+	request: {
+		body: {
+			required: true,
+			content: {
+				"application/json": {
+					schema: z.strictObject({
+						currentPassword: PasswordField,
+						newPassword: PasswordField,
+						revokeOtherSessions: z.boolean().default(true),
+					}),
+				},
+			},
+		},
+	},
+	responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403) },
+});
+
+/** The signed-in user's row; a session whose user is gone is no session. */
+export async function currentUser(c: {
+	get(k: "principal"): { userId: string } | null;
+	get(k: "services"): { db: import("../db").Database };
+}) {
+	const principal = c.get("principal");
+	const user = principal && (await getUser(c.get("services").db, principal.userId));
+	if (!user) throw new ApiError("unauthorized");
+	return user;
+}
+
+export function registerMe(app: App) {
+	app.openapi(meRoute, async (c) => {
+		const user = await currentUser(c);
+		const memberships = await membershipsOf(c.get("services").db, user.id);
+		return c.json(
+			{
+				user: publicUser(user),
+				memberships: memberships.map((m) => ({ accountId: m.accountId, accountName: m.accountName, role: m.role })),
+			},
+			200,
+		);
+	});
+
+	app.openapi(changePasswordRoute, async (c) => {
+		const input = c.req.valid("json");
+		const user = await currentUser(c);
+		const { db } = c.get("services");
+		if (!(await verifyPassword(input.currentPassword, user.passwordHash)).valid) {
+			throw new ApiError("validation", {
+				detail: "The current password is wrong",
+				errors: [{ path: "currentPassword", message: "Wrong password" }],
+			});
+		}
+		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
+		assertPasswordAcceptable(c.env, "newPassword", input.newPassword, user.email, composition);
+		await db
+			.update(users)
+			.set({ passwordHash: await hashPassword(input.newPassword) })
+			.where(eq(users.id, user.id));
+		const ended = input.revokeOtherSessions
+			? await userObject(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null)
+			: 0;
+		c.get("audit").record({
+			action: "auth.password.changed",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "user", id: user.id },
+			metadata: { via: "change", sessionsEnded: ended },
+		});
+		return c.body(null, 204);
+	});
+}

@@ -1,0 +1,84 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { App } from "../app";
+import { users } from "../db/schema";
+import { userObject } from "../durable/address";
+import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
+import { personalTrail } from "../identity/login";
+import { findUserByEmail, getUser, membershipsOf } from "../identity/users";
+import { ApiError } from "../problems";
+import { hashPassword } from "../security/password-hash";
+import { assertPasswordAcceptable, EmailField, PasswordField, TokenField } from "./identity-schemas";
+import { problemResponses } from "./openapi-shared";
+
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+
+export const passwordResetRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/password-reset",
+	tags: ["Authentication"],
+	summary: "Email a reset token if the address has an account; always 202 (no account enumeration)",
+	request: { body: body(z.strictObject({ email: EmailField })) },
+	responses: { 202: { description: "Accepted" }, ...problemResponses(400) },
+});
+
+export const passwordResetConfirmRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/password-reset/confirm",
+	tags: ["Authentication"],
+	summary: "Set a new password with the emailed token (single use, 30 minutes); every session of the user ends",
+	request: { body: body(z.strictObject({ token: TokenField, newPassword: PasswordField })) },
+	responses: { 204: { description: "Password changed" }, ...problemResponses(400) },
+});
+
+export function registerPasswordReset(app: App) {
+	app.openapi(passwordResetRoute, async (c) => {
+		const { email } = c.req.valid("json");
+		const { db, clock, mailer } = c.get("services");
+		const user = await findUserByEmail(db, email);
+		if (user) {
+			const token = await issueEmailToken(db, user.id, "password_reset", clock.now());
+			// Sent after the response, so the answer takes as long whether or not the account exists.
+			c.executionCtx.waitUntil(
+				mailer
+					.send({
+						to: user.email,
+						subject: "Keyward: reset your password",
+						text: `Use this code to set a new Keyward password (valid 30 minutes, once):\n\n${token}\n\nIf you did not ask for this, ignore this email.`,
+					})
+					.catch(() => undefined),
+			);
+		}
+		return c.body(null, 202);
+	});
+
+	app.openapi(passwordResetConfirmRoute, async (c) => {
+		const { token, newPassword } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const invalidToken = () =>
+			new ApiError("validation", {
+				detail: "Invalid or expired token",
+				errors: [{ path: "token", message: "Invalid or expired token" }],
+			});
+		// The password is checked before the token is spent, so a rejected password does not burn the token.
+		const owner = await peekEmailToken(db, token, "password_reset", clock.now());
+		const user = owner ? await getUser(db, owner) : undefined;
+		if (!user) throw invalidToken();
+		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
+		assertPasswordAcceptable(c.env, "newPassword", newPassword, user.email, composition);
+		if ((await consumeEmailToken(db, token, "password_reset", clock.now())) !== user.id) throw invalidToken();
+		await db
+			.update(users)
+			.set({ passwordHash: await hashPassword(newPassword) })
+			.where(eq(users.id, user.id));
+		const ended = await userObject(c.env, user.id).revokeSessionsExcept(null);
+		c.get("audit").record({
+			action: "auth.password.changed",
+			accountId: await personalTrail(c.get("services"), user.id),
+			actor: { type: "user", id: user.id },
+			target: { type: "user", id: user.id },
+			metadata: { via: "reset", sessionsEnded: ended },
+		});
+		return c.body(null, 204);
+	});
+}

@@ -1,0 +1,64 @@
+import { generate } from "otplib";
+import { ManualClock } from "../../src/clock";
+import { newId } from "../../src/ids";
+import { observedQueue } from "../audit/fixtures";
+import { jsonRequest, type TestApp, testApp } from "../helpers";
+
+export const PASSWORD = "correct horse battery staple";
+export const uniqueEmail = () => `${newId("usr").slice(4)}@example.com`;
+export const uniqueIp = () => `198.51.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+
+export interface IdentityHarness extends TestApp {
+	clock: ManualClock;
+	audit: ReturnType<typeof observedQueue>;
+	post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+	get(path: string, token?: string): Promise<Response>;
+	signup(
+		email?: string,
+		password?: string,
+	): Promise<{ email: string; token: string; sessionId: string; userId: string; accountId: string }>;
+	login(email: string, password?: string, ip?: string): Promise<Response>;
+	outbox(email: string): Promise<{ subject: string; text: string }[]>;
+}
+
+/** The real app with an injected clock and an observed (real) audit queue. */
+export function identityHarness(start = "2026-06-01T12:00:00Z"): IdentityHarness {
+	const clock = new ManualClock(start);
+	const t = testApp({ clock });
+	const audit = observedQueue();
+	const vars = { AUDIT_QUEUE: audit.queue };
+	const h: IdentityHarness = {
+		...t,
+		clock,
+		audit,
+		request: (path, init, overrides) => t.request(path, init, { ...vars, ...overrides }),
+		post: (path, body, headers) => h.request(path, jsonRequest("POST", body, headers)),
+		get: (path, token) => h.request(path, token ? { headers: { Authorization: `Bearer ${token}` } } : undefined),
+		async signup(email = uniqueEmail(), password = PASSWORD) {
+			const res = await h.post("/v1/auth/signup", { email, password, name: "Ada Lovelace" });
+			if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
+			const body = await res.json<{
+				user: { id: string };
+				account: { id: string };
+				session: { id: string; token: string };
+			}>();
+			return {
+				email,
+				token: body.session.token,
+				sessionId: body.session.id,
+				userId: body.user.id,
+				accountId: body.account.id,
+			};
+		},
+		login: (email, password = PASSWORD, ip = uniqueIp()) =>
+			h.post("/v1/auth/login", { email, password }, { "CF-Connecting-IP": ip }),
+		async outbox(email) {
+			const res = await h.request(`/v1/dev/outbox?to=${encodeURIComponent(email)}`);
+			return (await res.json<{ data: { subject: string; text: string }[] }>()).data;
+		},
+	};
+	return h;
+}
+
+export const totpCode = (secretBase32: string, at: Date) =>
+	generate({ secret: secretBase32, epoch: Math.floor(at.getTime() / 1000) });
