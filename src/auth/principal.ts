@@ -1,5 +1,14 @@
 import type { Context } from "hono";
+import type { AccountSettings } from "../identity/settings";
 import type { Role } from "./permissions";
+
+export interface PrincipalMembership {
+	accountId: string;
+	role: Role;
+	/** The account's settings (policies are enforced per request); defaults when absent. */
+	settings?: AccountSettings;
+	lastActiveAt?: Date | null;
+}
 
 /** Who is calling: a signed-in user (session) or an API key, with the accounts they belong to. */
 export interface Principal {
@@ -11,7 +20,9 @@ export interface Principal {
 	sessionId?: string;
 	/** How the credential arrived; cookie requests get the cross-site checks. */
 	via?: "bearer" | "cookie";
-	memberships: readonly { accountId: string; role: Role }[];
+	/** Whether the user behind the credential has a second factor (for `requireMfa`). */
+	mfaEnabled?: boolean;
+	memberships: readonly PrincipalMembership[];
 }
 
 /**

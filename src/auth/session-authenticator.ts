@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
-import { membershipsOf } from "../identity/users";
+import { getUser, membershipsOf } from "../identity/users";
 import { parseOriginList } from "../middleware/cors-allowlist";
 import { ApiError } from "../problems";
 import type { Authenticator, Principal } from "./principal";
@@ -40,14 +40,19 @@ export const sessionAuthenticator: Authenticator = async (c) => {
 	const { services } = (c as Context<AppEnv>).var;
 	const resolved = await resolveSessionToken(c.env, credential.token, services.clock.now());
 	if (!resolved) return null;
-	const memberships = await membershipsOf(services.db, resolved.userId);
+	const [user, memberships] = await Promise.all([
+		getUser(services.db, resolved.userId),
+		membershipsOf(services.db, resolved.userId),
+	]);
+	if (!user) return null;
 	const principal: Principal = {
 		type: "user",
 		id: resolved.userId,
 		userId: resolved.userId,
 		sessionId: resolved.session.id,
 		via: credential.via,
-		memberships: memberships.map((m) => ({ accountId: m.accountId, role: m.role })),
+		mfaEnabled: user.totpSecret !== null,
+		memberships,
 	};
 	return principal;
 };

@@ -99,6 +99,8 @@ export const memberships = sqliteTable(
 		userId: text("user_id").notNull(),
 		role: text("role", { enum: ["owner", "admin", "member", "readonly"] }).notNull(),
 		joinedAt: integer("joined_at", { mode: "timestamp_ms" }).notNull(),
+		/** Refreshed at most every few minutes by authorised requests to the account. */
+		lastActiveAt: integer("last_active_at", { mode: "timestamp_ms" }),
 	},
 	(t) => [primaryKey({ columns: [t.accountId, t.userId] }), index("memberships_user").on(t.userId)],
 );
@@ -139,4 +141,24 @@ export const recoveryCodes = sqliteTable(
 		usedAt: integer("used_at", { mode: "timestamp_ms" }),
 	},
 	(t) => [index("recovery_codes_user").on(t.userId)],
+);
+
+/** Pending invitations; the emailed token is stored as SHA-256 only. One pending invitation per email and account. */
+export const invitations = sqliteTable(
+	"invitations",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		email: text("email").notNull(),
+		role: text("role", { enum: ["admin", "member", "readonly"] }).notNull(),
+		tokenHash: text("token_hash").notNull(),
+		invitedBy: text("invited_by").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [
+		uniqueIndex("invitations_account_email").on(t.accountId, t.email),
+		uniqueIndex("invitations_token").on(t.tokenHash),
+		index("invitations_expires").on(t.expiresAt),
+	],
 );

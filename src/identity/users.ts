@@ -58,6 +58,7 @@ export interface MembershipView {
 	accountName: string;
 	role: Role;
 	settings: AccountSettings;
+	lastActiveAt: Date | null;
 }
 
 export async function membershipsOf(db: Database, userId: string): Promise<MembershipView[]> {
@@ -67,6 +68,7 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 			role: memberships.role,
 			name: accounts.name,
 			settings: accounts.settings,
+			lastActiveAt: memberships.lastActiveAt,
 		})
 		.from(memberships)
 		.innerJoin(accounts, eq(accounts.id, memberships.accountId))
@@ -76,5 +78,6 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 		accountName: r.name,
 		role: r.role,
 		settings: parseSettings(r.settings),
+		lastActiveAt: r.lastActiveAt,
 	}));
 }

@@ -1,11 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import type { App } from "../app";
 import { archivePrefix, parseArchiveObject } from "../audit/chain";
 import { AUDIT_ACTIONS, type AuditEvent, publicAuditEvent } from "../audit/event";
 import { auditEvents } from "../db/schema";
-import { requireAccountPermission } from "../middleware/authorize";
 import { ApiError } from "../problems";
+import { accountRoute } from "./account-route";
 import { jsonContent, problemResponses } from "./openapi-shared";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -46,12 +46,11 @@ function decodeCursor(value: string) {
 	}
 }
 
-export const listAuditEventsRoute = createRoute({
+export const listAuditEventsRoute = accountRoute("audit:read", {
 	method: "get",
 	path: "/v1/accounts/{accountId}/audit-events",
 	tags: ["Audit"],
 	summary: "Audit events of the account, newest first",
-	middleware: [requireAccountPermission("audit:read")] as const,
 	request: {
 		params: AccountParams,
 		query: z.strictObject({
@@ -73,12 +72,11 @@ export const listAuditEventsRoute = createRoute({
 	},
 });
 
-export const exportAuditEventsRoute = createRoute({
+export const exportAuditEventsRoute = accountRoute("audit:read", {
 	method: "get",
 	path: "/v1/accounts/{accountId}/audit-events/export",
 	tags: ["Audit"],
 	summary: "Archived audit events as NDJSON, oldest first, read from the tamper-evident archive",
-	middleware: [requireAccountPermission("audit:read")] as const,
 	request: {
 		params: AccountParams,
 		query: z.strictObject({ since: isoTime.optional(), until: isoTime.optional() }),

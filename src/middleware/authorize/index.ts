@@ -1,7 +1,12 @@
-import type { MiddlewareHandler } from "hono";
+import { and, eq } from "drizzle-orm";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../app-env";
 import { type Permission, roleAllows } from "../../auth/permissions";
+import type { Principal, PrincipalMembership } from "../../auth/principal";
+import { memberships } from "../../db/schema";
+import { DEFAULT_SETTINGS } from "../../identity/settings";
 import { ApiError } from "../../problems";
+import { ipAllowed } from "../../security/cidr";
 
 const unauthorized = () =>
 	new ApiError("unauthorized", {
@@ -30,8 +35,46 @@ export const requireAccountPermission =
 		const membership = principal.memberships.find((m) => m.accountId === accountId);
 		if (!membership) throw new ApiError("not-found", { detail: "No such account" });
 		c.get("audit").accountId = membership.accountId;
+		enforceAccountPolicies(c, principal, membership);
+		touchMembership(c, principal.userId, membership);
 		if (!roleAllows(membership.role, permission)) {
 			throw new ApiError("forbidden", { detail: `Your role (${membership.role}) does not allow ${permission}` });
 		}
 		await next();
 	};
+
+/**
+ * The account's own rules, for sessions and API keys alike: its IP allowlist,
+ * and `requireMfa` (members without a second factor reach only /v1/me* and logout).
+ */
+function enforceAccountPolicies(c: Context<AppEnv>, principal: Principal, membership: PrincipalMembership): void {
+	const settings = membership.settings ?? DEFAULT_SETTINGS;
+	if (!ipAllowed(settings.ipAllowlist, c.req.header("CF-Connecting-IP") ?? null)) {
+		throw new ApiError("forbidden", { detail: "This account does not accept requests from your address" });
+	}
+	if (settings.requireMfa && principal.type === "user" && !principal.mfaEnabled) {
+		throw new ApiError("forbidden", {
+			detail: "This account requires two-factor authentication; turn it on under /v1/me/mfa",
+		});
+	}
+}
+
+const TOUCH_EVERY_MS = 5 * 60_000;
+
+/** Records the member's last activity, at most every five minutes, after the response. */
+function touchMembership(c: Context<AppEnv>, userId: string, membership: PrincipalMembership): void {
+	const { db, clock } = c.get("services");
+	const now = clock.now();
+	if (membership.lastActiveAt && now.getTime() - membership.lastActiveAt.getTime() < TOUCH_EVERY_MS) return;
+	const update = db
+		.update(memberships)
+		.set({ lastActiveAt: now })
+		.where(and(eq(memberships.accountId, membership.accountId), eq(memberships.userId, userId)))
+		.then(() => undefined)
+		.catch(() => undefined);
+	try {
+		c.executionCtx.waitUntil(update);
+	} catch {
+		// no execution context: the update runs on its own
+	}
+}

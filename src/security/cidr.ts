@@ -1,0 +1,89 @@
+/**
+ * IPv4 and IPv6 CIDR parsing and matching, as plain functions. Addresses are
+ * compared as 128-bit integers; IPv4 (and IPv4-mapped IPv6) live in
+ * ::ffff:0:0/96 so "10.0.0.0/8" also matches "::ffff:10.1.2.3".
+ */
+
+function parseIpv4(text: string): bigint | null {
+	const parts = text.split(".");
+	if (parts.length !== 4) return null;
+	let value = 0n;
+	for (const part of parts) {
+		if (!/^\d{1,3}$/.test(part) || (part.length > 1 && part.startsWith("0"))) return null;
+		const n = Number(part);
+		if (n > 255) return null;
+		value = (value << 8n) | BigInt(n);
+	}
+	return value;
+}
+
+function parseIpv6(text: string): bigint | null {
+	let head = text;
+	let tailV4: bigint | null = null;
+	const lastColon = text.lastIndexOf(":");
+	if (text.includes(".")) {
+		tailV4 = parseIpv4(text.slice(lastColon + 1));
+		if (tailV4 === null) return null;
+		head = `${text.slice(0, lastColon + 1)}0:0`;
+	}
+	const halves = head.split("::");
+	if (halves.length > 2) return null;
+	const parse = (s: string) => (s === "" ? [] : s.split(":"));
+	const left = parse(halves[0] ?? "");
+	const right = halves.length === 2 ? parse(halves[1] ?? "") : [];
+	const missing = 8 - left.length - right.length;
+	if ((halves.length === 1 && missing !== 0) || (halves.length === 2 && missing < 1)) return null;
+	const groups = [...left, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...right];
+	let value = 0n;
+	for (const g of groups) {
+		if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+		value = (value << 16n) | BigInt(Number.parseInt(g, 16));
+	}
+	if (tailV4 !== null) value = (value & ~0xffffffffn) | tailV4;
+	return value;
+}
+
+const V4_MAPPED = 0xffffn << 32n;
+
+/** An address as a 128-bit integer (IPv4 mapped into ::ffff:0:0/96), or null if it is not one. */
+export function parseIp(text: string): bigint | null {
+	const v4 = parseIpv4(text);
+	if (v4 !== null) return V4_MAPPED | v4;
+	return text.includes(":") ? parseIpv6(text) : null;
+}
+
+export interface Cidr {
+	base: bigint;
+	prefix: number; // out of 128
+}
+
+export function parseCidr(text: string): Cidr | null {
+	const [address, bits, extra] = text.split("/");
+	if (!address || extra !== undefined) return null;
+	const isV4 = parseIpv4(address) !== null;
+	const ip = parseIp(address);
+	if (ip === null) return null;
+	const max = isV4 ? 32 : 128;
+	const length = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN;
+	if (!Number.isInteger(length) || length < 0 || length > max) return null;
+	const prefix = isV4 ? length + 96 : length;
+	const mask = prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
+	return { base: ip & mask, prefix };
+}
+
+export function cidrContains(cidr: Cidr, ip: bigint): boolean {
+	if (cidr.prefix === 0) return true;
+	const shift = BigInt(128 - cidr.prefix);
+	return ip >> shift === cidr.base >> shift;
+}
+
+/** True when the allowlist is empty (no restriction) or the address is inside one of its ranges. */
+export function ipAllowed(allowlist: readonly string[], ip: string | null): boolean {
+	if (allowlist.length === 0) return true;
+	const address = ip ? parseIp(ip) : null;
+	if (address === null) return false;
+	return allowlist.some((entry) => {
+		const cidr = parseCidr(entry);
+		return cidr !== null && cidrContains(cidr, address);
+	});
+}
