@@ -12,15 +12,15 @@ import {
 	validateSession,
 } from "./session-store";
 import {
-	checkStreak,
-	checkWindow,
+	beginStreakAttempt,
+	beginWindowAttempt,
 	createThrottleTables,
 	EMAIL_BACKOFF_AFTER,
 	EMAIL_LOCK_AFTER,
+	forgiveWindowAttempt,
 	MFA_MAX_FAILURES,
-	recordStreakFailure,
-	recordWindowFailure,
 	resetStreak,
+	streakVerdict,
 	type ThrottleVerdict,
 } from "./throttle-store";
 
@@ -157,38 +157,33 @@ export class AccountDurableObject extends DurableObject<Env> {
 		return deleteSessionsExcept(this.ctx.storage.sql, keep);
 	}
 
-	// ---- throttling (addressed per email, per client IP, or per user for MFA)
+	// ---- throttling (addressed per email, per client IP, or per user)
+	// Each attempt is checked and counted in one call, so concurrent guesses cannot
+	// all pass the check before the first failure is recorded; a success forgives it.
 
-	checkLogin(now: number): ThrottleVerdict {
-		return checkStreak(this.ctx.storage.sql, "login", now, EMAIL_BACKOFF_AFTER);
+	beginLoginAttempt(now: number) {
+		return beginStreakAttempt(this.ctx.storage.sql, "login", now, EMAIL_BACKOFF_AFTER, EMAIL_LOCK_AFTER);
 	}
 
-	recordLoginFailure(now: number): { locked: boolean; failures: number } {
-		return recordStreakFailure(this.ctx.storage.sql, "login", now, EMAIL_LOCK_AFTER);
+	beginIpAttempt(now: number): ThrottleVerdict {
+		return beginWindowAttempt(this.ctx.storage.sql, now);
 	}
 
-	recordLoginSuccess(): void {
-		resetStreak(this.ctx.storage.sql, "login");
+	forgiveIpAttempt(at: number): void {
+		forgiveWindowAttempt(this.ctx.storage.sql, at);
 	}
 
-	checkIp(now: number): ThrottleVerdict {
-		return checkWindow(this.ctx.storage.sql, now);
+	/** Second factor, and re-entering the password on /v1/me: five failures lock for 15 minutes. */
+	beginUserAttempt(kind: "mfa" | "password", now: number) {
+		return beginStreakAttempt(this.ctx.storage.sql, kind, now, Number.POSITIVE_INFINITY, MFA_MAX_FAILURES);
 	}
 
-	recordIpFailure(now: number): void {
-		recordWindowFailure(this.ctx.storage.sql, now);
+	userAttemptsBlocked(kind: "mfa" | "password", now: number): ThrottleVerdict {
+		return streakVerdict(this.ctx.storage.sql, kind, now);
 	}
 
-	/** Second factor: five consecutive failures block the user's second factor for 15 minutes. */
-	checkMfa(now: number): ThrottleVerdict {
-		return checkStreak(this.ctx.storage.sql, "mfa", now, Number.POSITIVE_INFINITY);
-	}
-
-	recordMfaFailure(now: number): { locked: boolean; failures: number } {
-		return recordStreakFailure(this.ctx.storage.sql, "mfa", now, MFA_MAX_FAILURES);
-	}
-
-	recordMfaSuccess(): void {
-		resetStreak(this.ctx.storage.sql, "mfa");
+	/** A success ends the streak of failures of that kind. */
+	attemptSucceeded(kind: "login" | "mfa" | "password"): void {
+		resetStreak(this.ctx.storage.sql, kind);
 	}
 }

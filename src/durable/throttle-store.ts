@@ -40,43 +40,54 @@ const wait = (untilMs: number, now: number): ThrottleVerdict =>
 		: { allowed: true, retryAfterSeconds: 0 };
 
 /**
- * Consecutive failures of one kind (`login` per email, `mfa` per user):
- * after `backoffAfter` failures each further attempt waits 2^(n - backoffAfter)
- * seconds; every `lockAfter` failures lock for 15 minutes.
+ * Consecutive failures of one kind (`login` per email, `mfa` and `password`
+ * per user). An attempt is checked and counted as a failure in one step, so
+ * concurrent guesses cannot all slip past the check; a success then resets the
+ * streak. After `backoffAfter` failures each attempt waits 2^(n - backoffAfter)
+ * seconds; every `lockAfter`-th failure locks for 15 minutes.
  */
-export function checkStreak(sql: SqlStorage, kind: string, now: number, backoffAfter: number): ThrottleVerdict {
-	const s = readStreak(sql, kind);
-	if (s.locked_until > now) return wait(s.locked_until, now);
-	if (s.failures >= backoffAfter) return wait(s.last_failure_at + 1000 * 2 ** (s.failures - backoffAfter), now);
-	return { allowed: true, retryAfterSeconds: 0 };
-}
-
-/** Records a failure; `locked` is true when this failure started a lockout. */
-export function recordStreakFailure(
+export function beginStreakAttempt(
 	sql: SqlStorage,
 	kind: string,
 	now: number,
+	backoffAfter: number,
 	lockAfter: number,
-): { locked: boolean; failures: number } {
+): ThrottleVerdict & { failures: number; locksNow: boolean } {
 	const s = readStreak(sql, kind);
+	const refused =
+		s.locked_until > now
+			? wait(s.locked_until, now)
+			: s.failures >= backoffAfter
+				? wait(s.last_failure_at + 1000 * 2 ** (s.failures - backoffAfter), now)
+				: null;
+	if (refused && !refused.allowed) return { ...refused, failures: s.failures, locksNow: false };
 	const failures = s.failures + 1;
-	const locked = failures % lockAfter === 0;
+	const locksNow = failures % lockAfter === 0;
 	sql.exec(
 		"INSERT INTO failure_streak (kind, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?) ON CONFLICT(kind) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
 		kind,
 		failures,
 		now,
-		locked ? now + LOCK_MS : s.locked_until,
+		locksNow ? now + LOCK_MS : s.locked_until,
 	);
-	return { locked, failures };
+	return { allowed: true, retryAfterSeconds: 0, failures, locksNow };
+}
+
+/** Whether attempts of this kind are refused right now, without counting one. */
+export function streakVerdict(sql: SqlStorage, kind: string, now: number): ThrottleVerdict {
+	const s = readStreak(sql, kind);
+	return wait(s.locked_until, now);
 }
 
 export function resetStreak(sql: SqlStorage, kind: string): void {
 	sql.exec("DELETE FROM failure_streak WHERE kind = ?", kind);
 }
 
-/** Sliding window: refused while `max` failures fall inside the last `windowMs`. */
-export function checkWindow(
+/**
+ * Sliding window, checked and counted in one step: refused while `max`
+ * attempts fall inside the last `windowMs`. A success forgives its own entry.
+ */
+export function beginWindowAttempt(
 	sql: SqlStorage,
 	now: number,
 	windowMs = IP_WINDOW_MS,
@@ -84,12 +95,15 @@ export function checkWindow(
 ): ThrottleVerdict {
 	sql.exec("DELETE FROM failure_window WHERE at <= ?", now - windowMs);
 	const rows = sql.exec<{ at: number }>("SELECT at FROM failure_window ORDER BY at ASC").toArray();
-	if (rows.length < max) return { allowed: true, retryAfterSeconds: 0 };
-	// Allowed again once enough of the oldest failures have left the window.
-	const freeing = rows[rows.length - max];
-	return wait((freeing?.at ?? now) + windowMs, now);
+	if (rows.length >= max) {
+		// Allowed again once enough of the oldest failures have left the window.
+		const freeing = rows[rows.length - max];
+		return wait((freeing?.at ?? now) + windowMs, now);
+	}
+	sql.exec("INSERT INTO failure_window (at) VALUES (?)", now);
+	return { allowed: true, retryAfterSeconds: 0 };
 }
 
-export function recordWindowFailure(sql: SqlStorage, now: number): void {
-	sql.exec("INSERT INTO failure_window (at) VALUES (?)", now);
+export function forgiveWindowAttempt(sql: SqlStorage, at: number): void {
+	sql.exec("DELETE FROM failure_window WHERE rowid = (SELECT rowid FROM failure_window WHERE at = ? LIMIT 1)", at);
 }

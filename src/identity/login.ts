@@ -2,13 +2,16 @@
  * Password login with throttling. Unknown emails and wrong passwords take the
  * same path (a dummy hash is verified), give the same answer, and count the
  * same against the email and the client IP, so neither timing nor throttling
- * tells whether an account exists.
+ * tells whether an account exists. Each attempt is counted before the password
+ * is checked (in one Durable Object call with the check), so concurrent guesses
+ * cannot outrun the throttle; a success forgives it.
  */
 import { eq } from "drizzle-orm";
 import type { Services } from "../app-env";
 import type { AuditLog } from "../audit/emitter";
 import { users } from "../db/schema";
 import { emailThrottleObject, ipThrottleObject } from "../durable/address";
+import { EMAIL_BACKOFF_AFTER, IP_MAX_FAILURES, IP_WINDOW_MS, LOCK_MS } from "../durable/throttle-store";
 import type { Env } from "../env";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../security/password-hash";
 import { findUserByEmail, membershipsOf, normalizeEmail, type UserRow } from "./users";
@@ -16,24 +19,32 @@ import { findUserByEmail, membershipsOf, normalizeEmail, type UserRow } from "./
 export type LoginOutcome =
 	| { kind: "ok"; user: UserRow }
 	| { kind: "failed" }
-	| { kind: "throttled"; retryAfterSeconds: number };
+	| { kind: "throttled"; retryAfterSeconds: number; policy: { name: string; limit: number; windowSeconds: number } };
 
 export async function attemptPasswordLogin(
 	env: Env,
 	services: Services,
 	audit: AuditLog,
 	input: { email: string; password: string; ip: string | null },
+	defer: (work: Promise<unknown>) => void,
 ): Promise<LoginOutcome> {
 	const email = normalizeEmail(input.email);
 	const now = services.clock.now().getTime();
 	const byEmail = emailThrottleObject(env, email);
 	const byIp = input.ip ? ipThrottleObject(env, input.ip) : null;
-	const [emailVerdict, ipVerdict] = await Promise.all([byEmail.checkLogin(now), byIp?.checkIp(now)]);
-	const refused = [emailVerdict, ipVerdict].filter((v) => v && !v.allowed);
-	if (refused.length > 0) {
-		const retryAfterSeconds = Math.max(...refused.map((v) => v?.retryAfterSeconds ?? 1));
+	// The IP first: an attempt refused there never touches the email's streak.
+	const ipAttempt = byIp ? await byIp.beginIpAttempt(now) : null;
+	const emailAttempt = ipAttempt && !ipAttempt.allowed ? null : await byEmail.beginLoginAttempt(now);
+	if (!emailAttempt || !emailAttempt.allowed) {
+		if (emailAttempt && ipAttempt?.allowed) await byIp?.forgiveIpAttempt(now); // refused by the email, not tried
 		audit.record({ action: "auth.login.failed", outcome: "failure", metadata: { reason: "throttled", email } });
-		return { kind: "throttled", retryAfterSeconds };
+		return {
+			kind: "throttled",
+			retryAfterSeconds: emailAttempt?.retryAfterSeconds ?? ipAttempt?.retryAfterSeconds ?? 1,
+			policy: emailAttempt
+				? { name: "login-email", limit: EMAIL_BACKOFF_AFTER, windowSeconds: LOCK_MS / 1000 }
+				: { name: "login-ip", limit: IP_MAX_FAILURES, windowSeconds: IP_WINDOW_MS / 1000 },
+		};
 	}
 
 	const user = await findUserByEmail(services.db, email);
@@ -41,18 +52,17 @@ export async function attemptPasswordLogin(
 		input.password,
 		user?.passwordHash ?? (await dummyPasswordHash()),
 	);
+	// Looked up for unknown emails too, so both paths cost the same queries.
+	const accountId = await personalTrail(services, user?.id ?? "");
 	if (!user || !valid) {
-		const [streak] = await Promise.all([byEmail.recordLoginFailure(now), byIp?.recordIpFailure(now)]);
-		// Looked up for unknown emails too, so both paths cost the same queries.
-		const accountId = await personalTrail(services, user?.id ?? "");
 		audit.record({
 			action: "auth.login.failed",
 			outcome: "failure",
 			accountId,
 			actor: { type: "user", id: user?.id ?? null },
-			metadata: { reason: "bad_credentials", email, consecutiveFailures: streak.failures },
+			metadata: { reason: "bad_credentials", email, consecutiveFailures: emailAttempt.failures },
 		});
-		if (streak.locked) {
+		if (emailAttempt.locksNow) {
 			audit.record({
 				action: "auth.lockout",
 				outcome: "failure",
@@ -60,12 +70,13 @@ export async function attemptPasswordLogin(
 				actor: { type: "user", id: user?.id ?? null },
 				metadata: { email },
 			});
-			if (user) await notifyLockout(services, user);
+			// After the response, so a locked real account answers as fast as an unknown email.
+			if (user) defer(notifyLockout(services, user));
 		}
 		return { kind: "failed" };
 	}
 
-	await byEmail.recordLoginSuccess();
+	await Promise.all([byEmail.attemptSucceeded("login"), byIp?.forgiveIpAttempt(now)]);
 	if (needsRehash) {
 		await services.db
 			.update(users)

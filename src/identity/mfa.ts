@@ -5,8 +5,8 @@
  */
 import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db";
-import { mfaChallenges, recoveryCodes, users } from "../db/schema";
-import { hmacSha256Hex, sha256Hex } from "../security/digest";
+import { emailTokens, mfaChallenges, recoveryCodes, users } from "../db/schema";
+import { constantTimeEqual, hmacSha256Hex, sha256Hex } from "../security/digest";
 import { randomDigits, randomToken } from "../security/random";
 import { openSecret } from "../security/secret-box";
 import { matchTotp } from "../security/totp";
@@ -43,17 +43,35 @@ export async function consumeChallenge(db: Database, tokenHash: string): Promise
 	return gone.length === 1;
 }
 
-export async function issueEmailCode(db: Database, pepper: string, tokenHash: string, now: Date): Promise<string> {
+const EMAIL_CODE_RESEND_MS = 60_000;
+
+/**
+ * A fresh code for the challenge, or null when one was sent less than a
+ * minute ago. The attempt counter is not reset: five guesses per challenge in
+ * all, however many codes are sent.
+ */
+export async function issueEmailCode(
+	db: Database,
+	pepper: string,
+	tokenHash: string,
+	now: Date,
+): Promise<string | null> {
 	const code = randomDigits(6);
-	await db
+	const resendAfter = new Date(now.getTime() + EMAIL_CODE_TTL_MS - EMAIL_CODE_RESEND_MS);
+	const [issued] = await db
 		.update(mfaChallenges)
 		.set({
 			emailCodeHash: await hmacSha256Hex(pepper, `email:${tokenHash}:${code}`),
 			emailCodeExpiresAt: new Date(now.getTime() + EMAIL_CODE_TTL_MS),
-			emailCodeAttempts: 0,
 		})
-		.where(eq(mfaChallenges.tokenHash, tokenHash));
-	return code;
+		.where(
+			and(
+				eq(mfaChallenges.tokenHash, tokenHash),
+				or(isNull(mfaChallenges.emailCodeExpiresAt), lt(mfaChallenges.emailCodeExpiresAt, resendAfter)),
+			),
+		)
+		.returning({ t: mfaChallenges.tokenHash });
+	return issued ? code : null;
 }
 
 /** Spends one of the code's five attempts, then compares; a used or exhausted code never matches. */
@@ -76,8 +94,7 @@ export async function verifyEmailCode(
 		)
 		.returning({ hash: mfaChallenges.emailCodeHash });
 	if (!row?.hash) return false;
-	// Comparing HMACs: equal-length hex, and the attacker knows neither side.
-	return row.hash === (await hmacSha256Hex(pepper, `email:${tokenHash}:${code}`));
+	return constantTimeEqual(row.hash, await hmacSha256Hex(pepper, `email:${tokenHash}:${code}`));
 }
 
 /** Replaces the user's recovery codes with ten new ones, returned once. */
@@ -139,4 +156,12 @@ export async function verifyUserTotp(
 		.where(and(eq(users.id, user.id), or(isNull(users.totpLastStep), lt(users.totpLastStep, step))))
 		.returning({ id: users.id });
 	return updated !== undefined;
+}
+
+/** After a password change or reset: pending sign-ins and reset links made before it stop working. */
+export async function endPendingSignIns(db: Database, userId: string): Promise<void> {
+	await db.batch([
+		db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)),
+		db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), eq(emailTokens.purpose, "password_reset"))),
+	]);
 }

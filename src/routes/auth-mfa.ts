@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app";
 import { userObject } from "../durable/address";
-import { personalTrail } from "../identity/login";
+import { guardedUserCheck, throttledUserCheck } from "../identity/guarded-check";
 import {
 	consumeChallenge,
 	consumeRecoveryCode,
@@ -12,7 +12,7 @@ import {
 } from "../identity/mfa";
 import { getUser } from "../identity/users";
 import { ApiError } from "../problems";
-import { sha256Hex } from "../security/digest";
+import { throttledHeaders } from "../security/rate-limit-headers";
 import { completeLogin } from "./auth";
 import { CodeField, SessionSchema, TokenField, UserSchema } from "./identity-schemas";
 import { jsonContent, problemResponses } from "./openapi-shared";
@@ -54,15 +54,28 @@ export function registerAuthMfa(app: App) {
 	app.openapi(emailCodeRoute, async (c) => {
 		const { challengeToken } = c.req.valid("json");
 		const { db, clock, mailer } = c.get("services");
-		const challenge = await findChallenge(db, challengeToken, clock.now());
+		const now = clock.now();
+		const challenge = await findChallenge(db, challengeToken, now);
 		const user = challenge && (await getUser(db, challenge.userId));
 		if (!challenge || !user) throw invalidChallenge();
-		const code = await issueEmailCode(db, c.env.KEY_PEPPER ?? "", challenge.tokenHash, clock.now());
-		await mailer.send({
-			to: user.email,
-			subject: "Keyward: your sign-in code",
-			text: `Your Keyward sign-in code is ${code}. It is valid for 10 minutes. If you did not try to sign in, change your password.`,
-		});
+		const blocked = await userObject(c.env, user.id).userAttemptsBlocked("mfa", now.getTime());
+		if (!blocked.allowed) throw throttledUserCheck("mfa", blocked.retryAfterSeconds, now);
+		const code = await issueEmailCode(db, c.env.KEY_PEPPER ?? "", challenge.tokenHash, now);
+		if (code === null) {
+			throw new ApiError("quota-exceeded", {
+				detail: "A code was sent less than a minute ago",
+				headers: throttledHeaders({ name: "email-code", limit: 1, windowSeconds: 60, now }, 60),
+			});
+		}
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: user.email,
+					subject: "Keyward: your sign-in code",
+					text: `Your Keyward sign-in code is ${code}. It is valid for 10 minutes. If you did not try to sign in, change your password.`,
+				})
+				.catch(() => undefined),
+		);
 		return c.body(null, 202);
 	});
 
@@ -73,56 +86,27 @@ export function registerAuthMfa(app: App) {
 		const challenge = await findChallenge(db, challengeToken, now);
 		const user = challenge && (await getUser(db, challenge.userId));
 		if (!challenge || !user) throw invalidChallenge();
-
-		const guard = userObject(c.env, user.id);
-		const verdict = await guard.checkMfa(now.getTime());
-		if (!verdict.allowed) {
-			throw new ApiError("quota-exceeded", {
-				detail: "Too many failed second-factor attempts; try again later",
-				headers: { "Retry-After": String(verdict.retryAfterSeconds) },
-			});
-		}
 		const pepper = c.env.KEY_PEPPER ?? "";
-		const ok =
-			method === "totp"
-				? await verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
-				: method === "recovery_code"
-					? user.totpSecret !== null && (await consumeRecoveryCode(db, pepper, user.id, code, now))
-					: await verifyEmailCode(db, pepper, challenge.tokenHash, code, now);
-
-		const audit = c.get("audit");
-		const accountId = await personalTrail(c.get("services"), user.id);
-		if (!ok) {
-			const streak = await guard.recordMfaFailure(now.getTime());
-			audit.record({
-				action: "auth.mfa.failed",
-				outcome: "failure",
-				accountId,
-				actor: { type: "user", id: user.id },
+		// A recovery code is spent by checking it, so the challenge is claimed first: a concurrent
+		// request cannot burn the code and lose the race for the session.
+		if (method === "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "mfa",
 				metadata: { method },
-			});
-			if (streak.locked) {
-				audit.record({
-					action: "auth.lockout",
-					outcome: "failure",
-					accountId,
-					actor: { type: "user", id: user.id },
-					metadata: { factor: "second" },
-				});
-				await c
-					.get("services")
-					.mailer.send({
-						to: user.email,
-						subject: "Keyward: second-factor sign-in locked for 15 minutes",
-						text: "There were 5 failed second-factor attempts on your Keyward account, so they are blocked for 15 minutes.",
-					})
-					.catch(() => undefined);
-			}
-			throw new ApiError("unauthorized", { detail: "The code is not valid" });
-		}
+				onFailure: () => new ApiError("unauthorized", { detail: "The code is not valid" }),
+			},
+			async () =>
+				method === "totp"
+					? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
+					: method === "recovery_code"
+						? user.totpSecret !== null && consumeRecoveryCode(db, pepper, user.id, code, now)
+						: verifyEmailCode(db, pepper, challenge.tokenHash, code, now),
+		);
 		// Single use: only the request that deletes the challenge signs in.
-		if (!(await consumeChallenge(db, await sha256Hex(challengeToken)))) throw invalidChallenge();
-		await guard.recordMfaSuccess();
+		if (method !== "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
 		return completeLogin(c, user.id);
 	});
 }

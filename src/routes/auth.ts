@@ -11,6 +11,7 @@ import { createUserWithAccount, findUserByEmail, getUser, publicUser } from "../
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
+import { throttledHeaders } from "../security/rate-limit-headers";
 import {
 	assertPasswordAcceptable,
 	EmailField,
@@ -101,11 +102,16 @@ export function registerAuth(app: App) {
 		});
 		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
 		const token = await issueEmailToken(db, user.id, "verify_email", now);
-		await mailer.send({
-			to: user.email,
-			subject: "Keyward: confirm your email address",
-			text: `Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`,
-		});
+		// After the response: a mail outage must not fail a sign-up that already happened.
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: user.email,
+					subject: "Keyward: confirm your email address",
+					text: `Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`,
+				})
+				.catch(() => undefined),
+		);
 		const audit = c.get("audit");
 		audit.accountId = account.id;
 		audit.record({
@@ -142,11 +148,13 @@ export function registerAuth(app: App) {
 		const input = c.req.valid("json");
 		const services = c.get("services");
 		const meta = requestMeta(c);
-		const outcome = await attemptPasswordLogin(c.env, services, c.get("audit"), { ...input, ip: meta.ip });
+		const outcome = await attemptPasswordLogin(c.env, services, c.get("audit"), { ...input, ip: meta.ip }, (work) =>
+			c.executionCtx.waitUntil(work),
+		);
 		if (outcome.kind === "throttled") {
 			throw new ApiError("quota-exceeded", {
 				detail: "Too many failed sign-in attempts; try again later",
-				headers: { "Retry-After": String(outcome.retryAfterSeconds) },
+				headers: throttledHeaders({ ...outcome.policy, now: services.clock.now() }, outcome.retryAfterSeconds),
 			});
 		}
 		if (outcome.kind === "failed") throw new ApiError("unauthorized", { detail: "Invalid email or password" });

@@ -3,6 +3,7 @@ import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { recoveryCodes, users } from "../db/schema";
+import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
 import { regenerateRecoveryCodes, verifyUserTotp } from "../identity/mfa";
 import { requireUser } from "../middleware/authorize";
@@ -11,13 +12,22 @@ import { verifyPassword } from "../security/password-hash";
 import { openSecret, sealSecret } from "../security/secret-box";
 import { matchTotp, newTotpKey, qrSvg, totpUri } from "../security/totp";
 import { CodeField, PasswordField } from "./identity-schemas";
-import { currentUser } from "./me";
+import { currentUser, wrongSecret } from "./me";
 import { jsonContent, problemResponses } from "./openapi-shared";
 
 const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).length(10) });
-const wrong = (path: string, message: string) =>
-	new ApiError("validation", { detail: message, errors: [{ path, message }] });
+type MeContext = Parameters<typeof guardedUserCheck>[0];
+type User = Parameters<typeof guardedUserCheck>[1];
+
+/** Re-entering the password here is throttled and audited like any password check. */
+const confirmPassword = (c: MeContext, user: User, password: string) =>
+	guardedUserCheck(
+		c,
+		user,
+		{ kind: "password", onFailure: () => wrongSecret("password", "Wrong password") },
+		async () => (await verifyPassword(password, user.passwordHash)).valid,
+	);
 
 export const totpEnrolRoute = createRoute({
 	method: "post",
@@ -68,9 +78,8 @@ export const recoveryCodesRoute = createRoute({
 export function registerMeMfa(app: App) {
 	app.openapi(totpEnrolRoute, async (c) => {
 		const user = await currentUser(c);
-		if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash)).valid)
-			throw wrong("password", "Wrong password");
 		if (user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is already on; turn it off first" });
+		await confirmPassword(c, user, c.req.valid("json").password);
 		const key = newTotpKey();
 		const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", key, user.id);
 		await c.get("services").db.update(users).set({ totpPendingSecret: sealed }).where(eq(users.id, user.id));
@@ -85,7 +94,7 @@ export function registerMeMfa(app: App) {
 		if (!user.totpPendingSecret) throw new ApiError("conflict", { detail: "Start enrolment first" });
 		const key = await openSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", user.totpPendingSecret, user.id);
 		const step = matchTotp(key, c.req.valid("json").code, clock.now(), null);
-		if (step === null) throw wrong("code", "The code does not match; check the device's clock");
+		if (step === null) throw wrongSecret("code", "The code does not match; check the device's clock");
 		await db
 			.update(users)
 			.set({ totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step })
@@ -105,10 +114,13 @@ export function registerMeMfa(app: App) {
 		const user = await currentUser(c);
 		const { db, clock } = c.get("services");
 		if (!user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is not on" });
-		if (!(await verifyPassword(input.password, user.passwordHash)).valid) throw wrong("password", "Wrong password");
-		if (!(await verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, input.code, clock.now()))) {
-			throw wrong("code", "The code is not valid");
-		}
+		await confirmPassword(c, user, input.password);
+		await guardedUserCheck(
+			c,
+			user,
+			{ kind: "mfa", metadata: { method: "totp" }, onFailure: () => wrongSecret("code", "The code is not valid") },
+			() => verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, input.code, clock.now()),
+		);
 		await db.batch([
 			db
 				.update(users)
@@ -128,8 +140,7 @@ export function registerMeMfa(app: App) {
 	app.openapi(recoveryCodesRoute, async (c) => {
 		const user = await currentUser(c);
 		if (!user.totpSecret) throw new ApiError("conflict", { detail: "Turn on TOTP first" });
-		if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash)).valid)
-			throw wrong("password", "Wrong password");
+		await confirmPassword(c, user, c.req.valid("json").password);
 		const codes = await regenerateRecoveryCodes(c.get("services").db, c.env.KEY_PEPPER ?? "", user.id);
 		return c.json({ recoveryCodes: codes }, 200);
 	});

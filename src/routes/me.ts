@@ -3,7 +3,9 @@ import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { users } from "../db/schema";
 import { userObject } from "../durable/address";
+import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
+import { endPendingSignIns } from "../identity/mfa";
 import { getUser, membershipsOf, publicUser } from "../identity/users";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
@@ -58,6 +60,9 @@ export const changePasswordRoute = createRoute({
 	responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403) },
 });
 
+export const wrongSecret = (path: string, message: string) =>
+	new ApiError("validation", { detail: message, errors: [{ path, message }] });
+
 /** The signed-in user's row; a session whose user is gone is no session. */
 export async function currentUser(c: {
 	get(k: "principal"): { userId: string } | null;
@@ -86,12 +91,12 @@ export function registerMe(app: App) {
 		const input = c.req.valid("json");
 		const user = await currentUser(c);
 		const { db } = c.get("services");
-		if (!(await verifyPassword(input.currentPassword, user.passwordHash)).valid) {
-			throw new ApiError("validation", {
-				detail: "The current password is wrong",
-				errors: [{ path: "currentPassword", message: "Wrong password" }],
-			});
-		}
+		await guardedUserCheck(
+			c,
+			user,
+			{ kind: "password", onFailure: () => wrongSecret("currentPassword", "Wrong password") },
+			async () => (await verifyPassword(input.currentPassword, user.passwordHash)).valid,
+		);
 		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
 		assertPasswordAcceptable(c.env, "newPassword", input.newPassword, user.email, composition);
 		await db

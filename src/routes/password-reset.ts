@@ -5,6 +5,7 @@ import { users } from "../db/schema";
 import { userObject } from "../durable/address";
 import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
 import { personalTrail } from "../identity/login";
+import { endPendingSignIns } from "../identity/mfa";
 import { findUserByEmail, getUser, membershipsOf } from "../identity/users";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
@@ -35,20 +36,19 @@ export function registerPasswordReset(app: App) {
 	app.openapi(passwordResetRoute, async (c) => {
 		const { email } = c.req.valid("json");
 		const { db, clock, mailer } = c.get("services");
-		const user = await findUserByEmail(db, email);
-		if (user) {
-			const token = await issueEmailToken(db, user.id, "password_reset", clock.now());
-			// Sent after the response, so the answer takes as long whether or not the account exists.
-			c.executionCtx.waitUntil(
-				mailer
-					.send({
-						to: user.email,
-						subject: "Keyward: reset your password",
-						text: `Use this code to set a new Keyward password (valid 30 minutes, once):\n\n${token}\n\nIf you did not ask for this, ignore this email.`,
-					})
-					.catch(() => undefined),
-			);
-		}
+		// Everything after the answer, so it takes as long whether or not the account exists.
+		c.executionCtx.waitUntil(
+			(async () => {
+				const user = await findUserByEmail(db, email);
+				if (!user) return;
+				const token = await issueEmailToken(db, user.id, "password_reset", clock.now());
+				await mailer.send({
+					to: user.email,
+					subject: "Keyward: reset your password",
+					text: `Use this code to set a new Keyward password (valid 30 minutes, once):\n\n${token}\n\nIf you did not ask for this, ignore this email.`,
+				});
+			})().catch(() => undefined),
+		);
 		return c.body(null, 202);
 	});
 
@@ -71,6 +71,7 @@ export function registerPasswordReset(app: App) {
 			.update(users)
 			.set({ passwordHash: await hashPassword(newPassword) })
 			.where(eq(users.id, user.id));
+		await endPendingSignIns(db, user.id);
 		const ended = await userObject(c.env, user.id).revokeSessionsExcept(null);
 		c.get("audit").record({
 			action: "auth.password.changed",

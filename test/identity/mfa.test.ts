@@ -108,7 +108,12 @@ describe("TOTP two-factor", () => {
 		const blocked = await h.post("/v1/auth/mfa/verify", { challengeToken: t2, method: "email_code", code: code2 });
 		await expectProblem(blocked, 429);
 		expect(Number(blocked.headers.get("retry-after"))).toBe(900);
-		expect(h.audit.sent.filter((e) => e.action === "auth.mfa.failed")).toHaveLength(5);
+		expect(
+			h.audit.sent.filter((e) => e.action === "auth.mfa.failed" && e.metadata.reason === "wrong_secret"),
+		).toHaveLength(5);
+		expect(
+			h.audit.sent.filter((e) => e.action === "auth.mfa.failed" && e.metadata.reason === "throttled"),
+		).toHaveLength(1);
 		expect((await h.outbox(u.email)).some((m) => m.subject.includes("second-factor"))).toBe(true);
 	});
 

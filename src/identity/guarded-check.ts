@@ -1,0 +1,81 @@
+/**
+ * A secret check by a known user (second-factor code, or the password again
+ * on /v1/me) under the user's throttle: the attempt is counted before the
+ * check, five failures in a row lock that kind of check for 15 minutes, every
+ * failure is audited, and a lockout is emailed.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { userObject } from "../durable/address";
+import { LOCK_MS, MFA_MAX_FAILURES } from "../durable/throttle-store";
+import { ApiError } from "../problems";
+import { throttledHeaders } from "../security/rate-limit-headers";
+import { personalTrail } from "./login";
+import type { UserRow } from "./users";
+
+export interface GuardedCheck {
+	kind: "mfa" | "password";
+	/** Metadata for the audit events (e.g. the method); never the secret. */
+	metadata?: Record<string, unknown>;
+	/** The error for a wrong secret. */
+	onFailure: () => ApiError;
+}
+
+export const throttledUserCheck = (kind: string, retryAfterSeconds: number, now: Date) =>
+	new ApiError("quota-exceeded", {
+		detail: `Too many failed ${kind === "mfa" ? "second-factor" : "password"} attempts; try again later`,
+		headers: throttledHeaders(
+			{ name: `user-${kind}`, limit: MFA_MAX_FAILURES, windowSeconds: LOCK_MS / 1000, now },
+			retryAfterSeconds,
+		),
+	});
+
+export async function guardedUserCheck(
+	c: Context<AppEnv>,
+	user: UserRow,
+	options: GuardedCheck,
+	check: () => Promise<boolean>,
+): Promise<void> {
+	const services = c.get("services");
+	const audit = c.get("audit");
+	const now = services.clock.now();
+	const guard = userObject(c.env, user.id);
+	const attempt = await guard.beginUserAttempt(options.kind, now.getTime());
+	const accountId = await personalTrail(services, user.id);
+	const failedAction = options.kind === "mfa" ? "auth.mfa.failed" : "auth.login.failed";
+	const actor = { type: "user" as const, id: user.id };
+	if (!attempt.allowed) {
+		audit.record({
+			action: failedAction,
+			outcome: "failure",
+			accountId,
+			actor,
+			metadata: { ...options.metadata, reason: "throttled" },
+		});
+		throw throttledUserCheck(options.kind, attempt.retryAfterSeconds, now);
+	}
+	if (await check()) {
+		await guard.attemptSucceeded(options.kind);
+		return;
+	}
+	audit.record({
+		action: failedAction,
+		outcome: "failure",
+		accountId,
+		actor,
+		metadata: { ...options.metadata, reason: "wrong_secret" },
+	});
+	if (attempt.locksNow) {
+		audit.record({ action: "auth.lockout", outcome: "failure", accountId, actor, metadata: { check: options.kind } });
+		c.executionCtx.waitUntil(
+			services.mailer
+				.send({
+					to: user.email,
+					subject: `Keyward: ${options.kind === "mfa" ? "second-factor" : "password"} checks locked for 15 minutes`,
+					text: `There were ${MFA_MAX_FAILURES} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts on your Keyward account, so they are blocked for 15 minutes. If this was not you, change your password.`,
+				})
+				.catch(() => undefined),
+		);
+	}
+	throw options.onFailure();
+}
