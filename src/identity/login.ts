@@ -35,7 +35,7 @@ export async function attemptPasswordLogin(
 	// The IP first: an attempt refused there never touches the email's streak.
 	const ipAttempt = byIp ? await byIp.beginIpAttempt(now) : null;
 	const emailAttempt = ipAttempt && !ipAttempt.allowed ? null : await byEmail.beginLoginAttempt(now);
-	if (!emailAttempt || !emailAttempt.allowed) {
+	if (!emailAttempt?.allowed) {
 		if (emailAttempt && ipAttempt?.allowed) await byIp?.forgiveIpAttempt(now); // refused by the email, not tried
 		audit.record({ action: "auth.login.failed", outcome: "failure", metadata: { reason: "throttled", email } });
 		return {

@@ -103,6 +103,7 @@ export function registerMe(app: App) {
 			.update(users)
 			.set({ passwordHash: await hashPassword(input.newPassword) })
 			.where(eq(users.id, user.id));
+		await endPendingSignIns(db, user.id);
 		const ended = input.revokeOtherSessions
 			? await userObject(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null)
 			: 0;

@@ -105,3 +105,26 @@ describe("throttles hold under concurrency and cover every secret check", () => 
 		expect(recovery).toHaveLength(10);
 	});
 });
+
+describe("password change ends pending sign-ins", () => {
+	it("a reset token issued before a password change no longer works", async () => {
+		const h = identityHarness();
+		const u = await h.signup();
+		await h.post("/v1/auth/password-reset", { email: u.email });
+		const mail = (await h.outbox(u.email)).find((m) => m.subject.includes("reset"));
+		const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1] ?? "";
+		const changed = await h.request(
+			"/v1/me/password",
+			jsonRequest(
+				"POST",
+				{ currentPassword: PASSWORD, newPassword: "changed in the meantime" },
+				{ Authorization: `Bearer ${u.token}` },
+			),
+		);
+		expect(changed.status).toBe(204);
+		await expectProblem(
+			await h.post("/v1/auth/password-reset/confirm", { token, newPassword: "attacker chosen words" }),
+			400,
+		);
+	});
+});
