@@ -25,6 +25,7 @@ import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { services } from "./middleware/services";
 import { ApiError, asApiError, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
+import { registerAccounts } from "./routes/accounts";
 import { registerAuditEvents } from "./routes/audit-events";
 import { registerAuth } from "./routes/auth";
 import { registerAuthMfa } from "./routes/auth-mfa";
@@ -32,9 +33,11 @@ import { registerDevAudit } from "./routes/dev-audit";
 import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
+import { registerInvitations } from "./routes/invitations";
 import { registerMe } from "./routes/me";
 import { registerMeMfa } from "./routes/me-mfa";
 import { registerMeSessions } from "./routes/me-sessions";
+import { registerMembers } from "./routes/members";
 import { registerPasswordReset } from "./routes/password-reset";
 
 export type App = OpenAPIHono<AppEnv>;
@@ -92,6 +95,9 @@ export function createApp(options: AppOptions = {}): App {
 	registerMe(app);
 	registerMeMfa(app);
 	registerMeSessions(app);
+	registerAccounts(app);
+	registerMembers(app);
+	registerInvitations(app);
 	registerAuditEvents(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));

@@ -1,0 +1,156 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { deleteAccount } from "../accounts/offboarding";
+import { getAccount, getMembership } from "../accounts/queries";
+import type { App } from "../app";
+import { accounts, memberships } from "../db/schema";
+import { parseSettings } from "../identity/settings";
+import { newId } from "../ids";
+import { requireUser } from "../middleware/authorize";
+import { ApiError } from "../problems";
+import { accountRoute } from "./account-route";
+import { AccountName, AccountParams, AccountSchema, jsonBody, publicAccount, SettingsPatch } from "./account-schemas";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+export const createAccountRoute = createRoute({
+	method: "post",
+	path: "/v1/accounts",
+	tags: ["Accounts"],
+	summary: "Create an account; the caller becomes its owner",
+	middleware: [requireUser()] as const,
+	request: { body: jsonBody(z.strictObject({ name: AccountName })) },
+	responses: { 201: jsonContent(z.object({ account: AccountSchema }), "Created"), ...problemResponses(400, 401) },
+});
+
+export const getAccountRoute = accountRoute("account:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}",
+	tags: ["Accounts"],
+	summary: "The account with its settings",
+	request: { params: AccountParams },
+	responses: {
+		200: jsonContent(z.object({ account: AccountSchema }), "The account"),
+		...problemResponses(401, 403, 404),
+	},
+});
+
+export const updateAccountRoute = accountRoute("settings:manage", {
+	method: "patch",
+	path: "/v1/accounts/{accountId}",
+	tags: ["Accounts"],
+	summary: "Rename the account or change its settings (only the fields sent change)",
+	request: {
+		params: AccountParams,
+		body: jsonBody(z.strictObject({ name: AccountName.optional(), settings: SettingsPatch.optional() })),
+	},
+	responses: {
+		200: jsonContent(z.object({ account: AccountSchema }), "Updated"),
+		...problemResponses(400, 401, 403, 404),
+	},
+});
+
+export const deleteAccountRoute = accountRoute("account:delete", {
+	method: "delete",
+	path: "/v1/accounts/{accountId}",
+	tags: ["Accounts"],
+	summary: "Delete the account: every member's access ends at once; the audit trail is kept",
+	request: { params: AccountParams },
+	responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404) },
+});
+
+export const transferOwnershipRoute = accountRoute("ownership:transfer", {
+	method: "post",
+	path: "/v1/accounts/{accountId}/transfer-ownership",
+	tags: ["Accounts"],
+	summary: "Make another member the owner; the old owner becomes an admin",
+	request: { params: AccountParams, body: jsonBody(z.strictObject({ userId: z.string().min(1).max(64) })) },
+	responses: {
+		200: jsonContent(z.object({ ownerId: z.string(), previousOwnerId: z.string() }), "Transferred"),
+		...problemResponses(400, 401, 403, 404, 409),
+	},
+});
+
+export function registerAccounts(app: App) {
+	app.openapi(createAccountRoute, async (c) => {
+		const { name } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		const now = clock.now();
+		const account = { id: newId("acc"), name, settings: "{}", createdAt: now };
+		await db.batch([
+			db.insert(accounts).values(account),
+			db.insert(memberships).values({ accountId: account.id, userId: principal.userId, role: "owner", joinedAt: now }),
+		]);
+		const audit = c.get("audit");
+		audit.accountId = account.id;
+		audit.record({ action: "account.created", target: { type: "account", id: account.id } });
+		return c.json({ account: publicAccount(account) }, 201);
+	});
+
+	app.openapi(getAccountRoute, async (c) => {
+		const account = await getAccount(c.get("services").db, c.req.valid("param").accountId);
+		if (!account) throw new ApiError("not-found");
+		return c.json({ account: publicAccount(account) }, 200);
+	});
+
+	app.openapi(updateAccountRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const input = c.req.valid("json");
+		const { db } = c.get("services");
+		const account = await getAccount(db, accountId);
+		if (!account) throw new ApiError("not-found");
+		const before = parseSettings(account.settings);
+		const settings = { ...before, ...input.settings };
+		const [updated] = await db
+			.update(accounts)
+			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })
+			.where(eq(accounts.id, accountId))
+			.returning();
+		if (!updated) throw new ApiError("not-found");
+		const changed = Object.keys(input.settings ?? {}).filter(
+			(k) => JSON.stringify(before[k as keyof typeof before]) !== JSON.stringify(settings[k as keyof typeof settings]),
+		);
+		if (changed.length > 0 || input.name !== undefined) {
+			c.get("audit").record({
+				action: "account.settings_changed",
+				target: { type: "account", id: accountId },
+				metadata: { changed: input.name !== undefined ? [...changed, "name"] : changed },
+			});
+		}
+		return c.json({ account: publicAccount(updated) }, 200);
+	});
+
+	app.openapi(deleteAccountRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		await deleteAccount(c.get("services").db, accountId);
+		c.get("audit").record({ action: "account.deleted", target: { type: "account", id: accountId } });
+		return c.body(null, 204);
+	});
+
+	app.openapi(transferOwnershipRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const { userId } = c.req.valid("json");
+		const { db } = c.get("services");
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		if (userId === principal.userId) throw new ApiError("conflict", { detail: "You already own this account" });
+		if (!(await getMembership(db, accountId, userId))) throw new ApiError("not-found", { detail: "No such member" });
+		await db.batch([
+			db
+				.update(memberships)
+				.set({ role: "owner" })
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId))),
+			db
+				.update(memberships)
+				.set({ role: "admin" })
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, principal.userId))),
+		]);
+		c.get("audit").record({
+			action: "account.ownership_transferred",
+			target: { type: "user", id: userId },
+			metadata: { previousOwnerId: principal.userId },
+		});
+		return c.json({ ownerId: userId, previousOwnerId: principal.userId }, 200);
+	});
+}

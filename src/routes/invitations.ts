@@ -1,0 +1,188 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq, gt } from "drizzle-orm";
+import { checkInviteRole } from "../accounts/member-rules";
+import { getAccount, getMembership, pendingInvitations, publicInvitation } from "../accounts/queries";
+import type { App } from "../app";
+import { invitations, memberships } from "../db/schema";
+import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
+import { newId } from "../ids";
+import { requireUser } from "../middleware/authorize";
+import { ApiError } from "../problems";
+import { sha256Hex } from "../security/digest";
+import { randomToken } from "../security/random";
+import { accountRoute } from "./account-route";
+import {
+	AccountParams,
+	AssignableRole,
+	InvitationParams,
+	InvitationSchema,
+	jsonBody,
+	RoleSchema,
+} from "./account-schemas";
+import { EmailField, TokenField } from "./identity-schemas";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+const INVITATION_TTL_MS = 7 * 24 * 3_600_000;
+
+export const createInvitationRoute = accountRoute("members:manage", {
+	method: "post",
+	path: "/v1/accounts/{accountId}/invitations",
+	tags: ["Members"],
+	summary:
+		"Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email",
+	request: { params: AccountParams, body: jsonBody(z.strictObject({ email: EmailField, role: AssignableRole })) },
+	responses: {
+		201: jsonContent(z.object({ invitation: InvitationSchema }), "Invited"),
+		...problemResponses(400, 401, 403, 404, 409),
+	},
+});
+
+export const listInvitationsRoute = accountRoute("members:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}/invitations",
+	tags: ["Members"],
+	summary: "Pending invitations",
+	request: { params: AccountParams },
+	responses: {
+		200: jsonContent(z.object({ data: z.array(InvitationSchema) }), "Pending"),
+		...problemResponses(401, 403, 404),
+	},
+});
+
+export const cancelInvitationRoute = accountRoute("members:manage", {
+	method: "delete",
+	path: "/v1/accounts/{accountId}/invitations/{invitationId}",
+	tags: ["Members"],
+	summary: "Cancel a pending invitation",
+	request: { params: InvitationParams },
+	responses: { 204: { description: "Cancelled" }, ...problemResponses(401, 403, 404) },
+});
+
+export const acceptInvitationRoute = createRoute({
+	method: "post",
+	path: "/v1/invitations/accept",
+	tags: ["Members"],
+	summary: "Join the account; the signed-in user's verified email must be the invited one",
+	middleware: [requireUser()] as const,
+	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	responses: {
+		200: jsonContent(
+			z.object({ membership: z.object({ accountId: z.string(), accountName: z.string(), role: RoleSchema }) }),
+			"Joined",
+		),
+		...problemResponses(400, 401, 403, 409),
+	},
+});
+
+export function registerInvitations(app: App) {
+	app.openapi(createInvitationRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const input = c.req.valid("json");
+		const { db, clock, mailer } = c.get("services");
+		const principal = c.get("principal");
+		const actor = principal?.memberships.find((m) => m.accountId === accountId);
+		if (!principal || !actor) throw new ApiError("not-found");
+		const refusal = checkInviteRole(actor.role, input.role);
+		if (refusal) throw new ApiError("forbidden", { detail: refusal.detail });
+		const email = normalizeEmail(input.email);
+		const existing = await findUserByEmail(db, email);
+		if (existing && (await getMembership(db, accountId, existing.id))) {
+			throw new ApiError("conflict", { detail: "This person is already a member" });
+		}
+		const now = clock.now();
+		const token = randomToken(32);
+		const row = {
+			id: newId("inv"),
+			accountId,
+			email,
+			role: input.role,
+			tokenHash: await sha256Hex(token),
+			invitedBy: principal.userId,
+			createdAt: now,
+			expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
+		};
+		// Re-inviting replaces the pending invitation (and its token).
+		await db.batch([
+			db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.email, email))),
+			db.insert(invitations).values(row),
+		]);
+		const account = await getAccount(db, accountId);
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: email,
+					subject: `Keyward: you are invited to ${account?.name ?? "an account"}`,
+					text: `You are invited to join ${account?.name ?? "an account"} on Keyward as ${input.role}. Sign in with this email address and accept with this code (valid 7 days):\n\n${token}\n`,
+				})
+				.catch(() => undefined),
+		);
+		c.get("audit").record({
+			action: "member.invited",
+			target: { type: "invitation", id: row.id },
+			metadata: { email, role: input.role },
+		});
+		return c.json({ invitation: publicInvitation(row) }, 201);
+	});
+
+	app.openapi(listInvitationsRoute, async (c) => {
+		const { db, clock } = c.get("services");
+		const rows = await pendingInvitations(db, c.req.valid("param").accountId, clock.now());
+		return c.json({ data: rows.map(publicInvitation) }, 200);
+	});
+
+	app.openapi(cancelInvitationRoute, async (c) => {
+		const { accountId, invitationId } = c.req.valid("param");
+		const gone = await c
+			.get("services")
+			.db.delete(invitations)
+			.where(and(eq(invitations.id, invitationId), eq(invitations.accountId, accountId)))
+			.returning({ id: invitations.id });
+		if (gone.length === 0) throw new ApiError("not-found", { detail: "No such invitation" });
+		c.get("audit").record({ action: "member.invitation_cancelled", target: { type: "invitation", id: invitationId } });
+		return c.body(null, 204);
+	});
+
+	app.openapi(acceptInvitationRoute, async (c) => {
+		const { token } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const principal = c.get("principal");
+		const user = principal && (await getUser(db, principal.userId));
+		if (!user) throw new ApiError("unauthorized");
+		const now = clock.now();
+		const invitation = await db.query.invitations.findFirst({
+			where: and(eq(invitations.tokenHash, await sha256Hex(token)), gt(invitations.expiresAt, now)),
+		});
+		if (!invitation) {
+			throw new ApiError("validation", {
+				detail: "Invalid or expired invitation",
+				errors: [{ path: "token", message: "Invalid or expired invitation" }],
+			});
+		}
+		if (invitation.email !== user.email)
+			throw new ApiError("forbidden", { detail: "This invitation is for another email address" });
+		if (!user.emailVerifiedAt) throw new ApiError("forbidden", { detail: "Verify your email address first" });
+		if (await getMembership(db, invitation.accountId, user.id))
+			throw new ApiError("conflict", { detail: "You are already a member" });
+		const [, joined] = await db.batch([
+			db.delete(invitations).where(eq(invitations.id, invitation.id)),
+			db
+				.insert(memberships)
+				.values({ accountId: invitation.accountId, userId: user.id, role: invitation.role, joinedAt: now })
+				.onConflictDoNothing()
+				.returning({ role: memberships.role }),
+		]);
+		if (joined.length === 0) throw new ApiError("conflict", { detail: "You are already a member" });
+		const audit = c.get("audit");
+		audit.accountId = invitation.accountId;
+		audit.record({
+			action: "member.joined",
+			target: { type: "user", id: user.id },
+			metadata: { role: invitation.role, invitationId: invitation.id },
+		});
+		const account = await getAccount(db, invitation.accountId);
+		return c.json(
+			{ membership: { accountId: invitation.accountId, accountName: account?.name ?? "", role: invitation.role } },
+			200,
+		);
+	});
+}

@@ -1,0 +1,100 @@
+import { z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "../accounts/member-rules";
+import { removeMembership } from "../accounts/offboarding";
+import { getMembership, listMembers } from "../accounts/queries";
+import type { App } from "../app";
+import { memberships } from "../db/schema";
+import { ApiError } from "../problems";
+import { accountRoute } from "./account-route";
+import { AccountParams, AssignableRole, jsonBody, MemberParams, MemberSchema } from "./account-schemas";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+export const listMembersRoute = accountRoute("members:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}/members",
+	tags: ["Members"],
+	summary: "Members with role, MFA status, joined and last-active times",
+	request: { params: AccountParams },
+	responses: {
+		200: jsonContent(z.object({ data: z.array(MemberSchema) }), "Members"),
+		...problemResponses(401, 403, 404),
+	},
+});
+
+export const updateMemberRoute = accountRoute("members:manage", {
+	method: "patch",
+	path: "/v1/accounts/{accountId}/members/{userId}",
+	tags: ["Members"],
+	summary: "Change a member's role (never to owner; never above your own)",
+	request: { params: MemberParams, body: jsonBody(z.strictObject({ role: AssignableRole })) },
+	responses: {
+		200: jsonContent(z.object({ member: MemberSchema }), "Updated"),
+		...problemResponses(400, 401, 403, 404, 409),
+	},
+});
+
+export const removeMemberRoute = accountRoute("members:manage", {
+	method: "delete",
+	path: "/v1/accounts/{accountId}/members/{userId}",
+	tags: ["Members"],
+	summary: "Remove a member: their access ends at their next request",
+	request: { params: MemberParams },
+	responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 409) },
+});
+
+const refuse = (refusal: MemberChangeRefusal) => {
+	if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });
+};
+
+/** The caller's own role in the account (the gate has already checked membership). */
+function actorRole(
+	c: { get(key: "principal"): { memberships: readonly { accountId: string; role: string }[] } | null },
+	accountId: string,
+) {
+	const role = c.get("principal")?.memberships.find((m) => m.accountId === accountId)?.role;
+	if (!role) throw new ApiError("not-found");
+	return role as "owner" | "admin" | "member" | "readonly";
+}
+
+export function registerMembers(app: App) {
+	app.openapi(listMembersRoute, async (c) => {
+		return c.json({ data: await listMembers(c.get("services").db, c.req.valid("param").accountId) }, 200);
+	});
+
+	app.openapi(updateMemberRoute, async (c) => {
+		const { accountId, userId } = c.req.valid("param");
+		const { role } = c.req.valid("json");
+		const { db } = c.get("services");
+		const target = await getMembership(db, accountId, userId);
+		if (!target) throw new ApiError("not-found", { detail: "No such member" });
+		refuse(checkRoleChange(actorRole(c, accountId), target.role, role));
+		await db
+			.update(memberships)
+			.set({ role })
+			.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)));
+		c.get("audit").record({
+			action: "member.role_changed",
+			target: { type: "user", id: userId },
+			metadata: { from: target.role, to: role },
+		});
+		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);
+		if (!member) throw new ApiError("not-found");
+		return c.json({ member }, 200);
+	});
+
+	app.openapi(removeMemberRoute, async (c) => {
+		const { accountId, userId } = c.req.valid("param");
+		const { db } = c.get("services");
+		const target = await getMembership(db, accountId, userId);
+		if (!target) throw new ApiError("not-found", { detail: "No such member" });
+		refuse(checkRemoval(actorRole(c, accountId), target.role));
+		await removeMembership(db, accountId, userId);
+		c.get("audit").record({
+			action: "member.removed",
+			target: { type: "user", id: userId },
+			metadata: { role: target.role },
+		});
+		return c.body(null, 204);
+	});
+}
