@@ -34,11 +34,13 @@ import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { registerInvitations } from "./routes/invitations";
+import { registerKeys } from "./routes/keys";
 import { registerMe } from "./routes/me";
 import { registerMeMfa } from "./routes/me-mfa";
 import { registerMeSessions } from "./routes/me-sessions";
 import { registerMembers } from "./routes/members";
 import { registerPasswordReset } from "./routes/password-reset";
+import { registerVerify } from "./routes/verify";
 
 export type App = OpenAPIHono<AppEnv>;
 
@@ -98,6 +100,8 @@ export function createApp(options: AppOptions = {}): App {
 	registerAccounts(app);
 	registerMembers(app);
 	registerInvitations(app);
+	registerKeys(app);
+	registerVerify(app);
 	registerAuditEvents(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));

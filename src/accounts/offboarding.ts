@@ -1,22 +1,34 @@
 /**
  * Ending someone's access to an account. Membership rows are read on every
  * request (the session authenticator has no cache), so deleting the row ends
- * their access at the next request, everywhere. API keys they created in the
- * account are revoked here too once keys exist (issue #6 adds that step).
+ * their access at the next request, everywhere; the API keys they created in
+ * the account are revoked in D1 and in the account's Durable Object, so the
+ * next verify refuses them too.
  */
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, invitations, memberships } from "../db/schema";
+import type { Env } from "../env";
+import { revokeAccountKeys } from "../keys/records";
 
-export async function removeMembership(db: Database, accountId: string, userId: string): Promise<void> {
+export async function removeMembership(
+	env: Env,
+	db: Database,
+	accountId: string,
+	userId: string,
+	now: Date,
+): Promise<number> {
 	await db.delete(memberships).where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)));
+	return (await revokeAccountKeys(env, db, accountId, "member_removed", now, userId)).length;
 }
 
-/** Deletes the account, its memberships and invitations in one batch; its audit trail stays. */
-export async function deleteAccount(db: Database, accountId: string): Promise<void> {
+/** Deletes the account, its memberships and invitations, and revokes every key; its audit trail stays. */
+export async function deleteAccount(env: Env, db: Database, accountId: string, now: Date): Promise<number> {
+	const revoked = await revokeAccountKeys(env, db, accountId, "account_deleted", now);
 	await db.batch([
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
 		db.delete(accounts).where(eq(accounts.id, accountId)),
 	]);
+	return revoked.length;
 }

@@ -40,3 +40,22 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
 };
 
 export const roleAllows = (role: Role, permission: Permission): boolean => ROLE_PERMISSIONS[role].has(permission);
+
+/**
+ * The reserved scope an API key needs for each permission (API.md §5). A
+ * permission with none (settings, webhooks, lockdown, ownership, deletion) is
+ * never reachable with an API key.
+ */
+const RESERVED_SCOPE: Partial<Record<Permission, string>> = {
+	"account:read": "account:read",
+	"members:read": "members:read",
+	"keys:read": "keys:read",
+	"audit:read": "audit:read",
+	"report:read": "audit:read",
+	"keys:create": "keys:write",
+	"keys:manage-own": "keys:write",
+	"keys:manage-any": "keys:write",
+	"members:manage": "members:write",
+};
+
+export const reservedScopeFor = (permission: Permission): string | undefined => RESERVED_SCOPE[permission];

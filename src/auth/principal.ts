@@ -20,6 +20,8 @@ export interface Principal {
 	sessionId?: string;
 	/** How the credential arrived; cookie requests get the cross-site checks. */
 	via?: "bearer" | "cookie";
+	/** An API key's scopes (key principals only). */
+	scopes?: readonly string[];
 	/** Whether the user behind the credential has a second factor (for `requireMfa`). */
 	mfaEnabled?: boolean;
 	memberships: readonly PrincipalMembership[];

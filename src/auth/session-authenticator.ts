@@ -4,13 +4,18 @@
  * sent by the browser on its own, so unsafe cookie requests must also come
  * from an allowed Origin (CSRF), on top of SameSite=Strict.
  */
+
+import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
+import { apiKeys } from "../db/schema";
+import { accountObject } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, membershipsOf } from "../identity/users";
 import { parseOriginList } from "../middleware/cors-allowlist";
 import { ApiError } from "../problems";
+import { hashApiKey, parseApiKey } from "../security/api-key-format";
 import type { Authenticator, Principal } from "./principal";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -38,6 +43,7 @@ export const sessionAuthenticator: Authenticator = async (c) => {
 	if (!credential) return null;
 	if (credential.via === "cookie" && !SAFE_METHODS.has(c.req.method)) assertSameSiteOrigin(c as Context<AppEnv>);
 	const { services } = (c as Context<AppEnv>).var;
+	if (credential.token.startsWith("kw_")) return keyPrincipal(c as Context<AppEnv>, credential.token);
 	const resolved = await resolveSessionToken(c.env, credential.token, services.clock.now());
 	if (!resolved) return null;
 	const [user, memberships] = await Promise.all([
@@ -56,3 +62,35 @@ export const sessionAuthenticator: Authenticator = async (c) => {
 	};
 	return principal;
 };
+
+/**
+ * An API key as a caller of the management API: valid right now (the same
+ * verification as POST /v1/keys/verify, counted against its rate limit), and
+ * acting with its creator's current role in the key's account.
+ */
+async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principal | null> {
+	const { services } = c.var;
+	const parsed = parseApiKey(token);
+	if (!parsed) return null;
+	const outcome = await accountObject(c.env, parsed.accountId).verifyKey(
+		await hashApiKey(c.env.KEY_PEPPER ?? "", token),
+		[],
+		c.req.header("CF-Connecting-IP") ?? null,
+		services.clock.now().getTime(),
+	);
+	if (outcome.code !== "VALID" || !outcome.key) return null;
+	const key = outcome.key;
+	const creatorKey = await services.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, key.id) });
+	const creator = creatorKey
+		? (await membershipsOf(services.db, creatorKey.createdBy)).find((m) => m.accountId === key.accountId)
+		: undefined;
+	if (!creatorKey || !creator) return null;
+	return {
+		type: "key",
+		id: key.id,
+		userId: creatorKey.createdBy,
+		via: "bearer",
+		scopes: key.scopes,
+		memberships: [creator],
+	};
+}

@@ -162,3 +162,38 @@ export const invitations = sqliteTable(
 		index("invitations_expires").on(t.expiresAt),
 	],
 );
+
+/**
+ * API keys (API.md §5). The key itself is never stored: `keyHash` is its
+ * HMAC-SHA256 under KEY_PEPPER, `start` its first 12 characters for display.
+ * `lastUsedAt` is written back in batches by the account's Durable Object.
+ */
+export const apiKeys = sqliteTable(
+	"api_keys",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		name: text("name").notNull(),
+		environment: text("environment", { enum: ["production", "staging", "development", "ci"] }).notNull(),
+		scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+		keyHash: text("key_hash").notNull(),
+		start: text("start").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		createdBy: text("created_by").notNull(),
+		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+		lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+		revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+		revokedReason: text("revoked_reason"),
+		rotatedFrom: text("rotated_from"),
+		rotatedTo: text("rotated_to"),
+		ipAllowlist: text("ip_allowlist", { mode: "json" }).$type<string[]>().notNull(),
+		rateLimit: integer("rate_limit").notNull(),
+		rateLimitWindowSeconds: integer("rate_limit_window_seconds").notNull(),
+	},
+	(t) => [
+		uniqueIndex("api_keys_hash").on(t.keyHash),
+		index("api_keys_account_created").on(t.accountId, t.createdAt, t.id),
+		index("api_keys_account_creator").on(t.accountId, t.createdBy),
+		index("api_keys_expires").on(t.expiresAt),
+	],
+);

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { archiveKey, buildArchiveObject, type ChainHead, GENESIS, sha256Hex } from "../audit/chain";
+import { createDatabase } from "../db";
 import type { Env } from "../env";
+import { createKeyTables, type KeyRecord, KeyStore } from "./key-store";
 import {
 	createSessionTables,
 	deleteSession,
@@ -50,10 +52,12 @@ export class AccountDurableObject extends DurableObject<Env> {
 	/** The archive bucket; a field so fault-injection tests can wrap the real binding. */
 	archive: Pick<R2Bucket, "put">;
 	#serial: Promise<unknown> = Promise.resolve();
+	readonly keys: KeyStore;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.archive = env.AUDIT_ARCHIVE;
+		this.keys = new KeyStore(ctx.storage.sql, () => createDatabase(env.DB));
 		ctx.blockConcurrencyWhile(async () => {
 			const sql = this.ctx.storage.sql;
 			sql.exec(
@@ -69,6 +73,7 @@ export class AccountDurableObject extends DurableObject<Env> {
 			);
 			createSessionTables(sql);
 			createThrottleTables(sql);
+			createKeyTables(sql);
 		});
 	}
 
@@ -186,4 +191,31 @@ export class AccountDurableObject extends DurableObject<Env> {
 	attemptSucceeded(kind: "login" | "mfa" | "password"): void {
 		resetStreak(this.ctx.storage.sql, kind);
 	}
+
+	// ---- API keys (addressed per account)
+
+	/** Called by every management write right after D1, so verify never serves a stale key. */
+	upsertKey(record: KeyRecord): void {
+		this.keys.upsert(record);
+	}
+
+	async verifyKey(hash: string, requiredScopes: string[], ip: string | null, now: number) {
+		const outcome = await this.keys.verify(hash, requiredScopes, ip, now);
+		if (outcome.code === "VALID" && (await this.ctx.storage.getAlarm()) === null) {
+			await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+		}
+		return outcome;
+	}
+
+	keyUsage(id: string, now: number) {
+		return this.keys.usage(id, now);
+	}
+
+	/** Writes last-use times back to D1 in batches, never per request. */
+	override async alarm(): Promise<void> {
+		await this.keys.flushLastUsed();
+		if (this.keys.hasUnflushed()) await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+	}
 }
+
+const LAST_USED_FLUSH_MS = 30_000;

@@ -123,8 +123,13 @@ export function registerAccounts(app: App) {
 
 	app.openapi(deleteAccountRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
-		await deleteAccount(c.get("services").db, accountId);
-		c.get("audit").record({ action: "account.deleted", target: { type: "account", id: accountId } });
+		const { db, clock } = c.get("services");
+		const keysRevoked = await deleteAccount(c.env, db, accountId, clock.now());
+		c.get("audit").record({
+			action: "account.deleted",
+			target: { type: "account", id: accountId },
+			metadata: { keysRevoked },
+		});
 		return c.body(null, 204);
 	});
 

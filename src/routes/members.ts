@@ -89,11 +89,11 @@ export function registerMembers(app: App) {
 		const target = await getMembership(db, accountId, userId);
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
 		refuse(checkRemoval(actorRole(c, accountId), target.role));
-		await removeMembership(db, accountId, userId);
+		const keysRevoked = await removeMembership(c.env, db, accountId, userId, c.get("services").clock.now());
 		c.get("audit").record({
 			action: "member.removed",
 			target: { type: "user", id: userId },
-			metadata: { role: target.role },
+			metadata: { role: target.role, keysRevoked },
 		});
 		return c.body(null, 204);
 	});

@@ -72,3 +72,15 @@ function resetAfter(state: WindowState, now: number, g: number): number {
 	// Bucket j is counted while floor(t/g) <= j + B, i.e. until t = (j + B + 1) * g.
 	return Math.max(0, Math.ceil((absolute + buckets + 1) * g - now));
 }
+
+/** The current standing without admitting anything (for headers on refused verifications). */
+export function peek(state: WindowState, now: number, limit: number, windowMs: number): WindowDecision {
+	const g = windowMs / (state.counts.length - 1);
+	advance(state, Math.floor(now / g));
+	const used = state.counts.reduce((a, b) => a + b, 0);
+	return {
+		admitted: used < limit,
+		remaining: Math.max(0, limit - used),
+		resetMs: used < limit ? 0 : resetAfter(state, now, g),
+	};
+}

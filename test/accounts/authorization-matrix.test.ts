@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
-import { roleAllows } from "../../src/auth/permissions";
+import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { ManualClock } from "../../src/clock";
 import { PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { jsonRequest, testApp } from "../helpers";
@@ -15,7 +15,15 @@ import { type SeededAccount, seedAccount } from "./seed";
 const clock = new ManualClock("2026-07-01T00:00:00Z");
 const t = testApp({ clock });
 
-type Fixture = (s: SeededAccount) => { path?: Record<string, string>; body?: unknown };
+type Caller = Role | "stranger" | "anonymous" | "key-with-scope" | "key-without-scope" | "key-of-demoted-creator";
+type Fixture = (s: SeededAccount, caller: Caller) => { path?: Record<string, string>; body?: unknown };
+/** The key a caller manages: their own where they have one (members manage only their own). */
+const ownKey = (s: SeededAccount, caller: Caller) =>
+	caller === "owner" || caller === "admin" || caller === "member"
+		? s.keyIds[caller]
+		: caller.startsWith("key")
+			? s.keyIds.admin
+			: s.keyIds.owner;
 const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}": () => ({}),
 	"PATCH /v1/accounts/{accountId}": () => ({ body: { name: "Renamed" } }),
@@ -32,12 +40,36 @@ const FIXTURES: Record<string, Fixture> = {
 	}),
 	"GET /v1/accounts/{accountId}/invitations": () => ({}),
 	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": (s) => ({ path: { invitationId: s.invitationId } }),
+	"POST /v1/accounts/{accountId}/keys": () => ({ body: { name: "k", environment: "staging", scopes: ["data:read"] } }),
+	"GET /v1/accounts/{accountId}/keys": () => ({}),
+	"GET /v1/accounts/{accountId}/keys/{keyId}": (s, caller) => ({ path: { keyId: ownKey(s, caller) } }),
+	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, caller) => ({
+		path: { keyId: ownKey(s, caller) },
+		body: { name: "renamed" },
+	}),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": (s, caller) => ({
+		path: { keyId: ownKey(s, caller) },
+		body: {},
+	}),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": (s, caller) => ({
+		path: { keyId: ownKey(s, caller) },
+		body: { reason: "test" },
+	}),
 	"GET /v1/accounts/{accountId}/audit-events": () => ({}),
 	"GET /v1/accounts/{accountId}/audit-events/export": () => ({}),
 };
 
-type Caller = Role | "stranger" | "anonymous";
-const CALLERS: Caller[] = ["owner", "admin", "member", "readonly", "stranger", "anonymous"];
+const CALLERS: Caller[] = [
+	"owner",
+	"admin",
+	"member",
+	"readonly",
+	"stranger",
+	"anonymous",
+	"key-with-scope",
+	"key-without-scope",
+	"key-of-demoted-creator",
+];
 
 async function accountOperations() {
 	const doc = await (await t.request("/v1/openapi.json")).json<{
@@ -58,13 +90,27 @@ async function accountOperations() {
 const expectedStatus = (caller: Caller, permission: Permission): "2xx" | 401 | 403 | 404 => {
 	if (caller === "anonymous") return 401;
 	if (caller === "stranger") return 404;
+	if (caller === "key-without-scope") return 403;
+	if (caller === "key-with-scope" || caller === "key-of-demoted-creator") {
+		// A key needs its reserved scope, and is capped by its creator's current role (admin; demoted to readonly).
+		const creator: Role = caller === "key-with-scope" ? "admin" : "readonly";
+		return reservedScopeFor(permission) && roleAllows(creator, permission) ? "2xx" : 403;
+	}
 	return roleAllows(caller, permission) ? "2xx" : 403;
+};
+
+const credentialOf = (s: SeededAccount, caller: Caller): string | null => {
+	if (caller === "anonymous") return null;
+	if (caller === "key-with-scope") return s.apiKeys.withScope;
+	if (caller === "key-without-scope") return s.apiKeys.withoutScope;
+	if (caller === "key-of-demoted-creator") return s.apiKeys.demoted;
+	return s.users[caller].token;
 };
 
 describe("authorization matrix (API.md §4)", () => {
 	it("every account route declares a permission and has a fixture", async () => {
 		const ops = await accountOperations();
-		expect(ops.length).toBeGreaterThanOrEqual(12);
+		expect(ops.length).toBeGreaterThanOrEqual(18);
 		for (const op of ops) {
 			expect(op.permission, `${op.key} declares no permission`).toBeTruthy();
 			expect(FIXTURES[op.key], `${op.key} has no fixture in the matrix`).toBeDefined();
@@ -80,13 +126,13 @@ describe("authorization matrix (API.md §4)", () => {
 			if (!fixture || !op.permission) continue;
 			for (const caller of CALLERS) {
 				const seed = await seedAccount(clock); // fresh per pair: some calls delete or transfer
-				const { path: params = {}, body } = fixture(seed);
+				const { path: params = {}, body } = fixture(seed, caller);
 				const url = Object.entries({ accountId: seed.accountId, ...params }).reduce(
 					(p, [k, v]) => p.replace(`{${k}}`, v),
 					op.path,
 				);
-				const headers: Record<string, string> =
-					caller === "anonymous" ? {} : { Authorization: `Bearer ${seed.users[caller].token}` };
+				const credential = credentialOf(seed, caller);
+				const headers: Record<string, string> = credential ? { Authorization: `Bearer ${credential}` } : {};
 				const init = body === undefined ? { method: op.method, headers } : jsonRequest(op.method, body, headers);
 				const res = await t.request(url, init);
 				await res.arrayBuffer();
@@ -99,5 +145,5 @@ describe("authorization matrix (API.md §4)", () => {
 		console.log(`authorization matrix: ${pairs} (route, caller) pairs checked`);
 		expect(mismatches).toEqual([]);
 		expect(pairs).toBe(ops.length * CALLERS.length);
-	}, 120_000);
+	}, 300_000);
 });

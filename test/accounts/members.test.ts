@@ -74,7 +74,7 @@ describe("members and roles", () => {
 		const { data } = await (await t.request(`/v1/accounts/${s.accountId}/members`, as(s.users.readonly.token))).json<{
 			data: { userId: string; role: string; mfaEnabled: boolean; joinedAt: string; lastActiveAt: string | null }[];
 		}>();
-		expect(data.map((m) => m.role).sort()).toEqual(["admin", "member", "owner", "readonly"]);
+		expect(data.map((m) => m.role).sort()).toEqual(["admin", "member", "owner", "readonly", "readonly"]);
 		expect(data.every((m) => m.mfaEnabled === false && m.joinedAt === "2026-07-01T00:00:00.000Z")).toBe(true);
 	});
 

@@ -2,10 +2,12 @@ import { env } from "cloudflare:test";
 import type { Role } from "../../src/auth/permissions";
 import type { Clock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
-import { accounts, invitations, memberships, users } from "../../src/db/schema";
+import { accounts, apiKeys, invitations, memberships, users } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { newId } from "../../src/ids";
+import { generateApiKey, hashApiKey, keyStart } from "../../src/security/api-key-format";
 import { sha256Hex } from "../../src/security/digest";
+import { RESERVED_SCOPES } from "../../src/security/scopes";
 
 const db = createDatabase(env.DB);
 // Seeded users never log in with a password, so no scrypt cost is paid here.
@@ -19,8 +21,39 @@ export interface SeededUser {
 
 export interface SeededAccount {
 	accountId: string;
-	users: Record<Role | "stranger", SeededUser>;
+	users: Record<Role | "stranger" | "demoted", SeededUser>;
 	invitationId: string;
+	/** One key created by each of owner, admin and member (ids), and management keys (secrets). */
+	keyIds: Record<"owner" | "admin" | "member", string>;
+	apiKeys: Record<"withScope" | "withoutScope" | "demoted", string>;
+}
+
+/** A real key row (hashed under the test pepper), created by `createdBy`. */
+export async function seedKey(
+	accountId: string,
+	createdBy: string,
+	scopes: string[],
+	now: Date,
+	environment: "production" | "staging" = "staging",
+) {
+	const secret = generateApiKey(accountId, environment === "production" ? "live" : "test");
+	const id = newId("key");
+	await db.insert(apiKeys).values({
+		id,
+		accountId,
+		name: `seed ${id.slice(4, 8)}`,
+		environment,
+		scopes,
+		keyHash: await hashApiKey(env.KEY_PEPPER ?? "", secret),
+		start: keyStart(secret),
+		createdAt: now,
+		createdBy,
+		expiresAt: new Date(now.getTime() + 30 * 86_400_000),
+		ipAllowlist: [],
+		rateLimit: 1000,
+		rateLimitWindowSeconds: 3600,
+	});
+	return { id, secret };
 }
 
 async function seedUser(clock: Clock, emailVerified = true): Promise<Omit<SeededUser, "token">> {
@@ -45,9 +78,13 @@ export async function seedAccount(clock: Clock, settings: Record<string, unknown
 		.insert(accounts)
 		.values({ id: accountId, name: "Seeded", settings: JSON.stringify(settings), createdAt: now });
 	const seeded = {} as SeededAccount["users"];
-	for (const role of ["owner", "admin", "member", "readonly", "stranger"] as const) {
+	for (const role of ["owner", "admin", "member", "readonly", "stranger", "demoted"] as const) {
 		const user = await seedUser(clock);
-		if (role !== "stranger") await db.insert(memberships).values({ accountId, userId: user.id, role, joinedAt: now });
+		// "demoted" created a management key as an admin and is now only readonly.
+		if (role !== "stranger") {
+			const memberRole = role === "demoted" ? "readonly" : role;
+			await db.insert(memberships).values({ accountId, userId: user.id, role: memberRole, joinedAt: now });
+		}
 		const session = await startSession(env, db, user.id, { ip: null, userAgent: "seed", country: null }, now);
 		seeded[role] = { ...user, token: session.token };
 	}
@@ -62,5 +99,16 @@ export async function seedAccount(clock: Clock, settings: Record<string, unknown
 		createdAt: now,
 		expiresAt: new Date(now.getTime() + 7 * 24 * 3_600_000),
 	});
-	return { accountId, users: seeded, invitationId };
+	const reserved = [...RESERVED_SCOPES];
+	const keyIds = {
+		owner: (await seedKey(accountId, seeded.owner.id, ["data:read"], now)).id,
+		admin: (await seedKey(accountId, seeded.admin.id, ["data:read"], now)).id,
+		member: (await seedKey(accountId, seeded.member.id, ["data:read"], now)).id,
+	};
+	const apiKeysBy = {
+		withScope: (await seedKey(accountId, seeded.admin.id, reserved, now)).secret,
+		withoutScope: (await seedKey(accountId, seeded.admin.id, ["data:read"], now)).secret,
+		demoted: (await seedKey(accountId, seeded.demoted.id, reserved, now)).secret,
+	};
+	return { accountId, users: seeded, invitationId, keyIds, apiKeys: apiKeysBy };
 }

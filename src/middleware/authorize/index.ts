@@ -1,12 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../app-env";
-import { type Permission, roleAllows } from "../../auth/permissions";
+import { type Permission, reservedScopeFor, roleAllows } from "../../auth/permissions";
 import type { Principal, PrincipalMembership } from "../../auth/principal";
 import { memberships } from "../../db/schema";
 import { DEFAULT_SETTINGS } from "../../identity/settings";
 import { ApiError } from "../../problems";
 import { ipAllowed } from "../../security/cidr";
+import { scopeSatisfies } from "../../security/scopes";
 
 const unauthorized = () =>
 	new ApiError("unauthorized", {
@@ -37,6 +38,15 @@ export const requireAccountPermission =
 		c.get("audit").accountId = membership.accountId;
 		enforceAccountPolicies(c, principal, membership);
 		touchMembership(c, principal.userId, membership);
+		if (principal.type === "key") {
+			// A key reaches the management API only through its reserved scope, and never beyond its creator's role.
+			const scope = reservedScopeFor(permission);
+			if (!scope || !scopeSatisfies(principal.scopes ?? [], scope)) {
+				throw new ApiError("forbidden", {
+					detail: scope ? `This key lacks the ${scope} scope` : "API keys cannot do this",
+				});
+			}
+		}
 		if (!roleAllows(membership.role, permission)) {
 			throw new ApiError("forbidden", { detail: `Your role (${membership.role}) does not allow ${permission}` });
 		}

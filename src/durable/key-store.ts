@@ -1,0 +1,205 @@
+/**
+ * The API keys of one account, inside that account's Durable Object: the
+ * records verify needs, their sliding windows, usage counters and last use.
+ * A warm verify is answered from memory here with no database query; a key
+ * not yet loaded is read from D1 once. Management writes push the new record
+ * here right after D1, so a revocation or change is seen on the next verify.
+ */
+import { eq } from "drizzle-orm";
+import type { Database } from "../db";
+import { apiKeys } from "../db/schema";
+import { ipAllowed } from "../security/cidr";
+import { allScopesSatisfied } from "../security/scopes";
+import { emptyWindow, peek, tryAdmit, type WindowDecision, type WindowState } from "../security/sliding-window";
+
+export interface KeyRecord {
+	id: string;
+	hash: string;
+	accountId: string;
+	environment: string;
+	scopes: string[];
+	expiresAt: number;
+	revokedAt: number | null;
+	ipAllowlist: string[];
+	limit: number;
+	windowSeconds: number;
+}
+
+export type VerifyCode =
+	| "VALID"
+	| "NOT_FOUND"
+	| "EXPIRED"
+	| "REVOKED"
+	| "IP_NOT_ALLOWED"
+	| "INSUFFICIENT_SCOPE"
+	| "RATE_LIMITED";
+
+export interface VerifyOutcome {
+	code: VerifyCode;
+	key?: KeyRecord;
+	window?: WindowDecision;
+}
+
+export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
+	id: row.id,
+	hash: row.keyHash,
+	accountId: row.accountId,
+	environment: row.environment,
+	scopes: row.scopes,
+	expiresAt: row.expiresAt.getTime(),
+	revokedAt: row.revokedAt?.getTime() ?? null,
+	ipAllowlist: row.ipAllowlist,
+	limit: row.rateLimit,
+	windowSeconds: row.rateLimitWindowSeconds,
+});
+
+export function createKeyTables(sql: SqlStorage): void {
+	sql.exec("CREATE TABLE IF NOT EXISTS keys (hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL)");
+	sql.exec("CREATE TABLE IF NOT EXISTS key_windows (id TEXT PRIMARY KEY, state TEXT NOT NULL)");
+	sql.exec(
+		"CREATE TABLE IF NOT EXISTS key_usage (id TEXT NOT NULL, hour INTEGER NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (id, hour, code))",
+	);
+	sql.exec(
+		"CREATE TABLE IF NOT EXISTS key_last_used (id TEXT PRIMARY KEY, at INTEGER NOT NULL, flushed INTEGER NOT NULL DEFAULT 0)",
+	);
+}
+
+const HOUR_MS = 3_600_000;
+
+export class KeyStore {
+	readonly #byHash = new Map<string, KeyRecord>();
+	readonly #windows = new Map<string, WindowState>();
+	/** Reads that had to go to D1 (a cold key); the tests assert warm verifies make none. */
+	d1Loads = 0;
+
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly db: () => Database,
+	) {}
+
+	upsert(record: KeyRecord): void {
+		this.sql.exec(
+			"INSERT INTO keys (hash, id, record) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET record = excluded.record",
+			record.hash,
+			record.id,
+			JSON.stringify(record),
+		);
+		this.#byHash.set(record.hash, record);
+	}
+
+	async #find(hash: string): Promise<KeyRecord | null> {
+		const cached = this.#byHash.get(hash);
+		if (cached) return cached;
+		const stored = this.sql.exec<{ record: string }>("SELECT record FROM keys WHERE hash = ?", hash).toArray()[0];
+		if (stored) {
+			const record = JSON.parse(stored.record) as KeyRecord;
+			this.#byHash.set(hash, record);
+			return record;
+		}
+		this.d1Loads++;
+		const row = await this.db().query.apiKeys.findFirst({ where: eq(apiKeys.keyHash, hash) });
+		if (!row) return null;
+		const record = recordFromRow(row);
+		// Another call may have upserted a newer record while D1 answered: keep that one.
+		const raced = this.#byHash.get(hash);
+		if (raced) return raced;
+		this.upsert(record);
+		return record;
+	}
+
+	#window(id: string): WindowState {
+		let state = this.#windows.get(id);
+		if (!state) {
+			const stored = this.sql.exec<{ state: string }>("SELECT state FROM key_windows WHERE id = ?", id).toArray()[0];
+			state = stored ? (JSON.parse(stored.state) as WindowState) : emptyWindow();
+			this.#windows.set(id, state);
+		}
+		return state;
+	}
+
+	/** Verify per API.md §5, codes checked in order; only VALID and RATE_LIMITED count against the limit. */
+	async verify(
+		hash: string,
+		requiredScopes: readonly string[],
+		ip: string | null,
+		now: number,
+	): Promise<VerifyOutcome> {
+		const key = await this.#find(hash);
+		if (!key) return { code: "NOT_FOUND" };
+		const windowMs = key.windowSeconds * 1000;
+		const state = this.#window(key.id);
+		const refuse = (code: VerifyCode): VerifyOutcome => {
+			this.#count(key.id, code, now);
+			return { code, key, window: peek(state, now, key.limit, windowMs) };
+		};
+		if (key.expiresAt <= now) return refuse("EXPIRED");
+		if (key.revokedAt !== null && key.revokedAt <= now) return refuse("REVOKED");
+		if (!ipAllowed(key.ipAllowlist, ip)) return refuse("IP_NOT_ALLOWED");
+		if (!allScopesSatisfied(key.scopes, requiredScopes)) return refuse("INSUFFICIENT_SCOPE");
+		const decision = tryAdmit(state, now, key.limit, windowMs);
+		// Persisted on every decision, so an evicted object resumes with the same counts.
+		this.sql.exec(
+			"INSERT INTO key_windows (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+			key.id,
+			JSON.stringify(state),
+		);
+		const code = decision.admitted ? "VALID" : "RATE_LIMITED";
+		this.#count(key.id, code, now);
+		if (decision.admitted) {
+			this.sql.exec(
+				"INSERT INTO key_last_used (id, at, flushed) VALUES (?, ?, 0) ON CONFLICT(id) DO UPDATE SET at = excluded.at, flushed = 0",
+				key.id,
+				now,
+			);
+		}
+		return { code, key, window: decision };
+	}
+
+	#count(id: string, code: VerifyCode, now: number): void {
+		this.sql.exec(
+			"INSERT INTO key_usage (id, hour, code, n) VALUES (?, ?, ?, 1) ON CONFLICT(id, hour, code) DO UPDATE SET n = n + 1",
+			id,
+			Math.floor(now / HOUR_MS),
+			code,
+		);
+	}
+
+	usage(id: string, now: number) {
+		const since = Math.floor(now / HOUR_MS) - 23;
+		this.sql.exec("DELETE FROM key_usage WHERE hour < ?", since - 24);
+		const rows = this.sql
+			.exec<{ code: string; n: number }>(
+				"SELECT code, SUM(n) AS n FROM key_usage WHERE id = ? AND hour >= ? GROUP BY code",
+				id,
+				since,
+			)
+			.toArray();
+		const byCode = Object.fromEntries(rows.map((r) => [r.code, r.n]));
+		const requests24h = rows.reduce((a, r) => a + r.n, 0);
+		const lastUsed =
+			this.sql.exec<{ at: number }>("SELECT at FROM key_last_used WHERE id = ?", id).toArray()[0]?.at ?? null;
+		return { requests24h, denied24h: requests24h - (byCode.VALID ?? 0), lastUsedAt: lastUsed, byCode };
+	}
+
+	/** Writes last-use times to D1 in one batch; called from the object's alarm, never per request. */
+	async flushLastUsed(): Promise<number> {
+		const dirty = this.sql
+			.exec<{ id: string; at: number }>("SELECT id, at FROM key_last_used WHERE flushed = 0 LIMIT 100")
+			.toArray();
+		if (dirty.length === 0) return 0;
+		const db = this.db();
+		const [first, ...rest] = dirty.map((d) =>
+			db
+				.update(apiKeys)
+				.set({ lastUsedAt: new Date(d.at) })
+				.where(eq(apiKeys.id, d.id)),
+		);
+		if (first) await db.batch([first, ...rest]);
+		for (const d of dirty) this.sql.exec("UPDATE key_last_used SET flushed = 1 WHERE id = ? AND at = ?", d.id, d.at);
+		return dirty.length;
+	}
+
+	hasUnflushed(): boolean {
+		return this.sql.exec("SELECT 1 FROM key_last_used WHERE flushed = 0 LIMIT 1").toArray().length > 0;
+	}
+}

@@ -1,0 +1,57 @@
+/** API key rows: their public shape, their status, and pushing them to the account's Durable Object. */
+import { and, eq, isNull } from "drizzle-orm";
+import type { Database } from "../db";
+import { apiKeys } from "../db/schema";
+import { accountObject } from "../durable/address";
+import { recordFromRow } from "../durable/key-store";
+import type { Env } from "../env";
+
+export type KeyRow = typeof apiKeys.$inferSelect;
+export type KeyStatus = "active" | "expired" | "revoked";
+
+export const keyStatus = (row: KeyRow, now: Date): KeyStatus =>
+	row.revokedAt ? "revoked" : row.expiresAt <= now ? "expired" : "active";
+
+export const publicKey = (row: KeyRow, now: Date) => ({
+	id: row.id,
+	name: row.name,
+	start: row.start,
+	environment: row.environment,
+	scopes: row.scopes,
+	status: keyStatus(row, now),
+	createdAt: row.createdAt.toISOString(),
+	createdBy: row.createdBy,
+	expiresAt: row.expiresAt.toISOString(),
+	lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+	revokedAt: row.revokedAt?.toISOString() ?? null,
+	revokedReason: row.revokedReason,
+	rotatedFrom: row.rotatedFrom,
+	rotatedTo: row.rotatedTo,
+	ipAllowlist: row.ipAllowlist,
+	rateLimit: { limit: row.rateLimit, windowSeconds: row.rateLimitWindowSeconds },
+});
+
+/** After every D1 write of a key: the account's object serves the new state from the next verify on. */
+export async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
+	await Promise.all(rows.map((row) => accountObject(env, row.accountId).upsertKey(recordFromRow(row))));
+}
+
+export const getKey = (db: Database, accountId: string, keyId: string) =>
+	db.query.apiKeys.findFirst({ where: and(eq(apiKeys.accountId, accountId), eq(apiKeys.id, keyId)) });
+
+/** Revokes every live key of the account (created by `createdBy` when given); returns the revoked rows. */
+export async function revokeAccountKeys(
+	env: Env,
+	db: Database,
+	accountId: string,
+	reason: string,
+	now: Date,
+	createdBy?: string,
+): Promise<KeyRow[]> {
+	const where = createdBy
+		? and(eq(apiKeys.accountId, accountId), eq(apiKeys.createdBy, createdBy), isNull(apiKeys.revokedAt))
+		: and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt));
+	const rows = await db.update(apiKeys).set({ revokedAt: now, revokedReason: reason }).where(where).returning();
+	await pushKeys(env, rows);
+	return rows;
+}

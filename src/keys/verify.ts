@@ -1,0 +1,68 @@
+/**
+ * The verify operation (API.md §5), shared by the HTTP route and, later, the
+ * service-binding entrypoint. A key whose shape or checksum is wrong is
+ * answered NOT_FOUND here, before any storage; every other decision is made
+ * by the owning account's Durable Object in one call.
+ */
+import { accountObject } from "../durable/address";
+import type { Env } from "../env";
+import { hashApiKey, parseApiKey } from "../security/api-key-format";
+import { rateLimitHeaders } from "../security/rate-limit-headers";
+
+export interface VerifyInput {
+	key: string;
+	requiredScopes: string[];
+	ip?: string | null;
+}
+
+export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
+	const parsed = parseApiKey(input.key);
+	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {} };
+	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
+	const outcome = await accountObject(env, parsed.accountId).verifyKey(
+		hash,
+		input.requiredScopes,
+		input.ip ?? null,
+		now.getTime(),
+	);
+	const { key, window } = outcome;
+	if (!key || !window || key.accountId !== parsed.accountId) {
+		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {} };
+	}
+	const ratelimit = {
+		limit: key.limit,
+		remaining: window.remaining,
+		resetAt: new Date(now.getTime() + window.resetMs).toISOString(),
+	};
+	const headers = rateLimitHeaders({
+		name: "key",
+		limit: key.limit,
+		windowSeconds: key.windowSeconds,
+		remaining: window.remaining,
+		resetSeconds: window.resetMs / 1000,
+		now,
+	});
+	if (outcome.code === "VALID") {
+		return {
+			body: {
+				valid: true,
+				code: "VALID" as const,
+				keyId: key.id,
+				accountId: key.accountId,
+				environment: key.environment as "production" | "staging" | "development" | "ci",
+				scopes: key.scopes,
+				expiresAt: new Date(key.expiresAt).toISOString(),
+				ratelimit,
+			},
+			headers,
+		};
+	}
+	// When not valid, nothing about the key is disclosed but the code (and, when rate limited, the limit).
+	return {
+		body:
+			outcome.code === "RATE_LIMITED"
+				? { valid: false, code: outcome.code, ratelimit }
+				: { valid: false, code: outcome.code },
+		headers,
+	};
+}

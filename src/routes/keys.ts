@@ -1,0 +1,355 @@
+import { z } from "@hono/zod-openapi";
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, type SQL } from "drizzle-orm";
+import type { Context } from "hono";
+import { getAccount } from "../accounts/queries";
+import type { App } from "../app";
+import type { AppEnv } from "../app-env";
+import { roleAllows } from "../auth/permissions";
+import { apiKeys } from "../db/schema";
+import { accountObject } from "../durable/address";
+import { parseSettings } from "../identity/settings";
+import { newId } from "../ids";
+import { getKey, type KeyRow, keyStatus, publicKey, pushKeys } from "../keys/records";
+import { ApiError, validationError } from "../problems";
+import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
+import { accountRoute } from "./account-route";
+import { AccountParams, jsonBody } from "./account-schemas";
+import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./key-schemas";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+const DAY_MS = 86_400_000;
+const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
+const KeyWithSecret = z.object({ key: KeySchema, secret: z.string().openapi({ description: "Shown only here" }) });
+
+export const createKeyRoute = accountRoute("keys:create", {
+	method: "post",
+	path: "/v1/accounts/{accountId}/keys",
+	tags: ["API keys"],
+	summary: "Create a key; the secret is returned once",
+	request: {
+		params: AccountParams,
+		body: jsonBody(
+			z.strictObject({
+				name: z.string().trim().min(1).max(100),
+				environment: Environment,
+				scopes: Scopes,
+				expiresInDays: z.number().int().min(1).max(365).optional(),
+				ipAllowlist: KeyIpAllowlist.default([]),
+				rateLimit: RateLimitSchema.default(DEFAULT_RATE_LIMIT),
+			}),
+		),
+	},
+	responses: { 201: jsonContent(KeyWithSecret, "Created"), ...problemResponses(400, 401, 403, 404) },
+});
+
+export const listKeysRoute = accountRoute("keys:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}/keys",
+	tags: ["API keys"],
+	summary: "Keys of the account (metadata only), newest first",
+	request: {
+		params: AccountParams,
+		query: z.strictObject({
+			status: z.enum(["active", "expired", "revoked"]).optional(),
+			environment: Environment.optional(),
+			createdBy: z.string().min(1).max(64).optional(),
+			limit: z.coerce.number().int().min(1).max(100).default(50),
+			cursor: z.string().min(1).max(200).optional(),
+		}),
+	},
+	responses: {
+		200: jsonContent(z.object({ data: z.array(KeySchema), nextCursor: z.string().nullable() }), "A page of keys"),
+		...problemResponses(400, 401, 403, 404),
+	},
+});
+
+export const getKeyRoute = accountRoute("keys:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}/keys/{keyId}",
+	tags: ["API keys"],
+	summary: "One key with its usage over the last 24 hours",
+	request: { params: KeyParams },
+	responses: {
+		200: jsonContent(z.object({ key: KeySchema, usage: UsageSchema }), "The key"),
+		...problemResponses(401, 403, 404),
+	},
+});
+
+export const updateKeyRoute = accountRoute("keys:manage-own", {
+	method: "patch",
+	path: "/v1/accounts/{accountId}/keys/{keyId}",
+	tags: ["API keys"],
+	summary: "Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)",
+	request: {
+		params: KeyParams,
+		body: jsonBody(
+			z.strictObject({
+				name: z.string().trim().min(1).max(100).optional(),
+				scopes: Scopes.optional(),
+				ipAllowlist: KeyIpAllowlist.optional(),
+				rateLimit: RateLimitSchema.optional(),
+			}),
+		),
+	},
+	responses: {
+		200: jsonContent(z.object({ key: KeySchema }), "Updated"),
+		...problemResponses(400, 401, 403, 404, 409),
+	},
+});
+
+export const rotateKeyRoute = accountRoute("keys:manage-own", {
+	method: "post",
+	path: "/v1/accounts/{accountId}/keys/{keyId}/rotate",
+	tags: ["API keys"],
+	summary: "Make a successor; the old key keeps working for the grace period and then stops",
+	request: {
+		params: KeyParams,
+		body: jsonBody(z.strictObject({ gracePeriodHours: z.number().int().min(0).max(168).optional() })),
+	},
+	responses: {
+		201: jsonContent(
+			KeyWithSecret.extend({ previous: z.object({ id: z.string(), expiresAt: z.string() }) }),
+			"Rotated",
+		),
+		...problemResponses(400, 401, 403, 404, 409),
+	},
+});
+
+export const revokeKeyRoute = accountRoute("keys:manage-own", {
+	method: "post",
+	path: "/v1/accounts/{accountId}/keys/{keyId}/revoke",
+	tags: ["API keys"],
+	summary: "Revoke a key (idempotent); refused on the very next verify, everywhere",
+	request: { params: KeyParams, body: jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(200) })) },
+	responses: { 200: jsonContent(z.object({ key: KeySchema }), "Revoked"), ...problemResponses(400, 401, 403, 404) },
+});
+
+/** Members manage only the keys they created; admins and the owner anyone's (API.md §4). */
+function assertMayManage(c: Context<AppEnv>, accountId: string, key: KeyRow): void {
+	const principal = c.get("principal");
+	const role = principal?.memberships.find((m) => m.accountId === accountId)?.role;
+	if (!principal || !role) throw new ApiError("not-found");
+	if (roleAllows(role, "keys:manage-any")) return;
+	if (key.createdBy !== principal.userId)
+		throw new ApiError("forbidden", { detail: "Members manage only the keys they created" });
+}
+
+async function loadManagedKey(c: Context<AppEnv>, accountId: string, keyId: string): Promise<KeyRow> {
+	const key = await getKey(c.get("services").db, accountId, keyId);
+	if (!key) throw new ApiError("not-found", { detail: "No such key" });
+	assertMayManage(c, accountId, key);
+	return key;
+}
+
+async function newKeyRow(
+	c: Context<AppEnv>,
+	accountId: string,
+	input: {
+		name: string;
+		environment: KeyRow["environment"];
+		scopes: string[];
+		ipAllowlist: string[];
+		rateLimit: { limit: number; windowSeconds: number };
+	},
+	lifetimeDays: number,
+	rotatedFrom: string | null,
+) {
+	const now = c.get("services").clock.now();
+	const secret = generateApiKey(accountId, keyClassFor(input.environment));
+	const row: KeyRow = {
+		id: newId("key"),
+		accountId,
+		name: input.name,
+		environment: input.environment,
+		scopes: input.scopes,
+		keyHash: await hashApiKey(c.env.KEY_PEPPER ?? "", secret),
+		start: keyStart(secret),
+		createdAt: now,
+		createdBy: c.get("principal")?.userId ?? "",
+		expiresAt: new Date(now.getTime() + lifetimeDays * DAY_MS),
+		lastUsedAt: null,
+		revokedAt: null,
+		revokedReason: null,
+		rotatedFrom,
+		rotatedTo: null,
+		ipAllowlist: input.ipAllowlist,
+		rateLimit: input.rateLimit.limit,
+		rateLimitWindowSeconds: input.rateLimit.windowSeconds,
+	};
+	return { row, secret };
+}
+
+function refuseWildcardInProduction(environment: string, scopes: string[]): void {
+	const index = scopes.indexOf("*");
+	if (environment === "production" && index >= 0) {
+		throw validationError([
+			{ path: `scopes.${index}`, message: "* is not allowed on production keys; name the scopes" },
+		]);
+	}
+}
+
+const encodeCursor = (row: KeyRow) =>
+	btoa(JSON.stringify({ t: row.createdAt.getTime(), id: row.id })).replaceAll("=", "");
+function decodeCursor(value: string): { t: number; id: string } {
+	try {
+		const parsed = JSON.parse(atob(value)) as { t: unknown; id: unknown };
+		if (typeof parsed.t === "number" && typeof parsed.id === "string") return { t: parsed.t, id: parsed.id };
+	} catch {}
+	throw validationError([{ path: "cursor", message: "Invalid cursor" }]);
+}
+
+export function registerKeys(app: App) {
+	app.openapi(createKeyRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const input = c.req.valid("json");
+		const { db } = c.get("services");
+		refuseWildcardInProduction(input.environment, input.scopes);
+		const account = await getAccount(db, accountId);
+		if (!account) throw new ApiError("not-found");
+		const maxDays = parseSettings(account.settings).keyMaxLifetimeDays;
+		if ((input.expiresInDays ?? maxDays) > maxDays) {
+			throw validationError([
+				{ path: "expiresInDays", message: `At most ${maxDays} days under this account's policy` },
+			]);
+		}
+		const { row, secret } = await newKeyRow(c, accountId, input, input.expiresInDays ?? maxDays, null);
+		await db.insert(apiKeys).values(row);
+		await pushKeys(c.env, [row]);
+		c.get("audit").record({
+			action: "key.created",
+			target: { type: "key", id: row.id },
+			metadata: { environment: row.environment, scopes: row.scopes, expiresAt: row.expiresAt.toISOString() },
+		});
+		return c.json({ key: publicKey(row, c.get("services").clock.now()), secret }, 201);
+	});
+
+	app.openapi(listKeysRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const q = c.req.valid("query");
+		const { db, clock } = c.get("services");
+		const now = clock.now();
+		const filters: (SQL | undefined)[] = [eq(apiKeys.accountId, accountId)];
+		if (q.environment) filters.push(eq(apiKeys.environment, q.environment));
+		if (q.createdBy) filters.push(eq(apiKeys.createdBy, q.createdBy));
+		if (q.status === "revoked") filters.push(isNotNull(apiKeys.revokedAt));
+		if (q.status === "active") filters.push(isNull(apiKeys.revokedAt), gt(apiKeys.expiresAt, now));
+		if (q.status === "expired") filters.push(isNull(apiKeys.revokedAt), lte(apiKeys.expiresAt, now));
+		if (q.cursor) {
+			const cursor = decodeCursor(q.cursor);
+			const t = new Date(cursor.t);
+			filters.push(or(lt(apiKeys.createdAt, t), and(eq(apiKeys.createdAt, t), lt(apiKeys.id, cursor.id))));
+		}
+		const rows = await db
+			.select()
+			.from(apiKeys)
+			.where(and(...filters))
+			.orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+			.limit(q.limit + 1);
+		const page = rows.slice(0, q.limit);
+		const last = page.at(-1);
+		return c.json(
+			{
+				data: page.map((r) => publicKey(r, now)),
+				nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null,
+			},
+			200,
+		);
+	});
+
+	app.openapi(getKeyRoute, async (c) => {
+		const { accountId, keyId } = c.req.valid("param");
+		const { db, clock } = c.get("services");
+		const key = await getKey(db, accountId, keyId);
+		if (!key) throw new ApiError("not-found", { detail: "No such key" });
+		const now = clock.now();
+		const usage = await accountObject(c.env, accountId).keyUsage(key.id, now.getTime());
+		const lastUsed = Math.max(usage.lastUsedAt ?? 0, key.lastUsedAt?.getTime() ?? 0);
+		const lastUsedAt = lastUsed > 0 ? new Date(lastUsed).toISOString() : null;
+		return c.json({ key: { ...publicKey(key, now), lastUsedAt }, usage: { ...usage, lastUsedAt } }, 200);
+	});
+
+	app.openapi(updateKeyRoute, async (c) => {
+		const { accountId, keyId } = c.req.valid("param");
+		const input = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const key = await loadManagedKey(c, accountId, keyId);
+		if (input.scopes) refuseWildcardInProduction(key.environment, input.scopes);
+		if (key.revokedAt) throw new ApiError("conflict", { detail: "A revoked key cannot change" });
+		const [updated] = await db
+			.update(apiKeys)
+			.set({
+				name: input.name ?? key.name,
+				scopes: input.scopes ?? key.scopes,
+				ipAllowlist: input.ipAllowlist ?? key.ipAllowlist,
+				rateLimit: input.rateLimit?.limit ?? key.rateLimit,
+				rateLimitWindowSeconds: input.rateLimit?.windowSeconds ?? key.rateLimitWindowSeconds,
+			})
+			.where(eq(apiKeys.id, key.id))
+			.returning();
+		if (!updated) throw new ApiError("not-found");
+		await pushKeys(c.env, [updated]);
+		c.get("audit").record({
+			action: "key.updated",
+			target: { type: "key", id: key.id },
+			metadata: { changed: Object.keys(input) },
+		});
+		return c.json({ key: publicKey(updated, clock.now()) }, 200);
+	});
+
+	app.openapi(rotateKeyRoute, async (c) => {
+		const { accountId, keyId } = c.req.valid("param");
+		const { gracePeriodHours } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const now = clock.now();
+		const key = await loadManagedKey(c, accountId, keyId);
+		if (keyStatus(key, now) !== "active" || key.rotatedTo)
+			throw new ApiError("conflict", { detail: "Only an active, unrotated key can be rotated" });
+		const settings = parseSettings((await getAccount(db, accountId))?.settings);
+		const graceMs = (gracePeriodHours ?? settings.rotationGraceHours) * 3_600_000;
+		const { row: successor, secret } = await newKeyRow(
+			c,
+			accountId,
+			{ ...key, rateLimit: { limit: key.rateLimit, windowSeconds: key.rateLimitWindowSeconds } },
+			settings.keyMaxLifetimeDays,
+			key.id,
+		);
+		const previousExpiresAt = new Date(Math.min(key.expiresAt.getTime(), now.getTime() + graceMs));
+		const [, [old]] = await db.batch([
+			db.insert(apiKeys).values(successor),
+			db
+				.update(apiKeys)
+				.set({ rotatedTo: successor.id, expiresAt: previousExpiresAt })
+				.where(eq(apiKeys.id, key.id))
+				.returning(),
+		]);
+		await pushKeys(c.env, old ? [successor, old] : [successor]);
+		c.get("audit").record({
+			action: "key.rotated",
+			target: { type: "key", id: key.id },
+			metadata: { successorId: successor.id, previousExpiresAt: previousExpiresAt.toISOString() },
+		});
+		return c.json(
+			{ key: publicKey(successor, now), secret, previous: { id: key.id, expiresAt: previousExpiresAt.toISOString() } },
+			201,
+		);
+	});
+
+	app.openapi(revokeKeyRoute, async (c) => {
+		const { accountId, keyId } = c.req.valid("param");
+		const { reason } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const now = clock.now();
+		const key = await loadManagedKey(c, accountId, keyId);
+		if (key.revokedAt) return c.json({ key: publicKey(key, now) }, 200);
+		const [revoked] = await db
+			.update(apiKeys)
+			.set({ revokedAt: now, revokedReason: reason })
+			.where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+			.returning();
+		const current = revoked ?? (await getKey(db, accountId, keyId)) ?? key;
+		await pushKeys(c.env, [current]);
+		if (revoked)
+			c.get("audit").record({ action: "key.revoked", target: { type: "key", id: key.id }, metadata: { reason } });
+		return c.json({ key: publicKey(current, now) }, 200);
+	});
+}

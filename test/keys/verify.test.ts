@@ -1,0 +1,215 @@
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock";
+import type { Env } from "../../src/env";
+import { seedAccount } from "../accounts/seed";
+import { jsonRequest, testApp } from "../helpers";
+
+const clock = new ManualClock("2026-08-01T00:00:00Z");
+
+/** Counts what a request does to the bindings: D1 statements in the Worker and Durable Object lookups. */
+function countingEnv() {
+	const counts = { d1: 0, objects: 0 };
+	const db = new Proxy(env.DB, {
+		get(target, prop, receiver) {
+			if (prop === "prepare" || prop === "batch" || prop === "exec") counts.d1++;
+			const value = Reflect.get(target, prop, receiver);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+	const namespace = new Proxy(env.ACCOUNT_DO, {
+		get(target, prop, receiver) {
+			if (prop === "get") counts.objects++;
+			const value = Reflect.get(target, prop, receiver);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+	return { counts, vars: { DB: db, ACCOUNT_DO: namespace } as Partial<Env> };
+}
+
+const t = testApp({ clock });
+const verify = (key: string, extra: Record<string, unknown> = {}, vars?: Partial<Env>) =>
+	t.request("/v1/keys/verify", jsonRequest("POST", { key, ...extra }), vars);
+const as = (token: string, method: string, body?: unknown) =>
+	body === undefined
+		? { method, headers: { Authorization: `Bearer ${token}` } }
+		: jsonRequest(method, body, { Authorization: `Bearer ${token}` });
+
+async function createKey(token: string, accountId: string, body: Record<string, unknown>) {
+	const res = await t.request(
+		`/v1/accounts/${accountId}/keys`,
+		as(token, "POST", { name: "k", environment: "staging", scopes: ["database:read"], ...body }),
+	);
+	expect(res.status).toBe(201);
+	return res.json<{ key: { id: string; start: string; expiresAt: string }; secret: string }>();
+}
+
+describe("POST /v1/keys/verify", () => {
+	it("answers VALID with the documented body and rate-limit headers, and the secret is never stored", async () => {
+		const s = await seedAccount(clock);
+		const { key, secret } = await createKey(s.users.member.token, s.accountId, {
+			rateLimit: { limit: 10, windowSeconds: 60 },
+		});
+		expect(secret).toMatch(/^kw_test_/);
+		expect(key.start).toBe(secret.slice(0, 12));
+		const res = await verify(secret, { requiredScopes: ["database:read"] });
+		expect(res.status).toBe(200);
+		expect(await res.json()).toEqual({
+			valid: true,
+			code: "VALID",
+			keyId: key.id,
+			accountId: s.accountId,
+			environment: "staging",
+			scopes: ["database:read"],
+			expiresAt: key.expiresAt,
+			ratelimit: { limit: 10, remaining: 9, resetAt: expect.any(String) },
+		});
+		expect(res.headers.get("ratelimit-policy")).toBe('"key";q=10;w=60');
+		expect(res.headers.get("ratelimit")).toBe('"key";r=9;t=0');
+		expect(res.headers.get("x-ratelimit-limit")).toBe("10");
+		expect(res.headers.get("x-ratelimit-remaining")).toBe("9");
+		const rows = await env.DB.prepare("SELECT * FROM api_keys WHERE id = ?").bind(key.id).all();
+		expect(JSON.stringify(rows.results)).not.toContain(secret);
+		expect(JSON.stringify(rows.results)).not.toContain(secret.slice(12));
+	});
+
+	it("answers every code in order and discloses nothing for an invalid key", async () => {
+		const s = await seedAccount(clock);
+		const make = (body: Record<string, unknown> = {}) => createKey(s.users.owner.token, s.accountId, body);
+		const code = async (secret: string, extra: Record<string, unknown> = {}) =>
+			await (await verify(secret, extra)).json<{ code: string }>();
+
+		expect(await code("kw_test_nope")).toEqual({ valid: false, code: "NOT_FOUND" });
+		const expiring = await make({ expiresInDays: 1 });
+		const revoked = await make();
+		await t.request(
+			`/v1/accounts/${s.accountId}/keys/${revoked.key.id}/revoke`,
+			as(s.users.owner.token, "POST", { reason: "leaked" }),
+		);
+		const fenced = await make({ ipAllowlist: ["203.0.113.0/24"] });
+		const scoped = await make();
+		const limited = await make({ rateLimit: { limit: 1, windowSeconds: 60 } });
+
+		expect(await code(revoked.secret)).toEqual({ valid: false, code: "REVOKED" });
+		expect(await code(fenced.secret, { ip: "198.51.100.1" })).toEqual({ valid: false, code: "IP_NOT_ALLOWED" });
+		expect((await code(fenced.secret, { ip: "203.0.113.9" })).code).toBe("VALID");
+		expect(await code(scoped.secret, { requiredScopes: ["database:write"] })).toEqual({
+			valid: false,
+			code: "INSUFFICIENT_SCOPE",
+		});
+		expect((await code(limited.secret)).code).toBe("VALID");
+		const rl = await code(limited.secret);
+		expect(rl).toMatchObject({ valid: false, code: "RATE_LIMITED", ratelimit: { limit: 1, remaining: 0 } });
+		expect(Object.keys(rl).sort()).toEqual(["code", "ratelimit", "valid"]);
+		clock.advance(2 * 86_400_000);
+		expect(await code(expiring.secret)).toEqual({ valid: false, code: "EXPIRED" });
+		clock.advance(-2 * 86_400_000);
+	});
+
+	it("a key whose creator was removed is REVOKED; a rotated key stops after its grace", async () => {
+		const s = await seedAccount(clock);
+		const mine = await createKey(s.users.member.token, s.accountId, {});
+		await t.request(`/v1/accounts/${s.accountId}/members/${s.users.member.id}`, as(s.users.admin.token, "DELETE"));
+		expect((await (await verify(mine.secret)).json<{ code: string }>()).code).toBe("REVOKED");
+
+		const old = await createKey(s.users.owner.token, s.accountId, {});
+		const rotated = await (
+			await t.request(
+				`/v1/accounts/${s.accountId}/keys/${old.key.id}/rotate`,
+				as(s.users.owner.token, "POST", { gracePeriodHours: 1 }),
+			)
+		).json<{
+			key: { id: string };
+			secret: string;
+			previous: { id: string; expiresAt: string };
+		}>();
+		expect(rotated.previous.id).toBe(old.key.id);
+		expect((await (await verify(old.secret)).json<{ code: string }>()).code).toBe("VALID");
+		expect((await (await verify(rotated.secret)).json<{ code: string }>()).code).toBe("VALID");
+		const got = await (
+			await t.request(`/v1/accounts/${s.accountId}/keys/${old.key.id}`, as(s.users.owner.token, "GET"))
+		).json<{ key: { rotatedTo: string; expiresAt: string } }>();
+		expect(got.key).toMatchObject({ rotatedTo: rotated.key.id, expiresAt: rotated.previous.expiresAt });
+		clock.advance(3_600_001);
+		expect((await (await verify(old.secret)).json<{ code: string }>()).code).toBe("EXPIRED");
+		expect((await (await verify(rotated.secret)).json<{ code: string }>()).code).toBe("VALID");
+		clock.advance(-3_600_001);
+	});
+
+	it("a malformed or fabricated key costs no D1 query and no Durable Object call", async () => {
+		const s = await seedAccount(clock);
+		const { secret } = await createKey(s.users.owner.token, s.accountId, {});
+		const { counts, vars } = countingEnv();
+		const wrong = secret.slice(0, 20) + (secret[20] === "a" ? "b" : "a") + secret.slice(21);
+		for (const candidate of [wrong, secret.slice(0, -1), `${secret}x`, "kw_live_", "sk_live_abc"]) {
+			expect(await (await verify(candidate, {}, vars)).json()).toEqual({ valid: false, code: "NOT_FOUND" });
+		}
+		expect(counts).toEqual({ d1: 0, objects: 0 });
+	});
+
+	it("a warm verify makes 0 D1 queries and 1 Durable Object call", async () => {
+		const s = await seedAccount(clock);
+		const { secret } = await createKey(s.users.owner.token, s.accountId, {});
+		await verify(secret);
+		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
+		const { counts, vars } = countingEnv();
+		for (let i = 0; i < 5; i++)
+			expect((await (await verify(secret, {}, vars)).json<{ code: string }>()).code).toBe("VALID");
+		expect(counts).toEqual({ d1: 0, objects: 5 });
+		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before);
+	});
+
+	it("500 concurrent verifies against limit 100 admit exactly 100", async () => {
+		const s = await seedAccount(clock);
+		const { secret } = await createKey(s.users.owner.token, s.accountId, {
+			rateLimit: { limit: 100, windowSeconds: 60 },
+		});
+		const results = await Promise.all(
+			Array.from({ length: 500 }, () => verify(secret).then((r) => r.json<{ code: string }>())),
+		);
+		expect(results.filter((r) => r.code === "VALID")).toHaveLength(100);
+		expect(results.filter((r) => r.code === "RATE_LIMITED")).toHaveLength(400);
+	});
+
+	it("eviction keeps counts and revocations", async () => {
+		const s = await seedAccount(clock);
+		const limited = await createKey(s.users.owner.token, s.accountId, { rateLimit: { limit: 3, windowSeconds: 60 } });
+		const doomed = await createKey(s.users.owner.token, s.accountId, {});
+		for (let i = 0; i < 3; i++) await verify(limited.secret);
+		await t.request(
+			`/v1/accounts/${s.accountId}/keys/${doomed.key.id}/revoke`,
+			as(s.users.owner.token, "POST", { reason: "x" }),
+		);
+		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		await evictDurableObject(stub);
+		expect((await (await verify(limited.secret)).json<{ code: string }>()).code).toBe("RATE_LIMITED");
+		expect((await (await verify(doomed.secret)).json<{ code: string }>()).code).toBe("REVOKED");
+	});
+
+	it("update and revocation are visible on the very next verify", async () => {
+		const s = await seedAccount(clock);
+		const { key, secret } = await createKey(s.users.owner.token, s.accountId, {});
+		expect((await (await verify(secret, { requiredScopes: ["database:write"] })).json<{ code: string }>()).code).toBe(
+			"INSUFFICIENT_SCOPE",
+		);
+		await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}`,
+			as(s.users.owner.token, "PATCH", { scopes: ["database:*"] }),
+		);
+		expect((await (await verify(secret, { requiredScopes: ["database:write"] })).json<{ code: string }>()).code).toBe(
+			"VALID",
+		);
+		const first = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
+			as(s.users.owner.token, "POST", { reason: "done" }),
+		);
+		const again = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
+			as(s.users.owner.token, "POST", { reason: "again" }),
+		);
+		expect((await again.json<{ key: { revokedReason: string } }>()).key.revokedReason).toBe("done");
+		expect(first.status).toBe(200);
+		expect((await (await verify(secret)).json<{ code: string }>()).code).toBe("REVOKED");
+	});
+});
