@@ -5,21 +5,34 @@
  * the account are revoked in D1 and in the account's Durable Object, so the
  * next verify refuses them too.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, invitations, memberships } from "../db/schema";
 import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/records";
 
+/**
+ * Removes a non-owner member: their keys are revoked first (so a failure
+ * leaves the membership in place for a retry), then the membership and any
+ * invitation they sent go in one batch. Returns the revoked key count, or null
+ * when the member was not there (or had become the owner meanwhile).
+ */
 export async function removeMembership(
 	env: Env,
 	db: Database,
 	accountId: string,
 	userId: string,
 	now: Date,
-): Promise<number> {
-	await db.delete(memberships).where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)));
-	return (await revokeAccountKeys(env, db, accountId, "member_removed", now, userId)).length;
+): Promise<number | null> {
+	const revoked = await revokeAccountKeys(env, db, accountId, "member_removed", now, userId);
+	const [removed] = await db.batch([
+		db
+			.delete(memberships)
+			.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), ne(memberships.role, "owner")))
+			.returning({ userId: memberships.userId }),
+		db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.invitedBy, userId))),
+	]);
+	return removed.length === 1 ? revoked.length : null;
 }
 
 /** Deletes the account, its memberships and invitations, and revokes every key; its audit trail stays. */

@@ -81,16 +81,19 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	if (outcome.code !== "VALID" || !outcome.key) return null;
 	const key = outcome.key;
 	const creatorKey = await services.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, key.id) });
-	const creator = creatorKey
-		? (await membershipsOf(services.db, creatorKey.createdBy)).find((m) => m.accountId === key.accountId)
-		: undefined;
-	if (!creatorKey || !creator) return null;
+	const [creatorUser, creatorMemberships] = creatorKey
+		? await Promise.all([getUser(services.db, creatorKey.createdBy), membershipsOf(services.db, creatorKey.createdBy)])
+		: [undefined, []];
+	const creator = creatorMemberships.find((m) => m.accountId === key.accountId);
+	if (!creatorKey || !creator || !creatorUser) return null;
 	return {
 		type: "key",
 		id: key.id,
 		userId: creatorKey.createdBy,
 		via: "bearer",
 		scopes: key.scopes,
+		// The creator's own standing: requireMfa applies to their keys as to their sessions.
+		mfaEnabled: creatorUser.totpSecret !== null,
 		memberships: [creator],
 	};
 }

@@ -1,5 +1,5 @@
 /** API key rows: their public shape, their status, and pushing them to the account's Durable Object. */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
@@ -39,7 +39,11 @@ export async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
 export const getKey = (db: Database, accountId: string, keyId: string) =>
 	db.query.apiKeys.findFirst({ where: and(eq(apiKeys.accountId, accountId), eq(apiKeys.id, keyId)) });
 
-/** Revokes every live key of the account (created by `createdBy` when given); returns the revoked rows. */
+/**
+ * Revokes every live key of the account (created by `createdBy` when given).
+ * The account's Durable Object is told first and D1 second: if the push
+ * fails nothing is marked, so a retry finds the same keys and tries again.
+ */
 export async function revokeAccountKeys(
 	env: Env,
 	db: Database,
@@ -51,7 +55,21 @@ export async function revokeAccountKeys(
 	const where = createdBy
 		? and(eq(apiKeys.accountId, accountId), eq(apiKeys.createdBy, createdBy), isNull(apiKeys.revokedAt))
 		: and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt));
-	const rows = await db.update(apiKeys).set({ revokedAt: now, revokedReason: reason }).where(where).returning();
-	await pushKeys(env, rows);
-	return rows;
+	const live = await db.select().from(apiKeys).where(where);
+	if (live.length === 0) return [];
+	const revoked = live.map((row) => ({ ...row, revokedAt: now, revokedReason: reason }));
+	await pushKeys(env, revoked);
+	await db
+		.update(apiKeys)
+		.set({ revokedAt: now, revokedReason: reason })
+		.where(
+			and(
+				inArray(
+					apiKeys.id,
+					live.map((r) => r.id),
+				),
+				isNull(apiKeys.revokedAt),
+			),
+		);
+	return revoked;
 }

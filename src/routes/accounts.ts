@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { deleteAccount } from "../accounts/offboarding";
 import { getAccount, getMembership } from "../accounts/queries";
 import type { App } from "../app";
@@ -141,16 +141,24 @@ export function registerAccounts(app: App) {
 		if (!principal) throw new ApiError("unauthorized");
 		if (userId === principal.userId) throw new ApiError("conflict", { detail: "You already own this account" });
 		if (!(await getMembership(db, accountId, userId))) throw new ApiError("not-found", { detail: "No such member" });
-		await db.batch([
+		// One transaction, each step conditional: promote only while the caller is still the owner,
+		// demote the caller only once the target is the owner. Concurrent transfers cannot make two
+		// owners, and a target removed meanwhile cannot leave none.
+		const callerIsOwner = sql`EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ${accountId} AND m.user_id = ${principal.userId} AND m.role = 'owner')`;
+		const targetIsOwner = sql`EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ${accountId} AND m.user_id = ${userId} AND m.role = 'owner')`;
+		const [promoted] = await db.batch([
 			db
 				.update(memberships)
 				.set({ role: "owner" })
-				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId))),
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), callerIsOwner))
+				.returning({ userId: memberships.userId }),
 			db
 				.update(memberships)
 				.set({ role: "admin" })
-				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, principal.userId))),
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, principal.userId), targetIsOwner)),
 		]);
+		if (promoted.length !== 1)
+			throw new ApiError("conflict", { detail: "Ownership changed meanwhile; reload and try again" });
 		c.get("audit").record({
 			action: "account.ownership_transferred",
 			target: { type: "user", id: userId },

@@ -21,6 +21,7 @@ import {
 } from "./account-schemas";
 import { EmailField, TokenField } from "./identity-schemas";
 import { jsonContent, problemResponses } from "./openapi-shared";
+import { ListQuery, pageOf } from "./pagination";
 
 const INVITATION_TTL_MS = 7 * 24 * 3_600_000;
 
@@ -42,10 +43,10 @@ export const listInvitationsRoute = accountRoute("members:read", {
 	path: "/v1/accounts/{accountId}/invitations",
 	tags: ["Members"],
 	summary: "Pending invitations",
-	request: { params: AccountParams },
+	request: { params: AccountParams, query: ListQuery },
 	responses: {
-		200: jsonContent(z.object({ data: z.array(InvitationSchema) }), "Pending"),
-		...problemResponses(401, 403, 404),
+		200: jsonContent(z.object({ data: z.array(InvitationSchema), nextCursor: z.string().nullable() }), "Pending"),
+		...problemResponses(400, 401, 403, 404),
 	},
 });
 
@@ -127,7 +128,7 @@ export function registerInvitations(app: App) {
 	app.openapi(listInvitationsRoute, async (c) => {
 		const { db, clock } = c.get("services");
 		const rows = await pendingInvitations(db, c.req.valid("param").accountId, clock.now());
-		return c.json({ data: rows.map(publicInvitation) }, 200);
+		return c.json(pageOf(rows.map(publicInvitation), c.req.valid("query")), 200);
 	});
 
 	app.openapi(cancelInvitationRoute, async (c) => {

@@ -1,24 +1,25 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "../accounts/member-rules";
 import { removeMembership } from "../accounts/offboarding";
 import { getMembership, listMembers } from "../accounts/queries";
 import type { App } from "../app";
-import { memberships } from "../db/schema";
+import { invitations, memberships } from "../db/schema";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountParams, AssignableRole, jsonBody, MemberParams, MemberSchema } from "./account-schemas";
 import { jsonContent, problemResponses } from "./openapi-shared";
+import { ListQuery, pageOf } from "./pagination";
 
 export const listMembersRoute = accountRoute("members:read", {
 	method: "get",
 	path: "/v1/accounts/{accountId}/members",
 	tags: ["Members"],
 	summary: "Members with role, MFA status, joined and last-active times",
-	request: { params: AccountParams },
+	request: { params: AccountParams, query: ListQuery },
 	responses: {
-		200: jsonContent(z.object({ data: z.array(MemberSchema) }), "Members"),
-		...problemResponses(401, 403, 404),
+		200: jsonContent(z.object({ data: z.array(MemberSchema), nextCursor: z.string().nullable() }), "Members"),
+		...problemResponses(400, 401, 403, 404),
 	},
 });
 
@@ -59,7 +60,8 @@ function actorRole(
 
 export function registerMembers(app: App) {
 	app.openapi(listMembersRoute, async (c) => {
-		return c.json({ data: await listMembers(c.get("services").db, c.req.valid("param").accountId) }, 200);
+		const members = await listMembers(c.get("services").db, c.req.valid("param").accountId);
+		return c.json(pageOf(members, c.req.valid("query")), 200);
 	});
 
 	app.openapi(updateMemberRoute, async (c) => {
@@ -69,10 +71,28 @@ export function registerMembers(app: App) {
 		const target = await getMembership(db, accountId, userId);
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
 		refuse(checkRoleChange(actorRole(c, accountId), target.role, role));
-		await db
-			.update(memberships)
-			.set({ role })
-			.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)));
+		// The WHERE re-checks the role read above, so a concurrent transfer cannot be undone by this change.
+		const [changed] = await db.batch([
+			db
+				.update(memberships)
+				.set({ role })
+				.where(
+					and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), eq(memberships.role, target.role)),
+				)
+				.returning({ userId: memberships.userId }),
+			// Below admin, their pending invitations lose the authority that made them.
+			db
+				.delete(invitations)
+				.where(
+					and(
+						eq(invitations.accountId, accountId),
+						eq(invitations.invitedBy, userId),
+						sql`${role} NOT IN ('admin', 'owner')`,
+					),
+				),
+		]);
+		if (changed.length !== 1)
+			throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });
 		c.get("audit").record({
 			action: "member.role_changed",
 			target: { type: "user", id: userId },
@@ -90,6 +110,8 @@ export function registerMembers(app: App) {
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
 		refuse(checkRemoval(actorRole(c, accountId), target.role));
 		const keysRevoked = await removeMembership(c.env, db, accountId, userId, c.get("services").clock.now());
+		if (keysRevoked === null)
+			throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });
 		c.get("audit").record({
 			action: "member.removed",
 			target: { type: "user", id: userId },

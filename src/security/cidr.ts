@@ -68,7 +68,9 @@ export function parseCidr(text: string): Cidr | null {
 	if (!Number.isInteger(length) || length < 0 || length > max) return null;
 	const prefix = isV4 ? length + 96 : length;
 	const mask = prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
-	return { base: ip & mask, prefix };
+	// Host bits set ("10.0.0.1/8", "::ffff:10.0.0.0/8") mean the range is not what the writer thinks: refuse it.
+	if ((ip & mask) !== ip) return null;
+	return { base: ip, prefix };
 }
 
 export function cidrContains(cidr: Cidr, ip: bigint): boolean {

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { expectProblem, jsonRequest, testApp } from "../helpers";
@@ -185,5 +186,66 @@ describe("account policies", () => {
 		await expectProblem(await from("198.51.100.1"), 403);
 		await expectProblem(await from("2001:db8:abce::1"), 403);
 		await expectProblem(await t.request(`/v1/accounts/${s.accountId}`, as(s.users.member.token)), 403);
+	});
+});
+
+describe("races and leftovers", () => {
+	it("concurrent ownership transfers leave exactly one owner", async () => {
+		const s = await seedAccount(clock);
+		const results = await Promise.all(
+			[s.users.admin.id, s.users.member.id, s.users.readonly.id].map((userId) =>
+				t.request(`/v1/accounts/${s.accountId}/transfer-ownership`, as(s.users.owner.token, "POST", { userId })),
+			),
+		);
+		expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+		expect(results.filter((r) => r.status === 409 || r.status === 403).length).toBe(2);
+		const owners = await env.DB.prepare("SELECT user_id FROM memberships WHERE account_id = ? AND role = 'owner'")
+			.bind(s.accountId)
+			.all();
+		expect(owners.results).toHaveLength(1);
+	});
+
+	it("removing or demoting an admin withdraws the invitations they sent", async () => {
+		const s = await seedAccount(clock);
+		const invite = (email: string) =>
+			t.request(`/v1/accounts/${s.accountId}/invitations`, as(s.users.admin.token, "POST", { email, role: "admin" }));
+		expect((await invite("one@example.com")).status).toBe(201);
+		await t.request(
+			`/v1/accounts/${s.accountId}/members/${s.users.admin.id}`,
+			as(s.users.owner.token, "PATCH", { role: "member" }),
+		);
+		const pending = await (await t.request(`/v1/accounts/${s.accountId}/invitations`, as(s.users.owner.token))).json<{
+			data: { email: string }[];
+		}>();
+		expect(pending.data.map((i) => i.email)).not.toContain("one@example.com");
+	});
+
+	it("requireMfa applies to the API keys of members without MFA too", async () => {
+		const s = await seedAccount(clock, { requireMfa: true });
+		const res = await t.request(`/v1/accounts/${s.accountId}`, as(s.apiKeys.withScope));
+		await expectProblem(res, 403, "forbidden");
+	});
+});
+
+describe("list conventions", () => {
+	it("members page with limit and cursor", async () => {
+		const s = await seedAccount(clock);
+		const first = await (await t.request(`/v1/accounts/${s.accountId}/members?limit=2`, as(s.users.owner.token))).json<{
+			data: { userId: string }[];
+			nextCursor: string | null;
+		}>();
+		expect(first.data).toHaveLength(2);
+		const rest = await (
+			await t.request(
+				`/v1/accounts/${s.accountId}/members?limit=100&cursor=${first.nextCursor}`,
+				as(s.users.owner.token),
+			)
+		).json<{ data: { userId: string }[]; nextCursor: string | null }>();
+		expect(rest.nextCursor).toBeNull();
+		expect(new Set([...first.data, ...rest.data].map((m) => m.userId)).size).toBe(5);
+		await expectProblem(
+			await t.request(`/v1/accounts/${s.accountId}/members?cursor=bogus`, as(s.users.owner.token)),
+			400,
+		);
 	});
 });

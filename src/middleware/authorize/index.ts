@@ -62,7 +62,7 @@ function enforceAccountPolicies(c: Context<AppEnv>, principal: Principal, member
 	if (!ipAllowed(settings.ipAllowlist, c.req.header("CF-Connecting-IP") ?? null)) {
 		throw new ApiError("forbidden", { detail: "This account does not accept requests from your address" });
 	}
-	if (settings.requireMfa && principal.type === "user" && !principal.mfaEnabled) {
+	if (settings.requireMfa && !principal.mfaEnabled) {
 		throw new ApiError("forbidden", {
 			detail: "This account requires two-factor authentication; turn it on under /v1/me/mfa",
 		});

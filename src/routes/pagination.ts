@@ -1,0 +1,29 @@
+/** The list conventions of API.md §1: `?limit=` (1–100, default 50), `?cursor=`, and `{data, nextCursor}`. */
+import { z } from "@hono/zod-openapi";
+import { validationError } from "../problems";
+
+export const ListQuery = z.strictObject({
+	limit: z.coerce.number().int().min(1).max(100).default(50),
+	cursor: z.string().min(1).max(200).optional(),
+});
+
+/** For short lists held in full (members, invitations): the cursor is an opaque position. */
+export function pageOf<T>(items: T[], query: z.infer<typeof ListQuery>): { data: T[]; nextCursor: string | null } {
+	let offset = 0;
+	if (query.cursor) {
+		const decoded = Number(/^o(\d{1,6})$/.exec(safeAtob(query.cursor))?.[1] ?? Number.NaN);
+		if (!Number.isInteger(decoded)) throw validationError([{ path: "cursor", message: "Invalid cursor" }]);
+		offset = decoded;
+	}
+	const data = items.slice(offset, offset + query.limit);
+	const next = offset + query.limit;
+	return { data, nextCursor: next < items.length ? btoa(`o${next}`).replaceAll("=", "") : null };
+}
+
+function safeAtob(value: string): string {
+	try {
+		return atob(value);
+	} catch {
+		return "";
+	}
+}
