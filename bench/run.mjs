@@ -72,7 +72,23 @@ async function setupIdentity() {
 	const email = `bench-${Date.now()}@example.com`;
 	const res = await send("/v1/auth/signup", json({ email, password: BENCH_PASSWORD, name: "Bench" }));
 	if (res.status !== 201) throw new Error(`signup failed: ${res.status}`);
-	benchSession = { email, token: res.json().session.token };
+	const { session, account } = res.json();
+	const created = await send(
+		`/v1/accounts/${account.id}/keys`,
+		json(
+			{
+				name: "bench",
+				environment: "staging",
+				scopes: ["bench:read"],
+				rateLimit: { limit: 1_000_000, windowSeconds: 60 },
+			},
+			{ Authorization: `Bearer ${session.token}` },
+		),
+	);
+	if (created.status !== 201) throw new Error(`key creation failed: ${created.status}`);
+	const apiKey = created.json().secret;
+	const badKey = apiKey.slice(0, -1) + (apiKey.endsWith("A") ? "B" : "A");
+	benchSession = { email, token: session.token, apiKey, badKey };
 }
 
 const latencyScenarios = {
@@ -80,6 +96,10 @@ const latencyScenarios = {
 	"validation-400": () => send("/v1/dev/outbox?to=not-an-email"),
 	// Session validation: a round trip to the user's Durable Object on every request, no cache.
 	"me (session)": () => send("/v1/me", { headers: { Authorization: `Bearer ${benchSession.token}` } }),
+	// Warm verify: one Durable Object call, no D1 (the limit is high enough never to refuse).
+	"verify (warm)": () => send("/v1/keys/verify", json({ key: benchSession.apiKey, requiredScopes: ["bench:read"] })),
+	// A key with a bad checksum: refused before any storage.
+	"verify (bad checksum)": () => send("/v1/keys/verify", json({ key: benchSession.badKey })),
 };
 
 /**

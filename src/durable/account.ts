@@ -53,6 +53,7 @@ export class AccountDurableObject extends DurableObject<Env> {
 	archive: Pick<R2Bucket, "put">;
 	#serial: Promise<unknown> = Promise.resolve();
 	readonly keys: KeyStore;
+	#flushScheduled = false;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -201,8 +202,11 @@ export class AccountDurableObject extends DurableObject<Env> {
 
 	async verifyKey(hash: string, requiredScopes: string[], ip: string | null, now: number) {
 		const outcome = await this.keys.verify(hash, requiredScopes, ip, now);
-		if (outcome.code === "VALID" && (await this.ctx.storage.getAlarm()) === null) {
-			await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+		// The flag spares a storage read per verify; after eviction the first VALID asks storage once.
+		if (this.keys.hasPending && !this.#flushScheduled) {
+			if ((await this.ctx.storage.getAlarm()) === null)
+				await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+			this.#flushScheduled = true;
 		}
 		return outcome;
 	}
@@ -213,8 +217,12 @@ export class AccountDurableObject extends DurableObject<Env> {
 
 	/** Writes last-use times back to D1 in batches, never per request. */
 	override async alarm(): Promise<void> {
+		this.#flushScheduled = false;
 		await this.keys.flushLastUsed();
-		if (this.keys.hasUnflushed()) await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+		if (this.keys.hasUnflushed() || this.keys.hasPending) {
+			await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+			this.#flushScheduled = true;
+		}
 	}
 }
 

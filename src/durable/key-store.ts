@@ -145,26 +145,51 @@ export class KeyStore {
 		);
 		const code = decision.admitted ? "VALID" : "RATE_LIMITED";
 		this.#count(key.id, code, now);
-		if (decision.admitted) {
-			this.sql.exec(
-				"INSERT INTO key_last_used (id, at, flushed) VALUES (?, ?, 0) ON CONFLICT(id) DO UPDATE SET at = excluded.at, flushed = 0",
-				key.id,
-				now,
-			);
-		}
+		if (decision.admitted) this.#pendingLastUsed.set(key.id, now);
 		return { code, key, window: decision };
 	}
 
+	// Usage and last use are gathered in memory and written by the alarm (`flushUsage`), so a
+	// verify writes only its window. An eviction can lose at most one flush interval of usage.
+	readonly #pendingUsage = new Map<string, { id: string; hour: number; code: VerifyCode; n: number }>();
+	readonly #pendingLastUsed = new Map<string, number>();
+
 	#count(id: string, code: VerifyCode, now: number): void {
-		this.sql.exec(
-			"INSERT INTO key_usage (id, hour, code, n) VALUES (?, ?, ?, 1) ON CONFLICT(id, hour, code) DO UPDATE SET n = n + 1",
-			id,
-			Math.floor(now / HOUR_MS),
-			code,
-		);
+		const hour = Math.floor(now / HOUR_MS);
+		const slot = `${id}|${hour}|${code}`;
+		const entry = this.#pendingUsage.get(slot) ?? { id, hour, code, n: 0 };
+		entry.n++;
+		this.#pendingUsage.set(slot, entry);
+	}
+
+	get hasPending(): boolean {
+		return this.#pendingUsage.size > 0 || this.#pendingLastUsed.size > 0;
+	}
+
+	/** Moves gathered usage into storage. */
+	flushUsage(): void {
+		for (const e of this.#pendingUsage.values()) {
+			this.sql.exec(
+				"INSERT INTO key_usage (id, hour, code, n) VALUES (?, ?, ?, ?) ON CONFLICT(id, hour, code) DO UPDATE SET n = n + excluded.n",
+				e.id,
+				e.hour,
+				e.code,
+				e.n,
+			);
+		}
+		this.#pendingUsage.clear();
+		for (const [id, at] of this.#pendingLastUsed) {
+			this.sql.exec(
+				"INSERT INTO key_last_used (id, at, flushed) VALUES (?, ?, 0) ON CONFLICT(id) DO UPDATE SET at = excluded.at, flushed = 0",
+				id,
+				at,
+			);
+		}
+		this.#pendingLastUsed.clear();
 	}
 
 	usage(id: string, now: number) {
+		this.flushUsage();
 		const since = Math.floor(now / HOUR_MS) - 23;
 		this.sql.exec("DELETE FROM key_usage WHERE hour < ?", since - 24);
 		const rows = this.sql
@@ -183,6 +208,7 @@ export class KeyStore {
 
 	/** Writes last-use times to D1 in one batch; called from the object's alarm, never per request. */
 	async flushLastUsed(): Promise<number> {
+		this.flushUsage();
 		const dirty = this.sql
 			.exec<{ id: string; at: number }>("SELECT id, at FROM key_last_used WHERE flushed = 0 LIMIT 100")
 			.toArray();

@@ -213,3 +213,36 @@ describe("POST /v1/keys/verify", () => {
 		expect((await (await verify(secret)).json<{ code: string }>()).code).toBe("REVOKED");
 	});
 });
+
+describe("usage and last use", () => {
+	it("are counted per code, shown on the key, and written back to D1 by the alarm (not per request)", async () => {
+		const { runDurableObjectAlarm } = await import("cloudflare:test");
+		const s = await seedAccount(clock);
+		const { key, secret } = await createKey(s.users.owner.token, s.accountId, {
+			rateLimit: { limit: 2, windowSeconds: 60 },
+		});
+		for (let i = 0; i < 3; i++) await verify(secret);
+		await verify(secret, { requiredScopes: ["other:read"] });
+		const before = await env.DB.prepare("SELECT last_used_at FROM api_keys WHERE id = ?")
+			.bind(key.id)
+			.first<{ last_used_at: number | null }>();
+		expect(before?.last_used_at).toBeNull();
+		const got = await (
+			await t.request(`/v1/accounts/${s.accountId}/keys/${key.id}`, as(s.users.owner.token, "GET"))
+		).json<{
+			usage: { requests24h: number; denied24h: number; byCode: Record<string, number>; lastUsedAt: string | null };
+		}>();
+		expect(got.usage).toMatchObject({
+			requests24h: 4,
+			denied24h: 2,
+			byCode: { VALID: 2, RATE_LIMITED: 1, INSUFFICIENT_SCOPE: 1 },
+		});
+		expect(got.usage.lastUsedAt).toBe(clock.now().toISOString());
+		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		const after = await env.DB.prepare("SELECT last_used_at FROM api_keys WHERE id = ?")
+			.bind(key.id)
+			.first<{ last_used_at: number }>();
+		expect(after?.last_used_at).toBe(clock.now().getTime());
+	});
+});
