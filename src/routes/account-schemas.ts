@@ -60,8 +60,3 @@ export const MemberSchema = z
 export const InvitationSchema = z
 	.object({ id: z.string(), email: z.string(), role: AssignableRole, expiresAt: z.string() })
 	.openapi("Invitation");
-
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
-	required: true,
-	content: { "application/json": { schema } },
-});

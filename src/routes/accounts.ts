@@ -9,8 +9,8 @@ import { newId } from "../ids";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
-import { AccountName, AccountParams, AccountSchema, jsonBody, publicAccount, SettingsPatch } from "./account-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { AccountName, AccountParams, AccountSchema, publicAccount, SettingsPatch } from "./account-schemas";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 export const createAccountRoute = createRoute({
 	method: "post",

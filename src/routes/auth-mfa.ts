@@ -15,9 +15,8 @@ import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
 import { completeLogin } from "./auth";
 import { CodeField, SessionSchema, TokenField, UserSchema } from "./identity-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const invalidChallenge = () =>
 	new ApiError("unauthorized", { detail: "The challenge is invalid or has expired; sign in again" });
 
@@ -26,7 +25,7 @@ export const emailCodeRoute = createRoute({
 	path: "/v1/auth/mfa/email-code",
 	tags: ["Authentication"],
 	summary: "Email a 6-digit code for this challenge (valid 10 minutes, single use, 5 attempts)",
-	request: { body: body(z.strictObject({ challengeToken: TokenField })) },
+	request: { body: jsonBody(z.strictObject({ challengeToken: TokenField })) },
 	responses: { 202: { description: "Sent" }, ...problemResponses(400, 401, 429) },
 });
 
@@ -36,7 +35,7 @@ export const mfaVerifyRoute = createRoute({
 	tags: ["Authentication"],
 	summary: "Answer the second-factor challenge; a session on success",
 	request: {
-		body: body(
+		body: jsonBody(
 			z.strictObject({
 				challengeToken: TokenField,
 				method: z.enum(["totp", "recovery_code", "email_code"]),

@@ -21,9 +21,8 @@ import {
 	TokenField,
 	UserSchema,
 } from "./identity-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const AccountSummary = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
 
 export const signupRoute = createRoute({
@@ -32,7 +31,9 @@ export const signupRoute = createRoute({
 	tags: ["Authentication"],
 	summary: "Create a user, their personal account and a session; a verification email is sent",
 	request: {
-		body: body(z.strictObject({ email: EmailField, password: PasswordField, name: z.string().trim().min(1).max(100) })),
+		body: jsonBody(
+			z.strictObject({ email: EmailField, password: PasswordField, name: z.string().trim().min(1).max(100) }),
+		),
 	},
 	responses: {
 		201: jsonContent(z.object({ user: UserSchema, account: AccountSummary, session: SessionSchema }), "Signed up"),
@@ -45,7 +46,7 @@ export const verifyEmailRoute = createRoute({
 	path: "/v1/auth/verify-email",
 	tags: ["Authentication"],
 	summary: "Confirm the email address with the emailed token (single use, 24 hours)",
-	request: { body: body(z.strictObject({ token: TokenField })) },
+	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
 	responses: { 204: { description: "Verified" }, ...problemResponses(400) },
 });
 
@@ -60,7 +61,7 @@ export const loginRoute = createRoute({
 	path: "/v1/auth/login",
 	tags: ["Authentication"],
 	summary: "Password login; answers a second-factor challenge instead of a session when the user has MFA",
-	request: { body: body(z.strictObject({ email: EmailField, password: PasswordField })) },
+	request: { body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField })) },
 	responses: {
 		200: jsonContent(
 			z.union([

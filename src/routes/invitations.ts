@@ -11,16 +11,9 @@ import { ApiError } from "../problems";
 import { sha256Hex } from "../security/digest";
 import { randomToken } from "../security/random";
 import { accountRoute } from "./account-route";
-import {
-	AccountParams,
-	AssignableRole,
-	InvitationParams,
-	InvitationSchema,
-	jsonBody,
-	RoleSchema,
-} from "./account-schemas";
+import { AccountParams, AssignableRole, InvitationParams, InvitationSchema, RoleSchema } from "./account-schemas";
 import { EmailField, TokenField } from "./identity-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 import { ListQuery, pageOf } from "./pagination";
 
 const INVITATION_TTL_MS = 7 * 24 * 3_600_000;

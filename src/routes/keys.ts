@@ -13,9 +13,9 @@ import { getKey, type KeyRow, keyStatus, publicKey, pushKeys } from "../keys/rec
 import { ApiError, validationError } from "../problems";
 import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
 import { accountRoute } from "./account-route";
-import { AccountParams, jsonBody } from "./account-schemas";
+import { AccountParams } from "./account-schemas";
 import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./key-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 const DAY_MS = 86_400_000;
 const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };

@@ -13,9 +13,8 @@ import { openSecret, sealSecret } from "../security/secret-box";
 import { matchTotp, newTotpKey, qrSvg, totpUri } from "../security/totp";
 import { CodeField, PasswordField } from "./identity-schemas";
 import { currentUser, wrongSecret } from "./me";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).length(10) });
 type MeContext = Parameters<typeof guardedUserCheck>[0];
 type User = Parameters<typeof guardedUserCheck>[1];
@@ -35,7 +34,7 @@ export const totpEnrolRoute = createRoute({
 	tags: ["Me"],
 	summary: "Start TOTP enrolment (not active until confirmed)",
 	middleware: [requireUser()] as const,
-	request: { body: body(z.strictObject({ password: PasswordField })) },
+	request: { body: jsonBody(z.strictObject({ password: PasswordField })) },
 	responses: {
 		200: jsonContent(
 			z.object({ secret: z.string(), uri: z.string(), qrSvg: z.string() }),
@@ -51,7 +50,7 @@ export const totpConfirmRoute = createRoute({
 	tags: ["Me"],
 	summary: "Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once",
 	middleware: [requireUser()] as const,
-	request: { body: body(z.strictObject({ code: CodeField })) },
+	request: { body: jsonBody(z.strictObject({ code: CodeField })) },
 	responses: { 200: jsonContent(RecoveryCodes, "MFA enabled"), ...problemResponses(400, 401, 409) },
 });
 
@@ -61,7 +60,7 @@ export const totpDisableRoute = createRoute({
 	tags: ["Me"],
 	summary: "Turn TOTP off (needs the password and a current code)",
 	middleware: [requireUser()] as const,
-	request: { body: body(z.strictObject({ password: PasswordField, code: CodeField })) },
+	request: { body: jsonBody(z.strictObject({ password: PasswordField, code: CodeField })) },
 	responses: { 204: { description: "MFA disabled" }, ...problemResponses(400, 401, 409) },
 });
 
@@ -71,7 +70,7 @@ export const recoveryCodesRoute = createRoute({
 	tags: ["Me"],
 	summary: "Replace the recovery codes; the old ones stop working",
 	middleware: [requireUser()] as const,
-	request: { body: body(z.strictObject({ password: PasswordField })) },
+	request: { body: jsonBody(z.strictObject({ password: PasswordField })) },
 	responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problemResponses(400, 401, 409) },
 });
 

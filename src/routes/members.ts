@@ -7,8 +7,8 @@ import type { App } from "../app";
 import { invitations, memberships } from "../db/schema";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
-import { AccountParams, AssignableRole, jsonBody, MemberParams, MemberSchema } from "./account-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./account-schemas";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 import { ListQuery, pageOf } from "./pagination";
 
 export const listMembersRoute = accountRoute("members:read", {

@@ -41,3 +41,9 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string)
 	description,
 	content: { "application/json": { schema } },
 });
+
+/** A required, strictly validated JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+	required: true,
+	content: { "application/json": { schema } },
+});

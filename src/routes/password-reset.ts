@@ -10,16 +10,14 @@ import { findUserByEmail, getUser, membershipsOf } from "../identity/users";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
 import { assertPasswordAcceptable, EmailField, PasswordField, TokenField } from "./identity-schemas";
-import { problemResponses } from "./openapi-shared";
-
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+import { jsonBody, problemResponses } from "./openapi-shared";
 
 export const passwordResetRoute = createRoute({
 	method: "post",
 	path: "/v1/auth/password-reset",
 	tags: ["Authentication"],
 	summary: "Email a reset token if the address has an account; always 202 (no account enumeration)",
-	request: { body: body(z.strictObject({ email: EmailField })) },
+	request: { body: jsonBody(z.strictObject({ email: EmailField })) },
 	responses: { 202: { description: "Accepted" }, ...problemResponses(400) },
 });
 
@@ -28,7 +26,7 @@ export const passwordResetConfirmRoute = createRoute({
 	path: "/v1/auth/password-reset/confirm",
 	tags: ["Authentication"],
 	summary: "Set a new password with the emailed token (single use, 30 minutes); every session of the user ends",
-	request: { body: body(z.strictObject({ token: TokenField, newPassword: PasswordField })) },
+	request: { body: jsonBody(z.strictObject({ token: TokenField, newPassword: PasswordField })) },
 	responses: { 204: { description: "Password changed" }, ...problemResponses(400) },
 });
 

@@ -1,9 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../app";
 import { verifyApiKey } from "../keys/verify";
-import { jsonBody } from "./account-schemas";
 import { VerifyBody, VerifyResponse } from "./key-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 export const verifyRoute = createRoute({
 	method: "post",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem, jsonRequest } from "../helpers";
-import { identityHarness, PASSWORD, totpCode, uniqueIp } from "./helpers";
+import { enrolTotp, identityHarness, PASSWORD, totpCode, uniqueIp } from "./helpers";
 
 describe("throttles hold under concurrency and cover every secret check", () => {
 	it("parallel wrong-password logins: at most 5 are tried, the rest are refused with rate-limit headers", async () => {
@@ -22,14 +22,7 @@ describe("throttles hold under concurrency and cover every secret check", () => 
 	it("parallel second-factor guesses: at most 5 are tried before the lock", async () => {
 		const h = identityHarness();
 		const u = await h.signup();
-		const auth = { Authorization: `Bearer ${u.token}` };
-		const { secret } = await (
-			await h.request("/v1/me/mfa/totp", jsonRequest("POST", { password: PASSWORD }, auth))
-		).json<{ secret: string }>();
-		await h.request(
-			"/v1/me/mfa/totp/confirm",
-			jsonRequest("POST", { code: await totpCode(secret, h.clock.now()) }, auth),
-		);
+		await enrolTotp(h, u.token);
 		const challenge = (await (await h.login(u.email)).json<{ challenge: { token: string } }>()).challenge.token;
 		const guesses = await Promise.all(
 			Array.from({ length: 12 }, (_, i) =>
@@ -57,14 +50,7 @@ describe("throttles hold under concurrency and cover every secret check", () => 
 	it("an email code can be re-sent only after a minute", async () => {
 		const h = identityHarness();
 		const u = await h.signup();
-		const auth = { Authorization: `Bearer ${u.token}` };
-		const { secret } = await (
-			await h.request("/v1/me/mfa/totp", jsonRequest("POST", { password: PASSWORD }, auth))
-		).json<{ secret: string }>();
-		await h.request(
-			"/v1/me/mfa/totp/confirm",
-			jsonRequest("POST", { code: await totpCode(secret, h.clock.now()) }, auth),
-		);
+		await enrolTotp(h, u.token);
 		const challenge = (await (await h.login(u.email)).json<{ challenge: { token: string } }>()).challenge.token;
 		expect((await h.post("/v1/auth/mfa/email-code", { challengeToken: challenge })).status).toBe(202);
 		await expectProblem(await h.post("/v1/auth/mfa/email-code", { challengeToken: challenge }), 429);

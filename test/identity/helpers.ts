@@ -62,3 +62,16 @@ export function identityHarness(start = "2026-06-01T12:00:00Z"): IdentityHarness
 
 export const totpCode = (secretBase32: string, at: Date) =>
 	generate({ secret: secretBase32, epoch: Math.floor(at.getTime() / 1000) });
+
+/** Turns TOTP on for a signed-up user; returns the base32 secret and the recovery codes. */
+export async function enrolTotp(h: IdentityHarness, token: string) {
+	const auth = { Authorization: `Bearer ${token}` };
+	const start = await h.request("/v1/me/mfa/totp", jsonRequest("POST", { password: PASSWORD }, auth));
+	const { secret } = await start.json<{ secret: string }>();
+	const confirm = await h.request(
+		"/v1/me/mfa/totp/confirm",
+		jsonRequest("POST", { code: await totpCode(secret, h.clock.now()) }, auth),
+	);
+	const { recoveryCodes } = await confirm.json<{ recoveryCodes: string[] }>();
+	return { secret, recoveryCodes };
+}
