@@ -31,7 +31,7 @@ export interface WindowDecision {
 	admitted: boolean;
 	/** Requests left after this decision. */
 	remaining: number;
-	/** Milliseconds until at least one more request would be admitted (0 when some remain). */
+	/** Milliseconds until the oldest counted request stops counting (a slot frees up); 0 when nothing is counted. */
 	resetMs: number;
 }
 
@@ -58,7 +58,7 @@ export function tryAdmit(state: WindowState, now: number, limit: number, windowM
 	const used = state.counts.reduce((a, b) => a + b, 0);
 	if (used < limit) {
 		state.counts[state.counts.length - 1] = (state.counts.at(-1) ?? 0) + 1;
-		return { admitted: true, remaining: limit - used - 1, resetMs: used + 1 < limit ? 0 : resetAfter(state, now, g) };
+		return { admitted: true, remaining: limit - used - 1, resetMs: resetAfter(state, now, g) };
 	}
 	return { admitted: false, remaining: 0, resetMs: resetAfter(state, now, g) };
 }
