@@ -188,6 +188,22 @@ describe("POST /v1/keys/verify", () => {
 		expect((await (await verify(doomed.secret)).json<{ code: string }>()).code).toBe("REVOKED");
 	});
 
+	it("aborting every Durable Object (a crash) keeps counts and revocations too", async () => {
+		const { abortAllDurableObjects } = await import("cloudflare:test");
+		const s = await seedAccount(clock);
+		const limited = await createKey(s.users.owner.token, s.accountId, { rateLimit: { limit: 2, windowSeconds: 60 } });
+		const doomed = await createKey(s.users.owner.token, s.accountId, {});
+		for (let i = 0; i < 2; i++)
+			expect((await (await verify(limited.secret)).json<{ code: string }>()).code).toBe("VALID");
+		await t.request(
+			`/v1/accounts/${s.accountId}/keys/${doomed.key.id}/revoke`,
+			as(s.users.owner.token, "POST", { reason: "x" }),
+		);
+		await abortAllDurableObjects();
+		expect((await (await verify(limited.secret)).json<{ code: string }>()).code).toBe("RATE_LIMITED");
+		expect((await (await verify(doomed.secret)).json<{ code: string }>()).code).toBe("REVOKED");
+	});
+
 	it("update and revocation are visible on the very next verify", async () => {
 		const s = await seedAccount(clock);
 		const { key, secret } = await createKey(s.users.owner.token, s.accountId, {});
