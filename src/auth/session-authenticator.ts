@@ -5,11 +5,9 @@
  * from an allowed Origin (CSRF), on top of SameSite=Strict.
  */
 
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
-import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, membershipsOf } from "../identity/users";
@@ -80,16 +78,16 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	);
 	if (outcome.code !== "VALID" || !outcome.key) return null;
 	const key = outcome.key;
-	const creatorKey = await services.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, key.id) });
-	const [creatorUser, creatorMemberships] = creatorKey
-		? await Promise.all([getUser(services.db, creatorKey.createdBy), membershipsOf(services.db, creatorKey.createdBy)])
-		: [undefined, []];
+	const [creatorUser, creatorMemberships] = await Promise.all([
+		getUser(services.db, key.createdBy),
+		membershipsOf(services.db, key.createdBy),
+	]);
 	const creator = creatorMemberships.find((m) => m.accountId === key.accountId);
-	if (!creatorKey || !creator || !creatorUser) return null;
+	if (!creator || !creatorUser) return null;
 	return {
 		type: "key",
 		id: key.id,
-		userId: creatorKey.createdBy,
+		userId: key.createdBy,
 		via: "bearer",
 		scopes: key.scopes,
 		// The creator's own standing: requireMfa applies to their keys as to their sessions.

@@ -16,6 +16,7 @@ export interface KeyRecord {
 	id: string;
 	hash: string;
 	accountId: string;
+	createdBy: string;
 	environment: string;
 	scopes: string[];
 	expiresAt: number;
@@ -44,6 +45,7 @@ export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
 	id: row.id,
 	hash: row.keyHash,
 	accountId: row.accountId,
+	createdBy: row.createdBy,
 	environment: row.environment,
 	scopes: row.scopes,
 	expiresAt: row.expiresAt.getTime(),

@@ -6,12 +6,12 @@ import { AUDIT_ACTIONS, type AuditEvent, publicAuditEvent } from "../audit/event
 import { auditEvents } from "../db/schema";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
+import { AccountParams } from "./account-schemas";
 import { jsonContent, problemResponses } from "./openapi-shared";
+import { decodeKeysetCursor, encodeKeysetCursor } from "./pagination";
 
 const DAY_MS = 24 * 3600 * 1000;
 const MAX_EXPORT_DAYS = 366;
-
-const AccountParams = z.strictObject({ accountId: z.string().min(1).max(64) });
 
 export const AuditEventSchema = z
 	.object({
@@ -32,19 +32,6 @@ export const AuditEventSchema = z
 	.openapi("AuditEvent");
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
-
-const Cursor = z.object({ t: z.number().int(), id: z.string().max(64) });
-const encodeCursor = (c: z.infer<typeof Cursor>) => btoa(JSON.stringify(c)).replaceAll("=", "");
-function decodeCursor(value: string) {
-	try {
-		return Cursor.parse(JSON.parse(atob(value)));
-	} catch {
-		throw new ApiError("validation", {
-			detail: "The cursor is not one this API returned",
-			errors: [{ path: "cursor", message: "Invalid cursor" }],
-		});
-	}
-}
 
 export const listAuditEventsRoute = accountRoute("audit:read", {
 	method: "get",
@@ -101,9 +88,8 @@ export function registerAuditEvents(app: App) {
 		if (q.since) filters.push(gte(auditEvents.time, q.since));
 		if (q.until) filters.push(lte(auditEvents.time, q.until));
 		if (q.cursor) {
-			const cursor = decodeCursor(q.cursor);
-			const t = new Date(cursor.t);
-			filters.push(or(lt(auditEvents.time, t), and(eq(auditEvents.time, t), lt(auditEvents.id, cursor.id))));
+			const { time, id } = decodeKeysetCursor(q.cursor);
+			filters.push(or(lt(auditEvents.time, time), and(eq(auditEvents.time, time), lt(auditEvents.id, id))));
 		}
 		const rows = await c
 			.get("services")
@@ -114,7 +100,7 @@ export function registerAuditEvents(app: App) {
 			.limit(q.limit + 1);
 		const page = rows.slice(0, q.limit);
 		const last = page.at(-1);
-		const nextCursor = rows.length > q.limit && last ? encodeCursor({ t: last.time.getTime(), id: last.id }) : null;
+		const nextCursor = rows.length > q.limit && last ? encodeKeysetCursor(last.time, last.id) : null;
 		return c.json({ data: page.map((r) => publicAuditEvent(JSON.parse(r.body) as AuditEvent)), nextCursor }, 200);
 	});
 

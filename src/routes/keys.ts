@@ -10,12 +10,14 @@ import { accountObject } from "../durable/address";
 import { parseSettings } from "../identity/settings";
 import { newId } from "../ids";
 import { getKey, type KeyRow, keyStatus, publicKey, pushKeys } from "../keys/records";
+import { callerMembership } from "../middleware/authorize";
 import { ApiError, validationError } from "../problems";
 import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
 import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./key-schemas";
 import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
+import { decodeKeysetCursor, encodeKeysetCursor } from "./pagination";
 
 const DAY_MS = 86_400_000;
 const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
@@ -126,10 +128,8 @@ export const revokeKeyRoute = accountRoute("keys:manage-own", {
 
 /** Members manage only the keys they created; admins and the owner anyone's (API.md §4). */
 function assertMayManage(c: Context<AppEnv>, accountId: string, key: KeyRow): void {
-	const principal = c.get("principal");
-	const role = principal?.memberships.find((m) => m.accountId === accountId)?.role;
-	if (!principal || !role) throw new ApiError("not-found");
-	if (roleAllows(role, "keys:manage-any")) return;
+	const { principal, membership } = callerMembership(c, accountId);
+	if (roleAllows(membership.role, "keys:manage-any")) return;
 	if (key.createdBy !== principal.userId)
 		throw new ApiError("forbidden", { detail: "Members manage only the keys they created" });
 }
@@ -188,16 +188,6 @@ function refuseWildcardInProduction(environment: string, scopes: string[]): void
 	}
 }
 
-const encodeCursor = (row: KeyRow) =>
-	btoa(JSON.stringify({ t: row.createdAt.getTime(), id: row.id })).replaceAll("=", "");
-function decodeCursor(value: string): { t: number; id: string } {
-	try {
-		const parsed = JSON.parse(atob(value)) as { t: unknown; id: unknown };
-		if (typeof parsed.t === "number" && typeof parsed.id === "string") return { t: parsed.t, id: parsed.id };
-	} catch {}
-	throw validationError([{ path: "cursor", message: "Invalid cursor" }]);
-}
-
 export function registerKeys(app: App) {
 	app.openapi(createKeyRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
@@ -235,9 +225,8 @@ export function registerKeys(app: App) {
 		if (q.status === "active") filters.push(isNull(apiKeys.revokedAt), gt(apiKeys.expiresAt, now));
 		if (q.status === "expired") filters.push(isNull(apiKeys.revokedAt), lte(apiKeys.expiresAt, now));
 		if (q.cursor) {
-			const cursor = decodeCursor(q.cursor);
-			const t = new Date(cursor.t);
-			filters.push(or(lt(apiKeys.createdAt, t), and(eq(apiKeys.createdAt, t), lt(apiKeys.id, cursor.id))));
+			const { time, id } = decodeKeysetCursor(q.cursor);
+			filters.push(or(lt(apiKeys.createdAt, time), and(eq(apiKeys.createdAt, time), lt(apiKeys.id, id))));
 		}
 		const rows = await db
 			.select()
@@ -250,7 +239,7 @@ export function registerKeys(app: App) {
 		return c.json(
 			{
 				data: page.map((r) => publicKey(r, now)),
-				nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null,
+				nextCursor: rows.length > q.limit && last ? encodeKeysetCursor(last.createdAt, last.id) : null,
 			},
 			200,
 		);

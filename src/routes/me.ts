@@ -11,7 +11,7 @@ import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { hashPassword, verifyPassword } from "../security/password-hash";
 import { assertPasswordAcceptable, PasswordField, UserSchema } from "./identity-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 export const meRoute = createRoute({
 	method: "get",
@@ -44,18 +44,13 @@ export const changePasswordRoute = createRoute({
 	summary: "Change the password; other sessions end unless revokeOtherSessions is false",
 	middleware: [requireUser()] as const,
 	request: {
-		body: {
-			required: true,
-			content: {
-				"application/json": {
-					schema: z.strictObject({
-						currentPassword: PasswordField,
-						newPassword: PasswordField,
-						revokeOtherSessions: z.boolean().default(true),
-					}),
-				},
-			},
-		},
+		body: jsonBody(
+			z.strictObject({
+				currentPassword: PasswordField,
+				newPassword: PasswordField,
+				revokeOtherSessions: z.boolean().default(true),
+			}),
+		),
 	},
 	responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403) },
 });

@@ -5,6 +5,7 @@ import { removeMembership } from "../accounts/offboarding";
 import { getMembership, listMembers } from "../accounts/queries";
 import type { App } from "../app";
 import { invitations, memberships } from "../db/schema";
+import { callerMembership } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./account-schemas";
@@ -48,16 +49,6 @@ const refuse = (refusal: MemberChangeRefusal) => {
 	if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });
 };
 
-/** The caller's own role in the account (the gate has already checked membership). */
-function actorRole(
-	c: { get(key: "principal"): { memberships: readonly { accountId: string; role: string }[] } | null },
-	accountId: string,
-) {
-	const role = c.get("principal")?.memberships.find((m) => m.accountId === accountId)?.role;
-	if (!role) throw new ApiError("not-found");
-	return role as "owner" | "admin" | "member" | "readonly";
-}
-
 export function registerMembers(app: App) {
 	app.openapi(listMembersRoute, async (c) => {
 		const members = await listMembers(c.get("services").db, c.req.valid("param").accountId);
@@ -70,7 +61,7 @@ export function registerMembers(app: App) {
 		const { db } = c.get("services");
 		const target = await getMembership(db, accountId, userId);
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
-		refuse(checkRoleChange(actorRole(c, accountId), target.role, role));
+		refuse(checkRoleChange(callerMembership(c, accountId).membership.role, target.role, role));
 		// The WHERE re-checks the role read above, so a concurrent transfer cannot be undone by this change.
 		const [changed] = await db.batch([
 			db
@@ -108,7 +99,7 @@ export function registerMembers(app: App) {
 		const { db } = c.get("services");
 		const target = await getMembership(db, accountId, userId);
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
-		refuse(checkRemoval(actorRole(c, accountId), target.role));
+		refuse(checkRemoval(callerMembership(c, accountId).membership.role, target.role));
 		const keysRevoked = await removeMembership(c.env, db, accountId, userId, c.get("services").clock.now());
 		if (keysRevoked === null)
 			throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });

@@ -27,3 +27,22 @@ function safeAtob(value: string): string {
 		return "";
 	}
 }
+
+/** Keyset cursors for lists ordered newest first by (time, id): stable while rows are added. */
+export const encodeKeysetCursor = (time: Date, id: string): string =>
+	btoa(JSON.stringify({ t: time.getTime(), id })).replaceAll("=", "");
+
+export function decodeKeysetCursor(value: string): { time: Date; id: string } {
+	try {
+		const parsed = JSON.parse(atob(value)) as { t: unknown; id: unknown };
+		if (
+			typeof parsed.t === "number" &&
+			Number.isInteger(parsed.t) &&
+			typeof parsed.id === "string" &&
+			parsed.id.length <= 64
+		) {
+			return { time: new Date(parsed.t), id: parsed.id };
+		}
+	} catch {}
+	throw validationError([{ path: "cursor", message: "Invalid cursor" }], "The cursor is not one this API returned");
+}

@@ -88,3 +88,14 @@ function touchMembership(c: Context<AppEnv>, userId: string, membership: Princip
 		// no execution context: the update runs on its own
 	}
 }
+
+/** The caller and their membership in the path's account, inside a route the gate has already admitted. */
+export function callerMembership(
+	c: Context<AppEnv>,
+	accountId: string,
+): { principal: Principal; membership: PrincipalMembership } {
+	const principal = c.get("principal");
+	const membership = principal?.memberships.find((m) => m.accountId === accountId);
+	if (!principal || !membership) throw new ApiError("not-found");
+	return { principal, membership };
+}
