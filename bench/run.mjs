@@ -147,6 +147,8 @@ async function waitForServer() {
 const only = process.argv.slice(2);
 const wanted = (name) => only.length === 0 || only.includes(name);
 rmSync(STATE, { recursive: true, force: true });
+// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
+await new Promise((resolve) => spawn("node", ["scripts/dev-vars.mjs"], { stdio: "inherit" }).on("exit", resolve));
 const server = spawn(
 	"npx",
 	["wrangler", "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--log-level", "error"],
