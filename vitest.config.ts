@@ -10,6 +10,10 @@ export default defineConfig(async () => {
 			cloudflareTest({
 				wrangler: { configPath: "./wrangler.toml" },
 				miniflare: {
+					// The outside world: no test reaches the network. Webhook deliveries the real queue
+					// consumer makes in the background land here; tests that check deliveries pass their
+					// own receiver to the consumer.
+					outboundService: () => new Response(null, { status: 204 }),
 					bindings: {
 						TEST_MIGRATIONS: migrations,
 						KEY_PEPPER: "dGVzdC1vbmx5LWtleS1wZXBwZXItMzItYnl0ZXMhISE=",

@@ -35,12 +35,15 @@ import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { registerInvitations } from "./routes/invitations";
 import { registerKeys } from "./routes/keys";
+import { registerLockdown } from "./routes/lockdown";
 import { registerMe } from "./routes/me";
 import { registerMeMfa } from "./routes/me-mfa";
 import { registerMeSessions } from "./routes/me-sessions";
 import { registerMembers } from "./routes/members";
 import { registerPasswordReset } from "./routes/password-reset";
+import { registerSecurityReport } from "./routes/security-report";
 import { registerVerify } from "./routes/verify";
+import { registerWebhooks } from "./routes/webhooks";
 
 export type App = OpenAPIHono<AppEnv>;
 
@@ -103,6 +106,9 @@ export function createApp(options: AppOptions = {}): App {
 	registerKeys(app);
 	registerVerify(app);
 	registerAuditEvents(app);
+	registerWebhooks(app);
+	registerSecurityReport(app);
+	registerLockdown(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));
 	app.onError((err, c) => {

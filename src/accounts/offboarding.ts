@@ -24,7 +24,7 @@ export async function removeMembership(
 	userId: string,
 	now: Date,
 ): Promise<number | null> {
-	const revoked = await revokeAccountKeys(env, db, accountId, "member_removed", now, userId);
+	const revoked = await revokeAccountKeys(env, db, accountId, "member_removed", now, { createdBy: userId });
 	const [removed] = await db.batch([
 		db
 			.delete(memberships)

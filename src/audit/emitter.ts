@@ -5,6 +5,7 @@
  * silently. Every event is scrubbed when it is recorded, before it can reach
  * the queue, the table or a log.
  */
+import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 import type { Clock } from "../clock";
 import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditOutbox } from "../db/schema";
@@ -95,3 +96,31 @@ async function keepInOutbox(sink: AuditSink, events: AuditEvent[]): Promise<void
 		for (const event of events) log(JSON.stringify({ level: "error", msg: "audit event not delivered", event }));
 	}
 }
+
+/**
+ * An event recorded by the system (the cron sweeps). Its id is derived from
+ * `seed` (what happened to what), so a sweep that repeats an action after a
+ * crash, or two overlapping runs, record it once: the outbox and the
+ * consumer both deduplicate by id.
+ */
+export async function systemEvent(input: AuditRecordInput, now: Date, seed: string): Promise<AuditEvent> {
+	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)));
+	return {
+		id: `evt_${encodeBase32LowerCaseNoPadding(digest.slice(0, 10))}`,
+		time: now.toISOString(),
+		accountId: input.accountId ?? SYSTEM_STREAM,
+		action: input.action,
+		outcome: input.outcome ?? "success",
+		actor: { type: "system", id: null, ip: null, userAgent: null, ...input.actor },
+		target: input.target ?? null,
+		requestId: null,
+		metadata: scrubMetadata(input.metadata ?? {}),
+	};
+}
+
+/** The statement that puts an event in the outbox, for a D1 batch that also makes the change it records. */
+export const outboxInsert = (db: Database, event: AuditEvent, now: Date) =>
+	db
+		.insert(auditOutbox)
+		.values({ id: event.id, body: JSON.stringify(event), createdAt: now })
+		.onConflictDoNothing();

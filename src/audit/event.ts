@@ -28,6 +28,13 @@ export const AUDIT_ACTIONS = [
 	"key.swept",
 	"key.updated",
 	"webhook.created",
+	"webhook.deleted",
+	"key.inactivity_warned",
+	"alert.failed_logins_spike",
+	"alert.key_created",
+	"alert.member_changed",
+	"alert.key_expiring",
+	"alert.lockdown",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

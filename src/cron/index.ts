@@ -2,21 +2,46 @@ import { pruneAuditIndex, resendAuditOutbox } from "../audit/maintenance";
 import { type Clock, systemClock } from "../clock";
 import { createDatabase } from "../db";
 import type { Env } from "../env";
+import { createMailer, type Mailer } from "../mail";
+import { expireKeys, sendRotationReminders, sweepInactiveKeys, warnInactiveKeys } from "./key-sweeps";
+import { purgeExpired } from "./purge";
+import { DEFAULT_BUDGET, type SweepBudget } from "./sweep-budget";
+
+export interface ScheduledOptions {
+	clock?: Clock;
+	mailer?: Mailer;
+	budget?: SweepBudget;
+}
 
 /**
- * The cron trigger's entry. Each sweep is idempotent and bounded; one that
- * fails is logged and does not stop the others, and the next run finishes it.
+ * The cron trigger's entry (API.md §8). Each sweep is idempotent and bounded;
+ * one that fails is logged and does not stop the others, and the next run
+ * finishes it. The audit outbox goes last, so the events the sweeps wrote
+ * there leave in the same run.
  */
 export async function runScheduled(
 	controller: ScheduledController,
 	env: Env,
 	_ctx: ExecutionContext,
-	clock: Clock = systemClock,
+	options: ScheduledOptions = {},
 ): Promise<Record<string, unknown>> {
+	const clock = options.clock ?? systemClock;
 	const db = createDatabase(env.DB);
+	const deps = {
+		env,
+		db,
+		clock,
+		mailer: options.mailer ?? createMailer(env, db, clock),
+		budget: options.budget ?? DEFAULT_BUDGET,
+	};
 	const sweeps: Record<string, () => Promise<unknown>> = {
-		auditOutbox: () => resendAuditOutbox(db, env.AUDIT_QUEUE),
+		expiredKeys: () => expireKeys(deps),
+		rotationReminders: () => sendRotationReminders(deps),
+		inactivityWarnings: () => warnInactiveKeys(deps),
+		inactiveKeys: () => sweepInactiveKeys(deps),
+		purge: () => purgeExpired(db, clock.now()),
 		auditIndexRetention: () => pruneAuditIndex(db, clock.now()),
+		auditOutbox: () => resendAuditOutbox(db, env.AUDIT_QUEUE),
 	};
 	const results: Record<string, unknown> = {};
 	for (const [name, sweep] of Object.entries(sweeps)) {

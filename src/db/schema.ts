@@ -90,6 +90,9 @@ export const accounts = sqliteTable("accounts", {
 	/** JSON of the account settings (API.md §4); absent keys take their defaults. */
 	settings: text("settings").notNull().default("{}"),
 	createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+	/** Set by `POST …/lockdown` (API.md §7); shown on the account until an admin clears it. */
+	lockedDownAt: integer("locked_down_at", { mode: "timestamp_ms" }),
+	lockedDownReason: text("locked_down_reason"),
 });
 
 export const memberships = sqliteTable(
@@ -189,6 +192,8 @@ export const apiKeys = sqliteTable(
 		ipAllowlist: text("ip_allowlist", { mode: "json" }).$type<string[]>().notNull(),
 		rateLimit: integer("rate_limit").notNull(),
 		rateLimitWindowSeconds: integer("rate_limit_window_seconds").notNull(),
+		/** When the expiry sweep recorded `key.expired`; keeps the sweep idempotent. */
+		expiryRecordedAt: integer("expiry_recorded_at", { mode: "timestamp_ms" }),
 	},
 	(t) => [
 		uniqueIndex("api_keys_hash").on(t.keyHash),
@@ -196,4 +201,56 @@ export const apiKeys = sqliteTable(
 		index("api_keys_account_creator").on(t.accountId, t.createdBy),
 		index("api_keys_expires").on(t.expiresAt),
 	],
+);
+
+/**
+ * Notices the sweeps have sent about a key (rotation reminders 14, 7 and 1 days
+ * ahead, the inactivity warning). The primary key makes each one go out once.
+ */
+export const keyNotices = sqliteTable(
+	"key_notices",
+	{
+		keyId: text("key_id").notNull(),
+		kind: text("kind", { enum: ["expiry_14d", "expiry_7d", "expiry_1d", "inactivity_warning"] }).notNull(),
+		accountId: text("account_id").notNull(),
+		sentAt: integer("sent_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.keyId, t.kind] })],
+);
+
+/**
+ * Webhook endpoints (API.md §7). The signing secret must be read back to sign
+ * deliveries, so it is stored as AES-GCM ciphertext bound to the webhook id.
+ */
+export const webhooks = sqliteTable(
+	"webhooks",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		url: text("url").notNull(),
+		events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+		secretSealed: text("secret_sealed").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		createdBy: text("created_by").notNull(),
+	},
+	(t) => [index("webhooks_account").on(t.accountId)],
+);
+
+/** One row per event sent to one webhook: what the account sees of its deliveries. */
+export const webhookDeliveries = sqliteTable(
+	"webhook_deliveries",
+	{
+		id: text("id").primaryKey(),
+		webhookId: text("webhook_id").notNull(),
+		accountId: text("account_id").notNull(),
+		event: text("event").notNull(),
+		status: text("status", { enum: ["pending", "delivered", "retrying", "failed"] }).notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		/** The receiver's HTTP status of the last attempt, or null when it did not answer. */
+		lastStatusCode: integer("last_status_code"),
+		lastError: text("last_error"),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt)],
 );

@@ -4,12 +4,19 @@ import { createDatabase } from "../db";
 import type { Env } from "../env";
 import { createKeyTables, type KeyRecord, KeyStore } from "./key-store";
 import {
+	createLoginAlertTables,
+	type FailedLoginVerdict,
+	failedLoginSpikes,
+	noteFailedLogin,
+} from "./login-alert-store";
+import {
 	createSessionTables,
 	deleteSession,
 	deleteSessionsExcept,
 	insertSession,
 	listSessions,
 	type NewSession,
+	purgeEndedSessions,
 	type SessionRecord,
 	validateSession,
 } from "./session-store";
@@ -75,6 +82,7 @@ export class AccountDurableObject extends DurableObject<Env> {
 			createSessionTables(sql);
 			createThrottleTables(sql);
 			createKeyTables(sql);
+			createLoginAlertTables(sql);
 		});
 	}
 
@@ -143,8 +151,19 @@ export class AccountDurableObject extends DurableObject<Env> {
 
 	// ---- sessions (addressed per user)
 
-	createSession(session: NewSession): void {
+	async createSession(session: NewSession): Promise<void> {
 		insertSession(this.ctx.storage.sql, session);
+		// Sessions are stamped with the caller's clock; the alarm runs on the runtime's. The offset
+		// (zero in production, months in tests with a fixed clock) lets the purge judge by the former.
+		this.ctx.storage.kv.put(SESSION_CLOCK_OFFSET, session.createdAt - Date.now());
+		await this.#alarmNoLaterThan(
+			Math.min(session.expiresAt, session.lastSeenAt + session.idleTimeoutMs) - session.createdAt + Date.now(),
+		);
+	}
+
+	async #alarmNoLaterThan(at: number): Promise<void> {
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
 	}
 
 	validateSession(id: string, secretHash: string, now: number): SessionRecord | null {
@@ -193,6 +212,16 @@ export class AccountDurableObject extends DurableObject<Env> {
 		resetStreak(this.ctx.storage.sql, kind);
 	}
 
+	// ---- Failed-login spikes (addressed per account)
+
+	noteFailedLogin(now: number, threshold: number, windowMs: number): FailedLoginVerdict {
+		return noteFailedLogin(this.ctx.storage.sql, now, threshold, windowMs);
+	}
+
+	failedLoginSpikes(since: number) {
+		return failedLoginSpikes(this.ctx.storage.sql, since);
+	}
+
 	// ---- API keys (addressed per account)
 
 	/** Called by every management write right after D1, so verify never serves a stale key. */
@@ -204,8 +233,7 @@ export class AccountDurableObject extends DurableObject<Env> {
 		const outcome = await this.keys.verify(hash, requiredScopes, ip, now);
 		// The flag spares a storage read per verify; after eviction the first VALID asks storage once.
 		if (this.keys.hasPending && !this.#flushScheduled) {
-			if ((await this.ctx.storage.getAlarm()) === null)
-				await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+			await this.#alarmNoLaterThan(Date.now() + LAST_USED_FLUSH_MS);
 			this.#flushScheduled = true;
 		}
 		return outcome;
@@ -216,14 +244,20 @@ export class AccountDurableObject extends DurableObject<Env> {
 	}
 
 	/** Writes last-use times back to D1 in batches, never per request. */
+	/** Writes last-use times back to D1 in batches (never per request) and purges ended sessions. */
 	override async alarm(): Promise<void> {
 		this.#flushScheduled = false;
 		await this.keys.flushLastUsed();
+		const offset = this.ctx.storage.kv.get<number>(SESSION_CLOCK_OFFSET) ?? 0;
+		const nextSessionEnd = purgeEndedSessions(this.ctx.storage.sql, Date.now() + offset);
+		let next = nextSessionEnd === null ? null : nextSessionEnd - offset;
 		if (this.keys.hasUnflushed() || this.keys.hasPending) {
-			await this.ctx.storage.setAlarm(Date.now() + LAST_USED_FLUSH_MS);
+			next = Math.min(next ?? Number.POSITIVE_INFINITY, Date.now() + LAST_USED_FLUSH_MS);
 			this.#flushScheduled = true;
 		}
+		if (next !== null) await this.ctx.storage.setAlarm(next);
 	}
 }
 
 const LAST_USED_FLUSH_MS = 30_000;
+const SESSION_CLOCK_OFFSET = "session-clock-offset";

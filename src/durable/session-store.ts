@@ -95,3 +95,12 @@ export function deleteSessionsExcept(sql: SqlStorage, keep: string | null): numb
 		? sql.exec("DELETE FROM sessions").rowsWritten
 		: sql.exec("DELETE FROM sessions WHERE id <> ?", keep).rowsWritten;
 }
+
+/** Deletes ended sessions; returns when the next live one could end (idle or absolute), or null when none is left. */
+export function purgeEndedSessions(sql: SqlStorage, now: number): number | null {
+	sql.exec("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", now, now);
+	const next = sql
+		.exec<{ at: number | null }>("SELECT MIN(MIN(expires_at, last_seen_at + idle_timeout_ms)) AS at FROM sessions")
+		.one().at;
+	return next ?? null;
+}

@@ -7,6 +7,7 @@
  * cannot outrun the throttle; a success forgives it.
  */
 import { eq } from "drizzle-orm";
+import { countFailedLogin } from "../alerts/failed-logins";
 import type { Services } from "../app-env";
 import type { AuditLog } from "../audit/emitter";
 import { users } from "../db/schema";
@@ -25,7 +26,7 @@ export async function attemptPasswordLogin(
 	env: Env,
 	services: Services,
 	audit: AuditLog,
-	input: { email: string; password: string; ip: string | null },
+	input: { email: string; password: string; ip: string | null; requestId?: string | null },
 	defer: (work: Promise<unknown>) => void,
 ): Promise<LoginOutcome> {
 	const email = normalizeEmail(input.email);
@@ -62,6 +63,8 @@ export async function attemptPasswordLogin(
 			actor: { type: "user", id: user?.id ?? null },
 			metadata: { reason: "bad_credentials", email, consecutiveFailures: emailAttempt.failures },
 		});
+		// After the response, like the lockout notice: a known email must answer as fast as an unknown one.
+		if (user) defer(countFailedLogin(env, services, user.id, input.requestId ?? null).catch(logAlertFailure));
 		if (emailAttempt.locksNow) {
 			audit.record({
 				action: "auth.lockout",
@@ -104,4 +107,9 @@ async function notifyLockout(services: Services, user: UserRow): Promise<void> {
 	} catch {
 		// The lockout stands whether or not the notice could be sent.
 	}
+}
+
+function logAlertFailure(err: unknown): void {
+	const error = err instanceof Error ? err.name : "unknown";
+	console.error(JSON.stringify({ level: "error", msg: "failed-login counting failed", error }));
 }

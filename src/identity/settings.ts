@@ -8,6 +8,9 @@ export interface AccountSettings {
 	rotationGraceHours: number;
 	ipAllowlist: string[];
 	passwordComposition: boolean;
+	/** Failed logins of the account's members within the window that raise `alert.failed_logins_spike`. */
+	failedLoginAlertThreshold: number;
+	failedLoginAlertWindowMinutes: number;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
@@ -19,6 +22,8 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	rotationGraceHours: 24,
 	ipAllowlist: [],
 	passwordComposition: false,
+	failedLoginAlertThreshold: 10,
+	failedLoginAlertWindowMinutes: 15,
 };
 
 export function parseSettings(json: string | null | undefined): AccountSettings {

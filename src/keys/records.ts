@@ -1,6 +1,6 @@
 /** API key rows: their public shape, their status, and pushing them to the account's Durable Object. */
 import { and, eq, inArray, isNull } from "drizzle-orm";
-import type { Database } from "../db";
+import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
 import { recordFromRow } from "../durable/key-store";
@@ -39,8 +39,14 @@ export async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
 export const getKey = (db: Database, accountId: string, keyId: string) =>
 	db.query.apiKeys.findFirst({ where: and(eq(apiKeys.accountId, accountId), eq(apiKeys.id, keyId)) });
 
+/** Which live keys of an account to revoke: all, those one person created, or the listed ones. */
+export interface KeySelection {
+	createdBy?: string;
+	keyIds?: string[];
+}
+
 /**
- * Revokes every live key of the account (created by `createdBy` when given).
+ * Revokes every live key of the account that matches the selection.
  * The account's Durable Object is told first and D1 second: if the push
  * fails nothing is marked, so a retry finds the same keys and tries again.
  */
@@ -50,26 +56,31 @@ export async function revokeAccountKeys(
 	accountId: string,
 	reason: string,
 	now: Date,
-	createdBy?: string,
+	only: KeySelection = {},
 ): Promise<KeyRow[]> {
-	const where = createdBy
-		? and(eq(apiKeys.accountId, accountId), eq(apiKeys.createdBy, createdBy), isNull(apiKeys.revokedAt))
-		: and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt));
+	if (only.keyIds?.length === 0) return [];
+	const where = and(
+		eq(apiKeys.accountId, accountId),
+		isNull(apiKeys.revokedAt),
+		only.createdBy === undefined ? undefined : eq(apiKeys.createdBy, only.createdBy),
+		only.keyIds === undefined ? undefined : inArray(apiKeys.id, only.keyIds),
+	);
 	const live = await db.select().from(apiKeys).where(where);
 	if (live.length === 0) return [];
 	const revoked = live.map((row) => ({ ...row, revokedAt: now, revokedReason: reason }));
 	await pushKeys(env, revoked);
-	await db
-		.update(apiKeys)
-		.set({ revokedAt: now, revokedReason: reason })
-		.where(
-			and(
-				inArray(
-					apiKeys.id,
-					live.map((r) => r.id),
-				),
-				isNull(apiKeys.revokedAt),
-			),
-		);
+	// D1 binds at most 100 parameters per statement; one batch keeps the chunks all-or-nothing.
+	await runInBatch(
+		db,
+		chunk(
+			live.map((r) => r.id),
+			D1_MAX_PARAMS - 5,
+		).map((ids) =>
+			db
+				.update(apiKeys)
+				.set({ revokedAt: now, revokedReason: reason })
+				.where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
+		),
+	);
 	return revoked;
 }

@@ -2,22 +2,35 @@ import { consumeAuditBatch, storeDeadLetters } from "../audit/consumer";
 import { type Clock, systemClock } from "../clock";
 import { createDatabase } from "../db";
 import type { Env } from "../env";
+import { deliverWebhookBatch, failDeadWebhooks } from "../webhooks/deliver";
+import type { WebhookJob } from "../webhooks/dispatch";
+
+export interface QueueOptions {
+	clock?: Clock;
+	/** Outbound HTTP for webhook deliveries; tests pass a local receiver. */
+	fetch?: typeof fetch;
+}
 
 /**
  * Routes each batch to the consumer of its queue. Queue names carry the
  * environment (keyward-production-audit), so dispatch is on the suffix. A queue
- * without a consumer yet has its messages retried, never acked, so nothing is
+ * without a consumer has its messages retried, never acked, so nothing is
  * dropped; after the configured retries they land in its dead-letter queue.
  */
 export async function handleQueueBatch(
 	batch: MessageBatch,
 	env: Env,
 	_ctx: ExecutionContext,
-	clock: Clock = systemClock,
+	options: QueueOptions = {},
 ): Promise<void> {
-	const deps = { env, db: createDatabase(env.DB), clock };
+	const clock = options.clock ?? systemClock;
+	const db = createDatabase(env.DB);
+	const deps = { env, db, clock };
 	if (batch.queue.endsWith("-audit-dlq")) return storeDeadLetters(batch, deps);
 	if (batch.queue.endsWith("-audit")) return consumeAuditBatch(batch, deps);
-	console.error(JSON.stringify({ level: "error", msg: "no consumer for queue yet", queue: batch.queue }));
+	const webhookBatch = batch as MessageBatch<WebhookJob>;
+	if (batch.queue.endsWith("-webhooks-dlq")) return failDeadWebhooks(webhookBatch, deps);
+	if (batch.queue.endsWith("-webhooks")) return deliverWebhookBatch(webhookBatch, { ...deps, fetch: options.fetch });
+	console.error(JSON.stringify({ level: "error", msg: "no consumer for queue", queue: batch.queue }));
 	batch.retryAll();
 }

@@ -24,13 +24,22 @@ export const SettingsSchema = z
 		rotationGraceHours: z.number().int().min(0).max(168),
 		ipAllowlist: z.array(Cidr).max(100),
 		passwordComposition: z.boolean(),
+		failedLoginAlertThreshold: z.number().int().min(3).max(10_000),
+		failedLoginAlertWindowMinutes: z.number().int().min(1).max(1440),
 	})
 	.openapi("AccountSettings");
 
 export const SettingsPatch = SettingsSchema.partial().strict();
 
 export const AccountSchema = z
-	.object({ id: z.string(), name: z.string(), createdAt: z.string(), settings: SettingsSchema })
+	.object({
+		id: z.string(),
+		name: z.string(),
+		createdAt: z.string(),
+		settings: SettingsSchema,
+		lockedDownAt: z.string().nullable().openapi({ description: "Set by POST …/lockdown; null when never locked down" }),
+		lockedDownReason: z.string().nullable(),
+	})
 	.openapi("Account");
 
 export const AccountName = z.string().trim().min(1).max(100);
@@ -40,6 +49,8 @@ export const publicAccount = (row: typeof accounts.$inferSelect) => ({
 	name: row.name,
 	createdAt: row.createdAt.toISOString(),
 	settings: parseSettings(row.settings),
+	lockedDownAt: row.lockedDownAt?.toISOString() ?? null,
+	lockedDownReason: row.lockedDownReason ?? null,
 });
 
 export const RoleSchema = z.enum(ROLES);

@@ -77,7 +77,14 @@ export function registerAccounts(app: App) {
 		const principal = c.get("principal");
 		if (!principal) throw new ApiError("unauthorized");
 		const now = clock.now();
-		const account = { id: newId("acc"), name, settings: "{}", createdAt: now };
+		const account = {
+			id: newId("acc"),
+			name,
+			settings: "{}",
+			createdAt: now,
+			lockedDownAt: null,
+			lockedDownReason: null,
+		};
 		await db.batch([
 			db.insert(accounts).values(account),
 			db.insert(memberships).values({ accountId: account.id, userId: principal.userId, role: "owner", joinedAt: now }),

@@ -149,8 +149,12 @@ export function registerAuth(app: App) {
 		const input = c.req.valid("json");
 		const services = c.get("services");
 		const meta = requestMeta(c);
-		const outcome = await attemptPasswordLogin(c.env, services, c.get("audit"), { ...input, ip: meta.ip }, (work) =>
-			c.executionCtx.waitUntil(work),
+		const outcome = await attemptPasswordLogin(
+			c.env,
+			services,
+			c.get("audit"),
+			{ ...input, ip: meta.ip, requestId: c.get("requestId") },
+			(work) => c.executionCtx.waitUntil(work),
 		);
 		if (outcome.kind === "throttled") {
 			throw new ApiError("quota-exceeded", {

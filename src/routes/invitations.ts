@@ -12,6 +12,7 @@ import { sha256Hex } from "../security/digest";
 import { randomToken } from "../security/random";
 import { accountRoute } from "./account-route";
 import { AccountParams, AssignableRole, InvitationParams, InvitationSchema, RoleSchema } from "./account-schemas";
+import { raiseAlertFrom } from "./alerting";
 import { EmailField, TokenField } from "./identity-schemas";
 import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 import { ListQuery, pageOf } from "./pagination";
@@ -170,6 +171,14 @@ export function registerInvitations(app: App) {
 			action: "member.joined",
 			target: { type: "user", id: user.id },
 			metadata: { role: invitation.role, invitationId: invitation.id },
+		});
+		await raiseAlertFrom(c, {
+			accountId: invitation.accountId,
+			type: "alert.member_changed",
+			subject: "Keyward: a member joined your account",
+			text: `User ${user.id} joined account ${invitation.accountId} as ${invitation.role}.`,
+			data: { change: "joined", userId: user.id, role: invitation.role },
+			target: { type: "user", id: user.id },
 		});
 		const account = await getAccount(db, invitation.accountId);
 		return c.json(

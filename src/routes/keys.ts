@@ -15,6 +15,7 @@ import { ApiError, validationError } from "../problems";
 import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
+import { raiseAlertFrom } from "./alerting";
 import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./key-schemas";
 import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 import { decodeKeysetCursor, encodeKeysetCursor } from "./pagination";
@@ -172,6 +173,7 @@ async function newKeyRow(
 		revokedReason: null,
 		rotatedFrom,
 		rotatedTo: null,
+		expiryRecordedAt: null,
 		ipAllowlist: input.ipAllowlist,
 		rateLimit: input.rateLimit.limit,
 		rateLimitWindowSeconds: input.rateLimit.windowSeconds,
@@ -209,6 +211,20 @@ export function registerKeys(app: App) {
 			action: "key.created",
 			target: { type: "key", id: row.id },
 			metadata: { environment: row.environment, scopes: row.scopes, expiresAt: row.expiresAt.toISOString() },
+		});
+		await raiseAlertFrom(c, {
+			accountId,
+			type: "alert.key_created",
+			subject: `Keyward: a new ${row.environment} API key was created`,
+			text: `Key ${row.id} ("${row.name}", ${row.start}…) was created by ${row.createdBy} with scopes ${row.scopes.join(", ")}.`,
+			data: {
+				keyId: row.id,
+				name: row.name,
+				environment: row.environment,
+				scopes: row.scopes,
+				createdBy: row.createdBy,
+			},
+			target: { type: "key", id: row.id },
 		});
 		return c.json({ key: publicKey(row, c.get("services").clock.now()), secret }, 201);
 	});

@@ -9,6 +9,7 @@ import { callerMembership } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./account-schemas";
+import { raiseAlertFrom } from "./alerting";
 import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 import { ListQuery, pageOf } from "./pagination";
 
@@ -89,6 +90,14 @@ export function registerMembers(app: App) {
 			target: { type: "user", id: userId },
 			metadata: { from: target.role, to: role },
 		});
+		await raiseAlertFrom(c, {
+			accountId,
+			type: "alert.member_changed",
+			subject: "Keyward: a member's role changed",
+			text: `User ${userId} in account ${accountId} changed from ${target.role} to ${role}.`,
+			data: { change: "role_changed", userId, from: target.role, to: role },
+			target: { type: "user", id: userId },
+		});
 		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);
 		if (!member) throw new ApiError("not-found");
 		return c.json({ member }, 200);
@@ -107,6 +116,14 @@ export function registerMembers(app: App) {
 			action: "member.removed",
 			target: { type: "user", id: userId },
 			metadata: { role: target.role, keysRevoked },
+		});
+		await raiseAlertFrom(c, {
+			accountId,
+			type: "alert.member_changed",
+			subject: "Keyward: a member was removed",
+			text: `User ${userId} was removed from account ${accountId}; ${keysRevoked} of their keys were revoked.`,
+			data: { change: "removed", userId, role: target.role, keysRevoked },
+			target: { type: "user", id: userId },
 		});
 		return c.body(null, 204);
 	});

@@ -57,6 +57,16 @@ const FIXTURES: Record<string, Fixture> = {
 	}),
 	"GET /v1/accounts/{accountId}/audit-events": () => ({}),
 	"GET /v1/accounts/{accountId}/audit-events/export": () => ({}),
+	"POST /v1/accounts/{accountId}/webhooks": () => ({
+		body: { url: "https://hooks.example.com/matrix", events: ["alert.key_created"] },
+	}),
+	"GET /v1/accounts/{accountId}/webhooks": () => ({}),
+	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({ path: { webhookId: s.webhookId } }),
+	"GET /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": (s) => ({ path: { webhookId: s.webhookId } }),
+	"GET /v1/accounts/{accountId}/security-report": () => ({}),
+	"POST /v1/accounts/{accountId}/lockdown": () => ({
+		body: { reason: "matrix", revokeSessions: false, revokeKeys: "none" },
+	}),
 };
 
 const CALLERS: Caller[] = [

@@ -2,12 +2,14 @@ import { env } from "cloudflare:test";
 import type { Role } from "../../src/auth/permissions";
 import type { Clock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
-import { accounts, apiKeys, invitations, memberships, users } from "../../src/db/schema";
+import { accounts, apiKeys, invitations, memberships, users, webhooks } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { newId } from "../../src/ids";
 import { generateApiKey, hashApiKey, keyStart } from "../../src/security/api-key-format";
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
+import { sealSecret } from "../../src/security/secret-box";
+import { webhookSecretBinding } from "../../src/webhooks/deliver";
 
 const db = createDatabase(env.DB);
 // Seeded users never log in with a password, so no scrypt cost is paid here.
@@ -23,6 +25,7 @@ export interface SeededAccount {
 	accountId: string;
 	users: Record<Role | "stranger" | "demoted", SeededUser>;
 	invitationId: string;
+	webhookId: string;
 	/** One key created by each of owner, admin and member (ids), and management keys (secrets). */
 	keyIds: Record<"owner" | "admin" | "member", string>;
 	apiKeys: Record<"withScope" | "withoutScope" | "demoted", string>;
@@ -110,5 +113,19 @@ export async function seedAccount(clock: Clock, settings: Record<string, unknown
 		withoutScope: (await seedKey(accountId, seeded.admin.id, ["data:read"], now)).secret,
 		demoted: (await seedKey(accountId, seeded.demoted.id, reserved, now)).secret,
 	};
-	return { accountId, users: seeded, invitationId, keyIds, apiKeys: apiKeysBy };
+	const webhookId = newId("whk");
+	await db.insert(webhooks).values({
+		id: webhookId,
+		accountId,
+		url: "https://hooks.example.com/seed",
+		events: ["alert.key_created"],
+		secretSealed: await sealSecret(
+			env.TOTP_ENCRYPTION_KEY ?? "",
+			new TextEncoder().encode("whsec_seed"),
+			webhookSecretBinding(webhookId),
+		),
+		createdAt: now,
+		createdBy: seeded.owner.id,
+	});
+	return { accountId, users: seeded, invitationId, webhookId, keyIds, apiKeys: apiKeysBy };
 }

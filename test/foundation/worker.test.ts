@@ -25,8 +25,8 @@ describe("the Worker entry", () => {
 		expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["chain_head", "archived_events"]));
 	});
 
-	it("retries (never acks) messages of a queue that has no consumer yet, so none are lost", async () => {
-		const batch = createMessageBatch("keyward-webhooks", [
+	it("retries (never acks) messages of a queue it has no consumer for, so none are lost", async () => {
+		const batch = createMessageBatch("keyward-unknown", [
 			{ id: "m1", timestamp: new Date(), attempts: 1, body: { hello: "world" } },
 		]);
 		const ctx = createExecutionContext();

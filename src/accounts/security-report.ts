@@ -1,0 +1,151 @@
+/**
+ * The monthly security checklist (API.md §7), computed from current data in a
+ * fixed number of reads whatever the account's size: the account, its
+ * members, its live keys, its invitations (four D1 queries) and its
+ * failed-login windows (one Durable Object call). Each check names the
+ * offending items so the reader can act on them.
+ */
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Database } from "../db";
+import { apiKeys } from "../db/schema";
+import { accountObject } from "../durable/address";
+import type { Env } from "../env";
+import { parseSettings } from "../identity/settings";
+import { getAccount, listMembers, pendingInvitations } from "./queries";
+
+export type CheckStatus = "pass" | "warn" | "fail";
+
+export interface Check {
+	id: string;
+	status: CheckStatus;
+	title: string;
+	detail: string;
+	items: string[];
+}
+
+const DAY_MS = 86_400_000;
+export const EXPIRING_SOON_DAYS = 14;
+export const STALE_INVITATION_DAYS = 7;
+const SPIKE_LOOKBACK_DAYS = 30;
+/** More owner/admins than this widens the blast radius of one stolen session. */
+const MAX_ADMINS = 5;
+
+const check = (id: string, title: string, items: string[], failing: CheckStatus, detail: string): Check => ({
+	id,
+	title,
+	items,
+	status: items.length === 0 ? "pass" : failing,
+	detail: items.length === 0 ? "Nothing to do." : detail,
+});
+
+export async function securityReport(env: Env, db: Database, accountId: string, now: Date) {
+	const t = now.getTime();
+	const [account, members, keys, invites, spikes] = await Promise.all([
+		getAccount(db, accountId),
+		listMembers(db, accountId),
+		db
+			.select()
+			.from(apiKeys)
+			.where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt), gt(apiKeys.expiresAt, now))),
+		pendingInvitations(db, accountId, now),
+		accountObject(env, accountId).failedLoginSpikes(t - SPIKE_LOOKBACK_DAYS * DAY_MS),
+	]);
+	const settings = parseSettings(account?.settings);
+	const memberIds = new Set(members.map((m) => m.userId));
+	const admins = members.filter((m) => m.role === "owner" || m.role === "admin").map((m) => m.userId);
+	const maxLifetimeMs = settings.keyMaxLifetimeDays * DAY_MS;
+	const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+
+	const checks: Check[] = [
+		check(
+			"members_without_mfa",
+			"Every member uses two-factor authentication",
+			members.filter((m) => !m.mfaEnabled).map((m) => m.userId),
+			settings.requireMfa ? "warn" : "fail",
+			settings.requireMfa
+				? "These members have no second factor; requireMfa confines them to /v1/me until they add one."
+				: "These members sign in with a password alone. Turn on requireMfa or ask them to enrol TOTP.",
+		),
+		check(
+			"keys_older_than_policy",
+			`No key lives longer than the ${settings.keyMaxLifetimeDays}-day policy`,
+			ids(
+				keys.filter(
+					(k) =>
+						t - k.createdAt.getTime() > maxLifetimeMs || k.expiresAt.getTime() - k.createdAt.getTime() > maxLifetimeMs,
+				),
+			),
+			"fail",
+			"These keys are older than the policy allows (or were created under a longer one). Rotate them.",
+		),
+		check(
+			"keys_expiring_soon",
+			`No key expires within ${EXPIRING_SOON_DAYS} days without a successor`,
+			ids(keys.filter((k) => k.rotatedTo === null && k.expiresAt.getTime() - t <= EXPIRING_SOON_DAYS * DAY_MS)),
+			"warn",
+			"These keys expire soon and have not been rotated.",
+		),
+		check(
+			"keys_inactive",
+			`No key unused for ${settings.keyInactivityDays} days`,
+			ids(keys.filter((k) => t - (k.lastUsedAt ?? k.createdAt).getTime() >= settings.keyInactivityDays * DAY_MS)),
+			"warn",
+			"These keys have not been used for the inactivity period; the sweep will revoke them. Revoke them now if unneeded.",
+		),
+		wildcardCheck(keys),
+		check(
+			"keys_of_former_members",
+			"Every live key was created by a current member",
+			ids(keys.filter((k) => !memberIds.has(k.createdBy))),
+			"fail",
+			"These keys were created by people no longer in the account. Revoke or rotate them.",
+		),
+		check(
+			"failed_login_spikes",
+			`No failed-login spike in the last ${SPIKE_LOOKBACK_DAYS} days`,
+			spikes.map((s) => new Date(s.windowStart).toISOString()),
+			"warn",
+			"Failed sign-ins to members crossed the alert threshold in these windows. Review auth.login.failed events.",
+		),
+		check(
+			"stale_invitations",
+			`No invitation pending for more than ${STALE_INVITATION_DAYS} days`,
+			ids(invites.filter((i) => t - i.createdAt.getTime() > STALE_INVITATION_DAYS * DAY_MS)),
+			"warn",
+			"These invitations are still open. Cancel the ones nobody will accept.",
+		),
+		{
+			id: "owner_admin_count",
+			title: `Between 2 and ${MAX_ADMINS} people can administer the account`,
+			items: admins.length >= 2 && admins.length <= MAX_ADMINS ? [] : admins,
+			status: admins.length >= 2 && admins.length <= MAX_ADMINS ? "pass" : "warn",
+			detail:
+				admins.length < 2
+					? "Only the owner can administer the account; add an admin so a lost device does not lock you out."
+					: admins.length > MAX_ADMINS
+						? `${admins.length} people can administer the account; demote those who do not need it.`
+						: `${admins.length} owner and admins.`,
+		},
+	];
+	return { generatedAt: now.toISOString(), checks };
+}
+
+/** `*` on a production key is a failure (creation refuses it; it can only be a leftover); `resource:*` a warning. */
+function wildcardCheck(keys: (typeof apiKeys.$inferSelect)[]): Check {
+	const production = keys.filter((k) => k.environment === "production");
+	const full = production.filter((k) => k.scopes.includes("*")).map((k) => k.id);
+	const wide = production
+		.filter((k) => !full.includes(k.id) && k.scopes.some((s) => s.endsWith(":*")))
+		.map((k) => k.id);
+	const items = [...full, ...wide];
+	return {
+		id: "production_wildcard_scopes",
+		title: "No production key has full-access or wildcard scopes",
+		items,
+		status: full.length > 0 ? "fail" : wide.length > 0 ? "warn" : "pass",
+		detail:
+			items.length === 0
+				? "Nothing to do."
+				: "These production keys hold `*` or `resource:*` scopes. Narrow them to the actions they need.",
+	};
+}

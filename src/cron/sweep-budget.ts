@@ -1,0 +1,31 @@
+/**
+ * How much one cron run may do per sweep. A run has bounded CPU time and
+ * subrequests, so each sweep takes at most `batches` batches of `batchSize`
+ * rows and leaves the rest for the next run; every sweep selects only rows
+ * it has not handled yet, so the next run picks up exactly where a finished
+ * or crashed one stopped.
+ */
+export interface SweepBudget {
+	batchSize: number;
+	batches: number;
+}
+
+export const DEFAULT_BUDGET: SweepBudget = { batchSize: 50, batches: 10 };
+
+/**
+ * Runs `step` (which handles one batch and returns how many rows it handled)
+ * until a batch comes back short or the budget is spent. Returns the rows
+ * handled and whether work may remain for the next run.
+ */
+export async function sweepInBatches(
+	budget: SweepBudget,
+	step: (limit: number) => Promise<number>,
+): Promise<{ handled: number; remaining: boolean }> {
+	let handled = 0;
+	for (let i = 0; i < budget.batches; i++) {
+		const n = await step(budget.batchSize);
+		handled += n;
+		if (n < budget.batchSize) return { handled, remaining: false };
+	}
+	return { handled, remaining: true };
+}

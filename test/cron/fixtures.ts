@@ -1,0 +1,79 @@
+import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import type { AuditEvent } from "../../src/audit/event";
+import type { Clock } from "../../src/clock";
+import { runScheduled } from "../../src/cron";
+import type { SweepBudget } from "../../src/cron/sweep-budget";
+import { createDatabase } from "../../src/db";
+import { apiKeys } from "../../src/db/schema";
+import type { Env } from "../../src/env";
+import type { Email, Mailer } from "../../src/mail";
+import { seedKey } from "../accounts/seed";
+import { observedQueue } from "../audit/fixtures";
+
+export const DAY = 86_400_000;
+export const db = createDatabase(env.DB);
+
+/** The outside world of a cron run: mail captured, webhook jobs captured (not sent anywhere). */
+export function cronHarness(clock: Clock) {
+	const mail: Email[] = [];
+	const mailer: Mailer = { send: async (email) => void mail.push(email) };
+	const audit = observedQueue();
+	const webhookJobs: unknown[] = [];
+	const webhookQueue = {
+		sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+			webhookJobs.push(...[...messages].map((m) => m.body));
+		},
+	} as unknown as Queue;
+	return {
+		mail,
+		audit,
+		webhookJobs,
+		run: (options: { budget?: SweepBudget; env?: Partial<Env> } = {}) =>
+			runScheduled(
+				createScheduledController({ cron: "*/15 * * * *", scheduledTime: clock.now() }),
+				{ ...env, AUDIT_QUEUE: audit.queue, WEBHOOK_QUEUE: webhookQueue, ...options.env },
+				createExecutionContext(),
+				{ clock, mailer, budget: options.budget },
+			),
+		/** The audit events of one action sent so far, by target key. */
+		events: (action: string) =>
+			audit.sent.filter((e: AuditEvent) => e.action === action).map((e: AuditEvent) => e.target?.id),
+	};
+}
+
+/** A key with chosen lifetime and last use, through the same seeding as the account tests. */
+export async function keyWith(
+	accountId: string,
+	createdBy: string,
+	now: Date,
+	options: { expiresAt?: Date; lastUsedAt?: Date | null; createdAt?: Date } = {},
+) {
+	const key = await seedKey(accountId, createdBy, ["data:read"], options.createdAt ?? now);
+	await db
+		.update(apiKeys)
+		.set({
+			...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
+			...(options.lastUsedAt !== undefined ? { lastUsedAt: options.lastUsedAt } : {}),
+		})
+		.where(eq(apiKeys.id, key.id));
+	return key;
+}
+
+/** The real D1 binding, made to fail on its `failOn`-th batch: a crash partway through a run. */
+export function failingD1(failOn: number): D1Database {
+	let batches = 0;
+	return new Proxy(env.DB, {
+		get(target, prop) {
+			if (prop === "batch") {
+				return async (statements: D1PreparedStatement[]) => {
+					batches++;
+					if (batches === failOn) throw new Error("D1 failed mid-run (injected)");
+					return target.batch(statements);
+				};
+			}
+			const value = Reflect.get(target, prop);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+}
