@@ -16,6 +16,8 @@ export default defineConfig(async () => {
 					outboundService: () => new Response(null, { status: 204 }),
 					bindings: {
 						TEST_MIGRATIONS: migrations,
+						FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+						FUZZ_SEED: process.env.FUZZ_SEED ?? "",
 						KEY_PEPPER: "dGVzdC1vbmx5LWtleS1wZXBwZXItMzItYnl0ZXMhISE=",
 						TOTP_ENCRYPTION_KEY: "dGVzdC1vbmx5LXRvdHAta2V5LWlzLTMyLWJ5dGVzISE=",
 					},

@@ -5,12 +5,10 @@
 //   npm run bench                   all scenarios
 //   npm run bench -- health audit   chosen scenarios
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 npm run bench
-import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { json, percentile, readArchivedEvents, startStack } from "./stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
-const BASE = `http://127.0.0.1:${PORT}`;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -18,19 +16,8 @@ const LOGIN_SAMPLES = Number(process.env.BENCH_LOGIN_SAMPLES ?? 60);
 const DEADLINE_MS = 180_000;
 const STATE = ".wrangler/bench-state";
 
-/** Every response's X-Request-Id, so the audit scenario can check the archive against what was served. */
-const served = [];
-async function send(path, init) {
-	const res = await fetch(BASE + path, init);
-	const body = await res.text();
-	const id = res.headers.get("x-request-id");
-	if (id) served.push(id);
-	return { status: res.status, json: () => JSON.parse(body) };
-}
-
-function percentile(sorted, p) {
-	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+let send; // set once the stack is up
+let served;
 
 async function drive(count, request, concurrency = CONCURRENCY) {
 	const latencies = [];
@@ -59,11 +46,6 @@ async function drive(count, request, concurrency = CONCURRENCY) {
 	};
 }
 
-const json = (body, headers = {}) => ({
-	method: "POST",
-	headers: { "Content-Type": "application/json", ...headers },
-	body: JSON.stringify(body),
-});
 const BENCH_PASSWORD = "bench passphrase that is long";
 let benchSession; // set by setupIdentity()
 
@@ -134,43 +116,13 @@ async function auditScenario() {
 	return { loadIds, seconds, drainSeconds: (performance.now() - loadDone) / 1000, stats, load };
 }
 
-async function waitForServer() {
-	for (let i = 0; i < 120; i++) {
-		try {
-			if ((await send("/health")).status === 200) return;
-		} catch {}
-		await sleep(500);
-	}
-	throw new Error("wrangler dev did not come up");
-}
-
 const only = process.argv.slice(2);
 const wanted = (name) => only.length === 0 || only.includes(name);
-rmSync(STATE, { recursive: true, force: true });
-// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
-await new Promise((resolve) => spawn("node", ["scripts/dev-vars.mjs"], { stdio: "inherit" }).on("exit", resolve));
-const server = spawn(
-	"npx",
-	["wrangler", "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--log-level", "error"],
-	{ stdio: ["ignore", "ignore", "inherit"], detached: true },
-);
-const stopServer = async () => {
-	try {
-		process.kill(-server.pid, "SIGTERM");
-	} catch {}
-	await sleep(1500);
-};
-
+const stack = await startStack({ port: PORT, state: STATE });
+({ send, served } = stack);
 const results = [];
 let audit;
 try {
-	// Migrations go to the same fresh state before the Worker serves.
-	await new Promise((resolve, reject) =>
-		spawn("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE], {
-			stdio: "ignore",
-		}).on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`migrations exited ${code}`)))),
-	);
-	await waitForServer();
 	await setupIdentity();
 	for (const [name, request] of Object.entries(sequentialScenarios)) {
 		if (!wanted(name.split(" ")[0])) continue;
@@ -184,45 +136,30 @@ try {
 	}
 	if (wanted("audit")) audit = await auditScenario();
 } finally {
-	await stopServer();
+	await stack.stop();
 }
 
 if (results.length) console.table(results);
 if (audit) {
-	const { openArchive, readStream } = await import("../scripts/archive.ts");
-	const { verifyChain } = await import("../src/audit/chain.ts");
-	const archive = await openArchive({ persistTo: STATE });
-	try {
-		const objects = await readStream(archive.bucket, "system");
-		const seen = new Map();
-		for (const o of objects) {
-			const lines = new TextDecoder().decode(o.bytes).split("\n").slice(1).filter(Boolean);
-			for (const line of lines) {
-				const event = JSON.parse(line);
-				seen.set(event.requestId, (seen.get(event.requestId) ?? 0) + 1);
-			}
-		}
-		const lost = audit.loadIds.filter((id) => !seen.has(id)).length;
-		const duplicated = [...seen.values()].filter((n) => n > 1).length;
-		const chain = await verifyChain("system", objects);
-		const summary = {
-			scenario: "audit-pipeline",
-			events: audit.loadIds.length,
-			seconds: +audit.seconds.toFixed(2),
-			eventsPerSecond: Math.round(audit.loadIds.length / audit.seconds),
-			producerRps: audit.load.rps,
-			drainSeconds: +audit.drainSeconds.toFixed(2),
-			lost,
-			duplicated,
-			archiveObjects: objects.length,
-			chainOk: chain.ok,
-			indexStats: JSON.stringify(audit.stats),
-		};
-		console.table([summary]);
-		results.push(summary);
-		if (lost > 0 || duplicated > 0 || !chain.ok) process.exitCode = 1;
-	} finally {
-		await archive.dispose();
-	}
+	const { events, chains } = await readArchivedEvents(STATE, ["system"]);
+	const seen = new Map();
+	for (const event of events) seen.set(event.requestId, (seen.get(event.requestId) ?? 0) + 1);
+	const lost = audit.loadIds.filter((id) => !seen.has(id)).length;
+	const duplicated = [...seen.values()].filter((n) => n > 1).length;
+	const summary = {
+		scenario: "audit-pipeline",
+		events: audit.loadIds.length,
+		seconds: +audit.seconds.toFixed(2),
+		eventsPerSecond: Math.round(audit.loadIds.length / audit.seconds),
+		producerRps: audit.load.rps,
+		drainSeconds: +audit.drainSeconds.toFixed(2),
+		lost,
+		duplicated,
+		chainOk: chains.system,
+		indexStats: JSON.stringify(audit.stats),
+	};
+	console.table([summary]);
+	results.push(summary);
+	if (lost > 0 || duplicated > 0 || !chains.system) process.exitCode = 1;
 }
 console.log(JSON.stringify({ requestsPerScenario: REQUESTS, concurrency: CONCURRENCY, results }));

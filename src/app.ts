@@ -30,6 +30,7 @@ import { registerAuditEvents } from "./routes/audit-events";
 import { registerAuth } from "./routes/auth";
 import { registerAuthMfa } from "./routes/auth-mfa";
 import { registerDevAudit } from "./routes/dev-audit";
+import { registerDevObjects } from "./routes/dev-objects";
 import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
@@ -93,6 +94,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerHealth(app);
 	registerDevOutbox(app);
 	registerDevAudit(app);
+	registerDevObjects(app);
 	registerDocs(app);
 	registerAuth(app);
 	registerAuthMfa(app);

@@ -5,6 +5,9 @@ declare global {
 	namespace Cloudflare {
 		interface Env extends KeywardEnv {
 			TEST_MIGRATIONS: D1Migration[];
+			/** Fuzzing: runs per route and seed (`npm run fuzz` sets them; `npm test` uses a fixed slice). */
+			FUZZ_RUNS: string;
+			FUZZ_SEED: string;
 		}
 	}
 }

@@ -52,3 +52,28 @@ export async function expectProblem(res: Response, status: number, type?: string
 	if (type) expect(body.type).toBe(`https://keyward.dev/problems/${type}`);
 	return body;
 }
+
+/**
+ * The real D1 binding with a fault in its `failOn`-th batch (every batch when 0): the batch's own
+ * statements run, then one that violates a constraint, so real D1 rolls the whole batch back — a
+ * failure in the middle of a multi-row write, with D1's own error.
+ */
+export function d1FailingInBatch(failOn = 0): D1Database {
+	let batches = 0;
+	return new Proxy(env.DB, {
+		get(target, prop) {
+			if (prop === "batch") {
+				return (statements: D1PreparedStatement[]) => {
+					batches++;
+					if (failOn !== 0 && batches !== failOn) return target.batch(statements);
+					const fault = target.prepare(
+						"INSERT INTO accounts (id, name, settings, created_at) VALUES (NULL, NULL, NULL, NULL)",
+					);
+					return target.batch([...statements, fault]);
+				};
+			}
+			const value = Reflect.get(target, prop);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+}

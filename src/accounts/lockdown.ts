@@ -3,9 +3,9 @@
  * and the chosen keys of an account, and marks the account as locked down.
  * Sessions live in each user's Durable Object and keys in the account's, both
  * consulted on every request, so the lockdown holds on the next request in
- * every location. Keys go first (their Durable Object before D1, as in
- * offboarding), then sessions, then the marker: a failure partway leaves a
- * retry with less to do, never a marker over live credentials.
+ * every location. Keys go first (their Durable Object, then D1 in one batch
+ * with the account's marker), then the sessions; a failure partway is
+ * answered 503 and a retry finishes the job.
  */
 import { eq } from "drizzle-orm";
 import type { Database } from "../db";
@@ -34,17 +34,19 @@ export async function lockDownAccount(
 	request: LockdownRequest,
 	now: Date,
 ): Promise<LockdownResult> {
-	const keys =
-		request.revokeKeys === "none"
-			? []
-			: await revokeAccountKeys(
-					env,
-					db,
-					accountId,
-					"lockdown",
-					now,
-					request.revokeKeys === "all" ? {} : { keyIds: request.revokeKeys },
-				);
+	const marker = db
+		.update(accounts)
+		.set({ lockedDownAt: now, lockedDownReason: request.reason })
+		.where(eq(accounts.id, accountId));
+	const { revoked: keys } = await revokeAccountKeys(
+		env,
+		db,
+		accountId,
+		"lockdown",
+		now,
+		request.revokeKeys === "all" ? {} : { keyIds: request.revokeKeys === "none" ? [] : request.revokeKeys },
+		[marker],
+	);
 	const members = await db
 		.select({ userId: memberships.userId })
 		.from(memberships)
@@ -54,9 +56,5 @@ export async function lockDownAccount(
 		const counts = await Promise.all(members.map((m) => userObject(env, m.userId).revokeSessionsExcept(null)));
 		sessionsRevoked = counts.reduce((a, b) => a + b, 0);
 	}
-	await db
-		.update(accounts)
-		.set({ lockedDownAt: now, lockedDownReason: request.reason })
-		.where(eq(accounts.id, accountId));
 	return { sessionsRevoked, keysRevoked: keys.length, keyIds: keys.map((k) => k.id), members: members.length };
 }

@@ -12,10 +12,10 @@ import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/records";
 
 /**
- * Removes a non-owner member: their keys are revoked first (so a failure
- * leaves the membership in place for a retry), then the membership and any
- * invitation they sent go in one batch. Returns the revoked key count, or null
- * when the member was not there (or had become the owner meanwhile).
+ * Removes a non-owner member: their keys are revoked (in the account's Durable
+ * Object first), then the revocations, the membership and any invitation they
+ * sent go in one D1 batch, all or nothing. Returns the revoked key count, or
+ * null when the member was not there (or had become the owner meanwhile).
  */
 export async function removeMembership(
 	env: Env,
@@ -24,21 +24,27 @@ export async function removeMembership(
 	userId: string,
 	now: Date,
 ): Promise<number | null> {
-	const revoked = await revokeAccountKeys(env, db, accountId, "member_removed", now, { createdBy: userId });
-	const [removed] = await db.batch([
-		db
-			.delete(memberships)
-			.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), ne(memberships.role, "owner")))
-			.returning({ userId: memberships.userId }),
-		db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.invitedBy, userId))),
-	]);
-	return removed.length === 1 ? revoked.length : null;
+	const { revoked, results } = await revokeAccountKeys(
+		env,
+		db,
+		accountId,
+		"member_removed",
+		now,
+		{ createdBy: userId },
+		[
+			db
+				.delete(memberships)
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), ne(memberships.role, "owner")))
+				.returning({ userId: memberships.userId }),
+			db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.invitedBy, userId))),
+		],
+	);
+	return results[0].length === 1 ? revoked.length : null;
 }
 
-/** Deletes the account, its memberships and invitations, and revokes every key; its audit trail stays. */
+/** Deletes the account, its memberships and invitations, and revokes every key, in one D1 batch; its audit trail stays. */
 export async function deleteAccount(env: Env, db: Database, accountId: string, now: Date): Promise<number> {
-	const revoked = await revokeAccountKeys(env, db, accountId, "account_deleted", now);
-	await db.batch([
+	const { revoked } = await revokeAccountKeys(env, db, accountId, "account_deleted", now, {}, [
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
 		db.delete(accounts).where(eq(accounts.id, accountId)),

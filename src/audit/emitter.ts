@@ -44,6 +44,13 @@ export class AuditLog {
 	/** The account whose trail this request's events default to, once the caller is authorised for it. */
 	accountId: string | null = null;
 
+	/** Facts a route adds to its request's `http.request` event (verify: the key and the verdict). */
+	readonly requestFacts: Record<string, unknown> = {};
+
+	annotate(facts: Record<string, unknown>): void {
+		Object.assign(this.requestFacts, facts);
+	}
+
 	/** The actor may become known only after authentication, partway through the request. */
 	setActor(actor: Partial<AuditActor>): void {
 		this.context.actor = { ...this.context.actor, ...actor };

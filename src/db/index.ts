@@ -14,7 +14,9 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 	return out;
 }
 
-type BatchItem = Parameters<Database["batch"]>[0][number];
+export type BatchItem = Parameters<Database["batch"]>[0][number];
+/** The result of each statement of a batch, in order. */
+export type BatchResults<T extends BatchItem[]> = { [K in keyof T]: Awaited<T[K]> };
 
 /** Runs statements as one D1 batch (one round trip, all or nothing); nothing to do for none. */
 export async function runInBatch(db: Database, statements: BatchItem[]): Promise<void> {

@@ -239,6 +239,18 @@ export class AccountDurableObject extends DurableObject<Env> {
 		return outcome;
 	}
 
+	/** In-memory sizes and stored rows, for the load run's bounded-memory check (development route only). */
+	memoryStats() {
+		const sql = this.ctx.storage.sql;
+		const rows = (table: string) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+		return {
+			...this.keys.memory,
+			storedKeys: rows("keys"),
+			storedWindows: rows("key_windows"),
+			sessions: rows("sessions"),
+		};
+	}
+
 	keyUsage(id: string, now: number) {
 		return this.keys.usage(id, now);
 	}

@@ -67,10 +67,18 @@ export function createKeyTables(sql: SqlStorage): void {
 }
 
 const HOUR_MS = 3_600_000;
+/** Bounds the memory forged keys can claim: at most this many remembered misses per account. */
+const UNKNOWN_LIMIT = 10_000;
 
 export class KeyStore {
 	readonly #byHash = new Map<string, KeyRecord>();
 	readonly #windows = new Map<string, WindowState>();
+	/**
+	 * Hashes D1 did not know. Anyone can forge a key with a valid checksum for any account; without
+	 * this, each forgery would cost a D1 query. A key becomes known only through `upsert` (creation
+	 * and rotation push it here before its secret is returned), which removes it from this set.
+	 */
+	readonly #unknown = new Set<string>();
 	/** Reads that had to go to D1 (a cold key); the tests assert warm verifies make none. */
 	d1Loads = 0;
 
@@ -87,6 +95,7 @@ export class KeyStore {
 			JSON.stringify(record),
 		);
 		this.#byHash.set(record.hash, record);
+		this.#unknown.delete(record.hash);
 	}
 
 	async #find(hash: string): Promise<KeyRecord | null> {
@@ -98,9 +107,14 @@ export class KeyStore {
 			this.#byHash.set(hash, record);
 			return record;
 		}
+		if (this.#unknown.has(hash)) return null;
 		this.d1Loads++;
 		const row = await this.db().query.apiKeys.findFirst({ where: eq(apiKeys.keyHash, hash) });
-		if (!row) return null;
+		if (!row) {
+			if (this.#unknown.size >= UNKNOWN_LIMIT) this.#unknown.clear();
+			if (!this.#byHash.has(hash)) this.#unknown.add(hash);
+			return null;
+		}
 		const record = recordFromRow(row);
 		// Another call may have upserted a newer record while D1 answered: keep that one.
 		const raced = this.#byHash.get(hash);
@@ -162,6 +176,16 @@ export class KeyStore {
 		const entry = this.#pendingUsage.get(slot) ?? { id, hour, code, n: 0 };
 		entry.n++;
 		this.#pendingUsage.set(slot, entry);
+	}
+
+	/** What the store holds in memory; each is bounded by the account's key count (tests and the load run check it). */
+	get memory() {
+		return {
+			keys: this.#byHash.size,
+			windows: this.#windows.size,
+			pendingUsage: this.#pendingUsage.size,
+			pendingLastUsed: this.#pendingLastUsed.size,
+		};
 	}
 
 	get hasPending(): boolean {

@@ -1,6 +1,6 @@
 /** API key rows: their public shape, their status, and pushing them to the account's Durable Object. */
 import { and, eq, inArray, isNull } from "drizzle-orm";
-import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
+import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
 import { recordFromRow } from "../durable/key-store";
@@ -46,41 +46,50 @@ export interface KeySelection {
 }
 
 /**
- * Revokes every live key of the account that matches the selection.
- * The account's Durable Object is told first and D1 second: if the push
- * fails nothing is marked, so a retry finds the same keys and tries again.
+ * Revokes the live keys of the account that match the selection, together
+ * with `alongside` (other writes of the same action) in one D1 batch, so the
+ * action lands whole or not at all. The account's Durable Object is told
+ * first: if D1 then fails, verify already refuses the keys (the safe side),
+ * nothing in D1 changed, and a retry finds the same keys and finishes.
+ * Returns the revoked keys and the results of `alongside`.
  */
-export async function revokeAccountKeys(
+export async function revokeAccountKeys<const T extends BatchItem[] = []>(
 	env: Env,
 	db: Database,
 	accountId: string,
 	reason: string,
 	now: Date,
 	only: KeySelection = {},
-): Promise<KeyRow[]> {
-	if (only.keyIds?.length === 0) return [];
-	const where = and(
-		eq(apiKeys.accountId, accountId),
-		isNull(apiKeys.revokedAt),
-		only.createdBy === undefined ? undefined : eq(apiKeys.createdBy, only.createdBy),
-		only.keyIds === undefined ? undefined : inArray(apiKeys.id, only.keyIds),
-	);
-	const live = await db.select().from(apiKeys).where(where);
-	if (live.length === 0) return [];
+	alongside: T = [] as unknown as T,
+): Promise<{ revoked: KeyRow[]; results: BatchResults<T> }> {
+	const live =
+		only.keyIds?.length === 0
+			? []
+			: await db
+					.select()
+					.from(apiKeys)
+					.where(
+						and(
+							eq(apiKeys.accountId, accountId),
+							isNull(apiKeys.revokedAt),
+							only.createdBy === undefined ? undefined : eq(apiKeys.createdBy, only.createdBy),
+							only.keyIds === undefined ? undefined : inArray(apiKeys.id, only.keyIds),
+						),
+					);
 	const revoked = live.map((row) => ({ ...row, revokedAt: now, revokedReason: reason }));
 	await pushKeys(env, revoked);
-	// D1 binds at most 100 parameters per statement; one batch keeps the chunks all-or-nothing.
-	await runInBatch(
-		db,
-		chunk(
-			live.map((r) => r.id),
-			D1_MAX_PARAMS - 5,
-		).map((ids) =>
-			db
-				.update(apiKeys)
-				.set({ revokedAt: now, revokedReason: reason })
-				.where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
-		),
+	// D1 binds at most 100 parameters per statement, so the ids go in chunks, all in the one batch.
+	const updates = chunk(
+		live.map((r) => r.id),
+		D1_MAX_PARAMS - 5,
+	).map((ids) =>
+		db
+			.update(apiKeys)
+			.set({ revokedAt: now, revokedReason: reason })
+			.where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
 	);
-	return revoked;
+	const statements = [...alongside, ...updates];
+	const [first, ...rest] = statements;
+	const results = first ? await db.batch([first, ...rest]) : [];
+	return { revoked, results: results.slice(0, alongside.length) as BatchResults<T> };
 }

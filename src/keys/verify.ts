@@ -17,7 +17,7 @@ export interface VerifyInput {
 
 export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 	const parsed = parseApiKey(input.key);
-	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {} };
+	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
 	const outcome = await accountObject(env, parsed.accountId).verifyKey(
 		hash,
@@ -27,8 +27,11 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 	);
 	const { key, window } = outcome;
 	if (!key || !window || key.accountId !== parsed.accountId) {
-		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {} };
+		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null };
 	}
+	// Who the verdict was about, for the request's audit event; only for a key that exists, so a
+	// fabricated key cannot write into an account's trail.
+	const about = { accountId: key.accountId, keyId: key.id, code: outcome.code, decidedAt: now.getTime() };
 	const ratelimit = {
 		limit: key.limit,
 		remaining: window.remaining,
@@ -55,6 +58,7 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 				ratelimit,
 			},
 			headers,
+			key: about,
 		};
 	}
 	// When not valid, nothing about the key is disclosed but the code (and, when rate limited, the limit).
@@ -64,5 +68,6 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 				? { valid: false, code: outcome.code, ratelimit }
 				: { valid: false, code: outcome.code },
 		headers,
+		key: about,
 	};
 }

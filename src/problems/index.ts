@@ -129,5 +129,26 @@ export function asApiError(err: unknown): ApiError {
 		const kind = KIND_BY_STATUS.get(status);
 		if (kind && kind !== "internal") return new ApiError(kind);
 	}
+	if (isStorageUnavailable(err))
+		return new ApiError("service-unavailable", {
+			detail: "A storage service did not answer; nothing was half-done, so the request can be repeated",
+			headers: { "Retry-After": "1" },
+		});
 	return new ApiError("internal", { detail: "An unexpected error occurred" });
+}
+
+/**
+ * D1 and Durable Object failures that are the platform's, not the request's:
+ * D1's `D1_ERROR`/`D1_EXEC_ERROR` (drizzle wraps them as the `cause`), a
+ * Durable Object reset or overloaded, a lost connection. Each is answered
+ * 503 with Retry-After, so clients retry instead of reporting a bug.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+	for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+		const flags = e as { retryable?: unknown; overloaded?: unknown };
+		if (flags.retryable === true || flags.overloaded === true) return true;
+		if (/^D1_(ERROR|EXEC_ERROR)\b/.test(e.message)) return true;
+		if (/Network connection lost|Durable Object reset|Durable Object is overloaded/.test(e.message)) return true;
+	}
+	return false;
 }

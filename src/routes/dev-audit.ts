@@ -11,7 +11,17 @@ export const devAuditStatsRoute = createRoute({
 	tags: ["Development"],
 	summary: "Audit pipeline counters for a stream (local development only; 404 everywhere else)",
 	middleware: [developmentOnly()] as const,
-	request: { query: z.strictObject({ stream: z.string().min(1).max(64).default("system") }) },
+	request: {
+		query: z.strictObject({
+			stream: z.string().min(1).max(64).default("system"),
+			action: z
+				.string()
+				.min(1)
+				.max(64)
+				.optional()
+				.openapi({ description: "Count only this action (e.g. http.request)" }),
+		}),
+	},
 	responses: {
 		200: jsonContent(
 			z.object({ indexed: z.number(), archived: z.number(), outbox: z.number(), deadLetters: z.number() }),
@@ -23,14 +33,15 @@ export const devAuditStatsRoute = createRoute({
 
 export const registerDevAudit = (app: App) =>
 	app.openapi(devAuditStatsRoute, async (c) => {
-		const { stream } = c.req.valid("query");
+		const { stream, action } = c.req.valid("query");
 		const { db } = c.get("services");
+		const ofStream = and(eq(auditEvents.accountId, stream), action ? eq(auditEvents.action, action) : undefined);
 		const [indexed, archived, outbox, deadLetters] = await db.batch([
-			db.select({ n: count() }).from(auditEvents).where(eq(auditEvents.accountId, stream)),
+			db.select({ n: count() }).from(auditEvents).where(ofStream),
 			db
 				.select({ n: count() })
 				.from(auditEvents)
-				.where(and(eq(auditEvents.accountId, stream), isNotNull(auditEvents.archivedAt))),
+				.where(and(ofStream, isNotNull(auditEvents.archivedAt))),
 			db.select({ n: count() }).from(auditOutbox),
 			db.select({ n: count() }).from(auditDeadLetters),
 		]);

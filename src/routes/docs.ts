@@ -1,4 +1,5 @@
 import type { App } from "../app";
+import { withSharedResponses } from "./openapi-shared";
 
 /**
  * The interactive reference is Scalar's standalone bundle, pinned by version
@@ -43,17 +44,23 @@ export const OPENAPI_PATH = "/v1/openapi.json";
 export const UNDOCUMENTED_PATHS = new Set([OPENAPI_PATH, "/docs"]);
 
 export function registerDocs(app: App) {
-	app.doc31(OPENAPI_PATH, (c) => ({
-		openapi: "3.1.0",
-		info: {
-			title: "Keyward API",
-			version: "1.0.0",
-			description:
-				"Accounts, members, sessions, two-factor, scoped API keys, verify, audit and incident response. " +
-				"Errors are RFC 9457 problems (application/problem+json).",
-		},
-		servers: [{ url: new URL(c.req.url).origin }],
-	}));
+	app.get(OPENAPI_PATH, (c) =>
+		c.json(
+			withSharedResponses(
+				app.getOpenAPI31Document({
+					openapi: "3.1.0",
+					info: {
+						title: "Keyward API",
+						version: "1.0.0",
+						description:
+							"Accounts, members, sessions, two-factor, scoped API keys, verify, audit and incident response. " +
+							"Errors are RFC 9457 problems (application/problem+json).",
+					},
+					servers: [{ url: new URL(c.req.url).origin }],
+				}),
+			),
+		),
+	);
 	app.get("/docs", (c) => {
 		const nonce = crypto.randomUUID().replaceAll("-", "");
 		c.set("contentSecurityPolicy", docsContentSecurityPolicy(nonce));

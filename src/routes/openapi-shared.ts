@@ -47,3 +47,27 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 	required: true,
 	content: { "application/json": { schema } },
 });
+
+type Operation = { parameters?: unknown[]; responses?: Record<string, unknown> };
+
+/**
+ * Adds to every operation the problems the shared middleware can answer
+ * before its handler runs, so the document lists every status a client can
+ * get (the fuzzer holds it to that): any request that carries a body can be
+ * refused as too large (413), not JSON (415) or malformed (400); any request
+ * with parameters can fail their validation (400); and any route can meet a
+ * storage outage (503). A route added later gets them without asking.
+ */
+export function withSharedResponses<D extends { paths?: object }>(doc: D): D {
+	for (const item of Object.values(doc.paths ?? {}) as Record<string, unknown>[]) {
+		for (const [method, value] of Object.entries(item)) {
+			if (!["get", "head", "post", "put", "patch", "delete"].includes(method)) continue;
+			const op = value as Operation;
+			const shared = [503];
+			if (method !== "get" && method !== "head") shared.push(400, 413, 415);
+			if (op.parameters?.length) shared.push(400);
+			op.responses = { ...problemResponses(...shared), ...op.responses };
+		}
+	}
+	return doc;
+}

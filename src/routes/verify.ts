@@ -15,7 +15,13 @@ export const verifyRoute = createRoute({
 
 export const registerVerify = (app: App) =>
 	app.openapi(verifyRoute, async (c) => {
-		const { body, headers } = await verifyApiKey(c.env, c.req.valid("json"), c.get("services").clock.now());
+		const { body, headers, key } = await verifyApiKey(c.env, c.req.valid("json"), c.get("services").clock.now());
+		if (key) {
+			// The request lands in the key's account trail, so `audit-events?keyId=` shows a key's use.
+			const audit = c.get("audit");
+			audit.accountId = key.accountId;
+			audit.annotate({ keyId: key.keyId, verdict: key.code, decidedAt: key.decidedAt });
+		}
 		for (const [name, value] of Object.entries(headers)) c.header(name, value);
 		return c.json(body, 200);
 	});

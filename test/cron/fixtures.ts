@@ -59,21 +59,3 @@ export async function keyWith(
 		.where(eq(apiKeys.id, key.id));
 	return key;
 }
-
-/** The real D1 binding, made to fail on its `failOn`-th batch: a crash partway through a run. */
-export function failingD1(failOn: number): D1Database {
-	let batches = 0;
-	return new Proxy(env.DB, {
-		get(target, prop) {
-			if (prop === "batch") {
-				return async (statements: D1PreparedStatement[]) => {
-					batches++;
-					if (batches === failOn) throw new Error("D1 failed mid-run (injected)");
-					return target.batch(statements);
-				};
-			}
-			const value = Reflect.get(target, prop);
-			return typeof value === "function" ? value.bind(target) : value;
-		},
-	});
-}

@@ -5,7 +5,8 @@ import { ManualClock } from "../../src/clock";
 import { apiKeys, keyNotices } from "../../src/db/schema";
 import { verifyApiKey } from "../../src/keys/verify";
 import { seedAccount } from "../accounts/seed";
-import { cronHarness, DAY, db, failingD1, keyWith } from "./fixtures";
+import { d1FailingInBatch } from "../helpers";
+import { cronHarness, DAY, db, keyWith } from "./fixtures";
 
 const START = "2027-03-01T00:00:00Z";
 
@@ -77,7 +78,7 @@ describe("expiry sweep", () => {
 		const budget = { batchSize: 4, batches: 5 };
 
 		// The first D1 batch (four keys) lands; the second fails, as if the run were killed there.
-		const crashed = await h.run({ budget, env: { DB: failingD1(2) } });
+		const crashed = await h.run({ budget, env: { DB: d1FailingInBatch(2) } });
 		expect(crashed.expiredKeys).toEqual({ failed: "Error" });
 		const done = await db.select({ id: apiKeys.id }).from(apiKeys).where(inArray(apiKeys.id, ids));
 		const recorded = (await Promise.all(done.map((k) => keyRow(k.id)))).filter((k) => k.expiryRecordedAt !== null);

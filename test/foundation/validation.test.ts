@@ -126,3 +126,15 @@ describe("request validation", () => {
 		expect(dev.status).toBe(200);
 	});
 });
+
+describe("bodies that are not there", () => {
+	it("a DELETE with Content-Length: 0 and no type has no body, not a wrong one (found by the load run)", async () => {
+		const t = testApp();
+		const res = await t.request("/v1/accounts/acc_x", {
+			method: "DELETE",
+			body: "",
+			headers: { "Content-Length": "0" },
+		});
+		expect(res.status).toBe(401);
+	});
+});

@@ -2,6 +2,7 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import type { Env } from "../../src/env";
+import { generateApiKey } from "../../src/security/api-key-format";
 import { seedAccount } from "../accounts/seed";
 import { jsonRequest, testApp } from "../helpers";
 
@@ -159,6 +160,18 @@ describe("POST /v1/keys/verify", () => {
 			expect((await (await verify(secret, {}, vars)).json<{ code: string }>()).code).toBe("VALID");
 		expect(counts).toEqual({ d1: 0, objects: 5 });
 		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before);
+	});
+
+	it("a forged key with a valid checksum costs D1 once, not on every try; a key created later still verifies", async () => {
+		const s = await seedAccount(clock);
+		const forged = generateApiKey(s.accountId, "test");
+		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
+		for (let i = 0; i < 5; i++) expect((await (await verify(forged)).json<{ code: string }>()).code).toBe("NOT_FOUND");
+		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
+
+		const { secret } = await createKey(s.users.owner.token, s.accountId, {});
+		expect((await (await verify(secret)).json<{ code: string }>()).code).toBe("VALID");
 	});
 
 	it("500 concurrent verifies against limit 100 admit exactly 100", async () => {

@@ -42,6 +42,7 @@ export const auditTrail =
 				accountId: audit.accountId,
 				outcome: status < 400 ? "success" : "failure",
 				metadata: {
+					...audit.requestFacts,
 					method: c.req.method,
 					route: routePath(c, -1),
 					path: c.req.path,

@@ -1,0 +1,301 @@
+// Load and soak: a mixed workload against the real Worker under `wrangler dev`
+// (every binding local), then the invariants checked from the outside and from
+// the audit archive. Exits 1 if any invariant fails.
+//
+//   npm run load                      5 minutes (LOAD_SECONDS=300)
+//   npm run load -- --seconds 30      the CI slice (part of `npm test`)
+//   LOAD_ACCOUNTS=5 LOAD_CONCURRENCY=12 npm run load
+import { setTimeout as sleep } from "node:timers/promises";
+import { json, percentile, readArchivedEvents, startStack, workerdMemoryKiB } from "./stack.mjs";
+
+const arg = (name) => {
+	const i = process.argv.indexOf(`--${name}`);
+	return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const SECONDS = Number(arg("seconds") ?? process.env.LOAD_SECONDS ?? 300);
+const ACCOUNTS = Number(process.env.LOAD_ACCOUNTS ?? 3);
+const KEYS_PER_ACCOUNT = Number(process.env.LOAD_KEYS ?? 6);
+const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 8);
+const PORT = Number(process.env.LOAD_PORT ?? 8798);
+const STATE = ".wrangler/load-state";
+const PASSWORD = "load test passphrase, long enough";
+const TIGHT = { limit: 20, windowSeconds: 5 };
+const LOOSE = { limit: 1_000_000, windowSeconds: 60 };
+
+const stack = await startStack({ port: PORT, state: STATE });
+const { send, served } = stack;
+const auth = (account) => ({ Authorization: `Bearer ${account.token}` });
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
+
+/** Every key ever made: its limit, and when its revocation was answered (if it was). */
+const keys = new Map();
+const accounts = [];
+
+async function createKey(account, rateLimit) {
+	const res = await send(
+		`/v1/accounts/${account.id}/keys`,
+		json({ name: "load", environment: "staging", scopes: ["load:read"], rateLimit }, auth(account)),
+	);
+	if (res.status !== 201) return res;
+	const { key, secret } = res.json();
+	keys.set(key.id, { id: key.id, secret, account, rateLimit, revokedAnsweredAt: null, active: true });
+	return res;
+}
+
+async function setup() {
+	for (let i = 0; i < ACCOUNTS; i++) {
+		const email = `load-${Date.now()}-${i}@example.com`;
+		const res = await send("/v1/auth/signup", json({ email, password: PASSWORD, name: `Load ${i}` }));
+		if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
+		const { session, account } = res.json();
+		const entry = { id: account.id, email, token: session.token };
+		accounts.push(entry);
+		for (let k = 0; k < KEYS_PER_ACCOUNT; k++) await createKey(entry, k % 2 ? LOOSE : TIGHT);
+	}
+}
+
+const activeKeys = (account) => [...keys.values()].filter((k) => k.active && (!account || k.account === account));
+const verifies = [];
+
+/** The operations and their weights. */
+const operations = {
+	verify: [
+		74,
+		async () => {
+			const key = pick([...keys.values()]);
+			const sentAt = Date.now();
+			const res = await send("/v1/keys/verify", json({ key: key.secret, requiredScopes: ["load:read"] }));
+			const code = res.status === 200 ? res.json().code : null;
+			verifies.push({ keyId: key.id, sentAt, code });
+			return res;
+		},
+	],
+	me: [5, () => send("/v1/me", { headers: auth(pick(accounts)) })],
+	"list keys": [5, (a = pick(accounts)) => send(`/v1/accounts/${a.id}/keys`, { headers: auth(a) })],
+	login: [1, (a = pick(accounts)) => send("/v1/auth/login", json({ email: a.email, password: PASSWORD }))],
+	"create key": [4, () => createKey(pick(accounts), Math.random() < 0.5 ? TIGHT : LOOSE)],
+	"rotate key": [
+		3,
+		async () => {
+			const key = pick(activeKeys());
+			const res = await send(`/v1/accounts/${key.account.id}/keys/${key.id}/rotate`, json({}, auth(key.account)));
+			if (res.status === 201) {
+				const { key: next, secret } = res.json();
+				key.active = false; // still valid through its grace period, but not rotated twice
+				keys.set(next.id, { ...key, id: next.id, secret, revokedAnsweredAt: null, active: true });
+			}
+			return res;
+		},
+	],
+	"revoke key": [
+		3,
+		async () => {
+			const account = pick(accounts);
+			const live = activeKeys(account);
+			if (live.length <= 2) return createKey(account, TIGHT);
+			const key = pick(live);
+			key.active = false;
+			const res = await send(
+				`/v1/accounts/${account.id}/keys/${key.id}/revoke`,
+				json({ reason: "load test" }, auth(account)),
+			);
+			if (res.status === 200) key.revokedAnsweredAt = Date.now();
+			return res;
+		},
+	],
+	"member change": [
+		4,
+		async () => {
+			const account = pick(accounts);
+			const invited = await send(
+				`/v1/accounts/${account.id}/invitations`,
+				json({ email: `invitee-${crypto.randomUUID()}@example.com`, role: "member" }, auth(account)),
+			);
+			if (invited.status !== 201) return invited;
+			const { invitation } = invited.json();
+			return send(`/v1/accounts/${account.id}/invitations/${invitation.id}`, {
+				method: "DELETE",
+				headers: auth(account),
+			});
+		},
+	],
+};
+
+const stats = Object.fromEntries(Object.keys(operations).map((name) => [name, { latencies: [], statuses: {} }]));
+const table = Object.entries(operations).flatMap(([name, [weight]]) => Array(weight).fill(name));
+
+async function worker(deadline) {
+	while (Date.now() < deadline) {
+		const name = pick(table);
+		const started = performance.now();
+		let status;
+		try {
+			status = (await operations[name][1]()).status;
+		} catch {
+			status = "network";
+		}
+		stats[name].latencies.push(performance.now() - started);
+		stats[name].statuses[status] = (stats[name].statuses[status] ?? 0) + 1;
+	}
+}
+
+/**
+ * Waits until the archive holds an http.request event for every request
+ * answered before the current poll; returns how many requests that covers
+ * (the last poll's own requests are still in flight), or 0 on timeout.
+ */
+async function drainAudit(deadlineMs) {
+	const streams = ["system", ...accounts.map((a) => a.id)];
+	const until = Date.now() + deadlineMs;
+	while (Date.now() < until) {
+		const target = served.length;
+		let archived = 0;
+		for (const stream of streams)
+			archived += (await send(`/v1/dev/audit-stats?stream=${stream}&action=http.request`)).json().archived;
+		if (archived >= target) return target;
+		await sleep(1000);
+	}
+	return 0;
+}
+
+const failures = [];
+const check = (ok, message) => {
+	if (!ok) failures.push(message);
+	return ok;
+};
+
+let memory;
+let drained = 0;
+const startedAt = Date.now();
+try {
+	await setup();
+	const rssBefore = await workerdMemoryKiB(stack.pid);
+	const deadline = Date.now() + SECONDS * 1000;
+	await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(deadline)));
+	const rssAfter = await workerdMemoryKiB(stack.pid);
+	const objects = [];
+	for (const a of accounts) objects.push((await send(`/v1/dev/object-stats?accountId=${a.id}`)).json());
+	memory = { rssBeforeMiB: Math.round(rssBefore / 1024), rssAfterMiB: Math.round(rssAfter / 1024), objects };
+	drained = await drainAudit(120_000);
+} finally {
+	await stack.stop();
+}
+
+// ---- Invariants
+
+const rows = Object.entries(stats).map(([name, s]) => {
+	const sorted = [...s.latencies].sort((a, b) => a - b);
+	return {
+		operation: name,
+		requests: sorted.length,
+		rps: +(sorted.length / SECONDS).toFixed(1),
+		p50ms: +(percentile(sorted, 50) ?? 0).toFixed(1),
+		p95ms: +(percentile(sorted, 95) ?? 0).toFixed(1),
+		p99ms: +(percentile(sorted, 99) ?? 0).toFixed(1),
+		statuses: JSON.stringify(s.statuses),
+	};
+});
+console.table(rows);
+
+const fiveHundreds = Object.values(stats).reduce(
+	(n, s) =>
+		n +
+		Object.entries(s.statuses)
+			.filter(([k]) => k === "network" || Number(k) >= 500)
+			.reduce((a, [, v]) => a + v, 0),
+	0,
+);
+check(fiveHundreds === 0, `${fiveHundreds} responses were 5xx or failed`);
+
+// A revoked key never answers VALID to a request sent after its revocation was answered.
+let afterRevocation = 0;
+for (const v of verifies) {
+	const key = keys.get(v.keyId);
+	if (key?.revokedAnsweredAt && v.sentAt > key.revokedAnsweredAt) {
+		afterRevocation++;
+		check(v.code !== "VALID", `key ${v.keyId} answered VALID after its revocation`);
+	}
+}
+
+check(drained > 0, "the audit archive did not catch up within 120 s");
+const streams = ["system", ...accounts.map((a) => a.id)];
+const { events, chains } = await readArchivedEvents(STATE, streams);
+const requests = events.filter((e) => e.action === "http.request");
+const perRequest = new Map();
+for (const e of requests) perRequest.set(e.requestId, (perRequest.get(e.requestId) ?? 0) + 1);
+const missingIds = served.slice(0, drained).filter((id) => !perRequest.has(id));
+const missing = missingIds.length;
+if (missing) {
+	const byRoute = {};
+	for (const id of missingIds) byRoute[stack.routes.get(id)] = (byRoute[stack.routes.get(id)] ?? 0) + 1;
+	console.error(`requests without an archived event, by route: ${JSON.stringify(byRoute)}`);
+}
+const doubled = [...perRequest.values()].filter((n) => n > 1).length;
+check(missing === 0, `${missing} answered requests have no http.request event in the archive`);
+check(doubled === 0, `${doubled} requests have more than one http.request event`);
+for (const [stream, ok] of Object.entries(chains)) check(ok, `the archive chain of ${stream} is broken`);
+
+// No key ever had more than its limit admitted in any window, by the decision times in the trail.
+let windowsChecked = 0;
+const admitted = new Map();
+for (const e of requests) {
+	if (e.metadata?.verdict !== "VALID") continue;
+	const list = admitted.get(e.metadata.keyId) ?? [];
+	list.push(e.metadata.decidedAt);
+	admitted.set(e.metadata.keyId, list);
+}
+for (const [keyId, times] of admitted) {
+	const key = keys.get(keyId);
+	if (!key) continue;
+	const { limit, windowSeconds } = key.rateLimit;
+	times.sort((a, b) => a - b);
+	let start = 0;
+	for (let end = 0; end < times.length; end++) {
+		while (times[start] <= times[end] - windowSeconds * 1000) start++;
+		windowsChecked++;
+		if (
+			!check(
+				end - start + 1 <= limit,
+				`key ${keyId}: ${end - start + 1} admitted within ${windowSeconds} s (limit ${limit})`,
+			)
+		)
+			break;
+	}
+}
+const clientValid = verifies.filter((v) => v.code === "VALID").length;
+check(
+	clientValid === [...admitted.values()].reduce((a, t) => a + t.length, 0),
+	"VALID answers and VALID events differ",
+);
+
+// The Durable Objects hold at most what their keys need.
+for (const o of memory?.objects ?? []) {
+	check(o.windows <= o.storedKeys && o.keys <= o.storedKeys, `object memory exceeds its keys: ${JSON.stringify(o)}`);
+	check(o.pendingUsage <= o.storedKeys * 7 * 2, `pending usage not bounded: ${JSON.stringify(o)}`);
+}
+
+const summary = {
+	seconds: SECONDS,
+	wallSeconds: Math.round((Date.now() - startedAt) / 1000),
+	concurrency: CONCURRENCY,
+	accounts: ACCOUNTS,
+	keys: keys.size,
+	requests: served.length,
+	fiveHundreds,
+	verifies: verifies.length,
+	verifiesAfterRevocation: afterRevocation,
+	archivedHttpEvents: requests.length,
+	requestsCheckedInArchive: drained,
+	missingEvents: missing,
+	doubledEvents: doubled,
+	rateLimitWindowsChecked: windowsChecked,
+	memory,
+	failures,
+};
+console.log(JSON.stringify(summary));
+if (failures.length) {
+	console.error(`load: ${failures.length} invariant(s) failed:\n- ${failures.slice(0, 20).join("\n- ")}`);
+	process.exitCode = 1;
+} else {
+	console.log("load: every invariant held");
+}

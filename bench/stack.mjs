@@ -1,0 +1,112 @@
+// The local stack for the bench and the load run: the real Worker under
+// `wrangler dev` with every binding local and fresh state, plus the client
+// helpers both drive it with. Talks only to 127.0.0.1.
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export function percentile(sorted, p) {
+	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const json = (body, headers = {}, method = "POST") => ({
+	method,
+	headers: { "Content-Type": "application/json", ...headers },
+	body: JSON.stringify(body),
+});
+
+const run = (command, args) =>
+	new Promise((resolve, reject) =>
+		spawn(command, args, { stdio: "ignore" }).on("exit", (code) =>
+			code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited ${code}`)),
+		),
+	);
+
+/**
+ * Starts `wrangler dev` on `port` with state in `state` (wiped first), applies
+ * the migrations, waits for /health. Every response's X-Request-Id is kept in
+ * `served`, so the audit trail can be checked against what was answered.
+ */
+export async function startStack({ port, state }) {
+	const base = `http://127.0.0.1:${port}`;
+	const served = [];
+	/** Request id → "METHOD /path", to say which requests a check is about. */
+	const routes = new Map();
+	async function send(path, init) {
+		const res = await fetch(base + path, init);
+		const text = await res.text();
+		const id = res.headers.get("x-request-id");
+		if (id) {
+			served.push(id);
+			routes.set(id, `${init?.method ?? "GET"} ${path.split("?")[0].replace(/(acc|key|inv)_[a-z0-9]+/g, "{$1}")}`);
+		}
+		return {
+			status: res.status,
+			headers: res.headers,
+			text,
+			json: () => JSON.parse(text),
+		};
+	}
+	rmSync(state, { recursive: true, force: true });
+	// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
+	await run("node", ["scripts/dev-vars.mjs"]);
+	await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+	const server = spawn(
+		"npx",
+		["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
+		{ stdio: ["ignore", "ignore", "inherit"], detached: true },
+	);
+	const stop = async () => {
+		try {
+			process.kill(-server.pid, "SIGTERM");
+		} catch {}
+		await sleep(1500);
+	};
+	for (let i = 0; i < 120; i++) {
+		try {
+			if ((await send("/health")).status === 200) return { base, send, served, routes, stop, pid: server.pid };
+		} catch {}
+		await sleep(500);
+	}
+	await stop();
+	throw new Error("wrangler dev did not come up");
+}
+
+/** Resident memory (KiB) of the workerd processes under `pid`'s process group, from /proc. */
+export async function workerdMemoryKiB(pid) {
+	const { readdirSync, readFileSync } = await import("node:fs");
+	let total = 0;
+	for (const entry of readdirSync("/proc")) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+			const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+			if (pgrp !== pid || !stat.includes("(workerd)")) continue;
+			const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
+			total += Number(rss?.[1] ?? 0);
+		} catch {}
+	}
+	return total;
+}
+
+/** Reads every archived event of the given streams from the persisted local R2 state (after the stack stopped). */
+export async function readArchivedEvents(state, streams) {
+	const { openArchive, readStream } = await import("../scripts/archive.ts");
+	const { verifyChain } = await import("../src/audit/chain.ts");
+	const archive = await openArchive({ persistTo: state });
+	try {
+		const events = [];
+		const chains = {};
+		for (const stream of streams) {
+			const objects = await readStream(archive.bucket, stream);
+			chains[stream] = (await verifyChain(stream, objects)).ok;
+			for (const o of objects) {
+				const lines = new TextDecoder().decode(o.bytes).split("\n").slice(1).filter(Boolean);
+				for (const line of lines) events.push(JSON.parse(line));
+			}
+		}
+		return { events, chains };
+	} finally {
+		await archive.dispose();
+	}
+}

@@ -1,0 +1,34 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App } from "../app";
+import { accountObject } from "../durable/address";
+import { developmentOnly } from "../middleware/development-only";
+import { jsonContent, problemResponses } from "./openapi-shared";
+
+export const devObjectStatsRoute = createRoute({
+	method: "get",
+	path: "/v1/dev/object-stats",
+	tags: ["Development"],
+	summary: "Memory and storage sizes of an account's Durable Object (local development only; 404 everywhere else)",
+	middleware: [developmentOnly()] as const,
+	request: { query: z.strictObject({ accountId: z.string().min(1).max(64) }) },
+	responses: {
+		200: jsonContent(
+			z.object({
+				keys: z.number(),
+				windows: z.number(),
+				pendingUsage: z.number(),
+				pendingLastUsed: z.number(),
+				storedKeys: z.number(),
+				storedWindows: z.number(),
+				sessions: z.number(),
+			}),
+			"Entries held in memory and rows in the object's storage",
+		),
+		...problemResponses(400, 404),
+	},
+});
+
+export const registerDevObjects = (app: App) =>
+	app.openapi(devObjectStatsRoute, async (c) =>
+		c.json(await accountObject(c.env, c.req.valid("query").accountId).memoryStats(), 200),
+	);
