@@ -2,7 +2,9 @@
  * The HTTP application. The order in which the middleware is composed below is
  * the order every request goes through; read it top to bottom.
  */
+
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { except } from "hono/combine";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv, Services } from "./app-env";
 import type { Authenticator } from "./auth/principal";
@@ -22,6 +24,7 @@ import { httpsOnly } from "./middleware/https-only";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
+import { sameOriginForms } from "./middleware/same-origin-forms";
 import { securityHeaders } from "./middleware/security-headers";
 import { services } from "./middleware/services";
 import { ApiError, asApiError, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
@@ -29,6 +32,11 @@ import { registerAccounts } from "./routes/accounts";
 import { registerAuditEvents } from "./routes/audit-events";
 import { registerAuth } from "./routes/auth";
 import { registerAuthMfa } from "./routes/auth-mfa";
+import { registerConsoleAuth } from "./routes/console-auth";
+import { registerConsoleKeys } from "./routes/console-keys";
+import { registerConsoleMembers } from "./routes/console-members";
+import { registerConsoleOversight } from "./routes/console-oversight";
+import { registerConsoleSecurity } from "./routes/console-security";
 import { registerDevAudit } from "./routes/dev-audit";
 import { registerDevObjects } from "./routes/dev-objects";
 import { registerDevOutbox } from "./routes/dev-outbox";
@@ -88,7 +96,8 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(httpsOnly());
 	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
-	app.use(jsonBody());
+	app.use(except("/console/*", jsonBody())); // the console's HTML forms post url-encoded bodies
+	app.use("/console/*", sameOriginForms({ allowedOrigins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	app.use(authenticate(options.authenticate ?? sessionAuthenticator));
 
 	registerHealth(app);
@@ -111,6 +120,11 @@ export function createApp(options: AppOptions = {}): App {
 	registerWebhooks(app);
 	registerSecurityReport(app);
 	registerLockdown(app);
+	registerConsoleAuth(app);
+	registerConsoleSecurity(app);
+	registerConsoleKeys(app);
+	registerConsoleMembers(app);
+	registerConsoleOversight(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));
 	app.onError((err, c) => {

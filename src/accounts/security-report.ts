@@ -25,7 +25,8 @@ export interface Check {
 
 const DAY_MS = 86_400_000;
 export const EXPIRING_SOON_DAYS = 14;
-export const STALE_INVITATION_DAYS = 7;
+/** Invitations live 7 days, so "stale" must come sooner to ever be seen. */
+export const STALE_INVITATION_DAYS = 3;
 const SPIKE_LOOKBACK_DAYS = 30;
 /** More owner/admins than this widens the blast radius of one stolen session. */
 const MAX_ADMINS = 5;

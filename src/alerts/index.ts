@@ -68,20 +68,45 @@ export async function raiseAlert(deps: AlertDeps, alert: Alert): Promise<void> {
 	await deliverAlert(deps, alert);
 }
 
-/** The webhook and email channels only; for callers that wrote the audit event themselves (the sweeps, atomically). */
-export async function deliverAlert(deps: Omit<AlertDeps, "record">, alert: Alert): Promise<void> {
+/**
+ * The webhook and email channels only; for callers that wrote the audit event
+ * themselves (the sweeps, atomically). True when at least one channel took it.
+ */
+export async function deliverAlert(deps: Omit<AlertDeps, "record">, alert: Alert): Promise<boolean> {
 	const log = deps.log ?? ((line: string) => console.error(line));
-	const channels = await Promise.allSettled([
-		queueWebhookEvent(deps, alert.accountId, alert.type, alert.data),
-		recipients(deps.db, alert.accountId, alert.alsoNotify ?? []).then((emails) =>
-			Promise.all(emails.map((to) => deps.mailer.send({ to, subject: alert.subject, text: alert.text }))),
-		),
-	]);
-	channels.forEach((result, i) => {
-		if (result.status === "rejected") {
-			const channel = i === 0 ? "webhook" : "email";
-			const error = result.reason instanceof Error ? result.reason.name : "unknown";
-			log(JSON.stringify({ level: "error", msg: "alert delivery failed", alert: alert.type, channel, error }));
-		}
-	});
+	const failed = (channel: string, reason: unknown) => {
+		const error = reason instanceof Error ? reason.name : "unknown";
+		log(JSON.stringify({ level: "error", msg: "alert delivery failed", alert: alert.type, channel, error }));
+	};
+	// Counted per message, so "nothing to send" (no subscribed webhook, no recipient) is not a failure.
+	let attempted = 0;
+	let sent = 0;
+	const webhooks = queueWebhookEvent(deps, alert.accountId, alert.type, alert.data).then(
+		(n) => {
+			attempted += n;
+			sent += n;
+		},
+		(reason) => {
+			attempted++;
+			failed("webhook", reason);
+		},
+	);
+	const emails = recipients(deps.db, alert.accountId, alert.alsoNotify ?? []).then(
+		(addresses) =>
+			Promise.all(
+				addresses.map((to) => {
+					attempted++;
+					return deps.mailer.send({ to, subject: alert.subject, text: alert.text }).then(
+						() => void sent++,
+						(reason) => failed("email", reason),
+					);
+				}),
+			),
+		(reason) => {
+			attempted++;
+			failed("email", reason);
+		},
+	);
+	await Promise.all([webhooks, emails]);
+	return attempted === 0 || sent > 0;
 }

@@ -12,6 +12,7 @@ import { accountObject } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, membershipsOf } from "../identity/users";
 import { parseOriginList } from "../middleware/cors-allowlist";
+import { fromOwnSite } from "../middleware/same-origin-forms";
 import { ApiError } from "../problems";
 import { hashApiKey, parseApiKey } from "../security/api-key-format";
 import type { Authenticator, Principal } from "./principal";
@@ -29,9 +30,7 @@ export function credentialOf(c: Context): { token: string; via: "bearer" | "cook
 }
 
 function assertSameSiteOrigin(c: Context<AppEnv>): void {
-	const origin = c.req.header("Origin");
-	const own = new URL(c.req.url).origin;
-	if (!origin || (origin !== own && !parseOriginList(c.env.CORS_ORIGINS).includes(origin))) {
+	if (!fromOwnSite(c.req, c.req.url, parseOriginList(c.env.CORS_ORIGINS))) {
 		throw new ApiError("forbidden", { detail: "Cookie-authenticated changes must come from an allowed Origin" });
 	}
 }

@@ -5,12 +5,13 @@ import type { Env } from "../env";
 import { createMailer, type Mailer } from "../mail";
 import { expireKeys, sendRotationReminders, sweepInactiveKeys, warnInactiveKeys } from "./key-sweeps";
 import { purgeExpired } from "./purge";
-import { DEFAULT_BUDGET, type SweepBudget } from "./sweep-budget";
+import { DEFAULT_BUDGET, DEFAULT_NOTICE_BUDGET, type SweepBudget } from "./sweep-budget";
 
 export interface ScheduledOptions {
 	clock?: Clock;
 	mailer?: Mailer;
 	budget?: SweepBudget;
+	noticeBudget?: SweepBudget;
 }
 
 /**
@@ -33,6 +34,7 @@ export async function runScheduled(
 		clock,
 		mailer: options.mailer ?? createMailer(env, db, clock),
 		budget: options.budget ?? DEFAULT_BUDGET,
+		noticeBudget: options.noticeBudget ?? DEFAULT_NOTICE_BUDGET,
 	};
 	const sweeps: Record<string, () => Promise<unknown>> = {
 		expiredKeys: () => expireKeys(deps),

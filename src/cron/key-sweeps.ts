@@ -30,6 +30,8 @@ export interface SweepDeps {
 	clock: Clock;
 	mailer: Mailer;
 	budget: SweepBudget;
+	/** Notices cost a webhook send and an email per recipient each, so they get a smaller budget. */
+	noticeBudget: SweepBudget;
 }
 
 type ReminderKind = "expiry_1d" | "expiry_7d" | "expiry_14d";
@@ -78,15 +80,16 @@ export function expireKeys(deps: SweepDeps) {
 }
 
 /**
- * Rotation reminders 14, 7 and 1 days before expiry. The most urgent first,
- * and claiming a reminder claims the earlier ones too, so a key created with
- * five days to live gets one reminder (the 7-day one), not two.
+ * Rotation reminders 14, 7 and 1 days before expiry. Each reminder has its
+ * own band (7–14 days, 1–7 days, the last day), so a key is in at most one
+ * band at a time and a key created with five days to live gets one reminder
+ * (the 7-day one), not two.
  */
 export async function sendRotationReminders(deps: SweepDeps) {
 	let handled = 0;
 	let remaining = false;
 	for (const days of REMINDER_DAYS) {
-		const result = await sweepInBatches(deps.budget, (limit) => remindBatch(deps, days, limit));
+		const result = await sweepInBatches(deps.noticeBudget, (limit) => remindBatch(deps, days, limit));
 		handled += result.handled;
 		remaining ||= result.remaining;
 	}
@@ -97,6 +100,7 @@ async function remindBatch(deps: SweepDeps, days: number, limit: number): Promis
 	const { db } = deps;
 	const now = deps.clock.now();
 	const kind = reminderKind(days);
+	const bandStart = REMINDER_DAYS[REMINDER_DAYS.indexOf(days as (typeof REMINDER_DAYS)[number]) - 1] ?? 0;
 	const due = await db
 		.select()
 		.from(apiKeys)
@@ -105,6 +109,7 @@ async function remindBatch(deps: SweepDeps, days: number, limit: number): Promis
 				live(now),
 				isNull(apiKeys.rotatedTo),
 				lte(apiKeys.expiresAt, new Date(now.getTime() + days * DAY_MS)),
+				gt(apiKeys.expiresAt, new Date(now.getTime() + bandStart * DAY_MS)),
 				notExists(
 					db
 						.select({ one: sql`1` })
@@ -117,18 +122,17 @@ async function remindBatch(deps: SweepDeps, days: number, limit: number): Promis
 	for (const key of due) {
 		const alert = expiringAlert(key, days, now);
 		const event = await systemEvent(alertAuditInput(alert), now, `${kind}:${key.id}`);
-		const claims = REMINDER_DAYS.filter((d) => d >= days).map((d) =>
+		const [claimed] = await db.batch([
 			db
 				.insert(keyNotices)
-				.values({ keyId: key.id, kind: reminderKind(d), accountId: key.accountId, sentAt: now })
+				.values({ keyId: key.id, kind, accountId: key.accountId, sentAt: now })
 				.onConflictDoNothing()
 				.returning({ kind: keyNotices.kind }),
-		);
-		const [own, ...rest] = claims;
-		if (!own) continue;
-		const [claimed] = await db.batch([own, ...rest, outboxInsert(db, event, now)]);
-		// Another run claimed it first: that run sends it.
-		if (claimed.length === 1) await deliverAlert(deps, alert);
+			outboxInsert(db, event, now),
+		]);
+		// Another run claimed it first: that run sends it. When no channel took it, the claim is
+		// released so the next run tries again (the audit event, keyed by key and kind, stays one).
+		if (claimed.length === 1 && !(await deliverAlert(deps, alert))) await releaseNotices(db, key.id, now);
 	}
 	return due.length;
 }
@@ -157,7 +161,7 @@ function expiringAlert(key: KeyRow, days: number, now: Date): Alert {
 /** Keys unused for the account's inactivity period minus seven days are warned, once per stretch of inactivity. */
 export function warnInactiveKeys(deps: SweepDeps) {
 	const { db } = deps;
-	return sweepInBatches(deps.budget, async (limit) => {
+	return sweepInBatches(deps.noticeBudget, async (limit) => {
 		const now = deps.clock.now();
 		const due = await db
 			.select({ key: apiKeys })
@@ -196,11 +200,15 @@ export function warnInactiveKeys(deps: SweepDeps) {
 					.returning({ kind: keyNotices.kind }),
 				outboxInsert(db, event, now),
 			]);
-			if (claimed.length === 1) await deliverAlert(deps, inactivityAlert(key, now));
+			if (claimed.length === 1 && !(await deliverAlert(deps, inactivityAlert(key, now))))
+				await releaseNotices(db, key.id, now);
 		}
 		return due.length;
 	});
 }
+
+const releaseNotices = (db: Database, keyId: string, sentAt: Date) =>
+	db.delete(keyNotices).where(and(eq(keyNotices.keyId, keyId), eq(keyNotices.sentAt, sentAt)));
 
 /** A warning issued after the key's last activity (so it still stands). */
 const currentWarning = (db: Database) =>

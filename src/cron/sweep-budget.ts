@@ -11,6 +11,8 @@ export interface SweepBudget {
 }
 
 export const DEFAULT_BUDGET: SweepBudget = { batchSize: 50, batches: 10 };
+/** About 20 notices per kind per run: each costs ~3 D1 queries, a queue send and an email per recipient. */
+export const DEFAULT_NOTICE_BUDGET: SweepBudget = { batchSize: 20, batches: 1 };
 
 /**
  * Runs `step` (which handles one batch and returns how many rows it handled)

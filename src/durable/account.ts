@@ -229,6 +229,13 @@ export class AccountDurableObject extends DurableObject<Env> {
 		this.keys.upsert(record);
 	}
 
+	/** Many at once (a lockdown or offboarding revokes every key in one call, not one call per key). */
+	upsertKeys(records: KeyRecord[]): void {
+		this.ctx.storage.transactionSync(() => {
+			for (const record of records) this.keys.upsert(record);
+		});
+	}
+
 	async verifyKey(hash: string, requiredScopes: string[], ip: string | null, now: number) {
 		const outcome = await this.keys.verify(hash, requiredScopes, ip, now);
 		// The flag spares a storage read per verify; after eviction the first VALID asks storage once.

@@ -32,8 +32,12 @@ export const publicKey = (row: KeyRow, now: Date) => ({
 });
 
 /** After every D1 write of a key: the account's object serves the new state from the next verify on. */
+/** One call per account (all of an account's keys live in its one object), however many keys change. */
 export async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
-	await Promise.all(rows.map((row) => accountObject(env, row.accountId).upsertKey(recordFromRow(row))));
+	const byAccount = Map.groupBy(rows, (row) => row.accountId);
+	await Promise.all(
+		[...byAccount].map(([accountId, list]) => accountObject(env, accountId).upsertKeys(list.map(recordFromRow))),
+	);
 }
 
 export const getKey = (db: Database, accountId: string, keyId: string) =>

@@ -1,9 +1,14 @@
 import type { Context } from "hono";
-import { type Alert, raiseAlert } from "../alerts";
+import { type Alert, alertAuditInput, deliverAlert } from "../alerts";
 import type { AppEnv } from "../app-env";
 
-/** Raises an alert from a route: its audit event joins the request's trail, its deliveries use the request's services. */
-export function raiseAlertFrom(c: Context<AppEnv>, alert: Alert): Promise<void> {
+/**
+ * Raises an alert from a route: its audit event joins the request's trail at
+ * once; the webhook and email channels run after the response (waitUntil), so
+ * a slow mail provider never delays the answer (a key's one-time secret, say).
+ */
+export function raiseAlertFrom(c: Context<AppEnv>, alert: Alert): void {
 	const { db, clock, mailer } = c.get("services");
-	return raiseAlert({ env: c.env, db, clock, mailer, record: (input) => c.get("audit").record(input) }, alert);
+	c.get("audit").record(alertAuditInput(alert));
+	c.executionCtx.waitUntil(deliverAlert({ env: c.env, db, clock, mailer }, alert));
 }

@@ -172,7 +172,7 @@ export function registerInvitations(app: App) {
 			target: { type: "user", id: user.id },
 			metadata: { role: invitation.role, invitationId: invitation.id },
 		});
-		await raiseAlertFrom(c, {
+		raiseAlertFrom(c, {
 			accountId: invitation.accountId,
 			type: "alert.member_changed",
 			subject: "Keyward: a member joined your account",

@@ -212,7 +212,7 @@ export function registerKeys(app: App) {
 			target: { type: "key", id: row.id },
 			metadata: { environment: row.environment, scopes: row.scopes, expiresAt: row.expiresAt.toISOString() },
 		});
-		await raiseAlertFrom(c, {
+		raiseAlertFrom(c, {
 			accountId,
 			type: "alert.key_created",
 			subject: `Keyward: a new ${row.environment} API key was created`,

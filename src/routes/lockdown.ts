@@ -60,7 +60,7 @@ export function registerLockdown(app: App) {
 			members: result.members,
 		};
 		c.get("audit").record({ action: "account.lockdown", target: { type: "account", id: accountId }, metadata });
-		await raiseAlertFrom(c, {
+		raiseAlertFrom(c, {
 			accountId,
 			type: "alert.lockdown",
 			subject: "Keyward: your account was locked down",

@@ -40,7 +40,7 @@ export const totpEnrolRoute = createRoute({
 			z.object({ secret: z.string(), uri: z.string(), qrSvg: z.string() }),
 			"Scan the QR code or type the secret",
 		),
-		...problemResponses(400, 401, 409),
+		...problemResponses(400, 401, 409, 429),
 	},
 });
 
@@ -51,7 +51,7 @@ export const totpConfirmRoute = createRoute({
 	summary: "Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once",
 	middleware: [requireUser()] as const,
 	request: { body: jsonBody(z.strictObject({ code: CodeField })) },
-	responses: { 200: jsonContent(RecoveryCodes, "MFA enabled"), ...problemResponses(400, 401, 409) },
+	responses: { 200: jsonContent(RecoveryCodes, "MFA enabled"), ...problemResponses(400, 401, 409, 429) },
 });
 
 export const totpDisableRoute = createRoute({
@@ -61,7 +61,7 @@ export const totpDisableRoute = createRoute({
 	summary: "Turn TOTP off (needs the password and a current code)",
 	middleware: [requireUser()] as const,
 	request: { body: jsonBody(z.strictObject({ password: PasswordField, code: CodeField })) },
-	responses: { 204: { description: "MFA disabled" }, ...problemResponses(400, 401, 409) },
+	responses: { 204: { description: "MFA disabled" }, ...problemResponses(400, 401, 409, 429) },
 });
 
 export const recoveryCodesRoute = createRoute({
@@ -71,7 +71,7 @@ export const recoveryCodesRoute = createRoute({
 	summary: "Replace the recovery codes; the old ones stop working",
 	middleware: [requireUser()] as const,
 	request: { body: jsonBody(z.strictObject({ password: PasswordField })) },
-	responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problemResponses(400, 401, 409) },
+	responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problemResponses(400, 401, 409, 429) },
 });
 
 export function registerMeMfa(app: App) {

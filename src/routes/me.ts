@@ -52,7 +52,7 @@ export const changePasswordRoute = createRoute({
 			}),
 		),
 	},
-	responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403) },
+	responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403, 429) },
 });
 
 export const wrongSecret = (path: string, message: string) =>

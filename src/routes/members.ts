@@ -90,7 +90,7 @@ export function registerMembers(app: App) {
 			target: { type: "user", id: userId },
 			metadata: { from: target.role, to: role },
 		});
-		await raiseAlertFrom(c, {
+		raiseAlertFrom(c, {
 			accountId,
 			type: "alert.member_changed",
 			subject: "Keyward: a member's role changed",
@@ -117,7 +117,7 @@ export function registerMembers(app: App) {
 			target: { type: "user", id: userId },
 			metadata: { role: target.role, keysRevoked },
 		});
-		await raiseAlertFrom(c, {
+		raiseAlertFrom(c, {
 			accountId,
 			type: "alert.member_changed",
 			subject: "Keyward: a member was removed",

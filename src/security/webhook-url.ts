@@ -97,6 +97,11 @@ const BLOCKED_SUFFIXES = [
 	"sslip.io",
 	"xip.io",
 	"localtest.me",
+	// Public names that point at loopback on purpose (found in review: lvh.me resolves to 127.0.0.1).
+	"lvh.me",
+	"vcap.me",
+	"lacolhost.com",
+	"localhost.direct",
 ];
 
 function parse(raw: string): URL | null {

@@ -196,7 +196,7 @@ describe("security report", () => {
 		await accountObject(env, s.accountId).noteFailedLogin(now.getTime() - DAY, 1, 600_000);
 		await db
 			.update(invitations)
-			.set({ createdAt: new Date(now.getTime() - 8 * DAY) })
+			.set({ createdAt: new Date(now.getTime() - 4 * DAY) })
 			.where(eq(invitations.id, s.invitationId));
 
 		const res = await h.request(`/v1/accounts/${s.accountId}/security-report`, {

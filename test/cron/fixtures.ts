@@ -17,16 +17,25 @@ export const db = createDatabase(env.DB);
 /** The outside world of a cron run: mail captured, webhook jobs captured (not sent anywhere). */
 export function cronHarness(clock: Clock) {
 	const mail: Email[] = [];
-	const mailer: Mailer = { send: async (email) => void mail.push(email) };
+	/** Set to make both alert channels fail (mail provider and webhook queue down). */
+	const outage = { on: false };
+	const mailer: Mailer = {
+		send: async (email) => {
+			if (outage.on) throw new Error("mail provider down (injected)");
+			mail.push(email);
+		},
+	};
 	const audit = observedQueue();
 	const webhookJobs: unknown[] = [];
 	const webhookQueue = {
 		sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+			if (outage.on) throw new Error("queue down (injected)");
 			webhookJobs.push(...[...messages].map((m) => m.body));
 		},
 	} as unknown as Queue;
 	return {
 		mail,
+		outage,
 		audit,
 		webhookJobs,
 		run: (options: { budget?: SweepBudget; env?: Partial<Env> } = {}) =>
@@ -34,7 +43,7 @@ export function cronHarness(clock: Clock) {
 				createScheduledController({ cron: "*/15 * * * *", scheduledTime: clock.now() }),
 				{ ...env, AUDIT_QUEUE: audit.queue, WEBHOOK_QUEUE: webhookQueue, ...options.env },
 				createExecutionContext(),
-				{ clock, mailer, budget: options.budget },
+				{ clock, mailer, budget: options.budget, noticeBudget: options.budget },
 			),
 		/** The audit events of one action sent so far, by target key. */
 		events: (action: string) =>

@@ -141,6 +141,26 @@ describe("rotation reminders", () => {
 		expect(reminders.map((e) => e.metadata.reminder)).toEqual(["7d"]);
 	});
 
+	it("a reminder no channel could take is released and sent by the next run", async () => {
+		const clock = new ManualClock(START);
+		const s = await seedAccount(clock);
+		const now = clock.now();
+		const key = await keyWith(s.accountId, s.users.owner.id, now, { expiresAt: new Date(now.getTime() + 3 * DAY) });
+		const h = cronHarness(clock);
+		const mine = () => h.mail.filter((m) => m.text.includes(key.id));
+
+		h.outage.on = true;
+		await h.run();
+		expect(mine()).toHaveLength(0);
+		expect(await db.select().from(keyNotices).where(eq(keyNotices.keyId, key.id))).toEqual([]);
+
+		h.outage.on = false;
+		await h.run();
+		expect(mine().length).toBeGreaterThan(0);
+		const events = h.audit.sent.filter((e) => e.action === "alert.key_expiring" && e.target?.id === key.id);
+		expect(new Set(events.map((e) => e.id)).size).toBe(1);
+	});
+
 	it("does not remind about keys that were rotated or revoked", async () => {
 		const clock = new ManualClock(START);
 		const s = await seedAccount(clock);

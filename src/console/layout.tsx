@@ -1,0 +1,192 @@
+/**
+ * The console's page frame and form pieces (Hono JSX, rendered on the
+ * server). Every page works without JavaScript; the one script (copy to
+ * clipboard, download of recovery codes) and the one stylesheet carry the
+ * response's nonce, so the Content-Security-Policy allows nothing inline
+ * that the server did not put there.
+ */
+import { raw } from "hono/html";
+import type { Child, FC } from "hono/jsx";
+
+export const consoleContentSecurityPolicy = (nonce: string): string =>
+	[
+		"default-src 'none'",
+		`script-src 'nonce-${nonce}'`,
+		`style-src 'nonce-${nonce}'`,
+		"img-src 'self' data:",
+		"form-action 'self'",
+		"frame-ancestors 'none'",
+		"base-uri 'none'",
+	].join("; ");
+
+const STYLE = `
+:root{--fg:#16181d;--muted:#4a5160;--line:#d5d9e0;--bg:#f6f7f9;--accent:#1d4ed8;--bad:#b42318;--ok:#067647;--warn:#8a5a00}
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--accent)}header{background:#111827;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none;padding:.2rem .4rem;border-radius:4px}header a[aria-current=page]{background:#374151}
+header .brand{font-weight:700;margin-right:1rem}header form{margin-left:auto}
+main{max-width:980px;margin:1.5rem auto;padding:0 1.2rem}h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{font-size:1.2rem;margin-top:2rem}
+section,.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
+label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select{font:inherit;padding:.45rem .55rem;border:1px solid #8b93a1;border-radius:6px;width:100%;max-width:30rem;background:#fff;color:var(--fg)}
+input[type=checkbox]{width:auto}.check{display:flex;gap:.5rem;align-items:center;font-weight:400}
+button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #1e40af;background:var(--accent);color:#fff;cursor:pointer;margin-top:.8rem}
+button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);border-color:#7a271a}
+.inline{display:inline}.inline button{margin:0}.error{color:var(--bad);font-weight:600;margin:.2rem 0}
+.notice{border-left:4px solid var(--accent);background:#eef4ff;padding:.6rem .9rem;border-radius:4px}.notice.bad{border-color:var(--bad);background:#fef3f2}
+.notice.ok{border-color:var(--ok);background:#ecfdf3}table{border-collapse:collapse;width:100%;font-size:.95rem}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{color:var(--muted);font-weight:600}
+.badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid}
+.badge.pass,.badge.active{color:var(--ok)}.badge.warn,.badge.expiring{color:var(--warn)}.badge.fail,.badge.revoked,.badge.expired{color:var(--bad)}
+code,.secret{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;background:#f2f4f7;padding:.1rem .3rem;border-radius:4px;word-break:break-all}
+.secret{display:block;padding:.6rem;font-size:1.05rem;border:1px dashed #8b93a1}.codes{columns:2;font-family:ui-monospace,monospace}
+.qr svg{width:200px;height:200px;background:#fff}.muted{color:var(--muted)}.row{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-end}
+.row label{margin-top:0}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:var(--accent);padding:.5rem}
+`;
+
+const SCRIPT = `
+document.addEventListener("click", (event) => {
+	const button = event.target.closest("[data-copy]");
+	if (button) {
+		const text = document.getElementById(button.dataset.copy).textContent.trim();
+		navigator.clipboard.writeText(text).then(() => { button.textContent = "Copied"; });
+	}
+	const download = event.target.closest("[data-download]");
+	if (download) {
+		const text = document.getElementById(download.dataset.download).innerText.trim() + "\\n";
+		const link = document.createElement("a");
+		link.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+		link.download = download.dataset.filename;
+		link.click();
+		URL.revokeObjectURL(link.href);
+	}
+});
+document.querySelectorAll("[data-copy],[data-download]").forEach((b) => { b.hidden = false; });
+`;
+
+export interface Nav {
+	accountId: string | null;
+	current: string;
+}
+
+const NAV = [
+	["keys", "API keys"],
+	["members", "Members"],
+	["audit", "Audit log"],
+	["report", "Security report"],
+	["settings", "Settings"],
+] as const;
+
+export const Page: FC<{ title: string; nonce: string; nav?: Nav | null; children?: Child }> = ({
+	title,
+	nonce,
+	nav,
+	children,
+}) => (
+	<html lang="en">
+		<head>
+			<meta charset="utf-8" />
+			<meta name="viewport" content="width=device-width, initial-scale=1" />
+			<title>{`${title} · Keyward`}</title>
+			<style nonce={nonce}>{raw(STYLE)}</style>
+		</head>
+		<body>
+			<a class="skip" href="#main">
+				Skip to content
+			</a>
+			<header>
+				<span class="brand">Keyward</span>
+				{nav && (
+					<nav aria-label="Main">
+						<a href="/console/security" aria-current={nav.current === "security" ? "page" : undefined}>
+							Security
+						</a>
+						{nav.accountId &&
+							NAV.map(([id, label]) => (
+								<a href={`/console/a/${nav.accountId}/${id}`} aria-current={nav.current === id ? "page" : undefined}>
+									{label}
+								</a>
+							))}
+					</nav>
+				)}
+				{nav && (
+					<form method="post" action="/console/sign-out" class="inline">
+						<button type="submit" class="secondary">
+							Sign out
+						</button>
+					</form>
+				)}
+			</header>
+			<main id="main">
+				<h1>{title}</h1>
+				{children}
+			</main>
+			<script nonce={nonce}>{raw(SCRIPT)}</script>
+		</body>
+	</html>
+);
+
+/** A labelled input whose error (from the API's problem) sits right under it and is announced with it. */
+export const Field: FC<{
+	name: string;
+	/** When a page has two fields of the same name (two forms), each needs its own id. */
+	id?: string;
+	label: string;
+	type?: string;
+	value?: string;
+	errors?: Record<string, string>;
+	autocomplete?: string;
+	required?: boolean;
+	hint?: string;
+	inputmode?: "numeric" | "email" | "text";
+}> = ({ name, id = name, label, type = "text", value, errors, autocomplete, required, hint, inputmode }) => {
+	const error = errors?.[name];
+	const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ");
+	return (
+		<div>
+			<label for={id}>{label}</label>
+			{hint && (
+				<p id={`${id}-hint`} class="muted">
+					{hint}
+				</p>
+			)}
+			<input
+				id={id}
+				name={name}
+				type={type}
+				value={type === "password" ? undefined : value}
+				autocomplete={autocomplete}
+				required={required}
+				inputmode={inputmode}
+				aria-invalid={error ? "true" : undefined}
+				aria-describedby={described || undefined}
+			/>
+			{error && (
+				<p id={`${id}-error`} class="error">
+					{error}
+				</p>
+			)}
+		</div>
+	);
+};
+
+/** The form-level message of a problem (the detail), or a success notice. */
+export const Notice: FC<{ kind?: "ok" | "bad" | "info"; children?: Child }> = ({ kind = "info", children }) => (
+	<p class={`notice ${kind === "info" ? "" : kind}`} role={kind === "bad" ? "alert" : "status"}>
+		{children}
+	</p>
+);
+
+/** A secret shown once, with a copy button (hidden until the script runs, so it never appears dead). */
+export const ShownOnce: FC<{ id: string; value: string; label: string }> = ({ id, value, label }) => (
+	<div>
+		<p>
+			<strong>{label}</strong> You will not see it again: copy it now and store it somewhere safe.
+		</p>
+		<code id={id} class="secret">
+			{value}
+		</code>
+		<button type="button" class="secondary" data-copy={id} hidden>
+			Copy to clipboard
+		</button>
+	</div>
+);
