@@ -14,6 +14,9 @@ export default defineConfig(async () => {
 					// consumer makes in the background land here; tests that check deliveries pass their
 					// own receiver to the consumer.
 					outboundService: () => new Response(null, { status: 204 }),
+					// A real service binding to this Worker's own named entrypoint, as a customer's Worker
+					// would bind to Keyward's (issue #10); the SDK tests call verify through it.
+					serviceBindings: { KEYWARD: { name: "keyward", entrypoint: "KeywardVerifier" } },
 					bindings: {
 						TEST_MIGRATIONS: migrations,
 						FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",

@@ -4,8 +4,10 @@
 //
 //   npm run bench                   all scenarios
 //   npm run bench -- health audit   chosen scenarios
+//   npm run bench -- binding        verify via a service binding vs over HTTP (bench/binding.mjs)
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 npm run bench
 import { setTimeout as sleep } from "node:timers/promises";
+import { bindingScenario } from "./binding.mjs";
 import { json, percentile, readArchivedEvents, startStack } from "./stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
@@ -137,6 +139,16 @@ try {
 	if (wanted("audit")) audit = await auditScenario();
 } finally {
 	await stack.stop();
+}
+
+if (wanted("binding")) {
+	const { rows, ratio } = await bindingScenario({
+		port: PORT,
+		state: ".wrangler/bench-binding-state",
+		requests: REQUESTS,
+		drive,
+	});
+	results.push(...rows, ratio);
 }
 
 if (results.length) console.table(results);

@@ -26,8 +26,11 @@ const run = (command, args) =>
  * Starts `wrangler dev` on `port` with state in `state` (wiped first), applies
  * the migrations, waits for /health. Every response's X-Request-Id is kept in
  * `served`, so the audit trail can be checked against what was answered.
+ * `configs` runs several Workers in the one `wrangler dev` (the first is the
+ * one on the port), `vars` overrides their variables, and `healthPath` is
+ * where the first one answers 200 once it is up.
  */
-export async function startStack({ port, state }) {
+export async function startStack({ port, state, configs = [], vars = {}, healthPath = "/health" }) {
 	const base = `http://127.0.0.1:${port}`;
 	const served = [];
 	/** Request id → "METHOD /path", to say which requests a check is about. */
@@ -53,7 +56,13 @@ export async function startStack({ port, state }) {
 	await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
 	const server = spawn(
 		"npx",
-		["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
+		[
+			"wrangler",
+			"dev",
+			...configs.flatMap((config) => ["-c", config]),
+			...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+			...["--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
+		],
 		{ stdio: ["ignore", "ignore", "inherit"], detached: true },
 	);
 	const stop = async () => {
@@ -64,7 +73,7 @@ export async function startStack({ port, state }) {
 	};
 	for (let i = 0; i < 120; i++) {
 		try {
-			if ((await send("/health")).status === 200) return { base, send, served, routes, stop, pid: server.pid };
+			if ((await send(healthPath)).status === 200) return { base, send, served, routes, stop, pid: server.pid };
 		} catch {}
 		await sleep(500);
 	}

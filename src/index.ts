@@ -1,7 +1,7 @@
 /**
  * The Worker's entry: HTTP requests go to the Hono app, queue batches to their
- * consumer, cron events to the sweeps. The Durable Object class is exported
- * here because wrangler binds it by name.
+ * consumer, cron events to the sweeps. The Durable Object class and the
+ * verify entrypoint are exported here because wrangler binds them by name.
  */
 import { createApp } from "./app";
 import { runScheduled } from "./cron";
@@ -9,6 +9,7 @@ import type { Env } from "./env";
 import { handleQueueBatch } from "./queues";
 
 export { AccountDurableObject } from "./durable/account";
+export { KeywardVerifier } from "./entrypoint";
 
 const app = createApp();
 

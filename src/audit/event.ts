@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
 	"key.expired",
 	"key.swept",
 	"key.updated",
+	"key.verified",
 	"webhook.created",
 	"webhook.deleted",
 	"key.inactivity_warned",

@@ -1,8 +1,8 @@
 /**
- * The verify operation (API.md §5), shared by the HTTP route and, later, the
- * service-binding entrypoint. A key whose shape or checksum is wrong is
- * answered NOT_FOUND here, before any storage; every other decision is made
- * by the owning account's Durable Object in one call.
+ * The verify operation (API.md §5), shared by the HTTP route and the
+ * service-binding entrypoint (src/entrypoint.ts). A key whose shape or
+ * checksum is wrong is answered NOT_FOUND here, before any storage; every
+ * other decision is made by the owning account's Durable Object in one call.
  */
 import { accountObject } from "../durable/address";
 import type { Env } from "../env";
@@ -14,6 +14,9 @@ export interface VerifyInput {
 	requiredScopes: string[];
 	ip?: string | null;
 }
+
+/** The verdict body: what `POST /v1/keys/verify` answers and the entrypoint's `verify()` returns. */
+export type VerifyVerdict = Awaited<ReturnType<typeof verifyApiKey>>["body"];
 
 export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 	const parsed = parseApiKey(input.key);

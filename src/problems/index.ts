@@ -89,7 +89,17 @@ export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], prefix =
 	return out;
 }
 
-export function problemBody(error: ApiError, requestId: string): Record<string, unknown> {
+/** An RFC 9457 problem as Keyward sends it (API.md §1). */
+export interface ProblemDocument {
+	type: string;
+	title: string;
+	status: number;
+	detail: string;
+	requestId: string;
+	errors?: FieldError[];
+}
+
+export function problemBody(error: ApiError, requestId: string): ProblemDocument {
 	return {
 		type: PROBLEM_BASE + error.kind,
 		title: KINDS[error.kind].title,

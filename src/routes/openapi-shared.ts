@@ -51,6 +51,23 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 type Operation = { parameters?: unknown[]; responses?: Record<string, unknown> };
 
 /**
+ * The same problem responses for a finished document: there the schema must be a reference to the
+ * registered `Problem` component, since a zod schema placed in the JSON would serialise as its
+ * internals (and generated clients would type those).
+ */
+function problemReferences(statuses: number[]) {
+	return Object.fromEntries(
+		statuses.map((status) => [
+			status,
+			{
+				description: PROBLEM_DESCRIPTIONS[status] ?? "Problem",
+				content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+			},
+		]),
+	);
+}
+
+/**
  * Adds to every operation the problems the shared middleware can answer
  * before its handler runs, so the document lists every status a client can
  * get (the fuzzer holds it to that): any request that carries a body can be
@@ -66,7 +83,7 @@ export function withSharedResponses<D extends { paths?: object }>(doc: D): D {
 			const shared = [503];
 			if (method !== "get" && method !== "head") shared.push(400, 413, 415);
 			if (op.parameters?.length) shared.push(400);
-			op.responses = { ...problemResponses(...shared), ...op.responses };
+			op.responses = { ...problemReferences(shared), ...op.responses };
 		}
 	}
 	return doc;

@@ -6,13 +6,16 @@ export interface RequestIdOptions {
 	headerName?: string;
 }
 
+/** A fresh request id; the service-binding entrypoint names its calls the same way. */
+export const newRequestId = (): string => `req_${crypto.randomUUID().replaceAll("-", "")}`;
+
 /**
  * Gives every request an id of our own making (never the client's, so a caller
  * cannot forge or collide ids in logs and the audit trail) and returns it in
  * `X-Request-Id` on every response.
  */
 export const requestId = (options: RequestIdOptions = {}): MiddlewareHandler<{ Variables: { requestId: string } }> => {
-	const generate = options.generate ?? (() => `req_${crypto.randomUUID().replaceAll("-", "")}`);
+	const generate = options.generate ?? newRequestId;
 	const headerName = options.headerName ?? "X-Request-Id";
 	return async (c, next) => {
 		const id = generate();

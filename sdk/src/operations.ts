@@ -1,0 +1,134 @@
+/**
+ * Every operation of the API, by the name the client gives it. The types of
+ * each method's input and result come from the generated `paths` (never
+ * written by hand), so a changed route changes the client's types, and a test
+ * holds this table to the OpenAPI document: no route without a method.
+ */
+import type { paths } from "./schema.js";
+
+export type HttpMethod = "get" | "put" | "post" | "patch" | "delete";
+export type ApiPath = keyof paths;
+export type MethodOf<P extends ApiPath> = Extract<keyof paths[P], HttpMethod>;
+
+export interface OperationSpec<P extends ApiPath = ApiPath, M extends HttpMethod = HttpMethod> {
+	method: M;
+	path: P;
+	/** Safe to send twice; only these are retried (RFC 9110 §9.2.2, or the contract says so). */
+	idempotent: boolean;
+}
+
+const IDEMPOTENT_METHODS: readonly HttpMethod[] = ["get", "put", "delete"];
+
+function op<P extends ApiPath, M extends MethodOf<P>>(method: M, path: P, idempotent?: true): OperationSpec<P, M> {
+	return { method, path, idempotent: idempotent ?? IDEMPOTENT_METHODS.includes(method) };
+}
+
+export const OPERATIONS = {
+	service: {
+		health: op("get", "/health"),
+	},
+	dev: {
+		outbox: op("get", "/v1/dev/outbox"),
+		auditStats: op("get", "/v1/dev/audit-stats"),
+		objectStats: op("get", "/v1/dev/object-stats"),
+	},
+	auth: {
+		signup: op("post", "/v1/auth/signup"),
+		verifyEmail: op("post", "/v1/auth/verify-email"),
+		login: op("post", "/v1/auth/login"),
+		logout: op("post", "/v1/auth/logout"),
+		sendEmailCode: op("post", "/v1/auth/mfa/email-code"),
+		verifyMfa: op("post", "/v1/auth/mfa/verify"),
+		requestPasswordReset: op("post", "/v1/auth/password-reset"),
+		confirmPasswordReset: op("post", "/v1/auth/password-reset/confirm"),
+	},
+	me: {
+		get: op("get", "/v1/me"),
+		changePassword: op("post", "/v1/me/password"),
+		startTotp: op("post", "/v1/me/mfa/totp"),
+		confirmTotp: op("post", "/v1/me/mfa/totp/confirm"),
+		disableTotp: op("delete", "/v1/me/mfa/totp"),
+		regenerateRecoveryCodes: op("post", "/v1/me/mfa/recovery-codes"),
+		listSessions: op("get", "/v1/me/sessions"),
+		revokeSession: op("delete", "/v1/me/sessions/{sessionId}"),
+		revokeOtherSessions: op("post", "/v1/me/sessions/revoke-others"),
+	},
+	accounts: {
+		create: op("post", "/v1/accounts"),
+		get: op("get", "/v1/accounts/{accountId}"),
+		update: op("patch", "/v1/accounts/{accountId}"),
+		delete: op("delete", "/v1/accounts/{accountId}"),
+		transferOwnership: op("post", "/v1/accounts/{accountId}/transfer-ownership"),
+		securityReport: op("get", "/v1/accounts/{accountId}/security-report"),
+		lockdown: op("post", "/v1/accounts/{accountId}/lockdown"),
+	},
+	members: {
+		list: op("get", "/v1/accounts/{accountId}/members"),
+		update: op("patch", "/v1/accounts/{accountId}/members/{userId}"),
+		remove: op("delete", "/v1/accounts/{accountId}/members/{userId}"),
+	},
+	invitations: {
+		create: op("post", "/v1/accounts/{accountId}/invitations"),
+		list: op("get", "/v1/accounts/{accountId}/invitations"),
+		cancel: op("delete", "/v1/accounts/{accountId}/invitations/{invitationId}"),
+		accept: op("post", "/v1/invitations/accept"),
+	},
+	keys: {
+		create: op("post", "/v1/accounts/{accountId}/keys"),
+		list: op("get", "/v1/accounts/{accountId}/keys"),
+		get: op("get", "/v1/accounts/{accountId}/keys/{keyId}"),
+		update: op("patch", "/v1/accounts/{accountId}/keys/{keyId}"),
+		rotate: op("post", "/v1/accounts/{accountId}/keys/{keyId}/rotate"),
+		// API.md §5: revoking a revoked key answers the same, so a retry is harmless.
+		revoke: op("post", "/v1/accounts/{accountId}/keys/{keyId}/revoke", true),
+		// Not idempotent: every VALID verdict takes a slot of the key's rate limit.
+		verify: op("post", "/v1/keys/verify"),
+	},
+	auditEvents: {
+		list: op("get", "/v1/accounts/{accountId}/audit-events"),
+		export: op("get", "/v1/accounts/{accountId}/audit-events/export"),
+	},
+	webhooks: {
+		create: op("post", "/v1/accounts/{accountId}/webhooks"),
+		list: op("get", "/v1/accounts/{accountId}/webhooks"),
+		delete: op("delete", "/v1/accounts/{accountId}/webhooks/{webhookId}"),
+		deliveries: op("get", "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries"),
+	},
+} as const;
+
+export type Operations = typeof OPERATIONS;
+
+// ---- The types a method takes and returns, read off the generated document.
+
+type Operation<S> =
+	S extends OperationSpec<infer P, infer M> ? (M extends keyof paths[P] ? paths[P][M] : never) : never;
+type ParametersOf<O> = O extends { parameters: infer X } ? X : Record<never, never>;
+type PathParamsOf<O> = ParametersOf<O> extends { path: infer X } ? X : unknown;
+type QueryOf<O> =
+	ParametersOf<O> extends { query: infer Q }
+		? { query: Q }
+		: "query" extends keyof ParametersOf<O>
+			? { query?: NonNullable<ParametersOf<O>["query" & keyof ParametersOf<O>]> }
+			: unknown;
+type BodyOf<O> = O extends { requestBody: { content: { "application/json": infer B } } }
+	? { body: B }
+	: "requestBody" extends keyof O
+		? {
+				body?: NonNullable<O["requestBody" & keyof O]> extends { content: { "application/json": infer B } } ? B : never;
+			}
+		: unknown;
+type ContentOf<R> = R extends { content: infer C }
+	? [C] extends [never]
+		? undefined
+		: C extends { "application/json": infer T }
+			? T
+			: C extends { "application/x-ndjson": infer T }
+				? T
+				: unknown
+	: undefined;
+
+/** Path parameters flattened, then `query` and `body` when the operation has them. */
+export type InputOf<S> = PathParamsOf<Operation<S>> & QueryOf<Operation<S>> & BodyOf<Operation<S>>;
+/** The body of the operation's success response (`undefined` for 202/204). */
+export type OutputOf<S> =
+	Operation<S> extends { responses: infer R } ? ContentOf<R[Extract<keyof R, 200 | 201 | 202 | 204>]> : never;

@@ -1,0 +1,87 @@
+/**
+ * Errors the client throws. Every answer outside 2xx becomes a `KeywardError`
+ * carrying the RFC 9457 problem the API sent (API.md §1), typed from the
+ * OpenAPI document, so callers branch on `problem.type` or `status` rather
+ * than on message text.
+ */
+import type { components } from "./schema.js";
+
+export type Problem = components["schemas"]["Problem"];
+
+export const PROBLEM_BASE = "https://keyward.dev/problems/";
+
+/** The problem types the API sends, by their last path segment. */
+export type ProblemKind =
+	| "validation"
+	| "unauthorized"
+	| "forbidden"
+	| "not-found"
+	| "method-not-allowed"
+	| "conflict"
+	| "payload-too-large"
+	| "unsupported-media-type"
+	| "quota-exceeded"
+	| "https-required"
+	| "internal"
+	| "service-unavailable";
+
+export class KeywardError extends Error {
+	readonly status: number;
+	readonly problem: Problem;
+	/** Seconds the server asked the caller to wait (`Retry-After`), when it said. */
+	readonly retryAfterSeconds: number | null;
+
+	constructor(problem: Problem, retryAfterSeconds: number | null = null) {
+		super(`${problem.status} ${problem.title}: ${problem.detail}`);
+		this.name = "KeywardError";
+		this.status = problem.status;
+		this.problem = problem;
+		this.retryAfterSeconds = retryAfterSeconds;
+	}
+
+	/** True when the problem is of the given kind (`err.is("not-found")`). */
+	is(kind: ProblemKind): boolean {
+		return this.problem.type === PROBLEM_BASE + kind;
+	}
+}
+
+/** The call did not finish within `timeoutMs`; nothing can be said about whether the server acted. */
+export class KeywardTimeoutError extends Error {
+	constructor(readonly timeoutMs: number) {
+		super(`Keyward did not answer within ${timeoutMs} ms`);
+		this.name = "KeywardTimeoutError";
+	}
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
+
+/** Structural check: a body is used as a problem only when it has the members RFC 9457 and API.md promise. */
+export function isProblem(value: unknown): value is Problem {
+	return (
+		isObject(value) &&
+		typeof value.type === "string" &&
+		typeof value.title === "string" &&
+		typeof value.status === "number" &&
+		typeof value.detail === "string"
+	);
+}
+
+/**
+ * The problem for a non-2xx response. A proxy or load balancer in between may
+ * answer with HTML or nothing; that still becomes a problem (`about:blank`, as
+ * RFC 9457 §4.2.1 says), never a JSON parse error.
+ */
+export async function problemFrom(response: Response): Promise<Problem> {
+	const text = await response.text();
+	try {
+		const body: unknown = JSON.parse(text);
+		if (isProblem(body)) return { ...body, requestId: body.requestId ?? response.headers.get("x-request-id") ?? "" };
+	} catch {}
+	return {
+		type: "about:blank",
+		title: response.statusText || `HTTP ${response.status}`,
+		status: response.status,
+		detail: text.slice(0, 200) || `HTTP ${response.status}`,
+		requestId: response.headers.get("x-request-id") ?? "",
+	};
+}

@@ -1,0 +1,170 @@
+/**
+ * Protecting a fetch-style handler (any framework, or none): read the key the
+ * client presented, ask Keyward, and either hand back the verified key or a
+ * ready `401`/`403`/`429`/`503` problem response.
+ *
+ *   const verdict = await verifyRequest(request, { service: env.KEYWARD, requiredScopes: ["invoices:read"] });
+ *   if (!verdict.ok) return verdict.response;
+ */
+import type { VerifyResult } from "./client.js";
+import { KeywardError } from "./problem.js";
+import { type KeywardService, type VerifyKeyOptions, verifyKey } from "./verify.js";
+
+export interface VerifyRequestOptions extends VerifyKeyOptions {
+	/** Keyward's base URL, or a service binding to its `KeywardVerifier` entrypoint. */
+	service: KeywardService;
+	/** Every one must be granted to the key (`invoices:read` is granted by `invoices:read`, `invoices:*` or `*`). */
+	requiredScopes?: string[];
+	/** Where the key is; by default `Authorization: Bearer <key>`, else `X-API-Key`. */
+	getKey?: (request: Request) => string | null | undefined;
+	/**
+	 * The client's address, for keys with an IP allowlist; by default `CF-Connecting-IP`, which
+	 * Cloudflare sets. Elsewhere, read it from the header your own proxy guarantees.
+	 */
+	getIp?: (request: Request) => string | null | undefined;
+}
+
+type VerifiedFields = "keyId" | "accountId" | "environment" | "scopes" | "expiresAt" | "ratelimit";
+/** The key that was presented, as Keyward vouches for it. */
+export type VerifiedKey = Required<Pick<VerifyResult, VerifiedFields>>;
+
+/** Why a request was refused: Keyward's code, or `MISSING_KEY`, or `UNAVAILABLE` when Keyward could not answer. */
+export type DenialCode = Exclude<VerifyResult["code"], "VALID"> | "MISSING_KEY" | "UNAVAILABLE";
+
+/** The problem the protected API answers with (RFC 9457, plus the `code`). */
+export interface DenialProblem {
+	type: string;
+	title: string;
+	status: number;
+	detail: string;
+	code: DenialCode;
+}
+
+export interface Denial {
+	code: DenialCode;
+	status: 401 | 403 | 429 | 503;
+	problem: DenialProblem;
+	/** Rate-limit headers (and `Retry-After`, `WWW-Authenticate` where they apply) for the response. */
+	headers: Record<string, string>;
+	/** For `UNAVAILABLE`: what went wrong on the way to Keyward. */
+	cause?: unknown;
+}
+
+export type RequestVerdict =
+	| { ok: true; key: VerifiedKey; headers: Record<string, string> }
+	| ({ ok: false; response: Response } & Denial);
+
+const PROBLEMS = "https://keyward.dev/problems/";
+/** RFC 6750 §3: how a bearer-protected resource says what was wrong with the token. */
+const bearer = (error?: string) => ({ "WWW-Authenticate": error ? `Bearer error="${error}"` : "Bearer" });
+
+const DENIALS: Record<DenialCode, { status: Denial["status"]; kind: string; title: string; detail: string }> = {
+	MISSING_KEY: {
+		status: 401,
+		kind: "unauthorized",
+		title: "Authentication required",
+		detail: "Send an API key: Authorization: Bearer <key>",
+	},
+	NOT_FOUND: {
+		status: 401,
+		kind: "unauthorized",
+		title: "Authentication required",
+		detail: "The API key is not valid",
+	},
+	EXPIRED: { status: 401, kind: "unauthorized", title: "Authentication required", detail: "The API key has expired" },
+	REVOKED: { status: 401, kind: "unauthorized", title: "Authentication required", detail: "The API key was revoked" },
+	IP_NOT_ALLOWED: {
+		status: 403,
+		kind: "forbidden",
+		title: "Forbidden",
+		detail: "The API key may not be used from this address",
+	},
+	INSUFFICIENT_SCOPE: {
+		status: 403,
+		kind: "forbidden",
+		title: "Forbidden",
+		detail: "The API key lacks a scope this request needs",
+	},
+	RATE_LIMITED: {
+		status: 429,
+		kind: "quota-exceeded",
+		title: "Too many requests",
+		detail: "The API key's rate limit is used up",
+	},
+	UNAVAILABLE: {
+		status: 503,
+		kind: "service-unavailable",
+		title: "Service unavailable",
+		detail: "API keys cannot be checked right now",
+	},
+};
+
+/** `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110 §11.1), else `X-API-Key`. Never the URL. */
+export function keyFromHeaders(headers: Headers): string | null {
+	const match = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("Authorization") ?? "");
+	return match?.[1] ?? headers.get("X-API-Key")?.trim() ?? null;
+}
+
+/** Seconds until `resetAt`, at least 1: the value of `Retry-After` for a rate-limited key. */
+export function secondsUntil(resetAt: string | undefined, now: number = Date.now()): number {
+	const at = resetAt ? Date.parse(resetAt) : Number.NaN;
+	return Number.isNaN(at) ? 1 : Math.max(1, Math.ceil((at - now) / 1000));
+}
+
+/** What a refusal says besides its body: how to authenticate (RFC 6750), or when to come back. */
+function refusalHeaders(code: DenialCode, result?: VerifyResult): Record<string, string> {
+	if (code === "RATE_LIMITED") return { "Retry-After": String(secondsUntil(result?.ratelimit?.resetAt)) };
+	if (code === "MISSING_KEY") return bearer();
+	if (code === "INSUFFICIENT_SCOPE") return bearer("insufficient_scope");
+	return DENIALS[code].status === 401 ? bearer("invalid_token") : {};
+}
+
+/** The denial for a code, carrying the key's rate-limit `headers` (when Keyward sent them). */
+export function denialFor(code: DenialCode, headers: Record<string, string> = {}, result?: VerifyResult): Denial {
+	const { status, kind, title, detail } = DENIALS[code];
+	return {
+		code,
+		status,
+		problem: { type: PROBLEMS + kind, title, status, detail, code },
+		headers: { ...headers, ...refusalHeaders(code, result) },
+	};
+}
+
+/** The problem response for a denial, as the middleware sends it. */
+export function denialResponse(denial: Denial): Response {
+	const headers = new Headers(denial.headers);
+	headers.set("Content-Type", "application/problem+json; charset=utf-8");
+	headers.set("Cache-Control", "no-store");
+	return new Response(JSON.stringify(denial.problem), { status: denial.status, headers });
+}
+
+const refused = (denial: Denial): RequestVerdict => ({ ok: false, ...denial, response: denialResponse(denial) });
+
+/**
+ * The verdict on one incoming request. Never throws for a verdict or an outage (Keyward down, slow
+ * or misconfigured is `UNAVAILABLE`, 503: fail closed); a `400` from Keyward means the options are
+ * wrong (a malformed required scope), which no retry fixes, so that is thrown.
+ */
+export async function verifyRequest(request: Request, options: VerifyRequestOptions): Promise<RequestVerdict> {
+	const key = (options.getKey ?? ((r) => keyFromHeaders(r.headers)))(request);
+	if (!key) return refused(denialFor("MISSING_KEY"));
+	// Longer than any key: answered as the API would (NOT_FOUND), without asking it.
+	if (key.length > 256) return refused(denialFor("NOT_FOUND"));
+	// No address is longer than 64 characters; a cut one still fails an allowlist, as it should.
+	const ip = (options.getIp ?? ((r) => r.headers.get("CF-Connecting-IP")))(request)?.slice(0, 64);
+	let outcome: Awaited<ReturnType<typeof verifyKey>>;
+	try {
+		outcome = await verifyKey(
+			options.service,
+			{ key, requiredScopes: options.requiredScopes ?? [], ...(ip ? { ip } : {}) },
+			options,
+		);
+	} catch (err) {
+		if (err instanceof KeywardError && err.status === 400) throw err;
+		return refused({ ...denialFor("UNAVAILABLE"), cause: err });
+	}
+	const { result, headers } = outcome;
+	if (result.code !== "VALID") return refused(denialFor(result.code, headers, result));
+	const { keyId, accountId, environment, scopes, expiresAt, ratelimit } = result as VerifiedKey;
+	return { ok: true, key: { keyId, accountId, environment, scopes, expiresAt, ratelimit }, headers };
+}

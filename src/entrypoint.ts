@@ -1,0 +1,98 @@
+/**
+ * Verify over a service binding (issue #10): a Worker on the same Cloudflare
+ * account binds to this named entrypoint and calls `verify()` as an RPC, with
+ * no public HTTP hop. It is `POST /v1/keys/verify` without HTTP: the same zod
+ * schema, the same configuration refusal, the same `verifyApiKey`, the same
+ * verdict body and rate-limit headers; only the envelope differs, since an RPC
+ * has no status line. Nothing is thrown across the binding: a bad input or an
+ * outage comes back as the problem document the HTTP route would have sent.
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { AuditLog } from "./audit/emitter";
+import { systemClock } from "./clock";
+import { createDatabase } from "./db";
+import type { Env } from "./env";
+import { type VerifyVerdict, verifyApiKey } from "./keys/verify";
+import { configurationProblems } from "./middleware/config-guard";
+import { newRequestId } from "./middleware/request-id";
+import {
+	ApiError,
+	asApiError,
+	fieldErrorsFromZod,
+	type ProblemDocument,
+	problemBody,
+	validationError,
+} from "./problems";
+import { VerifyBody } from "./routes/key-schemas";
+
+export type VerifyRpcResult =
+	| {
+			ok: true;
+			/** Exactly the body `POST /v1/keys/verify` answers with. */
+			result: VerifyVerdict;
+			/** The rate-limit headers that route sends (API.md §1), for the caller to forward. */
+			headers: Record<string, string>;
+	  }
+	| { ok: false; problem: ProblemDocument };
+
+export class KeywardVerifier extends WorkerEntrypoint<Env> {
+	/** The body of `POST /v1/keys/verify`, as an RPC: `{ key, requiredScopes?, ip? }`. */
+	async verify(input: unknown): Promise<VerifyRpcResult> {
+		const requestId = newRequestId();
+		try {
+			const problems = configurationProblems(this.env);
+			if (problems.length > 0) {
+				logLine({ level: "error", msg: "refusing to verify: unsafe configuration", requestId, problems });
+				return refused(new ApiError("service-unavailable", { detail: "The service is misconfigured" }), requestId);
+			}
+			const parsed = VerifyBody.safeParse(input);
+			if (!parsed.success) return refused(validationError(fieldErrorsFromZod(parsed.error.issues)), requestId);
+			const now = systemClock.now();
+			const { body, headers, key } = await verifyApiKey(this.env, parsed.data, now);
+			if (key) this.#audit(key, requestId);
+			return { ok: true, result: body, headers };
+		} catch (err) {
+			const problem = asApiError(err);
+			// Name and call frames only, as the HTTP app logs them: a message can quote the key.
+			if (problem.status >= 500) logLine({ level: "error", msg: "verify failed", requestId, error: frames(err) });
+			return refused(problem, requestId);
+		}
+	}
+
+	/**
+	 * The HTTP route files its request under the key's account (`audit-events?keyId=`); a verify over
+	 * the binding is recorded there too, so a key's use is visible whichever way it was checked.
+	 */
+	#audit(key: { accountId: string; keyId: string; code: string; decidedAt: number }, requestId: string): void {
+		const audit = new AuditLog(
+			{ queue: this.env.AUDIT_QUEUE, db: createDatabase(this.env.DB), clock: systemClock },
+			{ actor: { type: "system", id: null, ip: null, userAgent: null }, requestId },
+		);
+		audit.record({
+			action: "key.verified",
+			accountId: key.accountId,
+			outcome: key.code === "VALID" ? "success" : "failure",
+			target: { type: "key", id: key.keyId },
+			metadata: { keyId: key.keyId, verdict: key.code, decidedAt: key.decidedAt, transport: "service-binding" },
+		});
+		this.ctx.waitUntil(audit.flush());
+	}
+}
+
+const refused = (error: ApiError, requestId: string): VerifyRpcResult => ({
+	ok: false,
+	problem: problemBody(error, requestId),
+});
+
+const logLine = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
+
+const frames = (err: unknown) =>
+	err instanceof Error
+		? {
+				name: err.name,
+				frames: (err.stack ?? "")
+					.split("\n")
+					.filter((l) => /^\s+at /.test(l))
+					.slice(0, 8),
+			}
+		: typeof err;

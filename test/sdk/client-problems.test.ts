@@ -1,0 +1,136 @@
+/**
+ * One problem path for every method of the client, against the real app: the
+ * table's type names every operation, so a method added to the client without
+ * a case here fails the typecheck. Each call must reject with a KeywardError
+ * whose problem is the RFC 9457 document the API sent.
+ */
+import { describe, expect, it } from "vitest";
+import { type KeywardClient, KeywardError } from "../../sdk/src/index.js";
+import type { Operations } from "../../sdk/src/operations.js";
+import { ManualClock } from "../../src/clock";
+import { testApp } from "../helpers";
+import { appFetch, sdkClient } from "./helpers";
+
+const clock = new ManualClock("2026-09-01T00:00:00Z");
+const t = testApp({ clock, log: () => {} });
+// No retries: every status here is final, and a 503 must come back at once.
+const anonymous = sdkClient(t.app, { retry: { retries: 0 } });
+const misconfigured = sdkClient(t.app, {
+	fetch: appFetch(t.app, { KEY_PEPPER: undefined }),
+	retry: { retries: 0 },
+});
+
+type Case = [status: number, call: (kw: KeywardClient) => Promise<unknown>];
+type ProblemTable = { [G in keyof Operations]: { [N in keyof Operations[G]]: Case } };
+
+const accountId = "acc_aaaaaaaaaaaaaaaa";
+const unauthenticated = 401;
+const invalid = 400;
+
+const table: ProblemTable = {
+	service: { health: [503, () => misconfigured.service.health()] },
+	dev: {
+		outbox: [invalid, (kw) => kw.dev.outbox({ query: { to: "not-an-email" } })],
+		auditStats: [invalid, (kw) => kw.dev.auditStats({ query: { stream: "" } })],
+		objectStats: [invalid, (kw) => kw.dev.objectStats({ query: { accountId: "" } })],
+	},
+	auth: {
+		signup: [invalid, (kw) => kw.auth.signup({ body: { email: "nope", password: "short", name: "" } })],
+		verifyEmail: [invalid, (kw) => kw.auth.verifyEmail({ body: { token: "" } })],
+		login: [invalid, (kw) => kw.auth.login({ body: { email: "nope", password: "" } })],
+		logout: [unauthenticated, (kw) => kw.auth.logout()],
+		sendEmailCode: [invalid, (kw) => kw.auth.sendEmailCode({ body: { challengeToken: "" } })],
+		verifyMfa: [invalid, (kw) => kw.auth.verifyMfa({ body: { challengeToken: "", method: "totp", code: "" } })],
+		requestPasswordReset: [invalid, (kw) => kw.auth.requestPasswordReset({ body: { email: "nope" } })],
+		confirmPasswordReset: [invalid, (kw) => kw.auth.confirmPasswordReset({ body: { token: "", newPassword: "" } })],
+	},
+	me: {
+		get: [unauthenticated, (kw) => kw.me.get()],
+		changePassword: [
+			unauthenticated,
+			(kw) => kw.me.changePassword({ body: { currentPassword: "x", newPassword: "long enough passphrase" } }),
+		],
+		startTotp: [unauthenticated, (kw) => kw.me.startTotp({ body: { password: "x" } })],
+		confirmTotp: [unauthenticated, (kw) => kw.me.confirmTotp({ body: { code: "123456" } })],
+		disableTotp: [unauthenticated, (kw) => kw.me.disableTotp({ body: { password: "x", code: "123456" } })],
+		regenerateRecoveryCodes: [unauthenticated, (kw) => kw.me.regenerateRecoveryCodes({ body: { password: "x" } })],
+		listSessions: [unauthenticated, (kw) => kw.me.listSessions()],
+		revokeSession: [unauthenticated, (kw) => kw.me.revokeSession({ sessionId: "ses_x" })],
+		revokeOtherSessions: [unauthenticated, (kw) => kw.me.revokeOtherSessions()],
+	},
+	accounts: {
+		create: [unauthenticated, (kw) => kw.accounts.create({ body: { name: "x" } })],
+		get: [unauthenticated, (kw) => kw.accounts.get({ accountId })],
+		update: [unauthenticated, (kw) => kw.accounts.update({ accountId, body: { name: "x" } })],
+		delete: [unauthenticated, (kw) => kw.accounts.delete({ accountId })],
+		transferOwnership: [
+			unauthenticated,
+			(kw) => kw.accounts.transferOwnership({ accountId, body: { userId: "usr_x" } }),
+		],
+		securityReport: [unauthenticated, (kw) => kw.accounts.securityReport({ accountId })],
+		lockdown: [unauthenticated, (kw) => kw.accounts.lockdown({ accountId, body: { reason: "x" } })],
+	},
+	members: {
+		list: [unauthenticated, (kw) => kw.members.list({ accountId })],
+		update: [unauthenticated, (kw) => kw.members.update({ accountId, userId: "usr_x", body: { role: "member" } })],
+		remove: [unauthenticated, (kw) => kw.members.remove({ accountId, userId: "usr_x" })],
+	},
+	invitations: {
+		create: [
+			unauthenticated,
+			(kw) => kw.invitations.create({ accountId, body: { email: "a@example.com", role: "member" } }),
+		],
+		list: [unauthenticated, (kw) => kw.invitations.list({ accountId })],
+		cancel: [unauthenticated, (kw) => kw.invitations.cancel({ accountId, invitationId: "inv_x" })],
+		accept: [unauthenticated, (kw) => kw.invitations.accept({ body: { token: "x" } })],
+	},
+	keys: {
+		create: [
+			unauthenticated,
+			(kw) => kw.keys.create({ accountId, body: { name: "x", environment: "ci", scopes: ["a:b"] } }),
+		],
+		list: [unauthenticated, (kw) => kw.keys.list({ accountId })],
+		get: [unauthenticated, (kw) => kw.keys.get({ accountId, keyId: "key_x" })],
+		update: [unauthenticated, (kw) => kw.keys.update({ accountId, keyId: "key_x", body: { name: "y" } })],
+		rotate: [unauthenticated, (kw) => kw.keys.rotate({ accountId, keyId: "key_x", body: {} })],
+		revoke: [unauthenticated, (kw) => kw.keys.revoke({ accountId, keyId: "key_x", body: { reason: "x" } })],
+		verify: [invalid, (kw) => kw.keys.verify({ body: { key: "" } })],
+	},
+	auditEvents: {
+		list: [unauthenticated, (kw) => kw.auditEvents.list({ accountId })],
+		export: [unauthenticated, (kw) => kw.auditEvents.export({ accountId })],
+	},
+	webhooks: {
+		create: [
+			unauthenticated,
+			(kw) =>
+				kw.webhooks.create({ accountId, body: { url: "https://hooks.example.com/x", events: ["alert.lockdown"] } }),
+		],
+		list: [unauthenticated, (kw) => kw.webhooks.list({ accountId })],
+		delete: [unauthenticated, (kw) => kw.webhooks.delete({ accountId, webhookId: "whk_x" })],
+		deliveries: [unauthenticated, (kw) => kw.webhooks.deliveries({ accountId, webhookId: "whk_x" })],
+	},
+};
+
+const cases = Object.entries(table).flatMap(([group, methods]) =>
+	Object.entries(methods as Record<string, Case>).map(([name, [status, call]]) => ({
+		name: `${group}.${name}`,
+		status,
+		call,
+	})),
+);
+
+describe("SDK client: every method surfaces its problem", () => {
+	it.each(cases)("$name → $status", async ({ status, call }) => {
+		const err = await call(anonymous).then(
+			() => null,
+			(e: unknown) => e,
+		);
+		expect(err).toBeInstanceOf(KeywardError);
+		const { problem } = err as KeywardError;
+		expect(problem.status).toBe(status);
+		expect(problem.type).toMatch(/^https:\/\/keyward\.dev\/problems\/[a-z-]+$/);
+		expect(problem.requestId).toMatch(/^req_/);
+		if (status === 400) expect(problem.errors?.length).toBeGreaterThan(0);
+	});
+});
