@@ -4,10 +4,12 @@
  * check, five failures in a row lock that kind of check for 15 minutes, every
  * failure is audited, and a lockout is emailed.
  */
+
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { userObject } from "../durable/address";
 import { LOCK_MS, MFA_MAX_FAILURES } from "../durable/throttle-store";
+import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
 import { personalTrail } from "./login";
@@ -74,7 +76,7 @@ export async function guardedUserCheck(
 					subject: `Keyward: ${options.kind === "mfa" ? "second-factor" : "password"} checks locked for 15 minutes`,
 					text: `There were ${MFA_MAX_FAILURES} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts on your Keyward account, so they are blocked for 15 minutes. If this was not you, change your password.`,
 				})
-				.catch(() => undefined),
+				.catch(logMailFailure("security-notice")),
 		);
 	}
 	throw options.onFailure();

@@ -6,6 +6,7 @@
  * is checked (in one Durable Object call with the check), so concurrent guesses
  * cannot outrun the throttle; a success forgives it.
  */
+
 import { eq } from "drizzle-orm";
 import { countFailedLogin } from "../alerts/failed-logins";
 import type { Services } from "../app-env";
@@ -14,6 +15,7 @@ import { users } from "../db/schema";
 import { emailThrottleObject, ipThrottleObject } from "../durable/address";
 import { EMAIL_BACKOFF_AFTER, IP_MAX_FAILURES, IP_WINDOW_MS, LOCK_MS } from "../durable/throttle-store";
 import type { Env } from "../env";
+import { logMailFailure } from "../mail";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../security/password-hash";
 import { findUserByEmail, membershipsOf, normalizeEmail, type UserRow } from "./users";
 
@@ -104,8 +106,9 @@ async function notifyLockout(services: Services, user: UserRow): Promise<void> {
 				"There were 10 failed attempts to sign in to your Keyward account, so sign-in is locked for 15 minutes.\n" +
 				"If this was not you, change your password once the lock ends and turn on two-factor authentication.",
 		});
-	} catch {
-		// The lockout stands whether or not the notice could be sent.
+	} catch (err) {
+		// The lockout stands whether or not the notice could be sent; the failure is logged.
+		logMailFailure("lockout-notice")(err);
 	}
 }
 

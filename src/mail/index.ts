@@ -83,3 +83,15 @@ export function createMailer(env: Env, db: Database, clock: Clock): Mailer {
 	}
 	return new OutboxMailer(db, clock);
 }
+
+/**
+ * For mail sent after the response (verification, reset, codes, notices): the
+ * request does not fail, but the failure is logged (ASVS 16.3.4), by purpose
+ * and error name only, never the address or the text, which may carry a code.
+ */
+export const logMailFailure =
+	(purpose: string) =>
+	(err: unknown): void => {
+		const error = err instanceof Error ? err.name : "unknown";
+		console.error(JSON.stringify({ level: "error", msg: "mail not sent", purpose, error }));
+	};

@@ -11,6 +11,7 @@ import {
 	verifyUserTotp,
 } from "../identity/mfa";
 import { getUser } from "../identity/users";
+import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
 import { completeLogin } from "./auth";
@@ -73,7 +74,7 @@ export function registerAuthMfa(app: App) {
 					subject: "Keyward: your sign-in code",
 					text: `Your Keyward sign-in code is ${code}. It is valid for 10 minutes. If you did not try to sign in, change your password.`,
 				})
-				.catch(() => undefined),
+				.catch(logMailFailure("email-code")),
 		);
 		return c.body(null, 202);
 	});

@@ -8,6 +8,7 @@ import { attemptPasswordLogin, personalTrail } from "../identity/login";
 import { createChallenge, mfaMethodsOf } from "../identity/mfa";
 import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "../identity/sessions";
 import { createUserWithAccount, findUserByEmail, getUser, publicUser } from "../identity/users";
+import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
@@ -111,7 +112,7 @@ export function registerAuth(app: App) {
 					subject: "Keyward: confirm your email address",
 					text: `Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`,
 				})
-				.catch(() => undefined),
+				.catch(logMailFailure("email-verification")),
 		);
 		const audit = c.get("audit");
 		audit.accountId = account.id;

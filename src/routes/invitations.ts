@@ -6,6 +6,7 @@ import type { App } from "../app";
 import { invitations, memberships } from "../db/schema";
 import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
 import { newId } from "../ids";
+import { logMailFailure } from "../mail";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { sha256Hex } from "../security/digest";
@@ -107,7 +108,7 @@ export function registerInvitations(app: App) {
 					subject: `Keyward: you are invited to ${account?.name ?? "an account"}`,
 					text: `You are invited to join ${account?.name ?? "an account"} on Keyward as ${input.role}. Sign in with this email address and accept with this code (valid 7 days):\n\n${token}\n`,
 				})
-				.catch(() => undefined),
+				.catch(logMailFailure("invitation")),
 		);
 		c.get("audit").record({
 			action: "member.invited",

@@ -7,6 +7,7 @@ import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/
 import { personalTrail } from "../identity/login";
 import { endPendingSignIns } from "../identity/mfa";
 import { findUserByEmail, getUser, membershipsOf } from "../identity/users";
+import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
 import { assertPasswordAcceptable, EmailField, PasswordField, TokenField } from "./identity-schemas";
@@ -45,7 +46,7 @@ export function registerPasswordReset(app: App) {
 					subject: "Keyward: reset your password",
 					text: `Use this code to set a new Keyward password (valid 30 minutes, once):\n\n${token}\n\nIf you did not ask for this, ignore this email.`,
 				});
-			})().catch(() => undefined),
+			})().catch(logMailFailure("password-reset")),
 		);
 		return c.body(null, 202);
 	});
