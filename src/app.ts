@@ -27,7 +27,7 @@ import { requestLog } from "./middleware/request-log";
 import { sameOriginForms } from "./middleware/same-origin-forms";
 import { securityHeaders } from "./middleware/security-headers";
 import { services } from "./middleware/services";
-import { ApiError, asApiError, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
+import { ApiError, asApiError, errorFrames, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
 import { registerAccounts } from "./routes/accounts";
 import { registerAuditEvents } from "./routes/audit-events";
 import { registerAuth } from "./routes/auth";
@@ -135,18 +135,7 @@ export function createApp(options: AppOptions = {}): App {
 					level: "error",
 					msg: "unhandled error",
 					requestId: c.get("requestId"),
-					// Name and call frames only: a message (even its later lines, as in a failed
-					// query's parameters) can quote input, and input can hold a secret.
-					error:
-						err instanceof Error
-							? {
-									name: err.name,
-									frames: (err.stack ?? "")
-										.split("\n")
-										.filter((l) => /^\s+at /.test(l))
-										.slice(0, 8),
-								}
-							: typeof err,
+					error: errorFrames(err),
 				}),
 			);
 		}

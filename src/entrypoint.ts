@@ -18,6 +18,7 @@ import { newRequestId } from "./middleware/request-id";
 import {
 	ApiError,
 	asApiError,
+	errorFrames,
 	fieldErrorsFromZod,
 	type ProblemDocument,
 	problemBody,
@@ -54,7 +55,7 @@ export class KeywardVerifier extends WorkerEntrypoint<Env> {
 		} catch (err) {
 			const problem = asApiError(err);
 			// Name and call frames only, as the HTTP app logs them: a message can quote the key.
-			if (problem.status >= 500) logLine({ level: "error", msg: "verify failed", requestId, error: frames(err) });
+			if (problem.status >= 500) logLine({ level: "error", msg: "verify failed", requestId, error: errorFrames(err) });
 			return refused(problem, requestId);
 		}
 	}
@@ -85,14 +86,3 @@ const refused = (error: ApiError, requestId: string): VerifyRpcResult => ({
 });
 
 const logLine = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
-
-const frames = (err: unknown) =>
-	err instanceof Error
-		? {
-				name: err.name,
-				frames: (err.stack ?? "")
-					.split("\n")
-					.filter((l) => /^\s+at /.test(l))
-					.slice(0, 8),
-			}
-		: typeof err;

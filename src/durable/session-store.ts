@@ -81,7 +81,7 @@ export function validateSession(sql: SqlStorage, id: string, secretHash: string,
 }
 
 export function listSessions(sql: SqlStorage, now: number): SessionRecord[] {
-	sql.exec("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", now, now);
+	purgeEndedSessions(sql, now);
 	return sql.exec<Row>("SELECT * FROM sessions ORDER BY created_at DESC").toArray().map(toRecord);
 }
 

@@ -162,3 +162,17 @@ export function isStorageUnavailable(err: unknown): boolean {
 	}
 	return false;
 }
+
+/**
+ * What the logs may keep of an unexpected error: its name and call frames.
+ * Never the message: a message (even its later lines, as in a failed query's
+ * parameters) can quote input, and input can hold a secret.
+ */
+export function errorFrames(err: unknown): { name: string; frames: string[] } | string {
+	if (!(err instanceof Error)) return typeof err;
+	const frames = (err.stack ?? "")
+		.split("\n")
+		.filter((l) => /^\s+at /.test(l))
+		.slice(0, 8);
+	return { name: err.name, frames };
+}
