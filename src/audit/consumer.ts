@@ -13,7 +13,7 @@ import { inArray, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
 import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
-import { accountObject } from "../durable/address";
+import { archiveObject } from "../durable/address";
 import type { Env } from "../env";
 import { type AuditEvent, keyIdOf } from "./event";
 
@@ -75,7 +75,7 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: Cons
 // The archive is the record, so it is written first: a D1 outage delays the index, never the archive.
 async function archiveStream(stream: string, events: AuditEvent[], deps: ConsumerDeps): Promise<void> {
 	const ordered = [...events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
-	const stub = accountObject(deps.env, stream);
+	const stub = archiveObject(deps.env, stream);
 	await stub.appendToArchive(
 		stream,
 		ordered.map((event) => ({ id: event.id, line: JSON.stringify(event) })),

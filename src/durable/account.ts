@@ -50,10 +50,12 @@ export interface ArchiveResult {
 
 /**
  * The one Durable Object class, SQLite-backed, addressed by whatever the state
- * belongs to (src/durable/address.ts): an account (audit chain head, later
- * rate limits and key revocation), a user (sessions, second-factor failures),
- * an email or a client IP (login throttling). It is the single place where
- * state that must be consistent everywhere at once lives.
+ * belongs to (src/durable/address.ts): an account (its API keys, their
+ * rate-limit windows and revocations, failed-login spikes), an audit stream
+ * (the archive's chain head, `audit:` names, kept apart so archiving never
+ * queues behind the account's verifies), a user (sessions, second-factor
+ * failures), an email or a client IP (login throttling). It is the single
+ * place where state that must be consistent everywhere at once lives.
  */
 export class AccountDurableObject extends DurableObject<Env> {
 	/** The archive bucket; a field so fault-injection tests can wrap the real binding. */

@@ -10,3 +10,6 @@ export const emailThrottleObject = (env: Env, email: string) =>
 	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`login-email:${email.toLowerCase()}`));
 export const ipThrottleObject = (env: Env, ip: string) =>
 	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`login-ip:${ip}`));
+/** The audit archive's chain for one stream (an account or `system`), apart from the account's verify object. */
+export const archiveObject = (env: Env, stream: string) =>
+	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`audit:${stream}`));
