@@ -264,10 +264,13 @@ export class AccountDurableObject extends DurableObject<Env> {
 		return this.keys.usage(id, now);
 	}
 
-	/** Writes last-use times back to D1 in batches, never per request. */
-	/** Writes last-use times back to D1 in batches (never per request) and purges ended sessions. */
+	/**
+	 * Writes rate-limit windows exactly, last-use times back to D1 in batches (never per request),
+	 * and purges ended sessions.
+	 */
 	override async alarm(): Promise<void> {
 		this.#flushScheduled = false;
+		this.keys.settleWindows();
 		await this.keys.flushLastUsed();
 		const offset = this.ctx.storage.kv.get<number>(SESSION_CLOCK_OFFSET) ?? 0;
 		const nextSessionEnd = purgeEndedSessions(this.ctx.storage.sql, Date.now() + offset);

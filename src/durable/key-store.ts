@@ -10,7 +10,16 @@ import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { ipAllowed } from "../security/cidr";
 import { allScopesSatisfied } from "../security/scopes";
-import { emptyWindow, peek, tryAdmit, type WindowDecision, type WindowState } from "../security/sliding-window";
+import {
+	emptyWindow,
+	peek,
+	reserveFor,
+	restoreWindow,
+	type StoredWindow,
+	tryAdmit,
+	type WindowDecision,
+	type WindowState,
+} from "../security/sliding-window";
 
 export interface KeyRecord {
 	id: string;
@@ -70,9 +79,18 @@ const HOUR_MS = 3_600_000;
 /** Bounds the memory forged keys can claim: at most this many remembered misses per account. */
 const UNKNOWN_LIMIT = 10_000;
 
+/** A key's window in memory, with what storage knows of it (see `StoredWindow`). */
+interface LiveWindow {
+	state: WindowState;
+	/** Admissions since the last write. */
+	unwritten: number;
+	/** The reserve of the last write: how many admissions may go unwritten. */
+	reserve: number;
+}
+
 export class KeyStore {
 	readonly #byHash = new Map<string, KeyRecord>();
-	readonly #windows = new Map<string, WindowState>();
+	readonly #windows = new Map<string, LiveWindow>();
 	/**
 	 * Hashes D1 did not know. Anyone can forge a key with a valid checksum for any account; without
 	 * this, each forgery would cost a D1 query. A key becomes known only through `upsert` (creation
@@ -123,14 +141,45 @@ export class KeyStore {
 		return record;
 	}
 
-	#window(id: string): WindowState {
-		let state = this.#windows.get(id);
-		if (!state) {
-			const stored = this.sql.exec<{ state: string }>("SELECT state FROM key_windows WHERE id = ?", id).toArray()[0];
-			state = stored ? (JSON.parse(stored.state) as WindowState) : emptyWindow();
-			this.#windows.set(id, state);
+	#window(key: KeyRecord, now: number): LiveWindow {
+		let live = this.#windows.get(key.id);
+		if (!live) {
+			const stored = this.sql
+				.exec<{ state: string }>("SELECT state FROM key_windows WHERE id = ?", key.id)
+				.toArray()[0];
+			const state = stored
+				? restoreWindow(JSON.parse(stored.state) as StoredWindow, now, key.windowSeconds * 1000)
+				: emptyWindow();
+			// A restored reserve is spent by being counted; the next admission writes.
+			live = { state, unwritten: 0, reserve: 0 };
+			this.#windows.set(key.id, live);
 		}
-		return state;
+		return live;
+	}
+
+	#write(id: string, live: LiveWindow, reserve: number): void {
+		const stored: StoredWindow = { ...live.state, reserve };
+		this.sql.exec(
+			"INSERT INTO key_windows (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+			id,
+			JSON.stringify(stored),
+		);
+		live.unwritten = 0;
+		live.reserve = reserve;
+	}
+
+	/**
+	 * Writes every window exactly (no reserve). The alarm calls it, so an object evicted after
+	 * going idle comes back with exact counts; only a crash costs a reserve.
+	 */
+	settleWindows(): number {
+		let written = 0;
+		for (const [id, live] of this.#windows) {
+			if (live.unwritten === 0 && live.reserve === 0) continue;
+			this.#write(id, live, 0);
+			written++;
+		}
+		return written;
 	}
 
 	/** Verify per API.md §5, codes checked in order; only VALID and RATE_LIMITED count against the limit. */
@@ -143,7 +192,8 @@ export class KeyStore {
 		const key = await this.#find(hash);
 		if (!key) return { code: "NOT_FOUND" };
 		const windowMs = key.windowSeconds * 1000;
-		const state = this.#window(key.id);
+		const live = this.#window(key, now);
+		const state = live.state;
 		const refuse = (code: VerifyCode): VerifyOutcome => {
 			this.#count(key.id, code, now);
 			return { code, key, window: peek(state, now, key.limit, windowMs) };
@@ -153,12 +203,9 @@ export class KeyStore {
 		if (!ipAllowed(key.ipAllowlist, ip)) return refuse("IP_NOT_ALLOWED");
 		if (!allScopesSatisfied(key.scopes, requiredScopes)) return refuse("INSUFFICIENT_SCOPE");
 		const decision = tryAdmit(state, now, key.limit, windowMs);
-		// Persisted on every decision, so an evicted object resumes with the same counts.
-		this.sql.exec(
-			"INSERT INTO key_windows (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
-			key.id,
-			JSON.stringify(state),
-		);
+		// Storage covers every admission before it is answered: either the last write's reserve
+		// covers it, or it is written now with a fresh reserve (src/security/sliding-window.ts).
+		if (decision.admitted && ++live.unwritten > live.reserve) this.#write(key.id, live, reserveFor(key.limit));
 		const code = decision.admitted ? "VALID" : "RATE_LIMITED";
 		this.#count(key.id, code, now);
 		if (decision.admitted) this.#pendingLastUsed.set(key.id, now);

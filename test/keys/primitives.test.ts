@@ -86,7 +86,7 @@ describe("sliding window", () => {
 		const refused = tryAdmit(state, 1_000_000, 100, W);
 		expect(refused).toMatchObject({ admitted: false, remaining: 0 });
 		expect(refused.resetMs).toBeGreaterThan(W - 1);
-		expect(refused.resetMs).toBeLessThanOrEqual(W + W / 50);
+		expect(refused.resetMs).toBeLessThanOrEqual(W + W / 100);
 	});
 
 	it("never admits more than the limit in any window, with bursts around boundaries (checked over every window of the trace)", () => {
@@ -113,7 +113,7 @@ describe("sliding window", () => {
 		}
 	});
 
-	it("under steady demand, admits within 2% of an exact sliding log", () => {
+	it("under steady demand, admits within 1% of an exact sliding log", () => {
 		const limit = 1000;
 		const state = emptyWindow();
 		const exact: number[] = [];
@@ -128,12 +128,12 @@ describe("sliding window", () => {
 			}
 		}
 		expect(ours).toBeLessThanOrEqual(exactCount);
-		expect(ours).toBeGreaterThanOrEqual(Math.floor(exactCount * 0.98));
+		expect(ours).toBeGreaterThanOrEqual(Math.floor(exactCount * 0.99));
 	});
 
 	it("keeps bounded state whatever the limit", () => {
 		const state = emptyWindow();
 		for (let i = 0; i < 10_000; i++) tryAdmit(state, i, 1_000_000, 86_400_000);
-		expect(state.counts).toHaveLength(51);
+		expect(state.counts).toHaveLength(101);
 	});
 });

@@ -67,7 +67,7 @@ describe("POST /v1/keys/verify", () => {
 		});
 		expect(res.headers.get("ratelimit-policy")).toBe('"key";q=10;w=60');
 		// The slot this request took frees up one window (at most one bucket more) from now.
-		expect(res.headers.get("ratelimit")).toBe('"key";r=9;t=62');
+		expect(res.headers.get("ratelimit")).toBe('"key";r=9;t=61');
 		expect(res.headers.get("x-ratelimit-limit")).toBe("10");
 		expect(res.headers.get("x-ratelimit-remaining")).toBe("9");
 		const rows = await env.DB.prepare("SELECT * FROM api_keys WHERE id = ?").bind(key.id).all();
