@@ -107,7 +107,7 @@ async function membersPage(
 			</section>
 			<section>
 				<h2>Invite someone</h2>
-				<form method="post" action={`${base}/invite`}>
+				<form method="post" action={`/console/a/${accountId}/invitations`}>
 					<Field name="email" label="Email" type="email" value={extra.form?.email} errors={errors} required />
 					<label for="invite-role">Role</label>
 					<select id="invite-role" name="role">
@@ -126,7 +126,7 @@ async function membersPage(
 					{(invitations.ok ? invitations.data.data : []).map((i) => (
 						<li>
 							{i.email} as {i.role}, expires {formatTime(i.expiresAt)}{" "}
-							<form method="post" action={`${base}/invitations/${i.id}/cancel`} class="inline">
+							<form method="post" action={`/console/a/${accountId}/invitations/${i.id}/cancel`} class="inline">
 								<button type="submit" class="secondary" aria-label={`Cancel the invitation of ${i.email}`}>
 									Cancel
 								</button>
@@ -156,7 +156,7 @@ export function registerConsoleMembers(app: App) {
 		) => ReturnType<SignedIn["api"]["call"]>,
 	) =>
 		app.post(
-			`/console/a/:accountId/members${path}`,
+			`/console/a/:accountId${path}`,
 			withAccount(app, async (c, me, accountId) => {
 				const form = await formOf(c);
 				const res = await call(me, accountId, c, form);
@@ -166,13 +166,15 @@ export function registerConsoleMembers(app: App) {
 			}),
 		);
 
-	action("/invite", (me, accountId, _c, form) =>
+	// Invitations apart from members: a literal beside a parameter (`members/invite` next to
+	// `members/:userId`) would force Hono off its RegExpRouter onto the slower TrieRouter.
+	action("/invitations", (me, accountId, _c, form) =>
 		me.api.call("POST", `/v1/accounts/${accountId}/invitations`, { email: form.email ?? "", role: form.role ?? "" }),
 	);
-	action("/:userId/role", (me, accountId, c, form) =>
+	action("/members/:userId/role", (me, accountId, c, form) =>
 		me.api.call("PATCH", `/v1/accounts/${accountId}/members/${c.req.param("userId")}`, { role: form.role ?? "" }),
 	);
-	action("/:userId/remove", (me, accountId, c) =>
+	action("/members/:userId/remove", (me, accountId, c) =>
 		me.api.call("DELETE", `/v1/accounts/${accountId}/members/${c.req.param("userId")}`),
 	);
 	action("/invitations/:invitationId/cancel", (me, accountId, c) =>

@@ -191,7 +191,7 @@ async function securityPage(
 						))}
 					</tbody>
 				</table>
-				<form method="post" action="/console/security/sessions/revoke-others">
+				<form method="post" action="/console/security/revoke-other-sessions">
 					<button type="submit" class="danger">
 						Sign out everywhere else
 					</button>
@@ -361,7 +361,7 @@ export function registerConsoleSecurity(app: App) {
 	);
 
 	app.post(
-		"/console/security/sessions/revoke-others",
+		"/console/security/revoke-other-sessions",
 		withUser(app, async (c, me) => {
 			await me.api.call("POST", "/v1/me/sessions/revoke-others");
 			return c.redirect("/console/security?done=others", 303);
