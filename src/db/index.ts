@@ -1,8 +1,24 @@
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
-export const createDatabase = (d1: D1Database) => drizzle(d1, { schema });
-export type Database = ReturnType<typeof createDatabase>;
+const build = (d1: D1Database) => drizzle(d1, { schema });
+export type Database = ReturnType<typeof build>;
+
+const built = new WeakMap<D1Database, Database>();
+
+/**
+ * The drizzle database over a D1 binding, built once per binding and isolate. Building it walks
+ * the whole schema's relations; doing that on every request cost about 0.4 ms of CPU each
+ * (profiled under `wrangler dev`). The instance holds no per-request state.
+ */
+export function createDatabase(d1: D1Database): Database {
+	let db = built.get(d1);
+	if (!db) {
+		db = build(d1);
+		built.set(d1, db);
+	}
+	return db;
+}
 export { schema };
 
 /** D1 binds at most 100 parameters per statement; multi-row writes go in chunks below that. */
