@@ -98,6 +98,29 @@ export async function workerdMemoryKiB(pid) {
 	return total;
 }
 
+/**
+ * CPU time (ms, user + system) spent so far by the server's processes under `pid`'s process
+ * group, from /proc: `workerd` (the runtime: Worker, Durable Objects, queues) and `other`
+ * (wrangler's Node process, which proxies each request). Clock ticks are 10 ms, so measure
+ * over thousands of requests.
+ */
+export async function serverCpuMs(pid) {
+	const { readdirSync, readFileSync } = await import("node:fs");
+	const ticksPerSecond = 100; // USER_HZ on Linux
+	const total = { workerd: 0, other: 0 };
+	for (const entry of readdirSync("/proc")) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+			if (Number(fields[2]) !== pid) continue;
+			const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+			total[stat.includes("(workerd)") ? "workerd" : "other"] += ms;
+		} catch {}
+	}
+	return total;
+}
+
 /** Reads every archived event of the given streams from the persisted local R2 state (after the stack stopped). */
 export async function readArchivedEvents(state, streams) {
 	const { openArchive, readStream } = await import("../scripts/archive.ts");
