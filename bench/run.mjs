@@ -6,6 +6,7 @@
 //   npm run bench -- health audit   chosen scenarios
 //   npm run bench -- binding        verify via a service binding vs over HTTP (bench/binding.mjs)
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 BENCH_ROUNDS=5 npm run bench
+//   BENCH_INSPECTOR=off npm run bench -- health verify   without the debugger `wrangler dev` attaches
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
 import { json, percentile, readArchivedEvents, serverCpuMs, startStack } from "./stack.mjs";
@@ -18,6 +19,8 @@ const LOGIN_SAMPLES = Number(process.env.BENCH_LOGIN_SAMPLES ?? 60);
 // The latency scenarios run this many times each, interleaved (health, verify, … then again), so
 // a slow patch of the shared machine falls on every scenario alike; the bars compare within a round.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// BENCH_INSPECTOR=off serves through bench/serve.mjs: no debugger attached, as in production.
+const INSPECTOR = process.env.BENCH_INSPECTOR !== "off";
 const DEADLINE_MS = 180_000;
 const STATE = ".wrangler/bench-state";
 
@@ -109,6 +112,8 @@ function verifyBars(rounds) {
 			cpu: verify.workerdCpuMs - health.workerdCpuMs,
 		}));
 	if (pairs.length === 0) return null;
+	// A run that answered any 5xx measured something else (an error path): no verdict on the bars.
+	const errors = rounds.reduce((n, r) => n + Object.values(r).reduce((m, row) => m + row.errors5xx, 0), 0);
 	const rps = pairs.map((p) => +p.rps.toFixed(2));
 	const p99 = pairs.map((p) => +p.p99.toFixed(2));
 	return {
@@ -119,7 +124,10 @@ function verifyBars(rounds) {
 		p99Median: median(p99),
 		// What a warm verify costs the runtime beyond /health, in CPU ms per request.
 		extraWorkerdCpuMs: +median(pairs.map((p) => p.cpu)).toFixed(2),
-		bars: `req/s >= 0.8: ${median(rps) >= 0.8 ? "met" : "not met"}; p99 <= 1.5: ${median(p99) <= 1.5 ? "met" : "not met"} (medians)`,
+		bars:
+			errors > 0
+				? `invalid: ${errors} responses were 5xx`
+				: `req/s >= 0.8: ${median(rps) >= 0.8 ? "met" : "not met"}; p99 <= 1.5: ${median(p99) <= 1.5 ? "met" : "not met"} (medians)`,
 	};
 }
 
@@ -157,7 +165,7 @@ async function auditScenario() {
 
 const only = process.argv.slice(2);
 const wanted = (name) => only.length === 0 || only.includes(name);
-const stack = await startStack({ port: PORT, state: STATE });
+const stack = await startStack({ port: PORT, state: STATE, inspector: INSPECTOR });
 ({ send, served } = stack);
 const results = [];
 let audit;
@@ -187,6 +195,7 @@ try {
 	}
 	const bars = verifyBars(rounds);
 	if (bars) results.push(bars);
+	if (results.some((r) => r.errors5xx > 0)) process.exitCode = 1;
 	if (wanted("audit")) audit = await auditScenario();
 } finally {
 	await stack.stop();
@@ -227,4 +236,4 @@ if (audit) {
 	results.push(summary);
 	if (lost > 0 || duplicated > 0 || !chains.system) process.exitCode = 1;
 }
-console.log(JSON.stringify({ requestsPerScenario: REQUESTS, concurrency: CONCURRENCY, results }));
+console.log(JSON.stringify({ requestsPerScenario: REQUESTS, concurrency: CONCURRENCY, inspector: INSPECTOR, results }));

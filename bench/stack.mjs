@@ -28,9 +28,11 @@ const run = (command, args) =>
  * `served`, so the audit trail can be checked against what was answered.
  * `configs` runs several Workers in the one `wrangler dev` (the first is the
  * one on the port), `vars` overrides their variables, and `healthPath` is
- * where the first one answers 200 once it is up.
+ * where the first one answers 200 once it is up. `inspector: false` serves
+ * through bench/serve.mjs instead, the same Worker and local bindings with no
+ * debugger attached to the runtime (one Worker, no `configs` or `vars`).
  */
-export async function startStack({ port, state, configs = [], vars = {}, healthPath = "/health" }) {
+export async function startStack({ port, state, configs = [], vars = {}, healthPath = "/health", inspector = true }) {
 	const base = `http://127.0.0.1:${port}`;
 	const served = [];
 	/** Request id → "METHOD /path", to say which requests a check is about. */
@@ -54,17 +56,19 @@ export async function startStack({ port, state, configs = [], vars = {}, healthP
 	// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
 	await run("node", ["scripts/dev-vars.mjs"]);
 	await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-	const server = spawn(
-		"npx",
-		[
-			"wrangler",
-			"dev",
-			...configs.flatMap((config) => ["-c", config]),
-			...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-			...["--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
-		],
-		{ stdio: ["ignore", "ignore", "inherit"], detached: true },
-	);
+	if (!inspector && (configs.length > 0 || Object.keys(vars).length > 0))
+		throw new Error("inspector: false serves one Worker with its own vars");
+	const command = inspector
+		? [
+				"npx",
+				"wrangler",
+				"dev",
+				...configs.flatMap((config) => ["-c", config]),
+				...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+				...["--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
+			]
+		: ["node", "bench/serve.mjs", String(port), state];
+	const server = spawn(command[0], command.slice(1), { stdio: ["ignore", "ignore", "inherit"], detached: true });
 	const stop = async () => {
 		try {
 			process.kill(-server.pid, "SIGTERM");

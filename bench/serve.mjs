@@ -1,0 +1,27 @@
+// Serves the Worker like `wrangler dev`, through wrangler's own programmatic API
+// (`unstable_startWorker`), with the devtools inspector off. The `wrangler dev`
+// command always attaches the V8 debugger to the runtime (its inspector proxy
+// sends Runtime/Debugger/Network.enable on every reload); production has no
+// debugger attached, so the bench can measure both ways (bench/stack.mjs).
+//
+//   node bench/serve.mjs <port> <persist-dir>
+import { unstable_startWorker } from "wrangler";
+
+const [port, persist] = process.argv.slice(2);
+const worker = await unstable_startWorker({
+	config: "wrangler.toml",
+	dev: {
+		server: { hostname: "127.0.0.1", port: Number(port) },
+		inspector: false,
+		persist,
+		logLevel: "error",
+		watch: false,
+	},
+});
+await worker.ready;
+const stop = async () => {
+	await worker.dispose();
+	process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
