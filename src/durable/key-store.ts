@@ -114,6 +114,9 @@ export class KeyStore {
 		);
 		this.#byHash.set(record.hash, record);
 		this.#unknown.delete(record.hash);
+		// A lowered limit shrinks the reserve at once: a crash must not cost more than 1% of the new limit.
+		const live = this.#windows.get(record.id);
+		if (live && live.reserve > reserveFor(record.limit)) this.#write(record.id, live, reserveFor(record.limit));
 	}
 
 	async #find(hash: string): Promise<KeyRecord | null> {

@@ -141,6 +141,24 @@ describe("window writes with a reserve", () => {
 		expect(writes.small).toBe(50);
 	});
 
+	it("lowering a key's limit shrinks its reserve at once, so a crash costs at most 1% of the new limit", async () => {
+		const result = await runInDurableObject(freshObject(), async (_o, state) => {
+			const now = Date.parse("2026-08-01T00:00:00Z");
+			let store = new KeyStore(state.storage.sql, noD1);
+			const key = record(100_000, 60); // reserve 1,000
+			store.upsert(key);
+			for (let i = 0; i < 50; i++) await store.verify(key.hash, [], null, now);
+			store.upsert({ ...key, limit: 200 }); // reserve 2
+			store = new KeyStore(state.storage.sql, noD1); // the crash
+			let after = 0;
+			while ((await store.verify(key.hash, [], null, now + 1)).code === "VALID") after++;
+			return after;
+		});
+		// 50 admitted under the old limit; of the new 200 at most 2 may be lost to the crash.
+		expect(result).toBeLessThanOrEqual(150);
+		expect(result).toBeGreaterThanOrEqual(150 - reserveFor(200));
+	});
+
 	it("the alarm writes windows exactly, so an object evicted after it resumes with exact counts", async () => {
 		const stub = freshObject();
 		const limit = 1000;
