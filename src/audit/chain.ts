@@ -81,7 +81,7 @@ export interface ArchiveObject {
 
 /**
  * Walks a stream's objects in key order and reports the first broken link.
- * With `expectedHead` (from the account's Durable Object), an edit to the
+ * With `expectedHead` (from the stream's archive Durable Object), an edit to the
  * newest object, which no later object vouches for, is caught too.
  */
 export async function verifyChain(

@@ -233,9 +233,14 @@ export class AccountDurableObject extends DurableObject<Env> {
 
 	/** Many at once (a lockdown or offboarding revokes every key in one call, not one call per key). */
 	upsertKeys(records: KeyRecord[]): void {
-		this.ctx.storage.transactionSync(() => {
-			for (const record of records) this.keys.upsert(record);
-		});
+		try {
+			this.ctx.storage.transactionSync(() => {
+				for (const record of records) this.keys.upsert(record);
+			});
+		} catch (err) {
+			this.keys.forgetWindows(records.map((r) => r.id));
+			throw err;
+		}
 	}
 
 	async verifyKey(hash: string, requiredScopes: string[], ip: string | null, now: number) {

@@ -86,6 +86,8 @@ interface LiveWindow {
 	unwritten: number;
 	/** The reserve of the last write: how many admissions may go unwritten. */
 	reserve: number;
+	/** Read back with a reserve that storage still holds: the alarm writes it down, so it is charged once. */
+	restored: boolean;
 }
 
 export class KeyStore {
@@ -104,6 +106,15 @@ export class KeyStore {
 		private readonly sql: SqlStorage,
 		private readonly db: () => Database,
 	) {}
+
+	/**
+	 * Drops windows from memory so they are read back from storage, reserve charged. For a write
+	 * transaction that rolled back: memory may say a window was written when storage kept the
+	 * older state.
+	 */
+	forgetWindows(ids: readonly string[]): void {
+		for (const id of ids) this.#windows.delete(id);
+	}
 
 	upsert(record: KeyRecord): void {
 		this.sql.exec(
@@ -150,11 +161,10 @@ export class KeyStore {
 			const stored = this.sql
 				.exec<{ state: string }>("SELECT state FROM key_windows WHERE id = ?", key.id)
 				.toArray()[0];
-			const state = stored
-				? restoreWindow(JSON.parse(stored.state) as StoredWindow, now, key.windowSeconds * 1000)
-				: emptyWindow();
+			const parsed = stored ? (JSON.parse(stored.state) as StoredWindow) : null;
+			const state = parsed ? restoreWindow(parsed, now, key.windowSeconds * 1000) : emptyWindow();
 			// A restored reserve is spent by being counted; the next admission writes.
-			live = { state, unwritten: 0, reserve: 0 };
+			live = { state, unwritten: 0, reserve: 0, restored: (parsed?.reserve ?? 0) > 0 };
 			this.#windows.set(key.id, live);
 		}
 		return live;
@@ -169,6 +179,7 @@ export class KeyStore {
 		);
 		live.unwritten = 0;
 		live.reserve = reserve;
+		live.restored = false;
 	}
 
 	/**
@@ -178,7 +189,7 @@ export class KeyStore {
 	settleWindows(): number {
 		let written = 0;
 		for (const [id, live] of this.#windows) {
-			if (live.unwritten === 0 && live.reserve === 0) continue;
+			if (live.unwritten === 0 && live.reserve === 0 && !live.restored) continue;
 			this.#write(id, live, 0);
 			written++;
 		}

@@ -25,6 +25,8 @@ export interface WindowState {
 	counts: number[];
 	/** Absolute index (floor(t / g)) of the newest bucket. */
 	last: number;
+	/** The window the buckets were cut for; absent only in windows stored before it was recorded. */
+	windowMs?: number;
 }
 
 export interface WindowDecision {
@@ -49,13 +51,37 @@ function advance(state: WindowState, index: number): void {
 	state.last = index;
 }
 
+const total = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+
+/**
+ * Makes the state fit `windowMs` and the current bucket count. A state cut for another window
+ * (the key's `windowSeconds` was changed) or another bucket count (stored before B was 100) is
+ * collapsed: whatever it still counts is counted as admitted now. Nothing is forgotten early, so
+ * over-admission stays zero; the price is that those requests may count up to one window longer.
+ * A lengthened window cannot count requests the old, shorter one had already let go.
+ */
+function fit(state: WindowState, now: number, windowMs: number): void {
+	const own = state.windowMs ?? windowMs;
+	if (own === windowMs && state.counts.length === DEFAULT_BUCKETS + 1) {
+		state.windowMs = windowMs;
+		return;
+	}
+	advance(state, Math.floor(now / (own / (state.counts.length - 1))));
+	const counted = total(state.counts);
+	state.counts = Array(DEFAULT_BUCKETS + 1).fill(0);
+	state.counts[DEFAULT_BUCKETS] = counted;
+	state.last = Math.max(Math.floor(now / (windowMs / DEFAULT_BUCKETS)), 0);
+	state.windowMs = windowMs;
+}
+
 export function tryAdmit(state: WindowState, now: number, limit: number, windowMs: number): WindowDecision {
+	fit(state, now, windowMs);
 	const buckets = state.counts.length - 1;
 	const g = windowMs / buckets;
 	const index = Math.floor(now / g);
 	// A clock that went backwards counts into the newest bucket: requests are never forgotten early.
 	advance(state, index);
-	const used = state.counts.reduce((a, b) => a + b, 0);
+	const used = total(state.counts);
 	if (used < limit) {
 		state.counts[state.counts.length - 1] = (state.counts.at(-1) ?? 0) + 1;
 		return { admitted: true, remaining: limit - used - 1, resetMs: resetAfter(state, now, g) };
@@ -75,9 +101,10 @@ function resetAfter(state: WindowState, now: number, g: number): number {
 
 /** The current standing without admitting anything (for headers on refused verifications). */
 export function peek(state: WindowState, now: number, limit: number, windowMs: number): WindowDecision {
+	fit(state, now, windowMs);
 	const g = windowMs / (state.counts.length - 1);
 	advance(state, Math.floor(now / g));
-	const used = state.counts.reduce((a, b) => a + b, 0);
+	const used = total(state.counts);
 	return {
 		admitted: used < limit,
 		remaining: Math.max(0, limit - used),
@@ -111,11 +138,12 @@ export const reserveFor = (limit: number): number => Math.floor(limit / 100);
 
 /** A window read back from storage, with its reserve counted as admitted now. */
 export function restoreWindow(stored: StoredWindow, now: number, windowMs: number): WindowState {
-	const state: WindowState = { counts: [...stored.counts], last: stored.last };
+	const state: WindowState = { counts: [...stored.counts], last: stored.last, windowMs: stored.windowMs };
+	fit(state, now, windowMs);
 	const reserve = stored.reserve ?? 0;
 	if (reserve > 0) {
-		advance(state, Math.floor(now / (windowMs / (state.counts.length - 1))));
-		state.counts[state.counts.length - 1] = (state.counts.at(-1) ?? 0) + reserve;
+		advance(state, Math.floor(now / (windowMs / DEFAULT_BUCKETS)));
+		state.counts[DEFAULT_BUCKETS] = (state.counts[DEFAULT_BUCKETS] ?? 0) + reserve;
 	}
 	return state;
 }

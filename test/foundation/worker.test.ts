@@ -7,6 +7,7 @@ import {
 	SELF,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { accountObject, archiveObject } from "../../src/durable/address";
 import worker from "../../src/index";
 
 describe("the Worker entry", () => {
@@ -16,13 +17,19 @@ describe("the Worker entry", () => {
 		expect(res.headers.get("x-request-id")).toMatch(/^req_/);
 	});
 
-	it("reaches the per-account Durable Object, SQLite-backed", async () => {
-		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName("acc_test"));
-		expect(await stub.chainHead("acc_test")).toEqual({ seq: 0, hash: "genesis" });
-		const tables = await runInDurableObject(stub, (_instance, state) =>
-			state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
-		);
-		expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["chain_head", "archived_events"]));
+	it("reaches the Durable Objects, SQLite-backed: an account's and its audit stream's", async () => {
+		const tablesOf = (stub: DurableObjectStub) =>
+			runInDurableObject(stub, (_instance, state) =>
+				state.storage.sql
+					.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+					.toArray()
+					.map((t) => t.name),
+			);
+		const archive = archiveObject(env, "acc_test");
+		expect(await archive.chainHead("acc_test")).toEqual({ seq: 0, hash: "genesis" });
+		expect(await tablesOf(archive)).toEqual(expect.arrayContaining(["chain_head", "archived_events"]));
+		expect(await accountObject(env, "acc_test").memoryStats()).toMatchObject({ keys: 0, storedKeys: 0 });
+		expect(await tablesOf(accountObject(env, "acc_test"))).toEqual(expect.arrayContaining(["keys", "key_windows"]));
 	});
 
 	it("retries (never acks) messages of a queue it has no consumer for, so none are lost", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { crc32, generateApiKey, keyStart, parseApiKey } from "../../src/security/api-key-format";
 import { allScopesSatisfied, isValidScope, scopeSatisfies } from "../../src/security/scopes";
-import { emptyWindow, tryAdmit } from "../../src/security/sliding-window";
+import { emptyWindow, restoreWindow, tryAdmit } from "../../src/security/sliding-window";
 
 const ACCOUNT = "acc_abcdefghijklmnop";
 
@@ -129,6 +129,32 @@ describe("sliding window", () => {
 		}
 		expect(ours).toBeLessThanOrEqual(exactCount);
 		expect(ours).toBeGreaterThanOrEqual(Math.floor(exactCount * 0.99));
+	});
+
+	it("a shortened window keeps counting what the old one held: never a second limit's worth", () => {
+		const state = emptyWindow();
+		const t0 = 5_000_000_000;
+		for (let i = 0; i < 10; i++) expect(tryAdmit(state, t0, 10, 3_600_000).admitted).toBe(true);
+		// windowSeconds 3600 becomes 60: the ten count as of the change, for one new window.
+		expect(tryAdmit(state, t0 + 1_000, 10, 60_000).admitted).toBe(false);
+		expect(tryAdmit(state, t0 + 30_000, 10, 60_000).admitted).toBe(false);
+		expect(tryAdmit(state, t0 + 1_000 + 60_000 + 600, 10, 60_000).admitted).toBe(true);
+	});
+
+	it("a lengthened window lets go once its own span has passed (no refusal forever)", () => {
+		const state = emptyWindow();
+		const t0 = 5_000_000_000;
+		for (let i = 0; i < 10; i++) expect(tryAdmit(state, t0, 10, 60_000).admitted).toBe(true);
+		expect(tryAdmit(state, t0 + 1_000, 10, 3_600_000).admitted).toBe(false);
+		expect(tryAdmit(state, t0 + 1_000 + 3_600_000 + 36_000, 10, 3_600_000).admitted).toBe(true);
+	});
+
+	it("a window stored with the old 50 buckets is carried over conservatively to 100", () => {
+		const legacy = { counts: [...Array(50).fill(0), 5], last: Math.floor(5_000_000_000 / (60_000 / 50)) };
+		const state = restoreWindow(legacy, 5_000_000_000 + 10, 60_000);
+		expect(state.counts).toHaveLength(101);
+		expect(tryAdmit(state, 5_000_000_000 + 10, 6, 60_000)).toMatchObject({ admitted: true, remaining: 0 });
+		expect(tryAdmit(state, 5_000_000_000 + 20, 6, 60_000).admitted).toBe(false);
 	});
 
 	it("keeps bounded state whatever the limit", () => {

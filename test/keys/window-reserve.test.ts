@@ -159,6 +159,74 @@ describe("window writes with a reserve", () => {
 		expect(result).toBeGreaterThanOrEqual(150 - reserveFor(200));
 	});
 
+	it("the reserve counts from the restart, not from the last write: unwritten admissions came after it", async () => {
+		const n = await runInDurableObject(freshObject(), async (_o, state) => {
+			const t0 = Date.parse("2026-08-01T00:00:00Z");
+			const key = record(1000, 60); // reserve 10
+			let store = new KeyStore(state.storage.sql, noD1);
+			store.upsert(key);
+			await store.verify(key.hash, [], null, t0); // written, with the reserve
+			for (let i = 0; i < 10; i++) await store.verify(key.hash, [], null, t0 + 30_000); // unwritten
+			store = new KeyStore(state.storage.sql, noD1); // the crash
+			await store.verify(key.hash, ["other:read"], null, t0 + 31_000); // read back, refused
+			let admitted = 0;
+			// The admission at t0 has left the window; the ten at t0 + 30 s have not.
+			while ((await store.verify(key.hash, [], null, t0 + 61_000)).code === "VALID") admitted++;
+			return admitted;
+		});
+		expect(n).toBeLessThanOrEqual(990);
+		expect(n).toBeGreaterThanOrEqual(990 - reserveFor(1000));
+	});
+
+	it("a restored reserve is written down by the alarm, so a later restart does not charge it again later", async () => {
+		const after = await runInDurableObject(freshObject(), async (_o, state) => {
+			const t0 = Date.parse("2026-08-01T00:00:00Z");
+			const key = record(1000, 60); // reserve 10
+			let store = new KeyStore(state.storage.sql, noD1);
+			store.upsert(key);
+			for (let i = 0; i < 5; i++) await store.verify(key.hash, [], null, t0);
+			// Restart, a refused verify reads the window back (reserve counted at t1), the alarm runs.
+			const restartAndSettle = async (t: number) => {
+				store = new KeyStore(state.storage.sql, noD1);
+				expect((await store.verify(key.hash, ["other:read"], null, t)).code).toBe("INSUFFICIENT_SCOPE");
+				store.settleWindows();
+			};
+			const t1 = t0 + 1_000;
+			await restartAndSettle(t1);
+			await restartAndSettle(t1 + 30_000);
+			store = new KeyStore(state.storage.sql, noD1);
+			let n = 0;
+			// One window and two buckets after t1, the five real admissions and the reserve have expired.
+			while ((await store.verify(key.hash, [], null, t1 + 62_000)).code === "VALID") n++;
+			return n;
+		});
+		expect(after).toBe(1000);
+	});
+
+	it("a write transaction that rolls back leaves no window in memory that storage does not cover", async () => {
+		const total = await runInDurableObject(freshObject(), async (o, state) => {
+			const now = Date.parse("2026-08-01T00:00:00Z");
+			const key = record(1000, 60); // reserve 10
+			o.upsertKey(key);
+			let admitted = 0;
+			// 11 admissions: the first writes with a reserve of 10, the next 10 use it up.
+			for (let i = 0; i < 11; i++) if ((await o.verifyKey(key.hash, [], null, now)).code === "VALID") admitted++;
+			// The lowered limit shrinks the reserve inside the transaction; the second record breaks
+			// the id's uniqueness, so the whole transaction rolls back.
+			expect(() =>
+				o.upsertKeys([
+					{ ...key, limit: 200 },
+					{ ...key, hash: `${key.hash}-other` },
+				]),
+			).toThrow();
+			for (let i = 0; i < 2; i++) if ((await o.verifyKey(key.hash, [], null, now)).code === "VALID") admitted++;
+			const store = new KeyStore(state.storage.sql, noD1); // the crash
+			while ((await store.verify(key.hash, [], null, now + 1)).code === "VALID") admitted++;
+			return admitted;
+		});
+		expect(total).toBeLessThanOrEqual(1000);
+	});
+
 	it("the alarm writes windows exactly, so an object evicted after it resumes with exact counts", async () => {
 		const stub = freshObject();
 		const limit = 1000;
