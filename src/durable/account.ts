@@ -238,7 +238,7 @@ export class AccountDurableObject extends DurableObject<Env> {
 				for (const record of records) this.keys.upsert(record);
 			});
 		} catch (err) {
-			this.keys.forgetWindows(records.map((r) => r.id));
+			this.keys.windows.forget(records.map((r) => r.id));
 			throw err;
 		}
 	}
@@ -275,7 +275,7 @@ export class AccountDurableObject extends DurableObject<Env> {
 	 */
 	override async alarm(): Promise<void> {
 		this.#flushScheduled = false;
-		this.keys.settleWindows();
+		this.keys.windows.settle();
 		await this.keys.flushLastUsed();
 		const offset = this.ctx.storage.kv.get<number>(SESSION_CLOCK_OFFSET) ?? 0;
 		const nextSessionEnd = purgeEndedSessions(this.ctx.storage.sql, Date.now() + offset);

@@ -10,16 +10,8 @@ import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { ipAllowed } from "../security/cidr";
 import { allScopesSatisfied } from "../security/scopes";
-import {
-	emptyWindow,
-	peek,
-	reserveFor,
-	restoreWindow,
-	type StoredWindow,
-	tryAdmit,
-	type WindowDecision,
-	type WindowState,
-} from "../security/sliding-window";
+import { peek, tryAdmit, type WindowDecision } from "../security/sliding-window";
+import { WindowStore } from "./window-store";
 
 export interface KeyRecord {
 	id: string;
@@ -79,20 +71,10 @@ const HOUR_MS = 3_600_000;
 /** Bounds the memory forged keys can claim: at most this many remembered misses per account. */
 const UNKNOWN_LIMIT = 10_000;
 
-/** A key's window in memory, with what storage knows of it (see `StoredWindow`). */
-interface LiveWindow {
-	state: WindowState;
-	/** Admissions since the last write. */
-	unwritten: number;
-	/** The reserve of the last write: how many admissions may go unwritten. */
-	reserve: number;
-	/** Read back with a reserve that storage still holds: the alarm writes it down, so it is charged once. */
-	restored: boolean;
-}
-
 export class KeyStore {
 	readonly #byHash = new Map<string, KeyRecord>();
-	readonly #windows = new Map<string, LiveWindow>();
+	/** The keys' rate-limit windows; the alarm settles them, a rolled-back write forgets them. */
+	readonly windows: WindowStore;
 	/**
 	 * Hashes D1 did not know. Anyone can forge a key with a valid checksum for any account; without
 	 * this, each forgery would cost a D1 query. A key becomes known only through `upsert` (creation
@@ -105,15 +87,8 @@ export class KeyStore {
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly db: () => Database,
-	) {}
-
-	/**
-	 * Drops windows from memory so they are read back from storage, reserve charged. For a write
-	 * transaction that rolled back: memory may say a window was written when storage kept the
-	 * older state.
-	 */
-	forgetWindows(ids: readonly string[]): void {
-		for (const id of ids) this.#windows.delete(id);
+	) {
+		this.windows = new WindowStore(sql);
 	}
 
 	upsert(record: KeyRecord): void {
@@ -125,9 +100,7 @@ export class KeyStore {
 		);
 		this.#byHash.set(record.hash, record);
 		this.#unknown.delete(record.hash);
-		// A lowered limit shrinks the reserve at once: a crash must not cost more than 1% of the new limit.
-		const live = this.#windows.get(record.id);
-		if (live && live.reserve > reserveFor(record.limit)) this.#write(record.id, live, reserveFor(record.limit));
+		this.windows.limitChanged(record);
 	}
 
 	async #find(hash: string): Promise<KeyRecord | null> {
@@ -155,47 +128,6 @@ export class KeyStore {
 		return record;
 	}
 
-	#window(key: KeyRecord, now: number): LiveWindow {
-		let live = this.#windows.get(key.id);
-		if (!live) {
-			const stored = this.sql
-				.exec<{ state: string }>("SELECT state FROM key_windows WHERE id = ?", key.id)
-				.toArray()[0];
-			const parsed = stored ? (JSON.parse(stored.state) as StoredWindow) : null;
-			const state = parsed ? restoreWindow(parsed, now, key.windowSeconds * 1000) : emptyWindow();
-			// A restored reserve is spent by being counted; the next admission writes.
-			live = { state, unwritten: 0, reserve: 0, restored: (parsed?.reserve ?? 0) > 0 };
-			this.#windows.set(key.id, live);
-		}
-		return live;
-	}
-
-	#write(id: string, live: LiveWindow, reserve: number): void {
-		const stored: StoredWindow = { ...live.state, reserve };
-		this.sql.exec(
-			"INSERT INTO key_windows (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
-			id,
-			JSON.stringify(stored),
-		);
-		live.unwritten = 0;
-		live.reserve = reserve;
-		live.restored = false;
-	}
-
-	/**
-	 * Writes every window exactly (no reserve). The alarm calls it, so an object evicted after
-	 * going idle comes back with exact counts; only a crash costs a reserve.
-	 */
-	settleWindows(): number {
-		let written = 0;
-		for (const [id, live] of this.#windows) {
-			if (live.unwritten === 0 && live.reserve === 0 && !live.restored) continue;
-			this.#write(id, live, 0);
-			written++;
-		}
-		return written;
-	}
-
 	/** Verify per API.md §5, codes checked in order; only VALID and RATE_LIMITED count against the limit. */
 	async verify(
 		hash: string,
@@ -206,8 +138,7 @@ export class KeyStore {
 		const key = await this.#find(hash);
 		if (!key) return { code: "NOT_FOUND" };
 		const windowMs = key.windowSeconds * 1000;
-		const live = this.#window(key, now);
-		const state = live.state;
+		const state = this.windows.of(key, now);
 		const refuse = (code: VerifyCode): VerifyOutcome => {
 			this.#count(key.id, code, now);
 			return { code, key, window: peek(state, now, key.limit, windowMs) };
@@ -217,9 +148,7 @@ export class KeyStore {
 		if (!ipAllowed(key.ipAllowlist, ip)) return refuse("IP_NOT_ALLOWED");
 		if (!allScopesSatisfied(key.scopes, requiredScopes)) return refuse("INSUFFICIENT_SCOPE");
 		const decision = tryAdmit(state, now, key.limit, windowMs);
-		// Storage covers every admission before it is answered: either the last write's reserve
-		// covers it, or it is written now with a fresh reserve (src/security/sliding-window.ts).
-		if (decision.admitted && ++live.unwritten > live.reserve) this.#write(key.id, live, reserveFor(key.limit));
+		if (decision.admitted) this.windows.admitted(key, now);
 		const code = decision.admitted ? "VALID" : "RATE_LIMITED";
 		this.#count(key.id, code, now);
 		if (decision.admitted) this.#pendingLastUsed.set(key.id, now);
@@ -243,7 +172,7 @@ export class KeyStore {
 	get memory() {
 		return {
 			keys: this.#byHash.size,
-			windows: this.#windows.size,
+			windows: this.windows.size,
 			pendingUsage: this.#pendingUsage.size,
 			pendingLastUsed: this.#pendingLastUsed.size,
 		};

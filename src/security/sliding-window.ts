@@ -60,7 +60,7 @@ const total = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
  * over-admission stays zero; the price is that those requests may count up to one window longer.
  * A lengthened window cannot count requests the old, shorter one had already let go.
  */
-function fit(state: WindowState, now: number, windowMs: number): void {
+function conform(state: WindowState, now: number, windowMs: number): void {
 	const own = state.windowMs ?? windowMs;
 	if (own === windowMs && state.counts.length === DEFAULT_BUCKETS + 1) {
 		state.windowMs = windowMs;
@@ -75,7 +75,7 @@ function fit(state: WindowState, now: number, windowMs: number): void {
 }
 
 export function tryAdmit(state: WindowState, now: number, limit: number, windowMs: number): WindowDecision {
-	fit(state, now, windowMs);
+	conform(state, now, windowMs);
 	const buckets = state.counts.length - 1;
 	const g = windowMs / buckets;
 	const index = Math.floor(now / g);
@@ -101,7 +101,7 @@ function resetAfter(state: WindowState, now: number, g: number): number {
 
 /** The current standing without admitting anything (for headers on refused verifications). */
 export function peek(state: WindowState, now: number, limit: number, windowMs: number): WindowDecision {
-	fit(state, now, windowMs);
+	conform(state, now, windowMs);
 	const g = windowMs / (state.counts.length - 1);
 	advance(state, Math.floor(now / g));
 	const used = total(state.counts);
@@ -139,7 +139,7 @@ export const reserveFor = (limit: number): number => Math.floor(limit / 100);
 /** A window read back from storage, with its reserve counted as admitted now. */
 export function restoreWindow(stored: StoredWindow, now: number, windowMs: number): WindowState {
 	const state: WindowState = { counts: [...stored.counts], last: stored.last, windowMs: stored.windowMs };
-	fit(state, now, windowMs);
+	conform(state, now, windowMs);
 	const reserve = stored.reserve ?? 0;
 	if (reserve > 0) {
 		advance(state, Math.floor(now / (windowMs / DEFAULT_BUCKETS)));

@@ -189,7 +189,7 @@ describe("window writes with a reserve", () => {
 			const restartAndSettle = async (t: number) => {
 				store = new KeyStore(state.storage.sql, noD1);
 				expect((await store.verify(key.hash, ["other:read"], null, t)).code).toBe("INSUFFICIENT_SCOPE");
-				store.settleWindows();
+				store.windows.settle();
 			};
 			const t1 = t0 + 1_000;
 			await restartAndSettle(t1);
