@@ -85,18 +85,33 @@ export async function startStack({ port, state, configs = [], vars = {}, healthP
 	throw new Error("wrangler dev did not come up");
 }
 
-/** Resident memory (KiB) of the workerd processes under `pid`'s process group, from /proc. */
-export async function workerdMemoryKiB(pid) {
+/**
+ * The processes of `pid`'s process group (the server and its children), from /proc: each one's
+ * /proc directory, whether it is workerd, and the fields of its `stat` after the command name.
+ */
+async function* processGroup(pid) {
 	const { readdirSync, readFileSync } = await import("node:fs");
-	let total = 0;
 	for (const entry of readdirSync("/proc")) {
 		if (!/^\d+$/.test(entry)) continue;
+		let stat;
 		try {
-			const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-			const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-			if (pgrp !== pid || !stat.includes("(workerd)")) continue;
-			const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
-			total += Number(rss?.[1] ?? 0);
+			stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+		} catch {
+			continue; // the process ended while we looked
+		}
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		if (Number(fields[2]) === pid) yield { dir: `/proc/${entry}`, workerd: stat.includes("(workerd)"), fields };
+	}
+}
+
+/** Resident memory (KiB) of the workerd processes under `pid`'s process group. */
+export async function workerdMemoryKiB(pid) {
+	const { readFileSync } = await import("node:fs");
+	let total = 0;
+	for await (const p of processGroup(pid)) {
+		if (!p.workerd) continue;
+		try {
+			total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`${p.dir}/status`, "utf8"))?.[1] ?? 0);
 		} catch {}
 	}
 	return total;
@@ -104,23 +119,15 @@ export async function workerdMemoryKiB(pid) {
 
 /**
  * CPU time (ms, user + system) spent so far by the server's processes under `pid`'s process
- * group, from /proc: `workerd` (the runtime: Worker, Durable Objects, queues) and `other`
- * (wrangler's Node process, which proxies each request). Clock ticks are 10 ms, so measure
- * over thousands of requests.
+ * group: `workerd` (the runtime: Worker, Durable Objects, queues) and `other` (wrangler's Node
+ * process, which proxies each request). Clock ticks are 10 ms, so measure over thousands of
+ * requests.
  */
 export async function serverCpuMs(pid) {
-	const { readdirSync, readFileSync } = await import("node:fs");
 	const ticksPerSecond = 100; // USER_HZ on Linux
 	const total = { workerd: 0, other: 0 };
-	for (const entry of readdirSync("/proc")) {
-		if (!/^\d+$/.test(entry)) continue;
-		try {
-			const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-			if (Number(fields[2]) !== pid) continue;
-			const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-			total[stat.includes("(workerd)") ? "workerd" : "other"] += ms;
-		} catch {}
+	for await (const p of processGroup(pid)) {
+		total[p.workerd ? "workerd" : "other"] += ((Number(p.fields[11]) + Number(p.fields[12])) * 1000) / ticksPerSecond;
 	}
 	return total;
 }

@@ -61,14 +61,10 @@ export class WindowStore {
 	 * Writes every window exactly (no reserve). The alarm calls it, so an object evicted after
 	 * going idle comes back with exact counts; only a crash costs a reserve.
 	 */
-	settle(): number {
-		let written = 0;
+	settle(): void {
 		for (const [id, live] of this.#live) {
-			if (live.unwritten === 0 && live.reserve === 0 && !live.restored) continue;
-			this.#write(id, live, 0);
-			written++;
+			if (live.unwritten > 0 || live.reserve > 0 || live.restored) this.#write(id, live, 0);
 		}
-		return written;
 	}
 
 	/**
