@@ -77,3 +77,22 @@ export function d1FailingInBatch(failOn = 0): D1Database {
 		},
 	});
 }
+
+/**
+ * The real Durable Object namespace, except that every object's `verifyKey` fails the way a lost
+ * connection to the object does (retryable); everything else reaches the real objects.
+ */
+export function accountObjectsFailingVerify(): Env["ACCOUNT_DO"] {
+	return new Proxy(env.ACCOUNT_DO, {
+		get(target, prop) {
+			if (prop === "get")
+				return () => ({
+					verifyKey: async () => {
+						throw Object.assign(new Error("Network connection lost."), { retryable: true });
+					},
+				});
+			const value = Reflect.get(target, prop);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+}

@@ -6,7 +6,7 @@ import { createDatabase } from "../../src/db";
 import { accounts, apiKeys, memberships } from "../../src/db/schema";
 import type { Env } from "../../src/env";
 import { seedAccount } from "../accounts/seed";
-import { d1FailingInBatch, expectProblem, jsonRequest, testApp } from "../helpers";
+import { accountObjectsFailingVerify, d1FailingInBatch, expectProblem, jsonRequest, testApp } from "../helpers";
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");
 const t = testApp({ clock });
@@ -103,20 +103,9 @@ describe("the Durable Object failing during verify", () => {
 	it("an object that throws makes verify fail closed with 503, and the next call is answered normally", async () => {
 		const s = await seedAccount(clock);
 		const { secret } = await createKey(s.users.owner.token, s.accountId);
-		const broken = new Proxy(env.ACCOUNT_DO, {
-			get(target, prop) {
-				if (prop === "get")
-					return () => ({
-						verifyKey: async () => {
-							throw Object.assign(new Error("Network connection lost."), { retryable: true });
-						},
-					});
-				const value = Reflect.get(target, prop);
-				return typeof value === "function" ? value.bind(target) : value;
-			},
-		});
+		const broken = accountObjectsFailingVerify();
 
-		const res = await verify(secret, { ACCOUNT_DO: broken as Env["ACCOUNT_DO"] });
+		const res = await verify(secret, { ACCOUNT_DO: broken });
 		const problem = await expectProblem(res, 503, "service-unavailable");
 		expect(JSON.stringify(problem)).not.toMatch(/valid/);
 

@@ -12,7 +12,7 @@ import { KeywardVerifier, type VerifyRpcResult } from "../../src/entrypoint";
 import type { Env } from "../../src/env";
 import { seedAccount, seedKey } from "../accounts/seed";
 import { observedQueue } from "../audit/fixtures";
-import { jsonRequest, testApp } from "../helpers";
+import { accountObjectsFailingVerify, jsonRequest, testApp } from "../helpers";
 
 const t = testApp({ log: () => {} });
 // The SDK's view of the binding is a structural type; this assignment fails the typecheck if they drift.
@@ -133,18 +133,7 @@ describe("KeywardVerifier over a service binding", () => {
 	it("an outage or a misconfiguration is the HTTP route's 503 problem", async () => {
 		const s = await seedAccount(systemClock);
 		const secret = await createKey(s.users.owner.token, s.accountId);
-		const broken = new Proxy(env.ACCOUNT_DO, {
-			get(target, prop) {
-				if (prop === "get")
-					return () => ({
-						verifyKey: async () => {
-							throw Object.assign(new Error("Network connection lost."), { retryable: true });
-						},
-					});
-				const value = Reflect.get(target, prop);
-				return typeof value === "function" ? value.bind(target) : value;
-			},
-		}) as Env["ACCOUNT_DO"];
+		const broken = accountObjectsFailingVerify();
 		for (const overrides of [{ ACCOUNT_DO: broken }, { KEY_PEPPER: undefined }] as Partial<Env>[]) {
 			const ctx = createExecutionContext();
 			// The entrypoint constructed directly, to give it broken bindings; the same class the binding serves.
