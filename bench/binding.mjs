@@ -9,7 +9,7 @@
 //                   no port of its own in this setup).
 // Same key, same load, same run; the rounds alternate (A B B A) so neither
 // route always runs on a warmer machine.
-import { json, startStack } from "./stack.mjs";
+import { json, signUpVerified, startStack } from "./stack.mjs";
 
 const EXAMPLE = "examples/protected-api/wrangler.toml";
 const SCENARIOS = {
@@ -21,12 +21,11 @@ const SCENARIOS = {
 /** Signs up through the passthrough and creates a key with a limit no run reaches. */
 async function benchKey(send) {
 	const email = `bench-binding-${Date.now()}@example.com`;
-	const signup = await send(
-		"/keyward/v1/auth/signup",
-		json({ email, password: "bench passphrase that is long", name: "Bench" }),
+	const { session, account } = await signUpVerified(
+		send,
+		{ email, password: "bench passphrase that is long", name: "Bench" },
+		"/keyward",
 	);
-	if (signup.status !== 201) throw new Error(`signup through the passthrough failed: ${signup.status}`);
-	const { session, account } = signup.json();
 	const created = await send(
 		`/keyward/v1/accounts/${account.id}/keys`,
 		json(

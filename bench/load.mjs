@@ -6,7 +6,7 @@
 //   npm run load -- --seconds 30      the CI slice (part of `npm test`)
 //   LOAD_ACCOUNTS=5 LOAD_CONCURRENCY=12 npm run load
 import { setTimeout as sleep } from "node:timers/promises";
-import { json, percentile, readArchivedEvents, startStack, workerdMemoryKiB } from "./stack.mjs";
+import { json, percentile, readArchivedEvents, signUpVerified, startStack, workerdMemoryKiB } from "./stack.mjs";
 
 const arg = (name) => {
 	const i = process.argv.indexOf(`--${name}`);
@@ -45,9 +45,7 @@ async function createKey(account, rateLimit) {
 async function setup() {
 	for (let i = 0; i < ACCOUNTS; i++) {
 		const email = `load-${Date.now()}-${i}@example.com`;
-		const res = await send("/v1/auth/signup", json({ email, password: PASSWORD, name: `Load ${i}` }));
-		if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
-		const { session, account } = res.json();
+		const { session, account } = await signUpVerified(send, { email, password: PASSWORD, name: `Load ${i}` });
 		const entry = { id: account.id, email, token: session.token };
 		accounts.push(entry);
 		for (let k = 0; k < KEYS_PER_ACCOUNT; k++) await createKey(entry, k % 2 ? LOOSE : TIGHT);

@@ -9,7 +9,7 @@
 //   BENCH_INSPECTOR=off npm run bench -- health verify   without the debugger `wrangler dev` attaches
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
-import { json, percentile, readArchivedEvents, serverCpuMs, startStack } from "./stack.mjs";
+import { json, percentile, readArchivedEvents, serverCpuMs, signUpVerified, startStack } from "./stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -60,9 +60,7 @@ let benchSession; // set by setupIdentity()
 /** One user for the identity scenarios; its session token authenticates /v1/me. */
 async function setupIdentity() {
 	const email = `bench-${Date.now()}@example.com`;
-	const res = await send("/v1/auth/signup", json({ email, password: BENCH_PASSWORD, name: "Bench" }));
-	if (res.status !== 201) throw new Error(`signup failed: ${res.status}`);
-	const { session, account } = res.json();
+	const { session, account } = await signUpVerified(send, { email, password: BENCH_PASSWORD, name: "Bench" });
 	const created = await send(
 		`/v1/accounts/${account.id}/keys`,
 		json(

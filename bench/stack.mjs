@@ -15,6 +15,22 @@ export const json = (body, headers = {}, method = "POST") => ({
 	body: JSON.stringify(body),
 });
 
+/**
+ * Signs up and verifies the address from the development outbox (an account whose owner has not
+ * verified their email grants nothing: no keys). `prefix` is where Keyward answers (a passthrough
+ * Worker mounts it under /keyward). Returns the sign-up body.
+ */
+export async function signUpVerified(send, body, prefix = "") {
+	const signup = await send(`${prefix}/v1/auth/signup`, json(body));
+	if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${signup.text}`);
+	const outbox = await send(`${prefix}/v1/dev/outbox?to=${encodeURIComponent(body.email)}`);
+	const mail = outbox.json().data.find((m) => m.subject.includes("confirm"));
+	const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1];
+	const verified = await send(`${prefix}/v1/auth/verify-email`, json({ token }));
+	if (verified.status !== 204) throw new Error(`email verification failed: ${verified.status}`);
+	return signup.json();
+}
+
 const run = (command, args) =>
 	new Promise((resolve, reject) =>
 		spawn(command, args, { stdio: "ignore" }).on("exit", (code) =>

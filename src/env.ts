@@ -11,6 +11,8 @@ export interface Env {
 	MAIL_API_URL: string;
 	MAIL_API_TOKEN?: string;
 	PASSWORD_MIN_LENGTH: string;
+	/** Live keys one account may hold (default 10,000): bounds what one tenant makes sweeps and lockdown walk. */
+	MAX_KEYS_PER_ACCOUNT?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 

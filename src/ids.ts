@@ -8,3 +8,8 @@ export function newId(prefix: IdPrefix): string {
 	crypto.getRandomValues(bytes);
 	return `${prefix}_${encodeBase32LowerCaseNoPadding(bytes)}`;
 }
+
+/** What `newId(prefix)` returns, and nothing else: no separators, dots or escapes can ride along. */
+export const idPattern = (prefix: IdPrefix): RegExp => new RegExp(`^${prefix}_[a-z2-7]{16}$`);
+
+export const isIdOf = (prefix: IdPrefix, value: string): boolean => idPattern(prefix).test(value);

@@ -79,20 +79,35 @@ export function d1FailingInBatch(failOn = 0): D1Database {
 }
 
 /**
- * The real Durable Object namespace, except that every object's `verifyKey` fails the way a lost
- * connection to the object does (retryable); everything else reaches the real objects.
+ * The real Durable Object namespace, except that the named methods of every object fail the way a
+ * lost connection to the object does (retryable), the first `times` calls (every call when
+ * omitted); everything else reaches the real objects.
  */
-export function accountObjectsFailingVerify(): Env["ACCOUNT_DO"] {
+export function accountObjectsFailing(methods: string[], times = Number.POSITIVE_INFINITY): Env["ACCOUNT_DO"] {
+	let failures = 0;
 	return new Proxy(env.ACCOUNT_DO, {
 		get(target, prop) {
 			if (prop === "get")
-				return () => ({
-					verifyKey: async () => {
-						throw Object.assign(new Error("Network connection lost."), { retryable: true });
-					},
-				});
+				return (id: DurableObjectId) => {
+					const real = target.get(id);
+					return new Proxy(real, {
+						get(stub, method) {
+							if (typeof method === "string" && methods.includes(method) && failures < times)
+								return async () => {
+									failures++;
+									throw Object.assign(new Error("Network connection lost."), { retryable: true });
+								};
+							// An RPC stub answers every property with a remote method, so forward calls by name.
+							return (...args: unknown[]) =>
+								(stub as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[method]?.(...args);
+						},
+					});
+				};
 			const value = Reflect.get(target, prop);
 			return typeof value === "function" ? value.bind(target) : value;
 		},
 	});
 }
+
+/** Every object's `verifyKey` fails as a lost connection does. */
+export const accountObjectsFailingVerify = (): Env["ACCOUNT_DO"] => accountObjectsFailing(["verifyKey"]);

@@ -18,6 +18,8 @@ export type ProblemKind =
 	| "not-found"
 	| "method-not-allowed"
 	| "conflict"
+	| "locked"
+	| "email-unverified"
 	| "payload-too-large"
 	| "unsupported-media-type"
 	| "quota-exceeded"

@@ -537,7 +537,10 @@ export interface paths {
     };
   };
   "/v1/auth/password-reset/confirm": {
-    /** Set a new password with the emailed token (single use, 30 minutes); every session of the user ends */
+    /**
+     * Set a new password with the emailed token (single use, 30 minutes); every session of the user ends
+     * @description The token proves the address. For a user whose address was not yet verified, it becomes verified, and everything set up before that proof is undone: the keys, invitations, webhooks and other members of the accounts they own, and their second factor (a squatter may have enrolled their own authenticator).
+     */
     post: {
       requestBody: {
         content: {
@@ -1221,7 +1224,10 @@ export interface paths {
         };
       };
     };
-    /** Rename the account or change its settings (only the fields sent change) */
+    /**
+     * Rename the account or change its settings (only the fields sent change)
+     * @description Admins and the owner may rename the account and change key and alert policies. The settings that decide who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`) are the owner's alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the caller's own address, and `requireMfa` by an owner without two-factor, are 400.
+     */
     patch: {
       parameters: {
         path: {
@@ -1280,6 +1286,12 @@ export interface paths {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         /** @description Body larger than 64 KiB */
         413: {
           content: {
@@ -1312,6 +1324,7 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /** @example usr_abcdefgh23456723 */
             userId: string;
           };
         };
@@ -1888,7 +1901,10 @@ export interface paths {
         };
       };
     };
-    /** Create a key; the secret is returned once */
+    /**
+     * Create a key; the secret is returned once
+     * @description Scopes are `resource:action`, `resource:*` or `*` (`*` is refused on production keys). The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read` and `account:read` open the management API; they are granted only by name (`*` and `keys:*` cover product scopes, never reserved ones), only by someone whose role holds them, and a key is never used beyond its creator's current role. A key caller (`keys:write`) can create only keys that fit inside itself: scopes it holds, its environment, an IP allowlist inside its own, a rate limit no higher and a lifetime no longer than its own (the default lifetime is cut to the caller's). Refused while the account is locked down (423) or until its owner's email is verified (403).
+     */
     post: {
       parameters: {
         path: {
@@ -1953,6 +1969,12 @@ export interface paths {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         /** @description Body larger than 64 KiB */
         413: {
           content: {
@@ -1961,6 +1983,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -2311,7 +2339,7 @@ export interface paths {
       parameters: {
         query?: {
           action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
-          actorId?: string;
+          actorId?: string | "system";
           keyId?: string;
           since?: string;
           until?: string;

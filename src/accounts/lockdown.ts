@@ -3,16 +3,20 @@
  * and the chosen keys of an account, and marks the account as locked down.
  * Sessions live in each user's Durable Object and keys in the account's, both
  * consulted on every request, so the lockdown holds on the next request in
- * every location. Keys go first (their Durable Object, then D1 in one batch
- * with the account's marker), then the sessions; a failure partway is
- * answered 503 and a retry finishes the job.
+ * every location.
+ *
+ * The marker goes first: from the moment it commits, every key creation and
+ * rotation (each a conditional write in src/keys/lifecycle.ts) is refused, so
+ * the keys selected after it include everything created in flight. The keys
+ * are then revoked (their object, then D1), swept once more, and the sessions
+ * end; a failure partway is answered 503 and a retry finishes the job.
  */
 import { eq } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, memberships } from "../db/schema";
 import { userObject } from "../durable/address";
 import type { Env } from "../env";
-import { revokeAccountKeys } from "../keys/records";
+import { revokeAccountKeys } from "../keys/lifecycle";
 
 export interface LockdownRequest {
 	reason: string;
@@ -34,19 +38,16 @@ export async function lockDownAccount(
 	request: LockdownRequest,
 	now: Date,
 ): Promise<LockdownResult> {
-	const marker = db
+	await db
 		.update(accounts)
 		.set({ lockedDownAt: now, lockedDownReason: request.reason })
 		.where(eq(accounts.id, accountId));
-	const { revoked: keys } = await revokeAccountKeys(
-		env,
-		db,
-		accountId,
-		"lockdown",
-		now,
-		request.revokeKeys === "all" ? {} : { keyIds: request.revokeKeys === "none" ? [] : request.revokeKeys },
-		[marker],
-	);
+	const lifecycle = { env, db, now };
+	const selection =
+		request.revokeKeys === "all" ? {} : { keyIds: request.revokeKeys === "none" ? [] : request.revokeKeys };
+	const keys = (await revokeAccountKeys(lifecycle, accountId, "lockdown", selection)).revoked;
+	// Belt and braces: anything that still slipped in (nothing should, the marker refuses it) goes too.
+	if (request.revokeKeys === "all") keys.push(...(await revokeAccountKeys(lifecycle, accountId, "lockdown")).revoked);
 	const members = await db
 		.select({ userId: memberships.userId })
 		.from(memberships)

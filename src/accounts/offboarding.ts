@@ -9,7 +9,7 @@ import { and, eq, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, invitations, memberships } from "../db/schema";
 import type { Env } from "../env";
-import { revokeAccountKeys } from "../keys/records";
+import { revokeAccountKeys } from "../keys/lifecycle";
 
 /**
  * Removes a non-owner member: their keys are revoked (in the account's Durable
@@ -25,11 +25,9 @@ export async function removeMembership(
 	now: Date,
 ): Promise<number | null> {
 	const { revoked, results } = await revokeAccountKeys(
-		env,
-		db,
+		{ env, db, now },
 		accountId,
 		"member_removed",
-		now,
 		{ createdBy: userId },
 		[
 			db
@@ -44,7 +42,7 @@ export async function removeMembership(
 
 /** Deletes the account, its memberships and invitations, and revokes every key, in one D1 batch; its audit trail stays. */
 export async function deleteAccount(env: Env, db: Database, accountId: string, now: Date): Promise<number> {
-	const { revoked } = await revokeAccountKeys(env, db, accountId, "account_deleted", now, {}, [
+	const { revoked } = await revokeAccountKeys({ env, db, now }, accountId, "account_deleted", {}, [
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
 		db.delete(accounts).where(eq(accounts.id, accountId)),

@@ -5,6 +5,7 @@
  * credential are removed whatever their field. Personal data in metadata is
  * masked; the actor's IP and user agent stay (they are what an audit is for).
  */
+import { containsMintedSecret } from "../security/secret-formats";
 
 export const REDACTED = "[REDACTED]";
 const MAX_DEPTH = 8;
@@ -31,8 +32,10 @@ const SECRET_SUFFIX = ["key", "code"];
 // Names that end like a secret but hold none.
 const NOT_SECRET = new Set(["statuscode", "errorcode", "countrycode", "reasoncode", "resultcode", "keyid"]);
 
+// Credentials of other systems and credential-bearing URLs; Keyward's own formats come from
+// SECRET_FORMATS, the same module that mints them.
 const CREDENTIAL_VALUE =
-	/\bkw_(live|test)_[A-Za-z0-9]+|\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&](token|secret|code|key|password)=/i;
+	/\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&](token|secret|code|key|password)=/i;
 const EMAIL_VALUE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const PERSONAL_NAME = new Set([
 	"name",
@@ -68,7 +71,7 @@ function scrubValue(name: string, value: unknown, depth: number): unknown {
 	if (value === null || typeof value === "number" || typeof value === "boolean") return value;
 	if (value instanceof Date) return value.toISOString();
 	if (typeof value === "string") {
-		if (CREDENTIAL_VALUE.test(value)) return REDACTED;
+		if (CREDENTIAL_VALUE.test(value) || containsMintedSecret(value)) return REDACTED;
 		const n = normalise(name);
 		if (IP_NAME.has(n)) return maskIp(value);
 		if (PERSONAL_NAME.has(n)) return value.length > 0 ? `${value[0]}***` : value;

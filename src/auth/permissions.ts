@@ -59,3 +59,13 @@ const RESERVED_SCOPE: Partial<Record<Permission, string>> = {
 };
 
 export const reservedScopeFor = (permission: Permission): string | undefined => RESERVED_SCOPE[permission];
+
+/**
+ * Whether a role may put a reserved scope on a key: only when it holds a permission that scope
+ * opens. A member's key with `members:write` would be capped at use anyway, but it would gain
+ * that power the day its creator is promoted, without anyone granting it.
+ */
+export const roleMayGrantScope = (role: Role, scope: string): boolean =>
+	(Object.entries(RESERVED_SCOPE) as [Permission, string][]).some(
+		([permission, reserved]) => reserved === scope && roleAllows(role, permission),
+	);

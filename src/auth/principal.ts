@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { KeyRecord } from "../durable/key-store";
 import type { AccountSettings } from "../identity/settings";
 import type { Role } from "./permissions";
 
@@ -8,6 +9,9 @@ export interface PrincipalMembership {
 	/** The account's settings (policies are enforced per request); defaults when absent. */
 	settings?: AccountSettings;
 	lastActiveAt?: Date | null;
+	/** Until the owner's email is verified, the account grants nothing (API.md §4); absent: verified. */
+	ownerEmailVerified?: boolean;
+	lockedDownAt?: Date | null;
 }
 
 /** Who is calling: a signed-in user (session) or an API key, with the accounts they belong to. */
@@ -22,6 +26,8 @@ export interface Principal {
 	via?: "bearer" | "cookie";
 	/** An API key's scopes (key principals only). */
 	scopes?: readonly string[];
+	/** The calling key's current record (key principals only): what it may hand on is bounded by it. */
+	key?: KeyRecord;
 	/** Whether the user behind the credential has a second factor (for `requireMfa`). */
 	mfaEnabled?: boolean;
 	memberships: readonly PrincipalMembership[];

@@ -89,6 +89,7 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 		userId: key.createdBy,
 		via: "bearer",
 		scopes: key.scopes,
+		key,
 		// The creator's own standing: requireMfa applies to their keys as to their sessions.
 		mfaEnabled: creatorUser.totpSecret !== null,
 		memberships: [creator],

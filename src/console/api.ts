@@ -10,6 +10,22 @@ import { getCookie } from "hono/cookie";
 import type { App } from "../app";
 import type { AppEnv } from "../app-env";
 import { SESSION_COOKIE } from "../identity/sessions";
+import { ApiError } from "../problems";
+
+/**
+ * An API path with every interpolated value encoded as one path segment. Values come from the
+ * console's own URL (decoded by the router), so `..%2F..%2Facc_B` arrives as `../../acc_B`: put
+ * into a path unencoded, the URL parser would resolve it into another account's route. A bare
+ * dot segment survives encoding (and `%2e%2e` counts as one), so those are refused outright.
+ */
+export function apiPath(strings: TemplateStringsArray, ...values: string[]): string {
+	return strings.reduce((path, literal, i) => {
+		if (i >= values.length) return path + literal;
+		const value = values[i] ?? "";
+		if (value === "" || value === "." || value === "..") throw new ApiError("not-found", { detail: "No such item" });
+		return path + literal + encodeURIComponent(value);
+	}, "");
+}
 
 export interface Problem {
 	status: number;

@@ -15,7 +15,8 @@ import { type Database, runInBatch } from "../db";
 import { accounts, apiKeys, keyNotices } from "../db/schema";
 import type { Env } from "../env";
 import { DEFAULT_SETTINGS } from "../identity/settings";
-import { type KeyRow, pushKeys } from "../keys/records";
+import { revokeKeyRows } from "../keys/lifecycle";
+import type { KeyRow } from "../keys/records";
 import type { Mailer } from "../mail";
 import { type SweepBudget, sweepInBatches } from "./sweep-budget";
 
@@ -246,8 +247,9 @@ function inactivityAlert(key: KeyRow, now: Date): Alert {
 /**
  * Keys unused for the account's inactivity period are revoked (`key.swept`,
  * reason `inactive`), but only once their warning has stood for seven days.
- * The account's Durable Object is told first, so verify refuses them at once;
- * a crash before D1 leaves them selected for the next run.
+ * Through the key lifecycle, like every revocation: the account's Durable
+ * Object is told first, so verify refuses them at once; a crash before D1
+ * leaves them selected for the next run.
  */
 export function sweepInactiveKeys(deps: SweepDeps) {
 	const { db, env } = deps;
@@ -271,10 +273,8 @@ export function sweepInactiveKeys(deps: SweepDeps) {
 				.limit(limit)
 		).map((r) => r.key);
 		if (due.length === 0) return 0;
-		const revoked = due.map((key) => ({ ...key, revokedAt: now, revokedReason: "inactive" }));
-		await pushKeys(env, revoked);
-		const statements = [];
-		for (const key of revoked) {
+		const events = [];
+		for (const key of due) {
 			const event = await systemEvent(
 				{
 					action: "key.swept",
@@ -285,15 +285,9 @@ export function sweepInactiveKeys(deps: SweepDeps) {
 				now,
 				`key.swept:${key.id}`,
 			);
-			statements.push(
-				db
-					.update(apiKeys)
-					.set({ revokedAt: now, revokedReason: "inactive" })
-					.where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt))),
-				outboxInsert(db, event, now),
-			);
+			events.push(outboxInsert(db, event, now));
 		}
-		await runInBatch(db, statements);
+		await revokeKeyRows({ env, db, now }, due, "inactive", events);
 		return due.length;
 	});
 }

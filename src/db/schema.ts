@@ -194,6 +194,12 @@ export const apiKeys = sqliteTable(
 		rateLimitWindowSeconds: integer("rate_limit_window_seconds").notNull(),
 		/** When the expiry sweep recorded `key.expired`; keeps the sweep idempotent. */
 		expiryRecordedAt: integer("expiry_recorded_at", { mode: "timestamp_ms" }),
+		/**
+		 * Bumped by every lifecycle write (src/keys/lifecycle.ts), each conditional on the version it
+		 * read; the account's Durable Object keeps the highest version it was told of, so a late push
+		 * of an older record cannot undo a newer one.
+		 */
+		version: integer("version").notNull().default(0),
 	},
 	(t) => [
 		uniqueIndex("api_keys_hash").on(t.keyHash),

@@ -2,8 +2,9 @@
  * The API keys of one account, inside that account's Durable Object: the
  * records verify needs, their sliding windows, usage counters and last use.
  * A warm verify is answered from memory here with no database query; a key
- * not yet loaded is read from D1 once. Management writes push the new record
- * here right after D1, so a revocation or change is seen on the next verify.
+ * not yet loaded is read from D1 once. Every lifecycle write pushes the new
+ * record here (src/keys/lifecycle.ts; a revocation before D1), so a
+ * revocation or change is seen on the next verify.
  */
 import { eq } from "drizzle-orm";
 import type { Database } from "../db";
@@ -25,6 +26,8 @@ export interface KeyRecord {
 	ipAllowlist: string[];
 	limit: number;
 	windowSeconds: number;
+	/** The row's lifecycle version (absent in records stored before versions existed: 0). */
+	version?: number;
 }
 
 export type VerifyCode =
@@ -54,7 +57,23 @@ export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
 	ipAllowlist: row.ipAllowlist,
 	limit: row.rateLimit,
 	windowSeconds: row.rateLimitWindowSeconds,
+	version: row.version,
 });
+
+/**
+ * What the object keeps when told `incoming` about a key it holds as `current`: the higher
+ * version, except that a revocation is never forgotten and an expiry never moves later. Pushes
+ * can arrive out of order (a rotation's push after a lockdown's), and no order may revive a key.
+ */
+export function mergeKeyRecords(current: KeyRecord, incoming: KeyRecord): KeyRecord {
+	const newer = (incoming.version ?? 0) >= (current.version ?? 0) ? incoming : current;
+	const revocations = [current.revokedAt, incoming.revokedAt].filter((t): t is number => t !== null);
+	return {
+		...newer,
+		revokedAt: revocations.length > 0 ? Math.min(...revocations) : null,
+		expiresAt: Math.min(current.expiresAt, incoming.expiresAt),
+	};
+}
 
 export function createKeyTables(sql: SqlStorage): void {
 	sql.exec("CREATE TABLE IF NOT EXISTS keys (hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL)");
@@ -91,7 +110,9 @@ export class KeyStore {
 		this.windows = new WindowStore(sql);
 	}
 
-	upsert(record: KeyRecord): void {
+	upsert(incoming: KeyRecord): void {
+		const current = this.#held(incoming.hash);
+		const record = current ? mergeKeyRecords(current, incoming) : incoming;
 		this.sql.exec(
 			"INSERT INTO keys (hash, id, record) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET record = excluded.record",
 			record.hash,
@@ -103,15 +124,20 @@ export class KeyStore {
 		this.windows.limitChanged(record);
 	}
 
-	async #find(hash: string): Promise<KeyRecord | null> {
+	/** The record in memory, or in storage after an eviction. */
+	#held(hash: string): KeyRecord | undefined {
 		const cached = this.#byHash.get(hash);
 		if (cached) return cached;
 		const stored = this.sql.exec<{ record: string }>("SELECT record FROM keys WHERE hash = ?", hash).toArray()[0];
-		if (stored) {
-			const record = JSON.parse(stored.record) as KeyRecord;
-			this.#byHash.set(hash, record);
-			return record;
-		}
+		if (!stored) return undefined;
+		const record = JSON.parse(stored.record) as KeyRecord;
+		this.#byHash.set(hash, record);
+		return record;
+	}
+
+	async #find(hash: string): Promise<KeyRecord | null> {
+		const held = this.#held(hash);
+		if (held) return held;
 		if (this.#unknown.has(hash)) return null;
 		this.d1Loads++;
 		const row = await this.db().query.apiKeys.findFirst({ where: eq(apiKeys.keyHash, hash) });
@@ -120,12 +146,9 @@ export class KeyStore {
 			if (!this.#byHash.has(hash)) this.#unknown.add(hash);
 			return null;
 		}
-		const record = recordFromRow(row);
-		// Another call may have upserted a newer record while D1 answered: keep that one.
-		const raced = this.#byHash.get(hash);
-		if (raced) return raced;
-		this.upsert(record);
-		return record;
+		// Another call may have pushed a newer record while D1 answered: the merge keeps it.
+		this.upsert(recordFromRow(row));
+		return this.#byHash.get(hash) ?? null;
 	}
 
 	/** Verify per API.md §5, codes checked in order; only VALID and RATE_LIMITED count against the limit. */

@@ -3,7 +3,7 @@ import { and, eq, gt } from "drizzle-orm";
 import type { Database } from "../db";
 import { emailTokens } from "../db/schema";
 import { sha256Hex } from "../security/digest";
-import { randomToken } from "../security/random";
+import { mintOpaqueToken } from "../security/secret-formats";
 
 export type EmailTokenPurpose = "verify_email" | "password_reset";
 
@@ -19,7 +19,7 @@ export async function issueEmailToken(
 	purpose: EmailTokenPurpose,
 	now: Date,
 ): Promise<string> {
-	const token = randomToken(32);
+	const token = mintOpaqueToken();
 	await db.batch([
 		db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), eq(emailTokens.purpose, purpose))),
 		db.insert(emailTokens).values({

@@ -7,8 +7,9 @@ import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db";
 import { emailTokens, mfaChallenges, recoveryCodes, users } from "../db/schema";
 import { constantTimeEqual, hmacSha256Hex, sha256Hex } from "../security/digest";
-import { randomDigits, randomToken } from "../security/random";
+import { randomDigits } from "../security/random";
 import { openSecret } from "../security/secret-box";
+import { mintOpaqueToken, mintRecoveryCode } from "../security/secret-formats";
 import { matchTotp } from "../security/totp";
 import type { UserRow } from "./users";
 
@@ -22,7 +23,7 @@ export const mfaMethodsOf = (user: UserRow): MfaMethod[] =>
 	user.totpSecret ? ["totp", "recovery_code", "email_code"] : ["email_code"];
 
 export async function createChallenge(db: Database, userId: string, now: Date) {
-	const token = randomToken(32);
+	const token = mintOpaqueToken();
 	const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_MS);
 	await db.insert(mfaChallenges).values({ tokenHash: await sha256Hex(token), userId, expiresAt });
 	return { token, expiresAt };
@@ -99,10 +100,7 @@ export async function verifyEmailCode(
 
 /** Replaces the user's recovery codes with ten new ones, returned once. */
 export async function regenerateRecoveryCodes(db: Database, pepper: string, userId: string): Promise<string[]> {
-	const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-		const raw = randomToken(8).slice(0, 10);
-		return `${raw.slice(0, 5)}-${raw.slice(5, 10)}`;
-	});
+	const codes = Array.from({ length: RECOVERY_CODE_COUNT }, mintRecoveryCode);
 	const rows = await Promise.all(
 		codes.map(async (c) => ({ codeHash: await hmacSha256Hex(pepper, `recovery:${userId}:${c}`), userId })),
 	);

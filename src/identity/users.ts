@@ -1,5 +1,5 @@
 /** Users, their personal account at sign-up, and their memberships. Queries only; no HTTP. */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, memberships, users } from "../db/schema";
@@ -59,7 +59,15 @@ export interface MembershipView {
 	role: Role;
 	settings: AccountSettings;
 	lastActiveAt: Date | null;
+	/** Whether the account's owner has proven their address; until then the account grants nothing. */
+	ownerEmailVerified: boolean;
+	lockedDownAt: Date | null;
 }
+
+const owner = sql.raw("o");
+const ownerUser = sql.raw("ou");
+/** One correlated lookup in the same query: the caller's account's owner has a verified email. */
+const ownerVerified = sql<number>`EXISTS (SELECT 1 FROM ${memberships} AS ${owner} JOIN ${users} AS ${ownerUser} ON ${ownerUser}.id = ${owner}.user_id WHERE ${owner}.account_id = ${memberships.accountId} AND ${owner}.role = 'owner' AND ${ownerUser}.email_verified_at IS NOT NULL)`;
 
 export async function membershipsOf(db: Database, userId: string): Promise<MembershipView[]> {
 	const rows = await db
@@ -69,6 +77,8 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 			name: accounts.name,
 			settings: accounts.settings,
 			lastActiveAt: memberships.lastActiveAt,
+			ownerEmailVerified: ownerVerified,
+			lockedDownAt: accounts.lockedDownAt,
 		})
 		.from(memberships)
 		.innerJoin(accounts, eq(accounts.id, memberships.accountId))
@@ -79,5 +89,7 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 		role: r.role,
 		settings: parseSettings(r.settings),
 		lastActiveAt: r.lastActiveAt,
+		ownerEmailVerified: Boolean(r.ownerEmailVerified),
+		lockedDownAt: r.lockedDownAt,
 	}));
 }

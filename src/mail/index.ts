@@ -77,11 +77,18 @@ export class HttpMailer implements Mailer {
 	}
 }
 
+/**
+ * A subject is one header line. Free text is refused with control characters at the API's edge
+ * (FreeText); this is the second net for text that reached a subject another way.
+ */
+const oneLine = (subject: string): string => subject.replace(/[\p{Cc}\u2028\u2029]+/gu, " ");
+
 export function createMailer(env: Env, db: Database, clock: Clock): Mailer {
-	if (env.MAIL_TRANSPORT === "http") {
-		return new HttpMailer({ url: env.MAIL_API_URL, token: env.MAIL_API_TOKEN ?? "", from: env.MAIL_FROM });
-	}
-	return new OutboxMailer(db, clock);
+	const inner =
+		env.MAIL_TRANSPORT === "http"
+			? new HttpMailer({ url: env.MAIL_API_URL, token: env.MAIL_API_TOKEN ?? "", from: env.MAIL_FROM })
+			: new OutboxMailer(db, clock);
+	return { send: (email) => inner.send({ ...email, subject: oneLine(email.subject) }) };
 }
 
 /**

@@ -19,6 +19,8 @@ export type ProblemKind =
 	| "not-found"
 	| "method-not-allowed"
 	| "conflict"
+	| "locked"
+	| "email-unverified"
 	| "payload-too-large"
 	| "unsupported-media-type"
 	| "quota-exceeded"
@@ -33,6 +35,8 @@ const KINDS: Record<ProblemKind, { status: number; title: string }> = {
 	"not-found": { status: 404, title: "Not found" },
 	"method-not-allowed": { status: 405, title: "Method not allowed" },
 	conflict: { status: 409, title: "Conflict" },
+	locked: { status: 423, title: "Account locked down" },
+	"email-unverified": { status: 403, title: "Verify your email address first" },
 	"payload-too-large": { status: 413, title: "Payload too large" },
 	"unsupported-media-type": { status: 415, title: "Unsupported media type" },
 	"quota-exceeded": { status: 429, title: "Too many requests" },

@@ -4,10 +4,11 @@ import { ROLES } from "../auth/permissions";
 import type { accounts } from "../db/schema";
 import { parseSettings } from "../identity/settings";
 import { parseCidr } from "../security/cidr";
+import { FreeText, Id } from "./openapi-shared";
 
-export const AccountParams = z.strictObject({ accountId: z.string().min(1).max(64) });
-export const MemberParams = AccountParams.extend({ userId: z.string().min(1).max(64) });
-export const InvitationParams = AccountParams.extend({ invitationId: z.string().min(1).max(64) });
+export const AccountParams = z.strictObject({ accountId: Id("acc") });
+export const MemberParams = AccountParams.extend({ userId: Id("usr") });
+export const InvitationParams = AccountParams.extend({ invitationId: Id("inv") });
 
 export const Cidr = z
 	.string()
@@ -42,7 +43,7 @@ export const AccountSchema = z
 	})
 	.openapi("Account");
 
-export const AccountName = z.string().trim().min(1).max(100);
+export const AccountName = FreeText(100);
 
 export const publicAccount = (row: typeof accounts.$inferSelect) => ({
 	id: row.id,

@@ -2,15 +2,16 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import { deleteAccount } from "../accounts/offboarding";
 import { getAccount, getMembership } from "../accounts/queries";
+import { changedSettings, settingsChangeRefusals } from "../accounts/settings-rules";
 import type { App } from "../app";
 import { accounts, memberships } from "../db/schema";
 import { parseSettings } from "../identity/settings";
 import { newId } from "../ids";
-import { requireUser } from "../middleware/authorize";
-import { ApiError } from "../problems";
+import { callerMembership, requireUser } from "../middleware/authorize";
+import { ApiError, validationError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountName, AccountParams, AccountSchema, publicAccount, SettingsPatch } from "./account-schemas";
-import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
+import { Id, jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 export const createAccountRoute = createRoute({
 	method: "post",
@@ -34,20 +35,29 @@ export const getAccountRoute = accountRoute("account:read", {
 	},
 });
 
-export const updateAccountRoute = accountRoute("settings:manage", {
-	method: "patch",
-	path: "/v1/accounts/{accountId}",
-	tags: ["Accounts"],
-	summary: "Rename the account or change its settings (only the fields sent change)",
-	request: {
-		params: AccountParams,
-		body: jsonBody(z.strictObject({ name: AccountName.optional(), settings: SettingsPatch.optional() })),
+export const updateAccountRoute = accountRoute(
+	"settings:manage",
+	{
+		method: "patch",
+		path: "/v1/accounts/{accountId}",
+		tags: ["Accounts"],
+		summary: "Rename the account or change its settings (only the fields sent change)",
+		description:
+			"Admins and the owner may rename the account and change key and alert policies. The settings that decide " +
+			"who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`) are the owner's " +
+			"alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the " +
+			"caller's own address, and `requireMfa` by an owner without two-factor, are 400.",
+		request: {
+			params: AccountParams,
+			body: jsonBody(z.strictObject({ name: AccountName.optional(), settings: SettingsPatch.optional() })),
+		},
+		responses: {
+			200: jsonContent(z.object({ account: AccountSchema }), "Updated"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
 	},
-	responses: {
-		200: jsonContent(z.object({ account: AccountSchema }), "Updated"),
-		...problemResponses(400, 401, 403, 404),
-	},
-});
+	"setting",
+);
 
 export const deleteAccountRoute = accountRoute("account:delete", {
 	method: "delete",
@@ -58,17 +68,21 @@ export const deleteAccountRoute = accountRoute("account:delete", {
 	responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404) },
 });
 
-export const transferOwnershipRoute = accountRoute("ownership:transfer", {
-	method: "post",
-	path: "/v1/accounts/{accountId}/transfer-ownership",
-	tags: ["Accounts"],
-	summary: "Make another member the owner; the old owner becomes an admin",
-	request: { params: AccountParams, body: jsonBody(z.strictObject({ userId: z.string().min(1).max(64) })) },
-	responses: {
-		200: jsonContent(z.object({ ownerId: z.string(), previousOwnerId: z.string() }), "Transferred"),
-		...problemResponses(400, 401, 403, 404, 409),
+export const transferOwnershipRoute = accountRoute(
+	"ownership:transfer",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/transfer-ownership",
+		tags: ["Accounts"],
+		summary: "Make another member the owner; the old owner becomes an admin",
+		request: { params: AccountParams, body: jsonBody(z.strictObject({ userId: Id("usr") })) },
+		responses: {
+			200: jsonContent(z.object({ ownerId: z.string(), previousOwnerId: z.string() }), "Transferred"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
 	},
-});
+	"role",
+);
 
 export function registerAccounts(app: App) {
 	app.openapi(createAccountRoute, async (c) => {
@@ -109,15 +123,30 @@ export function registerAccounts(app: App) {
 		if (!account) throw new ApiError("not-found");
 		const before = parseSettings(account.settings);
 		const settings = { ...before, ...input.settings };
+		const { principal, membership } = callerMembership(c, accountId);
+		const { forbidden, invalid } = settingsChangeRefusals(
+			{
+				role: membership.role,
+				ip: c.req.header("CF-Connecting-IP") ?? null,
+				mfaEnabled: principal.mfaEnabled === true,
+			},
+			before,
+			settings,
+		);
+		if (forbidden.length > 0)
+			throw new ApiError("forbidden", {
+				detail: "Settings that decide who can get in are the owner's alone",
+				errors: forbidden,
+			});
+		if (invalid.length > 0) throw validationError(invalid);
 		const [updated] = await db
 			.update(accounts)
 			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })
-			.where(eq(accounts.id, accountId))
+			// Conditional on what the rules above were checked against, so two changes cannot interleave.
+			.where(and(eq(accounts.id, accountId), eq(accounts.settings, account.settings), eq(accounts.name, account.name)))
 			.returning();
-		if (!updated) throw new ApiError("not-found");
-		const changed = Object.keys(input.settings ?? {}).filter(
-			(k) => JSON.stringify(before[k as keyof typeof before]) !== JSON.stringify(settings[k as keyof typeof settings]),
-		);
+		if (!updated) throw new ApiError("conflict", { detail: "The account changed meanwhile; reload and try again" });
+		const changed = changedSettings(before, settings);
 		if (changed.length > 0 || input.name !== undefined) {
 			c.get("audit").record({
 				action: "account.settings_changed",

@@ -7,7 +7,7 @@ import { auditEvents } from "../db/schema";
 import { ApiError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { Id, jsonContent, problemResponses } from "./openapi-shared";
 import { decodeKeysetCursor, encodeKeysetCursor } from "./pagination";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -42,8 +42,8 @@ export const listAuditEventsRoute = accountRoute("audit:read", {
 		params: AccountParams,
 		query: z.strictObject({
 			action: z.enum(AUDIT_ACTIONS).optional(),
-			actorId: z.string().min(1).max(64).optional(),
-			keyId: z.string().min(1).max(64).optional(),
+			actorId: z.union([Id("usr"), Id("key"), z.literal("system")]).optional(),
+			keyId: Id("key").optional(),
 			since: isoTime.optional(),
 			until: isoTime.optional(),
 			limit: z.coerce.number().int().min(1).max(100).default(50),

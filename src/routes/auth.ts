@@ -22,7 +22,7 @@ import {
 	TokenField,
 	UserSchema,
 } from "./identity-schemas";
-import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
+import { FreeText, jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 const AccountSummary = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
 
@@ -32,9 +32,7 @@ export const signupRoute = createRoute({
 	tags: ["Authentication"],
 	summary: "Create a user, their personal account and a session; a verification email is sent",
 	request: {
-		body: jsonBody(
-			z.strictObject({ email: EmailField, password: PasswordField, name: z.string().trim().min(1).max(100) }),
-		),
+		body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField, name: FreeText(100) })),
 	},
 	responses: {
 		201: jsonContent(z.object({ user: UserSchema, account: AccountSummary, session: SessionSchema }), "Signed up"),

@@ -5,7 +5,7 @@
  * The secret is rendered only in the response to the form that created it.
  */
 import type { App } from "../app";
-import { fieldErrors, type Problem } from "../console/api";
+import { apiPath, fieldErrors, type Problem } from "../console/api";
 import { Field, Notice, ShownOnce } from "../console/layout";
 import {
 	type ConsoleContext,
@@ -114,7 +114,7 @@ async function keysPage(
 	accountId: string,
 	extra: { form?: Record<string, string>; problem?: Problem | null; notice?: string } = {},
 ) {
-	const list = await me.api.call<{ data: KeyView[] }>("GET", `/v1/accounts/${accountId}/keys?limit=100`);
+	const list = await me.api.call<{ data: KeyView[] }>("GET", apiPath`/v1/accounts/${accountId}/keys` + "?limit=100");
 	const now = Date.now();
 	const base = `/console/a/${accountId}/keys`;
 	return renderPage(
@@ -226,7 +226,11 @@ export function registerConsoleKeys(app: App) {
 				rateLimit: { limit: Number(form.rateLimit || 1000), windowSeconds: Number(form.windowSeconds || 3600) },
 			};
 			if (form.expiresInDays) body.expiresInDays = Number(form.expiresInDays);
-			const res = await me.api.call<{ key: KeyView; secret: string }>("POST", `/v1/accounts/${accountId}/keys`, body);
+			const res = await me.api.call<{ key: KeyView; secret: string }>(
+				"POST",
+				apiPath`/v1/accounts/${accountId}/keys`,
+				body,
+			);
 			if (!res.ok) {
 				// "rateLimit.limit" names the field "rateLimit"; the window has its own input.
 				const errors = (res.problem.errors ?? []).map((e) =>
@@ -245,7 +249,7 @@ export function registerConsoleKeys(app: App) {
 			const body = form.gracePeriodHours ? { gracePeriodHours: Number(form.gracePeriodHours) } : {};
 			const res = await me.api.call<{ key: KeyView; secret: string }>(
 				"POST",
-				`/v1/accounts/${accountId}/keys/${c.req.param("keyId")}/rotate`,
+				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/rotate`,
 				body,
 			);
 			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
@@ -257,9 +261,13 @@ export function registerConsoleKeys(app: App) {
 		"/console/a/:accountId/keys/:keyId/revoke",
 		withAccount(app, async (c, me, accountId) => {
 			const form = await formOf(c);
-			const res = await me.api.call("POST", `/v1/accounts/${accountId}/keys/${c.req.param("keyId")}/revoke`, {
-				reason: form.reason ?? "",
-			});
+			const res = await me.api.call(
+				"POST",
+				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/revoke`,
+				{
+					reason: form.reason ?? "",
+				},
+			);
 			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
 			return c.redirect(`/console/a/${accountId}/keys?done=revoked`, 303);
 		}),

@@ -1,6 +1,6 @@
 /** Members in the console: roles and MFA status, invitations, role changes and removal, all through the API. */
 import type { App } from "../app";
-import { fieldErrors, type Problem } from "../console/api";
+import { apiPath, fieldErrors, type Problem } from "../console/api";
 import { Field, Notice } from "../console/layout";
 import {
 	type ConsoleContext,
@@ -39,8 +39,8 @@ async function membersPage(
 	extra: { problem?: Problem | null; form?: Record<string, string> } = {},
 ) {
 	const [members, invitations] = await Promise.all([
-		me.api.call<{ data: MemberView[] }>("GET", `/v1/accounts/${accountId}/members?limit=100`),
-		me.api.call<{ data: InvitationView[] }>("GET", `/v1/accounts/${accountId}/invitations?limit=100`),
+		me.api.call<{ data: MemberView[] }>("GET", apiPath`/v1/accounts/${accountId}/members` + "?limit=100"),
+		me.api.call<{ data: InvitationView[] }>("GET", apiPath`/v1/accounts/${accountId}/invitations` + "?limit=100"),
 	]);
 	const errors = fieldErrors(extra.problem);
 	const base = `/console/a/${accountId}/members`;
@@ -169,16 +169,21 @@ export function registerConsoleMembers(app: App) {
 	// Invitations apart from members: a literal beside a parameter (`members/invite` next to
 	// `members/:userId`) would force Hono off its RegExpRouter onto the slower TrieRouter.
 	action("/invitations", (me, accountId, _c, form) =>
-		me.api.call("POST", `/v1/accounts/${accountId}/invitations`, { email: form.email ?? "", role: form.role ?? "" }),
+		me.api.call("POST", apiPath`/v1/accounts/${accountId}/invitations`, {
+			email: form.email ?? "",
+			role: form.role ?? "",
+		}),
 	);
 	action("/members/:userId/role", (me, accountId, c, form) =>
-		me.api.call("PATCH", `/v1/accounts/${accountId}/members/${c.req.param("userId")}`, { role: form.role ?? "" }),
+		me.api.call("PATCH", apiPath`/v1/accounts/${accountId}/members/${c.req.param("userId") ?? ""}`, {
+			role: form.role ?? "",
+		}),
 	);
 	action("/members/:userId/remove", (me, accountId, c) =>
-		me.api.call("DELETE", `/v1/accounts/${accountId}/members/${c.req.param("userId")}`),
+		me.api.call("DELETE", apiPath`/v1/accounts/${accountId}/members/${c.req.param("userId") ?? ""}`),
 	);
 	action("/invitations/:invitationId/cancel", (me, accountId, c) =>
-		me.api.call("DELETE", `/v1/accounts/${accountId}/invitations/${c.req.param("invitationId")}`),
+		me.api.call("DELETE", apiPath`/v1/accounts/${accountId}/invitations/${c.req.param("invitationId") ?? ""}`),
 	);
 
 	/** Where a signed-in person lands: their first account's keys, or a page to accept an invitation. */

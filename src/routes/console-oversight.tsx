@@ -4,7 +4,7 @@
  * account settings, and lockdown behind a confirmation step.
  */
 import type { App } from "../app";
-import { fieldErrors, type Problem } from "../console/api";
+import { apiPath, fieldErrors, type Problem } from "../console/api";
 import { Field, Notice } from "../console/layout";
 import {
 	type ConsoleContext,
@@ -35,16 +35,25 @@ interface CheckView {
 
 const FILTERS = ["action", "actorId", "keyId", "since", "until"] as const;
 
+/**
+ * A `datetime-local` value ("2026-05-01T10:00", no zone) read as UTC, as the page says. Anything
+ * that is not a time goes to the API as typed, whose 400 names the field next to its input.
+ */
+function asUtcInstant(value: string): string {
+	const parsed = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+	return Number.isNaN(parsed.getTime()) ? value : parsed.toISOString();
+}
+
 async function auditPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 	const query = new URLSearchParams();
 	for (const name of [...FILTERS, "cursor"]) {
 		const value = c.req.query(name);
-		if (value) query.set(name, name === "since" || name === "until" ? new Date(value).toISOString() : value);
+		if (value) query.set(name, name === "since" || name === "until" ? asUtcInstant(value) : value);
 	}
 	query.set("limit", "50");
 	const res = await me.api.call<{ data: EventView[]; nextCursor: string | null }>(
 		"GET",
-		`/v1/accounts/${accountId}/audit-events?${query}`,
+		apiPath`/v1/accounts/${accountId}/audit-events` + `?${query}`,
 	);
 	const errors = res.ok ? {} : fieldErrors(res.problem);
 	const next = new URLSearchParams();
@@ -107,7 +116,7 @@ async function auditPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 async function reportPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 	const res = await me.api.call<{ generatedAt: string; checks: CheckView[] }>(
 		"GET",
-		`/v1/accounts/${accountId}/security-report`,
+		apiPath`/v1/accounts/${accountId}/security-report`,
 	);
 	return renderPage(
 		c,
@@ -159,7 +168,7 @@ async function settingsPage(c: ConsoleContext, me: SignedIn, accountId: string, 
 			lockedDownAt: string | null;
 			lockedDownReason: string | null;
 		};
-	}>("GET", `/v1/accounts/${accountId}`);
+	}>("GET", apiPath`/v1/accounts/${accountId}`);
 	if (!res.ok)
 		return renderPage(
 			c,
@@ -249,7 +258,7 @@ export function registerConsoleOversight(app: App) {
 				passwordComposition: form.passwordComposition === "on",
 			};
 			for (const [name] of SETTINGS) if (form[name]) settings[name] = Number(form[name]);
-			const res = await me.api.call("PATCH", `/v1/accounts/${accountId}`, { name: form.name ?? "", settings });
+			const res = await me.api.call("PATCH", apiPath`/v1/accounts/${accountId}`, { name: form.name ?? "", settings });
 			return res.ok
 				? c.redirect(`/console/a/${accountId}/settings?done=1`, 303)
 				: settingsPage(c, me, accountId, res.problem);
@@ -305,7 +314,7 @@ export function registerConsoleOversight(app: App) {
 			}
 			const res = await me.api.call<{ sessionsRevoked: number; keysRevoked: number }>(
 				"POST",
-				`/v1/accounts/${accountId}/lockdown`,
+				apiPath`/v1/accounts/${accountId}/lockdown`,
 				{
 					reason: form.reason ?? "",
 					revokeKeys: form.revokeKeys === "none" ? "none" : "all",

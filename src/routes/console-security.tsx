@@ -6,7 +6,7 @@
  */
 import { raw } from "hono/html";
 import type { App } from "../app";
-import { fieldErrors, type Problem } from "../console/api";
+import { apiPath, fieldErrors, type Problem } from "../console/api";
 import { Field, Notice, ShownOnce } from "../console/layout";
 import { type ConsoleContext, formatTime, formOf, nav, renderPage, type SignedIn, withUser } from "../console/render";
 
@@ -353,7 +353,7 @@ export function registerConsoleSecurity(app: App) {
 	app.post(
 		"/console/security/sessions/:sessionId/revoke",
 		withUser(app, async (c, me) => {
-			const res = await me.api.call("DELETE", `/v1/me/sessions/${encodeURIComponent(c.req.param("sessionId") ?? "")}`);
+			const res = await me.api.call("DELETE", apiPath`/v1/me/sessions/${c.req.param("sessionId") ?? ""}`);
 			return res.ok
 				? c.redirect("/console/security?done=revoked", 303)
 				: securityPage(c, me, { problem: res.problem, form: "sessions" });

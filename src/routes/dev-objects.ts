@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app";
 import { accountObject } from "../durable/address";
 import { developmentOnly } from "../middleware/development-only";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { Id, jsonContent, problemResponses } from "./openapi-shared";
 
 export const devObjectStatsRoute = createRoute({
 	method: "get",
@@ -10,7 +10,7 @@ export const devObjectStatsRoute = createRoute({
 	tags: ["Development"],
 	summary: "Memory and storage sizes of an account's Durable Object (local development only; 404 everywhere else)",
 	middleware: [developmentOnly()] as const,
-	request: { query: z.strictObject({ accountId: z.string().min(1).max(64) }) },
+	request: { query: z.strictObject({ accountId: Id("acc") }) },
 	responses: {
 		200: jsonContent(
 			z.object({

@@ -10,7 +10,7 @@ import { logMailFailure } from "../mail";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { sha256Hex } from "../security/digest";
-import { randomToken } from "../security/random";
+import { mintOpaqueToken } from "../security/secret-formats";
 import { accountRoute } from "./account-route";
 import { AccountParams, AssignableRole, InvitationParams, InvitationSchema, RoleSchema } from "./account-schemas";
 import { raiseAlertFrom } from "./alerting";
@@ -20,18 +20,22 @@ import { ListQuery, pageOf } from "./pagination";
 
 const INVITATION_TTL_MS = 7 * 24 * 3_600_000;
 
-export const createInvitationRoute = accountRoute("members:manage", {
-	method: "post",
-	path: "/v1/accounts/{accountId}/invitations",
-	tags: ["Members"],
-	summary:
-		"Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email",
-	request: { params: AccountParams, body: jsonBody(z.strictObject({ email: EmailField, role: AssignableRole })) },
-	responses: {
-		201: jsonContent(z.object({ invitation: InvitationSchema }), "Invited"),
-		...problemResponses(400, 401, 403, 404, 409),
+export const createInvitationRoute = accountRoute(
+	"members:manage",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/invitations",
+		tags: ["Members"],
+		summary:
+			"Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email",
+		request: { params: AccountParams, body: jsonBody(z.strictObject({ email: EmailField, role: AssignableRole })) },
+		responses: {
+			201: jsonContent(z.object({ invitation: InvitationSchema }), "Invited"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
 	},
-});
+	"role",
+);
 
 export const listInvitationsRoute = accountRoute("members:read", {
 	method: "get",
@@ -84,7 +88,7 @@ export function registerInvitations(app: App) {
 			throw new ApiError("conflict", { detail: "This person is already a member" });
 		}
 		const now = clock.now();
-		const token = randomToken(32);
+		const token = mintOpaqueToken();
 		const row = {
 			id: newId("inv"),
 			accountId,

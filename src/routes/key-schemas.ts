@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { isValidRequiredScope, isValidScope } from "../security/scopes";
 import { AccountParams, Cidr } from "./account-schemas";
+import { Id } from "./openapi-shared";
 
-export const KeyParams = AccountParams.extend({ keyId: z.string().min(1).max(64) });
+export const KeyParams = AccountParams.extend({ keyId: Id("key") });
 export const Environment = z.enum(["production", "staging", "development", "ci"]);
 export const Scope = z
 	.string()

@@ -8,42 +8,54 @@ import { roleAllows } from "../auth/permissions";
 import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
 import { parseSettings } from "../identity/settings";
-import { newId } from "../ids";
-import { getKey, type KeyRow, keyStatus, publicKey, pushKeys } from "../keys/records";
+import { createKey, type Lifecycle, revokeKey, rotateKey, updateKey } from "../keys/lifecycle";
+import type { KeyIssuer } from "../keys/policy";
+import { getKey, type KeyRow, keyStatus, publicKey } from "../keys/records";
 import { callerMembership } from "../middleware/authorize";
 import { ApiError, validationError } from "../problems";
-import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
 import { raiseAlertFrom } from "./alerting";
 import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./key-schemas";
-import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
+import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 import { decodeKeysetCursor, encodeKeysetCursor } from "./pagination";
 
-const DAY_MS = 86_400_000;
 const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
 const KeyWithSecret = z.object({ key: KeySchema, secret: z.string().openapi({ description: "Shown only here" }) });
 
-export const createKeyRoute = accountRoute("keys:create", {
-	method: "post",
-	path: "/v1/accounts/{accountId}/keys",
-	tags: ["API keys"],
-	summary: "Create a key; the secret is returned once",
-	request: {
-		params: AccountParams,
-		body: jsonBody(
-			z.strictObject({
-				name: z.string().trim().min(1).max(100),
-				environment: Environment,
-				scopes: Scopes,
-				expiresInDays: z.number().int().min(1).max(365).optional(),
-				ipAllowlist: KeyIpAllowlist.default([]),
-				rateLimit: RateLimitSchema.default(DEFAULT_RATE_LIMIT),
-			}),
-		),
+export const createKeyRoute = accountRoute(
+	"keys:create",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/keys",
+		tags: ["API keys"],
+		summary: "Create a key; the secret is returned once",
+		description:
+			"Scopes are `resource:action`, `resource:*` or `*` (`*` is refused on production keys). The reserved " +
+			"scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read` and `account:read` open " +
+			"the management API; they are granted only by name (`*` and `keys:*` cover product scopes, never " +
+			"reserved ones), only by someone whose role holds them, and a key is never used beyond its creator's " +
+			"current role. A key caller (`keys:write`) can create only keys that fit inside itself: scopes it " +
+			"holds, its environment, an IP allowlist inside its own, a rate limit no higher and a lifetime no " +
+			"longer than its own (the default lifetime is cut to the caller's). Refused while the account is " +
+			"locked down (423) or until its owner's email is verified (403).",
+		request: {
+			params: AccountParams,
+			body: jsonBody(
+				z.strictObject({
+					name: FreeText(100),
+					environment: Environment,
+					scopes: Scopes,
+					expiresInDays: z.number().int().min(1).max(365).optional(),
+					ipAllowlist: KeyIpAllowlist.default([]),
+					rateLimit: RateLimitSchema.default(DEFAULT_RATE_LIMIT),
+				}),
+			),
+		},
+		responses: { 201: jsonContent(KeyWithSecret, "Created"), ...problemResponses(400, 401, 403, 404, 409, 423) },
 	},
-	responses: { 201: jsonContent(KeyWithSecret, "Created"), ...problemResponses(400, 401, 403, 404) },
-});
+	"credential",
+);
 
 export const listKeysRoute = accountRoute("keys:read", {
 	method: "get",
@@ -55,7 +67,7 @@ export const listKeysRoute = accountRoute("keys:read", {
 		query: z.strictObject({
 			status: z.enum(["active", "expired", "revoked"]).optional(),
 			environment: Environment.optional(),
-			createdBy: z.string().min(1).max(64).optional(),
+			createdBy: Id("usr").optional(),
 			limit: z.coerce.number().int().min(1).max(100).default(50),
 			cursor: z.string().min(1).max(200).optional(),
 		}),
@@ -78,52 +90,60 @@ export const getKeyRoute = accountRoute("keys:read", {
 	},
 });
 
-export const updateKeyRoute = accountRoute("keys:manage-own", {
-	method: "patch",
-	path: "/v1/accounts/{accountId}/keys/{keyId}",
-	tags: ["API keys"],
-	summary: "Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)",
-	request: {
-		params: KeyParams,
-		body: jsonBody(
-			z.strictObject({
-				name: z.string().trim().min(1).max(100).optional(),
-				scopes: Scopes.optional(),
-				ipAllowlist: KeyIpAllowlist.optional(),
-				rateLimit: RateLimitSchema.optional(),
-			}),
-		),
+export const updateKeyRoute = accountRoute(
+	"keys:manage-own",
+	{
+		method: "patch",
+		path: "/v1/accounts/{accountId}/keys/{keyId}",
+		tags: ["API keys"],
+		summary: "Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)",
+		request: {
+			params: KeyParams,
+			body: jsonBody(
+				z.strictObject({
+					name: FreeText(100).optional(),
+					scopes: Scopes.optional(),
+					ipAllowlist: KeyIpAllowlist.optional(),
+					rateLimit: RateLimitSchema.optional(),
+				}),
+			),
+		},
+		responses: {
+			200: jsonContent(z.object({ key: KeySchema }), "Updated"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
 	},
-	responses: {
-		200: jsonContent(z.object({ key: KeySchema }), "Updated"),
-		...problemResponses(400, 401, 403, 404, 409),
-	},
-});
+	"credential",
+);
 
-export const rotateKeyRoute = accountRoute("keys:manage-own", {
-	method: "post",
-	path: "/v1/accounts/{accountId}/keys/{keyId}/rotate",
-	tags: ["API keys"],
-	summary: "Make a successor; the old key keeps working for the grace period and then stops",
-	request: {
-		params: KeyParams,
-		body: jsonBody(z.strictObject({ gracePeriodHours: z.number().int().min(0).max(168).optional() })),
+export const rotateKeyRoute = accountRoute(
+	"keys:manage-own",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/keys/{keyId}/rotate",
+		tags: ["API keys"],
+		summary: "Make a successor; the old key keeps working for the grace period and then stops",
+		request: {
+			params: KeyParams,
+			body: jsonBody(z.strictObject({ gracePeriodHours: z.number().int().min(0).max(168).optional() })),
+		},
+		responses: {
+			201: jsonContent(
+				KeyWithSecret.extend({ previous: z.object({ id: z.string(), expiresAt: z.string() }) }),
+				"Rotated",
+			),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
 	},
-	responses: {
-		201: jsonContent(
-			KeyWithSecret.extend({ previous: z.object({ id: z.string(), expiresAt: z.string() }) }),
-			"Rotated",
-		),
-		...problemResponses(400, 401, 403, 404, 409),
-	},
-});
+	"credential",
+);
 
 export const revokeKeyRoute = accountRoute("keys:manage-own", {
 	method: "post",
 	path: "/v1/accounts/{accountId}/keys/{keyId}/revoke",
 	tags: ["API keys"],
 	summary: "Revoke a key (idempotent); refused on the very next verify, everywhere",
-	request: { params: KeyParams, body: jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(200) })) },
+	request: { params: KeyParams, body: jsonBody(z.strictObject({ reason: FreeText(200) })) },
 	responses: { 200: jsonContent(z.object({ key: KeySchema }), "Revoked"), ...problemResponses(400, 401, 403, 404) },
 });
 
@@ -142,44 +162,19 @@ async function loadManagedKey(c: Context<AppEnv>, accountId: string, keyId: stri
 	return key;
 }
 
-async function newKeyRow(
-	c: Context<AppEnv>,
-	accountId: string,
-	input: {
-		name: string;
-		environment: KeyRow["environment"];
-		scopes: string[];
-		ipAllowlist: string[];
-		rateLimit: { limit: number; windowSeconds: number };
-	},
-	lifetimeDays: number,
-	rotatedFrom: string | null,
-) {
-	const now = c.get("services").clock.now();
-	const secret = generateApiKey(accountId, keyClassFor(input.environment));
-	const row: KeyRow = {
-		id: newId("key"),
-		accountId,
-		name: input.name,
-		environment: input.environment,
-		scopes: input.scopes,
-		keyHash: await hashApiKey(c.env.KEY_PEPPER ?? "", secret),
-		start: keyStart(secret),
-		createdAt: now,
-		createdBy: c.get("principal")?.userId ?? "",
-		expiresAt: new Date(now.getTime() + lifetimeDays * DAY_MS),
-		lastUsedAt: null,
-		revokedAt: null,
-		revokedReason: null,
-		rotatedFrom,
-		rotatedTo: null,
-		expiryRecordedAt: null,
-		ipAllowlist: input.ipAllowlist,
-		rateLimit: input.rateLimit.limit,
-		rateLimitWindowSeconds: input.rateLimit.windowSeconds,
-	};
-	return { row, secret };
+/** The caller as the lifecycle sees it: a person with a role, or a key bounded by its own record. */
+function issuerOf(c: Context<AppEnv>, accountId: string): KeyIssuer {
+	const { principal, membership } = callerMembership(c, accountId);
+	if (principal.type === "key" && principal.key)
+		return { type: "key", userId: principal.userId, role: membership.role, keyId: principal.id, key: principal.key };
+	return { type: "user", userId: principal.userId, role: membership.role };
 }
+
+const lifecycleOf = (c: Context<AppEnv>): Lifecycle => ({
+	env: c.env,
+	db: c.get("services").db,
+	now: c.get("services").clock.now(),
+});
 
 function refuseWildcardInProduction(environment: string, scopes: string[]): void {
 	const index = scopes.indexOf("*");
@@ -204,9 +199,10 @@ export function registerKeys(app: App) {
 				{ path: "expiresInDays", message: `At most ${maxDays} days under this account's policy` },
 			]);
 		}
-		const { row, secret } = await newKeyRow(c, accountId, input, input.expiresInDays ?? maxDays, null);
-		await db.insert(apiKeys).values(row);
-		await pushKeys(c.env, [row]);
+		const { row, secret } = await createKey(lifecycleOf(c), issuerOf(c, accountId), accountId, input, {
+			days: input.expiresInDays ?? maxDays,
+			explicit: input.expiresInDays !== undefined,
+		});
 		c.get("audit").record({
 			action: "key.created",
 			target: { type: "key", id: row.id },
@@ -276,29 +272,15 @@ export function registerKeys(app: App) {
 	app.openapi(updateKeyRoute, async (c) => {
 		const { accountId, keyId } = c.req.valid("param");
 		const input = c.req.valid("json");
-		const { db, clock } = c.get("services");
 		const key = await loadManagedKey(c, accountId, keyId);
 		if (input.scopes) refuseWildcardInProduction(key.environment, input.scopes);
-		if (key.revokedAt) throw new ApiError("conflict", { detail: "A revoked key cannot change" });
-		const [updated] = await db
-			.update(apiKeys)
-			.set({
-				name: input.name ?? key.name,
-				scopes: input.scopes ?? key.scopes,
-				ipAllowlist: input.ipAllowlist ?? key.ipAllowlist,
-				rateLimit: input.rateLimit?.limit ?? key.rateLimit,
-				rateLimitWindowSeconds: input.rateLimit?.windowSeconds ?? key.rateLimitWindowSeconds,
-			})
-			.where(eq(apiKeys.id, key.id))
-			.returning();
-		if (!updated) throw new ApiError("not-found");
-		await pushKeys(c.env, [updated]);
+		const updated = await updateKey(lifecycleOf(c), issuerOf(c, accountId), key, input);
 		c.get("audit").record({
 			action: "key.updated",
 			target: { type: "key", id: key.id },
 			metadata: { changed: Object.keys(input) },
 		});
-		return c.json({ key: publicKey(updated, clock.now()) }, 200);
+		return c.json({ key: publicKey(updated, c.get("services").clock.now()) }, 200);
 	});
 
 	app.openapi(rotateKeyRoute, async (c) => {
@@ -310,24 +292,11 @@ export function registerKeys(app: App) {
 		if (keyStatus(key, now) !== "active" || key.rotatedTo)
 			throw new ApiError("conflict", { detail: "Only an active, unrotated key can be rotated" });
 		const settings = parseSettings((await getAccount(db, accountId))?.settings);
-		const graceMs = (gracePeriodHours ?? settings.rotationGraceHours) * 3_600_000;
-		const { row: successor, secret } = await newKeyRow(
-			c,
-			accountId,
-			{ ...key, rateLimit: { limit: key.rateLimit, windowSeconds: key.rateLimitWindowSeconds } },
-			settings.keyMaxLifetimeDays,
-			key.id,
-		);
-		const previousExpiresAt = new Date(Math.min(key.expiresAt.getTime(), now.getTime() + graceMs));
-		const [, [old]] = await db.batch([
-			db.insert(apiKeys).values(successor),
-			db
-				.update(apiKeys)
-				.set({ rotatedTo: successor.id, expiresAt: previousExpiresAt })
-				.where(eq(apiKeys.id, key.id))
-				.returning(),
-		]);
-		await pushKeys(c.env, old ? [successor, old] : [successor]);
+		const { successor, secret, previous } = await rotateKey(lifecycleOf(c), issuerOf(c, accountId), key, {
+			graceMs: (gracePeriodHours ?? settings.rotationGraceHours) * 3_600_000,
+			lifetimeDays: settings.keyMaxLifetimeDays,
+		});
+		const previousExpiresAt = previous.expiresAt;
 		c.get("audit").record({
 			action: "key.rotated",
 			target: { type: "key", id: key.id },
@@ -342,17 +311,9 @@ export function registerKeys(app: App) {
 	app.openapi(revokeKeyRoute, async (c) => {
 		const { accountId, keyId } = c.req.valid("param");
 		const { reason } = c.req.valid("json");
-		const { db, clock } = c.get("services");
-		const now = clock.now();
+		const now = c.get("services").clock.now();
 		const key = await loadManagedKey(c, accountId, keyId);
-		if (key.revokedAt) return c.json({ key: publicKey(key, now) }, 200);
-		const [revoked] = await db
-			.update(apiKeys)
-			.set({ revokedAt: now, revokedReason: reason })
-			.where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
-			.returning();
-		const current = revoked ?? (await getKey(db, accountId, keyId)) ?? key;
-		await pushKeys(c.env, [current]);
+		const { row: current, revoked } = await revokeKey(lifecycleOf(c), key, reason);
 		if (revoked)
 			c.get("audit").record({ action: "key.revoked", target: { type: "key", id: key.id }, metadata: { reason } });
 		return c.json({ key: publicKey(current, now) }, 200);

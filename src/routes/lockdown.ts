@@ -7,13 +7,13 @@ import { validationError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
 import { raiseAlertFrom } from "./alerting";
-import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
+import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 const LockdownBody = z.strictObject({
-	reason: z.string().trim().min(1).max(500),
+	reason: FreeText(500),
 	revokeSessions: z.boolean().default(true).openapi({ description: "End every session of every member (default)" }),
 	revokeKeys: z
-		.union([z.enum(["all", "none"]), z.array(z.string().min(1).max(64)).min(1).max(50)])
+		.union([z.enum(["all", "none"]), z.array(Id("key")).min(1).max(50)])
 		.default("all")
 		.openapi({ description: '"all" (default), "none", or the ids of the keys to revoke' }),
 });

@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { recoveryCodes, users } from "../db/schema";
@@ -10,6 +9,7 @@ import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { verifyPassword } from "../security/password-hash";
 import { openSecret, sealSecret } from "../security/secret-box";
+import { totpSecretText } from "../security/secret-formats";
 import { matchTotp, newTotpKey, qrSvg, totpUri } from "../security/totp";
 import { CodeField, PasswordField } from "./identity-schemas";
 import { currentUser, wrongSecret } from "./me";
@@ -83,7 +83,7 @@ export function registerMeMfa(app: App) {
 		const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", key, user.id);
 		await c.get("services").db.update(users).set({ totpPendingSecret: sealed }).where(eq(users.id, user.id));
 		const uri = totpUri(user.email, key);
-		return c.json({ secret: encodeBase32UpperCaseNoPadding(key), uri, qrSvg: qrSvg(uri) }, 200);
+		return c.json({ secret: totpSecretText(key), uri, qrSvg: qrSvg(uri) }, 200);
 	});
 
 	app.openapi(totpConfirmRoute, async (c) => {

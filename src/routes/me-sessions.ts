@@ -3,7 +3,7 @@ import type { App } from "../app";
 import { userObject } from "../durable/address";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
-import { jsonContent, problemResponses } from "./openapi-shared";
+import { Id, jsonContent, problemResponses } from "./openapi-shared";
 
 const SessionView = z
 	.object({
@@ -33,7 +33,7 @@ export const revokeSessionRoute = createRoute({
 	tags: ["Me"],
 	summary: "End one of your sessions; refused on its very next request",
 	middleware: [requireUser()] as const,
-	request: { params: z.strictObject({ sessionId: z.string().min(1).max(64) }) },
+	request: { params: z.strictObject({ sessionId: Id("ses") }) },
 	responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
 });
 

@@ -25,17 +25,21 @@ export const listMembersRoute = accountRoute("members:read", {
 	},
 });
 
-export const updateMemberRoute = accountRoute("members:manage", {
-	method: "patch",
-	path: "/v1/accounts/{accountId}/members/{userId}",
-	tags: ["Members"],
-	summary: "Change a member's role (never to owner; never above your own)",
-	request: { params: MemberParams, body: jsonBody(z.strictObject({ role: AssignableRole })) },
-	responses: {
-		200: jsonContent(z.object({ member: MemberSchema }), "Updated"),
-		...problemResponses(400, 401, 403, 404, 409),
+export const updateMemberRoute = accountRoute(
+	"members:manage",
+	{
+		method: "patch",
+		path: "/v1/accounts/{accountId}/members/{userId}",
+		tags: ["Members"],
+		summary: "Change a member's role (never to owner; never above your own)",
+		request: { params: MemberParams, body: jsonBody(z.strictObject({ role: AssignableRole })) },
+		responses: {
+			200: jsonContent(z.object({ member: MemberSchema }), "Updated"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
 	},
-});
+	"role",
+);
 
 export const removeMemberRoute = accountRoute("members:manage", {
 	method: "delete",

@@ -1,5 +1,39 @@
 /** Schemas and helpers shared by every route definition. */
 import { z } from "@hono/zod-openapi";
+import { type IdPrefix, idPattern } from "../ids";
+
+/**
+ * An id of one type, checked against the exact shape `newId` mints. Ids reach
+ * paths (the console builds internal API paths from them) and queries, so
+ * anything else (`..%2F`, another type's id) is a 400 naming the field.
+ */
+export const Id = (prefix: IdPrefix) =>
+	z
+		.string()
+		.max(32)
+		.regex(idPattern(prefix), { message: `Not a ${prefix}_ id` })
+		.openapi({ pattern: idPattern(prefix).source, example: `${prefix}_abcdefgh23456723` });
+
+/**
+ * Characters that change how text is read rather than what it says: C0 and C1
+ * controls (CR/LF split email headers and log lines), line and paragraph
+ * separators, and bidirectional overrides (text that displays other than it
+ * sorts and compares).
+ */
+const CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+export const hasControlCharacters = (value: string): boolean => CONTROL_CHARACTERS.test(value);
+
+/** Every free-text field (names, reasons, descriptions): trimmed, 1..max, no control characters. */
+export const FreeText = (max: number) =>
+	z
+		.string()
+		.trim()
+		.min(1)
+		.max(max)
+		.refine((v) => !hasControlCharacters(v), {
+			message: "Control characters (line breaks, tabs, bidi overrides) are not allowed",
+		});
 
 export const ProblemSchema = z
 	.object({
@@ -20,6 +54,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 	409: "Conflict",
 	413: "Body larger than 64 KiB",
 	415: "Body is not application/json",
+	423: "The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift",
 	429: "Rate limited or locked out; see Retry-After",
 	503: "A dependency is down or the deployment is misconfigured",
 };

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
+import { claimAddress } from "../accounts/claim";
 import type { App } from "../app";
 import { users } from "../db/schema";
 import { userObject } from "../durable/address";
@@ -27,6 +28,10 @@ export const passwordResetConfirmRoute = createRoute({
 	path: "/v1/auth/password-reset/confirm",
 	tags: ["Authentication"],
 	summary: "Set a new password with the emailed token (single use, 30 minutes); every session of the user ends",
+	description:
+		"The token proves the address. For a user whose address was not yet verified, it becomes verified, and " +
+		"everything set up before that proof is undone: the keys, invitations, webhooks and other members of the " +
+		"accounts they own, and their second factor (a squatter may have enrolled their own authenticator).",
 	request: { body: jsonBody(z.strictObject({ token: TokenField, newPassword: PasswordField })) },
 	responses: { 204: { description: "Password changed" }, ...problemResponses(400) },
 });
@@ -72,12 +77,18 @@ export function registerPasswordReset(app: App) {
 			.where(eq(users.id, user.id));
 		await endPendingSignIns(db, user.id);
 		const ended = await userObject(c.env, user.id).revokeSessionsExcept(null);
+		// The emailed token proves the address: what was set up before that proof is undone.
+		const claimed = await claimAddress(c.env, db, user.id, clock.now());
 		c.get("audit").record({
 			action: "auth.password.changed",
 			accountId: await personalTrail(c.get("services"), user.id),
 			actor: { type: "user", id: user.id },
 			target: { type: "user", id: user.id },
-			metadata: { via: "reset", sessionsEnded: ended },
+			metadata: {
+				via: "reset",
+				sessionsEnded: ended,
+				...(claimed && { addressClaimed: true, keysRevoked: claimed.keysRevoked, accounts: claimed.accounts }),
+			},
 		});
 		return c.body(null, 204);
 	});

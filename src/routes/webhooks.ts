@@ -13,13 +13,13 @@ import { WEBHOOK_EVENTS } from "../webhooks/dispatch";
 import { newWebhookSecret } from "../webhooks/signature";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
-import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
+import { Id, jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 /** Enough endpoints for any real setup; bounds the fan-out of every alert. */
 const MAX_WEBHOOKS_PER_ACCOUNT = 10;
 const RECENT_DELIVERIES = 50;
 
-const WebhookParams = AccountParams.extend({ webhookId: z.string().min(1).max(64) });
+const WebhookParams = AccountParams.extend({ webhookId: Id("whk") });
 
 const WebhookUrl = z
 	.string()
@@ -73,17 +73,21 @@ const publicWebhook = (row: typeof webhooks.$inferSelect) => ({
 	createdBy: row.createdBy,
 });
 
-export const createWebhookRoute = accountRoute("webhooks:manage", {
-	method: "post",
-	path: "/v1/accounts/{accountId}/webhooks",
-	tags: ["Webhooks"],
-	summary: "Add a webhook endpoint; the signing secret is returned once",
-	request: { params: AccountParams, body: jsonBody(CreateWebhookBody) },
-	responses: {
-		201: jsonContent(z.object({ webhook: WebhookSchema, secret: z.string() }), "Created; store the secret now"),
-		...problemResponses(400, 401, 403, 404, 409, 413, 415),
+export const createWebhookRoute = accountRoute(
+	"webhooks:manage",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/webhooks",
+		tags: ["Webhooks"],
+		summary: "Add a webhook endpoint; the signing secret is returned once",
+		request: { params: AccountParams, body: jsonBody(CreateWebhookBody) },
+		responses: {
+			201: jsonContent(z.object({ webhook: WebhookSchema, secret: z.string() }), "Created; store the secret now"),
+			...problemResponses(400, 401, 403, 404, 409, 413, 415),
+		},
 	},
-});
+	"webhook",
+);
 
 export const listWebhooksRoute = accountRoute("webhooks:manage", {
 	method: "get",

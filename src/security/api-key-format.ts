@@ -27,6 +27,8 @@ const FORMAT = new RegExp(
 	`^kw_(live|test)_([a-z2-7]{${ACCOUNT_LEN}})([0-9A-Za-z]{${SECRET_LEN}})([0-9A-Za-z]{${CHECKSUM_LEN}})$`,
 );
 export const KEY_START_LENGTH = 12;
+/** Recognises a key anywhere in text (the scrubber's net; checksum not checked). */
+export const API_KEY_PATTERN = /\bkw_(live|test)_[A-Za-z0-9]+/;
 
 const CRC_TABLE = (() => {
 	const table = new Uint32Array(256);

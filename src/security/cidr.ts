@@ -89,3 +89,21 @@ export function ipAllowed(allowlist: readonly string[], ip: string | null): bool
 		return cidr !== null && cidrContains(cidr, address);
 	});
 }
+
+/** True when every address of `inner` is inside `outer` (a narrower or equal range). */
+export const cidrWithin = (inner: Cidr, outer: Cidr): boolean =>
+	inner.prefix >= outer.prefix && cidrContains(outer, inner.base);
+
+/**
+ * True when the allowlist `narrower` admits no address that `wider` refuses. An empty list admits
+ * every address, so it is within only another empty list.
+ */
+export function allowlistWithin(narrower: readonly string[], wider: readonly string[]): boolean {
+	if (wider.length === 0) return true;
+	if (narrower.length === 0) return false;
+	const outer = wider.map(parseCidr).filter((c): c is Cidr => c !== null);
+	return narrower.every((entry) => {
+		const inner = parseCidr(entry);
+		return inner !== null && outer.some((o) => cidrWithin(inner, o));
+	});
+}

@@ -11,6 +11,8 @@ import { sha256Hex } from "./digest";
 import { randomToken } from "./random";
 
 const FORMAT = /^(usr_[a-z2-7]{16})\.(ses_[a-z2-7]{16})\.([a-z2-7]{32})$/;
+/** Recognises a token anywhere in text (the scrubber's net). */
+export const SESSION_TOKEN_PATTERN = /\busr_[a-z2-7]{16}\.ses_[a-z2-7]{16}\.[a-z2-7]{32}\b/;
 
 export interface SessionTokenParts {
 	userId: string;

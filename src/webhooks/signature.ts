@@ -5,12 +5,11 @@
  * delivery; it is the scheme Stripe and Standard Webhooks use, so receivers
  * already know how to check it.
  */
-import { randomToken } from "../security/random";
 
 export const SIGNATURE_HEADER = "Keyward-Signature";
 
 /** A fresh signing secret; shown once at creation. */
-export const newWebhookSecret = (): string => `whsec_${randomToken(32)}`;
+export { mintWebhookSecret as newWebhookSecret } from "../security/secret-formats";
 
 const hex = (buffer: ArrayBuffer): string =>
 	[...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");

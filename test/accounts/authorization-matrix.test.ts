@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
 import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { ManualClock } from "../../src/clock";
-import { PERMISSION_EXTENSION } from "../../src/routes/account-route";
+import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { jsonRequest, testApp } from "../helpers";
 import { type SeededAccount, seedAccount } from "./seed";
 
@@ -15,14 +15,24 @@ import { type SeededAccount, seedAccount } from "./seed";
 const clock = new ManualClock("2026-07-01T00:00:00Z");
 const t = testApp({ clock });
 
-type Caller = Role | "stranger" | "anonymous" | "key-with-scope" | "key-without-scope" | "key-of-demoted-creator";
+type Caller =
+	| Role
+	| "stranger"
+	| "anonymous"
+	| "key-with-scope"
+	| "key-without-scope"
+	| "key-of-demoted-creator"
+	| "unverified-owner";
 type Fixture = (s: SeededAccount, caller: Caller) => { path?: Record<string, string>; body?: unknown };
-/** The key a caller manages: their own where they have one (members manage only their own). */
+/**
+ * The key a caller manages: their own where they have one (members manage only their own); for
+ * management keys, one that fits inside them (a key can hand on nothing it does not hold).
+ */
 const ownKey = (s: SeededAccount, caller: Caller) =>
 	caller === "owner" || caller === "admin" || caller === "member"
 		? s.keyIds[caller]
 		: caller.startsWith("key")
-			? s.keyIds.admin
+			? s.keyIds.reserved
 			: s.keyIds.owner;
 const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}": () => ({}),
@@ -40,7 +50,9 @@ const FIXTURES: Record<string, Fixture> = {
 	}),
 	"GET /v1/accounts/{accountId}/invitations": () => ({}),
 	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": (s) => ({ path: { invitationId: s.invitationId } }),
-	"POST /v1/accounts/{accountId}/keys": () => ({ body: { name: "k", environment: "staging", scopes: ["data:read"] } }),
+	"POST /v1/accounts/{accountId}/keys": (_s, caller) => ({
+		body: { name: "k", environment: "staging", scopes: [caller.startsWith("key") ? "keys:read" : "data:read"] },
+	}),
 	"GET /v1/accounts/{accountId}/keys": () => ({}),
 	"GET /v1/accounts/{accountId}/keys/{keyId}": (s, caller) => ({ path: { keyId: ownKey(s, caller) } }),
 	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, caller) => ({
@@ -79,6 +91,7 @@ const CALLERS: Caller[] = [
 	"key-with-scope",
 	"key-without-scope",
 	"key-of-demoted-creator",
+	"unverified-owner",
 ];
 
 async function accountOperations() {
@@ -93,12 +106,15 @@ async function accountOperations() {
 				method: method.toUpperCase(),
 				path,
 				permission: op[PERMISSION_EXTENSION] as Permission | undefined,
+				grants: op[GRANTS_EXTENSION] as string | undefined,
 			})),
 		);
 }
 
-const expectedStatus = (caller: Caller, permission: Permission): "2xx" | 401 | 403 | 404 => {
+const expectedStatus = (caller: Caller, permission: Permission, grants: boolean): "2xx" | 401 | 403 | 404 => {
 	if (caller === "anonymous") return 401;
+	// An account whose owner never proved their address grants nothing, to anyone; reading works.
+	if (caller === "unverified-owner") return grants ? 403 : "2xx";
 	if (caller === "stranger") return 404;
 	if (caller === "key-without-scope") return 403;
 	if (caller === "key-with-scope" || caller === "key-of-demoted-creator") {
@@ -114,7 +130,7 @@ const credentialOf = (s: SeededAccount, caller: Caller): string | null => {
 	if (caller === "key-with-scope") return s.apiKeys.withScope;
 	if (caller === "key-without-scope") return s.apiKeys.withoutScope;
 	if (caller === "key-of-demoted-creator") return s.apiKeys.demoted;
-	return s.users[caller].token;
+	return s.users[caller === "unverified-owner" ? "owner" : caller].token;
 };
 
 describe("authorization matrix (API.md §4)", () => {
@@ -135,7 +151,8 @@ describe("authorization matrix (API.md §4)", () => {
 			const fixture = FIXTURES[op.key];
 			if (!fixture || !op.permission) continue;
 			for (const caller of CALLERS) {
-				const seed = await seedAccount(clock); // fresh per pair: some calls delete or transfer
+				// Fresh per pair: some calls delete or transfer.
+				const seed = await seedAccount(clock, {}, { ownerVerified: caller !== "unverified-owner" });
 				const { path: params = {}, body } = fixture(seed, caller);
 				const url = Object.entries({ accountId: seed.accountId, ...params }).reduce(
 					(p, [k, v]) => p.replace(`{${k}}`, v),
@@ -146,7 +163,7 @@ describe("authorization matrix (API.md §4)", () => {
 				const init = body === undefined ? { method: op.method, headers } : jsonRequest(op.method, body, headers);
 				const res = await t.request(url, init);
 				await res.arrayBuffer();
-				const want = expectedStatus(caller, op.permission);
+				const want = expectedStatus(caller, op.permission, op.grants !== undefined);
 				const ok = want === "2xx" ? res.status >= 200 && res.status < 300 : res.status === want;
 				if (!ok) mismatches.push(`${op.key} as ${caller}: expected ${want}, got ${res.status}`);
 				pairs++;

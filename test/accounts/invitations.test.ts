@@ -2,13 +2,7 @@ import { describe, expect, it } from "vitest";
 import { expectProblem, jsonRequest } from "../helpers";
 import { identityHarness } from "../identity/helpers";
 
-async function verifiedUser(h: ReturnType<typeof identityHarness>) {
-	const u = await h.signup();
-	const mail = (await h.outbox(u.email)).find((m) => m.subject.includes("confirm"));
-	const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1] ?? "";
-	expect((await h.post("/v1/auth/verify-email", { token })).status).toBe(204);
-	return u;
-}
+const verifiedUser = (h: ReturnType<typeof identityHarness>) => h.signupVerified();
 
 const inviteToken = async (h: ReturnType<typeof identityHarness>, email: string) => {
 	const mail = (await h.outbox(email)).find((m) => m.subject.includes("invited"));
@@ -18,7 +12,7 @@ const inviteToken = async (h: ReturnType<typeof identityHarness>, email: string)
 describe("invitations", () => {
 	it("invite, accept with the matching verified email, single use, audited", async () => {
 		const h = identityHarness();
-		const owner = await h.signup();
+		const owner = await verifiedUser(h);
 		const invitee = await verifiedUser(h);
 		const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 		const created = await h.request(
@@ -61,7 +55,7 @@ describe("invitations", () => {
 
 	it("an unverified email cannot accept; an expired, cancelled or replaced invitation does not work", async () => {
 		const h = identityHarness();
-		const owner = await h.signup();
+		const owner = await verifiedUser(h);
 		const auth = { Authorization: `Bearer ${owner.token}` };
 		const unverified = await h.signup();
 		await h.request(
@@ -121,7 +115,7 @@ describe("invitations", () => {
 
 	it("an admin cannot invite above their own role, nor an owner", async () => {
 		const h = identityHarness();
-		const owner = await h.signup();
+		const owner = await verifiedUser(h);
 		const res = await h.request(
 			`/v1/accounts/${owner.accountId}/invitations`,
 			jsonRequest("POST", { email: "x@example.com", role: "owner" }, { Authorization: `Bearer ${owner.token}` }),

@@ -26,8 +26,11 @@ export interface SeededAccount {
 	users: Record<Role | "stranger" | "demoted", SeededUser>;
 	invitationId: string;
 	webhookId: string;
-	/** One key created by each of owner, admin and member (ids), and management keys (secrets). */
-	keyIds: Record<"owner" | "admin" | "member", string>;
+	/**
+	 * One key created by each of owner, admin and member (ids), one the admin made with `keys:read`
+	 * only (a key the management keys may rotate: it fits inside them), and management keys (secrets).
+	 */
+	keyIds: Record<"owner" | "admin" | "member" | "reserved", string>;
 	apiKeys: Record<"withScope" | "withoutScope" | "demoted", string>;
 }
 
@@ -37,7 +40,8 @@ export async function seedKey(
 	createdBy: string,
 	scopes: string[],
 	now: Date,
-	environment: "production" | "staging" = "staging",
+	environment: "production" | "staging" | "development" | "ci" = "staging",
+	options: { ipAllowlist?: string[]; rateLimit?: number; windowSeconds?: number; lifetimeDays?: number } = {},
 ) {
 	const secret = generateApiKey(accountId, environment === "production" ? "live" : "test");
 	const id = newId("key");
@@ -51,10 +55,10 @@ export async function seedKey(
 		start: keyStart(secret),
 		createdAt: now,
 		createdBy,
-		expiresAt: new Date(now.getTime() + 30 * 86_400_000),
-		ipAllowlist: [],
-		rateLimit: 1000,
-		rateLimitWindowSeconds: 3600,
+		expiresAt: new Date(now.getTime() + (options.lifetimeDays ?? 30) * 86_400_000),
+		ipAllowlist: options.ipAllowlist ?? [],
+		rateLimit: options.rateLimit ?? 1000,
+		rateLimitWindowSeconds: options.windowSeconds ?? 3600,
 	});
 	return { id, secret };
 }
@@ -73,8 +77,15 @@ async function seedUser(clock: Clock, emailVerified = true): Promise<Omit<Seeded
 	return { id, email };
 }
 
-/** An account with one user per role, a signed-in stranger, and a pending invitation; sessions are real. */
-export async function seedAccount(clock: Clock, settings: Record<string, unknown> = {}): Promise<SeededAccount> {
+/**
+ * An account with one user per role, a signed-in stranger, and a pending invitation; sessions are
+ * real. `ownerVerified: false` seeds an owner who never proved their email.
+ */
+export async function seedAccount(
+	clock: Clock,
+	settings: Record<string, unknown> = {},
+	options: { ownerVerified?: boolean } = {},
+): Promise<SeededAccount> {
 	const now = clock.now();
 	const accountId = newId("acc");
 	await db
@@ -82,7 +93,7 @@ export async function seedAccount(clock: Clock, settings: Record<string, unknown
 		.values({ id: accountId, name: "Seeded", settings: JSON.stringify(settings), createdAt: now });
 	const seeded = {} as SeededAccount["users"];
 	for (const role of ["owner", "admin", "member", "readonly", "stranger", "demoted"] as const) {
-		const user = await seedUser(clock);
+		const user = await seedUser(clock, role !== "owner" || options.ownerVerified !== false);
 		// "demoted" created a management key as an admin and is now only readonly.
 		if (role !== "stranger") {
 			const memberRole = role === "demoted" ? "readonly" : role;
@@ -107,6 +118,7 @@ export async function seedAccount(clock: Clock, settings: Record<string, unknown
 		owner: (await seedKey(accountId, seeded.owner.id, ["data:read"], now)).id,
 		admin: (await seedKey(accountId, seeded.admin.id, ["data:read"], now)).id,
 		member: (await seedKey(accountId, seeded.member.id, ["data:read"], now)).id,
+		reserved: (await seedKey(accountId, seeded.admin.id, ["keys:read"], now)).id,
 	};
 	const apiKeysBy = {
 		withScope: (await seedKey(accountId, seeded.admin.id, reserved, now)).secret,

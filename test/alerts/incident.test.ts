@@ -151,7 +151,7 @@ describe("lockdown", () => {
 		const s = await seedAccount(h.clock);
 		const bad = await h.request(
 			`/v1/accounts/${s.accountId}/lockdown`,
-			jsonRequest("POST", { reason: "x", revokeKeys: [s.keyIds.owner, "key_nope"] }, bearer(s.users.owner.token)),
+			jsonRequest("POST", { reason: "x", revokeKeys: [s.keyIds.owner, newId("key")] }, bearer(s.users.owner.token)),
 		);
 		const problem = await expectProblem(bad, 400, "validation");
 		expect(problem.errors).toEqual([{ path: "revokeKeys.1", message: "No such key in this account" }]);
@@ -161,7 +161,8 @@ describe("lockdown", () => {
 			`/v1/accounts/${s.accountId}/lockdown`,
 			jsonRequest("POST", { reason: "breach", revokeSessions: false }, bearer(s.users.owner.token)),
 		);
-		expect(await res.json()).toMatchObject({ sessionsRevoked: 0, keysRevoked: 6 });
+		// The seed's seven keys: one each of owner, admin and member, a keys:read one, three management keys.
+		expect(await res.json()).toMatchObject({ sessionsRevoked: 0, keysRevoked: 7 });
 		const live = (await db.select().from(apiKeys).where(eq(apiKeys.accountId, s.accountId))).filter(
 			(k) => !k.revokedAt,
 		);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { runScheduled } from "../../src/cron";
 import { createDatabase } from "../../src/db";
 import { auditEvents, auditOutbox } from "../../src/db/schema";
+import { newId } from "../../src/ids";
 import { jsonRequest, testApp } from "../helpers";
 import { deliver, observedQueue, principal, tokenAuthenticator, uniqueAccount } from "./fixtures";
 
@@ -138,12 +139,14 @@ describe("audit routes", () => {
 	it("lists newest first with filters and a cursor", async () => {
 		const base = Date.parse("2026-05-01T00:00:00Z");
 		const { syntheticEvent } = await import("./fixtures");
+		const actors = [newId("usr"), newId("usr")];
+		const keys = [newId("key"), newId("key"), newId("key")];
 		const events = Array.from({ length: 7 }, (_, i) =>
 			syntheticEvent(account, {
 				time: new Date(base + i * 60_000).toISOString(),
 				action: i % 2 === 0 ? "key.created" : "key.revoked",
-				actor: { type: "user", id: i < 3 ? "usr_a" : "usr_b", ip: null, userAgent: null },
-				target: { type: "key", id: `key_${i % 3}` },
+				actor: { type: "user", id: (i < 3 ? actors[0] : actors[1]) ?? "", ip: null, userAgent: null },
+				target: { type: "key", id: keys[i % 3] ?? "" },
 			}),
 		);
 		await deliver(events);
@@ -175,11 +178,11 @@ describe("audit routes", () => {
 		).json<{ data: { id: string }[] }>();
 		expect(revoked.data.map((e) => e.id)).toEqual([events[5], events[3], events[1]].map((e) => e?.id));
 		const byActor = await (
-			await get(`/v1/accounts/${account}/audit-events?actorId=usr_a&until=2026-05-02T00:00:00Z`, "owner")
+			await get(`/v1/accounts/${account}/audit-events?actorId=${actors[0]}&until=2026-05-02T00:00:00Z`, "owner")
 		).json<{ data: unknown[] }>();
 		expect(byActor.data).toHaveLength(3);
 		const byKey = await (
-			await get(`/v1/accounts/${account}/audit-events?keyId=key_0&until=2026-05-02T00:00:00Z`, "owner")
+			await get(`/v1/accounts/${account}/audit-events?keyId=${keys[0]}&until=2026-05-02T00:00:00Z`, "owner")
 		).json<{ data: unknown[] }>();
 		expect(byKey.data).toHaveLength(3);
 	});

@@ -1,5 +1,17 @@
+/// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
 import { isSecretFieldName, REDACTED, scrubMetadata } from "../../src/audit/scrub";
+import { newId } from "../../src/ids";
+import { generateApiKey } from "../../src/security/api-key-format";
+import {
+	mintOpaqueToken,
+	mintRecoveryCode,
+	mintWebhookSecret,
+	SECRET_FORMATS,
+	totpSecretText,
+} from "../../src/security/secret-formats";
+import { generateSessionToken } from "../../src/security/session-token";
+import { newTotpKey } from "../../src/security/totp";
 
 describe("audit metadata scrubber", () => {
 	it("removes every field that could hold a secret, at any depth", () => {
@@ -103,5 +115,52 @@ describe("audit metadata scrubber, secret shapes", () => {
 			link: REDACTED,
 			at: "2026-01-02T03:04:05.000Z",
 		});
+	});
+});
+
+describe("the scrubber knows every secret Keyward mints", () => {
+	const SAMPLES: Record<string, () => string> = {
+		apiKey: () => generateApiKey(newId("acc"), "live"),
+		sessionToken: () => generateSessionToken(newId("usr")).token,
+		opaqueToken: mintOpaqueToken,
+		recoveryCode: mintRecoveryCode,
+		webhookSecret: mintWebhookSecret,
+		totpSecret: () => totpSecretText(newTotpKey()),
+	};
+
+	it("redacts a freshly minted secret of each format wherever it is pasted", () => {
+		expect(Object.keys(SAMPLES).sort()).toEqual(Object.keys(SECRET_FORMATS).sort());
+		for (const [format, mint] of Object.entries(SAMPLES)) {
+			for (let i = 0; i < 20; i++) {
+				const secret = mint();
+				const out = scrubMetadata({ reason: `revoked because ${secret} was pasted in chat`, note: [secret] });
+				expect(JSON.stringify(out), format).not.toContain(secret);
+				expect(out.reason, format).toBe(REDACTED);
+			}
+		}
+	});
+
+	it("randomness is drawn only where the formats are defined, so no secret format escapes the list", () => {
+		// The modules allowed to draw random values, each with what it draws.
+		const ALLOWED: Record<string, string> = {
+			"/src/security/random.ts": "the primitive itself",
+			"/src/security/secret-formats.ts": "opaque tokens, recovery codes, webhook secrets",
+			"/src/security/api-key-format.ts": "API keys (API_KEY_PATTERN)",
+			"/src/security/session-token.ts": "session tokens (SESSION_TOKEN_PATTERN)",
+			"/src/security/totp.ts": "TOTP keys (shown through totpSecretText)",
+			"/src/security/secret-box.ts": "AES-GCM nonces, never shown",
+			"/src/ids.ts": "public ids, not secrets",
+			"/src/identity/mfa.ts": "6-digit email codes (randomDigits; too short to recognise, redacted by field name)",
+			"/src/middleware/request-id/index.ts": "request ids, public",
+			"/src/console/render.tsx": "CSP nonces, public",
+			"/src/routes/docs.ts": "CSP nonces, public",
+			"/src/audit/consumer.ts": "dead-letter object names, public",
+		};
+		const sources = import.meta.glob("/src/**/*.{ts,tsx}", { query: "?raw", import: "default", eager: true });
+		expect(Object.keys(sources).length).toBeGreaterThan(50);
+		const drawing = Object.entries(sources)
+			.filter(([, text]) => /getRandomValues|randomUUID|randomToken\(|randomDigits\(/.test(String(text)))
+			.map(([path]) => path);
+		expect(drawing.filter((path) => !(path in ALLOWED))).toEqual([]);
 	});
 });

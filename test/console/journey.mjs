@@ -36,6 +36,22 @@ const browser = await chromium.launch({
 		"--no-first-run",
 	],
 });
+/** The verification code the sign-up emailed (development outbox). */
+async function verificationCode(address) {
+	const res = await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(address)}`);
+	const mail = (await res.json()).data.find((m) => m.subject.includes("confirm"));
+	return /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1] ?? "";
+}
+
+/** Verifies the signed-in visitor's address on the security page: until then the account grants nothing. */
+async function verifyEmailOn(p, address) {
+	await p.goto("/console/security");
+	await p.getByLabel("Code from the verification email").fill(await verificationCode(address));
+	await p.getByRole("button", { name: "Verify", exact: true }).click();
+	await p.waitForURL(/\/console\/security/);
+	assert.equal(await p.getByLabel("Code from the verification email").count(), 0, "the address is verified");
+}
+
 const checked = [];
 const violations = [];
 
@@ -85,6 +101,7 @@ try {
 	await page.getByRole("button", { name: "Create account" }).click();
 	await page.waitForURL(/\/console\/a\/acc_[a-z0-9]+\/keys$/);
 	const accountId = /\/a\/(acc_[a-z0-9]+)\//.exec(page.url())[1];
+	await verifyEmailOn(page, email);
 
 	// Enable TOTP: read the secret shown next to the QR code and answer with a code.
 	await page.goto("/console/security");
@@ -192,6 +209,9 @@ try {
 	await plain.getByLabel("Email").fill(plainEmail);
 	await plain.getByLabel("Password").fill(PASSWORD);
 	await plain.getByRole("button", { name: "Create account" }).click();
+	await plain.waitForURL(/\/keys$/);
+	await verifyEmailOn(plain, plainEmail);
+	await plain.goto(plain.url().replace(/\/console\/security.*$/, "/console"));
 	await plain.waitForURL(/\/keys$/);
 	await plain.getByLabel("Name").fill("no-js key");
 	await plain.getByLabel("Scopes").fill("reports:read");

@@ -8,6 +8,8 @@ const t = testApp();
 t.app.get("/__test/unauthorized", () => {
 	throw new ApiError("unauthorized");
 });
+// A route that declares itself cacheable.
+t.app.get("/__test/cacheable", (c) => c.json({ ok: true }, 200, { "Cache-Control": "public, max-age=60" }));
 t.app.get("/__test/boom", () => {
 	throw new Error("Failed query: select 1\nparams: hunter2,ada@example.com");
 });
@@ -61,13 +63,14 @@ describe("security headers", () => {
 		expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
 	});
 
-	it("marks responses to credentialed requests no-store", async () => {
-		const withBearer = await t.request("/health", { headers: { Authorization: "Bearer x" } });
-		const withCookie = await t.request("/health", { headers: { Cookie: "__Host-keyward_session=abc" } });
+	it("marks every response no-store unless the route chose otherwise, and credentialed ones always", async () => {
+		const withBearer = await t.request("/__test/cacheable", { headers: { Authorization: "Bearer x" } });
+		const withCookie = await t.request("/__test/cacheable", { headers: { Cookie: "__Host-keyward_session=abc" } });
 		const anonymous = await t.request("/health");
 		expect(withBearer.headers.get("cache-control")).toBe("no-store");
 		expect(withCookie.headers.get("cache-control")).toBe("no-store");
-		expect(anonymous.headers.get("cache-control")).toBeNull();
+		expect(anonymous.headers.get("cache-control")).toBe("no-store");
+		expect((await t.request("/__test/cacheable")).headers.get("cache-control")).toBe("public, max-age=60");
 	});
 
 	it("turns an unexpected error into a bare 500 problem and logs no message", async () => {

@@ -17,6 +17,8 @@ export interface IdentityHarness extends TestApp {
 		email?: string,
 		password?: string,
 	): Promise<{ email: string; token: string; sessionId: string; userId: string; accountId: string }>;
+	/** Signs up and verifies the email from the outbox: an owner whose account can grant. */
+	signupVerified(email?: string): ReturnType<IdentityHarness["signup"]>;
 	login(email: string, password?: string, ip?: string): Promise<Response>;
 	outbox(email: string): Promise<{ subject: string; text: string }[]>;
 }
@@ -49,6 +51,14 @@ export function identityHarness(start = "2026-06-01T12:00:00Z"): IdentityHarness
 				userId: body.user.id,
 				accountId: body.account.id,
 			};
+		},
+		async signupVerified(email) {
+			const u = await h.signup(email);
+			const mail = (await h.outbox(u.email)).find((m) => m.subject.includes("confirm"));
+			const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1] ?? "";
+			const res = await h.post("/v1/auth/verify-email", { token });
+			if (res.status !== 204) throw new Error(`verify-email failed: ${res.status}`);
+			return u;
 		},
 		login: (email, password = PASSWORD, ip = uniqueIp()) =>
 			h.post("/v1/auth/login", { email, password }, { "CF-Connecting-IP": ip }),

@@ -21,6 +21,16 @@ export const requireUser = (): MiddlewareHandler<AppEnv> => async (c, next) => {
 	await next();
 };
 
+export interface AccountGateOptions {
+	/**
+	 * The route hands out power (a credential, a role, a setting, a webhook). Such routes are
+	 * refused in an account whose owner has not verified their email: anyone can sign up with
+	 * someone else's address, and what that account granted would survive the real owner's
+	 * claim of it.
+	 */
+	grants?: boolean;
+}
+
 /**
  * The gate of every route under `/v1/accounts/{accountId}`: no caller → 401;
  * not a member → 404 (another tenant's account is indistinguishable from none);
@@ -28,7 +38,7 @@ export const requireUser = (): MiddlewareHandler<AppEnv> => async (c, next) => {
  * audit events go to that account's trail.
  */
 export const requireAccountPermission =
-	(permission: Permission): MiddlewareHandler<AppEnv> =>
+	(permission: Permission, options: AccountGateOptions = {}): MiddlewareHandler<AppEnv> =>
 	async (c, next) => {
 		const principal = c.get("principal");
 		if (!principal) throw unauthorized();
@@ -49,6 +59,12 @@ export const requireAccountPermission =
 		}
 		if (!roleAllows(membership.role, permission)) {
 			throw new ApiError("forbidden", { detail: `Your role (${membership.role}) does not allow ${permission}` });
+		}
+		if (options.grants && membership.ownerEmailVerified === false) {
+			throw new ApiError("email-unverified", {
+				detail:
+					"Verify your email address first: until the account owner's address is verified, the account grants nothing",
+			});
 		}
 		await next();
 	};

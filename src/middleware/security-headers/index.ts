@@ -11,9 +11,14 @@ export const JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /**
  * The headers of API.md §1 on every response, errors and 404s included (this
- * runs after the error handler has produced its response). Requests that carry
- * a credential get `Cache-Control: no-store` so no shared cache keeps
- * per-user data.
+ * runs after the error handler has produced its response).
+ *
+ * `Cache-Control: no-store` is the default for every response, not a flag a
+ * route remembers to set: sign-up, login, key creation and a dozen other
+ * answers carry a secret to a caller who sent no credential yet, and a route
+ * added later would be one more. A route that is safe to cache says so by
+ * setting its own Cache-Control; requests that carry a credential get
+ * no-store whatever the route said.
  */
 export const securityHeaders = (
 	options: SecurityHeadersOptions = {},
@@ -33,6 +38,6 @@ export const securityHeaders = (
 		const cookieHeader = c.req.header("Cookie") ?? "";
 		const hasCredential =
 			c.req.header("Authorization") !== undefined || cookies.some((name) => cookieHeader.includes(`${name}=`));
-		if (hasCredential) h.set("Cache-Control", "no-store");
+		if (hasCredential || !h.has("Cache-Control")) h.set("Cache-Control", "no-store");
 	};
 };

@@ -1,0 +1,53 @@
+/**
+ * Claiming an address. Anyone can sign up with someone else's email; until the
+ * address is verified, that account grants nothing (the gate refuses every
+ * granting route). When the real owner later proves the address through a
+ * password reset, whatever was set up before the proof is undone: the
+ * accounts the user owns lose their keys, invitations, webhooks and other
+ * members, and the user's second factor (possibly the squatter's authenticator)
+ * is removed. The reset itself ends every session.
+ */
+import { and, eq, inArray, ne } from "drizzle-orm";
+import type { Database } from "../db";
+import { invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
+import type { Env } from "../env";
+import { revokeAccountKeys } from "../keys/lifecycle";
+
+export interface ClaimResult {
+	accounts: string[];
+	keysRevoked: number;
+}
+
+/** Marks the address verified and undoes what was granted before; nothing to undo for a verified user. */
+export async function claimAddress(env: Env, db: Database, userId: string, now: Date): Promise<ClaimResult | null> {
+	const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
+	if (!user || user.emailVerifiedAt) return null;
+	const owned = (
+		await db
+			.select({ accountId: memberships.accountId })
+			.from(memberships)
+			.where(and(eq(memberships.userId, userId), eq(memberships.role, "owner")))
+	).map((m) => m.accountId);
+	let keysRevoked = 0;
+	for (const accountId of owned) {
+		const { revoked } = await revokeAccountKeys({ env, db, now }, accountId, "address_claimed");
+		keysRevoked += revoked.length;
+	}
+	const inOwned = <T extends { accountId: Parameters<typeof inArray>[0] }>(table: T) =>
+		owned.length > 0 ? inArray(table.accountId, owned) : undefined;
+	await db.batch([
+		db
+			.update(users)
+			.set({ emailVerifiedAt: now, totpSecret: null, totpPendingSecret: null, totpLastStep: null })
+			.where(eq(users.id, userId)),
+		db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+		...(owned.length > 0
+			? [
+					db.delete(invitations).where(inOwned(invitations)),
+					db.delete(webhooks).where(inOwned(webhooks)),
+					db.delete(memberships).where(and(inOwned(memberships), ne(memberships.userId, userId))),
+				]
+			: []),
+	]);
+	return { accounts: owned, keysRevoked };
+}

@@ -1,0 +1,367 @@
+/**
+ * The one place an API key changes: creation, update, rotation and
+ * revocation, for routes, console, sweeps, lockdown and offboarding alike.
+ *
+ * Two rules hold every transition together:
+ * - Each is one conditional D1 write on the state it starts from (an update on
+ *   the version it read, a rotation on "not rotated, not revoked, not expired,
+ *   account not locked down"), so a burst of parallel requests cannot fork a
+ *   key: one wins, the others get 409 and leave nothing behind.
+ * - Revocation tells the account's Durable Object first and D1 second. If D1
+ *   then fails, verify already refuses the key and a retry finishes the write;
+ *   a repeat call on a key D1 already shows revoked pushes it again, so a
+ *   revocation lost on its way to the object is repaired by the next try.
+ *   The object keeps the highest version it was told of, and never forgets a
+ *   revocation or lengthens an expiry (src/durable/key-store.ts), so a late
+ *   push of an older record cannot bring a key back.
+ */
+import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database } from "../db";
+import { accounts, apiKeys } from "../db/schema";
+import { accountObject } from "../durable/address";
+import { recordFromRow } from "../durable/key-store";
+import type { Env } from "../env";
+import { newId } from "../ids";
+import { ApiError, type FieldError } from "../problems";
+import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
+import { changeRefusals, grantRefusals, type KeyGrant, type KeyIssuer } from "./policy";
+import { getKey, type KeyRow } from "./records";
+
+const DAY_MS = 86_400_000;
+/** High enough for any real account; bounds what one tenant can make every sweep and lockdown walk. */
+export const DEFAULT_MAX_KEYS_PER_ACCOUNT = 10_000;
+
+export interface Lifecycle {
+	env: Env;
+	db: Database;
+	now: Date;
+}
+
+export interface KeyAttributes {
+	name: string;
+	environment: KeyRow["environment"];
+	scopes: string[];
+	ipAllowlist: string[];
+	rateLimit: { limit: number; windowSeconds: number };
+}
+
+const grantOf = (row: KeyRow): KeyGrant => ({
+	environment: row.environment,
+	scopes: row.scopes,
+	ipAllowlist: row.ipAllowlist,
+	limit: row.rateLimit,
+	windowSeconds: row.rateLimitWindowSeconds,
+	expiresAt: row.expiresAt.getTime(),
+});
+
+function refuse(refusals: FieldError[]): void {
+	if (refusals.length === 0) return;
+	throw new ApiError("forbidden", {
+		detail: `You cannot grant this: ${refusals.map((r) => r.message).join("; ")}`,
+		errors: refusals,
+	});
+}
+
+export const maxKeysPerAccount = (env: Env): number => {
+	const configured = Number(env.MAX_KEYS_PER_ACCOUNT);
+	return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_KEYS_PER_ACCOUNT;
+};
+
+const accountLockedDown = (accountId: string) =>
+	sql`EXISTS (SELECT 1 FROM ${accounts} WHERE ${accounts.id} = ${accountId} AND ${accounts.lockedDownAt} IS NOT NULL)`;
+const accountGone = (accountId: string) =>
+	sql`NOT EXISTS (SELECT 1 FROM ${accounts} WHERE ${accounts.id} = ${accountId})`;
+
+/** After a conditional write lost: say why, from the state that beat it. */
+async function lostRace(db: Database, accountId: string, otherwise: ApiError): Promise<never> {
+	const account = await db.query.accounts.findFirst({ where: eq(accounts.id, accountId) });
+	if (!account) throw new ApiError("not-found");
+	if (account.lockedDownAt)
+		throw new ApiError("locked", {
+			detail: "The account is locked down: no keys can be created or rotated until an owner lifts it",
+		});
+	throw otherwise;
+}
+
+async function mintRow(
+	env: Env,
+	accountId: string,
+	attributes: KeyAttributes,
+	createdBy: string,
+	now: Date,
+	expiresAt: Date,
+	rotatedFrom: string | null,
+) {
+	const secret = generateApiKey(accountId, keyClassFor(attributes.environment));
+	const row: KeyRow = {
+		id: newId("key"),
+		accountId,
+		name: attributes.name,
+		environment: attributes.environment,
+		scopes: attributes.scopes,
+		keyHash: await hashApiKey(env.KEY_PEPPER ?? "", secret),
+		start: keyStart(secret),
+		createdAt: now,
+		createdBy,
+		expiresAt,
+		lastUsedAt: null,
+		revokedAt: null,
+		revokedReason: null,
+		rotatedFrom,
+		rotatedTo: null,
+		expiryRecordedAt: null,
+		ipAllowlist: attributes.ipAllowlist,
+		rateLimit: attributes.rateLimit.limit,
+		rateLimitWindowSeconds: attributes.rateLimit.windowSeconds,
+		version: 0,
+	};
+	return { row, secret };
+}
+
+/** A key caller's keys live no longer than the caller; a person's, the account's maximum. */
+function lifetimeEnd(issuer: KeyIssuer, now: Date, days: number): Date {
+	const end = now.getTime() + days * DAY_MS;
+	return new Date(issuer.type === "key" ? Math.min(end, issuer.key.expiresAt) : end);
+}
+
+/**
+ * Creates a key. The insert and its conditions are one D1 batch: the row is
+ * deleted again in the same transaction when the account is locked down, gone,
+ * or over its key cap, so a creation racing a lockdown either lands before it
+ * (and the lockdown's sweep revokes it) or not at all.
+ */
+export async function createKey(
+	lc: Lifecycle,
+	issuer: KeyIssuer,
+	accountId: string,
+	attributes: KeyAttributes,
+	lifetime: { days: number; explicit: boolean },
+): Promise<{ row: KeyRow; secret: string }> {
+	const { env, db, now } = lc;
+	const expiresAt = lifetime.explicit
+		? new Date(now.getTime() + lifetime.days * DAY_MS)
+		: lifetimeEnd(issuer, now, lifetime.days);
+	const { row, secret } = await mintRow(env, accountId, attributes, issuer.userId, now, expiresAt, null);
+	refuse(grantRefusals(issuer, grantOf(row)));
+	const cap = maxKeysPerAccount(env);
+	const overCap = sql`(SELECT COUNT(*) FROM ${apiKeys} WHERE ${apiKeys.accountId} = ${accountId} AND ${apiKeys.revokedAt} IS NULL AND ${apiKeys.expiresAt} > ${now.getTime()}) > ${cap}`;
+	const [, undone] = await db.batch([
+		db.insert(apiKeys).values(row),
+		db
+			.delete(apiKeys)
+			.where(
+				and(eq(apiKeys.id, row.id), sql`(${accountLockedDown(accountId)} OR ${accountGone(accountId)} OR ${overCap})`),
+			)
+			.returning({ id: apiKeys.id }),
+	]);
+	if (undone.length > 0)
+		await lostRace(
+			db,
+			accountId,
+			new ApiError("conflict", { detail: `An account has at most ${cap} live keys; revoke some first` }),
+		);
+	await pushKeys(env, [row]);
+	return { row, secret };
+}
+
+/** Renames a key or changes its scopes, allowlist or rate limit; one write on the version read. */
+export async function updateKey(
+	lc: Lifecycle,
+	issuer: KeyIssuer,
+	key: KeyRow,
+	change: { name?: string; scopes?: string[]; ipAllowlist?: string[]; rateLimit?: KeyAttributes["rateLimit"] },
+): Promise<KeyRow> {
+	const { env, db } = lc;
+	if (key.revokedAt) throw new ApiError("conflict", { detail: "A revoked key cannot change" });
+	const next: KeyRow = {
+		...key,
+		name: change.name ?? key.name,
+		scopes: change.scopes ?? key.scopes,
+		ipAllowlist: change.ipAllowlist ?? key.ipAllowlist,
+		rateLimit: change.rateLimit?.limit ?? key.rateLimit,
+		rateLimitWindowSeconds: change.rateLimit?.windowSeconds ?? key.rateLimitWindowSeconds,
+	};
+	refuse(changeRefusals(issuer, grantOf(key), grantOf(next)));
+	const [updated] = await db
+		.update(apiKeys)
+		.set({
+			name: next.name,
+			scopes: next.scopes,
+			ipAllowlist: next.ipAllowlist,
+			rateLimit: next.rateLimit,
+			rateLimitWindowSeconds: next.rateLimitWindowSeconds,
+			version: key.version + 1,
+		})
+		.where(and(eq(apiKeys.id, key.id), eq(apiKeys.version, key.version), isNull(apiKeys.revokedAt)))
+		.returning();
+	if (!updated) throw new ApiError("conflict", { detail: "The key changed meanwhile; reload and try again" });
+	await pushKeys(env, [updated]);
+	return updated;
+}
+
+/**
+ * Rotates a key: one D1 batch marks the old key rotated (only if it is still
+ * active, unrotated, and its account not locked down), inserts the successor,
+ * and deletes the successor again unless the old key now names it. So at most
+ * one successor ever exists, and none after a revocation or lockdown won.
+ */
+export async function rotateKey(
+	lc: Lifecycle,
+	issuer: KeyIssuer,
+	key: KeyRow,
+	policy: { graceMs: number; lifetimeDays: number },
+): Promise<{ successor: KeyRow; secret: string; previous: KeyRow }> {
+	const { env, db, now } = lc;
+	const attributes: KeyAttributes = {
+		...key,
+		rateLimit: { limit: key.rateLimit, windowSeconds: key.rateLimitWindowSeconds },
+	};
+	const expiresAt = lifetimeEnd(issuer, now, policy.lifetimeDays);
+	const { row: successor, secret } = await mintRow(
+		env,
+		key.accountId,
+		attributes,
+		issuer.userId,
+		now,
+		expiresAt,
+		key.id,
+	);
+	// A successor is a fresh secret with the old key's powers: only someone who could grant those may have it.
+	refuse(grantRefusals(issuer, grantOf(successor)));
+	const graceEnd = now.getTime() + policy.graceMs;
+	const [marked, , undone] = await db.batch([
+		db
+			.update(apiKeys)
+			.set({
+				rotatedTo: successor.id,
+				expiresAt: sql`min(${apiKeys.expiresAt}, ${graceEnd})`,
+				version: sql`${apiKeys.version} + 1`,
+			})
+			.where(
+				and(
+					eq(apiKeys.id, key.id),
+					isNull(apiKeys.rotatedTo),
+					isNull(apiKeys.revokedAt),
+					gt(apiKeys.expiresAt, now),
+					sql`NOT ${accountLockedDown(key.accountId)}`,
+				),
+			)
+			.returning(),
+		db.insert(apiKeys).values(successor),
+		db
+			.delete(apiKeys)
+			.where(
+				and(
+					eq(apiKeys.id, successor.id),
+					sql`NOT EXISTS (SELECT 1 FROM ${apiKeys} AS old WHERE old.id = ${key.id} AND old.rotated_to = ${successor.id})`,
+				),
+			)
+			.returning({ id: apiKeys.id }),
+	]);
+	const previous = marked[0];
+	if (!previous || undone.length > 0)
+		await lostRace(
+			db,
+			key.accountId,
+			new ApiError("conflict", { detail: "Only an active, unrotated key can be rotated; it changed meanwhile" }),
+		);
+	if (!previous) throw new ApiError("conflict");
+	await pushKeys(env, [successor, previous]);
+	return { successor, secret, previous };
+}
+
+/**
+ * Revokes one key (idempotent). Returns the key as it stands and whether this
+ * call revoked it. An already revoked key is pushed to the object again.
+ */
+export async function revokeKey(
+	lc: Lifecycle,
+	key: KeyRow,
+	reason: string,
+): Promise<{ row: KeyRow; revoked: boolean }> {
+	if (key.revokedAt) {
+		await pushKeys(lc.env, [key]);
+		return { row: key, revoked: false };
+	}
+	const { revoked } = await revokeKeyRows(lc, [key], reason);
+	if (revoked.length === 1 && revoked[0]) return { row: revoked[0], revoked: true };
+	// Another revocation won the write: push what D1 holds, so the object agrees with it.
+	const current = (await getKey(lc.db, key.accountId, key.id)) ?? key;
+	await pushKeys(lc.env, [current]);
+	return { row: current, revoked: false };
+}
+
+/**
+ * Revokes the given live rows: the objects first, then one D1 batch with the
+ * conditional updates and `alongside` (the other writes of the same action:
+ * a membership deletion, audit outbox rows), all or nothing. Returns the rows
+ * this call revoked (a row another call revoked first is not among them) and
+ * the results of `alongside`.
+ */
+export async function revokeKeyRows<const T extends BatchItem[] = []>(
+	lc: Lifecycle,
+	rows: KeyRow[],
+	reason: string,
+	alongside: T = [] as unknown as T,
+): Promise<{ revoked: KeyRow[]; results: BatchResults<T> }> {
+	const { env, db, now } = lc;
+	const live = rows.filter((r) => !r.revokedAt);
+	await pushKeys(
+		env,
+		live.map((row) => ({ ...row, revokedAt: now, revokedReason: reason, version: row.version + 1 })),
+	);
+	const updates = chunk(
+		live.map((r) => r.id),
+		D1_MAX_PARAMS - 5,
+	).map((ids) =>
+		db
+			.update(apiKeys)
+			.set({ revokedAt: now, revokedReason: reason, version: sql`${apiKeys.version} + 1` })
+			.where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt)))
+			.returning(),
+	);
+	const statements = [...alongside, ...updates];
+	const [first, ...rest] = statements;
+	const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
+	const revoked = (results.slice(alongside.length) as KeyRow[][]).flat();
+	return { revoked, results: results.slice(0, alongside.length) as BatchResults<T> };
+}
+
+/** Which live keys of an account to revoke: all, those one person created, or the listed ones. */
+export interface KeySelection {
+	createdBy?: string;
+	keyIds?: string[];
+}
+
+const liveKeysOf = (db: Database, accountId: string, only: KeySelection): Promise<KeyRow[]> => {
+	if (only.keyIds?.length === 0) return Promise.resolve([]);
+	const filters: (SQL | undefined)[] = [
+		eq(apiKeys.accountId, accountId),
+		isNull(apiKeys.revokedAt),
+		only.createdBy === undefined ? undefined : eq(apiKeys.createdBy, only.createdBy),
+		only.keyIds === undefined ? undefined : inArray(apiKeys.id, only.keyIds),
+	];
+	return db
+		.select()
+		.from(apiKeys)
+		.where(and(...filters));
+};
+
+/** Revokes the account's live keys that match the selection, with `alongside` in the same D1 batch. */
+export async function revokeAccountKeys<const T extends BatchItem[] = []>(
+	lc: Lifecycle,
+	accountId: string,
+	reason: string,
+	only: KeySelection = {},
+	alongside: T = [] as unknown as T,
+): Promise<{ revoked: KeyRow[]; results: BatchResults<T> }> {
+	return revokeKeyRows(lc, await liveKeysOf(lc.db, accountId, only), reason, alongside);
+}
+
+/** One object call per account (all of an account's keys live in its one object), however many keys change. */
+async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
+	const byAccount = Map.groupBy(rows, (row) => row.accountId);
+	await Promise.all(
+		[...byAccount].map(([accountId, list]) => accountObject(env, accountId).upsertKeys(list.map(recordFromRow))),
+	);
+}
