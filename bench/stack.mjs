@@ -26,9 +26,13 @@ export async function signUpVerified(send, body, prefix = "") {
 	const outbox = await send(`${prefix}/v1/dev/outbox?to=${encodeURIComponent(body.email)}`);
 	const mail = outbox.json().data.find((m) => m.subject.includes("confirm"));
 	const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1];
-	const verified = await send(`${prefix}/v1/auth/verify-email`, json({ token }));
+	const created = signup.json();
+	const verified = await send(
+		`${prefix}/v1/auth/verify-email`,
+		json({ token }, { Authorization: `Bearer ${created.session.token}` }),
+	);
 	if (verified.status !== 204) throw new Error(`email verification failed: ${verified.status}`);
-	return signup.json();
+	return created;
 }
 
 const run = (command, args) =>

@@ -52,6 +52,7 @@ export function keyward<E extends Env = Env>(
 			requiredScopes: options.requiredScopes,
 			fetch: options.fetch,
 			timeoutMs: options.timeoutMs,
+			...(options.rootKey ? { rootKey: options.rootKey } : {}),
 			...(getKey ? { getKey: () => getKey(context) } : {}),
 			...(getIp ? { getIp: () => getIp(context) } : {}),
 		});

@@ -61,6 +61,7 @@ export const OPERATIONS = {
 		transferOwnership: op("post", "/v1/accounts/{accountId}/transfer-ownership"),
 		securityReport: op("get", "/v1/accounts/{accountId}/security-report"),
 		lockdown: op("post", "/v1/accounts/{accountId}/lockdown"),
+		liftLockdown: op("post", "/v1/accounts/{accountId}/lockdown/lift"),
 	},
 	members: {
 		list: op("get", "/v1/accounts/{accountId}/members"),

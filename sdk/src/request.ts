@@ -119,14 +119,18 @@ function refusalHeaders(code: DenialCode, result?: VerifyResult): Record<string,
 	return DENIALS[code].status === 401 ? bearer("invalid_token") : {};
 }
 
-/** The denial for a code, carrying the key's rate-limit `headers` (when Keyward sent them). */
+/**
+ * The denial for a code. The key's rate-limit `headers` go along only when the code is
+ * `RATE_LIMITED`: a client refused for its address, scope, expiry or revocation learns nothing of
+ * the key's limit or live usage (Keyward sends none then either; this holds against an older one).
+ */
 export function denialFor(code: DenialCode, headers: Record<string, string> = {}, result?: VerifyResult): Denial {
 	const { status, kind, title, detail } = DENIALS[code];
 	return {
 		code,
 		status,
 		problem: { type: PROBLEMS + kind, title, status, detail, code },
-		headers: { ...headers, ...refusalHeaders(code, result) },
+		headers: { ...(code === "RATE_LIMITED" ? headers : {}), ...refusalHeaders(code, result) },
 	};
 }
 

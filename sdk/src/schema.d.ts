@@ -220,7 +220,10 @@ export interface paths {
     };
   };
   "/v1/auth/verify-email": {
-    /** Confirm the email address with the emailed token (single use, 24 hours) */
+    /**
+     * Confirm the email address with the emailed token (single use, 24 hours), signed in as its user
+     * @description Needs the session of the user the email was sent to. Anyone can sign up with someone else's address; if the address's real owner could verify it with the emailed code alone, the squatter's session would inherit a verified account. The real owner claims such an address with a password reset instead, which undoes what was set up before the proof.
+     */
     post: {
       requestBody: {
         content: {
@@ -236,6 +239,18 @@ export interface paths {
         };
         /** @description Invalid request: `errors` names every bad field */
         400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -1446,7 +1461,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/members/{userId}": {
-    /** Remove a member: their access ends at their next request */
+    /**
+     * Remove a member: their access ends at their next request
+     * @description Their keys in this account are revoked, and the invitations they sent and the webhooks they added are removed. Grants they had in flight when the removal committed are refused. A retry after a failure finishes revoking their keys; 404 when there is no such member and nothing of theirs left.
+     */
     delete: {
       parameters: {
         path: {
@@ -1707,6 +1725,12 @@ export interface paths {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -1831,6 +1855,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -2207,6 +2237,12 @@ export interface paths {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -2287,7 +2323,10 @@ export interface paths {
     };
   };
   "/v1/keys/verify": {
-    /** Check a key presented to your service; 200 for every outcome, with the key's rate-limit headers */
+    /**
+     * Check a key presented to your service; 200 for every outcome
+     * @description Needs no credential. Rate-limit headers of the key's limit are sent only with `VALID` and `RATE_LIMITED`. The body's `ip` is honoured only when the caller sends, as `Authorization: Bearer`, a key of the same account with the reserved `keys:verify` scope (a root key of your service; its creator must be an admin or the owner), or calls through the service binding; otherwise the key's IP allowlist is checked against the address the request comes from.
+     */
     post: {
       requestBody: {
         content: {
@@ -2338,7 +2377,7 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+          action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
           actorId?: string | "system";
           keyId?: string;
           since?: string;
@@ -2565,6 +2604,12 @@ export interface paths {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -2722,6 +2767,84 @@ export interface paths {
         };
         /** @description Not found, or not visible to the caller */
         404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/lockdown/lift": {
+    /**
+     * Lift a lockdown (owner only): keys, invitations and webhooks can be made again
+     * @description Sessions the lockdown cut off stay cut off (their owners sign in again), and revoked keys stay revoked. 409 when the account is not locked down.
+     */
+    post: {
+      parameters: {
+        path: {
+          accountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Lifted */
+        200: {
+          content: {
+            "application/json": {
+              liftedAt: string;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -2950,7 +3073,7 @@ export interface components {
       /** Format: date-time */
       time: string;
       /** @enum {string} */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
       /** @enum {string} */
       outcome: "success" | "failure";
       actor: {

@@ -28,6 +28,13 @@ export interface VerifyKeyOptions {
 	fetch?: FetchLike;
 	/** Per call, over either transport. Default 5 s: verify sits on the caller's request path. */
 	timeoutMs?: number;
+	/**
+	 * For a base URL: a key of your account with the `keys:verify` scope (made by an admin or the
+	 * owner), sent as `Authorization: Bearer`. Keyward honours the client `ip` you pass only with
+	 * it; without it, keys with an IP allowlist are checked against the address your server calls
+	 * from. A service binding needs none: the binding itself proves who is calling.
+	 */
+	rootKey?: string;
 }
 
 export interface VerifyOutcome {
@@ -77,7 +84,7 @@ export async function verifyKey(
 	const timeoutMs = options.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
 	if (typeof service === "string") {
 		const { data, response } = await send<VerifyResult>(
-			{ baseUrl: service, fetch: options.fetch, timeoutMs },
+			{ baseUrl: service, fetch: options.fetch, timeoutMs, ...(options.rootKey ? { token: options.rootKey } : {}) },
 			OPERATIONS.keys.verify,
 			{ body: input },
 		);

@@ -3,13 +3,13 @@
  * address is verified, that account grants nothing (the gate refuses every
  * granting route). When the real owner later proves the address through a
  * password reset, whatever was set up before the proof is undone: the
- * accounts the user owns lose their keys, invitations, webhooks and other
- * members, and the user's second factor (possibly the squatter's authenticator)
- * is removed. The reset itself ends every session.
+ * accounts the user owns lose their keys, invitations, webhooks, other members
+ * and any lockdown, and the user's second factor (possibly the squatter's
+ * authenticator) is removed. The reset itself ends every session.
  */
 import { and, eq, inArray, ne } from "drizzle-orm";
 import type { Database } from "../db";
-import { invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
+import { accounts, invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
 import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/lifecycle";
 
@@ -46,6 +46,8 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
 					db.delete(invitations).where(inOwned(invitations)),
 					db.delete(webhooks).where(inOwned(webhooks)),
 					db.delete(memberships).where(and(inOwned(memberships), ne(memberships.userId, userId))),
+					// A squatter's lockdown would otherwise hold the real owner out of key creation.
+					db.update(accounts).set({ lockedDownAt: null, lockedDownReason: null }).where(inArray(accounts.id, owned)),
 				]
 			: []),
 	]);

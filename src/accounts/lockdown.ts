@@ -1,17 +1,25 @@
 /**
- * Incident response (API.md §7): one call that ends every member's sessions
- * and the chosen keys of an account, and marks the account as locked down.
- * Sessions live in each user's Durable Object and keys in the account's, both
- * consulted on every request, so the lockdown holds on the next request in
+ * Incident response (API.md §7): one call that ends the members' sessions'
+ * access and the chosen keys of an account, and marks the account as locked
+ * down. Sessions live in each user's Durable Object and keys in the account's,
+ * both consulted on every request, so the lockdown holds on the next request in
  * every location.
  *
  * The marker goes first: from the moment it commits, every key creation and
- * rotation (each a conditional write in src/keys/lifecycle.ts) is refused, so
- * the keys selected after it include everything created in flight. The keys
- * are then revoked (their object, then D1), swept once more, and the sessions
- * end; a failure partway is answered 503 and a retry finishes the job.
+ * rotation (each a conditional write in src/keys/lifecycle.ts), invitation,
+ * acceptance and webhook is refused, so the keys selected after it include
+ * everything created in flight. The keys are then revoked (their object, then
+ * D1) and swept once more.
+ *
+ * Sessions belong to people, and people can belong to other accounts. So the
+ * marker also sets `sessionsNotBefore`: every session started before it stops
+ * reaching this account (the gate refuses it), and only this account. A member
+ * who holds no other account has their sessions ended outright, as a stolen
+ * session has nothing else to reach then but their own settings. Locking one
+ * account down can therefore never sign anyone out of another account.
+ * A failure partway is answered 503 and a retry finishes the job.
  */
-import { eq } from "drizzle-orm";
+import { and, count, eq, inArray, isNotNull } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, memberships } from "../db/schema";
 import { userObject } from "../durable/address";
@@ -25,6 +33,7 @@ export interface LockdownRequest {
 }
 
 export interface LockdownResult {
+	/** Sessions ended outright or cut off from this account. */
 	sessionsRevoked: number;
 	keysRevoked: number;
 	keyIds: string[];
@@ -40,7 +49,11 @@ export async function lockDownAccount(
 ): Promise<LockdownResult> {
 	await db
 		.update(accounts)
-		.set({ lockedDownAt: now, lockedDownReason: request.reason })
+		.set({
+			lockedDownAt: now,
+			lockedDownReason: request.reason,
+			...(request.revokeSessions ? { sessionsNotBefore: now } : {}),
+		})
 		.where(eq(accounts.id, accountId));
 	const lifecycle = { env, db, now };
 	const selection =
@@ -48,14 +61,38 @@ export async function lockDownAccount(
 	const keys = (await revokeAccountKeys(lifecycle, accountId, "lockdown", selection)).revoked;
 	// Belt and braces: anything that still slipped in (nothing should, the marker refuses it) goes too.
 	if (request.revokeKeys === "all") keys.push(...(await revokeAccountKeys(lifecycle, accountId, "lockdown")).revoked);
-	const members = await db
-		.select({ userId: memberships.userId })
-		.from(memberships)
-		.where(eq(memberships.accountId, accountId));
-	let sessionsRevoked = 0;
-	if (request.revokeSessions) {
-		const counts = await Promise.all(members.map((m) => userObject(env, m.userId).revokeSessionsExcept(null)));
-		sessionsRevoked = counts.reduce((a, b) => a + b, 0);
-	}
+	const members = (
+		await db.select({ userId: memberships.userId }).from(memberships).where(eq(memberships.accountId, accountId))
+	).map((m) => m.userId);
+	const sessionsRevoked = request.revokeSessions ? await endSessionsHere(env, db, members, now) : 0;
 	return { sessionsRevoked, keysRevoked: keys.length, keyIds: keys.map((k) => k.id), members: members.length };
+}
+
+/** Ends the sessions of members who hold only this account; counts those the marker cut off for the others. */
+async function endSessionsHere(env: Env, db: Database, members: string[], now: Date): Promise<number> {
+	if (members.length === 0) return 0;
+	const held = await db
+		.select({ userId: memberships.userId, n: count() })
+		.from(memberships)
+		.where(inArray(memberships.userId, members))
+		.groupBy(memberships.userId);
+	const elsewhere = new Set(held.filter((h) => h.n > 1).map((h) => h.userId));
+	const counts = await Promise.all(
+		members.map(async (userId) => {
+			const sessions = userObject(env, userId);
+			if (!elsewhere.has(userId)) return sessions.revokeSessionsExcept(null);
+			return (await sessions.listSessions(now.getTime())).filter((s) => s.createdAt <= now.getTime()).length;
+		}),
+	);
+	return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Lifts a lockdown (an owner's act); sessions cut off by it stay cut off. False when there was none. */
+export async function liftLockdown(db: Database, accountId: string): Promise<boolean> {
+	const lifted = await db
+		.update(accounts)
+		.set({ lockedDownAt: null, lockedDownReason: null })
+		.where(and(eq(accounts.id, accountId), isNotNull(accounts.lockedDownAt)))
+		.returning({ id: accounts.id });
+	return lifted.length === 1;
 }

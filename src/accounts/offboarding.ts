@@ -2,20 +2,26 @@
  * Ending someone's access to an account. Membership rows are read on every
  * request (the session authenticator has no cache), so deleting the row ends
  * their access at the next request, everywhere; the API keys they created in
- * the account are revoked in D1 and in the account's Durable Object, so the
+ * the account are revoked in the account's Durable Object and in D1, so the
  * next verify refuses them too.
  */
 import { and, eq, ne } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, invitations, memberships } from "../db/schema";
+import { accounts, invitations, memberships, webhooks } from "../db/schema";
 import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/lifecycle";
 
 /**
- * Removes a non-owner member: their keys are revoked (in the account's Durable
- * Object first), then the revocations, the membership and any invitation they
- * sent go in one D1 batch, all or nothing. Returns the revoked key count, or
- * null when the member was not there (or had become the owner meanwhile).
+ * Removes a non-owner member. The membership goes first, in one batch with the
+ * invitations they sent and the webhooks they added (a webhook is a channel of
+ * the account's alerts to a URL its creator chose; it leaves with them, as
+ * their keys do). From that commit on, every grant they have in flight is
+ * refused by its own conditional write (src/accounts/queries.ts
+ * `stillAllowed`), so the keys selected after it include everything they made:
+ * those are revoked next, the Durable Object first. Returns null when there
+ * was nothing to end: no membership (or it had become the owner's) and no live
+ * key of theirs. A retry after a failure between the two steps finds the
+ * membership gone and their keys still live, and revokes them.
  */
 export async function removeMembership(
 	env: Env,
@@ -23,21 +29,21 @@ export async function removeMembership(
 	accountId: string,
 	userId: string,
 	now: Date,
-): Promise<number | null> {
-	const { revoked, results } = await revokeAccountKeys(
-		{ env, db, now },
-		accountId,
-		"member_removed",
-		{ createdBy: userId },
-		[
-			db
-				.delete(memberships)
-				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), ne(memberships.role, "owner")))
-				.returning({ userId: memberships.userId }),
-			db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.invitedBy, userId))),
-		],
-	);
-	return results[0].length === 1 ? revoked.length : null;
+): Promise<{ keysRevoked: number; webhooksRemoved: number; membershipEnded: boolean } | null> {
+	const [ended, , hooks] = await db.batch([
+		db
+			.delete(memberships)
+			.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), ne(memberships.role, "owner")))
+			.returning({ userId: memberships.userId }),
+		db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.invitedBy, userId))),
+		db
+			.delete(webhooks)
+			.where(and(eq(webhooks.accountId, accountId), eq(webhooks.createdBy, userId)))
+			.returning({ id: webhooks.id }),
+	]);
+	const { revoked } = await revokeAccountKeys({ env, db, now }, accountId, "member_removed", { createdBy: userId });
+	if (ended.length === 0 && revoked.length === 0) return null;
+	return { keysRevoked: revoked.length, webhooksRemoved: hooks.length, membershipEnded: ended.length === 1 };
 }
 
 /** Deletes the account, its memberships and invitations, and revokes every key, in one D1 batch; its audit trail stays. */

@@ -1,7 +1,9 @@
 /** Account, member and invitation reads and writes. Queries only; the rules live in member-rules.ts. */
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { type Permission, rolesWith } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, invitations, memberships, users } from "../db/schema";
+import { ApiError } from "../problems";
 
 export const getAccount = (db: Database, id: string) => db.query.accounts.findFirst({ where: eq(accounts.id, id) });
 
@@ -47,3 +49,45 @@ export const publicInvitation = (i: typeof invitations.$inferSelect) => ({
 	role: i.role,
 	expiresAt: i.expiresAt.toISOString(),
 });
+
+/**
+ * True, in SQL, while the account is locked down. Every write that grants (a key, an invitation,
+ * a membership, a webhook) checks it in the same statement or batch, so a grant racing a lockdown
+ * either commits before the marker (and the lockdown's sweep sees it) or not at all.
+ */
+export const accountLockedDown = (accountId: string) =>
+	sql`EXISTS (SELECT 1 FROM ${accounts} WHERE ${accounts.id} = ${accountId} AND ${accounts.lockedDownAt} IS NOT NULL)`;
+
+export const lockedDownProblem = (refused: string) =>
+	new ApiError("locked", {
+		detail: `The account is locked down: ${refused} until an owner lifts it (POST …/lockdown/lift)`,
+	});
+
+/**
+ * True, in SQL, while the user still holds a role with the permission in the account. A grant
+ * checks it in the same batch as it writes, so a request that passed the gate just before its
+ * caller was removed or demoted cannot land after: the removal or demotion wins, the grant is undone.
+ */
+export const stillAllowed = (accountId: string, userId: string, permission: Permission) =>
+	sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${and(
+		eq(memberships.accountId, accountId),
+		eq(memberships.userId, userId),
+		inArray(memberships.role, rolesWith(permission)),
+	)})`;
+
+/** Why a grant's conditional write was undone, from the state that beat it. */
+export async function grantLost(
+	db: Database,
+	accountId: string,
+	userId: string,
+	permission: Permission,
+	refused: string,
+	otherwise: ApiError,
+): Promise<never> {
+	const [account, membership] = await Promise.all([getAccount(db, accountId), getMembership(db, accountId, userId)]);
+	if (!account) throw new ApiError("not-found");
+	if (account.lockedDownAt) throw lockedDownProblem(refused);
+	if (!membership || !rolesWith(permission).includes(membership.role))
+		throw new ApiError("forbidden", { detail: "Your membership of this account changed meanwhile" });
+	throw otherwise;
+}

@@ -9,7 +9,7 @@
 import type { Role } from "../auth/permissions";
 import type { AccountSettings } from "../identity/settings";
 import type { FieldError } from "../problems";
-import { ipAllowed } from "../security/cidr";
+import { ipAllowed, parseIp } from "../security/cidr";
 
 export const OWNER_ONLY_SETTINGS = [
 	"ipAllowlist",
@@ -49,7 +49,7 @@ export function settingsChangeRefusals(
 	if (changed.has("ipAllowlist") && !ipAllowed(after.ipAllowlist, caller.ip))
 		invalid.push({
 			path: "settings.ipAllowlist",
-			message: `Your own address (${caller.ip ?? "unknown"}) must be inside the allowlist, or you would lock yourself out`,
+			message: `Your own address${caller.ip && parseIp(caller.ip) !== null ? ` (${caller.ip})` : ""} must be inside the allowlist, or you would lock yourself out`,
 		});
 	if (changed.has("requireMfa") && after.requireMfa && !caller.mfaEnabled)
 		invalid.push({

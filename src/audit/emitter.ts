@@ -11,7 +11,7 @@ import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditOutbox } from "../db/schema";
 import { newId } from "../ids";
 import { type AuditAction, type AuditActor, type AuditEvent, SYSTEM_STREAM } from "./event";
-import { scrubMetadata } from "./scrub";
+import { scrubActor, scrubMetadata } from "./scrub";
 
 /** Queues take at most 100 messages per sendBatch. */
 const QUEUE_BATCH_LIMIT = 100;
@@ -63,7 +63,7 @@ export class AuditLog {
 			accountId: input.accountId ?? this.accountId ?? SYSTEM_STREAM,
 			action: input.action,
 			outcome: input.outcome ?? "success",
-			actor: { ...this.context.actor, ...input.actor },
+			actor: scrubActor({ ...this.context.actor, ...input.actor }),
 			target: input.target ?? null,
 			requestId: this.context.requestId,
 			metadata: scrubMetadata(input.metadata ?? {}),
@@ -118,7 +118,7 @@ export async function systemEvent(input: AuditRecordInput, now: Date, seed: stri
 		accountId: input.accountId ?? SYSTEM_STREAM,
 		action: input.action,
 		outcome: input.outcome ?? "success",
-		actor: { type: "system", id: null, ip: null, userAgent: null, ...input.actor },
+		actor: scrubActor({ type: "system", id: null, ip: null, userAgent: null, ...input.actor }),
 		target: input.target ?? null,
 		requestId: null,
 		metadata: scrubMetadata(input.metadata ?? {}),

@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
 	"account.settings_changed",
 	"account.ownership_transferred",
 	"account.lockdown",
+	"account.lockdown_lifted",
 	"account.created",
 	"account.deleted",
 	"member.invitation_cancelled",

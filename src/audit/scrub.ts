@@ -94,5 +94,15 @@ function scrubObject(input: Record<string, unknown>, depth: number): Record<stri
 	return { ...out };
 }
 
+/**
+ * The actor's address and user agent are kept (they are what an audit is for), but they are the
+ * client's own text: a token pasted into a User-Agent header must not reach the trail either.
+ */
+export const scrubActor = <A extends { ip: string | null; userAgent: string | null }>(actor: A): A => ({
+	...actor,
+	ip: actor.ip && containsMintedSecret(actor.ip) ? REDACTED : actor.ip,
+	userAgent: actor.userAgent && containsMintedSecret(actor.userAgent) ? REDACTED : actor.userAgent,
+});
+
 /** Returns a masked deep copy of audit metadata. */
 export const scrubMetadata = (metadata: Record<string, unknown>): Record<string, unknown> => scrubObject(metadata, 0);

@@ -19,6 +19,7 @@ export type Permission =
 	| "webhooks:manage"
 	| "lockdown"
 	| "ownership:transfer"
+	| "lockdown:lift"
 	| "account:delete";
 
 const READ: Permission[] = ["account:read", "members:read", "keys:read"];
@@ -33,13 +34,24 @@ const ADMINISTER: Permission[] = [
 ];
 
 const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
-	owner: new Set([...READ, ...OVERSIGHT, ...OWN_KEYS, ...ADMINISTER, "ownership:transfer", "account:delete"]),
+	owner: new Set([
+		...READ,
+		...OVERSIGHT,
+		...OWN_KEYS,
+		...ADMINISTER,
+		"ownership:transfer",
+		"lockdown:lift",
+		"account:delete",
+	]),
 	admin: new Set([...READ, ...OVERSIGHT, ...OWN_KEYS, ...ADMINISTER]),
 	member: new Set([...READ, ...OWN_KEYS]),
 	readonly: new Set([...READ, ...OVERSIGHT]),
 };
 
 export const roleAllows = (role: Role, permission: Permission): boolean => ROLE_PERMISSIONS[role].has(permission);
+
+/** The roles that hold a permission (for conditions written into SQL). */
+export const rolesWith = (permission: Permission): Role[] => ROLES.filter((role) => roleAllows(role, permission));
 
 /**
  * The reserved scope an API key needs for each permission (API.md §5). A
@@ -65,7 +77,20 @@ export const reservedScopeFor = (permission: Permission): string | undefined => 
  * opens. A member's key with `members:write` would be capped at use anyway, but it would gain
  * that power the day its creator is promoted, without anyone granting it.
  */
-export const roleMayGrantScope = (role: Role, scope: string): boolean =>
-	(Object.entries(RESERVED_SCOPE) as [Permission, string][]).some(
+export const roleMayGrantScope = (role: Role, scope: string): boolean => {
+	const capability = CAPABILITY_SCOPES[scope];
+	if (capability) return roleAllows(role, capability);
+	return (Object.entries(RESERVED_SCOPE) as [Permission, string][]).some(
 		([permission, reserved]) => reserved === scope && roleAllows(role, permission),
 	);
+};
+
+/**
+ * Reserved scopes that open no route but a capability, with the permission a role needs to grant
+ * them and, at use, the permission the key's creator must still hold. `keys:verify` lets a key
+ * vouch for the client address in a verify call: the power to satisfy any key's IP allowlist in
+ * the account, so an admin's.
+ */
+const CAPABILITY_SCOPES: Record<string, Permission> = { "keys:verify": "keys:manage-any" };
+
+export const capabilityPermission = (scope: string): Permission | undefined => CAPABILITY_SCOPES[scope];

@@ -12,6 +12,8 @@ export interface PrincipalMembership {
 	/** Until the owner's email is verified, the account grants nothing (API.md §4); absent: verified. */
 	ownerEmailVerified?: boolean;
 	lockedDownAt?: Date | null;
+	/** Sessions started before this no longer reach the account (set by a lockdown). */
+	sessionsNotBefore?: Date | null;
 }
 
 /** Who is calling: a signed-in user (session) or an API key, with the accounts they belong to. */
@@ -20,8 +22,9 @@ export interface Principal {
 	/** The session's user id, or the key id. */
 	id: string;
 	userId: string;
-	/** The session the request came with (user principals). */
+	/** The session the request came with (user principals), and when it started. */
 	sessionId?: string;
+	sessionCreatedAt?: number;
 	/** How the credential arrived; cookie requests get the cross-site checks. */
 	via?: "bearer" | "cookie";
 	/** An API key's scopes (key principals only). */

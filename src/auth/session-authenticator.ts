@@ -53,6 +53,7 @@ export const sessionAuthenticator: Authenticator = async (c) => {
 		id: resolved.userId,
 		userId: resolved.userId,
 		sessionId: resolved.session.id,
+		sessionCreatedAt: resolved.session.createdAt,
 		via: credential.via,
 		mfaEnabled: user.totpSecret !== null,
 		memberships,

@@ -18,7 +18,7 @@ import { DEFAULT_SETTINGS } from "../identity/settings";
 import { revokeKeyRows } from "../keys/lifecycle";
 import type { KeyRow } from "../keys/records";
 import type { Mailer } from "../mail";
-import { type SweepBudget, sweepInBatches } from "./sweep-budget";
+import { fairly, type SweepBudget, sweepInBatches } from "./sweep-budget";
 
 const DAY_MS = 86_400_000;
 /** Keys unused this many days before their revocation are warned first. */
@@ -54,6 +54,7 @@ export function expireKeys(deps: SweepDeps) {
 			.select()
 			.from(apiKeys)
 			.where(and(lte(apiKeys.expiresAt, now), isNull(apiKeys.expiryRecordedAt), isNull(apiKeys.revokedAt)))
+			.orderBy(...fairly(apiKeys.accountId, apiKeys.expiresAt, apiKeys.id))
 			.limit(limit);
 		const statements = [];
 		for (const key of due) {
@@ -119,6 +120,7 @@ async function remindBatch(deps: SweepDeps, days: number, limit: number): Promis
 				),
 			),
 		)
+		.orderBy(...fairly(apiKeys.accountId, apiKeys.expiresAt, apiKeys.id))
 		.limit(limit);
 	for (const key of due) {
 		const alert = expiringAlert(key, days, now);
@@ -175,6 +177,7 @@ export function warnInactiveKeys(deps: SweepDeps) {
 					notExists(currentWarning(db)),
 				),
 			)
+			.orderBy(...fairly(apiKeys.accountId, lastActivity, apiKeys.id))
 			.limit(limit);
 		for (const { key } of due) {
 			const activity = key.lastUsedAt ?? key.createdAt;
@@ -270,6 +273,7 @@ export function sweepInactiveKeys(deps: SweepDeps) {
 						sql`${keyNotices.sentAt} <= ${warnedBefore}`,
 					),
 				)
+				.orderBy(...fairly(apiKeys.accountId, lastActivity, apiKeys.id))
 				.limit(limit)
 		).map((r) => r.key);
 		if (due.length === 0) return 0;

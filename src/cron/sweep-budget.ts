@@ -3,8 +3,10 @@
  * subrequests, so each sweep takes at most `batches` batches of `batchSize`
  * rows and leaves the rest for the next run; every sweep selects only rows
  * it has not handled yet, so the next run picks up exactly where a finished
- * or crashed one stopped.
+ * or crashed one stopped. Within a batch, accounts take turns (`fairly`).
  */
+import { type SQL, sql } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 export interface SweepBudget {
 	batchSize: number;
 	batches: number;
@@ -31,3 +33,12 @@ export async function sweepInBatches(
 	}
 	return { handled, remaining: true };
 }
+
+/**
+ * The order every sweep takes its rows in: round-robin across accounts, oldest due first (each
+ * account's most overdue row, then each account's second, …). One account with many due keys
+ * cannot take a run's whole budget and delay another account's reminders, and a row's turn
+ * depends only on what is due, not on the order rows happen to be stored in.
+ */
+export const fairly = (accountId: AnySQLiteColumn, due: SQL | AnySQLiteColumn, id: AnySQLiteColumn) =>
+	[sql`row_number() over (partition by ${accountId} order by ${due}, ${id})`, due, id] as const;

@@ -90,9 +90,18 @@ export const accounts = sqliteTable("accounts", {
 	/** JSON of the account settings (API.md §4); absent keys take their defaults. */
 	settings: text("settings").notNull().default("{}"),
 	createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-	/** Set by `POST …/lockdown` (API.md §7); shown on the account until an admin clears it. */
+	/**
+	 * Set by `POST …/lockdown` (API.md §7), cleared by an owner's `POST …/lockdown/lift`. While set,
+	 * no key is created or rotated, nobody is invited or joins, and no webhook is added.
+	 */
 	lockedDownAt: integer("locked_down_at", { mode: "timestamp_ms" }),
 	lockedDownReason: text("locked_down_reason"),
+	/**
+	 * Sessions started before this instant no longer reach this account (a lockdown sets it). It
+	 * ends a session's access to this account only, so locking one account down cannot sign its
+	 * members out of their other accounts.
+	 */
+	sessionsNotBefore: integer("sessions_not_before", { mode: "timestamp_ms" }),
 });
 
 export const memberships = sqliteTable(

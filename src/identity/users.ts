@@ -44,7 +44,13 @@ export async function createUserWithAccount(
 		totpLastStep: null,
 		createdAt: input.now,
 	};
-	const account = { id: newId("acc"), name: `${input.name}'s account`, settings: "{}", createdAt: input.now };
+	const account = {
+		id: newId("acc"),
+		name: `${input.name}'s account`,
+		settings: "{}",
+		createdAt: input.now,
+		sessionsNotBefore: null,
+	};
 	await db.batch([
 		db.insert(users).values(user),
 		db.insert(accounts).values(account),
@@ -62,6 +68,7 @@ export interface MembershipView {
 	/** Whether the account's owner has proven their address; until then the account grants nothing. */
 	ownerEmailVerified: boolean;
 	lockedDownAt: Date | null;
+	sessionsNotBefore: Date | null;
 }
 
 const owner = sql.raw("o");
@@ -79,6 +86,7 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 			lastActiveAt: memberships.lastActiveAt,
 			ownerEmailVerified: ownerVerified,
 			lockedDownAt: accounts.lockedDownAt,
+			sessionsNotBefore: accounts.sessionsNotBefore,
 		})
 		.from(memberships)
 		.innerJoin(accounts, eq(accounts.id, memberships.accountId))
@@ -91,5 +99,6 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 		lastActiveAt: r.lastActiveAt,
 		ownerEmailVerified: Boolean(r.ownerEmailVerified),
 		lockedDownAt: r.lockedDownAt,
+		sessionsNotBefore: r.sessionsNotBefore,
 	}));
 }

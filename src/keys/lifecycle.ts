@@ -16,6 +16,7 @@
  *   push of an older record cannot bring a key back.
  */
 import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
 import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { accounts, apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
@@ -67,21 +68,8 @@ export const maxKeysPerAccount = (env: Env): number => {
 	return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_KEYS_PER_ACCOUNT;
 };
 
-const accountLockedDown = (accountId: string) =>
-	sql`EXISTS (SELECT 1 FROM ${accounts} WHERE ${accounts.id} = ${accountId} AND ${accounts.lockedDownAt} IS NOT NULL)`;
 const accountGone = (accountId: string) =>
 	sql`NOT EXISTS (SELECT 1 FROM ${accounts} WHERE ${accounts.id} = ${accountId})`;
-
-/** After a conditional write lost: say why, from the state that beat it. */
-async function lostRace(db: Database, accountId: string, otherwise: ApiError): Promise<never> {
-	const account = await db.query.accounts.findFirst({ where: eq(accounts.id, accountId) });
-	if (!account) throw new ApiError("not-found");
-	if (account.lockedDownAt)
-		throw new ApiError("locked", {
-			detail: "The account is locked down: no keys can be created or rotated until an owner lifts it",
-		});
-	throw otherwise;
-}
 
 async function mintRow(
 	env: Env,
@@ -127,8 +115,9 @@ function lifetimeEnd(issuer: KeyIssuer, now: Date, days: number): Date {
 /**
  * Creates a key. The insert and its conditions are one D1 batch: the row is
  * deleted again in the same transaction when the account is locked down, gone,
- * or over its key cap, so a creation racing a lockdown either lands before it
- * (and the lockdown's sweep revokes it) or not at all.
+ * or over its key cap, or its creator no longer holds a role that may create
+ * keys, so a creation racing a lockdown or the creator's removal either lands
+ * before it (and the lockdown's or removal's sweep revokes it) or not at all.
  */
 export async function createKey(
 	lc: Lifecycle,
@@ -150,14 +139,20 @@ export async function createKey(
 		db
 			.delete(apiKeys)
 			.where(
-				and(eq(apiKeys.id, row.id), sql`(${accountLockedDown(accountId)} OR ${accountGone(accountId)} OR ${overCap})`),
+				and(
+					eq(apiKeys.id, row.id),
+					sql`(${accountLockedDown(accountId)} OR ${accountGone(accountId)} OR ${overCap} OR NOT ${stillAllowed(accountId, issuer.userId, "keys:create")})`,
+				),
 			)
 			.returning({ id: apiKeys.id }),
 	]);
 	if (undone.length > 0)
-		await lostRace(
+		await grantLost(
 			db,
 			accountId,
+			issuer.userId,
+			"keys:create",
+			"no keys can be created or rotated",
 			new ApiError("conflict", { detail: `An account has at most ${cap} live keys; revoke some first` }),
 		);
 	await pushKeys(env, [row]);
@@ -244,6 +239,7 @@ export async function rotateKey(
 					isNull(apiKeys.revokedAt),
 					gt(apiKeys.expiresAt, now),
 					sql`NOT ${accountLockedDown(key.accountId)}`,
+					stillAllowed(key.accountId, issuer.userId, "keys:manage-own"),
 				),
 			)
 			.returning(),
@@ -260,9 +256,12 @@ export async function rotateKey(
 	]);
 	const previous = marked[0];
 	if (!previous || undone.length > 0)
-		await lostRace(
+		await grantLost(
 			db,
 			key.accountId,
+			issuer.userId,
+			"keys:manage-own",
+			"no keys can be created or rotated",
 			new ApiError("conflict", { detail: "Only an active, unrotated key can be rotated; it changed meanwhile" }),
 		);
 	if (!previous) throw new ApiError("conflict");

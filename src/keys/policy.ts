@@ -66,11 +66,13 @@ export const grantRefusals = (issuer: KeyIssuer, grant: KeyGrant): FieldError[] 
 ];
 
 /**
- * What a change from `before` to `after` may not do: everything it adds must be the issuer's to
- * grant. Narrowing is always allowed, and so is leaving alone what the key already had, so a key
- * caller may rename a wider key but may not widen any key, its own above all, past itself.
+ * What a change from `before` to `after` may not do. Renaming and narrowing are always allowed,
+ * whoever the key belongs to. A change that widens anything hands out the whole resulting key, so
+ * the whole result must then be the issuer's to grant, on every axis: adding a scope the caller
+ * holds to a production key with no allowlist would otherwise carry that scope out of the caller's
+ * environment, allowlist, rate limit and lifetime.
  */
 export function changeRefusals(issuer: KeyIssuer, before: KeyGrant, after: KeyGrant): FieldError[] {
-	const widened = new Set(excessOverKey(before, after).map((e) => e.path));
-	return grantRefusals(issuer, after).filter((e) => widened.has(e.path));
+	if (excessOverKey(before, after).length === 0) return [];
+	return grantRefusals(issuer, after);
 }

@@ -4,10 +4,34 @@
  * checksum is wrong is answered NOT_FOUND here, before any storage; every
  * other decision is made by the owning account's Durable Object in one call.
  */
+import { roleAllows } from "../auth/permissions";
+import type { Principal } from "../auth/principal";
 import { accountObject } from "../durable/address";
 import type { Env } from "../env";
 import { hashApiKey, parseApiKey } from "../security/api-key-format";
 import { rateLimitHeaders } from "../security/rate-limit-headers";
+
+/**
+ * The client address a verify is judged by. The public route is anonymous, and anyone holding a
+ * leaked allowlisted key could claim an allowed address in the body; so the body's `ip` counts only
+ * when the caller proves it is the customer's own service: a key of the same account with the
+ * `keys:verify` scope whose creator may still manage every key (or the service binding, which
+ * passes `trusted`). Anyone else is judged by the address they connect from.
+ */
+export function clientAddressFor(
+	input: { key: string; ip?: string | null },
+	connecting: string | null,
+	caller: Principal | null | "trusted",
+): string | null {
+	if (caller === "trusted") return input.ip ?? connecting;
+	const membership = caller?.type === "key" ? caller.memberships[0] : undefined;
+	const vouches =
+		membership !== undefined &&
+		caller?.scopes?.includes("keys:verify") === true &&
+		membership.accountId === parseApiKey(input.key)?.accountId &&
+		roleAllows(membership.role, "keys:manage-any");
+	return vouches ? (input.ip ?? connecting) : connecting;
+}
 
 export interface VerifyInput {
 	key: string;
@@ -40,14 +64,19 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 		remaining: window.remaining,
 		resetAt: new Date(now.getTime() + window.resetMs).toISOString(),
 	};
-	const headers = rateLimitHeaders({
-		name: "key",
-		limit: key.limit,
-		windowSeconds: key.windowSeconds,
-		remaining: window.remaining,
-		resetSeconds: window.resetMs / 1000,
-		now,
-	});
+	// The key's limit and live usage are the key holder's business: told only to a VALID or
+	// RATE_LIMITED caller, never to one refused for address, scope, expiry or revocation.
+	const headers =
+		outcome.code === "VALID" || outcome.code === "RATE_LIMITED"
+			? rateLimitHeaders({
+					name: "key",
+					limit: key.limit,
+					windowSeconds: key.windowSeconds,
+					remaining: window.remaining,
+					resetSeconds: window.resetMs / 1000,
+					now,
+				})
+			: {};
 	if (outcome.code === "VALID") {
 		return {
 			body: {

@@ -98,6 +98,7 @@ export function registerAccounts(app: App) {
 			createdAt: now,
 			lockedDownAt: null,
 			lockedDownReason: null,
+			sessionsNotBefore: null,
 		};
 		await db.batch([
 			db.insert(accounts).values(account),
@@ -142,8 +143,9 @@ export function registerAccounts(app: App) {
 		const [updated] = await db
 			.update(accounts)
 			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })
-			// Conditional on what the rules above were checked against, so two changes cannot interleave.
-			.where(and(eq(accounts.id, accountId), eq(accounts.settings, account.settings), eq(accounts.name, account.name)))
+			// Conditional on the settings the rules above were checked against, so two changes cannot
+			// interleave (the name is last-writer-wins: no rule depends on it).
+			.where(and(eq(accounts.id, accountId), eq(accounts.settings, account.settings)))
 			.returning();
 		if (!updated) throw new ApiError("conflict", { detail: "The account changed meanwhile; reload and try again" });
 		const changed = changedSettings(before, settings);

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { users } from "../db/schema";
 import { userObject } from "../durable/address";
-import { consumeEmailToken, issueEmailToken } from "../identity/email-tokens";
+import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
 import { attemptPasswordLogin, personalTrail } from "../identity/login";
 import { createChallenge, mfaMethodsOf } from "../identity/mfa";
 import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "../identity/sessions";
@@ -44,9 +44,15 @@ export const verifyEmailRoute = createRoute({
 	method: "post",
 	path: "/v1/auth/verify-email",
 	tags: ["Authentication"],
-	summary: "Confirm the email address with the emailed token (single use, 24 hours)",
+	summary: "Confirm the email address with the emailed token (single use, 24 hours), signed in as its user",
+	description:
+		"Needs the session of the user the email was sent to. Anyone can sign up with someone else's address; if " +
+		"the address's real owner could verify it with the emailed code alone, the squatter's session would " +
+		"inherit a verified account. The real owner claims such an address with a password reset instead, which " +
+		"undoes what was set up before the proof.",
+	middleware: [requireUser()] as const,
 	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
-	responses: { 204: { description: "Verified" }, ...problemResponses(400) },
+	responses: { 204: { description: "Verified" }, ...problemResponses(400, 401, 403) },
 });
 
 const MfaChallenge = z.object({
@@ -133,7 +139,10 @@ export function registerAuth(app: App) {
 	app.openapi(verifyEmailRoute, async (c) => {
 		const { token } = c.req.valid("json");
 		const { db, clock } = c.get("services");
-		const userId = await consumeEmailToken(db, token, "verify_email", clock.now());
+		const holder = await peekEmailToken(db, token, "verify_email", clock.now());
+		if (holder && holder !== c.get("principal")?.userId)
+			throw new ApiError("forbidden", { detail: "Sign in as the user this email was sent to, then verify" });
+		const userId = holder && (await consumeEmailToken(db, token, "verify_email", clock.now()));
 		if (!userId) {
 			throw new ApiError("validation", {
 				detail: "Invalid or expired token",

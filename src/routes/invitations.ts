@@ -1,9 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, isNull, not, sql } from "drizzle-orm";
 import { checkInviteRole } from "../accounts/member-rules";
-import { getAccount, getMembership, pendingInvitations, publicInvitation } from "../accounts/queries";
+import {
+	accountLockedDown,
+	getAccount,
+	getMembership,
+	grantLost,
+	lockedDownProblem,
+	pendingInvitations,
+	publicInvitation,
+	stillAllowed,
+} from "../accounts/queries";
 import type { App } from "../app";
-import { invitations, memberships } from "../db/schema";
+import { accounts, invitations, memberships } from "../db/schema";
 import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
 import { newId } from "../ids";
 import { logMailFailure } from "../mail";
@@ -31,7 +40,7 @@ export const createInvitationRoute = accountRoute(
 		request: { params: AccountParams, body: jsonBody(z.strictObject({ email: EmailField, role: AssignableRole })) },
 		responses: {
 			201: jsonContent(z.object({ invitation: InvitationSchema }), "Invited"),
-			...problemResponses(400, 401, 403, 404, 409),
+			...problemResponses(400, 401, 403, 404, 409, 423),
 		},
 	},
 	"role",
@@ -70,7 +79,7 @@ export const acceptInvitationRoute = createRoute({
 			z.object({ membership: z.object({ accountId: z.string(), accountName: z.string(), role: RoleSchema }) }),
 			"Joined",
 		),
-		...problemResponses(400, 401, 403, 409),
+		...problemResponses(400, 401, 403, 409, 423),
 	},
 });
 
@@ -99,11 +108,27 @@ export function registerInvitations(app: App) {
 			createdAt: now,
 			expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
 		};
-		// Re-inviting replaces the pending invitation (and its token).
-		await db.batch([
-			db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.email, email))),
+		// Re-inviting replaces the pending invitation (and its token). Both writes are conditional, in
+		// the same batch, on the account not being locked down and the inviter still being allowed to
+		// invite: an admin removed or demoted while this request was in flight leaves no invitation.
+		const allowed = sql`(NOT ${accountLockedDown(accountId)} AND ${stillAllowed(accountId, principal.userId, "members:manage")})`;
+		const [, , undone] = await db.batch([
+			db.delete(invitations).where(and(eq(invitations.accountId, accountId), eq(invitations.email, email), allowed)),
 			db.insert(invitations).values(row),
+			db
+				.delete(invitations)
+				.where(and(eq(invitations.id, row.id), not(allowed)))
+				.returning({ id: invitations.id }),
 		]);
+		if (undone.length > 0)
+			await grantLost(
+				db,
+				accountId,
+				principal.userId,
+				"members:manage",
+				"nobody can be invited",
+				new ApiError("conflict"),
+			);
 		const account = await getAccount(db, accountId);
 		c.executionCtx.waitUntil(
 			mailer
@@ -161,15 +186,34 @@ export function registerInvitations(app: App) {
 		if (!user.emailVerifiedAt) throw new ApiError("forbidden", { detail: "Verify your email address first" });
 		if (await getMembership(db, invitation.accountId, user.id))
 			throw new ApiError("conflict", { detail: "You are already a member" });
+		// Joining is conditional on the account not being locked down, in the same batch: the
+		// membership is inserted from the account's row only while it is open.
 		const [, joined] = await db.batch([
-			db.delete(invitations).where(eq(invitations.id, invitation.id)),
+			db
+				.delete(invitations)
+				.where(and(eq(invitations.id, invitation.id), not(accountLockedDown(invitation.accountId)))),
 			db
 				.insert(memberships)
-				.values({ accountId: invitation.accountId, userId: user.id, role: invitation.role, joinedAt: now })
+				.select(
+					db
+						.select({
+							accountId: accounts.id,
+							userId: sql<string>`${user.id}`.as("user_id"),
+							role: sql<string>`${invitation.role}`.as("role"),
+							joinedAt: sql<number>`${now.getTime()}`.as("joined_at"),
+							lastActiveAt: sql<null>`NULL`.as("last_active_at"),
+						})
+						.from(accounts)
+						.where(and(eq(accounts.id, invitation.accountId), isNull(accounts.lockedDownAt))),
+				)
 				.onConflictDoNothing()
 				.returning({ role: memberships.role }),
 		]);
-		if (joined.length === 0) throw new ApiError("conflict", { detail: "You are already a member" });
+		if (joined.length === 0) {
+			const account = await getAccount(db, invitation.accountId);
+			if (account?.lockedDownAt) throw lockedDownProblem("nobody can join");
+			throw new ApiError("conflict", { detail: "You are already a member" });
+		}
 		const audit = c.get("audit");
 		audit.accountId = invitation.accountId;
 		audit.record({

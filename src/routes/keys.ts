@@ -132,7 +132,7 @@ export const rotateKeyRoute = accountRoute(
 				KeyWithSecret.extend({ previous: z.object({ id: z.string(), expiresAt: z.string() }) }),
 				"Rotated",
 			),
-			...problemResponses(400, 401, 403, 404, 409),
+			...problemResponses(400, 401, 403, 404, 409, 423),
 		},
 	},
 	"credential",
@@ -150,6 +150,12 @@ export const revokeKeyRoute = accountRoute("keys:manage-own", {
 /** Members manage only the keys they created; admins and the owner anyone's (API.md §4). */
 function assertMayManage(c: Context<AppEnv>, accountId: string, key: KeyRow): void {
 	const { principal, membership } = callerMembership(c, accountId);
+	// A credential of one environment never touches another's keys: a leaked ci key must not be able
+	// to revoke or rename production keys.
+	if (principal.type === "key" && principal.key && principal.key.environment !== key.environment)
+		throw new ApiError("forbidden", {
+			detail: `A ${principal.key.environment} key manages only ${principal.key.environment} keys`,
+		});
 	if (roleAllows(membership.role, "keys:manage-any")) return;
 	if (key.createdBy !== principal.userId)
 		throw new ApiError("forbidden", { detail: "Members manage only the keys they created" });

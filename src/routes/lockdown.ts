@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, inArray } from "drizzle-orm";
-import { lockDownAccount } from "../accounts/lockdown";
+import { liftLockdown, lockDownAccount } from "../accounts/lockdown";
 import type { App } from "../app";
 import { apiKeys } from "../db/schema";
-import { validationError } from "../problems";
+import { ApiError, validationError } from "../problems";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
 import { raiseAlertFrom } from "./alerting";
@@ -33,7 +33,49 @@ export const lockdownRoute = accountRoute("lockdown", {
 	},
 });
 
+export const liftLockdownRoute = accountRoute(
+	"lockdown:lift",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/lockdown/lift",
+		tags: ["Incident response"],
+		summary: "Lift a lockdown (owner only): keys, invitations and webhooks can be made again",
+		description:
+			"Sessions the lockdown cut off stay cut off (their owners sign in again), and revoked keys stay revoked. " +
+			"409 when the account is not locked down.",
+		request: { params: AccountParams, body: jsonBody(z.strictObject({ reason: FreeText(500) })) },
+		responses: {
+			200: jsonContent(z.object({ liftedAt: z.string() }), "Lifted"),
+			...problemResponses(400, 401, 403, 404, 409, 413, 415),
+		},
+	},
+	"setting",
+);
+
 export function registerLockdown(app: App) {
+	app.openapi(liftLockdownRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const { reason } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		if (!(await liftLockdown(db, accountId)))
+			throw new ApiError("conflict", { detail: "The account is not locked down" });
+		const now = clock.now();
+		c.get("audit").record({
+			action: "account.lockdown_lifted",
+			target: { type: "account", id: accountId },
+			metadata: { reason },
+		});
+		raiseAlertFrom(c, {
+			accountId,
+			type: "alert.lockdown",
+			subject: "Keyward: the lockdown of your account was lifted",
+			text: `The lockdown of account ${accountId} was lifted by its owner. Reason: ${reason}.`,
+			data: { lifted: true, reason },
+			target: { type: "account", id: accountId },
+		});
+		return c.json({ liftedAt: now.toISOString() }, 200);
+	});
+
 	app.openapi(lockdownRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const input = c.req.valid("json");

@@ -46,6 +46,10 @@ export const removeMemberRoute = accountRoute("members:manage", {
 	path: "/v1/accounts/{accountId}/members/{userId}",
 	tags: ["Members"],
 	summary: "Remove a member: their access ends at their next request",
+	description:
+		"Their keys in this account are revoked, and the invitations they sent and the webhooks they added are " +
+		"removed. Grants they had in flight when the removal committed are refused. A retry after a failure " +
+		"finishes revoking their keys; 404 when there is no such member and nothing of theirs left.",
 	request: { params: MemberParams },
 	responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 409) },
 });
@@ -111,22 +115,33 @@ export function registerMembers(app: App) {
 		const { accountId, userId } = c.req.valid("param");
 		const { db } = c.get("services");
 		const target = await getMembership(db, accountId, userId);
-		if (!target) throw new ApiError("not-found", { detail: "No such member" });
-		refuse(checkRemoval(callerMembership(c, accountId).membership.role, target.role));
-		const keysRevoked = await removeMembership(c.env, db, accountId, userId, c.get("services").clock.now());
-		if (keysRevoked === null)
-			throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });
+		// No membership: not a member, or one whose removal stopped after the membership went and
+		// before their keys did; the retry finishes it (and answers 404 when there is nothing left).
+		if (target) refuse(checkRemoval(callerMembership(c, accountId).membership.role, target.role));
+		const removed = await removeMembership(c.env, db, accountId, userId, c.get("services").clock.now());
+		if (removed === null) {
+			if (target) throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });
+			throw new ApiError("not-found", { detail: "No such member" });
+		}
+		const { keysRevoked, webhooksRemoved } = removed;
 		c.get("audit").record({
 			action: "member.removed",
 			target: { type: "user", id: userId },
-			metadata: { role: target.role, keysRevoked },
+			metadata: {
+				role: target?.role ?? null,
+				keysRevoked,
+				webhooksRemoved,
+				finishedEarlierRemoval: !removed.membershipEnded,
+			},
 		});
 		raiseAlertFrom(c, {
 			accountId,
 			type: "alert.member_changed",
 			subject: "Keyward: a member was removed",
-			text: `User ${userId} was removed from account ${accountId}; ${keysRevoked} of their keys were revoked.`,
-			data: { change: "removed", userId, role: target.role, keysRevoked },
+			text:
+				`User ${userId} was removed from account ${accountId}; ${keysRevoked} of their keys were revoked ` +
+				`and ${webhooksRemoved} of the webhooks they added were removed.`,
+			data: { change: "removed", userId, role: target?.role ?? null, keysRevoked, webhooksRemoved },
 			target: { type: "user", id: userId },
 		});
 		return c.body(null, 204);

@@ -17,12 +17,14 @@ export const Id = (prefix: IdPrefix) =>
 /**
  * Characters that change how text is read rather than what it says: C0 and C1
  * controls (CR/LF split email headers and log lines), line and paragraph
- * separators, and bidirectional overrides (text that displays other than it
- * sorts and compares).
+ * separators, and format characters (bidirectional overrides and marks,
+ * zero-width spaces, the BOM, tag characters: text that displays other than it
+ * sorts and compares). The zero-width joiner stays, as emoji sequences need it.
  */
-const CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const CONTROL_CHARACTERS = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/u;
 
-export const hasControlCharacters = (value: string): boolean => CONTROL_CHARACTERS.test(value);
+/** Also refuses lone surrogates: stored, they come back as another string than was written. */
+export const hasControlCharacters = (value: string): boolean => CONTROL_CHARACTERS.test(value) || !value.isWellFormed();
 
 /** Every free-text field (names, reasons, descriptions): trimmed, 1..max, no control characters. */
 export const FreeText = (max: number) =>

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { and, count, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
 import type { App } from "../app";
 import type { Database } from "../db";
 import { webhookDeliveries, webhooks } from "../db/schema";
@@ -83,7 +84,7 @@ export const createWebhookRoute = accountRoute(
 		request: { params: AccountParams, body: jsonBody(CreateWebhookBody) },
 		responses: {
 			201: jsonContent(z.object({ webhook: WebhookSchema, secret: z.string() }), "Created; store the secret now"),
-			...problemResponses(400, 401, 403, 404, 409, 413, 415),
+			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
 		},
 	},
 	"webhook",
@@ -135,9 +136,6 @@ export function registerWebhooks(app: App) {
 		const { accountId } = c.req.valid("param");
 		const { url, events } = c.req.valid("json");
 		const { db, clock } = c.get("services");
-		const [existing] = await db.select({ n: count() }).from(webhooks).where(eq(webhooks.accountId, accountId));
-		if ((existing?.n ?? 0) >= MAX_WEBHOOKS_PER_ACCOUNT)
-			throw new ApiError("conflict", { detail: `An account has at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks` });
 		const id = newId("whk");
 		const secret = newWebhookSecret();
 		const row = {
@@ -153,7 +151,30 @@ export function registerWebhooks(app: App) {
 			createdAt: clock.now(),
 			createdBy: callerMembership(c, accountId).principal.userId,
 		};
-		await db.insert(webhooks).values(row);
+		// Count and insert in one batch: the row is deleted again in the same transaction when it went
+		// over the cap or the account is locked down, so 30 parallel creations make at most the cap.
+		const overCap = sql`(SELECT COUNT(*) FROM ${webhooks} WHERE ${webhooks.accountId} = ${accountId}) > ${MAX_WEBHOOKS_PER_ACCOUNT}`;
+		const [, undone] = await db.batch([
+			db.insert(webhooks).values(row),
+			db
+				.delete(webhooks)
+				.where(
+					and(
+						eq(webhooks.id, id),
+						sql`(${overCap} OR ${accountLockedDown(accountId)} OR NOT ${stillAllowed(accountId, row.createdBy, "webhooks:manage")})`,
+					),
+				)
+				.returning({ id: webhooks.id }),
+		]);
+		if (undone.length > 0)
+			await grantLost(
+				db,
+				accountId,
+				row.createdBy,
+				"webhooks:manage",
+				"no webhook can be added",
+				new ApiError("conflict", { detail: `An account has at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks` }),
+			);
 		c.get("audit").record({
 			action: "webhook.created",
 			target: { type: "webhook", id },

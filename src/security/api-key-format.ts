@@ -28,7 +28,7 @@ const FORMAT = new RegExp(
 );
 export const KEY_START_LENGTH = 12;
 /** Recognises a key anywhere in text (the scrubber's net; checksum not checked). */
-export const API_KEY_PATTERN = /\bkw_(live|test)_[A-Za-z0-9]+/;
+export const API_KEY_PATTERN = /kw_(live|test)_[A-Za-z0-9]+/i;
 
 const CRC_TABLE = (() => {
 	const table = new Uint32Array(256);

@@ -12,7 +12,11 @@ const SIDE = "[a-z][a-z0-9-]{0,31}";
 const SCOPE = new RegExp(`^(\\*|${SIDE}:(${SIDE}|\\*))$`);
 const REQUIRED = new RegExp(`^${SIDE}:${SIDE}$`);
 
-/** The reserved scopes through which a key reaches the management API. */
+/**
+ * The reserved scopes: those through which a key reaches the management API, and `keys:verify`,
+ * which lets a key (a "root key" of the customer's own service) vouch for the client address it
+ * sends to verify.
+ */
 export const RESERVED_SCOPES = [
 	"keys:read",
 	"keys:write",
@@ -20,6 +24,7 @@ export const RESERVED_SCOPES = [
 	"members:write",
 	"audit:read",
 	"account:read",
+	"keys:verify",
 ] as const;
 export type ReservedScope = (typeof RESERVED_SCOPES)[number];
 

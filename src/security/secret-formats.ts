@@ -14,7 +14,9 @@ import { SESSION_TOKEN_PATTERN } from "./session-token";
 
 /** Email verification and password reset tokens, invitation tokens, sign-in challenge tokens: 256 bits. */
 export const mintOpaqueToken = (): string => randomToken(32);
-const OPAQUE_TOKEN_PATTERN = /\b[a-z2-7]{52}\b/;
+// No word boundaries here or below (but for recovery codes): a secret glued to other text
+// ("x<token>", "<token>_") is still that secret. Case-insensitive: a pasted secret may be upper-cased.
+const OPAQUE_TOKEN_PATTERN = /[a-z2-7]{52}/i;
 
 /** Recovery codes: `xxxxx-xxxxx`, 50 bits each, ten at a time, single use. */
 export function mintRecoveryCode(): string {
@@ -22,16 +24,17 @@ export function mintRecoveryCode(): string {
 	return `${raw.slice(0, 5)}-${raw.slice(5, 10)}`;
 }
 // Case-insensitive: a person may paste one in capitals. It can match an ordinary word pair
-// ("stale-token"); redacting that from an audit reason is the cheaper mistake.
+// ("stale-token"); redacting that from an audit reason is the cheaper mistake. Unlike the others it
+// keeps its word boundaries: without them every hyphenated phrase would go ("member-removed").
 const RECOVERY_CODE_PATTERN = /\b[a-z2-7]{5}-[a-z2-7]{5}\b/i;
 
 /** Webhook signing secrets, shown once. */
 export const mintWebhookSecret = (): string => `whsec_${randomToken(32)}`;
-const WEBHOOK_SECRET_PATTERN = /\bwhsec_[a-z2-7]{20,}/;
+const WEBHOOK_SECRET_PATTERN = /whsec_[a-z2-7]{20,}/i;
 
 /** A TOTP secret as authenticator apps are given it (RFC 4648 base32 of 20 bytes). */
 export const totpSecretText = (key: Uint8Array): string => encodeBase32UpperCaseNoPadding(key);
-const TOTP_SECRET_PATTERN = /\b[A-Z2-7]{32}\b/;
+const TOTP_SECRET_PATTERN = /[A-Z2-7]{32}/i;
 
 export const SECRET_FORMATS: Readonly<Record<string, RegExp>> = {
 	apiKey: API_KEY_PATTERN,
@@ -42,6 +45,11 @@ export const SECRET_FORMATS: Readonly<Record<string, RegExp>> = {
 	totpSecret: TOTP_SECRET_PATTERN,
 };
 
+/** Zero-width and other invisible format characters someone may have slipped inside a secret. */
+const INVISIBLE = /\p{Cf}/gu;
+
 /** True when `value` contains anything shaped like a secret Keyward mints. */
-export const containsMintedSecret = (value: string): boolean =>
-	Object.values(SECRET_FORMATS).some((pattern) => pattern.test(value));
+export function containsMintedSecret(value: string): boolean {
+	const visible = value.replace(INVISIBLE, "");
+	return Object.values(SECRET_FORMATS).some((pattern) => pattern.test(visible));
+}

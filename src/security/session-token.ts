@@ -12,7 +12,7 @@ import { randomToken } from "./random";
 
 const FORMAT = /^(usr_[a-z2-7]{16})\.(ses_[a-z2-7]{16})\.([a-z2-7]{32})$/;
 /** Recognises a token anywhere in text (the scrubber's net). */
-export const SESSION_TOKEN_PATTERN = /\busr_[a-z2-7]{16}\.ses_[a-z2-7]{16}\.[a-z2-7]{32}\b/;
+export const SESSION_TOKEN_PATTERN = /usr_[a-z2-7]{16}\.ses_[a-z2-7]{16}\.[a-z2-7]{32}/i;
 
 export interface SessionTokenParts {
 	userId: string;

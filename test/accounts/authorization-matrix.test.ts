@@ -1,7 +1,11 @@
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
 import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { ManualClock } from "../../src/clock";
+import { createDatabase } from "../../src/db";
+import { accounts } from "../../src/db/schema";
 import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { jsonRequest, testApp } from "../helpers";
 import { type SeededAccount, seedAccount } from "./seed";
@@ -14,6 +18,7 @@ import { type SeededAccount, seedAccount } from "./seed";
  */
 const clock = new ManualClock("2026-07-01T00:00:00Z");
 const t = testApp({ clock });
+const db = createDatabase(env.DB);
 
 type Caller =
 	| Role
@@ -23,7 +28,10 @@ type Caller =
 	| "key-without-scope"
 	| "key-of-demoted-creator"
 	| "unverified-owner";
-type Fixture = (s: SeededAccount, caller: Caller) => { path?: Record<string, string>; body?: unknown };
+type Fixture = (
+	s: SeededAccount,
+	caller: Caller,
+) => { path?: Record<string, string>; body?: unknown; prepare?: () => Promise<unknown> };
 /**
  * The key a caller manages: their own where they have one (members manage only their own); for
  * management keys, one that fits inside them (a key can hand on nothing it does not hold).
@@ -78,6 +86,14 @@ const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}/security-report": () => ({}),
 	"POST /v1/accounts/{accountId}/lockdown": () => ({
 		body: { reason: "matrix", revokeSessions: false, revokeKeys: "none" },
+	}),
+	"POST /v1/accounts/{accountId}/lockdown/lift": (s) => ({
+		body: { reason: "matrix" },
+		prepare: () =>
+			db
+				.update(accounts)
+				.set({ lockedDownAt: clock.now(), lockedDownReason: "matrix" })
+				.where(eq(accounts.id, s.accountId)),
 	}),
 };
 
@@ -153,7 +169,8 @@ describe("authorization matrix (API.md §4)", () => {
 			for (const caller of CALLERS) {
 				// Fresh per pair: some calls delete or transfer.
 				const seed = await seedAccount(clock, {}, { ownerVerified: caller !== "unverified-owner" });
-				const { path: params = {}, body } = fixture(seed, caller);
+				const { path: params = {}, body, prepare } = fixture(seed, caller);
+				await prepare?.();
 				const url = Object.entries({ accountId: seed.accountId, ...params }).reduce(
 					(p, [k, v]) => p.replace(`{${k}}`, v),
 					op.path,

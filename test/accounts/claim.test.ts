@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { invitations, memberships, recoveryCodes, users, webhooks } from "../../src/db/schema";
+import { accounts, invitations, memberships, recoveryCodes, users, webhooks } from "../../src/db/schema";
 import { newId } from "../../src/ids";
 import { expectProblem, jsonRequest } from "../helpers";
 import { enrolTotp, identityHarness, PASSWORD } from "../identity/helpers";
@@ -69,6 +69,15 @@ describe("an unverified address grants nothing, and claiming it undoes what was 
 			createdAt: h.clock.now(),
 			createdBy: squatter.userId,
 		});
+		// A lockdown the squatter pressed would otherwise keep the real owner from ever making keys.
+		await h.request(
+			`/v1/accounts/${squatter.accountId}/lockdown`,
+			jsonRequest(
+				"POST",
+				{ reason: "mine", revokeSessions: false, revokeKeys: "none" },
+				{ Authorization: `Bearer ${squatter.token}` },
+			),
+		);
 		const verify = async () =>
 			(await (await h.post("/v1/keys/verify", { key: key.secret })).json<{ code: string }>()).code;
 		expect(await verify()).toBe("VALID");
@@ -88,6 +97,9 @@ describe("an unverified address grants nothing, and claiming it undoes what was 
 		expect(left.map((m) => m.userId)).toEqual([squatter.userId]);
 		const user = await db.query.users.findFirst({ where: eq(users.id, squatter.userId) });
 		expect(user?.emailVerifiedAt).not.toBeNull();
+		expect(
+			(await db.query.accounts.findFirst({ where: eq(accounts.id, squatter.accountId) }))?.lockedDownAt,
+		).toBeNull();
 		expect(user?.totpSecret).toBeNull();
 		expect(await db.select().from(recoveryCodes).where(eq(recoveryCodes.userId, squatter.userId))).toEqual([]);
 		// The real owner signs in with the new password alone: no squatter's authenticator stands in the way.

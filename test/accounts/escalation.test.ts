@@ -3,11 +3,12 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
-import { accounts, apiKeys, invitations, memberships, users, webhooks } from "../../src/db/schema";
+import { accounts, apiKeys, emailTokens, invitations, memberships, users, webhooks } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { newId } from "../../src/ids";
 import { GRANTS_EXTENSION } from "../../src/routes/account-route";
 import { hashApiKey } from "../../src/security/api-key-format";
+import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
 import { jsonRequest, testApp } from "../helpers";
 import { type SeededAccount, seedAccount, seedKey } from "./seed";
@@ -26,7 +27,7 @@ const db = createDatabase(env.DB);
 
 interface Attempt {
 	what: string;
-	expect: 400 | 403 | 404;
+	expect: 400 | 401 | 403 | 404;
 	run: (s: SeededAccount) => Promise<Response>;
 	/** Beyond the account snapshot: another thing that must not have changed (null when it held). */
 	check?: (s: SeededAccount) => Promise<string | null>;
@@ -183,6 +184,19 @@ const ESCALATIONS: Record<string, Entry> = {
 				send(await keyOf(s, "admin", ["keys:write"]), "PATCH", `${keysPath(s)}/${s.keyIds.reserved}`, {
 					scopes: ["keys:read", "audit:read"],
 				}),
+		},
+		{
+			what: "a ci key adds a scope it holds to a production key with no allowlist (carrying it past its own limits)",
+			expect: 403,
+			run: async (s) => {
+				const wide = await seedKey(s.accountId, s.users.owner.id, ["orders:read"], clock.now(), "production");
+				return send(
+					await keyOf(s, "owner", ["*", "keys:write"], "ci", { ipAllowlist: ["192.0.2.0/24"], rateLimit: 10 }),
+					"PATCH",
+					`${keysPath(s)}/${wide.id}`,
+					{ scopes: ["orders:read", "billing:read"] },
+				);
+			},
 		},
 		{
 			what: "a member adds members:write to their own key",
@@ -367,6 +381,24 @@ const ESCALATIONS: Record<string, Entry> = {
 				}),
 		},
 	],
+	"POST /v1/accounts/{accountId}/lockdown/lift": [
+		{
+			what: "an admin lifts the owner's lockdown",
+			expect: 403,
+			run: async (s) => {
+				await send(tokenOf(s, "owner"), "POST", `/v1/accounts/${s.accountId}/lockdown`, {
+					reason: "incident",
+					revokeSessions: false,
+					revokeKeys: "none",
+				});
+				return send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/lockdown/lift`, { reason: "mine now" });
+			},
+			check: async (s) =>
+				(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt
+					? null
+					: "the lockdown was lifted",
+		},
+	],
 	"POST /v1/invitations/accept": [
 		{
 			what: "a signed-in user accepts an invitation made out to another address",
@@ -410,12 +442,42 @@ const ESCALATIONS: Record<string, Entry> = {
 	// Routes that take power away, or hand out only the caller's own session after proof.
 	"POST /v1/accounts": { nothing: "an account owned by the caller; it grants nothing until their email is verified" },
 	"DELETE /v1/accounts/{accountId}": { nothing: "takes away (owner only)" },
-	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": { nothing: "takes away" },
+	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": [
+		{
+			what: "a leaked ci key revokes a production key",
+			expect: 403,
+			run: async (s) => {
+				const production = await seedKey(s.accountId, s.users.owner.id, ["orders:read"], clock.now(), "production");
+				return send(await keyOf(s, "owner", ["keys:write"], "ci"), "POST", `${keysPath(s)}/${production.id}/revoke`, {
+					reason: "sabotage",
+				});
+			},
+		},
+	],
 	"POST /v1/accounts/{accountId}/lockdown": { nothing: "takes away: ends sessions and revokes keys" },
 	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": { nothing: "takes away" },
 	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": { nothing: "takes away" },
 	"POST /v1/auth/signup": { nothing: "the caller's own new user, account and session" },
-	"POST /v1/auth/verify-email": { nothing: "proves the address the emailed token went to" },
+	"POST /v1/auth/verify-email": [
+		{
+			what: "a squatter's account is verified by the address's real owner typing the emailed code, without the squatter's session",
+			expect: 401,
+			run: async (s) => {
+				const token = "a".repeat(52);
+				await db.insert(emailTokens).values({
+					tokenHash: await sha256Hex(token),
+					userId: s.users.owner.id,
+					purpose: "verify_email",
+					expiresAt: new Date(clock.now().getTime() + 3_600_000),
+				});
+				return t.request("/v1/auth/verify-email", jsonRequest("POST", { token }));
+			},
+			check: async () =>
+				(await db.query.emailTokens.findFirst({ where: eq(emailTokens.tokenHash, await sha256Hex("a".repeat(52))) }))
+					? null
+					: "the token was spent",
+		},
+	],
 	"POST /v1/auth/login": { nothing: "the caller's own session, after the password (and second factor)" },
 	"POST /v1/auth/mfa/email-code": { nothing: "emails a code to the challenge's own user" },
 	"POST /v1/auth/mfa/verify": { nothing: "the challenge's own session, after the second factor" },
@@ -506,12 +568,27 @@ describe("escalation: no route produces more than its caller holds", () => {
 	}, 300_000);
 });
 
-/** Keys an attempt seeds for itself (its caller) appear after the first snapshot; only they may differ. */
+/**
+ * Keys an attempt seeds for itself (its caller, its target) appear after the first snapshot. They
+ * must still be exactly as seeded: every lifecycle write bumps a key's version, so version 0,
+ * not revoked and not rotated means the attempt changed nothing about them.
+ */
 function sameExceptSeeds(before: string, after: string): boolean {
-	const a = JSON.parse(before) as { keys: { id: string; name: string }[] };
-	const b = JSON.parse(after) as { keys: { id: string; name: string }[] };
+	type Row = {
+		id: string;
+		name: string;
+		version: number;
+		revokedAt: unknown;
+		rotatedTo: unknown;
+		rotatedFrom: unknown;
+	};
+	const a = JSON.parse(before) as { keys: Row[] };
+	const b = JSON.parse(after) as { keys: Row[] };
 	const known = new Set(a.keys.map((k) => k.id));
 	const seededSince = b.keys.filter((k) => !known.has(k.id) && k.name.startsWith("seed "));
+	const untouched = seededSince.every(
+		(k) => k.version === 0 && k.revokedAt === null && k.rotatedTo === null && k.rotatedFrom === null,
+	);
 	const rest = { ...b, keys: b.keys.filter((k) => !seededSince.includes(k)) };
-	return JSON.stringify(a) === JSON.stringify(rest);
+	return untouched && JSON.stringify(a) === JSON.stringify(rest);
 }

@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
-import { isSecretFieldName, REDACTED, scrubMetadata } from "../../src/audit/scrub";
+import { isSecretFieldName, REDACTED, scrubActor, scrubMetadata } from "../../src/audit/scrub";
 import { newId } from "../../src/ids";
 import { generateApiKey } from "../../src/security/api-key-format";
 import {
@@ -136,8 +136,23 @@ describe("the scrubber knows every secret Keyward mints", () => {
 				const out = scrubMetadata({ reason: `revoked because ${secret} was pasted in chat`, note: [secret] });
 				expect(JSON.stringify(out), format).not.toContain(secret);
 				expect(out.reason, format).toBe(REDACTED);
+				// Dressed up: upper-cased, with an invisible character inside, glued to other text.
+				const mid = Math.floor(secret.length / 2);
+				const disguises = [secret.toUpperCase(), `${secret.slice(0, mid)}\u200b${secret.slice(mid)}`];
+				if (format !== "recoveryCode") disguises.push(`x${secret}`, `${secret}_`, `0${secret}9`);
+				for (const disguised of disguises)
+					expect(scrubMetadata({ reason: disguised }).reason, `${format}: ${disguised}`).toBe(REDACTED);
 			}
 		}
+	});
+
+	it("a secret in the client's User-Agent (or address) does not reach the actor either", () => {
+		const token = generateSessionToken(newId("usr")).token;
+		const actor = scrubActor({ type: "user", id: null, ip: "192.0.2.1", userAgent: `curl/8 ${token}` });
+		expect(actor).toEqual({ type: "user", id: null, ip: "192.0.2.1", userAgent: REDACTED });
+		expect(scrubActor({ ip: null, userAgent: "Mozilla/5.0 (X11; Linux x86_64)" }).userAgent).toBe(
+			"Mozilla/5.0 (X11; Linux x86_64)",
+		);
 	});
 
 	it("randomness is drawn only where the formats are defined, so no secret format escapes the list", () => {

@@ -85,17 +85,33 @@ describe("D1 failing in the middle of a multi-row write", () => {
 		});
 	}
 
-	it("a member removal that failed in D1 already refuses the member's keys at verify (the safe side)", async () => {
+	it("a member removal failing at its first write changes nothing; failing at the keys, it has already refused them, and a retry finishes", async () => {
 		const s = await seedAccount(clock);
-		const { secret } = await createKey(s.users.member.token, s.accountId);
-		expect((await (await verify(secret)).json<{ code: string }>()).code).toBe("VALID");
-		const res = await t.request(
-			`/v1/accounts/${s.accountId}/members/${s.users.member.id}`,
-			{ method: "DELETE", headers: bearer(s.users.owner.token) },
-			{ DB: d1FailingInBatch() },
+		const { secret, key } = await createKey(s.users.member.token, s.accountId);
+		const remove = (vars = {}) =>
+			t.request(
+				`/v1/accounts/${s.accountId}/members/${s.users.member.id}`,
+				{ method: "DELETE", headers: bearer(s.users.owner.token) },
+				vars,
+			);
+		const code = async () => (await (await verify(secret)).json<{ code: string }>()).code;
+		expect(await code()).toBe("VALID");
+		// The membership batch fails: nothing happened, the member is still one.
+		expect((await remove({ DB: d1FailingInBatch() })).status).toBe(503);
+		expect((await t.request(`/v1/accounts/${s.accountId}`, { headers: bearer(s.users.member.token) })).status).toBe(
+			200,
 		);
-		expect(res.status).toBe(503);
-		expect((await (await verify(secret)).json<{ code: string }>()).code).toBe("REVOKED");
+		// The keys batch fails: the membership is gone and the object already refuses their keys.
+		expect((await remove({ DB: d1FailingInBatch(2) })).status).toBe(503);
+		expect((await t.request(`/v1/accounts/${s.accountId}`, { headers: bearer(s.users.member.token) })).status).toBe(
+			404,
+		);
+		expect(await code()).toBe("REVOKED");
+		// The retry finds no membership but a live key of theirs in D1, and finishes.
+		expect((await remove()).status).toBe(204);
+		const row = await createDatabase(env.DB).query.apiKeys.findFirst({ where: eq(apiKeys.id, key.id) });
+		expect(row?.revokedAt).not.toBeNull();
+		expect((await remove()).status).toBe(404);
 	});
 });
 

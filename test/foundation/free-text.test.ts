@@ -11,6 +11,13 @@ const clock = new ManualClock("2026-10-01T00:00:00Z");
 const t = testApp({ clock });
 const db = createDatabase(env.DB);
 const INJECTIONS = [
+	"lone\ud800surrogate",
+	"lrm\u200emark",
+	"alm\u061cmark",
+	"zero\u200bwidth",
+	"bom\ufeffinside",
+	"tag\u{e0041}char",
+
 	"Acme\r\nBcc: attacker@example.com",
 	"tab\there",
 	"bell\u0007",
@@ -47,6 +54,20 @@ describe("free text refuses control characters (one shared schema)", () => {
 				).toContain(field);
 			}
 		}
+	});
+
+	it("a name stored before the rule (a lone surrogate) does not freeze the account's settings", async () => {
+		const s = await seedAccount(clock);
+		await db.update(accounts).set({ name: "a\ud800b" }).where(eq(accounts.id, s.accountId));
+		const res = await t.request(
+			`/v1/accounts/${s.accountId}`,
+			jsonRequest(
+				"PATCH",
+				{ settings: { rotationGraceHours: 12 } },
+				{ Authorization: `Bearer ${s.users.owner.token}` },
+			),
+		);
+		expect(res.status).toBe(200);
 	});
 
 	it("an email subject stays one line even for a name stored before the rule", async () => {

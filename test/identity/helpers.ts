@@ -56,7 +56,7 @@ export function identityHarness(start = "2026-06-01T12:00:00Z"): IdentityHarness
 			const u = await h.signup(email);
 			const mail = (await h.outbox(u.email)).find((m) => m.subject.includes("confirm"));
 			const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1] ?? "";
-			const res = await h.post("/v1/auth/verify-email", { token });
+			const res = await h.post("/v1/auth/verify-email", { token }, { Authorization: `Bearer ${u.token}` });
 			if (res.status !== 204) throw new Error(`verify-email failed: ${res.status}`);
 			return u;
 		},

@@ -28,8 +28,16 @@ describe("sign-up, verification, login and sessions", () => {
 		const [mail] = await h.outbox(email);
 		const token = /\n\n([a-z2-7]+)\n/.exec(mail?.text ?? "")?.[1] ?? "";
 		expect(token).toHaveLength(52);
-		expect((await h.post("/v1/auth/verify-email", { token })).status).toBe(204);
-		await expectProblem(await h.post("/v1/auth/verify-email", { token }), 400, "validation");
+		const auth = { Authorization: `Bearer ${body.session.token}` };
+		// The emailed code alone is not enough: it must come with the session of the user it was sent to.
+		await expectProblem(await h.post("/v1/auth/verify-email", { token }), 401);
+		const someoneElse = await h.signup();
+		await expectProblem(
+			await h.post("/v1/auth/verify-email", { token }, { Authorization: `Bearer ${someoneElse.token}` }),
+			403,
+		);
+		expect((await h.post("/v1/auth/verify-email", { token }, auth)).status).toBe(204);
+		await expectProblem(await h.post("/v1/auth/verify-email", { token }, auth), 400, "validation");
 		const after = await (await h.get("/v1/me", body.session.token)).json<{ user: { emailVerified: boolean } }>();
 		expect(after.user.emailVerified).toBe(true);
 		expect(h.audit.sent.some((e) => e.action === "auth.signup" && e.accountId === body.account.id)).toBe(true);

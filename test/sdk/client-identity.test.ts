@@ -42,7 +42,7 @@ describe("SDK client: service, auth, me and development routes", () => {
 	it("auth: sign-up, email verification, login and logout", async () => {
 		const u = await signedUp();
 		expect(u.token).toMatch(/\S{20,}/);
-		expect(await kw().auth.verifyEmail({ body: { token: tokenInMail(await mailTo(u.email, "confirm")) } })).toBe(
+		expect(await kw(u.token).auth.verifyEmail({ body: { token: tokenInMail(await mailTo(u.email, "confirm")) } })).toBe(
 			undefined,
 		);
 		const login = await kw().auth.login({ body: { email: u.email, password: PASSWORD } });

@@ -36,7 +36,7 @@ const table: ProblemTable = {
 	},
 	auth: {
 		signup: [invalid, (kw) => kw.auth.signup({ body: { email: "nope", password: "short", name: "" } })],
-		verifyEmail: [invalid, (kw) => kw.auth.verifyEmail({ body: { token: "" } })],
+		verifyEmail: [unauthenticated, (kw) => kw.auth.verifyEmail({ body: { token: "" } })],
 		login: [invalid, (kw) => kw.auth.login({ body: { email: "nope", password: "" } })],
 		logout: [unauthenticated, (kw) => kw.auth.logout()],
 		sendEmailCode: [invalid, (kw) => kw.auth.sendEmailCode({ body: { challengeToken: "" } })],
@@ -69,6 +69,7 @@ const table: ProblemTable = {
 		],
 		securityReport: [unauthenticated, (kw) => kw.accounts.securityReport({ accountId })],
 		lockdown: [unauthenticated, (kw) => kw.accounts.lockdown({ accountId, body: { reason: "x" } })],
+		liftLockdown: [unauthenticated, (kw) => kw.accounts.liftLockdown({ accountId, body: { reason: "x" } })],
 	},
 	members: {
 		list: [unauthenticated, (kw) => kw.members.list({ accountId })],

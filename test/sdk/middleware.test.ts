@@ -26,7 +26,10 @@ const keywardApp = testApp({ log: () => {} });
 type CustomerEnv = { Bindings: { KEYWARD: KeywardBinding } };
 
 /** The customer's API: everything under /api needs `invoices:read`. */
-function customerApi(service: KeywardService | "binding", options: { fetch?: FetchLike; timeoutMs?: number } = {}) {
+function customerApi(
+	service: KeywardService | "binding",
+	options: { fetch?: FetchLike; timeoutMs?: number; rootKey?: string } = {},
+) {
 	const app = new Hono<CustomerEnv>();
 	app.use(
 		"/api/*",
@@ -74,18 +77,20 @@ async function keys() {
 		fenced: (await create({ ipAllowlist: ["203.0.113.0/24"] })).secret,
 		unscoped: (await create({ scopes: ["reports:read"] })).secret,
 		limited: (await create({ rateLimit: { limit: 1, windowSeconds: 60 } })).secret,
+		// The customer's own service, over HTTP: the key with which Keyward honours the client address it sends.
+		root: (await create({ scopes: ["keys:verify"] })).secret,
 	};
 }
 
 const transports = [
-	["a service binding", () => customerApi("binding")],
-	["HTTP", () => customerApi("https://keyward.test", { fetch: appFetch(keywardApp.app) })],
+	["a service binding", (_rootKey?: string) => customerApi("binding")],
+	["HTTP", (rootKey?: string) => customerApi("https://keyward.test", { fetch: appFetch(keywardApp.app), rootKey })],
 ] as const;
 
 describe.each(transports)("keyward() middleware through %s", (_, makeApi) => {
 	it("lets a valid key through with the key on the context and the rate-limit headers on the response", async () => {
 		const k = await keys();
-		const api = makeApi();
+		const api = makeApi(k.root);
 		const presented: Record<string, string>[] = [
 			{ Authorization: `Bearer ${k.valid.secret}` },
 			{ "X-API-Key": k.valid.secret },
@@ -109,7 +114,7 @@ describe.each(transports)("keyward() middleware through %s", (_, makeApi) => {
 
 	it("maps each refusal to its status and problem", async () => {
 		const k = await keys();
-		const api = makeApi();
+		const api = makeApi(k.root);
 		await api("/api/invoices", { Authorization: `Bearer ${k.limited}` }); // the only slot
 		const cases: [Record<string, string>, number, string, string][] = [
 			[{}, 401, "unauthorized", "MISSING_KEY"],
@@ -143,6 +148,15 @@ describe.each(transports)("keyward() middleware through %s", (_, makeApi) => {
 });
 
 describe("keyward() middleware options and failures", () => {
+	it("over HTTP without a root key, an allowlisted key is judged by the address the service calls from", async () => {
+		const k = await keys();
+		const api = customerApi("https://keyward.test", { fetch: appFetch(keywardApp.app) });
+		const res = await api("/api/invoices", { Authorization: `Bearer ${k.fenced}`, "CF-Connecting-IP": "203.0.113.9" });
+		expect(res.status).toBe(403);
+		expect(await res.json()).toMatchObject({ code: "IP_NOT_ALLOWED" });
+		expect(res.headers.get("RateLimit")).toBeNull();
+	});
+
 	it("getKey and onDenied replace the defaults", async () => {
 		const k = await keys();
 		const app = new Hono<CustomerEnv>();

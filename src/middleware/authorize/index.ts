@@ -5,7 +5,8 @@ import { type Permission, reservedScopeFor, roleAllows } from "../../auth/permis
 import type { Principal, PrincipalMembership } from "../../auth/principal";
 import { memberships } from "../../db/schema";
 import { DEFAULT_SETTINGS } from "../../identity/settings";
-import { ApiError } from "../../problems";
+import { isIdOf } from "../../ids";
+import { ApiError, validationError } from "../../problems";
 import { ipAllowed } from "../../security/cidr";
 import { scopeSatisfies } from "../../security/scopes";
 
@@ -42,7 +43,9 @@ export const requireAccountPermission =
 	async (c, next) => {
 		const principal = c.get("principal");
 		if (!principal) throw unauthorized();
-		const accountId = c.req.param("accountId");
+		const accountId = c.req.param("accountId") ?? "";
+		// The gate runs before the route's own validation: refuse a malformed id the same way it would.
+		if (!isIdOf("acc", accountId)) throw validationError([{ path: "accountId", message: "Not a acc_ id" }]);
 		const membership = principal.memberships.find((m) => m.accountId === accountId);
 		if (!membership) throw new ApiError("not-found", { detail: "No such account" });
 		c.get("audit").accountId = membership.accountId;
@@ -74,6 +77,17 @@ export const requireAccountPermission =
  * and `requireMfa` (members without a second factor reach only /v1/me* and logout).
  */
 function enforceAccountPolicies(c: Context<AppEnv>, principal: Principal, membership: PrincipalMembership): void {
+	if (
+		principal.type === "user" &&
+		membership.sessionsNotBefore &&
+		(principal.sessionCreatedAt ?? 0) <= membership.sessionsNotBefore.getTime()
+	) {
+		// A lockdown of this account ended this session's access to it, and only to it.
+		throw new ApiError("unauthorized", {
+			detail: "This account was locked down after you signed in; sign in again",
+			headers: { "WWW-Authenticate": 'Bearer realm="keyward", error="invalid_token"' },
+		});
+	}
 	const settings = membership.settings ?? DEFAULT_SETTINGS;
 	if (!ipAllowed(settings.ipAllowlist, c.req.header("CF-Connecting-IP") ?? null)) {
 		throw new ApiError("forbidden", { detail: "This account does not accept requests from your address" });

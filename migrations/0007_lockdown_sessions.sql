@@ -1,0 +1,1 @@
+ALTER TABLE `accounts` ADD `sessions_not_before` integer;
