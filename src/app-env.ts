@@ -10,6 +10,8 @@ export interface Services {
 	db: Database;
 	mailer: Mailer;
 	clock: Clock;
+	/** The outside world's fetch (the breached-password range API); tests put a fake service here. */
+	fetch: typeof fetch;
 }
 
 export interface AppEnv {

@@ -36,6 +36,7 @@ import { registerConsoleAuth } from "./routes/console-auth";
 import { registerConsoleKeys } from "./routes/console-keys";
 import { registerConsoleMembers } from "./routes/console-members";
 import { registerConsoleOversight } from "./routes/console-oversight";
+import { registerConsoleReauth } from "./routes/console-reauth";
 import { registerConsoleSecurity } from "./routes/console-security";
 import { registerDevAudit } from "./routes/dev-audit";
 import { registerDevObjects } from "./routes/dev-objects";
@@ -46,7 +47,9 @@ import { registerInvitations } from "./routes/invitations";
 import { registerKeys } from "./routes/keys";
 import { registerLockdown } from "./routes/lockdown";
 import { registerMe } from "./routes/me";
+import { registerMeEmail } from "./routes/me-email";
 import { registerMeMfa } from "./routes/me-mfa";
+import { registerMeReauthenticate } from "./routes/me-reauthenticate";
 import { registerMeSessions } from "./routes/me-sessions";
 import { registerMembers } from "./routes/members";
 import { registerPasswordReset } from "./routes/password-reset";
@@ -65,12 +68,17 @@ export interface AppOptions {
 	log?: (line: string) => void;
 	/** Resolves credentials to a principal; sessions and API keys plug in here. */
 	authenticate?: Authenticator;
+	/** The outside world's fetch; tests point it at a fake service. */
+	fetch?: typeof fetch;
 }
 
-export function defaultServices(clock: Clock): (env: Env) => Services {
+export function defaultServices(
+	clock: Clock,
+	outbound: typeof fetch = (input, init) => fetch(input, init),
+): (env: Env) => Services {
 	return (env) => {
 		const db = createDatabase(env.DB);
-		return { db, clock, mailer: createMailer(env, db, clock) };
+		return { db, clock, mailer: createMailer(env, db, clock), fetch: outbound };
 	};
 }
 
@@ -88,7 +96,7 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(requestId());
 	app.use(requestLog({ write: log }));
 	app.use(securityHeaders({ credentialCookies: [SESSION_COOKIE] }));
-	app.use(services(options.services ?? defaultServices(clock)));
+	app.use(services(options.services ?? defaultServices(clock, options.fetch)));
 	app.use(auditTrail({ log })); // outside every refusal below, so each request is audited once
 	app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedProblem }));
 	app.use("/v1/dev/*", developmentOnly()); // every method, so no 405 hints that they exist
@@ -110,6 +118,8 @@ export function createApp(options: AppOptions = {}): App {
 	registerPasswordReset(app);
 	registerMe(app);
 	registerMeMfa(app);
+	registerMeReauthenticate(app);
+	registerMeEmail(app);
 	registerMeSessions(app);
 	registerAccounts(app);
 	registerMembers(app);
@@ -125,6 +135,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerConsoleKeys(app);
 	registerConsoleMembers(app);
 	registerConsoleOversight(app);
+	registerConsoleReauth(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));
 	app.onError((err, c) => {

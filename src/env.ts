@@ -11,6 +11,13 @@ export interface Env {
 	MAIL_API_URL: string;
 	MAIL_API_TOKEN?: string;
 	PASSWORD_MIN_LENGTH: string;
+	/** Breached-password range API (default: the public one outside development; `off` disables). */
+	BREACHED_PASSWORDS_URL?: string;
+	BREACHED_PASSWORDS_TIMEOUT_MS?: string;
+	/** `accept` (default: log and audit the skipped check) or `refuse` (503) when the range API cannot answer. */
+	BREACHED_PASSWORDS_ON_ERROR?: string;
+	/** How long a proof of identity counts for sensitive actions (seconds; default 600). */
+	REAUTH_WINDOW_SECONDS?: string;
 	/** Live keys one account may hold (default 10,000): bounds what one tenant makes sweeps and lockdown walk. */
 	MAX_KEYS_PER_ACCOUNT?: string;
 	KEY_PEPPER?: string;

@@ -111,3 +111,27 @@ export function accountObjectsFailing(methods: string[], times = Number.POSITIVE
 
 /** Every object's `verifyKey` fails as a lost connection does. */
 export const accountObjectsFailingVerify = (): Env["ACCOUNT_DO"] => accountObjectsFailing(["verifyKey"]);
+
+/**
+ * The real D1, except that every batch (a lifecycle's one conditional write, a removal's first
+ * step) waits until `release()`: a test holds one request at its write while another commits, and
+ * so forces a race window open.
+ */
+export function d1HeldUntilReleased(): { db: D1Database; release: () => void } {
+	let release = () => {};
+	const open = new Promise<void>((resolve) => {
+		release = resolve;
+	});
+	const db = new Proxy(env.DB, {
+		get(target, prop) {
+			if (prop === "batch")
+				return async (statements: D1PreparedStatement[]) => {
+					await open;
+					return target.batch(statements);
+				};
+			const value = Reflect.get(target, prop);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+	return { db, release: () => release() };
+}

@@ -19,7 +19,14 @@ export {
 	type OperationSpec,
 	type OutputOf,
 } from "./operations.js";
-export { isProblem, KeywardError, KeywardTimeoutError, type Problem, type ProblemKind } from "./problem.js";
+export {
+	isProblem,
+	KeywardError,
+	KeywardTimeoutError,
+	type Problem,
+	type ProblemKind,
+	ReauthenticationRequiredError,
+} from "./problem.js";
 export {
 	type Denial,
 	type DenialCode,

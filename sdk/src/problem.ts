@@ -20,6 +20,7 @@ export type ProblemKind =
 	| "conflict"
 	| "locked"
 	| "email-unverified"
+	| "reauthentication-required"
 	| "payload-too-large"
 	| "unsupported-media-type"
 	| "quota-exceeded"
@@ -46,6 +47,24 @@ export class KeywardError extends Error {
 		return this.problem.type === PROBLEM_BASE + kind;
 	}
 }
+
+/**
+ * The action needs a proof of identity from the last ten minutes: call
+ * `client.me.reauthenticate({ body: { password } })` (or a second-factor code), switch to the
+ * session token it answers with, and repeat the call.
+ */
+export class ReauthenticationRequiredError extends KeywardError {
+	constructor(problem: Problem) {
+		super(problem);
+		this.name = "ReauthenticationRequiredError";
+	}
+}
+
+/** The error for a problem: `ReauthenticationRequiredError` for that kind, else `KeywardError`. */
+export const errorForProblem = (problem: Problem, retryAfterSeconds: number | null = null): KeywardError =>
+	problem.type === `${PROBLEM_BASE}reauthentication-required`
+		? new ReauthenticationRequiredError(problem)
+		: new KeywardError(problem, retryAfterSeconds);
 
 /** The call did not finish within `timeoutMs`; nothing can be said about whether the server acted. */
 export class KeywardTimeoutError extends Error {

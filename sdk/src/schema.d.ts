@@ -183,6 +183,12 @@ export interface paths {
                 createdAt: string;
               };
               session: components["schemas"]["NewSession"];
+              /** @description What to do next for the account's safety; empty when nothing is left */
+              recommendations: ({
+                  /** @enum {string} */
+                  id: "change_breached_password" | "verify_email" | "enable_mfa";
+                  detail: string;
+                })[];
             };
           };
         };
@@ -206,6 +212,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -263,6 +275,53 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/verify-email/resend": {
+    /** Send the signed-in user a new verification email (3 an hour); the earlier code stops working */
+    post: {
+      responses: {
+        /** @description Sent (or already verified: nothing to send) */
+        202: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -508,6 +567,48 @@ export interface paths {
       };
     };
   };
+  "/v1/auth/not-me": {
+    /** "This wasn't me": ends the session a new-device notice was about and starts a password reset */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            token: string;
+          };
+        };
+      };
+      responses: {
+        /** @description The session ended; a reset code went to the address */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
   "/v1/auth/password-reset": {
     /** Email a reset token if the address has an account; always 202 (no account enumeration) */
     post: {
@@ -538,6 +639,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -606,6 +713,12 @@ export interface paths {
           content: {
             "application/json": {
               user: components["schemas"]["User"];
+              /** @description What to do next for the account's safety; empty when nothing is left */
+              recommendations: ({
+                  /** @enum {string} */
+                  id: "change_breached_password" | "verify_email" | "enable_mfa";
+                  detail: string;
+                })[];
               memberships: ({
                   accountId: string;
                   accountName: string;
@@ -882,6 +995,77 @@ export interface paths {
       };
     };
   };
+  "/v1/me/mfa/totp/replace": {
+    /**
+     * Lost authenticator: a recovery code retires it and starts enrolling a new one
+     * @description Needs the password and one recovery code. The lost authenticator and every recovery code stop working, every other session ends, the change is audited and emailed, and the answer starts a new enrolment (confirm it with `POST /v1/me/mfa/totp/confirm`). Until then the account has no second factor.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            password: string;
+            recoveryCode: string;
+          };
+        };
+      };
+      responses: {
+        /** @description The old authenticator is retired; scan the new one and confirm */
+        200: {
+          content: {
+            "application/json": {
+              secret: string;
+              uri: string;
+              qrSvg: string;
+              sessionsEnded: number;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
   "/v1/me/mfa/recovery-codes": {
     /** Replace the recovery codes; the old ones stop working */
     post: {
@@ -933,6 +1117,232 @@ export interface paths {
         };
         /** @description Rate limited or locked out; see Retry-After */
         429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/me/reauthenticate": {
+    /**
+     * Prove it is you again; answers a new session, and the presented one ends
+     * @description Send `{password}`, or `{method: "totp" | "recovery_code", code}`. Throttled like every re-entered secret: five failures lock that kind of check for 15 minutes (429 with Retry-After). The new session counts as a proof for ten minutes: transfer ownership, delete an account, create a key with a reserved scope, end other sessions, change the email, `ipAllowlist` or `requireMfa`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            password: string;
+          } | ({
+            /** @enum {string} */
+            method: "totp" | "recovery_code";
+            code: string;
+          });
+        };
+      };
+      responses: {
+        /** @description Proved; use the new token from now on */
+        200: {
+          content: {
+            "application/json": {
+              session: components["schemas"]["NewSession"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/me/email": {
+    /**
+     * Change your email address: the new address confirms, the old one is told and can cancel for 72 hours
+     * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`). Nothing changes until the new address confirms (`POST /v1/auth/email-change/confirm`); the old address can cancel the change, and lock the account, with `POST /v1/auth/email-change/cancel`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            /** Format: email */
+            email: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Confirmation sent */
+        202: {
+          content: {
+            "application/json": {
+              pending: {
+                email: string;
+                expiresAt: string;
+              };
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/email-change/confirm": {
+    /** Confirm a new email address with the code sent to it; the user's other sessions end */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            token: string;
+          };
+        };
+      };
+      responses: {
+        /** @description The address is changed */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/email-change/cancel": {
+    /** It was not you: undo an email change (72 hours) and lock the account until a password reset */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            token: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Cancelled; a reset code went to the old address */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -1032,7 +1442,10 @@ export interface paths {
     };
   };
   "/v1/me/sessions/revoke-others": {
-    /** End every session but this one */
+    /**
+     * End every session but this one
+     * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).
+     */
     post: {
       responses: {
         /** @description How many ended */
@@ -1183,7 +1596,10 @@ export interface paths {
         };
       };
     };
-    /** Delete the account: every member's access ends at once; the audit trail is kept */
+    /**
+     * Delete the account: every member's access ends at once; the audit trail is kept
+     * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).
+     */
     delete: {
       parameters: {
         path: {
@@ -1262,6 +1678,8 @@ export interface paths {
               rotationGraceHours?: number;
               ipAllowlist?: string[];
               passwordComposition?: boolean;
+              /** @description Members may finish a sign-in with an emailed code instead of their authenticator */
+              emailCodeSecondFactor?: boolean;
               failedLoginAlertThreshold?: number;
               failedLoginAlertWindowMinutes?: number;
             };
@@ -1727,6 +2145,12 @@ export interface paths {
         };
         /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
         423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -2377,7 +2801,7 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+          action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
           actorId?: string | "system";
           keyId?: string;
           since?: string;
@@ -2965,6 +3389,8 @@ export interface components {
       mfaEnabled: boolean;
       /** Format: date-time */
       createdAt: string;
+      /** @description A sign-in found the password in known data breaches: change it (POST /v1/me/password) */
+      passwordBreached: boolean;
     };
     NewSession: {
       id: string;
@@ -3001,6 +3427,8 @@ export interface components {
       rotationGraceHours: number;
       ipAllowlist: string[];
       passwordComposition: boolean;
+      /** @description Members may finish a sign-in with an emailed code instead of their authenticator */
+      emailCodeSecondFactor: boolean;
       failedLoginAlertThreshold: number;
       failedLoginAlertWindowMinutes: number;
     };
@@ -3073,7 +3501,7 @@ export interface components {
       /** Format: date-time */
       time: string;
       /** @enum {string} */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
       /** @enum {string} */
       outcome: "success" | "failure";
       actor: {

@@ -6,7 +6,7 @@
  * browsers, Node 20+, Deno and Bun alike.
  */
 import type { HttpMethod } from "./operations.js";
-import { KeywardError, KeywardTimeoutError, problemFrom } from "./problem.js";
+import { errorForProblem, KeywardTimeoutError, problemFrom } from "./problem.js";
 import { DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryOptions, retryDelayMs, sleep } from "./retry.js";
 
 export type FetchLike = (request: Request) => Promise<Response>;
@@ -121,6 +121,6 @@ export async function send<T>(
 				continue;
 			}
 		}
-		throw new KeywardError(await problemFrom(response), retryAfterMs === null ? null : retryAfterMs / 1000);
+		throw errorForProblem(await problemFrom(response), retryAfterMs === null ? null : retryAfterMs / 1000);
 	}
 }

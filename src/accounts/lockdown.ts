@@ -19,9 +19,9 @@
  * account down can therefore never sign anyone out of another account.
  * A failure partway is answered 503 and a retry finishes the job.
  */
-import { and, count, eq, inArray, isNotNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, ne } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, memberships } from "../db/schema";
+import { accounts, invitations, memberships } from "../db/schema";
 import { userObject } from "../durable/address";
 import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/lifecycle";
@@ -47,14 +47,19 @@ export async function lockDownAccount(
 	request: LockdownRequest,
 	now: Date,
 ): Promise<LockdownResult> {
-	await db
-		.update(accounts)
-		.set({
-			lockedDownAt: now,
-			lockedDownReason: request.reason,
-			...(request.revokeSessions ? { sessionsNotBefore: now } : {}),
-		})
-		.where(eq(accounts.id, accountId));
+	// Pending invitations go with the marker: one sent by a compromised admin must not be waiting
+	// to be accepted the moment the lockdown is lifted.
+	await db.batch([
+		db
+			.update(accounts)
+			.set({
+				lockedDownAt: now,
+				lockedDownReason: request.reason,
+				...(request.revokeSessions ? { sessionsNotBefore: now } : {}),
+			})
+			.where(eq(accounts.id, accountId)),
+		db.delete(invitations).where(eq(invitations.accountId, accountId)),
+	]);
 	const lifecycle = { env, db, now };
 	const selection =
 		request.revokeKeys === "all" ? {} : { keyIds: request.revokeKeys === "none" ? [] : request.revokeKeys };
@@ -64,19 +69,29 @@ export async function lockDownAccount(
 	const members = (
 		await db.select({ userId: memberships.userId }).from(memberships).where(eq(memberships.accountId, accountId))
 	).map((m) => m.userId);
-	const sessionsRevoked = request.revokeSessions ? await endSessionsHere(env, db, members, now) : 0;
+	const sessionsRevoked = request.revokeSessions ? await endSessionsHere(env, db, accountId, members, now) : 0;
 	return { sessionsRevoked, keysRevoked: keys.length, keyIds: keys.map((k) => k.id), members: members.length };
 }
 
-/** Ends the sessions of members who hold only this account; counts those the marker cut off for the others. */
-async function endSessionsHere(env: Env, db: Database, members: string[], now: Date): Promise<number> {
+/**
+ * Ends the sessions of members who hold no other account; counts those the marker cut off for the
+ * others. "Another account" is asked directly (a membership anywhere but here), not as a count of
+ * memberships, so a member removed from this account while the lockdown runs still counts as
+ * holding their own account and is not signed out of it.
+ */
+export async function endSessionsHere(
+	env: Env,
+	db: Database,
+	accountId: string,
+	members: string[],
+	now: Date,
+): Promise<number> {
 	if (members.length === 0) return 0;
 	const held = await db
-		.select({ userId: memberships.userId, n: count() })
+		.selectDistinct({ userId: memberships.userId })
 		.from(memberships)
-		.where(inArray(memberships.userId, members))
-		.groupBy(memberships.userId);
-	const elsewhere = new Set(held.filter((h) => h.n > 1).map((h) => h.userId));
+		.where(and(inArray(memberships.userId, members), ne(memberships.accountId, accountId)));
+	const elsewhere = new Set(held.map((h) => h.userId));
 	const counts = await Promise.all(
 		members.map(async (userId) => {
 			const sessions = userObject(env, userId);

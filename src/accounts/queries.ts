@@ -1,5 +1,5 @@
 /** Account, member and invitation reads and writes. Queries only; the rules live in member-rules.ts. */
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
 import { type Permission, rolesWith } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, invitations, memberships, users } from "../db/schema";
@@ -91,3 +91,13 @@ export async function grantLost(
 		throw new ApiError("forbidden", { detail: "Your membership of this account changed meanwhile" });
 	throw otherwise;
 }
+
+/** Members whose last sign-in found their password in a breach corpus (for the security report only). */
+export const membersWithBreachedPasswords = async (db: Database, accountId: string): Promise<string[]> =>
+	(
+		await db
+			.select({ userId: memberships.userId })
+			.from(memberships)
+			.innerJoin(users, eq(users.id, memberships.userId))
+			.where(and(eq(memberships.accountId, accountId), isNotNull(users.passwordBreachedAt)))
+	).map((r) => r.userId);

@@ -1,7 +1,8 @@
 /**
  * The monthly security checklist (API.md §7), computed from current data in a
  * fixed number of reads whatever the account's size: the account, its
- * members, its live keys, its invitations (four D1 queries) and its
+ * members, its live keys, its invitations, its members with breached
+ * passwords (five D1 queries) and its
  * failed-login windows (one Durable Object call). Each check names the
  * offending items so the reader can act on them.
  */
@@ -11,7 +12,7 @@ import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
 import type { Env } from "../env";
 import { parseSettings } from "../identity/settings";
-import { getAccount, listMembers, pendingInvitations } from "./queries";
+import { getAccount, listMembers, membersWithBreachedPasswords, pendingInvitations } from "./queries";
 
 export type CheckStatus = "pass" | "warn" | "fail";
 
@@ -41,7 +42,7 @@ const check = (id: string, title: string, items: string[], failing: CheckStatus,
 
 export async function securityReport(env: Env, db: Database, accountId: string, now: Date) {
 	const t = now.getTime();
-	const [account, members, keys, invites, spikes] = await Promise.all([
+	const [account, members, keys, invites, spikes, breached] = await Promise.all([
 		getAccount(db, accountId),
 		listMembers(db, accountId),
 		db
@@ -50,6 +51,7 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 			.where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt), gt(apiKeys.expiresAt, now))),
 		pendingInvitations(db, accountId, now),
 		accountObject(env, accountId).failedLoginSpikes(t - SPIKE_LOOKBACK_DAYS * DAY_MS),
+		membersWithBreachedPasswords(db, accountId),
 	]);
 	const settings = parseSettings(account?.settings);
 	const memberIds = new Set(members.map((m) => m.userId));
@@ -58,6 +60,13 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 	const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
 
 	const checks: Check[] = [
+		check(
+			"members_with_breached_passwords",
+			"No member signs in with a password known from data breaches",
+			breached,
+			"fail",
+			"These members' passwords appear in known data breaches; they are asked to change them at sign-in.",
+		),
 		check(
 			"members_without_mfa",
 			"Every member uses two-factor authentication",

@@ -16,6 +16,7 @@ export const OWNER_ONLY_SETTINGS = [
 	"requireMfa",
 	"sessionIdleMinutes",
 	"sessionMaxAgeHours",
+	"emailCodeSecondFactor",
 ] as const satisfies readonly (keyof AccountSettings)[];
 
 export interface SettingsChangeCaller {

@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { App } from "../app";
 import type { AppEnv } from "../app-env";
+import { DEVICE_COOKIE } from "../identity/devices";
 import { SESSION_COOKIE } from "../identity/sessions";
 import { ApiError } from "../problems";
 
@@ -53,6 +54,9 @@ export function consoleApi(c: Context<AppEnv>, app: App, token = getCookie(c, SE
 				const value = c.req.header(name);
 				if (value) headers.set(name, value);
 			}
+			// The browser's device cookie, so its sign-ins count in the known-device budget.
+			const device = getCookie(c, DEVICE_COOKIE);
+			if (device) headers.set("X-Keyward-Device", device);
 			if (body !== undefined) headers.set("Content-Type", "application/json");
 			const request = new Request(new URL(path, c.req.url), {
 				method,
@@ -60,6 +64,8 @@ export function consoleApi(c: Context<AppEnv>, app: App, token = getCookie(c, SE
 				body: body === undefined ? undefined : JSON.stringify(body),
 			});
 			const res = await app.fetch(request, c.env, c.executionCtx);
+			for (const cookie of res.headers.getSetCookie())
+				if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("Set-Cookie", cookie, { append: true });
 			const text = await res.text();
 			const parsed = text ? (JSON.parse(text) as unknown) : {};
 			if (res.ok) return { ok: true, status: res.status, data: parsed as T, headers: res.headers };

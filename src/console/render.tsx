@@ -30,7 +30,14 @@ export async function formOf(c: ConsoleContext): Promise<Record<string, string>>
 
 export interface SignedIn {
 	api: ConsoleApi;
-	user: { id: string; email: string; name: string; mfaEnabled: boolean; emailVerified: boolean };
+	user: {
+		id: string;
+		email: string;
+		name: string;
+		mfaEnabled: boolean;
+		emailVerified: boolean;
+		passwordBreached: boolean;
+	};
 	memberships: { accountId: string; accountName: string; role: string }[];
 }
 

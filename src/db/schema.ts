@@ -79,6 +79,8 @@ export const users = sqliteTable(
 		totpPendingSecret: text("totp_pending_secret"),
 		/** The last TOTP time step accepted, so a code is never accepted twice. */
 		totpLastStep: integer("totp_last_step"),
+		/** When a sign-in found the password in a breach corpus; cleared when the password changes. */
+		passwordBreachedAt: integer("password_breached_at", { mode: "timestamp_ms" }),
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 	},
 	(t) => [uniqueIndex("users_email").on(t.email)],
@@ -117,14 +119,22 @@ export const memberships = sqliteTable(
 	(t) => [primaryKey({ columns: [t.accountId, t.userId] }), index("memberships_user").on(t.userId)],
 );
 
-/** Single-use email verification and password reset tokens, stored as SHA-256 only. */
+/**
+ * Single-use tokens sent by email, stored as SHA-256 only: verification, password reset, the two
+ * halves of an email change (confirm, to the new address; cancel, to the old one), and the
+ * "this wasn't me" link of a new-device notice. `subject` is what the token is about: the new
+ * address, the old address, or the session to end.
+ */
 export const emailTokens = sqliteTable(
 	"email_tokens",
 	{
 		tokenHash: text("token_hash").primaryKey(),
 		userId: text("user_id").notNull(),
-		purpose: text("purpose", { enum: ["verify_email", "password_reset"] }).notNull(),
+		purpose: text("purpose", {
+			enum: ["verify_email", "password_reset", "email_change_confirm", "email_change_cancel", "not_me"],
+		}).notNull(),
 		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+		subject: text("subject"),
 	},
 	(t) => [index("email_tokens_user").on(t.userId), index("email_tokens_expires").on(t.expiresAt)],
 );

@@ -16,6 +16,7 @@ import {
 	insertSession,
 	listSessions,
 	type NewSession,
+	noteSignIn,
 	purgeEndedSessions,
 	type SessionRecord,
 	validateSession,
@@ -24,10 +25,14 @@ import {
 	beginStreakAttempt,
 	beginWindowAttempt,
 	createThrottleTables,
+	DEVICE_BACKOFF_AFTER,
+	DEVICE_LOCK_AFTER,
 	EMAIL_BACKOFF_AFTER,
 	EMAIL_LOCK_AFTER,
 	forgiveWindowAttempt,
+	loginStreakOf,
 	MFA_MAX_FAILURES,
+	rememberDevice,
 	resetStreak,
 	streakVerdict,
 	type ThrottleVerdict,
@@ -176,6 +181,10 @@ export class AccountDurableObject extends DurableObject<Env> {
 		return listSessions(this.ctx.storage.sql, now);
 	}
 
+	noteSignIn(devices: string[], country: string | null, now: number) {
+		return noteSignIn(this.ctx.storage.sql, devices, country, now);
+	}
+
 	revokeSession(id: string): boolean {
 		return deleteSession(this.ctx.storage.sql, id);
 	}
@@ -188,12 +197,36 @@ export class AccountDurableObject extends DurableObject<Env> {
 	// Each attempt is checked and counted in one call, so concurrent guesses cannot
 	// all pass the check before the first failure is recorded; a success forgives it.
 
-	beginLoginAttempt(now: number) {
-		return beginStreakAttempt(this.ctx.storage.sql, "login", now, EMAIL_BACKOFF_AFTER, EMAIL_LOCK_AFTER);
+	/** Checked and counted in one step, in the streak of the device when it has signed in here before. */
+	beginLoginAttempt(now: number, deviceId: string | null = null) {
+		const sql = this.ctx.storage.sql;
+		const streak = loginStreakOf(sql, deviceId);
+		const attempt =
+			streak === "login"
+				? beginStreakAttempt(sql, streak, now, EMAIL_BACKOFF_AFTER, EMAIL_LOCK_AFTER)
+				: beginStreakAttempt(sql, streak, now, DEVICE_BACKOFF_AFTER, DEVICE_LOCK_AFTER);
+		return { ...attempt, streak };
+	}
+
+	/** The right password: the streak it was counted in is forgiven. */
+	loginSucceeded(streak: string): void {
+		resetStreak(this.ctx.storage.sql, streak);
+	}
+
+	/** A finished sign-in (second factor included): the device is known to this email from now on. */
+	rememberDevice(deviceId: string, now: number): void {
+		rememberDevice(this.ctx.storage.sql, deviceId, now);
 	}
 
 	beginIpAttempt(now: number): ThrottleVerdict {
 		return beginWindowAttempt(this.ctx.storage.sql, now);
+	}
+
+	/** One use of a quota (sliding window), checked and counted in one step; refused past `max`. */
+	takeQuota(now: number, windowMs: number, max: number): ThrottleVerdict & { remaining: number } {
+		const verdict = beginWindowAttempt(this.ctx.storage.sql, now, windowMs, max);
+		const used = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM failure_window").one().n;
+		return { ...verdict, remaining: Math.max(0, max - used) };
 	}
 
 	forgiveIpAttempt(at: number): void {

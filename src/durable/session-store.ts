@@ -33,7 +33,41 @@ type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleT
 	user_agent: string | null;
 };
 
+/**
+ * The devices and countries a user has signed in from (for the new-device notice). Returns what
+ * was new about this sign-in; the first sign-in ever (at sign-up) is new in nothing worth telling.
+ */
+export function noteSignIn(
+	sql: SqlStorage,
+	devices: readonly string[],
+	country: string | null,
+	now: number,
+): { newDevice: boolean; newCountry: boolean; first: boolean } {
+	const seen = (kind: string, value: string) =>
+		sql.exec("SELECT 1 FROM seen_sign_ins WHERE kind = ? AND value = ?", kind, value).toArray().length > 0;
+	const first = sql.exec("SELECT 1 FROM seen_sign_ins LIMIT 1").toArray().length === 0;
+	const newDevice = !devices.some((device) => seen("device", device));
+	const newCountry = country !== null && !seen("country", country);
+	const note = (kind: string, value: string) =>
+		sql.exec(
+			"INSERT INTO seen_sign_ins (kind, value, seen_at) VALUES (?, ?, ?) ON CONFLICT(kind, value) DO UPDATE SET seen_at = excluded.seen_at",
+			kind,
+			value,
+			now,
+		);
+	for (const device of devices) note("device", device);
+	if (country) note("country", country);
+	// Bounded: the 50 most recent of each kind.
+	sql.exec(
+		"DELETE FROM seen_sign_ins WHERE rowid IN (SELECT rowid FROM seen_sign_ins s WHERE (SELECT COUNT(*) FROM seen_sign_ins t WHERE t.kind = s.kind AND t.seen_at > s.seen_at) >= 50)",
+	);
+	return { newDevice, newCountry, first };
+}
+
 export function createSessionTables(sql: SqlStorage): void {
+	sql.exec(
+		"CREATE TABLE IF NOT EXISTS seen_sign_ins (kind TEXT NOT NULL, value TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (kind, value))",
+	);
 	sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
 		id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
 		expires_at INTEGER NOT NULL, idle_timeout_ms INTEGER NOT NULL, ip TEXT, user_agent TEXT, country TEXT)`);
@@ -50,6 +84,13 @@ const toRecord = (r: Row): SessionRecord => ({
 	country: r.country,
 });
 
+/**
+ * At most this many sessions per user (ASVS 7.1.2); a new one beyond it ends the one least
+ * recently used. Enough for every browser and CLI a person uses; a stolen password cannot pile
+ * up sessions unnoticed, and the owner's own sign-in keeps working.
+ */
+export const MAX_SESSIONS_PER_USER = 20;
+
 export function insertSession(sql: SqlStorage, s: NewSession): void {
 	sql.exec(
 		"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -62,6 +103,10 @@ export function insertSession(sql: SqlStorage, s: NewSession): void {
 		s.ip,
 		s.userAgent,
 		s.country,
+	);
+	sql.exec(
+		"DELETE FROM sessions WHERE id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",
+		MAX_SESSIONS_PER_USER,
 	);
 }
 

@@ -10,6 +10,10 @@ export const LOCK_MS = 15 * 60_000;
 export const IP_WINDOW_MS = 10 * 60_000;
 export const IP_MAX_FAILURES = 20;
 export const MFA_MAX_FAILURES = 5;
+/** A device that has signed in to this email before keeps its own, smaller budget. */
+export const DEVICE_BACKOFF_AFTER = 3;
+export const DEVICE_LOCK_AFTER = 5;
+const KNOWN_DEVICES_KEPT = 20;
 
 export interface ThrottleVerdict {
 	allowed: boolean;
@@ -21,6 +25,7 @@ export function createThrottleTables(sql: SqlStorage): void {
 	sql.exec(`CREATE TABLE IF NOT EXISTS failure_streak (
 		kind TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at INTEGER NOT NULL, locked_until INTEGER NOT NULL)`);
 	sql.exec("CREATE TABLE IF NOT EXISTS failure_window (at INTEGER NOT NULL)");
+	sql.exec("CREATE TABLE IF NOT EXISTS known_devices (id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)");
 	sql.exec("CREATE INDEX IF NOT EXISTS failure_window_at ON failure_window (at)");
 }
 
@@ -107,3 +112,28 @@ export function beginWindowAttempt(
 export function forgiveWindowAttempt(sql: SqlStorage, at: number): void {
 	sql.exec("DELETE FROM failure_window WHERE rowid = (SELECT rowid FROM failure_window WHERE at = ? LIMIT 1)", at);
 }
+
+/**
+ * Devices that have signed in to this email (ASVS 6.1.1: an attacker who knows an email must not
+ * be able to lock its owner out). The per-email streak then counts only unknown devices; a known
+ * device has its own streak, so hammering from elsewhere never locks the owner's browser out.
+ */
+export function isKnownDevice(sql: SqlStorage, id: string): boolean {
+	return sql.exec("SELECT 1 FROM known_devices WHERE id = ?", id).toArray().length > 0;
+}
+
+export function rememberDevice(sql: SqlStorage, id: string, now: number): void {
+	sql.exec(
+		"INSERT INTO known_devices (id, seen_at) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET seen_at = excluded.seen_at",
+		id,
+		now,
+	);
+	sql.exec(
+		"DELETE FROM known_devices WHERE id NOT IN (SELECT id FROM known_devices ORDER BY seen_at DESC LIMIT ?)",
+		KNOWN_DEVICES_KEPT,
+	);
+}
+
+/** The streak a login attempt counts in: its own device's when known, else every unknown device's. */
+export const loginStreakOf = (sql: SqlStorage, deviceId: string | null): string =>
+	deviceId && isKnownDevice(sql, deviceId) ? `login-device:${deviceId}` : "login";

@@ -17,6 +17,7 @@ import { EMAIL_BACKOFF_AFTER, IP_MAX_FAILURES, IP_WINDOW_MS, LOCK_MS } from "../
 import type { Env } from "../env";
 import { logMailFailure } from "../mail";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../security/password-hash";
+import { markIfBreached } from "./breached";
 import { findUserByEmail, membershipsOf, normalizeEmail, type UserRow } from "./users";
 
 export type LoginOutcome =
@@ -28,7 +29,7 @@ export async function attemptPasswordLogin(
 	env: Env,
 	services: Services,
 	audit: AuditLog,
-	input: { email: string; password: string; ip: string | null; requestId?: string | null },
+	input: { email: string; password: string; ip: string | null; deviceId?: string | null; requestId?: string | null },
 	defer: (work: Promise<unknown>) => void,
 ): Promise<LoginOutcome> {
 	const email = normalizeEmail(input.email);
@@ -37,7 +38,8 @@ export async function attemptPasswordLogin(
 	const byIp = input.ip ? ipThrottleObject(env, input.ip) : null;
 	// The IP first: an attempt refused there never touches the email's streak.
 	const ipAttempt = byIp ? await byIp.beginIpAttempt(now) : null;
-	const emailAttempt = ipAttempt && !ipAttempt.allowed ? null : await byEmail.beginLoginAttempt(now);
+	const emailAttempt =
+		ipAttempt && !ipAttempt.allowed ? null : await byEmail.beginLoginAttempt(now, input.deviceId ?? null);
 	if (!emailAttempt?.allowed) {
 		if (emailAttempt && ipAttempt?.allowed) await byIp?.forgiveIpAttempt(now); // refused by the email, not tried
 		audit.record({ action: "auth.login.failed", outcome: "failure", metadata: { reason: "throttled", email } });
@@ -81,7 +83,9 @@ export async function attemptPasswordLogin(
 		return { kind: "failed" };
 	}
 
-	await Promise.all([byEmail.attemptSucceeded("login"), byIp?.forgiveIpAttempt(now)]);
+	await Promise.all([byEmail.loginSucceeded(emailAttempt.streak), byIp?.forgiveIpAttempt(now)]);
+	// After the response: the range API's latency is never the sign-in's.
+	defer(markIfBreached(env, services, user.id, input.password).catch(() => undefined));
 	if (needsRehash) {
 		await services.db
 			.update(users)

@@ -9,8 +9,9 @@ import { emailTokens, mfaChallenges, recoveryCodes, users } from "../db/schema";
 import { constantTimeEqual, hmacSha256Hex, sha256Hex } from "../security/digest";
 import { randomDigits } from "../security/random";
 import { openSecret } from "../security/secret-box";
-import { mintOpaqueToken, mintRecoveryCode } from "../security/secret-formats";
+import { canonicalRecoveryCode, mintOpaqueToken, mintRecoveryCode } from "../security/secret-formats";
 import { matchTotp } from "../security/totp";
+import type { AccountSettings } from "./settings";
 import type { UserRow } from "./users";
 
 export const CHALLENGE_TTL_MS = 10 * 60_000;
@@ -19,8 +20,16 @@ export const EMAIL_CODE_MAX_ATTEMPTS = 5;
 const RECOVERY_CODE_COUNT = 10;
 
 export type MfaMethod = "totp" | "recovery_code" | "email_code";
-export const mfaMethodsOf = (user: UserRow): MfaMethod[] =>
-	user.totpSecret ? ["totp", "recovery_code", "email_code"] : ["email_code"];
+/**
+ * The second factors a user may answer a challenge with. An emailed code stands in for the
+ * authenticator only for a verified address (a code sent to an address nobody proved is no factor
+ * at all), and only while none of the user's accounts refuses it (`emailCodeSecondFactor`).
+ */
+export const mfaMethodsOf = (user: UserRow, settings: readonly AccountSettings[]): MfaMethod[] => {
+	const emailCodes = user.emailVerifiedAt !== null && settings.every((s) => s.emailCodeSecondFactor);
+	const methods: MfaMethod[] = user.totpSecret ? ["totp", "recovery_code"] : [];
+	return emailCodes ? [...methods, "email_code"] : methods;
+};
 
 export async function createChallenge(db: Database, userId: string, now: Date) {
 	const token = mintOpaqueToken();
@@ -118,7 +127,8 @@ export async function consumeRecoveryCode(
 	code: string,
 	now: Date,
 ): Promise<boolean> {
-	const normalized = code.trim().toLowerCase();
+	const normalized = canonicalRecoveryCode(code);
+	if (normalized === null) return false;
 	const [used] = await db
 		.update(recoveryCodes)
 		.set({ usedAt: now })

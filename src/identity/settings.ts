@@ -8,6 +8,8 @@ export interface AccountSettings {
 	rotationGraceHours: number;
 	ipAllowlist: string[];
 	passwordComposition: boolean;
+	/** Whether an emailed code may stand in for a member's authenticator at sign-in. */
+	emailCodeSecondFactor: boolean;
 	/** Failed logins of the account's members within the window that raise `alert.failed_logins_spike`. */
 	failedLoginAlertThreshold: number;
 	failedLoginAlertWindowMinutes: number;
@@ -22,6 +24,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	rotationGraceHours: 24,
 	ipAllowlist: [],
 	passwordComposition: false,
+	emailCodeSecondFactor: true,
 	failedLoginAlertThreshold: 10,
 	failedLoginAlertWindowMinutes: 15,
 };

@@ -18,7 +18,30 @@ export const publicUser = (u: UserRow) => ({
 	emailVerified: u.emailVerifiedAt !== null,
 	mfaEnabled: u.totpSecret !== null,
 	createdAt: u.createdAt.toISOString(),
+	/** A sign-in found the password in a breach corpus: the user should change it. */
+	passwordBreached: u.passwordBreachedAt !== null,
 });
+
+/**
+ * What the user should do next for their own safety, until they have (ASVS 6.3.3: MFA is offered
+ * at sign-up and nudged until it is on). Shown by `GET /v1/me`, the sign-up answer and the console.
+ */
+export function recommendationsFor(u: UserRow) {
+	const out: { id: "change_breached_password" | "verify_email" | "enable_mfa"; detail: string }[] = [];
+	if (u.passwordBreachedAt)
+		out.push({
+			id: "change_breached_password",
+			detail: "Your password appears in known data breaches: change it (POST /v1/me/password)",
+		});
+	if (!u.emailVerifiedAt)
+		out.push({ id: "verify_email", detail: "Verify your email address: until then your account grants nothing" });
+	if (!u.totpSecret)
+		out.push({
+			id: "enable_mfa",
+			detail: "Turn on two-factor authentication (POST /v1/me/mfa/totp): a password alone is one phishing email away",
+		});
+	return out;
+}
 
 export async function findUserByEmail(db: Database, email: string): Promise<UserRow | undefined> {
 	return db.query.users.findFirst({ where: eq(users.email, normalizeEmail(email)) });
@@ -42,6 +65,7 @@ export async function createUserWithAccount(
 		totpSecret: null,
 		totpPendingSecret: null,
 		totpLastStep: null,
+		passwordBreachedAt: null,
 		createdAt: input.now,
 	};
 	const account = {

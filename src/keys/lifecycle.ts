@@ -63,6 +63,14 @@ function refuse(refusals: FieldError[]): void {
 	});
 }
 
+/** Managing a key one created needs `keys:manage-own`; anyone else's, `keys:manage-any`. */
+const managePermission = (issuer: KeyIssuer, key: KeyRow) =>
+	key.createdBy === issuer.userId ? ("keys:manage-own" as const) : ("keys:manage-any" as const);
+
+/** The live keys of the account, counted in SQL, exceed the cap (checked in the batch that adds one). */
+const overKeyCap = (accountId: string, cap: number, now: Date) =>
+	sql`(SELECT COUNT(*) FROM ${apiKeys} WHERE ${apiKeys.accountId} = ${accountId} AND ${apiKeys.revokedAt} IS NULL AND ${apiKeys.expiresAt} > ${now.getTime()}) > ${cap}`;
+
 export const maxKeysPerAccount = (env: Env): number => {
 	const configured = Number(env.MAX_KEYS_PER_ACCOUNT);
 	return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_KEYS_PER_ACCOUNT;
@@ -133,7 +141,7 @@ export async function createKey(
 	const { row, secret } = await mintRow(env, accountId, attributes, issuer.userId, now, expiresAt, null);
 	refuse(grantRefusals(issuer, grantOf(row)));
 	const cap = maxKeysPerAccount(env);
-	const overCap = sql`(SELECT COUNT(*) FROM ${apiKeys} WHERE ${apiKeys.accountId} = ${accountId} AND ${apiKeys.revokedAt} IS NULL AND ${apiKeys.expiresAt} > ${now.getTime()}) > ${cap}`;
+	const overCap = overKeyCap(accountId, cap, now);
 	const [, undone] = await db.batch([
 		db.insert(apiKeys).values(row),
 		db
@@ -159,7 +167,10 @@ export async function createKey(
 	return { row, secret };
 }
 
-/** Renames a key or changes its scopes, allowlist or rate limit; one write on the version read. */
+/**
+ * Renames a key or changes its scopes, allowlist or rate limit: one write on the version read,
+ * while the account is not locked down and the caller still holds the role to manage that key.
+ */
 export async function updateKey(
 	lc: Lifecycle,
 	issuer: KeyIssuer,
@@ -177,6 +188,9 @@ export async function updateKey(
 		rateLimitWindowSeconds: change.rateLimit?.windowSeconds ?? key.rateLimitWindowSeconds,
 	};
 	refuse(changeRefusals(issuer, grantOf(key), grantOf(next)));
+	const unchanged = next.name === key.name && JSON.stringify(grantOf(next)) === JSON.stringify(grantOf(key));
+	if (unchanged) return key;
+	const permission = managePermission(issuer, key);
 	const [updated] = await db
 		.update(apiKeys)
 		.set({
@@ -187,18 +201,38 @@ export async function updateKey(
 			rateLimitWindowSeconds: next.rateLimitWindowSeconds,
 			version: key.version + 1,
 		})
-		.where(and(eq(apiKeys.id, key.id), eq(apiKeys.version, key.version), isNull(apiKeys.revokedAt)))
+		.where(
+			and(
+				eq(apiKeys.id, key.id),
+				eq(apiKeys.version, key.version),
+				isNull(apiKeys.revokedAt),
+				sql`NOT ${accountLockedDown(key.accountId)}`,
+				stillAllowed(key.accountId, issuer.userId, permission),
+			),
+		)
 		.returning();
-	if (!updated) throw new ApiError("conflict", { detail: "The key changed meanwhile; reload and try again" });
+	if (!updated)
+		await grantLost(
+			db,
+			key.accountId,
+			issuer.userId,
+			permission,
+			"no key can be changed",
+			new ApiError("conflict", { detail: "The key changed meanwhile; reload and try again" }),
+		);
+	if (!updated) throw new ApiError("conflict");
 	await pushKeys(env, [updated]);
 	return updated;
 }
 
 /**
  * Rotates a key: one D1 batch marks the old key rotated (only if it is still
- * active, unrotated, and its account not locked down), inserts the successor,
- * and deletes the successor again unless the old key now names it. So at most
- * one successor ever exists, and none after a revocation or lockdown won.
+ * the version that was read, active, unrotated, the account not locked down,
+ * the caller still allowed to manage it, and the account not over its key cap
+ * once the successor counts), inserts the successor, and deletes the successor
+ * again unless the old key now names it. So at most one successor ever exists,
+ * none after a revocation or lockdown won, and none with powers a concurrent
+ * change had just taken from the key.
  */
 export async function rotateKey(
 	lc: Lifecycle,
@@ -238,8 +272,12 @@ export async function rotateKey(
 					isNull(apiKeys.rotatedTo),
 					isNull(apiKeys.revokedAt),
 					gt(apiKeys.expiresAt, now),
+					eq(apiKeys.version, key.version),
 					sql`NOT ${accountLockedDown(key.accountId)}`,
-					stillAllowed(key.accountId, issuer.userId, "keys:manage-own"),
+					stillAllowed(key.accountId, issuer.userId, managePermission(issuer, key)),
+					// With a grace period the old key stays live beside its successor: at the cap that is one
+					// too many, so a chain of rotations cannot outgrow it (a rotation without grace can).
+					policy.graceMs > 0 ? sql`NOT ${overKeyCap(key.accountId, maxKeysPerAccount(env) - 1, now)}` : undefined,
 				),
 			)
 			.returning(),
@@ -260,9 +298,13 @@ export async function rotateKey(
 			db,
 			key.accountId,
 			issuer.userId,
-			"keys:manage-own",
+			managePermission(issuer, key),
 			"no keys can be created or rotated",
-			new ApiError("conflict", { detail: "Only an active, unrotated key can be rotated; it changed meanwhile" }),
+			new ApiError("conflict", {
+				detail:
+					"Only an active, unrotated key can be rotated, and it changed meanwhile; or the account is at its key cap " +
+					"(rotate with gracePeriodHours: 0, or revoke keys first)",
+			}),
 		);
 	if (!previous) throw new ApiError("conflict");
 	await pushKeys(env, [successor, previous]);

@@ -21,6 +21,7 @@ export type ProblemKind =
 	| "conflict"
 	| "locked"
 	| "email-unverified"
+	| "reauthentication-required"
 	| "payload-too-large"
 	| "unsupported-media-type"
 	| "quota-exceeded"
@@ -37,6 +38,7 @@ const KINDS: Record<ProblemKind, { status: number; title: string }> = {
 	conflict: { status: 409, title: "Conflict" },
 	locked: { status: 423, title: "Account locked down" },
 	"email-unverified": { status: 403, title: "Verify your email address first" },
+	"reauthentication-required": { status: 403, title: "Confirm it is you" },
 	"payload-too-large": { status: 413, title: "Payload too large" },
 	"unsupported-media-type": { status: 415, title: "Unsupported media type" },
 	"quota-exceeded": { status: 429, title: "Too many requests" },

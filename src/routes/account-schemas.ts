@@ -25,6 +25,9 @@ export const SettingsSchema = z
 		rotationGraceHours: z.number().int().min(0).max(168),
 		ipAllowlist: z.array(Cidr).max(100),
 		passwordComposition: z.boolean(),
+		emailCodeSecondFactor: z
+			.boolean()
+			.openapi({ description: "Members may finish a sign-in with an emailed code instead of their authenticator" }),
 		failedLoginAlertThreshold: z.number().int().min(3).max(10_000),
 		failedLoginAlertWindowMinutes: z.number().int().min(1).max(1440),
 	})

@@ -4,6 +4,7 @@ import { deleteAccount } from "../accounts/offboarding";
 import { getAccount, getMembership } from "../accounts/queries";
 import { changedSettings, settingsChangeRefusals } from "../accounts/settings-rules";
 import type { App } from "../app";
+import { assertRecentAuthentication } from "../auth/recent-auth";
 import { accounts, memberships } from "../db/schema";
 import { parseSettings } from "../identity/settings";
 import { newId } from "../ids";
@@ -56,17 +57,22 @@ export const updateAccountRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	"setting",
+	{ grants: "setting", ownerWhileLockedDown: true },
 );
 
-export const deleteAccountRoute = accountRoute("account:delete", {
-	method: "delete",
-	path: "/v1/accounts/{accountId}",
-	tags: ["Accounts"],
-	summary: "Delete the account: every member's access ends at once; the audit trail is kept",
-	request: { params: AccountParams },
-	responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404) },
-});
+export const deleteAccountRoute = accountRoute(
+	"account:delete",
+	{
+		method: "delete",
+		path: "/v1/accounts/{accountId}",
+		tags: ["Accounts"],
+		summary: "Delete the account: every member's access ends at once; the audit trail is kept",
+		description: "Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).",
+		request: { params: AccountParams },
+		responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404) },
+	},
+	{ reauthenticate: "delete the account" },
+);
 
 export const transferOwnershipRoute = accountRoute(
 	"ownership:transfer",
@@ -81,7 +87,7 @@ export const transferOwnershipRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	"role",
+	{ grants: "role", reauthenticate: "transfer ownership" },
 );
 
 export function registerAccounts(app: App) {
@@ -140,6 +146,9 @@ export function registerAccounts(app: App) {
 				errors: forbidden,
 			});
 		if (invalid.length > 0) throw validationError(invalid);
+		const changedNow = changedSettings(before, settings);
+		if (changedNow.includes("ipAllowlist") || changedNow.includes("requireMfa"))
+			assertRecentAuthentication(c, "change who can reach the account (ipAllowlist, requireMfa)");
 		const [updated] = await db
 			.update(accounts)
 			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })

@@ -1,5 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { App } from "../app";
+import type { AppEnv } from "../app-env";
+import type { Database } from "../db";
 import { userObject } from "../durable/address";
 import { guardedUserCheck, throttledUserCheck } from "../identity/guarded-check";
 import {
@@ -7,10 +10,13 @@ import {
 	consumeRecoveryCode,
 	findChallenge,
 	issueEmailCode,
+	type MfaMethod,
+	mfaMethodsOf,
 	verifyEmailCode,
 	verifyUserTotp,
 } from "../identity/mfa";
-import { getUser } from "../identity/users";
+import { requestMeta } from "../identity/sessions";
+import { getUser, membershipsOf, type UserRow } from "../identity/users";
 import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
@@ -50,6 +56,46 @@ export const mfaVerifyRoute = createRoute({
 	},
 });
 
+/** A method the user's challenge does not offer (an email code for an unverified address, say) is refused. */
+async function assertMethodOffered(db: Database, user: UserRow, method: MfaMethod): Promise<void> {
+	const offered = mfaMethodsOf(
+		user,
+		(await membershipsOf(db, user.id)).map((m) => m.settings),
+	);
+	if (!offered.includes(method))
+		throw new ApiError("validation", {
+			detail: `This sign-in cannot be finished with ${method.replace("_", " ")}`,
+			errors: [{ path: "method", message: `Offered: ${offered.join(", ") || "none"}` }],
+		});
+}
+
+/**
+ * A sign-in finished without the enrolled authenticator (an emailed code or a recovery code) is
+ * audited and mailed: if it was not the user, it was someone holding their password and mailbox.
+ */
+function noticeFallbackSignIn(c: Context<AppEnv>, user: UserRow, method: MfaMethod): void {
+	const { mailer } = c.get("services");
+	c.get("audit").record({
+		action: "auth.mfa.fallback_used",
+		actor: { type: "user", id: user.id },
+		target: { type: "user", id: user.id },
+		metadata: { method },
+	});
+	const meta = requestMeta(c);
+	c.executionCtx.waitUntil(
+		mailer
+			.send({
+				to: user.email,
+				subject: "Keyward: was this you?",
+				text:
+					`Someone signed in to your Keyward account with ${method === "email_code" ? "an emailed code" : "a recovery code"} ` +
+					`instead of your authenticator app${meta.country ? `, from ${meta.country}` : ""}. ` +
+					"If this was not you, reset your password now and replace your authenticator.",
+			})
+			.catch(logMailFailure("security-notice")),
+	);
+}
+
 export function registerAuthMfa(app: App) {
 	app.openapi(emailCodeRoute, async (c) => {
 		const { challengeToken } = c.req.valid("json");
@@ -58,6 +104,7 @@ export function registerAuthMfa(app: App) {
 		const challenge = await findChallenge(db, challengeToken, now);
 		const user = challenge && (await getUser(db, challenge.userId));
 		if (!challenge || !user) throw invalidChallenge();
+		await assertMethodOffered(db, user, "email_code");
 		const blocked = await userObject(c.env, user.id).userAttemptsBlocked("mfa", now.getTime());
 		if (!blocked.allowed) throw throttledUserCheck("mfa", blocked.retryAfterSeconds, now);
 		const code = await issueEmailCode(db, c.env.KEY_PEPPER ?? "", challenge.tokenHash, now);
@@ -86,6 +133,7 @@ export function registerAuthMfa(app: App) {
 		const challenge = await findChallenge(db, challengeToken, now);
 		const user = challenge && (await getUser(db, challenge.userId));
 		if (!challenge || !user) throw invalidChallenge();
+		await assertMethodOffered(db, user, method);
 		const pepper = c.env.KEY_PEPPER ?? "";
 		// A recovery code is spent by checking it, so the challenge is claimed first: a concurrent
 		// request cannot burn the code and lose the race for the session.
@@ -107,6 +155,7 @@ export function registerAuthMfa(app: App) {
 		);
 		// Single use: only the request that deletes the challenge signs in.
 		if (method !== "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
-		return completeLogin(c, user.id);
+		if (method !== "totp") noticeFallbackSignIn(c, user, method);
+		return completeLogin(c, user.id, ["password", method]);
 	});
 }

@@ -2,12 +2,23 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { users } from "../db/schema";
-import { userObject } from "../durable/address";
+import { emailThrottleObject, userObject } from "../durable/address";
+import { assertPasswordNotBreached } from "../identity/breached";
+import { deviceIdOf, newDevice } from "../identity/devices";
 import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
 import { attemptPasswordLogin, personalTrail } from "../identity/login";
 import { createChallenge, mfaMethodsOf } from "../identity/mfa";
+import { noticeSignIn } from "../identity/new-device";
+import { takeAddressQuota, takeQuota } from "../identity/quotas";
 import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "../identity/sessions";
-import { createUserWithAccount, findUserByEmail, getUser, publicUser } from "../identity/users";
+import {
+	createUserWithAccount,
+	findUserByEmail,
+	getUser,
+	membershipsOf,
+	publicUser,
+	recommendationsFor,
+} from "../identity/users";
 import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
@@ -18,6 +29,7 @@ import {
 	EmailField,
 	PasswordField,
 	publicSession,
+	RecommendationsSchema,
 	SessionSchema,
 	TokenField,
 	UserSchema,
@@ -35,8 +47,16 @@ export const signupRoute = createRoute({
 		body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField, name: FreeText(100) })),
 	},
 	responses: {
-		201: jsonContent(z.object({ user: UserSchema, account: AccountSummary, session: SessionSchema }), "Signed up"),
-		...problemResponses(400, 409, 413, 415),
+		201: jsonContent(
+			z.object({
+				user: UserSchema,
+				account: AccountSummary,
+				session: SessionSchema,
+				recommendations: RecommendationsSchema,
+			}),
+			"Signed up",
+		),
+		...problemResponses(400, 409, 413, 415, 429, 503),
 	},
 });
 
@@ -53,6 +73,15 @@ export const verifyEmailRoute = createRoute({
 	middleware: [requireUser()] as const,
 	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
 	responses: { 204: { description: "Verified" }, ...problemResponses(400, 401, 403) },
+});
+
+export const resendVerificationRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/verify-email/resend",
+	tags: ["Authentication"],
+	summary: "Send the signed-in user a new verification email (3 an hour); the earlier code stops working",
+	middleware: [requireUser()] as const,
+	responses: { 202: { description: "Sent (or already verified: nothing to send)" }, ...problemResponses(401, 429) },
 });
 
 const MfaChallenge = z.object({
@@ -88,11 +117,17 @@ export const logoutRoute = createRoute({
 	responses: { 204: { description: "Logged out" }, ...problemResponses(401, 403) },
 });
 
+const VERIFICATION_SUBJECT = "Keyward: confirm your email address";
+const verificationText = (token: string) =>
+	`Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`;
+
 export function registerAuth(app: App) {
 	app.openapi(signupRoute, async (c) => {
 		const input = c.req.valid("json");
 		const { db, clock, mailer } = c.get("services");
+		await takeAddressQuota(c, "signup-per-address");
 		assertPasswordAcceptable(c.env, "password", input.password, input.email);
+		await assertPasswordNotBreached(c, "password", input.password);
 		if (await findUserByEmail(db, input.email)) {
 			throw new ApiError("conflict", { detail: "An account with this email already exists; sign in instead" });
 		}
@@ -107,15 +142,16 @@ export function registerAuth(app: App) {
 			throw err;
 		});
 		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
+		// The browser that signed up is the account's first known device.
+		const device = await newDevice(c.env.KEY_PEPPER ?? "");
+		await emailThrottleObject(c.env, user.email).rememberDevice(device.id, now.getTime());
+		await noticeSignIn(c, user, session.id, device.id);
+		c.header("Set-Cookie", device.cookie, { append: true });
 		const token = await issueEmailToken(db, user.id, "verify_email", now);
 		// After the response: a mail outage must not fail a sign-up that already happened.
 		c.executionCtx.waitUntil(
 			mailer
-				.send({
-					to: user.email,
-					subject: "Keyward: confirm your email address",
-					text: `Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`,
-				})
+				.send({ to: user.email, subject: VERIFICATION_SUBJECT, text: verificationText(token) })
 				.catch(logMailFailure("email-verification")),
 		);
 		const audit = c.get("audit");
@@ -125,10 +161,11 @@ export function registerAuth(app: App) {
 			actor: { type: "user", id: user.id },
 			target: { type: "user", id: user.id },
 		});
-		c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
+		c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds), { append: true });
 		return c.json(
 			{
 				user: publicUser(user),
+				recommendations: recommendationsFor(user),
 				account: { id: account.id, name: account.name, createdAt: account.createdAt.toISOString() },
 				session: publicSession(session),
 			},
@@ -153,6 +190,21 @@ export function registerAuth(app: App) {
 		return c.body(null, 204);
 	});
 
+	app.openapi(resendVerificationRoute, async (c) => {
+		const { db, clock, mailer } = c.get("services");
+		const user = await getUser(db, c.get("principal")?.userId ?? "");
+		if (!user) throw new ApiError("unauthorized");
+		if (user.emailVerifiedAt) return c.body(null, 202);
+		await takeQuota(c, "verification-per-user", user.id);
+		const token = await issueEmailToken(db, user.id, "verify_email", clock.now());
+		c.executionCtx.waitUntil(
+			mailer
+				.send({ to: user.email, subject: VERIFICATION_SUBJECT, text: verificationText(token) })
+				.catch(logMailFailure("email-verification")),
+		);
+		return c.body(null, 202);
+	});
+
 	app.openapi(loginRoute, async (c) => {
 		const input = c.req.valid("json");
 		const services = c.get("services");
@@ -161,7 +213,12 @@ export function registerAuth(app: App) {
 			c.env,
 			services,
 			c.get("audit"),
-			{ ...input, ip: meta.ip, requestId: c.get("requestId") },
+			{
+				...input,
+				ip: meta.ip,
+				deviceId: await deviceIdOf(c, c.env.KEY_PEPPER ?? ""),
+				requestId: c.get("requestId"),
+			},
 			(work) => c.executionCtx.waitUntil(work),
 		);
 		if (outcome.kind === "throttled") {
@@ -180,14 +237,17 @@ export function registerAuth(app: App) {
 					mfaRequired: true as const,
 					challenge: {
 						token: challenge.token,
-						methods: mfaMethodsOf(user),
+						methods: mfaMethodsOf(
+							user,
+							(await membershipsOf(services.db, user.id)).map((m) => m.settings),
+						),
 						expiresAt: challenge.expiresAt.toISOString(),
 					},
 				},
 				200,
 			);
 		}
-		return completeLogin(c, user.id);
+		return completeLogin(c, user.id, ["password"]);
 	});
 
 	app.openapi(logoutRoute, async (c) => {
@@ -205,18 +265,33 @@ export function registerAuth(app: App) {
 	});
 }
 
-/** Issues the session at the end of a successful login (password alone, or password and second factor). */
-export async function completeLogin(c: Parameters<Parameters<App["openapi"]>[1]>[0], userId: string) {
+/**
+ * Issues the session at the end of a successful login (password alone, or password and second
+ * factor). The factors that proved it are on the sign-in event (ASVS 16.3.1).
+ */
+export async function completeLogin(
+	c: Parameters<Parameters<App["openapi"]>[1]>[0],
+	userId: string,
+	factors: readonly ("password" | "totp" | "recovery_code" | "email_code")[],
+) {
 	const { db, clock } = c.get("services");
 	const user = await getUser(db, userId);
 	if (!user) throw new ApiError("unauthorized", { detail: "Invalid email or password" });
 	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now());
+	// The browser is known to this email from now on (its own login budget; src/identity/devices.ts).
+	const pepper = c.env.KEY_PEPPER ?? "";
+	const known = await deviceIdOf(c, pepper);
+	const device = known ? { id: known, cookie: null } : await newDevice(pepper);
+	await emailThrottleObject(c.env, user.email).rememberDevice(device.id, clock.now().getTime());
+	if (device.cookie) c.header("Set-Cookie", device.cookie, { append: true });
+	await noticeSignIn(c, user, session.id, known);
 	c.get("audit").record({
 		action: "auth.login.succeeded",
 		accountId: await personalTrail(c.get("services"), user.id),
 		actor: { type: "user", id: user.id },
 		target: { type: "session", id: session.id },
+		metadata: { factors },
 	});
-	c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
+	c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds), { append: true });
 	return c.json({ session: publicSession(session), user: publicUser(user) }, 200);
 }

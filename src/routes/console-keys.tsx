@@ -17,6 +17,7 @@ import {
 	type SignedIn,
 	withAccount,
 } from "../console/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./console-reauth";
 
 interface KeyView {
 	id: string;
@@ -231,6 +232,8 @@ export function registerConsoleKeys(app: App) {
 				apiPath`/v1/accounts/${accountId}/keys`,
 				body,
 			);
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, `/console/a/${accountId}/keys`, form);
 			if (!res.ok) {
 				// "rateLimit.limit" names the field "rateLimit"; the window has its own input.
 				const errors = (res.problem.errors ?? []).map((e) =>

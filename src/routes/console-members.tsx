@@ -190,6 +190,8 @@ export function registerConsoleMembers(app: App) {
 	app.get(
 		"/console",
 		withUser(app, async (c, me) => {
+			// A password found in breaches at sign-in is the first thing to fix.
+			if (me.user.passwordBreached) return c.redirect("/console/security", 303);
 			const first = me.memberships[0];
 			if (first) return c.redirect(`/console/a/${first.accountId}/keys`, 303);
 			return renderPage(c, "No account yet", nav(null, ""), <AcceptForm />);

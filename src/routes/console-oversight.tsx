@@ -16,6 +16,7 @@ import {
 	type SignedIn,
 	withAccount,
 } from "../console/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./console-reauth";
 
 interface EventView {
 	id: string;
@@ -259,6 +260,8 @@ export function registerConsoleOversight(app: App) {
 			};
 			for (const [name] of SETTINGS) if (form[name]) settings[name] = Number(form[name]);
 			const res = await me.api.call("PATCH", apiPath`/v1/accounts/${accountId}`, { name: form.name ?? "", settings });
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, `/console/a/${accountId}/settings`, form);
 			return res.ok
 				? c.redirect(`/console/a/${accountId}/settings?done=1`, 303)
 				: settingsPage(c, me, accountId, res.problem);

@@ -9,6 +9,7 @@ import type { App } from "../app";
 import { apiPath, fieldErrors, type Problem } from "../console/api";
 import { Field, Notice, ShownOnce } from "../console/layout";
 import { type ConsoleContext, formatTime, formOf, nav, renderPage, type SignedIn, withUser } from "../console/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./console-reauth";
 
 interface SessionRow {
 	id: string;
@@ -26,6 +27,7 @@ const DONE: Record<string, string> = {
 	revoked: "The session is signed out.",
 	others: "Every other session is signed out.",
 	verified: "Your email address is verified.",
+	"email-changed": "Your email address is changed; your other sessions were signed out.",
 };
 
 async function securityPage(
@@ -47,6 +49,11 @@ async function securityPage(
 		nav(accountId, "security"),
 		<>
 			{done && <Notice kind="ok">{done}</Notice>}
+			{me.user.passwordBreached && (
+				<Notice kind="bad">
+					Your password appears in known data breaches, so anyone can try it. Change it below, now.
+				</Notice>
+			)}
 			<p class="muted">
 				Signed in as {me.user.name} ({me.user.email})
 			</p>
@@ -66,6 +73,37 @@ async function securityPage(
 					</form>
 				</section>
 			)}
+			<section>
+				<h2>Email address</h2>
+				{formError("email")}
+				<form method="post" action="/console/security/email">
+					<Field
+						name="email"
+						label="New email address"
+						type="email"
+						autocomplete="email"
+						hint="We send a code to the new address; your current address is told and can cancel it for 72 hours."
+						errors={extra.form === "email" ? errors : {}}
+						required
+					/>
+					<button type="submit" class="secondary">
+						Change email address
+					</button>
+				</form>
+				<form method="post" action="/console/security/email/confirm">
+					<Field
+						name="token"
+						id="email-change-token"
+						label="Code sent to the new address"
+						autocomplete="off"
+						errors={extra.form === "email-confirm" ? errors : {}}
+						required
+					/>
+					<button type="submit" class="secondary">
+						Confirm the new address
+					</button>
+				</form>
+			</section>
 			<section>
 				<h2>Password</h2>
 				{formError("password")}
@@ -136,6 +174,32 @@ async function securityPage(
 								Turn two-factor off
 							</button>
 						</form>
+						<details>
+							<summary>Lost your authenticator?</summary>
+							{formError("replace")}
+							<form method="post" action="/console/security/totp/replace">
+								<Field
+									name="password"
+									id="replace-password"
+									label="Password"
+									type="password"
+									autocomplete="current-password"
+									errors={extra.form === "replace" ? errors : {}}
+									required
+								/>
+								<Field
+									name="recoveryCode"
+									label="One of your recovery codes"
+									autocomplete="off"
+									hint="The lost app and every recovery code stop working, your other sessions are signed out, and you set up the new app next."
+									errors={extra.form === "replace" ? errors : {}}
+									required
+								/>
+								<button type="submit" class="danger">
+									Replace my authenticator
+								</button>
+							</form>
+						</details>
 					</>
 				) : (
 					<form method="post" action="/console/security/totp">
@@ -234,6 +298,35 @@ const RecoveryCodes = ({ codes }: { codes: string[] }) => (
 	</section>
 );
 
+/** The enrolment step: the QR code and secret of a new authenticator, and the code that confirms it. */
+const enrolmentPage = (c: ConsoleContext, me: SignedIn, data: { secret: string; qrSvg: string }, notice?: string) =>
+	renderPage(
+		c,
+		"Set up your authenticator app",
+		nav(me.memberships[0]?.accountId ?? null, "security"),
+		<section>
+			{notice && <Notice kind="ok">{notice}</Notice>}
+			<ol>
+				<li>Scan this QR code with your authenticator app, or type the secret below into it.</li>
+				<li>Enter the 6-digit code the app shows to finish.</li>
+			</ol>
+			<figure class="qr" aria-label="QR code of the authenticator secret">
+				{raw(data.qrSvg)}
+			</figure>
+			<ShownOnce id="totp-secret" value={data.secret} label="Secret for manual entry." />
+			<form method="post" action="/console/security/totp/confirm">
+				<Field
+					name="code"
+					label="6-digit code from the app"
+					inputmode="numeric"
+					autocomplete="one-time-code"
+					required
+				/>
+				<button type="submit">Turn on two-factor</button>
+			</form>
+		</section>,
+	);
+
 export function registerConsoleSecurity(app: App) {
 	app.get(
 		"/console/security",
@@ -274,31 +367,7 @@ export function registerConsoleSecurity(app: App) {
 				password: form.password ?? "",
 			});
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
-			return renderPage(
-				c,
-				"Set up your authenticator app",
-				nav(me.memberships[0]?.accountId ?? null, "security"),
-				<section>
-					<ol>
-						<li>Scan this QR code with your authenticator app, or type the secret below into it.</li>
-						<li>Enter the 6-digit code the app shows to finish.</li>
-					</ol>
-					<figure class="qr" aria-label="QR code of the authenticator secret">
-						{raw(res.data.qrSvg)}
-					</figure>
-					<ShownOnce id="totp-secret" value={res.data.secret} label="Secret for manual entry." />
-					<form method="post" action="/console/security/totp/confirm">
-						<Field
-							name="code"
-							label="6-digit code from the app"
-							inputmode="numeric"
-							autocomplete="one-time-code"
-							required
-						/>
-						<button type="submit">Turn on two-factor</button>
-					</form>
-				</section>,
-			);
+			return enrolmentPage(c, me, res.data);
 		}),
 	);
 
@@ -363,8 +432,56 @@ export function registerConsoleSecurity(app: App) {
 	app.post(
 		"/console/security/revoke-other-sessions",
 		withUser(app, async (c, me) => {
-			await me.api.call("POST", "/v1/me/sessions/revoke-others");
+			const res = await me.api.call("POST", "/v1/me/sessions/revoke-others");
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, "/console/security/revoke-other-sessions", {});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "sessions" });
 			return c.redirect("/console/security?done=others", 303);
+		}),
+	);
+
+	app.post(
+		"/console/security/email",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ pending: { email: string } }>("POST", "/v1/me/email", {
+				email: (form.email ?? "").trim(),
+			});
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, "/console/security/email", form);
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "email" });
+			return securityPage(c, me, {
+				notice: `We sent a code to ${res.data.pending.email}: enter it below to finish. Your current address was told.`,
+			});
+		}),
+	);
+
+	app.post(
+		"/console/security/email/confirm",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call("POST", "/v1/auth/email-change/confirm", { token: (form.token ?? "").trim() });
+			return res.ok
+				? c.redirect("/console/security?done=email-changed", 303)
+				: securityPage(c, me, { problem: res.problem, form: "email-confirm" });
+		}),
+	);
+
+	app.post(
+		"/console/security/totp/replace",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ secret: string; qrSvg: string }>("POST", "/v1/me/mfa/totp/replace", {
+				password: form.password ?? "",
+				recoveryCode: (form.recoveryCode ?? "").trim(),
+			});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "replace" });
+			return enrolmentPage(
+				c,
+				me,
+				res.data,
+				"Your lost authenticator no longer works and your other sessions are signed out. Set up the new one.",
+			);
 		}),
 	);
 }

@@ -19,8 +19,15 @@ export const UserSchema = z
 		emailVerified: z.boolean(),
 		mfaEnabled: z.boolean(),
 		createdAt: z.string().openapi({ format: "date-time" }),
+		passwordBreached: z.boolean().openapi({
+			description: "A sign-in found the password in known data breaches: change it (POST /v1/me/password)",
+		}),
 	})
 	.openapi("User");
+
+export const RecommendationsSchema = z
+	.array(z.object({ id: z.enum(["change_breached_password", "verify_email", "enable_mfa"]), detail: z.string() }))
+	.openapi({ description: "What to do next for the account's safety; empty when nothing is left" });
 
 export const SessionSchema = z
 	.object({

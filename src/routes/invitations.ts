@@ -13,6 +13,7 @@ import {
 } from "../accounts/queries";
 import type { App } from "../app";
 import { accounts, invitations, memberships } from "../db/schema";
+import { takeQuota } from "../identity/quotas";
 import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
 import { newId } from "../ids";
 import { logMailFailure } from "../mail";
@@ -40,10 +41,10 @@ export const createInvitationRoute = accountRoute(
 		request: { params: AccountParams, body: jsonBody(z.strictObject({ email: EmailField, role: AssignableRole })) },
 		responses: {
 			201: jsonContent(z.object({ invitation: InvitationSchema }), "Invited"),
-			...problemResponses(400, 401, 403, 404, 409, 423),
+			...problemResponses(400, 401, 403, 404, 409, 423, 429),
 		},
 	},
-	"role",
+	{ grants: "role" },
 );
 
 export const listInvitationsRoute = accountRoute("members:read", {
@@ -91,6 +92,7 @@ export function registerInvitations(app: App) {
 		const { principal, membership: actor } = callerMembership(c, accountId);
 		const refusal = checkInviteRole(actor.role, input.role);
 		if (refusal) throw new ApiError("forbidden", { detail: refusal.detail });
+		await takeQuota(c, "invitations-per-account", accountId);
 		const email = normalizeEmail(input.email);
 		const existing = await findUserByEmail(db, email);
 		if (existing && (await getMembership(db, accountId, existing.id))) {
@@ -186,12 +188,10 @@ export function registerInvitations(app: App) {
 		if (!user.emailVerifiedAt) throw new ApiError("forbidden", { detail: "Verify your email address first" });
 		if (await getMembership(db, invitation.accountId, user.id))
 			throw new ApiError("conflict", { detail: "You are already a member" });
-		// Joining is conditional on the account not being locked down, in the same batch: the
-		// membership is inserted from the account's row only while it is open.
-		const [, joined] = await db.batch([
-			db
-				.delete(invitations)
-				.where(and(eq(invitations.id, invitation.id), not(accountLockedDown(invitation.accountId)))),
+		// Joining is one batch: the membership is inserted from the account's row joined with the
+		// invitation's, so only while the account is open and the invitation still exists (not
+		// cancelled, replaced, or withdrawn with its inviter meanwhile); then the invitation goes.
+		const [joined] = await db.batch([
 			db
 				.insert(memberships)
 				.select(
@@ -199,19 +199,35 @@ export function registerInvitations(app: App) {
 						.select({
 							accountId: accounts.id,
 							userId: sql<string>`${user.id}`.as("user_id"),
-							role: sql<string>`${invitation.role}`.as("role"),
+							role: invitations.role,
 							joinedAt: sql<number>`${now.getTime()}`.as("joined_at"),
 							lastActiveAt: sql<null>`NULL`.as("last_active_at"),
 						})
 						.from(accounts)
-						.where(and(eq(accounts.id, invitation.accountId), isNull(accounts.lockedDownAt))),
+						.innerJoin(invitations, eq(invitations.accountId, accounts.id))
+						.where(
+							and(
+								eq(accounts.id, invitation.accountId),
+								isNull(accounts.lockedDownAt),
+								eq(invitations.id, invitation.id),
+								gt(invitations.expiresAt, now),
+							),
+						),
 				)
 				.onConflictDoNothing()
 				.returning({ role: memberships.role }),
+			db
+				.delete(invitations)
+				.where(and(eq(invitations.id, invitation.id), not(accountLockedDown(invitation.accountId)))),
 		]);
 		if (joined.length === 0) {
 			const account = await getAccount(db, invitation.accountId);
 			if (account?.lockedDownAt) throw lockedDownProblem("nobody can join");
+			if (!(await db.query.invitations.findFirst({ where: eq(invitations.id, invitation.id) })))
+				throw new ApiError("validation", {
+					detail: "Invalid or expired invitation",
+					errors: [{ path: "token", message: "Invalid or expired invitation" }],
+				});
 			throw new ApiError("conflict", { detail: "You are already a member" });
 		}
 		const audit = c.get("audit");

@@ -5,6 +5,7 @@ import { getAccount } from "../accounts/queries";
 import type { App } from "../app";
 import type { AppEnv } from "../app-env";
 import { roleAllows } from "../auth/permissions";
+import { assertRecentAuthentication } from "../auth/recent-auth";
 import { apiKeys } from "../db/schema";
 import { accountObject } from "../durable/address";
 import { parseSettings } from "../identity/settings";
@@ -13,6 +14,7 @@ import type { KeyIssuer } from "../keys/policy";
 import { getKey, type KeyRow, keyStatus, publicKey } from "../keys/records";
 import { callerMembership } from "../middleware/authorize";
 import { ApiError, validationError } from "../problems";
+import { isReservedScope } from "../security/scopes";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
 import { raiseAlertFrom } from "./alerting";
@@ -54,7 +56,7 @@ export const createKeyRoute = accountRoute(
 		},
 		responses: { 201: jsonContent(KeyWithSecret, "Created"), ...problemResponses(400, 401, 403, 404, 409, 423) },
 	},
-	"credential",
+	{ grants: "credential" },
 );
 
 export const listKeysRoute = accountRoute("keys:read", {
@@ -113,7 +115,7 @@ export const updateKeyRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	"credential",
+	{ grants: "credential" },
 );
 
 export const rotateKeyRoute = accountRoute(
@@ -135,7 +137,7 @@ export const rotateKeyRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 423),
 		},
 	},
-	"credential",
+	{ grants: "credential" },
 );
 
 export const revokeKeyRoute = accountRoute("keys:manage-own", {
@@ -197,6 +199,8 @@ export function registerKeys(app: App) {
 		const input = c.req.valid("json");
 		const { db } = c.get("services");
 		refuseWildcardInProduction(input.environment, input.scopes);
+		if (input.scopes.some(isReservedScope))
+			assertRecentAuthentication(c, "create a key that reaches the management API");
 		const account = await getAccount(db, accountId);
 		if (!account) throw new ApiError("not-found");
 		const maxDays = parseSettings(account.settings).keyMaxLifetimeDays;

@@ -2,9 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { recoveryCodes, users } from "../db/schema";
+import { userObject } from "../durable/address";
 import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
-import { regenerateRecoveryCodes, verifyUserTotp } from "../identity/mfa";
+import { consumeRecoveryCode, regenerateRecoveryCodes, verifyUserTotp } from "../identity/mfa";
+import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { verifyPassword } from "../security/password-hash";
@@ -64,6 +66,26 @@ export const totpDisableRoute = createRoute({
 	responses: { 204: { description: "MFA disabled" }, ...problemResponses(400, 401, 409, 429) },
 });
 
+export const totpReplaceRoute = createRoute({
+	method: "post",
+	path: "/v1/me/mfa/totp/replace",
+	tags: ["Me"],
+	summary: "Lost authenticator: a recovery code retires it and starts enrolling a new one",
+	description:
+		"Needs the password and one recovery code. The lost authenticator and every recovery code stop working, " +
+		"every other session ends, the change is audited and emailed, and the answer starts a new enrolment " +
+		"(confirm it with `POST /v1/me/mfa/totp/confirm`). Until then the account has no second factor.",
+	middleware: [requireUser()] as const,
+	request: { body: jsonBody(z.strictObject({ password: PasswordField, recoveryCode: CodeField })) },
+	responses: {
+		200: jsonContent(
+			z.object({ secret: z.string(), uri: z.string(), qrSvg: z.string(), sessionsEnded: z.number().int() }),
+			"The old authenticator is retired; scan the new one and confirm",
+		),
+		...problemResponses(400, 401, 409, 429),
+	},
+});
+
 export const recoveryCodesRoute = createRoute({
 	method: "post",
 	path: "/v1/me/mfa/recovery-codes",
@@ -92,8 +114,22 @@ export function registerMeMfa(app: App) {
 		if (user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is already on" });
 		if (!user.totpPendingSecret) throw new ApiError("conflict", { detail: "Start enrolment first" });
 		const key = await openSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", user.totpPendingSecret, user.id);
-		const step = matchTotp(key, c.req.valid("json").code, clock.now(), null);
-		if (step === null) throw wrongSecret("code", "The code does not match; check the device's clock");
+		// Under the second-factor throttle: five wrong codes lock it for 15 minutes, with Retry-After.
+		const matched: { step: number | null } = { step: null };
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "mfa",
+				metadata: { method: "totp", during: "enrolment" },
+				onFailure: () => wrongSecret("code", "The code does not match; check the device's clock"),
+			},
+			async () => {
+				matched.step = matchTotp(key, c.req.valid("json").code, clock.now(), null);
+				return matched.step !== null;
+			},
+		);
+		const step = matched.step;
 		await db
 			.update(users)
 			.set({ totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step })
@@ -134,6 +170,53 @@ export function registerMeMfa(app: App) {
 			metadata: { method: "totp" },
 		});
 		return c.body(null, 204);
+	});
+
+	app.openapi(totpReplaceRoute, async (c) => {
+		const input = c.req.valid("json");
+		const user = await currentUser(c);
+		const { db, clock, mailer } = c.get("services");
+		if (!user.totpSecret) throw new ApiError("conflict", { detail: "TOTP is not on; enrol with POST /v1/me/mfa/totp" });
+		await confirmPassword(c, user, input.password);
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "mfa",
+				metadata: { method: "recovery_code", during: "replacement" },
+				onFailure: () => wrongSecret("recoveryCode", "The recovery code is not valid"),
+			},
+			() => consumeRecoveryCode(db, c.env.KEY_PEPPER ?? "", user.id, input.recoveryCode, clock.now()),
+		);
+		const key = newTotpKey();
+		const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", key, user.id);
+		await db.batch([
+			db
+				.update(users)
+				.set({ totpSecret: null, totpPendingSecret: sealed, totpLastStep: null })
+				.where(eq(users.id, user.id)),
+			db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+		]);
+		const sessionsEnded = await userObject(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null);
+		c.get("audit").record({
+			action: "auth.mfa.disabled",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "user", id: user.id },
+			metadata: { method: "totp", via: "recovery_code", reason: "lost_authenticator", sessionsEnded },
+		});
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: user.email,
+					subject: "Keyward: your authenticator was replaced",
+					text:
+						"A recovery code was used to retire the authenticator app on your Keyward account, and your other " +
+						"sessions were signed out. If this was not you, reset your password now and contact your account owner.",
+				})
+				.catch(logMailFailure("security-notice")),
+		);
+		const uri = totpUri(user.email, key);
+		return c.json({ secret: totpSecretText(key), uri, qrSvg: qrSvg(uri), sessionsEnded }, 200);
 	});
 
 	app.openapi(recoveryCodesRoute, async (c) => {

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app";
+import { assertRecentAuthentication, requireRecentAuthentication } from "../auth/recent-auth";
 import { userObject } from "../durable/address";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
@@ -42,7 +43,8 @@ export const revokeOthersRoute = createRoute({
 	path: "/v1/me/sessions/revoke-others",
 	tags: ["Me"],
 	summary: "End every session but this one",
-	middleware: [requireUser()] as const,
+	description: "Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).",
+	middleware: [requireUser(), requireRecentAuthentication("end your other sessions")] as const,
 	responses: {
 		200: jsonContent(z.object({ revoked: z.number().int() }), "How many ended"),
 		...problemResponses(401, 403),
@@ -76,6 +78,9 @@ export function registerMeSessions(app: App) {
 		const principal = c.get("principal");
 		if (!principal) throw new ApiError("unauthorized");
 		const { sessionId } = c.req.valid("param");
+		// Ending another of one's sessions needs a fresh proof (ASVS 7.5.2): a stolen session must not
+		// be able to sign its owner out. Ending this one is a logout, and needs none.
+		if (sessionId !== principal.sessionId) assertRecentAuthentication(c, "end another of your sessions");
 		if (!(await userObject(c.env, principal.userId).revokeSession(sessionId))) {
 			throw new ApiError("not-found", { detail: "No such session" });
 		}

@@ -3,14 +3,15 @@ import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { users } from "../db/schema";
 import { userObject } from "../durable/address";
+import { assertPasswordNotBreached } from "../identity/breached";
 import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
 import { endPendingSignIns } from "../identity/mfa";
-import { getUser, membershipsOf, publicUser } from "../identity/users";
+import { getUser, membershipsOf, publicUser, recommendationsFor } from "../identity/users";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { hashPassword, verifyPassword } from "../security/password-hash";
-import { assertPasswordAcceptable, PasswordField, UserSchema } from "./identity-schemas";
+import { assertPasswordAcceptable, PasswordField, RecommendationsSchema, UserSchema } from "./identity-schemas";
 import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
 export const meRoute = createRoute({
@@ -23,6 +24,7 @@ export const meRoute = createRoute({
 		200: jsonContent(
 			z.object({
 				user: UserSchema,
+				recommendations: RecommendationsSchema,
 				memberships: z.array(
 					z.object({
 						accountId: z.string(),
@@ -76,6 +78,7 @@ export function registerMe(app: App) {
 		return c.json(
 			{
 				user: publicUser(user),
+				recommendations: recommendationsFor(user),
 				memberships: memberships.map((m) => ({ accountId: m.accountId, accountName: m.accountName, role: m.role })),
 			},
 			200,
@@ -94,9 +97,10 @@ export function registerMe(app: App) {
 		);
 		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
 		assertPasswordAcceptable(c.env, "newPassword", input.newPassword, user.email, composition);
+		await assertPasswordNotBreached(c, "newPassword", input.newPassword);
 		await db
 			.update(users)
-			.set({ passwordHash: await hashPassword(input.newPassword) })
+			.set({ passwordHash: await hashPassword(input.newPassword), passwordBreachedAt: null })
 			.where(eq(users.id, user.id));
 		await endPendingSignIns(db, user.id);
 		const ended = input.revokeOtherSessions

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "../accounts/member-rules";
 import { removeMembership } from "../accounts/offboarding";
-import { getMembership, listMembers } from "../accounts/queries";
+import { accountLockedDown, getMembership, grantLost, listMembers, stillAllowed } from "../accounts/queries";
 import type { App } from "../app";
 import { invitations, memberships } from "../db/schema";
 import { callerMembership } from "../middleware/authorize";
@@ -38,7 +38,7 @@ export const updateMemberRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	"role",
+	{ grants: "role" },
 );
 
 export const removeMemberRoute = accountRoute("members:manage", {
@@ -70,14 +70,23 @@ export function registerMembers(app: App) {
 		const { db } = c.get("services");
 		const target = await getMembership(db, accountId, userId);
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
-		refuse(checkRoleChange(callerMembership(c, accountId).membership.role, target.role, role));
-		// The WHERE re-checks the role read above, so a concurrent transfer cannot be undone by this change.
+		const caller = callerMembership(c, accountId);
+		refuse(checkRoleChange(caller.membership.role, target.role, role));
+		// The WHERE re-checks the role read above, so a concurrent transfer cannot be undone by this
+		// change, and that the caller may still manage members and the account is not locked down, so
+		// a change in flight when its caller was removed or the account locked down does not land.
 		const [changed] = await db.batch([
 			db
 				.update(memberships)
 				.set({ role })
 				.where(
-					and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), eq(memberships.role, target.role)),
+					and(
+						eq(memberships.accountId, accountId),
+						eq(memberships.userId, userId),
+						eq(memberships.role, target.role),
+						sql`NOT ${accountLockedDown(accountId)}`,
+						stillAllowed(accountId, caller.principal.userId, "members:manage"),
+					),
 				)
 				.returning({ userId: memberships.userId }),
 			// Below admin, their pending invitations lose the authority that made them.
@@ -92,7 +101,14 @@ export function registerMembers(app: App) {
 				),
 		]);
 		if (changed.length !== 1)
-			throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });
+			await grantLost(
+				db,
+				accountId,
+				caller.principal.userId,
+				"members:manage",
+				"no role can change",
+				new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" }),
+			);
 		c.get("audit").record({
 			action: "member.role_changed",
 			target: { type: "user", id: userId },

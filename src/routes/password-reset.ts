@@ -4,10 +4,17 @@ import { claimAddress } from "../accounts/claim";
 import type { App } from "../app";
 import { users } from "../db/schema";
 import { userObject } from "../durable/address";
-import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
+import { assertPasswordNotBreached } from "../identity/breached";
+import {
+	consumeEmailToken,
+	consumeEmailTokenWithSubject,
+	issueEmailToken,
+	peekEmailToken,
+} from "../identity/email-tokens";
 import { personalTrail } from "../identity/login";
 import { endPendingSignIns } from "../identity/mfa";
-import { findUserByEmail, getUser, membershipsOf } from "../identity/users";
+import { takeAddressQuota, takeQuota } from "../identity/quotas";
+import { findUserByEmail, getUser, membershipsOf, normalizeEmail } from "../identity/users";
 import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
@@ -20,7 +27,7 @@ export const passwordResetRoute = createRoute({
 	tags: ["Authentication"],
 	summary: "Email a reset token if the address has an account; always 202 (no account enumeration)",
 	request: { body: jsonBody(z.strictObject({ email: EmailField })) },
-	responses: { 202: { description: "Accepted" }, ...problemResponses(400) },
+	responses: { 202: { description: "Accepted" }, ...problemResponses(400, 429) },
 });
 
 export const passwordResetConfirmRoute = createRoute({
@@ -33,13 +40,56 @@ export const passwordResetConfirmRoute = createRoute({
 		"everything set up before that proof is undone: the keys, invitations, webhooks and other members of the " +
 		"accounts they own, and their second factor (a squatter may have enrolled their own authenticator).",
 	request: { body: jsonBody(z.strictObject({ token: TokenField, newPassword: PasswordField })) },
-	responses: { 204: { description: "Password changed" }, ...problemResponses(400) },
+	responses: { 204: { description: "Password changed" }, ...problemResponses(400, 503) },
+});
+
+export const notMeRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/not-me",
+	tags: ["Authentication"],
+	summary: '"This wasn\'t me": ends the session a new-device notice was about and starts a password reset',
+	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	responses: { 204: { description: "The session ended; a reset code went to the address" }, ...problemResponses(400) },
 });
 
 export function registerPasswordReset(app: App) {
+	app.openapi(notMeRoute, async (c) => {
+		const { db, clock, mailer } = c.get("services");
+		const now = clock.now();
+		const spent = await consumeEmailTokenWithSubject(db, c.req.valid("json").token, "not_me", now);
+		const user = spent && (await getUser(db, spent.userId));
+		if (!spent || !user)
+			throw new ApiError("validation", {
+				detail: "Invalid or expired code",
+				errors: [{ path: "token", message: "Invalid or expired code" }],
+			});
+		const ended = spent.subject ? await userObject(c.env, user.id).revokeSession(spent.subject) : false;
+		const reset = await issueEmailToken(db, user.id, "password_reset", now);
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: user.email,
+					subject: "Keyward: reset your password",
+					text: `That sign-in was ended. Set a new password with this code (valid 30 minutes, once):\n\n${reset}\n`,
+				})
+				.catch(logMailFailure("password-reset")),
+		);
+		c.get("audit").record({
+			action: "auth.not_me",
+			accountId: await personalTrail(c.get("services"), user.id),
+			actor: { type: "user", id: user.id },
+			target: spent.subject ? { type: "session", id: spent.subject } : null,
+			metadata: { sessionEnded: ended },
+		});
+		return c.body(null, 204);
+	});
+
 	app.openapi(passwordResetRoute, async (c) => {
 		const { email } = c.req.valid("json");
 		const { db, clock, mailer } = c.get("services");
+		// Counted whether or not the address has an account, so a 429 says nothing about that.
+		await takeAddressQuota(c, "reset-per-address");
+		await takeQuota(c, "reset-per-email", normalizeEmail(email));
 		// Everything after the answer, so it takes as long whether or not the account exists.
 		c.executionCtx.waitUntil(
 			(async () => {
@@ -70,10 +120,11 @@ export function registerPasswordReset(app: App) {
 		if (!user) throw invalidToken();
 		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
 		assertPasswordAcceptable(c.env, "newPassword", newPassword, user.email, composition);
+		await assertPasswordNotBreached(c, "newPassword", newPassword);
 		if ((await consumeEmailToken(db, token, "password_reset", clock.now())) !== user.id) throw invalidToken();
 		await db
 			.update(users)
-			.set({ passwordHash: await hashPassword(newPassword) })
+			.set({ passwordHash: await hashPassword(newPassword), passwordBreachedAt: null })
 			.where(eq(users.id, user.id));
 		await endPendingSignIns(db, user.id);
 		const ended = await userObject(c.env, user.id).revokeSessionsExcept(null);

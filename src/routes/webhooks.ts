@@ -87,7 +87,7 @@ export const createWebhookRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
 		},
 	},
-	"webhook",
+	{ grants: "webhook" },
 );
 
 export const listWebhooksRoute = accountRoute("webhooks:manage", {

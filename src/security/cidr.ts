@@ -107,3 +107,15 @@ export function allowlistWithin(narrower: readonly string[], wider: readonly str
 		return inner !== null && outer.some((o) => cidrWithin(inner, o));
 	});
 }
+
+/**
+ * The key a per-address throttle counts under: the full address for IPv4, the /64 prefix for IPv6
+ * (ASVS 6.1.1 and 6.3.1: one IPv6 customer holds a whole /64, and would otherwise get 2^64 fresh
+ * budgets). Anything that is not an address is counted as itself.
+ */
+export function throttleKeyOf(ip: string): string {
+	const address = parseIp(ip);
+	if (address === null) return `raw:${ip.slice(0, 64)}`;
+	if (address >> 32n === 0xffffn) return `v4:${ip}`;
+	return `v6:${(address >> 64n).toString(16)}::/64`;
+}

@@ -18,19 +18,44 @@ export const mintOpaqueToken = (): string => randomToken(32);
 // ("x<token>", "<token>_") is still that secret. Case-insensitive: a pasted secret may be upper-cased.
 const OPAQUE_TOKEN_PATTERN = /[a-z2-7]{52}/i;
 
-/** Recovery codes: `xxxxx-xxxxx`, 50 bits each, ten at a time, single use. */
+/**
+ * Recovery codes (ASVS 6.5.2): 24 characters of Crockford's base32 (no i, l, o or u, so nothing
+ * reads as another character), 120 bits, in six groups of four: `7kq2-9mxa-…`. Typed back with
+ * any case, spaces or dashes, and with o, i and l read as 0, 1 and 1. Ten at a time, single use,
+ * stored as HMAC-SHA256 under the pepper (at 120 bits, a fast keyed hash is enough).
+ */
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+const RECOVERY_CODE_CHARS = 24;
+
 export function mintRecoveryCode(): string {
-	const raw = randomToken(8).slice(0, 10);
-	return `${raw.slice(0, 5)}-${raw.slice(5, 10)}`;
+	const bytes = crypto.getRandomValues(new Uint8Array(RECOVERY_CODE_CHARS));
+	const chars = [...bytes].map((b) => CROCKFORD[b & 31]).join("");
+	return chars.match(/.{4}/g)?.join("-") ?? chars;
 }
-// Case-insensitive: a person may paste one in capitals. It can match an ordinary word pair
-// ("stale-token"); redacting that from an audit reason is the cheaper mistake. Unlike the others it
-// keeps its word boundaries: without them every hyphenated phrase would go ("member-removed").
-const RECOVERY_CODE_PATTERN = /\b[a-z2-7]{5}-[a-z2-7]{5}\b/i;
+
+/** The stored form of a typed recovery code, or null when it cannot be one. */
+export function canonicalRecoveryCode(typed: string): string | null {
+	const bare = typed.toLowerCase().replace(/[\s-]/g, "").replace(/o/g, "0").replace(/[il]/g, "1");
+	if (/^[0-9a-hjkmnp-tv-z]{24}$/.test(bare)) return bare.match(/.{4}/g)?.join("-") ?? null;
+	// Codes issued before 120-bit codes existed: ten base32 characters, `xxxxx-xxxxx`.
+	if (/^[a-z2-7]{10}$/.test(bare)) return `${bare.slice(0, 5)}-${bare.slice(5)}`;
+	return null;
+}
+// Case-insensitive: a person may paste one in capitals. Six groups of four are distinctive
+// enough to need no word boundaries; glued to other text they are still found.
+const RECOVERY_CODE_PATTERN = /[0-9a-hjkmnp-tv-z]{4}(-?[0-9a-hjkmnp-tv-z]{4}){5}/i;
 
 /** Webhook signing secrets, shown once. */
 export const mintWebhookSecret = (): string => `whsec_${randomToken(32)}`;
 const WEBHOOK_SECRET_PATTERN = /whsec_[a-z2-7]{20,}/i;
+
+/**
+ * A browser's device id, in the signed `__Host-keyward_device` cookie (src/identity/devices.ts):
+ * a device that has signed in before keeps its own login budget. Not a credential by itself, but
+ * whoever holds it escapes the per-email lock, so it is treated as one.
+ */
+export const mintDeviceId = (): string => `dev_${randomToken(16)}`;
+const DEVICE_ID_PATTERN = /dev_[a-z2-7]{26}/i;
 
 /** A TOTP secret as authenticator apps are given it (RFC 4648 base32 of 20 bytes). */
 export const totpSecretText = (key: Uint8Array): string => encodeBase32UpperCaseNoPadding(key);
@@ -43,6 +68,7 @@ export const SECRET_FORMATS: Readonly<Record<string, RegExp>> = {
 	recoveryCode: RECOVERY_CODE_PATTERN,
 	webhookSecret: WEBHOOK_SECRET_PATTERN,
 	totpSecret: TOTP_SECRET_PATTERN,
+	deviceId: DEVICE_ID_PATTERN,
 };
 
 /** Zero-width and other invisible format characters someone may have slipped inside a secret. */

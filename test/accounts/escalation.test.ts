@@ -28,6 +28,8 @@ const db = createDatabase(env.DB);
 interface Attempt {
 	what: string;
 	expect: 400 | 401 | 403 | 404;
+	/** What the attempt needs in place first (before the account is snapshotted). */
+	setup?: (s: SeededAccount) => Promise<unknown>;
 	run: (s: SeededAccount) => Promise<Response>;
 	/** Beyond the account snapshot: another thing that must not have changed (null when it held). */
 	check?: (s: SeededAccount) => Promise<string | null>;
@@ -385,14 +387,14 @@ const ESCALATIONS: Record<string, Entry> = {
 		{
 			what: "an admin lifts the owner's lockdown",
 			expect: 403,
-			run: async (s) => {
-				await send(tokenOf(s, "owner"), "POST", `/v1/accounts/${s.accountId}/lockdown`, {
+			setup: (s) =>
+				send(tokenOf(s, "owner"), "POST", `/v1/accounts/${s.accountId}/lockdown`, {
 					reason: "incident",
 					revokeSessions: false,
 					revokeKeys: "none",
-				});
-				return send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/lockdown/lift`, { reason: "mine now" });
-			},
+				}),
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/lockdown/lift`, { reason: "mine now" }),
 			check: async (s) =>
 				(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt
 					? null
@@ -493,6 +495,17 @@ const ESCALATIONS: Record<string, Entry> = {
 	"POST /v1/me/mfa/recovery-codes": { nothing: "the caller's own codes, after the password" },
 	"POST /v1/me/sessions/revoke-others": { nothing: "takes away" },
 	"POST /v1/keys/verify": { nothing: "reads a verdict" },
+	"POST /v1/me/reauthenticate": { nothing: "a fresh session for the caller, after their own password or code" },
+	"POST /v1/me/mfa/totp/replace": {
+		nothing: "the caller's own authenticator, after their password and a recovery code (second-factors tests)",
+	},
+	"POST /v1/auth/verify-email/resend": { nothing: "a new code to the caller's own address, three an hour" },
+	"POST /v1/me/email": { nothing: "the caller's own address, after a fresh proof, once the new address confirms" },
+	"POST /v1/auth/email-change/confirm": {
+		nothing: "applies a change the account's user started, from the new mailbox",
+	},
+	"POST /v1/auth/email-change/cancel": { nothing: "takes away: the old mailbox undoes a change and locks the account" },
+	"POST /v1/auth/not-me": { nothing: "takes away: ends one session of the mailbox owner and starts a reset" },
 };
 
 async function stateChangingOperations() {
@@ -544,6 +557,7 @@ describe("escalation: no route produces more than its caller holds", () => {
 			for (const attempt of entry) {
 				const s = await seedAccount(clock);
 				await keyOf(s, "owner", ["data:read"]); // settle the seed's own writes before the snapshot
+				await attempt.setup?.(s);
 				const before = await snapshot(s.accountId);
 				const res = await attempt.run(s);
 				const body = await res.text();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { apiKeys, invitations, webhooks } from "../../src/db/schema";
-import { jsonRequest, testApp } from "../helpers";
+import { d1HeldUntilReleased, jsonRequest, testApp } from "../helpers";
 import { seedAccount } from "./seed";
 
 /**
@@ -19,24 +19,6 @@ const db = createDatabase(env.DB);
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /** The real D1, except that batches (the one conditional write of each grant) wait until released. */
-function gateOf() {
-	let release = () => {};
-	const open = new Promise<void>((resolve) => {
-		release = resolve;
-	});
-	const gated = new Proxy(env.DB, {
-		get(target, prop) {
-			if (prop === "batch")
-				return async (statements: D1PreparedStatement[]) => {
-					await open;
-					return target.batch(statements);
-				};
-			const value = Reflect.get(target, prop);
-			return typeof value === "function" ? value.bind(target) : value;
-		},
-	});
-	return { db: gated, release: () => release() };
-}
 
 describe("removing a member while they act", () => {
 	it("keys, invitations and webhooks the removed admin had in flight do not survive (×20)", async () => {
@@ -45,7 +27,7 @@ describe("removing a member while they act", () => {
 		for (let run = 0; run < RUNS; run++) {
 			const s = await seedAccount(clock);
 			const admin = bearer(s.users.admin.token);
-			const gate = gateOf();
+			const gate = d1HeldUntilReleased();
 			const held = { DB: gate.db };
 			const base = `/v1/accounts/${s.accountId}`;
 			// Their requests have passed the gate and wait at their write while the owner removes them.

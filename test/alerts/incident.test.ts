@@ -20,7 +20,7 @@ function harness(start = "2027-04-01T00:00:00Z") {
 	const clock = new ManualClock(start);
 	const mail: Email[] = [];
 	const mailer: Mailer = { send: async (email) => void mail.push(email) };
-	const t = testApp({ clock, services: (e) => ({ db: createDatabase(e.DB), clock, mailer }) });
+	const t = testApp({ clock, services: (e) => ({ db: createDatabase(e.DB), clock, mailer, fetch }) });
 	const audit = observedQueue();
 	const request = (path: string, init?: RequestInit) => t.request(path, init, { AUDIT_QUEUE: audit.queue });
 	return { clock, mail, audit, request };
@@ -217,7 +217,7 @@ describe("security report", () => {
 		expect(by.failed_login_spikes?.status).toBe("warn");
 		expect(by.stale_invitations).toMatchObject({ status: "warn", items: [s.invitationId] });
 		expect(by.owner_admin_count).toMatchObject({ status: "pass" });
-		expect(report.checks).toHaveLength(9);
+		expect(report.checks).toHaveLength(10);
 	});
 
 	it("a clean account passes every check", async () => {

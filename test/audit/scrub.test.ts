@@ -4,6 +4,7 @@ import { isSecretFieldName, REDACTED, scrubActor, scrubMetadata } from "../../sr
 import { newId } from "../../src/ids";
 import { generateApiKey } from "../../src/security/api-key-format";
 import {
+	mintDeviceId,
 	mintOpaqueToken,
 	mintRecoveryCode,
 	mintWebhookSecret,
@@ -126,6 +127,7 @@ describe("the scrubber knows every secret Keyward mints", () => {
 		recoveryCode: mintRecoveryCode,
 		webhookSecret: mintWebhookSecret,
 		totpSecret: () => totpSecretText(newTotpKey()),
+		deviceId: mintDeviceId,
 	};
 
 	it("redacts a freshly minted secret of each format wherever it is pasted", () => {

@@ -8,7 +8,9 @@
 //   npm run test:console                    (part of npm test)
 //   SCREENSHOTS=1 npm run test:console      also refreshes docs/screenshots/
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { generate } from "otplib";
 import { chromium } from "playwright-core";
@@ -21,7 +23,29 @@ const PORT = Number(process.env.CONSOLE_PORT ?? 8796);
 const PASSWORD = "console journey passphrase";
 mkdirSync(SHOTS, { recursive: true });
 
-const stack = await startStack({ port: PORT, state: ".wrangler/console-state" });
+/**
+ * A fake breached-password range service (the outside world): it knows the passwords in
+ * `breached`, answers in the HIBP range format with padding, and only ever sees 5-digit prefixes.
+ */
+const breached = new Set();
+const rangeServer = createServer((req, res) => {
+	const prefix = (req.url ?? "").split("/").pop()?.toUpperCase() ?? "";
+	const lines = [...breached]
+		.map((p) => createHash("sha1").update(p).digest("hex").toUpperCase())
+		.filter((hash) => hash.startsWith(prefix))
+		.map((hash) => `${hash.slice(5)}:42`);
+	for (let i = 0; i < 10; i++) lines.push(`${"0".repeat(34)}${i}:0`);
+	res.end(lines.join("\r\n"));
+});
+await new Promise((resolve) => rangeServer.listen(0, "127.0.0.1", resolve));
+const RANGE = `http://127.0.0.1:${rangeServer.address().port}/range/`;
+
+// A proof of identity counts for 3 s here (10 minutes by default), so the journey meets the prompt.
+const stack = await startStack({
+	port: PORT,
+	state: ".wrangler/console-state",
+	vars: { BREACHED_PASSWORDS_URL: RANGE, REAUTH_WINDOW_SECONDS: "3" },
+});
 // Chromium treats localhost as a secure context, so the __Host- cookies (Secure) work over http here.
 const BASE = `http://localhost:${PORT}`;
 const browser = await chromium.launch({
@@ -50,6 +74,16 @@ async function verifyEmailOn(p, address) {
 	await p.getByRole("button", { name: "Verify", exact: true }).click();
 	await p.waitForURL(/\/console\/security/);
 	assert.equal(await p.getByLabel("Code from the verification email").count(), 0, "the address is verified");
+}
+
+/** When a change needs a fresh proof, the console asks in place: answer it and let it finish the change. */
+async function confirmIfAsked(p, password, name) {
+	if ((await p.getByRole("heading", { name: "Confirm it is you" }).count()) === 0) return false;
+	if (name) await visit(p, name);
+	await p.getByLabel("Your password").fill(password);
+	await p.getByRole("button", { name: "Confirm and continue" }).click();
+	await p.waitForLoadState("load");
+	return true;
 }
 
 const checked = [];
@@ -195,9 +229,70 @@ try {
 	page = first;
 	await page.goto("/console/security");
 	assert.ok((await page.locator("tbody tr").count()) >= 2, "both sessions are listed");
+	// The sign-in is older than the proof window now: the console asks for the password, then finishes.
+	await page.waitForTimeout(3500);
 	await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+	assert.ok(await confirmIfAsked(page, PASSWORD, "reauthenticate"), "a stale session is asked to confirm it is you");
+	assert.match(await page.locator("body").innerText(), /Every other session is signed out/);
 	await otherPage.goto("/console/security");
 	await otherPage.waitForURL(/sign-in$/);
+	// Lost authenticator: a recovery code retires it and the new one is set up at once.
+	await page.goto("/console/security");
+	await page.getByText("Lost your authenticator?").click();
+	await page.locator("#replace-password").fill(PASSWORD);
+	await page.getByLabel("One of your recovery codes").fill(codes[1]);
+	await page.getByRole("button", { name: "Replace my authenticator" }).click();
+	await page.waitForLoadState("load");
+	const replacement = (await page.locator("#totp-secret").innerText()).trim();
+	await visit(page, "replace-authenticator");
+	await page.getByLabel("6-digit code from the app").fill(await totp(replacement));
+	await page.getByRole("button", { name: "Turn on two-factor" }).click();
+	assert.equal(await page.locator("#recovery-codes code").count(), 10, "new recovery codes with the new app");
+
+	// A password later found in a breach: the next sign-in marks it and the console asks to change it.
+	breached.add(PASSWORD);
+	await page.getByRole("button", { name: "Sign out" }).click();
+	await page.waitForURL(/\/console\/sign-in$/);
+	await page.getByLabel("Email").fill(email);
+	await page.getByLabel("Password").fill(PASSWORD);
+	await page.getByRole("button", { name: "Sign in" }).click();
+	await page.waitForURL(/second-factor$/);
+	await page.getByLabel("6-digit code").fill(await totp(replacement, 1));
+	await page.getByRole("button", { name: "Verify", exact: true }).click();
+	await page.waitForLoadState("load");
+	await page.waitForTimeout(500); // the check runs after the sign-in's answer
+	await page.goto("/console");
+	await page.waitForURL(/\/console\/security$/);
+	assert.match(await page.locator("body").innerText(), /appears in known data breaches/);
+	await visit(page, "breached-password");
+	const fresh = "a console journey passphrase nobody has";
+	await page.getByLabel("Current password").fill(PASSWORD);
+	await page.getByLabel("New password").fill(fresh);
+	await page.getByRole("button", { name: "Change password" }).click();
+	await page.waitForURL(/done=password/);
+	assert.doesNotMatch(await page.locator("body").innerText(), /appears in known data breaches/);
+	breached.delete(PASSWORD);
+
+	// Email change: a fresh proof, a code to the new address, a notice to the old one.
+	const newEmail = `journey-moved-${Date.now()}@example.com`;
+	await page.waitForTimeout(3500);
+	await page.getByLabel("New email address").fill(newEmail);
+	await page.getByRole("button", { name: "Change email address" }).click();
+	await confirmIfAsked(page, fresh);
+	assert.match(await page.locator("body").innerText(), /We sent a code to/);
+	const moved = await (await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(newEmail)}`)).json();
+	const code = /\n\n([a-z2-7]+)\n/.exec(moved.data[0]?.text ?? "")?.[1] ?? "";
+	await page.getByLabel("Code sent to the new address").fill(code);
+	await page.getByRole("button", { name: "Confirm the new address" }).click();
+	await page.waitForURL(/done=email-changed/);
+	assert.match(await page.locator("body").innerText(), new RegExp(newEmail.replace(/[.]/g, "\\.")));
+	await visit(page, "email-change");
+	const told = await (await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(email)}`)).json();
+	assert.ok(
+		told.data.some((m) => m.subject.includes("being changed")),
+		"the old address was told",
+	);
+
 	assert.equal(cspErrors.length, 0, `CSP violations: ${cspErrors.join("; ")}`);
 
 	// The same forms without JavaScript: sign in and create a key.
@@ -241,6 +336,7 @@ try {
 } finally {
 	await browser.close();
 	await stack.stop();
+	rangeServer.close();
 }
 
 console.table(checked);

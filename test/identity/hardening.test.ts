@@ -49,7 +49,7 @@ describe("throttles hold under concurrency and cover every secret check", () => 
 
 	it("an email code can be re-sent only after a minute", async () => {
 		const h = identityHarness();
-		const u = await h.signup();
+		const u = await h.signupVerified();
 		await enrolTotp(h, u.token);
 		const challenge = (await (await h.login(u.email)).json<{ challenge: { token: string } }>()).challenge.token;
 		expect((await h.post("/v1/auth/mfa/email-code", { challengeToken: challenge })).status).toBe(202);

@@ -15,7 +15,7 @@ describe("mail that cannot be sent", () => {
 				throw new Error("provider down");
 			},
 		};
-		const t = testApp({ clock, services: (e) => ({ db: createDatabase(e.DB), clock, mailer: down }) });
+		const t = testApp({ clock, services: (e) => ({ db: createDatabase(e.DB), clock, mailer: down, fetch }) });
 		const s = await seedAccount(clock);
 		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { COMMON_LONG_PASSWORDS } from "../../src/security/generated/common-passwords";
 import { CURRENT_PARAMS, hashPassword, verifyPassword } from "../../src/security/password-hash";
-import { checkPassword, passwordPolicyFrom } from "../../src/security/password-policy";
+import { checkPassword, PASSWORD_MIN_LENGTH, passwordPolicyFrom } from "../../src/security/password-policy";
 
 const policy = passwordPolicyFrom("12");
 const rules = (password: string, email?: string, composition = false) =>
@@ -17,7 +18,8 @@ describe("password policy", () => {
 		["🔐🔐🔐🔐🔐🔐🔐🔐🔐🔐🔐", ["min_length"], "11 emoji (22 UTF-16 units) is 11 characters"],
 		["🔐🔐🔐🔐🔐🔐🔐🔐🔐🔐🔐🔐", [], "12 emoji"],
 		["password1234", ["common_password"], "in the blocklist"],
-		["QWERTYUIOPAS", [], "not in the list"],
+		["PLUM-KETTLE-ORBIT", [], "not in the list"],
+		["QWERTYUIOPAS", ["common_password"], "in the SecLists list of 12+ characters"],
 		["1q2w3e4r5t6y", ["common_password"], "keyboard pattern from the list"],
 		["my keyward password", ["contains_product_name"], "product name"],
 		["MyKeyWard-2026!", ["contains_product_name"], "product name, any case"],
@@ -75,5 +77,16 @@ describe("password hashing (scrypt, native)", () => {
 
 	it("refuses malformed stored hashes", async () => {
 		expect(await verifyPassword("anything at all", "plaintext")).toEqual({ valid: false, needsRehash: false });
+	});
+});
+
+describe("the common-password blocklist (ASVS 6.2.4)", () => {
+	it("holds at least 3,000 common passwords that satisfy the length policy, and refuses them", () => {
+		const long = COMMON_LONG_PASSWORDS.filter((p) => [...p].length >= PASSWORD_MIN_LENGTH);
+		expect(long.length).toBeGreaterThanOrEqual(3_000);
+		const policy = passwordPolicyFrom(undefined);
+		for (const common of ["1qaz2wsx3edc", "qwertyuiop123", "iloveyoubaby", "PASSWORD1234", "sanfrancisco"])
+			expect(checkPassword(common, policy).map((v) => v.rule)).toContain("common_password");
+		expect(checkPassword("a passphrase nobody has used", policy)).toEqual([]);
 	});
 });

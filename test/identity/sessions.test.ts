@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem, jsonRequest } from "../helpers";
-import { identityHarness, PASSWORD, uniqueEmail } from "./helpers";
+import { enrolTotp, identityHarness, PASSWORD, uniqueEmail } from "./helpers";
 
 describe("sign-up, verification, login and sessions", () => {
 	it("signs up: user, owned account, session, cookie and a verification email", async () => {
@@ -16,7 +16,9 @@ describe("sign-up, verification, login and sessions", () => {
 		expect(body.user).toMatchObject({ email, name: "Ada", emailVerified: false, mfaEnabled: false });
 		expect(body.account.id).toMatch(/^acc_/);
 		expect(body.session.expiresAt).toBe("2026-06-02T12:00:00.000Z");
-		const cookie = res.headers.get("set-cookie") ?? "";
+		const cookie = res.headers.getSetCookie().find((c) => c.startsWith("__Host-keyward_session=")) ?? "";
+		// The browser that signed up is the account's first known device.
+		expect(res.headers.getSetCookie().some((c) => c.startsWith("__Host-keyward_device=dev_"))).toBe(true);
 		expect(cookie).toMatch(
 			/^__Host-keyward_session=usr_[a-z2-7]+\.ses_[a-z2-7]+\.[a-z2-7]{32}; Path=\/; HttpOnly; Secure; SameSite=Strict/,
 		);
@@ -187,5 +189,31 @@ describe("sign-up, verification, login and sessions", () => {
 			}
 		}
 		throw new Error("the session outlived its 24-hour lifetime");
+	});
+});
+
+describe("session limits and nudges", () => {
+	it("keeps at most 20 sessions per user: a 21st ends the least recently used (ASVS 7.1.2)", async () => {
+		const h = identityHarness();
+		const u = await h.signup();
+		const tokens: string[] = [];
+		for (let i = 0; i < 20; i++) {
+			h.clock.advance(1000);
+			tokens.push((await (await h.login(u.email)).json<{ session: { token: string } }>()).session.token);
+		}
+		await expectProblem(await h.get("/v1/me", u.token), 401);
+		const listed = await (await h.get("/v1/me/sessions", tokens.at(-1))).json<{ data: unknown[] }>();
+		expect(listed.data).toHaveLength(20);
+		for (const token of tokens) expect((await h.get("/v1/me", token)).status).toBe(200);
+	});
+
+	it("offers two-factor at sign-up and nudges until it is on (ASVS 6.3.3)", async () => {
+		const h = identityHarness();
+		const res = await h.post("/v1/auth/signup", { email: uniqueEmail(), password: PASSWORD, name: "Nudge" });
+		const body = await res.json<{ recommendations: { id: string }[]; session: { token: string } }>();
+		expect(body.recommendations.map((r) => r.id)).toEqual(["verify_email", "enable_mfa"]);
+		await enrolTotp(h, body.session.token);
+		const me = await (await h.get("/v1/me", body.session.token)).json<{ recommendations: { id: string }[] }>();
+		expect(me.recommendations.map((r) => r.id)).toEqual(["verify_email"]);
 	});
 });

@@ -6,7 +6,7 @@ import { createDatabase } from "../../src/db";
 import { apiKeys } from "../../src/db/schema";
 import type { Env } from "../../src/env";
 import { type SeededAccount, seedAccount, seedKey } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
+import { d1HeldUntilReleased, jsonRequest, testApp } from "../helpers";
 
 /**
  * The key lifecycle under bursts of parallel requests, each scenario repeated
@@ -37,24 +37,6 @@ const revoke = (s: SeededAccount, keyId: string, vars: Partial<Env> = {}) =>
 	);
 
 /** The real D1, except that batches (the lifecycle's one conditional write) wait until released. */
-function gateOf() {
-	let release = () => {};
-	const open = new Promise<void>((resolve) => {
-		release = resolve;
-	});
-	const db = new Proxy(env.DB, {
-		get(target, prop) {
-			if (prop === "batch")
-				return async (statements: D1PreparedStatement[]) => {
-					await open;
-					return target.batch(statements);
-				};
-			const value = Reflect.get(target, prop);
-			return typeof value === "function" ? value.bind(target) : value;
-		},
-	});
-	return { db, release: () => release() };
-}
 
 /** What a burst answered: statuses, and the secrets handed out with a 201. */
 async function settle(responses: Promise<Response>[]) {
@@ -97,7 +79,7 @@ describe("key lifecycle under bursts", () => {
 			const key = await seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now());
 			// Every run, one side reads first and is held at its write until the other side has answered:
 			// the rotations (they read the key active, then write after the revocation) or the revocation.
-			const gate = gateOf();
+			const gate = d1HeldUntilReleased();
 			const revokeFirst = run % 2 === 0;
 			const rotations = Array.from({ length: 5 }, () => rotate(s, key.id, revokeFirst ? { DB: gate.db } : {}));
 			const revocation = revoke(s, key.id, revokeFirst ? {} : { DB: gate.db });
@@ -137,7 +119,7 @@ describe("key lifecycle under bursts", () => {
 			const member = s.users.member.token;
 			// Some writes are held at D1 until the lockdown has answered: they read the account open and
 			// write after the marker, the race the old code lost. The others run free and land first.
-			const gate = gateOf();
+			const gate = d1HeldUntilReleased();
 			// Two of every three writes are held at D1 until the lockdown has answered: they read the
 			// account open and write after the marker, the race the old code lost. The others land first.
 			const held = (i: number) => (i + run) % 3 !== 0;

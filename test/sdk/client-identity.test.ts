@@ -4,7 +4,7 @@
  * development routes, each through its typed method.
  */
 import { describe, expect, it } from "vitest";
-import { KeywardError } from "../../sdk/src/index.js";
+import { KeywardError, ReauthenticationRequiredError } from "../../sdk/src/index.js";
 import { ManualClock } from "../../src/clock";
 import { testApp } from "../helpers";
 import { PASSWORD, totpCode, uniqueEmail } from "../identity/helpers";
@@ -58,6 +58,8 @@ describe("SDK client: service, auth, me and development routes", () => {
 
 	it("auth: second factor by TOTP, email code and recovery code; me: TOTP enrolment and removal", async () => {
 		const u = await signedUp();
+		// An email code is a second factor only for a verified address.
+		await kw(u.token).auth.verifyEmail({ body: { token: tokenInMail(await mailTo(u.email, "confirm")) } });
 		const me = kw(u.token).me;
 		const { secret, uri, qrSvg } = await me.startTotp({ body: { password: PASSWORD } });
 		expect(uri).toMatch(/^otpauth:\/\/totp\//);
@@ -121,5 +123,20 @@ describe("SDK client: service, auth, me and development routes", () => {
 		expect(
 			await me.changePassword({ body: { currentPassword: PASSWORD, newPassword: "yet another long passphrase" } }),
 		).toBeUndefined();
+	});
+});
+
+describe("SDK client: recent authentication", () => {
+	it("throws ReauthenticationRequiredError, and me.reauthenticate gives the token that proves it", async () => {
+		const u = await signedUp();
+		clock.advance(11 * 60_000);
+		const stale = await kw(u.token)
+			.accounts.delete({ accountId: u.accountId })
+			.catch((e: unknown) => e);
+		expect(stale).toBeInstanceOf(ReauthenticationRequiredError);
+		expect(stale).toBeInstanceOf(KeywardError);
+		expect((stale as KeywardError).is("reauthentication-required")).toBe(true);
+		const { session } = await kw(u.token).me.reauthenticate({ body: { password: PASSWORD } });
+		expect(await kw(session.token).accounts.delete({ accountId: u.accountId })).toBe(undefined);
 	});
 });

@@ -37,6 +37,10 @@ const table: ProblemTable = {
 	auth: {
 		signup: [invalid, (kw) => kw.auth.signup({ body: { email: "nope", password: "short", name: "" } })],
 		verifyEmail: [unauthenticated, (kw) => kw.auth.verifyEmail({ body: { token: "" } })],
+		resendVerification: [unauthenticated, (kw) => kw.auth.resendVerification()],
+		confirmEmailChange: [invalid, (kw) => kw.auth.confirmEmailChange({ body: { token: "" } })],
+		cancelEmailChange: [invalid, (kw) => kw.auth.cancelEmailChange({ body: { token: "" } })],
+		notMe: [invalid, (kw) => kw.auth.notMe({ body: { token: "" } })],
 		login: [invalid, (kw) => kw.auth.login({ body: { email: "nope", password: "" } })],
 		logout: [unauthenticated, (kw) => kw.auth.logout()],
 		sendEmailCode: [invalid, (kw) => kw.auth.sendEmailCode({ body: { challengeToken: "" } })],
@@ -53,10 +57,16 @@ const table: ProblemTable = {
 		startTotp: [unauthenticated, (kw) => kw.me.startTotp({ body: { password: "x" } })],
 		confirmTotp: [unauthenticated, (kw) => kw.me.confirmTotp({ body: { code: "123456" } })],
 		disableTotp: [unauthenticated, (kw) => kw.me.disableTotp({ body: { password: "x", code: "123456" } })],
+		replaceTotp: [
+			unauthenticated,
+			(kw) => kw.me.replaceTotp({ body: { password: "x", recoveryCode: "abcd-efgh-jkmn-pqrs-tvwx-yz01" } }),
+		],
 		regenerateRecoveryCodes: [unauthenticated, (kw) => kw.me.regenerateRecoveryCodes({ body: { password: "x" } })],
 		listSessions: [unauthenticated, (kw) => kw.me.listSessions()],
 		revokeSession: [unauthenticated, (kw) => kw.me.revokeSession({ sessionId: "ses_x" })],
 		revokeOtherSessions: [unauthenticated, (kw) => kw.me.revokeOtherSessions()],
+		reauthenticate: [unauthenticated, (kw) => kw.me.reauthenticate({ body: { password: "x" } })],
+		changeEmail: [unauthenticated, (kw) => kw.me.changeEmail({ body: { email: "new@example.com" } })],
 	},
 	accounts: {
 		create: [unauthenticated, (kw) => kw.accounts.create({ body: { name: "x" } })],

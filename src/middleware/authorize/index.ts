@@ -30,6 +30,12 @@ export interface AccountGateOptions {
 	 * claim of it.
 	 */
 	grants?: boolean;
+	/**
+	 * While the account is locked down, routes that grant answer 423: new credentials, roles,
+	 * invitations, webhooks and key changes wait until the owner lifts it. The owner alone may
+	 * still change settings (to tighten them) and lift it.
+	 */
+	ownerWhileLockedDown?: boolean;
 }
 
 /**
@@ -62,6 +68,11 @@ export const requireAccountPermission =
 		}
 		if (!roleAllows(membership.role, permission)) {
 			throw new ApiError("forbidden", { detail: `Your role (${membership.role}) does not allow ${permission}` });
+		}
+		if (options.grants && membership.lockedDownAt && !(options.ownerWhileLockedDown && membership.role === "owner")) {
+			throw new ApiError("locked", {
+				detail: "The account is locked down: nothing can be granted until an owner lifts it (POST …/lockdown/lift)",
+			});
 		}
 		if (options.grants && membership.ownerEmailVerified === false) {
 			throw new ApiError("email-unverified", {
