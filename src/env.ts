@@ -1,4 +1,7 @@
-import type { AccountDurableObject } from "./durable/account";
+import type { AccountGuard } from "./durable/account-guard";
+import type { AuditArchive } from "./durable/audit-archive";
+import type { LoginThrottle } from "./durable/login-throttle";
+import type { UserSessions } from "./durable/user-sessions";
 
 /** The Worker's bindings, as declared in wrangler.toml and .dev.vars. */
 export interface Env {
@@ -24,7 +27,11 @@ export interface Env {
 	TOTP_ENCRYPTION_KEY?: string;
 
 	DB: D1Database;
-	ACCOUNT_DO: DurableObjectNamespace<AccountDurableObject>;
+	/** One object per role (src/durable/address.ts names the instances). */
+	ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
+	USER_SESSIONS: DurableObjectNamespace<UserSessions>;
+	LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
+	AUDIT_CHAIN: DurableObjectNamespace<AuditArchive>;
 	AUDIT_QUEUE: Queue;
 	WEBHOOK_QUEUE: Queue;
 	AUDIT_ARCHIVE: R2Bucket;

@@ -1,14 +1,20 @@
 /**
  * The Worker's entry: HTTP requests go to the Hono app, queue batches to their
- * consumer, cron events to the sweeps. The Durable Object class and the
- * verify entrypoint are exported here because wrangler binds them by name.
+ * consumer, cron events to the sweeps. The Durable Object classes (one per
+ * role, src/durable/) and the verify entrypoint are exported here because
+ * wrangler binds them by name.
  */
 import { createApp } from "./app";
 import { runScheduled } from "./cron";
 import type { Env } from "./env";
 import { handleQueueBatch } from "./queues";
 
-export { AccountDurableObject } from "./durable/account";
+// The account role is deployed under its name from before the roles were split, so that its
+// stored keys and windows stay where they are (src/durable/account-guard.ts, wrangler.toml).
+export { AccountGuard as AccountDurableObject } from "./durable/account-guard";
+export { AuditArchive } from "./durable/audit-archive";
+export { LoginThrottle } from "./durable/login-throttle";
+export { UserSessions } from "./durable/user-sessions";
 export { KeywardVerifier } from "./entrypoint";
 
 const app = createApp();

@@ -83,9 +83,9 @@ export function d1FailingInBatch(failOn = 0): D1Database {
  * lost connection to the object does (retryable), the first `times` calls (every call when
  * omitted); everything else reaches the real objects.
  */
-export function accountObjectsFailing(methods: string[], times = Number.POSITIVE_INFINITY): Env["ACCOUNT_DO"] {
+export function accountObjectsFailing(methods: string[], times = Number.POSITIVE_INFINITY): Env["ACCOUNT_GUARD"] {
 	let failures = 0;
-	return new Proxy(env.ACCOUNT_DO, {
+	return new Proxy(env.ACCOUNT_GUARD, {
 		get(target, prop) {
 			if (prop === "get")
 				return (id: DurableObjectId) => {
@@ -110,7 +110,7 @@ export function accountObjectsFailing(methods: string[], times = Number.POSITIVE
 }
 
 /** Every object's `verifyKey` fails as a lost connection does. */
-export const accountObjectsFailingVerify = (): Env["ACCOUNT_DO"] => accountObjectsFailing(["verifyKey"]);
+export const accountObjectsFailingVerify = (): Env["ACCOUNT_GUARD"] => accountObjectsFailing(["verifyKey"]);
 
 /**
  * The real D1, except that every batch (a lifecycle's one conditional write, a removal's first

@@ -115,7 +115,7 @@ export interface paths {
     };
   };
   "/v1/dev/object-stats": {
-    /** Memory and storage sizes of an account's Durable Object (local development only; 404 everywhere else) */
+    /** Memory and storage sizes of an account's guard object (local development only; 404 everywhere else) */
     get: {
       parameters: {
         query: {
@@ -133,7 +133,6 @@ export interface paths {
               pendingLastUsed: number;
               storedKeys: number;
               storedWindows: number;
-              sessions: number;
             };
           };
         };

@@ -22,7 +22,7 @@
 import { and, eq, inArray, isNotNull, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, invitations, memberships } from "../db/schema";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/lifecycle";
 
@@ -94,7 +94,7 @@ export async function endSessionsHere(
 	const elsewhere = new Set(held.map((h) => h.userId));
 	const counts = await Promise.all(
 		members.map(async (userId) => {
-			const sessions = userObject(env, userId);
+			const sessions = userSessions(env, userId);
 			if (!elsewhere.has(userId)) return sessions.revokeSessionsExcept(null);
 			return (await sessions.listSessions(now.getTime())).filter((s) => s.createdAt <= now.getTime()).length;
 		}),

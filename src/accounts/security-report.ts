@@ -9,7 +9,7 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import type { Env } from "../env";
 import { parseSettings } from "../identity/settings";
 import { getAccount, listMembers, membersWithBreachedPasswords, pendingInvitations } from "./queries";
@@ -50,7 +50,7 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 			.from(apiKeys)
 			.where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt), gt(apiKeys.expiresAt, now))),
 		pendingInvitations(db, accountId, now),
-		accountObject(env, accountId).failedLoginSpikes(t - SPIKE_LOOKBACK_DAYS * DAY_MS),
+		accountGuard(env, accountId).failedLoginSpikes(t - SPIKE_LOOKBACK_DAYS * DAY_MS),
 		membersWithBreachedPasswords(db, accountId),
 	]);
 	const settings = parseSettings(account?.settings);

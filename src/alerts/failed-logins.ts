@@ -7,7 +7,7 @@
  */
 import type { Services } from "../app-env";
 import { AuditLog } from "../audit/emitter";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import type { Env } from "../env";
 import { membershipsOf } from "../identity/users";
 import { raiseAlert } from ".";
@@ -26,7 +26,7 @@ export async function countFailedLogin(
 	);
 	for (const membership of await membershipsOf(db, userId)) {
 		const { failedLoginAlertThreshold: threshold, failedLoginAlertWindowMinutes: minutes } = membership.settings;
-		const verdict = await accountObject(env, membership.accountId).noteFailedLogin(
+		const verdict = await accountGuard(env, membership.accountId).noteFailedLogin(
 			now.getTime(),
 			threshold,
 			minutes * 60_000,

@@ -2,9 +2,10 @@
  * The audit queue's consumer and the dead-letter consumer.
  *
  * Per batch, events are grouped by stream (account or `system`); each group is
- * (1) indexed in D1, idempotently by event id, (2) appended to the stream's
- * R2 hash chain through the account's Durable Object, which drops ids it has
- * already archived, (3) marked archived in the index. A group that fails is
+ * (1) appended to the stream's R2 hash chain through the stream's AuditArchive
+ * object (src/durable/audit-archive.ts), which drops ids it has already
+ * archived, (2) indexed in D1, idempotently by event id, (3) marked archived
+ * in the index. The archive is the record, so it is written first. A group that fails is
  * retried message by message with backoff; after the queue's max_retries the
  * messages go to the dead-letter queue, whose consumer keeps them in D1 until
  * `npm run audit:replay` moves them back into the send path.
@@ -13,7 +14,7 @@ import { inArray, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
 import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
-import { archiveObject } from "../durable/address";
+import { auditChain } from "../durable/address";
 import type { Env } from "../env";
 import { type AuditEvent, keyIdOf } from "./event";
 
@@ -75,7 +76,7 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: Cons
 // The archive is the record, so it is written first: a D1 outage delays the index, never the archive.
 async function archiveStream(stream: string, events: AuditEvent[], deps: ConsumerDeps): Promise<void> {
 	const ordered = [...events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
-	const stub = archiveObject(deps.env, stream);
+	const stub = auditChain(deps.env, stream);
 	await stub.appendToArchive(
 		stream,
 		ordered.map((event) => ({ id: event.id, line: JSON.stringify(event) })),

@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, membershipsOf } from "../identity/users";
 import { parseOriginList } from "../middleware/cors-allowlist";
@@ -70,7 +70,7 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	const { services } = c.var;
 	const parsed = parseApiKey(token);
 	if (!parsed) return null;
-	const outcome = await accountObject(c.env, parsed.accountId).verifyKey(
+	const outcome = await accountGuard(c.env, parsed.accountId).verifyKey(
 		await hashApiKey(c.env.KEY_PEPPER ?? "", token),
 		[],
 		c.req.header("CF-Connecting-IP") ?? null,

@@ -2,19 +2,33 @@ import type { Env } from "../env";
 import { throttleKeyOf } from "../security/cidr";
 
 /**
- * Names of the Durable Object instances, one per thing that owns state. The
- * prefixes keep the spaces apart (an account id can never collide with an email).
+ * The only place that names Durable Object instances. Each role has its own
+ * class and namespace, and each helper returns a stub typed to that class, so
+ * calling another role's method does not compile. Names carry a prefix where
+ * one namespace holds several kinds of thing (an email can never collide with
+ * a client address or a quota).
  */
-export const accountObject = (env: Env, accountId: string) => env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(accountId));
-export const userObject = (env: Env, userId: string) => env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`user:${userId}`));
-export const emailThrottleObject = (env: Env, email: string) =>
-	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`login-email:${email.toLowerCase()}`));
-/** Per client address: IPv4 addresses alone, IPv6 by their /64 (`throttleKeyOf`). */
-export const ipThrottleObject = (env: Env, ip: string) =>
-	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`login-ip:${throttleKeyOf(ip)}`));
+
+/** An account's keys, windows, usage and failed-login spikes. */
+export const accountGuard = (env: Pick<Env, "ACCOUNT_GUARD">, accountId: string) =>
+	env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(accountId));
+
+/** A user's sessions and repeated-check streaks. */
+export const userSessions = (env: Pick<Env, "USER_SESSIONS">, userId: string) =>
+	env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(userId));
+
+/** Sign-in attempts against one email. */
+export const emailThrottle = (env: Pick<Env, "LOGIN_THROTTLE">, email: string) =>
+	env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`email:${email.toLowerCase()}`));
+
+/** Sign-in attempts from one client: IPv4 addresses alone, IPv6 by their /64 (`throttleKeyOf`). */
+export const ipThrottle = (env: Pick<Env, "LOGIN_THROTTLE">, ip: string) =>
+	env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`ip:${throttleKeyOf(ip)}`));
+
 /** A named quota on an unauthenticated entry point (sign-up per address, reset per email, …). */
-export const quotaObject = (env: Env, quota: string, key: string) =>
-	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`quota:${quota}:${key}`));
-/** The audit archive's chain for one stream (an account or `system`), apart from the account's verify object. */
-export const archiveObject = (env: Env, stream: string) =>
-	env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(`audit:${stream}`));
+export const quotaCounter = (env: Pick<Env, "LOGIN_THROTTLE">, name: string, key: string) =>
+	env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`quota:${name}:${key}`));
+
+/** The archive chain of one audit stream (an account or `system`). */
+export const auditChain = (env: Pick<Env, "AUDIT_CHAIN">, stream: string) =>
+	env.AUDIT_CHAIN.get(env.AUDIT_CHAIN.idFromName(stream));

@@ -75,17 +75,6 @@ export function mergeKeyRecords(current: KeyRecord, incoming: KeyRecord): KeyRec
 	};
 }
 
-export function createKeyTables(sql: SqlStorage): void {
-	sql.exec("CREATE TABLE IF NOT EXISTS keys (hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL)");
-	sql.exec("CREATE TABLE IF NOT EXISTS key_windows (id TEXT PRIMARY KEY, state TEXT NOT NULL)");
-	sql.exec(
-		"CREATE TABLE IF NOT EXISTS key_usage (id TEXT NOT NULL, hour INTEGER NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (id, hour, code))",
-	);
-	sql.exec(
-		"CREATE TABLE IF NOT EXISTS key_last_used (id TEXT PRIMARY KEY, at INTEGER NOT NULL, flushed INTEGER NOT NULL DEFAULT 0)",
-	);
-}
-
 const HOUR_MS = 3_600_000;
 /** Bounds the memory forged keys can claim: at most this many remembered misses per account. */
 const UNKNOWN_LIMIT = 10_000;
@@ -107,6 +96,13 @@ export class KeyStore {
 		private readonly sql: SqlStorage,
 		private readonly db: () => Database,
 	) {
+		sql.exec("CREATE TABLE IF NOT EXISTS keys (hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL)");
+		sql.exec(
+			"CREATE TABLE IF NOT EXISTS key_usage (id TEXT NOT NULL, hour INTEGER NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (id, hour, code))",
+		);
+		sql.exec(
+			"CREATE TABLE IF NOT EXISTS key_last_used (id TEXT PRIMARY KEY, at INTEGER NOT NULL, flushed INTEGER NOT NULL DEFAULT 0)",
+		);
 		this.windows = new WindowStore(sql);
 	}
 

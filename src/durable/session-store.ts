@@ -34,44 +34,11 @@ type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleT
 };
 
 /**
- * The devices and countries a user has signed in from (for the new-device notice). Returns what
- * was new about this sign-in; the first sign-in ever (at sign-up) is new in nothing worth telling.
+ * At most this many sessions per user (ASVS 7.1.2); a new one beyond it ends the one least
+ * recently used. Enough for every browser and CLI a person uses; a stolen password cannot pile
+ * up sessions unnoticed, and the owner's own sign-in keeps working.
  */
-export function noteSignIn(
-	sql: SqlStorage,
-	devices: readonly string[],
-	country: string | null,
-	now: number,
-): { newDevice: boolean; newCountry: boolean; first: boolean } {
-	const seen = (kind: string, value: string) =>
-		sql.exec("SELECT 1 FROM seen_sign_ins WHERE kind = ? AND value = ?", kind, value).toArray().length > 0;
-	const first = sql.exec("SELECT 1 FROM seen_sign_ins LIMIT 1").toArray().length === 0;
-	const newDevice = !devices.some((device) => seen("device", device));
-	const newCountry = country !== null && !seen("country", country);
-	const note = (kind: string, value: string) =>
-		sql.exec(
-			"INSERT INTO seen_sign_ins (kind, value, seen_at) VALUES (?, ?, ?) ON CONFLICT(kind, value) DO UPDATE SET seen_at = excluded.seen_at",
-			kind,
-			value,
-			now,
-		);
-	for (const device of devices) note("device", device);
-	if (country) note("country", country);
-	// Bounded: the 50 most recent of each kind.
-	sql.exec(
-		"DELETE FROM seen_sign_ins WHERE rowid IN (SELECT rowid FROM seen_sign_ins s WHERE (SELECT COUNT(*) FROM seen_sign_ins t WHERE t.kind = s.kind AND t.seen_at > s.seen_at) >= 50)",
-	);
-	return { newDevice, newCountry, first };
-}
-
-export function createSessionTables(sql: SqlStorage): void {
-	sql.exec(
-		"CREATE TABLE IF NOT EXISTS seen_sign_ins (kind TEXT NOT NULL, value TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (kind, value))",
-	);
-	sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
-		id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
-		expires_at INTEGER NOT NULL, idle_timeout_ms INTEGER NOT NULL, ip TEXT, user_agent TEXT, country TEXT)`);
-}
+export const MAX_SESSIONS_PER_USER = 20;
 
 const toRecord = (r: Row): SessionRecord => ({
 	id: r.id,
@@ -84,68 +51,108 @@ const toRecord = (r: Row): SessionRecord => ({
 	country: r.country,
 });
 
-/**
- * At most this many sessions per user (ASVS 7.1.2); a new one beyond it ends the one least
- * recently used. Enough for every browser and CLI a person uses; a stolen password cannot pile
- * up sessions unnoticed, and the owner's own sign-in keeps working.
- */
-export const MAX_SESSIONS_PER_USER = 20;
-
-export function insertSession(sql: SqlStorage, s: NewSession): void {
-	sql.exec(
-		"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		s.id,
-		s.secretHash,
-		s.createdAt,
-		s.lastSeenAt,
-		s.expiresAt,
-		s.idleTimeoutMs,
-		s.ip,
-		s.userAgent,
-		s.country,
-	);
-	sql.exec(
-		"DELETE FROM sessions WHERE id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",
-		MAX_SESSIONS_PER_USER,
-	);
-}
-
-/** The session if the secret matches and it is neither idle nor past its lifetime; expired ones are deleted. */
-export function validateSession(sql: SqlStorage, id: string, secretHash: string, now: number): SessionRecord | null {
-	const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
-	if (!row || !constantTimeEqual(row.secret_hash, secretHash)) return null;
-	if (now >= row.expires_at || now >= row.last_seen_at + row.idle_timeout_ms) {
-		sql.exec("DELETE FROM sessions WHERE id = ?", id);
-		return null;
+/** The `sessions` and `seen_sign_ins` tables of one user's object. */
+export class SessionStore {
+	constructor(private readonly sql: SqlStorage) {
+		sql.exec(
+			"CREATE TABLE IF NOT EXISTS seen_sign_ins (kind TEXT NOT NULL, value TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (kind, value))",
+		);
+		sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
+			id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
+			expires_at INTEGER NOT NULL, idle_timeout_ms INTEGER NOT NULL, ip TEXT, user_agent TEXT, country TEXT)`);
 	}
-	if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
-		sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, id);
-		row.last_seen_at = now;
+
+	insert(s: NewSession): void {
+		this.sql.exec(
+			"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			s.id,
+			s.secretHash,
+			s.createdAt,
+			s.lastSeenAt,
+			s.expiresAt,
+			s.idleTimeoutMs,
+			s.ip,
+			s.userAgent,
+			s.country,
+		);
+		this.sql.exec(
+			"DELETE FROM sessions WHERE id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",
+			MAX_SESSIONS_PER_USER,
+		);
 	}
-	return toRecord(row);
-}
 
-export function listSessions(sql: SqlStorage, now: number): SessionRecord[] {
-	purgeEndedSessions(sql, now);
-	return sql.exec<Row>("SELECT * FROM sessions ORDER BY created_at DESC").toArray().map(toRecord);
-}
+	/** The session if the secret matches and it is neither idle nor past its lifetime; expired ones are deleted. */
+	validate(id: string, secretHash: string, now: number): SessionRecord | null {
+		const row = this.sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
+		if (!row || !constantTimeEqual(row.secret_hash, secretHash)) return null;
+		if (now >= row.expires_at || now >= row.last_seen_at + row.idle_timeout_ms) {
+			this.sql.exec("DELETE FROM sessions WHERE id = ?", id);
+			return null;
+		}
+		if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
+			this.sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, id);
+			row.last_seen_at = now;
+		}
+		return toRecord(row);
+	}
 
-export function deleteSession(sql: SqlStorage, id: string): boolean {
-	return sql.exec("DELETE FROM sessions WHERE id = ?", id).rowsWritten > 0;
-}
+	list(now: number): SessionRecord[] {
+		this.purgeEnded(now);
+		return this.sql.exec<Row>("SELECT * FROM sessions ORDER BY created_at DESC").toArray().map(toRecord);
+	}
 
-/** Deletes every session but `keep` (none kept when null); returns how many ended. */
-export function deleteSessionsExcept(sql: SqlStorage, keep: string | null): number {
-	return keep === null
-		? sql.exec("DELETE FROM sessions").rowsWritten
-		: sql.exec("DELETE FROM sessions WHERE id <> ?", keep).rowsWritten;
-}
+	delete(id: string): boolean {
+		return this.sql.exec("DELETE FROM sessions WHERE id = ?", id).rowsWritten > 0;
+	}
 
-/** Deletes ended sessions; returns when the next live one could end (idle or absolute), or null when none is left. */
-export function purgeEndedSessions(sql: SqlStorage, now: number): number | null {
-	sql.exec("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", now, now);
-	const next = sql
-		.exec<{ at: number | null }>("SELECT MIN(MIN(expires_at, last_seen_at + idle_timeout_ms)) AS at FROM sessions")
-		.one().at;
-	return next ?? null;
+	/** Deletes every session but `keep` (none kept when null); returns how many ended. */
+	deleteExcept(keep: string | null): number {
+		return keep === null
+			? this.sql.exec("DELETE FROM sessions").rowsWritten
+			: this.sql.exec("DELETE FROM sessions WHERE id <> ?", keep).rowsWritten;
+	}
+
+	/** Deletes ended sessions; returns when the next live one could end (idle or absolute), or null when none is left. */
+	purgeEnded(now: number): number | null {
+		this.sql.exec("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", now, now);
+		const next = this.sql
+			.exec<{ at: number | null }>("SELECT MIN(MIN(expires_at, last_seen_at + idle_timeout_ms)) AS at FROM sessions")
+			.one().at;
+		return next ?? null;
+	}
+
+	get count(): number {
+		return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sessions").one().n;
+	}
+
+	/**
+	 * The devices and countries a user has signed in from (for the new-device notice). Returns what
+	 * was new about this sign-in; the first sign-in ever (at sign-up) is new in nothing worth telling.
+	 */
+	noteSignIn(
+		devices: readonly string[],
+		country: string | null,
+		now: number,
+	): { newDevice: boolean; newCountry: boolean; first: boolean } {
+		const sql = this.sql;
+		const seen = (kind: string, value: string) =>
+			sql.exec("SELECT 1 FROM seen_sign_ins WHERE kind = ? AND value = ?", kind, value).toArray().length > 0;
+		const first = sql.exec("SELECT 1 FROM seen_sign_ins LIMIT 1").toArray().length === 0;
+		const newDevice = !devices.some((device) => seen("device", device));
+		const newCountry = country !== null && !seen("country", country);
+		const note = (kind: string, value: string) =>
+			sql.exec(
+				"INSERT INTO seen_sign_ins (kind, value, seen_at) VALUES (?, ?, ?) ON CONFLICT(kind, value) DO UPDATE SET seen_at = excluded.seen_at",
+				kind,
+				value,
+				now,
+			);
+		for (const device of devices) note("device", device);
+		if (country) note("country", country);
+		// Bounded: the 50 most recent of each kind.
+		sql.exec(
+			"DELETE FROM seen_sign_ins WHERE rowid IN (SELECT rowid FROM seen_sign_ins s WHERE (SELECT COUNT(*) FROM seen_sign_ins t WHERE t.kind = s.kind AND t.seen_at > s.seen_at) >= 50)",
+		);
+		return { newDevice, newCountry, first };
+	}
 }

@@ -34,7 +34,9 @@ interface LiveWindow {
 export class WindowStore {
 	readonly #live = new Map<string, LiveWindow>();
 
-	constructor(private readonly sql: SqlStorage) {}
+	constructor(private readonly sql: SqlStorage) {
+		sql.exec("CREATE TABLE IF NOT EXISTS key_windows (id TEXT PRIMARY KEY, state TEXT NOT NULL)");
+	}
 
 	/** The key's window, read back from storage (reserve counted as admitted now) on first use. */
 	of(key: WindowedKey, now: number): WindowState {

@@ -10,7 +10,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Services } from "../app-env";
 import { emailTokens, recoveryCodes, users } from "../db/schema";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import type { Env } from "../env";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
@@ -59,7 +59,7 @@ export async function confirmEmailChange(env: Env, services: Services, token: st
 		.set({ email: spent.subject, emailVerifiedAt: clock.now() })
 		.where(eq(users.id, user.id))
 		.returning();
-	const sessionsEnded = await userObject(env, user.id).revokeSessionsExcept(keepSession);
+	const sessionsEnded = await userSessions(env, user.id).revokeSessionsExcept(keepSession);
 	return { before: user, after: updated ?? user, sessionsEnded };
 }
 
@@ -93,7 +93,7 @@ export async function cancelEmailChange(env: Env, services: Services, token: str
 			.where(and(eq(emailTokens.userId, user.id), inArray(emailTokens.purpose, ["email_change_confirm"]))),
 	]);
 	await endPendingSignIns(db, user.id);
-	const sessionsEnded = await userObject(env, user.id).revokeSessionsExcept(null);
+	const sessionsEnded = await userSessions(env, user.id).revokeSessionsExcept(null);
 	const reset = await issueEmailToken(db, user.id, "password_reset", now);
 	await mailer.send({
 		to: original,

@@ -7,12 +7,12 @@
 
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { userObject } from "../durable/address";
-import { LOCK_MS, MFA_MAX_FAILURES } from "../durable/throttle-store";
+import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
 import { personalTrail } from "./login";
+import { USER_CHECKS } from "./throttle-policy";
 import type { UserRow } from "./users";
 
 export interface GuardedCheck {
@@ -27,7 +27,7 @@ export const throttledUserCheck = (kind: string, retryAfterSeconds: number, now:
 	new ApiError("quota-exceeded", {
 		detail: `Too many failed ${kind === "mfa" ? "second-factor" : "password"} attempts; try again later`,
 		headers: throttledHeaders(
-			{ name: `user-${kind}`, limit: MFA_MAX_FAILURES, windowSeconds: LOCK_MS / 1000, now },
+			{ name: `user-${kind}`, limit: USER_CHECKS.lockAfter, windowSeconds: USER_CHECKS.lockMs / 1000, now },
 			retryAfterSeconds,
 		),
 	});
@@ -41,8 +41,8 @@ export async function guardedUserCheck(
 	const services = c.get("services");
 	const audit = c.get("audit");
 	const now = services.clock.now();
-	const guard = userObject(c.env, user.id);
-	const attempt = await guard.beginUserAttempt(options.kind, now.getTime());
+	const guard = userSessions(c.env, user.id);
+	const attempt = await guard.beginCheck(options.kind, now.getTime(), USER_CHECKS);
 	const accountId = await personalTrail(services, user.id);
 	const failedAction = options.kind === "mfa" ? "auth.mfa.failed" : "auth.login.failed";
 	const actor = { type: "user" as const, id: user.id };
@@ -57,7 +57,7 @@ export async function guardedUserCheck(
 		throw throttledUserCheck(options.kind, attempt.retryAfterSeconds, now);
 	}
 	if (await check()) {
-		await guard.attemptSucceeded(options.kind);
+		await guard.checkSucceeded(options.kind);
 		return;
 	}
 	audit.record({
@@ -74,7 +74,7 @@ export async function guardedUserCheck(
 				.send({
 					to: user.email,
 					subject: `Keyward: ${options.kind === "mfa" ? "second-factor" : "password"} checks locked for 15 minutes`,
-					text: `There were ${MFA_MAX_FAILURES} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts on your Keyward account, so they are blocked for 15 minutes. If this was not you, change your password.`,
+					text: `There were ${USER_CHECKS.lockAfter} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts on your Keyward account, so they are blocked for 15 minutes. If this was not you, change your password.`,
 				})
 				.catch(logMailFailure("security-notice")),
 		);

@@ -12,12 +12,12 @@ import { countFailedLogin } from "../alerts/failed-logins";
 import type { Services } from "../app-env";
 import type { AuditLog } from "../audit/emitter";
 import { users } from "../db/schema";
-import { emailThrottleObject, ipThrottleObject } from "../durable/address";
-import { EMAIL_BACKOFF_AFTER, IP_MAX_FAILURES, IP_WINDOW_MS, LOCK_MS } from "../durable/throttle-store";
+import { emailThrottle, ipThrottle } from "../durable/address";
 import type { Env } from "../env";
 import { logMailFailure } from "../mail";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../security/password-hash";
 import { markIfBreached } from "./breached";
+import { LOGIN_PER_EMAIL, LOGIN_PER_IP, LOGIN_PER_KNOWN_DEVICE } from "./throttle-policy";
 import { findUserByEmail, membershipsOf, normalizeEmail, type UserRow } from "./users";
 
 export type LoginOutcome =
@@ -34,21 +34,26 @@ export async function attemptPasswordLogin(
 ): Promise<LoginOutcome> {
 	const email = normalizeEmail(input.email);
 	const now = services.clock.now().getTime();
-	const byEmail = emailThrottleObject(env, email);
-	const byIp = input.ip ? ipThrottleObject(env, input.ip) : null;
+	const byEmail = emailThrottle(env, email);
+	const byIp = input.ip ? ipThrottle(env, input.ip) : null;
 	// The IP first: an attempt refused there never touches the email's streak.
-	const ipAttempt = byIp ? await byIp.beginIpAttempt(now) : null;
+	const ipAttempt = byIp ? await byIp.beginWindowAttempt(now, LOGIN_PER_IP) : null;
 	const emailAttempt =
-		ipAttempt && !ipAttempt.allowed ? null : await byEmail.beginLoginAttempt(now, input.deviceId ?? null);
+		ipAttempt && !ipAttempt.allowed
+			? null
+			: await byEmail.beginLoginAttempt(now, input.deviceId ?? null, {
+					unknown: LOGIN_PER_EMAIL,
+					known: LOGIN_PER_KNOWN_DEVICE,
+				});
 	if (!emailAttempt?.allowed) {
-		if (emailAttempt && ipAttempt?.allowed) await byIp?.forgiveIpAttempt(now); // refused by the email, not tried
+		if (emailAttempt && ipAttempt?.allowed) await byIp?.forgiveWindowAttempt(now); // refused by the email, not tried
 		audit.record({ action: "auth.login.failed", outcome: "failure", metadata: { reason: "throttled", email } });
 		return {
 			kind: "throttled",
 			retryAfterSeconds: emailAttempt?.retryAfterSeconds ?? ipAttempt?.retryAfterSeconds ?? 1,
 			policy: emailAttempt
-				? { name: "login-email", limit: EMAIL_BACKOFF_AFTER, windowSeconds: LOCK_MS / 1000 }
-				: { name: "login-ip", limit: IP_MAX_FAILURES, windowSeconds: IP_WINDOW_MS / 1000 },
+				? { name: "login-email", limit: LOGIN_PER_EMAIL.backoffAfter, windowSeconds: LOGIN_PER_EMAIL.lockMs / 1000 }
+				: { name: "login-ip", limit: LOGIN_PER_IP.max, windowSeconds: LOGIN_PER_IP.windowMs / 1000 },
 		};
 	}
 
@@ -83,7 +88,7 @@ export async function attemptPasswordLogin(
 		return { kind: "failed" };
 	}
 
-	await Promise.all([byEmail.loginSucceeded(emailAttempt.streak), byIp?.forgiveIpAttempt(now)]);
+	await Promise.all([byEmail.loginSucceeded(emailAttempt.streak), byIp?.forgiveWindowAttempt(now)]);
 	// After the response: the range API's latency is never the sign-in's.
 	defer(markIfBreached(env, services, user.id, input.password).catch(() => undefined));
 	if (needsRehash) {

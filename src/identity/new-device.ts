@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import { sha256Hex } from "../security/digest";
 import { issueEmailToken } from "./email-tokens";
@@ -27,7 +27,7 @@ export async function noticeSignIn(
 	const now = clock.now();
 	const agent = `ua:${(await sha256Hex(meta.userAgent ?? "")).slice(0, 32)}`;
 	const devices = presentedDevice ? [presentedDevice, agent] : [agent];
-	const seen = await userObject(c.env, user.id).noteSignIn(devices, meta.country, now.getTime());
+	const seen = await userSessions(c.env, user.id).noteSignIn(devices, meta.country, now.getTime());
 	if (seen.first || (!seen.newDevice && !seen.newCountry)) return;
 	const token = await issueEmailToken(db, user.id, "not_me", now, { subject: sessionId, replace: false });
 	c.get("audit").record({

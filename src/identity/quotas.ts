@@ -8,7 +8,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { quotaObject } from "../durable/address";
+import { quotaCounter } from "../durable/address";
 import { ApiError } from "../problems";
 import { throttleKeyOf } from "../security/cidr";
 import { throttledHeaders } from "../security/rate-limit-headers";
@@ -29,7 +29,10 @@ export type QuotaName = keyof typeof QUOTAS;
 export async function takeQuota(c: Context<AppEnv>, name: QuotaName, key: string): Promise<void> {
 	const quota = QUOTAS[name];
 	const now = c.get("services").clock.now();
-	const verdict = await quotaObject(c.env, name, key).takeQuota(now.getTime(), quota.windowMs, quota.limit);
+	const verdict = await quotaCounter(c.env, name, key).beginWindowAttempt(now.getTime(), {
+		windowMs: quota.windowMs,
+		max: quota.limit,
+	});
 	if (verdict.allowed) return;
 	throw new ApiError("quota-exceeded", {
 		detail: `${quota.refused}; try again later`,

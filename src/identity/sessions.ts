@@ -1,7 +1,7 @@
 /** Starting and resolving sessions; the state itself lives in the user's Durable Object. */
 import type { Context } from "hono";
 import type { Database } from "../db";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import type { Env } from "../env";
 import { generateSessionToken, hashSessionSecret, parseSessionToken } from "../security/session-token";
 import { strictestSessionLimits } from "./settings";
@@ -41,7 +41,7 @@ export async function startSession(
 	const parts = generateSessionToken(userId);
 	const createdAt = now.getTime();
 	const expiresAt = createdAt + limits.maxAgeMs;
-	await userObject(env, userId).createSession({
+	await userSessions(env, userId).createSession({
 		id: parts.sessionId,
 		secretHash: await hashSessionSecret(parts.secret),
 		createdAt,
@@ -62,7 +62,7 @@ export async function startSession(
 export async function resolveSessionToken(env: Env, token: string, now: Date) {
 	const parts = parseSessionToken(token);
 	if (!parts) return null;
-	const session = await userObject(env, parts.userId).validateSession(
+	const session = await userSessions(env, parts.userId).validateSession(
 		parts.sessionId,
 		await hashSessionSecret(parts.secret),
 		now.getTime(),

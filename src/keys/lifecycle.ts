@@ -19,7 +19,7 @@ import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
 import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { accounts, apiKeys } from "../db/schema";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import { recordFromRow } from "../durable/key-store";
 import type { Env } from "../env";
 import { newId } from "../ids";
@@ -403,6 +403,6 @@ export async function revokeAccountKeys<const T extends BatchItem[] = []>(
 async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
 	const byAccount = Map.groupBy(rows, (row) => row.accountId);
 	await Promise.all(
-		[...byAccount].map(([accountId, list]) => accountObject(env, accountId).upsertKeys(list.map(recordFromRow))),
+		[...byAccount].map(([accountId, list]) => accountGuard(env, accountId).upsertKeys(list.map(recordFromRow))),
 	);
 }

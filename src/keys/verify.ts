@@ -6,7 +6,7 @@
  */
 import { roleAllows } from "../auth/permissions";
 import type { Principal } from "../auth/principal";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import type { Env } from "../env";
 import { hashApiKey, parseApiKey } from "../security/api-key-format";
 import { rateLimitHeaders } from "../security/rate-limit-headers";
@@ -46,7 +46,7 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 	const parsed = parseApiKey(input.key);
 	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
-	const outcome = await accountObject(env, parsed.accountId).verifyKey(
+	const outcome = await accountGuard(env, parsed.accountId).verifyKey(
 		hash,
 		input.requiredScopes,
 		input.ip ?? null,

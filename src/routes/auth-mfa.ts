@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { App } from "../app";
 import type { AppEnv } from "../app-env";
 import type { Database } from "../db";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { guardedUserCheck, throttledUserCheck } from "../identity/guarded-check";
 import {
 	consumeChallenge,
@@ -105,7 +105,7 @@ export function registerAuthMfa(app: App) {
 		const user = challenge && (await getUser(db, challenge.userId));
 		if (!challenge || !user) throw invalidChallenge();
 		await assertMethodOffered(db, user, "email_code");
-		const blocked = await userObject(c.env, user.id).userAttemptsBlocked("mfa", now.getTime());
+		const blocked = await userSessions(c.env, user.id).checkBlocked("mfa", now.getTime());
 		if (!blocked.allowed) throw throttledUserCheck("mfa", blocked.retryAfterSeconds, now);
 		const code = await issueEmailCode(db, c.env.KEY_PEPPER ?? "", challenge.tokenHash, now);
 		if (code === null) {

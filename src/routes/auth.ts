@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { users } from "../db/schema";
-import { emailThrottleObject, userObject } from "../durable/address";
+import { emailThrottle, userSessions } from "../durable/address";
 import { assertPasswordNotBreached } from "../identity/breached";
 import { deviceIdOf, newDevice } from "../identity/devices";
 import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
@@ -144,7 +144,7 @@ export function registerAuth(app: App) {
 		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
 		// The browser that signed up is the account's first known device.
 		const device = await newDevice(c.env.KEY_PEPPER ?? "");
-		await emailThrottleObject(c.env, user.email).rememberDevice(device.id, now.getTime());
+		await emailThrottle(c.env, user.email).rememberDevice(device.id, now.getTime());
 		await noticeSignIn(c, user, session.id, device.id);
 		c.header("Set-Cookie", device.cookie, { append: true });
 		const token = await issueEmailToken(db, user.id, "verify_email", now);
@@ -253,7 +253,7 @@ export function registerAuth(app: App) {
 	app.openapi(logoutRoute, async (c) => {
 		const principal = c.get("principal");
 		if (principal?.sessionId) {
-			await userObject(c.env, principal.userId).revokeSession(principal.sessionId);
+			await userSessions(c.env, principal.userId).revokeSession(principal.sessionId);
 			c.get("audit").record({
 				action: "session.revoked",
 				target: { type: "session", id: principal.sessionId },
@@ -282,7 +282,7 @@ export async function completeLogin(
 	const pepper = c.env.KEY_PEPPER ?? "";
 	const known = await deviceIdOf(c, pepper);
 	const device = known ? { id: known, cookie: null } : await newDevice(pepper);
-	await emailThrottleObject(c.env, user.email).rememberDevice(device.id, clock.now().getTime());
+	await emailThrottle(c.env, user.email).rememberDevice(device.id, clock.now().getTime());
 	if (device.cookie) c.header("Set-Cookie", device.cookie, { append: true });
 	await noticeSignIn(c, user, session.id, known);
 	c.get("audit").record({

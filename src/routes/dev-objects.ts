@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import { developmentOnly } from "../middleware/development-only";
 import { Id, jsonContent, problemResponses } from "./openapi-shared";
 
@@ -8,7 +8,7 @@ export const devObjectStatsRoute = createRoute({
 	method: "get",
 	path: "/v1/dev/object-stats",
 	tags: ["Development"],
-	summary: "Memory and storage sizes of an account's Durable Object (local development only; 404 everywhere else)",
+	summary: "Memory and storage sizes of an account's guard object (local development only; 404 everywhere else)",
 	middleware: [developmentOnly()] as const,
 	request: { query: z.strictObject({ accountId: Id("acc") }) },
 	responses: {
@@ -20,7 +20,6 @@ export const devObjectStatsRoute = createRoute({
 				pendingLastUsed: z.number(),
 				storedKeys: z.number(),
 				storedWindows: z.number(),
-				sessions: z.number(),
 			}),
 			"Entries held in memory and rows in the object's storage",
 		),
@@ -30,5 +29,5 @@ export const devObjectStatsRoute = createRoute({
 
 export const registerDevObjects = (app: App) =>
 	app.openapi(devObjectStatsRoute, async (c) =>
-		c.json(await accountObject(c.env, c.req.valid("query").accountId).memoryStats(), 200),
+		c.json(await accountGuard(c.env, c.req.valid("query").accountId).memoryStats(), 200),
 	);

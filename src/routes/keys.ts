@@ -7,7 +7,7 @@ import type { AppEnv } from "../app-env";
 import { roleAllows } from "../auth/permissions";
 import { assertRecentAuthentication } from "../auth/recent-auth";
 import { apiKeys } from "../db/schema";
-import { accountObject } from "../durable/address";
+import { accountGuard } from "../durable/address";
 import { parseSettings } from "../identity/settings";
 import { createKey, type Lifecycle, revokeKey, rotateKey, updateKey } from "../keys/lifecycle";
 import type { KeyIssuer } from "../keys/policy";
@@ -273,7 +273,7 @@ export function registerKeys(app: App) {
 		const key = await getKey(db, accountId, keyId);
 		if (!key) throw new ApiError("not-found", { detail: "No such key" });
 		const now = clock.now();
-		const usage = await accountObject(c.env, accountId).keyUsage(key.id, now.getTime());
+		const usage = await accountGuard(c.env, accountId).keyUsage(key.id, now.getTime());
 		const lastUsed = Math.max(usage.lastUsedAt ?? 0, key.lastUsedAt?.getTime() ?? 0);
 		const lastUsedAt = lastUsed > 0 ? new Date(lastUsed).toISOString() : null;
 		return c.json({ key: { ...publicKey(key, now), lastUsedAt }, usage: { ...usage, lastUsedAt } }, 200);

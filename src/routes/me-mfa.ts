@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { recoveryCodes, users } from "../db/schema";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
 import { consumeRecoveryCode, regenerateRecoveryCodes, verifyUserTotp } from "../identity/mfa";
@@ -197,7 +197,9 @@ export function registerMeMfa(app: App) {
 				.where(eq(users.id, user.id)),
 			db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
 		]);
-		const sessionsEnded = await userObject(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null);
+		const sessionsEnded = await userSessions(c.env, user.id).revokeSessionsExcept(
+			c.get("principal")?.sessionId ?? null,
+		);
 		c.get("audit").record({
 			action: "auth.mfa.disabled",
 			accountId: await personalTrail(c.get("services"), user.id),

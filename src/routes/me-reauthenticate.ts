@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
 import { consumeRecoveryCode, verifyUserTotp } from "../identity/mfa";
@@ -65,7 +65,7 @@ export function registerMeReauthenticate(app: App) {
 		}
 		const principal = c.get("principal");
 		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
-		if (principal?.sessionId) await userObject(c.env, user.id).revokeSession(principal.sessionId);
+		if (principal?.sessionId) await userSessions(c.env, user.id).revokeSession(principal.sessionId);
 		c.get("audit").record({
 			action: "auth.reauthenticated",
 			accountId: await personalTrail(c.get("services"), user.id),

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app";
 import { assertRecentAuthentication, requireRecentAuthentication } from "../auth/recent-auth";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { Id, jsonContent, problemResponses } from "./openapi-shared";
@@ -55,7 +55,7 @@ export function registerMeSessions(app: App) {
 	app.openapi(listSessionsRoute, async (c) => {
 		const principal = c.get("principal");
 		if (!principal) throw new ApiError("unauthorized");
-		const sessions = await userObject(c.env, principal.userId).listSessions(c.get("services").clock.now().getTime());
+		const sessions = await userSessions(c.env, principal.userId).listSessions(c.get("services").clock.now().getTime());
 		const iso = (ms: number) => new Date(ms).toISOString();
 		return c.json(
 			{
@@ -81,7 +81,7 @@ export function registerMeSessions(app: App) {
 		// Ending another of one's sessions needs a fresh proof (ASVS 7.5.2): a stolen session must not
 		// be able to sign its owner out. Ending this one is a logout, and needs none.
 		if (sessionId !== principal.sessionId) assertRecentAuthentication(c, "end another of your sessions");
-		if (!(await userObject(c.env, principal.userId).revokeSession(sessionId))) {
+		if (!(await userSessions(c.env, principal.userId).revokeSession(sessionId))) {
 			throw new ApiError("not-found", { detail: "No such session" });
 		}
 		c.get("audit").record({
@@ -95,7 +95,7 @@ export function registerMeSessions(app: App) {
 	app.openapi(revokeOthersRoute, async (c) => {
 		const principal = c.get("principal");
 		if (!principal) throw new ApiError("unauthorized");
-		const revoked = await userObject(c.env, principal.userId).revokeSessionsExcept(principal.sessionId ?? null);
+		const revoked = await userSessions(c.env, principal.userId).revokeSessionsExcept(principal.sessionId ?? null);
 		c.get("audit").record({ action: "session.revoked", metadata: { reason: "revoke_others", count: revoked } });
 		return c.json({ revoked }, 200);
 	});

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { App } from "../app";
 import { users } from "../db/schema";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { assertPasswordNotBreached } from "../identity/breached";
 import { guardedUserCheck } from "../identity/guarded-check";
 import { personalTrail } from "../identity/login";
@@ -104,7 +104,7 @@ export function registerMe(app: App) {
 			.where(eq(users.id, user.id));
 		await endPendingSignIns(db, user.id);
 		const ended = input.revokeOtherSessions
-			? await userObject(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null)
+			? await userSessions(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null)
 			: 0;
 		c.get("audit").record({
 			action: "auth.password.changed",

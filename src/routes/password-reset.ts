@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { claimAddress } from "../accounts/claim";
 import type { App } from "../app";
 import { users } from "../db/schema";
-import { userObject } from "../durable/address";
+import { userSessions } from "../durable/address";
 import { assertPasswordNotBreached } from "../identity/breached";
 import {
 	consumeEmailToken,
@@ -63,7 +63,7 @@ export function registerPasswordReset(app: App) {
 				detail: "Invalid or expired code",
 				errors: [{ path: "token", message: "Invalid or expired code" }],
 			});
-		const ended = spent.subject ? await userObject(c.env, user.id).revokeSession(spent.subject) : false;
+		const ended = spent.subject ? await userSessions(c.env, user.id).revokeSession(spent.subject) : false;
 		const reset = await issueEmailToken(db, user.id, "password_reset", now);
 		c.executionCtx.waitUntil(
 			mailer
@@ -127,7 +127,7 @@ export function registerPasswordReset(app: App) {
 			.set({ passwordHash: await hashPassword(newPassword), passwordBreachedAt: null })
 			.where(eq(users.id, user.id));
 		await endPendingSignIns(db, user.id);
-		const ended = await userObject(c.env, user.id).revokeSessionsExcept(null);
+		const ended = await userSessions(c.env, user.id).revokeSessionsExcept(null);
 		// The emailed token proves the address: what was set up before that proof is undone.
 		const claimed = await claimAddress(c.env, db, user.id, clock.now());
 		c.get("audit").record({

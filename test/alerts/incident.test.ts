@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { accounts, apiKeys, invitations, users } from "../../src/db/schema";
-import { accountObject, userObject } from "../../src/durable/address";
+import { accountGuard, userSessions } from "../../src/durable/address";
 import { newId } from "../../src/ids";
 import { verifyApiKey } from "../../src/keys/verify";
 import type { Email, Mailer } from "../../src/mail";
@@ -72,7 +72,7 @@ describe("alerts", () => {
 		const s = await seedAccount(h.clock, { failedLoginAlertThreshold: 3, failedLoginAlertWindowMinutes: 10 });
 		// Two members with real passwords would cost scrypt; the counter is the unit under test, so drive it directly
 		// for the window logic and once through the login route below.
-		const stub = accountObject(env, s.accountId);
+		const stub = accountGuard(env, s.accountId);
 		const t0 = h.clock.now().getTime();
 		const verdicts = [];
 		for (let i = 0; i < 5; i++) verdicts.push(await stub.noteFailedLogin(t0 + i * 1000, 3, 600_000));
@@ -194,7 +194,7 @@ describe("security report", () => {
 		const full = await seedKey(s.accountId, s.users.owner.id, ["*"], now, "production");
 		const wide = await seedKey(s.accountId, s.users.owner.id, ["db:*"], now, "production");
 		const orphan = await seedKey(s.accountId, newId("usr"), ["data:read"], now);
-		await accountObject(env, s.accountId).noteFailedLogin(now.getTime() - DAY, 1, 600_000);
+		await accountGuard(env, s.accountId).noteFailedLogin(now.getTime() - DAY, 1, 600_000);
 		await db
 			.update(invitations)
 			.set({ createdAt: new Date(now.getTime() - 4 * DAY) })
@@ -262,7 +262,7 @@ describe("session purge", () => {
 	it("the user's Durable Object deletes ended sessions on its alarm, judged by the clock that stamped them", async () => {
 		const h = harness();
 		const s = await seedAccount(h.clock);
-		const stub = userObject(env, s.users.member.id);
+		const stub = userSessions(env, s.users.member.id);
 		const count = () =>
 			runInDurableObject(stub, (_obj, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n);
 		expect(await count()).toBe(1);

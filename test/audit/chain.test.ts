@@ -1,11 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/audit/chain";
-import { archiveObject } from "../../src/durable/address";
+import { auditChain } from "../../src/durable/address";
 import { listArchive, syntheticEvent, uniqueAccount } from "./fixtures";
 
 async function archiveObjects(stream: string, count: number) {
-	const stub = archiveObject(env, stream);
+	const stub = auditChain(env, stream);
 	for (let i = 0; i < count; i++) {
 		const events = [syntheticEvent(stream), syntheticEvent(stream)];
 		await stub.appendToArchive(
@@ -81,7 +81,7 @@ describe("archive hash chain", () => {
 
 	it("never forks under concurrent appends", async () => {
 		const stream = uniqueAccount();
-		const stub = archiveObject(env, stream);
+		const stub = auditChain(env, stream);
 		await Promise.all(
 			Array.from({ length: 10 }, () => {
 				const e = syntheticEvent(stream);

@@ -7,7 +7,7 @@ import type { AuditEvent } from "../../src/audit/event";
 import { runScheduled } from "../../src/cron";
 import { createDatabase } from "../../src/db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../../src/db/schema";
-import { archiveObject } from "../../src/durable/address";
+import { auditChain } from "../../src/durable/address";
 import { archivedEventIds, deliver, listArchive, syntheticEvent, uniqueAccount } from "./fixtures";
 
 const db = createDatabase(env.DB);
@@ -20,7 +20,7 @@ const indexedIds = async (accountId: string) =>
 
 /** Wraps the account Durable Object's real R2 binding so its next `failures` writes throw. */
 async function failArchiveWrites(stream: string, failures: number) {
-	const stub = archiveObject(env, stream);
+	const stub = auditChain(env, stream);
 	await runInDurableObject(stub, (instance) => {
 		const real = env.AUDIT_ARCHIVE;
 		let left = failures;
@@ -138,7 +138,7 @@ describe("audit consumer", () => {
 
 	it("a crash between the R2 write and the head update is retried under the same key", async () => {
 		const a = uniqueAccount();
-		const stub = archiveObject(env, a);
+		const stub = auditChain(env, a);
 		await runInDurableObject(stub, (instance) => {
 			const real = env.AUDIT_ARCHIVE;
 			let crashes = 1;
@@ -168,7 +168,7 @@ describe("audit consumer", () => {
 		const e = syntheticEvent("system", { action: "auth.login.failed", outcome: "failure" });
 		await deliver([e]);
 		expect(await archivedEventIds("system")).toContain(e.id);
-		const stub = archiveObject(env, "system");
+		const stub = auditChain(env, "system");
 		const head = await runInDurableObject(stub, (instance) => instance.chainHead("system"));
 		expect(head.seq).toBeGreaterThan(0);
 	});

@@ -121,7 +121,7 @@ describe("the Durable Object failing during verify", () => {
 		const { secret } = await createKey(s.users.owner.token, s.accountId);
 		const broken = accountObjectsFailingVerify();
 
-		const res = await verify(secret, { ACCOUNT_DO: broken });
+		const res = await verify(secret, { ACCOUNT_GUARD: broken });
 		const problem = await expectProblem(res, 503, "service-unavailable");
 		expect(JSON.stringify(problem)).not.toMatch(/valid/);
 

@@ -7,7 +7,7 @@ import {
 	SELF,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { accountObject, archiveObject } from "../../src/durable/address";
+import { accountGuard, auditChain } from "../../src/durable/address";
 import worker from "../../src/index";
 
 describe("the Worker entry", () => {
@@ -25,11 +25,11 @@ describe("the Worker entry", () => {
 					.toArray()
 					.map((t) => t.name),
 			);
-		const archive = archiveObject(env, "acc_test");
+		const archive = auditChain(env, "acc_test");
 		expect(await archive.chainHead("acc_test")).toEqual({ seq: 0, hash: "genesis" });
 		expect(await tablesOf(archive)).toEqual(expect.arrayContaining(["chain_head", "archived_events"]));
-		expect(await accountObject(env, "acc_test").memoryStats()).toMatchObject({ keys: 0, storedKeys: 0 });
-		expect(await tablesOf(accountObject(env, "acc_test"))).toEqual(expect.arrayContaining(["keys", "key_windows"]));
+		expect(await accountGuard(env, "acc_test").memoryStats()).toMatchObject({ keys: 0, storedKeys: 0 });
+		expect(await tablesOf(accountGuard(env, "acc_test"))).toEqual(expect.arrayContaining(["keys", "key_windows"]));
 	});
 
 	it("retries (never acks) messages of a queue it has no consumer for, so none are lost", async () => {

@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
-import { userObject } from "../../src/durable/address";
+import { userSessions } from "../../src/durable/address";
 import { startSession } from "../../src/identity/sessions";
 import { seedAccount } from "../accounts/seed";
 import { testApp } from "../helpers";
@@ -91,7 +91,7 @@ async function fixture() {
 		new Date(now.getTime() - 3 * 86_400_000),
 	);
 	const revoked = await startSession(env, db, s.users.admin.id, { ip: null, userAgent: "fuzz", country: null }, now);
-	await userObject(env, s.users.admin.id).revokeSession(revoked.id);
+	await userSessions(env, s.users.admin.id).revokeSession(revoked.id);
 	const credentials: (string | null)[] = [
 		null,
 		"Bearer not-a-token",

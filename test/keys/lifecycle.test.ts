@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { apiKeys } from "../../src/db/schema";
-import { accountObject } from "../../src/durable/address";
+import { accountGuard } from "../../src/durable/address";
 import { recordFromRow } from "../../src/durable/key-store";
 import { seedAccount, seedKey } from "../accounts/seed";
 import { accountObjectsFailing, d1FailingInBatch, expectProblem, jsonRequest, testApp } from "../helpers";
@@ -40,7 +40,7 @@ describe("revocation cannot be lost", () => {
 		const key = await seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now());
 		const path = `/v1/accounts/${s.accountId}/keys/${key.id}/revoke`;
 		const init = () => jsonRequest("POST", { reason: "leaked" }, bearer(s.users.owner.token));
-		const failed = await t.request(path, init(), { ACCOUNT_DO: accountObjectsFailing(["upsertKeys"]) });
+		const failed = await t.request(path, init(), { ACCOUNT_GUARD: accountObjectsFailing(["upsertKeys"]) });
 		await expectProblem(failed, 503);
 		expect((await row(key.id))?.revokedAt).toBeNull();
 		expect((await t.request(path, init())).status).toBe(200);
@@ -73,7 +73,7 @@ describe("revocation cannot be lost", () => {
 		);
 		expect(res.status).toBe(200);
 		// An update that read the key before the revocation pushes its (unrevoked) record last.
-		await accountObject(env, s.accountId).upsertKeys([
+		await accountGuard(env, s.accountId).upsertKeys([
 			{ ...recordFromRow(before), version: before.version + 5, expiresAt: before.expiresAt.getTime() + 1e9 },
 		]);
 		expect(await verify(key.secret)).toBe("REVOKED");

@@ -18,14 +18,14 @@ function countingEnv() {
 			return typeof value === "function" ? value.bind(target) : value;
 		},
 	});
-	const namespace = new Proxy(env.ACCOUNT_DO, {
+	const namespace = new Proxy(env.ACCOUNT_GUARD, {
 		get(target, prop, receiver) {
 			if (prop === "get") counts.objects++;
 			const value = Reflect.get(target, prop, receiver);
 			return typeof value === "function" ? value.bind(target) : value;
 		},
 	});
-	return { counts, vars: { DB: db, ACCOUNT_DO: namespace } as Partial<Env> };
+	return { counts, vars: { DB: db, ACCOUNT_GUARD: namespace } as Partial<Env> };
 }
 
 const t = testApp({ clock });
@@ -156,7 +156,7 @@ describe("POST /v1/keys/verify", () => {
 		const s = await seedAccount(clock);
 		const { secret } = await createKey(s.users.owner.token, s.accountId, {});
 		await verify(secret);
-		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
 		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
 		const { counts, vars } = countingEnv();
 		for (let i = 0; i < 5; i++)
@@ -168,7 +168,7 @@ describe("POST /v1/keys/verify", () => {
 	it("a forged key with a valid checksum costs D1 once, not on every try; a key created later still verifies", async () => {
 		const s = await seedAccount(clock);
 		const forged = generateApiKey(s.accountId, "test");
-		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
 		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
 		for (let i = 0; i < 5; i++) expect((await (await verify(forged)).json<{ code: string }>()).code).toBe("NOT_FOUND");
 		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
@@ -198,7 +198,7 @@ describe("POST /v1/keys/verify", () => {
 			`/v1/accounts/${s.accountId}/keys/${doomed.key.id}/revoke`,
 			as(s.users.owner.token, "POST", { reason: "x" }),
 		);
-		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
 		await evictDurableObject(stub);
 		expect((await (await verify(limited.secret)).json<{ code: string }>()).code).toBe("RATE_LIMITED");
 		expect((await (await verify(doomed.secret)).json<{ code: string }>()).code).toBe("REVOKED");
@@ -271,7 +271,7 @@ describe("usage and last use", () => {
 			byCode: { VALID: 2, RATE_LIMITED: 1, INSUFFICIENT_SCOPE: 1 },
 		});
 		expect(got.usage.lastUsedAt).toBe(clock.now().toISOString());
-		const stub = env.ACCOUNT_DO.get(env.ACCOUNT_DO.idFromName(s.accountId));
+		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		const after = await env.DB.prepare("SELECT last_used_at FROM api_keys WHERE id = ?")
 			.bind(key.id)

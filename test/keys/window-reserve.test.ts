@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
-import { accountObject } from "../../src/durable/address";
+import { accountGuard } from "../../src/durable/address";
 import { type KeyRecord, KeyStore } from "../../src/durable/key-store";
 import { reserveFor } from "../../src/security/sliding-window";
 import { seedAccount } from "../accounts/seed";
@@ -52,7 +52,7 @@ function countingSql(sql: SqlStorage) {
 	return { sql: wrapped, counter };
 }
 
-const freshObject = () => accountObject(env, `acc_reserve_${crypto.randomUUID()}`);
+const freshObject = () => accountGuard(env, `acc_reserve_${crypto.randomUUID()}`);
 
 describe("window writes with a reserve", () => {
 	it("a crash at any point lets through at most the limit, and refuses at most 1% of it too many", async () => {

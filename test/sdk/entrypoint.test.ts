@@ -134,7 +134,7 @@ describe("KeywardVerifier over a service binding", () => {
 		const s = await seedAccount(systemClock);
 		const secret = await createKey(s.users.owner.token, s.accountId);
 		const broken = accountObjectsFailingVerify();
-		for (const overrides of [{ ACCOUNT_DO: broken }, { KEY_PEPPER: undefined }] as Partial<Env>[]) {
+		for (const overrides of [{ ACCOUNT_GUARD: broken }, { KEY_PEPPER: undefined }] as Partial<Env>[]) {
 			const ctx = createExecutionContext();
 			// The entrypoint constructed directly, to give it broken bindings; the same class the binding serves.
 			const rpc = await new KeywardVerifier(ctx, { ...env, ...overrides }).verify({ key: secret });
