@@ -567,7 +567,10 @@ export interface paths {
     };
   };
   "/v1/auth/not-me": {
-    /** "This wasn't me": ends the session a new-device notice was about and starts a password reset */
+    /**
+     * "This wasn't me": signs the user out everywhere, stops the password working and starts a reset
+     * @description For the code in a new-device notice. Whoever signed in knew the password, so ending that one session is not enough: every session of the user ends, pending sign-ins end, the password stops working, devices stop being known to the address, and a reset code goes to the address.
+     */
     post: {
       requestBody: {
         content: {
@@ -1066,12 +1069,16 @@ export interface paths {
     };
   };
   "/v1/me/mfa/recovery-codes": {
-    /** Replace the recovery codes; the old ones stop working */
+    /**
+     * Replace the recovery codes; the old ones stop working
+     * @description Needs the password and a current code from the authenticator app: recovery codes replace the authenticator (`POST /v1/me/mfa/totp/replace`), so minting them takes the authenticator itself, not the password alone. Audited, and mailed to the user.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
             password: string;
+            code: string;
           };
         };
       };
@@ -1132,18 +1139,21 @@ export interface paths {
   "/v1/me/reauthenticate": {
     /**
      * Prove it is you again; answers a new session, and the presented one ends
-     * @description Send `{password}`, or `{method: "totp" | "recovery_code", code}`. Throttled like every re-entered secret: five failures lock that kind of check for 15 minutes (429 with Retry-After). The new session counts as a proof for ten minutes: transfer ownership, delete an account, create a key with a reserved scope, end other sessions, change the email, `ipAllowlist` or `requireMfa`.
+     * @description Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both factors, never one alone. Five failures in this session end it. The new session counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and for ending other sessions or changing the email.
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
             password: string;
-          } | ({
-            /** @enum {string} */
-            method: "totp" | "recovery_code";
-            code: string;
-          });
+            /**
+             * @description With a second factor: which one
+             * @enum {string}
+             */
+            method?: "totp" | "recovery_code";
+            /** @description With a second factor: its current code */
+            code?: string;
+          };
         };
       };
       responses: {
@@ -2800,7 +2810,7 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+          action?: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
           actorId?: string | "system";
           keyId?: string;
           since?: string;
@@ -3500,7 +3510,7 @@ export interface components {
       /** Format: date-time */
       time: string;
       /** @enum {string} */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
       /** @enum {string} */
       outcome: "success" | "failure";
       actor: {

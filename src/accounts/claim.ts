@@ -7,11 +7,11 @@
  * and any lockdown, and the user's second factor (possibly the squatter's
  * authenticator) is removed. The reset itself ends every session.
  */
-import { and, eq, inArray, ne } from "drizzle-orm";
+import { and, eq, gte, inArray, isNull, ne } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
+import { accounts, apiKeys, invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
 import type { Env } from "../env";
-import { revokeAccountKeys } from "../keys/lifecycle";
+import { revokeAccountKeys, revokeKeyRows } from "../keys/lifecycle";
 
 export interface ClaimResult {
 	accounts: string[];
@@ -52,4 +52,28 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
 			: []),
 	]);
 	return { accounts: owned, keysRevoked };
+}
+
+/**
+ * A takeover was reported (the old address cancelled an email change): what the user made since
+ * `since`, in any account, is undone: their keys are revoked, their pending invitations and their
+ * webhooks deleted, in one batch with the revocations. What they made before stays (the audit
+ * trail shows it); an attacker who held the session earlier is the owner's to review.
+ */
+export async function undoSetUpSince(env: Env, db: Database, userId: string, since: Date, now: Date) {
+	const keys = await db
+		.select()
+		.from(apiKeys)
+		.where(and(eq(apiKeys.createdBy, userId), gte(apiKeys.createdAt, since), isNull(apiKeys.revokedAt)));
+	const { revoked, results } = await revokeKeyRows({ env, db, now }, keys, "takeover_reported", [
+		db
+			.delete(invitations)
+			.where(and(eq(invitations.invitedBy, userId), gte(invitations.createdAt, since)))
+			.returning({ id: invitations.id }),
+		db
+			.delete(webhooks)
+			.where(and(eq(webhooks.createdBy, userId), gte(webhooks.createdAt, since)))
+			.returning({ id: webhooks.id }),
+	]);
+	return { keysRevoked: revoked.length, invitationsDeleted: results[0].length, webhooksDeleted: results[1].length };
 }

@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
 	"auth.password.changed",
 	"auth.reauthenticated",
 	"auth.mfa.fallback_used",
+	"auth.mfa.recovery_codes_replaced",
 	"auth.email_change.requested",
 	"auth.email_change.confirmed",
 	"auth.email_change.cancelled",

@@ -23,14 +23,21 @@ export function recentAuthWindowMs(env: { REAUTH_WINDOW_SECONDS?: string }): num
 	return Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600 ? seconds * 1000 : RECENT_AUTH_MS;
 }
 
-export function assertRecentAuthentication(c: Context<AppEnv>, action: string): void {
+/** Whether the caller has nothing to prove: a session that proved itself within the window, or not a session at all. */
+export function provedRecently(c: Context<AppEnv>): boolean {
 	const principal = c.get("principal");
-	if (principal?.type !== "user") return;
+	if (principal?.type !== "user") return true;
 	const proved = principal.sessionCreatedAt ?? 0;
-	if (c.get("services").clock.now().getTime() - proved <= recentAuthWindowMs(c.env)) return;
-	throw new ApiError("reauthentication-required", {
-		detail: `To ${action}, confirm it is you: POST /v1/me/reauthenticate with your password or a second-factor code, then try again`,
+	return c.get("services").clock.now().getTime() - proved <= recentAuthWindowMs(c.env);
+}
+
+export const reauthenticationRequired = (action: string): ApiError =>
+	new ApiError("reauthentication-required", {
+		detail: `To ${action}, confirm it is you: POST /v1/me/reauthenticate with your password (and your second factor, when you have one), then try again`,
 	});
+
+export function assertRecentAuthentication(c: Context<AppEnv>, action: string): void {
+	if (!provedRecently(c)) throw reauthenticationRequired(action);
 }
 
 /** The route-level form, for routes whose every call needs it. */

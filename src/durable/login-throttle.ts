@@ -48,6 +48,17 @@ export class LoginThrottle extends DurableObject<object> {
 		this.#devices.remember(deviceId, now);
 	}
 
+	/** Whether the device has finished a sign-in to this email (its attempts then skip the address's window). */
+	knowsDevice(deviceId: string): boolean {
+		return this.#devices.has(deviceId);
+	}
+
+	/** No device is known any more, and their own streaks go with them. */
+	forgetDevices(): void {
+		this.#devices.forgetAll();
+		this.#streaks.resetWhere("login-device:");
+	}
+
 	// ---- per client address, and named quotas
 
 	beginWindowAttempt(now: number, policy: WindowPolicy): ThrottleVerdict & { remaining: number } {

@@ -121,6 +121,15 @@ export class SessionStore {
 		return next ?? null;
 	}
 
+	ids(): Set<string> {
+		return new Set(
+			this.sql
+				.exec<{ id: string }>("SELECT id FROM sessions")
+				.toArray()
+				.map((r) => r.id),
+		);
+	}
+
 	get count(): number {
 		return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sessions").one().n;
 	}

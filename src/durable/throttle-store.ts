@@ -80,6 +80,19 @@ export class FailureStreaks {
 	reset(kind: string): void {
 		this.sql.exec("DELETE FROM failure_streak WHERE kind = ?", kind);
 	}
+
+	/** Drops every streak whose kind starts with `prefix`. */
+	resetWhere(prefix: string): void {
+		this.sql.exec("DELETE FROM failure_streak WHERE substr(kind, 1, ?) = ?", prefix.length, prefix);
+	}
+
+	/** Drops the streaks scoped to something (`kind:scope`) whose scope is no longer in `live`. */
+	dropScopedExcept(live: ReadonlySet<string>): void {
+		const kinds = this.sql.exec<{ kind: string }>("SELECT kind FROM failure_streak WHERE kind LIKE '%:%'").toArray();
+		for (const { kind } of kinds) {
+			if (!live.has(kind.slice(kind.indexOf(":") + 1))) this.reset(kind);
+		}
+	}
 }
 
 /** The `failure_window` table: a sliding window, checked and counted in one step. */
@@ -138,6 +151,10 @@ export class KnownDevices {
 			"DELETE FROM known_devices WHERE id NOT IN (SELECT id FROM known_devices ORDER BY seen_at DESC LIMIT ?)",
 			KNOWN_DEVICES_KEPT,
 		);
+	}
+
+	forgetAll(): void {
+		this.sql.exec("DELETE FROM known_devices");
 	}
 
 	/** The streak a login attempt counts in: its own device's when known, else every unknown device's. */

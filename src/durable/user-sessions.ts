@@ -8,8 +8,11 @@ import { DurableObject } from "cloudflare:workers";
 import { type NewSession, type SessionRecord, SessionStore } from "./session-store";
 import { FailureStreaks, type StreakPolicy, type ThrottleVerdict } from "./throttle-store";
 
-/** Checks a signed-in user repeats: the second factor, and the password again on /v1/me. */
-export type UserCheck = "mfa" | "password";
+/**
+ * Streaks of repeated checks: the second factor and the password again, per user (a sign-in's
+ * second step) or per session (`mfa:<sessionId>`: checks a signed-in session makes).
+ */
+export type UserCheck = "mfa" | "password" | `${"mfa" | "password"}:${string}`;
 
 const SESSION_CLOCK_OFFSET = "session-clock-offset";
 
@@ -74,6 +77,7 @@ export class UserSessions extends DurableObject<object> {
 	override async alarm(): Promise<void> {
 		const offset = this.ctx.storage.kv.get<number>(SESSION_CLOCK_OFFSET) ?? 0;
 		const next = this.#sessions.purgeEnded(Date.now() + offset);
+		this.#streaks.dropScopedExcept(this.#sessions.ids());
 		if (next !== null) await this.ctx.storage.setAlarm(next - offset);
 	}
 }

@@ -8,6 +8,8 @@
 
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { emailThrottle } from "../durable/address";
+import type { Env } from "../env";
 import { constantTimeEqual, hmacSha256Hex } from "../security/digest";
 import { mintDeviceId } from "../security/secret-formats";
 
@@ -32,4 +34,12 @@ export async function newDevice(pepper: string): Promise<{ id: string; cookie: s
 		id,
 		cookie: `${DEVICE_COOKIE}=${value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=${YEAR_SECONDS}`,
 	};
+}
+
+/**
+ * No device is known to this address any more: after a password reset, a takeover report or a
+ * claim, a device someone else signed in from must not keep its own budget past the email's lock.
+ */
+export async function forgetDevices(env: Pick<Env, "LOGIN_THROTTLE">, email: string): Promise<void> {
+	await emailThrottle(env, email).forgetDevices();
 }

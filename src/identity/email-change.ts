@@ -6,28 +6,67 @@
  * the account: every session ends, the password and the second factor stop
  * working, and a reset link goes to the old address. Whoever could start the
  * change knew the password, so nothing they set up is trusted after that.
+ *
+ * Two rules keep the cancel worth something: while a confirmed change can
+ * still be cancelled, the old address stays reserved (nobody can sign up with
+ * it or move to it, so the cancel can always give it back), and no further
+ * change can start (a second change would send its cancel code to the new,
+ * possibly the attacker's, address and replace the first one's).
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, gt, inArray, ne } from "drizzle-orm";
 import type { Services } from "../app-env";
+import type { Database } from "../db";
 import { emailTokens, recoveryCodes, users } from "../db/schema";
 import { userSessions } from "../durable/address";
 import type { Env } from "../env";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
 import { mintOpaqueToken } from "../security/secret-formats";
+import { forgetDevices } from "./devices";
 import { consumeEmailTokenWithSubject, issueEmailToken } from "./email-tokens";
 import { endPendingSignIns } from "./mfa";
 import { findUserByEmail, getUser, normalizeEmail, type UserRow } from "./users";
 
 const taken = () => new ApiError("conflict", { detail: "Another account uses that address" });
 
+/**
+ * Whether the address belongs to someone: a user's address, or an address a user moved away from
+ * less than 72 hours ago (reserved for the cancel). `except`: the user asking, whose own old
+ * address is theirs to go back to.
+ */
+export async function addressInUse(db: Database, email: string, now: Date, except?: string): Promise<boolean> {
+	const address = normalizeEmail(email);
+	if (await findUserByEmail(db, address)) return true;
+	const reserved = await db.query.emailTokens.findFirst({
+		where: and(
+			eq(emailTokens.purpose, "email_change_cancel"),
+			eq(emailTokens.subject, address),
+			gt(emailTokens.expiresAt, now),
+			except ? ne(emailTokens.userId, except) : undefined,
+		),
+	});
+	return reserved !== undefined;
+}
+
 /** Sends the confirmation to the new address and the notice (with its cancel link) to the old one. */
 export async function startEmailChange(services: Services, user: UserRow, requested: string) {
 	const { db, clock, mailer } = services;
 	const newEmail = normalizeEmail(requested);
 	if (newEmail === user.email) throw new ApiError("conflict", { detail: "That is already your address" });
-	if (await findUserByEmail(db, newEmail)) throw taken();
 	const now = clock.now();
+	if (await addressInUse(db, newEmail, now, user.id)) throw taken();
+	const cancellable = await db.query.emailTokens.findFirst({
+		where: and(
+			eq(emailTokens.userId, user.id),
+			eq(emailTokens.purpose, "email_change_cancel"),
+			ne(emailTokens.subject, user.email),
+			gt(emailTokens.expiresAt, now),
+		),
+	});
+	if (cancellable)
+		throw new ApiError("conflict", {
+			detail: `Your address changed less than 72 hours ago; a new change can start once the old address can no longer cancel it (${cancellable.expiresAt.toISOString()})`,
+		});
 	const confirm = await issueEmailToken(db, user.id, "email_change_confirm", now, { subject: newEmail });
 	const cancel = await issueEmailToken(db, user.id, "email_change_cancel", now, { subject: user.email });
 	await Promise.all([
@@ -53,7 +92,7 @@ export async function confirmEmailChange(env: Env, services: Services, token: st
 	const spent = await consumeEmailTokenWithSubject(db, token, "email_change_confirm", clock.now());
 	const user = spent && (await getUser(db, spent.userId));
 	if (!spent?.subject || !user) return null;
-	if (await findUserByEmail(db, spent.subject)) throw taken();
+	if (await addressInUse(db, spent.subject, clock.now(), user.id)) throw taken();
 	const [updated] = await db
 		.update(users)
 		.set({ email: spent.subject, emailVerifiedAt: clock.now() })
@@ -102,5 +141,7 @@ export async function cancelEmailChange(env: Env, services: Services, token: str
 			"The change of your Keyward address was cancelled and your account locked: every session was ended, and " +
 			`the password and authenticator no longer work. Set a new password with this code (valid 30 minutes):\n\n${reset}\n`,
 	});
-	return { user, reverted: revert, sessionsEnded };
+	// Devices the attacker signed in from are not known to either address any more.
+	await Promise.all([forgetDevices(env, original), forgetDevices(env, user.email)]);
+	return { user, reverted: revert, sessionsEnded, since: spent.issuedAt };
 }

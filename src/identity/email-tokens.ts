@@ -53,7 +53,7 @@ export async function consumeEmailTokenWithSubject(
 	token: string,
 	purpose: EmailTokenPurpose,
 	now: Date,
-): Promise<{ userId: string; subject: string | null } | null> {
+): Promise<{ userId: string; subject: string | null; issuedAt: Date } | null> {
 	const [row] = await db
 		.delete(emailTokens)
 		.where(
@@ -63,8 +63,14 @@ export async function consumeEmailTokenWithSubject(
 				gt(emailTokens.expiresAt, now),
 			),
 		)
-		.returning({ userId: emailTokens.userId, subject: emailTokens.subject });
-	return row ?? null;
+		.returning({ userId: emailTokens.userId, subject: emailTokens.subject, expiresAt: emailTokens.expiresAt });
+	return row
+		? {
+				userId: row.userId,
+				subject: row.subject,
+				issuedAt: new Date(row.expiresAt.getTime() - EMAIL_TOKEN_TTL_MS[purpose]),
+			}
+		: null;
 }
 
 /** Deletes the token and returns its user when it was valid; a second use finds nothing. */

@@ -1,13 +1,20 @@
 /**
  * A secret check by a known user (second-factor code, or the password again
- * on /v1/me) under the user's throttle: the attempt is counted before the
- * check, five failures in a row lock that kind of check for 15 minutes, every
- * failure is audited, and a lockout is emailed.
+ * on /v1/me) under a throttle: the attempt is counted before the check, five
+ * failures in a row lock that kind of check for 15 minutes, every failure is
+ * audited, and a lockout is emailed.
+ *
+ * Whose streak: a check made by a signed-in session counts in that session's
+ * own streak, and its fifth failure ends the session. A stolen session that
+ * guesses therefore loses itself, and never locks its owner out of proving who
+ * they are, or out of ending it. A check with no session (the second factor of
+ * a sign-in, after the password) counts in the user's streak.
  */
 
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { userSessions } from "../durable/address";
+import type { UserCheck } from "../durable/user-sessions";
 import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
@@ -42,7 +49,9 @@ export async function guardedUserCheck(
 	const audit = c.get("audit");
 	const now = services.clock.now();
 	const guard = userSessions(c.env, user.id);
-	const attempt = await guard.beginCheck(options.kind, now.getTime(), USER_CHECKS);
+	const sessionId = c.get("principal")?.sessionId ?? null;
+	const streak: UserCheck = sessionId ? `${options.kind}:${sessionId}` : options.kind;
+	const attempt = await guard.beginCheck(streak, now.getTime(), USER_CHECKS);
 	const accountId = await personalTrail(services, user.id);
 	const failedAction = options.kind === "mfa" ? "auth.mfa.failed" : "auth.login.failed";
 	const actor = { type: "user" as const, id: user.id };
@@ -57,7 +66,7 @@ export async function guardedUserCheck(
 		throw throttledUserCheck(options.kind, attempt.retryAfterSeconds, now);
 	}
 	if (await check()) {
-		await guard.checkSucceeded(options.kind);
+		await guard.checkSucceeded(streak);
 		return;
 	}
 	audit.record({
@@ -68,13 +77,22 @@ export async function guardedUserCheck(
 		metadata: { ...options.metadata, reason: "wrong_secret" },
 	});
 	if (attempt.locksNow) {
-		audit.record({ action: "auth.lockout", outcome: "failure", accountId, actor, metadata: { check: options.kind } });
+		const sessionEnded = sessionId ? await guard.revokeSession(sessionId) : false;
+		audit.record({
+			action: "auth.lockout",
+			outcome: "failure",
+			accountId,
+			actor,
+			metadata: { check: options.kind, ...(sessionId && { sessionEnded }) },
+		});
 		c.executionCtx.waitUntil(
 			services.mailer
 				.send({
 					to: user.email,
 					subject: `Keyward: ${options.kind === "mfa" ? "second-factor" : "password"} checks locked for 15 minutes`,
-					text: `There were ${USER_CHECKS.lockAfter} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts on your Keyward account, so they are blocked for 15 minutes. If this was not you, change your password.`,
+					text: sessionId
+						? `There were ${USER_CHECKS.lockAfter} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts in one of your Keyward sessions, so that session was ended. If this was not you, change your password.`
+						: `There were ${USER_CHECKS.lockAfter} failed ${options.kind === "mfa" ? "second-factor" : "password"} attempts on your Keyward account, so they are blocked for 15 minutes. If this was not you, change your password.`,
 				})
 				.catch(logMailFailure("security-notice")),
 		);

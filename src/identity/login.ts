@@ -36,8 +36,11 @@ export async function attemptPasswordLogin(
 	const now = services.clock.now().getTime();
 	const byEmail = emailThrottle(env, email);
 	const byIp = input.ip ? ipThrottle(env, input.ip) : null;
-	// The IP first: an attempt refused there never touches the email's streak.
-	const ipAttempt = byIp ? await byIp.beginWindowAttempt(now, LOGIN_PER_IP) : null;
+	// A device that has signed in to this email before counts only in its own streak: a neighbour
+	// behind the same NAT (or in the same IPv6 /64) who fills the address's window cannot lock it out.
+	const known = input.deviceId ? await byEmail.knowsDevice(input.deviceId) : false;
+	// Otherwise the IP first: an attempt refused there never touches the email's streak.
+	const ipAttempt = byIp && !known ? await byIp.beginWindowAttempt(now, LOGIN_PER_IP) : null;
 	const emailAttempt =
 		ipAttempt && !ipAttempt.allowed
 			? null
@@ -88,7 +91,7 @@ export async function attemptPasswordLogin(
 		return { kind: "failed" };
 	}
 
-	await Promise.all([byEmail.loginSucceeded(emailAttempt.streak), byIp?.forgiveWindowAttempt(now)]);
+	await Promise.all([byEmail.loginSucceeded(emailAttempt.streak), ipAttempt && byIp?.forgiveWindowAttempt(now)]);
 	// After the response: the range API's latency is never the sign-in's.
 	defer(markIfBreached(env, services, user.id, input.password).catch(() => undefined));
 	if (needsRehash) {

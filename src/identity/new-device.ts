@@ -13,6 +13,7 @@ import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import { sha256Hex } from "../security/digest";
 import { issueEmailToken } from "./email-tokens";
+import { personalTrail } from "./login";
 import { requestMeta } from "./sessions";
 import type { UserRow } from "./users";
 
@@ -32,6 +33,7 @@ export async function noticeSignIn(
 	const token = await issueEmailToken(db, user.id, "not_me", now, { subject: sessionId, replace: false });
 	c.get("audit").record({
 		action: "auth.new_device",
+		accountId: await personalTrail(c.get("services"), user.id),
 		actor: { type: "user", id: user.id },
 		target: { type: "session", id: sessionId },
 		metadata: { newDevice: seen.newDevice, newCountry: seen.newCountry, country: meta.country },
@@ -43,10 +45,21 @@ export async function noticeSignIn(
 				subject: "Keyward: new sign-in to your account",
 				text:
 					`Your Keyward account was signed in to at ${now.toISOString()} from ` +
-					`${meta.userAgent ?? "an unknown device"}${meta.country ? ` in ${meta.country}` : ""}.\n` +
+					`${describeAgent(meta.userAgent)}${meta.country ? ` in ${meta.country}` : ""}.\n` +
 					"If this was you, there is nothing to do. If it was not, use this code once (POST /v1/auth/not-me) " +
 					`to end that session and start a password reset:\n\n${token}\n`,
 			})
 			.catch(logMailFailure("new-device")),
 	);
+}
+
+/**
+ * The device as the notice names it: the User-Agent is the signer's own text, so only its first
+ * 60 printable characters are quoted, and marked as what the device said it was (a longer one
+ * could write instructions into a security email).
+ */
+export function describeAgent(userAgent: string | null): string {
+	const printable = (userAgent ?? "").replace(/[^\x20-\x7e]/g, "").trim();
+	if (!printable) return "an unknown device";
+	return `a device that calls itself "${printable.length > 60 ? `${printable.slice(0, 60)}…` : printable}"`;
 }

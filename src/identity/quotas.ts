@@ -21,6 +21,9 @@ export const QUOTAS = {
 	"reset-per-email": { limit: 3, windowMs: HOUR_MS, refused: "Too many password resets for this email" },
 	"invitations-per-account": { limit: 30, windowMs: HOUR_MS, refused: "Too many invitations from this account" },
 	"verification-per-user": { limit: 3, windowMs: HOUR_MS, refused: "Too many verification emails" },
+	/** Accounts are free to make, so invitations are counted per person too, across their accounts. */
+	"invitations-per-user": { limit: 30, windowMs: HOUR_MS, refused: "Too many invitations from you" },
+	"email-change-per-user": { limit: 5, windowMs: HOUR_MS, refused: "Too many email changes" },
 } as const;
 
 export type QuotaName = keyof typeof QUOTAS;

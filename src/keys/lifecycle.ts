@@ -17,6 +17,7 @@
  */
 import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
+import { reauthenticationRequired } from "../auth/recent-auth";
 import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { accounts, apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
@@ -25,7 +26,7 @@ import type { Env } from "../env";
 import { newId } from "../ids";
 import { ApiError, type FieldError } from "../problems";
 import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
-import { changeRefusals, grantRefusals, type KeyGrant, type KeyIssuer } from "./policy";
+import { changeRefusals, excessOverKey, grantRefusals, type KeyGrant, type KeyIssuer, needsFreshProof } from "./policy";
 import { getKey, type KeyRow } from "./records";
 
 const DAY_MS = 86_400_000;
@@ -140,6 +141,8 @@ export async function createKey(
 		: lifetimeEnd(issuer, now, lifetime.days);
 	const { row, secret } = await mintRow(env, accountId, attributes, issuer.userId, now, expiresAt, null);
 	refuse(grantRefusals(issuer, grantOf(row)));
+	if (needsFreshProof(issuer, grantOf(row)))
+		throw reauthenticationRequired("create a key that reaches the management API");
 	const cap = maxKeysPerAccount(env);
 	const overCap = overKeyCap(accountId, cap, now);
 	const [, undone] = await db.batch([
@@ -188,6 +191,8 @@ export async function updateKey(
 		rateLimitWindowSeconds: change.rateLimit?.windowSeconds ?? key.rateLimitWindowSeconds,
 	};
 	refuse(changeRefusals(issuer, grantOf(key), grantOf(next)));
+	if (excessOverKey(grantOf(key), grantOf(next)).length > 0 && needsFreshProof(issuer, grantOf(next)))
+		throw reauthenticationRequired("widen a key that reaches the management API");
 	const unchanged = next.name === key.name && JSON.stringify(grantOf(next)) === JSON.stringify(grantOf(key));
 	if (unchanged) return key;
 	const permission = managePermission(issuer, key);
@@ -257,6 +262,8 @@ export async function rotateKey(
 	);
 	// A successor is a fresh secret with the old key's powers: only someone who could grant those may have it.
 	refuse(grantRefusals(issuer, grantOf(successor)));
+	if (needsFreshProof(issuer, grantOf(successor)))
+		throw reauthenticationRequired("rotate a key that reaches the management API");
 	const graceEnd = now.getTime() + policy.graceMs;
 	const [marked, , undone] = await db.batch([
 		db

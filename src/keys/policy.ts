@@ -26,7 +26,8 @@ export interface KeyGrant {
 
 /** Who is making or changing a key. A key caller carries its own current record. */
 export type KeyIssuer =
-	| { type: "user"; userId: string; role: Role }
+	/** `provedRecently`: the session proved itself within the recent-authentication window (src/auth/recent-auth.ts). */
+	| { type: "user"; userId: string; role: Role; provedRecently: boolean }
 	| { type: "key"; userId: string; role: Role; keyId: string; key: KeyGrant };
 
 /** Reserved scopes the issuer's role does not hold. */
@@ -58,6 +59,14 @@ export function excessOverKey(issuer: KeyGrant, grant: KeyGrant): FieldError[] {
 		out.push({ path: "environment", message: `The calling key is a ${issuer.environment} key` });
 	return out;
 }
+
+/**
+ * A key that reaches the management API hands over the account: a person makes one (creates,
+ * widens into one, or rotates one into a new secret) only with a fresh proof of identity, so a
+ * stolen session cannot. A key caller proved itself by holding such a key already.
+ */
+export const needsFreshProof = (issuer: KeyIssuer, grant: KeyGrant): boolean =>
+	issuer.type === "user" && !issuer.provedRecently && grant.scopes.some(isReservedScope);
 
 /** Every way the issuer may not make `grant`: beyond its role, and (for a key caller) beyond that key. */
 export const grantRefusals = (issuer: KeyIssuer, grant: KeyGrant): FieldError[] => [

@@ -57,7 +57,11 @@ export const updateAccountRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	{ grants: "setting", ownerWhileLockedDown: true },
+	{
+		grants: "setting",
+		reauthenticateWhen: "any setting changes (a rename alone needs none)",
+		ownerWhileLockedDown: true,
+	},
 );
 
 export const deleteAccountRoute = accountRoute(
@@ -147,8 +151,7 @@ export function registerAccounts(app: App) {
 			});
 		if (invalid.length > 0) throw validationError(invalid);
 		const changedNow = changedSettings(before, settings);
-		if (changedNow.includes("ipAllowlist") || changedNow.includes("requireMfa"))
-			assertRecentAuthentication(c, "change who can reach the account (ipAllowlist, requireMfa)");
+		if (changedNow.length > 0) assertRecentAuthentication(c, "change the account's security settings");
 		const [updated] = await db
 			.update(accounts)
 			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })

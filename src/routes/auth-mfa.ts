@@ -5,6 +5,7 @@ import type { AppEnv } from "../app-env";
 import type { Database } from "../db";
 import { userSessions } from "../durable/address";
 import { guardedUserCheck, throttledUserCheck } from "../identity/guarded-check";
+import { personalTrail } from "../identity/login";
 import {
 	consumeChallenge,
 	consumeRecoveryCode,
@@ -73,10 +74,11 @@ async function assertMethodOffered(db: Database, user: UserRow, method: MfaMetho
  * A sign-in finished without the enrolled authenticator (an emailed code or a recovery code) is
  * audited and mailed: if it was not the user, it was someone holding their password and mailbox.
  */
-function noticeFallbackSignIn(c: Context<AppEnv>, user: UserRow, method: MfaMethod): void {
+async function noticeFallbackSignIn(c: Context<AppEnv>, user: UserRow, method: MfaMethod): Promise<void> {
 	const { mailer } = c.get("services");
 	c.get("audit").record({
 		action: "auth.mfa.fallback_used",
+		accountId: await personalTrail(c.get("services"), user.id),
 		actor: { type: "user", id: user.id },
 		target: { type: "user", id: user.id },
 		metadata: { method },
@@ -155,7 +157,7 @@ export function registerAuthMfa(app: App) {
 		);
 		// Single use: only the request that deletes the challenge signs in.
 		if (method !== "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
-		if (method !== "totp") noticeFallbackSignIn(c, user, method);
+		if (method !== "totp") await noticeFallbackSignIn(c, user, method);
 		return completeLogin(c, user.id, ["password", method]);
 	});
 }

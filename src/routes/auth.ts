@@ -5,6 +5,7 @@ import { users } from "../db/schema";
 import { emailThrottle, userSessions } from "../durable/address";
 import { assertPasswordNotBreached } from "../identity/breached";
 import { deviceIdOf, newDevice } from "../identity/devices";
+import { addressInUse } from "../identity/email-change";
 import { consumeEmailToken, issueEmailToken, peekEmailToken } from "../identity/email-tokens";
 import { attemptPasswordLogin, personalTrail } from "../identity/login";
 import { createChallenge, mfaMethodsOf } from "../identity/mfa";
@@ -128,7 +129,7 @@ export function registerAuth(app: App) {
 		await takeAddressQuota(c, "signup-per-address");
 		assertPasswordAcceptable(c.env, "password", input.password, input.email);
 		await assertPasswordNotBreached(c, "password", input.password);
-		if (await findUserByEmail(db, input.email)) {
+		if (await addressInUse(db, input.email, clock.now())) {
 			throw new ApiError("conflict", { detail: "An account with this email already exists; sign in instead" });
 		}
 		const now = clock.now();

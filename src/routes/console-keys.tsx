@@ -255,6 +255,8 @@ export function registerConsoleKeys(app: App) {
 				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/rotate`,
 				body,
 			);
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
 			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
 			return secretPage(c, accountId, "API key rotated", res.data.key, res.data.secret);
 		}),

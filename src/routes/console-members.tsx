@@ -13,6 +13,7 @@ import {
 	withAccount,
 	withUser,
 } from "../console/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./console-reauth";
 
 interface MemberView {
 	userId: string;
@@ -160,6 +161,8 @@ export function registerConsoleMembers(app: App) {
 			withAccount(app, async (c, me, accountId) => {
 				const form = await formOf(c);
 				const res = await call(me, accountId, c, form);
+				if (!res.ok && isReauthenticationRequired(res.problem))
+					return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
 				return res.ok
 					? c.redirect(`/console/a/${accountId}/members?done=1`, 303)
 					: membersPage(c, me, accountId, { problem: res.problem, form });

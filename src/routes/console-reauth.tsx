@@ -1,6 +1,7 @@
 /**
  * Re-authentication in the console, in place: when the API answers a form with
- * `reauthentication-required`, the page asks for the password, keeping the
+ * `reauthentication-required`, the page asks for the password (and the
+ * authenticator's code, when the person has one), keeping the
  * form the person filled in (as hidden fields), then proves it
  * (`POST /v1/me/reauthenticate`), switches the browser to the new session, and
  * finishes the action they started by posting that form again. Only the
@@ -18,7 +19,11 @@ export const isReauthenticationRequired = (problem: Problem | null | undefined):
 
 const REPLAY = "__replay";
 /** The console forms that can need a fresh proof, and so may be finished after one. */
+const ACCOUNT = "\\/console\\/a\\/acc_[a-z2-7]{16}";
 const REPLAYABLE = [
+	new RegExp(`^${ACCOUNT}\\/keys\\/key_[a-z2-7]{16}\\/rotate$`),
+	new RegExp(`^${ACCOUNT}\\/invitations$`),
+	new RegExp(`^${ACCOUNT}\\/members\\/usr_[a-z2-7]{16}\\/role$`),
 	/^\/console\/a\/acc_[a-z2-7]{16}\/keys$/,
 	/^\/console\/a\/acc_[a-z2-7]{16}\/settings$/,
 	/^\/console\/security\/revoke-other-sessions$/,
@@ -40,12 +45,15 @@ export function reauthenticationPrompt(
 		"Confirm it is you",
 		nav(me.memberships[0]?.accountId ?? null, ""),
 		<section>
-			<p>This change needs you to confirm your password first (you last did more than ten minutes ago).</p>
+			<p>
+				This change needs you to confirm it is you first (you last did more than ten minutes ago): your password
+				{me.user.mfaEnabled ? " and a code from your authenticator app." : "."}
+			</p>
 			{problem && !problem.errors && <Notice kind="bad">{problem.detail ?? problem.title}</Notice>}
 			<form method="post" action="/console/reauthenticate">
 				<input type="hidden" name={REPLAY} value={action} />
 				{Object.entries(form)
-					.filter(([name]) => name !== REPLAY && name !== "password")
+					.filter(([name]) => name !== REPLAY && name !== "password" && name !== "code")
 					.map(([name, value]) => (
 						<input type="hidden" name={`field.${name}`} value={value} />
 					))}
@@ -57,6 +65,16 @@ export function reauthenticationPrompt(
 					errors={errors}
 					required
 				/>
+				{me.user.mfaEnabled && (
+					<Field
+						name="code"
+						label="Code from your authenticator app"
+						autocomplete="one-time-code"
+						inputmode="numeric"
+						errors={errors}
+						required
+					/>
+				)}
 				<button type="submit">Confirm and continue</button>
 			</form>
 		</section>,
@@ -80,9 +98,9 @@ export function registerConsoleReauth(app: App) {
 			const res = await me.api.call<{ session: { token: string; expiresAt: string } }>(
 				"POST",
 				"/v1/me/reauthenticate",
-				{
-					password: posted.password ?? "",
-				},
+				me.user.mfaEnabled
+					? { password: posted.password ?? "", method: "totp", code: (posted.code ?? "").trim() }
+					: { password: posted.password ?? "" },
 			);
 			if (!res.ok) return reauthenticationPrompt(c, me, action, fields, res.problem, res.status);
 			const { token, expiresAt } = res.data.session;

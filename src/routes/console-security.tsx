@@ -148,6 +148,15 @@ async function securityPage(
 								errors={extra.form === "codes" ? errors : {}}
 								required
 							/>
+							<Field
+								name="code"
+								id="codes-code"
+								label="Code from your authenticator app"
+								autocomplete="one-time-code"
+								inputmode="numeric"
+								errors={extra.form === "codes" ? errors : {}}
+								required
+							/>
 							<button type="submit" class="secondary">
 								Make new recovery codes
 							</button>
@@ -394,6 +403,7 @@ export function registerConsoleSecurity(app: App) {
 			const form = await formOf(c);
 			const res = await me.api.call<{ recoveryCodes: string[] }>("POST", "/v1/me/mfa/recovery-codes", {
 				password: form.password ?? "",
+				code: (form.code ?? "").trim(),
 			});
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "codes" });
 			return renderPage(

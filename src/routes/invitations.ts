@@ -44,7 +44,7 @@ export const createInvitationRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 423, 429),
 		},
 	},
-	{ grants: "role" },
+	{ grants: "role", reauthenticate: "invite someone into the account" },
 );
 
 export const listInvitationsRoute = accountRoute("members:read", {
@@ -93,6 +93,7 @@ export function registerInvitations(app: App) {
 		const refusal = checkInviteRole(actor.role, input.role);
 		if (refusal) throw new ApiError("forbidden", { detail: refusal.detail });
 		await takeQuota(c, "invitations-per-account", accountId);
+		await takeQuota(c, "invitations-per-user", principal.userId);
 		const email = normalizeEmail(input.email);
 		const existing = await findUserByEmail(db, email);
 		if (existing && (await getMembership(db, accountId, existing.id))) {

@@ -5,7 +5,7 @@ import { getAccount } from "../accounts/queries";
 import type { App } from "../app";
 import type { AppEnv } from "../app-env";
 import { roleAllows } from "../auth/permissions";
-import { assertRecentAuthentication } from "../auth/recent-auth";
+import { provedRecently } from "../auth/recent-auth";
 import { apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
 import { parseSettings } from "../identity/settings";
@@ -14,7 +14,6 @@ import type { KeyIssuer } from "../keys/policy";
 import { getKey, type KeyRow, keyStatus, publicKey } from "../keys/records";
 import { callerMembership } from "../middleware/authorize";
 import { ApiError, validationError } from "../problems";
-import { isReservedScope } from "../security/scopes";
 import { accountRoute } from "./account-route";
 import { AccountParams } from "./account-schemas";
 import { raiseAlertFrom } from "./alerting";
@@ -56,7 +55,7 @@ export const createKeyRoute = accountRoute(
 		},
 		responses: { 201: jsonContent(KeyWithSecret, "Created"), ...problemResponses(400, 401, 403, 404, 409, 423) },
 	},
-	{ grants: "credential" },
+	{ grants: "credential", reauthenticateWhen: "the key reaches the management API (a reserved scope)" },
 );
 
 export const listKeysRoute = accountRoute("keys:read", {
@@ -115,7 +114,7 @@ export const updateKeyRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	{ grants: "credential" },
+	{ grants: "credential", reauthenticateWhen: "the key reaches the management API (a reserved scope)" },
 );
 
 export const rotateKeyRoute = accountRoute(
@@ -137,7 +136,7 @@ export const rotateKeyRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 423),
 		},
 	},
-	{ grants: "credential" },
+	{ grants: "credential", reauthenticateWhen: "the key reaches the management API (a reserved scope)" },
 );
 
 export const revokeKeyRoute = accountRoute("keys:manage-own", {
@@ -175,7 +174,7 @@ function issuerOf(c: Context<AppEnv>, accountId: string): KeyIssuer {
 	const { principal, membership } = callerMembership(c, accountId);
 	if (principal.type === "key" && principal.key)
 		return { type: "key", userId: principal.userId, role: membership.role, keyId: principal.id, key: principal.key };
-	return { type: "user", userId: principal.userId, role: membership.role };
+	return { type: "user", userId: principal.userId, role: membership.role, provedRecently: provedRecently(c) };
 }
 
 const lifecycleOf = (c: Context<AppEnv>): Lifecycle => ({
@@ -199,8 +198,6 @@ export function registerKeys(app: App) {
 		const input = c.req.valid("json");
 		const { db } = c.get("services");
 		refuseWildcardInProduction(input.environment, input.scopes);
-		if (input.scopes.some(isReservedScope))
-			assertRecentAuthentication(c, "create a key that reaches the management API");
 		const account = await getAccount(db, accountId);
 		if (!account) throw new ApiError("not-found");
 		const maxDays = parseSettings(account.settings).keyMaxLifetimeDays;

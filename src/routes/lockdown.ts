@@ -49,7 +49,7 @@ export const liftLockdownRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 413, 415),
 		},
 	},
-	{ grants: "setting", ownerWhileLockedDown: true },
+	{ grants: "setting", reauthenticate: "lift the lockdown", ownerWhileLockedDown: true },
 );
 
 export function registerLockdown(app: App) {

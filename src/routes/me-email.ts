@@ -1,9 +1,11 @@
 /** Email change (src/identity/email-change.ts): start it, confirm it from the new address, cancel it from the old. */
 import { createRoute, z } from "@hono/zod-openapi";
+import { undoSetUpSince } from "../accounts/claim";
 import type { App } from "../app";
 import { requireRecentAuthentication } from "../auth/recent-auth";
 import { cancelEmailChange, confirmEmailChange, startEmailChange } from "../identity/email-change";
 import { personalTrail } from "../identity/login";
+import { takeQuota } from "../identity/quotas";
 import { requireUser } from "../middleware/authorize";
 import { ApiError } from "../problems";
 import { EmailField, TokenField } from "./identity-schemas";
@@ -57,6 +59,7 @@ const invalidToken = () =>
 export function registerMeEmail(app: App) {
 	app.openapi(startEmailChangeRoute, async (c) => {
 		const user = await currentUser(c);
+		await takeQuota(c, "email-change-per-user", user.id);
 		const pending = await startEmailChange(c.get("services"), user, c.req.valid("json").email);
 		c.get("audit").record({
 			action: "auth.email_change.requested",
@@ -83,14 +86,16 @@ export function registerMeEmail(app: App) {
 	});
 
 	app.openapi(cancelEmailChangeRoute, async (c) => {
+		const { db, clock } = c.get("services");
 		const cancelled = await cancelEmailChange(c.env, c.get("services"), c.req.valid("json").token);
 		if (!cancelled) throw invalidToken();
+		const undone = await undoSetUpSince(c.env, db, cancelled.user.id, cancelled.since, clock.now());
 		c.get("audit").record({
 			action: "auth.email_change.cancelled",
 			accountId: await personalTrail(c.get("services"), cancelled.user.id),
 			actor: { type: "user", id: cancelled.user.id },
 			target: { type: "user", id: cancelled.user.id },
-			metadata: { reverted: cancelled.reverted, locked: true, sessionsEnded: cancelled.sessionsEnded },
+			metadata: { reverted: cancelled.reverted, locked: true, sessionsEnded: cancelled.sessionsEnded, ...undone },
 		});
 		return c.body(null, 204);
 	});

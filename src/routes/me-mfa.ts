@@ -91,8 +91,12 @@ export const recoveryCodesRoute = createRoute({
 	path: "/v1/me/mfa/recovery-codes",
 	tags: ["Me"],
 	summary: "Replace the recovery codes; the old ones stop working",
+	description:
+		"Needs the password and a current code from the authenticator app: recovery codes replace the " +
+		"authenticator (`POST /v1/me/mfa/totp/replace`), so minting them takes the authenticator itself, not the " +
+		"password alone. Audited, and mailed to the user.",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ password: PasswordField })) },
+	request: { body: jsonBody(z.strictObject({ password: PasswordField, code: CodeField })) },
 	responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problemResponses(400, 401, 409, 429) },
 });
 
@@ -222,10 +226,38 @@ export function registerMeMfa(app: App) {
 	});
 
 	app.openapi(recoveryCodesRoute, async (c) => {
+		const input = c.req.valid("json");
 		const user = await currentUser(c);
+		const { db, clock, mailer } = c.get("services");
 		if (!user.totpSecret) throw new ApiError("conflict", { detail: "Turn on TOTP first" });
-		await confirmPassword(c, user, c.req.valid("json").password);
-		const codes = await regenerateRecoveryCodes(c.get("services").db, c.env.KEY_PEPPER ?? "", user.id);
+		await confirmPassword(c, user, input.password);
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "mfa",
+				metadata: { method: "totp", during: "recovery-code replacement" },
+				onFailure: () => wrongSecret("code", "The code is not valid"),
+			},
+			() => verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, input.code, clock.now()),
+		);
+		const codes = await regenerateRecoveryCodes(db, c.env.KEY_PEPPER ?? "", user.id);
+		c.get("audit").record({
+			action: "auth.mfa.recovery_codes_replaced",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "user", id: user.id },
+		});
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: user.email,
+					subject: "Keyward: new recovery codes",
+					text:
+						"New recovery codes were made for your Keyward account; the old ones no longer work. If this was not " +
+						"you, reset your password now and replace your authenticator.",
+				})
+				.catch(logMailFailure("security-notice")),
+		);
 		return c.json({ recoveryCodes: codes }, 200);
 	});
 }

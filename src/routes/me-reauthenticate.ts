@@ -1,7 +1,9 @@
 /**
  * `POST /v1/me/reauthenticate`: the proof of identity that sensitive actions
- * ask for (src/auth/recent-auth.ts). The password, or a TOTP or recovery code,
- * checked under the same per-user throttle as every other re-entered secret.
+ * ask for (src/auth/recent-auth.ts). A full proof (ASVS 7.5.1): the password,
+ * and the second factor too when the user has one, each checked under the
+ * session's throttle (five failures end the session). One factor alone is not
+ * enough: a stolen session plus one leaked code must not become a fresh proof.
  * Success issues a new session and ends the presented one (ASVS 7.2.4): the
  * fresh proof travels with a token that nobody could have copied before it.
  */
@@ -13,15 +15,17 @@ import { personalTrail } from "../identity/login";
 import { consumeRecoveryCode, verifyUserTotp } from "../identity/mfa";
 import { requestMeta, sessionCookie, startSession } from "../identity/sessions";
 import { requireUser } from "../middleware/authorize";
+import { validationError } from "../problems";
 import { verifyPassword } from "../security/password-hash";
 import { CodeField, PasswordField, publicSession, SessionSchema } from "./identity-schemas";
 import { currentUser, wrongSecret } from "./me";
 import { jsonBody, jsonContent, problemResponses } from "./openapi-shared";
 
-const Proof = z.union([
-	z.strictObject({ password: PasswordField }),
-	z.strictObject({ method: z.enum(["totp", "recovery_code"]), code: CodeField }),
-]);
+const Proof = z.strictObject({
+	password: PasswordField,
+	method: z.enum(["totp", "recovery_code"]).optional().openapi({ description: "With a second factor: which one" }),
+	code: CodeField.optional().openapi({ description: "With a second factor: its current code" }),
+});
 
 export const reauthenticateRoute = createRoute({
 	method: "post",
@@ -29,10 +33,11 @@ export const reauthenticateRoute = createRoute({
 	tags: ["Me"],
 	summary: "Prove it is you again; answers a new session, and the presented one ends",
 	description:
-		'Send `{password}`, or `{method: "totp" | "recovery_code", code}`. Throttled like every re-entered ' +
-		"secret: five failures lock that kind of check for 15 minutes (429 with Retry-After). The new session " +
-		"counts as a proof for ten minutes: transfer ownership, delete an account, create a key with a reserved " +
-		"scope, end other sessions, change the email, `ipAllowlist` or `requireMfa`.",
+		'Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both ' +
+		"factors, never one alone. Five failures in this session end it. The new session " +
+		"counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, " +
+		"invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and " +
+		"for ending other sessions or changing the email.",
 	middleware: [requireUser()] as const,
 	request: { body: jsonBody(Proof) },
 	responses: {
@@ -47,22 +52,44 @@ export function registerMeReauthenticate(app: App) {
 		const user = await currentUser(c);
 		const { db, clock } = c.get("services");
 		const now = clock.now();
-		const factor = "password" in proof ? "password" : proof.method;
-		const wrong = () => wrongSecret("password" in proof ? "password" : "code", "That is not right");
-		if ("password" in proof) {
+		const second = user.totpSecret !== null;
+		if (second && (!proof.method || !proof.code))
+			throw validationError(
+				[
+					...(proof.method
+						? []
+						: [{ path: "method", message: "Your account has a second factor: totp or recovery_code" }]),
+					...(proof.code ? [] : [{ path: "code", message: "Your account has a second factor: send its code too" }]),
+				],
+				"A proof needs the password and the second factor",
+			);
+		if (!second && (proof.method || proof.code))
+			throw validationError(
+				[{ path: proof.method ? "method" : "code", message: "No second factor is enrolled; send the password alone" }],
+				"No second factor is enrolled",
+			);
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "password",
+				metadata: { factor: "password" },
+				onFailure: () => wrongSecret("password", "That is not right"),
+			},
+			async () => (await verifyPassword(proof.password, user.passwordHash)).valid,
+		);
+		const { method, code } = proof;
+		if (second && method && code)
 			await guardedUserCheck(
 				c,
 				user,
-				{ kind: "password", metadata: { factor }, onFailure: wrong },
-				async () => (await verifyPassword(proof.password, user.passwordHash)).valid,
+				{ kind: "mfa", metadata: { factor: method }, onFailure: () => wrongSecret("code", "That is not right") },
+				async () =>
+					method === "totp"
+						? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
+						: consumeRecoveryCode(db, c.env.KEY_PEPPER ?? "", user.id, code, now),
 			);
-		} else {
-			await guardedUserCheck(c, user, { kind: "mfa", metadata: { factor }, onFailure: wrong }, async () =>
-				proof.method === "totp"
-					? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, proof.code, now)
-					: user.totpSecret !== null && consumeRecoveryCode(db, c.env.KEY_PEPPER ?? "", user.id, proof.code, now),
-			);
-		}
+		const factor = second && method ? `password+${method}` : "password";
 		const principal = c.get("principal");
 		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
 		if (principal?.sessionId) await userSessions(c.env, user.id).revokeSession(principal.sessionId);

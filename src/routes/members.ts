@@ -38,7 +38,7 @@ export const updateMemberRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},
-	{ grants: "role" },
+	{ grants: "role", reauthenticate: "change a member's role" },
 );
 
 export const removeMemberRoute = accountRoute("members:manage", {

@@ -5,6 +5,7 @@ import type { App } from "../app";
 import { users } from "../db/schema";
 import { userSessions } from "../durable/address";
 import { assertPasswordNotBreached } from "../identity/breached";
+import { forgetDevices } from "../identity/devices";
 import {
 	consumeEmailToken,
 	consumeEmailTokenWithSubject,
@@ -18,6 +19,7 @@ import { findUserByEmail, getUser, membershipsOf, normalizeEmail } from "../iden
 import { logMailFailure } from "../mail";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
+import { mintOpaqueToken } from "../security/secret-formats";
 import { assertPasswordAcceptable, EmailField, PasswordField, TokenField } from "./identity-schemas";
 import { jsonBody, problemResponses } from "./openapi-shared";
 
@@ -47,7 +49,11 @@ export const notMeRoute = createRoute({
 	method: "post",
 	path: "/v1/auth/not-me",
 	tags: ["Authentication"],
-	summary: '"This wasn\'t me": ends the session a new-device notice was about and starts a password reset',
+	summary: '"This wasn\'t me": signs the user out everywhere, stops the password working and starts a reset',
+	description:
+		"For the code in a new-device notice. Whoever signed in knew the password, so ending that one session is " +
+		"not enough: every session of the user ends, pending sign-ins end, the password stops working, devices " +
+		"stop being known to the address, and a reset code goes to the address.",
 	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
 	responses: { 204: { description: "The session ended; a reset code went to the address" }, ...problemResponses(400) },
 });
@@ -63,14 +69,21 @@ export function registerPasswordReset(app: App) {
 				detail: "Invalid or expired code",
 				errors: [{ path: "token", message: "Invalid or expired code" }],
 			});
-		const ended = spent.subject ? await userSessions(c.env, user.id).revokeSession(spent.subject) : false;
+		// Nobody knows this password: the user sets a new one from the reset code.
+		await db
+			.update(users)
+			.set({ passwordHash: await hashPassword(mintOpaqueToken()) })
+			.where(eq(users.id, user.id));
+		await endPendingSignIns(db, user.id);
+		const sessionsEnded = await userSessions(c.env, user.id).revokeSessionsExcept(null);
+		await forgetDevices(c.env, user.email);
 		const reset = await issueEmailToken(db, user.id, "password_reset", now);
 		c.executionCtx.waitUntil(
 			mailer
 				.send({
 					to: user.email,
 					subject: "Keyward: reset your password",
-					text: `That sign-in was ended. Set a new password with this code (valid 30 minutes, once):\n\n${reset}\n`,
+					text: `Every session of your account was ended and your password no longer works. Set a new one with this code (valid 30 minutes, once):\n\n${reset}\n`,
 				})
 				.catch(logMailFailure("password-reset")),
 		);
@@ -79,7 +92,7 @@ export function registerPasswordReset(app: App) {
 			accountId: await personalTrail(c.get("services"), user.id),
 			actor: { type: "user", id: user.id },
 			target: spent.subject ? { type: "session", id: spent.subject } : null,
-			metadata: { sessionEnded: ended },
+			metadata: { sessionsEnded, passwordDisabled: true },
 		});
 		return c.body(null, 204);
 	});
@@ -128,6 +141,7 @@ export function registerPasswordReset(app: App) {
 			.where(eq(users.id, user.id));
 		await endPendingSignIns(db, user.id);
 		const ended = await userSessions(c.env, user.id).revokeSessionsExcept(null);
+		await forgetDevices(c.env, user.email);
 		// The emailed token proves the address: what was set up before that proof is undone.
 		const claimed = await claimAddress(c.env, db, user.id, clock.now());
 		c.get("audit").record({

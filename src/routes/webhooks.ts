@@ -87,7 +87,7 @@ export const createWebhookRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
 		},
 	},
-	{ grants: "webhook" },
+	{ grants: "webhook", reauthenticate: "add a webhook" },
 );
 
 export const listWebhooksRoute = accountRoute("webhooks:manage", {
@@ -102,14 +102,19 @@ export const listWebhooksRoute = accountRoute("webhooks:manage", {
 	},
 });
 
-export const deleteWebhookRoute = accountRoute("webhooks:manage", {
-	method: "delete",
-	path: "/v1/accounts/{accountId}/webhooks/{webhookId}",
-	tags: ["Webhooks"],
-	summary: "Remove a webhook endpoint; queued deliveries to it are dropped",
-	request: { params: WebhookParams },
-	responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404) },
-});
+export const deleteWebhookRoute = accountRoute(
+	"webhooks:manage",
+	{
+		method: "delete",
+		path: "/v1/accounts/{accountId}/webhooks/{webhookId}",
+		tags: ["Webhooks"],
+		summary: "Remove a webhook endpoint; queued deliveries to it are dropped",
+		request: { params: WebhookParams },
+		responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404) },
+	},
+	// Removing the receiver of the account's alerts silences them: not for a stolen session.
+	{ reauthenticate: "remove a webhook" },
+);
 
 export const listDeliveriesRoute = accountRoute("webhooks:manage", {
 	method: "get",

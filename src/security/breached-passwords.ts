@@ -4,8 +4,12 @@
  * SHA-1 leave the Worker, and the request asks for padding (`Add-Padding:
  * true`) so the answer's size does not tell which prefix bucket was hit. The
  * service answers every suffix in the bucket with its count; padded entries
- * have a count of 0 and mean nothing.
+ * have a count of 0 and mean nothing. The password is checked in the one
+ * normalised form it is hashed and compared in (NFKC), so a full-width or
+ * decomposed spelling of a breached password is the breached password.
  */
+import { normalizePassword } from "./password-policy";
+
 export interface BreachCheckConfig {
 	/** The range endpoint; the 5-character prefix is appended (`https://api.pwnedpasswords.com/range/`). */
 	url: string;
@@ -30,7 +34,7 @@ export async function checkBreached(
 	config: BreachCheckConfig,
 	fetcher: typeof fetch,
 ): Promise<BreachVerdict> {
-	const sha1 = hex(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(password)));
+	const sha1 = hex(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(normalizePassword(password))));
 	const prefix = sha1.slice(0, 5);
 	const suffix = sha1.slice(5);
 	let text: string;

@@ -116,6 +116,10 @@ export function allowlistWithin(narrower: readonly string[], wider: readonly str
 export function throttleKeyOf(ip: string): string {
 	const address = parseIp(ip);
 	if (address === null) return `raw:${ip.slice(0, 64)}`;
-	if (address >> 32n === 0xffffn) return `v4:${ip}`;
+	// IPv4 whatever its spelling (`1.2.3.4`, `::ffff:1.2.3.4`): one address, one key.
+	if (address >> 32n === 0xffffn) {
+		const v4 = Number(address & 0xffffffffn);
+		return `v4:${[24, 16, 8, 0].map((shift) => (v4 >>> shift) & 255).join(".")}`;
+	}
 	return `v6:${(address >> 64n).toString(16)}::/64`;
 }

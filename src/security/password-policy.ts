@@ -24,7 +24,8 @@ export type PasswordRule =
 	| "common_password"
 	| "contains_email"
 	| "contains_product_name"
-	| "composition";
+	| "composition"
+	| "malformed";
 
 export interface PasswordPolicy {
 	/** Never below 12; deployments may raise it (PASSWORD_MIN_LENGTH). */
@@ -59,6 +60,10 @@ export function checkPassword(password: string, policy: PasswordPolicy, email?: 
 	const lower = normalized.toLowerCase();
 	const length = codePoints(normalized);
 	const out: PasswordViolation[] = [];
+	// An unpaired surrogate has no encoding: every one hashes as U+FFFD, so two different such passwords would match.
+	if (!password.isWellFormed()) {
+		out.push({ rule: "malformed", message: "malformed: the password holds an unpaired surrogate (broken text)" });
+	}
 	if (length < policy.minLength) {
 		out.push({ rule: "min_length", message: `min_length: use at least ${policy.minLength} characters` });
 	}

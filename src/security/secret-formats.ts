@@ -35,10 +35,12 @@ export function mintRecoveryCode(): string {
 
 /** The stored form of a typed recovery code, or null when it cannot be one. */
 export function canonicalRecoveryCode(typed: string): string | null {
-	const bare = typed.toLowerCase().replace(/[\s-]/g, "").replace(/o/g, "0").replace(/[il]/g, "1");
+	const typedBare = typed.toLowerCase().replace(/[\s-]/g, "");
+	// Codes issued before 120-bit codes existed: ten RFC 4648 base32 characters, `xxxxx-xxxxx`, whose
+	// alphabet has i, l and o (so they are read before the Crockford look-alike mapping below).
+	if (/^[a-z2-7]{10}$/.test(typedBare)) return `${typedBare.slice(0, 5)}-${typedBare.slice(5)}`;
+	const bare = typedBare.replace(/o/g, "0").replace(/[il]/g, "1");
 	if (/^[0-9a-hjkmnp-tv-z]{24}$/.test(bare)) return bare.match(/.{4}/g)?.join("-") ?? null;
-	// Codes issued before 120-bit codes existed: ten base32 characters, `xxxxx-xxxxx`.
-	if (/^[a-z2-7]{10}$/.test(bare)) return `${bare.slice(0, 5)}-${bare.slice(5)}`;
 	return null;
 }
 // Case-insensitive: a person may paste one in capitals. Six groups of four are distinctive

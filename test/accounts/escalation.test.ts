@@ -6,7 +6,11 @@ import { createDatabase } from "../../src/db";
 import { accounts, apiKeys, emailTokens, invitations, memberships, users, webhooks } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { newId } from "../../src/ids";
-import { GRANTS_EXTENSION } from "../../src/routes/account-route";
+import {
+	GRANTS_EXTENSION,
+	REAUTHENTICATION_EXTENSION,
+	REAUTHENTICATION_WHEN_EXTENSION,
+} from "../../src/routes/account-route";
 import { hashApiKey } from "../../src/security/api-key-format";
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
@@ -492,10 +496,10 @@ const ESCALATIONS: Record<string, Entry> = {
 	"POST /v1/me/mfa/totp": { nothing: "the caller's own enrolment, after the password" },
 	"POST /v1/me/mfa/totp/confirm": { nothing: "the caller's own second factor" },
 	"DELETE /v1/me/mfa/totp": { nothing: "takes away, after password and code" },
-	"POST /v1/me/mfa/recovery-codes": { nothing: "the caller's own codes, after the password" },
+	"POST /v1/me/mfa/recovery-codes": { nothing: "the caller's own codes, after the password and an authenticator code" },
 	"POST /v1/me/sessions/revoke-others": { nothing: "takes away" },
 	"POST /v1/keys/verify": { nothing: "reads a verdict" },
-	"POST /v1/me/reauthenticate": { nothing: "a fresh session for the caller, after their own password or code" },
+	"POST /v1/me/reauthenticate": { nothing: "a fresh session for the caller, after their password and second factor" },
 	"POST /v1/me/mfa/totp/replace": {
 		nothing: "the caller's own authenticator, after their password and a recovery code (second-factors tests)",
 	},
@@ -505,7 +509,42 @@ const ESCALATIONS: Record<string, Entry> = {
 		nothing: "applies a change the account's user started, from the new mailbox",
 	},
 	"POST /v1/auth/email-change/cancel": { nothing: "takes away: the old mailbox undoes a change and locks the account" },
-	"POST /v1/auth/not-me": { nothing: "takes away: ends one session of the mailbox owner and starts a reset" },
+	"POST /v1/auth/not-me": { nothing: "takes away: ends the mailbox owner's sessions and password, starts a reset" },
+};
+
+/**
+ * The same routes from a stale session: the owner's session, signed in eleven minutes ago (a
+ * stolen cookie, a laptop left open). Every route that grants must ask it for a fresh proof
+ * (403 reauthentication-required) for the call that would hand power out, and leave the account
+ * as it was. A granting route added later fails until it is listed here.
+ */
+const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Response>> = {
+	"POST /v1/accounts/{accountId}/keys": (s, stale) =>
+		send(stale, "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
+	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, stale) =>
+		send(stale, "PATCH", `${keysPath(s)}/${s.keyIds.owner}`, { scopes: ["data:read", "members:write"] }),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": (s, stale) =>
+		send(stale, "POST", `${keysPath(s)}/${s.keyIds.reserved}/rotate`, {}),
+	"PATCH /v1/accounts/{accountId}": (s, stale) =>
+		send(stale, "PATCH", `/v1/accounts/${s.accountId}`, { settings: { emailCodeSecondFactor: false } }),
+	"POST /v1/accounts/{accountId}/transfer-ownership": (s, stale) =>
+		send(stale, "POST", `/v1/accounts/${s.accountId}/transfer-ownership`, { userId: s.users.admin.id }),
+	"POST /v1/accounts/{accountId}/invitations": (s, stale) =>
+		send(stale, "POST", `/v1/accounts/${s.accountId}/invitations`, { email: "new@example.com", role: "member" }),
+	"PATCH /v1/accounts/{accountId}/members/{userId}": (s, stale) =>
+		send(stale, "PATCH", `/v1/accounts/${s.accountId}/members/${s.users.member.id}`, { role: "admin" }),
+	"POST /v1/accounts/{accountId}/webhooks": (s, stale) =>
+		send(stale, "POST", `/v1/accounts/${s.accountId}/webhooks`, {
+			url: "https://hooks.example.com/watch",
+			events: ["alert.key_created"],
+		}),
+	"POST /v1/accounts/{accountId}/lockdown/lift": async (s, stale) => {
+		await db
+			.update(accounts)
+			.set({ lockedDownAt: clock.now(), lockedDownReason: "incident" })
+			.where(eq(accounts.id, s.accountId));
+		return send(stale, "POST", `/v1/accounts/${s.accountId}/lockdown/lift`, { reason: "over" });
+	},
 };
 
 async function stateChangingOperations() {
@@ -515,7 +554,11 @@ async function stateChangingOperations() {
 	return Object.entries(doc.paths).flatMap(([path, ops]) =>
 		Object.entries(ops)
 			.filter(([method]) => method !== "get" && method !== "head")
-			.map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, grants: op[GRANTS_EXTENSION] })),
+			.map(([method, op]) => ({
+				key: `${method.toUpperCase()} ${path}`,
+				grants: op[GRANTS_EXTENSION],
+				proof: op[REAUTHENTICATION_EXTENSION] ?? op[REAUTHENTICATION_WHEN_EXTENSION],
+			})),
 	);
 }
 
@@ -580,6 +623,42 @@ describe("escalation: no route produces more than its caller holds", () => {
 		expect(failures).toEqual([]);
 		expect(attempts).toBeGreaterThanOrEqual(35);
 	}, 300_000);
+
+	it("a stale session hands nothing out through any granting route: each asks for a fresh proof", async () => {
+		const ops = await stateChangingOperations();
+		const granting = ops.filter((op) => op.grants);
+		expect(granting.length).toBeGreaterThanOrEqual(9);
+		const failures: string[] = [];
+		for (const op of granting) {
+			if (!op.proof) failures.push(`${op.key} grants ${op.grants} but declares no proof of identity`);
+			const attempt = STALE[op.key];
+			if (!attempt) {
+				failures.push(`${op.key} grants ${op.grants} but has no stale-session attempt`);
+				continue;
+			}
+			const s = await seedAccount(clock);
+			const stale = (
+				await startSession(
+					env,
+					db,
+					s.users.owner.id,
+					{ ip: null, userAgent: "left open", country: null },
+					new Date(clock.now().getTime() - 11 * 60_000),
+				)
+			).token;
+			const before = await snapshot(s.accountId);
+			const res = await attempt(s, stale);
+			const body = await res.text();
+			if (res.status !== 403 || !body.includes("reauthentication-required"))
+				failures.push(`${op.key}: expected 403 reauthentication-required, got ${res.status} ${body.slice(0, 160)}`);
+			const after = await snapshot(s.accountId);
+			const lifted = op.key.endsWith("/lockdown/lift");
+			if (!lifted && !sameExceptSeeds(before, after)) failures.push(`${op.key}: the account changed`);
+			if (lifted && !(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt)
+				failures.push(`${op.key}: the lockdown was lifted`);
+		}
+		expect(failures).toEqual([]);
+	}, 120_000);
 });
 
 /**

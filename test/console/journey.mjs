@@ -77,10 +77,11 @@ async function verifyEmailOn(p, address) {
 }
 
 /** When a change needs a fresh proof, the console asks in place: answer it and let it finish the change. */
-async function confirmIfAsked(p, password, name) {
+async function confirmIfAsked(p, password, name, secret = null) {
 	if ((await p.getByRole("heading", { name: "Confirm it is you" }).count()) === 0) return false;
 	if (name) await visit(p, name);
 	await p.getByLabel("Your password").fill(password);
+	if (secret) await p.getByLabel("Code from your authenticator app").fill(await freshTotp(secret));
 	await p.getByRole("button", { name: "Confirm and continue" }).click();
 	await p.waitForLoadState("load");
 	return true;
@@ -108,6 +109,19 @@ async function visit(page, name, { shot = true } = {}) {
 }
 
 const totp = (secret, offsetSteps = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
+/** The last time step each secret's code was used for: a code is accepted once, and at most one step ahead. */
+const lastStep = new Map();
+async function freshTotp(secret) {
+	for (;;) {
+		const now = Math.floor(Date.now() / 30_000);
+		const step = Math.max(now, (lastStep.get(secret) ?? -1) + 1);
+		if (step <= now + 1) {
+			lastStep.set(secret, step);
+			return generate({ secret, epoch: step * 30 });
+		}
+		await new Promise((resolve) => setTimeout(resolve, 30_000 - (Date.now() % 30_000) + 50));
+	}
+}
 
 let failed = false;
 let page;
@@ -146,7 +160,7 @@ try {
 	const secret = (await page.locator("#totp-secret").innerText()).trim();
 	assert.match(secret, /^[A-Z2-7]{16,}$/);
 	await visit(page, "totp-setup");
-	await page.getByLabel("6-digit code from the app").fill(await totp(secret));
+	await page.getByLabel("6-digit code from the app").fill(await freshTotp(secret));
 	await page.getByRole("button", { name: "Turn on two-factor" }).click();
 	const codes = await page.locator("#recovery-codes code").allInnerTexts();
 	assert.equal(codes.length, 10, "ten recovery codes are shown once");
@@ -161,7 +175,7 @@ try {
 	await page.getByRole("button", { name: "Sign in" }).click();
 	await page.waitForURL(/second-factor$/);
 	await visit(page, "second-factor");
-	await page.getByLabel("6-digit code").fill(await totp(secret, 1));
+	await page.getByLabel("6-digit code").fill(await freshTotp(secret));
 	await page.getByRole("button", { name: "Verify", exact: true }).click();
 	await page.waitForURL(/\/keys$/);
 
@@ -232,7 +246,10 @@ try {
 	// The sign-in is older than the proof window now: the console asks for the password, then finishes.
 	await page.waitForTimeout(3500);
 	await page.getByRole("button", { name: "Sign out everywhere else" }).click();
-	assert.ok(await confirmIfAsked(page, PASSWORD, "reauthenticate"), "a stale session is asked to confirm it is you");
+	assert.ok(
+		await confirmIfAsked(page, PASSWORD, "reauthenticate", secret),
+		"a stale session is asked to confirm it is you",
+	);
 	assert.match(await page.locator("body").innerText(), /Every other session is signed out/);
 	await otherPage.goto("/console/security");
 	await otherPage.waitForURL(/sign-in$/);
@@ -245,7 +262,7 @@ try {
 	await page.waitForLoadState("load");
 	const replacement = (await page.locator("#totp-secret").innerText()).trim();
 	await visit(page, "replace-authenticator");
-	await page.getByLabel("6-digit code from the app").fill(await totp(replacement));
+	await page.getByLabel("6-digit code from the app").fill(await freshTotp(replacement));
 	await page.getByRole("button", { name: "Turn on two-factor" }).click();
 	assert.equal(await page.locator("#recovery-codes code").count(), 10, "new recovery codes with the new app");
 
@@ -257,7 +274,7 @@ try {
 	await page.getByLabel("Password").fill(PASSWORD);
 	await page.getByRole("button", { name: "Sign in" }).click();
 	await page.waitForURL(/second-factor$/);
-	await page.getByLabel("6-digit code").fill(await totp(replacement, 1));
+	await page.getByLabel("6-digit code").fill(await freshTotp(replacement));
 	await page.getByRole("button", { name: "Verify", exact: true }).click();
 	await page.waitForLoadState("load");
 	await page.waitForTimeout(500); // the check runs after the sign-in's answer
@@ -278,7 +295,7 @@ try {
 	await page.waitForTimeout(3500);
 	await page.getByLabel("New email address").fill(newEmail);
 	await page.getByRole("button", { name: "Change email address" }).click();
-	await confirmIfAsked(page, fresh);
+	await confirmIfAsked(page, fresh, null, replacement);
 	assert.match(await page.locator("body").innerText(), /We sent a code to/);
 	const moved = await (await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(newEmail)}`)).json();
 	const code = /\n\n([a-z2-7]+)\n/.exec(moved.data[0]?.text ?? "")?.[1] ?? "";

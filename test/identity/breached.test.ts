@@ -72,6 +72,21 @@ describe("breached passwords (ASVS 6.2.12)", () => {
 		expect(request?.method).toBe("GET");
 	});
 
+	it("checks the form the password is hashed in: full-width, decomposed or NBSP spellings of a breached one are refused", async () => {
+		const h = harness();
+		h.server.state.breached.set("Fullwidth-Secret-99", 41);
+		h.server.state.breached.set("caf\u00e9 au lait passphrase", 7);
+		const spellings = [
+			"\uff26\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48\uff0d\uff33\uff45\uff43\uff52\uff45\uff54\uff0d\uff19\uff19",
+			"cafe\u0301 au lait passphrase",
+			"caf\u00e9\u00a0au\u00a0lait\u00a0passphrase",
+		];
+		for (const spelling of spellings) {
+			const problem = await expectProblem(await h.signup(spelling), 400, "validation");
+			expect(problem.errors?.[0]?.message, JSON.stringify(spelling)).toMatch(/known data breaches/);
+		}
+	});
+
 	it("accepts a password the service does not know, and one present only as padding (count 0)", async () => {
 		const h = harness();
 		expect((await h.signup(CLEAN)).status).toBe(201);

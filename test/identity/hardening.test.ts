@@ -33,7 +33,7 @@ describe("throttles hold under concurrency and cover every secret check", () => 
 		expect(guesses.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(7);
 	});
 
-	it("re-entering the password on /v1/me is throttled too", async () => {
+	it("re-entering the password on /v1/me is throttled too: the fifth failure ends the session that guessed", async () => {
 		const h = identityHarness();
 		const u = await h.signup();
 		const auth = { Authorization: `Bearer ${u.token}` };
@@ -43,8 +43,21 @@ describe("throttles hold under concurrency and cover every secret check", () => 
 				jsonRequest("POST", { currentPassword, newPassword: "another long passphrase" }, auth),
 			);
 		for (let i = 0; i < 5; i++) await expectProblem(await change(`guess number ${i} here`), 400);
-		await expectProblem(await change(PASSWORD), 429, "quota-exceeded");
-		expect(h.audit.sent.filter((e) => e.action === "auth.lockout" && e.metadata.check === "password")).toHaveLength(1);
+		await expectProblem(await change(PASSWORD), 401);
+		const lockouts = h.audit.sent.filter((e) => e.action === "auth.lockout" && e.metadata.check === "password");
+		expect(lockouts).toHaveLength(1);
+		expect(lockouts[0]?.metadata.sessionEnded).toBe(true);
+		// Another session of the same user was never locked: it changes the password at once.
+		const other = (await (await h.login(u.email)).json<{ session: { token: string } }>()).session.token;
+		const changed = await h.request(
+			"/v1/me/password",
+			jsonRequest(
+				"POST",
+				{ currentPassword: PASSWORD, newPassword: "another long passphrase" },
+				{ Authorization: `Bearer ${other}` },
+			),
+		);
+		expect(changed.status).toBe(204);
 	});
 
 	it("an email code can be re-sent only after a minute", async () => {

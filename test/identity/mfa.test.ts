@@ -63,7 +63,19 @@ describe("TOTP two-factor", () => {
 			await h.post("/v1/auth/mfa/verify", { challengeToken: await challenge(), method: "recovery_code", code: first }),
 			401,
 		);
-		const regen = await h.request("/v1/me/mfa/recovery-codes", jsonRequest("POST", { password: PASSWORD }, u.auth));
+		// The password alone does not make new codes: they replace the authenticator, so it takes the authenticator.
+		await expectProblem(
+			await h.request("/v1/me/mfa/recovery-codes", jsonRequest("POST", { password: PASSWORD }, u.auth)),
+			400,
+		);
+		h.clock.advance(31_000);
+		const regen = await h.request(
+			"/v1/me/mfa/recovery-codes",
+			jsonRequest("POST", { password: PASSWORD, code: await totpCode(u.secret, h.clock.now()) }, u.auth),
+		);
+		expect(regen.status).toBe(200);
+		expect(h.audit.sent.some((e) => e.action === "auth.mfa.recovery_codes_replaced")).toBe(true);
+		expect((await h.outbox(u.email)).some((m) => m.subject === "Keyward: new recovery codes")).toBe(true);
 		const fresh = (await regen.json<{ recoveryCodes: string[] }>()).recoveryCodes;
 		await expectProblem(
 			await h.post("/v1/auth/mfa/verify", { challengeToken: await challenge(), method: "recovery_code", code: second }),

@@ -61,7 +61,10 @@ const table: ProblemTable = {
 			unauthenticated,
 			(kw) => kw.me.replaceTotp({ body: { password: "x", recoveryCode: "abcd-efgh-jkmn-pqrs-tvwx-yz01" } }),
 		],
-		regenerateRecoveryCodes: [unauthenticated, (kw) => kw.me.regenerateRecoveryCodes({ body: { password: "x" } })],
+		regenerateRecoveryCodes: [
+			unauthenticated,
+			(kw) => kw.me.regenerateRecoveryCodes({ body: { password: "x", code: "123456" } }),
+		],
 		listSessions: [unauthenticated, (kw) => kw.me.listSessions()],
 		revokeSession: [unauthenticated, (kw) => kw.me.revokeSession({ sessionId: "ses_x" })],
 		revokeOtherSessions: [unauthenticated, (kw) => kw.me.revokeOtherSessions()],
