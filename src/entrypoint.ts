@@ -9,12 +9,13 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { AuditLog } from "./audit/emitter";
-import { systemClock } from "./clock";
 import { createDatabase } from "./db";
-import type { Env } from "./env";
+import { VerifyBody } from "./keys/schemas";
 import { type VerifyVerdict, verifyApiKey } from "./keys/verify";
 import { configurationProblems } from "./middleware/config-guard";
 import { newRequestId } from "./middleware/request-id";
+import { systemClock } from "./platform/clock";
+import type { Env } from "./platform/env";
 import {
 	ApiError,
 	asApiError,
@@ -24,7 +25,6 @@ import {
 	problemBody,
 	validationError,
 } from "./problems";
-import { VerifyBody } from "./routes/key-schemas";
 
 export type VerifyRpcResult =
 	| {

@@ -6,7 +6,7 @@
  */
 import { createApp } from "./app";
 import { runScheduled } from "./cron";
-import type { Env } from "./env";
+import type { Env } from "./platform/env";
 import { handleQueueBatch } from "./queues";
 
 // The account role is deployed under its name from before the roles were split, so that its

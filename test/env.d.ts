@@ -1,5 +1,5 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as KeywardEnv } from "../src/env";
+import type { Env as KeywardEnv } from "../src/platform/env";
 
 declare global {
 	namespace Cloudflare {

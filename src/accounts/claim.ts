@@ -10,8 +10,8 @@
 import { and, eq, gte, inArray, isNull, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, apiKeys, invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
-import type { Env } from "../env";
 import { revokeAccountKeys, revokeKeyRows } from "../keys/lifecycle";
+import type { Env } from "../platform/env";
 
 export interface ClaimResult {
 	accounts: string[];

@@ -23,8 +23,8 @@ import { and, eq, inArray, isNotNull, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, invitations, memberships } from "../db/schema";
 import { userSessions } from "../durable/address";
-import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/lifecycle";
+import type { Env } from "../platform/env";
 
 export interface LockdownRequest {
 	reason: string;

@@ -8,8 +8,8 @@
 import { and, eq, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, invitations, memberships, webhooks } from "../db/schema";
-import type { Env } from "../env";
 import { revokeAccountKeys } from "../keys/lifecycle";
+import type { Env } from "../platform/env";
 
 /**
  * Removes a non-owner member. The membership goes first, in one batch with the

@@ -10,9 +10,9 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
-import type { Env } from "../env";
-import { parseSettings } from "../identity/settings";
+import type { Env } from "../platform/env";
 import { getAccount, listMembers, membersWithBreachedPasswords, pendingInvitations } from "./queries";
+import { parseSettings } from "./settings";
 
 export type CheckStatus = "pass" | "warn" | "fail";
 

@@ -7,9 +7,9 @@
  * allowlist that excludes the address they are calling from.
  */
 import type { Role } from "../auth/permissions";
-import type { AccountSettings } from "../identity/settings";
 import type { FieldError } from "../problems";
 import { ipAllowed, parseIp } from "../security/cidr";
+import type { AccountSettings } from "./settings";
 
 export const OWNER_ONLY_SETTINGS = [
 	"ipAllowlist",

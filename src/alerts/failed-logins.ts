@@ -5,11 +5,12 @@
  * the response (the login answers the same for known and unknown emails), so
  * its events go to a trail of their own, recorded as the system.
  */
-import type { Services } from "../app-env";
+
 import { AuditLog } from "../audit/emitter";
 import { accountGuard } from "../durable/address";
-import type { Env } from "../env";
 import { membershipsOf } from "../identity/users";
+import type { Services } from "../platform/app-env";
+import type { Env } from "../platform/env";
 import { raiseAlert } from ".";
 
 export async function countFailedLogin(

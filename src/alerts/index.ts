@@ -7,11 +7,11 @@
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import type { AuditRecordInput } from "../audit/emitter";
-import type { Clock } from "../clock";
 import type { Database } from "../db";
 import { memberships, users } from "../db/schema";
-import type { Env } from "../env";
 import type { Mailer } from "../mail";
+import type { Clock } from "../platform/clock";
+import type { Env } from "../platform/env";
 import { queueWebhookEvent, type WebhookEvent } from "../webhooks/dispatch";
 
 export interface AlertDeps {

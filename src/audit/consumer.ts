@@ -11,11 +11,11 @@
  * `npm run audit:replay` moves them back into the send path.
  */
 import { inArray, sql } from "drizzle-orm";
-import type { Clock } from "../clock";
 import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
 import { auditChain } from "../durable/address";
-import type { Env } from "../env";
+import type { Clock } from "../platform/clock";
+import type { Env } from "../platform/env";
 import { type AuditEvent, keyIdOf } from "./event";
 
 export interface ConsumerDeps {

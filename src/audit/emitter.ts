@@ -6,10 +6,10 @@
  * the queue, the table or a log.
  */
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
-import type { Clock } from "../clock";
 import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
 import { auditOutbox } from "../db/schema";
-import { newId } from "../ids";
+import type { Clock } from "../platform/clock";
+import { newId } from "../platform/ids";
 import { type AuditAction, type AuditActor, type AuditEvent, SYSTEM_STREAM } from "./event";
 import { scrubActor, scrubMetadata } from "./scrub";
 

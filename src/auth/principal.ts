@@ -1,6 +1,6 @@
 import type { Context } from "hono";
+import type { AccountSettings } from "../accounts/settings";
 import type { KeyRecord } from "../durable/key-store";
-import type { AccountSettings } from "../identity/settings";
 import type { Role } from "./permissions";
 
 export interface PrincipalMembership {

@@ -12,7 +12,7 @@
  * creation is open to them at all.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
 
 export const RECENT_AUTH_MS = 10 * 60_000;

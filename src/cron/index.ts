@@ -1,9 +1,9 @@
 import { pruneAuditIndex, resendAuditOutbox } from "../audit/maintenance";
-import { type Clock, systemClock } from "../clock";
 import { createDatabase } from "../db";
-import type { Env } from "../env";
+import { expireKeys, sendRotationReminders, sweepInactiveKeys, warnInactiveKeys } from "../keys/sweeps";
 import { createMailer, type Mailer } from "../mail";
-import { expireKeys, sendRotationReminders, sweepInactiveKeys, warnInactiveKeys } from "./key-sweeps";
+import { type Clock, systemClock } from "../platform/clock";
+import type { Env } from "../platform/env";
 import { purgeExpired } from "./purge";
 import { DEFAULT_BUDGET, DEFAULT_NOTICE_BUDGET, type SweepBudget } from "./sweep-budget";
 

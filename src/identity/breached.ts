@@ -7,9 +7,9 @@
  */
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import type { AppEnv, Services } from "../app-env";
 import { users } from "../db/schema";
-import type { Env } from "../env";
+import type { AppEnv, Services } from "../platform/app-env";
+import type { Env } from "../platform/env";
 import { ApiError, validationError } from "../problems";
 import { breachCheckConfig, checkBreached } from "../security/breached-passwords";
 

@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { emailThrottle } from "../durable/address";
-import type { Env } from "../env";
+import type { Env } from "../platform/env";
 import { constantTimeEqual, hmacSha256Hex } from "../security/digest";
 import { mintDeviceId } from "../security/secret-formats";
 

@@ -14,11 +14,11 @@
  * possibly the attacker's, address and replace the first one's).
  */
 import { and, eq, gt, inArray, ne } from "drizzle-orm";
-import type { Services } from "../app-env";
 import type { Database } from "../db";
 import { emailTokens, recoveryCodes, users } from "../db/schema";
 import { userSessions } from "../durable/address";
-import type { Env } from "../env";
+import type { Services } from "../platform/app-env";
+import type { Env } from "../platform/env";
 import { ApiError } from "../problems";
 import { hashPassword } from "../security/password-hash";
 import { mintOpaqueToken } from "../security/secret-formats";

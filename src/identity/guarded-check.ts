@@ -12,10 +12,10 @@
  */
 
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
 import { userSessions } from "../durable/address";
 import type { UserCheck } from "../durable/user-sessions";
 import { logMailFailure } from "../mail";
+import type { AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { throttledHeaders } from "../security/rate-limit-headers";
 import { personalTrail } from "./login";

@@ -9,12 +9,12 @@
 
 import { eq } from "drizzle-orm";
 import { countFailedLogin } from "../alerts/failed-logins";
-import type { Services } from "../app-env";
 import type { AuditLog } from "../audit/emitter";
 import { users } from "../db/schema";
 import { emailThrottle, ipThrottle } from "../durable/address";
-import type { Env } from "../env";
 import { logMailFailure } from "../mail";
+import type { Services } from "../platform/app-env";
+import type { Env } from "../platform/env";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../security/password-hash";
 import { markIfBreached } from "./breached";
 import { LOGIN_PER_EMAIL, LOGIN_PER_IP, LOGIN_PER_KNOWN_DEVICE } from "./throttle-policy";

@@ -4,6 +4,7 @@
  * binding (a stolen table alone cannot be brute-forced offline).
  */
 import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import type { AccountSettings } from "../accounts/settings";
 import type { Database } from "../db";
 import { emailTokens, mfaChallenges, recoveryCodes, users } from "../db/schema";
 import { constantTimeEqual, hmacSha256Hex, sha256Hex } from "../security/digest";
@@ -11,7 +12,6 @@ import { randomDigits } from "../security/random";
 import { openSecret } from "../security/secret-box";
 import { canonicalRecoveryCode, mintOpaqueToken, mintRecoveryCode } from "../security/secret-formats";
 import { matchTotp } from "../security/totp";
-import type { AccountSettings } from "./settings";
 import type { UserRow } from "./users";
 
 export const CHALLENGE_TTL_MS = 10 * 60_000;

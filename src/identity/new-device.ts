@@ -8,9 +8,9 @@
  * country is still new, by its country.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
 import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
+import type { AppEnv } from "../platform/app-env";
 import { sha256Hex } from "../security/digest";
 import { issueEmailToken } from "./email-tokens";
 import { personalTrail } from "./login";

@@ -7,8 +7,8 @@
  * `CF-Connecting-IP`) is not counted per address.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
 import { quotaCounter } from "../durable/address";
+import type { AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { throttleKeyOf } from "../security/cidr";
 import { throttledHeaders } from "../security/rate-limit-headers";

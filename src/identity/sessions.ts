@@ -1,10 +1,10 @@
 /** Starting and resolving sessions; the state itself lives in the user's Durable Object. */
 import type { Context } from "hono";
+import { strictestSessionLimits } from "../accounts/settings";
 import type { Database } from "../db";
 import { userSessions } from "../durable/address";
-import type { Env } from "../env";
+import type { Env } from "../platform/env";
 import { generateSessionToken, hashSessionSecret, parseSessionToken } from "../security/session-token";
-import { strictestSessionLimits } from "./settings";
 import { membershipsOf } from "./users";
 
 export interface RequestMeta {

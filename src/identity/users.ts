@@ -1,10 +1,10 @@
 /** Users, their personal account at sign-up, and their memberships. Queries only; no HTTP. */
 import { eq, sql } from "drizzle-orm";
+import { type AccountSettings, parseSettings } from "../accounts/settings";
 import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, memberships, users } from "../db/schema";
-import { newId } from "../ids";
-import { type AccountSettings, parseSettings } from "./settings";
+import { newId } from "../platform/ids";
 
 export type UserRow = typeof users.$inferSelect;
 

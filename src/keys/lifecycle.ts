@@ -22,10 +22,10 @@ import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database 
 import { accounts, apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
 import { recordFromRow } from "../durable/key-store";
-import type { Env } from "../env";
-import { newId } from "../ids";
+import type { Env } from "../platform/env";
+import { newId } from "../platform/ids";
 import { ApiError, type FieldError } from "../problems";
-import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "../security/api-key-format";
+import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "./format";
 import { changeRefusals, excessOverKey, grantRefusals, type KeyGrant, type KeyIssuer, needsFreshProof } from "./policy";
 import { getKey, type KeyRow } from "./records";
 

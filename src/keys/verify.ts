@@ -7,9 +7,9 @@
 import { roleAllows } from "../auth/permissions";
 import type { Principal } from "../auth/principal";
 import { accountGuard } from "../durable/address";
-import type { Env } from "../env";
-import { hashApiKey, parseApiKey } from "../security/api-key-format";
+import type { Env } from "../platform/env";
 import { rateLimitHeaders } from "../security/rate-limit-headers";
+import { hashApiKey, parseApiKey } from "./format";
 
 /**
  * The client address a verify is judged by. The public route is anonymous, and anyone holding a

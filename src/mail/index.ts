@@ -4,11 +4,11 @@
  * mail provider (Resend-compatible JSON: {from, to, subject, text}).
  */
 import { desc, eq, sql } from "drizzle-orm";
-import type { Clock } from "../clock";
 import type { Database } from "../db";
 import { devOutbox } from "../db/schema";
-import type { Env } from "../env";
-import { newId } from "../ids";
+import type { Clock } from "../platform/clock";
+import type { Env } from "../platform/env";
+import { newId } from "../platform/ids";
 
 export interface Email {
 	to: string;

@@ -1,7 +1,7 @@
 import { consumeAuditBatch, storeDeadLetters } from "../audit/consumer";
-import { type Clock, systemClock } from "../clock";
 import { createDatabase } from "../db";
-import type { Env } from "../env";
+import { type Clock, systemClock } from "../platform/clock";
+import type { Env } from "../platform/env";
 import { deliverWebhookBatch, failDeadWebhooks } from "../webhooks/deliver";
 import type { WebhookJob } from "../webhooks/dispatch";
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../app";
 import { accountGuard } from "../durable/address";
 import { developmentOnly } from "../middleware/development-only";
+import type { App } from "../platform/app-env";
 import { Id, jsonContent, problemResponses } from "./openapi-shared";
 
 export const devObjectStatsRoute = createRoute({

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../app";
 import { OutboxMailer } from "../mail";
 import { developmentOnly } from "../middleware/development-only";
+import type { App } from "../platform/app-env";
 import { jsonContent, problemResponses } from "./openapi-shared";
 
 const OutboxEmail = z.object({

@@ -1,4 +1,4 @@
-import type { App } from "../app";
+import type { App } from "../platform/app-env";
 import { withSharedResponses } from "./openapi-shared";
 
 /**

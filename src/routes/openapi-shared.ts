@@ -1,6 +1,6 @@
 /** Schemas and helpers shared by every route definition. */
 import { z } from "@hono/zod-openapi";
-import { type IdPrefix, idPattern } from "../ids";
+import { type IdPrefix, idPattern } from "../platform/ids";
 
 /**
  * An id of one type, checked against the exact shape `newId` mints. Ids reach

@@ -8,7 +8,7 @@
  * new secret format cannot be added without the scrubber knowing it.
  */
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
-import { API_KEY_PATTERN } from "./api-key-format";
+import { API_KEY_PATTERN } from "../keys/format";
 import { randomToken } from "./random";
 import { SESSION_TOKEN_PATTERN } from "./session-token";
 

@@ -6,7 +6,7 @@
  *
  *   usr_<16 base32>.ses_<16 base32>.<32 base32 = 160-bit secret>
  */
-import { newId } from "../ids";
+import { newId } from "../platform/ids";
 import { sha256Hex } from "./digest";
 import { randomToken } from "./random";
 

@@ -10,10 +10,10 @@
  * timeout.
  */
 import { and, eq, ne } from "drizzle-orm";
-import type { Clock } from "../clock";
 import type { Database } from "../db";
 import { webhookDeliveries, webhooks } from "../db/schema";
-import type { Env } from "../env";
+import type { Clock } from "../platform/clock";
+import type { Env } from "../platform/env";
 import { openSecret } from "../security/secret-box";
 import { webhookUrlProblem } from "../security/webhook-url";
 import type { WebhookJob } from "./dispatch";

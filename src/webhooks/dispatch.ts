@@ -4,21 +4,16 @@
  * delivery (what the consumer sends, retries and dead-letters).
  */
 import { eq } from "drizzle-orm";
-import type { Clock } from "../clock";
+import { ALERT_NAMES, type AlertName } from "../alerts/names";
 import { chunk, type Database, runInBatch } from "../db";
 import { webhookDeliveries, webhooks } from "../db/schema";
-import type { Env } from "../env";
-import { newId } from "../ids";
+import type { Clock } from "../platform/clock";
+import type { Env } from "../platform/env";
+import { newId } from "../platform/ids";
 
-/** The events a webhook can subscribe to (API.md §7). */
-export const WEBHOOK_EVENTS = [
-	"alert.failed_logins_spike",
-	"alert.key_created",
-	"alert.member_changed",
-	"alert.key_expiring",
-	"alert.lockdown",
-] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+/** The events a webhook can subscribe to (API.md §7): the alerts, from their one list. */
+export const WEBHOOK_EVENTS = ALERT_NAMES;
+export type WebhookEvent = AlertName;
 
 /** A queue message: the body is fixed when the event happens, so every retry sends the same bytes. */
 export interface WebhookJob {

@@ -3,10 +3,10 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
 import { accounts, invitations, memberships, recoveryCodes, users, webhooks } from "../../src/db/schema";
-import { newId } from "../../src/ids";
-import { expectProblem, jsonRequest } from "../helpers";
-import { enrolTotp, identityHarness, PASSWORD } from "../identity/helpers";
-import { seedKey } from "./seed";
+import { newId } from "../../src/platform/ids";
+import { enrolTotp, identityHarness, PASSWORD } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
+import { seedKey } from "../support/seed";
 
 const db = createDatabase(env.DB);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, jsonRequest } from "../helpers";
-import { identityHarness } from "../identity/helpers";
+import { identityHarness } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 const verifiedUser = (h: ReturnType<typeof identityHarness>) => h.signupVerified();
 

@@ -1,17 +1,17 @@
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { memberships, webhooks } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
-import { expectProblem, jsonRequest, testApp } from "../helpers";
-import { seedAccount } from "./seed";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { bearer, expectProblem, jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");
 const t = testApp({ clock });
 const db = createDatabase(env.DB);
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const lockdown = (accountId: string, token: string, body: Record<string, unknown> = {}) =>
 	t.request(
 		`/v1/accounts/${accountId}/lockdown`,

@@ -1,15 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
-import { expectProblem, jsonRequest, testApp } from "../helpers";
-import { seedAccount } from "./seed";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { as, expectProblem, jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 const clock = new ManualClock("2026-07-01T00:00:00Z");
 const t = testApp({ clock });
-const as = (token: string, method = "GET", body?: unknown, extra: Record<string, string> = {}) =>
-	body === undefined
-		? { method, headers: { Authorization: `Bearer ${token}`, ...extra } }
-		: jsonRequest(method, body, { Authorization: `Bearer ${token}`, ...extra });
 
 describe("accounts", () => {
 	it("creates an account owned by the caller and validates settings ranges, naming each bad field", async () => {

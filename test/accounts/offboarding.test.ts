@@ -1,11 +1,13 @@
 import { env } from "cloudflare:test";
 import { and, eq, isNull } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { apiKeys, invitations, webhooks } from "../../src/db/schema";
-import { d1HeldUntilReleased, jsonRequest, testApp } from "../helpers";
-import { seedAccount } from "./seed";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { d1HeldUntilReleased } from "../support/faults";
+import { bearer, jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 /**
  * A removal racing the removed person's own requests: grants that passed the
@@ -16,8 +18,6 @@ const RUNS = 20;
 const clock = new ManualClock("2026-09-20T00:00:00Z");
 const t = testApp({ clock });
 const db = createDatabase(env.DB);
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
 /** The real D1, except that batches (the one conditional write of each grant) wait until released. */
 
 describe("removing a member while they act", () => {

@@ -1,16 +1,17 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { accounts, apiKeys, invitations, users } from "../../src/db/schema";
 import { accountGuard, userSessions } from "../../src/durable/address";
-import { newId } from "../../src/ids";
 import { verifyApiKey } from "../../src/keys/verify";
 import type { Email, Mailer } from "../../src/mail";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { observedQueue } from "../audit/fixtures";
-import { expectProblem, jsonRequest, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { newId } from "../../src/platform/ids";
+import { testApp } from "../support/app";
+import { observedQueue } from "../support/audit";
+import { bearer, expectProblem, jsonRequest } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 
 const db = createDatabase(env.DB);
 const DAY = 86_400_000;
@@ -25,8 +26,6 @@ function harness(start = "2027-04-01T00:00:00Z") {
 	const request = (path: string, init?: RequestInit) => t.request(path, init, { AUDIT_QUEUE: audit.queue });
 	return { clock, mail, audit, request };
 }
-
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 describe("alerts", () => {
 	it("a new key alerts the owner and admins by email, records alert.key_created and queues the subscribed webhook", async () => {

@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/audit/chain";
 import { auditChain } from "../../src/durable/address";
-import { listArchive, syntheticEvent, uniqueAccount } from "./fixtures";
+import { listArchive, syntheticEvent, uniqueAccount } from "../support/audit";
 
 async function archiveObjects(stream: string, count: number) {
 	const stub = auditChain(env, stream);

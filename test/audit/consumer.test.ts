@@ -8,7 +8,7 @@ import { runScheduled } from "../../src/cron";
 import { createDatabase } from "../../src/db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../../src/db/schema";
 import { auditChain } from "../../src/durable/address";
-import { archivedEventIds, deliver, listArchive, syntheticEvent, uniqueAccount } from "./fixtures";
+import { archivedEventIds, deliver, listArchive, syntheticEvent, uniqueAccount } from "../support/audit";
 
 const db = createDatabase(env.DB);
 const MAX_RETRIES = 5; // wrangler.toml [[queues.consumers]] max_retries for keyward-audit

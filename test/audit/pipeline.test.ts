@@ -4,9 +4,10 @@ import { describe, expect, it } from "vitest";
 import { runScheduled } from "../../src/cron";
 import { createDatabase } from "../../src/db";
 import { auditEvents, auditOutbox } from "../../src/db/schema";
-import { newId } from "../../src/ids";
-import { jsonRequest, testApp } from "../helpers";
-import { deliver, observedQueue, principal, tokenAuthenticator, uniqueAccount } from "./fixtures";
+import { newId } from "../../src/platform/ids";
+import { testApp } from "../support/app";
+import { deliver, observedQueue, principal, tokenAuthenticator, uniqueAccount } from "../support/audit";
+import { jsonRequest } from "../support/request";
 
 const db = createDatabase(env.DB);
 const SECRETS = ["hunter2-password", "tok_live_session_secret", "s3cr3t-value", "kw_live_0123456789abcdef"];
@@ -138,7 +139,7 @@ describe("audit routes", () => {
 
 	it("lists newest first with filters and a cursor", async () => {
 		const base = Date.parse("2026-05-01T00:00:00Z");
-		const { syntheticEvent } = await import("./fixtures");
+		const { syntheticEvent } = await import("../support/audit");
 		const actors = [newId("usr"), newId("usr")];
 		const keys = [newId("key"), newId("key"), newId("key")];
 		const events = Array.from({ length: 7 }, (_, i) =>
@@ -200,7 +201,7 @@ describe("audit routes", () => {
 	});
 
 	it("exports the archive as NDJSON, oldest first, within the range", async () => {
-		const { syntheticEvent } = await import("./fixtures");
+		const { syntheticEvent } = await import("../support/audit");
 		const acc = uniqueAccount();
 		const exporter = testApp({ authenticate: tokenAuthenticator({ admin: principal(acc, "admin") }) });
 		const now = Date.now();

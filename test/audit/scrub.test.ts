@@ -1,8 +1,8 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
 import { isSecretFieldName, REDACTED, scrubActor, scrubMetadata } from "../../src/audit/scrub";
-import { newId } from "../../src/ids";
-import { generateApiKey } from "../../src/security/api-key-format";
+import { generateApiKey } from "../../src/keys/format";
+import { newId } from "../../src/platform/ids";
 import {
 	mintDeviceId,
 	mintOpaqueToken,
@@ -162,14 +162,14 @@ describe("the scrubber knows every secret Keyward mints", () => {
 		const ALLOWED: Record<string, string> = {
 			"/src/security/random.ts": "the primitive itself",
 			"/src/security/secret-formats.ts": "opaque tokens, recovery codes, webhook secrets",
-			"/src/security/api-key-format.ts": "API keys (API_KEY_PATTERN)",
+			"/src/keys/format.ts": "API keys (API_KEY_PATTERN)",
 			"/src/security/session-token.ts": "session tokens (SESSION_TOKEN_PATTERN)",
 			"/src/security/totp.ts": "TOTP keys (shown through totpSecretText)",
 			"/src/security/secret-box.ts": "AES-GCM nonces, never shown",
-			"/src/ids.ts": "public ids, not secrets",
+			"/src/platform/ids.ts": "public ids, not secrets",
 			"/src/identity/mfa.ts": "6-digit email codes (randomDigits; too short to recognise, redacted by field name)",
 			"/src/middleware/request-id/index.ts": "request ids, public",
-			"/src/console/render.tsx": "CSP nonces, public",
+			"/src/console/components/render.tsx": "CSP nonces, public",
 			"/src/routes/docs.ts": "CSP nonces, public",
 			"/src/audit/consumer.ts": "dead-letter object names, public",
 		};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, jsonRequest } from "../helpers";
-import { enrolTotp, identityHarness, PASSWORD, totpCode } from "../identity/helpers";
+import { enrolTotp, identityHarness, PASSWORD, totpCode } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 const IP = "192.0.2.44";
 const MINUTE = 60_000;

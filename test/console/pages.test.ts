@@ -1,12 +1,12 @@
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { accounts, memberships } from "../../src/db/schema";
 import { SESSION_COOKIE } from "../../src/identity/sessions";
-import { seedAccount } from "../accounts/seed";
-import { BASE, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { BASE, testApp } from "../support/app";
+import { seedAccount } from "../support/seed";
 
 const clock = new ManualClock("2026-10-01T00:00:00Z");
 const t = testApp({ clock });

@@ -1,10 +1,11 @@
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { apiKeys } from "../../src/db/schema";
-import { seedAccount } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
-import { cronHarness, DAY, db, keyWith } from "./fixtures";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { cronHarness, DAY, db, keyWith } from "../support/cron";
+import { jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 /** A run small enough that one noisy account could fill it alone. */
 const BUDGET = { batchSize: 20, batches: 1 };

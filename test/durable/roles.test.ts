@@ -9,7 +9,7 @@ import {
 	quotaCounter,
 	userSessions,
 } from "../../src/durable/address";
-import { listArchive, syntheticEvent, uniqueAccount } from "../audit/fixtures";
+import { listArchive, syntheticEvent, uniqueAccount } from "../support/audit";
 
 const tablesOf = (stub: DurableObjectStub) =>
 	runInDurableObject(stub, (_instance, state) =>

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
-import { observedQueue } from "../audit/fixtures";
-import { expectProblem, jsonRequest, testApp } from "../helpers";
-import { uniqueEmail } from "./helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { observedQueue } from "../support/audit";
+import { uniqueEmail } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 /**
  * The real breached-password client against a fake range server (the outside

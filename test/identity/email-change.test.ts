@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, jsonRequest } from "../helpers";
-import { identityHarness, PASSWORD, uniqueEmail } from "./helpers";
+import { identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 const codeIn = (text: string | undefined) => /\n\n([a-z2-7]+)\n/.exec(text ?? "")?.[1] ?? "";
 

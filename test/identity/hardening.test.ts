@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, jsonRequest } from "../helpers";
-import { enrolTotp, identityHarness, PASSWORD, totpCode, uniqueIp } from "./helpers";
+import { enrolTotp, identityHarness, PASSWORD, totpCode, uniqueIp } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 describe("throttles hold under concurrency and cover every secret check", () => {
 	it("parallel wrong-password logins: at most 5 are tried, the rest are refused with rate-limit headers", async () => {

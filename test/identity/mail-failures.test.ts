@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import type { Mailer } from "../../src/mail";
-import { seedAccount } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 describe("mail that cannot be sent", () => {
 	afterEach(() => vi.restoreAllMocks());

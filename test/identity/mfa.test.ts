@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, jsonRequest } from "../helpers";
-import { identityHarness, PASSWORD, totpCode } from "./helpers";
+import { identityHarness, PASSWORD, totpCode } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 async function enrolledUser(h: ReturnType<typeof identityHarness>) {
 	const user = await h.signupVerified(); // an email code is a second factor only for a verified address

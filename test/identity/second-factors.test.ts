@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
 import { accounts } from "../../src/db/schema";
-import { expectProblem, jsonRequest } from "../helpers";
-import { enrolTotp, identityHarness, PASSWORD, totpCode } from "./helpers";
+import { enrolTotp, identityHarness, PASSWORD, totpCode } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 const db = createDatabase(env.DB);
 

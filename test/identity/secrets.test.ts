@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { jsonRequest } from "../helpers";
-import { identityHarness, PASSWORD, totpCode, uniqueEmail } from "./helpers";
+import { identityHarness, PASSWORD, totpCode, uniqueEmail } from "../support/identity";
+import { jsonRequest } from "../support/request";
 
 describe("secrets never leave where they belong", () => {
 	it("no password, token, TOTP secret or code appears in logs, audit events or error bodies", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, jsonRequest } from "../helpers";
-import { enrolTotp, identityHarness, PASSWORD, uniqueEmail } from "./helpers";
+import { enrolTotp, identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 describe("sign-up, verification, login and sessions", () => {
 	it("signs up: user, owned account, session, cookie and a verification email", async () => {

@@ -8,8 +8,8 @@ import { describeAgent } from "../../src/identity/new-device";
 import { throttleKeyOf } from "../../src/security/cidr";
 import { checkPassword, passwordPolicyFrom } from "../../src/security/password-policy";
 import { canonicalRecoveryCode } from "../../src/security/secret-formats";
-import { expectProblem, jsonRequest } from "../helpers";
-import { identityHarness, PASSWORD, uniqueEmail } from "./helpers";
+import { identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
 
 /**
  * What the attack on #18 found, each as the attack: a stolen session, a stolen password, a

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem } from "../helpers";
-import { identityHarness, uniqueEmail, uniqueIp } from "./helpers";
+import { identityHarness, uniqueEmail, uniqueIp } from "../support/identity";
+import { expectProblem } from "../support/request";
 
 describe("login throttling", () => {
 	it("per email: backoff after 5 consecutive failures, 15-minute lock after 10, emailed and audited", async () => {

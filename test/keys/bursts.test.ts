@@ -1,12 +1,14 @@
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { apiKeys } from "../../src/db/schema";
-import type { Env } from "../../src/env";
-import { type SeededAccount, seedAccount, seedKey } from "../accounts/seed";
-import { d1HeldUntilReleased, jsonRequest, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import type { Env } from "../../src/platform/env";
+import { testApp } from "../support/app";
+import { d1HeldUntilReleased } from "../support/faults";
+import { bearer, jsonRequest, verifyCode } from "../support/request";
+import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
 
 /**
  * The key lifecycle under bursts of parallel requests, each scenario repeated
@@ -18,10 +20,7 @@ const RUNS = 20;
 const clock = new ManualClock("2026-11-01T00:00:00Z");
 const t = testApp({ clock });
 const db = createDatabase(env.DB);
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
-const verify = async (secret: string) =>
-	(await (await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret }))).json<{ code: string }>()).code;
+const verify = (secret: string) => verifyCode(t, secret);
 const keysOf = (accountId: string) => db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId));
 const rotate = (s: SeededAccount, keyId: string, vars: Partial<Env> = {}) =>
 	t.request(

@@ -1,21 +1,20 @@
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { apiKeys } from "../../src/db/schema";
 import { accountGuard } from "../../src/durable/address";
 import { recordFromRow } from "../../src/durable/key-store";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { accountObjectsFailing, d1FailingInBatch, expectProblem, jsonRequest, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { accountObjectsFailing, d1FailingInBatch } from "../support/faults";
+import { bearer, expectProblem, jsonRequest, verifyCode } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 
 const clock = new ManualClock("2026-10-01T00:00:00Z");
 const t = testApp({ clock });
 const db = createDatabase(env.DB);
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
-const verify = async (secret: string) =>
-	(await (await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret }))).json<{ code: string }>()).code;
+const verify = (secret: string) => verifyCode(t, secret);
 const row = async (id: string) => db.query.apiKeys.findFirst({ where: eq(apiKeys.id, id) });
 
 describe("revocation cannot be lost", () => {

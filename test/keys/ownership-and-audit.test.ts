@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { observedQueue } from "../audit/fixtures";
-import { expectProblem, jsonRequest, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { observedQueue } from "../support/audit";
+import { bearer, expectProblem, jsonRequest } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 
 const clock = new ManualClock("2026-09-15T00:00:00Z");
 const t = testApp({ clock });
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
 describe("a member and another member's key", () => {
 	it("may read it (metadata) but not update, rotate or revoke it", async () => {
 		const s = await seedAccount(clock);

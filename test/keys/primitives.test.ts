@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crc32, generateApiKey, keyStart, parseApiKey } from "../../src/security/api-key-format";
+import { crc32, generateApiKey, keyStart, parseApiKey } from "../../src/keys/format";
 import { allScopesSatisfied, isValidScope, scopeSatisfies } from "../../src/security/scopes";
 import { emptyWindow, restoreWindow, tryAdmit } from "../../src/security/sliding-window";
 

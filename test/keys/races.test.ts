@@ -2,11 +2,13 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { endSessionsHere } from "../../src/accounts/lockdown";
-import { ManualClock } from "../../src/clock";
 import { createDatabase } from "../../src/db";
 import { apiKeys, memberships } from "../../src/db/schema";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { d1HeldUntilReleased, expectProblem, jsonRequest, testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { d1HeldUntilReleased } from "../support/faults";
+import { bearer, expectProblem, jsonRequest } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 
 /**
  * The windows a second attack found: each forced open by holding one request
@@ -15,8 +17,6 @@ import { d1HeldUntilReleased, expectProblem, jsonRequest, testApp } from "../hel
 const clock = new ManualClock("2026-11-10T00:00:00Z");
 const t = testApp({ clock });
 const db = createDatabase(env.DB);
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe("races the second attack found", () => {

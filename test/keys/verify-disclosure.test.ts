@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { denialFor } from "../../sdk/src/request.js";
-import { ManualClock } from "../../src/clock";
+import { ManualClock } from "../../src/platform/clock";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
+import { testApp } from "../support/app";
+import { jsonRequest } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 
 /** What verify tells a stranger: nothing of a refused key's limit, and no trust in a claimed address. */
 const clock = new ManualClock("2026-10-15T00:00:00Z");

@@ -1,10 +1,11 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
-import type { Env } from "../../src/env";
-import { generateApiKey } from "../../src/security/api-key-format";
-import { seedAccount } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
+import { generateApiKey } from "../../src/keys/format";
+import { ManualClock } from "../../src/platform/clock";
+import type { Env } from "../../src/platform/env";
+import { testApp } from "../support/app";
+import { as, createKey as createKeyAs, jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 const clock = new ManualClock("2026-08-01T00:00:00Z");
 
@@ -31,19 +32,8 @@ function countingEnv() {
 const t = testApp({ clock });
 const verify = (key: string, extra: Record<string, unknown> = {}, vars?: Partial<Env>) =>
 	t.request("/v1/keys/verify", jsonRequest("POST", { key, ...extra }), vars);
-const as = (token: string, method: string, body?: unknown) =>
-	body === undefined
-		? { method, headers: { Authorization: `Bearer ${token}` } }
-		: jsonRequest(method, body, { Authorization: `Bearer ${token}` });
-
-async function createKey(token: string, accountId: string, body: Record<string, unknown>) {
-	const res = await t.request(
-		`/v1/accounts/${accountId}/keys`,
-		as(token, "POST", { name: "k", environment: "staging", scopes: ["database:read"], ...body }),
-	);
-	expect(res.status).toBe(201);
-	return res.json<{ key: { id: string; start: string; expiresAt: string }; secret: string }>();
-}
+const createKey = (token: string, accountId: string, body: Record<string, unknown>) =>
+	createKeyAs(t, token, accountId, { scopes: ["database:read"], ...body });
 
 describe("POST /v1/keys/verify", () => {
 	it("answers VALID with the documented body and rate-limit headers, and the secret is never stored", async () => {

@@ -1,11 +1,12 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { accountGuard } from "../../src/durable/address";
 import { type KeyRecord, KeyStore } from "../../src/durable/key-store";
+import { ManualClock } from "../../src/platform/clock";
 import { reserveFor } from "../../src/security/sliding-window";
-import { seedAccount } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
+import { testApp } from "../support/app";
+import { jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
 
 /**
  * The window is not written on every admission: a write carries a reserve (1% of the limit) of

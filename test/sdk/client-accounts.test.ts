@@ -3,9 +3,9 @@
  * webhooks, audit events, the security report and lockdown.
  */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
-import { seedAccount } from "../accounts/seed";
-import { testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { seedAccount } from "../support/seed";
 import { sdkClient, tokenInMail } from "./helpers";
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { KeywardError, ReauthenticationRequiredError } from "../../sdk/src/index.js";
-import { ManualClock } from "../../src/clock";
-import { testApp } from "../helpers";
-import { PASSWORD, totpCode, uniqueEmail } from "../identity/helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { PASSWORD, totpCode, uniqueEmail } from "../support/identity";
 import { sdkClient, tokenInMail } from "./helpers";
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");

@@ -7,8 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { type KeywardClient, KeywardError } from "../../sdk/src/index.js";
 import type { Operations } from "../../sdk/src/operations.js";
-import { ManualClock } from "../../src/clock";
-import { testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
 import { appFetch, sdkClient } from "./helpers";
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");

@@ -7,12 +7,14 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KeywardBinding } from "../../sdk/src/index.js";
-import { systemClock } from "../../src/clock";
 import { KeywardVerifier, type VerifyRpcResult } from "../../src/entrypoint";
-import type { Env } from "../../src/env";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { observedQueue } from "../audit/fixtures";
-import { accountObjectsFailingVerify, jsonRequest, testApp } from "../helpers";
+import { systemClock } from "../../src/platform/clock";
+import type { Env } from "../../src/platform/env";
+import { testApp } from "../support/app";
+import { observedQueue } from "../support/audit";
+import { accountObjectsFailingVerify } from "../support/faults";
+import { createKey as createKeyAs, jsonRequest } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 
 const t = testApp({ log: () => {} });
 // The SDK's view of the binding is a structural type; this assignment fails the typecheck if they drift.
@@ -39,18 +41,8 @@ function comparable(headers: Record<string, string>) {
 const withoutResetAt = (body: Record<string, unknown>) =>
 	body.ratelimit ? { ...body, ratelimit: { ...(body.ratelimit as object), resetAt: "*" } } : body;
 
-async function createKey(token: string, accountId: string, body: Record<string, unknown> = {}) {
-	const res = await t.request(
-		`/v1/accounts/${accountId}/keys`,
-		jsonRequest(
-			"POST",
-			{ name: "rpc", environment: "staging", scopes: ["invoices:read"], ...body },
-			{ Authorization: `Bearer ${token}` },
-		),
-	);
-	expect(res.status).toBe(201);
-	return (await res.json<{ key: { id: string }; secret: string }>()).secret;
-}
+const createKey = async (token: string, accountId: string, body: Record<string, unknown> = {}) =>
+	(await createKeyAs(t, token, accountId, { name: "rpc", scopes: ["invoices:read"], ...body })).secret;
 
 describe("KeywardVerifier over a service binding", () => {
 	it("answers every code exactly as the HTTP route does", async () => {

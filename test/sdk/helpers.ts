@@ -1,8 +1,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createKeywardClient, type FetchLike, type KeywardClientOptions } from "../../sdk/src/index.js";
 import type { App } from "../../src/app";
-import type { Env } from "../../src/env";
-import { BASE } from "../helpers";
+import type { Env } from "../../src/platform/env";
+import { BASE } from "../support/app";
 
 /**
  * A fetch that hands every request to the real app with the real local bindings: the SDK under

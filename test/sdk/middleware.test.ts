@@ -16,9 +16,10 @@ import {
 	keyFromHeaders,
 	verifyRequest,
 } from "../../sdk/src/index.js";
-import { systemClock } from "../../src/clock";
-import { seedAccount, seedKey } from "../accounts/seed";
-import { jsonRequest, testApp } from "../helpers";
+import { systemClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { jsonRequest } from "../support/request";
+import { seedAccount, seedKey } from "../support/seed";
 import { appFetch } from "./helpers";
 
 const keywardApp = testApp({ log: () => {} });

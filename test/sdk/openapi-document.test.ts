@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { OPERATIONS } from "../../sdk/src/index.js";
-import { testApp } from "../helpers";
+import { testApp } from "../support/app";
 
 const doc = await (await testApp().request("/v1/openapi.json")).json<{
 	servers?: unknown;

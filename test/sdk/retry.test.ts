@@ -7,9 +7,9 @@
 import { describe, expect, it } from "vitest";
 import { type FetchLike, KeywardError, KeywardTimeoutError } from "../../sdk/src/index.js";
 import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs } from "../../sdk/src/retry.js";
-import { ManualClock } from "../../src/clock";
-import { seedAccount } from "../accounts/seed";
-import { testApp } from "../helpers";
+import { ManualClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { seedAccount } from "../support/seed";
 import { appFetch, sdkClient } from "./helpers";
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");

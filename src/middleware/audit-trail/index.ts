@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { AppEnv } from "../../app-env";
 import { AuditLog } from "../../audit/emitter";
+import type { AppEnv } from "../../platform/app-env";
 
 export interface AuditTrailOptions {
 	log?: (line: string) => void;

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../app-env";
 import type { Authenticator } from "../../auth/principal";
+import type { AppEnv } from "../../platform/app-env";
 
 /**
  * Resolves the caller once per request and records them as the audit actor.

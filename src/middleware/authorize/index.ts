@@ -1,11 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../app-env";
+import { DEFAULT_SETTINGS } from "../../accounts/settings";
 import { type Permission, reservedScopeFor, roleAllows } from "../../auth/permissions";
 import type { Principal, PrincipalMembership } from "../../auth/principal";
 import { memberships } from "../../db/schema";
-import { DEFAULT_SETTINGS } from "../../identity/settings";
-import { isIdOf } from "../../ids";
+import type { AppEnv } from "../../platform/app-env";
+import { isIdOf } from "../../platform/ids";
 import { ApiError, validationError } from "../../problems";
 import { ipAllowed } from "../../security/cidr";
 import { scopeSatisfies } from "../../security/scopes";

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import { type Env, isDevelopment } from "../../env";
+import { type Env, isDevelopment } from "../../platform/env";
 import { ApiError } from "../../problems";
-import { parseOriginList } from "../cors-allowlist";
+import { parseOriginList } from "../../security/origin";
 
 const REQUIRED_SECRETS = ["KEY_PEPPER", "TOTP_ENCRYPTION_KEY"] as const;
 

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../problems";
+import { parseOriginList } from "../../security/origin";
 
 export interface CorsAllowlistOptions {
 	/** Exact origins (scheme://host[:port]) allowed to call from a browser. `*` is ignored. */
@@ -9,12 +10,6 @@ export interface CorsAllowlistOptions {
 	exposeHeaders?: string[];
 	maxAgeSeconds?: number;
 }
-
-export const parseOriginList = (value: string | undefined): string[] =>
-	(value ?? "")
-		.split(",")
-		.map((s) => s.trim())
-		.filter((s) => s.length > 0);
 
 /**
  * Answers CORS only for listed origins, preflight included. It never echoes `*`

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { type Env, isDevelopment } from "../../env";
+import { type Env, isDevelopment } from "../../platform/env";
 import { ApiError } from "../../problems";
 
 /**

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../problems";
+import { fromOwnSite } from "../../security/origin";
 
 export interface SameOriginFormsOptions {
 	/** Origins besides the request's own that may post (the CORS allowlist). */
@@ -7,22 +8,6 @@ export interface SameOriginFormsOptions {
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/**
- * Whether an unsafe request comes from this site: its `Origin` is this site
- * or an allowed one. Under `Referrer-Policy: no-referrer` (API.md §1) a
- * browser's own form post carries `Origin: null`; then `Sec-Fetch-Site`
- * (which no page script can set) must say `same-origin`.
- */
-export function fromOwnSite(
-	headers: { header(name: string): string | undefined },
-	url: string,
-	allowed: string[],
-): boolean {
-	const origin = headers.header("Origin");
-	if (origin && origin !== "null") return origin === new URL(url).origin || allowed.includes(origin);
-	return headers.header("Sec-Fetch-Site") === "same-origin";
-}
 
 /**
  * CSRF defence for the console's HTML forms, on top of the SameSite=Strict

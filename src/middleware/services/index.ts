@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, Services } from "../../app-env";
-import type { Env } from "../../env";
+import type { AppEnv, Services } from "../../platform/app-env";
+import type { Env } from "../../platform/env";
 
 /** Builds the per-request services (database, mailer, clock) from the bindings and puts them on the context. */
 export const services =

@@ -1,0 +1,120 @@
+import { z } from "@hono/zod-openapi";
+import { and, eq, inArray } from "drizzle-orm";
+import { raiseAlertFrom } from "../alerts/raise";
+import { apiKeys } from "../db/schema";
+import type { App } from "../platform/app-env";
+import { ApiError, validationError } from "../problems";
+import { accountRoute } from "../routes/account-route";
+import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { liftLockdown, lockDownAccount } from "./lockdown";
+import { AccountParams } from "./schemas";
+
+const LockdownBody = z.strictObject({
+	reason: FreeText(500),
+	revokeSessions: z.boolean().default(true).openapi({ description: "End every session of every member (default)" }),
+	revokeKeys: z
+		.union([z.enum(["all", "none"]), z.array(Id("key")).min(1).max(50)])
+		.default("all")
+		.openapi({ description: '"all" (default), "none", or the ids of the keys to revoke' }),
+});
+
+export const lockdownRoute = accountRoute("lockdown", {
+	method: "post",
+	path: "/v1/accounts/{accountId}/lockdown",
+	tags: ["Incident response"],
+	summary: "Lock the account down: end members' sessions and revoke the chosen keys, effective on the next request",
+	request: { params: AccountParams, body: jsonBody(LockdownBody) },
+	responses: {
+		200: jsonContent(
+			z.object({ sessionsRevoked: z.number().int(), keysRevoked: z.number().int(), lockedDownAt: z.string() }),
+			"Locked down",
+		),
+		...problemResponses(400, 401, 403, 404, 413, 415),
+	},
+});
+
+export const liftLockdownRoute = accountRoute(
+	"lockdown:lift",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/lockdown/lift",
+		tags: ["Incident response"],
+		summary: "Lift a lockdown (owner only): keys, invitations and webhooks can be made again",
+		description:
+			"Sessions the lockdown cut off stay cut off (their owners sign in again), and revoked keys stay revoked. " +
+			"409 when the account is not locked down.",
+		request: { params: AccountParams, body: jsonBody(z.strictObject({ reason: FreeText(500) })) },
+		responses: {
+			200: jsonContent(z.object({ liftedAt: z.string() }), "Lifted"),
+			...problemResponses(400, 401, 403, 404, 409, 413, 415),
+		},
+	},
+	{ grants: "setting", reauthenticate: "lift the lockdown", ownerWhileLockedDown: true },
+);
+
+export function registerLockdown(app: App) {
+	app.openapi(liftLockdownRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const { reason } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		if (!(await liftLockdown(db, accountId)))
+			throw new ApiError("conflict", { detail: "The account is not locked down" });
+		const now = clock.now();
+		c.get("audit").record({
+			action: "account.lockdown_lifted",
+			target: { type: "account", id: accountId },
+			metadata: { reason },
+		});
+		raiseAlertFrom(c, {
+			accountId,
+			type: "alert.lockdown",
+			subject: "Keyward: the lockdown of your account was lifted",
+			text: `The lockdown of account ${accountId} was lifted by its owner. Reason: ${reason}.`,
+			data: { lifted: true, reason },
+			target: { type: "account", id: accountId },
+		});
+		return c.json({ liftedAt: now.toISOString() }, 200);
+	});
+
+	app.openapi(lockdownRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const input = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		if (Array.isArray(input.revokeKeys)) {
+			// Every listed key must be this account's: an unknown id is a mistake to show, not to skip silently.
+			const found = await db
+				.select({ id: apiKeys.id })
+				.from(apiKeys)
+				.where(and(eq(apiKeys.accountId, accountId), inArray(apiKeys.id, input.revokeKeys)));
+			const known = new Set(found.map((k) => k.id));
+			const unknown = input.revokeKeys.flatMap((id, i) =>
+				known.has(id) ? [] : [{ path: `revokeKeys.${i}`, message: "No such key in this account" }],
+			);
+			if (unknown.length) throw validationError(unknown);
+		}
+		const now = clock.now();
+		const result = await lockDownAccount(c.env, db, accountId, input, now);
+		const metadata = {
+			reason: input.reason,
+			sessionsRevoked: result.sessionsRevoked,
+			keysRevoked: result.keysRevoked,
+			keyIds: result.keyIds.slice(0, 100),
+			members: result.members,
+		};
+		c.get("audit").record({ action: "account.lockdown", target: { type: "account", id: accountId }, metadata });
+		raiseAlertFrom(c, {
+			accountId,
+			type: "alert.lockdown",
+			subject: "Keyward: your account was locked down",
+			text:
+				`Account ${accountId} was locked down: ${result.sessionsRevoked} sessions ended, ` +
+				`${result.keysRevoked} keys revoked. Reason: ${input.reason}. Members must sign in again.`,
+			data: metadata,
+			target: { type: "account", id: accountId },
+		});
+		return c.json(
+			{ sessionsRevoked: result.sessionsRevoked, keysRevoked: result.keysRevoked, lockedDownAt: now.toISOString() },
+			200,
+		);
+	});
+}

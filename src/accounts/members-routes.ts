@@ -1,0 +1,165 @@
+import { z } from "@hono/zod-openapi";
+import { and, eq, sql } from "drizzle-orm";
+import { raiseAlertFrom } from "../alerts/raise";
+import { invitations, memberships } from "../db/schema";
+import { callerMembership } from "../middleware/authorize";
+import type { App } from "../platform/app-env";
+import { ApiError } from "../problems";
+import { accountRoute } from "../routes/account-route";
+import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { ListQuery, pageOf } from "../routes/pagination";
+import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "./member-rules";
+import { removeMembership } from "./offboarding";
+import { accountLockedDown, getMembership, grantLost, listMembers, stillAllowed } from "./queries";
+import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./schemas";
+
+export const listMembersRoute = accountRoute("members:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}/members",
+	tags: ["Members"],
+	summary: "Members with role, MFA status, joined and last-active times",
+	request: { params: AccountParams, query: ListQuery },
+	responses: {
+		200: jsonContent(z.object({ data: z.array(MemberSchema), nextCursor: z.string().nullable() }), "Members"),
+		...problemResponses(400, 401, 403, 404),
+	},
+});
+
+export const updateMemberRoute = accountRoute(
+	"members:manage",
+	{
+		method: "patch",
+		path: "/v1/accounts/{accountId}/members/{userId}",
+		tags: ["Members"],
+		summary: "Change a member's role (never to owner; never above your own)",
+		request: { params: MemberParams, body: jsonBody(z.strictObject({ role: AssignableRole })) },
+		responses: {
+			200: jsonContent(z.object({ member: MemberSchema }), "Updated"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
+	},
+	{ grants: "role", reauthenticate: "change a member's role" },
+);
+
+export const removeMemberRoute = accountRoute("members:manage", {
+	method: "delete",
+	path: "/v1/accounts/{accountId}/members/{userId}",
+	tags: ["Members"],
+	summary: "Remove a member: their access ends at their next request",
+	description:
+		"Their keys in this account are revoked, and the invitations they sent and the webhooks they added are " +
+		"removed. Grants they had in flight when the removal committed are refused. A retry after a failure " +
+		"finishes revoking their keys; 404 when there is no such member and nothing of theirs left.",
+	request: { params: MemberParams },
+	responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 409) },
+});
+
+const refuse = (refusal: MemberChangeRefusal) => {
+	if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });
+};
+
+export function registerMembers(app: App) {
+	app.openapi(listMembersRoute, async (c) => {
+		const members = await listMembers(c.get("services").db, c.req.valid("param").accountId);
+		return c.json(pageOf(members, c.req.valid("query")), 200);
+	});
+
+	app.openapi(updateMemberRoute, async (c) => {
+		const { accountId, userId } = c.req.valid("param");
+		const { role } = c.req.valid("json");
+		const { db } = c.get("services");
+		const target = await getMembership(db, accountId, userId);
+		if (!target) throw new ApiError("not-found", { detail: "No such member" });
+		const caller = callerMembership(c, accountId);
+		refuse(checkRoleChange(caller.membership.role, target.role, role));
+		// The WHERE re-checks the role read above, so a concurrent transfer cannot be undone by this
+		// change, and that the caller may still manage members and the account is not locked down, so
+		// a change in flight when its caller was removed or the account locked down does not land.
+		const [changed] = await db.batch([
+			db
+				.update(memberships)
+				.set({ role })
+				.where(
+					and(
+						eq(memberships.accountId, accountId),
+						eq(memberships.userId, userId),
+						eq(memberships.role, target.role),
+						sql`NOT ${accountLockedDown(accountId)}`,
+						stillAllowed(accountId, caller.principal.userId, "members:manage"),
+					),
+				)
+				.returning({ userId: memberships.userId }),
+			// Below admin, their pending invitations lose the authority that made them.
+			db
+				.delete(invitations)
+				.where(
+					and(
+						eq(invitations.accountId, accountId),
+						eq(invitations.invitedBy, userId),
+						sql`${role} NOT IN ('admin', 'owner')`,
+					),
+				),
+		]);
+		if (changed.length !== 1)
+			await grantLost(
+				db,
+				accountId,
+				caller.principal.userId,
+				"members:manage",
+				"no role can change",
+				new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" }),
+			);
+		c.get("audit").record({
+			action: "member.role_changed",
+			target: { type: "user", id: userId },
+			metadata: { from: target.role, to: role },
+		});
+		raiseAlertFrom(c, {
+			accountId,
+			type: "alert.member_changed",
+			subject: "Keyward: a member's role changed",
+			text: `User ${userId} in account ${accountId} changed from ${target.role} to ${role}.`,
+			data: { change: "role_changed", userId, from: target.role, to: role },
+			target: { type: "user", id: userId },
+		});
+		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);
+		if (!member) throw new ApiError("not-found");
+		return c.json({ member }, 200);
+	});
+
+	app.openapi(removeMemberRoute, async (c) => {
+		const { accountId, userId } = c.req.valid("param");
+		const { db } = c.get("services");
+		const target = await getMembership(db, accountId, userId);
+		// No membership: not a member, or one whose removal stopped after the membership went and
+		// before their keys did; the retry finishes it (and answers 404 when there is nothing left).
+		if (target) refuse(checkRemoval(callerMembership(c, accountId).membership.role, target.role));
+		const removed = await removeMembership(c.env, db, accountId, userId, c.get("services").clock.now());
+		if (removed === null) {
+			if (target) throw new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" });
+			throw new ApiError("not-found", { detail: "No such member" });
+		}
+		const { keysRevoked, webhooksRemoved } = removed;
+		c.get("audit").record({
+			action: "member.removed",
+			target: { type: "user", id: userId },
+			metadata: {
+				role: target?.role ?? null,
+				keysRevoked,
+				webhooksRemoved,
+				finishedEarlierRemoval: !removed.membershipEnded,
+			},
+		});
+		raiseAlertFrom(c, {
+			accountId,
+			type: "alert.member_changed",
+			subject: "Keyward: a member was removed",
+			text:
+				`User ${userId} was removed from account ${accountId}; ${keysRevoked} of their keys were revoked ` +
+				`and ${webhooksRemoved} of the webhooks they added were removed.`,
+			data: { change: "removed", userId, role: target?.role ?? null, keysRevoked, webhooksRemoved },
+			target: { type: "user", id: userId },
+		});
+		return c.body(null, 204);
+	});
+}

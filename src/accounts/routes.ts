@@ -1,0 +1,219 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq, sql } from "drizzle-orm";
+import { assertRecentAuthentication } from "../auth/recent-auth";
+import { accounts, memberships } from "../db/schema";
+import { callerMembership, requireUser } from "../middleware/authorize";
+import type { App } from "../platform/app-env";
+import { newId } from "../platform/ids";
+import { ApiError, validationError } from "../problems";
+import { accountRoute } from "../routes/account-route";
+import { Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { deleteAccount } from "./offboarding";
+import { getAccount, getMembership } from "./queries";
+import { AccountName, AccountParams, AccountSchema, publicAccount, SettingsPatch } from "./schemas";
+import { parseSettings } from "./settings";
+import { changedSettings, settingsChangeRefusals } from "./settings-rules";
+
+export const createAccountRoute = createRoute({
+	method: "post",
+	path: "/v1/accounts",
+	tags: ["Accounts"],
+	summary: "Create an account; the caller becomes its owner",
+	middleware: [requireUser()] as const,
+	request: { body: jsonBody(z.strictObject({ name: AccountName })) },
+	responses: { 201: jsonContent(z.object({ account: AccountSchema }), "Created"), ...problemResponses(400, 401) },
+});
+
+export const getAccountRoute = accountRoute("account:read", {
+	method: "get",
+	path: "/v1/accounts/{accountId}",
+	tags: ["Accounts"],
+	summary: "The account with its settings",
+	request: { params: AccountParams },
+	responses: {
+		200: jsonContent(z.object({ account: AccountSchema }), "The account"),
+		...problemResponses(401, 403, 404),
+	},
+});
+
+export const updateAccountRoute = accountRoute(
+	"settings:manage",
+	{
+		method: "patch",
+		path: "/v1/accounts/{accountId}",
+		tags: ["Accounts"],
+		summary: "Rename the account or change its settings (only the fields sent change)",
+		description:
+			"Admins and the owner may rename the account and change key and alert policies. The settings that decide " +
+			"who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`) are the owner's " +
+			"alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the " +
+			"caller's own address, and `requireMfa` by an owner without two-factor, are 400.",
+		request: {
+			params: AccountParams,
+			body: jsonBody(z.strictObject({ name: AccountName.optional(), settings: SettingsPatch.optional() })),
+		},
+		responses: {
+			200: jsonContent(z.object({ account: AccountSchema }), "Updated"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
+	},
+	{
+		grants: "setting",
+		reauthenticateWhen: "any setting changes (a rename alone needs none)",
+		ownerWhileLockedDown: true,
+	},
+);
+
+export const deleteAccountRoute = accountRoute(
+	"account:delete",
+	{
+		method: "delete",
+		path: "/v1/accounts/{accountId}",
+		tags: ["Accounts"],
+		summary: "Delete the account: every member's access ends at once; the audit trail is kept",
+		description: "Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).",
+		request: { params: AccountParams },
+		responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404) },
+	},
+	{ reauthenticate: "delete the account" },
+);
+
+export const transferOwnershipRoute = accountRoute(
+	"ownership:transfer",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/transfer-ownership",
+		tags: ["Accounts"],
+		summary: "Make another member the owner; the old owner becomes an admin",
+		request: { params: AccountParams, body: jsonBody(z.strictObject({ userId: Id("usr") })) },
+		responses: {
+			200: jsonContent(z.object({ ownerId: z.string(), previousOwnerId: z.string() }), "Transferred"),
+			...problemResponses(400, 401, 403, 404, 409),
+		},
+	},
+	{ grants: "role", reauthenticate: "transfer ownership" },
+);
+
+export function registerAccounts(app: App) {
+	app.openapi(createAccountRoute, async (c) => {
+		const { name } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		const now = clock.now();
+		const account = {
+			id: newId("acc"),
+			name,
+			settings: "{}",
+			createdAt: now,
+			lockedDownAt: null,
+			lockedDownReason: null,
+			sessionsNotBefore: null,
+		};
+		await db.batch([
+			db.insert(accounts).values(account),
+			db.insert(memberships).values({ accountId: account.id, userId: principal.userId, role: "owner", joinedAt: now }),
+		]);
+		const audit = c.get("audit");
+		audit.accountId = account.id;
+		audit.record({ action: "account.created", target: { type: "account", id: account.id } });
+		return c.json({ account: publicAccount(account) }, 201);
+	});
+
+	app.openapi(getAccountRoute, async (c) => {
+		const account = await getAccount(c.get("services").db, c.req.valid("param").accountId);
+		if (!account) throw new ApiError("not-found");
+		return c.json({ account: publicAccount(account) }, 200);
+	});
+
+	app.openapi(updateAccountRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const input = c.req.valid("json");
+		const { db } = c.get("services");
+		const account = await getAccount(db, accountId);
+		if (!account) throw new ApiError("not-found");
+		const before = parseSettings(account.settings);
+		const settings = { ...before, ...input.settings };
+		const { principal, membership } = callerMembership(c, accountId);
+		const { forbidden, invalid } = settingsChangeRefusals(
+			{
+				role: membership.role,
+				ip: c.req.header("CF-Connecting-IP") ?? null,
+				mfaEnabled: principal.mfaEnabled === true,
+			},
+			before,
+			settings,
+		);
+		if (forbidden.length > 0)
+			throw new ApiError("forbidden", {
+				detail: "Settings that decide who can get in are the owner's alone",
+				errors: forbidden,
+			});
+		if (invalid.length > 0) throw validationError(invalid);
+		const changedNow = changedSettings(before, settings);
+		if (changedNow.length > 0) assertRecentAuthentication(c, "change the account's security settings");
+		const [updated] = await db
+			.update(accounts)
+			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })
+			// Conditional on the settings the rules above were checked against, so two changes cannot
+			// interleave (the name is last-writer-wins: no rule depends on it).
+			.where(and(eq(accounts.id, accountId), eq(accounts.settings, account.settings)))
+			.returning();
+		if (!updated) throw new ApiError("conflict", { detail: "The account changed meanwhile; reload and try again" });
+		const changed = changedSettings(before, settings);
+		if (changed.length > 0 || input.name !== undefined) {
+			c.get("audit").record({
+				action: "account.settings_changed",
+				target: { type: "account", id: accountId },
+				metadata: { changed: input.name !== undefined ? [...changed, "name"] : changed },
+			});
+		}
+		return c.json({ account: publicAccount(updated) }, 200);
+	});
+
+	app.openapi(deleteAccountRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const { db, clock } = c.get("services");
+		const keysRevoked = await deleteAccount(c.env, db, accountId, clock.now());
+		c.get("audit").record({
+			action: "account.deleted",
+			target: { type: "account", id: accountId },
+			metadata: { keysRevoked },
+		});
+		return c.body(null, 204);
+	});
+
+	app.openapi(transferOwnershipRoute, async (c) => {
+		const { accountId } = c.req.valid("param");
+		const { userId } = c.req.valid("json");
+		const { db } = c.get("services");
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		if (userId === principal.userId) throw new ApiError("conflict", { detail: "You already own this account" });
+		if (!(await getMembership(db, accountId, userId))) throw new ApiError("not-found", { detail: "No such member" });
+		// One transaction, each step conditional: promote only while the caller is still the owner,
+		// demote the caller only once the target is the owner. Concurrent transfers cannot make two
+		// owners, and a target removed meanwhile cannot leave none.
+		const callerIsOwner = sql`EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ${accountId} AND m.user_id = ${principal.userId} AND m.role = 'owner')`;
+		const targetIsOwner = sql`EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ${accountId} AND m.user_id = ${userId} AND m.role = 'owner')`;
+		const [promoted] = await db.batch([
+			db
+				.update(memberships)
+				.set({ role: "owner" })
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), callerIsOwner))
+				.returning({ userId: memberships.userId }),
+			db
+				.update(memberships)
+				.set({ role: "admin" })
+				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, principal.userId), targetIsOwner)),
+		]);
+		if (promoted.length !== 1)
+			throw new ApiError("conflict", { detail: "Ownership changed meanwhile; reload and try again" });
+		c.get("audit").record({
+			action: "account.ownership_transferred",
+			target: { type: "user", id: userId },
+			metadata: { previousOwnerId: principal.userId },
+		});
+		return c.json({ ownerId: userId, previousOwnerId: principal.userId }, 200);
+	});
+}

@@ -1,0 +1,97 @@
+/**
+ * Resolves a session token from `Authorization: Bearer` or the
+ * `__Host-keyward_session` cookie (never from the query string). A cookie is
+ * sent by the browser on its own, so unsafe cookie requests must also come
+ * from an allowed Origin (CSRF), on top of SameSite=Strict.
+ */
+
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { accountGuard } from "../durable/address";
+import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
+import { getUser, membershipsOf } from "../identity/users";
+import { hashApiKey, parseApiKey } from "../keys/format";
+import type { AppEnv } from "../platform/app-env";
+import { ApiError } from "../problems";
+import { fromOwnSite, parseOriginList } from "../security/origin";
+import type { Authenticator, Principal } from "./principal";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export function credentialOf(c: Context): { token: string; via: "bearer" | "cookie" } | null {
+	const header = c.req.header("Authorization");
+	if (header !== undefined) {
+		const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+		return match?.[1] ? { token: match[1], via: "bearer" } : null;
+	}
+	const cookie = getCookie(c, SESSION_COOKIE);
+	return cookie ? { token: cookie, via: "cookie" } : null;
+}
+
+function assertSameSiteOrigin(c: Context<AppEnv>): void {
+	if (!fromOwnSite(c.req, c.req.url, parseOriginList(c.env.CORS_ORIGINS))) {
+		throw new ApiError("forbidden", { detail: "Cookie-authenticated changes must come from an allowed Origin" });
+	}
+}
+
+export const credentialAuthenticator: Authenticator = async (c) => {
+	const credential = credentialOf(c);
+	if (!credential) return null;
+	if (credential.via === "cookie" && !SAFE_METHODS.has(c.req.method)) assertSameSiteOrigin(c as Context<AppEnv>);
+	const { services } = (c as Context<AppEnv>).var;
+	if (credential.token.startsWith("kw_")) return keyPrincipal(c as Context<AppEnv>, credential.token);
+	const resolved = await resolveSessionToken(c.env, credential.token, services.clock.now());
+	if (!resolved) return null;
+	const [user, memberships] = await Promise.all([
+		getUser(services.db, resolved.userId),
+		membershipsOf(services.db, resolved.userId),
+	]);
+	if (!user) return null;
+	const principal: Principal = {
+		type: "user",
+		id: resolved.userId,
+		userId: resolved.userId,
+		sessionId: resolved.session.id,
+		sessionCreatedAt: resolved.session.createdAt,
+		via: credential.via,
+		mfaEnabled: user.totpSecret !== null,
+		memberships,
+	};
+	return principal;
+};
+
+/**
+ * An API key as a caller of the management API: valid right now (the same
+ * verification as POST /v1/keys/verify, counted against its rate limit), and
+ * acting with its creator's current role in the key's account.
+ */
+async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principal | null> {
+	const { services } = c.var;
+	const parsed = parseApiKey(token);
+	if (!parsed) return null;
+	const outcome = await accountGuard(c.env, parsed.accountId).verifyKey(
+		await hashApiKey(c.env.KEY_PEPPER ?? "", token),
+		[],
+		c.req.header("CF-Connecting-IP") ?? null,
+		services.clock.now().getTime(),
+	);
+	if (outcome.code !== "VALID" || !outcome.key) return null;
+	const key = outcome.key;
+	const [creatorUser, creatorMemberships] = await Promise.all([
+		getUser(services.db, key.createdBy),
+		membershipsOf(services.db, key.createdBy),
+	]);
+	const creator = creatorMemberships.find((m) => m.accountId === key.accountId);
+	if (!creator || !creatorUser) return null;
+	return {
+		type: "key",
+		id: key.id,
+		userId: key.createdBy,
+		via: "bearer",
+		scopes: key.scopes,
+		key,
+		// The creator's own standing: requireMfa applies to their keys as to their sessions.
+		mfaEnabled: creatorUser.totpSecret !== null,
+		memberships: [creator],
+	};
+}

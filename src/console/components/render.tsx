@@ -1,0 +1,80 @@
+/** What every console handler needs: a page with its own nonce, the API as the visitor, form input, sign-in checks. */
+import type { Context } from "hono";
+import type { Child } from "hono/jsx";
+import type { App, AppEnv } from "../../platform/app-env";
+import { type ConsoleApi, consoleApi } from "../client/api";
+import { consoleContentSecurityPolicy, type Nav, Page } from "./layout";
+
+export type ConsoleContext = Context<AppEnv>;
+
+export function renderPage(c: ConsoleContext, title: string, nav: Nav | null, body: Child, status = 200) {
+	const nonce = crypto.randomUUID().replaceAll("-", "");
+	c.set("contentSecurityPolicy", consoleContentSecurityPolicy(nonce));
+	c.header("Cache-Control", "no-store");
+	return c.html(
+		<Page title={title} nonce={nonce} nav={nav}>
+			{body}
+		</Page>,
+		status as 200,
+	);
+}
+
+/** Form fields as strings (a repeated field keeps its last value; checkboxes are "on" or absent). */
+export async function formOf(c: ConsoleContext): Promise<Record<string, string>> {
+	const body = await c.req.parseBody();
+	return Object.fromEntries(
+		Object.entries(body).map(([k, v]) => [k, typeof v === "string" ? v : Array.isArray(v) ? String(v.at(-1)) : ""]),
+	);
+}
+
+export interface SignedIn {
+	api: ConsoleApi;
+	user: {
+		id: string;
+		email: string;
+		name: string;
+		mfaEnabled: boolean;
+		emailVerified: boolean;
+		passwordBreached: boolean;
+	};
+	memberships: { accountId: string; accountName: string; role: string }[];
+}
+
+/** The visitor, or null (the caller redirects to sign-in); one GET /v1/me through the API. */
+export async function signedIn(c: ConsoleContext, app: App): Promise<SignedIn | null> {
+	const api = consoleApi(c, app);
+	if (!api.token) return null;
+	const me = await api.call<Omit<SignedIn, "api">>("GET", "/v1/me");
+	return me.ok ? { api, ...me.data } : null;
+}
+
+export const toSignIn = (c: ConsoleContext) => c.redirect("/console/sign-in", 303);
+
+export const nav = (accountId: string | null, current: string): Nav => ({ accountId, current });
+
+export const formatTime = (iso: string | null | undefined): string =>
+	iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—";
+
+/** Wraps a handler that needs a signed-in visitor; otherwise to the sign-in page. */
+export const withUser =
+	(app: App, handler: (c: ConsoleContext, me: SignedIn) => Promise<Response>) => async (c: ConsoleContext) => {
+		const me = await signedIn(c, app);
+		return me ? handler(c, me) : toSignIn(c);
+	};
+
+/** Like withUser, for /console/a/:accountId/… pages; the account must be one of the visitor's. */
+export const withAccount = (
+	app: App,
+	handler: (c: ConsoleContext, me: SignedIn, accountId: string, role: string) => Promise<Response>,
+) =>
+	withUser(app, async (c, me) => {
+		const accountId = c.req.param("accountId") ?? "";
+		const membership = me.memberships.find((m) => m.accountId === accountId);
+		if (!membership)
+			return renderPage(c, "Not found", nav(me.memberships[0]?.accountId ?? null, ""), <p>No such account.</p>, 404);
+		return handler(c, me, accountId, membership.role);
+	});
+
+/** A problem from the API as a page-level message (field errors go next to their fields instead). */
+export const problemText = (problem: { detail?: string; title: string } | null | undefined) =>
+	problem ? (problem.detail ?? problem.title) : null;

@@ -1,0 +1,280 @@
+/**
+ * API keys in the console: the list (status, environment, scopes, expiry,
+ * last use, a badge for keys expiring within 14 days), creation with the
+ * secret shown once, rotation with a grace period, revocation with a reason.
+ * The secret is rendered only in the response to the form that created it.
+ */
+import type { App } from "../../platform/app-env";
+import { apiPath, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice, ShownOnce } from "../components/layout";
+import {
+	type ConsoleContext,
+	formatTime,
+	formOf,
+	nav,
+	problemText,
+	renderPage,
+	type SignedIn,
+	withAccount,
+} from "../components/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
+
+interface KeyView {
+	id: string;
+	name: string;
+	start: string;
+	environment: string;
+	scopes: string[];
+	status: string;
+	expiresAt: string;
+	lastUsedAt: string | null;
+	rotatedTo: string | null;
+}
+
+const EXPIRING_DAYS = 14;
+const splitList = (value: string | undefined) =>
+	(value ?? "")
+		.split(/[\s,]+/)
+		.map((s) => s.trim())
+		.filter(Boolean);
+
+const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; problem?: Problem | null }) => {
+	const errors = fieldErrors(problem);
+	return (
+		<section>
+			<h2>Create a key</h2>
+			{problem && !problem.errors && <Notice kind="bad">{problemText(problem)}</Notice>}
+			<form method="post">
+				<Field name="name" label="Name" value={form.name} errors={errors} required />
+				<label for="environment">Environment</label>
+				<select id="environment" name="environment">
+					{["production", "staging", "development", "ci"].map((env) => (
+						<option value={env} selected={(form.environment ?? "staging") === env}>
+							{env}
+						</option>
+					))}
+				</select>
+				<Field
+					name="scopes"
+					label="Scopes"
+					value={form.scopes}
+					hint="Comma-separated, e.g. invoices:read, invoices:write"
+					errors={errors}
+					required
+				/>
+				<Field
+					name="expiresInDays"
+					label="Expires in (days)"
+					type="number"
+					value={form.expiresInDays}
+					hint="Empty for the account's maximum"
+					errors={errors}
+				/>
+				<Field
+					name="ipAllowlist"
+					label="IP allowlist"
+					value={form.ipAllowlist}
+					hint="Comma-separated CIDRs; empty allows any address"
+					errors={errors}
+				/>
+				<div class="row">
+					<Field
+						name="rateLimit"
+						label="Rate limit (requests)"
+						type="number"
+						value={form.rateLimit ?? "1000"}
+						errors={errors}
+					/>
+					<Field
+						name="windowSeconds"
+						label="per (seconds)"
+						type="number"
+						value={form.windowSeconds ?? "3600"}
+						errors={errors}
+					/>
+				</div>
+				<button type="submit">Create key</button>
+			</form>
+		</section>
+	);
+};
+
+function badge(key: KeyView, now: number) {
+	const expiring = key.status === "active" && Date.parse(key.expiresAt) - now < EXPIRING_DAYS * 86_400_000;
+	return (
+		<>
+			<span class={`badge ${key.status}`}>{key.status}</span>
+			{expiring && <span class="badge expiring"> expires soon</span>}
+		</>
+	);
+}
+
+async function keysPage(
+	c: ConsoleContext,
+	me: SignedIn,
+	accountId: string,
+	extra: { form?: Record<string, string>; problem?: Problem | null; notice?: string } = {},
+) {
+	const list = await me.api.call<{ data: KeyView[] }>("GET", apiPath`/v1/accounts/${accountId}/keys` + "?limit=100");
+	const now = Date.now();
+	const base = `/console/a/${accountId}/keys`;
+	return renderPage(
+		c,
+		"API keys",
+		nav(accountId, "keys"),
+		<>
+			{extra.notice && <Notice kind="ok">{extra.notice}</Notice>}
+			<section>
+				<table>
+					<caption class="muted">Keys of this account</caption>
+					<thead>
+						<tr>
+							<th scope="col">Name</th>
+							<th scope="col">Status</th>
+							<th scope="col">Environment</th>
+							<th scope="col">Scopes</th>
+							<th scope="col">Expires</th>
+							<th scope="col">Last used</th>
+							<th scope="col">Actions</th>
+						</tr>
+					</thead>
+					<tbody>
+						{(list.ok ? list.data.data : []).map((key) => (
+							<tr>
+								<td>
+									{key.name}
+									<br />
+									<code>{key.start}…</code>
+								</td>
+								<td>{badge(key, now)}</td>
+								<td>{key.environment}</td>
+								<td>{key.scopes.join(", ")}</td>
+								<td>{formatTime(key.expiresAt)}</td>
+								<td>{formatTime(key.lastUsedAt)}</td>
+								<td>
+									{key.status === "active" && !key.rotatedTo && (
+										<form method="post" action={`${base}/${key.id}/rotate`}>
+											<label for={`grace-${key.id}`}>Grace (hours)</label>
+											<input
+												id={`grace-${key.id}`}
+												name="gracePeriodHours"
+												type="number"
+												min="0"
+												max="168"
+												value="24"
+											/>
+											<button type="submit" class="secondary">
+												Rotate
+											</button>
+										</form>
+									)}
+									{key.status !== "revoked" && (
+										<form method="post" action={`${base}/${key.id}/revoke`}>
+											<label for={`reason-${key.id}`}>Reason</label>
+											<input id={`reason-${key.id}`} name="reason" required />
+											<button type="submit" class="danger">
+												Revoke
+											</button>
+										</form>
+									)}
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			</section>
+			<CreateForm form={extra.form} problem={extra.problem} />
+		</>,
+		extra.problem ? extra.problem.status : 200,
+	);
+}
+
+const secretPage = (c: ConsoleContext, accountId: string, title: string, key: KeyView, secret: string) =>
+	renderPage(
+		c,
+		title,
+		nav(accountId, "keys"),
+		<section>
+			<p>
+				Key <strong>{key.name}</strong> ({key.environment}, scopes {key.scopes.join(", ")}), expires{" "}
+				{formatTime(key.expiresAt)}.
+			</p>
+			<ShownOnce id="api-key-secret" value={secret} label="Your new API key." />
+			<p>
+				<a href={`/console/a/${accountId}/keys`}>I have stored it: back to the keys</a>
+			</p>
+		</section>,
+		201,
+	);
+
+export function registerConsoleKeys(app: App) {
+	app.get(
+		"/console/a/:accountId/keys",
+		withAccount(app, (c, me, accountId) =>
+			keysPage(c, me, accountId, { notice: c.req.query("done") ? "Done." : undefined }),
+		),
+	);
+
+	app.post(
+		"/console/a/:accountId/keys",
+		withAccount(app, async (c, me, accountId) => {
+			const form = await formOf(c);
+			const body: Record<string, unknown> = {
+				name: form.name ?? "",
+				environment: form.environment ?? "",
+				scopes: splitList(form.scopes),
+				ipAllowlist: splitList(form.ipAllowlist),
+				rateLimit: { limit: Number(form.rateLimit || 1000), windowSeconds: Number(form.windowSeconds || 3600) },
+			};
+			if (form.expiresInDays) body.expiresInDays = Number(form.expiresInDays);
+			const res = await me.api.call<{ key: KeyView; secret: string }>(
+				"POST",
+				apiPath`/v1/accounts/${accountId}/keys`,
+				body,
+			);
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, `/console/a/${accountId}/keys`, form);
+			if (!res.ok) {
+				// "rateLimit.limit" names the field "rateLimit"; the window has its own input.
+				const errors = (res.problem.errors ?? []).map((e) =>
+					e.path === "rateLimit.windowSeconds" ? { ...e, path: "windowSeconds" } : e,
+				);
+				return keysPage(c, me, accountId, { form, problem: { ...res.problem, errors: res.problem.errors && errors } });
+			}
+			return secretPage(c, accountId, "API key created", res.data.key, res.data.secret);
+		}),
+	);
+
+	app.post(
+		"/console/a/:accountId/keys/:keyId/rotate",
+		withAccount(app, async (c, me, accountId) => {
+			const form = await formOf(c);
+			const body = form.gracePeriodHours ? { gracePeriodHours: Number(form.gracePeriodHours) } : {};
+			const res = await me.api.call<{ key: KeyView; secret: string }>(
+				"POST",
+				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/rotate`,
+				body,
+			);
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
+			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
+			return secretPage(c, accountId, "API key rotated", res.data.key, res.data.secret);
+		}),
+	);
+
+	app.post(
+		"/console/a/:accountId/keys/:keyId/revoke",
+		withAccount(app, async (c, me, accountId) => {
+			const form = await formOf(c);
+			const res = await me.api.call(
+				"POST",
+				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/revoke`,
+				{
+					reason: form.reason ?? "",
+				},
+			);
+			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
+			return c.redirect(`/console/a/${accountId}/keys?done=revoked`, 303);
+		}),
+	);
+}

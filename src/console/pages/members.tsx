@@ -1,0 +1,238 @@
+/** Members in the console: roles and MFA status, invitations, role changes and removal, all through the API. */
+import type { App } from "../../platform/app-env";
+import { apiPath, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice } from "../components/layout";
+import {
+	type ConsoleContext,
+	formatTime,
+	formOf,
+	nav,
+	problemText,
+	renderPage,
+	type SignedIn,
+	withAccount,
+	withUser,
+} from "../components/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
+
+interface MemberView {
+	userId: string;
+	email: string;
+	name: string;
+	role: string;
+	mfaEnabled: boolean;
+	joinedAt: string;
+	lastActiveAt: string | null;
+}
+interface InvitationView {
+	id: string;
+	email: string;
+	role: string;
+	expiresAt: string;
+}
+
+const ROLES = ["admin", "member", "readonly"];
+
+async function membersPage(
+	c: ConsoleContext,
+	me: SignedIn,
+	accountId: string,
+	extra: { problem?: Problem | null; form?: Record<string, string> } = {},
+) {
+	const [members, invitations] = await Promise.all([
+		me.api.call<{ data: MemberView[] }>("GET", apiPath`/v1/accounts/${accountId}/members` + "?limit=100"),
+		me.api.call<{ data: InvitationView[] }>("GET", apiPath`/v1/accounts/${accountId}/invitations` + "?limit=100"),
+	]);
+	const errors = fieldErrors(extra.problem);
+	const base = `/console/a/${accountId}/members`;
+	return renderPage(
+		c,
+		"Members",
+		nav(accountId, "members"),
+		<>
+			{c.req.query("done") && <Notice kind="ok">Done.</Notice>}
+			{extra.problem && !extra.problem.errors && <Notice kind="bad">{problemText(extra.problem)}</Notice>}
+			<section>
+				<table>
+					<caption class="muted">People in this account</caption>
+					<thead>
+						<tr>
+							<th scope="col">Name</th>
+							<th scope="col">Role</th>
+							<th scope="col">Two-factor</th>
+							<th scope="col">Last active</th>
+							<th scope="col">Actions</th>
+						</tr>
+					</thead>
+					<tbody>
+						{(members.ok ? members.data.data : []).map((m) => (
+							<tr>
+								<td>
+									{m.name}
+									<br />
+									<span class="muted">{m.email}</span>
+								</td>
+								<td>{m.role}</td>
+								<td>{m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>}</td>
+								<td>{formatTime(m.lastActiveAt)}</td>
+								<td>
+									{m.role !== "owner" && (
+										<>
+											<form method="post" action={`${base}/${m.userId}/role`} class="row">
+												<div>
+													<label for={`role-${m.userId}`}>Role</label>
+													<select id={`role-${m.userId}`} name="role">
+														{ROLES.map((r) => (
+															<option value={r} selected={r === m.role}>
+																{r}
+															</option>
+														))}
+													</select>
+												</div>
+												<button type="submit" class="secondary">
+													Change role
+												</button>
+											</form>
+											<form method="post" action={`${base}/${m.userId}/remove`}>
+												<button type="submit" class="danger" aria-label={`Remove ${m.name}`}>
+													Remove
+												</button>
+											</form>
+										</>
+									)}
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			</section>
+			<section>
+				<h2>Invite someone</h2>
+				<form method="post" action={`/console/a/${accountId}/invitations`}>
+					<Field name="email" label="Email" type="email" value={extra.form?.email} errors={errors} required />
+					<label for="invite-role">Role</label>
+					<select id="invite-role" name="role">
+						{ROLES.map((r) => (
+							<option value={r} selected={r === "member"}>
+								{r}
+							</option>
+						))}
+					</select>
+					<button type="submit">Send invitation</button>
+				</form>
+			</section>
+			<section>
+				<h2>Pending invitations</h2>
+				<ul>
+					{(invitations.ok ? invitations.data.data : []).map((i) => (
+						<li>
+							{i.email} as {i.role}, expires {formatTime(i.expiresAt)}{" "}
+							<form method="post" action={`/console/a/${accountId}/invitations/${i.id}/cancel`} class="inline">
+								<button type="submit" class="secondary" aria-label={`Cancel the invitation of ${i.email}`}>
+									Cancel
+								</button>
+							</form>
+						</li>
+					))}
+				</ul>
+			</section>
+		</>,
+		extra.problem ? extra.problem.status : 200,
+	);
+}
+
+export function registerConsoleMembers(app: App) {
+	app.get(
+		"/console/a/:accountId/members",
+		withAccount(app, (c, me, accountId) => membersPage(c, me, accountId)),
+	);
+
+	const action = (
+		path: string,
+		call: (
+			me: SignedIn,
+			accountId: string,
+			c: ConsoleContext,
+			form: Record<string, string>,
+		) => ReturnType<SignedIn["api"]["call"]>,
+	) =>
+		app.post(
+			`/console/a/:accountId${path}`,
+			withAccount(app, async (c, me, accountId) => {
+				const form = await formOf(c);
+				const res = await call(me, accountId, c, form);
+				if (!res.ok && isReauthenticationRequired(res.problem))
+					return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
+				return res.ok
+					? c.redirect(`/console/a/${accountId}/members?done=1`, 303)
+					: membersPage(c, me, accountId, { problem: res.problem, form });
+			}),
+		);
+
+	// Invitations apart from members: a literal beside a parameter (`members/invite` next to
+	// `members/:userId`) would force Hono off its RegExpRouter onto the slower TrieRouter.
+	action("/invitations", (me, accountId, _c, form) =>
+		me.api.call("POST", apiPath`/v1/accounts/${accountId}/invitations`, {
+			email: form.email ?? "",
+			role: form.role ?? "",
+		}),
+	);
+	action("/members/:userId/role", (me, accountId, c, form) =>
+		me.api.call("PATCH", apiPath`/v1/accounts/${accountId}/members/${c.req.param("userId") ?? ""}`, {
+			role: form.role ?? "",
+		}),
+	);
+	action("/members/:userId/remove", (me, accountId, c) =>
+		me.api.call("DELETE", apiPath`/v1/accounts/${accountId}/members/${c.req.param("userId") ?? ""}`),
+	);
+	action("/invitations/:invitationId/cancel", (me, accountId, c) =>
+		me.api.call("DELETE", apiPath`/v1/accounts/${accountId}/invitations/${c.req.param("invitationId") ?? ""}`),
+	);
+
+	/** Where a signed-in person lands: their first account's keys, or a page to accept an invitation. */
+	app.get(
+		"/console",
+		withUser(app, async (c, me) => {
+			// A password found in breaches at sign-in is the first thing to fix.
+			if (me.user.passwordBreached) return c.redirect("/console/security", 303);
+			const first = me.memberships[0];
+			if (first) return c.redirect(`/console/a/${first.accountId}/keys`, 303);
+			return renderPage(c, "No account yet", nav(null, ""), <AcceptForm />);
+		}),
+	);
+
+	const AcceptForm = ({ problem }: { problem?: Problem | null }) => (
+		<section>
+			<h2>Accept an invitation</h2>
+			{problem && <Notice kind="bad">{problemText(problem)}</Notice>}
+			<form method="post" action="/console/invitations/accept">
+				<Field name="token" label="Code from the invitation email" autocomplete="off" required />
+				<button type="submit">Join</button>
+			</form>
+		</section>
+	);
+
+	app.get(
+		"/console/invitations/accept",
+		withUser(app, async (c, me) =>
+			renderPage(c, "Accept an invitation", nav(me.memberships[0]?.accountId ?? null, ""), <AcceptForm />),
+		),
+	);
+	app.post(
+		"/console/invitations/accept",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ membership: { accountId: string } }>("POST", "/v1/invitations/accept", {
+				token: (form.token ?? "").trim(),
+			});
+			if (res.ok) return c.redirect(`/console/a/${res.data.membership.accountId}/keys`, 303);
+			return renderPage(
+				c,
+				"Accept an invitation",
+				nav(me.memberships[0]?.accountId ?? null, ""),
+				<AcceptForm problem={res.problem} />,
+				res.status,
+			);
+		}),
+	);
+}

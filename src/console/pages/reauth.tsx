@@ -1,0 +1,136 @@
+/**
+ * Re-authentication in the console, in place: when the API answers a form with
+ * `reauthentication-required`, the page asks for the password (and the
+ * authenticator's code, when the person has one), keeping the
+ * form the person filled in (as hidden fields), then proves it
+ * (`POST /v1/me/reauthenticate`), switches the browser to the new session, and
+ * finishes the action they started by posting that form again. Only the
+ * console's own forms that need a fresh proof can be replayed.
+ */
+
+import { sessionCookie } from "../../identity/sessions";
+import type { App } from "../../platform/app-env";
+import type { Problem } from "../client/api";
+import { fieldErrors } from "../client/api";
+import { Field, Notice } from "../components/layout";
+import { type ConsoleContext, formOf, nav, renderPage, type SignedIn, withUser } from "../components/render";
+
+export const isReauthenticationRequired = (problem: Problem | null | undefined): boolean =>
+	problem?.status === 403 && (problem as { type?: string }).type?.endsWith("/reauthentication-required") === true;
+
+const REPLAY = "__replay";
+/** The console forms that can need a fresh proof, and so may be finished after one. */
+const ACCOUNT = "\\/console\\/a\\/acc_[a-z2-7]{16}";
+const REPLAYABLE = [
+	new RegExp(`^${ACCOUNT}\\/keys\\/key_[a-z2-7]{16}\\/rotate$`),
+	new RegExp(`^${ACCOUNT}\\/invitations$`),
+	new RegExp(`^${ACCOUNT}\\/members\\/usr_[a-z2-7]{16}\\/role$`),
+	/^\/console\/a\/acc_[a-z2-7]{16}\/keys$/,
+	/^\/console\/a\/acc_[a-z2-7]{16}\/settings$/,
+	/^\/console\/security\/revoke-other-sessions$/,
+	/^\/console\/security\/email$/,
+];
+
+/** The prompt: the password, and the form to finish afterwards. */
+export function reauthenticationPrompt(
+	c: ConsoleContext,
+	me: SignedIn,
+	action: string,
+	form: Record<string, string>,
+	problem?: Problem | null,
+	status = 403,
+) {
+	const errors = fieldErrors(problem);
+	return renderPage(
+		c,
+		"Confirm it is you",
+		nav(me.memberships[0]?.accountId ?? null, ""),
+		<section>
+			<p>
+				This change needs you to confirm it is you first (you last did more than ten minutes ago): your password
+				{me.user.mfaEnabled ? " and a code from your authenticator app." : "."}
+			</p>
+			{problem && !problem.errors && <Notice kind="bad">{problem.detail ?? problem.title}</Notice>}
+			<form method="post" action="/console/reauthenticate">
+				<input type="hidden" name={REPLAY} value={action} />
+				{Object.entries(form)
+					.filter(([name]) => name !== REPLAY && name !== "password" && name !== "code")
+					.map(([name, value]) => (
+						<input type="hidden" name={`field.${name}`} value={value} />
+					))}
+				<Field
+					name="password"
+					label="Your password"
+					type="password"
+					autocomplete="current-password"
+					errors={errors}
+					required
+				/>
+				{me.user.mfaEnabled && (
+					<Field
+						name="code"
+						label="Code from your authenticator app"
+						autocomplete="one-time-code"
+						inputmode="numeric"
+						errors={errors}
+						required
+					/>
+				)}
+				<button type="submit">Confirm and continue</button>
+			</form>
+		</section>,
+		status,
+	);
+}
+
+export function registerConsoleReauth(app: App) {
+	app.post(
+		"/console/reauthenticate",
+		withUser(app, async (c, me) => {
+			const posted = await formOf(c);
+			const action = posted[REPLAY] ?? "";
+			const fields = Object.fromEntries(
+				Object.entries(posted)
+					.filter(([name]) => name.startsWith("field."))
+					.map(([name, value]) => [name.slice("field.".length), value]),
+			);
+			if (!REPLAYABLE.some((pattern) => pattern.test(action)))
+				return renderPage(c, "Not found", nav(null, ""), <p>Nothing to continue.</p>, 404);
+			const res = await me.api.call<{ session: { token: string; expiresAt: string } }>(
+				"POST",
+				"/v1/me/reauthenticate",
+				me.user.mfaEnabled
+					? { password: posted.password ?? "", method: "totp", code: (posted.code ?? "").trim() }
+					: { password: posted.password ?? "" },
+			);
+			if (!res.ok) return reauthenticationPrompt(c, me, action, fields, res.problem, res.status);
+			const { token, expiresAt } = res.data.session;
+			const maxAge = Math.max(0, Math.floor((Date.parse(expiresAt) - Date.now()) / 1000));
+			// Finish what they started, as the new session, through the console's own route.
+			const replay = await app.fetch(
+				new Request(new URL(action, c.req.url), {
+					method: "POST",
+					headers: {
+						"Content-Type": "application/x-www-form-urlencoded",
+						Cookie: `__Host-keyward_session=${token}`,
+						Origin: new URL(c.req.url).origin,
+						...Object.fromEntries(
+							["CF-Connecting-IP", "User-Agent"].flatMap((h) =>
+								c.req.header(h) ? [[h, c.req.header(h) as string]] : [],
+							),
+						),
+					},
+					body: new URLSearchParams(fields).toString(),
+				}),
+				c.env,
+				c.executionCtx,
+			);
+			const headers = new Headers(replay.headers);
+			headers.append("Set-Cookie", sessionCookie(token, maxAge));
+			// The replayed page's own nonce-based policy, which the headers middleware would otherwise replace.
+			const policy = replay.headers.get("Content-Security-Policy");
+			if (policy) c.set("contentSecurityPolicy", policy);
+			return new Response(replay.body, { status: replay.status, headers });
+		}),
+	);
+}

@@ -1,0 +1,505 @@
+/**
+ * Settings > Security: password, two-factor (enrol with a QR code, confirm,
+ * recovery codes shown once), and the sessions list with revoke and "sign out
+ * everywhere else". Secrets shown here (the TOTP secret during enrolment,
+ * recovery codes) appear only in the response to the form that produced them.
+ */
+import { raw } from "hono/html";
+import type { App } from "../../platform/app-env";
+import { apiPath, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice, ShownOnce } from "../components/layout";
+import {
+	type ConsoleContext,
+	formatTime,
+	formOf,
+	nav,
+	renderPage,
+	type SignedIn,
+	withUser,
+} from "../components/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
+
+interface SessionRow {
+	id: string;
+	current: boolean;
+	createdAt: string;
+	lastSeenAt: string;
+	ip: string | null;
+	userAgent: string | null;
+	country: string | null;
+}
+
+const DONE: Record<string, string> = {
+	password: "Your password is changed.",
+	"mfa-off": "Two-factor authentication is off.",
+	revoked: "The session is signed out.",
+	others: "Every other session is signed out.",
+	verified: "Your email address is verified.",
+	"email-changed": "Your email address is changed; your other sessions were signed out.",
+};
+
+async function securityPage(
+	c: ConsoleContext,
+	me: SignedIn,
+	extra: { problem?: Problem | null; form?: string; notice?: string } = {},
+) {
+	const sessions = await me.api.call<{ data: SessionRow[] }>("GET", "/v1/me/sessions");
+	const errors = fieldErrors(extra.problem);
+	const formError = (form: string) =>
+		extra.form === form && extra.problem && !extra.problem.errors ? (
+			<Notice kind="bad">{extra.problem.detail ?? extra.problem.title}</Notice>
+		) : null;
+	const done = DONE[c.req.query("done") ?? ""] ?? extra.notice;
+	const accountId = me.memberships[0]?.accountId ?? null;
+	return renderPage(
+		c,
+		"Security",
+		nav(accountId, "security"),
+		<>
+			{done && <Notice kind="ok">{done}</Notice>}
+			{me.user.passwordBreached && (
+				<Notice kind="bad">
+					Your password appears in known data breaches, so anyone can try it. Change it below, now.
+				</Notice>
+			)}
+			<p class="muted">
+				Signed in as {me.user.name} ({me.user.email})
+			</p>
+			{!me.user.emailVerified && (
+				<section>
+					<h2>Verify your email address</h2>
+					{formError("verify")}
+					<form method="post" action="/console/security/verify-email">
+						<Field
+							name="token"
+							label="Code from the verification email"
+							autocomplete="off"
+							errors={extra.form === "verify" ? errors : {}}
+							required
+						/>
+						<button type="submit">Verify</button>
+					</form>
+				</section>
+			)}
+			<section>
+				<h2>Email address</h2>
+				{formError("email")}
+				<form method="post" action="/console/security/email">
+					<Field
+						name="email"
+						label="New email address"
+						type="email"
+						autocomplete="email"
+						hint="We send a code to the new address; your current address is told and can cancel it for 72 hours."
+						errors={extra.form === "email" ? errors : {}}
+						required
+					/>
+					<button type="submit" class="secondary">
+						Change email address
+					</button>
+				</form>
+				<form method="post" action="/console/security/email/confirm">
+					<Field
+						name="token"
+						id="email-change-token"
+						label="Code sent to the new address"
+						autocomplete="off"
+						errors={extra.form === "email-confirm" ? errors : {}}
+						required
+					/>
+					<button type="submit" class="secondary">
+						Confirm the new address
+					</button>
+				</form>
+			</section>
+			<section>
+				<h2>Password</h2>
+				{formError("password")}
+				<form method="post" action="/console/security/password">
+					<Field
+						name="currentPassword"
+						label="Current password"
+						type="password"
+						autocomplete="current-password"
+						errors={extra.form === "password" ? errors : {}}
+						required
+					/>
+					<Field
+						name="newPassword"
+						label="New password"
+						type="password"
+						autocomplete="new-password"
+						errors={extra.form === "password" ? errors : {}}
+						required
+					/>
+					<label class="check">
+						<input type="checkbox" name="revokeOtherSessions" checked /> Sign out my other sessions
+					</label>
+					<button type="submit">Change password</button>
+				</form>
+			</section>
+			<section>
+				<h2>Two-factor authentication</h2>
+				{formError("mfa")}
+				{me.user.mfaEnabled ? (
+					<>
+						<p>
+							<span class="badge active">On</span> Sign-in asks for a code from your authenticator app.
+						</p>
+						<form method="post" action="/console/security/recovery-codes">
+							<Field
+								name="password"
+								id="codes-password"
+								label="Password (to make new recovery codes)"
+								type="password"
+								autocomplete="current-password"
+								errors={extra.form === "codes" ? errors : {}}
+								required
+							/>
+							<Field
+								name="code"
+								id="codes-code"
+								label="Code from your authenticator app"
+								autocomplete="one-time-code"
+								inputmode="numeric"
+								errors={extra.form === "codes" ? errors : {}}
+								required
+							/>
+							<button type="submit" class="secondary">
+								Make new recovery codes
+							</button>
+						</form>
+						<form method="post" action="/console/security/totp/disable">
+							<Field
+								name="password"
+								id="disable-password"
+								label="Password (to turn two-factor off)"
+								type="password"
+								autocomplete="current-password"
+								errors={extra.form === "mfa" ? errors : {}}
+								required
+							/>
+							<Field
+								name="code"
+								label="Current 6-digit code"
+								inputmode="numeric"
+								autocomplete="one-time-code"
+								errors={extra.form === "mfa" ? errors : {}}
+								required
+							/>
+							<button type="submit" class="danger">
+								Turn two-factor off
+							</button>
+						</form>
+						<details>
+							<summary>Lost your authenticator?</summary>
+							{formError("replace")}
+							<form method="post" action="/console/security/totp/replace">
+								<Field
+									name="password"
+									id="replace-password"
+									label="Password"
+									type="password"
+									autocomplete="current-password"
+									errors={extra.form === "replace" ? errors : {}}
+									required
+								/>
+								<Field
+									name="recoveryCode"
+									label="One of your recovery codes"
+									autocomplete="off"
+									hint="The lost app and every recovery code stop working, your other sessions are signed out, and you set up the new app next."
+									errors={extra.form === "replace" ? errors : {}}
+									required
+								/>
+								<button type="submit" class="danger">
+									Replace my authenticator
+								</button>
+							</form>
+						</details>
+					</>
+				) : (
+					<form method="post" action="/console/security/totp">
+						<p>
+							<span class="badge expired">Off</span> Add an authenticator app so a stolen password is not enough.
+						</p>
+						<Field
+							name="password"
+							label="Password"
+							type="password"
+							autocomplete="current-password"
+							errors={extra.form === "mfa" ? errors : {}}
+							required
+						/>
+						<button type="submit">Set up an authenticator app</button>
+					</form>
+				)}
+			</section>
+			<section>
+				<h2>Active sessions</h2>
+				<table>
+					<caption class="muted">Where you are signed in</caption>
+					<thead>
+						<tr>
+							<th scope="col">Device</th>
+							<th scope="col">IP</th>
+							<th scope="col">Country</th>
+							<th scope="col">Last seen</th>
+							<th scope="col">
+								<span class="skip">Actions</span>
+							</th>
+						</tr>
+					</thead>
+					<tbody>
+						{(sessions.ok ? sessions.data.data : []).map((s) => (
+							<tr>
+								<td>
+									{s.userAgent ?? "Unknown device"} {s.current && <span class="badge active">This device</span>}
+								</td>
+								<td>{s.ip ?? "—"}</td>
+								<td>{s.country ?? "—"}</td>
+								<td>{formatTime(s.lastSeenAt)}</td>
+								<td>
+									{!s.current && (
+										<form method="post" action={`/console/security/sessions/${s.id}/revoke`} class="inline">
+											<button type="submit" class="secondary" aria-label={`Sign out session ${s.id}`}>
+												Sign out
+											</button>
+										</form>
+									)}
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+				<form method="post" action="/console/security/revoke-other-sessions">
+					<button type="submit" class="danger">
+						Sign out everywhere else
+					</button>
+				</form>
+			</section>
+		</>,
+		extra.problem ? extra.problem.status : 200,
+	);
+}
+
+const RecoveryCodes = ({ codes }: { codes: string[] }) => (
+	<section>
+		<h2>Recovery codes</h2>
+		<p>
+			<strong>Shown once.</strong> Each code signs you in once if you lose your authenticator. Store them somewhere
+			safe; you will not see them again.
+		</p>
+		<ul id="recovery-codes" class="codes">
+			{codes.map((code) => (
+				<li>
+					<code>{code}</code>
+				</li>
+			))}
+		</ul>
+		<button type="button" class="secondary" data-copy="recovery-codes" hidden>
+			Copy codes
+		</button>{" "}
+		<button
+			type="button"
+			class="secondary"
+			data-download="recovery-codes"
+			data-filename="keyward-recovery-codes.txt"
+			hidden
+		>
+			Download codes
+		</button>
+		<p>
+			<a href="/console/security">Done</a>
+		</p>
+	</section>
+);
+
+/** The enrolment step: the QR code and secret of a new authenticator, and the code that confirms it. */
+const enrolmentPage = (c: ConsoleContext, me: SignedIn, data: { secret: string; qrSvg: string }, notice?: string) =>
+	renderPage(
+		c,
+		"Set up your authenticator app",
+		nav(me.memberships[0]?.accountId ?? null, "security"),
+		<section>
+			{notice && <Notice kind="ok">{notice}</Notice>}
+			<ol>
+				<li>Scan this QR code with your authenticator app, or type the secret below into it.</li>
+				<li>Enter the 6-digit code the app shows to finish.</li>
+			</ol>
+			<figure class="qr" aria-label="QR code of the authenticator secret">
+				{raw(data.qrSvg)}
+			</figure>
+			<ShownOnce id="totp-secret" value={data.secret} label="Secret for manual entry." />
+			<form method="post" action="/console/security/totp/confirm">
+				<Field
+					name="code"
+					label="6-digit code from the app"
+					inputmode="numeric"
+					autocomplete="one-time-code"
+					required
+				/>
+				<button type="submit">Turn on two-factor</button>
+			</form>
+		</section>,
+	);
+
+export function registerConsoleSecurity(app: App) {
+	app.get(
+		"/console/security",
+		withUser(app, (c, me) => securityPage(c, me)),
+	);
+
+	app.post(
+		"/console/security/password",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call("POST", "/v1/me/password", {
+				currentPassword: form.currentPassword ?? "",
+				newPassword: form.newPassword ?? "",
+				revokeOtherSessions: form.revokeOtherSessions === "on",
+			});
+			return res.ok
+				? c.redirect("/console/security?done=password", 303)
+				: securityPage(c, me, { problem: res.problem, form: "password" });
+		}),
+	);
+
+	app.post(
+		"/console/security/verify-email",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call("POST", "/v1/auth/verify-email", { token: (form.token ?? "").trim() });
+			return res.ok
+				? c.redirect("/console/security?done=verified", 303)
+				: securityPage(c, me, { problem: res.problem, form: "verify" });
+		}),
+	);
+
+	app.post(
+		"/console/security/totp",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ secret: string; uri: string; qrSvg: string }>("POST", "/v1/me/mfa/totp", {
+				password: form.password ?? "",
+			});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
+			return enrolmentPage(c, me, res.data);
+		}),
+	);
+
+	app.post(
+		"/console/security/totp/confirm",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ recoveryCodes: string[] }>("POST", "/v1/me/mfa/totp/confirm", {
+				code: (form.code ?? "").trim(),
+			});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
+			return renderPage(
+				c,
+				"Two-factor is on",
+				nav(me.memberships[0]?.accountId ?? null, "security"),
+				<RecoveryCodes codes={res.data.recoveryCodes} />,
+			);
+		}),
+	);
+
+	app.post(
+		"/console/security/recovery-codes",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ recoveryCodes: string[] }>("POST", "/v1/me/mfa/recovery-codes", {
+				password: form.password ?? "",
+				code: (form.code ?? "").trim(),
+			});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "codes" });
+			return renderPage(
+				c,
+				"New recovery codes",
+				nav(me.memberships[0]?.accountId ?? null, "security"),
+				<RecoveryCodes codes={res.data.recoveryCodes} />,
+			);
+		}),
+	);
+
+	app.post(
+		"/console/security/totp/disable",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call("DELETE", "/v1/me/mfa/totp", {
+				password: form.password ?? "",
+				code: (form.code ?? "").trim(),
+			});
+			return res.ok
+				? c.redirect("/console/security?done=mfa-off", 303)
+				: securityPage(c, me, { problem: res.problem, form: "mfa" });
+		}),
+	);
+
+	app.post(
+		"/console/security/sessions/:sessionId/revoke",
+		withUser(app, async (c, me) => {
+			const res = await me.api.call("DELETE", apiPath`/v1/me/sessions/${c.req.param("sessionId") ?? ""}`);
+			return res.ok
+				? c.redirect("/console/security?done=revoked", 303)
+				: securityPage(c, me, { problem: res.problem, form: "sessions" });
+		}),
+	);
+
+	app.post(
+		"/console/security/revoke-other-sessions",
+		withUser(app, async (c, me) => {
+			const res = await me.api.call("POST", "/v1/me/sessions/revoke-others");
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, "/console/security/revoke-other-sessions", {});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "sessions" });
+			return c.redirect("/console/security?done=others", 303);
+		}),
+	);
+
+	app.post(
+		"/console/security/email",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ pending: { email: string } }>("POST", "/v1/me/email", {
+				email: (form.email ?? "").trim(),
+			});
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, "/console/security/email", form);
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "email" });
+			return securityPage(c, me, {
+				notice: `We sent a code to ${res.data.pending.email}: enter it below to finish. Your current address was told.`,
+			});
+		}),
+	);
+
+	app.post(
+		"/console/security/email/confirm",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call("POST", "/v1/auth/email-change/confirm", { token: (form.token ?? "").trim() });
+			return res.ok
+				? c.redirect("/console/security?done=email-changed", 303)
+				: securityPage(c, me, { problem: res.problem, form: "email-confirm" });
+		}),
+	);
+
+	app.post(
+		"/console/security/totp/replace",
+		withUser(app, async (c, me) => {
+			const form = await formOf(c);
+			const res = await me.api.call<{ secret: string; qrSvg: string }>("POST", "/v1/me/mfa/totp/replace", {
+				password: form.password ?? "",
+				recoveryCode: (form.recoveryCode ?? "").trim(),
+			});
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "replace" });
+			return enrolmentPage(
+				c,
+				me,
+				res.data,
+				"Your lost authenticator no longer works and your other sessions are signed out. Set up the new one.",
+			);
+		}),
+	);
+}

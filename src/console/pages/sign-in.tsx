@@ -1,0 +1,276 @@
+/**
+ * Console pages for signing up, in (with a second factor) and out, and for
+ * resetting a password. The session is the API's own cookie
+ * (`__Host-keyward_session`); a login waiting for its second factor keeps its
+ * challenge token in a short-lived HttpOnly cookie, never in a URL.
+ */
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { clearedSessionCookie, sessionCookie } from "../../identity/sessions";
+import type { App } from "../../platform/app-env";
+import { consoleApi, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice } from "../components/layout";
+import { type ConsoleContext, formOf, renderPage } from "../components/render";
+
+const CHALLENGE_COOKIE = "__Host-keyward_challenge";
+
+type SessionAnswer = {
+	session?: { token: string; expiresAt: string };
+	mfaRequired?: boolean;
+	challenge?: { token: string; methods: string[] };
+};
+
+function startConsoleSession(c: ConsoleContext, session: { token: string; expiresAt: string }) {
+	const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
+	c.header("Set-Cookie", sessionCookie(session.token, maxAge), { append: true });
+	deleteCookie(c, CHALLENGE_COOKIE, { path: "/", secure: true });
+	return c.redirect("/console", 303);
+}
+
+const throttled = (p: Problem) => p.status === 429;
+
+const SignInForm = ({ email = "", problem }: { email?: string; problem?: Problem | null }) => (
+	<section>
+		{problem && (
+			<Notice kind="bad">
+				{throttled(problem) ? "Too many attempts. Wait a little and try again." : "The email or password is not right."}
+			</Notice>
+		)}
+		<form method="post" action="/console/sign-in">
+			<Field name="email" label="Email" type="email" value={email} autocomplete="username" required />
+			<Field name="password" label="Password" type="password" autocomplete="current-password" required />
+			<button type="submit">Sign in</button>
+		</form>
+		<p>
+			New here? <a href="/console/sign-up">Create an account</a> ·{" "}
+			<a href="/console/password-reset">Forgot your password?</a>
+		</p>
+	</section>
+);
+
+const SecondFactorForms = ({ problem, emailed }: { problem?: Problem | null; emailed?: boolean }) => {
+	const errors = fieldErrors(problem);
+	return (
+		<>
+			{problem && !problem.errors && (
+				<Notice kind="bad">
+					{throttled(problem) ? "Too many attempts. Wait and try again." : "That code did not work."}
+				</Notice>
+			)}
+			{emailed && <Notice kind="ok">We emailed you a 6-digit code. It is valid for 10 minutes.</Notice>}
+			<section>
+				<h2>Authenticator app</h2>
+				<form method="post" action="/console/sign-in/second-factor">
+					<input type="hidden" name="method" value="totp" />
+					<Field
+						name="code"
+						label="6-digit code"
+						inputmode="numeric"
+						autocomplete="one-time-code"
+						errors={errors}
+						required
+					/>
+					<button type="submit">Verify</button>
+				</form>
+			</section>
+			<section>
+				<h2>Recovery code</h2>
+				<form method="post" action="/console/sign-in/second-factor">
+					<input type="hidden" name="method" value="recovery_code" />
+					<Field name="code" id="recovery-code" label="Recovery code" autocomplete="off" required />
+					<button type="submit">Use recovery code</button>
+				</form>
+			</section>
+			<section>
+				<h2>Email code</h2>
+				<form method="post" action="/console/sign-in/email-code">
+					<button type="submit" class="secondary">
+						Email me a code
+					</button>
+				</form>
+				<form method="post" action="/console/sign-in/second-factor">
+					<input type="hidden" name="method" value="email_code" />
+					<Field
+						name="code"
+						id="email-code"
+						label="Code from the email"
+						inputmode="numeric"
+						autocomplete="one-time-code"
+						required
+					/>
+					<button type="submit">Verify email code</button>
+				</form>
+			</section>
+		</>
+	);
+};
+
+export function registerConsoleAuth(app: App) {
+	app.get("/console/sign-in", (c) => renderPage(c, "Sign in", null, <SignInForm />));
+
+	app.post("/console/sign-in", async (c) => {
+		const form = await formOf(c);
+		const res = await consoleApi(c, app, null).call<SessionAnswer>("POST", "/v1/auth/login", {
+			email: form.email ?? "",
+			password: form.password ?? "",
+		});
+		if (!res.ok)
+			return renderPage(c, "Sign in", null, <SignInForm email={form.email} problem={res.problem} />, res.status);
+		if (res.data.session) return startConsoleSession(c, res.data.session);
+		setCookie(c, CHALLENGE_COOKIE, res.data.challenge?.token ?? "", {
+			path: "/",
+			httpOnly: true,
+			secure: true,
+			sameSite: "Strict",
+			maxAge: 600,
+		});
+		return c.redirect("/console/sign-in/second-factor", 303);
+	});
+
+	app.get("/console/sign-in/second-factor", (c) => renderPage(c, "Second factor", null, <SecondFactorForms />));
+
+	app.post("/console/sign-in/email-code", async (c) => {
+		const res = await consoleApi(c, app, null).call("POST", "/v1/auth/mfa/email-code", {
+			challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
+		});
+		const problem = res.ok ? null : res.problem;
+		return renderPage(
+			c,
+			"Second factor",
+			null,
+			<SecondFactorForms problem={problem} emailed={res.ok} />,
+			res.ok ? 200 : res.status,
+		);
+	});
+
+	app.post("/console/sign-in/second-factor", async (c) => {
+		const form = await formOf(c);
+		const res = await consoleApi(c, app, null).call<SessionAnswer>("POST", "/v1/auth/mfa/verify", {
+			challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
+			method: form.method,
+			code: (form.code ?? "").trim(),
+		});
+		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
+		const problem = res.ok ? null : res.problem;
+		return renderPage(c, "Second factor", null, <SecondFactorForms problem={problem} />, res.ok ? 400 : res.status);
+	});
+
+	app.post("/console/sign-out", async (c) => {
+		await consoleApi(c, app).call("POST", "/v1/auth/logout");
+		c.header("Set-Cookie", clearedSessionCookie());
+		return c.redirect("/console/sign-in", 303);
+	});
+
+	const SignUpForm = ({ form = {}, problem }: { form?: Record<string, string>; problem?: Problem | null }) => {
+		const errors = fieldErrors(problem);
+		return (
+			<section>
+				{problem && !problem.errors && <Notice kind="bad">{problem.detail ?? problem.title}</Notice>}
+				<form method="post" action="/console/sign-up">
+					<Field name="name" label="Your name" value={form.name} autocomplete="name" errors={errors} required />
+					<Field
+						name="email"
+						label="Email"
+						type="email"
+						value={form.email}
+						autocomplete="email"
+						errors={errors}
+						required
+					/>
+					<Field
+						name="password"
+						label="Password"
+						type="password"
+						autocomplete="new-password"
+						hint="At least 12 characters. A long phrase is easiest to remember."
+						errors={errors}
+						required
+					/>
+					<button type="submit">Create account</button>
+				</form>
+				<p>
+					Already have an account? <a href="/console/sign-in">Sign in</a>
+				</p>
+			</section>
+		);
+	};
+
+	app.get("/console/sign-up", (c) => renderPage(c, "Create your account", null, <SignUpForm />));
+
+	app.post("/console/sign-up", async (c) => {
+		const form = await formOf(c);
+		const res = await consoleApi(c, app, null).call<SessionAnswer>("POST", "/v1/auth/signup", {
+			name: form.name ?? "",
+			email: form.email ?? "",
+			password: form.password ?? "",
+		});
+		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
+		const problem = res.ok ? null : res.problem;
+		return renderPage(
+			c,
+			"Create your account",
+			null,
+			<SignUpForm form={form} problem={problem} />,
+			res.ok ? 400 : res.status,
+		);
+	});
+
+	const ResetRequest = ({ sent }: { sent?: boolean }) => (
+		<section>
+			{sent && <Notice kind="ok">If that address has an account, we emailed it a reset code.</Notice>}
+			<form method="post" action="/console/password-reset">
+				<Field name="email" label="Email" type="email" autocomplete="email" required />
+				<button type="submit">Email me a reset code</button>
+			</form>
+			<p>
+				Have a code? <a href="/console/password-reset/confirm">Set a new password</a>
+			</p>
+		</section>
+	);
+
+	app.get("/console/password-reset", (c) => renderPage(c, "Reset your password", null, <ResetRequest />));
+	app.post("/console/password-reset", async (c) => {
+		const form = await formOf(c);
+		await consoleApi(c, app, null).call("POST", "/v1/auth/password-reset", { email: form.email ?? "" });
+		return renderPage(c, "Reset your password", null, <ResetRequest sent />);
+	});
+
+	const ResetConfirm = ({ problem }: { problem?: Problem | null }) => {
+		const errors = fieldErrors(problem);
+		return (
+			<section>
+				{problem && !problem.errors && <Notice kind="bad">{problem.detail ?? "That code did not work."}</Notice>}
+				<form method="post" action="/console/password-reset/confirm">
+					<Field name="token" label="Code from the email" autocomplete="off" errors={errors} required />
+					<Field
+						name="newPassword"
+						label="New password"
+						type="password"
+						autocomplete="new-password"
+						errors={errors}
+						required
+					/>
+					<button type="submit">Set new password</button>
+				</form>
+			</section>
+		);
+	};
+
+	app.get("/console/password-reset/confirm", (c) => renderPage(c, "Set a new password", null, <ResetConfirm />));
+	app.post("/console/password-reset/confirm", async (c) => {
+		const form = await formOf(c);
+		const res = await consoleApi(c, app, null).call("POST", "/v1/auth/password-reset/confirm", {
+			token: (form.token ?? "").trim(),
+			newPassword: form.newPassword ?? "",
+		});
+		if (res.ok)
+			return renderPage(
+				c,
+				"Password changed",
+				null,
+				<Notice kind="ok">
+					Your password is changed and every session ended. <a href="/console/sign-in">Sign in</a>.
+				</Notice>,
+			);
+		return renderPage(c, "Set a new password", null, <ResetConfirm problem={res.problem} />, res.status);
+	});
+}

@@ -1,0 +1,117 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { users } from "../db/schema";
+import { userSessions } from "../durable/address";
+import { requireUser } from "../middleware/authorize";
+import type { App } from "../platform/app-env";
+import { ApiError } from "../problems";
+import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { hashPassword, verifyPassword } from "../security/password-hash";
+import { assertPasswordNotBreached } from "./breached";
+import { guardedUserCheck } from "./guarded-check";
+import { personalTrail } from "./login";
+import { endPendingSignIns } from "./mfa";
+import { assertPasswordAcceptable, PasswordField, RecommendationsSchema, UserSchema } from "./schemas";
+import { getUser, membershipsOf, publicUser, recommendationsFor } from "./users";
+
+export const meRoute = createRoute({
+	method: "get",
+	path: "/v1/me",
+	tags: ["Me"],
+	summary: "The signed-in user and their memberships",
+	middleware: [requireUser()] as const,
+	responses: {
+		200: jsonContent(
+			z.object({
+				user: UserSchema,
+				recommendations: RecommendationsSchema,
+				memberships: z.array(
+					z.object({
+						accountId: z.string(),
+						accountName: z.string(),
+						role: z.enum(["owner", "admin", "member", "readonly"]),
+					}),
+				),
+			}),
+			"You",
+		),
+		...problemResponses(401),
+	},
+});
+
+export const changePasswordRoute = createRoute({
+	method: "post",
+	path: "/v1/me/password",
+	tags: ["Me"],
+	summary: "Change the password; other sessions end unless revokeOtherSessions is false",
+	middleware: [requireUser()] as const,
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				currentPassword: PasswordField,
+				newPassword: PasswordField,
+				revokeOtherSessions: z.boolean().default(true),
+			}),
+		),
+	},
+	responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403, 429) },
+});
+
+export const wrongSecret = (path: string, message: string) =>
+	new ApiError("validation", { detail: message, errors: [{ path, message }] });
+
+/** The signed-in user's row; a session whose user is gone is no session. */
+export async function currentUser(c: {
+	get(k: "principal"): { userId: string } | null;
+	get(k: "services"): { db: import("../db").Database };
+}) {
+	const principal = c.get("principal");
+	const user = principal && (await getUser(c.get("services").db, principal.userId));
+	if (!user) throw new ApiError("unauthorized");
+	return user;
+}
+
+export function registerMe(app: App) {
+	app.openapi(meRoute, async (c) => {
+		const user = await currentUser(c);
+		const memberships = await membershipsOf(c.get("services").db, user.id);
+		return c.json(
+			{
+				user: publicUser(user),
+				recommendations: recommendationsFor(user),
+				memberships: memberships.map((m) => ({ accountId: m.accountId, accountName: m.accountName, role: m.role })),
+			},
+			200,
+		);
+	});
+
+	app.openapi(changePasswordRoute, async (c) => {
+		const input = c.req.valid("json");
+		const user = await currentUser(c);
+		const { db } = c.get("services");
+		await guardedUserCheck(
+			c,
+			user,
+			{ kind: "password", onFailure: () => wrongSecret("currentPassword", "Wrong password") },
+			async () => (await verifyPassword(input.currentPassword, user.passwordHash)).valid,
+		);
+		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
+		assertPasswordAcceptable(c.env, "newPassword", input.newPassword, user.email, composition);
+		await assertPasswordNotBreached(c, "newPassword", input.newPassword);
+		await db
+			.update(users)
+			.set({ passwordHash: await hashPassword(input.newPassword), passwordBreachedAt: null })
+			.where(eq(users.id, user.id));
+		await endPendingSignIns(db, user.id);
+		const ended = input.revokeOtherSessions
+			? await userSessions(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null)
+			: 0;
+		c.get("audit").record({
+			action: "auth.password.changed",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "user", id: user.id },
+			metadata: { via: "change", sessionsEnded: ended },
+		});
+		return c.body(null, 204);
+	});
+}

@@ -1,0 +1,105 @@
+/**
+ * `POST /v1/me/reauthenticate`: the proof of identity that sensitive actions
+ * ask for (src/auth/recent-auth.ts). A full proof (ASVS 7.5.1): the password,
+ * and the second factor too when the user has one, each checked under the
+ * session's throttle (five failures end the session). One factor alone is not
+ * enough: a stolen session plus one leaked code must not become a fresh proof.
+ * Success issues a new session and ends the presented one (ASVS 7.2.4): the
+ * fresh proof travels with a token that nobody could have copied before it.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { userSessions } from "../durable/address";
+import { requireUser } from "../middleware/authorize";
+import type { App } from "../platform/app-env";
+import { validationError } from "../problems";
+import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { verifyPassword } from "../security/password-hash";
+import { guardedUserCheck } from "./guarded-check";
+import { personalTrail } from "./login";
+import { currentUser, wrongSecret } from "./me-routes";
+import { consumeRecoveryCode, verifyUserTotp } from "./mfa";
+import { CodeField, PasswordField, publicSession, SessionSchema } from "./schemas";
+import { requestMeta, sessionCookie, startSession } from "./sessions";
+
+const Proof = z.strictObject({
+	password: PasswordField,
+	method: z.enum(["totp", "recovery_code"]).optional().openapi({ description: "With a second factor: which one" }),
+	code: CodeField.optional().openapi({ description: "With a second factor: its current code" }),
+});
+
+export const reauthenticateRoute = createRoute({
+	method: "post",
+	path: "/v1/me/reauthenticate",
+	tags: ["Me"],
+	summary: "Prove it is you again; answers a new session, and the presented one ends",
+	description:
+		'Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both ' +
+		"factors, never one alone. Five failures in this session end it. The new session " +
+		"counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, " +
+		"invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and " +
+		"for ending other sessions or changing the email.",
+	middleware: [requireUser()] as const,
+	request: { body: jsonBody(Proof) },
+	responses: {
+		200: jsonContent(z.object({ session: SessionSchema }), "Proved; use the new token from now on"),
+		...problemResponses(400, 401, 429),
+	},
+});
+
+export function registerMeReauthenticate(app: App) {
+	app.openapi(reauthenticateRoute, async (c) => {
+		const proof = c.req.valid("json");
+		const user = await currentUser(c);
+		const { db, clock } = c.get("services");
+		const now = clock.now();
+		const second = user.totpSecret !== null;
+		if (second && (!proof.method || !proof.code))
+			throw validationError(
+				[
+					...(proof.method
+						? []
+						: [{ path: "method", message: "Your account has a second factor: totp or recovery_code" }]),
+					...(proof.code ? [] : [{ path: "code", message: "Your account has a second factor: send its code too" }]),
+				],
+				"A proof needs the password and the second factor",
+			);
+		if (!second && (proof.method || proof.code))
+			throw validationError(
+				[{ path: proof.method ? "method" : "code", message: "No second factor is enrolled; send the password alone" }],
+				"No second factor is enrolled",
+			);
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "password",
+				metadata: { factor: "password" },
+				onFailure: () => wrongSecret("password", "That is not right"),
+			},
+			async () => (await verifyPassword(proof.password, user.passwordHash)).valid,
+		);
+		const { method, code } = proof;
+		if (second && method && code)
+			await guardedUserCheck(
+				c,
+				user,
+				{ kind: "mfa", metadata: { factor: method }, onFailure: () => wrongSecret("code", "That is not right") },
+				async () =>
+					method === "totp"
+						? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
+						: consumeRecoveryCode(db, c.env.KEY_PEPPER ?? "", user.id, code, now),
+			);
+		const factor = second && method ? `password+${method}` : "password";
+		const principal = c.get("principal");
+		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
+		if (principal?.sessionId) await userSessions(c.env, user.id).revokeSession(principal.sessionId);
+		c.get("audit").record({
+			action: "auth.reauthenticated",
+			accountId: await personalTrail(c.get("services"), user.id),
+			target: { type: "session", id: session.id },
+			metadata: { factor, replaced: principal?.sessionId ?? null },
+		});
+		if (principal?.via === "cookie") c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
+		return c.json({ session: publicSession(session) }, 200);
+	});
+}

@@ -1,0 +1,162 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Database } from "../db";
+import { userSessions } from "../durable/address";
+import { logMailFailure } from "../mail";
+import type { App, AppEnv } from "../platform/app-env";
+import { ApiError } from "../problems";
+import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { throttledHeaders } from "../security/rate-limit-headers";
+import { guardedUserCheck, throttledUserCheck } from "./guarded-check";
+import { personalTrail } from "./login";
+import {
+	consumeChallenge,
+	consumeRecoveryCode,
+	findChallenge,
+	issueEmailCode,
+	type MfaMethod,
+	mfaMethodsOf,
+	verifyEmailCode,
+	verifyUserTotp,
+} from "./mfa";
+import { CodeField, SessionSchema, TokenField, UserSchema } from "./schemas";
+import { requestMeta } from "./sessions";
+import { completeLogin } from "./sign-in-routes";
+import { getUser, membershipsOf, type UserRow } from "./users";
+
+const invalidChallenge = () =>
+	new ApiError("unauthorized", { detail: "The challenge is invalid or has expired; sign in again" });
+
+export const emailCodeRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/mfa/email-code",
+	tags: ["Authentication"],
+	summary: "Email a 6-digit code for this challenge (valid 10 minutes, single use, 5 attempts)",
+	request: { body: jsonBody(z.strictObject({ challengeToken: TokenField })) },
+	responses: { 202: { description: "Sent" }, ...problemResponses(400, 401, 429) },
+});
+
+export const mfaVerifyRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/mfa/verify",
+	tags: ["Authentication"],
+	summary: "Answer the second-factor challenge; a session on success",
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				challengeToken: TokenField,
+				method: z.enum(["totp", "recovery_code", "email_code"]),
+				code: CodeField,
+			}),
+		),
+	},
+	responses: {
+		200: jsonContent(z.object({ session: SessionSchema, user: UserSchema }), "Signed in"),
+		...problemResponses(400, 401, 429),
+	},
+});
+
+/** A method the user's challenge does not offer (an email code for an unverified address, say) is refused. */
+async function assertMethodOffered(db: Database, user: UserRow, method: MfaMethod): Promise<void> {
+	const offered = mfaMethodsOf(
+		user,
+		(await membershipsOf(db, user.id)).map((m) => m.settings),
+	);
+	if (!offered.includes(method))
+		throw new ApiError("validation", {
+			detail: `This sign-in cannot be finished with ${method.replace("_", " ")}`,
+			errors: [{ path: "method", message: `Offered: ${offered.join(", ") || "none"}` }],
+		});
+}
+
+/**
+ * A sign-in finished without the enrolled authenticator (an emailed code or a recovery code) is
+ * audited and mailed: if it was not the user, it was someone holding their password and mailbox.
+ */
+async function noticeFallbackSignIn(c: Context<AppEnv>, user: UserRow, method: MfaMethod): Promise<void> {
+	const { mailer } = c.get("services");
+	c.get("audit").record({
+		action: "auth.mfa.fallback_used",
+		accountId: await personalTrail(c.get("services"), user.id),
+		actor: { type: "user", id: user.id },
+		target: { type: "user", id: user.id },
+		metadata: { method },
+	});
+	const meta = requestMeta(c);
+	c.executionCtx.waitUntil(
+		mailer
+			.send({
+				to: user.email,
+				subject: "Keyward: was this you?",
+				text:
+					`Someone signed in to your Keyward account with ${method === "email_code" ? "an emailed code" : "a recovery code"} ` +
+					`instead of your authenticator app${meta.country ? `, from ${meta.country}` : ""}. ` +
+					"If this was not you, reset your password now and replace your authenticator.",
+			})
+			.catch(logMailFailure("security-notice")),
+	);
+}
+
+export function registerAuthMfa(app: App) {
+	app.openapi(emailCodeRoute, async (c) => {
+		const { challengeToken } = c.req.valid("json");
+		const { db, clock, mailer } = c.get("services");
+		const now = clock.now();
+		const challenge = await findChallenge(db, challengeToken, now);
+		const user = challenge && (await getUser(db, challenge.userId));
+		if (!challenge || !user) throw invalidChallenge();
+		await assertMethodOffered(db, user, "email_code");
+		const blocked = await userSessions(c.env, user.id).checkBlocked("mfa", now.getTime());
+		if (!blocked.allowed) throw throttledUserCheck("mfa", blocked.retryAfterSeconds, now);
+		const code = await issueEmailCode(db, c.env.KEY_PEPPER ?? "", challenge.tokenHash, now);
+		if (code === null) {
+			throw new ApiError("quota-exceeded", {
+				detail: "A code was sent less than a minute ago",
+				headers: throttledHeaders({ name: "email-code", limit: 1, windowSeconds: 60, now }, 60),
+			});
+		}
+		c.executionCtx.waitUntil(
+			mailer
+				.send({
+					to: user.email,
+					subject: "Keyward: your sign-in code",
+					text: `Your Keyward sign-in code is ${code}. It is valid for 10 minutes. If you did not try to sign in, change your password.`,
+				})
+				.catch(logMailFailure("email-code")),
+		);
+		return c.body(null, 202);
+	});
+
+	app.openapi(mfaVerifyRoute, async (c) => {
+		const { challengeToken, method, code } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const now = clock.now();
+		const challenge = await findChallenge(db, challengeToken, now);
+		const user = challenge && (await getUser(db, challenge.userId));
+		if (!challenge || !user) throw invalidChallenge();
+		await assertMethodOffered(db, user, method);
+		const pepper = c.env.KEY_PEPPER ?? "";
+		// A recovery code is spent by checking it, so the challenge is claimed first: a concurrent
+		// request cannot burn the code and lose the race for the session.
+		if (method === "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
+		await guardedUserCheck(
+			c,
+			user,
+			{
+				kind: "mfa",
+				metadata: { method },
+				onFailure: () => new ApiError("unauthorized", { detail: "The code is not valid" }),
+			},
+			async () =>
+				method === "totp"
+					? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
+					: method === "recovery_code"
+						? user.totpSecret !== null && consumeRecoveryCode(db, pepper, user.id, code, now)
+						: verifyEmailCode(db, pepper, challenge.tokenHash, code, now),
+		);
+		// Single use: only the request that deletes the challenge signs in.
+		if (method !== "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
+		if (method !== "totp") await noticeFallbackSignIn(c, user, method);
+		return completeLogin(c, user.id, ["password", method]);
+	});
+}

@@ -1,0 +1,102 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { assertRecentAuthentication, requireRecentAuthentication } from "../auth/recent-auth";
+import { userSessions } from "../durable/address";
+import { requireUser } from "../middleware/authorize";
+import type { App } from "../platform/app-env";
+import { ApiError } from "../problems";
+import { Id, jsonContent, problemResponses } from "../routes/openapi-shared";
+
+const SessionView = z
+	.object({
+		id: z.string(),
+		current: z.boolean(),
+		createdAt: z.string(),
+		lastSeenAt: z.string(),
+		expiresAt: z.string(),
+		ip: z.string().nullable(),
+		userAgent: z.string().nullable(),
+		country: z.string().nullable(),
+	})
+	.openapi("Session");
+
+export const listSessionsRoute = createRoute({
+	method: "get",
+	path: "/v1/me/sessions",
+	tags: ["Me"],
+	summary: "Your live sessions, newest first",
+	middleware: [requireUser()] as const,
+	responses: { 200: jsonContent(z.object({ data: z.array(SessionView) }), "Sessions"), ...problemResponses(401) },
+});
+
+export const revokeSessionRoute = createRoute({
+	method: "delete",
+	path: "/v1/me/sessions/{sessionId}",
+	tags: ["Me"],
+	summary: "End one of your sessions; refused on its very next request",
+	middleware: [requireUser()] as const,
+	request: { params: z.strictObject({ sessionId: Id("ses") }) },
+	responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
+});
+
+export const revokeOthersRoute = createRoute({
+	method: "post",
+	path: "/v1/me/sessions/revoke-others",
+	tags: ["Me"],
+	summary: "End every session but this one",
+	description: "Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).",
+	middleware: [requireUser(), requireRecentAuthentication("end your other sessions")] as const,
+	responses: {
+		200: jsonContent(z.object({ revoked: z.number().int() }), "How many ended"),
+		...problemResponses(401, 403),
+	},
+});
+
+export function registerMeSessions(app: App) {
+	app.openapi(listSessionsRoute, async (c) => {
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		const sessions = await userSessions(c.env, principal.userId).listSessions(c.get("services").clock.now().getTime());
+		const iso = (ms: number) => new Date(ms).toISOString();
+		return c.json(
+			{
+				data: sessions.map((s) => ({
+					id: s.id,
+					current: s.id === principal.sessionId,
+					createdAt: iso(s.createdAt),
+					lastSeenAt: iso(s.lastSeenAt),
+					expiresAt: iso(Math.min(s.expiresAt, s.lastSeenAt + s.idleTimeoutMs)),
+					ip: s.ip,
+					userAgent: s.userAgent,
+					country: s.country,
+				})),
+			},
+			200,
+		);
+	});
+
+	app.openapi(revokeSessionRoute, async (c) => {
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		const { sessionId } = c.req.valid("param");
+		// Ending another of one's sessions needs a fresh proof (ASVS 7.5.2): a stolen session must not
+		// be able to sign its owner out. Ending this one is a logout, and needs none.
+		if (sessionId !== principal.sessionId) assertRecentAuthentication(c, "end another of your sessions");
+		if (!(await userSessions(c.env, principal.userId).revokeSession(sessionId))) {
+			throw new ApiError("not-found", { detail: "No such session" });
+		}
+		c.get("audit").record({
+			action: "session.revoked",
+			target: { type: "session", id: sessionId },
+			metadata: { reason: "revoked" },
+		});
+		return c.body(null, 204);
+	});
+
+	app.openapi(revokeOthersRoute, async (c) => {
+		const principal = c.get("principal");
+		if (!principal) throw new ApiError("unauthorized");
+		const revoked = await userSessions(c.env, principal.userId).revokeSessionsExcept(principal.sessionId ?? null);
+		c.get("audit").record({ action: "session.revoked", metadata: { reason: "revoke_others", count: revoked } });
+		return c.json({ revoked }, 200);
+	});
+}

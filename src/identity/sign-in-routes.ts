@@ -1,0 +1,298 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { users } from "../db/schema";
+import { emailThrottle, userSessions } from "../durable/address";
+import { logMailFailure } from "../mail";
+import { requireUser } from "../middleware/authorize";
+import type { App } from "../platform/app-env";
+import { ApiError } from "../problems";
+import { FreeText, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { hashPassword } from "../security/password-hash";
+import { throttledHeaders } from "../security/rate-limit-headers";
+import { assertPasswordNotBreached } from "./breached";
+import { deviceIdOf, newDevice } from "./devices";
+import { addressInUse } from "./email-change";
+import { consumeEmailToken, issueEmailToken, peekEmailToken } from "./email-tokens";
+import { attemptPasswordLogin, personalTrail } from "./login";
+import { createChallenge, mfaMethodsOf } from "./mfa";
+import { noticeSignIn } from "./new-device";
+import { takeAddressQuota, takeQuota } from "./quotas";
+import {
+	assertPasswordAcceptable,
+	EmailField,
+	PasswordField,
+	publicSession,
+	RecommendationsSchema,
+	SessionSchema,
+	TokenField,
+	UserSchema,
+} from "./schemas";
+import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "./sessions";
+import {
+	createUserWithAccount,
+	findUserByEmail,
+	getUser,
+	membershipsOf,
+	publicUser,
+	recommendationsFor,
+} from "./users";
+
+const AccountSummary = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+
+export const signupRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/signup",
+	tags: ["Authentication"],
+	summary: "Create a user, their personal account and a session; a verification email is sent",
+	request: {
+		body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField, name: FreeText(100) })),
+	},
+	responses: {
+		201: jsonContent(
+			z.object({
+				user: UserSchema,
+				account: AccountSummary,
+				session: SessionSchema,
+				recommendations: RecommendationsSchema,
+			}),
+			"Signed up",
+		),
+		...problemResponses(400, 409, 413, 415, 429, 503),
+	},
+});
+
+export const verifyEmailRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/verify-email",
+	tags: ["Authentication"],
+	summary: "Confirm the email address with the emailed token (single use, 24 hours), signed in as its user",
+	description:
+		"Needs the session of the user the email was sent to. Anyone can sign up with someone else's address; if " +
+		"the address's real owner could verify it with the emailed code alone, the squatter's session would " +
+		"inherit a verified account. The real owner claims such an address with a password reset instead, which " +
+		"undoes what was set up before the proof.",
+	middleware: [requireUser()] as const,
+	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	responses: { 204: { description: "Verified" }, ...problemResponses(400, 401, 403) },
+});
+
+export const resendVerificationRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/verify-email/resend",
+	tags: ["Authentication"],
+	summary: "Send the signed-in user a new verification email (3 an hour); the earlier code stops working",
+	middleware: [requireUser()] as const,
+	responses: { 202: { description: "Sent (or already verified: nothing to send)" }, ...problemResponses(401, 429) },
+});
+
+const MfaChallenge = z.object({
+	token: z.string(),
+	methods: z.array(z.enum(["totp", "recovery_code", "email_code"])),
+	expiresAt: z.string(),
+});
+
+export const loginRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/login",
+	tags: ["Authentication"],
+	summary: "Password login; answers a second-factor challenge instead of a session when the user has MFA",
+	request: { body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField })) },
+	responses: {
+		200: jsonContent(
+			z.union([
+				z.object({ session: SessionSchema, user: UserSchema }),
+				z.object({ mfaRequired: z.literal(true), challenge: MfaChallenge }),
+			]),
+			"A session, or a second-factor challenge",
+		),
+		...problemResponses(400, 401, 413, 415, 429),
+	},
+});
+
+export const logoutRoute = createRoute({
+	method: "post",
+	path: "/v1/auth/logout",
+	tags: ["Authentication"],
+	summary: "End the current session everywhere at once",
+	middleware: [requireUser()] as const,
+	responses: { 204: { description: "Logged out" }, ...problemResponses(401, 403) },
+});
+
+const VERIFICATION_SUBJECT = "Keyward: confirm your email address";
+const verificationText = (token: string) =>
+	`Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`;
+
+export function registerAuth(app: App) {
+	app.openapi(signupRoute, async (c) => {
+		const input = c.req.valid("json");
+		const { db, clock, mailer } = c.get("services");
+		await takeAddressQuota(c, "signup-per-address");
+		assertPasswordAcceptable(c.env, "password", input.password, input.email);
+		await assertPasswordNotBreached(c, "password", input.password);
+		if (await addressInUse(db, input.email, clock.now())) {
+			throw new ApiError("conflict", { detail: "An account with this email already exists; sign in instead" });
+		}
+		const now = clock.now();
+		const { user, account } = await createUserWithAccount(db, {
+			...input,
+			passwordHash: await hashPassword(input.password),
+			now,
+		}).catch((err: unknown) => {
+			if (String(err).includes("UNIQUE"))
+				throw new ApiError("conflict", { detail: "An account with this email already exists" });
+			throw err;
+		});
+		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
+		// The browser that signed up is the account's first known device.
+		const device = await newDevice(c.env.KEY_PEPPER ?? "");
+		await emailThrottle(c.env, user.email).rememberDevice(device.id, now.getTime());
+		await noticeSignIn(c, user, session.id, device.id);
+		c.header("Set-Cookie", device.cookie, { append: true });
+		const token = await issueEmailToken(db, user.id, "verify_email", now);
+		// After the response: a mail outage must not fail a sign-up that already happened.
+		c.executionCtx.waitUntil(
+			mailer
+				.send({ to: user.email, subject: VERIFICATION_SUBJECT, text: verificationText(token) })
+				.catch(logMailFailure("email-verification")),
+		);
+		const audit = c.get("audit");
+		audit.accountId = account.id;
+		audit.record({
+			action: "auth.signup",
+			actor: { type: "user", id: user.id },
+			target: { type: "user", id: user.id },
+		});
+		c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds), { append: true });
+		return c.json(
+			{
+				user: publicUser(user),
+				recommendations: recommendationsFor(user),
+				account: { id: account.id, name: account.name, createdAt: account.createdAt.toISOString() },
+				session: publicSession(session),
+			},
+			201,
+		);
+	});
+
+	app.openapi(verifyEmailRoute, async (c) => {
+		const { token } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const holder = await peekEmailToken(db, token, "verify_email", clock.now());
+		if (holder && holder !== c.get("principal")?.userId)
+			throw new ApiError("forbidden", { detail: "Sign in as the user this email was sent to, then verify" });
+		const userId = holder && (await consumeEmailToken(db, token, "verify_email", clock.now()));
+		if (!userId) {
+			throw new ApiError("validation", {
+				detail: "Invalid or expired token",
+				errors: [{ path: "token", message: "Invalid or expired token" }],
+			});
+		}
+		await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, userId));
+		return c.body(null, 204);
+	});
+
+	app.openapi(resendVerificationRoute, async (c) => {
+		const { db, clock, mailer } = c.get("services");
+		const user = await getUser(db, c.get("principal")?.userId ?? "");
+		if (!user) throw new ApiError("unauthorized");
+		if (user.emailVerifiedAt) return c.body(null, 202);
+		await takeQuota(c, "verification-per-user", user.id);
+		const token = await issueEmailToken(db, user.id, "verify_email", clock.now());
+		c.executionCtx.waitUntil(
+			mailer
+				.send({ to: user.email, subject: VERIFICATION_SUBJECT, text: verificationText(token) })
+				.catch(logMailFailure("email-verification")),
+		);
+		return c.body(null, 202);
+	});
+
+	app.openapi(loginRoute, async (c) => {
+		const input = c.req.valid("json");
+		const services = c.get("services");
+		const meta = requestMeta(c);
+		const outcome = await attemptPasswordLogin(
+			c.env,
+			services,
+			c.get("audit"),
+			{
+				...input,
+				ip: meta.ip,
+				deviceId: await deviceIdOf(c, c.env.KEY_PEPPER ?? ""),
+				requestId: c.get("requestId"),
+			},
+			(work) => c.executionCtx.waitUntil(work),
+		);
+		if (outcome.kind === "throttled") {
+			throw new ApiError("quota-exceeded", {
+				detail: "Too many failed sign-in attempts; try again later",
+				headers: throttledHeaders({ ...outcome.policy, now: services.clock.now() }, outcome.retryAfterSeconds),
+			});
+		}
+		if (outcome.kind === "failed") throw new ApiError("unauthorized", { detail: "Invalid email or password" });
+
+		const { user } = outcome;
+		if (user.totpSecret) {
+			const challenge = await createChallenge(services.db, user.id, services.clock.now());
+			return c.json(
+				{
+					mfaRequired: true as const,
+					challenge: {
+						token: challenge.token,
+						methods: mfaMethodsOf(
+							user,
+							(await membershipsOf(services.db, user.id)).map((m) => m.settings),
+						),
+						expiresAt: challenge.expiresAt.toISOString(),
+					},
+				},
+				200,
+			);
+		}
+		return completeLogin(c, user.id, ["password"]);
+	});
+
+	app.openapi(logoutRoute, async (c) => {
+		const principal = c.get("principal");
+		if (principal?.sessionId) {
+			await userSessions(c.env, principal.userId).revokeSession(principal.sessionId);
+			c.get("audit").record({
+				action: "session.revoked",
+				target: { type: "session", id: principal.sessionId },
+				metadata: { reason: "logout" },
+			});
+		}
+		c.header("Set-Cookie", clearedSessionCookie());
+		return c.body(null, 204);
+	});
+}
+
+/**
+ * Issues the session at the end of a successful login (password alone, or password and second
+ * factor). The factors that proved it are on the sign-in event (ASVS 16.3.1).
+ */
+export async function completeLogin(
+	c: Parameters<Parameters<App["openapi"]>[1]>[0],
+	userId: string,
+	factors: readonly ("password" | "totp" | "recovery_code" | "email_code")[],
+) {
+	const { db, clock } = c.get("services");
+	const user = await getUser(db, userId);
+	if (!user) throw new ApiError("unauthorized", { detail: "Invalid email or password" });
+	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now());
+	// The browser is known to this email from now on (its own login budget; src/identity/devices.ts).
+	const pepper = c.env.KEY_PEPPER ?? "";
+	const known = await deviceIdOf(c, pepper);
+	const device = known ? { id: known, cookie: null } : await newDevice(pepper);
+	await emailThrottle(c.env, user.email).rememberDevice(device.id, clock.now().getTime());
+	if (device.cookie) c.header("Set-Cookie", device.cookie, { append: true });
+	await noticeSignIn(c, user, session.id, known);
+	c.get("audit").record({
+		action: "auth.login.succeeded",
+		accountId: await personalTrail(c.get("services"), user.id),
+		actor: { type: "user", id: user.id },
+		target: { type: "session", id: session.id },
+		metadata: { factors },
+	});
+	c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds), { append: true });
+	return c.json({ session: publicSession(session), user: publicUser(user) }, 200);
+}

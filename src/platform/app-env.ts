@@ -1,0 +1,33 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AuditLog } from "../audit/emitter";
+import type { Principal } from "../auth/principal";
+import type { Database } from "../db";
+import type { Mailer } from "../mail";
+import type { Clock } from "./clock";
+import type { Env } from "./env";
+
+/** Shared services handed to every route through the context, never imported as singletons. */
+export interface Services {
+	db: Database;
+	mailer: Mailer;
+	clock: Clock;
+	/** The outside world's fetch (the breached-password range API); tests put a fake service here. */
+	fetch: typeof fetch;
+}
+
+export interface AppEnv {
+	Bindings: Env;
+	Variables: {
+		requestId: string;
+		services: Services;
+		/** This request's audit events; `http.request` is added when the response is done. */
+		audit: AuditLog;
+		/** The authenticated caller, or null. */
+		principal: Principal | null;
+		/** A route that serves HTML sets its own Content-Security-Policy here. */
+		contentSecurityPolicy?: string;
+	};
+}
+
+/** The application every route registers on (built in `src/app.ts`, the composition root). */
+export type App = OpenAPIHono<AppEnv>;

@@ -1,0 +1,40 @@
+import type { AccountGuard } from "../durable/account-guard";
+import type { AuditArchive } from "../durable/audit-archive";
+import type { LoginThrottle } from "../durable/login-throttle";
+import type { UserSessions } from "../durable/user-sessions";
+
+/** The Worker's bindings, as declared in wrangler.toml and .dev.vars. */
+export interface Env {
+	ENVIRONMENT: "development" | "staging" | "production";
+	/** Comma-separated exact origins allowed to call the API from a browser. */
+	CORS_ORIGINS: string;
+	/** `outbox` (development: stored, readable at /v1/dev/outbox) or `http`. */
+	MAIL_TRANSPORT: "outbox" | "http";
+	MAIL_FROM: string;
+	MAIL_API_URL: string;
+	MAIL_API_TOKEN?: string;
+	PASSWORD_MIN_LENGTH: string;
+	/** Breached-password range API (default: the public one outside development; `off` disables). */
+	BREACHED_PASSWORDS_URL?: string;
+	BREACHED_PASSWORDS_TIMEOUT_MS?: string;
+	/** `accept` (default: log and audit the skipped check) or `refuse` (503) when the range API cannot answer. */
+	BREACHED_PASSWORDS_ON_ERROR?: string;
+	/** How long a proof of identity counts for sensitive actions (seconds; default 600). */
+	REAUTH_WINDOW_SECONDS?: string;
+	/** Live keys one account may hold (default 10,000): bounds what one tenant makes sweeps and lockdown walk. */
+	MAX_KEYS_PER_ACCOUNT?: string;
+	KEY_PEPPER?: string;
+	TOTP_ENCRYPTION_KEY?: string;
+
+	DB: D1Database;
+	/** One object per role (src/durable/address.ts names the instances). */
+	ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
+	USER_SESSIONS: DurableObjectNamespace<UserSessions>;
+	LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
+	AUDIT_CHAIN: DurableObjectNamespace<AuditArchive>;
+	AUDIT_QUEUE: Queue;
+	WEBHOOK_QUEUE: Queue;
+	AUDIT_ARCHIVE: R2Bucket;
+}
+
+export const isDevelopment = (env: Pick<Env, "ENVIRONMENT">): boolean => env.ENVIRONMENT === "development";

@@ -1,0 +1,194 @@
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import type { Permission, Role } from "../../src/auth/permissions";
+import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
+import { createDatabase } from "../../src/db";
+import { accounts } from "../../src/db/schema";
+import { ManualClock } from "../../src/platform/clock";
+import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
+import { testApp } from "../support/app";
+import { jsonRequest } from "../support/request";
+import { type SeededAccount, seedAccount } from "../support/seed";
+
+/**
+ * The authorization matrix of API.md §4, generated from the route table: every
+ * operation under /v1/accounts/{accountId} that /v1/openapi.json lists is
+ * called as each kind of caller. A route added later without a fixture here
+ * fails the first test, so no route can skip the matrix.
+ */
+const clock = new ManualClock("2026-07-01T00:00:00Z");
+const t = testApp({ clock });
+const db = createDatabase(env.DB);
+
+type Caller =
+	| Role
+	| "stranger"
+	| "anonymous"
+	| "key-with-scope"
+	| "key-without-scope"
+	| "key-of-demoted-creator"
+	| "unverified-owner";
+type Fixture = (
+	s: SeededAccount,
+	caller: Caller,
+) => { path?: Record<string, string>; body?: unknown; prepare?: () => Promise<unknown> };
+/**
+ * The key a caller manages: their own where they have one (members manage only their own); for
+ * management keys, one that fits inside them (a key can hand on nothing it does not hold).
+ */
+const ownKey = (s: SeededAccount, caller: Caller) =>
+	caller === "owner" || caller === "admin" || caller === "member"
+		? s.keyIds[caller]
+		: caller.startsWith("key")
+			? s.keyIds.reserved
+			: s.keyIds.owner;
+const FIXTURES: Record<string, Fixture> = {
+	"GET /v1/accounts/{accountId}": () => ({}),
+	"PATCH /v1/accounts/{accountId}": () => ({ body: { name: "Renamed" } }),
+	"DELETE /v1/accounts/{accountId}": () => ({}),
+	"POST /v1/accounts/{accountId}/transfer-ownership": (s) => ({ body: { userId: s.users.member.id } }),
+	"GET /v1/accounts/{accountId}/members": () => ({}),
+	"PATCH /v1/accounts/{accountId}/members/{userId}": (s) => ({
+		path: { userId: s.users.readonly.id },
+		body: { role: "member" },
+	}),
+	"DELETE /v1/accounts/{accountId}/members/{userId}": (s) => ({ path: { userId: s.users.readonly.id } }),
+	"POST /v1/accounts/{accountId}/invitations": () => ({
+		body: { email: `new-${crypto.randomUUID()}@example.com`, role: "member" },
+	}),
+	"GET /v1/accounts/{accountId}/invitations": () => ({}),
+	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": (s) => ({ path: { invitationId: s.invitationId } }),
+	"POST /v1/accounts/{accountId}/keys": (_s, caller) => ({
+		body: { name: "k", environment: "staging", scopes: [caller.startsWith("key") ? "keys:read" : "data:read"] },
+	}),
+	"GET /v1/accounts/{accountId}/keys": () => ({}),
+	"GET /v1/accounts/{accountId}/keys/{keyId}": (s, caller) => ({ path: { keyId: ownKey(s, caller) } }),
+	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, caller) => ({
+		path: { keyId: ownKey(s, caller) },
+		body: { name: "renamed" },
+	}),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": (s, caller) => ({
+		path: { keyId: ownKey(s, caller) },
+		body: {},
+	}),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": (s, caller) => ({
+		path: { keyId: ownKey(s, caller) },
+		body: { reason: "test" },
+	}),
+	"GET /v1/accounts/{accountId}/audit-events": () => ({}),
+	"GET /v1/accounts/{accountId}/audit-events/export": () => ({}),
+	"POST /v1/accounts/{accountId}/webhooks": () => ({
+		body: { url: "https://hooks.example.com/matrix", events: ["alert.key_created"] },
+	}),
+	"GET /v1/accounts/{accountId}/webhooks": () => ({}),
+	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({ path: { webhookId: s.webhookId } }),
+	"GET /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": (s) => ({ path: { webhookId: s.webhookId } }),
+	"GET /v1/accounts/{accountId}/security-report": () => ({}),
+	"POST /v1/accounts/{accountId}/lockdown": () => ({
+		body: { reason: "matrix", revokeSessions: false, revokeKeys: "none" },
+	}),
+	"POST /v1/accounts/{accountId}/lockdown/lift": (s) => ({
+		body: { reason: "matrix" },
+		prepare: () =>
+			db
+				.update(accounts)
+				.set({ lockedDownAt: clock.now(), lockedDownReason: "matrix" })
+				.where(eq(accounts.id, s.accountId)),
+	}),
+};
+
+const CALLERS: Caller[] = [
+	"owner",
+	"admin",
+	"member",
+	"readonly",
+	"stranger",
+	"anonymous",
+	"key-with-scope",
+	"key-without-scope",
+	"key-of-demoted-creator",
+	"unverified-owner",
+];
+
+async function accountOperations() {
+	const doc = await (await t.request("/v1/openapi.json")).json<{
+		paths: Record<string, Record<string, Record<string, unknown>>>;
+	}>();
+	return Object.entries(doc.paths)
+		.filter(([path]) => path.startsWith("/v1/accounts/{accountId}"))
+		.flatMap(([path, ops]) =>
+			Object.entries(ops).map(([method, op]) => ({
+				key: `${method.toUpperCase()} ${path}`,
+				method: method.toUpperCase(),
+				path,
+				permission: op[PERMISSION_EXTENSION] as Permission | undefined,
+				grants: op[GRANTS_EXTENSION] as string | undefined,
+			})),
+		);
+}
+
+const expectedStatus = (caller: Caller, permission: Permission, grants: boolean): "2xx" | 401 | 403 | 404 => {
+	if (caller === "anonymous") return 401;
+	// An account whose owner never proved their address grants nothing, to anyone; reading works.
+	if (caller === "unverified-owner") return grants ? 403 : "2xx";
+	if (caller === "stranger") return 404;
+	if (caller === "key-without-scope") return 403;
+	if (caller === "key-with-scope" || caller === "key-of-demoted-creator") {
+		// A key needs its reserved scope, and is capped by its creator's current role (admin; demoted to readonly).
+		const creator: Role = caller === "key-with-scope" ? "admin" : "readonly";
+		return reservedScopeFor(permission) && roleAllows(creator, permission) ? "2xx" : 403;
+	}
+	return roleAllows(caller, permission) ? "2xx" : 403;
+};
+
+const credentialOf = (s: SeededAccount, caller: Caller): string | null => {
+	if (caller === "anonymous") return null;
+	if (caller === "key-with-scope") return s.apiKeys.withScope;
+	if (caller === "key-without-scope") return s.apiKeys.withoutScope;
+	if (caller === "key-of-demoted-creator") return s.apiKeys.demoted;
+	return s.users[caller === "unverified-owner" ? "owner" : caller].token;
+};
+
+describe("authorization matrix (API.md §4)", () => {
+	it("every account route declares a permission and has a fixture", async () => {
+		const ops = await accountOperations();
+		expect(ops.length).toBeGreaterThanOrEqual(18);
+		for (const op of ops) {
+			expect(op.permission, `${op.key} declares no permission`).toBeTruthy();
+			expect(FIXTURES[op.key], `${op.key} has no fixture in the matrix`).toBeDefined();
+		}
+	});
+
+	it("answers each (route, caller) pair exactly as the capability table says", async () => {
+		const ops = await accountOperations();
+		let pairs = 0;
+		const mismatches: string[] = [];
+		for (const op of ops) {
+			const fixture = FIXTURES[op.key];
+			if (!fixture || !op.permission) continue;
+			for (const caller of CALLERS) {
+				// Fresh per pair: some calls delete or transfer.
+				const seed = await seedAccount(clock, {}, { ownerVerified: caller !== "unverified-owner" });
+				const { path: params = {}, body, prepare } = fixture(seed, caller);
+				await prepare?.();
+				const url = Object.entries({ accountId: seed.accountId, ...params }).reduce(
+					(p, [k, v]) => p.replace(`{${k}}`, v),
+					op.path,
+				);
+				const credential = credentialOf(seed, caller);
+				const headers: Record<string, string> = credential ? { Authorization: `Bearer ${credential}` } : {};
+				const init = body === undefined ? { method: op.method, headers } : jsonRequest(op.method, body, headers);
+				const res = await t.request(url, init);
+				await res.arrayBuffer();
+				const want = expectedStatus(caller, op.permission, op.grants !== undefined);
+				const ok = want === "2xx" ? res.status >= 200 && res.status < 300 : res.status === want;
+				if (!ok) mismatches.push(`${op.key} as ${caller}: expected ${want}, got ${res.status}`);
+				pairs++;
+			}
+		}
+		console.log(`authorization matrix: ${pairs} (route, caller) pairs checked`);
+		expect(mismatches).toEqual([]);
+		expect(pairs).toBe(ops.length * CALLERS.length);
+	}, 300_000);
+});

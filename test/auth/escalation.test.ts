@@ -1,0 +1,688 @@
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createDatabase } from "../../src/db";
+import { accounts, apiKeys, emailTokens, invitations, memberships, users, webhooks } from "../../src/db/schema";
+import { startSession } from "../../src/identity/sessions";
+import { hashApiKey } from "../../src/keys/format";
+import { ManualClock } from "../../src/platform/clock";
+import { newId } from "../../src/platform/ids";
+import {
+	GRANTS_EXTENSION,
+	REAUTHENTICATION_EXTENSION,
+	REAUTHENTICATION_WHEN_EXTENSION,
+} from "../../src/routes/account-route";
+import { sha256Hex } from "../../src/security/digest";
+import { RESERVED_SCOPES } from "../../src/security/scopes";
+import { testApp } from "../support/app";
+import { jsonRequest } from "../support/request";
+import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
+
+/**
+ * What the weakest caller of each route can *produce*, generated from the route
+ * table: every operation of /v1/openapi.json that changes state must be listed
+ * below, either with the escalation attempts made through it (each must be
+ * refused and leave the account exactly as it was) or with the reason it hands
+ * out nothing. A route added later fails the first test until it is listed, and
+ * a route that declares `x-keyward-grants` must come with attempts.
+ */
+const clock = new ManualClock("2026-08-01T00:00:00Z");
+const t = testApp({ clock });
+const db = createDatabase(env.DB);
+
+interface Attempt {
+	what: string;
+	expect: 400 | 401 | 403 | 404;
+	/** What the attempt needs in place first (before the account is snapshotted). */
+	setup?: (s: SeededAccount) => Promise<unknown>;
+	run: (s: SeededAccount) => Promise<Response>;
+	/** Beyond the account snapshot: another thing that must not have changed (null when it held). */
+	check?: (s: SeededAccount) => Promise<string | null>;
+}
+type Entry = Attempt[] | { nothing: string };
+
+const send = (credential: string, method: string, path: string, body?: unknown, ip = "192.0.2.10") => {
+	const headers = { Authorization: `Bearer ${credential}`, "CF-Connecting-IP": ip };
+	return t.request(path, body === undefined ? { method, headers } : jsonRequest(method, body, headers));
+};
+const tokenOf = (s: SeededAccount, who: keyof SeededAccount["users"]) => s.users[who].token;
+/** A management key made by `creator` (its current role caps it at use). */
+const keyOf = async (
+	s: SeededAccount,
+	creator: keyof SeededAccount["users"],
+	scopes: string[],
+	environment: "production" | "staging" | "ci" = "staging",
+	options: Parameters<typeof seedKey>[5] = {},
+) => (await seedKey(s.accountId, s.users[creator].id, scopes, clock.now(), environment, options)).secret;
+const keysPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/keys`;
+const newKey = (over: Record<string, unknown> = {}) => ({
+	name: "escalation",
+	environment: "staging",
+	scopes: ["keys:read"],
+	...over,
+});
+/** The id of the key whose secret this is (keys of one account share their first 12 characters). */
+const ownKeyId = async (_s: SeededAccount, secret: string) =>
+	(await db.query.apiKeys.findFirst({ where: eq(apiKeys.keyHash, await hashApiKey(env.KEY_PEPPER ?? "", secret)) }))
+		?.id ?? "";
+
+const ESCALATIONS: Record<string, Entry> = {
+	"POST /v1/accounts/{accountId}/keys": [
+		{
+			what: "a keys:write key grants members:write, which it does not hold",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "admin", ["keys:write"]), "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
+		},
+		{
+			what: "a keys:write key grants *, which it does not hold",
+			expect: 403,
+			run: async (s) => send(await keyOf(s, "admin", ["keys:write"]), "POST", keysPath(s), newKey({ scopes: ["*"] })),
+		},
+		{
+			what: "a ci key with * and keys:write grants members:write (* covers product scopes only)",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "owner", ["*", "keys:write"], "ci"),
+					"POST",
+					keysPath(s),
+					newKey({ environment: "ci", scopes: ["members:write"] }),
+				),
+		},
+		{
+			what: "an allowlisted key mints a key without an allowlist",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", { ipAllowlist: ["192.0.2.0/24"] }),
+					"POST",
+					keysPath(s),
+					newKey(),
+				),
+		},
+		{
+			what: "a key mints a key with a higher rate limit",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", { rateLimit: 10, windowSeconds: 60 }),
+					"POST",
+					keysPath(s),
+					newKey({ rateLimit: { limit: 11, windowSeconds: 60 } }),
+				),
+		},
+		{
+			what: "a staging key mints a production key",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"]),
+					"POST",
+					keysPath(s),
+					newKey({ environment: "production" }),
+				),
+		},
+		{
+			what: "a key mints a key that outlives it",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", { lifetimeDays: 2 }),
+					"POST",
+					keysPath(s),
+					newKey({ expiresInDays: 30 }),
+				),
+		},
+		{
+			what: "a member grants members:write",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "member"), "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
+		},
+		{
+			what: "a member grants audit:read",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "member"), "POST", keysPath(s), newKey({ scopes: ["audit:read"] })),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}/keys/{keyId}": [
+		{
+			what: "a keys:write key adds members:write to itself",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"]);
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, {
+					scopes: ["keys:write", "members:write"],
+				});
+			},
+		},
+		{
+			what: "a key drops its own IP allowlist",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { ipAllowlist: ["192.0.2.0/24"] });
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, { ipAllowlist: [] });
+			},
+		},
+		{
+			what: "a key widens its own allowlist to another range",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { ipAllowlist: ["192.0.2.0/24"] });
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, {
+					ipAllowlist: ["192.0.2.0/24", "198.51.100.0/24"],
+				});
+			},
+		},
+		{
+			what: "a key raises its own rate limit",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { rateLimit: 10, windowSeconds: 60 });
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, {
+					rateLimit: { limit: 10, windowSeconds: 1 },
+				});
+			},
+		},
+		{
+			what: "a key adds to another key a scope it does not hold",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "admin", ["keys:write"]), "PATCH", `${keysPath(s)}/${s.keyIds.reserved}`, {
+					scopes: ["keys:read", "audit:read"],
+				}),
+		},
+		{
+			what: "a ci key adds a scope it holds to a production key with no allowlist (carrying it past its own limits)",
+			expect: 403,
+			run: async (s) => {
+				const wide = await seedKey(s.accountId, s.users.owner.id, ["orders:read"], clock.now(), "production");
+				return send(
+					await keyOf(s, "owner", ["*", "keys:write"], "ci", { ipAllowlist: ["192.0.2.0/24"], rateLimit: 10 }),
+					"PATCH",
+					`${keysPath(s)}/${wide.id}`,
+					{ scopes: ["orders:read", "billing:read"] },
+				);
+			},
+		},
+		{
+			what: "a member adds members:write to their own key",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "member"), "PATCH", `${keysPath(s)}/${s.keyIds.member}`, {
+					scopes: ["data:read", "members:write"],
+				}),
+		},
+	],
+	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": [
+		{
+			what: "a keys:write key rotates a wider key to obtain its powers",
+			expect: 403,
+			run: async (s) => {
+				const wide = await seedKey(s.accountId, s.users.owner.id, [...RESERVED_SCOPES], clock.now());
+				return send(await keyOf(s, "admin", ["keys:write"]), "POST", `${keysPath(s)}/${wide.id}/rotate`, {});
+			},
+		},
+		{
+			what: "a member rotates their own key that carries a scope beyond their role",
+			expect: 403,
+			run: async (s) => {
+				const legacy = await seedKey(s.accountId, s.users.member.id, ["members:write"], clock.now());
+				return send(tokenOf(s, "member"), "POST", `${keysPath(s)}/${legacy.id}/rotate`, {});
+			},
+		},
+	],
+	"POST /v1/accounts/{accountId}/invitations": [
+		{
+			what: "an admin invites an owner",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/invitations`, {
+					email: `x-${newId("usr")}@example.com`,
+					role: "owner",
+				}),
+		},
+		{
+			what: "a ci key with * invites an admin",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", ["*"], "ci"), "POST", `/v1/accounts/${s.accountId}/invitations`, {
+					email: `x-${newId("usr")}@example.com`,
+					role: "admin",
+				}),
+		},
+		{
+			what: "a members:* key invites an admin",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", ["members:*"]), "POST", `/v1/accounts/${s.accountId}/invitations`, {
+					email: `x-${newId("usr")}@example.com`,
+					role: "admin",
+				}),
+		},
+		{
+			what: "a members:write key whose creator is now readonly invites",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "demoted", ["members:write"]), "POST", `/v1/accounts/${s.accountId}/invitations`, {
+					email: `x-${newId("usr")}@example.com`,
+					role: "member",
+				}),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}/members/{userId}": [
+		{
+			what: "an admin demotes the owner",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}/members/${s.users.owner.id}`, {
+					role: "readonly",
+				}),
+		},
+		{
+			what: "an admin makes someone owner",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}/members/${s.users.member.id}`, {
+					role: "owner",
+				}),
+		},
+		{
+			what: "a ci key with * promotes a member to admin",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "owner", ["*"], "ci"),
+					"PATCH",
+					`/v1/accounts/${s.accountId}/members/${s.users.member.id}`,
+					{
+						role: "admin",
+					},
+				),
+		},
+		{
+			what: "a member promotes themself",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "member"), "PATCH", `/v1/accounts/${s.accountId}/members/${s.users.member.id}`, {
+					role: "admin",
+				}),
+		},
+	],
+	"DELETE /v1/accounts/{accountId}/members/{userId}": [
+		{
+			what: "an admin removes the owner",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "admin"), "DELETE", `/v1/accounts/${s.accountId}/members/${s.users.owner.id}`),
+		},
+	],
+	"POST /v1/accounts/{accountId}/transfer-ownership": [
+		{
+			what: "an admin takes ownership",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/transfer-ownership`, {
+					userId: s.users.admin.id,
+				}),
+		},
+		{
+			what: "the owner's key with every reserved scope transfers ownership",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "POST", `/v1/accounts/${s.accountId}/transfer-ownership`, {
+					userId: s.users.admin.id,
+				}),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}": [
+		{
+			what: "an admin sets an IP allowlist the owner is outside of",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, {
+					settings: { ipAllowlist: ["192.0.2.0/24"] },
+				}),
+		},
+		{
+			what: "an admin turns on requireMfa",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, { settings: { requireMfa: true } }),
+		},
+		{
+			what: "an admin shortens everyone's sessions",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, { settings: { sessionMaxAgeHours: 1 } }),
+		},
+		{
+			what: "the owner sets an allowlist that excludes their own address",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "owner"), "PATCH", `/v1/accounts/${s.accountId}`, {
+					settings: { ipAllowlist: ["198.51.100.0/24"] },
+				}),
+		},
+		{
+			what: "the owner without two-factor turns on requireMfa",
+			expect: 400,
+			run: (s) => send(tokenOf(s, "owner"), "PATCH", `/v1/accounts/${s.accountId}`, { settings: { requireMfa: true } }),
+		},
+	],
+	"POST /v1/accounts/{accountId}/webhooks": [
+		{
+			what: "a webhook to the cloud metadata address",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/webhooks`, {
+					url: "https://169.254.169.254/latest/meta-data",
+					events: ["alert.key_created"],
+				}),
+		},
+		{
+			what: "a key with every reserved scope adds a webhook",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "POST", `/v1/accounts/${s.accountId}/webhooks`, {
+					url: "https://hooks.example.com/x",
+					events: ["alert.key_created"],
+				}),
+		},
+	],
+	"POST /v1/accounts/{accountId}/lockdown/lift": [
+		{
+			what: "an admin lifts the owner's lockdown",
+			expect: 403,
+			setup: (s) =>
+				send(tokenOf(s, "owner"), "POST", `/v1/accounts/${s.accountId}/lockdown`, {
+					reason: "incident",
+					revokeSessions: false,
+					revokeKeys: "none",
+				}),
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", `/v1/accounts/${s.accountId}/lockdown/lift`, { reason: "mine now" }),
+			check: async (s) =>
+				(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt
+					? null
+					: "the lockdown was lifted",
+		},
+	],
+	"POST /v1/invitations/accept": [
+		{
+			what: "a signed-in user accepts an invitation made out to another address",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "stranger"), "POST", "/v1/invitations/accept", { token: s.invitationId }),
+			check: async (s) =>
+				(await db.query.memberships.findFirst({ where: eq(memberships.userId, s.users.stranger.id) }))
+					? "the stranger joined"
+					: null,
+		},
+		{
+			what: "someone who signed up with the invited address but never verified it accepts",
+			expect: 403,
+			run: async (s) => {
+				const invited = await db.query.invitations.findFirst({ where: eq(invitations.id, s.invitationId) });
+				const id = newId("usr");
+				await db.insert(users).values({
+					id,
+					email: invited?.email ?? "",
+					name: "Squatter",
+					passwordHash: "$scrypt$unused",
+					createdAt: clock.now(),
+				});
+				const session = await startSession(env, db, id, { ip: null, userAgent: "t", country: null }, clock.now());
+				return send(session.token, "POST", "/v1/invitations/accept", { token: s.invitationId });
+			},
+		},
+	],
+	"DELETE /v1/me/sessions/{sessionId}": [
+		{
+			what: "a user ends another user's session",
+			expect: 404,
+			run: (s) => {
+				const victim = s.users.admin.token.split(".")[1] ?? "";
+				return send(tokenOf(s, "member"), "DELETE", `/v1/me/sessions/${victim}`);
+			},
+			check: async (s) =>
+				(await send(tokenOf(s, "admin"), "GET", "/v1/me")).status === 200 ? null : "the admin's session ended",
+		},
+	],
+	// Routes that take power away, or hand out only the caller's own session after proof.
+	"POST /v1/accounts": { nothing: "an account owned by the caller; it grants nothing until their email is verified" },
+	"DELETE /v1/accounts/{accountId}": { nothing: "takes away (owner only)" },
+	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": [
+		{
+			what: "a leaked ci key revokes a production key",
+			expect: 403,
+			run: async (s) => {
+				const production = await seedKey(s.accountId, s.users.owner.id, ["orders:read"], clock.now(), "production");
+				return send(await keyOf(s, "owner", ["keys:write"], "ci"), "POST", `${keysPath(s)}/${production.id}/revoke`, {
+					reason: "sabotage",
+				});
+			},
+		},
+	],
+	"POST /v1/accounts/{accountId}/lockdown": { nothing: "takes away: ends sessions and revokes keys" },
+	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": { nothing: "takes away" },
+	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": { nothing: "takes away" },
+	"POST /v1/auth/signup": { nothing: "the caller's own new user, account and session" },
+	"POST /v1/auth/verify-email": [
+		{
+			what: "a squatter's account is verified by the address's real owner typing the emailed code, without the squatter's session",
+			expect: 401,
+			run: async (s) => {
+				const token = "a".repeat(52);
+				await db.insert(emailTokens).values({
+					tokenHash: await sha256Hex(token),
+					userId: s.users.owner.id,
+					purpose: "verify_email",
+					expiresAt: new Date(clock.now().getTime() + 3_600_000),
+				});
+				return t.request("/v1/auth/verify-email", jsonRequest("POST", { token }));
+			},
+			check: async () =>
+				(await db.query.emailTokens.findFirst({ where: eq(emailTokens.tokenHash, await sha256Hex("a".repeat(52))) }))
+					? null
+					: "the token was spent",
+		},
+	],
+	"POST /v1/auth/login": { nothing: "the caller's own session, after the password (and second factor)" },
+	"POST /v1/auth/mfa/email-code": { nothing: "emails a code to the challenge's own user" },
+	"POST /v1/auth/mfa/verify": { nothing: "the challenge's own session, after the second factor" },
+	"POST /v1/auth/logout": { nothing: "takes away" },
+	"POST /v1/auth/password-reset": { nothing: "emails a token to the address's owner" },
+	"POST /v1/auth/password-reset/confirm": {
+		nothing: "a password for the emailed token's holder; a claim undoes what was set up before (claim tests)",
+	},
+	"POST /v1/me/password": { nothing: "the caller's own password, after the current one" },
+	"POST /v1/me/mfa/totp": { nothing: "the caller's own enrolment, after the password" },
+	"POST /v1/me/mfa/totp/confirm": { nothing: "the caller's own second factor" },
+	"DELETE /v1/me/mfa/totp": { nothing: "takes away, after password and code" },
+	"POST /v1/me/mfa/recovery-codes": { nothing: "the caller's own codes, after the password and an authenticator code" },
+	"POST /v1/me/sessions/revoke-others": { nothing: "takes away" },
+	"POST /v1/keys/verify": { nothing: "reads a verdict" },
+	"POST /v1/me/reauthenticate": { nothing: "a fresh session for the caller, after their password and second factor" },
+	"POST /v1/me/mfa/totp/replace": {
+		nothing: "the caller's own authenticator, after their password and a recovery code (second-factors tests)",
+	},
+	"POST /v1/auth/verify-email/resend": { nothing: "a new code to the caller's own address, three an hour" },
+	"POST /v1/me/email": { nothing: "the caller's own address, after a fresh proof, once the new address confirms" },
+	"POST /v1/auth/email-change/confirm": {
+		nothing: "applies a change the account's user started, from the new mailbox",
+	},
+	"POST /v1/auth/email-change/cancel": { nothing: "takes away: the old mailbox undoes a change and locks the account" },
+	"POST /v1/auth/not-me": { nothing: "takes away: ends the mailbox owner's sessions and password, starts a reset" },
+};
+
+/**
+ * The same routes from a stale session: the owner's session, signed in eleven minutes ago (a
+ * stolen cookie, a laptop left open). Every route that grants must ask it for a fresh proof
+ * (403 reauthentication-required) for the call that would hand power out, and leave the account
+ * as it was. A granting route added later fails until it is listed here.
+ */
+const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Response>> = {
+	"POST /v1/accounts/{accountId}/keys": (s, stale) =>
+		send(stale, "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
+	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, stale) =>
+		send(stale, "PATCH", `${keysPath(s)}/${s.keyIds.owner}`, { scopes: ["data:read", "members:write"] }),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": (s, stale) =>
+		send(stale, "POST", `${keysPath(s)}/${s.keyIds.reserved}/rotate`, {}),
+	"PATCH /v1/accounts/{accountId}": (s, stale) =>
+		send(stale, "PATCH", `/v1/accounts/${s.accountId}`, { settings: { emailCodeSecondFactor: false } }),
+	"POST /v1/accounts/{accountId}/transfer-ownership": (s, stale) =>
+		send(stale, "POST", `/v1/accounts/${s.accountId}/transfer-ownership`, { userId: s.users.admin.id }),
+	"POST /v1/accounts/{accountId}/invitations": (s, stale) =>
+		send(stale, "POST", `/v1/accounts/${s.accountId}/invitations`, { email: "new@example.com", role: "member" }),
+	"PATCH /v1/accounts/{accountId}/members/{userId}": (s, stale) =>
+		send(stale, "PATCH", `/v1/accounts/${s.accountId}/members/${s.users.member.id}`, { role: "admin" }),
+	"POST /v1/accounts/{accountId}/webhooks": (s, stale) =>
+		send(stale, "POST", `/v1/accounts/${s.accountId}/webhooks`, {
+			url: "https://hooks.example.com/watch",
+			events: ["alert.key_created"],
+		}),
+	"POST /v1/accounts/{accountId}/lockdown/lift": async (s, stale) => {
+		await db
+			.update(accounts)
+			.set({ lockedDownAt: clock.now(), lockedDownReason: "incident" })
+			.where(eq(accounts.id, s.accountId));
+		return send(stale, "POST", `/v1/accounts/${s.accountId}/lockdown/lift`, { reason: "over" });
+	},
+};
+
+async function stateChangingOperations() {
+	const doc = await (await t.request("/v1/openapi.json")).json<{
+		paths: Record<string, Record<string, Record<string, unknown>>>;
+	}>();
+	return Object.entries(doc.paths).flatMap(([path, ops]) =>
+		Object.entries(ops)
+			.filter(([method]) => method !== "get" && method !== "head")
+			.map(([method, op]) => ({
+				key: `${method.toUpperCase()} ${path}`,
+				grants: op[GRANTS_EXTENSION],
+				proof: op[REAUTHENTICATION_EXTENSION] ?? op[REAUTHENTICATION_WHEN_EXTENSION],
+			})),
+	);
+}
+
+/** Everything in the account a refused attempt must leave as it was. */
+async function snapshot(accountId: string) {
+	const [account, keys, members, invites, hooks] = await Promise.all([
+		db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
+		db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)),
+		db.select().from(memberships).where(eq(memberships.accountId, accountId)),
+		db.select().from(invitations).where(eq(invitations.accountId, accountId)),
+		db.select().from(webhooks).where(eq(webhooks.accountId, accountId)),
+	]);
+	const sorted = <T>(rows: T[], by: (row: T) => string) => [...rows].sort((a, b) => by(a).localeCompare(by(b)));
+	return JSON.stringify({
+		account: account && { name: account.name, settings: account.settings },
+		keys: sorted(keys, (k) => k.id).map(({ lastUsedAt, ...k }) => k),
+		members: sorted(members, (m) => m.userId).map((m) => [m.userId, m.role]),
+		invites: sorted(invites, (i) => i.id).map((i) => [i.id, i.email, i.role]),
+		hooks: sorted(hooks, (h) => h.id).map((h) => [h.id, h.url]),
+	});
+}
+
+describe("escalation: no route produces more than its caller holds", () => {
+	it("every state-changing route is listed, and every route that grants comes with attempts", async () => {
+		const ops = await stateChangingOperations();
+		expect(ops.length).toBeGreaterThanOrEqual(30);
+		for (const op of ops) {
+			const entry = ESCALATIONS[op.key];
+			expect(entry, `${op.key} is not in the escalation table`).toBeDefined();
+			if (op.grants) expect(Array.isArray(entry), `${op.key} grants ${op.grants} but has no attempts`).toBe(true);
+		}
+	});
+
+	it("refuses every attempt and leaves the account as it was", async () => {
+		const failures: string[] = [];
+		let attempts = 0;
+		for (const [route, entry] of Object.entries(ESCALATIONS)) {
+			if (!Array.isArray(entry)) continue;
+			for (const attempt of entry) {
+				const s = await seedAccount(clock);
+				await keyOf(s, "owner", ["data:read"]); // settle the seed's own writes before the snapshot
+				await attempt.setup?.(s);
+				const before = await snapshot(s.accountId);
+				const res = await attempt.run(s);
+				const body = await res.text();
+				attempts++;
+				const after = await snapshot(s.accountId);
+				const created = (await db.select().from(apiKeys).where(eq(apiKeys.accountId, s.accountId))).filter(
+					(k) => k.createdAt.getTime() === clock.now().getTime() && k.rotatedFrom !== null,
+				);
+				if (res.status !== attempt.expect)
+					failures.push(
+						`${route}: ${attempt.what}: expected ${attempt.expect}, got ${res.status} ${body.slice(0, 200)}`,
+					);
+				if (created.length > 0) failures.push(`${route}: ${attempt.what}: a successor was made`);
+				const extra = await attempt.check?.(s);
+				if (extra) failures.push(`${route}: ${attempt.what}: ${extra}`);
+				if (!sameExceptSeeds(before, after)) failures.push(`${route}: ${attempt.what}: the account changed`);
+			}
+		}
+		console.log(`escalation: ${attempts} attempts across ${Object.keys(ESCALATIONS).length} routes`);
+		expect(failures).toEqual([]);
+		expect(attempts).toBeGreaterThanOrEqual(35);
+	}, 300_000);
+
+	it("a stale session hands nothing out through any granting route: each asks for a fresh proof", async () => {
+		const ops = await stateChangingOperations();
+		const granting = ops.filter((op) => op.grants);
+		expect(granting.length).toBeGreaterThanOrEqual(9);
+		const failures: string[] = [];
+		for (const op of granting) {
+			if (!op.proof) failures.push(`${op.key} grants ${op.grants} but declares no proof of identity`);
+			const attempt = STALE[op.key];
+			if (!attempt) {
+				failures.push(`${op.key} grants ${op.grants} but has no stale-session attempt`);
+				continue;
+			}
+			const s = await seedAccount(clock);
+			const stale = (
+				await startSession(
+					env,
+					db,
+					s.users.owner.id,
+					{ ip: null, userAgent: "left open", country: null },
+					new Date(clock.now().getTime() - 11 * 60_000),
+				)
+			).token;
+			const before = await snapshot(s.accountId);
+			const res = await attempt(s, stale);
+			const body = await res.text();
+			if (res.status !== 403 || !body.includes("reauthentication-required"))
+				failures.push(`${op.key}: expected 403 reauthentication-required, got ${res.status} ${body.slice(0, 160)}`);
+			const after = await snapshot(s.accountId);
+			const lifted = op.key.endsWith("/lockdown/lift");
+			if (!lifted && !sameExceptSeeds(before, after)) failures.push(`${op.key}: the account changed`);
+			if (lifted && !(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt)
+				failures.push(`${op.key}: the lockdown was lifted`);
+		}
+		expect(failures).toEqual([]);
+	}, 120_000);
+});
+
+/**
+ * Keys an attempt seeds for itself (its caller, its target) appear after the first snapshot. They
+ * must still be exactly as seeded: every lifecycle write bumps a key's version, so version 0,
+ * not revoked and not rotated means the attempt changed nothing about them.
+ */
+function sameExceptSeeds(before: string, after: string): boolean {
+	type Row = {
+		id: string;
+		name: string;
+		version: number;
+		revokedAt: unknown;
+		rotatedTo: unknown;
+		rotatedFrom: unknown;
+	};
+	const a = JSON.parse(before) as { keys: Row[] };
+	const b = JSON.parse(after) as { keys: Row[] };
+	const known = new Set(a.keys.map((k) => k.id));
+	const seededSince = b.keys.filter((k) => !known.has(k.id) && k.name.startsWith("seed "));
+	const untouched = seededSince.every(
+		(k) => k.version === 0 && k.revokedAt === null && k.rotatedTo === null && k.rotatedFrom === null,
+	);
+	const rest = { ...b, keys: b.keys.filter((k) => !seededSince.includes(k)) };
+	return untouched && JSON.stringify(a) === JSON.stringify(rest);
+}

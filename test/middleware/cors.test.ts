@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { testApp } from "../support/app";
+import { expectProblem } from "../support/request";
+
+const t = testApp();
+const ALLOWED = "https://console.example.com";
+const vars = { CORS_ORIGINS: `${ALLOWED},https://other.example.com` };
+
+describe("CORS allowlist", () => {
+	it("answers an allowed origin with its own origin, never *", async () => {
+		const res = await t.request("/health", { headers: { Origin: ALLOWED } }, vars);
+		expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+		expect(res.headers.get("access-control-allow-credentials")).toBe("true");
+		expect(res.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+		expect(res.headers.get("vary")).toContain("Origin");
+	});
+
+	it("gives a disallowed origin no CORS headers", async () => {
+		const res = await t.request("/health", { headers: { Origin: "https://evil.example.com" } }, vars);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("access-control-allow-origin")).toBeNull();
+		expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+	});
+
+	it("answers a preflight from an allowed origin", async () => {
+		const res = await t.request(
+			"/v1/anything",
+			{
+				method: "OPTIONS",
+				headers: {
+					Origin: ALLOWED,
+					"Access-Control-Request-Method": "POST",
+					"Access-Control-Request-Headers": "content-type",
+				},
+			},
+			vars,
+		);
+		expect(res.status).toBe(204);
+		expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+		expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+		expect(res.headers.get("access-control-allow-headers")).toContain("Content-Type");
+		expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+	});
+
+	it("refuses a preflight from a disallowed origin without CORS headers", async () => {
+		const res = await t.request(
+			"/health",
+			{ method: "OPTIONS", headers: { Origin: "https://evil.example.com", "Access-Control-Request-Method": "GET" } },
+			vars,
+		);
+		await expectProblem(res, 403, "forbidden");
+		expect(res.headers.get("access-control-allow-origin")).toBeNull();
+	});
+
+	it("never treats a literal * origin as allowed, even if configured", async () => {
+		const res = await t.request("/health", { headers: { Origin: "*" } }, { CORS_ORIGINS: "*" });
+		expect(res.headers.get("access-control-allow-origin")).toBeNull();
+		const other = await t.request("/health", { headers: { Origin: ALLOWED } }, { CORS_ORIGINS: "*" });
+		expect(other.headers.get("access-control-allow-origin")).toBeNull();
+	});
+
+	it("refuses to serve at all in production configured with *, and says why in the log", async () => {
+		const logs = testApp();
+		const res = await logs.request(
+			"/health",
+			{ headers: { Origin: ALLOWED } },
+			{
+				ENVIRONMENT: "production",
+				CORS_ORIGINS: "*",
+				MAIL_TRANSPORT: "http",
+				MAIL_API_URL: "https://mail.example",
+				MAIL_API_TOKEN: "t",
+			},
+		);
+		const body = await expectProblem(res, 503, "service-unavailable");
+		expect(body.detail).not.toContain("CORS");
+		expect(res.headers.get("access-control-allow-origin")).toBeNull();
+		expect(logs.logs.some((l) => l.includes("CORS_ORIGINS contains '*'"))).toBe(true);
+	});
+});
+
+describe("configuration guard", () => {
+	it("refuses to serve with a secret of the wrong size", async () => {
+		const t = testApp();
+		const res = await t.request("/health", undefined, { TOTP_ENCRYPTION_KEY: btoa("too short") });
+		await expectProblem(res, 503, "service-unavailable");
+		expect(t.logs.some((l) => l.includes("TOTP_ENCRYPTION_KEY must be 32 bytes"))).toBe(true);
+	});
+});
