@@ -24,7 +24,8 @@ function* sourceFiles(dir) {
 }
 
 function resolveImport(from, specifier) {
-	const base = path.resolve(path.dirname(from), specifier);
+	// `./client.js` names `./client.ts` (the SDK's NodeNext style).
+	const base = path.resolve(path.dirname(from), specifier.replace(/\.js$/, ""));
 	for (const ext of EXTENSIONS) {
 		const candidate = base + ext;
 		if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;

@@ -15,12 +15,7 @@ import { registerDevAudit } from "./audit/dev-routes";
 import { registerAuditEvents } from "./audit/routes";
 import { credentialAuthenticator } from "./auth/credential-authenticator";
 import type { Authenticator } from "./auth/principal";
-import { registerConsoleKeys } from "./console/pages/keys";
-import { registerConsoleMembers } from "./console/pages/members";
-import { registerConsoleOversight } from "./console/pages/oversight";
-import { registerConsoleReauth } from "./console/pages/reauth";
-import { registerConsoleSecurity } from "./console/pages/security";
-import { registerConsoleAuth } from "./console/pages/sign-in";
+import { registerConsole } from "./console";
 import { createDatabase } from "./db";
 import { registerMeEmail } from "./identity/email-change-routes";
 import { registerMe } from "./identity/me-routes";
@@ -131,12 +126,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerWebhooks(app);
 	registerSecurityReport(app);
 	registerLockdown(app);
-	registerConsoleAuth(app);
-	registerConsoleSecurity(app);
-	registerConsoleKeys(app);
-	registerConsoleMembers(app);
-	registerConsoleOversight(app);
-	registerConsoleReauth(app);
+	registerConsole(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));
 	app.onError((err, c) => {

@@ -41,6 +41,7 @@ export {
 export { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 export type { components, paths } from "./schema.js";
 export type { CallOptions, FetchLike, TransportOptions } from "./transport.js";
+export { KeywardPathError } from "./transport.js";
 export {
 	type KeywardBinding,
 	type KeywardService,

@@ -46,11 +46,26 @@ export interface CallResult<T> {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** `/v1/accounts/{accountId}` with `{accountId: "acc_1"}` → `/v1/accounts/acc_1`, each value escaped. */
+/** A path parameter that is missing, empty or a dot segment: the call is never sent. */
+export class KeywardPathError extends TypeError {
+	constructor(message: string) {
+		super(message);
+		this.name = "KeywardPathError";
+	}
+}
+
+/**
+ * `/v1/accounts/{accountId}` with `{accountId: "acc_1"}` → `/v1/accounts/acc_1`, each value escaped
+ * as one segment. A bare `.` or `..` survives escaping and the URL parser would resolve it into
+ * another route (`{accountId: ".."}` on a key route reaching another account's), so those are refused.
+ */
 export function expandPath(template: string, input: Record<string, unknown>): string {
 	return template.replace(/\{(\w+)\}/g, (_, name: string) => {
 		const value = input[name];
-		if (typeof value !== "string" || value === "") throw new TypeError(`Keyward: missing path parameter "${name}"`);
+		if (typeof value !== "string" || value === "")
+			throw new KeywardPathError(`Keyward: missing path parameter "${name}"`);
+		if (value === "." || value === "..")
+			throw new KeywardPathError(`Keyward: path parameter "${name}" may not be a dot segment`);
 		return encodeURIComponent(value);
 	});
 }

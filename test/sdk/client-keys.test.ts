@@ -2,17 +2,43 @@
  * The SDK's client against the real app: the key routes and verify.
  */
 import { describe, expect, it } from "vitest";
-import { KeywardError } from "../../sdk/src/index.js";
+import { createKeywardClient, KeywardError, KeywardPathError } from "../../sdk/src/index.js";
 import { ManualClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
 import { seedAccount } from "../support/seed";
 import { sdkClient } from "./helpers";
+
+const createKeywardClientSpy = (token: string, sent: string[]) =>
+	createKeywardClient({
+		baseUrl: "https://keyward.test",
+		token,
+		fetch: async (request) => {
+			sent.push(request.url);
+			return new Response(null, { status: 500 });
+		},
+	});
 
 const clock = new ManualClock("2026-09-01T00:00:00Z");
 const t = testApp({ clock, log: () => {} });
 const kw = (token?: string) => sdkClient(t.app, token ? { token } : {});
 
 describe("SDK client: API keys and verify", () => {
+	it("refuses an empty or dot-segment path parameter before sending, so '..' cannot reach another route", async () => {
+		const s = await seedAccount(clock);
+		const sent: string[] = [];
+		const client = sdkClient(t.app, { token: s.users.member.token });
+		const spy = createKeywardClientSpy(s.users.member.token, sent);
+		for (const keyId of ["..", ".", ""]) {
+			await expect(client.keys.get({ accountId: s.accountId, keyId })).rejects.toBeInstanceOf(KeywardPathError);
+			await expect(spy.keys.revoke({ accountId: s.accountId, keyId, body: { reason: "x" } })).rejects.toThrow(
+				/path parameter/,
+			);
+		}
+		expect(sent).toEqual([]);
+		// An escaped slash stays inside its segment, where the id check refuses it.
+		await expect(client.keys.get({ accountId: s.accountId, keyId: "../keys" })).rejects.toMatchObject({ status: 400 });
+	});
+
 	it("create, list, get with usage, update, rotate, revoke; verify through both methods", async () => {
 		const s = await seedAccount(clock);
 		const keys = kw(s.users.member.token).keys;

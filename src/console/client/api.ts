@@ -1,80 +1,72 @@
 /**
  * The console is a thin layer over the public API: each page and form calls
- * the same routes a client would, through the app itself (no network hop),
- * with the visitor's session token as the bearer. Validation, permissions,
- * auditing and problems are therefore exactly the API's; the console only
- * renders them.
+ * the same operations a client would, through the SDK's typed client (method
+ * names, path parameters, bodies and results all generated from the OpenAPI
+ * document), sent to the app itself in-process (no network hop) with the
+ * visitor's session token as the bearer. Validation, permissions, auditing and
+ * problems are therefore exactly the API's; the console only renders them.
  */
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { createKeywardClient, type KeywardClient } from "../../../sdk/src/client.js";
+import { KeywardError, type Problem } from "../../../sdk/src/problem.js";
+import { KeywardPathError } from "../../../sdk/src/transport.js";
 import { DEVICE_COOKIE } from "../../identity/devices";
 import { SESSION_COOKIE } from "../../identity/sessions";
 import type { App, AppEnv } from "../../platform/app-env";
 import { ApiError } from "../../problems";
 
-/**
- * An API path with every interpolated value encoded as one path segment. Values come from the
- * console's own URL (decoded by the router), so `..%2F..%2Facc_B` arrives as `../../acc_B`: put
- * into a path unencoded, the URL parser would resolve it into another account's route. A bare
- * dot segment survives encoding (and `%2e%2e` counts as one), so those are refused outright.
- */
-export function apiPath(strings: TemplateStringsArray, ...values: string[]): string {
-	return strings.reduce((path, literal, i) => {
-		if (i >= values.length) return path + literal;
-		const value = values[i] ?? "";
-		if (value === "" || value === "." || value === "..") throw new ApiError("not-found", { detail: "No such item" });
-		return path + literal + encodeURIComponent(value);
-	}, "");
-}
+export type { KeywardClient, Problem };
 
-export interface Problem {
-	status: number;
-	title: string;
-	detail?: string;
-	errors?: { path: string; message: string }[];
-}
-
-export type ApiResult<T> =
-	| { ok: true; status: number; data: T; headers: Headers }
-	| { ok: false; status: number; problem: Problem; headers: Headers };
+export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; problem: Problem };
 
 export interface ConsoleApi {
 	token: string | null;
-	call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<ApiResult<T>>;
+	/** One typed call as the visitor; a problem comes back as a value (the page renders it), never thrown. */
+	call<T>(operation: (client: KeywardClient) => Promise<T>): Promise<ApiResult<T>>;
 }
 
+/** Headers of the browser's request that the API needs to see as its own (throttles, new-device notices). */
+const FORWARDED = ["CF-Connecting-IP", "User-Agent", "CF-IPCountry"];
+
 export function consoleApi(c: Context<AppEnv>, app: App, token = getCookie(c, SESSION_COOKIE) ?? null): ConsoleApi {
-	return {
-		token,
-		async call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-			const headers = new Headers();
-			if (token) headers.set("Authorization", `Bearer ${token}`);
-			for (const name of ["CF-Connecting-IP", "User-Agent", "CF-IPCountry"]) {
+	const client = createKeywardClient({
+		baseUrl: new URL(c.req.url).origin,
+		token: token ?? undefined,
+		// The console answers a person: never wait and try again on their behalf.
+		retry: { retries: 0 },
+		fetch: async (request) => {
+			const headers = new Headers(request.headers);
+			for (const name of FORWARDED) {
 				const value = c.req.header(name);
 				if (value) headers.set(name, value);
 			}
 			// The browser's device cookie, so its sign-ins count in the known-device budget.
 			const device = getCookie(c, DEVICE_COOKIE);
 			if (device) headers.set("X-Keyward-Device", device);
-			if (body !== undefined) headers.set("Content-Type", "application/json");
-			const request = new Request(new URL(path, c.req.url), {
-				method,
-				headers,
-				body: body === undefined ? undefined : JSON.stringify(body),
-			});
-			const res = await app.fetch(request, c.env, c.executionCtx);
+			const res = await app.fetch(new Request(request, { headers }), c.env, c.executionCtx);
 			for (const cookie of res.headers.getSetCookie())
 				if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("Set-Cookie", cookie, { append: true });
-			const text = await res.text();
-			const parsed = text ? (JSON.parse(text) as unknown) : {};
-			if (res.ok) return { ok: true, status: res.status, data: parsed as T, headers: res.headers };
-			return { ok: false, status: res.status, problem: parsed as Problem, headers: res.headers };
+			return res;
+		},
+	});
+	return {
+		token,
+		async call(operation) {
+			try {
+				return { ok: true, data: await operation(client) };
+			} catch (err) {
+				if (err instanceof KeywardError) return { ok: false, status: err.status, problem: err.problem };
+				// An id from the console's own URL that is empty or a dot segment names nothing.
+				if (err instanceof KeywardPathError) throw new ApiError("not-found", { detail: "No such item" });
+				throw err;
+			}
 		},
 	};
 }
 
 /** Field name → message, from a problem's `errors` (the API names every bad field). */
-export function fieldErrors(problem: Problem | null | undefined): Record<string, string> {
+export function fieldErrors(problem: Pick<Problem, "errors"> | null | undefined): Record<string, string> {
 	const out: Record<string, string> = {};
 	for (const e of problem?.errors ?? []) {
 		const field = e.path.split(".")[0] || "_form";
@@ -82,3 +74,24 @@ export function fieldErrors(problem: Problem | null | undefined): Record<string,
 	}
 	return out;
 }
+
+/** A problem of the given kind (`reauthentication-required`, say). */
+export const isProblem = (problem: Problem | null | undefined, kind: string): boolean =>
+	problem?.type === `https://keyward.dev/problems/${kind}`;
+
+type Group = Exclude<keyof KeywardClient, "verify">;
+/** What an operation answers, as the SDK types it (`Result<"keys", "list">`). */
+export type Result<G extends Group, N extends keyof KeywardClient[G]> = KeywardClient[G][N] extends (
+	...args: never[]
+) => Promise<infer T>
+	? T
+	: never;
+/** The body an operation takes, as the SDK types it. */
+export type Body<G extends Group, N extends keyof KeywardClient[G]> = KeywardClient[G][N] extends (
+	input: infer I,
+	...rest: never[]
+) => unknown
+	? I extends { body?: infer B }
+		? B
+		: never
+	: never;

@@ -169,6 +169,37 @@ export const Field: FC<{
 	);
 };
 
+/**
+ * A password input: never echoes a value back, and tells password managers whether it wants the
+ * current password or a new one.
+ */
+export const PasswordField: FC<{
+	name?: string;
+	id?: string;
+	label: string;
+	/** `new` for a password being chosen; `current` (default) for one being proved. */
+	purpose?: "current" | "new";
+	errors?: Record<string, string>;
+	hint?: string;
+}> = ({ name = "password", purpose = "current", ...rest }) => (
+	<Field name={name} type="password" autocomplete={`${purpose}-password`} required {...rest} />
+);
+
+/** A table with a caption and column headers; rows are the children. */
+export const Table: FC<{ caption: string; columns: string[]; children?: Child }> = ({ caption, columns, children }) => (
+	<table>
+		<caption class="muted">{caption}</caption>
+		<thead>
+			<tr>
+				{columns.map((column) => (
+					<th scope="col">{column}</th>
+				))}
+			</tr>
+		</thead>
+		<tbody>{children}</tbody>
+	</table>
+);
+
 /** The form-level message of a problem (the detail), or a success notice. */
 export const Notice: FC<{ kind?: "ok" | "bad" | "info"; children?: Child }> = ({ kind = "info", children }) => (
 	<p class={`notice ${kind === "info" ? "" : kind}`} role={kind === "bad" ? "alert" : "status"}>

@@ -2,7 +2,11 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { App, AppEnv } from "../../platform/app-env";
-import { type ConsoleApi, consoleApi } from "../client/api";
+import { type ConsoleApi, consoleApi, type KeywardClient } from "../client/api";
+
+/** The answer of `GET /v1/me`, as the SDK types it. */
+type Me = Awaited<ReturnType<KeywardClient["me"]["get"]>>;
+
 import { consoleContentSecurityPolicy, type Nav, Page } from "./layout";
 
 export type ConsoleContext = Context<AppEnv>;
@@ -27,24 +31,15 @@ export async function formOf(c: ConsoleContext): Promise<Record<string, string>>
 	);
 }
 
-export interface SignedIn {
+export interface SignedIn extends Me {
 	api: ConsoleApi;
-	user: {
-		id: string;
-		email: string;
-		name: string;
-		mfaEnabled: boolean;
-		emailVerified: boolean;
-		passwordBreached: boolean;
-	};
-	memberships: { accountId: string; accountName: string; role: string }[];
 }
 
 /** The visitor, or null (the caller redirects to sign-in); one GET /v1/me through the API. */
 export async function signedIn(c: ConsoleContext, app: App): Promise<SignedIn | null> {
 	const api = consoleApi(c, app);
 	if (!api.token) return null;
-	const me = await api.call<Omit<SignedIn, "api">>("GET", "/v1/me");
+	const me = await api.call((client) => client.me.get());
 	return me.ok ? { api, ...me.data } : null;
 }
 

@@ -5,8 +5,8 @@
  * The secret is rendered only in the response to the form that created it.
  */
 import type { App } from "../../platform/app-env";
-import { apiPath, fieldErrors, type Problem } from "../client/api";
-import { Field, Notice, ShownOnce } from "../components/layout";
+import { type Body, fieldErrors, type Problem, type Result } from "../client/api";
+import { Field, Notice, ShownOnce, Table } from "../components/layout";
 import {
 	type ConsoleContext,
 	formatTime,
@@ -19,17 +19,8 @@ import {
 } from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
-interface KeyView {
-	id: string;
-	name: string;
-	start: string;
-	environment: string;
-	scopes: string[];
-	status: string;
-	expiresAt: string;
-	lastUsedAt: string | null;
-	rotatedTo: string | null;
-}
+type KeyView = Result<"keys", "list">["data"][number];
+type CreateBody = Body<"keys", "create">;
 
 const EXPIRING_DAYS = 14;
 const splitList = (value: string | undefined) =>
@@ -115,8 +106,8 @@ async function keysPage(
 	accountId: string,
 	extra: { form?: Record<string, string>; problem?: Problem | null; notice?: string } = {},
 ) {
-	const list = await me.api.call<{ data: KeyView[] }>("GET", apiPath`/v1/accounts/${accountId}/keys` + "?limit=100");
-	const now = Date.now();
+	const list = await me.api.call((api) => api.keys.list({ accountId, query: { limit: 100 } }));
+	const now = c.get("services").clock.now().getTime();
 	const base = `/console/a/${accountId}/keys`;
 	return renderPage(
 		c,
@@ -125,63 +116,45 @@ async function keysPage(
 		<>
 			{extra.notice && <Notice kind="ok">{extra.notice}</Notice>}
 			<section>
-				<table>
-					<caption class="muted">Keys of this account</caption>
-					<thead>
+				<Table
+					caption="Keys of this account"
+					columns={["Name", "Status", "Environment", "Scopes", "Expires", "Last used", "Actions"]}
+				>
+					{(list.ok ? list.data.data : []).map((key) => (
 						<tr>
-							<th scope="col">Name</th>
-							<th scope="col">Status</th>
-							<th scope="col">Environment</th>
-							<th scope="col">Scopes</th>
-							<th scope="col">Expires</th>
-							<th scope="col">Last used</th>
-							<th scope="col">Actions</th>
+							<td>
+								{key.name}
+								<br />
+								<code>{key.start}…</code>
+							</td>
+							<td>{badge(key, now)}</td>
+							<td>{key.environment}</td>
+							<td>{key.scopes.join(", ")}</td>
+							<td>{formatTime(key.expiresAt)}</td>
+							<td>{formatTime(key.lastUsedAt)}</td>
+							<td>
+								{key.status === "active" && !key.rotatedTo && (
+									<form method="post" action={`${base}/${key.id}/rotate`}>
+										<label for={`grace-${key.id}`}>Grace (hours)</label>
+										<input id={`grace-${key.id}`} name="gracePeriodHours" type="number" min="0" max="168" value="24" />
+										<button type="submit" class="secondary">
+											Rotate
+										</button>
+									</form>
+								)}
+								{key.status !== "revoked" && (
+									<form method="post" action={`${base}/${key.id}/revoke`}>
+										<label for={`reason-${key.id}`}>Reason</label>
+										<input id={`reason-${key.id}`} name="reason" required />
+										<button type="submit" class="danger">
+											Revoke
+										</button>
+									</form>
+								)}
+							</td>
 						</tr>
-					</thead>
-					<tbody>
-						{(list.ok ? list.data.data : []).map((key) => (
-							<tr>
-								<td>
-									{key.name}
-									<br />
-									<code>{key.start}…</code>
-								</td>
-								<td>{badge(key, now)}</td>
-								<td>{key.environment}</td>
-								<td>{key.scopes.join(", ")}</td>
-								<td>{formatTime(key.expiresAt)}</td>
-								<td>{formatTime(key.lastUsedAt)}</td>
-								<td>
-									{key.status === "active" && !key.rotatedTo && (
-										<form method="post" action={`${base}/${key.id}/rotate`}>
-											<label for={`grace-${key.id}`}>Grace (hours)</label>
-											<input
-												id={`grace-${key.id}`}
-												name="gracePeriodHours"
-												type="number"
-												min="0"
-												max="168"
-												value="24"
-											/>
-											<button type="submit" class="secondary">
-												Rotate
-											</button>
-										</form>
-									)}
-									{key.status !== "revoked" && (
-										<form method="post" action={`${base}/${key.id}/revoke`}>
-											<label for={`reason-${key.id}`}>Reason</label>
-											<input id={`reason-${key.id}`} name="reason" required />
-											<button type="submit" class="danger">
-												Revoke
-											</button>
-										</form>
-									)}
-								</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
+					))}
+				</Table>
 			</section>
 			<CreateForm form={extra.form} problem={extra.problem} />
 		</>,
@@ -219,19 +192,16 @@ export function registerConsoleKeys(app: App) {
 		"/console/a/:accountId/keys",
 		withAccount(app, async (c, me, accountId) => {
 			const form = await formOf(c);
-			const body: Record<string, unknown> = {
+			// As typed: the API validates every field and names each bad one.
+			const body = {
 				name: form.name ?? "",
-				environment: form.environment ?? "",
+				environment: (form.environment ?? "") as CreateBody["environment"],
 				scopes: splitList(form.scopes),
 				ipAllowlist: splitList(form.ipAllowlist),
 				rateLimit: { limit: Number(form.rateLimit || 1000), windowSeconds: Number(form.windowSeconds || 3600) },
-			};
-			if (form.expiresInDays) body.expiresInDays = Number(form.expiresInDays);
-			const res = await me.api.call<{ key: KeyView; secret: string }>(
-				"POST",
-				apiPath`/v1/accounts/${accountId}/keys`,
-				body,
-			);
+				...(form.expiresInDays ? { expiresInDays: Number(form.expiresInDays) } : {}),
+			} satisfies CreateBody;
+			const res = await me.api.call((api) => api.keys.create({ accountId, body }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, `/console/a/${accountId}/keys`, form);
 			if (!res.ok) {
@@ -250,11 +220,8 @@ export function registerConsoleKeys(app: App) {
 		withAccount(app, async (c, me, accountId) => {
 			const form = await formOf(c);
 			const body = form.gracePeriodHours ? { gracePeriodHours: Number(form.gracePeriodHours) } : {};
-			const res = await me.api.call<{ key: KeyView; secret: string }>(
-				"POST",
-				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/rotate`,
-				body,
-			);
+			const keyId = c.req.param("keyId") ?? "";
+			const res = await me.api.call((api) => api.keys.rotate({ accountId, keyId, body }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
 			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
@@ -266,12 +233,9 @@ export function registerConsoleKeys(app: App) {
 		"/console/a/:accountId/keys/:keyId/revoke",
 		withAccount(app, async (c, me, accountId) => {
 			const form = await formOf(c);
-			const res = await me.api.call(
-				"POST",
-				apiPath`/v1/accounts/${accountId}/keys/${c.req.param("keyId") ?? ""}/revoke`,
-				{
-					reason: form.reason ?? "",
-				},
+			const keyId = c.req.param("keyId") ?? "";
+			const res = await me.api.call((api) =>
+				api.keys.revoke({ accountId, keyId, body: { reason: form.reason ?? "" } }),
 			);
 			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
 			return c.redirect(`/console/a/${accountId}/keys?done=revoked`, 303);

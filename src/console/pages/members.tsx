@@ -1,7 +1,7 @@
 /** Members in the console: roles and MFA status, invitations, role changes and removal, all through the API. */
 import type { App } from "../../platform/app-env";
-import { apiPath, fieldErrors, type Problem } from "../client/api";
-import { Field, Notice } from "../components/layout";
+import { type ApiResult, type Body, fieldErrors, type Problem, type Result } from "../client/api";
+import { Field, Notice, Table } from "../components/layout";
 import {
 	type ConsoleContext,
 	formatTime,
@@ -15,21 +15,8 @@ import {
 } from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
-interface MemberView {
-	userId: string;
-	email: string;
-	name: string;
-	role: string;
-	mfaEnabled: boolean;
-	joinedAt: string;
-	lastActiveAt: string | null;
-}
-interface InvitationView {
-	id: string;
-	email: string;
-	role: string;
-	expiresAt: string;
-}
+type InvitedRole = Body<"invitations", "create">["role"];
+type MemberRole = Body<"members", "update">["role"];
 
 const ROLES = ["admin", "member", "readonly"];
 
@@ -40,8 +27,8 @@ async function membersPage(
 	extra: { problem?: Problem | null; form?: Record<string, string> } = {},
 ) {
 	const [members, invitations] = await Promise.all([
-		me.api.call<{ data: MemberView[] }>("GET", apiPath`/v1/accounts/${accountId}/members` + "?limit=100"),
-		me.api.call<{ data: InvitationView[] }>("GET", apiPath`/v1/accounts/${accountId}/invitations` + "?limit=100"),
+		me.api.call((api) => api.members.list({ accountId, query: { limit: 100 } })),
+		me.api.call((api) => api.invitations.list({ accountId, query: { limit: 100 } })),
 	]);
 	const errors = fieldErrors(extra.problem);
 	const base = `/console/a/${accountId}/members`;
@@ -53,58 +40,46 @@ async function membersPage(
 			{c.req.query("done") && <Notice kind="ok">Done.</Notice>}
 			{extra.problem && !extra.problem.errors && <Notice kind="bad">{problemText(extra.problem)}</Notice>}
 			<section>
-				<table>
-					<caption class="muted">People in this account</caption>
-					<thead>
+				<Table caption="People in this account" columns={["Name", "Role", "Two-factor", "Last active", "Actions"]}>
+					{(members.ok ? members.data.data : []).map((m) => (
 						<tr>
-							<th scope="col">Name</th>
-							<th scope="col">Role</th>
-							<th scope="col">Two-factor</th>
-							<th scope="col">Last active</th>
-							<th scope="col">Actions</th>
+							<td>
+								{m.name}
+								<br />
+								<span class="muted">{m.email}</span>
+							</td>
+							<td>{m.role}</td>
+							<td>{m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>}</td>
+							<td>{formatTime(m.lastActiveAt)}</td>
+							<td>
+								{m.role !== "owner" && (
+									<>
+										<form method="post" action={`${base}/${m.userId}/role`} class="row">
+											<div>
+												<label for={`role-${m.userId}`}>Role</label>
+												<select id={`role-${m.userId}`} name="role">
+													{ROLES.map((r) => (
+														<option value={r} selected={r === m.role}>
+															{r}
+														</option>
+													))}
+												</select>
+											</div>
+											<button type="submit" class="secondary">
+												Change role
+											</button>
+										</form>
+										<form method="post" action={`${base}/${m.userId}/remove`}>
+											<button type="submit" class="danger" aria-label={`Remove ${m.name}`}>
+												Remove
+											</button>
+										</form>
+									</>
+								)}
+							</td>
 						</tr>
-					</thead>
-					<tbody>
-						{(members.ok ? members.data.data : []).map((m) => (
-							<tr>
-								<td>
-									{m.name}
-									<br />
-									<span class="muted">{m.email}</span>
-								</td>
-								<td>{m.role}</td>
-								<td>{m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>}</td>
-								<td>{formatTime(m.lastActiveAt)}</td>
-								<td>
-									{m.role !== "owner" && (
-										<>
-											<form method="post" action={`${base}/${m.userId}/role`} class="row">
-												<div>
-													<label for={`role-${m.userId}`}>Role</label>
-													<select id={`role-${m.userId}`} name="role">
-														{ROLES.map((r) => (
-															<option value={r} selected={r === m.role}>
-																{r}
-															</option>
-														))}
-													</select>
-												</div>
-												<button type="submit" class="secondary">
-													Change role
-												</button>
-											</form>
-											<form method="post" action={`${base}/${m.userId}/remove`}>
-												<button type="submit" class="danger" aria-label={`Remove ${m.name}`}>
-													Remove
-												</button>
-											</form>
-										</>
-									)}
-								</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
+					))}
+				</Table>
 			</section>
 			<section>
 				<h2>Invite someone</h2>
@@ -154,7 +129,7 @@ export function registerConsoleMembers(app: App) {
 			accountId: string,
 			c: ConsoleContext,
 			form: Record<string, string>,
-		) => ReturnType<SignedIn["api"]["call"]>,
+		) => Promise<ApiResult<unknown>>,
 	) =>
 		app.post(
 			`/console/a/:accountId${path}`,
@@ -172,21 +147,27 @@ export function registerConsoleMembers(app: App) {
 	// Invitations apart from members: a literal beside a parameter (`members/invite` next to
 	// `members/:userId`) would force Hono off its RegExpRouter onto the slower TrieRouter.
 	action("/invitations", (me, accountId, _c, form) =>
-		me.api.call("POST", apiPath`/v1/accounts/${accountId}/invitations`, {
-			email: form.email ?? "",
-			role: form.role ?? "",
-		}),
+		me.api.call((api) =>
+			api.invitations.create({
+				accountId,
+				body: { email: form.email ?? "", role: (form.role ?? "") as InvitedRole },
+			}),
+		),
 	);
 	action("/members/:userId/role", (me, accountId, c, form) =>
-		me.api.call("PATCH", apiPath`/v1/accounts/${accountId}/members/${c.req.param("userId") ?? ""}`, {
-			role: form.role ?? "",
-		}),
+		me.api.call((api) =>
+			api.members.update({
+				accountId,
+				userId: c.req.param("userId") ?? "",
+				body: { role: (form.role ?? "") as MemberRole },
+			}),
+		),
 	);
 	action("/members/:userId/remove", (me, accountId, c) =>
-		me.api.call("DELETE", apiPath`/v1/accounts/${accountId}/members/${c.req.param("userId") ?? ""}`),
+		me.api.call((api) => api.members.remove({ accountId, userId: c.req.param("userId") ?? "" })),
 	);
 	action("/invitations/:invitationId/cancel", (me, accountId, c) =>
-		me.api.call("DELETE", apiPath`/v1/accounts/${accountId}/invitations/${c.req.param("invitationId") ?? ""}`),
+		me.api.call((api) => api.invitations.cancel({ accountId, invitationId: c.req.param("invitationId") ?? "" })),
 	);
 
 	/** Where a signed-in person lands: their first account's keys, or a page to accept an invitation. */
@@ -222,9 +203,7 @@ export function registerConsoleMembers(app: App) {
 		"/console/invitations/accept",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call<{ membership: { accountId: string } }>("POST", "/v1/invitations/accept", {
-				token: (form.token ?? "").trim(),
-			});
+			const res = await me.api.call((api) => api.invitations.accept({ body: { token: (form.token ?? "").trim() } }));
 			if (res.ok) return c.redirect(`/console/a/${res.data.membership.accountId}/keys`, 303);
 			return renderPage(
 				c,

@@ -10,13 +10,12 @@
 
 import { sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
-import type { Problem } from "../client/api";
-import { fieldErrors } from "../client/api";
-import { Field, Notice } from "../components/layout";
+import { fieldErrors, isProblem, type Problem } from "../client/api";
+import { Field, Notice, PasswordField } from "../components/layout";
 import { type ConsoleContext, formOf, nav, renderPage, type SignedIn, withUser } from "../components/render";
 
 export const isReauthenticationRequired = (problem: Problem | null | undefined): boolean =>
-	problem?.status === 403 && (problem as { type?: string }).type?.endsWith("/reauthentication-required") === true;
+	isProblem(problem, "reauthentication-required");
 
 const REPLAY = "__replay";
 /** The console forms that can need a fresh proof, and so may be finished after one. */
@@ -58,14 +57,7 @@ export function reauthenticationPrompt(
 					.map(([name, value]) => (
 						<input type="hidden" name={`field.${name}`} value={value} />
 					))}
-				<Field
-					name="password"
-					label="Your password"
-					type="password"
-					autocomplete="current-password"
-					errors={errors}
-					required
-				/>
+				<PasswordField label="Your password" errors={errors} />
 				{me.user.mfaEnabled && (
 					<Field
 						name="code"
@@ -96,16 +88,17 @@ export function registerConsoleReauth(app: App) {
 			);
 			if (!REPLAYABLE.some((pattern) => pattern.test(action)))
 				return renderPage(c, "Not found", nav(null, ""), <p>Nothing to continue.</p>, 404);
-			const res = await me.api.call<{ session: { token: string; expiresAt: string } }>(
-				"POST",
-				"/v1/me/reauthenticate",
-				me.user.mfaEnabled
-					? { password: posted.password ?? "", method: "totp", code: (posted.code ?? "").trim() }
-					: { password: posted.password ?? "" },
+			const res = await me.api.call((api) =>
+				api.me.reauthenticate({
+					body: me.user.mfaEnabled
+						? { password: posted.password ?? "", method: "totp", code: (posted.code ?? "").trim() }
+						: { password: posted.password ?? "" },
+				}),
 			);
 			if (!res.ok) return reauthenticationPrompt(c, me, action, fields, res.problem, res.status);
 			const { token, expiresAt } = res.data.session;
-			const maxAge = Math.max(0, Math.floor((Date.parse(expiresAt) - Date.now()) / 1000));
+			const now = c.get("services").clock.now().getTime();
+			const maxAge = Math.max(0, Math.floor((Date.parse(expiresAt) - now) / 1000));
 			// Finish what they started, as the new session, through the console's own route.
 			const replay = await app.fetch(
 				new Request(new URL(action, c.req.url), {

@@ -6,8 +6,8 @@
  */
 import { raw } from "hono/html";
 import type { App } from "../../platform/app-env";
-import { apiPath, fieldErrors, type Problem } from "../client/api";
-import { Field, Notice, ShownOnce } from "../components/layout";
+import { fieldErrors, type Problem } from "../client/api";
+import { Field, Notice, PasswordField, ShownOnce, Table } from "../components/layout";
 import {
 	type ConsoleContext,
 	formatTime,
@@ -18,16 +18,6 @@ import {
 	withUser,
 } from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
-
-interface SessionRow {
-	id: string;
-	current: boolean;
-	createdAt: string;
-	lastSeenAt: string;
-	ip: string | null;
-	userAgent: string | null;
-	country: string | null;
-}
 
 const DONE: Record<string, string> = {
 	password: "Your password is changed.",
@@ -43,7 +33,7 @@ async function securityPage(
 	me: SignedIn,
 	extra: { problem?: Problem | null; form?: string; notice?: string } = {},
 ) {
-	const sessions = await me.api.call<{ data: SessionRow[] }>("GET", "/v1/me/sessions");
+	const sessions = await me.api.call((api) => api.me.listSessions());
 	const errors = fieldErrors(extra.problem);
 	const formError = (form: string) =>
 		extra.form === form && extra.problem && !extra.problem.errors ? (
@@ -116,21 +106,16 @@ async function securityPage(
 				<h2>Password</h2>
 				{formError("password")}
 				<form method="post" action="/console/security/password">
-					<Field
+					<PasswordField
 						name="currentPassword"
 						label="Current password"
-						type="password"
-						autocomplete="current-password"
 						errors={extra.form === "password" ? errors : {}}
-						required
 					/>
-					<Field
+					<PasswordField
+						purpose="new"
 						name="newPassword"
 						label="New password"
-						type="password"
-						autocomplete="new-password"
 						errors={extra.form === "password" ? errors : {}}
-						required
 					/>
 					<label class="check">
 						<input type="checkbox" name="revokeOtherSessions" checked /> Sign out my other sessions
@@ -147,14 +132,10 @@ async function securityPage(
 							<span class="badge active">On</span> Sign-in asks for a code from your authenticator app.
 						</p>
 						<form method="post" action="/console/security/recovery-codes">
-							<Field
-								name="password"
+							<PasswordField
 								id="codes-password"
 								label="Password (to make new recovery codes)"
-								type="password"
-								autocomplete="current-password"
 								errors={extra.form === "codes" ? errors : {}}
-								required
 							/>
 							<Field
 								name="code"
@@ -170,14 +151,10 @@ async function securityPage(
 							</button>
 						</form>
 						<form method="post" action="/console/security/totp/disable">
-							<Field
-								name="password"
+							<PasswordField
 								id="disable-password"
 								label="Password (to turn two-factor off)"
-								type="password"
-								autocomplete="current-password"
 								errors={extra.form === "mfa" ? errors : {}}
-								required
 							/>
 							<Field
 								name="code"
@@ -195,15 +172,7 @@ async function securityPage(
 							<summary>Lost your authenticator?</summary>
 							{formError("replace")}
 							<form method="post" action="/console/security/totp/replace">
-								<Field
-									name="password"
-									id="replace-password"
-									label="Password"
-									type="password"
-									autocomplete="current-password"
-									errors={extra.form === "replace" ? errors : {}}
-									required
-								/>
+								<PasswordField id="replace-password" label="Password" errors={extra.form === "replace" ? errors : {}} />
 								<Field
 									name="recoveryCode"
 									label="One of your recovery codes"
@@ -223,55 +192,34 @@ async function securityPage(
 						<p>
 							<span class="badge expired">Off</span> Add an authenticator app so a stolen password is not enough.
 						</p>
-						<Field
-							name="password"
-							label="Password"
-							type="password"
-							autocomplete="current-password"
-							errors={extra.form === "mfa" ? errors : {}}
-							required
-						/>
+						<PasswordField label="Password" errors={extra.form === "mfa" ? errors : {}} />
 						<button type="submit">Set up an authenticator app</button>
 					</form>
 				)}
 			</section>
 			<section>
 				<h2>Active sessions</h2>
-				<table>
-					<caption class="muted">Where you are signed in</caption>
-					<thead>
+				<Table caption="Where you are signed in" columns={["Device", "IP", "Country", "Last seen"]}>
+					{(sessions.ok ? sessions.data.data : []).map((s) => (
 						<tr>
-							<th scope="col">Device</th>
-							<th scope="col">IP</th>
-							<th scope="col">Country</th>
-							<th scope="col">Last seen</th>
-							<th scope="col">
-								<span class="skip">Actions</span>
-							</th>
+							<td>
+								{s.userAgent ?? "Unknown device"} {s.current && <span class="badge active">This device</span>}
+							</td>
+							<td>{s.ip ?? "—"}</td>
+							<td>{s.country ?? "—"}</td>
+							<td>{formatTime(s.lastSeenAt)}</td>
+							<td>
+								{!s.current && (
+									<form method="post" action={`/console/security/sessions/${s.id}/revoke`} class="inline">
+										<button type="submit" class="secondary" aria-label={`Sign out session ${s.id}`}>
+											Sign out
+										</button>
+									</form>
+								)}
+							</td>
 						</tr>
-					</thead>
-					<tbody>
-						{(sessions.ok ? sessions.data.data : []).map((s) => (
-							<tr>
-								<td>
-									{s.userAgent ?? "Unknown device"} {s.current && <span class="badge active">This device</span>}
-								</td>
-								<td>{s.ip ?? "—"}</td>
-								<td>{s.country ?? "—"}</td>
-								<td>{formatTime(s.lastSeenAt)}</td>
-								<td>
-									{!s.current && (
-										<form method="post" action={`/console/security/sessions/${s.id}/revoke`} class="inline">
-											<button type="submit" class="secondary" aria-label={`Sign out session ${s.id}`}>
-												Sign out
-											</button>
-										</form>
-									)}
-								</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
+					))}
+				</Table>
 				<form method="post" action="/console/security/revoke-other-sessions">
 					<button type="submit" class="danger">
 						Sign out everywhere else
@@ -354,11 +302,15 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/password",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call("POST", "/v1/me/password", {
-				currentPassword: form.currentPassword ?? "",
-				newPassword: form.newPassword ?? "",
-				revokeOtherSessions: form.revokeOtherSessions === "on",
-			});
+			const res = await me.api.call((api) =>
+				api.me.changePassword({
+					body: {
+						currentPassword: form.currentPassword ?? "",
+						newPassword: form.newPassword ?? "",
+						revokeOtherSessions: form.revokeOtherSessions === "on",
+					},
+				}),
+			);
 			return res.ok
 				? c.redirect("/console/security?done=password", 303)
 				: securityPage(c, me, { problem: res.problem, form: "password" });
@@ -369,7 +321,7 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/verify-email",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call("POST", "/v1/auth/verify-email", { token: (form.token ?? "").trim() });
+			const res = await me.api.call((api) => api.auth.verifyEmail({ body: { token: (form.token ?? "").trim() } }));
 			return res.ok
 				? c.redirect("/console/security?done=verified", 303)
 				: securityPage(c, me, { problem: res.problem, form: "verify" });
@@ -380,9 +332,7 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/totp",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call<{ secret: string; uri: string; qrSvg: string }>("POST", "/v1/me/mfa/totp", {
-				password: form.password ?? "",
-			});
+			const res = await me.api.call((api) => api.me.startTotp({ body: { password: form.password ?? "" } }));
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
 			return enrolmentPage(c, me, res.data);
 		}),
@@ -392,9 +342,7 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/totp/confirm",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call<{ recoveryCodes: string[] }>("POST", "/v1/me/mfa/totp/confirm", {
-				code: (form.code ?? "").trim(),
-			});
+			const res = await me.api.call((api) => api.me.confirmTotp({ body: { code: (form.code ?? "").trim() } }));
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
 			return renderPage(
 				c,
@@ -409,10 +357,9 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/recovery-codes",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call<{ recoveryCodes: string[] }>("POST", "/v1/me/mfa/recovery-codes", {
-				password: form.password ?? "",
-				code: (form.code ?? "").trim(),
-			});
+			const res = await me.api.call((api) =>
+				api.me.regenerateRecoveryCodes({ body: { password: form.password ?? "", code: (form.code ?? "").trim() } }),
+			);
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "codes" });
 			return renderPage(
 				c,
@@ -427,10 +374,9 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/totp/disable",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call("DELETE", "/v1/me/mfa/totp", {
-				password: form.password ?? "",
-				code: (form.code ?? "").trim(),
-			});
+			const res = await me.api.call((api) =>
+				api.me.disableTotp({ body: { password: form.password ?? "", code: (form.code ?? "").trim() } }),
+			);
 			return res.ok
 				? c.redirect("/console/security?done=mfa-off", 303)
 				: securityPage(c, me, { problem: res.problem, form: "mfa" });
@@ -440,7 +386,7 @@ export function registerConsoleSecurity(app: App) {
 	app.post(
 		"/console/security/sessions/:sessionId/revoke",
 		withUser(app, async (c, me) => {
-			const res = await me.api.call("DELETE", apiPath`/v1/me/sessions/${c.req.param("sessionId") ?? ""}`);
+			const res = await me.api.call((api) => api.me.revokeSession({ sessionId: c.req.param("sessionId") ?? "" }));
 			return res.ok
 				? c.redirect("/console/security?done=revoked", 303)
 				: securityPage(c, me, { problem: res.problem, form: "sessions" });
@@ -450,7 +396,7 @@ export function registerConsoleSecurity(app: App) {
 	app.post(
 		"/console/security/revoke-other-sessions",
 		withUser(app, async (c, me) => {
-			const res = await me.api.call("POST", "/v1/me/sessions/revoke-others");
+			const res = await me.api.call((api) => api.me.revokeOtherSessions());
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, "/console/security/revoke-other-sessions", {});
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "sessions" });
@@ -462,9 +408,7 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/email",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call<{ pending: { email: string } }>("POST", "/v1/me/email", {
-				email: (form.email ?? "").trim(),
-			});
+			const res = await me.api.call((api) => api.me.changeEmail({ body: { email: (form.email ?? "").trim() } }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, "/console/security/email", form);
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "email" });
@@ -478,7 +422,9 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/email/confirm",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call("POST", "/v1/auth/email-change/confirm", { token: (form.token ?? "").trim() });
+			const res = await me.api.call((api) =>
+				api.auth.confirmEmailChange({ body: { token: (form.token ?? "").trim() } }),
+			);
 			return res.ok
 				? c.redirect("/console/security?done=email-changed", 303)
 				: securityPage(c, me, { problem: res.problem, form: "email-confirm" });
@@ -489,10 +435,11 @@ export function registerConsoleSecurity(app: App) {
 		"/console/security/totp/replace",
 		withUser(app, async (c, me) => {
 			const form = await formOf(c);
-			const res = await me.api.call<{ secret: string; qrSvg: string }>("POST", "/v1/me/mfa/totp/replace", {
-				password: form.password ?? "",
-				recoveryCode: (form.recoveryCode ?? "").trim(),
-			});
+			const res = await me.api.call((api) =>
+				api.me.replaceTotp({
+					body: { password: form.password ?? "", recoveryCode: (form.recoveryCode ?? "").trim() },
+				}),
+			);
 			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "replace" });
 			return enrolmentPage(
 				c,

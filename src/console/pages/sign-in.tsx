@@ -7,20 +7,17 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { clearedSessionCookie, sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
-import { consoleApi, fieldErrors, type Problem } from "../client/api";
-import { Field, Notice } from "../components/layout";
+import { type Body, consoleApi, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice, PasswordField } from "../components/layout";
 import { type ConsoleContext, formOf, renderPage } from "../components/render";
 
 const CHALLENGE_COOKIE = "__Host-keyward_challenge";
 
-type SessionAnswer = {
-	session?: { token: string; expiresAt: string };
-	mfaRequired?: boolean;
-	challenge?: { token: string; methods: string[] };
-};
+type SecondFactorMethod = Body<"auth", "verifyMfa">["method"];
 
 function startConsoleSession(c: ConsoleContext, session: { token: string; expiresAt: string }) {
-	const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
+	const now = c.get("services").clock.now().getTime();
+	const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - now) / 1000));
 	c.header("Set-Cookie", sessionCookie(session.token, maxAge), { append: true });
 	deleteCookie(c, CHALLENGE_COOKIE, { path: "/", secure: true });
 	return c.redirect("/console", 303);
@@ -37,7 +34,7 @@ const SignInForm = ({ email = "", problem }: { email?: string; problem?: Problem
 		)}
 		<form method="post" action="/console/sign-in">
 			<Field name="email" label="Email" type="email" value={email} autocomplete="username" required />
-			<Field name="password" label="Password" type="password" autocomplete="current-password" required />
+			<PasswordField label="Password" />
 			<button type="submit">Sign in</button>
 		</form>
 		<p>
@@ -109,13 +106,12 @@ export function registerConsoleAuth(app: App) {
 
 	app.post("/console/sign-in", async (c) => {
 		const form = await formOf(c);
-		const res = await consoleApi(c, app, null).call<SessionAnswer>("POST", "/v1/auth/login", {
-			email: form.email ?? "",
-			password: form.password ?? "",
-		});
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.login({ body: { email: form.email ?? "", password: form.password ?? "" } }),
+		);
 		if (!res.ok)
 			return renderPage(c, "Sign in", null, <SignInForm email={form.email} problem={res.problem} />, res.status);
-		if (res.data.session) return startConsoleSession(c, res.data.session);
+		if ("session" in res.data) return startConsoleSession(c, res.data.session);
 		setCookie(c, CHALLENGE_COOKIE, res.data.challenge?.token ?? "", {
 			path: "/",
 			httpOnly: true,
@@ -129,9 +125,9 @@ export function registerConsoleAuth(app: App) {
 	app.get("/console/sign-in/second-factor", (c) => renderPage(c, "Second factor", null, <SecondFactorForms />));
 
 	app.post("/console/sign-in/email-code", async (c) => {
-		const res = await consoleApi(c, app, null).call("POST", "/v1/auth/mfa/email-code", {
-			challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
-		});
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.sendEmailCode({ body: { challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "" } }),
+		);
 		const problem = res.ok ? null : res.problem;
 		return renderPage(
 			c,
@@ -144,18 +140,22 @@ export function registerConsoleAuth(app: App) {
 
 	app.post("/console/sign-in/second-factor", async (c) => {
 		const form = await formOf(c);
-		const res = await consoleApi(c, app, null).call<SessionAnswer>("POST", "/v1/auth/mfa/verify", {
-			challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
-			method: form.method,
-			code: (form.code ?? "").trim(),
-		});
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.verifyMfa({
+				body: {
+					challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
+					method: form.method as SecondFactorMethod,
+					code: (form.code ?? "").trim(),
+				},
+			}),
+		);
 		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
 		const problem = res.ok ? null : res.problem;
 		return renderPage(c, "Second factor", null, <SecondFactorForms problem={problem} />, res.ok ? 400 : res.status);
 	});
 
 	app.post("/console/sign-out", async (c) => {
-		await consoleApi(c, app).call("POST", "/v1/auth/logout");
+		await consoleApi(c, app).call((api) => api.auth.logout());
 		c.header("Set-Cookie", clearedSessionCookie());
 		return c.redirect("/console/sign-in", 303);
 	});
@@ -176,14 +176,11 @@ export function registerConsoleAuth(app: App) {
 						errors={errors}
 						required
 					/>
-					<Field
-						name="password"
+					<PasswordField
+						purpose="new"
 						label="Password"
-						type="password"
-						autocomplete="new-password"
 						hint="At least 12 characters. A long phrase is easiest to remember."
 						errors={errors}
-						required
 					/>
 					<button type="submit">Create account</button>
 				</form>
@@ -198,11 +195,9 @@ export function registerConsoleAuth(app: App) {
 
 	app.post("/console/sign-up", async (c) => {
 		const form = await formOf(c);
-		const res = await consoleApi(c, app, null).call<SessionAnswer>("POST", "/v1/auth/signup", {
-			name: form.name ?? "",
-			email: form.email ?? "",
-			password: form.password ?? "",
-		});
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.signup({ body: { name: form.name ?? "", email: form.email ?? "", password: form.password ?? "" } }),
+		);
 		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
 		const problem = res.ok ? null : res.problem;
 		return renderPage(
@@ -230,7 +225,7 @@ export function registerConsoleAuth(app: App) {
 	app.get("/console/password-reset", (c) => renderPage(c, "Reset your password", null, <ResetRequest />));
 	app.post("/console/password-reset", async (c) => {
 		const form = await formOf(c);
-		await consoleApi(c, app, null).call("POST", "/v1/auth/password-reset", { email: form.email ?? "" });
+		await consoleApi(c, app, null).call((api) => api.auth.requestPasswordReset({ body: { email: form.email ?? "" } }));
 		return renderPage(c, "Reset your password", null, <ResetRequest sent />);
 	});
 
@@ -241,14 +236,7 @@ export function registerConsoleAuth(app: App) {
 				{problem && !problem.errors && <Notice kind="bad">{problem.detail ?? "That code did not work."}</Notice>}
 				<form method="post" action="/console/password-reset/confirm">
 					<Field name="token" label="Code from the email" autocomplete="off" errors={errors} required />
-					<Field
-						name="newPassword"
-						label="New password"
-						type="password"
-						autocomplete="new-password"
-						errors={errors}
-						required
-					/>
+					<PasswordField purpose="new" name="newPassword" label="New password" errors={errors} />
 					<button type="submit">Set new password</button>
 				</form>
 			</section>
@@ -258,10 +246,11 @@ export function registerConsoleAuth(app: App) {
 	app.get("/console/password-reset/confirm", (c) => renderPage(c, "Set a new password", null, <ResetConfirm />));
 	app.post("/console/password-reset/confirm", async (c) => {
 		const form = await formOf(c);
-		const res = await consoleApi(c, app, null).call("POST", "/v1/auth/password-reset/confirm", {
-			token: (form.token ?? "").trim(),
-			newPassword: form.newPassword ?? "",
-		});
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.confirmPasswordReset({
+				body: { token: (form.token ?? "").trim(), newPassword: form.newPassword ?? "" },
+			}),
+		);
 		if (res.ok)
 			return renderPage(
 				c,

@@ -1,0 +1,26 @@
+/**
+ * The console: server-rendered pages over the public API (`client/api.ts`),
+ * registered in the order the router should see them.
+ */
+import type { App } from "../platform/app-env";
+import { registerConsoleAuditLog } from "./pages/audit-log";
+import { registerConsoleKeys } from "./pages/keys";
+import { registerConsoleLockdown } from "./pages/lockdown";
+import { registerConsoleMembers } from "./pages/members";
+import { registerConsoleReauth } from "./pages/reauth";
+import { registerConsoleReport } from "./pages/report";
+import { registerConsoleSecurity } from "./pages/security";
+import { registerConsoleSettings } from "./pages/settings";
+import { registerConsoleAuth } from "./pages/sign-in";
+
+export function registerConsole(app: App) {
+	registerConsoleAuth(app);
+	registerConsoleSecurity(app);
+	registerConsoleKeys(app);
+	registerConsoleMembers(app);
+	registerConsoleAuditLog(app);
+	registerConsoleReport(app);
+	registerConsoleSettings(app);
+	registerConsoleLockdown(app);
+	registerConsoleReauth(app);
+}

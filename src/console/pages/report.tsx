@@ -1,0 +1,56 @@
+/** The security report in the console: each check with its status and the items it found. */
+import type { App } from "../../platform/app-env";
+import { type Body, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice } from "../components/layout";
+import {
+	type ConsoleContext,
+	formatTime,
+	formOf,
+	nav,
+	problemText,
+	renderPage,
+	type SignedIn,
+	withAccount,
+} from "../components/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
+
+async function reportPage(c: ConsoleContext, me: SignedIn, accountId: string) {
+	const res = await me.api.call((api) => api.accounts.securityReport({ accountId }));
+	return renderPage(
+		c,
+		"Security report",
+		nav(accountId, "report"),
+		res.ok ? (
+			<>
+				<p class="muted">Computed {formatTime(res.data.generatedAt)} from current data.</p>
+				{res.data.checks.map((check) => (
+					<section>
+						<h2>
+							<span class={`badge ${check.status}`}>{check.status}</span> {check.title}
+						</h2>
+						<p>{check.detail}</p>
+						{check.items.length > 0 && (
+							<ul>
+								{check.items.map((item) => (
+									<li>
+										<code>{item}</code>
+									</li>
+								))}
+							</ul>
+						)}
+					</section>
+				))}
+			</>
+		) : (
+			<Notice kind="bad">{problemText(res.problem)}</Notice>
+		),
+		res.ok ? 200 : res.status,
+	);
+}
+
+export function registerConsoleReport(app: App) {
+	app.get(
+		"/console/a/:accountId/report",
+		withAccount(app, (c, me, accountId) => reportPage(c, me, accountId)),
+	);
+}

@@ -1,0 +1,122 @@
+/** Account settings in the console, with a way to the lockdown page. */
+import type { App } from "../../platform/app-env";
+import { type Body, fieldErrors, type Problem } from "../client/api";
+import { Field, Notice } from "../components/layout";
+import {
+	type ConsoleContext,
+	formatTime,
+	formOf,
+	nav,
+	problemText,
+	renderPage,
+	type SignedIn,
+	withAccount,
+} from "../components/render";
+import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
+
+type Settings = NonNullable<Body<"accounts", "update">["settings"]>;
+
+const SETTINGS = [
+	["sessionIdleMinutes", "Session idle timeout (minutes)"],
+	["sessionMaxAgeHours", "Session lifetime (hours)"],
+	["keyMaxLifetimeDays", "Longest key lifetime (days)"],
+	["keyInactivityDays", "Revoke keys unused for (days)"],
+	["rotationGraceHours", "Rotation grace period (hours)"],
+	["failedLoginAlertThreshold", "Failed sign-ins that raise an alert"],
+	["failedLoginAlertWindowMinutes", "…within (minutes)"],
+] as const;
+
+async function settingsPage(c: ConsoleContext, me: SignedIn, accountId: string, problem?: Problem | null) {
+	const res = await me.api.call((api) => api.accounts.get({ accountId }));
+	if (!res.ok)
+		return renderPage(
+			c,
+			"Settings",
+			nav(accountId, "settings"),
+			<Notice kind="bad">{problemText(res.problem)}</Notice>,
+			res.status,
+		);
+	const { account } = res.data;
+	const errors = fieldErrors(problem);
+	const settingError = (name: string) =>
+		errors.settings && problem?.errors?.find((e) => e.path === `settings.${name}`)?.message;
+	return renderPage(
+		c,
+		"Settings",
+		nav(accountId, "settings"),
+		<>
+			{c.req.query("done") && <Notice kind="ok">Saved.</Notice>}
+			{account.lockedDownAt && (
+				<Notice kind="bad">
+					Locked down {formatTime(account.lockedDownAt)}: {account.lockedDownReason}
+				</Notice>
+			)}
+			{problem && !problem.errors && <Notice kind="bad">{problemText(problem)}</Notice>}
+			<section>
+				<form method="post">
+					<Field name="name" label="Account name" value={account.name} errors={errors} required />
+					<label class="check">
+						<input type="checkbox" name="requireMfa" checked={account.settings.requireMfa === true} /> Require
+						two-factor for every member
+					</label>
+					<label class="check">
+						<input type="checkbox" name="passwordComposition" checked={account.settings.passwordComposition === true} />{" "}
+						Require mixed character classes in passwords
+					</label>
+					{SETTINGS.map(([name, label]) => (
+						<div>
+							<label for={name}>{label}</label>
+							<input
+								id={name}
+								name={name}
+								type="number"
+								value={String(account.settings[name] ?? "")}
+								aria-invalid={settingError(name) ? "true" : undefined}
+								aria-describedby={settingError(name) ? `${name}-error` : undefined}
+							/>
+							{settingError(name) && (
+								<p id={`${name}-error`} class="error">
+									{settingError(name)}
+								</p>
+							)}
+						</div>
+					))}
+					<button type="submit">Save settings</button>
+				</form>
+			</section>
+			<section>
+				<h2>Incident response</h2>
+				<p>Lockdown signs every member out everywhere and revokes the keys you choose, at once.</p>
+				<a href={`/console/a/${accountId}/lockdown`}>Lock this account down…</a>
+			</section>
+		</>,
+		problem ? problem.status : 200,
+	);
+}
+
+export function registerConsoleSettings(app: App) {
+	app.get(
+		"/console/a/:accountId/settings",
+		withAccount(app, (c, me, accountId) => settingsPage(c, me, accountId)),
+	);
+
+	app.post(
+		"/console/a/:accountId/settings",
+		withAccount(app, async (c, me, accountId) => {
+			const form = await formOf(c);
+			const settings: Settings = {
+				requireMfa: form.requireMfa === "on",
+				passwordComposition: form.passwordComposition === "on",
+			};
+			for (const [name] of SETTINGS) if (form[name]) settings[name] = Number(form[name]);
+			const res = await me.api.call((api) =>
+				api.accounts.update({ accountId, body: { name: form.name ?? "", settings } }),
+			);
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, `/console/a/${accountId}/settings`, form);
+			return res.ok
+				? c.redirect(`/console/a/${accountId}/settings?done=1`, 303)
+				: settingsPage(c, me, accountId, res.problem);
+		}),
+	);
+}
