@@ -7,6 +7,10 @@
  * imports the root. Import cycles are refused by biome's noImportCycles (types
  * included); this script checks the direction. `npm run lint` runs both.
  *
+ * A second rule keeps handlers thin (parse → service → render): a routes
+ * file (`routes.ts`, `*-routes.ts`, `*-route.ts`) imports neither drizzle nor
+ * the schema, so queries and transitions live in the feature's services.
+ *
  *   node scripts/layering.mjs          exits 1 and names every violation
  */
 import fs from "node:fs";
@@ -33,6 +37,9 @@ function resolveImport(from, specifier) {
 	return null;
 }
 
+const ROUTES_FILE = /(^|-)routes?\.tsx?$/;
+const ANY_IMPORT = /\bfrom\s*["']([^"']+)["']/g;
+
 const IMPORT =
 	/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']|\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
 
@@ -54,6 +61,15 @@ export function violations(root = SRC) {
 			if (upward) found.push(`${path.relative(".", file)} imports "${specifier}", a file in a folder above it`);
 		}
 	}
+	for (const file of sourceFiles(root)) {
+		if (!ROUTES_FILE.test(path.basename(file))) continue;
+		for (const match of fs.readFileSync(file, "utf8").matchAll(ANY_IMPORT)) {
+			const specifier = match[1];
+			const target = specifier.startsWith(".") ? resolveImport(file, specifier) : null;
+			if (specifier === "drizzle-orm" || target === path.join(root, "db", "schema.ts"))
+				found.push(`${path.relative(".", file)} imports "${specifier}": a handler calls a service, it does not query`);
+		}
+	}
 	return found;
 }
 
@@ -61,8 +77,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 	const found = violations();
 	for (const line of found) console.error(line);
 	if (found.length > 0) {
-		console.error(`layering: ${found.length} import(s) reach up; see docs/ARCHITECTURE.md`);
+		console.error(`layering: ${found.length} violation(s); see docs/ARCHITECTURE.md`);
 		process.exit(1);
 	}
-	console.log("layering: no file under src/ imports from a folder above it");
+	console.log("layering: no file under src/ imports from a folder above it, and no routes file queries");
 }

@@ -1,12 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq, inArray } from "drizzle-orm";
 import { raiseAlertFrom } from "../alerts/raise";
-import { apiKeys } from "../db/schema";
 import type { App } from "../platform/app-env";
-import { ApiError, validationError } from "../problems";
+import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { liftLockdown, lockDownAccount } from "./lockdown";
+import { assertKeysOfAccount, liftLockdown, lockDownAccount, lockdownLiftedAlert, lockedDownAlert } from "./lockdown";
 import { AccountParams } from "./schemas";
 
 const LockdownBody = z.strictObject({
@@ -65,14 +63,8 @@ export function registerLockdown(app: App) {
 			target: { type: "account", id: accountId },
 			metadata: { reason },
 		});
-		raiseAlertFrom(c, {
-			accountId,
-			type: "alert.lockdown",
-			subject: "Keyward: the lockdown of your account was lifted",
-			text: `The lockdown of account ${accountId} was lifted by its owner. Reason: ${reason}.`,
-			data: { lifted: true, reason },
-			target: { type: "account", id: accountId },
-		});
+		raiseAlertFrom(c, lockdownLiftedAlert(accountId, reason));
+
 		return c.json({ liftedAt: now.toISOString() }, 200);
 	});
 
@@ -80,18 +72,7 @@ export function registerLockdown(app: App) {
 		const { accountId } = c.req.valid("param");
 		const input = c.req.valid("json");
 		const { db, clock } = c.get("services");
-		if (Array.isArray(input.revokeKeys)) {
-			// Every listed key must be this account's: an unknown id is a mistake to show, not to skip silently.
-			const found = await db
-				.select({ id: apiKeys.id })
-				.from(apiKeys)
-				.where(and(eq(apiKeys.accountId, accountId), inArray(apiKeys.id, input.revokeKeys)));
-			const known = new Set(found.map((k) => k.id));
-			const unknown = input.revokeKeys.flatMap((id, i) =>
-				known.has(id) ? [] : [{ path: `revokeKeys.${i}`, message: "No such key in this account" }],
-			);
-			if (unknown.length) throw validationError(unknown);
-		}
+		if (Array.isArray(input.revokeKeys)) await assertKeysOfAccount(db, accountId, input.revokeKeys);
 		const now = clock.now();
 		const result = await lockDownAccount(c.env, db, accountId, input, now);
 		const metadata = {
@@ -102,16 +83,8 @@ export function registerLockdown(app: App) {
 			members: result.members,
 		};
 		c.get("audit").record({ action: "account.lockdown", target: { type: "account", id: accountId }, metadata });
-		raiseAlertFrom(c, {
-			accountId,
-			type: "alert.lockdown",
-			subject: "Keyward: your account was locked down",
-			text:
-				`Account ${accountId} was locked down: ${result.sessionsRevoked} sessions ended, ` +
-				`${result.keysRevoked} keys revoked. Reason: ${input.reason}. Members must sign in again.`,
-			data: metadata,
-			target: { type: "account", id: accountId },
-		});
+		raiseAlertFrom(c, lockedDownAlert(accountId, input.reason, metadata));
+
 		return c.json(
 			{ sessionsRevoked: result.sessionsRevoked, keysRevoked: result.keysRevoked, lockedDownAt: now.toISOString() },
 			200,

@@ -20,11 +20,13 @@
  * A failure partway is answered 503 and a retry finishes the job.
  */
 import { and, eq, inArray, isNotNull, ne } from "drizzle-orm";
+import type { Alert } from "../alerts";
 import type { Database } from "../db";
-import { accounts, invitations, memberships } from "../db/schema";
+import { accounts, apiKeys, invitations, memberships } from "../db/schema";
 import { userSessions } from "../durable/address";
 import { revokeAccountKeys } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
+import { validationError } from "../problems";
 
 export interface LockdownRequest {
 	reason: string;
@@ -111,3 +113,40 @@ export async function liftLockdown(db: Database, accountId: string): Promise<boo
 		.returning({ id: accounts.id });
 	return lifted.length === 1;
 }
+
+/** Every listed key must be this account's: an unknown id is a mistake to show, not to skip silently. */
+export async function assertKeysOfAccount(db: Database, accountId: string, keyIds: string[]): Promise<void> {
+	const found = await db
+		.select({ id: apiKeys.id })
+		.from(apiKeys)
+		.where(and(eq(apiKeys.accountId, accountId), inArray(apiKeys.id, keyIds)));
+	const known = new Set(found.map((k) => k.id));
+	const unknown = keyIds.flatMap((id, i) =>
+		known.has(id) ? [] : [{ path: `revokeKeys.${i}`, message: "No such key in this account" }],
+	);
+	if (unknown.length) throw validationError(unknown);
+}
+
+export const lockedDownAlert = (
+	accountId: string,
+	reason: string,
+	metadata: { sessionsRevoked: number; keysRevoked: number } & Record<string, unknown>,
+): Alert => ({
+	accountId,
+	type: "alert.lockdown",
+	subject: "Keyward: your account was locked down",
+	text:
+		`Account ${accountId} was locked down: ${metadata.sessionsRevoked} sessions ended, ` +
+		`${metadata.keysRevoked} keys revoked. Reason: ${reason}. Members must sign in again.`,
+	data: metadata,
+	target: { type: "account", id: accountId },
+});
+
+export const lockdownLiftedAlert = (accountId: string, reason: string): Alert => ({
+	accountId,
+	type: "alert.lockdown",
+	subject: "Keyward: the lockdown of your account was lifted",
+	text: `The lockdown of account ${accountId} was lifted by its owner. Reason: ${reason}.`,
+	data: { lifted: true, reason },
+	target: { type: "account", id: accountId },
+});

@@ -1,7 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq, sql } from "drizzle-orm";
 import { raiseAlertFrom } from "../alerts/raise";
-import { invitations, memberships } from "../db/schema";
 import { callerMembership } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
@@ -9,6 +7,7 @@ import { accountRoute } from "../routes/account-route";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { ListQuery, pageOf } from "../routes/pagination";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "./member-rules";
+import { changeRole, memberRemovedAlert, roleChangedAlert } from "./members";
 import { removeMembership } from "./offboarding";
 import { accountLockedDown, getMembership, grantLost, listMembers, stillAllowed } from "./queries";
 import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./schemas";
@@ -72,56 +71,14 @@ export function registerMembers(app: App) {
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
 		const caller = callerMembership(c, accountId);
 		refuse(checkRoleChange(caller.membership.role, target.role, role));
-		// The WHERE re-checks the role read above, so a concurrent transfer cannot be undone by this
-		// change, and that the caller may still manage members and the account is not locked down, so
-		// a change in flight when its caller was removed or the account locked down does not land.
-		const [changed] = await db.batch([
-			db
-				.update(memberships)
-				.set({ role })
-				.where(
-					and(
-						eq(memberships.accountId, accountId),
-						eq(memberships.userId, userId),
-						eq(memberships.role, target.role),
-						sql`NOT ${accountLockedDown(accountId)}`,
-						stillAllowed(accountId, caller.principal.userId, "members:manage"),
-					),
-				)
-				.returning({ userId: memberships.userId }),
-			// Below admin, their pending invitations lose the authority that made them.
-			db
-				.delete(invitations)
-				.where(
-					and(
-						eq(invitations.accountId, accountId),
-						eq(invitations.invitedBy, userId),
-						sql`${role} NOT IN ('admin', 'owner')`,
-					),
-				),
-		]);
-		if (changed.length !== 1)
-			await grantLost(
-				db,
-				accountId,
-				caller.principal.userId,
-				"members:manage",
-				"no role can change",
-				new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" }),
-			);
+		await changeRole(db, accountId, caller.principal.userId, target, role);
 		c.get("audit").record({
 			action: "member.role_changed",
 			target: { type: "user", id: userId },
 			metadata: { from: target.role, to: role },
 		});
-		raiseAlertFrom(c, {
-			accountId,
-			type: "alert.member_changed",
-			subject: "Keyward: a member's role changed",
-			text: `User ${userId} in account ${accountId} changed from ${target.role} to ${role}.`,
-			data: { change: "role_changed", userId, from: target.role, to: role },
-			target: { type: "user", id: userId },
-		});
+		raiseAlertFrom(c, roleChangedAlert(accountId, userId, target.role, role));
+
 		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);
 		if (!member) throw new ApiError("not-found");
 		return c.json({ member }, 200);
@@ -150,16 +107,8 @@ export function registerMembers(app: App) {
 				finishedEarlierRemoval: !removed.membershipEnded,
 			},
 		});
-		raiseAlertFrom(c, {
-			accountId,
-			type: "alert.member_changed",
-			subject: "Keyward: a member was removed",
-			text:
-				`User ${userId} was removed from account ${accountId}; ${keysRevoked} of their keys were revoked ` +
-				`and ${webhooksRemoved} of the webhooks they added were removed.`,
-			data: { change: "removed", userId, role: target?.role ?? null, keysRevoked, webhooksRemoved },
-			target: { type: "user", id: userId },
-		});
+		raiseAlertFrom(c, memberRemovedAlert(accountId, userId, target?.role ?? null, removed));
+
 		return c.body(null, 204);
 	});
 }

@@ -1,13 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, sql } from "drizzle-orm";
 import { assertRecentAuthentication } from "../auth/recent-auth";
-import { accounts, memberships } from "../db/schema";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
-import { newId } from "../platform/ids";
 import { ApiError, validationError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { createAccount, transferOwnership, writeSettings } from "./accounts";
 import { deleteAccount } from "./offboarding";
 import { getAccount, getMembership } from "./queries";
 import { AccountName, AccountParams, AccountSchema, publicAccount, SettingsPatch } from "./schemas";
@@ -100,20 +98,7 @@ export function registerAccounts(app: App) {
 		const { db, clock } = c.get("services");
 		const principal = c.get("principal");
 		if (!principal) throw new ApiError("unauthorized");
-		const now = clock.now();
-		const account = {
-			id: newId("acc"),
-			name,
-			settings: "{}",
-			createdAt: now,
-			lockedDownAt: null,
-			lockedDownReason: null,
-			sessionsNotBefore: null,
-		};
-		await db.batch([
-			db.insert(accounts).values(account),
-			db.insert(memberships).values({ accountId: account.id, userId: principal.userId, role: "owner", joinedAt: now }),
-		]);
+		const account = await createAccount(db, principal.userId, name, clock.now());
 		const audit = c.get("audit");
 		audit.accountId = account.id;
 		audit.record({ action: "account.created", target: { type: "account", id: account.id } });
@@ -152,14 +137,7 @@ export function registerAccounts(app: App) {
 		if (invalid.length > 0) throw validationError(invalid);
 		const changedNow = changedSettings(before, settings);
 		if (changedNow.length > 0) assertRecentAuthentication(c, "change the account's security settings");
-		const [updated] = await db
-			.update(accounts)
-			.set({ name: input.name ?? account.name, settings: JSON.stringify(settings) })
-			// Conditional on the settings the rules above were checked against, so two changes cannot
-			// interleave (the name is last-writer-wins: no rule depends on it).
-			.where(and(eq(accounts.id, accountId), eq(accounts.settings, account.settings)))
-			.returning();
-		if (!updated) throw new ApiError("conflict", { detail: "The account changed meanwhile; reload and try again" });
+		const updated = await writeSettings(db, account, input.name ?? account.name, settings);
 		const changed = changedSettings(before, settings);
 		if (changed.length > 0 || input.name !== undefined) {
 			c.get("audit").record({
@@ -191,24 +169,7 @@ export function registerAccounts(app: App) {
 		if (!principal) throw new ApiError("unauthorized");
 		if (userId === principal.userId) throw new ApiError("conflict", { detail: "You already own this account" });
 		if (!(await getMembership(db, accountId, userId))) throw new ApiError("not-found", { detail: "No such member" });
-		// One transaction, each step conditional: promote only while the caller is still the owner,
-		// demote the caller only once the target is the owner. Concurrent transfers cannot make two
-		// owners, and a target removed meanwhile cannot leave none.
-		const callerIsOwner = sql`EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ${accountId} AND m.user_id = ${principal.userId} AND m.role = 'owner')`;
-		const targetIsOwner = sql`EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ${accountId} AND m.user_id = ${userId} AND m.role = 'owner')`;
-		const [promoted] = await db.batch([
-			db
-				.update(memberships)
-				.set({ role: "owner" })
-				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), callerIsOwner))
-				.returning({ userId: memberships.userId }),
-			db
-				.update(memberships)
-				.set({ role: "admin" })
-				.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, principal.userId), targetIsOwner)),
-		]);
-		if (promoted.length !== 1)
-			throw new ApiError("conflict", { detail: "Ownership changed meanwhile; reload and try again" });
+		await transferOwnership(db, accountId, principal.userId, userId);
 		c.get("audit").record({
 			action: "account.ownership_transferred",
 			target: { type: "user", id: userId },

@@ -1,9 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, count, eq, isNotNull } from "drizzle-orm";
-import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
 import { developmentOnly } from "../middleware/development-only";
 import type { App } from "../platform/app-env";
 import { jsonContent, problemResponses } from "../routes/openapi-shared";
+import { auditCounts } from "./queries";
 
 export const devAuditStatsRoute = createRoute({
 	method: "get",
@@ -35,23 +34,5 @@ export const registerDevAudit = (app: App) =>
 	app.openapi(devAuditStatsRoute, async (c) => {
 		const { stream, action } = c.req.valid("query");
 		const { db } = c.get("services");
-		const ofStream = and(eq(auditEvents.accountId, stream), action ? eq(auditEvents.action, action) : undefined);
-		const [indexed, archived, outbox, deadLetters] = await db.batch([
-			db.select({ n: count() }).from(auditEvents).where(ofStream),
-			db
-				.select({ n: count() })
-				.from(auditEvents)
-				.where(and(ofStream, isNotNull(auditEvents.archivedAt))),
-			db.select({ n: count() }).from(auditOutbox),
-			db.select({ n: count() }).from(auditDeadLetters),
-		]);
-		return c.json(
-			{
-				indexed: indexed[0]?.n ?? 0,
-				archived: archived[0]?.n ?? 0,
-				outbox: outbox[0]?.n ?? 0,
-				deadLetters: deadLetters[0]?.n ?? 0,
-			},
-			200,
-		);
+		return c.json(await auditCounts(db, stream, action), 200);
 	});

@@ -1,4 +1,5 @@
 /** The audit event of API.md §6, and the action names the product records. */
+import { ALERT_NAMES } from "../alerts/names";
 
 export const AUDIT_ACTIONS = [
 	"http.request",
@@ -41,11 +42,7 @@ export const AUDIT_ACTIONS = [
 	"webhook.created",
 	"webhook.deleted",
 	"key.inactivity_warned",
-	"alert.failed_logins_spike",
-	"alert.key_created",
-	"alert.member_changed",
-	"alert.key_expiring",
-	"alert.lockdown",
+	...ALERT_NAMES,
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

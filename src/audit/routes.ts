@@ -1,14 +1,12 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import { AccountParams } from "../accounts/schemas";
-import { auditEvents } from "../db/schema";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../routes/pagination";
 import { archivePrefix, parseArchiveObject } from "./chain";
 import { AUDIT_ACTIONS, type AuditEvent, publicAuditEvent } from "./event";
+import { listAuditEvents } from "./queries";
 
 const DAY_MS = 24 * 3600 * 1000;
 const MAX_EXPORT_DAYS = 366;
@@ -81,27 +79,7 @@ export function registerAuditEvents(app: App) {
 	app.openapi(listAuditEventsRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const q = c.req.valid("query");
-		const filters: (SQL | undefined)[] = [eq(auditEvents.accountId, accountId)];
-		if (q.action) filters.push(eq(auditEvents.action, q.action));
-		if (q.actorId) filters.push(eq(auditEvents.actorId, q.actorId));
-		if (q.keyId) filters.push(eq(auditEvents.keyId, q.keyId));
-		if (q.since) filters.push(gte(auditEvents.time, q.since));
-		if (q.until) filters.push(lte(auditEvents.time, q.until));
-		if (q.cursor) {
-			const { time, id } = decodeKeysetCursor(q.cursor);
-			filters.push(or(lt(auditEvents.time, time), and(eq(auditEvents.time, time), lt(auditEvents.id, id))));
-		}
-		const rows = await c
-			.get("services")
-			.db.select({ id: auditEvents.id, time: auditEvents.time, body: auditEvents.body })
-			.from(auditEvents)
-			.where(and(...filters))
-			.orderBy(desc(auditEvents.time), desc(auditEvents.id))
-			.limit(q.limit + 1);
-		const page = rows.slice(0, q.limit);
-		const last = page.at(-1);
-		const nextCursor = rows.length > q.limit && last ? encodeKeysetCursor(last.time, last.id) : null;
-		return c.json({ data: page.map((r) => publicAuditEvent(JSON.parse(r.body) as AuditEvent)), nextCursor }, 200);
+		return c.json(await listAuditEvents(c.get("services").db, accountId, q), 200);
 	});
 
 	app.openapi(exportAuditEventsRoute, async (c) => {

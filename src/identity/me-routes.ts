@@ -1,18 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { users } from "../db/schema";
 import { userSessions } from "../durable/address";
 import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { hashPassword, verifyPassword } from "../security/password-hash";
+import { verifyPassword } from "../security/password-hash";
 import { assertPasswordNotBreached } from "./breached";
 import { guardedUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
 import { endPendingSignIns } from "./mfa";
 import { assertPasswordAcceptable, PasswordField, RecommendationsSchema, UserSchema } from "./schemas";
-import { getUser, membershipsOf, publicUser, recommendationsFor } from "./users";
+import { getUser, membershipsOf, publicUser, recommendationsFor, setPassword } from "./users";
 
 export const meRoute = createRoute({
 	method: "get",
@@ -98,10 +96,7 @@ export function registerMe(app: App) {
 		const composition = (await membershipsOf(db, user.id)).some((m) => m.settings.passwordComposition);
 		assertPasswordAcceptable(c.env, "newPassword", input.newPassword, user.email, composition);
 		await assertPasswordNotBreached(c, "newPassword", input.newPassword);
-		await db
-			.update(users)
-			.set({ passwordHash: await hashPassword(input.newPassword), passwordBreachedAt: null })
-			.where(eq(users.id, user.id));
+		await setPassword(db, user.id, input.newPassword);
 		await endPendingSignIns(db, user.id);
 		const ended = input.revokeOtherSessions
 			? await userSessions(c.env, user.id).revokeSessionsExcept(c.get("principal")?.sessionId ?? null)

@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { recoveryCodes, users } from "../db/schema";
 import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
@@ -14,7 +12,15 @@ import { matchTotp, newTotpKey, qrSvg, totpUri } from "../security/totp";
 import { guardedUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
 import { currentUser, wrongSecret } from "./me-routes";
-import { consumeRecoveryCode, regenerateRecoveryCodes, verifyUserTotp } from "./mfa";
+import {
+	confirmTotpEnrolment,
+	consumeRecoveryCode,
+	MFA_NOTICES,
+	regenerateRecoveryCodes,
+	retireTotp,
+	startTotpEnrolment,
+	verifyUserTotp,
+} from "./mfa";
 import { CodeField, PasswordField } from "./schemas";
 
 const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).length(10) });
@@ -107,7 +113,7 @@ export function registerMeMfa(app: App) {
 		await confirmPassword(c, user, c.req.valid("json").password);
 		const key = newTotpKey();
 		const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", key, user.id);
-		await c.get("services").db.update(users).set({ totpPendingSecret: sealed }).where(eq(users.id, user.id));
+		await startTotpEnrolment(c.get("services").db, user.id, sealed);
 		const uri = totpUri(user.email, key);
 		return c.json({ secret: totpSecretText(key), uri, qrSvg: qrSvg(uri) }, 200);
 	});
@@ -134,10 +140,7 @@ export function registerMeMfa(app: App) {
 			},
 		);
 		const step = matched.step;
-		await db
-			.update(users)
-			.set({ totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step })
-			.where(eq(users.id, user.id));
+		await confirmTotpEnrolment(db, user.id, user.totpPendingSecret, step);
 		const codes = await regenerateRecoveryCodes(db, c.env.KEY_PEPPER ?? "", user.id);
 		c.get("audit").record({
 			action: "auth.mfa.enabled",
@@ -160,13 +163,7 @@ export function registerMeMfa(app: App) {
 			{ kind: "mfa", metadata: { method: "totp" }, onFailure: () => wrongSecret("code", "The code is not valid") },
 			() => verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, input.code, clock.now()),
 		);
-		await db.batch([
-			db
-				.update(users)
-				.set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null })
-				.where(eq(users.id, user.id)),
-			db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
-		]);
+		await retireTotp(db, user.id);
 		c.get("audit").record({
 			action: "auth.mfa.disabled",
 			accountId: await personalTrail(c.get("services"), user.id),
@@ -194,13 +191,7 @@ export function registerMeMfa(app: App) {
 		);
 		const key = newTotpKey();
 		const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY ?? "", key, user.id);
-		await db.batch([
-			db
-				.update(users)
-				.set({ totpSecret: null, totpPendingSecret: sealed, totpLastStep: null })
-				.where(eq(users.id, user.id)),
-			db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
-		]);
+		await retireTotp(db, user.id, sealed);
 		const sessionsEnded = await userSessions(c.env, user.id).revokeSessionsExcept(
 			c.get("principal")?.sessionId ?? null,
 		);
@@ -211,15 +202,7 @@ export function registerMeMfa(app: App) {
 			metadata: { method: "totp", via: "recovery_code", reason: "lost_authenticator", sessionsEnded },
 		});
 		c.executionCtx.waitUntil(
-			mailer
-				.send({
-					to: user.email,
-					subject: "Keyward: your authenticator was replaced",
-					text:
-						"A recovery code was used to retire the authenticator app on your Keyward account, and your other " +
-						"sessions were signed out. If this was not you, reset your password now and contact your account owner.",
-				})
-				.catch(logMailFailure("security-notice")),
+			mailer.send({ to: user.email, ...MFA_NOTICES.authenticatorReplaced }).catch(logMailFailure("security-notice")),
 		);
 		const uri = totpUri(user.email, key);
 		return c.json({ secret: totpSecretText(key), uri, qrSvg: qrSvg(uri), sessionsEnded }, 200);
@@ -248,15 +231,7 @@ export function registerMeMfa(app: App) {
 			target: { type: "user", id: user.id },
 		});
 		c.executionCtx.waitUntil(
-			mailer
-				.send({
-					to: user.email,
-					subject: "Keyward: new recovery codes",
-					text:
-						"New recovery codes were made for your Keyward account; the old ones no longer work. If this was not " +
-						"you, reset your password now and replace your authenticator.",
-				})
-				.catch(logMailFailure("security-notice")),
+			mailer.send({ to: user.email, ...MFA_NOTICES.recoveryCodesReplaced }).catch(logMailFailure("security-notice")),
 		);
 		return c.json({ recoveryCodes: codes }, 200);
 	});

@@ -173,3 +173,42 @@ export async function endPendingSignIns(db: Database, userId: string): Promise<v
 		db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), eq(emailTokens.purpose, "password_reset"))),
 	]);
 }
+
+// ---- TOTP state: each transition one write (or one batch) on the user's row and their recovery codes.
+
+/** A pending secret, sealed, waiting for its first code. */
+export const startTotpEnrolment = (db: Database, userId: string, sealedPending: string) =>
+	db.update(users).set({ totpPendingSecret: sealedPending }).where(eq(users.id, userId));
+
+/** The pending secret becomes the secret; the step that proved it cannot be replayed. */
+export const confirmTotpEnrolment = (db: Database, userId: string, sealed: string, step: number | null) =>
+	db.update(users).set({ totpSecret: sealed, totpPendingSecret: null, totpLastStep: step }).where(eq(users.id, userId));
+
+/**
+ * TOTP off, with its recovery codes; `replacementPending` (a lost authenticator being replaced)
+ * leaves a new pending secret to enrol in its place.
+ */
+export const retireTotp = (db: Database, userId: string, replacementPending: string | null = null) =>
+	db.batch([
+		db
+			.update(users)
+			.set({ totpSecret: null, totpPendingSecret: replacementPending, totpLastStep: null })
+			.where(eq(users.id, userId)),
+		db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+	]);
+
+/** Mail to the user about a change to their second factor; never a secret. */
+export const MFA_NOTICES = {
+	authenticatorReplaced: {
+		subject: "Keyward: your authenticator was replaced",
+		text:
+			"A recovery code was used to retire the authenticator app on your Keyward account, and your other " +
+			"sessions were signed out. If this was not you, reset your password now and contact your account owner.",
+	},
+	recoveryCodesReplaced: {
+		subject: "Keyward: new recovery codes",
+		text:
+			"New recovery codes were made for your Keyward account; the old ones no longer work. If this was not " +
+			"you, reset your password now and replace your authenticator.",
+	},
+} as const;

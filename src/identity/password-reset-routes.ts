@@ -1,22 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import { claimAddress } from "../accounts/claim";
-import { users } from "../db/schema";
-import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { jsonBody, problemResponses } from "../routes/openapi-shared";
-import { hashPassword } from "../security/password-hash";
-import { mintOpaqueToken } from "../security/secret-formats";
 import { assertPasswordNotBreached } from "./breached";
-import { forgetDevices } from "./devices";
 import { consumeEmailToken, consumeEmailTokenWithSubject, issueEmailToken, peekEmailToken } from "./email-tokens";
 import { personalTrail } from "./login";
-import { endPendingSignIns } from "./mfa";
+import { endEveryAccess, RESET_MAIL } from "./password-reset";
 import { takeAddressQuota, takeQuota } from "./quotas";
 import { assertPasswordAcceptable, EmailField, PasswordField, TokenField } from "./schemas";
-import { findUserByEmail, getUser, membershipsOf, normalizeEmail } from "./users";
+import { findUserByEmail, getUser, membershipsOf, normalizeEmail, setPassword } from "./users";
 
 export const passwordResetRoute = createRoute({
 	method: "post",
@@ -65,22 +59,11 @@ export function registerPasswordReset(app: App) {
 				errors: [{ path: "token", message: "Invalid or expired code" }],
 			});
 		// Nobody knows this password: the user sets a new one from the reset code.
-		await db
-			.update(users)
-			.set({ passwordHash: await hashPassword(mintOpaqueToken()) })
-			.where(eq(users.id, user.id));
-		await endPendingSignIns(db, user.id);
-		const sessionsEnded = await userSessions(c.env, user.id).revokeSessionsExcept(null);
-		await forgetDevices(c.env, user.email);
+		await setPassword(db, user.id, null);
+		const sessionsEnded = await endEveryAccess(c.env, db, user);
 		const reset = await issueEmailToken(db, user.id, "password_reset", now);
 		c.executionCtx.waitUntil(
-			mailer
-				.send({
-					to: user.email,
-					subject: "Keyward: reset your password",
-					text: `Every session of your account was ended and your password no longer works. Set a new one with this code (valid 30 minutes, once):\n\n${reset}\n`,
-				})
-				.catch(logMailFailure("password-reset")),
+			mailer.send({ to: user.email, ...RESET_MAIL.afterNotMe(reset) }).catch(logMailFailure("password-reset")),
 		);
 		c.get("audit").record({
 			action: "auth.not_me",
@@ -104,11 +87,7 @@ export function registerPasswordReset(app: App) {
 				const user = await findUserByEmail(db, email);
 				if (!user) return;
 				const token = await issueEmailToken(db, user.id, "password_reset", clock.now());
-				await mailer.send({
-					to: user.email,
-					subject: "Keyward: reset your password",
-					text: `Use this code to set a new Keyward password (valid 30 minutes, once):\n\n${token}\n\nIf you did not ask for this, ignore this email.`,
-				});
+				await mailer.send({ to: user.email, ...RESET_MAIL.requested(token) });
 			})().catch(logMailFailure("password-reset")),
 		);
 		return c.body(null, 202);
@@ -130,13 +109,8 @@ export function registerPasswordReset(app: App) {
 		assertPasswordAcceptable(c.env, "newPassword", newPassword, user.email, composition);
 		await assertPasswordNotBreached(c, "newPassword", newPassword);
 		if ((await consumeEmailToken(db, token, "password_reset", clock.now())) !== user.id) throw invalidToken();
-		await db
-			.update(users)
-			.set({ passwordHash: await hashPassword(newPassword), passwordBreachedAt: null })
-			.where(eq(users.id, user.id));
-		await endPendingSignIns(db, user.id);
-		const ended = await userSessions(c.env, user.id).revokeSessionsExcept(null);
-		await forgetDevices(c.env, user.email);
+		await setPassword(db, user.id, newPassword);
+		const ended = await endEveryAccess(c.env, db, user);
 		// The emailed token proves the address: what was set up before that proof is undone.
 		const claimed = await claimAddress(c.env, db, user.id, clock.now());
 		c.get("audit").record({

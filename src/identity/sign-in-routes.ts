@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { users } from "../db/schema";
 import { emailThrottle, userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
@@ -32,6 +30,7 @@ import {
 	createUserWithAccount,
 	findUserByEmail,
 	getUser,
+	markEmailVerified,
 	membershipsOf,
 	publicUser,
 	recommendationsFor,
@@ -187,7 +186,7 @@ export function registerAuth(app: App) {
 				errors: [{ path: "token", message: "Invalid or expired token" }],
 			});
 		}
-		await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, userId));
+		await markEmailVerified(db, userId, clock.now());
 		return c.body(null, 204);
 	});
 

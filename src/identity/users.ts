@@ -5,6 +5,8 @@ import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, memberships, users } from "../db/schema";
 import { newId } from "../platform/ids";
+import { hashPassword } from "../security/password-hash";
+import { mintOpaqueToken } from "../security/secret-formats";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -126,3 +128,19 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 		sessionsNotBefore: r.sessionsNotBefore,
 	}));
 }
+
+/**
+ * Sets the user's password: a new one they chose (any "breached" mark of the old one goes with
+ * it), or with `null` one that nobody knows, so the account waits for a reset from its address.
+ */
+export async function setPassword(db: Database, userId: string, password: string | null): Promise<void> {
+	const change =
+		password === null
+			? { passwordHash: await hashPassword(mintOpaqueToken()) }
+			: { passwordHash: await hashPassword(password), passwordBreachedAt: null };
+	await db.update(users).set(change).where(eq(users.id, userId));
+}
+
+/** The address is proven (a verification code from it was used). */
+export const markEmailVerified = (db: Database, userId: string, now: Date) =>
+	db.update(users).set({ emailVerifiedAt: now }).where(eq(users.id, userId));

@@ -1,24 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
-import { getAccount } from "../accounts/queries";
 import { AccountParams } from "../accounts/schemas";
-import { parseSettings } from "../accounts/settings";
 import { raiseAlertFrom } from "../alerts/raise";
 import { roleAllows } from "../auth/permissions";
 import { provedRecently } from "../auth/recent-auth";
-import { apiKeys } from "../db/schema";
-import { accountGuard } from "../durable/address";
 import { callerMembership } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
-import { ApiError, validationError } from "../problems";
+import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../routes/pagination";
-import { createKey, type Lifecycle, revokeKey, rotateKey, updateKey } from "./lifecycle";
+import { type Lifecycle, revokeKey, updateKey } from "./lifecycle";
 import type { KeyIssuer } from "./policy";
-import { getKey, type KeyRow, keyStatus, publicKey } from "./records";
+import { listKeys } from "./queries";
+import { getKey, type KeyRow, publicKey } from "./records";
 import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./schemas";
+import { issueKey, keyCreatedAlert, keyWithUsage, refuseWildcardInProduction, rotateUnderPolicy } from "./service";
 
 const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
 const KeyWithSecret = z.object({ key: KeySchema, secret: z.string().openapi({ description: "Shown only here" }) });
@@ -182,134 +178,63 @@ const lifecycleOf = (c: Context<AppEnv>): Lifecycle => ({
 	now: c.get("services").clock.now(),
 });
 
-function refuseWildcardInProduction(environment: string, scopes: string[]): void {
-	const index = scopes.indexOf("*");
-	if (environment === "production" && index >= 0) {
-		throw validationError([
-			{ path: `scopes.${index}`, message: "* is not allowed on production keys; name the scopes" },
-		]);
-	}
-}
-
 export function registerKeys(app: App) {
 	app.openapi(createKeyRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
-		const input = c.req.valid("json");
-		const { db } = c.get("services");
-		refuseWildcardInProduction(input.environment, input.scopes);
-		const account = await getAccount(db, accountId);
-		if (!account) throw new ApiError("not-found");
-		const maxDays = parseSettings(account.settings).keyMaxLifetimeDays;
-		if ((input.expiresInDays ?? maxDays) > maxDays) {
-			throw validationError([
-				{ path: "expiresInDays", message: `At most ${maxDays} days under this account's policy` },
-			]);
-		}
-		const { row, secret } = await createKey(lifecycleOf(c), issuerOf(c, accountId), accountId, input, {
-			days: input.expiresInDays ?? maxDays,
-			explicit: input.expiresInDays !== undefined,
-		});
+		const lc = lifecycleOf(c);
+		const { row, secret } = await issueKey(lc, issuerOf(c, accountId), accountId, c.req.valid("json"));
 		c.get("audit").record({
 			action: "key.created",
 			target: { type: "key", id: row.id },
 			metadata: { environment: row.environment, scopes: row.scopes, expiresAt: row.expiresAt.toISOString() },
 		});
-		raiseAlertFrom(c, {
-			accountId,
-			type: "alert.key_created",
-			subject: `Keyward: a new ${row.environment} API key was created`,
-			text: `Key ${row.id} ("${row.name}", ${row.start}…) was created by ${row.createdBy} with scopes ${row.scopes.join(", ")}.`,
-			data: {
-				keyId: row.id,
-				name: row.name,
-				environment: row.environment,
-				scopes: row.scopes,
-				createdBy: row.createdBy,
-			},
-			target: { type: "key", id: row.id },
-		});
-		return c.json({ key: publicKey(row, c.get("services").clock.now()), secret }, 201);
+		raiseAlertFrom(c, keyCreatedAlert(row));
+		return c.json({ key: publicKey(row, lc.now), secret }, 201);
 	});
 
 	app.openapi(listKeysRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
-		const q = c.req.valid("query");
 		const { db, clock } = c.get("services");
-		const now = clock.now();
-		const filters: (SQL | undefined)[] = [eq(apiKeys.accountId, accountId)];
-		if (q.environment) filters.push(eq(apiKeys.environment, q.environment));
-		if (q.createdBy) filters.push(eq(apiKeys.createdBy, q.createdBy));
-		if (q.status === "revoked") filters.push(isNotNull(apiKeys.revokedAt));
-		if (q.status === "active") filters.push(isNull(apiKeys.revokedAt), gt(apiKeys.expiresAt, now));
-		if (q.status === "expired") filters.push(isNull(apiKeys.revokedAt), lte(apiKeys.expiresAt, now));
-		if (q.cursor) {
-			const { time, id } = decodeKeysetCursor(q.cursor);
-			filters.push(or(lt(apiKeys.createdAt, time), and(eq(apiKeys.createdAt, time), lt(apiKeys.id, id))));
-		}
-		const rows = await db
-			.select()
-			.from(apiKeys)
-			.where(and(...filters))
-			.orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-			.limit(q.limit + 1);
-		const page = rows.slice(0, q.limit);
-		const last = page.at(-1);
-		return c.json(
-			{
-				data: page.map((r) => publicKey(r, now)),
-				nextCursor: rows.length > q.limit && last ? encodeKeysetCursor(last.createdAt, last.id) : null,
-			},
-			200,
-		);
+		return c.json(await listKeys(db, accountId, c.req.valid("query"), clock.now()), 200);
 	});
 
 	app.openapi(getKeyRoute, async (c) => {
 		const { accountId, keyId } = c.req.valid("param");
-		const { db, clock } = c.get("services");
-		const key = await getKey(db, accountId, keyId);
+		const lc = lifecycleOf(c);
+		const key = await getKey(lc.db, accountId, keyId);
 		if (!key) throw new ApiError("not-found", { detail: "No such key" });
-		const now = clock.now();
-		const usage = await accountGuard(c.env, accountId).keyUsage(key.id, now.getTime());
-		const lastUsed = Math.max(usage.lastUsedAt ?? 0, key.lastUsedAt?.getTime() ?? 0);
-		const lastUsedAt = lastUsed > 0 ? new Date(lastUsed).toISOString() : null;
-		return c.json({ key: { ...publicKey(key, now), lastUsedAt }, usage: { ...usage, lastUsedAt } }, 200);
+		return c.json(await keyWithUsage(lc, key), 200);
 	});
 
 	app.openapi(updateKeyRoute, async (c) => {
 		const { accountId, keyId } = c.req.valid("param");
 		const input = c.req.valid("json");
+		const lc = lifecycleOf(c);
 		const key = await loadManagedKey(c, accountId, keyId);
 		if (input.scopes) refuseWildcardInProduction(key.environment, input.scopes);
-		const updated = await updateKey(lifecycleOf(c), issuerOf(c, accountId), key, input);
+		const updated = await updateKey(lc, issuerOf(c, accountId), key, input);
 		c.get("audit").record({
 			action: "key.updated",
 			target: { type: "key", id: key.id },
 			metadata: { changed: Object.keys(input) },
 		});
-		return c.json({ key: publicKey(updated, c.get("services").clock.now()) }, 200);
+		return c.json({ key: publicKey(updated, lc.now) }, 200);
 	});
 
 	app.openapi(rotateKeyRoute, async (c) => {
 		const { accountId, keyId } = c.req.valid("param");
 		const { gracePeriodHours } = c.req.valid("json");
-		const { db, clock } = c.get("services");
-		const now = clock.now();
+		const lc = lifecycleOf(c);
 		const key = await loadManagedKey(c, accountId, keyId);
-		if (keyStatus(key, now) !== "active" || key.rotatedTo)
-			throw new ApiError("conflict", { detail: "Only an active, unrotated key can be rotated" });
-		const settings = parseSettings((await getAccount(db, accountId))?.settings);
-		const { successor, secret, previous } = await rotateKey(lifecycleOf(c), issuerOf(c, accountId), key, {
-			graceMs: (gracePeriodHours ?? settings.rotationGraceHours) * 3_600_000,
-			lifetimeDays: settings.keyMaxLifetimeDays,
-		});
-		const previousExpiresAt = previous.expiresAt;
+		const { successor, secret, previous } = await rotateUnderPolicy(lc, issuerOf(c, accountId), key, gracePeriodHours);
+		const previousExpiresAt = previous.expiresAt.toISOString();
 		c.get("audit").record({
 			action: "key.rotated",
 			target: { type: "key", id: key.id },
-			metadata: { successorId: successor.id, previousExpiresAt: previousExpiresAt.toISOString() },
+			metadata: { successorId: successor.id, previousExpiresAt },
 		});
 		return c.json(
-			{ key: publicKey(successor, now), secret, previous: { id: key.id, expiresAt: previousExpiresAt.toISOString() } },
+			{ key: publicKey(successor, lc.now), secret, previous: { id: key.id, expiresAt: previousExpiresAt } },
 			201,
 		);
 	});
@@ -317,11 +242,11 @@ export function registerKeys(app: App) {
 	app.openapi(revokeKeyRoute, async (c) => {
 		const { accountId, keyId } = c.req.valid("param");
 		const { reason } = c.req.valid("json");
-		const now = c.get("services").clock.now();
+		const lc = lifecycleOf(c);
 		const key = await loadManagedKey(c, accountId, keyId);
-		const { row: current, revoked } = await revokeKey(lifecycleOf(c), key, reason);
+		const { row: current, revoked } = await revokeKey(lc, key, reason);
 		if (revoked)
 			c.get("audit").record({ action: "key.revoked", target: { type: "key", id: key.id }, metadata: { reason } });
-		return c.json({ key: publicKey(current, now) }, 200);
+		return c.json({ key: publicKey(current, lc.now) }, 200);
 	});
 }

@@ -1,24 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, sql } from "drizzle-orm";
-import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
 import { AccountParams } from "../accounts/schemas";
-import type { Database } from "../db";
-import { webhookDeliveries, webhooks } from "../db/schema";
 import { callerMembership } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
-import { newId } from "../platform/ids";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { sealSecret } from "../security/secret-box";
 import { webhookUrlProblem } from "../security/webhook-url";
-import { webhookSecretBinding } from "./deliver";
 import { WEBHOOK_EVENTS } from "./dispatch";
-import { newWebhookSecret } from "./signature";
-
-/** Enough endpoints for any real setup; bounds the fan-out of every alert. */
-const MAX_WEBHOOKS_PER_ACCOUNT = 10;
-const RECENT_DELIVERIES = 50;
+import {
+	addWebhook,
+	listWebhooks,
+	publicWebhook,
+	RECENT_DELIVERIES,
+	recentDeliveries,
+	removeWebhook,
+} from "./endpoints";
 
 const WebhookParams = AccountParams.extend({ webhookId: Id("whk") });
 
@@ -65,14 +61,6 @@ const DeliverySchema = z
 		updatedAt: z.string(),
 	})
 	.openapi("WebhookDelivery");
-
-const publicWebhook = (row: typeof webhooks.$inferSelect) => ({
-	id: row.id,
-	url: row.url,
-	events: row.events as (typeof WEBHOOK_EVENTS)[number][],
-	createdAt: row.createdAt.toISOString(),
-	createdBy: row.createdBy,
-});
 
 export const createWebhookRoute = accountRoute(
 	"webhooks:manage",
@@ -128,61 +116,17 @@ export const listDeliveriesRoute = accountRoute("webhooks:manage", {
 	},
 });
 
-async function findWebhook(db: Database, accountId: string, webhookId: string) {
-	const hook = await db.query.webhooks.findFirst({
-		where: and(eq(webhooks.accountId, accountId), eq(webhooks.id, webhookId)),
-	});
-	if (!hook) throw new ApiError("not-found", { detail: "No such webhook" });
-	return hook;
-}
-
 export function registerWebhooks(app: App) {
 	app.openapi(createWebhookRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const { url, events } = c.req.valid("json");
 		const { db, clock } = c.get("services");
-		const id = newId("whk");
-		const secret = newWebhookSecret();
-		const row = {
-			id,
-			accountId,
-			url,
-			events,
-			secretSealed: await sealSecret(
-				c.env.TOTP_ENCRYPTION_KEY ?? "",
-				new TextEncoder().encode(secret),
-				webhookSecretBinding(id),
-			),
-			createdAt: clock.now(),
-			createdBy: callerMembership(c, accountId).principal.userId,
-		};
-		// Count and insert in one batch: the row is deleted again in the same transaction when it went
-		// over the cap or the account is locked down, so 30 parallel creations make at most the cap.
-		const overCap = sql`(SELECT COUNT(*) FROM ${webhooks} WHERE ${webhooks.accountId} = ${accountId}) > ${MAX_WEBHOOKS_PER_ACCOUNT}`;
-		const [, undone] = await db.batch([
-			db.insert(webhooks).values(row),
-			db
-				.delete(webhooks)
-				.where(
-					and(
-						eq(webhooks.id, id),
-						sql`(${overCap} OR ${accountLockedDown(accountId)} OR NOT ${stillAllowed(accountId, row.createdBy, "webhooks:manage")})`,
-					),
-				)
-				.returning({ id: webhooks.id }),
-		]);
-		if (undone.length > 0)
-			await grantLost(
-				db,
-				accountId,
-				row.createdBy,
-				"webhooks:manage",
-				"no webhook can be added",
-				new ApiError("conflict", { detail: `An account has at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks` }),
-			);
+		const createdBy = callerMembership(c, accountId).principal.userId;
+		const deps = { db, sealingKey: c.env.TOTP_ENCRYPTION_KEY ?? "", now: clock.now() };
+		const { row, secret } = await addWebhook(deps, accountId, createdBy, url, events);
 		c.get("audit").record({
 			action: "webhook.created",
-			target: { type: "webhook", id },
+			target: { type: "webhook", id: row.id },
 			// The host only: a URL's path or query may carry the receiver's own token.
 			metadata: { host: new URL(url).host, events },
 		});
@@ -190,21 +134,13 @@ export function registerWebhooks(app: App) {
 	});
 
 	app.openapi(listWebhooksRoute, async (c) => {
-		const { accountId } = c.req.valid("param");
-		const rows = await c
-			.get("services")
-			.db.select()
-			.from(webhooks)
-			.where(eq(webhooks.accountId, accountId))
-			.orderBy(webhooks.createdAt);
+		const rows = await listWebhooks(c.get("services").db, c.req.valid("param").accountId);
 		return c.json({ data: rows.map(publicWebhook) }, 200);
 	});
 
 	app.openapi(deleteWebhookRoute, async (c) => {
 		const { accountId, webhookId } = c.req.valid("param");
-		const { db } = c.get("services");
-		const hook = await findWebhook(db, accountId, webhookId);
-		await db.delete(webhooks).where(and(eq(webhooks.accountId, accountId), eq(webhooks.id, hook.id)));
+		const hook = await removeWebhook(c.get("services").db, accountId, webhookId);
 		c.get("audit").record({
 			action: "webhook.deleted",
 			target: { type: "webhook", id: hook.id },
@@ -215,24 +151,6 @@ export function registerWebhooks(app: App) {
 
 	app.openapi(listDeliveriesRoute, async (c) => {
 		const { accountId, webhookId } = c.req.valid("param");
-		const { db } = c.get("services");
-		await findWebhook(db, accountId, webhookId);
-		const rows = await db
-			.select()
-			.from(webhookDeliveries)
-			.where(and(eq(webhookDeliveries.accountId, accountId), eq(webhookDeliveries.webhookId, webhookId)))
-			.orderBy(desc(webhookDeliveries.createdAt))
-			.limit(RECENT_DELIVERIES);
-		const data = rows.map((r) => ({
-			id: r.id,
-			event: r.event,
-			status: r.status,
-			attempts: r.attempts,
-			lastStatusCode: r.lastStatusCode,
-			lastError: r.lastError,
-			createdAt: r.createdAt.toISOString(),
-			updatedAt: r.updatedAt.toISOString(),
-		}));
-		return c.json({ data }, 200);
+		return c.json({ data: await recentDeliveries(c.get("services").db, accountId, webhookId) }, 200);
 	});
 }

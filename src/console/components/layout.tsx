@@ -185,6 +185,12 @@ export const PasswordField: FC<{
 	<Field name={name} type="password" autocomplete={`${purpose}-password`} required {...rest} />
 );
 
+/** A one-time code from an authenticator app or an email: numeric keypad, autofill from the OS. */
+export const CodeField: FC<{ name?: string; id?: string; label: string; errors?: Record<string, string> }> = ({
+	name = "code",
+	...rest
+}) => <Field name={name} inputmode="numeric" autocomplete="one-time-code" required {...rest} />;
+
 /** A table with a caption and column headers; rows are the children. */
 export const Table: FC<{ caption: string; columns: string[]; children?: Child }> = ({ caption, columns, children }) => (
 	<table>

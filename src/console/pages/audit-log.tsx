@@ -2,16 +2,7 @@
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type KeywardClient, type Problem } from "../client/api";
 import { Field, Notice, Table } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	problemText,
-	renderPage,
-	type SignedIn,
-	withAccount,
-} from "../components/render";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type AuditQuery = NonNullable<Parameters<KeywardClient["auditEvents"]["list"]>[0]["query"]>;
@@ -27,7 +18,7 @@ function asUtcInstant(value: string): string {
 	return Number.isNaN(parsed.getTime()) ? value : parsed.toISOString();
 }
 
-async function auditPage(c: ConsoleContext, me: SignedIn, accountId: string) {
+async function auditPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: string) {
 	const query: Record<string, string> = {};
 	for (const name of [...FILTERS, "cursor"]) {
 		const value = c.req.query(name);
@@ -44,10 +35,10 @@ async function auditPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 		if (value) next.set(name, value);
 	}
 	if (res.ok && res.data.nextCursor) next.set("cursor", res.data.nextCursor);
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"Audit log",
-		nav(accountId, "audit"),
+		ui.nav(accountId, "audit"),
 		<>
 			<section>
 				<form method="get" class="row">
@@ -59,12 +50,12 @@ async function auditPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 					<button type="submit">Filter</button>
 				</form>
 			</section>
-			{!res.ok && <Notice kind="bad">{problemText(res.problem)}</Notice>}
+			{!res.ok && <Notice kind="bad">{ui.problemText(res.problem)}</Notice>}
 			<section>
 				<Table caption="Newest first" columns={["Time", "Action", "Outcome", "Actor", "Target"]}>
 					{(res.ok ? res.data.data : []).map((e) => (
 						<tr>
-							<td>{formatTime(e.time)}</td>
+							<td>{ui.formatTime(e.time)}</td>
 							<td>
 								<code>{e.action}</code>
 							</td>
@@ -86,6 +77,6 @@ async function auditPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 export function registerConsoleAuditLog(app: App) {
 	app.get(
 		"/console/a/:accountId/audit",
-		withAccount(app, (c, me, accountId) => auditPage(c, me, accountId)),
+		ui.withAccount(app, (c, me, accountId) => auditPage(c, me, accountId)),
 	);
 }

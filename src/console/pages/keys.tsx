@@ -7,16 +7,7 @@
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem, type Result } from "../client/api";
 import { Field, Notice, ShownOnce, Table } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	problemText,
-	renderPage,
-	type SignedIn,
-	withAccount,
-} from "../components/render";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type KeyView = Result<"keys", "list">["data"][number];
@@ -34,7 +25,7 @@ const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; pro
 	return (
 		<section>
 			<h2>Create a key</h2>
-			{problem && !problem.errors && <Notice kind="bad">{problemText(problem)}</Notice>}
+			{problem && !problem.errors && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
 			<form method="post">
 				<Field name="name" label="Name" value={form.name} errors={errors} required />
 				<label for="environment">Environment</label>
@@ -101,18 +92,18 @@ function badge(key: KeyView, now: number) {
 }
 
 async function keysPage(
-	c: ConsoleContext,
-	me: SignedIn,
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
 	accountId: string,
 	extra: { form?: Record<string, string>; problem?: Problem | null; notice?: string } = {},
 ) {
 	const list = await me.api.call((api) => api.keys.list({ accountId, query: { limit: 100 } }));
 	const now = c.get("services").clock.now().getTime();
 	const base = `/console/a/${accountId}/keys`;
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"API keys",
-		nav(accountId, "keys"),
+		ui.nav(accountId, "keys"),
 		<>
 			{extra.notice && <Notice kind="ok">{extra.notice}</Notice>}
 			<section>
@@ -130,8 +121,8 @@ async function keysPage(
 							<td>{badge(key, now)}</td>
 							<td>{key.environment}</td>
 							<td>{key.scopes.join(", ")}</td>
-							<td>{formatTime(key.expiresAt)}</td>
-							<td>{formatTime(key.lastUsedAt)}</td>
+							<td>{ui.formatTime(key.expiresAt)}</td>
+							<td>{ui.formatTime(key.lastUsedAt)}</td>
 							<td>
 								{key.status === "active" && !key.rotatedTo && (
 									<form method="post" action={`${base}/${key.id}/rotate`}>
@@ -162,15 +153,15 @@ async function keysPage(
 	);
 }
 
-const secretPage = (c: ConsoleContext, accountId: string, title: string, key: KeyView, secret: string) =>
-	renderPage(
+const secretPage = (c: ui.ConsoleContext, accountId: string, title: string, key: KeyView, secret: string) =>
+	ui.renderPage(
 		c,
 		title,
-		nav(accountId, "keys"),
+		ui.nav(accountId, "keys"),
 		<section>
 			<p>
 				Key <strong>{key.name}</strong> ({key.environment}, scopes {key.scopes.join(", ")}), expires{" "}
-				{formatTime(key.expiresAt)}.
+				{ui.formatTime(key.expiresAt)}.
 			</p>
 			<ShownOnce id="api-key-secret" value={secret} label="Your new API key." />
 			<p>
@@ -183,15 +174,15 @@ const secretPage = (c: ConsoleContext, accountId: string, title: string, key: Ke
 export function registerConsoleKeys(app: App) {
 	app.get(
 		"/console/a/:accountId/keys",
-		withAccount(app, (c, me, accountId) =>
+		ui.withAccount(app, (c, me, accountId) =>
 			keysPage(c, me, accountId, { notice: c.req.query("done") ? "Done." : undefined }),
 		),
 	);
 
 	app.post(
 		"/console/a/:accountId/keys",
-		withAccount(app, async (c, me, accountId) => {
-			const form = await formOf(c);
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
 			// As typed: the API validates every field and names each bad one.
 			const body = {
 				name: form.name ?? "",
@@ -217,8 +208,8 @@ export function registerConsoleKeys(app: App) {
 
 	app.post(
 		"/console/a/:accountId/keys/:keyId/rotate",
-		withAccount(app, async (c, me, accountId) => {
-			const form = await formOf(c);
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
 			const body = form.gracePeriodHours ? { gracePeriodHours: Number(form.gracePeriodHours) } : {};
 			const keyId = c.req.param("keyId") ?? "";
 			const res = await me.api.call((api) => api.keys.rotate({ accountId, keyId, body }));
@@ -231,8 +222,8 @@ export function registerConsoleKeys(app: App) {
 
 	app.post(
 		"/console/a/:accountId/keys/:keyId/revoke",
-		withAccount(app, async (c, me, accountId) => {
-			const form = await formOf(c);
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
 			const keyId = c.req.param("keyId") ?? "";
 			const res = await me.api.call((api) =>
 				api.keys.revoke({ accountId, keyId, body: { reason: form.reason ?? "" } }),

@@ -2,16 +2,7 @@
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	problemText,
-	renderPage,
-	type SignedIn,
-	withAccount,
-} from "../components/render";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 /** The confirmation's own refusal (the console's, before any call) or the API's problem. */
@@ -24,7 +15,7 @@ export function registerConsoleLockdown(app: App) {
 				This signs out every member of this account, you included, on every device, and revokes the keys you choose. It
 				cannot be undone.
 			</Notice>
-			{problem && <Notice kind="bad">{problemText(problem)}</Notice>}
+			{problem && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
 			<form method="post" action={`/console/a/${accountId}/lockdown`}>
 				<Field name="reason" label="Reason (recorded in the audit log)" errors={fieldErrors(problem)} required />
 				<label for="revokeKeys">Keys to revoke</label>
@@ -42,25 +33,30 @@ export function registerConsoleLockdown(app: App) {
 
 	app.get(
 		"/console/a/:accountId/lockdown",
-		withAccount(app, async (c, _me, accountId) =>
-			renderPage(c, "Lock down this account", nav(accountId, "settings"), <LockdownConfirm accountId={accountId} />),
+		ui.withAccount(app, async (c, _me, accountId) =>
+			ui.renderPage(
+				c,
+				"Lock down this account",
+				ui.nav(accountId, "settings"),
+				<LockdownConfirm accountId={accountId} />,
+			),
 		),
 	);
 
 	app.post(
 		"/console/a/:accountId/lockdown",
-		withAccount(app, async (c, me, accountId) => {
-			const form = await formOf(c);
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
 			if (form.confirm !== "LOCK DOWN") {
 				const problem: ConfirmProblem = {
 					status: 400,
 					title: "Not confirmed",
 					errors: [{ path: "confirm", message: 'Type "LOCK DOWN" exactly' }],
 				};
-				return renderPage(
+				return ui.renderPage(
 					c,
 					"Lock down this account",
-					nav(accountId, "settings"),
+					ui.nav(accountId, "settings"),
 					<LockdownConfirm accountId={accountId} problem={problem} />,
 					400,
 				);
@@ -72,14 +68,14 @@ export function registerConsoleLockdown(app: App) {
 				}),
 			);
 			if (!res.ok)
-				return renderPage(
+				return ui.renderPage(
 					c,
 					"Lock down this account",
-					nav(accountId, "settings"),
+					ui.nav(accountId, "settings"),
 					<LockdownConfirm accountId={accountId} problem={res.problem} />,
 					res.status,
 				);
-			return renderPage(
+			return ui.renderPage(
 				c,
 				"Account locked down",
 				null,

@@ -2,17 +2,7 @@
 import type { App } from "../../platform/app-env";
 import { type ApiResult, type Body, fieldErrors, type Problem, type Result } from "../client/api";
 import { Field, Notice, Table } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	problemText,
-	renderPage,
-	type SignedIn,
-	withAccount,
-	withUser,
-} from "../components/render";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type InvitedRole = Body<"invitations", "create">["role"];
@@ -21,8 +11,8 @@ type MemberRole = Body<"members", "update">["role"];
 const ROLES = ["admin", "member", "readonly"];
 
 async function membersPage(
-	c: ConsoleContext,
-	me: SignedIn,
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
 	accountId: string,
 	extra: { problem?: Problem | null; form?: Record<string, string> } = {},
 ) {
@@ -32,13 +22,13 @@ async function membersPage(
 	]);
 	const errors = fieldErrors(extra.problem);
 	const base = `/console/a/${accountId}/members`;
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"Members",
-		nav(accountId, "members"),
+		ui.nav(accountId, "members"),
 		<>
 			{c.req.query("done") && <Notice kind="ok">Done.</Notice>}
-			{extra.problem && !extra.problem.errors && <Notice kind="bad">{problemText(extra.problem)}</Notice>}
+			{extra.problem && !extra.problem.errors && <Notice kind="bad">{ui.problemText(extra.problem)}</Notice>}
 			<section>
 				<Table caption="People in this account" columns={["Name", "Role", "Two-factor", "Last active", "Actions"]}>
 					{(members.ok ? members.data.data : []).map((m) => (
@@ -50,7 +40,7 @@ async function membersPage(
 							</td>
 							<td>{m.role}</td>
 							<td>{m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>}</td>
-							<td>{formatTime(m.lastActiveAt)}</td>
+							<td>{ui.formatTime(m.lastActiveAt)}</td>
 							<td>
 								{m.role !== "owner" && (
 									<>
@@ -101,7 +91,7 @@ async function membersPage(
 				<ul>
 					{(invitations.ok ? invitations.data.data : []).map((i) => (
 						<li>
-							{i.email} as {i.role}, expires {formatTime(i.expiresAt)}{" "}
+							{i.email} as {i.role}, expires {ui.formatTime(i.expiresAt)}{" "}
 							<form method="post" action={`/console/a/${accountId}/invitations/${i.id}/cancel`} class="inline">
 								<button type="submit" class="secondary" aria-label={`Cancel the invitation of ${i.email}`}>
 									Cancel
@@ -119,22 +109,22 @@ async function membersPage(
 export function registerConsoleMembers(app: App) {
 	app.get(
 		"/console/a/:accountId/members",
-		withAccount(app, (c, me, accountId) => membersPage(c, me, accountId)),
+		ui.withAccount(app, (c, me, accountId) => membersPage(c, me, accountId)),
 	);
 
 	const action = (
 		path: string,
 		call: (
-			me: SignedIn,
+			me: ui.SignedIn,
 			accountId: string,
-			c: ConsoleContext,
+			c: ui.ConsoleContext,
 			form: Record<string, string>,
 		) => Promise<ApiResult<unknown>>,
 	) =>
 		app.post(
 			`/console/a/:accountId${path}`,
-			withAccount(app, async (c, me, accountId) => {
-				const form = await formOf(c);
+			ui.withAccount(app, async (c, me, accountId) => {
+				const form = await ui.formOf(c);
 				const res = await call(me, accountId, c, form);
 				if (!res.ok && isReauthenticationRequired(res.problem))
 					return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
@@ -173,19 +163,19 @@ export function registerConsoleMembers(app: App) {
 	/** Where a signed-in person lands: their first account's keys, or a page to accept an invitation. */
 	app.get(
 		"/console",
-		withUser(app, async (c, me) => {
+		ui.withUser(app, async (c, me) => {
 			// A password found in breaches at sign-in is the first thing to fix.
 			if (me.user.passwordBreached) return c.redirect("/console/security", 303);
 			const first = me.memberships[0];
 			if (first) return c.redirect(`/console/a/${first.accountId}/keys`, 303);
-			return renderPage(c, "No account yet", nav(null, ""), <AcceptForm />);
+			return ui.renderPage(c, "No account yet", ui.nav(null, ""), <AcceptForm />);
 		}),
 	);
 
 	const AcceptForm = ({ problem }: { problem?: Problem | null }) => (
 		<section>
 			<h2>Accept an invitation</h2>
-			{problem && <Notice kind="bad">{problemText(problem)}</Notice>}
+			{problem && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
 			<form method="post" action="/console/invitations/accept">
 				<Field name="token" label="Code from the invitation email" autocomplete="off" required />
 				<button type="submit">Join</button>
@@ -195,20 +185,20 @@ export function registerConsoleMembers(app: App) {
 
 	app.get(
 		"/console/invitations/accept",
-		withUser(app, async (c, me) =>
-			renderPage(c, "Accept an invitation", nav(me.memberships[0]?.accountId ?? null, ""), <AcceptForm />),
+		ui.withUser(app, async (c, me) =>
+			ui.renderPage(c, "Accept an invitation", ui.nav(me.memberships[0]?.accountId ?? null, ""), <AcceptForm />),
 		),
 	);
 	app.post(
 		"/console/invitations/accept",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
+		ui.withUser(app, async (c, me) => {
+			const form = await ui.formOf(c);
 			const res = await me.api.call((api) => api.invitations.accept({ body: { token: (form.token ?? "").trim() } }));
 			if (res.ok) return c.redirect(`/console/a/${res.data.membership.accountId}/keys`, 303);
-			return renderPage(
+			return ui.renderPage(
 				c,
 				"Accept an invitation",
-				nav(me.memberships[0]?.accountId ?? null, ""),
+				ui.nav(me.memberships[0]?.accountId ?? null, ""),
 				<AcceptForm problem={res.problem} />,
 				res.status,
 			);

@@ -11,8 +11,8 @@
 import { sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
 import { fieldErrors, isProblem, type Problem } from "../client/api";
-import { Field, Notice, PasswordField } from "../components/layout";
-import { type ConsoleContext, formOf, nav, renderPage, type SignedIn, withUser } from "../components/render";
+import { CodeField, Notice, PasswordField } from "../components/layout";
+import * as ui from "../components/render";
 
 export const isReauthenticationRequired = (problem: Problem | null | undefined): boolean =>
 	isProblem(problem, "reauthentication-required");
@@ -32,18 +32,18 @@ const REPLAYABLE = [
 
 /** The prompt: the password, and the form to finish afterwards. */
 export function reauthenticationPrompt(
-	c: ConsoleContext,
-	me: SignedIn,
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
 	action: string,
 	form: Record<string, string>,
 	problem?: Problem | null,
 	status = 403,
 ) {
 	const errors = fieldErrors(problem);
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"Confirm it is you",
-		nav(me.memberships[0]?.accountId ?? null, ""),
+		ui.nav(me.memberships[0]?.accountId ?? null, ""),
 		<section>
 			<p>
 				This change needs you to confirm it is you first (you last did more than ten minutes ago): your password
@@ -58,16 +58,7 @@ export function reauthenticationPrompt(
 						<input type="hidden" name={`field.${name}`} value={value} />
 					))}
 				<PasswordField label="Your password" errors={errors} />
-				{me.user.mfaEnabled && (
-					<Field
-						name="code"
-						label="Code from your authenticator app"
-						autocomplete="one-time-code"
-						inputmode="numeric"
-						errors={errors}
-						required
-					/>
-				)}
+				{me.user.mfaEnabled && <CodeField label="Code from your authenticator app" errors={errors} />}
 				<button type="submit">Confirm and continue</button>
 			</form>
 		</section>,
@@ -78,8 +69,8 @@ export function reauthenticationPrompt(
 export function registerConsoleReauth(app: App) {
 	app.post(
 		"/console/reauthenticate",
-		withUser(app, async (c, me) => {
-			const posted = await formOf(c);
+		ui.withUser(app, async (c, me) => {
+			const posted = await ui.formOf(c);
 			const action = posted[REPLAY] ?? "";
 			const fields = Object.fromEntries(
 				Object.entries(posted)
@@ -87,7 +78,7 @@ export function registerConsoleReauth(app: App) {
 					.map(([name, value]) => [name.slice("field.".length), value]),
 			);
 			if (!REPLAYABLE.some((pattern) => pattern.test(action)))
-				return renderPage(c, "Not found", nav(null, ""), <p>Nothing to continue.</p>, 404);
+				return ui.renderPage(c, "Not found", ui.nav(null, ""), <p>Nothing to continue.</p>, 404);
 			const res = await me.api.call((api) =>
 				api.me.reauthenticate({
 					body: me.user.mfaEnabled

@@ -2,27 +2,18 @@
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	problemText,
-	renderPage,
-	type SignedIn,
-	withAccount,
-} from "../components/render";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
-async function reportPage(c: ConsoleContext, me: SignedIn, accountId: string) {
+async function reportPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: string) {
 	const res = await me.api.call((api) => api.accounts.securityReport({ accountId }));
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"Security report",
-		nav(accountId, "report"),
+		ui.nav(accountId, "report"),
 		res.ok ? (
 			<>
-				<p class="muted">Computed {formatTime(res.data.generatedAt)} from current data.</p>
+				<p class="muted">Computed {ui.formatTime(res.data.generatedAt)} from current data.</p>
 				{res.data.checks.map((check) => (
 					<section>
 						<h2>
@@ -42,7 +33,7 @@ async function reportPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 				))}
 			</>
 		) : (
-			<Notice kind="bad">{problemText(res.problem)}</Notice>
+			<Notice kind="bad">{ui.problemText(res.problem)}</Notice>
 		),
 		res.ok ? 200 : res.status,
 	);
@@ -51,6 +42,6 @@ async function reportPage(c: ConsoleContext, me: SignedIn, accountId: string) {
 export function registerConsoleReport(app: App) {
 	app.get(
 		"/console/a/:accountId/report",
-		withAccount(app, (c, me, accountId) => reportPage(c, me, accountId)),
+		ui.withAccount(app, (c, me, accountId) => reportPage(c, me, accountId)),
 	);
 }

@@ -6,17 +6,9 @@
  */
 import { raw } from "hono/html";
 import type { App } from "../../platform/app-env";
-import { fieldErrors, type Problem } from "../client/api";
-import { Field, Notice, PasswordField, ShownOnce, Table } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	renderPage,
-	type SignedIn,
-	withUser,
-} from "../components/render";
+import { fieldErrors, type KeywardClient, type Problem } from "../client/api";
+import { CodeField, Field, Notice, PasswordField, ShownOnce, Table } from "../components/layout";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 const DONE: Record<string, string> = {
@@ -29,8 +21,8 @@ const DONE: Record<string, string> = {
 };
 
 async function securityPage(
-	c: ConsoleContext,
-	me: SignedIn,
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
 	extra: { problem?: Problem | null; form?: string; notice?: string } = {},
 ) {
 	const sessions = await me.api.call((api) => api.me.listSessions());
@@ -41,10 +33,10 @@ async function securityPage(
 		) : null;
 	const done = DONE[c.req.query("done") ?? ""] ?? extra.notice;
 	const accountId = me.memberships[0]?.accountId ?? null;
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"Security",
-		nav(accountId, "security"),
+		ui.nav(accountId, "security"),
 		<>
 			{done && <Notice kind="ok">{done}</Notice>}
 			{me.user.passwordBreached && (
@@ -137,14 +129,10 @@ async function securityPage(
 								label="Password (to make new recovery codes)"
 								errors={extra.form === "codes" ? errors : {}}
 							/>
-							<Field
-								name="code"
+							<CodeField
 								id="codes-code"
 								label="Code from your authenticator app"
-								autocomplete="one-time-code"
-								inputmode="numeric"
 								errors={extra.form === "codes" ? errors : {}}
-								required
 							/>
 							<button type="submit" class="secondary">
 								Make new recovery codes
@@ -156,14 +144,7 @@ async function securityPage(
 								label="Password (to turn two-factor off)"
 								errors={extra.form === "mfa" ? errors : {}}
 							/>
-							<Field
-								name="code"
-								label="Current 6-digit code"
-								inputmode="numeric"
-								autocomplete="one-time-code"
-								errors={extra.form === "mfa" ? errors : {}}
-								required
-							/>
+							<CodeField label="Current 6-digit code" errors={extra.form === "mfa" ? errors : {}} />
 							<button type="submit" class="danger">
 								Turn two-factor off
 							</button>
@@ -207,7 +188,7 @@ async function securityPage(
 							</td>
 							<td>{s.ip ?? "—"}</td>
 							<td>{s.country ?? "—"}</td>
-							<td>{formatTime(s.lastSeenAt)}</td>
+							<td>{ui.formatTime(s.lastSeenAt)}</td>
 							<td>
 								{!s.current && (
 									<form method="post" action={`/console/security/sessions/${s.id}/revoke`} class="inline">
@@ -264,11 +245,16 @@ const RecoveryCodes = ({ codes }: { codes: string[] }) => (
 );
 
 /** The enrolment step: the QR code and secret of a new authenticator, and the code that confirms it. */
-const enrolmentPage = (c: ConsoleContext, me: SignedIn, data: { secret: string; qrSvg: string }, notice?: string) =>
-	renderPage(
+const enrolmentPage = (
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
+	data: { secret: string; qrSvg: string },
+	notice?: string,
+) =>
+	ui.renderPage(
 		c,
 		"Set up your authenticator app",
-		nav(me.memberships[0]?.accountId ?? null, "security"),
+		ui.nav(me.memberships[0]?.accountId ?? null, "security"),
 		<section>
 			{notice && <Notice kind="ok">{notice}</Notice>}
 			<ol>
@@ -280,173 +266,154 @@ const enrolmentPage = (c: ConsoleContext, me: SignedIn, data: { secret: string; 
 			</figure>
 			<ShownOnce id="totp-secret" value={data.secret} label="Secret for manual entry." />
 			<form method="post" action="/console/security/totp/confirm">
-				<Field
-					name="code"
-					label="6-digit code from the app"
-					inputmode="numeric"
-					autocomplete="one-time-code"
-					required
-				/>
+				<CodeField label="6-digit code from the app" />
 				<button type="submit">Turn on two-factor</button>
 			</form>
 		</section>,
 	);
 
+/** A trimmed text field of a posted form. */
+const text = (form: Record<string, string>, name: string) => (form[name] ?? "").trim();
+
+/**
+ * One form of the page: post → one API call → on success `done`, on a problem the page again with
+ * the problem next to the form that caused it (or, for the forms that need a fresh proof, the
+ * re-authentication prompt that finishes them).
+ */
+function securityForm<T>(
+	app: App,
+	path: string,
+	formName: string,
+	call: (api: KeywardClient, form: Record<string, string>, c: ui.ConsoleContext) => Promise<T>,
+	done: (c: ui.ConsoleContext, me: ui.SignedIn, data: T) => Response | Promise<Response>,
+	options: { replayable?: boolean } = {},
+) {
+	const action = `/console/security${path}`;
+	app.post(
+		action,
+		ui.withUser(app, async (c, me) => {
+			const form = await ui.formOf(c);
+			const res = await me.api.call((api) => call(api, form, c));
+			if (!res.ok && options.replayable && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, action, form);
+			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: formName });
+			return done(c, me, res.data);
+		}),
+	);
+}
+
+const redirectDone = (what: string) => (c: ui.ConsoleContext) => c.redirect(`/console/security?done=${what}`, 303);
+
+const showRecoveryCodes =
+	(title: string) => (c: ui.ConsoleContext, me: ui.SignedIn, data: { recoveryCodes: string[] }) =>
+		ui.renderPage(
+			c,
+			title,
+			ui.nav(me.memberships[0]?.accountId ?? null, "security"),
+			<RecoveryCodes codes={data.recoveryCodes} />,
+		);
+
 export function registerConsoleSecurity(app: App) {
 	app.get(
 		"/console/security",
-		withUser(app, (c, me) => securityPage(c, me)),
+		ui.withUser(app, (c, me) => securityPage(c, me)),
 	);
 
-	app.post(
-		"/console/security/password",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) =>
-				api.me.changePassword({
-					body: {
-						currentPassword: form.currentPassword ?? "",
-						newPassword: form.newPassword ?? "",
-						revokeOtherSessions: form.revokeOtherSessions === "on",
-					},
-				}),
-			);
-			return res.ok
-				? c.redirect("/console/security?done=password", 303)
-				: securityPage(c, me, { problem: res.problem, form: "password" });
-		}),
+	securityForm(
+		app,
+		"/password",
+		"password",
+		(api, f) =>
+			api.me.changePassword({
+				body: {
+					currentPassword: f.currentPassword ?? "",
+					newPassword: f.newPassword ?? "",
+					revokeOtherSessions: f.revokeOtherSessions === "on",
+				},
+			}),
+		redirectDone("password"),
 	);
-
-	app.post(
-		"/console/security/verify-email",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) => api.auth.verifyEmail({ body: { token: (form.token ?? "").trim() } }));
-			return res.ok
-				? c.redirect("/console/security?done=verified", 303)
-				: securityPage(c, me, { problem: res.problem, form: "verify" });
-		}),
+	securityForm(
+		app,
+		"/verify-email",
+		"verify",
+		(api, f) => api.auth.verifyEmail({ body: { token: text(f, "token") } }),
+		redirectDone("verified"),
 	);
-
-	app.post(
-		"/console/security/totp",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) => api.me.startTotp({ body: { password: form.password ?? "" } }));
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
-			return enrolmentPage(c, me, res.data);
-		}),
+	securityForm(
+		app,
+		"/totp",
+		"mfa",
+		(api, f) => api.me.startTotp({ body: { password: f.password ?? "" } }),
+		(c, me, data) => enrolmentPage(c, me, data),
 	);
-
-	app.post(
-		"/console/security/totp/confirm",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) => api.me.confirmTotp({ body: { code: (form.code ?? "").trim() } }));
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "mfa" });
-			return renderPage(
-				c,
-				"Two-factor is on",
-				nav(me.memberships[0]?.accountId ?? null, "security"),
-				<RecoveryCodes codes={res.data.recoveryCodes} />,
-			);
-		}),
+	securityForm(
+		app,
+		"/totp/confirm",
+		"mfa",
+		(api, f) => api.me.confirmTotp({ body: { code: text(f, "code") } }),
+		showRecoveryCodes("Two-factor is on"),
 	);
-
-	app.post(
-		"/console/security/recovery-codes",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) =>
-				api.me.regenerateRecoveryCodes({ body: { password: form.password ?? "", code: (form.code ?? "").trim() } }),
-			);
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "codes" });
-			return renderPage(
-				c,
-				"New recovery codes",
-				nav(me.memberships[0]?.accountId ?? null, "security"),
-				<RecoveryCodes codes={res.data.recoveryCodes} />,
-			);
-		}),
+	securityForm(
+		app,
+		"/recovery-codes",
+		"codes",
+		(api, f) => api.me.regenerateRecoveryCodes({ body: { password: f.password ?? "", code: text(f, "code") } }),
+		showRecoveryCodes("New recovery codes"),
 	);
-
-	app.post(
-		"/console/security/totp/disable",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) =>
-				api.me.disableTotp({ body: { password: form.password ?? "", code: (form.code ?? "").trim() } }),
-			);
-			return res.ok
-				? c.redirect("/console/security?done=mfa-off", 303)
-				: securityPage(c, me, { problem: res.problem, form: "mfa" });
-		}),
+	securityForm(
+		app,
+		"/totp/disable",
+		"mfa",
+		(api, f) => api.me.disableTotp({ body: { password: f.password ?? "", code: text(f, "code") } }),
+		redirectDone("mfa-off"),
 	);
-
-	app.post(
-		"/console/security/sessions/:sessionId/revoke",
-		withUser(app, async (c, me) => {
-			const res = await me.api.call((api) => api.me.revokeSession({ sessionId: c.req.param("sessionId") ?? "" }));
-			return res.ok
-				? c.redirect("/console/security?done=revoked", 303)
-				: securityPage(c, me, { problem: res.problem, form: "sessions" });
-		}),
+	securityForm(
+		app,
+		"/sessions/:sessionId/revoke",
+		"sessions",
+		(api, _f, c) => api.me.revokeSession({ sessionId: c.req.param("sessionId") ?? "" }),
+		redirectDone("revoked"),
 	);
-
-	app.post(
-		"/console/security/revoke-other-sessions",
-		withUser(app, async (c, me) => {
-			const res = await me.api.call((api) => api.me.revokeOtherSessions());
-			if (!res.ok && isReauthenticationRequired(res.problem))
-				return reauthenticationPrompt(c, me, "/console/security/revoke-other-sessions", {});
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "sessions" });
-			return c.redirect("/console/security?done=others", 303);
-		}),
+	securityForm(
+		app,
+		"/revoke-other-sessions",
+		"sessions",
+		(api) => api.me.revokeOtherSessions(),
+		redirectDone("others"),
+		{
+			replayable: true,
+		},
 	);
-
-	app.post(
-		"/console/security/email",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) => api.me.changeEmail({ body: { email: (form.email ?? "").trim() } }));
-			if (!res.ok && isReauthenticationRequired(res.problem))
-				return reauthenticationPrompt(c, me, "/console/security/email", form);
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "email" });
-			return securityPage(c, me, {
-				notice: `We sent a code to ${res.data.pending.email}: enter it below to finish. Your current address was told.`,
-			});
-		}),
+	securityForm(
+		app,
+		"/email",
+		"email",
+		(api, f) => api.me.changeEmail({ body: { email: text(f, "email") } }),
+		(c, me, data) =>
+			securityPage(c, me, {
+				notice: `We sent a code to ${data.pending.email}: enter it below to finish. Your current address was told.`,
+			}),
+		{ replayable: true },
 	);
-
-	app.post(
-		"/console/security/email/confirm",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) =>
-				api.auth.confirmEmailChange({ body: { token: (form.token ?? "").trim() } }),
-			);
-			return res.ok
-				? c.redirect("/console/security?done=email-changed", 303)
-				: securityPage(c, me, { problem: res.problem, form: "email-confirm" });
-		}),
+	securityForm(
+		app,
+		"/email/confirm",
+		"email-confirm",
+		(api, f) => api.auth.confirmEmailChange({ body: { token: text(f, "token") } }),
+		redirectDone("email-changed"),
 	);
-
-	app.post(
-		"/console/security/totp/replace",
-		withUser(app, async (c, me) => {
-			const form = await formOf(c);
-			const res = await me.api.call((api) =>
-				api.me.replaceTotp({
-					body: { password: form.password ?? "", recoveryCode: (form.recoveryCode ?? "").trim() },
-				}),
-			);
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: "replace" });
-			return enrolmentPage(
+	securityForm(
+		app,
+		"/totp/replace",
+		"replace",
+		(api, f) => api.me.replaceTotp({ body: { password: f.password ?? "", recoveryCode: text(f, "recoveryCode") } }),
+		(c, me, data) =>
+			enrolmentPage(
 				c,
 				me,
-				res.data,
+				data,
 				"Your lost authenticator no longer works and your other sessions are signed out. Set up the new one.",
-			);
-		}),
+			),
 	);
 }

@@ -2,16 +2,7 @@
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice } from "../components/layout";
-import {
-	type ConsoleContext,
-	formatTime,
-	formOf,
-	nav,
-	problemText,
-	renderPage,
-	type SignedIn,
-	withAccount,
-} from "../components/render";
+import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type Settings = NonNullable<Body<"accounts", "update">["settings"]>;
@@ -26,32 +17,32 @@ const SETTINGS = [
 	["failedLoginAlertWindowMinutes", "…within (minutes)"],
 ] as const;
 
-async function settingsPage(c: ConsoleContext, me: SignedIn, accountId: string, problem?: Problem | null) {
+async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: string, problem?: Problem | null) {
 	const res = await me.api.call((api) => api.accounts.get({ accountId }));
 	if (!res.ok)
-		return renderPage(
+		return ui.renderPage(
 			c,
 			"Settings",
-			nav(accountId, "settings"),
-			<Notice kind="bad">{problemText(res.problem)}</Notice>,
+			ui.nav(accountId, "settings"),
+			<Notice kind="bad">{ui.problemText(res.problem)}</Notice>,
 			res.status,
 		);
 	const { account } = res.data;
 	const errors = fieldErrors(problem);
 	const settingError = (name: string) =>
 		errors.settings && problem?.errors?.find((e) => e.path === `settings.${name}`)?.message;
-	return renderPage(
+	return ui.renderPage(
 		c,
 		"Settings",
-		nav(accountId, "settings"),
+		ui.nav(accountId, "settings"),
 		<>
 			{c.req.query("done") && <Notice kind="ok">Saved.</Notice>}
 			{account.lockedDownAt && (
 				<Notice kind="bad">
-					Locked down {formatTime(account.lockedDownAt)}: {account.lockedDownReason}
+					Locked down {ui.formatTime(account.lockedDownAt)}: {account.lockedDownReason}
 				</Notice>
 			)}
-			{problem && !problem.errors && <Notice kind="bad">{problemText(problem)}</Notice>}
+			{problem && !problem.errors && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
 			<section>
 				<form method="post">
 					<Field name="name" label="Account name" value={account.name} errors={errors} required />
@@ -97,13 +88,13 @@ async function settingsPage(c: ConsoleContext, me: SignedIn, accountId: string, 
 export function registerConsoleSettings(app: App) {
 	app.get(
 		"/console/a/:accountId/settings",
-		withAccount(app, (c, me, accountId) => settingsPage(c, me, accountId)),
+		ui.withAccount(app, (c, me, accountId) => settingsPage(c, me, accountId)),
 	);
 
 	app.post(
 		"/console/a/:accountId/settings",
-		withAccount(app, async (c, me, accountId) => {
-			const form = await formOf(c);
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
 			const settings: Settings = {
 				requireMfa: form.requireMfa === "on",
 				passwordComposition: form.passwordComposition === "on",

@@ -8,7 +8,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { clearedSessionCookie, sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
 import { type Body, consoleApi, fieldErrors, type Problem } from "../client/api";
-import { Field, Notice, PasswordField } from "../components/layout";
+import { CodeField, Field, Notice, PasswordField } from "../components/layout";
 import { type ConsoleContext, formOf, renderPage } from "../components/render";
 
 const CHALLENGE_COOKIE = "__Host-keyward_challenge";
@@ -58,14 +58,7 @@ const SecondFactorForms = ({ problem, emailed }: { problem?: Problem | null; ema
 				<h2>Authenticator app</h2>
 				<form method="post" action="/console/sign-in/second-factor">
 					<input type="hidden" name="method" value="totp" />
-					<Field
-						name="code"
-						label="6-digit code"
-						inputmode="numeric"
-						autocomplete="one-time-code"
-						errors={errors}
-						required
-					/>
+					<CodeField label="6-digit code" errors={errors} />
 					<button type="submit">Verify</button>
 				</form>
 			</section>
@@ -86,14 +79,7 @@ const SecondFactorForms = ({ problem, emailed }: { problem?: Problem | null; ema
 				</form>
 				<form method="post" action="/console/sign-in/second-factor">
 					<input type="hidden" name="method" value="email_code" />
-					<Field
-						name="code"
-						id="email-code"
-						label="Code from the email"
-						inputmode="numeric"
-						autocomplete="one-time-code"
-						required
-					/>
+					<CodeField id="email-code" label="Code from the email" />
 					<button type="submit">Verify email code</button>
 				</form>
 			</section>

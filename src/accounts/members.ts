@@ -1,0 +1,106 @@
+/**
+ * Membership changes an admin makes: a role change is one conditional batch
+ * on the role that was read, and the alerts that tell the owner and admins.
+ * (Joining is in `invitations.ts`, removal in `offboarding.ts`.)
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Alert } from "../alerts";
+import type { Database } from "../db";
+import { invitations, memberships } from "../db/schema";
+import { ApiError } from "../problems";
+import { accountLockedDown, grantLost, stillAllowed } from "./queries";
+
+type Role = (typeof memberships.$inferSelect)["role"];
+
+/**
+ * The WHERE re-checks the role read before, so a concurrent transfer cannot be undone by this
+ * change, and that the caller may still manage members and the account is not locked down, so a
+ * change in flight when its caller was removed or the account locked down does not land. Below
+ * admin, the member's pending invitations lose the authority that made them.
+ */
+export async function changeRole(
+	db: Database,
+	accountId: string,
+	callerId: string,
+	target: { userId: string; role: Role },
+	role: Role,
+) {
+	const [changed] = await db.batch([
+		db
+			.update(memberships)
+			.set({ role })
+			.where(
+				and(
+					eq(memberships.accountId, accountId),
+					eq(memberships.userId, target.userId),
+					eq(memberships.role, target.role),
+					sql`NOT ${accountLockedDown(accountId)}`,
+					stillAllowed(accountId, callerId, "members:manage"),
+				),
+			)
+			.returning({ userId: memberships.userId }),
+		db
+			.delete(invitations)
+			.where(
+				and(
+					eq(invitations.accountId, accountId),
+					eq(invitations.invitedBy, target.userId),
+					sql`${role} NOT IN ('admin', 'owner')`,
+				),
+			),
+	]);
+	if (changed.length !== 1)
+		await grantLost(
+			db,
+			accountId,
+			callerId,
+			"members:manage",
+			"no role can change",
+			new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" }),
+		);
+}
+
+const memberChanged = (accountId: string, userId: string, subject: string, text: string, data: object): Alert => ({
+	accountId,
+	type: "alert.member_changed",
+	subject,
+	text,
+	data: { ...data, userId },
+	target: { type: "user", id: userId },
+});
+
+export const roleChangedAlert = (accountId: string, userId: string, from: string, to: string) =>
+	memberChanged(
+		accountId,
+		userId,
+		"Keyward: a member's role changed",
+		`User ${userId} in account ${accountId} changed from ${from} to ${to}.`,
+		{ change: "role_changed", from, to },
+	);
+
+export const memberRemovedAlert = (
+	accountId: string,
+	userId: string,
+	role: string | null,
+	{ keysRevoked, webhooksRemoved }: { keysRevoked: number; webhooksRemoved: number },
+) =>
+	memberChanged(
+		accountId,
+		userId,
+		"Keyward: a member was removed",
+		`User ${userId} was removed from account ${accountId}; ${keysRevoked} of their keys were revoked ` +
+			`and ${webhooksRemoved} of the webhooks they added were removed.`,
+		{ change: "removed", role, keysRevoked, webhooksRemoved },
+	);
+
+export const memberJoinedAlert = (accountId: string, userId: string, role: string) =>
+	memberChanged(
+		accountId,
+		userId,
+		"Keyward: a member joined your account",
+		`User ${userId} joined account ${accountId} as ${role}.`,
+		{
+			change: "joined",
+			role,
+		},
+	);
