@@ -19,6 +19,9 @@ export default defineConfig(async () => {
 					serviceBindings: { KEYWARD: { name: "keyward", entrypoint: "KeywardVerifier" } },
 					bindings: {
 						TEST_MIGRATIONS: migrations,
+						// Audit events of concurrent requests still share a send; the coalescing window itself
+						// (200 ms in deployment) is tested in test/audit/coalescer.test.ts.
+						AUDIT_COALESCE_MS: "0",
 						FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
 						FUZZ_SEED: process.env.FUZZ_SEED ?? "",
 						KEY_PEPPER: "dGVzdC1vbmx5LWtleS1wZXBwZXItMzItYnl0ZXMhISE=",

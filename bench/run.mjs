@@ -12,6 +12,7 @@ import { bindingScenario } from "./binding.mjs";
 import { json, percentile, readArchivedEvents, serverCpuMs, signUpVerified, startStack } from "./stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
+const FLOOR_PORT = PORT + 1;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -26,6 +27,31 @@ const STATE = ".wrangler/bench-state";
 
 let send; // set once the stack is up
 let served;
+let floorSend; // the bare floor's, once it is up
+
+// ---- Keys of Keyward's public format (src/keys/format.ts), minted here for the forged-key scenario.
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+	let c = n;
+	for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+	return c >>> 0;
+});
+const crc32 = (text) => {
+	let crc = 0xffffffff;
+	for (const byte of new TextEncoder().encode(text)) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+	return (crc ^ 0xffffffff) >>> 0;
+};
+const base62 = (value, width) => {
+	let out = "";
+	for (let v = value; v > 0n; v /= 62n) out = BASE62[Number(v % 62n)] + out;
+	return out.padStart(width, "0");
+};
+/** A key with a valid checksum for an account that exists, and a secret nobody issued. */
+function forgedKey(accountId) {
+	const random = crypto.getRandomValues(new Uint8Array(32)).reduce((a, b) => (a << 8n) | BigInt(b), 0n);
+	const body = `kw_test_${accountId.replace(/^acc_/, "")}${base62(random, 43)}`;
+	return body + base62(BigInt(crc32(body)), 6);
+}
 
 async function drive(count, request, concurrency = CONCURRENCY) {
 	const latencies = [];
@@ -76,10 +102,12 @@ async function setupIdentity() {
 	if (created.status !== 201) throw new Error(`key creation failed: ${created.status}`);
 	const apiKey = created.json().secret;
 	const badKey = apiKey.slice(0, -1) + (apiKey.endsWith("A") ? "B" : "A");
-	benchSession = { email, token: session.token, apiKey, badKey };
+	benchSession = { email, token: session.token, apiKey, badKey, accountId: account.id };
 }
 
 const latencyScenarios = {
+	// The bare floor: a Hono Worker with one route, on the same runtime (bench/floor).
+	floor: () => floorSend("/health"),
 	health: () => send("/health"),
 	"validation-400": () => send("/v1/dev/outbox?to=not-an-email"),
 	// Session validation: a round trip to the user's Durable Object on every request, no cache.
@@ -88,7 +116,44 @@ const latencyScenarios = {
 	"verify (warm)": () => send("/v1/keys/verify", json({ key: benchSession.apiKey, requiredScopes: ["bench:read"] })),
 	// A key with a bad checksum: refused before any storage.
 	"verify (bad checksum)": () => send("/v1/keys/verify", json({ key: benchSession.badKey })),
+	// Distinct forged keys with valid checksums for a real account: the object's key set answers, no D1.
+	"verify (forged keys)": () => send("/v1/keys/verify", json({ key: forgedKey(benchSession.accountId) })),
 };
+
+/** Targets of issue #20, as ratios to the floor in the same round (medians over the rounds). */
+const FLOOR_TARGETS = {
+	health: { rps: 0.8 },
+	"verify (warm)": { rps: 0.6, p99: 1.5 },
+};
+
+/** Every scenario as a ratio to the bare floor of its own round: req/s and p99, per round and median. */
+function floorRatios(rounds) {
+	const names = Object.keys(rounds[0] ?? {}).filter((n) => n !== "floor");
+	return names.map((name) => {
+		const pairs = rounds.filter((r) => r.floor && r[name]).map((r) => [r[name], r.floor]);
+		const rps = pairs.map(([row, floor]) => +(row.rps / floor.rps).toFixed(2));
+		const p99 = pairs.map(([row, floor]) => +(row.p99ms / floor.p99ms).toFixed(2));
+		const target = FLOOR_TARGETS[name];
+		const verdicts = [];
+		if (target?.rps) verdicts.push(`req/s >= ${target.rps}x: ${median(rps) >= target.rps ? "met" : "not met"}`);
+		if (target?.p99) verdicts.push(`p99 <= ${target.p99}x: ${median(p99) <= target.p99 ? "met" : "not met"}`);
+		return {
+			scenario: `${name} ÷ floor`,
+			rpsRatios: rps.join(" "),
+			rpsMedian: median(rps),
+			p99Ratios: p99.join(" "),
+			p99Median: median(p99),
+			bars: verdicts.join("; ") || "(reported)",
+		};
+	});
+}
+
+/** The isolate's audit queue counters and the bench account's object counters, read through the dev routes. */
+async function counters() {
+	const audit = (await send("/v1/dev/audit-stats?stream=system")).json();
+	const objects = (await send(`/v1/dev/object-stats?accountId=${benchSession.accountId}`)).json();
+	return { queue: audit.queue, d1Loads: objects.d1Loads };
+}
 
 const median = (values) => {
 	const sorted = [...values].sort((a, b) => a - b);
@@ -145,16 +210,27 @@ const sequentialScenarios = {
  * back after shutdown and checked event by event.
  */
 async function auditScenario() {
+	// Settle first: what earlier scenarios left in flight (coalesced sends, the consumer's 5 s batch
+	// timeout) must not count toward this load. Then wait for this load's events alone.
+	let baseline = (await send("/v1/dev/audit-stats?stream=system")).json().archived;
+	// Each poll is itself an audited request, so "quiet" allows the polls' own few events.
+	for (let quiet = 0, polls = 0; quiet < 2 && polls < 30; polls++) {
+		await sleep(3000);
+		const now = (await send("/v1/dev/audit-stats?stream=system")).json().archived;
+		quiet = now - baseline <= 3 ? quiet + 1 : 0;
+		baseline = now;
+	}
 	const before = served.length;
 	const started = performance.now();
 	const load = await drive(AUDIT_EVENTS, () => send("/health", { headers: { "User-Agent": "keyward-bench" } }));
 	const loadIds = served.slice(before, before + load.requests);
 	const loadDone = performance.now();
 	let stats;
+	// The load's events plus the polls' own (each poll is an audited request of the system stream).
+	const target = () => baseline + (served.length - before);
 	while (performance.now() - started < DEADLINE_MS) {
-		const target = served.length;
 		stats = (await send("/v1/dev/audit-stats?stream=system")).json();
-		if (stats.archived >= target) break;
+		if (stats.archived >= target() - 1) break;
 		await sleep(250);
 	}
 	const seconds = (performance.now() - started) / 1000;
@@ -163,6 +239,14 @@ async function auditScenario() {
 
 const only = process.argv.slice(2);
 const wanted = (name) => only.length === 0 || only.includes(name);
+const floor = await startStack({
+	port: FLOOR_PORT,
+	state: ".wrangler/bench-floor-state",
+	configs: ["bench/floor/wrangler.toml"],
+	inspector: INSPECTOR,
+	migrate: false,
+});
+floorSend = floor.send;
 const stack = await startStack({ port: PORT, state: STATE, inspector: INSPECTOR });
 ({ send, served } = stack);
 const results = [];
@@ -180,9 +264,25 @@ try {
 	for (let round = 1; round <= ROUNDS; round++) {
 		const byName = {};
 		for (const [name, request] of chosen) {
-			const cpuBefore = await serverCpuMs(stack.pid);
+			const pid = name === "floor" ? floor.pid : stack.pid;
+			const countersBefore = name === "floor" ? null : await counters();
+			const cpuBefore = await serverCpuMs(pid);
 			const row = await drive(REQUESTS, request);
-			const cpuAfter = await serverCpuMs(stack.pid);
+			const cpuAfter = await serverCpuMs(pid);
+			if (countersBefore) {
+				// Queue messages the isolate sent per request (each message is 3 billed operations:
+				// write, read, delete), and D1 reads the account's object made per 1,000 requests.
+				await sleep(200); // the last requests' coalesced send
+				const countersAfter = await counters();
+				// An upper bound: the two counter reads are audited requests too.
+				// (A build without these counters, such as the one before issue #20, reports none.)
+				if (countersAfter.queue && countersBefore.queue) {
+					const messages = countersAfter.queue.messages - countersBefore.queue.messages;
+					row.queueOpsPerRequest = +((3 * Math.max(0, messages)) / row.requests).toFixed(4);
+				}
+				if (countersAfter.d1Loads !== undefined)
+					row.d1LoadsPer1k = +((1000 * (countersAfter.d1Loads - countersBefore.d1Loads)) / row.requests).toFixed(2);
+			}
 			// Server CPU per request: steadier than req/s on a machine the load generator shares.
 			row.workerdCpuMs = +((cpuAfter.workerd - cpuBefore.workerd) / row.requests).toFixed(2);
 			row.proxyCpuMs = +((cpuAfter.other - cpuBefore.other) / row.requests).toFixed(2);
@@ -193,10 +293,12 @@ try {
 	}
 	const bars = verifyBars(rounds);
 	if (bars) results.push(bars);
+	if (rounds[0]?.floor) results.push(...floorRatios(rounds));
 	if (results.some((r) => r.errors5xx > 0)) process.exitCode = 1;
 	if (wanted("audit")) audit = await auditScenario();
 } finally {
 	await stack.stop();
+	await floor.stop();
 }
 
 if (wanted("binding")) {

@@ -4,12 +4,12 @@
 // sends Runtime/Debugger/Network.enable on every reload); production has no
 // debugger attached, so the bench can measure both ways (bench/stack.mjs).
 //
-//   node bench/serve.mjs <port> <persist-dir>
+//   node bench/serve.mjs <port> <persist-dir> [wrangler config, default wrangler.toml]
 import { unstable_startWorker } from "wrangler";
 
-const [port, persist] = process.argv.slice(2);
+const [port, persist, config = "wrangler.toml"] = process.argv.slice(2);
 const worker = await unstable_startWorker({
-	config: "wrangler.toml",
+	config,
 	dev: {
 		server: { hostname: "127.0.0.1", port: Number(port) },
 		inspector: false,

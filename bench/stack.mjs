@@ -52,7 +52,15 @@ const run = (command, args) =>
  * through bench/serve.mjs instead, the same Worker and local bindings with no
  * debugger attached to the runtime (one Worker, no `configs` or `vars`).
  */
-export async function startStack({ port, state, configs = [], vars = {}, healthPath = "/health", inspector = true }) {
+export async function startStack({
+	port,
+	state,
+	configs = [],
+	vars = {},
+	healthPath = "/health",
+	inspector = true,
+	migrate = true,
+}) {
 	const base = `http://127.0.0.1:${port}`;
 	const served = [];
 	/** Request id → "METHOD /path", to say which requests a check is about. */
@@ -75,8 +83,8 @@ export async function startStack({ port, state, configs = [], vars = {}, healthP
 	rmSync(state, { recursive: true, force: true });
 	// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
 	await run("node", ["scripts/dev-vars.mjs"]);
-	await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-	if (!inspector && (configs.length > 0 || Object.keys(vars).length > 0))
+	if (migrate) await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+	if (!inspector && (configs.length > 1 || Object.keys(vars).length > 0))
 		throw new Error("inspector: false serves one Worker with its own vars");
 	const command = inspector
 		? [
@@ -87,7 +95,7 @@ export async function startStack({ port, state, configs = [], vars = {}, healthP
 				...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
 				...["--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
 			]
-		: ["node", "bench/serve.mjs", String(port), state];
+		: ["node", "bench/serve.mjs", String(port), state, ...configs];
 	const server = spawn(command[0], command.slice(1), { stdio: ["ignore", "ignore", "inherit"], detached: true });
 	const stop = async () => {
 		try {

@@ -82,7 +82,7 @@ export interface paths {
         };
       };
       responses: {
-        /** @description Counts in the D1 index, the fallback outbox and the dead-letter table */
+        /** @description Counts in the D1 index, the fallback outbox and the dead-letter table, and the isolate's queue sends */
         200: {
           content: {
             "application/json": {
@@ -90,6 +90,12 @@ export interface paths {
               archived: number;
               outbox: number;
               deadLetters: number;
+              /** @description What this isolate has sent to the audit queue since it started */
+              queue: {
+                sendBatches: number;
+                messages: number;
+                events: number;
+              };
             };
           };
         };
@@ -133,6 +139,9 @@ export interface paths {
               pendingLastUsed: number;
               storedKeys: number;
               storedWindows: number;
+              /** @description D1 reads the object made to load the account's key set */
+              d1Loads: number;
+              keySetComplete: boolean;
             };
           };
         };

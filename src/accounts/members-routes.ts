@@ -9,7 +9,7 @@ import { ListQuery, pageOf } from "../routes/pagination";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "./member-rules";
 import { changeRole, memberRemovedAlert, roleChangedAlert } from "./members";
 import { removeMembership } from "./offboarding";
-import { accountLockedDown, getMembership, grantLost, listMembers, stillAllowed } from "./queries";
+import { getMembership, listMembers } from "./queries";
 import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./schemas";
 
 export const listMembersRoute = accountRoute("members:read", {

@@ -17,6 +17,7 @@ import { auditChain } from "../durable/address";
 import type { Clock } from "../platform/clock";
 import type { Env } from "../platform/env";
 import { type AuditEvent, keyIdOf } from "./event";
+import { eventsOf } from "./packets";
 
 export interface ConsumerDeps {
 	env: Env;
@@ -25,39 +26,40 @@ export interface ConsumerDeps {
 	log?: (line: string) => void;
 }
 
-const isAuditEvent = (body: unknown): body is AuditEvent =>
-	typeof body === "object" &&
-	body !== null &&
-	typeof (body as AuditEvent).id === "string" &&
-	typeof (body as AuditEvent).accountId === "string" &&
-	typeof (body as AuditEvent).action === "string" &&
-	typeof (body as AuditEvent).time === "string";
-
 /** Exponential backoff for a retried message: 2, 4, 8 … seconds, at most 5 minutes. */
 export const retryDelaySeconds = (attempts: number): number => Math.min(300, 2 ** Math.max(1, attempts));
 
 export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
 	const log = deps.log ?? ((line: string) => console.error(line));
-	const groups = new Map<string, Message<unknown>[]>();
+	// A packet may carry events of several streams: it is acked once every stream it touches is
+	// archived, and retried whole otherwise (the archive and the index drop ids they already have).
+	const groups = new Map<string, AuditEvent[]>();
+	const streamsOf = new Map<Message<unknown>, Set<string>>();
 	for (const message of batch.messages) {
-		if (!isAuditEvent(message.body)) {
+		const events = eventsOf(message.body);
+		if (!events) {
 			// Never acked: it reaches the dead-letter queue, where a person can look at it.
 			log(JSON.stringify({ level: "error", msg: "malformed audit message", messageId: message.id }));
 			message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
 			continue;
 		}
-		const list = groups.get(message.body.accountId) ?? [];
-		list.push(message);
-		groups.set(message.body.accountId, list);
+		const streams = new Set<string>();
+		for (const event of events) {
+			const list = groups.get(event.accountId) ?? [];
+			list.push(event);
+			groups.set(event.accountId, list);
+			streams.add(event.accountId);
+		}
+		streamsOf.set(message, streams);
 	}
 
+	const failed = new Set<string>();
 	await Promise.all(
-		[...groups].map(async ([stream, messages]) => {
-			const events = messages.map((m) => m.body as AuditEvent);
+		[...groups].map(async ([stream, events]) => {
 			try {
 				await archiveStream(stream, events, deps);
-				for (const m of messages) m.ack();
 			} catch (err) {
+				failed.add(stream);
 				log(
 					JSON.stringify({
 						level: "error",
@@ -67,10 +69,13 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: Cons
 						error: err instanceof Error ? err.name : typeof err,
 					}),
 				);
-				for (const m of messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
 			}
 		}),
 	);
+	for (const [message, streams] of streamsOf) {
+		if ([...streams].some((s) => failed.has(s))) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+		else message.ack();
+	}
 }
 
 // The archive is the record, so it is written first: a D1 outage delays the index, never the archive.
@@ -116,11 +121,13 @@ export async function indexEvents(db: Database, events: AuditEvent[]): Promise<v
 /** The dead-letter consumer: keep every message so it can be replayed; ack only once stored. */
 export async function storeDeadLetters(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
 	const receivedAt = deps.clock.now();
-	const rows = batch.messages.map((m) => ({
-		id: isAuditEvent(m.body) ? m.body.id : `msg_${m.id}`,
-		body: JSON.stringify(m.body),
-		receivedAt,
-	}));
+	// One row per event (a packet is unpacked), so a replay puts each back in the outbox on its own.
+	const rows = batch.messages.flatMap((m) => {
+		const events = eventsOf(m.body);
+		return events
+			? events.map((event) => ({ id: event.id, body: JSON.stringify(event), receivedAt }))
+			: [{ id: `msg_${m.id}`, body: JSON.stringify(m.body), receivedAt }];
+	});
 	try {
 		const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 3)).map((part) =>
 			deps.db.insert(auditDeadLetters).values(part).onConflictDoNothing(),

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { developmentOnly } from "../middleware/development-only";
 import type { App } from "../platform/app-env";
 import { jsonContent, problemResponses } from "../routes/openapi-shared";
+import { queueCounters } from "./emitter";
 import { auditCounts } from "./queries";
 
 export const devAuditStatsRoute = createRoute({
@@ -23,8 +24,16 @@ export const devAuditStatsRoute = createRoute({
 	},
 	responses: {
 		200: jsonContent(
-			z.object({ indexed: z.number(), archived: z.number(), outbox: z.number(), deadLetters: z.number() }),
-			"Counts in the D1 index, the fallback outbox and the dead-letter table",
+			z.object({
+				indexed: z.number(),
+				archived: z.number(),
+				outbox: z.number(),
+				deadLetters: z.number(),
+				queue: z
+					.object({ sendBatches: z.number(), messages: z.number(), events: z.number() })
+					.openapi({ description: "What this isolate has sent to the audit queue since it started" }),
+			}),
+			"Counts in the D1 index, the fallback outbox and the dead-letter table, and the isolate's queue sends",
 		),
 		...problemResponses(400, 404),
 	},
@@ -34,5 +43,5 @@ export const registerDevAudit = (app: App) =>
 	app.openapi(devAuditStatsRoute, async (c) => {
 		const { stream, action } = c.req.valid("query");
 		const { db } = c.get("services");
-		return c.json(await auditCounts(db, stream, action), 200);
+		return c.json({ ...(await auditCounts(db, stream, action)), queue: { ...queueCounters } }, 200);
 	});

@@ -1,6 +1,7 @@
 /**
- * Collects a request's audit events and sends them to the audit Queue in one
- * `sendBatch`, after the response (waitUntil). If the Queue refuses, the events
+ * Collects a request's audit events; the isolate's coalescer (`coalescer.ts`)
+ * sends them with other requests' events, packed many to a queue message
+ * (`packets.ts`), after the response (waitUntil). If the Queue refuses, the events
  * go to the `audit_outbox` table, which the cron re-sends; nothing is dropped
  * silently. Every event is scrubbed when it is recorded, before it can reach
  * the queue, the table or a log.
@@ -11,10 +12,8 @@ import { auditOutbox } from "../db/schema";
 import type { Clock } from "../platform/clock";
 import { newId } from "../platform/ids";
 import { type AuditAction, type AuditActor, type AuditEvent, SYSTEM_STREAM } from "./event";
+import { packIntoBatches } from "./packets";
 import { scrubActor, scrubMetadata } from "./scrub";
-
-/** Queues take at most 100 messages per sendBatch. */
-const QUEUE_BATCH_LIMIT = 100;
 
 export interface AuditRecordInput {
 	action: AuditAction;
@@ -77,14 +76,26 @@ export class AuditLog {
 		const events = this.#events.splice(0);
 		await sendAuditEvents(this.sink, events);
 	}
+
+	/** Takes everything recorded so far, to send with other requests' events (`coalescer.ts`). */
+	take(): AuditEvent[] {
+		return this.#events.splice(0);
+	}
 }
 
+/** What this isolate has sent to the audit queue (the bench reads it through `/v1/dev/audit-stats`). */
+export const queueCounters = { sendBatches: 0, messages: 0, events: 0 };
+
+/** Sends events packed many to a message (`packets.ts`); what the queue refuses goes to the outbox. */
 export async function sendAuditEvents(sink: AuditSink, events: AuditEvent[]): Promise<void> {
-	for (const part of chunk(events, QUEUE_BATCH_LIMIT)) {
+	for (const part of packIntoBatches(events)) {
 		try {
-			await sink.queue.sendBatch(part.map((body) => ({ body, contentType: "json" as const })));
+			await sink.queue.sendBatch(part.messages.map((body) => ({ body, contentType: "json" as const })));
+			queueCounters.sendBatches++;
+			queueCounters.messages += part.messages.length;
+			queueCounters.events += part.events.length;
 		} catch {
-			await keepInOutbox(sink, part);
+			await keepInOutbox(sink, part.events);
 		}
 	}
 }

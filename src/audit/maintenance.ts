@@ -3,6 +3,7 @@ import { and, asc, inArray, isNotNull, lt } from "drizzle-orm";
 import { chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { auditEvents, auditOutbox } from "../db/schema";
 import type { AuditEvent } from "./event";
+import { packIntoBatches } from "./packets";
 
 /** The index keeps at least this long; API.md and the issue promise 90 days. */
 export const AUDIT_INDEX_RETENTION_DAYS = 90;
@@ -22,9 +23,8 @@ export async function resendAuditOutbox(
 	const rows = await db.select().from(auditOutbox).orderBy(asc(auditOutbox.createdAt)).limit(limit);
 	let sent = 0;
 	for (const part of chunk(rows, D1_MAX_PARAMS - 1)) {
-		await queue.sendBatch(
-			part.map((row) => ({ body: JSON.parse(row.body) as AuditEvent, contentType: "json" as const })),
-		);
+		for (const batch of packIntoBatches(part.map((row) => JSON.parse(row.body) as AuditEvent)))
+			await queue.sendBatch(batch.messages.map((body) => ({ body, contentType: "json" as const })));
 		await db.delete(auditOutbox).where(
 			inArray(
 				auditOutbox.id,

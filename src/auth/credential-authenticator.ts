@@ -70,6 +70,7 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	const parsed = parseApiKey(token);
 	if (!parsed) return null;
 	const outcome = await accountGuard(c.env, parsed.accountId).verifyKey(
+		parsed.accountId,
 		await hashApiKey(c.env.KEY_PEPPER ?? "", token),
 		[],
 		c.req.header("CF-Connecting-IP") ?? null,

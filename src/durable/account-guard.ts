@@ -56,8 +56,9 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		}
 	}
 
-	async verifyKey(hash: string, requiredScopes: string[], ip: string | null, now: number) {
-		const outcome = await this.keys.verify(hash, requiredScopes, ip, now);
+	/** `accountId` is the one the key names (checked against the stored record); its set is this object's. */
+	async verifyKey(accountId: string, hash: string, requiredScopes: string[], ip: string | null, now: number) {
+		const outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now);
 		// The flag spares a storage read per verify; after eviction the first VALID asks storage once.
 		if (this.keys.hasPending && !this.#flushScheduled) {
 			const current = await this.ctx.storage.getAlarm();
@@ -76,7 +77,13 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	memoryStats() {
 		const sql = this.ctx.storage.sql;
 		const rows = (table: string) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
-		return { ...this.keys.memory, storedKeys: rows("keys"), storedWindows: rows("key_windows") };
+		return {
+			...this.keys.memory,
+			storedKeys: rows("keys"),
+			storedWindows: rows("key_windows"),
+			d1Loads: this.keys.d1Loads,
+			keySetComplete: this.keys.complete,
+		};
 	}
 
 	// ---- failed-login spikes

@@ -1,12 +1,17 @@
 /**
  * The API keys of one account, inside that account's Durable Object: the
  * records verify needs, their sliding windows, usage counters and last use.
- * A warm verify is answered from memory here with no database query; a key
- * not yet loaded is read from D1 once. Every lifecycle write pushes the new
- * record here (src/keys/lifecycle.ts; a revocation before D1), so a
- * revocation or change is seen on the next verify.
+ * A warm verify is answered from memory here with no database query.
+ *
+ * The object is authoritative for its account's key set: the first key it
+ * does not hold makes it read the account's whole set from D1, once; from
+ * then on every lifecycle write pushes the new record here
+ * (src/keys/lifecycle.ts; a revocation before D1), so the set stays complete
+ * and a key it does not hold does not exist, with no D1 read. Anyone can
+ * forge a key with a valid checksum for any account id, so a flood of
+ * distinct forgeries costs the shared database nothing.
  */
-import { eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { ipAllowed } from "../security/cidr";
@@ -76,20 +81,17 @@ export function mergeKeyRecords(current: KeyRecord, incoming: KeyRecord): KeyRec
 }
 
 const HOUR_MS = 3_600_000;
-/** Bounds the memory forged keys can claim: at most this many remembered misses per account. */
-const UNKNOWN_LIMIT = 10_000;
+/** Rows per D1 read while loading an account's key set. */
+const LOAD_PAGE = 500;
 
 export class KeyStore {
 	readonly #byHash = new Map<string, KeyRecord>();
 	/** The keys' rate-limit windows; the alarm settles them, a rolled-back write forgets them. */
 	readonly windows: WindowStore;
-	/**
-	 * Hashes D1 did not know. Anyone can forge a key with a valid checksum for any account; without
-	 * this, each forgery would cost a D1 query. A key becomes known only through `upsert` (creation
-	 * and rotation push it here before its secret is returned), which removes it from this set.
-	 */
-	readonly #unknown = new Set<string>();
-	/** Reads that had to go to D1 (a cold key); the tests assert warm verifies make none. */
+	/** Whether the account's whole key set is here (stored, so it survives eviction). */
+	#complete: boolean;
+	#loading: Promise<void> | null = null;
+	/** D1 reads made to load the key set; the tests assert verifies make none once it is complete. */
 	d1Loads = 0;
 
 	constructor(
@@ -103,7 +105,13 @@ export class KeyStore {
 		sql.exec(
 			"CREATE TABLE IF NOT EXISTS key_last_used (id TEXT PRIMARY KEY, at INTEGER NOT NULL, flushed INTEGER NOT NULL DEFAULT 0)",
 		);
+		sql.exec("CREATE TABLE IF NOT EXISTS key_set (account_id TEXT PRIMARY KEY, complete_at INTEGER NOT NULL)");
 		this.windows = new WindowStore(sql);
+		this.#complete = sql.exec("SELECT 1 FROM key_set LIMIT 1").toArray().length > 0;
+	}
+
+	get complete(): boolean {
+		return this.#complete;
 	}
 
 	upsert(incoming: KeyRecord): void {
@@ -116,7 +124,6 @@ export class KeyStore {
 			JSON.stringify(record),
 		);
 		this.#byHash.set(record.hash, record);
-		this.#unknown.delete(record.hash);
 		this.windows.limitChanged(record);
 	}
 
@@ -131,30 +138,53 @@ export class KeyStore {
 		return record;
 	}
 
-	async #find(hash: string): Promise<KeyRecord | null> {
+	async #find(accountId: string, hash: string): Promise<KeyRecord | null> {
 		const held = this.#held(hash);
-		if (held) return held;
-		if (this.#unknown.has(hash)) return null;
-		this.d1Loads++;
-		const row = await this.db().query.apiKeys.findFirst({ where: eq(apiKeys.keyHash, hash) });
-		if (!row) {
-			if (this.#unknown.size >= UNKNOWN_LIMIT) this.#unknown.clear();
-			if (!this.#byHash.has(hash)) this.#unknown.add(hash);
-			return null;
+		if (held || this.#complete) return held ?? null;
+		this.#loading ??= this.#loadSet(accountId).finally(() => {
+			this.#loading = null;
+		});
+		await this.#loading;
+		return this.#held(hash) ?? null;
+	}
+
+	/**
+	 * Reads the account's key set from D1, page by page, merging each record with whatever a push
+	 * brought meanwhile (a push during the load wins by version, and a revocation is never lost).
+	 */
+	async #loadSet(accountId: string): Promise<void> {
+		const db = this.db();
+		let after = "";
+		for (;;) {
+			this.d1Loads++;
+			const rows = await db
+				.select()
+				.from(apiKeys)
+				.where(and(eq(apiKeys.accountId, accountId), gt(apiKeys.id, after)))
+				.orderBy(asc(apiKeys.id))
+				.limit(LOAD_PAGE);
+			for (const row of rows) this.upsert(recordFromRow(row));
+			const last = rows.at(-1);
+			if (!last || rows.length < LOAD_PAGE) break;
+			after = last.id;
 		}
-		// Another call may have pushed a newer record while D1 answered: the merge keeps it.
-		this.upsert(recordFromRow(row));
-		return this.#byHash.get(hash) ?? null;
+		this.sql.exec(
+			"INSERT INTO key_set (account_id, complete_at) VALUES (?, ?) ON CONFLICT(account_id) DO NOTHING",
+			accountId,
+			Date.now(),
+		);
+		this.#complete = true;
 	}
 
 	/** Verify per API.md §5, codes checked in order; only VALID and RATE_LIMITED count against the limit. */
 	async verify(
+		accountId: string,
 		hash: string,
 		requiredScopes: readonly string[],
 		ip: string | null,
 		now: number,
 	): Promise<VerifyOutcome> {
-		const key = await this.#find(hash);
+		const key = await this.#find(accountId, hash);
 		if (!key) return { code: "NOT_FOUND" };
 		const windowMs = key.windowSeconds * 1000;
 		const state = this.windows.of(key, now);

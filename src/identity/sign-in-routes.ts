@@ -28,7 +28,6 @@ import {
 import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "./sessions";
 import {
 	createUserWithAccount,
-	findUserByEmail,
 	getUser,
 	markEmailVerified,
 	membershipsOf,

@@ -47,6 +47,7 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
 	const outcome = await accountGuard(env, parsed.accountId).verifyKey(
+		parsed.accountId,
 		hash,
 		input.requiredScopes,
 		input.ip ?? null,

@@ -23,6 +23,10 @@ export interface Env {
 	REAUTH_WINDOW_SECONDS?: string;
 	/** Live keys one account may hold (default 10,000): bounds what one tenant makes sweeps and lockdown walk. */
 	MAX_KEYS_PER_ACCOUNT?: string;
+	/** How long (ms, 0–1000, default 200) a request's audit events wait to share one queue send with others'. */
+	AUDIT_COALESCE_MS?: string;
+	/** Fraction (0–1, default 0) of successful requests that also get Keyward's own log line; errors and refusals always do. */
+	REQUEST_LOG_SAMPLE?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 

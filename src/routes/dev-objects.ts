@@ -20,6 +20,8 @@ export const devObjectStatsRoute = createRoute({
 				pendingLastUsed: z.number(),
 				storedKeys: z.number(),
 				storedWindows: z.number(),
+				d1Loads: z.number().openapi({ description: "D1 reads the object made to load the account's key set" }),
+				keySetComplete: z.boolean(),
 			}),
 			"Entries held in memory and rows in the object's storage",
 		),

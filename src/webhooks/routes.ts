@@ -2,7 +2,6 @@ import { z } from "@hono/zod-openapi";
 import { AccountParams } from "../accounts/schemas";
 import { callerMembership } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
-import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { webhookUrlProblem } from "../security/webhook-url";

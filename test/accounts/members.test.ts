@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
-import { as, expectProblem, jsonRequest } from "../support/request";
+import { as, expectProblem } from "../support/request";
 import { seedAccount } from "../support/seed";
 
 const clock = new ManualClock("2026-07-01T00:00:00Z");

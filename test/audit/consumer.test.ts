@@ -1,13 +1,22 @@
-import { createExecutionContext, createScheduledController, env, runInDurableObject } from "cloudflare:test";
+import {
+	createExecutionContext,
+	createMessageBatch,
+	createScheduledController,
+	env,
+	getQueueResult,
+	runInDurableObject,
+} from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/audit/chain";
 import { replayDeadLetters } from "../../src/audit/consumer";
 import type { AuditEvent } from "../../src/audit/event";
+import { eventsOf } from "../../src/audit/packets";
 import { runScheduled } from "../../src/cron";
 import { createDatabase } from "../../src/db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../../src/db/schema";
 import { auditChain } from "../../src/durable/address";
+import worker from "../../src/index";
 import { archivedEventIds, deliver, listArchive, syntheticEvent, uniqueAccount } from "../support/audit";
 
 const db = createDatabase(env.DB);
@@ -97,6 +106,42 @@ describe("audit consumer", () => {
 		expect(report).toMatchObject({ ok: true, objects: 1, events: 12 });
 	});
 
+	it("a packet spanning two streams is retried whole when one fails, and each event is archived once", async () => {
+		const a = uniqueAccount();
+		const b = uniqueAccount();
+		await failArchiveWrites(b, 1);
+		const events = [
+			...Array.from({ length: 4 }, () => syntheticEvent(a)),
+			...Array.from({ length: 3 }, () => syntheticEvent(b)),
+		];
+		const packet = { packet: "audit-events", events };
+		const deliverPacket = async (attempts: number) => {
+			const batch = createMessageBatch<unknown>("keyward-audit", [
+				{ id: `pkt-${attempts}`, timestamp: new Date(), attempts, body: packet },
+			]);
+			const ctx = createExecutionContext();
+			await worker.queue(batch as MessageBatch, env, ctx);
+			return getQueueResult(batch, ctx);
+		};
+		const first = await deliverPacket(1);
+		expect(first.retryMessages.map((m) => m.msgId)).toEqual(["pkt-1"]);
+		expect(first.explicitAcks).toEqual([]);
+		const second = await deliverPacket(2);
+		expect(second.explicitAcks).toEqual(["pkt-2"]);
+		expect((await archivedEventIds(a)).sort()).toEqual(
+			events
+				.slice(0, 4)
+				.map((e) => e.id)
+				.sort(),
+		);
+		expect((await archivedEventIds(b)).sort()).toEqual(
+			events
+				.slice(4)
+				.map((e) => e.id)
+				.sort(),
+		);
+	});
+
 	it("an always-failing batch ends in the dead-letter queue, and replay restores it with nothing lost", async () => {
 		const a = uniqueAccount();
 		const stub = await failArchiveWrites(a, 1000);
@@ -115,8 +160,8 @@ describe("audit consumer", () => {
 		expect(await replayDeadLetters(db)).toBeGreaterThanOrEqual(7);
 		const sent: AuditEvent[] = [];
 		const queue = {
-			sendBatch: async (messages: Iterable<MessageSendRequest<AuditEvent>>) => {
-				sent.push(...[...messages].map((m) => m.body));
+			sendBatch: async (messages: Iterable<MessageSendRequest<unknown>>) => {
+				sent.push(...[...messages].flatMap((m) => eventsOf(m.body) ?? []));
 			},
 		} as unknown as Queue;
 		await runScheduled(

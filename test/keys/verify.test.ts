@@ -1,5 +1,6 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { KeyStore } from "../../src/durable/key-store";
 import { generateApiKey } from "../../src/keys/format";
 import { ManualClock } from "../../src/platform/clock";
 import type { Env } from "../../src/platform/env";
@@ -155,16 +156,55 @@ describe("POST /v1/keys/verify", () => {
 		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before);
 	});
 
-	it("a forged key with a valid checksum costs D1 once, not on every try; a key created later still verifies", async () => {
+	it("distinct forged keys with valid checksums cost D1 nothing once the key set is loaded; keys made later still verify", async () => {
 		const s = await seedAccount(clock);
-		const forged = generateApiKey(s.accountId, "test");
+		const { secret: existing } = await createKey(s.users.owner.token, s.accountId, {});
 		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
 		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
-		for (let i = 0; i < 5; i++) expect((await (await verify(forged)).json<{ code: string }>()).code).toBe("NOT_FOUND");
+		// The first miss loads the account's whole key set, once (one page: the account has few keys).
+		expect((await (await verify(generateApiKey(s.accountId, "test"))).json<{ code: string }>()).code).toBe("NOT_FOUND");
 		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
+		expect(await runInDurableObject(stub, (o) => o.keys.complete)).toBe(true);
+		// A flood of distinct forgeries, in parallel: not one D1 query.
+		const { counts, vars } = countingEnv();
+		const codes = await Promise.all(
+			Array.from({ length: 200 }, () =>
+				verify(generateApiKey(s.accountId, "test"), {}, vars).then((r) => r.json<{ code: string }>()),
+			),
+		);
+		expect(codes.every((r) => r.code === "NOT_FOUND")).toBe(true);
+		expect(counts.d1).toBe(0);
+		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
+		// The set stays complete through the lifecycle: the key from before, a new one and a rotated one verify.
+		expect((await (await verify(existing)).json<{ code: string }>()).code).toBe("VALID");
+		const made = await createKey(s.users.owner.token, s.accountId, {});
+		expect((await (await verify(made.secret)).json<{ code: string }>()).code).toBe("VALID");
+		const rotated = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${made.key.id}/rotate`,
+			as(s.users.owner.token, "POST", { gracePeriodHours: 0 }),
+		);
+		expect(rotated.status).toBe(201);
+		const successor = await rotated.json<{ secret: string }>();
+		expect((await (await verify(successor.secret)).json<{ code: string }>()).code).toBe("VALID");
+		expect((await (await verify(made.secret)).json<{ code: string }>()).code).not.toBe("VALID");
+		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
+	});
 
-		const { secret } = await createKey(s.users.owner.token, s.accountId, {});
-		expect((await (await verify(secret)).json<{ code: string }>()).code).toBe("VALID");
+	it("a key set is loaded once even when misses arrive together, and the load survives the object's restart", async () => {
+		const s = await seedAccount(clock);
+		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
+		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
+		await Promise.all(Array.from({ length: 20 }, () => verify(generateApiKey(s.accountId, "test"))));
+		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
+		// A new store over the same storage (what an eviction leaves) knows the set is complete.
+		const completeAfterRestart = await runInDurableObject(
+			stub,
+			(_o, state) =>
+				new KeyStore(state.storage.sql, () => {
+					throw new Error("no D1 after a restart");
+				}).complete,
+		);
+		expect(completeAfterRestart).toBe(true);
 	});
 
 	it("500 concurrent verifies against limit 100 admit exactly 100", async () => {

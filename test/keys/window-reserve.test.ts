@@ -69,10 +69,11 @@ describe("window writes with a reserve", () => {
 				let store = new KeyStore(state.storage.sql, noD1);
 				store.upsert(key);
 				let admitted = 0;
-				for (let i = 0; i < before; i++) if ((await store.verify(key.hash, [], null, now)).code === "VALID") admitted++;
+				for (let i = 0; i < before; i++)
+					if ((await store.verify(key.accountId, key.hash, [], null, now)).code === "VALID") admitted++;
 				store = new KeyStore(state.storage.sql, noD1); // the crash
 				let after = 0;
-				while ((await store.verify(key.hash, [], null, now + 1)).code === "VALID") after++;
+				while ((await store.verify(key.accountId, key.hash, [], null, now + 1)).code === "VALID") after++;
 				results.push({ before: admitted, after });
 			}
 			return results;
@@ -108,7 +109,7 @@ describe("window writes with a reserve", () => {
 				}
 				const size = 1 + Math.floor(random() * 120);
 				for (let i = 0; i < size; i++, sent++, t++)
-					if ((await store.verify(key.hash, [], null, t)).code === "VALID") times.push(t);
+					if ((await store.verify(key.accountId, key.hash, [], null, t)).code === "VALID") times.push(t);
 			}
 			return { admittedAt: times, crashes: crashCount };
 		});
@@ -130,7 +131,7 @@ describe("window writes with a reserve", () => {
 				const store = new KeyStore(sql, noD1);
 				const key = record(limit, 60);
 				store.upsert(key);
-				for (let i = 0; i < requests; i++) await store.verify(key.hash, [], null, now);
+				for (let i = 0; i < requests; i++) await store.verify(key.accountId, key.hash, [], null, now);
 				return counter.windowWrites;
 			};
 			return { big: await run(1_000_000, 5_000), thousand: await run(1000, 1000), small: await run(50, 50) };
@@ -148,11 +149,11 @@ describe("window writes with a reserve", () => {
 			let store = new KeyStore(state.storage.sql, noD1);
 			const key = record(100_000, 60); // reserve 1,000
 			store.upsert(key);
-			for (let i = 0; i < 50; i++) await store.verify(key.hash, [], null, now);
+			for (let i = 0; i < 50; i++) await store.verify(key.accountId, key.hash, [], null, now);
 			store.upsert({ ...key, limit: 200 }); // reserve 2
 			store = new KeyStore(state.storage.sql, noD1); // the crash
 			let after = 0;
-			while ((await store.verify(key.hash, [], null, now + 1)).code === "VALID") after++;
+			while ((await store.verify(key.accountId, key.hash, [], null, now + 1)).code === "VALID") after++;
 			return after;
 		});
 		// 50 admitted under the old limit; of the new 200 at most 2 may be lost to the crash.
@@ -166,13 +167,13 @@ describe("window writes with a reserve", () => {
 			const key = record(1000, 60); // reserve 10
 			let store = new KeyStore(state.storage.sql, noD1);
 			store.upsert(key);
-			await store.verify(key.hash, [], null, t0); // written, with the reserve
-			for (let i = 0; i < 10; i++) await store.verify(key.hash, [], null, t0 + 30_000); // unwritten
+			await store.verify(key.accountId, key.hash, [], null, t0); // written, with the reserve
+			for (let i = 0; i < 10; i++) await store.verify(key.accountId, key.hash, [], null, t0 + 30_000); // unwritten
 			store = new KeyStore(state.storage.sql, noD1); // the crash
-			await store.verify(key.hash, ["other:read"], null, t0 + 31_000); // read back, refused
+			await store.verify(key.accountId, key.hash, ["other:read"], null, t0 + 31_000); // read back, refused
 			let admitted = 0;
 			// The admission at t0 has left the window; the ten at t0 + 30 s have not.
-			while ((await store.verify(key.hash, [], null, t0 + 61_000)).code === "VALID") admitted++;
+			while ((await store.verify(key.accountId, key.hash, [], null, t0 + 61_000)).code === "VALID") admitted++;
 			return admitted;
 		});
 		expect(n).toBeLessThanOrEqual(990);
@@ -185,11 +186,11 @@ describe("window writes with a reserve", () => {
 			const key = record(1000, 60); // reserve 10
 			let store = new KeyStore(state.storage.sql, noD1);
 			store.upsert(key);
-			for (let i = 0; i < 5; i++) await store.verify(key.hash, [], null, t0);
+			for (let i = 0; i < 5; i++) await store.verify(key.accountId, key.hash, [], null, t0);
 			// Restart, a refused verify reads the window back (reserve counted at t1), the alarm runs.
 			const restartAndSettle = async (t: number) => {
 				store = new KeyStore(state.storage.sql, noD1);
-				expect((await store.verify(key.hash, ["other:read"], null, t)).code).toBe("INSUFFICIENT_SCOPE");
+				expect((await store.verify(key.accountId, key.hash, ["other:read"], null, t)).code).toBe("INSUFFICIENT_SCOPE");
 				store.windows.settle();
 			};
 			const t1 = t0 + 1_000;
@@ -198,7 +199,7 @@ describe("window writes with a reserve", () => {
 			store = new KeyStore(state.storage.sql, noD1);
 			let n = 0;
 			// One window and two buckets after t1, the five real admissions and the reserve have expired.
-			while ((await store.verify(key.hash, [], null, t1 + 62_000)).code === "VALID") n++;
+			while ((await store.verify(key.accountId, key.hash, [], null, t1 + 62_000)).code === "VALID") n++;
 			return n;
 		});
 		expect(after).toBe(1000);
@@ -211,7 +212,8 @@ describe("window writes with a reserve", () => {
 			o.upsertKey(key);
 			let admitted = 0;
 			// 11 admissions: the first writes with a reserve of 10, the next 10 use it up.
-			for (let i = 0; i < 11; i++) if ((await o.verifyKey(key.hash, [], null, now)).code === "VALID") admitted++;
+			for (let i = 0; i < 11; i++)
+				if ((await o.verifyKey(key.accountId, key.hash, [], null, now)).code === "VALID") admitted++;
 			// The lowered limit shrinks the reserve inside the transaction; the second record breaks
 			// the id's uniqueness, so the whole transaction rolls back.
 			expect(() =>
@@ -220,9 +222,10 @@ describe("window writes with a reserve", () => {
 					{ ...key, hash: `${key.hash}-other` },
 				]),
 			).toThrow();
-			for (let i = 0; i < 2; i++) if ((await o.verifyKey(key.hash, [], null, now)).code === "VALID") admitted++;
+			for (let i = 0; i < 2; i++)
+				if ((await o.verifyKey(key.accountId, key.hash, [], null, now)).code === "VALID") admitted++;
 			const store = new KeyStore(state.storage.sql, noD1); // the crash
-			while ((await store.verify(key.hash, [], null, now + 1)).code === "VALID") admitted++;
+			while ((await store.verify(key.accountId, key.hash, [], null, now + 1)).code === "VALID") admitted++;
 			return admitted;
 		});
 		expect(total).toBeLessThanOrEqual(1000);
@@ -235,13 +238,14 @@ describe("window writes with a reserve", () => {
 		const key = record(limit, 60);
 		await runInDurableObject(stub, async (o) => {
 			o.upsertKey(key);
-			for (let i = 0; i < 25; i++) expect((await o.verifyKey(key.hash, [], null, now)).code).toBe("VALID");
+			for (let i = 0; i < 25; i++)
+				expect((await o.verifyKey(key.accountId, key.hash, [], null, now)).code).toBe("VALID");
 		});
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		const after = await runInDurableObject(stub, async (_o, state) => {
 			const store = new KeyStore(state.storage.sql, noD1); // memory lost, storage kept
 			let n = 0;
-			while ((await store.verify(key.hash, [], null, now + 1)).code === "VALID") n++;
+			while ((await store.verify(key.accountId, key.hash, [], null, now + 1)).code === "VALID") n++;
 			return n;
 		});
 		expect(after).toBe(limit - 25);

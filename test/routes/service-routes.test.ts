@@ -117,23 +117,29 @@ describe("service routes", () => {
 		await expect(failing.send({ to: "a@b.co", subject: "s", text: "t" })).rejects.toThrow("mail provider answered 502");
 	});
 
-	it("logs one structured line per request without header values or query strings", async () => {
+	it("logs every refusal and error, and successes only at the sampling rate, without header values or query strings", async () => {
 		const logged = testApp();
-		await logged.request("/v1/dev/outbox?to=ada@example.com", {
-			headers: { Authorization: "Bearer kw_live_supersecret", Cookie: "__Host-keyward_session=sessionsecret" },
-		});
-		expect(logged.logs).toHaveLength(1);
-		const line = JSON.parse(logged.logs[0] ?? "{}");
-		expect(line).toMatchObject({
+		const secrets = { Authorization: "Bearer kw_live_supersecret", Cookie: "__Host-keyward_session=sessionsecret" };
+		// A success at the default rate (0): Workers Logs has it; Keyward writes nothing.
+		expect((await logged.request("/v1/dev/outbox?to=ada@example.com", { headers: secrets })).status).toBe(200);
+		expect(logged.logs).toHaveLength(0);
+		// Sampled in: REQUEST_LOG_SAMPLE=1 logs every success.
+		await logged.request("/v1/dev/outbox?to=ada@example.com", { headers: secrets }, { REQUEST_LOG_SAMPLE: "1" });
+		// A refusal is always logged.
+		expect((await logged.request("/v1/me?token=x", { headers: secrets })).status).toBe(401);
+		expect(logged.logs).toHaveLength(2);
+		const [success, refusal] = logged.logs.map((l) => JSON.parse(l));
+		expect(success).toMatchObject({
 			msg: "request",
 			method: "GET",
 			path: "/v1/dev/outbox",
 			route: "/v1/dev/outbox",
 			status: 200,
 		});
-		expect(line.requestId).toMatch(/^req_/);
-		expect(typeof line.durationMs).toBe("number");
-		expect(logged.logs[0]).not.toMatch(/supersecret|sessionsecret|ada@example/);
+		expect(refusal).toMatchObject({ msg: "request", level: "info", path: "/v1/me", status: 401 });
+		expect(success.requestId).toMatch(/^req_/);
+		expect(typeof success.durationMs).toBe("number");
+		expect(logged.logs.join("\n")).not.toMatch(/supersecret|sessionsecret|ada@example|token=/);
 	});
 });
 

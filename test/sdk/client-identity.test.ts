@@ -32,6 +32,7 @@ describe("SDK client: service, auth, me and development routes", () => {
 			archived: expect.any(Number),
 			outbox: expect.any(Number),
 			deadLetters: expect.any(Number),
+			queue: { sendBatches: expect.any(Number), messages: expect.any(Number), events: expect.any(Number) },
 		});
 		expect(await kw().dev.objectStats({ query: { accountId: u.accountId } })).toMatchObject({
 			keys: expect.any(Number),

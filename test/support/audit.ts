@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import type { AuditEvent } from "../../src/audit/event";
+import { eventsOf } from "../../src/audit/packets";
 import type { Role } from "../../src/auth/permissions";
 import type { Principal } from "../../src/auth/principal";
 import worker from "../../src/index";
@@ -12,10 +13,11 @@ export function observedQueue(options: { fail?: boolean } = {}) {
 		async send(): Promise<void> {
 			throw new Error("use sendBatch");
 		},
-		async sendBatch(messages: Iterable<MessageSendRequest<AuditEvent>>): Promise<void> {
+		async sendBatch(messages: Iterable<MessageSendRequest<unknown>>): Promise<void> {
 			if (options.fail) throw new Error("queue unavailable");
 			const list = [...messages];
-			sent.push(...list.map((m) => m.body));
+			// Bodies are packets of events (src/audit/packets.ts): record the events.
+			sent.push(...list.flatMap((m) => eventsOf(m.body) ?? []));
 			await env.AUDIT_QUEUE.sendBatch(list);
 		},
 	} as unknown as Queue;

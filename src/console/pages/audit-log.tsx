@@ -1,9 +1,8 @@
 /** The audit log in the console: filters and cursor pagination, straight from GET …/audit-events. */
 import type { App } from "../../platform/app-env";
-import { type Body, fieldErrors, type KeywardClient, type Problem } from "../client/api";
+import { fieldErrors, type KeywardClient } from "../client/api";
 import { Field, Notice, Table } from "../components/layout";
 import * as ui from "../components/render";
-import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type AuditQuery = NonNullable<Parameters<KeywardClient["auditEvents"]["list"]>[0]["query"]>;
 

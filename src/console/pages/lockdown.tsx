@@ -1,9 +1,8 @@
 /** Lockdown in the console, behind a typed confirmation. */
 import type { App } from "../../platform/app-env";
-import { type Body, fieldErrors, type Problem } from "../client/api";
+import { fieldErrors, type Problem } from "../client/api";
 import { Field, Notice } from "../components/layout";
 import * as ui from "../components/render";
-import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 /** The confirmation's own refusal (the console's, before any call) or the API's problem. */
 type ConfirmProblem = Pick<Problem, "status" | "title" | "errors"> & { detail?: string };

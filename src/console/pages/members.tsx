@@ -1,6 +1,6 @@
 /** Members in the console: roles and MFA status, invitations, role changes and removal, all through the API. */
 import type { App } from "../../platform/app-env";
-import { type ApiResult, type Body, fieldErrors, type Problem, type Result } from "../client/api";
+import { type ApiResult, type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice, Table } from "../components/layout";
 import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";

@@ -1,9 +1,7 @@
 /** The security report in the console: each check with its status and the items it found. */
 import type { App } from "../../platform/app-env";
-import { type Body, fieldErrors, type Problem } from "../client/api";
-import { Field, Notice } from "../components/layout";
+import { Notice } from "../components/layout";
 import * as ui from "../components/render";
-import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 async function reportPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: string) {
 	const res = await me.api.call((api) => api.accounts.securityReport({ accountId }));

@@ -1,18 +1,30 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { COALESCE_DEFAULT_WAIT_MS, coalescerFor } from "../../audit/coalescer";
 import { AuditLog } from "../../audit/emitter";
 import type { AppEnv } from "../../platform/app-env";
 
 export interface AuditTrailOptions {
 	log?: (line: string) => void;
+	/**
+	 * How long a request's events wait for other requests' before one `sendBatch` carries them all
+	 * (`AUDIT_COALESCE_MS`, default 200). 0 still gathers the requests of one turn of the event loop.
+	 */
+	coalesceMs?: (env: { AUDIT_COALESCE_MS?: string }) => number;
 }
+
+const coalesceWindow = (env: { AUDIT_COALESCE_MS?: string }): number => {
+	const ms = Number(env.AUDIT_COALESCE_MS ?? COALESCE_DEFAULT_WAIT_MS);
+	return Number.isFinite(ms) && ms >= 0 && ms <= 1000 ? ms : COALESCE_DEFAULT_WAIT_MS;
+};
 
 const header = (value: string | undefined, max: number): string | null => (value ? value.slice(0, max) : null);
 
 /**
  * Gives the request its AuditLog and, whatever the outcome (errors, 404s and
- * refusals included), records exactly one `http.request` event, then sends the
- * request's events after the response with waitUntil. The event lands in the
+ * refusals included), records exactly one `http.request` event, then hands the
+ * request's events to the isolate's coalescer, whose send the request's
+ * waitUntil awaits. The event lands in the
  * trail of the account the request was authorised for, or the system stream.
  */
 export const auditTrail =
@@ -50,7 +62,8 @@ export const auditTrail =
 					durationMs: Date.now() - started,
 				},
 			});
-			const flushing = audit.flush();
+			const sink = { queue: c.env.AUDIT_QUEUE, db, clock, log: options.log };
+			const flushing = coalescerFor(sink, (options.coalesceMs ?? coalesceWindow)(c.env)).add(audit.take());
 			try {
 				c.executionCtx.waitUntil(flushing);
 			} catch {

@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../problems";
-import { parseOriginList } from "../../security/origin";
 
 export interface CorsAllowlistOptions {
 	/** Exact origins (scheme://host[:port]) allowed to call from a browser. `*` is ignored. */
