@@ -108,7 +108,6 @@ async function visit(page, name, { shot = true } = {}) {
 	if (shot) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 }
 
-const totp = (secret, offsetSteps = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
 /** The last time step each secret's code was used for: a code is accepted once, and at most one step ahead. */
 const lastStep = new Map();
 async function freshTotp(secret) {

@@ -8,27 +8,14 @@ import { describeAgent } from "../../src/identity/new-device";
 import { throttleKeyOf } from "../../src/security/cidr";
 import { checkPassword, passwordPolicyFrom } from "../../src/security/password-policy";
 import { canonicalRecoveryCode } from "../../src/security/secret-formats";
-import { identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
+import { changedAway, codeIn, identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
 import { expectProblem, jsonRequest } from "../support/request";
 
 /**
  * What the attack on #18 found, each as the attack: a stolen session, a stolen password, a
  * mailbox, a neighbour on the same network. Each must fail.
  */
-const codeIn = (text: string | undefined) => /\n\n([a-z2-7]+)\n/.exec(text ?? "")?.[1] ?? "";
 const db = createDatabase(env.DB);
-
-async function changedAway(h: ReturnType<typeof identityHarness>) {
-	const u = await h.signupVerified();
-	const next = uniqueEmail();
-	const auth = { Authorization: `Bearer ${u.token}` };
-	expect((await h.request("/v1/me/email", jsonRequest("POST", { email: next }, auth))).status).toBe(202);
-	expect(
-		(await h.post("/v1/auth/email-change/confirm", { token: codeIn((await h.outbox(next))[0]?.text) })).status,
-	).toBe(204);
-	const cancel = codeIn((await h.outbox(u.email)).find((m) => m.subject.includes("being changed"))?.text);
-	return { u, next, cancel };
-}
 
 describe("account takeover, second attack round", () => {
 	it("after a confirmed change, no second change can replace the old address's cancel code", async () => {

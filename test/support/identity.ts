@@ -86,3 +86,23 @@ export async function enrolTotp(h: IdentityHarness, token: string) {
 	const { recoveryCodes } = await confirm.json<{ recoveryCodes: string[] }>();
 	return { secret, recoveryCodes };
 }
+
+/** The one-time code a Keyward email carries (on its own line after a blank one). */
+export const codeIn = (text: string | undefined) => /\n\n([a-z2-7]+)\n/.exec(text ?? "")?.[1] ?? "";
+
+/**
+ * A verified user whose address was changed away and confirmed from the new mailbox (what an
+ * attacker with the session and the password does); answers the cancel code the old address got.
+ */
+export async function changedAway(h: IdentityHarness) {
+	const { expect } = await import("vitest");
+	const u = await h.signupVerified();
+	const next = uniqueEmail();
+	const auth = { Authorization: `Bearer ${u.token}` };
+	expect((await h.request("/v1/me/email", jsonRequest("POST", { email: next }, auth))).status).toBe(202);
+	expect(
+		(await h.post("/v1/auth/email-change/confirm", { token: codeIn((await h.outbox(next))[0]?.text) })).status,
+	).toBe(204);
+	const cancel = codeIn((await h.outbox(u.email)).find((m) => m.subject.includes("being changed"))?.text);
+	return { u, next, cancel };
+}
