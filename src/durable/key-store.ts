@@ -114,8 +114,12 @@ export class KeyStore {
 		return this.#complete;
 	}
 
-	upsert(incoming: KeyRecord): void {
-		const current = this.#held(incoming.hash);
+	/**
+	 * Stores a record, merged with the one held. `remember: false` (loading a whole key set) keeps
+	 * it in storage only, so memory holds the keys that are used, not every key the account has had.
+	 */
+	upsert(incoming: KeyRecord, remember = true): void {
+		const current = this.#byHash.get(incoming.hash) ?? this.#stored(incoming.hash);
 		const record = current ? mergeKeyRecords(current, incoming) : incoming;
 		this.sql.exec(
 			"INSERT INTO keys (hash, id, record) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET record = excluded.record",
@@ -123,18 +127,21 @@ export class KeyStore {
 			record.id,
 			JSON.stringify(record),
 		);
-		this.#byHash.set(record.hash, record);
+		if (remember || this.#byHash.has(record.hash)) this.#byHash.set(record.hash, record);
 		this.windows.limitChanged(record);
 	}
 
-	/** The record in memory, or in storage after an eviction. */
+	#stored(hash: string): KeyRecord | undefined {
+		const stored = this.sql.exec<{ record: string }>("SELECT record FROM keys WHERE hash = ?", hash).toArray()[0];
+		return stored ? (JSON.parse(stored.record) as KeyRecord) : undefined;
+	}
+
+	/** The record in memory, or in storage after an eviction (then kept in memory). */
 	#held(hash: string): KeyRecord | undefined {
 		const cached = this.#byHash.get(hash);
 		if (cached) return cached;
-		const stored = this.sql.exec<{ record: string }>("SELECT record FROM keys WHERE hash = ?", hash).toArray()[0];
-		if (!stored) return undefined;
-		const record = JSON.parse(stored.record) as KeyRecord;
-		this.#byHash.set(hash, record);
+		const record = this.#stored(hash);
+		if (record) this.#byHash.set(hash, record);
 		return record;
 	}
 
@@ -163,7 +170,7 @@ export class KeyStore {
 				.where(and(eq(apiKeys.accountId, accountId), gt(apiKeys.id, after)))
 				.orderBy(asc(apiKeys.id))
 				.limit(LOAD_PAGE);
-			for (const row of rows) this.upsert(recordFromRow(row));
+			for (const row of rows) this.upsert(recordFromRow(row), false);
 			const last = rows.at(-1);
 			if (!last || rows.length < LOAD_PAGE) break;
 			after = last.id;

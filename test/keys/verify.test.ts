@@ -6,7 +6,7 @@ import { ManualClock } from "../../src/platform/clock";
 import type { Env } from "../../src/platform/env";
 import { testApp } from "../support/app";
 import { as, createKey as createKeyAs, jsonRequest } from "../support/request";
-import { seedAccount } from "../support/seed";
+import { seedAccount, seedKey } from "../support/seed";
 
 const clock = new ManualClock("2026-08-01T00:00:00Z");
 
@@ -192,9 +192,20 @@ describe("POST /v1/keys/verify", () => {
 
 	it("a key set is loaded once even when misses arrive together, and the load survives the object's restart", async () => {
 		const s = await seedAccount(clock);
+		// 40 keys the object has never heard of (written to D1 directly, as before the object existed).
+		const old = await Promise.all(
+			Array.from({ length: 40 }, () => seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now())),
+		);
 		const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(s.accountId));
 		const before = await runInDurableObject(stub, (o) => o.keys.d1Loads);
 		await Promise.all(Array.from({ length: 20 }, () => verify(generateApiKey(s.accountId, "test"))));
+		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
+		// The whole set is stored, but memory holds only what is used.
+		const held = await runInDurableObject(stub, (o) => o.memoryStats());
+		expect(held.storedKeys).toBeGreaterThanOrEqual(40);
+		expect(held.keys).toBeLessThan(40);
+		// A key from the loaded set verifies from storage, still with no D1 read.
+		expect((await (await verify(old[7]?.secret ?? "")).json<{ code: string }>()).code).toBe("VALID");
 		expect(await runInDurableObject(stub, (o) => o.keys.d1Loads)).toBe(before + 1);
 		// A new store over the same storage (what an eviction leaves) knows the set is complete.
 		const completeAfterRestart = await runInDurableObject(
