@@ -41,8 +41,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class AuditCoalescer {
 	#open: Batch | null = null;
-	/** Sends made and events sent, for the bench and the tests. */
-	readonly stats = { sends: 0, events: 0 };
 
 	constructor(
 		private readonly sink: AuditSink,
@@ -83,8 +81,6 @@ export class AuditCoalescer {
 		batch.sending ??= (async () => {
 			try {
 				await sendAuditEvents(this.sink, batch.events);
-				this.stats.sends++;
-				this.stats.events += batch.events.length;
 			} finally {
 				batch.done = true;
 			}
