@@ -22,6 +22,9 @@ export default defineConfig(async () => {
 						// Audit events of concurrent requests still share a send; the coalescing window itself
 						// (200 ms in deployment) is tested in test/audit/coalescer.test.ts.
 						AUDIT_COALESCE_MS: "0",
+						// Verify's events wait in the account's object until its alarm; the tests read them there,
+						// or run the alarm themselves (test/durable/verify-events.test.ts), rather than race it.
+						AUDIT_OBJECT_FLUSH_MS: "600000",
 						FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
 						FUZZ_SEED: process.env.FUZZ_SEED ?? "",
 						KEY_PEPPER: "dGVzdC1vbmx5LWtleS1wZXBwZXItMzItYnl0ZXMhISE=",

@@ -7,6 +7,7 @@
 //   npm run bench -- binding        verify via a service binding vs over HTTP (bench/binding.mjs)
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 BENCH_ROUNDS=5 npm run bench
 //   BENCH_INSPECTOR=off npm run bench -- health verify   without the debugger `wrangler dev` attaches
+//   BENCH_RATE=50 npm run bench -- floor verify   the open-loop pass (floor and warm verify at one rate; default 75/s)
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
 import { json, percentile, readArchivedEvents, serverCpuMs, signUpVerified, startStack } from "./stack.mjs";
@@ -20,6 +21,9 @@ const LOGIN_SAMPLES = Number(process.env.BENCH_LOGIN_SAMPLES ?? 60);
 // The latency scenarios run this many times each, interleaved (health, verify, … then again), so
 // a slow patch of the shared machine falls on every scenario alike; the bars compare within a round.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// The open-loop pass: this many requests per round at this rate, below what either Worker serves.
+const RATE = Number(process.env.BENCH_RATE ?? 75);
+const RATE_REQUESTS = Number(process.env.BENCH_RATE_REQUESTS ?? 1125);
 // BENCH_INSPECTOR=off serves through bench/serve.mjs: no debugger attached, as in production.
 const INSPECTOR = process.env.BENCH_INSPECTOR !== "off";
 const DEADLINE_MS = 180_000;
@@ -80,6 +84,37 @@ async function drive(count, request, concurrency = CONCURRENCY) {
 	};
 }
 
+/**
+ * Open loop: request i is sent at start + i / rate, whether or not earlier ones have answered, and
+ * its latency is counted from that planned moment (so a stall is charged to every request it
+ * delays, not hidden by a client that waits). At a rate both Workers can serve, the p99 ratio is
+ * the latency a scenario adds; with a fixed number of clients (`drive`) a scenario that serves
+ * 0.6x the floor's req/s waits about 1/0.6x as long at the median by Little's law, whatever its tail.
+ */
+async function driveAtRate(count, rate, request) {
+	const latencies = [];
+	let errors = 0;
+	const started = performance.now();
+	const one = async (i) => {
+		const planned = started + (i * 1000) / rate;
+		const wait = planned - performance.now();
+		if (wait > 0) await sleep(wait);
+		const res = await request();
+		if (res.status >= 500) errors++;
+		latencies.push(performance.now() - planned);
+	};
+	await Promise.all(Array.from({ length: count }, (_, i) => one(i)));
+	latencies.sort((a, b) => a - b);
+	return {
+		requests: latencies.length,
+		errors5xx: errors,
+		rps: Math.round(latencies.length / ((performance.now() - started) / 1000)),
+		p50ms: +percentile(latencies, 50).toFixed(2),
+		p95ms: +percentile(latencies, 95).toFixed(2),
+		p99ms: +percentile(latencies, 99).toFixed(2),
+	};
+}
+
 const BENCH_PASSWORD = "bench passphrase that is long";
 let benchSession; // set by setupIdentity()
 
@@ -124,13 +159,17 @@ const latencyScenarios = {
 const FLOOR_TARGETS = {
 	health: { rps: 0.8 },
 	"verify (warm)": { rps: 0.6, p99: 1.5 },
+	// The latency bar at equal offered load (open loop): what verify adds, not what fewer req/s cost.
+	[`verify (warm) @${RATE}/s`]: { p99: 1.5 },
 };
 
 /** Every scenario as a ratio to the bare floor of its own round: req/s and p99, per round and median. */
 function floorRatios(rounds) {
-	const names = Object.keys(rounds[0] ?? {}).filter((n) => n !== "floor");
+	const names = Object.keys(rounds[0] ?? {}).filter((n) => !n.startsWith("floor"));
+	// An open-loop row (`… @150/s`) is compared with the floor at the same rate.
+	const floorOf = (name) => (name.includes(" @") ? `floor @${name.split(" @")[1]}` : "floor");
 	return names.map((name) => {
-		const pairs = rounds.filter((r) => r.floor && r[name]).map((r) => [r[name], r.floor]);
+		const pairs = rounds.filter((r) => r[floorOf(name)] && r[name]).map((r) => [r[name], r[floorOf(name)]]);
 		const rps = pairs.map(([row, floor]) => +(row.rps / floor.rps).toFixed(2));
 		const p99 = pairs.map(([row, floor]) => +(row.p99ms / floor.p99ms).toFixed(2));
 		const target = FLOOR_TARGETS[name];
@@ -152,7 +191,9 @@ function floorRatios(rounds) {
 async function counters() {
 	const audit = (await send("/v1/dev/audit-stats?stream=system")).json();
 	const objects = (await send(`/v1/dev/object-stats?accountId=${benchSession.accountId}`)).json();
-	return { queue: audit.queue, d1Loads: objects.d1Loads };
+	// Verify's events are sent by the account's object (issue #20), which counts its own sends.
+	const objectMessages = objects.eventsSent?.messages ?? 0;
+	return { queue: audit.queue, objectMessages, d1Loads: objects.d1Loads };
 }
 
 const median = (values) => {
@@ -272,12 +313,16 @@ try {
 			if (countersBefore) {
 				// Queue messages the isolate sent per request (each message is 3 billed operations:
 				// write, read, delete), and D1 reads the account's object made per 1,000 requests.
-				await sleep(200); // the last requests' coalesced send
+				// The last requests' coalesced send (200 ms), and the account object's alarm (1 s).
+				await sleep(1300);
 				const countersAfter = await counters();
 				// An upper bound: the two counter reads are audited requests too.
 				// (A build without these counters, such as the one before issue #20, reports none.)
 				if (countersAfter.queue && countersBefore.queue) {
-					const messages = countersAfter.queue.messages - countersBefore.queue.messages;
+					const messages =
+						countersAfter.queue.messages -
+						countersBefore.queue.messages +
+						(countersAfter.objectMessages - countersBefore.objectMessages);
 					row.queueOpsPerRequest = +((3 * Math.max(0, messages)) / row.requests).toFixed(4);
 				}
 				if (countersAfter.d1Loads !== undefined)
@@ -288,6 +333,14 @@ try {
 			row.proxyCpuMs = +((cpuAfter.other - cpuBefore.other) / row.requests).toFixed(2);
 			byName[name] = row;
 			results.push({ scenario: name, round, ...byName[name] });
+		}
+		// The same scenarios at one offered rate (open loop), for the latency each adds at equal load.
+		if (byName.floor && byName["verify (warm)"]) {
+			for (const name of ["floor", "verify (warm)"]) {
+				const row = await driveAtRate(RATE_REQUESTS, RATE, latencyScenarios[name]);
+				byName[`${name} @${RATE}/s`] = row;
+				results.push({ scenario: `${name} @${RATE}/s`, round, ...row });
+			}
 		}
 		rounds.push(byName);
 	}

@@ -8,8 +8,7 @@
  * outage comes back as the problem document the HTTP route would have sent.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { AuditLog } from "./audit/emitter";
-import { createDatabase } from "./db";
+import { draftEvent } from "./audit/emitter";
 import { VerifyBody } from "./keys/schemas";
 import { type VerifyVerdict, verifyApiKey } from "./keys/verify";
 import { configurationProblems } from "./middleware/config-guard";
@@ -49,8 +48,14 @@ export class KeywardVerifier extends WorkerEntrypoint<Env> {
 			const parsed = VerifyBody.safeParse(input);
 			if (!parsed.success) return refused(validationError(fieldErrorsFromZod(parsed.error.issues)), requestId);
 			const now = systemClock.now();
-			const { body, headers, key } = await verifyApiKey(this.env, parsed.data, now);
-			if (key) this.#audit(key, requestId);
+			// The verdict's `key.verified` event is completed and stored by the key's account object in
+			// the verify call, and sent by its alarm: a verify over the binding sends nothing from here.
+			const draft = draftEvent(
+				{ actor: { type: "system", id: null, ip: null, userAgent: null }, requestId },
+				{ action: "key.verified", metadata: { transport: "service-binding" } },
+				now,
+			);
+			const { body, headers } = await verifyApiKey(this.env, parsed.data, now, draft);
 			return { ok: true, result: body, headers };
 		} catch (err) {
 			const problem = asApiError(err);
@@ -58,25 +63,6 @@ export class KeywardVerifier extends WorkerEntrypoint<Env> {
 			if (problem.status >= 500) logLine({ level: "error", msg: "verify failed", requestId, error: errorFrames(err) });
 			return refused(problem, requestId);
 		}
-	}
-
-	/**
-	 * The HTTP route files its request under the key's account (`audit-events?keyId=`); a verify over
-	 * the binding is recorded there too, so a key's use is visible whichever way it was checked.
-	 */
-	#audit(key: { accountId: string; keyId: string; code: string; decidedAt: number }, requestId: string): void {
-		const audit = new AuditLog(
-			{ queue: this.env.AUDIT_QUEUE, db: createDatabase(this.env.DB), clock: systemClock },
-			{ actor: { type: "system", id: null, ip: null, userAgent: null }, requestId },
-		);
-		audit.record({
-			action: "key.verified",
-			accountId: key.accountId,
-			outcome: key.code === "VALID" ? "success" : "failure",
-			target: { type: "key", id: key.keyId },
-			metadata: { keyId: key.keyId, verdict: key.code, decidedAt: key.decidedAt, transport: "service-binding" },
-		});
-		this.ctx.waitUntil(audit.flush());
 	}
 }
 

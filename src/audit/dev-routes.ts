@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { developmentOnly } from "../middleware/development-only";
 import type { App } from "../platform/app-env";
 import { jsonContent, problemResponses } from "../routes/openapi-shared";
-import { queueCounters } from "./emitter";
+import { queueCounters } from "./packets";
 import { auditCounts } from "./queries";
 
 export const devAuditStatsRoute = createRoute({

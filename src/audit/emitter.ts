@@ -12,7 +12,7 @@ import { auditOutbox } from "../db/schema";
 import type { Clock } from "../platform/clock";
 import { newId } from "../platform/ids";
 import { type AuditAction, type AuditActor, type AuditEvent, SYSTEM_STREAM } from "./event";
-import { packIntoBatches } from "./packets";
+import { packIntoBatches, sendPackedBatch } from "./packets";
 import { scrubActor, scrubMetadata } from "./scrub";
 
 export interface AuditRecordInput {
@@ -55,20 +55,25 @@ export class AuditLog {
 		this.context.actor = { ...this.context.actor, ...actor };
 	}
 
+	/**
+	 * Set by a route whose `http.request` event another party stored (verify's, by the account's
+	 * object): the middleware then records none for a 200, so the request is in the trail once.
+	 */
+	requestEventStored = false;
+
 	record(input: AuditRecordInput): AuditEvent {
-		const event: AuditEvent = {
-			id: newId("evt"),
-			time: this.sink.clock.now().toISOString(),
-			accountId: input.accountId ?? this.accountId ?? SYSTEM_STREAM,
-			action: input.action,
-			outcome: input.outcome ?? "success",
-			actor: scrubActor({ ...this.context.actor, ...input.actor }),
-			target: input.target ?? null,
-			requestId: this.context.requestId,
-			metadata: scrubMetadata(input.metadata ?? {}),
-		};
+		const event = this.#build(input);
 		this.#events.push(event);
 		return event;
+	}
+
+	/** An event of this request, not recorded here: its account is filled in by whoever stores it. */
+	draft(input: Omit<AuditRecordInput, "accountId">): Omit<AuditEvent, "accountId"> {
+		return draftEvent(this.context, input, this.sink.clock.now());
+	}
+
+	#build(input: AuditRecordInput): AuditEvent {
+		return { ...this.draft(input), accountId: input.accountId ?? this.accountId ?? SYSTEM_STREAM };
 	}
 
 	/** Sends everything recorded so far; safe to call once per request, from waitUntil. */
@@ -83,17 +88,29 @@ export class AuditLog {
 	}
 }
 
-/** What this isolate has sent to the audit queue (the bench reads it through `/v1/dev/audit-stats`). */
-export const queueCounters = { sendBatches: 0, messages: 0, events: 0 };
+/** An event, scrubbed, with no account yet: `AuditLog` routes it, or the key's account object (verify). */
+export function draftEvent(
+	context: { actor: AuditActor; requestId: string | null },
+	input: Omit<AuditRecordInput, "accountId">,
+	now: Date,
+): Omit<AuditEvent, "accountId"> {
+	return {
+		id: newId("evt"),
+		time: now.toISOString(),
+		action: input.action,
+		outcome: input.outcome ?? "success",
+		actor: scrubActor({ ...context.actor, ...input.actor }),
+		target: input.target ?? null,
+		requestId: context.requestId,
+		metadata: scrubMetadata(input.metadata ?? {}),
+	};
+}
 
 /** Sends events packed many to a message (`packets.ts`); what the queue refuses goes to the outbox. */
 export async function sendAuditEvents(sink: AuditSink, events: AuditEvent[]): Promise<void> {
 	for (const part of packIntoBatches(events)) {
 		try {
-			await sink.queue.sendBatch(part.messages.map((body) => ({ body, contentType: "json" as const })));
-			queueCounters.sendBatches++;
-			queueCounters.messages += part.messages.length;
-			queueCounters.events += part.events.length;
+			await sendPackedBatch(sink.queue, part);
 		} catch {
 			await keepInOutbox(sink, part.events);
 		}

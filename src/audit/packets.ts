@@ -75,3 +75,27 @@ export function packIntoBatches(events: AuditEvent[]): { messages: AuditPacket[]
 	closeBatch();
 	return batches;
 }
+
+export interface QueueCounters {
+	sendBatches: number;
+	messages: number;
+	events: number;
+}
+
+/** What this isolate's requests have sent to the audit queue (the bench reads it through `/v1/dev/audit-stats`). */
+export const queueCounters: QueueCounters = { sendBatches: 0, messages: 0, events: 0 };
+
+/**
+ * Sends one of `packIntoBatches`' parts and counts it (an account object counts its own sends);
+ * throws when the queue refuses, so the caller keeps those events.
+ */
+export async function sendPackedBatch(
+	queue: Pick<Queue, "sendBatch">,
+	part: { messages: AuditPacket[]; events: AuditEvent[] },
+	counters: QueueCounters = queueCounters,
+): Promise<void> {
+	await queue.sendBatch(part.messages.map((body) => ({ body, contentType: "json" as const })));
+	counters.sendBatches++;
+	counters.messages += part.messages.length;
+	counters.events += part.events.length;
+}

@@ -23,13 +23,26 @@ export const registerVerify = (app: App) =>
 	app.openapi(verifyRoute, async (c) => {
 		const input = c.req.valid("json");
 		const ip = clientAddressFor(input, c.req.header("CF-Connecting-IP") ?? null, c.get("principal"));
-		const { body, headers, key } = await verifyApiKey(c.env, { ...input, ip }, c.get("services").clock.now());
+		const audit = c.get("audit");
+		// The request's event, drafted here and completed and stored by the key's account object in the
+		// verify call itself: no send from this Worker. A key the object does not hold stores nothing,
+		// and the middleware records the request in the system stream as for any other.
+		const draft = audit.draft({
+			action: "http.request",
+			metadata: { method: c.req.method, route: verifyRoute.path, path: c.req.path, status: 200 },
+		});
+		const { body, headers, key, recorded } = await verifyApiKey(
+			c.env,
+			{ ...input, ip },
+			c.get("services").clock.now(),
+			draft,
+		);
 		if (key) {
-			// The request lands in the key's account trail, so `audit-events?keyId=` shows a key's use.
-			const audit = c.get("audit");
+			// Had the object not stored it, the request still lands in the key's account trail.
 			audit.accountId = key.accountId;
 			audit.annotate({ keyId: key.keyId, verdict: key.code, decidedAt: key.decidedAt });
 		}
+		audit.requestEventStored = recorded;
 		for (const [name, value] of Object.entries(headers)) c.header(name, value);
 		return c.json(body, 200);
 	});

@@ -4,6 +4,7 @@
  * checksum is wrong is answered NOT_FOUND here, before any storage; every
  * other decision is made by the owning account's Durable Object in one call.
  */
+import type { VerifyEventDraft } from "../audit/verify-event";
 import { roleAllows } from "../auth/permissions";
 import type { Principal } from "../auth/principal";
 import { accountGuard } from "../durable/address";
@@ -42,9 +43,13 @@ export interface VerifyInput {
 /** The verdict body: what `POST /v1/keys/verify` answers and the entrypoint's `verify()` returns. */
 export type VerifyVerdict = Awaited<ReturnType<typeof verifyApiKey>>["body"];
 
-export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
+/**
+ * With `draft`, the account's object completes and stores the verify's audit event in the same call
+ * (`recorded` says it did: only for a key it holds), so the caller sends none for it.
+ */
+export async function verifyApiKey(env: Env, input: VerifyInput, now: Date, draft?: VerifyEventDraft) {
 	const parsed = parseApiKey(input.key);
-	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null };
+	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded: false };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
 	const outcome = await accountGuard(env, parsed.accountId).verifyKey(
 		parsed.accountId,
@@ -52,10 +57,11 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 		input.requiredScopes,
 		input.ip ?? null,
 		now.getTime(),
+		draft,
 	);
-	const { key, window } = outcome;
+	const { key, window, recorded } = outcome;
 	if (!key || !window || key.accountId !== parsed.accountId) {
-		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null };
+		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded };
 	}
 	// Who the verdict was about, for the request's audit event; only for a key that exists, so a
 	// fabricated key cannot write into an account's trail.
@@ -92,6 +98,7 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 			},
 			headers,
 			key: about,
+			recorded,
 		};
 	}
 	// When not valid, nothing about the key is disclosed but the code (and, when rate limited, the limit).
@@ -102,5 +109,6 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date) {
 				: { valid: false, code: outcome.code },
 		headers,
 		key: about,
+		recorded,
 	};
 }

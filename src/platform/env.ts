@@ -25,6 +25,8 @@ export interface Env {
 	MAX_KEYS_PER_ACCOUNT?: string;
 	/** How long (ms, 0–1000, default 200) a request's audit events wait to share one queue send with others'. */
 	AUDIT_COALESCE_MS?: string;
+	/** How long (ms, 0–600000, default 1000) verify's audit events wait in the account's object to be sent together. */
+	AUDIT_OBJECT_FLUSH_MS?: string;
 	/** Fraction (0–1, default 0) of successful requests that also get Keyward's own log line; errors and refusals always do. */
 	REQUEST_LOG_SAMPLE?: string;
 	KEY_PEPPER?: string;

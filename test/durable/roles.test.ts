@@ -34,6 +34,7 @@ describe("Durable Objects by role", () => {
 		await archive.chainHead(account);
 
 		expect(await tablesOf(accountGuard(env, account))).toEqual([
+			"audit_pending",
 			"failed_login_windows",
 			"key_last_used",
 			"key_set",

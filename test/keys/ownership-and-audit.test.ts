@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
-import { observedQueue } from "../support/audit";
+import { observedQueue, storedInAccountObject } from "../support/audit";
 import { bearer, expectProblem, jsonRequest } from "../support/request";
 import { seedAccount, seedKey } from "../support/seed";
 
@@ -28,25 +28,37 @@ describe("a member and another member's key", () => {
 });
 
 describe("verify in the audit trail", () => {
-	it("records the key and the verdict on the request's event, in the key's account trail", async () => {
+	it("the key's account object stores the request's event with the key and the verdict; the Worker sends none", async () => {
 		const s = await seedAccount(clock);
 		const key = await seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now());
 		const audit = observedQueue();
 		const verify = (body: unknown) =>
-			t.request("/v1/keys/verify", jsonRequest("POST", body), { AUDIT_QUEUE: audit.queue });
+			t.request("/v1/keys/verify", jsonRequest("POST", body, { "CF-Connecting-IP": "203.0.113.5" }), {
+				AUDIT_QUEUE: audit.queue,
+			});
 
-		await verify({ key: key.secret, requiredScopes: ["data:read"] });
-		await verify({ key: key.secret, requiredScopes: ["data:write"] });
+		const answers = [
+			await verify({ key: key.secret, requiredScopes: ["data:read"] }),
+			await verify({ key: key.secret, requiredScopes: ["data:write"] }),
+		];
 		await verify({ key: `${key.secret.slice(0, -1)}x` });
 
-		const events = audit.sent.filter((e) => e.action === "http.request");
-		expect(events.map((e) => [e.accountId, e.metadata.keyId, e.metadata.verdict])).toEqual([
-			[s.accountId, key.id, "VALID"],
-			[s.accountId, key.id, "INSUFFICIENT_SCOPE"],
-			// A key that does not exist names no account: its request stays in the system stream.
+		const stored = await storedInAccountObject(s.accountId);
+		expect(stored.map((e) => [e.action, e.accountId, e.outcome, e.metadata.keyId, e.metadata.verdict])).toEqual([
+			["http.request", s.accountId, "success", key.id, "VALID"],
+			["http.request", s.accountId, "success", key.id, "INSUFFICIENT_SCOPE"],
+		]);
+		expect(stored.map((e) => e.requestId)).toEqual(answers.map((r) => r.headers.get("x-request-id")));
+		expect(stored[0]).toMatchObject({
+			actor: { type: "user", id: null, ip: "203.0.113.5" },
+			metadata: { method: "POST", route: "/v1/keys/verify", path: "/v1/keys/verify", status: 200 },
+		});
+		expect(typeof stored[0]?.metadata.decidedAt).toBe("number");
+		// From the Worker, only the made-up key's request: it names no account and stays in the system stream.
+		const sent = audit.sent.filter((e) => e.action === "http.request");
+		expect(sent.map((e) => [e.accountId, e.metadata.keyId, e.metadata.verdict])).toEqual([
 			["system", undefined, undefined],
 		]);
-		expect(typeof events[0]?.metadata.decidedAt).toBe("number");
-		expect(JSON.stringify(events)).not.toContain(key.secret);
+		expect(JSON.stringify([...stored, ...sent])).not.toContain(key.secret);
 	});
 });

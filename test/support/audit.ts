@@ -1,8 +1,9 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject } from "cloudflare:test";
 import type { AuditEvent } from "../../src/audit/event";
 import { eventsOf } from "../../src/audit/packets";
 import type { Role } from "../../src/auth/permissions";
 import type { Principal } from "../../src/auth/principal";
+import type { AccountGuard } from "../../src/durable/account-guard";
 import worker from "../../src/index";
 import { newId } from "../../src/platform/ids";
 
@@ -83,4 +84,10 @@ export async function archivedEventIds(stream: string): Promise<string[]> {
 			.filter(Boolean)
 			.map((line) => (JSON.parse(line) as AuditEvent).id),
 	);
+}
+
+/** The audit events an account's object has stored and not yet sent (verify's: src/durable/event-store.ts). */
+export async function storedInAccountObject(accountId: string): Promise<AuditEvent[]> {
+	const stub = env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(accountId));
+	return runInDurableObject(stub, (guard: AccountGuard) => guard.events.list(10_000));
 }

@@ -22,7 +22,8 @@ const header = (value: string | undefined, max: number): string | null => (value
 
 /**
  * Gives the request its AuditLog and, whatever the outcome (errors, 404s and
- * refusals included), records exactly one `http.request` event, then hands the
+ * refusals included), records exactly one `http.request` event (unless the route had
+ * it stored elsewhere: verify's account object stores its own), then hands the
  * request's events to the isolate's coalescer, whose send the request's
  * waitUntil awaits. The event lands in the
  * trail of the account the request was authorised for, or the system stream.
@@ -49,19 +50,20 @@ export const auditTrail =
 			await next();
 		} finally {
 			const status = c.res.status;
-			audit.record({
-				action: "http.request",
-				accountId: audit.accountId,
-				outcome: status < 400 ? "success" : "failure",
-				metadata: {
-					...audit.requestFacts,
-					method: c.req.method,
-					route: routePath(c, -1),
-					path: c.req.path,
-					status,
-					durationMs: Date.now() - started,
-				},
-			});
+			if (!(audit.requestEventStored && status === 200))
+				audit.record({
+					action: "http.request",
+					accountId: audit.accountId,
+					outcome: status < 400 ? "success" : "failure",
+					metadata: {
+						...audit.requestFacts,
+						method: c.req.method,
+						route: routePath(c, -1),
+						path: c.req.path,
+						status,
+						durationMs: Date.now() - started,
+					},
+				});
 			const sink = { queue: c.env.AUDIT_QUEUE, db, clock, log: options.log };
 			const flushing = coalescerFor(sink, (options.coalesceMs ?? coalesceWindow)(c.env)).add(audit.take());
 			try {
