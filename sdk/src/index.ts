@@ -20,6 +20,7 @@ export {
 	type OutputOf,
 } from "./operations.js";
 export {
+	type CredentialProblem,
 	isProblem,
 	KeywardError,
 	KeywardTimeoutError,

@@ -8,6 +8,9 @@ import type { components } from "./schema.js";
 
 export type Problem = components["schemas"]["Problem"];
 
+/** Why a 401 refused the credential (`KeywardError.code`): sign in again on `session_expired`, and so on. */
+export type CredentialProblem = NonNullable<Problem["code"]>;
+
 export const PROBLEM_BASE = "https://keyward.dev/problems/";
 
 /** The problem types the API sends, by their last path segment. */
@@ -40,6 +43,15 @@ export class KeywardError extends Error {
 		this.status = problem.status;
 		this.problem = problem;
 		this.retryAfterSeconds = retryAfterSeconds;
+	}
+
+	/**
+	 * On a 401 about the credential, why it was refused: `missing_credentials`,
+	 * `malformed_authorization`, `invalid_token`, `session_expired`, `session_revoked`,
+	 * `key_revoked` or `key_expired`. Null on every other problem.
+	 */
+	get code(): CredentialProblem | null {
+		return this.problem.code ?? null;
 	}
 
 	/** True when the problem is of the given kind (`err.is("not-found")`). */

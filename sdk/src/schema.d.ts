@@ -3394,6 +3394,12 @@ export interface components {
       status: number;
       detail: string;
       requestId: string;
+      /**
+       * @description On a 401 about the credential, why it was refused: `missing_credentials` (none sent), `malformed_authorization` (the header is not `Bearer <token>`), `invalid_token` (not a token Keyward issued, or not valid for this use), `session_expired` (idle timeout or lifetime: sign in again), `session_revoked` (signed out, ended from another session, or the account was locked down), `key_revoked`, `key_expired` (create or rotate a key). Absent on other problems.
+       * @example session_expired
+       * @enum {string}
+       */
+      code?: "missing_credentials" | "malformed_authorization" | "invalid_token" | "session_expired" | "session_revoked" | "key_revoked" | "key_expired";
       errors?: {
           path: string;
           message: string;

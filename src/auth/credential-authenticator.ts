@@ -12,7 +12,7 @@ import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, membershipsOf } from "../identity/users";
 import { hashApiKey, parseApiKey } from "../keys/format";
 import type { AppEnv } from "../platform/app-env";
-import { ApiError } from "../problems";
+import { ApiError, type CredentialProblem } from "../problems";
 import { fromOwnSite, parseOriginList } from "../security/origin";
 import type { Authenticator, Principal } from "./principal";
 
@@ -34,19 +34,26 @@ function assertSameSiteOrigin(c: Context<AppEnv>): void {
 	}
 }
 
+/** Records why a credential that was sent did not authenticate (the 401's `code`). */
+const rejected = (c: Context, problem: CredentialProblem): null => {
+	(c as Context<AppEnv>).set("credentialProblem", problem);
+	return null;
+};
+
 export const credentialAuthenticator: Authenticator = async (c) => {
 	const credential = credentialOf(c);
-	if (!credential) return null;
+	if (!credential) return c.req.header("Authorization") === undefined ? null : rejected(c, "malformed_authorization");
 	if (credential.via === "cookie" && !SAFE_METHODS.has(c.req.method)) assertSameSiteOrigin(c as Context<AppEnv>);
 	const { services } = (c as Context<AppEnv>).var;
 	if (credential.token.startsWith("kw_")) return keyPrincipal(c as Context<AppEnv>, credential.token);
 	const resolved = await resolveSessionToken(c.env, credential.token, services.clock.now());
-	if (!resolved) return null;
+	if (!resolved) return rejected(c, "invalid_token");
+	if ("ended" in resolved) return rejected(c, resolved.ended === "expired" ? "session_expired" : "session_revoked");
 	const [user, memberships] = await Promise.all([
 		getUser(services.db, resolved.userId),
 		membershipsOf(services.db, resolved.userId),
 	]);
-	if (!user) return null;
+	if (!user) return rejected(c, "invalid_token");
 	const principal: Principal = {
 		type: "user",
 		id: resolved.userId,
@@ -68,7 +75,7 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principal | null> {
 	const { services } = c.var;
 	const parsed = parseApiKey(token);
-	if (!parsed) return null;
+	if (!parsed) return rejected(c, "invalid_token");
 	const outcome = await accountGuard(c.env, parsed.accountId).verifyKey(
 		parsed.accountId,
 		await hashApiKey(c.env.KEY_PEPPER ?? "", token),
@@ -76,14 +83,16 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 		c.req.header("CF-Connecting-IP") ?? null,
 		services.clock.now().getTime(),
 	);
-	if (outcome.code !== "VALID" || !outcome.key) return null;
+	if (outcome.code === "REVOKED") return rejected(c, "key_revoked");
+	if (outcome.code === "EXPIRED") return rejected(c, "key_expired");
+	if (outcome.code !== "VALID" || !outcome.key) return rejected(c, "invalid_token");
 	const key = outcome.key;
 	const [creatorUser, creatorMemberships] = await Promise.all([
 		getUser(services.db, key.createdBy),
 		membershipsOf(services.db, key.createdBy),
 	]);
 	const creator = creatorMemberships.find((m) => m.accountId === key.accountId);
-	if (!creator || !creatorUser) return null;
+	if (!creator || !creatorUser) return rejected(c, "invalid_token");
 	return {
 		type: "key",
 		id: key.id,

@@ -51,9 +51,21 @@ const toRecord = (r: Row): SessionRecord => ({
 	country: r.country,
 });
 
-/** The `sessions` and `seen_sign_ins` tables of one user's object. */
+/** Why a session that was presented with its right secret no longer works. */
+export type SessionEnd = "expired" | "revoked";
+
+/** What validating a presented session finds: it, how it ended, or nothing (unknown id or wrong secret). */
+export type SessionCheck = { session: SessionRecord } | { ended: SessionEnd } | null;
+
+/** Ended sessions remembered per user, so a client is told "expired" or "revoked" rather than "invalid". */
+const ENDED_KEPT = 100;
+
+/** The `sessions`, `ended_sessions` and `seen_sign_ins` tables of one user's object. */
 export class SessionStore {
 	constructor(private readonly sql: SqlStorage) {
+		sql.exec(
+			"CREATE TABLE IF NOT EXISTS ended_sessions (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, reason TEXT NOT NULL)",
+		);
 		sql.exec(
 			"CREATE TABLE IF NOT EXISTS seen_sign_ins (kind TEXT NOT NULL, value TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (kind, value))",
 		);
@@ -75,25 +87,57 @@ export class SessionStore {
 			s.userAgent,
 			s.country,
 		);
-		this.sql.exec(
-			"DELETE FROM sessions WHERE id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",
-			MAX_SESSIONS_PER_USER,
+		this.#end(
+			"id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",
+			[MAX_SESSIONS_PER_USER],
+			"revoked",
 		);
 	}
 
-	/** The session if the secret matches and it is neither idle nor past its lifetime; expired ones are deleted. */
-	validate(id: string, secretHash: string, now: number): SessionRecord | null {
+	/**
+	 * Deletes the sessions `where` selects, remembering each (id, secret hash, why) so that the
+	 * holder of the token is told why; only the most recent ENDED_KEPT are kept. Returns how many ended.
+	 */
+	#end(where: string, params: SqlStorageValue[], reason: SessionEnd): number {
+		this.sql.exec(
+			`INSERT OR REPLACE INTO ended_sessions (id, secret_hash, reason) SELECT id, secret_hash, ? FROM sessions WHERE ${where}`,
+			reason,
+			...params,
+		);
+		const ended = this.sql.exec(`DELETE FROM sessions WHERE ${where}`, ...params).rowsWritten;
+		if (ended > 0)
+			this.sql.exec(
+				"DELETE FROM ended_sessions WHERE rowid NOT IN (SELECT rowid FROM ended_sessions ORDER BY rowid DESC LIMIT ?)",
+				ENDED_KEPT,
+			);
+		return ended;
+	}
+
+	/**
+	 * The session if the secret matches and it is neither idle nor past its lifetime; expired ones
+	 * are ended here. A session that ended says how, but only to the holder of its secret.
+	 */
+	validate(id: string, secretHash: string, now: number): SessionCheck {
 		const row = this.sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
-		if (!row || !constantTimeEqual(row.secret_hash, secretHash)) return null;
+		if (!row) {
+			const ended = this.sql
+				.exec<{ secret_hash: string; reason: SessionEnd }>(
+					"SELECT secret_hash, reason FROM ended_sessions WHERE id = ?",
+					id,
+				)
+				.toArray()[0];
+			return ended && constantTimeEqual(ended.secret_hash, secretHash) ? { ended: ended.reason } : null;
+		}
+		if (!constantTimeEqual(row.secret_hash, secretHash)) return null;
 		if (now >= row.expires_at || now >= row.last_seen_at + row.idle_timeout_ms) {
-			this.sql.exec("DELETE FROM sessions WHERE id = ?", id);
-			return null;
+			this.#end("id = ?", [id], "expired");
+			return { ended: "expired" };
 		}
 		if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
 			this.sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, id);
 			row.last_seen_at = now;
 		}
-		return toRecord(row);
+		return { session: toRecord(row) };
 	}
 
 	list(now: number): SessionRecord[] {
@@ -102,19 +146,17 @@ export class SessionStore {
 	}
 
 	delete(id: string): boolean {
-		return this.sql.exec("DELETE FROM sessions WHERE id = ?", id).rowsWritten > 0;
+		return this.#end("id = ?", [id], "revoked") > 0;
 	}
 
 	/** Deletes every session but `keep` (none kept when null); returns how many ended. */
 	deleteExcept(keep: string | null): number {
-		return keep === null
-			? this.sql.exec("DELETE FROM sessions").rowsWritten
-			: this.sql.exec("DELETE FROM sessions WHERE id <> ?", keep).rowsWritten;
+		return keep === null ? this.#end("1 = 1", [], "revoked") : this.#end("id <> ?", [keep], "revoked");
 	}
 
 	/** Deletes ended sessions; returns when the next live one could end (idle or absolute), or null when none is left. */
 	purgeEnded(now: number): number | null {
-		this.sql.exec("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", now, now);
+		this.#end("expires_at <= ? OR last_seen_at + idle_timeout_ms <= ?", [now, now], "expired");
 		const next = this.sql
 			.exec<{ at: number | null }>("SELECT MIN(MIN(expires_at, last_seen_at + idle_timeout_ms)) AS at FROM sessions")
 			.one().at;

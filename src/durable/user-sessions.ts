@@ -5,7 +5,7 @@
  * next request in every location.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type NewSession, type SessionRecord, SessionStore } from "./session-store";
+import { type NewSession, type SessionCheck, type SessionRecord, SessionStore } from "./session-store";
 import { FailureStreaks, type StreakPolicy, type ThrottleVerdict } from "./throttle-store";
 
 /**
@@ -39,7 +39,7 @@ export class UserSessions extends DurableObject<object> {
 		if (current === null || current > endsAt) await this.ctx.storage.setAlarm(endsAt);
 	}
 
-	validateSession(id: string, secretHash: string, now: number): SessionRecord | null {
+	validateSession(id: string, secretHash: string, now: number): SessionCheck {
 		return this.#sessions.validate(id, secretHash, now);
 	}
 

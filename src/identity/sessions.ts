@@ -62,12 +62,13 @@ export async function startSession(
 export async function resolveSessionToken(env: Env, token: string, now: Date) {
 	const parts = parseSessionToken(token);
 	if (!parts) return null;
-	const session = await userSessions(env, parts.userId).validateSession(
+	const check = await userSessions(env, parts.userId).validateSession(
 		parts.sessionId,
 		await hashSessionSecret(parts.secret),
 		now.getTime(),
 	);
-	return session ? { userId: parts.userId, session } : null;
+	if (check === null) return null;
+	return "session" in check ? { userId: parts.userId, session: check.session } : { ended: check.ended };
 }
 
 export const SESSION_COOKIE = "__Host-keyward_session";

@@ -3,6 +3,7 @@ import type { AuditLog } from "../audit/emitter";
 import type { Principal } from "../auth/principal";
 import type { Database } from "../db";
 import type { Mailer } from "../mail";
+import type { CredentialProblem } from "../problems";
 import type { Clock } from "./clock";
 import type { Env } from "./env";
 
@@ -24,6 +25,8 @@ export interface AppEnv {
 		audit: AuditLog;
 		/** The authenticated caller, or null. */
 		principal: Principal | null;
+		/** Why a credential that was sent did not authenticate (a 401's `code`); unset when none was sent. */
+		credentialProblem?: CredentialProblem;
 		/** A route that serves HTML sets its own Content-Security-Policy here. */
 		contentSecurityPolicy?: string;
 	};

@@ -47,8 +47,33 @@ const KINDS: Record<ProblemKind, { status: number; title: string }> = {
 	"service-unavailable": { status: 503, title: "Service unavailable" },
 };
 
+/**
+ * Why a 401 refused the credential, so a client can react (sign in again, fix its header, stop
+ * using a key) without reading `detail`.
+ */
+export type CredentialProblem =
+	| "missing_credentials"
+	| "malformed_authorization"
+	| "invalid_token"
+	| "session_expired"
+	| "session_revoked"
+	| "key_revoked"
+	| "key_expired";
+
+export const CREDENTIAL_PROBLEMS: readonly CredentialProblem[] = [
+	"missing_credentials",
+	"malformed_authorization",
+	"invalid_token",
+	"session_expired",
+	"session_revoked",
+	"key_revoked",
+	"key_expired",
+];
+
 export interface ApiErrorOptions {
 	detail?: string;
+	/** A 401's reason (`CredentialProblem`), sent as the problem's `code`. */
+	code?: CredentialProblem;
 	errors?: FieldError[];
 	headers?: Record<string, string>;
 }
@@ -60,6 +85,7 @@ export class ApiError extends Error {
 	readonly detail: string | undefined;
 	readonly errors: FieldError[] | undefined;
 	readonly headers: Record<string, string>;
+	readonly code: CredentialProblem | undefined;
 
 	constructor(kind: ProblemKind, options: ApiErrorOptions = {}) {
 		super(options.detail ?? KINDS[kind].title);
@@ -69,6 +95,7 @@ export class ApiError extends Error {
 		this.detail = options.detail;
 		this.errors = options.errors;
 		this.headers = options.headers ?? {};
+		this.code = options.code;
 	}
 }
 
@@ -102,6 +129,7 @@ export interface ProblemDocument {
 	status: number;
 	detail: string;
 	requestId: string;
+	code?: CredentialProblem;
 	errors?: FieldError[];
 }
 
@@ -112,6 +140,7 @@ export function problemBody(error: ApiError, requestId: string): ProblemDocument
 		status: error.status,
 		detail: error.detail ?? KINDS[error.kind].title,
 		requestId,
+		...(error.code ? { code: error.code } : {}),
 		...(error.errors ? { errors: error.errors } : {}),
 	};
 }

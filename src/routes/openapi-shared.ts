@@ -1,6 +1,7 @@
 /** Schemas and helpers shared by every route definition. */
 import { z } from "@hono/zod-openapi";
 import { type IdPrefix, idPattern } from "../platform/ids";
+import { CREDENTIAL_PROBLEMS, type CredentialProblem } from "../problems";
 
 /**
  * An id of one type, checked against the exact shape `newId` mints. Ids reach
@@ -44,6 +45,18 @@ export const ProblemSchema = z
 		status: z.number().int(),
 		detail: z.string(),
 		requestId: z.string(),
+		code: z
+			.enum(CREDENTIAL_PROBLEMS as [CredentialProblem, ...CredentialProblem[]])
+			.optional()
+			.openapi({
+				description:
+					"On a 401 about the credential, why it was refused: `missing_credentials` (none sent), " +
+					"`malformed_authorization` (the header is not `Bearer <token>`), `invalid_token` (not a token " +
+					"Keyward issued, or not valid for this use), `session_expired` (idle timeout or lifetime: sign in " +
+					"again), `session_revoked` (signed out, ended from another session, or the account was locked " +
+					"down), `key_revoked`, `key_expired` (create or rotate a key). Absent on other problems.",
+				example: "session_expired",
+			}),
 		errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 	})
 	.openapi("Problem");

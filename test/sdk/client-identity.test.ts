@@ -54,6 +54,12 @@ describe("SDK client: service, auth, me and development routes", () => {
 			.catch((e: unknown) => e);
 		expect(after).toBeInstanceOf(KeywardError);
 		expect((after as KeywardError).status).toBe(401);
+		// The 401 says why, so a client can send its user to sign in again.
+		expect((after as KeywardError).code).toBe("session_revoked");
+		const none = await kw()
+			.me.get()
+			.catch((e: unknown) => e);
+		expect((none as KeywardError).code).toBe("missing_credentials");
 	});
 
 	it("auth: second factor by TOTP, email code and recovery code; me: TOTP enrolment and removal", async () => {

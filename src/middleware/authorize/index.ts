@@ -6,19 +6,35 @@ import type { Principal, PrincipalMembership } from "../../auth/principal";
 import { memberships } from "../../db/schema";
 import type { AppEnv } from "../../platform/app-env";
 import { isIdOf } from "../../platform/ids";
-import { ApiError, validationError } from "../../problems";
+import { ApiError, type CredentialProblem, validationError } from "../../problems";
 import { ipAllowed } from "../../security/cidr";
 import { scopeSatisfies } from "../../security/scopes";
 
-const unauthorized = () =>
-	new ApiError("unauthorized", {
-		detail: "Send a session token or API key as Authorization: Bearer",
-		headers: { "WWW-Authenticate": 'Bearer realm="keyward"' },
-	});
+const DETAILS: Record<CredentialProblem, string> = {
+	missing_credentials: "Send a session token or API key as Authorization: Bearer",
+	malformed_authorization: "The Authorization header must be `Bearer <token>`",
+	invalid_token: "The token is not valid here; sign in again or use a current API key",
+	session_expired: "The session has expired; sign in again",
+	session_revoked: "The session was ended; sign in again",
+	key_revoked: "The API key was revoked; use a current key",
+	key_expired: "The API key has expired; rotate it or create a new one",
+};
+
+/** The 401 for a request without a usable credential; its `code` says why (RFC 6750's `error` too). */
+export function unauthorized(code: CredentialProblem): ApiError {
+	const challenge =
+		code === "missing_credentials" ? 'Bearer realm="keyward"' : 'Bearer realm="keyward", error="invalid_token"';
+	return new ApiError("unauthorized", { detail: DETAILS[code], code, headers: { "WWW-Authenticate": challenge } });
+}
+
+const unauthorizedFor = (c: Context<AppEnv>) => unauthorized(c.get("credentialProblem") ?? "missing_credentials");
 
 /** Routes of the signed-in user themself (`/v1/me*`, logout): a session is required, an API key is not enough. */
 export const requireUser = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-	if (c.get("principal")?.type !== "user") throw unauthorized();
+	const principal = c.get("principal");
+	// An API key is a credential, but not one for these routes.
+	if (principal?.type === "key") throw unauthorized("invalid_token");
+	if (principal?.type !== "user") throw unauthorizedFor(c);
 	await next();
 };
 
@@ -48,7 +64,7 @@ export const requireAccountPermission =
 	(permission: Permission, options: AccountGateOptions = {}): MiddlewareHandler<AppEnv> =>
 	async (c, next) => {
 		const principal = c.get("principal");
-		if (!principal) throw unauthorized();
+		if (!principal) throw unauthorizedFor(c);
 		const accountId = c.req.param("accountId") ?? "";
 		// The gate runs before the route's own validation: refuse a malformed id the same way it would.
 		if (!isIdOf("acc", accountId)) throw validationError([{ path: "accountId", message: "Not a acc_ id" }]);
@@ -96,6 +112,7 @@ function enforceAccountPolicies(c: Context<AppEnv>, principal: Principal, member
 		// A lockdown of this account ended this session's access to it, and only to it.
 		throw new ApiError("unauthorized", {
 			detail: "This account was locked down after you signed in; sign in again",
+			code: "session_revoked",
 			headers: { "WWW-Authenticate": 'Bearer realm="keyward", error="invalid_token"' },
 		});
 	}
