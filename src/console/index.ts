@@ -14,6 +14,9 @@ import { registerConsoleSettings } from "./pages/settings";
 import { registerConsoleAuth } from "./pages/sign-in";
 
 export function registerConsole(app: App) {
+	// The service's front door is the console; `/console/` is the same page as `/console`.
+	app.get("/", (c) => c.redirect("/console", 302));
+	app.get("/console/", (c) => c.redirect("/console", 301));
 	registerConsoleAuth(app);
 	registerConsoleSecurity(app);
 	registerConsoleKeys(app);

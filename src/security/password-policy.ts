@@ -2,8 +2,9 @@
  * Password rules after NIST SP 800-63B-4 §3.1.1.2 and OWASP ASVS 5 §6.2:
  * length is what matters (12 to 256 characters, counted in Unicode code
  * points after one NFKC normalisation), every character is allowed, nothing
- * is truncated, common passwords and passwords built from the account's own
- * identifiers are refused. Composition rules are an account option, off by
+ * is truncated, common passwords and passwords that are little more than the
+ * account's own email address are refused (a long passphrase that happens to
+ * contain the address's local part is not). Composition rules are an account option, off by
  * default, because NIST advises against them.
  */
 import { dictionary } from "@zxcvbn-ts/language-common";
@@ -35,8 +36,30 @@ export interface PasswordPolicy {
 }
 
 export interface PasswordViolation {
+	/** For programs; never shown to a person. */
 	rule: PasswordRule;
+	/** A plain sentence for the person choosing the password. */
 	message: string;
+}
+
+/** Fewer characters than this left once the email's parts are taken out: the password is the email. */
+const OWN_CHARACTERS_MIN = 8;
+
+/**
+ * Whether the password is little more than the email address: once the address, its local part
+ * and its domain are taken out, fewer than 8 characters are left, or the address's parts made up
+ * more than half of it. "ada.lovelace2026!" for ada.lovelace@… is refused; "a perfectly long dev
+ * passphrase" for dev@… is not.
+ */
+function mostlyEmail(lower: string, email: string | undefined): boolean {
+	const address = email?.normalize("NFKC").toLowerCase() ?? "";
+	const [localPart = "", domain = ""] = address.split("@");
+	if (localPart.length < 3) return false;
+	let rest = lower;
+	for (const part of [address, localPart, domain]) if (part.length >= 3) rest = rest.split(part).join("");
+	if (rest === lower) return false;
+	const left = codePoints(rest);
+	return left < OWN_CHARACTERS_MIN || codePoints(lower) - left > codePoints(lower) / 2;
 }
 
 /** The one normalisation applied before checking and hashing, so the same password always hashes the same. */
@@ -62,30 +85,35 @@ export function checkPassword(password: string, policy: PasswordPolicy, email?: 
 	const out: PasswordViolation[] = [];
 	// An unpaired surrogate has no encoding: every one hashes as U+FFFD, so two different such passwords would match.
 	if (!password.isWellFormed()) {
-		out.push({ rule: "malformed", message: "malformed: the password holds an unpaired surrogate (broken text)" });
+		out.push({ rule: "malformed", message: "The password holds broken text (an unpaired surrogate); type it again" });
 	}
 	if (length < policy.minLength) {
-		out.push({ rule: "min_length", message: `min_length: use at least ${policy.minLength} characters` });
+		out.push({
+			rule: "min_length",
+			message: `Use at least ${policy.minLength} characters; a few unrelated words make a strong one`,
+		});
 	}
 	if (length > PASSWORD_MAX_LENGTH) {
-		out.push({ rule: "max_length", message: `max_length: use at most ${PASSWORD_MAX_LENGTH} characters` });
+		out.push({ rule: "max_length", message: `Use at most ${PASSWORD_MAX_LENGTH} characters` });
 	}
 	if (COMMON.has(lower)) {
-		out.push({ rule: "common_password", message: "common_password: this password is too common" });
+		out.push({ rule: "common_password", message: "This password is one of the most common; choose another" });
 	}
-	const localPart = email?.split("@")[0]?.normalize("NFKC").toLowerCase() ?? "";
-	if (localPart.length >= 3 && lower.includes(localPart)) {
-		out.push({ rule: "contains_email", message: "contains_email: do not use your email address in the password" });
+	if (mostlyEmail(lower, email)) {
+		out.push({
+			rule: "contains_email",
+			message: "This password is mostly your email address, which others can guess; add words of your own",
+		});
 	}
 	if (lower.includes(PRODUCT_NAME)) {
-		out.push({ rule: "contains_product_name", message: "contains_product_name: do not use the product name" });
+		out.push({ rule: "contains_product_name", message: "Leave the product's name out of the password" });
 	}
 	if (policy.composition) {
 		const classes = [/\p{Ll}/u, /\p{Lu}/u, /\p{Nd}/u, /[^\p{L}\p{Nd}]/u];
 		if (!classes.every((re) => re.test(normalized))) {
 			out.push({
 				rule: "composition",
-				message: "composition: this account requires a lowercase letter, an uppercase letter, a digit and a symbol",
+				message: "This account asks for a lowercase letter, an uppercase letter, a digit and a symbol",
 			});
 		}
 	}

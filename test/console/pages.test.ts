@@ -68,3 +68,46 @@ describe("console pages", () => {
 		expect(html).not.toMatch(/RangeError|Invalid time value/);
 	});
 });
+
+describe("console entry (issue #21)", () => {
+	it("serves its pages in standards mode: <!doctype html> first", async () => {
+		const res = await t.request("/console/sign-in");
+		expect(res.status).toBe(200);
+		expect((await res.text()).slice(0, 15).toLowerCase()).toBe("<!doctype html>");
+	});
+
+	it("`/` and `/console/` lead to `/console`", async () => {
+		for (const path of ["/", "/console/"]) {
+			const res = await t.request(path, { redirect: "manual" });
+			expect(res.status, path).toBeGreaterThanOrEqual(301);
+			expect(res.status, path).toBeLessThanOrEqual(302);
+			expect(new URL(res.headers.get("location") ?? "", BASE).pathname).toBe("/console");
+		}
+	});
+
+	it("`/console` opens the account last used while its visitor is still a member there", async () => {
+		const a = await seedAccount(clock);
+		const b = await seedAccount(clock);
+		await db
+			.insert(memberships)
+			.values({ accountId: b.accountId, userId: a.users.owner.id, role: "admin", joinedAt: clock.now() });
+		const token = a.users.owner.token;
+		const landing = async (cookie = "") => {
+			const init = asVisitor(token);
+			const headers = new Headers(init.headers);
+			if (cookie) headers.set("Cookie", `${headers.get("Cookie")}; ${cookie}`);
+			const res = await t.request("/console", { ...init, headers, redirect: "manual" });
+			return res.headers.get("location");
+		};
+		expect(await landing()).toBe(`/console/a/${a.accountId}/keys`);
+		// Opening a page of B remembers it.
+		const opened = await t.request(`/console/a/${b.accountId}/keys`, asVisitor(token));
+		expect(opened.status).toBe(200);
+		const remembered = /keyward_last_account=([^;]+)/.exec(opened.headers.get("set-cookie") ?? "")?.[1];
+		expect(remembered).toBe(b.accountId);
+		expect(await landing(`keyward_last_account=${remembered}`)).toBe(`/console/a/${b.accountId}/keys`);
+		// An account the visitor no longer belongs to (or never did) is not opened.
+		const other = await seedAccount(clock);
+		expect(await landing(`keyward_last_account=${other.accountId}`)).toBe(`/console/a/${a.accountId}/keys`);
+	});
+});

@@ -27,9 +27,43 @@ describe("password policy", () => {
 		expect(rules(password)).toEqual(expected);
 	});
 
-	it("refuses the email's local part", () => {
-		expect(rules("ada.lovelace-rocks", "Ada.Lovelace@example.com")).toEqual(["contains_email"]);
+	it("refuses a password that is little more than the email address, not one that merely contains its local part", () => {
+		const ada = "Ada.Lovelace@example.com";
+		expect(rules("ada.lovelace-rocks", ada)).toEqual(["contains_email"]);
+		expect(rules("ada.lovelace2026!", ada)).toEqual(["contains_email"]);
+		expect(rules("ada.lovelace@example.com!!", ada)).toEqual(["contains_email"]);
+		expect(rules("example.com-ada.lovelace", ada)).toEqual(["contains_email"]);
+		// Over half of it is the address's local part, however long the rest.
+		expect(rules("ada.lovelace ada.lovelace ada.lovelace 2026!!", ada)).toEqual(["contains_email"]);
+		// Passphrases in which the local part is one word among others.
+		expect(rules("a perfectly long dev passphrase", "dev@example.com")).toEqual([]);
+		expect(rules("ada.lovelace loves long walks", ada)).toEqual([]);
 		expect(rules("a-very-long-passphrase", "a@example.com")).toEqual([]);
+	});
+
+	it("speaks to a person: no rule names or validation jargon in the messages", () => {
+		const all = [
+			...checkPassword("short", policy),
+			...checkPassword("password1234", policy),
+			...checkPassword("x".repeat(257), policy),
+			...checkPassword("ada.lovelace2026!", policy, "ada.lovelace@example.com"),
+			...checkPassword("my keyward password", policy),
+			...checkPassword("all lowercase words here", { ...policy, composition: true }),
+		];
+		expect(new Set(all.map((v) => v.rule))).toEqual(
+			new Set([
+				"common_password",
+				"composition",
+				"contains_email",
+				"contains_product_name",
+				"max_length",
+				"min_length",
+			]),
+		);
+		for (const { message } of all) {
+			expect(message).toMatch(/^[A-Z]/);
+			expect(message).not.toMatch(/_|:|expected|>=|Too small/);
+		}
 	});
 
 	it("applies composition only when the account asks for it", () => {

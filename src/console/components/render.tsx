@@ -1,5 +1,7 @@
 /** What every console handler needs: a page with its own nonce, the API as the visitor, form input, sign-in checks. */
 import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { html } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { App, AppEnv } from "../../platform/app-env";
 import { type ConsoleApi, consoleApi, type KeywardClient } from "../client/api";
@@ -15,13 +17,21 @@ export function renderPage(c: ConsoleContext, title: string, nav: Nav | null, bo
 	const nonce = crypto.randomUUID().replaceAll("-", "");
 	c.set("contentSecurityPolicy", consoleContentSecurityPolicy(nonce));
 	c.header("Cache-Control", "no-store");
+	// Standards mode: without the doctype a browser lays the page out in quirks mode.
 	return c.html(
-		<Page title={title} nonce={nonce} nav={nav}>
-			{body}
-		</Page>,
+		html`<!doctype html>${(
+			<Page title={title} nonce={nonce} nav={nav}>
+				{body}
+			</Page>
+		)}`,
 		status as 200,
 	);
 }
+
+/** The account a visitor last opened, so `/console` opens it again (an id, not a secret; checked on use). */
+export const LAST_ACCOUNT_COOKIE = "keyward_last_account";
+
+export const lastAccountOf = (c: ConsoleContext): string | null => getCookie(c, LAST_ACCOUNT_COOKIE) ?? null;
 
 /** Form fields as strings (a repeated field keeps its last value; checkboxes are "on" or absent). */
 export async function formOf(c: ConsoleContext): Promise<Record<string, string>> {
@@ -67,6 +77,13 @@ export const withAccount = (
 		const membership = me.memberships.find((m) => m.accountId === accountId);
 		if (!membership)
 			return renderPage(c, "Not found", nav(me.memberships[0]?.accountId ?? null, ""), <p>No such account.</p>, 404);
+		setCookie(c, LAST_ACCOUNT_COOKIE, accountId, {
+			path: "/console",
+			httpOnly: true,
+			sameSite: "Strict",
+			secure: new URL(c.req.url).protocol === "https:",
+			maxAge: 400 * 24 * 3600,
+		});
 		return handler(c, me, accountId, membership.role);
 	});
 

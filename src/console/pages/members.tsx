@@ -160,14 +160,18 @@ export function registerConsoleMembers(app: App) {
 		me.api.call((api) => api.invitations.cancel({ accountId, invitationId: c.req.param("invitationId") ?? "" })),
 	);
 
-	/** Where a signed-in person lands: their first account's keys, or a page to accept an invitation. */
+	/**
+	 * Where a signed-in person lands: the account they last opened (if they are still its member),
+	 * else their first account's keys, or a page to accept an invitation.
+	 */
 	app.get(
 		"/console",
 		ui.withUser(app, async (c, me) => {
 			// A password found in breaches at sign-in is the first thing to fix.
 			if (me.user.passwordBreached) return c.redirect("/console/security", 303);
-			const first = me.memberships[0];
-			if (first) return c.redirect(`/console/a/${first.accountId}/keys`, 303);
+			const last = ui.lastAccountOf(c);
+			const open = me.memberships.find((m) => m.accountId === last) ?? me.memberships[0];
+			if (open) return c.redirect(`/console/a/${open.accountId}/keys`, 303);
 			return ui.renderPage(c, "No account yet", ui.nav(null, ""), <AcceptForm />);
 		}),
 	);
