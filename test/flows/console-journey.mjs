@@ -159,6 +159,12 @@ try {
 	const secret = (await page.locator("#totp-secret").innerText()).trim();
 	assert.match(secret, /^[A-Z2-7]{16,}$/);
 	await visit(page, "totp-setup");
+	// A wrong code keeps the enrolment on screen, same secret, with the API's message at the field.
+	await page.getByLabel("6-digit code from the app").fill("000000");
+	await page.getByRole("button", { name: "Turn on two-factor" }).click();
+	assert.equal((await page.locator("#totp-secret").innerText()).trim(), secret, "the same secret is still shown");
+	assert.match(await page.locator("#code-error").innerText(), /does not match/);
+	await visit(page, "totp-wrong-code");
 	await page.getByLabel("6-digit code from the app").fill(await freshTotp(secret));
 	await page.getByRole("button", { name: "Turn on two-factor" }).click();
 	const codes = await page.locator("#recovery-codes code").allInnerTexts();

@@ -6,6 +6,7 @@
  */
 import { raw } from "hono/html";
 import type { App } from "../../platform/app-env";
+import { qrSvg } from "../../security/totp";
 import { fieldErrors, type KeywardClient, type Problem } from "../client/api";
 import { CodeField, Field, Notice, PasswordField, ShownOnce, Table } from "../components/layout";
 import * as ui from "../components/render";
@@ -244,12 +245,17 @@ const RecoveryCodes = ({ codes }: { codes: string[] }) => (
 	</section>
 );
 
-/** The enrolment step: the QR code and secret of a new authenticator, and the code that confirms it. */
+/**
+ * The enrolment step: the QR code and secret of a new authenticator, and the code that confirms it.
+ * A code that does not match shows this step again, with the same secret (the app already holds
+ * it) and the API's message next to the code field.
+ */
 const enrolmentPage = (
 	c: ui.ConsoleContext,
 	me: ui.SignedIn,
-	data: { secret: string; qrSvg: string },
+	data: { secret: string; uri: string; qrSvg: string },
 	notice?: string,
+	problem?: Problem | null,
 ) =>
 	ui.renderPage(
 		c,
@@ -257,6 +263,7 @@ const enrolmentPage = (
 		ui.nav(me.memberships[0]?.accountId ?? null, "security"),
 		<section>
 			{notice && <Notice kind="ok">{notice}</Notice>}
+			{problem && !problem.errors && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
 			<ol>
 				<li>Scan this QR code with your authenticator app, or type the secret below into it.</li>
 				<li>Enter the 6-digit code the app shows to finish.</li>
@@ -266,11 +273,31 @@ const enrolmentPage = (
 			</figure>
 			<ShownOnce id="totp-secret" value={data.secret} label="Secret for manual entry." />
 			<form method="post" action="/console/security/totp/confirm">
-				<CodeField label="6-digit code from the app" />
+				<input type="hidden" name="uri" value={data.uri} />
+				<CodeField label="6-digit code from the app" errors={fieldErrors(problem)} />
 				<button type="submit">Turn on two-factor</button>
 			</form>
 		</section>,
+		problem ? 400 : 200,
 	);
+
+/**
+ * The enrolment a refused confirmation came from, rebuilt from the `otpauth://` URI the step
+ * posted back (the page that showed the secret is the only place it was). Null when the posted
+ * value is not such a URI.
+ */
+function enrolmentFromUri(uri: string | undefined): { secret: string; uri: string; qrSvg: string } | null {
+	if (!uri || uri.length > 512) return null;
+	let parsed: URL;
+	try {
+		parsed = new URL(uri);
+	} catch {
+		return null;
+	}
+	const secret = parsed.searchParams.get("secret") ?? "";
+	if (parsed.protocol !== "otpauth:" || !/^[A-Z2-7]{16,128}$/.test(secret)) return null;
+	return { secret, uri, qrSvg: qrSvg(uri) };
+}
 
 /** A trimmed text field of a posted form. */
 const text = (form: Record<string, string>, name: string) => (form[name] ?? "").trim();
@@ -286,7 +313,16 @@ function securityForm<T>(
 	formName: string,
 	call: (api: KeywardClient, form: Record<string, string>, c: ui.ConsoleContext) => Promise<T>,
 	done: (c: ui.ConsoleContext, me: ui.SignedIn, data: T) => Response | Promise<Response>,
-	options: { replayable?: boolean } = {},
+	options: {
+		replayable?: boolean;
+		/** A page of its own for a refusal (null: the Security page with the problem). */
+		refused?: (
+			c: ui.ConsoleContext,
+			me: ui.SignedIn,
+			problem: Problem,
+			form: Record<string, string>,
+		) => Response | Promise<Response> | null;
+	} = {},
 ) {
 	const action = `/console/security${path}`;
 	app.post(
@@ -296,7 +332,10 @@ function securityForm<T>(
 			const res = await me.api.call((api) => call(api, form, c));
 			if (!res.ok && options.replayable && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, action, form);
-			if (!res.ok) return securityPage(c, me, { problem: res.problem, form: formName });
+			if (!res.ok) {
+				const own = options.refused?.(c, me, res.problem, form);
+				return own ?? securityPage(c, me, { problem: res.problem, form: formName });
+			}
 			return done(c, me, res.data);
 		}),
 	);
@@ -353,6 +392,16 @@ export function registerConsoleSecurity(app: App) {
 		"mfa",
 		(api, f) => api.me.confirmTotp({ body: { code: text(f, "code") } }),
 		showRecoveryCodes("Two-factor is on"),
+		{
+			// A wrong code keeps the enrolment on screen: the app already holds this secret.
+			refused: (c, me, problem, form) => {
+				const enrolment = enrolmentFromUri(form.uri);
+				if (enrolment && problem.status !== 409) return enrolmentPage(c, me, enrolment, undefined, problem);
+				// Without the enrolment to show, the message goes at the top of the two-factor section.
+				const message = problem.errors?.[0]?.message ?? ui.problemText(problem) ?? problem.title;
+				return securityPage(c, me, { problem: { ...problem, detail: message, errors: undefined }, form: "mfa" });
+			},
+		},
 	);
 	securityForm(
 		app,
