@@ -3476,7 +3476,16 @@ export interface components {
     ApiKey: {
       id: string;
       name: string;
+      /**
+       * @description The key's first 12 characters: its class and the start of its account part, the same for every key of the account
+       * @example kw_live_abcd
+       */
       start: string;
+      /**
+       * @description The key's last 4 characters (from its checksum, which tells nothing about the secret), to tell keys apart; shown as `kw_live_abcd…Xy9Z`. Null for keys made before it was kept.
+       * @example Xy9Z
+       */
+      last4: string | null;
       /** @enum {string} */
       environment: "production" | "staging" | "development" | "ci";
       scopes: string[];

@@ -200,6 +200,8 @@ export const apiKeys = sqliteTable(
 		scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
 		keyHash: text("key_hash").notNull(),
 		start: text("start").notNull(),
+		/** The key's last 4 characters (of its checksum), so keys of one account can be told apart; null before 0010. */
+		lastFour: text("last_four"),
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 		createdBy: text("created_by").notNull(),
 		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),

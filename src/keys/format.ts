@@ -13,7 +13,8 @@
  *   and secret scanners can recognise real keys without calling us.
  *
  * Keys are stored only as HMAC-SHA256 under the KEY_PEPPER binding, plus
- * `start` (the first 12 characters) for display.
+ * `start` (the first 12 characters) and `last4` (the last 4, from the
+ * checksum) for display.
  */
 import { hmacSha256Hex } from "../security/digest";
 
@@ -85,5 +86,11 @@ export function parseApiKey(key: string): ParsedApiKey | null {
 }
 
 export const keyStart = (key: string): string => key.slice(0, KEY_START_LENGTH);
+
+/**
+ * The last 4 characters, for telling keys apart (Stripe and GitHub show the same). They are the
+ * end of the checksum, a CRC32 of the rest: about 24 bits of it, nothing of the 256-bit secret.
+ */
+export const keyLastFour = (key: string): string => key.slice(-4);
 
 export const hashApiKey = (pepper: string, key: string): Promise<string> => hmacSha256Hex(pepper, `api-key:${key}`);

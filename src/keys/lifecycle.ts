@@ -25,7 +25,7 @@ import { recordFromRow } from "../durable/key-store";
 import type { Env } from "../platform/env";
 import { newId } from "../platform/ids";
 import { ApiError, type FieldError } from "../problems";
-import { generateApiKey, hashApiKey, keyClassFor, keyStart } from "./format";
+import { generateApiKey, hashApiKey, keyClassFor, keyLastFour, keyStart } from "./format";
 import { changeRefusals, excessOverKey, grantRefusals, type KeyGrant, type KeyIssuer, needsFreshProof } from "./policy";
 import { getKey, type KeyRow } from "./records";
 
@@ -98,6 +98,7 @@ async function mintRow(
 		scopes: attributes.scopes,
 		keyHash: await hashApiKey(env.KEY_PEPPER ?? "", secret),
 		start: keyStart(secret),
+		lastFour: keyLastFour(secret),
 		createdAt: now,
 		createdBy,
 		expiresAt,

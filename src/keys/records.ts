@@ -13,6 +13,7 @@ export const publicKey = (row: KeyRow, now: Date) => ({
 	id: row.id,
 	name: row.name,
 	start: row.start,
+	last4: row.lastFour ?? null,
 	environment: row.environment,
 	scopes: row.scopes,
 	status: keyStatus(row, now),

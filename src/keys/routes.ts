@@ -186,7 +186,12 @@ export function registerKeys(app: App) {
 		c.get("audit").record({
 			action: "key.created",
 			target: { type: "key", id: row.id },
-			metadata: { environment: row.environment, scopes: row.scopes, expiresAt: row.expiresAt.toISOString() },
+			metadata: {
+				environment: row.environment,
+				scopes: row.scopes,
+				expiresAt: row.expiresAt.toISOString(),
+				last4: row.lastFour,
+			},
 		});
 		raiseAlertFrom(c, keyCreatedAlert(row));
 		return c.json({ key: publicKey(row, lc.now), secret }, 201);
@@ -231,7 +236,12 @@ export function registerKeys(app: App) {
 		c.get("audit").record({
 			action: "key.rotated",
 			target: { type: "key", id: key.id },
-			metadata: { successorId: successor.id, previousExpiresAt },
+			metadata: {
+				successorId: successor.id,
+				previousExpiresAt,
+				last4: key.lastFour,
+				successorLast4: successor.lastFour,
+			},
 		});
 		return c.json(
 			{ key: publicKey(successor, lc.now), secret, previous: { id: key.id, expiresAt: previousExpiresAt } },
@@ -246,7 +256,11 @@ export function registerKeys(app: App) {
 		const key = await loadManagedKey(c, accountId, keyId);
 		const { row: current, revoked } = await revokeKey(lc, key, reason);
 		if (revoked)
-			c.get("audit").record({ action: "key.revoked", target: { type: "key", id: key.id }, metadata: { reason } });
+			c.get("audit").record({
+				action: "key.revoked",
+				target: { type: "key", id: key.id },
+				metadata: { reason, last4: key.lastFour },
+			});
 		return c.json({ key: publicKey(current, lc.now) }, 200);
 	});
 }

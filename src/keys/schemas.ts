@@ -20,7 +20,20 @@ export const KeySchema = z
 	.object({
 		id: z.string(),
 		name: z.string(),
-		start: z.string(),
+		start: z.string().openapi({
+			description:
+				"The key's first 12 characters: its class and the start of its account part, the same for every key of the account",
+			example: "kw_live_abcd",
+		}),
+		last4: z
+			.string()
+			.nullable()
+			.openapi({
+				description:
+					"The key's last 4 characters (from its checksum, which tells nothing about the secret), to tell keys apart; " +
+					"shown as `kw_live_abcd…Xy9Z`. Null for keys made before it was kept.",
+				example: "Xy9Z",
+			}),
 		environment: Environment,
 		scopes: z.array(z.string()),
 		status: z.enum(["active", "expired", "revoked"]),

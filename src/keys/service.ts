@@ -62,7 +62,7 @@ export const keyCreatedAlert = (row: KeyRow): Alert => ({
 	accountId: row.accountId,
 	type: "alert.key_created",
 	subject: `Keyward: a new ${row.environment} API key was created`,
-	text: `Key ${row.id} ("${row.name}", ${row.start}…) was created by ${row.createdBy} with scopes ${row.scopes.join(", ")}.`,
+	text: `Key ${row.id} ("${row.name}", ${row.start}…${row.lastFour ?? ""}) was created by ${row.createdBy} with scopes ${row.scopes.join(", ")}.`,
 	data: { keyId: row.id, name: row.name, environment: row.environment, scopes: row.scopes, createdBy: row.createdBy },
 	target: { type: "key", id: row.id },
 });

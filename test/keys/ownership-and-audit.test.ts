@@ -62,3 +62,47 @@ describe("verify in the audit trail", () => {
 		expect(JSON.stringify([...stored, ...sent])).not.toContain(key.secret);
 	});
 });
+
+describe("telling keys apart (issue #21)", () => {
+	it("each key shows its last 4 characters in the list and in its audit events; a successor has its own", async () => {
+		const s = await seedAccount(clock);
+		const audit = observedQueue();
+		const vars = { AUDIT_QUEUE: audit.queue };
+		const auth = bearer(s.users.owner.token);
+		const base = `/v1/accounts/${s.accountId}/keys`;
+		const create = async (name: string) =>
+			(
+				await t.request(
+					base,
+					jsonRequest("POST", { name, environment: "production", scopes: ["data:read"] }, auth),
+					vars,
+				)
+			).json<{ key: { id: string; start: string; last4: string }; secret: string }>();
+		const a = await create("billing");
+		const b = await create("search");
+		expect(a.key.start).toBe(b.key.start); // the same account part: the start alone cannot tell them apart
+		expect(a.key.last4).toBe(a.secret.slice(-4));
+		expect(b.key.last4).toBe(b.secret.slice(-4));
+		const rotated = await (await t.request(`${base}/${a.key.id}/rotate`, jsonRequest("POST", {}, auth), vars)).json<{
+			key: { id: string; last4: string };
+			secret: string;
+		}>();
+		expect(rotated.key.last4).toBe(rotated.secret.slice(-4));
+		const listed = await (await t.request(base, { headers: auth })).json<{ data: { id: string; last4: string }[] }>();
+		const byId = new Map(listed.data.map((k) => [k.id, k.last4]));
+		expect([byId.get(a.key.id), byId.get(b.key.id), byId.get(rotated.key.id)]).toEqual([
+			a.key.last4,
+			b.key.last4,
+			rotated.key.last4,
+		]);
+		const events = audit.sent.filter((e) => e.action.startsWith("key."));
+		expect(events.map((e) => [e.action, e.metadata.last4])).toEqual([
+			["key.created", a.key.last4],
+			["key.created", b.key.last4],
+			["key.rotated", a.key.last4],
+		]);
+		expect(events[2]?.metadata.successorLast4).toBe(rotated.key.last4);
+		// Four characters of the checksum, never the secret.
+		expect(JSON.stringify(events)).not.toContain(a.secret.slice(8, -6));
+	});
+});

@@ -44,6 +44,8 @@ describe("POST /v1/keys/verify", () => {
 		});
 		expect(secret).toMatch(/^kw_test_/);
 		expect(key.start).toBe(secret.slice(0, 12));
+		// The last 4 tell this key from the account's others (they are the checksum's, not the secret's).
+		expect(key.last4).toBe(secret.slice(-4));
 		const res = await verify(secret, { requiredScopes: ["database:read"] });
 		expect(res.status).toBe(200);
 		expect(await res.json()).toEqual({

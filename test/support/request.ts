@@ -44,7 +44,7 @@ export async function createKey(t: TestApp, token: string, accountId: string, bo
 		as(token, "POST", { name: "k", environment: "staging", scopes: ["data:read"], ...body }),
 	);
 	expect(res.status).toBe(201);
-	return res.json<{ key: { id: string; start: string; expiresAt: string }; secret: string }>();
+	return res.json<{ key: { id: string; start: string; last4: string | null; expiresAt: string }; secret: string }>();
 }
 
 /** The verdict code verify gives for a presented key. */

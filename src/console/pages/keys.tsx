@@ -116,7 +116,9 @@ async function keysPage(
 							<td>
 								{key.name}
 								<br />
-								<code>{key.start}…</code>
+								<code>
+									{key.start}…{key.last4 ?? ""}
+								</code>
 							</td>
 							<td>{badge(key, now)}</td>
 							<td>{key.environment}</td>
