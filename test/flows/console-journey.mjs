@@ -153,6 +153,10 @@ try {
 	// Enable TOTP: read the secret shown next to the QR code and answer with a code.
 	await page.goto("/console/security");
 	await visit(page, "security");
+	// The session list names the device in words, not the raw User-Agent.
+	const sessionsTable = await page.getByRole("table", { name: "Where you are signed in" }).innerText();
+	assert.match(sessionsTable, /Chrome on Linux/);
+	assert.doesNotMatch(sessionsTable, /Mozilla|AppleWebKit/);
 	await page.locator('form[action="/console/security/totp"]').getByLabel("Password").fill(PASSWORD);
 	await page.getByRole("button", { name: "Set up an authenticator app" }).click();
 	assert.equal(await page.locator(".qr svg").count(), 1, "the QR code is on the page");

@@ -8,6 +8,7 @@ import { raw } from "hono/html";
 import type { App } from "../../platform/app-env";
 import { qrSvg } from "../../security/totp";
 import { fieldErrors, type KeywardClient, type Problem } from "../client/api";
+import { describeDevice } from "../components/device";
 import { CodeField, Field, Notice, PasswordField, ShownOnce, Table } from "../components/layout";
 import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
@@ -185,7 +186,8 @@ async function securityPage(
 					{(sessions.ok ? sessions.data.data : []).map((s) => (
 						<tr>
 							<td>
-								{s.userAgent ?? "Unknown device"} {s.current && <span class="badge active">This device</span>}
+								<span title={s.userAgent ?? undefined}>{describeDevice(s.userAgent)}</span>{" "}
+								{s.current && <span class="badge active">This device</span>}
 							</td>
 							<td>{s.ip ?? "—"}</td>
 							<td>{s.country ?? "—"}</td>
