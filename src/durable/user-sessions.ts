@@ -5,6 +5,7 @@
  * next request in every location.
  */
 import { DurableObject } from "cloudflare:workers";
+import { HandoffStore } from "./handoff-store";
 import { type NewSession, type SessionCheck, type SessionRecord, SessionStore } from "./session-store";
 import { FailureStreaks, type StreakPolicy, type ThrottleVerdict } from "./throttle-store";
 
@@ -19,11 +20,23 @@ const SESSION_CLOCK_OFFSET = "session-clock-offset";
 export class UserSessions extends DurableObject<object> {
 	readonly #sessions: SessionStore;
 	readonly #streaks: FailureStreaks;
+	readonly #handoffs: HandoffStore;
 
 	constructor(ctx: DurableObjectState, env: object) {
 		super(ctx, env);
 		this.#sessions = new SessionStore(ctx.storage.sql);
 		this.#streaks = new FailureStreaks(ctx.storage.sql);
+		this.#handoffs = new HandoffStore(ctx.storage.sql);
+	}
+
+	// ---- secrets the console shows once, between its POST and the GET that shows them
+
+	parkHandoff(id: string, sealed: string, now: number): void {
+		this.#handoffs.park(id, sealed, now);
+	}
+
+	takeHandoff(id: string, now: number): string | null {
+		return this.#handoffs.take(id, now);
 	}
 
 	// ---- sessions

@@ -42,7 +42,7 @@ describe("Durable Objects by role", () => {
 			"key_windows",
 			"keys",
 		]);
-		expect(await tablesOf(user)).toEqual(["ended_sessions", "failure_streak", "seen_sign_ins", "sessions"]);
+		expect(await tablesOf(user)).toEqual(["ended_sessions", "failure_streak", "handoffs", "seen_sign_ins", "sessions"]);
 		expect(await tablesOf(email)).toEqual(["failure_streak", "failure_window", "known_devices"]);
 		expect(await tablesOf(archive)).toEqual(["archived_events", "chain_head", "pending_object"]);
 	});

@@ -199,6 +199,11 @@ try {
 	await page.getByRole("button", { name: "Copy to clipboard" }).click();
 	assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown, "the copy button copied the key");
 	await visit(page, "key-created");
+	// Post/redirect/get: reloading the page shows no secret and makes no second key.
+	assert.ok(page.url().endsWith("/keys/shown"), "the secret is shown on the page the form redirected to");
+	await page.reload();
+	assert.equal(await page.locator("#api-key-secret").count(), 0, "a reload shows no secret");
+	await page.getByRole("heading", { name: "Secret already shown" }).waitFor();
 	const verify = async () =>
 		(
 			await (
@@ -210,7 +215,7 @@ try {
 			).json()
 		).code;
 	assert.equal(await verify(), "VALID");
-	await page.getByRole("link", { name: /back to the keys/ }).click();
+	await page.getByRole("link", { name: /back to the keys/i }).click();
 	await page.waitForURL(/\/keys$/);
 	await visit(page, "keys");
 	await page.getByLabel("Reason").first().fill("journey done");

@@ -2,12 +2,14 @@
  * API keys in the console: the list (status, environment, scopes, expiry,
  * last use, a badge for keys expiring within 14 days), creation with the
  * secret shown once, rotation with a grace period, revocation with a reason.
- * The secret is rendered only in the response to the form that created it.
+ * A new secret is shown once, on the page the creating form redirects to (post/redirect/get,
+ * `components/shown-once.tsx`): reloading it shows no secret and makes no second key.
  */
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem, type Result } from "../client/api";
 import { Field, Notice, ShownOnce, Table } from "../components/layout";
 import * as ui from "../components/render";
+import { parkShownOnce, takeShownOnce } from "../components/shown-once";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type KeyView = Result<"keys", "list">["data"][number];
@@ -155,7 +157,14 @@ async function keysPage(
 	);
 }
 
-const secretPage = (c: ui.ConsoleContext, accountId: string, title: string, key: KeyView, secret: string) =>
+/** What the page that shows a new key once is made of (parked between the POST and the GET). */
+interface ShownKey {
+	title: string;
+	key: KeyView;
+	secret: string;
+}
+
+const secretPage = (c: ui.ConsoleContext, accountId: string, { title, key, secret }: ShownKey) =>
 	ui.renderPage(
 		c,
 		title,
@@ -170,7 +179,22 @@ const secretPage = (c: ui.ConsoleContext, accountId: string, title: string, key:
 				<a href={`/console/a/${accountId}/keys`}>I have stored it: back to the keys</a>
 			</p>
 		</section>,
-		201,
+	);
+
+/** The same page once its secret was shown: reloading it shows no secret and makes no key. */
+const alreadyShownPage = (c: ui.ConsoleContext, accountId: string) =>
+	ui.renderPage(
+		c,
+		"Secret already shown",
+		ui.nav(accountId, "keys"),
+		<section>
+			<p>
+				A new key's secret is shown once, and this one was. If you did not store it, rotate the key to get a new secret.
+			</p>
+			<p>
+				<a href={`/console/a/${accountId}/keys`}>Back to the keys</a>
+			</p>
+		</section>,
 	);
 
 export function registerConsoleKeys(app: App) {
@@ -179,6 +203,15 @@ export function registerConsoleKeys(app: App) {
 		ui.withAccount(app, (c, me, accountId) =>
 			keysPage(c, me, accountId, { notice: c.req.query("done") ? "Done." : undefined }),
 		),
+	);
+
+	// Post/redirect/get: the POSTs below park the page and redirect here; a reload finds it gone.
+	app.get(
+		"/console/a/:accountId/keys/shown",
+		ui.withAccount(app, async (c, me, accountId) => {
+			const shown = await takeShownOnce<ShownKey>(c, me, accountId);
+			return shown ? secretPage(c, accountId, shown) : alreadyShownPage(c, accountId);
+		}),
 	);
 
 	app.post(
@@ -204,7 +237,7 @@ export function registerConsoleKeys(app: App) {
 				);
 				return keysPage(c, me, accountId, { form, problem: { ...res.problem, errors: res.problem.errors && errors } });
 			}
-			return secretPage(c, accountId, "API key created", res.data.key, res.data.secret);
+			return parkShownOnce(c, me, accountId, { title: "API key created", key: res.data.key, secret: res.data.secret });
 		}),
 	);
 
@@ -218,7 +251,7 @@ export function registerConsoleKeys(app: App) {
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
 			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
-			return secretPage(c, accountId, "API key rotated", res.data.key, res.data.secret);
+			return parkShownOnce(c, me, accountId, { title: "API key rotated", key: res.data.key, secret: res.data.secret });
 		}),
 	);
 

@@ -1,0 +1,99 @@
+/**
+ * A new key's secret in the console (issue #21): post/redirect/get, so reloading the page that
+ * shows it makes no second key and shows nothing; what waits between the POST and the GET is
+ * ciphertext the server cannot read, taken once.
+ */
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { UserSessions } from "../../src/durable/user-sessions";
+import { SESSION_COOKIE } from "../../src/identity/sessions";
+import { BASE } from "../support/app";
+import { identityHarness } from "../support/identity";
+import { verifyCode } from "../support/request";
+
+const h = identityHarness();
+
+const visitor = (token: string, extra: Record<string, string> = {}) => ({
+	Cookie: [`${SESSION_COOKIE}=${token}`, ...Object.entries(extra).map(([k, v]) => `${k}=${v}`)].join("; "),
+	Origin: new URL(BASE).origin,
+	"Content-Type": "application/x-www-form-urlencoded",
+});
+
+const createForm = new URLSearchParams({
+	name: "billing",
+	environment: "production",
+	scopes: "invoices:read",
+}).toString();
+
+const secretIn = (page: string) => /id="api-key-secret"[^>]*>\s*(kw_[A-Za-z0-9_]+)\s*</.exec(page)?.[1] ?? null;
+
+describe("console: a new key's secret, once", () => {
+	it("the POST redirects; the GET shows the secret once; a reload shows none and makes no second key", async () => {
+		const u = await h.signupVerified();
+		const posted = await h.request(`/console/a/${u.accountId}/keys`, {
+			method: "POST",
+			headers: visitor(u.token),
+			body: createForm,
+			redirect: "manual",
+		});
+		expect(posted.status).toBe(303);
+		expect(posted.headers.get("location")).toBe(`/console/a/${u.accountId}/keys/shown`);
+		const cookie = /keyward_shown_once=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "")?.[1] ?? "";
+		expect(cookie).not.toBe("");
+		expect(posted.headers.get("set-cookie")).toMatch(/HttpOnly/i);
+		expect(posted.headers.get("set-cookie")).toContain(`Path=/console/a/${u.accountId}/keys/shown`);
+		// Nothing of the secret in the redirect itself.
+		expect(await posted.text()).not.toMatch(/kw_live_/);
+
+		// While parked, the visitor's object holds ciphertext only.
+		const parked = await runInDurableObject(
+			env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(u.userId)),
+			(_: UserSessions, state) => state.storage.sql.exec<{ sealed: string }>("SELECT sealed FROM handoffs").toArray(),
+		);
+		expect(parked).toHaveLength(1);
+
+		const shown = await h.request(`/console/a/${u.accountId}/keys/shown`, {
+			headers: visitor(u.token, { keyward_shown_once: cookie }),
+		});
+		expect(shown.status).toBe(200);
+		expect(shown.headers.get("cache-control")).toBe("no-store");
+		const secret = secretIn(await shown.text());
+		expect(secret).toMatch(/^kw_live_/);
+		expect(JSON.stringify(parked)).not.toContain(secret?.slice(8) ?? "");
+		expect(await verifyCode(h, secret ?? "")).toBe("VALID");
+
+		// A reload, even one that replays the cookie, shows no secret and creates nothing.
+		const again = await h.request(`/console/a/${u.accountId}/keys/shown`, {
+			headers: visitor(u.token, { keyward_shown_once: cookie }),
+		});
+		const page = await again.text();
+		expect(secretIn(page)).toBeNull();
+		expect(page).toContain("Secret already shown");
+		const keys = await (
+			await h.request(`/v1/accounts/${u.accountId}/keys`, { headers: { Authorization: `Bearer ${u.token}` } })
+		).json<{ data: unknown[] }>();
+		expect(keys.data).toHaveLength(1);
+	});
+
+	it("a parked secret is nobody else's: another member with the handle finds nothing", async () => {
+		const u = await h.signupVerified();
+		const other = await h.signupVerified();
+		const posted = await h.request(`/console/a/${u.accountId}/keys`, {
+			method: "POST",
+			headers: visitor(u.token),
+			body: createForm,
+			redirect: "manual",
+		});
+		const cookie = /keyward_shown_once=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "")?.[1] ?? "";
+		// The other user, in their own account, with the stolen handle.
+		const res = await h.request(`/console/a/${other.accountId}/keys/shown`, {
+			headers: visitor(other.token, { keyward_shown_once: cookie }),
+		});
+		expect(secretIn(await res.text())).toBeNull();
+		// The owner still gets it.
+		const mine = await h.request(`/console/a/${u.accountId}/keys/shown`, {
+			headers: visitor(u.token, { keyward_shown_once: cookie }),
+		});
+		expect(secretIn(await mine.text())).toMatch(/^kw_live_/);
+	});
+});
