@@ -20,9 +20,9 @@ const form = (token: string, fields: Record<string, string>): RequestInit => ({
 	body: new URLSearchParams(fields).toString(),
 });
 
-const unescape = (s: string) => s.replaceAll("&amp;", "&").replaceAll("&#39;", "'").replaceAll("&quot;", '"');
+const htmlUnescape = (s: string) => s.replaceAll("&amp;", "&").replaceAll("&#39;", "'").replaceAll("&quot;", '"');
 const secretIn = (page: string) => /id="totp-secret"[^>]*>\s*([A-Z2-7]+)\s*</.exec(page)?.[1] ?? "";
-const uriIn = (page: string) => unescape(/name="uri" value="([^"]+)"/.exec(page)?.[1] ?? "");
+const uriIn = (page: string) => htmlUnescape(/name="uri" value="([^"]+)"/.exec(page)?.[1] ?? "");
 
 describe("console: TOTP enrolment", () => {
 	it("a wrong code keeps the same enrolment on screen with the message at the code field; the right one finishes", async () => {
