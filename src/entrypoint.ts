@@ -8,7 +8,9 @@
  * outage comes back as the problem document the HTTP route would have sent.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { draftEvent } from "./audit/emitter";
+import { draftEvent, sendAuditEvents } from "./audit/emitter";
+import { completeVerifyEvent } from "./audit/verify-event";
+import { createDatabase } from "./db";
 import { VerifyBody } from "./keys/schemas";
 import { type VerifyVerdict, verifyApiKey } from "./keys/verify";
 import { configurationProblems } from "./middleware/config-guard";
@@ -55,7 +57,19 @@ export class KeywardVerifier extends WorkerEntrypoint<Env> {
 				{ action: "key.verified", metadata: { transport: "service-binding" } },
 				now,
 			);
-			const { body, headers } = await verifyApiKey(this.env, parsed.data, now, draft);
+			const { body, headers, key, recorded } = await verifyApiKey(this.env, parsed.data, now, draft);
+			// The object stores no more while it holds too many unsent events: then this sends it (or
+			// keeps it in the outbox), as the HTTP route's middleware does.
+			if (key && !recorded) {
+				const event = completeVerifyEvent(draft, {
+					accountId: key.accountId,
+					keyId: key.keyId,
+					code: key.code,
+					decidedAt: key.decidedAt,
+				});
+				const sink = { queue: this.env.AUDIT_QUEUE, db: createDatabase(this.env.DB), clock: systemClock };
+				this.ctx.waitUntil(sendAuditEvents(sink, [event]));
+			}
 			return { ok: true, result: body, headers };
 		} catch (err) {
 			const problem = asApiError(err);

@@ -3482,7 +3482,7 @@ export interface components {
        */
       start: string;
       /**
-       * @description The key's last 4 characters (from its checksum, which tells nothing about the secret), to tell keys apart; shown as `kw_live_abcd…Xy9Z`. Null for keys made before it was kept.
+       * @description The key's last 4 characters (the end of its CRC32 checksum: about 24 of its 300-odd bits), to tell keys apart; shown as `kw_live_abcd…Xy9Z`. Null for keys made before it was kept.
        * @example Xy9Z
        */
       last4: string | null;

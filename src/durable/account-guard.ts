@@ -37,6 +37,12 @@ const EVENTS_FLUSH_DEFAULT_MS = 1_000;
 const EVENTS_SEND_AT = 500;
 /** A refused send is retried after 2, 4, 8 … s, at most this long apart; the events stay stored meanwhile. */
 const EVENTS_RETRY_MAX_MS = 60_000;
+/**
+ * Past this many waiting events (a long queue outage under load) the object stores no more: the
+ * verify answers `recorded: false` and the Worker records the event its own way (its coalescer,
+ * then the D1 outbox), so storage stays bounded and nothing is dropped.
+ */
+const EVENTS_STORED_MAX = 50_000;
 
 const eventsDelay = (env: AccountGuardEnv): number => {
 	const ms = Number(env.AUDIT_OBJECT_FLUSH_MS ?? EVENTS_FLUSH_DEFAULT_MS);
@@ -53,6 +59,10 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	/** When the alarm is set for (null: none); undefined until read from storage once after a start. */
 	#alarmAt: number | null | undefined = undefined;
 	#refusedSends = 0;
+	/** After a refused send, no event alarm before this (verifies must not undo the backoff). */
+	#eventsNotBefore = 0;
+	/** EVENTS_STORED_MAX; a test lowers it on its instance rather than store 50,000 events. */
+	eventsStoredMax = EVENTS_STORED_MAX;
 
 	constructor(ctx: DurableObjectState, env: AccountGuardEnv) {
 		super(ctx, env);
@@ -104,10 +114,15 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	) {
 		const outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now);
 		const key = outcome.key;
-		const recorded = draft !== undefined && key !== undefined && key.accountId === accountId;
+		const recorded =
+			draft !== undefined &&
+			key !== undefined &&
+			key.accountId === accountId &&
+			this.events.count < this.eventsStoredMax;
 		if (recorded) {
 			this.events.add(completeVerifyEvent(draft, { accountId, keyId: key.id, code: outcome.code, decidedAt: now }));
-			await this.#wakeBy(Date.now() + (this.events.count >= EVENTS_SEND_AT ? 0 : eventsDelay(this.env)));
+			const due = Date.now() + (this.events.count >= EVENTS_SEND_AT ? 0 : eventsDelay(this.env));
+			await this.#wakeBy(Math.max(due, this.#eventsNotBefore));
 		}
 		// Usage and last use are written by the alarm too; the first pending write makes sure it is set.
 		if (this.keys.hasPending) await this.#wakeBy(Date.now() + LAST_USED_FLUSH_MS);
@@ -168,9 +183,11 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 			try {
 				await this.events.send(this.env.AUDIT_QUEUE);
 				this.#refusedSends = 0;
+				this.#eventsNotBefore = 0;
 			} catch {
 				this.#refusedSends++;
 				eventsAt += Math.min(EVENTS_RETRY_MAX_MS, 1000 * 2 ** this.#refusedSends);
+				this.#eventsNotBefore = eventsAt;
 			}
 		}
 		this.keys.windows.settle();

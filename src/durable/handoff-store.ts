@@ -33,6 +33,7 @@ export class HandoffStore {
 
 	/** The parked value, once: the read deletes it, so a second take (a reload, a replay) finds nothing. */
 	take(id: string, now: number): string | null {
+		this.sql.exec("DELETE FROM handoffs WHERE expires_at <= ?", now);
 		const row = this.sql
 			.exec<{ sealed: string; expires_at: number }>(
 				"DELETE FROM handoffs WHERE id = ? RETURNING sealed, expires_at",

@@ -89,7 +89,8 @@ export const keyStart = (key: string): string => key.slice(0, KEY_START_LENGTH);
 
 /**
  * The last 4 characters, for telling keys apart (Stripe and GitHub show the same). They are the
- * end of the checksum, a CRC32 of the rest: about 24 bits of it, nothing of the 256-bit secret.
+ * end of the checksum, a CRC32 of the rest: about 24 bits of a linear function of the key,
+ * leaving some 232 of the secret's 256 bits unknown.
  */
 export const keyLastFour = (key: string): string => key.slice(-4);
 

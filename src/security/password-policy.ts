@@ -46,20 +46,25 @@ export interface PasswordViolation {
 const OWN_CHARACTERS_MIN = 8;
 
 /**
- * Whether the password is little more than the email address: once the address, its local part
- * and its domain are taken out, fewer than 8 characters are left, or the address's parts made up
- * more than half of it. "ada.lovelace2026!" for ada.lovelace@… is refused; "a perfectly long dev
- * passphrase" for dev@… is not.
+ * Whether the password is little more than the email address. The address's parts are taken out
+ * (the address, its local part with and without separators, each word of it, its domain: each of
+ * 3 characters or more), and runs of one repeated character count once. Refused when fewer than 8
+ * characters are left, or when the parts made up half of it or more. "ada.lovelace2026!",
+ * "ada.lovelace!!!!!!!!!!!!" and "lovelace.ada" for ada.lovelace@… are refused; "a perfectly long
+ * dev passphrase" for dev@… is not.
  */
 function mostlyEmail(lower: string, email: string | undefined): boolean {
 	const address = email?.normalize("NFKC").toLowerCase() ?? "";
 	const [localPart = "", domain = ""] = address.split("@");
-	if (localPart.length < 3) return false;
+	const words = localPart.split(/[._+-]+/);
+	const parts = [address, localPart, words.join(""), ...words, domain]
+		.filter((part) => part.length >= 3)
+		.sort((a, b) => b.length - a.length);
 	let rest = lower;
-	for (const part of [address, localPart, domain]) if (part.length >= 3) rest = rest.split(part).join("");
+	for (const part of parts) rest = rest.split(part).join("");
 	if (rest === lower) return false;
-	const left = codePoints(rest);
-	return left < OWN_CHARACTERS_MIN || codePoints(lower) - left > codePoints(lower) / 2;
+	const left = codePoints(rest.replace(/(.)\1+/gu, "$1"));
+	return left < OWN_CHARACTERS_MIN || codePoints(lower) - codePoints(rest) >= codePoints(lower) / 2;
 }
 
 /** The one normalisation applied before checking and hashing, so the same password always hashes the same. */

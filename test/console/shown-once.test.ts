@@ -28,6 +28,32 @@ const createForm = new URLSearchParams({
 const secretIn = (page: string) => /id="api-key-secret"[^>]*>\s*(kw_[A-Za-z0-9_]+)\s*</.exec(page)?.[1] ?? null;
 
 describe("console: a new key's secret, once", () => {
+	it("two keys made at once (two tabs) each show their own secret", async () => {
+		const u = await h.signupVerified();
+		const post = (name: string) =>
+			h.request(`/console/a/${u.accountId}/keys`, {
+				method: "POST",
+				headers: visitor(u.token),
+				body: new URLSearchParams({ name, environment: "production", scopes: "invoices:read" }).toString(),
+				redirect: "manual",
+			});
+		const [one, two] = await Promise.all([post("first"), post("second")]);
+		const jar: Record<string, string> = {};
+		for (const res of [one, two]) {
+			const [, name = "", value = ""] =
+				/(keyward_shown_once_[0-9a-f]+)=([^;]+)/.exec(res?.headers.get("set-cookie") ?? "") ?? [];
+			jar[name] = value;
+		}
+		expect(Object.keys(jar)).toHaveLength(2);
+		const secrets = [];
+		for (const res of [one, two]) {
+			const page = await h.request(res?.headers.get("location") ?? "", { headers: visitor(u.token, jar) });
+			secrets.push(secretIn(await page.text()));
+		}
+		expect(secrets.every((s) => s?.startsWith("kw_live_"))).toBe(true);
+		expect(new Set(secrets).size).toBe(2);
+	});
+
 	it("the POST redirects; the GET shows the secret once; a reload shows none and makes no second key", async () => {
 		const u = await h.signupVerified();
 		const posted = await h.request(`/console/a/${u.accountId}/keys`, {
@@ -37,8 +63,10 @@ describe("console: a new key's secret, once", () => {
 			redirect: "manual",
 		});
 		expect(posted.status).toBe(303);
-		expect(posted.headers.get("location")).toBe(`/console/a/${u.accountId}/keys/shown`);
-		const cookie = /keyward_shown_once=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "")?.[1] ?? "";
+		const location = posted.headers.get("location") ?? "";
+		expect(location).toMatch(new RegExp(`^/console/a/${u.accountId}/keys/shown\\?h=[0-9a-f]{12}$`));
+		const [, name = "", cookie = ""] =
+			/(keyward_shown_once_[0-9a-f]+)=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "") ?? [];
 		expect(cookie).not.toBe("");
 		expect(posted.headers.get("set-cookie")).toMatch(/HttpOnly/i);
 		expect(posted.headers.get("set-cookie")).toContain(`Path=/console/a/${u.accountId}/keys/shown`);
@@ -52,9 +80,7 @@ describe("console: a new key's secret, once", () => {
 		);
 		expect(parked).toHaveLength(1);
 
-		const shown = await h.request(`/console/a/${u.accountId}/keys/shown`, {
-			headers: visitor(u.token, { keyward_shown_once: cookie }),
-		});
+		const shown = await h.request(location, { headers: visitor(u.token, { [name]: cookie }) });
 		expect(shown.status).toBe(200);
 		expect(shown.headers.get("cache-control")).toBe("no-store");
 		const secret = secretIn(await shown.text());
@@ -63,9 +89,7 @@ describe("console: a new key's secret, once", () => {
 		expect(await verifyCode(h, secret ?? "")).toBe("VALID");
 
 		// A reload, even one that replays the cookie, shows no secret and creates nothing.
-		const again = await h.request(`/console/a/${u.accountId}/keys/shown`, {
-			headers: visitor(u.token, { keyward_shown_once: cookie }),
-		});
+		const again = await h.request(location, { headers: visitor(u.token, { [name]: cookie }) });
 		const page = await again.text();
 		expect(secretIn(page)).toBeNull();
 		expect(page).toContain("Secret already shown");
@@ -84,16 +108,17 @@ describe("console: a new key's secret, once", () => {
 			body: createForm,
 			redirect: "manual",
 		});
-		const cookie = /keyward_shown_once=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "")?.[1] ?? "";
+		const location = posted.headers.get("location") ?? "";
+		const [, name = "", cookie = ""] =
+			/(keyward_shown_once_[0-9a-f]+)=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "") ?? [];
+		const query = location.slice(location.indexOf("?"));
 		// The other user, in their own account, with the stolen handle.
-		const res = await h.request(`/console/a/${other.accountId}/keys/shown`, {
-			headers: visitor(other.token, { keyward_shown_once: cookie }),
+		const res = await h.request(`/console/a/${other.accountId}/keys/shown${query}`, {
+			headers: visitor(other.token, { [name]: cookie }),
 		});
 		expect(secretIn(await res.text())).toBeNull();
 		// The owner still gets it.
-		const mine = await h.request(`/console/a/${u.accountId}/keys/shown`, {
-			headers: visitor(u.token, { keyward_shown_once: cookie }),
-		});
+		const mine = await h.request(location, { headers: visitor(u.token, { [name]: cookie }) });
 		expect(secretIn(await mine.text())).toMatch(/^kw_live_/);
 	});
 });

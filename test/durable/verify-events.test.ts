@@ -164,6 +164,51 @@ describe("verify's events, stored by the account's object", () => {
 		expect((await storedInAccountObject(s.accountId)).length).toBe(10);
 	});
 
+	it("after a refused send, a burst of verifies does not pull the next try earlier than its backoff", async () => {
+		const s = await seedAccount(clock);
+		const key = await seedKey(s.accountId, s.users.owner.id, [], clock.now());
+		await t.request("/v1/keys/verify", jsonRequest("POST", { key: key.secret }));
+		const refusing = observedQueue({ fail: true });
+		const retryAt = await runInDurableObject(guardOf(s.accountId), async (guard: AccountGuard, state) => {
+			for (let i = guard.events.count; i < 499; i++) guard.events.add(syntheticEvent(s.accountId));
+			const own = guard as unknown as { env: Record<string, unknown> };
+			const real = own.env;
+			own.env = { ...real, AUDIT_QUEUE: refusing.queue };
+			try {
+				await guard.alarm();
+			} finally {
+				own.env = real;
+			}
+			return state.storage.getAlarm();
+		});
+		expect(retryAt ?? 0).toBeGreaterThan(Date.now() + 1000);
+		// The 500th event would be due at once, but the queue just refused: the backoff holds.
+		await t.request("/v1/keys/verify", jsonRequest("POST", { key: key.secret }));
+		const after = await runInDurableObject(guardOf(s.accountId), (_: AccountGuard, state) => state.storage.getAlarm());
+		expect(after).toBe(retryAt);
+	});
+
+	it("past its cap the object stores no more, and the Worker records the request itself", async () => {
+		const s = await seedAccount(clock);
+		const key = await seedKey(s.accountId, s.users.owner.id, [], clock.now());
+		await runInDurableObject(guardOf(s.accountId), (guard: AccountGuard) => {
+			guard.eventsStoredMax = 3;
+		});
+		const worker = observedQueue();
+		const ids: (string | null)[] = [];
+		for (let i = 0; i < 5; i++) {
+			const res = await t.request("/v1/keys/verify", jsonRequest("POST", { key: key.secret }), {
+				AUDIT_QUEUE: worker.queue,
+			});
+			ids.push(res.headers.get("x-request-id"));
+		}
+		const stored = (await storedInAccountObject(s.accountId)).map((e) => e.requestId);
+		const sent = worker.sent.filter((e) => e.action === "http.request").map((e) => e.requestId);
+		expect(stored).toEqual(ids.slice(0, 3));
+		expect(sent).toEqual(ids.slice(3));
+		expect(worker.sent.filter((e) => e.action === "http.request").every((e) => e.accountId === s.accountId)).toBe(true);
+	});
+
 	it("the alarm sends them through the real queue to the consumer, which indexes each once", async () => {
 		const { s } = await accountWithVerifies(12);
 		const ids = (await storedInAccountObject(s.accountId)).map((e) => e.id);

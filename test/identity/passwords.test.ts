@@ -35,6 +35,14 @@ describe("password policy", () => {
 		expect(rules("example.com-ada.lovelace", ada)).toEqual(["contains_email"]);
 		// Over half of it is the address's local part, however long the rest.
 		expect(rules("ada.lovelace ada.lovelace ada.lovelace 2026!!", ada)).toEqual(["contains_email"]);
+		// Padding, the words reordered or run together, an exact half (found by a review of this rule).
+		expect(rules("ada.lovelace!!!!!!!!!!!!", ada)).toEqual(["contains_email"]);
+		expect(rules("ada.lovelacelovelace.ada", ada)).toEqual(["contains_email"]);
+		expect(rules("adalovelace-adalovelace", ada)).toEqual(["contains_email"]);
+		expect(rules("john.smithsmith.john", "john.smith@acme.io")).toEqual(["contains_email"]);
+		expect(rules("ada.lovelaceQmz7Rw2Kp", ada)).toEqual(["contains_email"]);
+		// A short local part: the whole address still counts.
+		expect(rules("al@example.com-al@example.com", "al@example.com")).toEqual(["contains_email"]);
 		// Passphrases in which the local part is one word among others.
 		expect(rules("a perfectly long dev passphrase", "dev@example.com")).toEqual([]);
 		expect(rules("ada.lovelace loves long walks", ada)).toEqual([]);

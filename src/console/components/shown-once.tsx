@@ -16,7 +16,13 @@ import { openUnderHandle, sealUnderHandle } from "../../security/secret-box";
 import { mintOpaqueToken } from "../../security/secret-formats";
 import type { ConsoleContext, SignedIn } from "./render";
 
-const COOKIE = "keyward_shown_once";
+/**
+ * Each parked page has its own cookie, named by a label derived from its handle and carried in the
+ * redirect's query, so two keys made in two tabs at once each show their own secret.
+ */
+const COOKIE_PREFIX = "keyward_shown_once_";
+const LABEL = /^[0-9a-f]{12}$/;
+const labelOf = async (handle: string) => (await sha256Hex(`shown-once-label:${handle}`)).slice(0, 12);
 
 const idOf = (handle: string) => sha256Hex(`shown-once-id:${handle}`);
 const pagePath = (accountId: string) => `/console/a/${accountId}/keys/shown`;
@@ -30,21 +36,25 @@ export async function parkShownOnce<T>(c: ConsoleContext, me: SignedIn, accountI
 		`${me.user.id}|${accountId}`,
 	);
 	await userSessions(c.env, me.user.id).parkHandoff(await idOf(handle), sealed, Date.now());
-	setCookie(c, COOKIE, handle, {
+	const label = await labelOf(handle);
+	setCookie(c, `${COOKIE_PREFIX}${label}`, handle, {
 		path: pagePath(accountId),
 		httpOnly: true,
 		sameSite: "Strict",
 		secure: new URL(c.req.url).protocol === "https:",
 		maxAge: Math.floor(HANDOFF_TTL_MS / 1000),
 	});
-	return c.redirect(pagePath(accountId), 303);
+	return c.redirect(`${pagePath(accountId)}?h=${label}`, 303);
 }
 
 /** The parked content, once (null on a reload, a replayed cookie, after 5 minutes, or for anyone else). */
 export async function takeShownOnce<T>(c: ConsoleContext, me: SignedIn, accountId: string): Promise<T | null> {
-	const handle = getCookie(c, COOKIE);
-	deleteCookie(c, COOKIE, { path: pagePath(accountId), secure: new URL(c.req.url).protocol === "https:" });
-	if (!handle || handle.length > 128) return null;
+	const label = c.req.query("h") ?? "";
+	if (!LABEL.test(label)) return null;
+	const cookie = `${COOKIE_PREFIX}${label}`;
+	const handle = getCookie(c, cookie);
+	deleteCookie(c, cookie, { path: pagePath(accountId), secure: new URL(c.req.url).protocol === "https:" });
+	if (!handle || handle.length > 128 || (await labelOf(handle)) !== label) return null;
 	const sealed = await userSessions(c.env, me.user.id).takeHandoff(await idOf(handle), Date.now());
 	if (!sealed) return null;
 	try {
