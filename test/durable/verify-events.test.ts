@@ -40,6 +40,18 @@ async function accountWithVerifies(n: number) {
 	return { s, key, worker, requestIds };
 }
 
+/** Runs the object's alarm with its own queue binding swapped for `queue` (a refusing one, say). */
+async function alarmSendingTo(guard: AccountGuard, queue: Queue): Promise<void> {
+	const own = guard as unknown as { env: Record<string, unknown> };
+	const real = own.env;
+	own.env = { ...real, AUDIT_QUEUE: queue };
+	try {
+		await guard.alarm();
+	} finally {
+		own.env = real;
+	}
+}
+
 describe("verify's events, stored by the account's object", () => {
 	it("a burst of 120 verifies stores 120 events, one per request, and the Worker sends none of them", async () => {
 		const { s, key, worker, requestIds } = await accountWithVerifies(120);
@@ -148,15 +160,7 @@ describe("verify's events, stored by the account's object", () => {
 		const { s } = await accountWithVerifies(10);
 		const refusing = observedQueue({ fail: true });
 		const outcome = await runInDurableObject(guardOf(s.accountId), async (guard: AccountGuard, state) => {
-			// The alarm sends to the object's own queue binding; this one refuses.
-			const own = guard as unknown as { env: Record<string, unknown> };
-			const real = own.env;
-			own.env = { ...real, AUDIT_QUEUE: refusing.queue };
-			try {
-				await guard.alarm();
-			} finally {
-				own.env = real;
-			}
+			await alarmSendingTo(guard, refusing.queue);
 			return { pending: guard.events.count, alarm: await state.storage.getAlarm() };
 		});
 		expect(outcome.pending).toBe(10);
@@ -171,14 +175,7 @@ describe("verify's events, stored by the account's object", () => {
 		const refusing = observedQueue({ fail: true });
 		const retryAt = await runInDurableObject(guardOf(s.accountId), async (guard: AccountGuard, state) => {
 			for (let i = guard.events.count; i < 499; i++) guard.events.add(syntheticEvent(s.accountId));
-			const own = guard as unknown as { env: Record<string, unknown> };
-			const real = own.env;
-			own.env = { ...real, AUDIT_QUEUE: refusing.queue };
-			try {
-				await guard.alarm();
-			} finally {
-				own.env = real;
-			}
+			await alarmSendingTo(guard, refusing.queue);
 			return state.storage.getAlarm();
 		});
 		expect(retryAt ?? 0).toBeGreaterThan(Date.now() + 1000);
