@@ -11,7 +11,7 @@
  * Imports only Hono's types, so Hono is a peer dependency and nothing more.
  */
 import type { Context, Env, MiddlewareHandler } from "hono";
-import { type Denial, type VerifiedKey, verifyRequest } from "./request.js";
+import { type Denial, type KeywardUnavailableError, type VerifiedKey, verifyRequest } from "./request.js";
 import type { KeywardService, VerifyKeyOptions } from "./verify.js";
 
 export interface KeywardOptions<E extends Env = Env> extends VerifyKeyOptions {
@@ -28,6 +28,8 @@ export interface KeywardOptions<E extends Env = Env> extends VerifyKeyOptions {
 	getIp?: (c: Context<E>) => string | null | undefined;
 	/** Answers a refused request instead of the default problem response. */
 	onDenied?: (c: Context<E>, denial: Denial) => Response | Promise<Response>;
+	/** Told why Keyward could not answer; by default `console.error`, at most once every 10 s. */
+	onUnavailable?: (error: KeywardUnavailableError) => void;
 }
 
 /** What the middleware puts on the context. */
@@ -55,6 +57,7 @@ export function keyward<E extends Env = Env>(
 			...(options.rootKey ? { rootKey: options.rootKey } : {}),
 			...(getKey ? { getKey: () => getKey(context) } : {}),
 			...(getIp ? { getIp: () => getIp(context) } : {}),
+			...(options.onUnavailable ? { onUnavailable: options.onUnavailable } : {}),
 		});
 		if (!verdict.ok) return options.onDenied ? options.onDenied(context, verdict) : verdict.response;
 		c.set("keyward", verdict.key);

@@ -33,6 +33,7 @@ export {
 	type DenialCode,
 	type DenialProblem,
 	denialResponse,
+	KeywardUnavailableError,
 	keyFromHeaders,
 	type RequestVerdict,
 	type VerifiedKey,

@@ -7,7 +7,7 @@
  *   if (!verdict.ok) return verdict.response;
  */
 import type { VerifyResult } from "./client.js";
-import { KeywardError } from "./problem.js";
+import { KeywardError, KeywardTimeoutError } from "./problem.js";
 import { type KeywardService, type VerifyKeyOptions, verifyKey } from "./verify.js";
 
 export interface VerifyRequestOptions extends VerifyKeyOptions {
@@ -22,6 +22,53 @@ export interface VerifyRequestOptions extends VerifyKeyOptions {
 	 * Cloudflare sets. Elsewhere, read it from the header your own proxy guarantees.
 	 */
 	getIp?: (request: Request) => string | null | undefined;
+	/**
+	 * Told why Keyward could not answer (the request is refused with `UNAVAILABLE`, 503). By default
+	 * the explanation goes to `console.error`, at most once every 10 seconds per isolate, so a missing
+	 * or unconnected binding shows in your Worker's log instead of a silent 503.
+	 */
+	onUnavailable?: (error: KeywardUnavailableError) => void;
+}
+
+/** Why verify could not be asked: the message says what to check; `cause` is what was thrown. */
+export class KeywardUnavailableError extends Error {
+	override readonly name = "KeywardUnavailableError";
+}
+
+const BINDING_HELP =
+	'Declare it in wrangler.toml as [[services]] binding = "KEYWARD", service = "<the Keyward Worker\'s name>", ' +
+	'entrypoint = "KeywardVerifier". Under `wrangler dev` the service must be a Keyward running on this machine: ' +
+	'"keyward" when it was started with `npm start` in its repository ("keyward-production" exists only once deployed), ' +
+	"and wrangler's binding table must say [connected].";
+
+/** What to check, in words, for a verify that could not be made. */
+export function explainUnavailable(service: KeywardService | null | undefined, err: unknown): KeywardUnavailableError {
+	const said = (err instanceof Error ? err.message : String(err)).replace(/\.+$/, "");
+	let message: string;
+	if (typeof service === "string") {
+		message =
+			err instanceof KeywardError
+				? `Keyward at ${service} answered ${err.status} to verify: ${said}`
+				: err instanceof KeywardTimeoutError
+					? `Keyward at ${service} did not answer verify in time: ${said}`
+					: `Keyward at ${service} could not be reached: ${said}. Check the base URL and that Keyward is running.`;
+	} else if (!service || typeof (service as { verify?: unknown }).verify !== "function") {
+		message = `Keyward's service binding is missing: \`service\` gave ${service === null ? "null" : typeof service}. ${BINDING_HELP}`;
+	} else if (err instanceof KeywardTimeoutError) {
+		message = `Keyward's service binding did not answer in time (${said}). ${BINDING_HELP}`;
+	} else {
+		message = `Keyward's service binding is not connected or failed: ${said}. ${BINDING_HELP}`;
+	}
+	return new KeywardUnavailableError(message, { cause: err });
+}
+
+const LOG_EVERY_MS = 10_000;
+let lastLoggedAt = Number.NEGATIVE_INFINITY;
+function logUnavailable(error: KeywardUnavailableError): void {
+	const now = Date.now();
+	if (now - lastLoggedAt < LOG_EVERY_MS) return;
+	lastLoggedAt = now;
+	console.error(`[keyward] refused with 503 UNAVAILABLE: ${error.message}`);
 }
 
 type VerifiedFields = "keyId" | "accountId" | "environment" | "scopes" | "expiresAt" | "ratelimit";
@@ -46,7 +93,7 @@ export interface Denial {
 	problem: DenialProblem;
 	/** Rate-limit headers (and `Retry-After`, `WWW-Authenticate` where they apply) for the response. */
 	headers: Record<string, string>;
-	/** For `UNAVAILABLE`: what went wrong on the way to Keyward. */
+	/** For `UNAVAILABLE`: a `KeywardUnavailableError` saying what to check; its `cause` is what was thrown. */
 	cause?: unknown;
 }
 
@@ -165,7 +212,9 @@ export async function verifyRequest(request: Request, options: VerifyRequestOpti
 		);
 	} catch (err) {
 		if (err instanceof KeywardError && err.status === 400) throw err;
-		return refused({ ...denialFor("UNAVAILABLE"), cause: err });
+		const cause = explainUnavailable(options.service, err);
+		(options.onUnavailable ?? logUnavailable)(cause);
+		return refused({ ...denialFor("UNAVAILABLE"), cause });
 	}
 	const { result, headers } = outcome;
 	if (result.code !== "VALID") return refused(denialFor(result.code, headers, result));

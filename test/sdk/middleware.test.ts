@@ -6,13 +6,14 @@
  */
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { keyward } from "../../sdk/src/hono.js";
 import {
 	type FetchLike,
 	type KeywardBinding,
 	KeywardError,
 	type KeywardService,
+	type KeywardUnavailableError,
 	keyFromHeaders,
 	verifyRequest,
 } from "../../sdk/src/index.js";
@@ -208,6 +209,68 @@ describe("keyward() middleware options and failures", () => {
 				code: "UNAVAILABLE",
 				type: "https://keyward.dev/problems/service-unavailable",
 			});
+		}
+	});
+});
+
+describe("when Keyward cannot answer, the log says what to check", () => {
+	const request = new Request("https://api.example.com/x", { headers: { Authorization: "Bearer kw_live_x" } });
+	async function explain(service: unknown, options: { fetch?: FetchLike; timeoutMs?: number } = {}) {
+		const told: KeywardUnavailableError[] = [];
+		const verdict = await verifyRequest(request, {
+			service: service as KeywardService,
+			...options,
+			onUnavailable: (e) => told.push(e),
+		});
+		if (verdict.ok) throw new Error("expected a refusal");
+		expect(verdict).toMatchObject({ code: "UNAVAILABLE", status: 503 });
+		expect(told).toHaveLength(1);
+		expect(verdict.cause).toBe(told[0]);
+		return told[0] as KeywardUnavailableError;
+	}
+
+	it("names a missing binding, an unconnected one, a hung one and an unreachable URL", async () => {
+		const missing = await explain(undefined);
+		expect(missing.message).toContain("service binding is missing");
+		expect(missing.message).toContain('entrypoint = "KeywardVerifier"');
+
+		// What workerd throws under `wrangler dev` when the bound Worker is not running.
+		const notRunning = new Error('Worker "keyward-production" not found. Make sure it is running locally.');
+		const unconnected = await explain({ verify: () => Promise.reject(notRunning) });
+		expect(unconnected.message).toContain('not connected or failed: Worker "keyward-production" not found');
+		expect(unconnected.message).toContain('"keyward" when it was started with `npm start`');
+		expect(unconnected.cause).toBe(notRunning);
+
+		const hung = await explain({ verify: () => new Promise(() => {}) }, { timeoutMs: 20 });
+		expect(hung.message).toContain("did not answer in time");
+
+		const unreachable = await explain("https://keyward.test", {
+			fetch: async () => {
+				throw new TypeError("Network connection lost");
+			},
+		});
+		expect(unreachable.message).toBe(
+			"Keyward at https://keyward.test could not be reached: Network connection lost. Check the base URL and that Keyward is running.",
+		);
+	});
+
+	it("by default logs the explanation, at most once every 10 seconds", async () => {
+		const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			vi.useFakeTimers({ now: Date.now() + 3_600_000 });
+			const api = customerApi({ verify: () => Promise.reject(new Error("boom")) });
+			await api("/api/invoices", { Authorization: "Bearer kw_live_x" });
+			await api("/api/invoices", { Authorization: "Bearer kw_live_x" });
+			expect(spy).toHaveBeenCalledTimes(1);
+			expect(String(spy.mock.calls[0]?.[0])).toContain(
+				"[keyward] refused with 503 UNAVAILABLE: Keyward's service binding",
+			);
+			vi.setSystemTime(Date.now() + 10_001);
+			await api("/api/invoices", { Authorization: "Bearer kw_live_x" });
+			expect(spy).toHaveBeenCalledTimes(2);
+		} finally {
+			vi.useRealTimers();
+			spy.mockRestore();
 		}
 	});
 });
