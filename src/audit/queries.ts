@@ -1,12 +1,17 @@
 /** Reading the recent-event index in D1: filtered, newest first, paged by a keyset cursor; and its counts (development). */
-import { and, count, desc, eq, gte, isNotNull, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, isNotNull, lt, lte, notInArray, or, type SQL } from "drizzle-orm";
 import type { Database } from "../db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
 import { decodeKeysetCursor, encodeKeysetCursor } from "../routes/pagination";
 import { type AuditEvent, publicAuditEvent } from "./event";
 
+/** One event per request: `requests: "exclude"` leaves these out, for a log of security events only. */
+export const REQUEST_ACTIONS = ["http.request", "key.verified"] as const;
+
 export interface AuditQuery {
+	/** An action, or a prefix ending in a dot (`key.`) for every action under it. */
 	action?: string;
+	requests?: "include" | "exclude";
 	actorId?: string;
 	keyId?: string;
 	since?: Date;
@@ -17,7 +22,11 @@ export interface AuditQuery {
 
 export async function listAuditEvents(db: Database, accountId: string, q: AuditQuery) {
 	const filters: (SQL | undefined)[] = [eq(auditEvents.accountId, accountId)];
-	if (q.action) filters.push(eq(auditEvents.action, q.action));
+	if (q.action?.endsWith(".")) {
+		// A range, not LIKE (whose `_` is a wildcard): every action from "key." up to "key/".
+		filters.push(gte(auditEvents.action, q.action), lt(auditEvents.action, `${q.action.slice(0, -1)}/`));
+	} else if (q.action) filters.push(eq(auditEvents.action, q.action));
+	if (q.requests === "exclude") filters.push(notInArray(auditEvents.action, [...REQUEST_ACTIONS]));
 	if (q.actorId) filters.push(eq(auditEvents.actorId, q.actorId));
 	if (q.keyId) filters.push(eq(auditEvents.keyId, q.keyId));
 	if (q.since) filters.push(gte(auditEvents.time, q.since));

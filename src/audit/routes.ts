@@ -31,6 +31,13 @@ export const AuditEventSchema = z
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
+/** `key.` or `key.*`: every action under a family that exists (`key.created`, `key.revoked`, …). */
+const ActionPrefix = z
+	.string()
+	.regex(/^[a-z_]+(\.[a-z_]+)*\.\*?$/)
+	.transform((s) => s.replace(/\*$/, ""))
+	.refine((prefix) => AUDIT_ACTIONS.some((a) => a.startsWith(prefix)), "No audit action starts with this prefix");
+
 export const listAuditEventsRoute = accountRoute("audit:read", {
 	method: "get",
 	path: "/v1/accounts/{accountId}/audit-events",
@@ -39,7 +46,12 @@ export const listAuditEventsRoute = accountRoute("audit:read", {
 	request: {
 		params: AccountParams,
 		query: z.strictObject({
-			action: z.enum(AUDIT_ACTIONS).optional(),
+			action: z
+				.union([z.enum(AUDIT_ACTIONS), ActionPrefix], {
+					error: "Must be an audit action (key.revoked) or a prefix ending in a dot (key. or key.*)",
+				})
+				.optional(),
+			requests: z.enum(["include", "exclude"]).default("include"),
 			actorId: z.union([Id("usr"), Id("key"), z.literal("system")]).optional(),
 			keyId: Id("key").optional(),
 			since: isoTime.optional(),

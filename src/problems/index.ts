@@ -4,6 +4,8 @@
  * carry a stack trace, SQL or a secret: unknown errors become a bare 500.
  */
 import type { z } from "zod";
+// Field messages in plain words: installs zod's global error map before any schema parses.
+import "./plain-messages";
 
 export const PROBLEM_BASE = "https://keyward.dev/problems/";
 

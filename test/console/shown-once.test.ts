@@ -64,12 +64,12 @@ describe("console: a new key's secret, once", () => {
 		});
 		expect(posted.status).toBe(303);
 		const location = posted.headers.get("location") ?? "";
-		expect(location).toMatch(new RegExp(`^/console/a/${u.accountId}/keys/shown\\?h=[0-9a-f]{12}$`));
+		expect(location).toMatch(new RegExp(`^/console/a/${u.accountId}/new-key-secret\\?h=[0-9a-f]{12}$`));
 		const [, name = "", cookie = ""] =
 			/(keyward_shown_once_[0-9a-f]+)=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "") ?? [];
 		expect(cookie).not.toBe("");
 		expect(posted.headers.get("set-cookie")).toMatch(/HttpOnly/i);
-		expect(posted.headers.get("set-cookie")).toContain(`Path=/console/a/${u.accountId}/keys/shown`);
+		expect(posted.headers.get("set-cookie")).toContain(`Path=/console/a/${u.accountId}/new-key-secret`);
 		// Nothing of the secret in the redirect itself.
 		expect(await posted.text()).not.toMatch(/kw_live_/);
 
@@ -113,7 +113,7 @@ describe("console: a new key's secret, once", () => {
 			/(keyward_shown_once_[0-9a-f]+)=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "") ?? [];
 		const query = location.slice(location.indexOf("?"));
 		// The other user, in their own account, with the stolen handle.
-		const res = await h.request(`/console/a/${other.accountId}/keys/shown${query}`, {
+		const res = await h.request(`/console/a/${other.accountId}/new-key-secret${query}`, {
 			headers: visitor(other.token, { [name]: cookie }),
 		});
 		expect(secretIn(await res.text())).toBeNull();

@@ -125,7 +125,7 @@ async function freshTotp(secret) {
 let failed = false;
 let page;
 try {
-	const context = await browser.newContext({ baseURL: BASE, viewport: { width: 1200, height: 900 } });
+	const context = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 } });
 	await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
 	page = await context.newPage();
 	const first = page;
@@ -200,7 +200,11 @@ try {
 	assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown, "the copy button copied the key");
 	await visit(page, "key-created");
 	// Post/redirect/get: reloading the page shows no secret and makes no second key.
-	assert.match(page.url(), /\/keys\/shown\?h=[0-9a-f]{12}$/, "the secret is shown on the page the form redirected to");
+	assert.match(
+		page.url(),
+		/\/new-key-secret\?h=[0-9a-f]{12}$/,
+		"the secret is shown on the page the form redirected to",
+	);
 	await page.reload();
 	assert.equal(await page.locator("#api-key-secret").count(), 0, "a reload shows no secret");
 	await page.getByRole("heading", { name: "Secret already shown" }).waitFor();
@@ -218,17 +222,64 @@ try {
 	await page.getByRole("link", { name: /back to the keys/i }).click();
 	await page.waitForURL(/\/keys$/);
 	await visit(page, "keys");
-	await page.getByLabel("Reason").first().fill("journey done");
-	await page.getByRole("button", { name: "Revoke" }).first().click();
+
+	// The key's own page: usage, events, settings; rotation and revocation each confirmed by name.
+	await page.getByRole("link", { name: "billing service" }).click();
+	await page.waitForURL(/\/keys\/key_[a-z0-9]+$/);
+	const keyPage = page.url();
+	await page.getByRole("heading", { name: "Key billing service" }).waitFor();
+	assert.match(await page.locator("body").innerText(), /VALID\s+1/, "the verify shows in the key's usage by code");
+	await visit(page, "key-page");
+	await page.getByRole("link", { name: "Rotate…" }).click();
+	await page.getByRole("heading", { name: "Rotate key billing service?" }).waitFor();
+	await visit(page, "key-rotate-confirm");
+	await page.getByLabel("Grace period (hours)").fill("1");
+	await page.getByRole("button", { name: "Rotate billing service" }).click();
+	const successor = (await page.locator("#api-key-secret").innerText()).trim();
+	assert.notEqual(successor, shown, "the rotation shows a new secret");
+	await page.getByRole("link", { name: /go to the key/i }).click();
+	await page.waitForURL(/\/keys\/key_[a-z0-9]+$/);
+	assert.notEqual(page.url(), keyPage, "the successor has its own page");
+	await page.getByRole("link", { name: "Revoke…" }).click();
+	await page.getByRole("heading", { name: "Revoke key billing service?" }).waitFor();
+	await visit(page, "key-revoke-confirm");
+	await page.getByLabel("Reason").fill("journey done");
+	await page.getByRole("button", { name: "Revoke billing service" }).click();
+	await page.waitForURL(/done=revoked$/);
+	assert.match(await page.locator("body").innerText(), /Key "billing service" is revoked/);
+	const verifySuccessor = async () =>
+		(
+			await (
+				await fetch(`${BASE}/v1/keys/verify`, {
+					method: "POST",
+					headers: { "Content-Type": "application/json" },
+					body: JSON.stringify({ key: successor }),
+				})
+			).json()
+		).code;
+	assert.equal(await verifySuccessor(), "REVOKED");
+	await page.goto(keyPage);
+	await page.getByRole("link", { name: "Revoke…" }).click();
+	await page.getByLabel("Reason").fill("journey done");
+	await page.getByRole("button", { name: "Revoke billing service" }).click();
+	await page.waitForURL(/done=revoked$/);
 	assert.equal(await verify(), "REVOKED");
 
 	// The revocation in the audit log (events reach the index through the queue, in batches of up to 5 s).
 	for (let i = 0; i < 30; i++) {
-		await page.goto(`/console/a/${accountId}/audit?action=key.revoked`);
-		if ((await page.locator("tbody tr").count()) >= 1) break;
+		await page.goto(`/console/a/${accountId}/audit?action=key.`);
+		if ((await page.getByRole("cell", { name: "key.revoked" }).count()) >= 1) break;
 		await page.waitForTimeout(1000);
 	}
-	assert.ok((await page.locator("tbody tr").count()) >= 1, "the revocation is in the audit log");
+	assert.ok((await page.locator("tbody tr").count()) >= 1, "the key's events are in the audit log");
+	assert.match(await page.locator("tbody").innerText(), /key\.revoked/);
+	assert.match(await page.locator("tbody").innerText(), /Grace Hopper/, "the actor by name, not id");
+	await page.locator("tbody details summary").first().click();
+	assert.match(
+		await page.locator("tbody details pre").first().innerText(),
+		/"requestId"/,
+		"a row opens its full event",
+	);
 	await visit(page, "audit-log");
 	for (const [path, name] of [
 		["members", "members"],
@@ -251,6 +302,9 @@ try {
 	await otherPage.getByLabel("Password").fill(PASSWORD);
 	await otherPage.getByRole("button", { name: "Sign in" }).click();
 	await otherPage.waitForURL(/second-factor$/);
+	// The authenticator comes first; a recovery code is behind "Use another way".
+	assert.equal(await otherPage.getByLabel("Recovery code", { exact: true }).isVisible(), false);
+	await otherPage.getByText("Use another way").click();
 	await otherPage.getByLabel("Recovery code", { exact: true }).fill(codes[0]);
 	await otherPage.getByRole("button", { name: "Use recovery code" }).click();
 	await otherPage.waitForURL(/\/keys$/);
@@ -325,6 +379,32 @@ try {
 	);
 
 	assert.equal(cspErrors.length, 0, `CSP violations: ${cspErrors.join("; ")}`);
+
+	// A phone, 390 px wide: every page fits without sideways scrolling (tables become cards).
+	const phone = await browser.newContext({
+		baseURL: BASE,
+		viewport: { width: 390, height: 844 },
+		storageState: await context.storageState(),
+	});
+	const small = await phone.newPage();
+	page = small;
+	for (const [path, name] of [
+		[`/console/a/${accountId}/keys`, "keys"],
+		[new URL(keyPage).pathname, "key-page"],
+		[`/console/a/${accountId}/audit?requests=include`, "audit-log"],
+		[`/console/a/${accountId}/members`, "members"],
+		["/console/security", "security"],
+		[`/console/a/${accountId}/report`, "security-report"],
+		[`/console/a/${accountId}/settings`, "settings"],
+		[`/console/a/${accountId}/lockdown`, "lockdown"],
+	]) {
+		await small.goto(path);
+		await visit(small, `${name}-390`);
+		const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow <= 0, `${name} scrolls sideways at 390 px by ${overflow} px`);
+	}
+	await phone.close();
+	page = first;
 
 	// The same forms without JavaScript: sign in and create a key.
 	const noJs = await browser.newContext({ baseURL: BASE, javaScriptEnabled: false });

@@ -26,6 +26,10 @@ const SEED = Number(env.FUZZ_SEED || 20261123);
 const clock = new ManualClock("2026-10-01T00:00:00Z");
 const t = testApp({ clock, log: () => {} });
 const db = createDatabase(env.DB);
+/** zod's own wording, which never reaches a person: every field message is a plain sentence (src/problems/plain-messages.ts). */
+const RAW_VALIDATION =
+	/^(Too (small|big)|Invalid (input|option|string|format|key|element|value)|Expected |Unrecognized key)|expected (number|string|boolean|array|object|nonoptional)|[<>]=?\s*\d/;
+
 const LEAK =
 	/\bat [\w.<>]+ \(|\.ts:\d+|\bstack\b|SQLITE|D1_|drizzle|workerd|TypeError|ReferenceError|undefined is not/i;
 
@@ -220,6 +224,10 @@ describe("OpenAPI-driven fuzzing (every documented route)", () => {
 					expect(res.status, where).toBeLessThan(500);
 					expect(op.statuses.has(res.status), `undocumented status; ${where}`).toBe(true);
 					expect(LEAK.test(text), `leak; ${where}`).toBe(false);
+					if (res.status === 400) {
+						const errors = (JSON.parse(text) as { errors?: { message: string }[] }).errors ?? [];
+						for (const e of errors) expect(RAW_VALIDATION.test(e.message), `raw message; ${where}`).toBe(false);
+					}
 					if (res.status >= 400) expect(await snapshot(), `state changed on a rejected request; ${where}`).toBe(before);
 				}),
 				{ numRuns: RUNS, seed: SEED, endOnFailure: true },

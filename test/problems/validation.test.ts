@@ -139,3 +139,40 @@ describe("bodies that are not there", () => {
 		expect(res.status).toBe(401);
 	});
 });
+
+describe("field messages are plain sentences (issue #21)", () => {
+	it("says what a number's range, a list's size, an enum's values and a missing field are", async () => {
+		const { plainMessage } = await import("../../src/problems/plain-messages");
+		const { z } = await import("@hono/zod-openapi");
+		const schema = z.strictObject({
+			name: z.string().min(1).max(10),
+			window: z.number().int().min(5).max(86_400),
+			environment: z.enum(["production", "staging"]),
+			scopes: z.array(z.string()).min(1).max(2),
+			email: z.email(),
+			pattern: z.string().regex(/^[a-z]+$/, "Lowercase letters only"),
+		});
+		const result = schema.safeParse({
+			name: "",
+			window: 100_000,
+			environment: "prod",
+			scopes: ["a", "b", "c"],
+			email: "nope",
+			pattern: "ABC",
+		});
+		const messages = Object.fromEntries((result.error?.issues ?? []).map((i) => [i.path.join("."), i.message]));
+		expect(messages).toEqual({
+			name: "Required",
+			window: "Must be 86,400 or less",
+			environment: 'Must be one of "production", "staging"',
+			scopes: "Takes at most 2 items",
+			email: "Must be an email address, like ada@example.com",
+			pattern: "Lowercase letters only", // a schema's own message wins
+		});
+		const missing = schema.safeParse({});
+		expect(missing.error?.issues.every((i) => i.message === "Required")).toBe(true);
+		expect(plainMessage({ code: "too_small", origin: "number", minimum: 5, inclusive: true, input: 1 } as never)).toBe(
+			"Must be 5 or more",
+		);
+	});
+});

@@ -24,34 +24,40 @@ export interface ConsoleApi {
 	token: string | null;
 	/** One typed call as the visitor; a problem comes back as a value (the page renders it), never thrown. */
 	call<T>(operation: (client: KeywardClient) => Promise<T>): Promise<ApiResult<T>>;
+	/** A GET of the API as the visitor, answered as is: for a body to stream through (the audit export). */
+	raw(path: string): Promise<Response>;
 }
 
 /** Headers of the browser's request that the API needs to see as its own (throttles, new-device notices). */
 const FORWARDED = ["CF-Connecting-IP", "User-Agent", "CF-IPCountry"];
 
 export function consoleApi(c: Context<AppEnv>, app: App, token = getCookie(c, SESSION_COOKIE) ?? null): ConsoleApi {
+	const origin = new URL(c.req.url).origin;
+	const send = async (request: Request) => {
+		const headers = new Headers(request.headers);
+		for (const name of FORWARDED) {
+			const value = c.req.header(name);
+			if (value) headers.set(name, value);
+		}
+		// The browser's device cookie, so its sign-ins count in the known-device budget.
+		const device = getCookie(c, DEVICE_COOKIE);
+		if (device) headers.set("X-Keyward-Device", device);
+		const res = await app.fetch(new Request(request, { headers }), c.env, c.executionCtx);
+		for (const cookie of res.headers.getSetCookie())
+			if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("Set-Cookie", cookie, { append: true });
+		return res;
+	};
 	const client = createKeywardClient({
-		baseUrl: new URL(c.req.url).origin,
+		baseUrl: origin,
 		token: token ?? undefined,
 		// The console answers a person: never wait and try again on their behalf.
 		retry: { retries: 0 },
-		fetch: async (request) => {
-			const headers = new Headers(request.headers);
-			for (const name of FORWARDED) {
-				const value = c.req.header(name);
-				if (value) headers.set(name, value);
-			}
-			// The browser's device cookie, so its sign-ins count in the known-device budget.
-			const device = getCookie(c, DEVICE_COOKIE);
-			if (device) headers.set("X-Keyward-Device", device);
-			const res = await app.fetch(new Request(request, { headers }), c.env, c.executionCtx);
-			for (const cookie of res.headers.getSetCookie())
-				if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("Set-Cookie", cookie, { append: true });
-			return res;
-		},
+		fetch: send,
 	});
 	return {
 		token,
+		raw: (path) =>
+			send(new Request(`${origin}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })),
 		async call(operation) {
 			try {
 				return { ok: true, data: await operation(client) };

@@ -25,7 +25,7 @@ const STYLE = `
 a{color:var(--accent)}header{background:#111827;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
 header a{color:#fff;text-decoration:none;padding:.2rem .4rem;border-radius:4px}header a[aria-current=page]{background:#374151}
 header .brand{font-weight:700;margin-right:1rem}header form{margin-left:auto}
-main{max-width:980px;margin:1.5rem auto;padding:0 1.2rem}h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{font-size:1.2rem;margin-top:2rem}
+main{max-width:980px;margin:1.5rem auto;padding:0 1.2rem}h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{font-size:1.2rem;margin-top:2rem}section>h2:first-child{margin-top:0}summary{cursor:pointer;font-weight:600;color:var(--accent)}details>h2{margin-top:1.2rem}
 section,.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select{font:inherit;padding:.45rem .55rem;border:1px solid #8b93a1;border-radius:6px;width:100%;max-width:30rem;background:#fff;color:var(--fg)}
 input[type=checkbox]{width:auto}.check{display:flex;gap:.5rem;align-items:center;font-weight:400}
@@ -40,7 +40,13 @@ th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);v
 code,.secret{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;background:#f2f4f7;padding:.1rem .3rem;border-radius:4px;word-break:break-all}
 .secret{display:block;padding:.6rem;font-size:1.05rem;border:1px dashed #8b93a1}.codes{columns:2;font-family:ui-monospace,monospace}
 .qr svg{width:200px;height:200px;background:#fff}.muted{color:var(--muted)}.row{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-end}
-.row label{margin-top:0}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:var(--accent);padding:.5rem}
+.row label{margin-top:0}pre.event{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f2f4f7;padding:.5rem;border-radius:4px}.empty{color:var(--muted);margin:.4rem 0}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.4rem 1rem;margin:0}.facts dt{font-size:.85rem;color:var(--muted);font-weight:600}.facts dd{margin:0}
+.actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:center}a.button{display:inline-block;padding:.45rem .9rem;border-radius:6px;border:1px solid #1e40af;text-decoration:none;margin-top:.8rem}a.button.danger{border-color:#7a271a;color:var(--bad)}
+@media (max-width:40rem){main{padding:0 .7rem}header{padding:.5rem .7rem}section{padding:.8rem}
+table.cards thead{position:absolute;left:-9999px}table.cards,table.cards caption,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards tr{border:1px solid var(--line);border-radius:8px;padding:.5rem .7rem;margin-bottom:.7rem}table.cards td{border:0;padding:.15rem 0}
+table.cards td::before{content:attr(data-label);display:block;font-size:.8rem;color:var(--muted);font-weight:600}}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:var(--accent);padding:.5rem}
 `;
 
 const SCRIPT = `
@@ -191,19 +197,51 @@ export const CodeField: FC<{ name?: string; id?: string; label: string; errors?:
 	...rest
 }) => <Field name={name} inputmode="numeric" autocomplete="one-time-code" required {...rest} />;
 
-/** A table with a caption and column headers; rows are the children. */
-export const Table: FC<{ caption: string; columns: string[]; children?: Child }> = ({ caption, columns, children }) => (
-	<table>
-		<caption class="muted">{caption}</caption>
-		<thead>
-			<tr>
-				{columns.map((column) => (
-					<th scope="col">{column}</th>
+/**
+ * A table with a caption and column headers, or, with no rows, a sentence that says what to do
+ * next. Each cell carries its column's name, so on a narrow screen the rows become stacked cards
+ * (CSS below) instead of scrolling sideways.
+ */
+export const Table: FC<{ caption: string; columns: string[]; rows: Child[][]; empty: Child }> = ({
+	caption,
+	columns,
+	rows,
+	empty,
+}) =>
+	rows.length === 0 ? (
+		<p class="empty">{empty}</p>
+	) : (
+		<table class="cards">
+			<caption class="muted">{caption}</caption>
+			<thead>
+				<tr>
+					{columns.map((column) => (
+						<th scope="col">{column}</th>
+					))}
+				</tr>
+			</thead>
+			<tbody>
+				{rows.map((row) => (
+					<tr>
+						{row.map((cell, i) => (
+							<td data-label={columns[i]}>{cell}</td>
+						))}
+					</tr>
 				))}
-			</tr>
-		</thead>
-		<tbody>{children}</tbody>
-	</table>
+			</tbody>
+		</table>
+	);
+
+/** A list of facts: term and value, one per row. */
+export const Facts: FC<{ facts: [string, Child][] }> = ({ facts }) => (
+	<dl class="facts">
+		{facts.map(([term, value]) => (
+			<div>
+				<dt>{term}</dt>
+				<dd>{value}</dd>
+			</div>
+		))}
+	</dl>
 );
 
 /** The form-level message of a problem (the detail), or a success notice. */

@@ -25,7 +25,7 @@ const LABEL = /^[0-9a-f]{12}$/;
 const labelOf = async (handle: string) => (await sha256Hex(`shown-once-label:${handle}`)).slice(0, 12);
 
 const idOf = (handle: string) => sha256Hex(`shown-once-id:${handle}`);
-const pagePath = (accountId: string) => `/console/a/${accountId}/keys/shown`;
+const pagePath = (accountId: string) => `/console/a/${accountId}/new-key-secret`;
 
 /** Parks `content` for the visitor and answers with the redirect to the page that shows it. */
 export async function parkShownOnce<T>(c: ConsoleContext, me: SignedIn, accountId: string, content: T) {

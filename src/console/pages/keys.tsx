@@ -1,13 +1,17 @@
 /**
  * API keys in the console: the list (status, environment, scopes, expiry,
- * last use, a badge for keys expiring within 14 days), creation with the
- * secret shown once, rotation with a grace period, revocation with a reason.
+ * last use, a badge for keys expiring within 14 days) and creation; a page per
+ * key with its 24-hour usage by code, last use, audit events and settings;
+ * rotation and revocation each behind a page that names the key and asks to
+ * confirm.
  * A new secret is shown once, on the page the creating form redirects to (post/redirect/get,
  * `components/shown-once.tsx`): reloading it shows no secret and makes no second key.
  */
+import type { Child } from "hono/jsx";
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem, type Result } from "../client/api";
-import { Field, Notice, ShownOnce, Table } from "../components/layout";
+import { Facts, Field, Notice, ShownOnce, Table } from "../components/layout";
+import { actorOf, namesOf } from "../components/names";
 import * as ui from "../components/render";
 import { parkShownOnce, takeShownOnce } from "../components/shown-once";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
@@ -51,7 +55,7 @@ const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; pro
 					label="Expires in (days)"
 					type="number"
 					value={form.expiresInDays}
-					hint="Empty for the account's maximum"
+					hint="1 to 365; empty gives the longest the account's settings allow"
 					errors={errors}
 				/>
 				<Field
@@ -67,6 +71,7 @@ const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; pro
 						label="Rate limit (requests)"
 						type="number"
 						value={form.rateLimit ?? "1000"}
+						hint="1 to 1,000,000"
 						errors={errors}
 					/>
 					<Field
@@ -74,6 +79,7 @@ const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; pro
 						label="per (seconds)"
 						type="number"
 						value={form.windowSeconds ?? "3600"}
+						hint="1 to 86,400"
 						errors={errors}
 					/>
 				</div>
@@ -93,67 +99,280 @@ function badge(key: KeyView, now: number) {
 	);
 }
 
+/** A key as people tell keys apart: its name, and the start and last four of its secret. */
+const keyLabel = (key: KeyView) => `${key.start}…${key.last4 ?? ""}`;
+const keyPath = (accountId: string, keyId: string) => `/console/a/${accountId}/keys/${keyId}`;
+
+/** What each `?done=` a form redirects with says, naming what was done. */
+const DONE: Record<string, (name: string) => string> = {
+	revoked: (name) => `Key "${name}" is revoked. Verify refuses it from now on.`,
+	saved: (name) => `Saved the settings of key "${name}".`,
+};
+
 async function keysPage(
 	c: ui.ConsoleContext,
 	me: ui.SignedIn,
 	accountId: string,
-	extra: { form?: Record<string, string>; problem?: Problem | null; notice?: string } = {},
+	extra: { form?: Record<string, string>; problem?: Problem | null } = {},
 ) {
 	const list = await me.api.call((api) => api.keys.list({ accountId, query: { limit: 100 } }));
 	const now = c.get("services").clock.now().getTime();
-	const base = `/console/a/${accountId}/keys`;
+	const keys = list.ok ? list.data.data : [];
 	return ui.renderPage(
 		c,
 		"API keys",
 		ui.nav(accountId, "keys"),
 		<>
-			{extra.notice && <Notice kind="ok">{extra.notice}</Notice>}
+			{!list.ok && <Notice kind="bad">{ui.problemText(list.problem)}</Notice>}
 			<section>
 				<Table
 					caption="Keys of this account"
-					columns={["Name", "Status", "Environment", "Scopes", "Expires", "Last used", "Actions"]}
-				>
-					{(list.ok ? list.data.data : []).map((key) => (
-						<tr>
-							<td>
-								{key.name}
-								<br />
-								<code>
-									{key.start}…{key.last4 ?? ""}
-								</code>
-							</td>
-							<td>{badge(key, now)}</td>
-							<td>{key.environment}</td>
-							<td>{key.scopes.join(", ")}</td>
-							<td>{ui.formatTime(key.expiresAt)}</td>
-							<td>{ui.formatTime(key.lastUsedAt)}</td>
-							<td>
-								{key.status === "active" && !key.rotatedTo && (
-									<form method="post" action={`${base}/${key.id}/rotate`}>
-										<label for={`grace-${key.id}`}>Grace (hours)</label>
-										<input id={`grace-${key.id}`} name="gracePeriodHours" type="number" min="0" max="168" value="24" />
-										<button type="submit" class="secondary">
-											Rotate
-										</button>
-									</form>
-								)}
-								{key.status !== "revoked" && (
-									<form method="post" action={`${base}/${key.id}/revoke`}>
-										<label for={`reason-${key.id}`}>Reason</label>
-										<input id={`reason-${key.id}`} name="reason" required />
-										<button type="submit" class="danger">
-											Revoke
-										</button>
-									</form>
-								)}
-							</td>
-						</tr>
-					))}
-				</Table>
+					columns={["Name", "Status", "Environment", "Scopes", "Expires", "Last used"]}
+					empty="No keys yet. Create one for each service and environment below, with only the scopes that service needs."
+					rows={keys.map((key) => [
+						<>
+							<a href={keyPath(accountId, key.id)}>{key.name}</a>
+							<br />
+							<code>{keyLabel(key)}</code>
+						</>,
+						badge(key, now),
+						key.environment,
+						key.scopes.join(", "),
+						ui.formatTime(key.expiresAt),
+						key.lastUsedAt ? ui.formatTime(key.lastUsedAt) : "never",
+					])}
+				/>
 			</section>
 			<CreateForm form={extra.form} problem={extra.problem} />
 		</>,
 		extra.problem ? extra.problem.status : 200,
+	);
+}
+
+/** One key: what it is, how it was used in the last 24 hours, what happened to it, its settings. */
+async function keyPage(
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
+	accountId: string,
+	keyId: string,
+	extra: { form?: Record<string, string>; problem?: Problem | null } = {},
+) {
+	const [got, events, names] = await Promise.all([
+		me.api.call((api) => api.keys.get({ accountId, keyId })),
+		me.api.call((api) => api.auditEvents.list({ accountId, query: { keyId, requests: "exclude", limit: 20 } })),
+		namesOf(me, accountId),
+	]);
+	if (!got.ok)
+		return ui.renderPage(c, "Key not found", ui.nav(accountId, "keys"), <NotFound accountId={accountId} />, 404);
+	const { key, usage } = got.data;
+	const now = c.get("services").clock.now().getTime();
+	const done = DONE[c.req.query("done") ?? ""];
+	const errors = fieldErrors(extra.problem);
+	const form = extra.form ?? {
+		name: key.name,
+		scopes: key.scopes.join(", "),
+		ipAllowlist: key.ipAllowlist.join(", "),
+		rateLimit: String(key.rateLimit.limit),
+		windowSeconds: String(key.rateLimit.windowSeconds),
+	};
+	const base = keyPath(accountId, key.id);
+	const byCode = Object.entries(usage.byCode).sort(([, a], [, b]) => b - a);
+	return ui.renderPage(
+		c,
+		`Key ${key.name}`,
+		ui.nav(accountId, "keys"),
+		<>
+			{done && <Notice kind="ok">{done(key.name)}</Notice>}
+			{extra.problem && !extra.problem.errors && <Notice kind="bad">{ui.problemText(extra.problem)}</Notice>}
+			<section>
+				<Facts
+					facts={[
+						["Key", <code>{keyLabel(key)}</code>],
+						["Status", badge(key, now)],
+						["Environment", key.environment],
+						["Scopes", key.scopes.join(", ")],
+						["Created", ui.formatTime(key.createdAt)],
+						["Expires", ui.formatTime(key.expiresAt)],
+						["Last used", key.lastUsedAt ? ui.formatTime(key.lastUsedAt) : "never"],
+						["Rate limit", `${key.rateLimit.limit} requests per ${key.rateLimit.windowSeconds} s`],
+						...(key.rotatedTo
+							? ([["Replaced by", <a href={keyPath(accountId, key.rotatedTo)}>its successor</a>]] as [string, Child][])
+							: []),
+						...(key.revokedAt
+							? ([["Revoked", `${ui.formatTime(key.revokedAt)}: ${key.revokedReason ?? ""}`]] as [string, Child][])
+							: []),
+					]}
+				/>
+				<div class="actions">
+					{key.status === "active" && !key.rotatedTo && (
+						<a class="button" href={`${base}/rotate`}>
+							Rotate…
+						</a>
+					)}
+					{key.status !== "revoked" && (
+						<a class="button danger" href={`${base}/revoke`}>
+							Revoke…
+						</a>
+					)}
+					<a href={`/console/a/${accountId}/keys`}>All keys</a>
+				</div>
+			</section>
+			<section>
+				<h2>Last 24 hours</h2>
+				<Facts
+					facts={[
+						["Requests", String(usage.requests24h)],
+						["Refused", String(usage.denied24h)],
+						["Last use", usage.lastUsedAt ? ui.formatTime(usage.lastUsedAt) : "never"],
+					]}
+				/>
+				<Table
+					caption="Verify answers by code"
+					columns={["Code", "Requests"]}
+					empty="No verify has presented this key in the last 24 hours."
+					rows={byCode.map(([code, count]) => [<code>{code}</code>, String(count)])}
+				/>
+			</section>
+			<section>
+				<h2>Audit events</h2>
+				<Table
+					caption="Newest first"
+					columns={["Time", "Action", "Outcome", "By"]}
+					empty="No events yet."
+					rows={(events.ok ? events.data.data : []).map((e) => [
+						ui.formatTime(e.time),
+						<code>{e.action}</code>,
+						e.outcome,
+						actorOf(e, names),
+					])}
+				/>
+				<p>
+					<a href={`/console/a/${accountId}/audit?keyId=${key.id}&requests=include`}>
+						All of this key's events in the audit log
+					</a>
+				</p>
+			</section>
+			{key.status !== "revoked" && (
+				<section>
+					<h2>Settings</h2>
+					<form method="post" action={base}>
+						<Field name="name" label="Name" value={form.name} errors={errors} required />
+						<Field
+							name="scopes"
+							label="Scopes"
+							value={form.scopes}
+							hint="Comma-separated, e.g. invoices:read, invoices:write"
+							errors={errors}
+							required
+						/>
+						<Field
+							name="ipAllowlist"
+							label="IP allowlist"
+							value={form.ipAllowlist}
+							hint="Comma-separated CIDRs; empty allows any address"
+							errors={errors}
+						/>
+						<div class="row">
+							<Field
+								name="rateLimit"
+								label="Rate limit (requests)"
+								type="number"
+								value={form.rateLimit}
+								hint="1 to 1,000,000"
+								errors={errors}
+							/>
+							<Field
+								name="windowSeconds"
+								label="per (seconds)"
+								type="number"
+								value={form.windowSeconds}
+								hint="1 to 86,400"
+								errors={errors}
+							/>
+						</div>
+						<button type="submit">Save settings</button>
+					</form>
+				</section>
+			)}
+		</>,
+		extra.problem ? extra.problem.status : 200,
+	);
+}
+
+const NotFound = ({ accountId }: { accountId: string }) => (
+	<p>
+		This account has no such key. <a href={`/console/a/${accountId}/keys`}>All keys</a>
+	</p>
+);
+
+/** Rotate or revoke, asked once more on a page that names the key. */
+async function confirmPage(
+	c: ui.ConsoleContext,
+	me: ui.SignedIn,
+	accountId: string,
+	keyId: string,
+	what: "rotate" | "revoke",
+	problem?: Problem | null,
+) {
+	const got = await me.api.call((api) => api.keys.get({ accountId, keyId }));
+	if (!got.ok)
+		return ui.renderPage(c, "Key not found", ui.nav(accountId, "keys"), <NotFound accountId={accountId} />, 404);
+	const { key } = got.data;
+	const errors = fieldErrors(problem);
+	const base = keyPath(accountId, key.id);
+	return ui.renderPage(
+		c,
+		what === "rotate" ? `Rotate key ${key.name}?` : `Revoke key ${key.name}?`,
+		ui.nav(accountId, "keys"),
+		<section>
+			{problem && !problem.errors && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
+			{what === "rotate" ? (
+				<>
+					<p>
+						Key <strong>{key.name}</strong> (<code>{keyLabel(key)}</code>, {key.environment}) gets a successor with the
+						same scopes and a new secret, shown once. The old secret keeps working for the grace period, so you can
+						deploy the new one, and then stops.
+					</p>
+					<form method="post" action={`${base}/rotate`}>
+						<Field
+							name="gracePeriodHours"
+							label="Grace period (hours)"
+							type="number"
+							value="24"
+							hint="0 to 168; 0 stops the old secret at once"
+							errors={errors}
+						/>
+						<div class="actions">
+							<button type="submit">Rotate {key.name}</button>
+							<a href={base}>Cancel</a>
+						</div>
+					</form>
+				</>
+			) : (
+				<>
+					<p>
+						Key <strong>{key.name}</strong> (<code>{keyLabel(key)}</code>, {key.environment}) stops working everywhere
+						on the next request. This cannot be undone.
+					</p>
+					<form method="post" action={`${base}/revoke`}>
+						<Field
+							name="reason"
+							label="Reason"
+							hint="Kept in the audit log, e.g. 'leaked in a CI log'"
+							errors={errors}
+							required
+						/>
+						<div class="actions">
+							<button type="submit" class="danger">
+								Revoke {key.name}
+							</button>
+							<a href={base}>Cancel</a>
+						</div>
+					</form>
+				</>
+			)}
+		</section>,
+		problem ? problem.status : 200,
 	);
 }
 
@@ -176,7 +395,7 @@ const secretPage = (c: ui.ConsoleContext, accountId: string, { title, key, secre
 			</p>
 			<ShownOnce id="api-key-secret" value={secret} label="Your new API key." />
 			<p>
-				<a href={`/console/a/${accountId}/keys`}>I have stored it: back to the keys</a>
+				<a href={keyPath(accountId, key.id)}>I have stored it: go to the key</a>
 			</p>
 		</section>,
 	);
@@ -200,18 +419,30 @@ const alreadyShownPage = (c: ui.ConsoleContext, accountId: string) =>
 export function registerConsoleKeys(app: App) {
 	app.get(
 		"/console/a/:accountId/keys",
-		ui.withAccount(app, (c, me, accountId) =>
-			keysPage(c, me, accountId, { notice: c.req.query("done") ? "Done." : undefined }),
-		),
+		ui.withAccount(app, (c, me, accountId) => keysPage(c, me, accountId)),
 	);
 
 	// Post/redirect/get: the POSTs below park the page and redirect here; a reload finds it gone.
+	// Not under `/keys/`: a literal beside `/keys/:keyId` would put Hono on its slower TrieRouter.
 	app.get(
-		"/console/a/:accountId/keys/shown",
+		"/console/a/:accountId/new-key-secret",
 		ui.withAccount(app, async (c, me, accountId) => {
 			const shown = await takeShownOnce<ShownKey>(c, me, accountId);
 			return shown ? secretPage(c, accountId, shown) : alreadyShownPage(c, accountId);
 		}),
+	);
+
+	app.get(
+		"/console/a/:accountId/keys/:keyId",
+		ui.withAccount(app, (c, me, accountId) => keyPage(c, me, accountId, c.req.param("keyId") ?? "")),
+	);
+	app.get(
+		"/console/a/:accountId/keys/:keyId/rotate",
+		ui.withAccount(app, (c, me, accountId) => confirmPage(c, me, accountId, c.req.param("keyId") ?? "", "rotate")),
+	);
+	app.get(
+		"/console/a/:accountId/keys/:keyId/revoke",
+		ui.withAccount(app, (c, me, accountId) => confirmPage(c, me, accountId, c.req.param("keyId") ?? "", "revoke")),
 	);
 
 	app.post(
@@ -230,14 +461,27 @@ export function registerConsoleKeys(app: App) {
 			const res = await me.api.call((api) => api.keys.create({ accountId, body }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, `/console/a/${accountId}/keys`, form);
-			if (!res.ok) {
-				// "rateLimit.limit" names the field "rateLimit"; the window has its own input.
-				const errors = (res.problem.errors ?? []).map((e) =>
-					e.path === "rateLimit.windowSeconds" ? { ...e, path: "windowSeconds" } : e,
-				);
-				return keysPage(c, me, accountId, { form, problem: { ...res.problem, errors: res.problem.errors && errors } });
-			}
+			if (!res.ok) return keysPage(c, me, accountId, { form, problem: withWindowField(res.problem) });
 			return parkShownOnce(c, me, accountId, { title: "API key created", key: res.data.key, secret: res.data.secret });
+		}),
+	);
+
+	app.post(
+		"/console/a/:accountId/keys/:keyId",
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
+			const keyId = c.req.param("keyId") ?? "";
+			const body = {
+				name: form.name ?? "",
+				scopes: splitList(form.scopes),
+				ipAllowlist: splitList(form.ipAllowlist),
+				rateLimit: { limit: Number(form.rateLimit || 0), windowSeconds: Number(form.windowSeconds || 0) },
+			} satisfies Body<"keys", "update">;
+			const res = await me.api.call((api) => api.keys.update({ accountId, keyId, body }));
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
+			if (!res.ok) return keyPage(c, me, accountId, keyId, { form, problem: withWindowField(res.problem) });
+			return c.redirect(`${keyPath(accountId, keyId)}?done=saved`, 303);
 		}),
 	);
 
@@ -250,7 +494,7 @@ export function registerConsoleKeys(app: App) {
 			const res = await me.api.call((api) => api.keys.rotate({ accountId, keyId, body }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
 				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
-			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
+			if (!res.ok) return confirmPage(c, me, accountId, keyId, "rotate", res.problem);
 			return parkShownOnce(c, me, accountId, { title: "API key rotated", key: res.data.key, secret: res.data.secret });
 		}),
 	);
@@ -263,8 +507,14 @@ export function registerConsoleKeys(app: App) {
 			const res = await me.api.call((api) =>
 				api.keys.revoke({ accountId, keyId, body: { reason: form.reason ?? "" } }),
 			);
-			if (!res.ok) return keysPage(c, me, accountId, { problem: res.problem });
-			return c.redirect(`/console/a/${accountId}/keys?done=revoked`, 303);
+			if (!res.ok) return confirmPage(c, me, accountId, keyId, "revoke", res.problem);
+			return c.redirect(`${keyPath(accountId, keyId)}?done=revoked`, 303);
 		}),
 	);
 }
+
+/** "rateLimit.windowSeconds" goes next to the window's own input; "rateLimit.limit" to the limit's. */
+const withWindowField = (problem: Problem): Problem => ({
+	...problem,
+	errors: problem.errors?.map((e) => (e.path === "rateLimit.windowSeconds" ? { ...e, path: "windowSeconds" } : e)),
+});

@@ -10,6 +10,14 @@ type MemberRole = Body<"members", "update">["role"];
 
 const ROLES = ["admin", "member", "readonly"];
 
+/** What each form's `?done=` says (no names in the URL: it reaches logs). */
+const DONE: Record<string, string> = {
+	invited: "Invitation sent. It is valid for 7 days.",
+	role: "Role changed. It applies from the member's next request.",
+	removed: "Member removed. Their access ended, and the keys they made in this account are revoked.",
+	cancelled: "Invitation cancelled. Its link no longer works.",
+};
+
 async function membersPage(
 	c: ui.ConsoleContext,
 	me: ui.SignedIn,
@@ -22,54 +30,54 @@ async function membersPage(
 	]);
 	const errors = fieldErrors(extra.problem);
 	const base = `/console/a/${accountId}/members`;
+	const done = DONE[c.req.query("done") ?? ""];
 	return ui.renderPage(
 		c,
 		"Members",
 		ui.nav(accountId, "members"),
 		<>
-			{c.req.query("done") && <Notice kind="ok">Done.</Notice>}
+			{done && <Notice kind="ok">{done}</Notice>}
 			{extra.problem && !extra.problem.errors && <Notice kind="bad">{ui.problemText(extra.problem)}</Notice>}
 			<section>
-				<Table caption="People in this account" columns={["Name", "Role", "Two-factor", "Last active", "Actions"]}>
-					{(members.ok ? members.data.data : []).map((m) => (
-						<tr>
-							<td>
-								{m.name}
-								<br />
-								<span class="muted">{m.email}</span>
-							</td>
-							<td>{m.role}</td>
-							<td>{m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>}</td>
-							<td>{ui.formatTime(m.lastActiveAt)}</td>
-							<td>
-								{m.role !== "owner" && (
-									<>
-										<form method="post" action={`${base}/${m.userId}/role`} class="row">
-											<div>
-												<label for={`role-${m.userId}`}>Role</label>
-												<select id={`role-${m.userId}`} name="role">
-													{ROLES.map((r) => (
-														<option value={r} selected={r === m.role}>
-															{r}
-														</option>
-													))}
-												</select>
-											</div>
-											<button type="submit" class="secondary">
-												Change role
-											</button>
-										</form>
-										<form method="post" action={`${base}/${m.userId}/remove`}>
-											<button type="submit" class="danger" aria-label={`Remove ${m.name}`}>
-												Remove
-											</button>
-										</form>
-									</>
-								)}
-							</td>
-						</tr>
-					))}
-				</Table>
+				<Table
+					caption="People in this account"
+					columns={["Name", "Role", "Two-factor", "Last active", "Actions"]}
+					empty="Only you so far. Invite the people who work on this account below."
+					rows={(members.ok ? members.data.data : []).map((m) => [
+						<>
+							{m.name}
+							<br />
+							<span class="muted">{m.email}</span>
+						</>,
+						m.role,
+						m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>,
+						ui.formatTime(m.lastActiveAt),
+						m.role === "owner" ? (
+							"—"
+						) : (
+							<>
+								<form method="post" action={`${base}/${m.userId}/role`} class="row">
+									<div>
+										<label for={`role-${m.userId}`}>Role</label>
+										<select id={`role-${m.userId}`} name="role">
+											{ROLES.map((r) => (
+												<option value={r} selected={r === m.role}>
+													{r}
+												</option>
+											))}
+										</select>
+									</div>
+									<button type="submit" class="secondary">
+										Change role
+									</button>
+								</form>
+								<a class="button danger" href={`${base}/${m.userId}/remove`} aria-label={`Remove ${m.name}…`}>
+									Remove…
+								</a>
+							</>
+						),
+					])}
+				/>
 			</section>
 			<section>
 				<h2>Invite someone</h2>
@@ -88,6 +96,7 @@ async function membersPage(
 			</section>
 			<section>
 				<h2>Pending invitations</h2>
+				{invitations.ok && invitations.data.data.length === 0 && <p class="empty">No invitations are waiting.</p>}
 				<ul>
 					{(invitations.ok ? invitations.data.data : []).map((i) => (
 						<li>
@@ -114,6 +123,7 @@ export function registerConsoleMembers(app: App) {
 
 	const action = (
 		path: string,
+		done: keyof typeof DONE,
 		call: (
 			me: ui.SignedIn,
 			accountId: string,
@@ -129,14 +139,14 @@ export function registerConsoleMembers(app: App) {
 				if (!res.ok && isReauthenticationRequired(res.problem))
 					return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
 				return res.ok
-					? c.redirect(`/console/a/${accountId}/members?done=1`, 303)
+					? c.redirect(`/console/a/${accountId}/members?done=${done}`, 303)
 					: membersPage(c, me, accountId, { problem: res.problem, form });
 			}),
 		);
 
 	// Invitations apart from members: a literal beside a parameter (`members/invite` next to
 	// `members/:userId`) would force Hono off its RegExpRouter onto the slower TrieRouter.
-	action("/invitations", (me, accountId, _c, form) =>
+	action("/invitations", "invited", (me, accountId, _c, form) =>
 		me.api.call((api) =>
 			api.invitations.create({
 				accountId,
@@ -144,7 +154,7 @@ export function registerConsoleMembers(app: App) {
 			}),
 		),
 	);
-	action("/members/:userId/role", (me, accountId, c, form) =>
+	action("/members/:userId/role", "role", (me, accountId, c, form) =>
 		me.api.call((api) =>
 			api.members.update({
 				accountId,
@@ -153,11 +163,51 @@ export function registerConsoleMembers(app: App) {
 			}),
 		),
 	);
-	action("/members/:userId/remove", (me, accountId, c) =>
+	action("/members/:userId/remove", "removed", (me, accountId, c) =>
 		me.api.call((api) => api.members.remove({ accountId, userId: c.req.param("userId") ?? "" })),
 	);
-	action("/invitations/:invitationId/cancel", (me, accountId, c) =>
+	action("/invitations/:invitationId/cancel", "cancelled", (me, accountId, c) =>
 		me.api.call((api) => api.invitations.cancel({ accountId, invitationId: c.req.param("invitationId") ?? "" })),
+	);
+
+	// Removal is asked once more, on a page that names the person and says what it does.
+	app.get(
+		"/console/a/:accountId/members/:userId/remove",
+		ui.withAccount(app, async (c, me, accountId) => {
+			const userId = c.req.param("userId") ?? "";
+			const members = await me.api.call((api) => api.members.list({ accountId, query: { limit: 100 } }));
+			const member = members.ok ? members.data.data.find((m) => m.userId === userId) : undefined;
+			const back = `/console/a/${accountId}/members`;
+			if (!member)
+				return ui.renderPage(
+					c,
+					"Member not found",
+					ui.nav(accountId, "members"),
+					<p>
+						This account has no such member. <a href={back}>All members</a>
+					</p>,
+					404,
+				);
+			return ui.renderPage(
+				c,
+				`Remove ${member.name}?`,
+				ui.nav(accountId, "members"),
+				<section>
+					<p>
+						<strong>{member.name}</strong> ({member.email}, {member.role}) loses access to this account at their next
+						request. The keys they made in this account are revoked, and the invitations they sent are cancelled.
+					</p>
+					<form method="post" action={`${back}/${member.userId}/remove`}>
+						<div class="actions">
+							<button type="submit" class="danger">
+								Remove {member.name}
+							</button>
+							<a href={back}>Cancel</a>
+						</div>
+					</form>
+				</section>,
+			);
+		}),
 	);
 
 	/**

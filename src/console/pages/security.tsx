@@ -182,28 +182,29 @@ async function securityPage(
 			</section>
 			<section>
 				<h2>Active sessions</h2>
-				<Table caption="Where you are signed in" columns={["Device", "IP", "Country", "Last seen"]}>
-					{(sessions.ok ? sessions.data.data : []).map((s) => (
-						<tr>
-							<td>
-								<span title={s.userAgent ?? undefined}>{describeDevice(s.userAgent)}</span>{" "}
-								{s.current && <span class="badge active">This device</span>}
-							</td>
-							<td>{s.ip ?? "—"}</td>
-							<td>{s.country ?? "—"}</td>
-							<td>{ui.formatTime(s.lastSeenAt)}</td>
-							<td>
-								{!s.current && (
-									<form method="post" action={`/console/security/sessions/${s.id}/revoke`} class="inline">
-										<button type="submit" class="secondary" aria-label={`Sign out session ${s.id}`}>
-											Sign out
-										</button>
-									</form>
-								)}
-							</td>
-						</tr>
-					))}
-				</Table>
+				<Table
+					caption="Where you are signed in"
+					columns={["Device", "IP", "Country", "Last seen", "Actions"]}
+					empty="No active sessions."
+					rows={(sessions.ok ? sessions.data.data : []).map((s) => [
+						<>
+							<span title={s.userAgent ?? undefined}>{describeDevice(s.userAgent)}</span>{" "}
+							{s.current && <span class="badge active">This device</span>}
+						</>,
+						s.ip ?? "—",
+						s.country ?? "—",
+						ui.formatTime(s.lastSeenAt),
+						s.current ? (
+							"—"
+						) : (
+							<form method="post" action={`/console/security/sessions/${s.id}/revoke`} class="inline">
+								<button type="submit" class="secondary" aria-label={`Sign out session ${s.id}`}>
+									Sign out
+								</button>
+							</form>
+						),
+					])}
+				/>
 				<form method="post" action="/console/security/revoke-other-sessions">
 					<button type="submit" class="danger">
 						Sign out everywhere else

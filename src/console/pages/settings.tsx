@@ -1,4 +1,5 @@
 /** Account settings in the console, with a way to the lockdown page. */
+import { SettingsSchema } from "../../accounts/schemas";
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice } from "../components/layout";
@@ -16,6 +17,13 @@ const SETTINGS = [
 	["failedLoginAlertThreshold", "Failed sign-ins that raise an alert"],
 	["failedLoginAlertWindowMinutes", "…within (minutes)"],
 ] as const;
+
+/** "5 to 1,440": the allowed range, read from the API's own schema so the page and the rule cannot drift. */
+function rangeOf(name: (typeof SETTINGS)[number][0]): string {
+	const field = SettingsSchema.shape[name];
+	const n = (v: number | null) => (v === null ? "?" : v.toLocaleString("en-US"));
+	return `${n(field.minValue)} to ${n(field.maxValue)}`;
+}
 
 async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: string, problem?: Problem | null) {
 	const res = await me.api.call((api) => api.accounts.get({ accountId }));
@@ -36,7 +44,7 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 		"Settings",
 		ui.nav(accountId, "settings"),
 		<>
-			{c.req.query("done") && <Notice kind="ok">Saved.</Notice>}
+			{c.req.query("done") && <Notice kind="ok">Saved the account's settings.</Notice>}
 			{account.lockedDownAt && (
 				<Notice kind="bad">
 					Locked down {ui.formatTime(account.lockedDownAt)}: {account.lockedDownReason}
@@ -57,13 +65,16 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 					{SETTINGS.map(([name, label]) => (
 						<div>
 							<label for={name}>{label}</label>
+							<p id={`${name}-hint`} class="muted">
+								{rangeOf(name)}
+							</p>
 							<input
 								id={name}
 								name={name}
 								type="number"
 								value={String(account.settings[name] ?? "")}
 								aria-invalid={settingError(name) ? "true" : undefined}
-								aria-describedby={settingError(name) ? `${name}-error` : undefined}
+								aria-describedby={settingError(name) ? `${name}-hint ${name}-error` : `${name}-hint`}
 							/>
 							{settingError(name) && (
 								<p id={`${name}-error`} class="error">

@@ -44,8 +44,21 @@ const SignInForm = ({ email = "", problem }: { email?: string; problem?: Problem
 	</section>
 );
 
-const SecondFactorForms = ({ problem, emailed }: { problem?: Problem | null; emailed?: boolean }) => {
+/**
+ * The authenticator app first; recovery codes and email codes behind "Use another way" (open when
+ * the visitor is already using one of them: an email code was just sent, or such a code failed).
+ */
+const SecondFactorForms = ({
+	problem,
+	emailed,
+	method,
+}: {
+	problem?: Problem | null;
+	emailed?: boolean;
+	method?: string;
+}) => {
 	const errors = fieldErrors(problem);
+	const otherWay = emailed === true || method === "recovery_code" || method === "email_code";
 	return (
 		<>
 			{problem && !problem.errors && (
@@ -56,21 +69,29 @@ const SecondFactorForms = ({ problem, emailed }: { problem?: Problem | null; ema
 			{emailed && <Notice kind="ok">We emailed you a 6-digit code. It is valid for 10 minutes.</Notice>}
 			<section>
 				<h2>Authenticator app</h2>
+				<p class="muted">Open your authenticator app and enter the code it shows for Keyward.</p>
 				<form method="post" action="/console/sign-in/second-factor">
 					<input type="hidden" name="method" value="totp" />
-					<CodeField label="6-digit code" errors={errors} />
+					<CodeField label="6-digit code" errors={method === "totp" || !method ? errors : {}} />
 					<button type="submit">Verify</button>
 				</form>
 			</section>
-			<section>
+			<details class="card" open={otherWay}>
+				<summary>Use another way</summary>
 				<h2>Recovery code</h2>
+				<p class="muted">One of the ten codes you saved when you turned on two-factor. Each works once.</p>
 				<form method="post" action="/console/sign-in/second-factor">
 					<input type="hidden" name="method" value="recovery_code" />
-					<Field name="code" id="recovery-code" label="Recovery code" autocomplete="off" required />
+					<Field
+						name="code"
+						id="recovery-code"
+						label="Recovery code"
+						autocomplete="off"
+						errors={method === "recovery_code" ? errors : {}}
+						required
+					/>
 					<button type="submit">Use recovery code</button>
 				</form>
-			</section>
-			<section>
 				<h2>Email code</h2>
 				<form method="post" action="/console/sign-in/email-code">
 					<button type="submit" class="secondary">
@@ -79,10 +100,10 @@ const SecondFactorForms = ({ problem, emailed }: { problem?: Problem | null; ema
 				</form>
 				<form method="post" action="/console/sign-in/second-factor">
 					<input type="hidden" name="method" value="email_code" />
-					<CodeField id="email-code" label="Code from the email" />
+					<CodeField id="email-code" label="Code from the email" errors={method === "email_code" ? errors : {}} />
 					<button type="submit">Verify email code</button>
 				</form>
-			</section>
+			</details>
 		</>
 	);
 };
@@ -137,7 +158,13 @@ export function registerConsoleAuth(app: App) {
 		);
 		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
 		const problem = res.ok ? null : res.problem;
-		return renderPage(c, "Second factor", null, <SecondFactorForms problem={problem} />, res.ok ? 400 : res.status);
+		return renderPage(
+			c,
+			"Second factor",
+			null,
+			<SecondFactorForms problem={problem} method={form.method} />,
+			res.ok ? 400 : res.status,
+		);
 	});
 
 	app.post("/console/sign-out", async (c) => {
