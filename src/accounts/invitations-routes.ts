@@ -5,6 +5,7 @@ import { EmailField, TokenField } from "../identity/schemas";
 import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
+import { consoleUrl } from "../platform/console-url";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
@@ -85,7 +86,7 @@ export function registerInvitations(app: App) {
 			throw new ApiError("conflict", { detail: "This person is already a member" });
 		const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
 		const row = await issueInvitation(
-			{ db, mailer, now: clock.now(), waitUntil },
+			{ db, mailer, now: clock.now(), waitUntil, consoleUrl: consoleUrl(c.env, c.req.url) },
 			accountId,
 			principal.userId,
 			email,

@@ -25,12 +25,20 @@ const invalidToken = () =>
 		errors: [{ path: "token", message: "Invalid or expired invitation" }],
 	});
 
+/** The invitation email: a link that leads through sign-up or sign-in to acceptance, and the code as a fallback. */
+export const invitationText = (accountName: string, role: Role, consoleUrl: string, token: string) =>
+	`You are invited to join ${accountName} on Keyward as ${role}.\n\n` +
+	`Accept the invitation (valid 7 days):\n${consoleUrl}/invitations/accept?token=${token}\n\n` +
+	"The link asks you to sign in, or to create your account, with this email address, and to confirm it. " +
+	"If the link does not open, sign in and enter this code on the invitation page:\n\n" +
+	`${token}\n`;
+
 /**
  * Issues (or re-issues) an invitation and mails its code. The write is conditional, in one batch,
  * on the account not being locked down and the inviter still being allowed to invite.
  */
 export async function issueInvitation(
-	deps: { db: Database; mailer: Mailer; now: Date; waitUntil: (p: Promise<unknown>) => void },
+	deps: { db: Database; mailer: Mailer; now: Date; waitUntil: (p: Promise<unknown>) => void; consoleUrl: string },
 	accountId: string,
 	inviterId: string,
 	email: string,
@@ -65,7 +73,7 @@ export async function issueInvitation(
 			.send({
 				to: email,
 				subject: `Keyward: you are invited to ${account?.name ?? "an account"}`,
-				text: `You are invited to join ${account?.name ?? "an account"} on Keyward as ${role}. Sign in with this email address and accept with this code (valid 7 days):\n\n${token}\n`,
+				text: invitationText(account?.name ?? "an account", role, deps.consoleUrl, token),
 			})
 			.catch(logMailFailure("invitation")),
 	);

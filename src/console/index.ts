@@ -4,6 +4,7 @@
  */
 import type { App } from "../platform/app-env";
 import { registerConsoleAuditLog } from "./pages/audit-log";
+import { registerConsoleEmailLinks } from "./pages/email-links";
 import { registerConsoleKeys } from "./pages/keys";
 import { registerConsoleLockdown } from "./pages/lockdown";
 import { registerConsoleMembers } from "./pages/members";
@@ -21,6 +22,7 @@ export function registerConsole(app: App) {
 	registerConsoleSecurity(app);
 	registerConsoleKeys(app);
 	registerConsoleMembers(app);
+	registerConsoleEmailLinks(app);
 	registerConsoleAuditLog(app);
 	registerConsoleReport(app);
 	registerConsoleSettings(app);

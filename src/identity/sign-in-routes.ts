@@ -3,6 +3,7 @@ import { emailThrottle, userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
+import { consoleUrl } from "../platform/console-url";
 import { ApiError } from "../problems";
 import { FreeText, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { hashPassword } from "../security/password-hash";
@@ -117,8 +118,10 @@ export const logoutRoute = createRoute({
 });
 
 const VERIFICATION_SUBJECT = "Keyward: confirm your email address";
-const verificationText = (token: string) =>
-	`Confirm your email address for Keyward with this code (valid 24 hours):\n\n${token}\n`;
+const verificationText = (token: string, console: string) =>
+	`Confirm your email address for Keyward (valid 24 hours): open this link in the browser you use Keyward in.\n\n` +
+	`${console}/verify-email?token=${token}\n\n` +
+	`Or enter this code on the Security page:\n\n${token}\n`;
 
 export function registerAuth(app: App) {
 	app.openapi(signupRoute, async (c) => {
@@ -150,7 +153,11 @@ export function registerAuth(app: App) {
 		// After the response: a mail outage must not fail a sign-up that already happened.
 		c.executionCtx.waitUntil(
 			mailer
-				.send({ to: user.email, subject: VERIFICATION_SUBJECT, text: verificationText(token) })
+				.send({
+					to: user.email,
+					subject: VERIFICATION_SUBJECT,
+					text: verificationText(token, consoleUrl(c.env, c.req.url)),
+				})
 				.catch(logMailFailure("email-verification")),
 		);
 		const audit = c.get("audit");
@@ -198,7 +205,11 @@ export function registerAuth(app: App) {
 		const token = await issueEmailToken(db, user.id, "verify_email", clock.now());
 		c.executionCtx.waitUntil(
 			mailer
-				.send({ to: user.email, subject: VERIFICATION_SUBJECT, text: verificationText(token) })
+				.send({
+					to: user.email,
+					subject: VERIFICATION_SUBJECT,
+					text: verificationText(token, consoleUrl(c.env, c.req.url)),
+				})
 				.catch(logMailFailure("email-verification")),
 		);
 		return c.body(null, 202);

@@ -29,6 +29,8 @@ export interface Env {
 	AUDIT_OBJECT_FLUSH_MS?: string;
 	/** Fraction (0–1, default 0) of successful requests that also get Keyward's own log line; errors and refusals always do. */
 	REQUEST_LOG_SAMPLE?: string;
+	/** Where links in emails lead (default: this Worker's own /console). */
+	CONSOLE_URL?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 

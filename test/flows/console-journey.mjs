@@ -291,6 +291,63 @@ try {
 		await visit(page, name);
 	}
 
+	// An invitation, from the email's link to a member who switches accounts; then removed, confirmed by name.
+	const invitee = `invitee-${Date.now()}@example.com`;
+	await page.goto(`/console/a/${accountId}/members`);
+	await page.getByLabel("Email").fill(invitee);
+	await page.locator("#invite-role").selectOption("admin");
+	await page.getByRole("button", { name: "Send invitation" }).click();
+	await confirmIfAsked(page, PASSWORD, null, secret);
+	assert.match(await page.locator("body").innerText(), /Invitation sent/);
+	const invitation = (await (await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(invitee)}`)).json()).data.find(
+		(m) => m.subject.includes("invited"),
+	);
+	const inviteLink = /(http:\/\/\S+\/console\/invitations\/accept\?token=[a-z2-7]+)/.exec(invitation?.text ?? "")?.[1];
+	assert.ok(inviteLink, "the invitation email carries a link");
+	const guest = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 } });
+	const guestPage = await guest.newPage();
+	page = guestPage;
+	await guestPage.goto(inviteLink);
+	await guestPage.waitForURL(/\/console\/invitations\/accept$/); // the token left the URL
+	await visit(guestPage, "invitation");
+	await guestPage.getByRole("link", { name: "Create an account" }).click();
+	await guestPage.getByLabel("Your name").fill("Ada Invitee");
+	await guestPage.getByLabel("Email").fill(invitee);
+	await guestPage.getByLabel("Password").fill(PASSWORD);
+	await guestPage.getByRole("button", { name: "Create account" }).click();
+	await guestPage.getByRole("heading", { name: "Confirm your email address" }).waitFor();
+	await visit(guestPage, "invitation-confirm-email");
+	const confirmation = (
+		await (await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(invitee)}`)).json()
+	).data.find((m) => m.subject.includes("confirm"));
+	const verifyLink = /(http:\/\/\S+\/console\/verify-email\?token=[a-z2-7]+)/.exec(confirmation?.text ?? "")?.[1];
+	assert.ok(verifyLink, "the confirmation email carries a link");
+	await guestPage.goto(verifyLink);
+	await guestPage.getByRole("heading", { name: "Accept the invitation" }).waitFor();
+	await visit(guestPage, "invitation-accept");
+	await guestPage.getByRole("button", { name: "Accept the invitation" }).click();
+	await guestPage.waitForURL(new RegExp(`/console/a/${accountId}/keys\\?joined=1$`));
+	assert.match(await guestPage.locator("body").innerText(), /You joined .+ as admin\./);
+	await guestPage.locator(".switcher summary").click();
+	const accounts = guestPage.getByRole("list", { name: "Your accounts" });
+	assert.equal(await accounts.getByRole("link").count(), 3, "both accounts, and a way to accept another invitation");
+	assert.match(await accounts.innerText(), /admin/);
+	assert.match(await accounts.innerText(), /owner/);
+	await visit(guestPage, "account-switcher");
+	await accounts.locator('a[href^="/console/a/"]:not([aria-current])').click();
+	await guestPage.waitForURL(/\/console\/a\/acc_[a-z0-9]+\/keys$/);
+	assert.ok(!guestPage.url().includes(accountId), "switched to the other account");
+	await guest.close();
+	page = first;
+	await page.goto(`/console/a/${accountId}/members`);
+	await page.getByRole("link", { name: "Remove Ada Invitee…" }).click();
+	await page.getByRole("heading", { name: "Remove Ada Invitee?" }).waitFor();
+	await visit(page, "member-remove-confirm");
+	await page.getByRole("button", { name: "Remove Ada Invitee" }).click();
+	await confirmIfAsked(page, PASSWORD, null, secret);
+	await page.waitForURL(/done=removed$/);
+	assert.match(await page.locator("body").innerText(), /Member removed/);
+
 	// Sign out everywhere else: a second browser session of the same user ends.
 	const other = await browser.newContext({ baseURL: BASE });
 	const otherPage = await other.newPage();

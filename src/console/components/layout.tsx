@@ -40,7 +40,10 @@ th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);v
 code,.secret{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;background:#f2f4f7;padding:.1rem .3rem;border-radius:4px;word-break:break-all}
 .secret{display:block;padding:.6rem;font-size:1.05rem;border:1px dashed #8b93a1}.codes{columns:2;font-family:ui-monospace,monospace}
 .qr svg{width:200px;height:200px;background:#fff}.muted{color:var(--muted)}.row{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-end}
-.row label{margin-top:0}pre.event{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f2f4f7;padding:.5rem;border-radius:4px}.empty{color:var(--muted);margin:.4rem 0}
+.row label{margin-top:0}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.switcher{position:relative}.switcher summary{color:#fff;border:1px solid #4b5563;border-radius:6px;padding:.2rem .6rem}.switcher .role{color:#d1d5db;font-weight:400}
+.switcher ul{position:absolute;z-index:2;top:2.2rem;left:0;min-width:16rem;max-width:90vw;margin:0;padding:.4rem 0;list-style:none;background:#fff;border:1px solid var(--line);border-radius:8px;box-shadow:0 4px 16px #0002}
+.switcher li{padding:.3rem .8rem}.switcher li a{color:var(--accent);padding:0}.switcher li a[aria-current]{font-weight:700;background:none}pre.event{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f2f4f7;padding:.5rem;border-radius:4px}.empty{color:var(--muted);margin:.4rem 0}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.4rem 1rem;margin:0}.facts dt{font-size:.85rem;color:var(--muted);font-weight:600}.facts dd{margin:0}
 .actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:center}a.button{display:inline-block;padding:.45rem .9rem;border-radius:6px;border:1px solid #1e40af;text-decoration:none;margin-top:.8rem}a.button.danger{border-color:#7a271a;color:var(--bad)}
 @media (max-width:40rem){main{padding:0 .7rem}header{padding:.5rem .7rem}section{padding:.8rem}
@@ -82,17 +85,52 @@ const NAV = [
 	["settings", "Settings"],
 ] as const;
 
-export const Page: FC<{ title: string; nonce: string; nav?: Nav | null; children?: Child }> = ({
-	title,
-	nonce,
-	nav,
-	children,
-}) => (
+/** Names the current account and lists the visitor's accounts with their role (no script: a disclosure). */
+const AccountSwitcher: FC<{
+	accounts: { accountId: string; accountName: string; role: string }[];
+	current: string | null;
+}> = ({ accounts, current }) => {
+	const open = accounts.find((a) => a.accountId === current);
+	return (
+		<details class="switcher">
+			<summary>
+				<span class="sr-only">Account: </span>
+				{open ? open.accountName : "Your accounts"}
+				{open && <span class="role"> · {open.role}</span>}
+			</summary>
+			<ul aria-label="Your accounts">
+				{accounts.map((a) => (
+					<li>
+						<a href={`/console/a/${a.accountId}/keys`} aria-current={a.accountId === current ? "true" : undefined}>
+							{a.accountName}
+						</a>{" "}
+						<span class="muted">{a.role}</span>
+					</li>
+				))}
+				<li>
+					<a href="/console/invitations/accept">Accept an invitation…</a>
+				</li>
+			</ul>
+		</details>
+	);
+};
+
+export const Page: FC<{
+	title: string;
+	nonce: string;
+	nav?: Nav | null;
+	/** Goes on to this same-site path at once (a navigation this page starts, so SameSite=Strict cookies go along). */
+	refreshTo?: string;
+	/** The visitor's accounts with their role, for the account switcher. */
+	accounts?: { accountId: string; accountName: string; role: string }[];
+	children?: Child;
+}> = ({ title, nonce, nav, refreshTo, accounts, children }) => (
 	<html lang="en">
 		<head>
 			<meta charset="utf-8" />
 			<meta name="viewport" content="width=device-width, initial-scale=1" />
 			<title>{`${title} · Keyward`}</title>
+			{refreshTo && <meta http-equiv="refresh" content={`0; url=${refreshTo}`} />}
 			<style nonce={nonce}>{raw(STYLE)}</style>
 		</head>
 		<body>
@@ -101,6 +139,7 @@ export const Page: FC<{ title: string; nonce: string; nav?: Nav | null; children
 			</a>
 			<header>
 				<span class="brand">Keyward</span>
+				{nav && accounts && <AccountSwitcher accounts={accounts} current={nav.accountId} />}
 				{nav && (
 					<nav aria-label="Main">
 						<a href="/console/security" aria-current={nav.current === "security" ? "page" : undefined}>

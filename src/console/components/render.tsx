@@ -13,14 +13,24 @@ import { consoleContentSecurityPolicy, type Nav, Page } from "./layout";
 
 export type ConsoleContext = Context<AppEnv>;
 
-export function renderPage(c: ConsoleContext, title: string, nav: Nav | null, body: Child, status = 200) {
+/** The visitor's accounts, kept for the header's account switcher once `signedIn` has read them. */
+const accountsOf = new WeakMap<ConsoleContext, Me["memberships"]>();
+
+export function renderPage(
+	c: ConsoleContext,
+	title: string,
+	nav: Nav | null,
+	body: Child,
+	status = 200,
+	options: { refreshTo?: string } = {},
+) {
 	const nonce = crypto.randomUUID().replaceAll("-", "");
 	c.set("contentSecurityPolicy", consoleContentSecurityPolicy(nonce));
 	c.header("Cache-Control", "no-store");
 	// Standards mode: without the doctype a browser lays the page out in quirks mode.
 	return c.html(
 		html`<!doctype html>${(
-			<Page title={title} nonce={nonce} nav={nav}>
+			<Page title={title} nonce={nonce} nav={nav} accounts={accountsOf.get(c)} refreshTo={options.refreshTo}>
 				{body}
 			</Page>
 		)}`,
@@ -50,7 +60,9 @@ export async function signedIn(c: ConsoleContext, app: App): Promise<SignedIn | 
 	const api = consoleApi(c, app);
 	if (!api.token) return null;
 	const me = await api.call((client) => client.me.get());
-	return me.ok ? { api, ...me.data } : null;
+	if (!me.ok) return null;
+	accountsOf.set(c, me.data.memberships);
+	return { api, ...me.data };
 }
 
 export const toSignIn = (c: ConsoleContext) => c.redirect("/console/sign-in", 303);

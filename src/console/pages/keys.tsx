@@ -118,11 +118,17 @@ async function keysPage(
 	const list = await me.api.call((api) => api.keys.list({ accountId, query: { limit: 100 } }));
 	const now = c.get("services").clock.now().getTime();
 	const keys = list.ok ? list.data.data : [];
+	const joined = c.req.query("joined") ? me.memberships.find((m) => m.accountId === accountId) : undefined;
 	return ui.renderPage(
 		c,
 		"API keys",
 		ui.nav(accountId, "keys"),
 		<>
+			{joined && (
+				<Notice kind="ok">
+					You joined {joined.accountName} as {joined.role}.
+				</Notice>
+			)}
 			{!list.ok && <Notice kind="bad">{ui.problemText(list.problem)}</Notice>}
 			<section>
 				<Table

@@ -3,6 +3,7 @@ import type { App } from "../../platform/app-env";
 import { type ApiResult, type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice, Table } from "../components/layout";
 import * as ui from "../components/render";
+import { pendingLink } from "./email-links";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type InvitedRole = Body<"invitations", "create">["role"];
@@ -212,50 +213,21 @@ export function registerConsoleMembers(app: App) {
 
 	/**
 	 * Where a signed-in person lands: the account they last opened (if they are still its member),
-	 * else their first account's keys, or a page to accept an invitation.
+	 * else their first account's keys, or a page to accept an invitation; first, though, a link from an
+	 * email they arrived with before signing in.
 	 */
 	app.get(
 		"/console",
 		ui.withUser(app, async (c, me) => {
 			// A password found in breaches at sign-in is the first thing to fix.
 			if (me.user.passwordBreached) return c.redirect("/console/security", 303);
+			// A link from an email that brought them here before they signed in (an invitation, a confirmation).
+			const pending = pendingLink(c);
+			if (pending) return c.redirect(pending, 303);
 			const last = ui.lastAccountOf(c);
 			const open = me.memberships.find((m) => m.accountId === last) ?? me.memberships[0];
 			if (open) return c.redirect(`/console/a/${open.accountId}/keys`, 303);
-			return ui.renderPage(c, "No account yet", ui.nav(null, ""), <AcceptForm />);
-		}),
-	);
-
-	const AcceptForm = ({ problem }: { problem?: Problem | null }) => (
-		<section>
-			<h2>Accept an invitation</h2>
-			{problem && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
-			<form method="post" action="/console/invitations/accept">
-				<Field name="token" label="Code from the invitation email" autocomplete="off" required />
-				<button type="submit">Join</button>
-			</form>
-		</section>
-	);
-
-	app.get(
-		"/console/invitations/accept",
-		ui.withUser(app, async (c, me) =>
-			ui.renderPage(c, "Accept an invitation", ui.nav(me.memberships[0]?.accountId ?? null, ""), <AcceptForm />),
-		),
-	);
-	app.post(
-		"/console/invitations/accept",
-		ui.withUser(app, async (c, me) => {
-			const form = await ui.formOf(c);
-			const res = await me.api.call((api) => api.invitations.accept({ body: { token: (form.token ?? "").trim() } }));
-			if (res.ok) return c.redirect(`/console/a/${res.data.membership.accountId}/keys`, 303);
-			return ui.renderPage(
-				c,
-				"Accept an invitation",
-				ui.nav(me.memberships[0]?.accountId ?? null, ""),
-				<AcceptForm problem={res.problem} />,
-				res.status,
-			);
+			return c.redirect("/console/invitations/accept", 303);
 		}),
 	);
 }

@@ -19,6 +19,7 @@ const DONE: Record<string, string> = {
 	revoked: "The session is signed out.",
 	others: "Every other session is signed out.",
 	verified: "Your email address is verified.",
+	"link-sent": "We emailed you a new link. Open it in this browser; it is valid for 24 hours.",
 	"email-changed": "Your email address is changed; your other sessions were signed out.",
 };
 
@@ -62,6 +63,11 @@ async function securityPage(
 							required
 						/>
 						<button type="submit">Verify</button>
+					</form>
+					<form method="post" action="/console/security/resend-verification">
+						<button type="submit" class="secondary">
+							Email me a new link
+						</button>
 					</form>
 				</section>
 			)}
@@ -381,6 +387,13 @@ export function registerConsoleSecurity(app: App) {
 		"verify",
 		(api, f) => api.auth.verifyEmail({ body: { token: text(f, "token") } }),
 		redirectDone("verified"),
+	);
+	securityForm(
+		app,
+		"/resend-verification",
+		"verify",
+		(api) => api.auth.resendVerification(),
+		redirectDone("link-sent"),
 	);
 	securityForm(
 		app,

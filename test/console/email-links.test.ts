@@ -1,0 +1,154 @@
+/**
+ * Issue #21: an invitation email carries a link that leads the invitee through sign-up (or
+ * sign-in), email confirmation (a link too) and acceptance; the header's account switcher then
+ * lists both accounts with the role in each. A link's token leaves the URL on arrival.
+ */
+import { describe, expect, it } from "vitest";
+import { BASE } from "../support/app";
+import { identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
+import { as } from "../support/request";
+
+const h = identityHarness();
+
+/** A browser: keeps cookies, sends same-origin form posts, follows nothing by itself. */
+function browser() {
+	const jar = new Map<string, string>();
+	const take = (res: Response) => {
+		for (const cookie of res.headers.getSetCookie()) {
+			const [pair = ""] = cookie.split(";");
+			const at = pair.indexOf("=");
+			const name = pair.slice(0, at);
+			const value = pair.slice(at + 1);
+			if (value === "" || /max-age=0/i.test(cookie)) jar.delete(name);
+			else jar.set(name, value);
+		}
+		return res;
+	};
+	const headers = () => ({
+		Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
+		Origin: new URL(BASE).origin,
+		"Content-Type": "application/x-www-form-urlencoded",
+	});
+	return {
+		jar,
+		get: async (path: string) => take(await h.request(path, { headers: headers(), redirect: "manual" })),
+		post: async (path: string, form: Record<string, string> = {}) =>
+			take(
+				await h.request(path, {
+					method: "POST",
+					headers: headers(),
+					body: new URLSearchParams(form).toString(),
+					redirect: "manual",
+				}),
+			),
+	};
+}
+
+const linkIn = (text: string | undefined, path: string) =>
+	new RegExp(`${BASE.replace(/[.]/g, "\\.")}(${path}\\?token=[a-z2-7]+)`).exec(text ?? "")?.[1] ?? "";
+const location = (res: Response) => res.headers.get("Location") ?? "";
+
+describe("an invitation link, from the email to the account", () => {
+	it("leads a new person through sign-up, confirmation by link and acceptance, then lists both accounts", async () => {
+		const owner = await h.signupVerified();
+		const invitee = uniqueEmail();
+		const invited = await h.request(
+			`/v1/accounts/${owner.accountId}/invitations`,
+			as(owner.token, "POST", { email: invitee, role: "admin" }),
+		);
+		expect(invited.status).toBe(201);
+		const invitation = (await h.outbox(invitee)).find((m) => m.subject.includes("invited"));
+		const link = linkIn(invitation?.text, "/console/invitations/accept");
+		expect(link).toMatch(/^\/console\/invitations\/accept\?token=/);
+		expect(invitation?.text).toContain("valid 7 days");
+
+		const b = browser();
+		// Arrival: the token moves into an HttpOnly cookie; the page goes on without it.
+		const arrival = await b.get(link);
+		expect(arrival.status).toBe(200);
+		const arrivalHtml = await arrival.text();
+		const token = link.split("token=")[1] ?? "";
+		expect(arrivalHtml).not.toContain(token);
+		expect(arrivalHtml).toContain('<meta http-equiv="refresh" content="0; url=/console/invitations/accept"');
+		expect(arrival.headers.getSetCookie().join()).toMatch(/__Host-keyward_invite=[a-z2-7]+;.*HttpOnly/i);
+
+		// Not signed in: sign in or create an account.
+		const invitationPage = await b.get("/console/invitations/accept");
+		expect(await invitationPage.text()).toContain("Create an account");
+
+		const signedUp = await b.post("/console/sign-up", { name: "Bea", email: invitee, password: PASSWORD });
+		expect(location(signedUp)).toBe("/console");
+		expect(location(await b.get("/console"))).toBe("/console/invitations/accept");
+		const confirmFirst = await (await b.get("/console/invitations/accept")).text();
+		expect(confirmFirst).toContain("Confirm your email address");
+		// Accepting before the address is proven grants nothing.
+		const early = await b.post("/console/invitations/accept");
+		expect(early.status).toBe(403);
+		expect(await early.text()).toContain("Verify your email address first");
+
+		// The confirmation email's link, in the same browser, comes back to the invitation.
+		const confirmation = (await h.outbox(invitee)).find((m) => m.subject.includes("confirm"));
+		const verifyLink = linkIn(confirmation?.text, "/console/verify-email");
+		expect(verifyLink).not.toBe("");
+		const verifyArrival = await b.get(verifyLink);
+		expect(await verifyArrival.text()).toContain('url=/console/verify-email"');
+		const verified = await b.get("/console/verify-email");
+		expect(location(verified)).toBe("/console/invitations/accept");
+		expect(b.jar.has("__Host-keyward_verify")).toBe(false);
+
+		const ready = await (await b.get("/console/invitations/accept")).text();
+		expect(ready).toContain("Accept the invitation");
+		const accepted = await b.post("/console/invitations/accept");
+		expect(location(accepted)).toBe(`/console/a/${owner.accountId}/keys?joined=1`);
+		expect(b.jar.has("__Host-keyward_invite")).toBe(false);
+
+		const joined = await (await b.get(`/console/a/${owner.accountId}/keys?joined=1`)).text();
+		expect(joined).toMatch(/You joined .+ as admin\./);
+		// The switcher names the current account and lists both, with the role in each.
+		const switcher = /<details class="switcher">([\s\S]*?)<\/details>/.exec(joined)?.[1] ?? "";
+		expect(switcher).toContain(`href="/console/a/${owner.accountId}/keys" aria-current="true"`);
+		expect(switcher.match(/href="\/console\/a\/acc_[a-z0-9]+\/keys"/g)).toHaveLength(2);
+		expect(switcher).toMatch(/admin<\/span>/);
+		expect(switcher).toMatch(/owner<\/span>/);
+	});
+
+	it("an invitation for another address is refused with the API's reason, and the invitation stays", async () => {
+		const owner = await h.signupVerified();
+		const invitee = uniqueEmail();
+		await h.request(
+			`/v1/accounts/${owner.accountId}/invitations`,
+			as(owner.token, "POST", { email: invitee, role: "member" }),
+		);
+		const link = linkIn((await h.outbox(invitee))[0]?.text, "/console/invitations/accept");
+		const stranger = await h.signupVerified();
+		const b = browser();
+		await b.get(link);
+		const signedIn = await h.login(stranger.email);
+		const session = (await signedIn.json<{ session: { token: string } }>()).session.token;
+		b.jar.set("__Host-keyward_session", session);
+		const refused = await b.post("/console/invitations/accept");
+		expect(refused.status).toBe(403);
+		expect(await refused.text()).toContain("This invitation is for another email address");
+		const pending = await h.request(`/v1/accounts/${owner.accountId}/invitations`, as(owner.token));
+		expect((await pending.json<{ data: unknown[] }>()).data).toHaveLength(1);
+	});
+
+	it("keeps nothing that is not a token, and a used confirmation link says so", async () => {
+		const b = browser();
+		await b.get("/console/invitations/accept?token=%3Cscript%3E");
+		expect(b.jar.has("__Host-keyward_invite")).toBe(false);
+
+		const u = await h.signup();
+		const link = linkIn(
+			(await h.outbox(u.email)).find((m) => m.subject.includes("confirm"))?.text,
+			"/console/verify-email",
+		);
+		b.jar.set("__Host-keyward_session", u.token);
+		await b.get(link);
+		expect(location(await b.get("/console/verify-email"))).toBe("/console/security?done=verified");
+		await b.get(link);
+		const again = await b.get("/console/verify-email");
+		expect(again.status).toBe(400);
+		expect(await again.text()).toContain("This link has expired or was already used.");
+	});
+});
