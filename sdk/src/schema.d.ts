@@ -243,6 +243,8 @@ export interface paths {
     /**
      * Confirm the email address with the emailed token (single use, 24 hours), signed in as its user
      * @description Needs the session of the user the email was sent to. Anyone can sign up with someone else's address; if the address's real owner could verify it with the emailed code alone, the squatter's session would inherit a verified account. The real owner claims such an address with a password reset instead, which undoes what was set up before the proof.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
@@ -297,7 +299,10 @@ export interface paths {
     };
   };
   "/v1/auth/verify-email/resend": {
-    /** Send the signed-in user a new verification email (3 an hour); the earlier code stops working */
+    /**
+     * Send the signed-in user a new verification email (3 an hour); the earlier code stops working
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       responses: {
         /** @description Sent (or already verified: nothing to send) */
@@ -413,7 +418,10 @@ export interface paths {
     };
   };
   "/v1/auth/logout": {
-    /** End the current session everywhere at once */
+    /**
+     * End the current session everywhere at once
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       responses: {
         /** @description Logged out */
@@ -716,7 +724,10 @@ export interface paths {
     };
   };
   "/v1/me": {
-    /** The signed-in user and their memberships */
+    /**
+     * The signed-in user and their memberships
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     get: {
       responses: {
         /** @description You */
@@ -755,7 +766,10 @@ export interface paths {
     };
   };
   "/v1/me/password": {
-    /** Change the password; other sessions end unless revokeOtherSessions is false */
+    /**
+     * Change the password; other sessions end unless revokeOtherSessions is false
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
@@ -818,7 +832,10 @@ export interface paths {
     };
   };
   "/v1/me/mfa/totp": {
-    /** Start TOTP enrolment (not active until confirmed) */
+    /**
+     * Start TOTP enrolment (not active until confirmed)
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
@@ -882,7 +899,10 @@ export interface paths {
         };
       };
     };
-    /** Turn TOTP off (needs the password and a current code) */
+    /**
+     * Turn TOTP off (needs the password and a current code)
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     delete: {
       requestBody: {
         content: {
@@ -943,7 +963,10 @@ export interface paths {
     };
   };
   "/v1/me/mfa/totp/confirm": {
-    /** Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once */
+    /**
+     * Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
@@ -1010,6 +1033,8 @@ export interface paths {
     /**
      * Lost authenticator: a recovery code retires it and starts enrolling a new one
      * @description Needs the password and one recovery code. The lost authenticator and every recovery code stop working, every other session ends, the change is audited and emailed, and the answer starts a new enrolment (confirm it with `POST /v1/me/mfa/totp/confirm`). Until then the account has no second factor.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
@@ -1081,6 +1106,8 @@ export interface paths {
     /**
      * Replace the recovery codes; the old ones stop working
      * @description Needs the password and a current code from the authenticator app: recovery codes replace the authenticator (`POST /v1/me/mfa/totp/replace`), so minting them takes the authenticator itself, not the password alone. Audited, and mailed to the user.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
@@ -1149,6 +1176,8 @@ export interface paths {
     /**
      * Prove it is you again; answers a new session, and the presented one ends
      * @description Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both factors, never one alone. Five failures in this session end it. The new session counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and for ending other sessions or changing the email.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
@@ -1217,6 +1246,8 @@ export interface paths {
     /**
      * Change your email address: the new address confirms, the old one is told and can cancel for 72 hours
      * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`). Nothing changes until the new address confirms (`POST /v1/auth/email-change/confirm`); the old address can cancel the change, and lock the account, with `POST /v1/auth/email-change/cancel`.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
@@ -1285,7 +1316,10 @@ export interface paths {
     };
   };
   "/v1/auth/email-change/confirm": {
-    /** Confirm a new email address with the code sent to it; the user's other sessions end */
+    /**
+     * Confirm a new email address with the code sent to it; the user's other sessions end
+     * @description Needs no credential: the code proves the new address. Sent with one of the user's own sessions, that session stays and every other one ends; sent without, every session of the user ends.
+     */
     post: {
       requestBody: {
         content: {
@@ -1375,7 +1409,10 @@ export interface paths {
     };
   };
   "/v1/me/sessions": {
-    /** Your live sessions, newest first */
+    /**
+     * Your live sessions, newest first
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     get: {
       responses: {
         /** @description Sessions */
@@ -1402,7 +1439,10 @@ export interface paths {
     };
   };
   "/v1/me/sessions/{sessionId}": {
-    /** End one of your sessions; refused on its very next request */
+    /**
+     * End one of your sessions; refused on its very next request
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     delete: {
       parameters: {
         path: {
@@ -1463,6 +1503,8 @@ export interface paths {
     /**
      * End every session but this one
      * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       responses: {
@@ -1514,7 +1556,10 @@ export interface paths {
     };
   };
   "/v1/accounts": {
-    /** Create an account; the caller becomes its owner */
+    /**
+     * Create an account; the caller becomes its owner
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
@@ -1566,7 +1611,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}": {
-    /** The account with its settings */
+    /**
+     * The account with its settings
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `account:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         path: {
@@ -1617,6 +1665,8 @@ export interface paths {
     /**
      * Delete the account: every member's access ends at once; the audit trail is kept
      * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     delete: {
       parameters: {
@@ -1676,6 +1726,8 @@ export interface paths {
     /**
      * Rename the account or change its settings (only the fields sent change)
      * @description Admins and the owner may rename the account and change key and alert policies. The settings that decide who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`) are the owner's alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the caller's own address, and `requireMfa` by an owner without two-factor, are 400.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     patch: {
       parameters: {
@@ -1765,7 +1817,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/transfer-ownership": {
-    /** Make another member the owner; the old owner becomes an admin */
+    /**
+     * Make another member the owner; the old owner becomes an admin
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     post: {
       parameters: {
         path: {
@@ -1842,7 +1897,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/members": {
-    /** Members with role, MFA status, joined and last-active times */
+    /**
+     * Members with role, MFA status, joined and last-active times
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
@@ -1900,6 +1958,8 @@ export interface paths {
     /**
      * Remove a member: their access ends at their next request
      * @description Their keys in this account are revoked, and the invitations they sent and the webhooks they added are removed. Grants they had in flight when the removal committed are refused. A retry after a failure finishes revoking their keys; 404 when there is no such member and nothing of theirs left.
+     *
+     * **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
      */
     delete: {
       parameters: {
@@ -1963,7 +2023,10 @@ export interface paths {
         };
       };
     };
-    /** Change a member's role (never to owner; never above your own) */
+    /**
+     * Change a member's role (never to owner; never above your own)
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
+     */
     patch: {
       parameters: {
         path: {
@@ -2040,7 +2103,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/invitations": {
-    /** Pending invitations */
+    /**
+     * Pending invitations
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
@@ -2093,7 +2159,10 @@ export interface paths {
         };
       };
     };
-    /** Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email */
+    /**
+     * Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
+     */
     post: {
       parameters: {
         path: {
@@ -2183,7 +2252,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/invitations/{invitationId}": {
-    /** Cancel a pending invitation */
+    /**
+     * Cancel a pending invitation
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
+     */
     delete: {
       parameters: {
         path: {
@@ -2242,7 +2314,10 @@ export interface paths {
     };
   };
   "/v1/invitations/accept": {
-    /** Join the account; the signed-in user's verified email must be the invited one */
+    /**
+     * Join the account; the signed-in user's verified email must be the invited one
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
@@ -2317,7 +2392,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys": {
-    /** Keys of the account (metadata only), newest first */
+    /**
+     * Keys of the account (metadata only), newest first
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
@@ -2376,6 +2454,8 @@ export interface paths {
     /**
      * Create a key; the secret is returned once
      * @description Scopes are `resource:action`, `resource:*` or `*` (`*` is refused on production keys). The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read` and `account:read` open the management API; they are granted only by name (`*` and `keys:*` cover product scopes, never reserved ones), only by someone whose role holds them, and a key is never used beyond its creator's current role. A key caller (`keys:write`) can create only keys that fit inside itself: scopes it holds, its environment, an IP allowlist inside its own, a rate limit no higher and a lifetime no longer than its own (the default lifetime is cut to the caller's). Refused while the account is locked down (423) or until its owner's email is verified (403).
+     *
+     * **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
      */
     post: {
       parameters: {
@@ -2475,7 +2555,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys/{keyId}": {
-    /** One key with its usage over the last 24 hours */
+    /**
+     * One key with its usage over the last 24 hours
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         path: {
@@ -2525,7 +2608,10 @@ export interface paths {
         };
       };
     };
-    /** Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only) */
+    /**
+     * Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     */
     patch: {
       parameters: {
         path: {
@@ -2607,7 +2693,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys/{keyId}/rotate": {
-    /** Make a successor; the old key keeps working for the grace period and then stops */
+    /**
+     * Make a successor; the old key keeps working for the grace period and then stops
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     */
     post: {
       parameters: {
         path: {
@@ -2695,7 +2784,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys/{keyId}/revoke": {
-    /** Revoke a key (idempotent); refused on the very next verify, everywhere */
+    /**
+     * Revoke a key (idempotent); refused on the very next verify, everywhere
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     */
     post: {
       parameters: {
         path: {
@@ -2815,7 +2907,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/audit-events": {
-    /** Audit events of the account, newest first */
+    /**
+     * Audit events of the account, newest first
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `audit:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
@@ -2875,7 +2970,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/audit-events/export": {
-    /** Archived audit events as NDJSON, oldest first, read from the tamper-evident archive */
+    /**
+     * Archived audit events as NDJSON, oldest first, read from the tamper-evident archive
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `audit:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
@@ -2927,7 +3025,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/webhooks": {
-    /** The account's webhook endpoints (never their secrets) */
+    /**
+     * The account's webhook endpoints (never their secrets)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     get: {
       parameters: {
         path: {
@@ -2975,7 +3076,10 @@ export interface paths {
         };
       };
     };
-    /** Add a webhook endpoint; the signing secret is returned once */
+    /**
+     * Add a webhook endpoint; the signing secret is returned once
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     post: {
       parameters: {
         path: {
@@ -3062,7 +3166,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}": {
-    /** Remove a webhook endpoint; queued deliveries to it are dropped */
+    /**
+     * Remove a webhook endpoint; queued deliveries to it are dropped
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     delete: {
       parameters: {
         path: {
@@ -3121,7 +3228,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": {
-    /** The latest 50 deliveries of an endpoint, newest first, with status and attempts */
+    /**
+     * The latest 50 deliveries of an endpoint, newest first, with status and attempts
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     get: {
       parameters: {
         path: {
@@ -3172,7 +3282,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/security-report": {
-    /** The monthly security checklist, computed now from current data */
+    /**
+     * The monthly security checklist, computed now from current data
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `audit:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         path: {
@@ -3226,6 +3339,8 @@ export interface paths {
     /**
      * Lift a lockdown (owner only): keys, invitations and webhooks can be made again
      * @description Sessions the lockdown cut off stay cut off (their owners sign in again), and revoked keys stay revoked. 409 when the account is not locked down.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     post: {
       parameters: {
@@ -3301,7 +3416,10 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/lockdown": {
-    /** Lock the account down: end members' sessions and revoke the chosen keys, effective on the next request */
+    /**
+     * Lock the account down: end members' sessions and revoke the chosen keys, effective on the next request
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     post: {
       parameters: {
         path: {

@@ -5,6 +5,7 @@ import { requireRecentAuthentication } from "../auth/recent-auth";
 import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
+import { optionalCredential } from "../routes/openapi-security";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { cancelEmailChange, confirmEmailChange, startEmailChange } from "./email-change";
 import { personalTrail } from "./login";
@@ -37,6 +38,10 @@ export const confirmEmailChangeRoute = createRoute({
 	path: "/v1/auth/email-change/confirm",
 	tags: ["Authentication"],
 	summary: "Confirm a new email address with the code sent to it; the user's other sessions end",
+	description:
+		"Needs no credential: the code proves the new address. Sent with one of the user's own sessions, that " +
+		"session stays and every other one ends; sent without, every session of the user ends.",
+	security: optionalCredential("bearerAuth", "sessionCookie"),
 	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
 	responses: { 204: { description: "The address is changed" }, ...problemResponses(400, 409) },
 });
