@@ -8,6 +8,7 @@ import type { TestApp } from "./app";
 export type Schema = {
 	$ref?: string;
 	type?: string | string[];
+	format?: string;
 	description?: string;
 	example?: unknown;
 	examples?: unknown[];
