@@ -4287,7 +4287,7 @@ export interface components {
       createdAt: string;
       /**
        * Format: date-time
-       * @description When it was last used
+       * @description When it was last used (recorded at most once a minute)
        * @example 2026-03-02T09:52:13.000Z
        */
       lastSeenAt: string;

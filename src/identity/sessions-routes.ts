@@ -11,7 +11,7 @@ const SessionView = z
 		id: IssuedId("ses", "The session's id"),
 		current: z.boolean().openapi({ description: "True for the session this request came with", example: true }),
 		createdAt: Timestamp("When it started (the sign-in)", "2026-03-02T09:30:00.000Z"),
-		lastSeenAt: Timestamp("When it was last used", "2026-03-02T09:52:13.000Z"),
+		lastSeenAt: Timestamp("When it was last used (recorded at most once a minute)", "2026-03-02T09:52:13.000Z"),
 		expiresAt: Timestamp(
 			"When it ends unless used again: the earlier of the end of its lifetime and its last use plus the idle timeout",
 			"2026-03-02T10:22:13.000Z",
