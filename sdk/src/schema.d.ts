@@ -12,7 +12,11 @@ export interface paths {
         200: {
           content: {
             "application/json": {
-              /** @enum {string} */
+              /**
+               * @description Always `ok`: the Worker is up and its configuration passed the checks (else 503)
+               * @example ok
+               * @enum {string}
+               */
               status: "ok";
             };
           };
@@ -31,7 +35,9 @@ export interface paths {
     get: {
       parameters: {
         query: {
+          /** @description Whose emails: the recipient's address */
           to: string;
+          /** @description At most this many emails: 1 to 100 (default 50) */
           limit?: number;
         };
       };
@@ -40,11 +46,30 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The emails, newest first */
               data: {
+                  /**
+                   * @description The recipient, lowercased
+                   * @example ada@example.com
+                   */
                   to: string;
+                  /**
+                   * @description The subject line
+                   * @example Keyward: confirm your email address
+                   */
                   subject: string;
+                  /**
+                   * @description The plain-text body, codes included (this is development)
+                   * @example Confirm your email address for Keyward with this code (valid 24 hours):
+                   *
+                   * exampleexample…
+                   */
                   text: string;
-                  /** Format: date-time */
+                  /**
+                   * Format: date-time
+                   * @description When it would have been sent
+                   * @example 2026-03-02T09:30:00.000Z
+                   */
                   sentAt: string;
                 }[];
             };
@@ -76,6 +101,7 @@ export interface paths {
     get: {
       parameters: {
         query?: {
+          /** @description The trail to count: an account id, or `system` (the default) */
           stream?: string;
           /** @description Count only this action (e.g. http.request) */
           action?: string;
@@ -86,14 +112,42 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description Events of the stream in the D1 index
+               * @example 1280
+               */
               indexed: number;
+              /**
+               * @description Of those, the ones already in the R2 archive
+               * @example 1275
+               */
               archived: number;
+              /**
+               * @description Events waiting in the fallback outbox (every stream)
+               * @example 0
+               */
               outbox: number;
+              /**
+               * @description Events in the dead-letter table (every stream)
+               * @example 0
+               */
               deadLetters: number;
               /** @description What this isolate has sent to the audit queue since it started */
               queue: {
+                /**
+                 * @description Batch sends to the queue
+                 * @example 41
+                 */
                 sendBatches: number;
+                /**
+                 * @description Queue messages sent
+                 * @example 96
+                 */
                 messages: number;
+                /**
+                 * @description Events in those messages
+                 * @example 1302
+                 */
                 events: number;
               };
             };
@@ -125,6 +179,7 @@ export interface paths {
     get: {
       parameters: {
         query: {
+          /** @description The account whose guard object to read */
           accountId: string;
         };
       };
@@ -133,14 +188,45 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description Key records held in memory
+               * @example 12
+               */
               keys: number;
+              /**
+               * @description Rate-limit windows held in memory
+               * @example 12
+               */
               windows: number;
+              /**
+               * @description Usage counts in memory not yet written to storage
+               * @example 3
+               */
               pendingUsage: number;
+              /**
+               * @description Last-use times in memory not yet written to storage
+               * @example 2
+               */
               pendingLastUsed: number;
+              /**
+               * @description Key records in the object's storage
+               * @example 40
+               */
               storedKeys: number;
+              /**
+               * @description Rate-limit windows in the object's storage
+               * @example 15
+               */
               storedWindows: number;
-              /** @description D1 reads the object made to load the account's key set */
+              /**
+               * @description D1 reads the object made to load the account's key set
+               * @example 1
+               */
               d1Loads: number;
+              /**
+               * @description Whether the object has loaded the account's whole key set from D1
+               * @example true
+               */
               keySetComplete: boolean;
             };
           };
@@ -172,9 +258,21 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
-            /** Format: email */
+            /**
+             * Format: email
+             * @description The new user's email address (at most 254 characters). A verification code goes there; until the address is verified, the user's accounts grant nothing. An address already in use is 409.
+             * @example ada@example.com
+             */
             email: string;
+            /**
+             * @description The new password: 12 to 256 characters (a deployment may raise the minimum), any characters, never truncated. Refused (400, naming each broken rule) when it is one of the most common passwords, is mostly the email address, contains the product's name (`keyward`), has appeared in known data breaches (when the deployment checks), or, where one of the user's accounts sets `passwordComposition`, lacks a lowercase letter, an uppercase letter, a digit or a symbol. A few unrelated words make a strong one; do not copy the example.
+             * @example plum tractor violet harbour
+             */
             password: string;
+            /**
+             * @description The user's name: 1 to 100 characters after trimming, no control characters
+             * @example Ada Lovelace
+             */
             name: string;
           };
         };
@@ -185,16 +283,38 @@ export interface paths {
           content: {
             "application/json": {
               user: components["schemas"]["User"];
+              /** @description The personal account made for the new user, who owns it */
               account: {
+                /**
+                 * @description The account's id
+                 * @example acc_3kq7m2xw5vhz4tna
+                 */
                 id: string;
+                /**
+                 * @description Named after the user: `<name>'s account`
+                 * @example Ada Lovelace's account
+                 */
                 name: string;
+                /**
+                 * Format: date-time
+                 * @description When it was made: at sign-up
+                 * @example 2026-01-12T08:15:00.000Z
+                 */
                 createdAt: string;
               };
               session: components["schemas"]["NewSession"];
               /** @description What to do next for the account's safety; empty when nothing is left */
               recommendations: ({
-                  /** @enum {string} */
+                  /**
+                   * @description `change_breached_password` (the password is in known breaches), `verify_email` (the address is not verified yet) or `enable_mfa` (no second factor)
+                   * @example enable_mfa
+                   * @enum {string}
+                   */
                   id: "change_breached_password" | "verify_email" | "enable_mfa";
+                  /**
+                   * @description What to do, in a sentence for the user
+                   * @example Turn on two-factor authentication (POST /v1/me/mfa/totp): a password alone is one phishing email away
+                   */
                   detail: string;
                 })[];
             };
@@ -243,11 +363,17 @@ export interface paths {
     /**
      * Confirm the email address with the emailed token (single use, 24 hours), signed in as its user
      * @description Needs the session of the user the email was sent to. Anyone can sign up with someone else's address; if the address's real owner could verify it with the emailed code alone, the squatter's session would inherit a verified account. The real owner claims such an address with a password reset instead, which undoes what was set up before the proof.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The code from the verification email (single use, 24 hours). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             token: string;
           };
         };
@@ -297,7 +423,10 @@ export interface paths {
     };
   };
   "/v1/auth/verify-email/resend": {
-    /** Send the signed-in user a new verification email (3 an hour); the earlier code stops working */
+    /**
+     * Send the signed-in user a new verification email (3 an hour); the earlier code stops working
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       responses: {
         /** @description Sent (or already verified: nothing to send) */
@@ -349,8 +478,16 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
-            /** Format: email */
+            /**
+             * Format: email
+             * @description The user's email address (any case)
+             * @example ada@example.com
+             */
             email: string;
+            /**
+             * @description The user's password. A wrong email and a wrong password get the same 401; repeated failures are throttled per email and per address (429 with Retry-After).
+             * @example plum tractor violet harbour
+             */
             password: string;
           };
         };
@@ -363,11 +500,33 @@ export interface paths {
               session: components["schemas"]["NewSession"];
               user: components["schemas"]["User"];
             } | ({
-              /** @enum {boolean} */
+              /**
+               * @description Present, and true, when the user has a second factor: no session yet
+               * @example true
+               * @enum {boolean}
+               */
               mfaRequired: true;
+              /** @description The second-factor challenge to answer */
               challenge: {
+                /**
+                 * @description Send it as `challengeToken` to POST /v1/auth/mfa/verify (and to POST /v1/auth/mfa/email-code for an emailed code). Single use. The example is made up.
+                 * @example exampleexampleexampleexampleexampleexampleexampleexa
+                 */
                 token: string;
+                /**
+                 * @description The second factors that can finish this sign-in: `totp` and `recovery_code`, and `email_code` when the address is verified and none of the user's accounts turns `emailCodeSecondFactor` off
+                 * @example [
+                 *   "totp",
+                 *   "recovery_code",
+                 *   "email_code"
+                 * ]
+                 */
                 methods: ("totp" | "recovery_code" | "email_code")[];
+                /**
+                 * Format: date-time
+                 * @description When the challenge expires: 10 minutes after the password was accepted
+                 * @example 2026-03-02T09:40:00.000Z
+                 */
                 expiresAt: string;
               };
             });
@@ -413,7 +572,10 @@ export interface paths {
     };
   };
   "/v1/auth/logout": {
-    /** End the current session everywhere at once */
+    /**
+     * End the current session everywhere at once
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       responses: {
         /** @description Logged out */
@@ -465,6 +627,10 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The `challenge.token` from the login answer (single use, 10 minutes). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             challengeToken: string;
           };
         };
@@ -519,9 +685,21 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The `challenge.token` from the login answer (single use, 10 minutes). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             challengeToken: string;
-            /** @enum {string} */
+            /**
+             * @description What `code` is: `totp` (the authenticator app's current code), `recovery_code` (one of the user's recovery codes, used up by this) or `email_code` (the code from POST /v1/auth/mfa/email-code). It must be one of the challenge's `methods` (else 400).
+             * @example totp
+             * @enum {string}
+             */
             method: "totp" | "recovery_code" | "email_code";
+            /**
+             * @description The code: 6 digits for `totp` and `email_code`; for `recovery_code`, the code as shown (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter). Five wrong codes in a row lock second-factor checks for 15 minutes (429).
+             * @example 123456
+             */
             code: string;
           };
         };
@@ -584,6 +762,10 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The code from the new-device notice (single use, 7 days). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             token: string;
           };
         };
@@ -626,7 +808,11 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
-            /** Format: email */
+            /**
+             * Format: email
+             * @description The address to reset. The answer is 202 whether or not it has an account. At most 3 requests an hour for one address, and 10 from one client address (then 429).
+             * @example ada@example.com
+             */
             email: string;
           };
         };
@@ -678,7 +864,15 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The code from the reset email (single use, 30 minutes). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             token: string;
+            /**
+             * @description The new password: 12 to 256 characters (a deployment may raise the minimum), any characters, never truncated. Refused (400, naming each broken rule) when it is one of the most common passwords, is mostly the email address, contains the product's name (`keyward`), has appeared in known data breaches (when the deployment checks), or, where one of the user's accounts sets `passwordComposition`, lacks a lowercase letter, an uppercase letter, a digit or a symbol. A few unrelated words make a strong one; do not copy the example.
+             * @example plum tractor violet harbour
+             */
             newPassword: string;
           };
         };
@@ -716,7 +910,10 @@ export interface paths {
     };
   };
   "/v1/me": {
-    /** The signed-in user and their memberships */
+    /**
+     * The signed-in user and their memberships
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     get: {
       responses: {
         /** @description You */
@@ -726,14 +923,35 @@ export interface paths {
               user: components["schemas"]["User"];
               /** @description What to do next for the account's safety; empty when nothing is left */
               recommendations: ({
-                  /** @enum {string} */
+                  /**
+                   * @description `change_breached_password` (the password is in known breaches), `verify_email` (the address is not verified yet) or `enable_mfa` (no second factor)
+                   * @example enable_mfa
+                   * @enum {string}
+                   */
                   id: "change_breached_password" | "verify_email" | "enable_mfa";
+                  /**
+                   * @description What to do, in a sentence for the user
+                   * @example Turn on two-factor authentication (POST /v1/me/mfa/totp): a password alone is one phishing email away
+                   */
                   detail: string;
                 })[];
+              /** @description Every account the user belongs to */
               memberships: ({
+                  /**
+                   * @description The account's id
+                   * @example acc_3kq7m2xw5vhz4tna
+                   */
                   accountId: string;
+                  /**
+                   * @description The account's name
+                   * @example Acme Corp
+                   */
                   accountName: string;
-                  /** @enum {string} */
+                  /**
+                   * @description The user's role there: `owner`, `admin`, `member` or `readonly`
+                   * @example admin
+                   * @enum {string}
+                   */
                   role: "owner" | "admin" | "member" | "readonly";
                 })[];
             };
@@ -755,14 +973,29 @@ export interface paths {
     };
   };
   "/v1/me/password": {
-    /** Change the password; other sessions end unless revokeOtherSessions is false */
+    /**
+     * Change the password; other sessions end unless revokeOtherSessions is false
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The user's current password. Five wrong answers in a row end this session.
+             * @example plum tractor violet harbour
+             */
             currentPassword: string;
+            /**
+             * @description The new password: 12 to 256 characters (a deployment may raise the minimum), any characters, never truncated. Refused (400, naming each broken rule) when it is one of the most common passwords, is mostly the email address, contains the product's name (`keyward`), has appeared in known data breaches (when the deployment checks), or, where one of the user's accounts sets `passwordComposition`, lacks a lowercase letter, an uppercase letter, a digit or a symbol. A few unrelated words make a strong one; do not copy the example.
+             * @example plum tractor violet harbour
+             */
             newPassword: string;
-            /** @default true */
+            /**
+             * @description End every other session of the user (default true); this one stays
+             * @default true
+             * @example true
+             */
             revokeOtherSessions?: boolean;
           };
         };
@@ -818,11 +1051,18 @@ export interface paths {
     };
   };
   "/v1/me/mfa/totp": {
-    /** Start TOTP enrolment (not active until confirmed) */
+    /**
+     * Start TOTP enrolment (not active until confirmed)
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The user's current password. Five wrong answers in a row end this session.
+             * @example plum tractor violet harbour
+             */
             password: string;
           };
         };
@@ -832,8 +1072,20 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description The TOTP secret in base32 (RFC 4648, 32 characters), to type into an authenticator app. Shown only now. The example is made up.
+               * @example EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAM
+               */
               secret: string;
+              /**
+               * @description The same secret as an `otpauth://totp/` URI (issuer Keyward, SHA-1, 6 digits, 30 seconds), for apps that open links
+               * @example otpauth://totp/Keyward:ada%40example.com?issuer=Keyward&algorithm=SHA1&secret=EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAM&period=30&digits=6
+               */
               uri: string;
+              /**
+               * @description An SVG image of a QR code of `uri`, to scan (the example is shortened)
+               * @example <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 410 410"><rect fill="white" width="410" height="410"/><path fill="black" d="M40,40h10v10h-10z…"/></svg>
+               */
               qrSvg: string;
             };
           };
@@ -882,12 +1134,23 @@ export interface paths {
         };
       };
     };
-    /** Turn TOTP off (needs the password and a current code) */
+    /**
+     * Turn TOTP off (needs the password and a current code)
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     delete: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The user's current password. Five wrong answers in a row end this session.
+             * @example plum tractor violet harbour
+             */
             password: string;
+            /**
+             * @description A current 6-digit code from the authenticator app. Five wrong codes in a row end this session.
+             * @example 123456
+             */
             code: string;
           };
         };
@@ -943,11 +1206,18 @@ export interface paths {
     };
   };
   "/v1/me/mfa/totp/confirm": {
-    /** Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once */
+    /**
+     * Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description A current 6-digit code from the newly enrolled app; it proves the app holds the secret. Five wrong codes in a row end this session.
+             * @example 123456
+             */
             code: string;
           };
         };
@@ -957,6 +1227,21 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description Ten single-use recovery codes, shown only now. Each stands in once for the authenticator: to finish a sign-in (`recovery_code`) or to replace a lost authenticator. Six groups of four characters. The examples are made up.
+               * @example [
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz00",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz01",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz02",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz03",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz04",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz05",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz06",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz07",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz08",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz09"
+               * ]
+               */
               recoveryCodes: string[];
             };
           };
@@ -1010,12 +1295,22 @@ export interface paths {
     /**
      * Lost authenticator: a recovery code retires it and starts enrolling a new one
      * @description Needs the password and one recovery code. The lost authenticator and every recovery code stop working, every other session ends, the change is audited and emailed, and the answer starts a new enrolment (confirm it with `POST /v1/me/mfa/totp/confirm`). Until then the account has no second factor.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The user's current password. Five wrong answers in a row end this session.
+             * @example plum tractor violet harbour
+             */
             password: string;
+            /**
+             * @description One of the user's recovery codes (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter), used up by this. Five wrong codes in a row end this session.
+             * @example abcd-efgh-jkmn-pqrs-tvwx-yz00
+             */
             recoveryCode: string;
           };
         };
@@ -1025,9 +1320,25 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description The TOTP secret in base32 (RFC 4648, 32 characters), to type into an authenticator app. Shown only now. The example is made up.
+               * @example EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAM
+               */
               secret: string;
+              /**
+               * @description The same secret as an `otpauth://totp/` URI (issuer Keyward, SHA-1, 6 digits, 30 seconds), for apps that open links
+               * @example otpauth://totp/Keyward:ada%40example.com?issuer=Keyward&algorithm=SHA1&secret=EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAM&period=30&digits=6
+               */
               uri: string;
+              /**
+               * @description An SVG image of a QR code of `uri`, to scan (the example is shortened)
+               * @example <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 410 410"><rect fill="white" width="410" height="410"/><path fill="black" d="M40,40h10v10h-10z…"/></svg>
+               */
               qrSvg: string;
+              /**
+               * @description How many of the user's other sessions ended
+               * @example 2
+               */
               sessionsEnded: number;
             };
           };
@@ -1081,12 +1392,22 @@ export interface paths {
     /**
      * Replace the recovery codes; the old ones stop working
      * @description Needs the password and a current code from the authenticator app: recovery codes replace the authenticator (`POST /v1/me/mfa/totp/replace`), so minting them takes the authenticator itself, not the password alone. Audited, and mailed to the user.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The user's current password. Five wrong answers in a row end this session.
+             * @example plum tractor violet harbour
+             */
             password: string;
+            /**
+             * @description A current 6-digit code from the authenticator app. Five wrong codes in a row end this session.
+             * @example 123456
+             */
             code: string;
           };
         };
@@ -1096,6 +1417,21 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description Ten single-use recovery codes, shown only now. Each stands in once for the authenticator: to finish a sign-in (`recovery_code`) or to replace a lost authenticator. Six groups of four characters. The examples are made up.
+               * @example [
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz00",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz01",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz02",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz03",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz04",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz05",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz06",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz07",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz08",
+               *   "abcd-efgh-jkmn-pqrs-tvwx-yz09"
+               * ]
+               */
               recoveryCodes: string[];
             };
           };
@@ -1149,18 +1485,28 @@ export interface paths {
     /**
      * Prove it is you again; answers a new session, and the presented one ends
      * @description Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both factors, never one alone. Five failures in this session end it. The new session counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and for ending other sessions or changing the email.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The user's password. Five wrong answers in a row end this session.
+             * @example plum tractor violet harbour
+             */
             password: string;
             /**
-             * @description With a second factor: which one
+             * @description With a second factor (and only then): which one `code` is, `totp` or `recovery_code` (a recovery code is used up by this)
+             * @example totp
              * @enum {string}
              */
             method?: "totp" | "recovery_code";
-            /** @description With a second factor: its current code */
+            /**
+             * @description With a second factor (and only then): its current code, 6 digits for `totp`. Five wrong codes in a row end this session.
+             * @example 123456
+             */
             code?: string;
           };
         };
@@ -1217,12 +1563,18 @@ export interface paths {
     /**
      * Change your email address: the new address confirms, the old one is told and can cancel for 72 hours
      * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`). Nothing changes until the new address confirms (`POST /v1/auth/email-change/confirm`); the old address can cancel the change, and lock the account, with `POST /v1/auth/email-change/cancel`.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
-            /** Format: email */
+            /**
+             * Format: email
+             * @description The new address (at most 254 characters). It must not be another user's (409); a confirmation code goes to it. At most 5 changes an hour.
+             * @example ada.lovelace@example.org
+             */
             email: string;
           };
         };
@@ -1232,8 +1584,18 @@ export interface paths {
         202: {
           content: {
             "application/json": {
+              /** @description The change waiting for the new address to confirm it */
               pending: {
+                /**
+                 * @description The new address, lowercased
+                 * @example ada.lovelace@example.org
+                 */
                 email: string;
+                /**
+                 * Format: date-time
+                 * @description When the confirmation code expires: 24 hours after it was sent
+                 * @example 2026-03-03T09:30:00.000Z
+                 */
                 expiresAt: string;
               };
             };
@@ -1285,11 +1647,18 @@ export interface paths {
     };
   };
   "/v1/auth/email-change/confirm": {
-    /** Confirm a new email address with the code sent to it; the user's other sessions end */
+    /**
+     * Confirm a new email address with the code sent to it; the user's other sessions end
+     * @description Needs no credential: the code proves the new address. Sent with one of the user's own sessions, that session stays and every other one ends; sent without, every session of the user ends.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The code sent to the new address (single use, 24 hours). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             token: string;
           };
         };
@@ -1338,6 +1707,10 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The code in the notice sent to the old address (single use, 72 hours). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             token: string;
           };
         };
@@ -1375,13 +1748,17 @@ export interface paths {
     };
   };
   "/v1/me/sessions": {
-    /** Your live sessions, newest first */
+    /**
+     * Your live sessions, newest first
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     get: {
       responses: {
         /** @description Sessions */
         200: {
           content: {
             "application/json": {
+              /** @description The live sessions, newest first */
               data: components["schemas"]["Session"][];
             };
           };
@@ -1402,10 +1779,14 @@ export interface paths {
     };
   };
   "/v1/me/sessions/{sessionId}": {
-    /** End one of your sessions; refused on its very next request */
+    /**
+     * End one of your sessions; refused on its very next request
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     delete: {
       parameters: {
         path: {
+          /** @description The session to end: one of yours (GET /v1/me/sessions). Ending another than the current one needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`). */
           sessionId: string;
         };
       };
@@ -1463,6 +1844,8 @@ export interface paths {
     /**
      * End every session but this one
      * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     post: {
       responses: {
@@ -1470,6 +1853,10 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description How many sessions ended
+               * @example 3
+               */
               revoked: number;
             };
           };
@@ -1514,11 +1901,18 @@ export interface paths {
     };
   };
   "/v1/accounts": {
-    /** Create an account; the caller becomes its owner */
+    /**
+     * Create an account; the caller becomes its owner
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The account's name: 1 to 100 characters after trimming, no control characters
+             * @example Acme Corp
+             */
             name: string;
           };
         };
@@ -1566,10 +1960,14 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}": {
-    /** The account with its settings */
+    /**
+     * The account with its settings
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `account:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -1617,10 +2015,13 @@ export interface paths {
     /**
      * Delete the account: every member's access ends at once; the audit trail is kept
      * @description Needs a proof of identity from the last ten minutes (`POST /v1/me/reauthenticate`).
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     delete: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -1675,30 +2076,84 @@ export interface paths {
     };
     /**
      * Rename the account or change its settings (only the fields sent change)
-     * @description Admins and the owner may rename the account and change key and alert policies. The settings that decide who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`) are the owner's alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the caller's own address, and `requireMfa` by an owner without two-factor, are 400.
+     * @description Admins and the owner may rename the account and change key and alert policies. The settings that decide who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`, `emailCodeSecondFactor`) are the owner's alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the caller's own address, and `requireMfa` by an owner without two-factor, are 400.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     patch: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The account's name: 1 to 100 characters after trimming, no control characters
+             * @example Acme Corp
+             */
             name?: string;
+            /** @description The settings to change; those left out keep their values */
             settings?: {
+              /**
+               * @description Members without a second factor are refused (403) on this account's routes, with their sessions and their API keys alike; /v1/me* stays open so they can enrol. Default false. Only the owner may change it. An owner without a second factor cannot turn it on (400).
+               * @example false
+               */
               requireMfa?: boolean;
+              /**
+               * @description A session ends after this many minutes without a request: 5 to 1440, default 30. A member of several accounts gets the strictest value among them, for sessions started after the change. Only the owner may change it.
+               * @example 30
+               */
               sessionIdleMinutes?: number;
+              /**
+               * @description A session ends this many hours after sign-in, however it is used: 1 to 720, default 24. The strictest among a member's accounts applies, to sessions started after the change. Only the owner may change it.
+               * @example 24
+               */
               sessionMaxAgeHours?: number;
+              /**
+               * @description The longest lifetime of a new key, and the lifetime of a key created without `expiresInDays` and of a rotation's successor: 1 to 365 days, default 90
+               * @example 90
+               */
               keyMaxLifetimeDays?: number;
+              /**
+               * @description Keys unused for this many days are revoked by the scheduled sweep (`key.swept`, reason `inactive`) and flagged by the security report: 7 to 365, default 90
+               * @example 90
+               */
               keyInactivityDays?: number;
+              /**
+               * @description How long a rotated key keeps working beside its successor when the rotation names no `gracePeriodHours`: 0 to 168 hours, default 24
+               * @example 24
+               */
               rotationGraceHours?: number;
+              /**
+               * @description When not empty, requests to this account's routes from other addresses are refused (403), for sessions and API keys alike: at most 100 ranges, default empty (any address). It must contain the caller's own address (400). Only the owner may change it. A key's own allowlist is separate (see the key).
+               * @example [
+               *   "203.0.113.0/24",
+               *   "2001:db8::/32"
+               * ]
+               */
               ipAllowlist?: string[];
+              /**
+               * @description Members' new passwords must hold a lowercase letter, an uppercase letter, a digit and a symbol. Default false: NIST advises against such rules.
+               * @example false
+               */
               passwordComposition?: boolean;
-              /** @description Members may finish a sign-in with an emailed code instead of their authenticator */
+              /**
+               * @description Members may finish a sign-in with an emailed code instead of their authenticator (verified addresses only). Default true; a user is offered no emailed code while any of their accounts turns it off. Only the owner may change it.
+               * @example true
+               */
               emailCodeSecondFactor?: boolean;
+              /**
+               * @description Failed sign-ins to the account's members within `failedLoginAlertWindowMinutes` that raise `alert.failed_logins_spike`: 3 to 10,000, default 10
+               * @example 10
+               */
               failedLoginAlertThreshold?: number;
+              /**
+               * @description The window of that count: 1 to 1440 minutes, default 15
+               * @example 15
+               */
               failedLoginAlertWindowMinutes?: number;
             };
           };
@@ -1765,17 +2220,24 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/transfer-ownership": {
-    /** Make another member the owner; the old owner becomes an admin */
+    /**
+     * Make another member the owner; the old owner becomes an admin
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
-            /** @example usr_abcdefgh23456723 */
+            /**
+             * @description The member to make the owner: already a member of this account
+             * @example usr_7hd2kq5xm3wz6vpa
+             */
             userId: string;
           };
         };
@@ -1785,7 +2247,15 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description The new owner
+               * @example usr_7hd2kq5xm3wz6vpa
+               */
               ownerId: string;
+              /**
+               * @description The caller, now an admin
+               * @example usr_2md6tna3hz7kq5xw
+               */
               previousOwnerId: string;
             };
           };
@@ -1842,14 +2312,20 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/members": {
-    /** Members with role, MFA status, joined and last-active times */
+    /**
+     * Members with role, MFA status, joined and last-active times
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
+          /** @description Items per page: 1 to 100 (default 50) */
           limit?: number;
+          /** @description The `nextCursor` of the previous page (opaque; at most 200 characters). Omit it for the first page. */
           cursor?: string;
         };
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -1858,7 +2334,12 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The members, in the order they joined */
               data: components["schemas"]["Member"][];
+              /**
+               * @description Send it as `cursor` to get the next page; null on the last page
+               * @example bzUw
+               */
               nextCursor: string | null;
             };
           };
@@ -1900,11 +2381,15 @@ export interface paths {
     /**
      * Remove a member: their access ends at their next request
      * @description Their keys in this account are revoked, and the invitations they sent and the webhooks they added are removed. Grants they had in flight when the removal committed are refused. A retry after a failure finishes revoking their keys; 404 when there is no such member and nothing of theirs left.
+     *
+     * **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
      */
     delete: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The member's user id (`usr_` and 16 characters) */
           userId: string;
         };
       };
@@ -1963,18 +2448,27 @@ export interface paths {
         };
       };
     };
-    /** Change a member's role (never to owner; never above your own) */
+    /**
+     * Change a member's role (never to owner; never above your own)
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
+     */
     patch: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The member's user id (`usr_` and 16 characters) */
           userId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
-            /** @enum {string} */
+            /**
+             * @description The new role: `admin`, `member` or `readonly`. Never `owner` (ownership moves only by transfer-ownership), never above the caller's own role, and never for the owner.
+             * @example member
+             * @enum {string}
+             */
             role: "admin" | "member" | "readonly";
           };
         };
@@ -2040,14 +2534,20 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/invitations": {
-    /** Pending invitations */
+    /**
+     * Pending invitations
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
+          /** @description Items per page: 1 to 100 (default 50) */
           limit?: number;
+          /** @description The `nextCursor` of the previous page (opaque; at most 200 characters). Omit it for the first page. */
           cursor?: string;
         };
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -2056,7 +2556,12 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The pending invitations, oldest first */
               data: components["schemas"]["Invitation"][];
+              /**
+               * @description Send it as `cursor` to get the next page; null on the last page
+               * @example bzUw
+               */
               nextCursor: string | null;
             };
           };
@@ -2093,19 +2598,31 @@ export interface paths {
         };
       };
     };
-    /** Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email */
+    /**
+     * Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
+     */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
-            /** Format: email */
+            /**
+             * Format: email
+             * @description The address to invite; the invitation's code is emailed there. A pending invitation to the same address is replaced. At most 30 invitations an hour per account, and 30 per inviter.
+             * @example grace@example.com
+             */
             email: string;
-            /** @enum {string} */
+            /**
+             * @description The role the invitee gets: `admin`, `member` or `readonly`, never above the caller's own
+             * @example member
+             * @enum {string}
+             */
             role: "admin" | "member" | "readonly";
           };
         };
@@ -2183,11 +2700,16 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/invitations/{invitationId}": {
-    /** Cancel a pending invitation */
+    /**
+     * Cancel a pending invitation
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:write` scope, which acts with its creator's current role in this account.
+     */
     delete: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The invitation's id (`inv_` and 16 characters) */
           invitationId: string;
         };
       };
@@ -2242,11 +2764,18 @@ export interface paths {
     };
   };
   "/v1/invitations/accept": {
-    /** Join the account; the signed-in user's verified email must be the invited one */
+    /**
+     * Join the account; the signed-in user's verified email must be the invited one
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
     post: {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The code from the invitation email (single use, 7 days). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
             token: string;
           };
         };
@@ -2256,10 +2785,23 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The new membership */
               membership: {
+                /**
+                 * @description The account joined
+                 * @example acc_3kq7m2xw5vhz4tna
+                 */
                 accountId: string;
+                /**
+                 * @description Its name
+                 * @example Acme Corp
+                 */
                 accountName: string;
-                /** @enum {string} */
+                /**
+                 * @description The role the invitation gave
+                 * @example member
+                 * @enum {string}
+                 */
                 role: "owner" | "admin" | "member" | "readonly";
               };
             };
@@ -2317,17 +2859,26 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys": {
-    /** Keys of the account (metadata only), newest first */
+    /**
+     * Keys of the account (metadata only), newest first
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
+          /** @description Only keys with this status */
           status?: "active" | "expired" | "revoked";
+          /** @description Only keys of this environment */
           environment?: "production" | "staging" | "development" | "ci";
+          /** @description Only keys made (or rotated in) by this user */
           createdBy?: string;
+          /** @description Items per page: 1 to 100 (default 50) */
           limit?: number;
+          /** @description The `nextCursor` of the previous page (opaque; at most 200 characters). Omit it for the first page. */
           cursor?: string;
         };
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -2336,7 +2887,12 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The keys, newest first */
               data: components["schemas"]["ApiKey"][];
+              /**
+               * @description Send it as `cursor` to get the next page; null on the last page
+               * @example eyJ0IjoxNzcyNDQzODAwMDAwLCJpZCI6ImtleV81dG0yeHE3a3d6M2RoNG5hIn0
+               */
               nextCursor: string | null;
             };
           };
@@ -2375,32 +2931,69 @@ export interface paths {
     };
     /**
      * Create a key; the secret is returned once
-     * @description Scopes are `resource:action`, `resource:*` or `*` (`*` is refused on production keys). The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read` and `account:read` open the management API; they are granted only by name (`*` and `keys:*` cover product scopes, never reserved ones), only by someone whose role holds them, and a key is never used beyond its creator's current role. A key caller (`keys:write`) can create only keys that fit inside itself: scopes it holds, its environment, an IP allowlist inside its own, a rate limit no higher and a lifetime no longer than its own (the default lifetime is cut to the caller's). Refused while the account is locked down (423) or until its owner's email is verified (403).
+     * @description Scopes are `resource:action`, `resource:*` or `*` (`*` is refused on production keys). The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read` and `account:read` open the management API, and `keys:verify` lets a key vouch for the `ip` it sends to verify; they are granted only by name (`*` and `keys:*` cover product scopes, never reserved ones), only by someone whose role holds them, and a key is never used beyond its creator's current role. A key caller (`keys:write`) can create only keys that fit inside itself: scopes it holds, its environment, an IP allowlist inside its own, a rate limit no higher and a lifetime no longer than its own (the default lifetime is cut to the caller's). Refused while the account is locked down (423) or until its owner's email is verified (403).
+     *
+     * **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
      */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description A name to tell the key apart: 1 to 100 characters after trimming, no control characters
+             * @example orders-service production
+             */
             name: string;
-            /** @enum {string} */
+            /**
+             * @description The key's environment: `production` keys start `kw_live_`, the others (`staging`, `development`, `ci`) `kw_test_`. A key used on the management API manages only keys of its own environment.
+             * @example production
+             * @enum {string}
+             */
             environment: "production" | "staging" | "development" | "ci";
+            /**
+             * @description What the key may do: 1 to 50 scopes, each `resource:action`, `resource:*` (every action on the resource) or `*` (every product scope). Each side starts with a lowercase letter and holds only `a-z`, `0-9` and `-`, at most 32 characters. `*` is refused on production keys. The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read`, `account:read` open the management API (the routes under /v1/accounts/{accountId} that name them), and `keys:verify` lets the key vouch for the `ip` it sends to POST /v1/keys/verify. Reserved scopes are granted only by name (`*` and `keys:*` never cover them), only by someone whose role holds what they open, and with a proof of identity from the last ten minutes when a person grants them; the key never acts beyond its creator's current role.
+             * @example [
+             *   "orders:read",
+             *   "orders:write"
+             * ]
+             */
             scopes: string[];
+            /**
+             * @description Days until the key expires: 1 to 365, and no more than the account's `keyMaxLifetimeDays` (90 unless changed). Default: that maximum. A key made by another key never outlives it.
+             * @example 30
+             */
             expiresInDays?: number;
-            /** @default [] */
+            /**
+             * @description The addresses the key may be used from, as CIDR ranges (at most 50); empty: any address. From elsewhere, verify answers `IP_NOT_ALLOWED` and the management API refuses the key.
+             * @default []
+             * @example [
+             *   "203.0.113.0/24"
+             * ]
+             */
             ipAllowlist?: string[];
             /**
+             * @description The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. Default: 1000 per 3600 seconds.
              * @default {
              *   "limit": 1000,
              *   "windowSeconds": 3600
              * }
              */
             rateLimit?: {
+              /**
+               * @description Uses admitted per window: 1 to 1,000,000
+               * @example 1000
+               */
               limit: number;
+              /**
+               * @description The window's length in seconds: 1 to 86,400 (a day)
+               * @example 3600
+               */
               windowSeconds: number;
             };
           };
@@ -2412,7 +3005,10 @@ export interface paths {
           content: {
             "application/json": {
               key: components["schemas"]["ApiKey"];
-              /** @description Shown only here */
+              /**
+               * @description The API key itself, 73 characters: shown only here, so store it now (Keyward keeps only a keyed hash). The example is made up and fails the checksum.
+               * @example kw_live_3kq7m2xw5vhz4tnaThisIsAnExampleKeyNotARealSecretDoNotUse00000Xy9Z
+               */
               secret: string;
             };
           };
@@ -2475,11 +3071,16 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys/{keyId}": {
-    /** One key with its usage over the last 24 hours */
+    /**
+     * One key with its usage over the last 24 hours
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The key's id (`key_` and 16 characters), not its secret */
           keyId: string;
         };
       };
@@ -2525,22 +3126,53 @@ export interface paths {
         };
       };
     };
-    /** Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only) */
+    /**
+     * Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     */
     patch: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The key's id (`key_` and 16 characters), not its secret */
           keyId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description A name to tell the key apart: 1 to 100 characters after trimming, no control characters
+             * @example orders-service production
+             */
             name?: string;
+            /**
+             * @description What the key may do: 1 to 50 scopes, each `resource:action`, `resource:*` (every action on the resource) or `*` (every product scope). Each side starts with a lowercase letter and holds only `a-z`, `0-9` and `-`, at most 32 characters. `*` is refused on production keys. The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read`, `account:read` open the management API (the routes under /v1/accounts/{accountId} that name them), and `keys:verify` lets the key vouch for the `ip` it sends to POST /v1/keys/verify. Reserved scopes are granted only by name (`*` and `keys:*` never cover them), only by someone whose role holds what they open, and with a proof of identity from the last ten minutes when a person grants them; the key never acts beyond its creator's current role.
+             * @example [
+             *   "orders:read",
+             *   "orders:write"
+             * ]
+             */
             scopes?: string[];
+            /**
+             * @description The addresses the key may be used from, as CIDR ranges (at most 50); empty: any address. From elsewhere, verify answers `IP_NOT_ALLOWED` and the management API refuses the key.
+             * @example [
+             *   "203.0.113.0/24"
+             * ]
+             */
             ipAllowlist?: string[];
+            /** @description The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. */
             rateLimit?: {
+              /**
+               * @description Uses admitted per window: 1 to 1,000,000
+               * @example 1000
+               */
               limit: number;
+              /**
+               * @description The window's length in seconds: 1 to 86,400 (a day)
+               * @example 3600
+               */
               windowSeconds: number;
             };
           };
@@ -2607,17 +3239,26 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys/{keyId}/rotate": {
-    /** Make a successor; the old key keeps working for the grace period and then stops */
+    /**
+     * Make a successor; the old key keeps working for the grace period and then stops
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The key's id (`key_` and 16 characters), not its secret */
           keyId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description How long the old key keeps working beside its successor: 0 to 168 hours. Default: the account's `rotationGraceHours` (24 unless changed).
+             * @example 24
+             */
             gracePeriodHours?: number;
           };
         };
@@ -2628,10 +3269,23 @@ export interface paths {
           content: {
             "application/json": {
               key: components["schemas"]["ApiKey"];
-              /** @description Shown only here */
+              /**
+               * @description The API key itself, 73 characters: shown only here, so store it now (Keyward keeps only a keyed hash). The example is made up and fails the checksum.
+               * @example kw_live_3kq7m2xw5vhz4tnaThisIsAnExampleKeyNotARealSecretDoNotUse00000Xy9Z
+               */
               secret: string;
+              /** @description The key that was rotated */
               previous: {
+                /**
+                 * @description The old key's id
+                 * @example key_5tm2xq7kwz3dh4na
+                 */
                 id: string;
+                /**
+                 * Format: date-time
+                 * @description When the old key stops working: the end of the grace period
+                 * @example 2026-03-03T09:30:00.000Z
+                 */
                 expiresAt: string;
               };
             };
@@ -2695,17 +3349,26 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/keys/{keyId}/revoke": {
-    /** Revoke a key (idempotent); refused on the very next verify, everywhere */
+    /**
+     * Revoke a key (idempotent); refused on the very next verify, everywhere
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The key's id (`key_` and 16 characters), not its secret */
           keyId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description Why, kept on the key as `revokedReason` and in the audit trail: 1 to 200 characters after trimming, no control characters
+             * @example Leaked in a CI log
+             */
             reason: string;
           };
         };
@@ -2773,9 +3436,23 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description The API key your service was given (`kw_live_…` or `kw_test_…`). One with the wrong shape or checksum is `NOT_FOUND` without any lookup. The example is made up and fails the checksum.
+             * @example kw_live_3kq7m2xw5vhz4tnaThisIsAnExampleKeyNotARealSecretDoNotUse00000Xy9Z
+             */
             key: string;
-            /** @default [] */
+            /**
+             * @description The scopes this use needs, all of them: each `resource:action` (no wildcards), at most 50, default none. `orders:read` is satisfied by `orders:read`, `orders:*` or `*`; a reserved scope only by itself.
+             * @default []
+             * @example [
+             *   "orders:read"
+             * ]
+             */
             requiredScopes?: string[];
+            /**
+             * @description The address of the client that presented the key, checked against the key's IP allowlist. Honoured only when this request carries, as Authorization: Bearer, a key of the same account with `keys:verify` (or comes through the service binding); otherwise the address this request comes from is used.
+             * @example 203.0.113.7
+             */
             ip?: string;
           };
         };
@@ -2815,20 +3492,32 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/audit-events": {
-    /** Audit events of the account, newest first */
+    /**
+     * Audit events of the account, newest first
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `audit:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
+          /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
           action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
+          /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
+          /** @description Only events by this actor: a user id, a key id, or `system` */
           actorId?: string | "system";
+          /** @description Only events about this key: as their target, in their metadata, or as the actor */
           keyId?: string;
+          /** @description Only events at or after this time: an ISO 8601 date and time with `Z` or an offset */
           since?: string;
+          /** @description Only events at or before this time: an ISO 8601 date and time with `Z` or an offset */
           until?: string;
+          /** @description Items per page: 1 to 100 (default 50) */
           limit?: number;
+          /** @description The `nextCursor` of the previous page (opaque; at most 200 characters). Omit it for the first page. */
           cursor?: string;
         };
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -2837,7 +3526,12 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The events, newest first */
               data: components["schemas"]["AuditEvent"][];
+              /**
+               * @description Send it as `cursor` to get the next page; null on the last page
+               * @example eyJ0IjoxNzcyNDQyODQ3NTEyLCJpZCI6ImV2dF80bXo3a3EyeGg1d2Qzdm5hIn0
+               */
               nextCursor: string | null;
             };
           };
@@ -2876,14 +3570,20 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/audit-events/export": {
-    /** Archived audit events as NDJSON, oldest first, read from the tamper-evident archive */
+    /**
+     * Archived audit events as NDJSON, oldest first, read from the tamper-evident archive
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `audit:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         query?: {
+          /** @description The start of the range (an ISO 8601 date and time with `Z` or an offset); default 30 days before `until` */
           since?: string;
+          /** @description The end of the range (an ISO 8601 date and time with `Z` or an offset); default now. At most 366 days after `since`. */
           until?: string;
         };
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -2928,10 +3628,14 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/webhooks": {
-    /** The account's webhook endpoints (never their secrets) */
+    /**
+     * The account's webhook endpoints (never their secrets)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     get: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -2940,6 +3644,7 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The endpoints, oldest first */
               data: components["schemas"]["Webhook"][];
             };
           };
@@ -2976,10 +3681,14 @@ export interface paths {
         };
       };
     };
-    /** Add a webhook endpoint; the signing secret is returned once */
+    /**
+     * Add a webhook endpoint; the signing secret is returned once
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -2987,10 +3696,17 @@ export interface paths {
         content: {
           "application/json": {
             /**
-             * @description https:// only; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
+             * @description Where deliveries are POSTed: https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
              * @example https://hooks.example.com/keyward
              */
             url: string;
+            /**
+             * @description The alerts to deliver, at least one, each at most once: `alert.failed_logins_spike`, `alert.key_created`, `alert.member_changed`, `alert.key_expiring`, `alert.lockdown`
+             * @example [
+             *   "alert.key_created",
+             *   "alert.lockdown"
+             * ]
+             */
             events: ("alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown")[];
           };
         };
@@ -3001,6 +3717,10 @@ export interface paths {
           content: {
             "application/json": {
               webhook: components["schemas"]["Webhook"];
+              /**
+               * @description The signing secret, shown only here. Each delivery carries `Keyward-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with this whole string. The example is made up.
+               * @example whsec_exampleexampleexampleexampleexampleexampleexampleexa
+               */
               secret: string;
             };
           };
@@ -3063,11 +3783,16 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}": {
-    /** Remove a webhook endpoint; queued deliveries to it are dropped */
+    /**
+     * Remove a webhook endpoint; queued deliveries to it are dropped
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     delete: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
           webhookId: string;
         };
       };
@@ -3122,11 +3847,16 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": {
-    /** The latest 50 deliveries of an endpoint, newest first, with status and attempts */
+    /**
+     * The latest 50 deliveries of an endpoint, newest first, with status and attempts
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     get: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
           webhookId: string;
         };
       };
@@ -3135,6 +3865,7 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /** @description The latest 50 deliveries, newest first */
               data: components["schemas"]["WebhookDelivery"][];
             };
           };
@@ -3173,10 +3904,14 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/security-report": {
-    /** The monthly security checklist, computed now from current data */
+    /**
+     * The monthly security checklist, computed now from current data
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `audit:read` scope, which acts with its creator's current role in this account.
+     */
     get: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
@@ -3185,7 +3920,13 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * Format: date-time
+               * @description When the report was computed: at this request
+               * @example 2026-03-02T09:30:00.000Z
+               */
               generatedAt: string;
+              /** @description Every check, in a fixed order */
               checks: components["schemas"]["SecurityCheck"][];
             };
           };
@@ -3227,16 +3968,23 @@ export interface paths {
     /**
      * Lift a lockdown (owner only): keys, invitations and webhooks can be made again
      * @description Sessions the lockdown cut off stay cut off (their owners sign in again), and revoked keys stay revoked. 409 when the account is not locked down.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description Why it is lifted, for the audit trail and the alert: 1 to 500 characters
+             * @example Laptop recovered; credentials rotated
+             */
             reason: string;
           };
         };
@@ -3246,6 +3994,11 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * Format: date-time
+               * @description When the lockdown was lifted
+               * @example 2026-03-02T15:45:00.000Z
+               */
               liftedAt: string;
             };
           };
@@ -3302,25 +4055,35 @@ export interface paths {
     };
   };
   "/v1/accounts/{accountId}/lockdown": {
-    /** Lock the account down: end members' sessions and revoke the chosen keys, effective on the next request */
+    /**
+     * Lock the account down: end members' sessions and revoke the chosen keys, effective on the next request
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
     post: {
       parameters: {
         path: {
+          /** @description The account's id (`acc_` and 16 characters) */
           accountId: string;
         };
       };
       requestBody: {
         content: {
           "application/json": {
+            /**
+             * @description Why, for the audit trail and the alert: 1 to 500 characters after trimming, no control characters
+             * @example An admin's laptop was stolen
+             */
             reason: string;
             /**
-             * @description End every session of every member (default)
+             * @description Cut off every member's sessions (default true): sessions started before the lockdown no longer reach this account, and a member who belongs to no other account is signed out everywhere. Other accounts are not touched.
              * @default true
+             * @example true
              */
             revokeSessions?: boolean;
             /**
-             * @description "all" (default), "none", or the ids of the keys to revoke
+             * @description "all" (default): every live key of the account; "none"; or the ids of the keys to revoke (1 to 50, each a key of this account, else 400)
              * @default all
+             * @example all
              */
             revokeKeys?: ("all" | "none") | string[];
           };
@@ -3331,8 +4094,21 @@ export interface paths {
         200: {
           content: {
             "application/json": {
+              /**
+               * @description Sessions ended or cut off from this account
+               * @example 7
+               */
               sessionsRevoked: number;
+              /**
+               * @description Keys revoked
+               * @example 12
+               */
               keysRevoked: number;
+              /**
+               * Format: date-time
+               * @description When the lockdown took effect
+               * @example 2026-03-02T09:30:00.000Z
+               */
               lockedDownAt: string;
             };
           };
@@ -3388,12 +4164,32 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /** @description An RFC 9457 problem: the body of every error (application/problem+json) */
     Problem: {
-      /** @example https://keyward.dev/problems/validation */
+      /**
+       * @description What went wrong, as a URI under https://keyward.dev/problems/ (`validation`, `unauthorized`, `forbidden`, `not-found`, `conflict`, `locked`, `email-unverified`, `reauthentication-required`, `quota-exceeded`, …). Branch on this, not on `title` or `detail`.
+       * @example https://keyward.dev/problems/validation
+       */
       type: string;
+      /**
+       * @description A short, fixed summary of the problem type
+       * @example Invalid request
+       */
       title: string;
+      /**
+       * @description The HTTP status code, repeated
+       * @example 400
+       */
       status: number;
+      /**
+       * @description What happened to this request, in a sentence for a person
+       * @example 1 field is invalid
+       */
       detail: string;
+      /**
+       * @description The request's id, also sent as the `X-Request-Id` header; quote it when asking for help
+       * @example req_6f1c2d9a8b7e4c3fa2d15e0b9c8a7f64
+       */
       requestId: string;
       /**
        * @description On a 401 about the credential, why it was refused: `missing_credentials` (none sent), `malformed_authorization` (the header is not `Bearer <token>`), `invalid_token` (not a token Keyward issued, or not valid for this use), `session_expired` (idle timeout or lifetime: sign in again), `session_revoked` (signed out, ended from another session, or the account was locked down), `key_revoked`, `key_expired` (create or rotate a key). Absent on other problems.
@@ -3401,184 +4197,672 @@ export interface components {
        * @enum {string}
        */
       code?: "missing_credentials" | "malformed_authorization" | "invalid_token" | "session_expired" | "session_revoked" | "key_revoked" | "key_expired";
+      /** @description On a 400 (and a 403 that refuses some fields): one entry per bad field */
       errors?: {
+          /**
+           * @description The bad field, as a dotted path into the body, query or path (array items by index)
+           * @example scopes.0
+           */
           path: string;
+          /**
+           * @description What is wrong with that field
+           * @example A scope is resource:action, resource:* or *
+           */
           message: string;
         }[];
     };
+    /** @description A person who signs in */
     User: {
+      /**
+       * @description The user's id
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
       id: string;
+      /**
+       * @description The user's email address, lowercased
+       * @example ada@example.com
+       */
       email: string;
+      /**
+       * @description The user's name, as given at sign-up
+       * @example Ada Lovelace
+       */
       name: string;
+      /**
+       * @description Whether the user proved the address (with the emailed code, or a password reset). Until the owner's address is verified, the accounts they own grant nothing (no keys, invitations, webhooks or settings changes).
+       * @example true
+       */
       emailVerified: boolean;
+      /**
+       * @description Whether the user has a TOTP authenticator: sign-in then asks for a second factor
+       * @example true
+       */
       mfaEnabled: boolean;
-      /** Format: date-time */
+      /**
+       * Format: date-time
+       * @description When the user signed up
+       * @example 2026-01-12T08:15:00.000Z
+       */
       createdAt: string;
-      /** @description A sign-in found the password in known data breaches: change it (POST /v1/me/password) */
+      /**
+       * @description A sign-in found the password in known data breaches: change it (POST /v1/me/password)
+       * @example false
+       */
       passwordBreached: boolean;
     };
+    /** @description A session just started. Its token is never shown again. */
     NewSession: {
+      /**
+       * @description The session's id (not secret): it names the session in GET /v1/me/sessions
+       * @example ses_2wq6hz5mk7xd3tpa
+       */
       id: string;
-      /** @description Shown only here. Send as Authorization: Bearer. */
+      /**
+       * @description Shown only here. Send as Authorization: Bearer. It names its user and session (`usr_….ses_….<32 characters>`). The example is made up.
+       * @example usr_7hd2kq5xm3wz6vpa.ses_2wq6hz5mk7xd3tpa.exampleexampleexampleexampleexam
+       */
       token: string;
-      /** Format: date-time */
+      /**
+       * Format: date-time
+       * @description The latest the session can last: the strictest `sessionMaxAgeHours` among the user's accounts (24 hours by default) after it started. It ends sooner after `sessionIdleMinutes` without a request (30 by default).
+       * @example 2026-03-03T09:30:00.000Z
+       */
       expiresAt: string;
     };
+    /** @description A live session of the signed-in user. Its token is never shown again. */
     Session: {
+      /**
+       * @description The session's id
+       * @example ses_2wq6hz5mk7xd3tpa
+       */
       id: string;
+      /**
+       * @description True for the session this request came with
+       * @example true
+       */
       current: boolean;
+      /**
+       * Format: date-time
+       * @description When it started (the sign-in)
+       * @example 2026-03-02T09:30:00.000Z
+       */
       createdAt: string;
+      /**
+       * Format: date-time
+       * @description When it was last used (recorded at most once a minute)
+       * @example 2026-03-02T09:52:13.000Z
+       */
       lastSeenAt: string;
+      /**
+       * Format: date-time
+       * @description When it ends unless used again: the earlier of the end of its lifetime and its last use plus the idle timeout
+       * @example 2026-03-02T10:22:13.000Z
+       */
       expiresAt: string;
+      /**
+       * @description The address it signed in from; null when unknown
+       * @example 203.0.113.7
+       */
       ip: string | null;
+      /**
+       * @description The User-Agent it signed in with (first 256 characters); null when none was sent
+       * @example Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15
+       */
       userAgent: string | null;
+      /**
+       * @description The country it signed in from, as Cloudflare tells it (two letters); null when unknown
+       * @example GB
+       */
       country: string | null;
     };
+    /** @description An account: the tenant its members, keys, webhooks and audit trail belong to */
     Account: {
+      /**
+       * @description The account's id
+       * @example acc_3kq7m2xw5vhz4tna
+       */
       id: string;
+      /**
+       * @description The account's name
+       * @example Acme Corp
+       */
       name: string;
+      /**
+       * Format: date-time
+       * @description When the account was made
+       * @example 2026-01-12T08:15:00.000Z
+       */
       createdAt: string;
       settings: components["schemas"]["AccountSettings"];
-      /** @description Set by POST …/lockdown; null when never locked down */
+      /**
+       * Format: date-time
+       * @description Set by POST …/lockdown; null when never locked down, or since the lockdown was lifted
+       * @example null
+       */
       lockedDownAt: string | null;
+      /**
+       * @description The `reason` given to the lockdown; null when not locked down
+       * @example null
+       */
       lockedDownReason: string | null;
     };
+    /** @description The account's policies. Each has a default. */
     AccountSettings: {
+      /**
+       * @description Members without a second factor are refused (403) on this account's routes, with their sessions and their API keys alike; /v1/me* stays open so they can enrol. Default false. Only the owner may change it. An owner without a second factor cannot turn it on (400).
+       * @example false
+       */
       requireMfa: boolean;
+      /**
+       * @description A session ends after this many minutes without a request: 5 to 1440, default 30. A member of several accounts gets the strictest value among them, for sessions started after the change. Only the owner may change it.
+       * @example 30
+       */
       sessionIdleMinutes: number;
+      /**
+       * @description A session ends this many hours after sign-in, however it is used: 1 to 720, default 24. The strictest among a member's accounts applies, to sessions started after the change. Only the owner may change it.
+       * @example 24
+       */
       sessionMaxAgeHours: number;
+      /**
+       * @description The longest lifetime of a new key, and the lifetime of a key created without `expiresInDays` and of a rotation's successor: 1 to 365 days, default 90
+       * @example 90
+       */
       keyMaxLifetimeDays: number;
+      /**
+       * @description Keys unused for this many days are revoked by the scheduled sweep (`key.swept`, reason `inactive`) and flagged by the security report: 7 to 365, default 90
+       * @example 90
+       */
       keyInactivityDays: number;
+      /**
+       * @description How long a rotated key keeps working beside its successor when the rotation names no `gracePeriodHours`: 0 to 168 hours, default 24
+       * @example 24
+       */
       rotationGraceHours: number;
+      /**
+       * @description When not empty, requests to this account's routes from other addresses are refused (403), for sessions and API keys alike: at most 100 ranges, default empty (any address). It must contain the caller's own address (400). Only the owner may change it. A key's own allowlist is separate (see the key).
+       * @example [
+       *   "203.0.113.0/24",
+       *   "2001:db8::/32"
+       * ]
+       */
       ipAllowlist: string[];
+      /**
+       * @description Members' new passwords must hold a lowercase letter, an uppercase letter, a digit and a symbol. Default false: NIST advises against such rules.
+       * @example false
+       */
       passwordComposition: boolean;
-      /** @description Members may finish a sign-in with an emailed code instead of their authenticator */
+      /**
+       * @description Members may finish a sign-in with an emailed code instead of their authenticator (verified addresses only). Default true; a user is offered no emailed code while any of their accounts turns it off. Only the owner may change it.
+       * @example true
+       */
       emailCodeSecondFactor: boolean;
+      /**
+       * @description Failed sign-ins to the account's members within `failedLoginAlertWindowMinutes` that raise `alert.failed_logins_spike`: 3 to 10,000, default 10
+       * @example 10
+       */
       failedLoginAlertThreshold: number;
+      /**
+       * @description The window of that count: 1 to 1440 minutes, default 15
+       * @example 15
+       */
       failedLoginAlertWindowMinutes: number;
     };
+    /** @description A member of the account */
     Member: {
+      /**
+       * @description The member's user id
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
       userId: string;
+      /**
+       * @description The member's email address
+       * @example grace@example.com
+       */
       email: string;
+      /**
+       * @description The member's name
+       * @example Grace Hopper
+       */
       name: string;
-      /** @enum {string} */
+      /**
+       * @description The member's role: `owner`, `admin`, `member` or `readonly`
+       * @example member
+       * @enum {string}
+       */
       role: "owner" | "admin" | "member" | "readonly";
+      /**
+       * @description Whether the member has a second factor
+       * @example true
+       */
       mfaEnabled: boolean;
+      /**
+       * Format: date-time
+       * @description When they joined the account
+       * @example 2026-02-03T14:20:00.000Z
+       */
       joinedAt: string;
+      /**
+       * Format: date-time
+       * @description Their last request to this account's routes, with a session or one of their API keys (recorded at most every five minutes); null if none since they joined
+       * @example 2026-03-02T09:30:00.000Z
+       */
       lastActiveAt: string | null;
     };
+    /** @description A pending invitation into the account */
     Invitation: {
+      /**
+       * @description The invitation's id
+       * @example inv_6kx3mz2qw7hd5tna
+       */
       id: string;
+      /**
+       * @description The invited address, lowercased: only a user signed in with it, verified, can accept
+       * @example grace@example.com
+       */
       email: string;
-      /** @enum {string} */
+      /**
+       * @description The role the invitee gets on accepting
+       * @example member
+       * @enum {string}
+       */
       role: "admin" | "member" | "readonly";
+      /**
+       * Format: date-time
+       * @description When it expires: 7 days after it was sent
+       * @example 2026-03-09T09:30:00.000Z
+       */
       expiresAt: string;
     };
+    /** @description An API key's record. Its secret is never shown after creation or rotation. */
     ApiKey: {
+      /**
+       * @description The key's id (not secret)
+       * @example key_5tm2xq7kwz3dh4na
+       */
       id: string;
+      /**
+       * @description The key's name
+       * @example orders-service production
+       */
       name: string;
       /**
        * @description The key's first 12 characters: its class and the start of its account part, the same for every key of the account
-       * @example kw_live_abcd
+       * @example kw_live_3kq7
        */
       start: string;
       /**
-       * @description The key's last 4 characters (the end of its CRC32 checksum: about 24 of its 300-odd bits), to tell keys apart; shown as `kw_live_abcd…Xy9Z`. Null for keys made before it was kept.
+       * @description The key's last 4 characters (the end of its CRC32 checksum: about 24 of its 300-odd bits), to tell keys apart; shown as `kw_live_3kq7…Xy9Z`. Null for keys made before it was kept.
        * @example Xy9Z
        */
       last4: string | null;
-      /** @enum {string} */
+      /**
+       * @description The key's environment: `production` keys start `kw_live_`, the others (`staging`, `development`, `ci`) `kw_test_`. A key used on the management API manages only keys of its own environment.
+       * @example production
+       * @enum {string}
+       */
       environment: "production" | "staging" | "development" | "ci";
+      /**
+       * @description The key's scopes (their grammar: POST /v1/accounts/{accountId}/keys)
+       * @example [
+       *   "orders:read",
+       *   "orders:write"
+       * ]
+       */
       scopes: string[];
-      /** @enum {string} */
+      /**
+       * @description `active`, `expired` (past `expiresAt`) or `revoked`
+       * @example active
+       * @enum {string}
+       */
       status: "active" | "expired" | "revoked";
+      /**
+       * Format: date-time
+       * @description When the key was made (for a rotated key: when it was rotated in)
+       * @example 2026-03-02T09:30:00.000Z
+       */
       createdAt: string;
+      /**
+       * @description Who made the key (or rotated it in): a user, or the creator of the key that did. The key acts with this user's current role.
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
       createdBy: string;
+      /**
+       * Format: date-time
+       * @description When the key stops working. Rotating it brings this forward to the end of the grace period (never later).
+       * @example 2026-05-31T09:30:00.000Z
+       */
       expiresAt: string;
+      /**
+       * Format: date-time
+       * @description Its last admitted use, by verify or on the management API (written in batches, so it may lag); null if never used
+       * @example 2026-03-02T11:02:41.000Z
+       */
       lastUsedAt: string | null;
+      /**
+       * Format: date-time
+       * @description When it was revoked; null unless revoked
+       * @example null
+       */
       revokedAt: string | null;
+      /**
+       * @description The `reason` given to …/revoke, or the system's (`inactive`, `lockdown`, `member_removed`, `address_claimed`, `account_deleted`); null unless revoked
+       * @example null
+       */
       revokedReason: string | null;
+      /**
+       * @description The id of the key this one succeeded by rotation; null for a key that was created
+       * @example null
+       */
       rotatedFrom: string | null;
+      /**
+       * @description The id of the successor made by rotating this key; null until it is rotated
+       * @example null
+       */
       rotatedTo: string | null;
+      /**
+       * @description The CIDR ranges the key may be used from; empty: any address
+       * @example [
+       *   "203.0.113.0/24"
+       * ]
+       */
       ipAllowlist: string[];
+      /** @description The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. */
       rateLimit: {
+        /**
+         * @description Uses admitted per window: 1 to 1,000,000
+         * @example 1000
+         */
         limit: number;
+        /**
+         * @description The window's length in seconds: 1 to 86,400 (a day)
+         * @example 3600
+         */
         windowSeconds: number;
       };
     };
+    /** @description How the key was used over the last 24 hours */
     KeyUsage: {
+      /**
+       * @description Verdicts about this key (verify and management API uses, every code) in the current hour and the 23 before it
+       * @example 1204
+       */
       requests24h: number;
+      /**
+       * @description Of those, the ones not `VALID`
+       * @example 4
+       */
       denied24h: number;
+      /**
+       * Format: date-time
+       * @description The key's last admitted use; null if never used
+       * @example 2026-03-02T11:02:41.000Z
+       */
       lastUsedAt: string | null;
+      /**
+       * @description The same verdicts by code (`VALID`, `RATE_LIMITED`, `EXPIRED`, …); codes that did not occur are left out
+       * @example {
+       *   "VALID": 1200,
+       *   "INSUFFICIENT_SCOPE": 3,
+       *   "RATE_LIMITED": 1
+       * }
+       */
       byCode: {
         [key: string]: number;
       };
     };
+    /** @description A verify verdict. When `valid` is false only `valid`, `code` and (for `RATE_LIMITED`) `ratelimit` are present. */
     VerifyResult: {
+      /**
+       * @description True exactly when `code` is `VALID`
+       * @example true
+       */
       valid: boolean;
-      /** @enum {string} */
+      /**
+       * @description The verdict, checked in this order. `NOT_FOUND`: no such key (unknown, malformed, or a wrong checksum). `EXPIRED`: past its `expiresAt` (a rotated key, after its grace period). `REVOKED`: revoked. `IP_NOT_ALLOWED`: the client address is outside the key's IP allowlist. `INSUFFICIENT_SCOPE`: the key lacks one of `requiredScopes`. `RATE_LIMITED`: the key's rate limit is used up for now. `VALID`: the key may be used, and this use counts against its rate limit (no other verdict does).
+       * @example VALID
+       * @enum {string}
+       */
       code: "VALID" | "NOT_FOUND" | "EXPIRED" | "REVOKED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "RATE_LIMITED";
+      /**
+       * @description With `VALID` only: the key's id
+       * @example key_5tm2xq7kwz3dh4na
+       */
       keyId?: string;
+      /**
+       * @description With `VALID` only: the account the key belongs to
+       * @example acc_3kq7m2xw5vhz4tna
+       */
       accountId?: string;
-      /** @enum {string} */
+      /**
+       * @description With `VALID` only: the key's environment
+       * @example production
+       * @enum {string}
+       */
       environment?: "production" | "staging" | "development" | "ci";
+      /**
+       * @description With `VALID` only: the key's scopes
+       * @example [
+       *   "orders:read",
+       *   "orders:write"
+       * ]
+       */
       scopes?: string[];
+      /**
+       * Format: date-time
+       * @description With `VALID` only: when the key expires
+       * @example 2026-05-31T09:30:00.000Z
+       */
       expiresAt?: string;
+      /** @description With `VALID` and `RATE_LIMITED` only: the key's rate limit and what is left of it */
       ratelimit?: {
+        /**
+         * @description The key's `rateLimit.limit`
+         * @example 1000
+         */
         limit: number;
+        /**
+         * @description Uses left in the window after this one
+         * @example 999
+         */
         remaining: number;
+        /**
+         * Format: date-time
+         * @description When the oldest use still counted leaves the window, freeing a slot
+         * @example 2026-03-02T10:30:00.000Z
+         */
         resetAt: string;
       };
     };
+    /** @description One entry of the account's audit trail */
     AuditEvent: {
+      /**
+       * @description The event's id
+       * @example evt_4mz7kq2xh5wd3vna
+       */
       id: string;
-      /** Format: date-time */
+      /**
+       * Format: date-time
+       * @description When it happened
+       * @example 2026-03-02T09:30:00.000Z
+       */
       time: string;
-      /** @enum {string} */
+      /**
+       * @description What happened: `http.request` (every request to the API), or a named action such as `auth.login.failed`, `key.created`, `key.revoked`, `member.role_changed` or `account.lockdown`
+       * @example key.created
+       * @enum {string}
+       */
       action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
-      /** @enum {string} */
+      /**
+       * @description `success`, or `failure` for a refused or failed attempt
+       * @example success
+       * @enum {string}
+       */
       outcome: "success" | "failure";
+      /** @description Who did it */
       actor: {
-        /** @enum {string} */
+        /**
+         * @description `user` (a person; `id` is null when they were not signed in), `key` (an API key) or `system` (scheduled work such as the sweeps)
+         * @example user
+         * @enum {string}
+         */
         type: "user" | "key" | "system";
+        /**
+         * @description The user's or key's id; null for the system or an anonymous request
+         * @example usr_7hd2kq5xm3wz6vpa
+         */
         id: string | null;
+        /**
+         * @description The client address; null when unknown
+         * @example 203.0.113.7
+         */
         ip: string | null;
+        /**
+         * @description The client's User-Agent (first 256 characters); null when none was sent
+         * @example curl/8.7.1
+         */
         userAgent: string | null;
       };
+      /** @description What it was done to; null when nothing in particular */
       target: {
+        /**
+         * @description What kind of thing: `key`, `user`, `session`, `account`, `invitation`, `webhook`, …
+         * @example key
+         */
         type: string;
+        /**
+         * @description Its id
+         * @example key_5tm2xq7kwz3dh4na
+         */
         id: string;
       } | null;
+      /**
+       * @description The request that caused it (its `X-Request-Id`); null for scheduled work
+       * @example req_6f1c2d9a8b7e4c3fa2d15e0b9c8a7f64
+       */
       requestId: string | null;
+      /**
+       * @description The action's details (changed fields, a key's scopes and last 4 characters, a request's method and status, …). Never a secret, password, code or token.
+       * @example {
+       *   "environment": "production",
+       *   "scopes": [
+       *     "orders:read",
+       *     "orders:write"
+       *   ],
+       *   "expiresAt": "2026-05-31T09:30:00.000Z",
+       *   "last4": "Xy9Z"
+       * }
+       */
       metadata: {
         [key: string]: unknown;
       };
     };
+    /** @description An endpoint that receives the account's alerts. Its secret is never shown again. */
     Webhook: {
+      /**
+       * @description The webhook's id
+       * @example whk_7xq2kd5mw3hz6tna
+       */
       id: string;
+      /**
+       * @description Where deliveries are POSTed
+       * @example https://hooks.example.com/keyward
+       */
       url: string;
+      /**
+       * @description The alerts it receives
+       * @example [
+       *   "alert.key_created",
+       *   "alert.lockdown"
+       * ]
+       */
       events: ("alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown")[];
+      /**
+       * Format: date-time
+       * @description When it was added
+       * @example 2026-03-02T09:30:00.000Z
+       */
       createdAt: string;
+      /**
+       * @description Who added it
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
       createdBy: string;
     };
+    /** @description One alert sent, or to be sent, to one endpoint */
     WebhookDelivery: {
+      /**
+       * @description The delivery's id
+       * @example dlv_3hz6kq2xw7md5tpa
+       */
       id: string;
+      /**
+       * @description The alert delivered
+       * @example alert.key_created
+       */
       event: string;
-      /** @enum {string} */
+      /**
+       * @description `pending` (queued), `delivered` (the endpoint answered 2xx), `retrying` (the last attempt failed; it will be tried again later) or `failed` (given up: retries used up, the webhook removed, or its URL refused)
+       * @example delivered
+       * @enum {string}
+       */
       status: "pending" | "delivered" | "retrying" | "failed";
+      /**
+       * @description Attempts made so far
+       * @example 1
+       */
       attempts: number;
+      /**
+       * @description The HTTP status of the last attempt; null before the first, or when no answer came
+       * @example 200
+       */
       lastStatusCode: number | null;
+      /**
+       * @description Why the last attempt failed (`receiver answered 500`, `timed out`, `could not connect`, `redirect not followed`, …); null when it did not
+       * @example null
+       */
       lastError: string | null;
+      /**
+       * Format: date-time
+       * @description When the alert was queued for this endpoint
+       * @example 2026-03-02T09:30:00.000Z
+       */
       createdAt: string;
+      /**
+       * Format: date-time
+       * @description When the delivery last changed
+       * @example 2026-03-02T09:30:02.000Z
+       */
       updatedAt: string;
     };
+    /** @description One check of the security report */
     SecurityCheck: {
+      /**
+       * @description Which check: `members_with_breached_passwords`, `members_without_mfa`, `keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, `failed_login_spikes`, `stale_invitations` or `owner_admin_count`
+       * @example members_without_mfa
+       */
       id: string;
-      /** @enum {string} */
+      /**
+       * @description `pass`, `warn` (worth a look) or `fail` (fix it)
+       * @example fail
+       * @enum {string}
+       */
       status: "pass" | "warn" | "fail";
+      /**
+       * @description What the check asks for, in a sentence
+       * @example Every member uses two-factor authentication
+       */
       title: string;
+      /**
+       * @description What the result means and what to do
+       * @example These members sign in with a password alone. Turn on requireMfa or ask them to enrol TOTP.
+       */
       detail: string;
-      /** @description The offending key ids, user ids, invitation ids or windows */
+      /**
+       * @description The offending key ids, user ids, invitation ids or windows
+       * @example [
+       *   "usr_7hd2kq5xm3wz6vpa"
+       * ]
+       */
       items: string[];
     };
   };

@@ -8,8 +8,8 @@ import type { App } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { ListQuery, pageOf } from "../routes/pagination";
+import { IssuedId, jsonBody, jsonContent, NextCursor, problemResponses } from "../routes/openapi-shared";
+import { ListQuery, OFFSET_CURSOR_EXAMPLE, pageOf } from "../routes/pagination";
 import { acceptInvitation, cancelInvitation, issueInvitation } from "./invitations";
 import { checkInviteRole } from "./member-rules";
 import { memberJoinedAlert } from "./members";
@@ -24,7 +24,22 @@ export const createInvitationRoute = accountRoute(
 		tags: ["Members"],
 		summary:
 			"Invite someone by email (token emailed, single use, 7 days); replaces a pending invitation to the same email",
-		request: { params: AccountParams, body: jsonBody(z.strictObject({ email: EmailField, role: AssignableRole })) },
+		request: {
+			params: AccountParams,
+			body: jsonBody(
+				z.strictObject({
+					email: EmailField.openapi({
+						description:
+							"The address to invite; the invitation's code is emailed there. A pending invitation to the same " +
+							"address is replaced. At most 30 invitations an hour per account, and 30 per inviter.",
+						example: "grace@example.com",
+					}),
+					role: AssignableRole.openapi({
+						description: "The role the invitee gets: `admin`, `member` or `readonly`, never above the caller's own",
+					}),
+				}),
+			),
+		},
 		responses: {
 			201: jsonContent(z.object({ invitation: InvitationSchema }), "Invited"),
 			...problemResponses(400, 401, 403, 404, 409, 423, 429),
@@ -40,7 +55,13 @@ export const listInvitationsRoute = accountRoute("members:read", {
 	summary: "Pending invitations",
 	request: { params: AccountParams, query: ListQuery },
 	responses: {
-		200: jsonContent(z.object({ data: z.array(InvitationSchema), nextCursor: z.string().nullable() }), "Pending"),
+		200: jsonContent(
+			z.object({
+				data: z.array(InvitationSchema).openapi({ description: "The pending invitations, oldest first" }),
+				nextCursor: NextCursor(OFFSET_CURSOR_EXAMPLE),
+			}),
+			"Pending",
+		),
 		...problemResponses(400, 401, 403, 404),
 	},
 });
@@ -60,10 +81,26 @@ export const acceptInvitationRoute = createRoute({
 	tags: ["Members"],
 	summary: "Join the account; the signed-in user's verified email must be the invited one",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				token: TokenField.openapi({
+					description: "The code from the invitation email (single use, 7 days). The example is made up.",
+				}),
+			}),
+		),
+	},
 	responses: {
 		200: jsonContent(
-			z.object({ membership: z.object({ accountId: z.string(), accountName: z.string(), role: RoleSchema }) }),
+			z.object({
+				membership: z
+					.object({
+						accountId: IssuedId("acc", "The account joined"),
+						accountName: z.string().openapi({ description: "Its name", example: "Acme Corp" }),
+						role: RoleSchema.openapi({ description: "The role the invitation gave", example: "member" }),
+					})
+					.openapi({ description: "The new membership" }),
+			}),
 			"Joined",
 		),
 		...problemResponses(400, 401, 403, 409, 423),

@@ -3,17 +3,34 @@ import { raiseAlertFrom } from "../alerts/raise";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { FreeText, Id, jsonBody, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
 import { assertKeysOfAccount, liftLockdown, lockDownAccount, lockdownLiftedAlert, lockedDownAlert } from "./lockdown";
 import { AccountParams } from "./schemas";
 
 const LockdownBody = z.strictObject({
-	reason: FreeText(500),
-	revokeSessions: z.boolean().default(true).openapi({ description: "End every session of every member (default)" }),
+	reason: FreeText(500).openapi({
+		description: "Why, for the audit trail and the alert: 1 to 500 characters after trimming, no control characters",
+		example: "An admin's laptop was stolen",
+	}),
+	revokeSessions: z
+		.boolean()
+		.default(true)
+		.openapi({
+			description:
+				"Cut off every member's sessions (default true): sessions started before the lockdown no longer reach " +
+				"this account, and a member who belongs to no other account is signed out everywhere. Other accounts " +
+				"are not touched.",
+			example: true,
+		}),
 	revokeKeys: z
 		.union([z.enum(["all", "none"]), z.array(Id("key")).min(1).max(50)])
 		.default("all")
-		.openapi({ description: '"all" (default), "none", or the ids of the keys to revoke' }),
+		.openapi({
+			description:
+				'"all" (default): every live key of the account; "none"; or the ids of the keys to revoke (1 to 50, each ' +
+				"a key of this account, else 400)",
+			example: "all",
+		}),
 });
 
 export const lockdownRoute = accountRoute("lockdown", {
@@ -24,7 +41,14 @@ export const lockdownRoute = accountRoute("lockdown", {
 	request: { params: AccountParams, body: jsonBody(LockdownBody) },
 	responses: {
 		200: jsonContent(
-			z.object({ sessionsRevoked: z.number().int(), keysRevoked: z.number().int(), lockedDownAt: z.string() }),
+			z.object({
+				sessionsRevoked: z
+					.number()
+					.int()
+					.openapi({ description: "Sessions ended or cut off from this account", example: 7 }),
+				keysRevoked: z.number().int().openapi({ description: "Keys revoked", example: 12 }),
+				lockedDownAt: Timestamp("When the lockdown took effect", "2026-03-02T09:30:00.000Z"),
+			}),
 			"Locked down",
 		),
 		...problemResponses(400, 401, 403, 404, 413, 415),
@@ -41,9 +65,22 @@ export const liftLockdownRoute = accountRoute(
 		description:
 			"Sessions the lockdown cut off stay cut off (their owners sign in again), and revoked keys stay revoked. " +
 			"409 when the account is not locked down.",
-		request: { params: AccountParams, body: jsonBody(z.strictObject({ reason: FreeText(500) })) },
+		request: {
+			params: AccountParams,
+			body: jsonBody(
+				z.strictObject({
+					reason: FreeText(500).openapi({
+						description: "Why it is lifted, for the audit trail and the alert: 1 to 500 characters",
+						example: "Laptop recovered; credentials rotated",
+					}),
+				}),
+			),
+		},
 		responses: {
-			200: jsonContent(z.object({ liftedAt: z.string() }), "Lifted"),
+			200: jsonContent(
+				z.object({ liftedAt: Timestamp("When the lockdown was lifted", "2026-03-02T15:45:00.000Z") }),
+				"Lifted",
+			),
 			...problemResponses(400, 401, 403, 404, 409, 413, 415),
 		},
 	},

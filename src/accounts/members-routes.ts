@@ -4,8 +4,8 @@ import { callerMembership } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { ListQuery, pageOf } from "../routes/pagination";
+import { jsonBody, jsonContent, NextCursor, problemResponses } from "../routes/openapi-shared";
+import { ListQuery, OFFSET_CURSOR_EXAMPLE, pageOf } from "../routes/pagination";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "./member-rules";
 import { changeRole, memberRemovedAlert, roleChangedAlert } from "./members";
 import { removeMembership } from "./offboarding";
@@ -19,7 +19,13 @@ export const listMembersRoute = accountRoute("members:read", {
 	summary: "Members with role, MFA status, joined and last-active times",
 	request: { params: AccountParams, query: ListQuery },
 	responses: {
-		200: jsonContent(z.object({ data: z.array(MemberSchema), nextCursor: z.string().nullable() }), "Members"),
+		200: jsonContent(
+			z.object({
+				data: z.array(MemberSchema).openapi({ description: "The members, in the order they joined" }),
+				nextCursor: NextCursor(OFFSET_CURSOR_EXAMPLE),
+			}),
+			"Members",
+		),
 		...problemResponses(400, 401, 403, 404),
 	},
 });
@@ -31,7 +37,18 @@ export const updateMemberRoute = accountRoute(
 		path: "/v1/accounts/{accountId}/members/{userId}",
 		tags: ["Members"],
 		summary: "Change a member's role (never to owner; never above your own)",
-		request: { params: MemberParams, body: jsonBody(z.strictObject({ role: AssignableRole })) },
+		request: {
+			params: MemberParams,
+			body: jsonBody(
+				z.strictObject({
+					role: AssignableRole.openapi({
+						description:
+							"The new role: `admin`, `member` or `readonly`. Never `owner` (ownership moves only by " +
+							"transfer-ownership), never above the caller's own role, and never for the owner.",
+					}),
+				}),
+			),
+		},
 		responses: {
 			200: jsonContent(z.object({ member: MemberSchema }), "Updated"),
 			...problemResponses(400, 401, 403, 404, 409),

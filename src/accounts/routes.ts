@@ -4,7 +4,7 @@ import { callerMembership, requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError, validationError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { Id, IssuedId, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { createAccount, transferOwnership, writeSettings } from "./accounts";
 import { deleteAccount } from "./offboarding";
 import { getAccount, getMembership } from "./queries";
@@ -43,8 +43,8 @@ export const updateAccountRoute = accountRoute(
 		summary: "Rename the account or change its settings (only the fields sent change)",
 		description:
 			"Admins and the owner may rename the account and change key and alert policies. The settings that decide " +
-			"who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`) are the owner's " +
-			"alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the " +
+			"who can get in (`ipAllowlist`, `requireMfa`, `sessionIdleMinutes`, `sessionMaxAgeHours`, " +
+			"`emailCodeSecondFactor`) are the owner's alone (403 naming each field), so no admin can lock the owner out. An `ipAllowlist` that excludes the " +
 			"caller's own address, and `requireMfa` by an owner without two-factor, are 400.",
 		request: {
 			params: AccountParams,
@@ -83,9 +83,24 @@ export const transferOwnershipRoute = accountRoute(
 		path: "/v1/accounts/{accountId}/transfer-ownership",
 		tags: ["Accounts"],
 		summary: "Make another member the owner; the old owner becomes an admin",
-		request: { params: AccountParams, body: jsonBody(z.strictObject({ userId: Id("usr") })) },
+		request: {
+			params: AccountParams,
+			body: jsonBody(
+				z.strictObject({
+					userId: Id("usr").openapi({ description: "The member to make the owner: already a member of this account" }),
+				}),
+			),
+		},
 		responses: {
-			200: jsonContent(z.object({ ownerId: z.string(), previousOwnerId: z.string() }), "Transferred"),
+			200: jsonContent(
+				z.object({
+					ownerId: IssuedId("usr", "The new owner"),
+					previousOwnerId: z
+						.string()
+						.openapi({ description: "The caller, now an admin", example: "usr_2md6tna3hz7kq5xw" }),
+				}),
+				"Transferred",
+			),
 			...problemResponses(400, 401, 403, 404, 409),
 		},
 	},

@@ -2,51 +2,165 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES } from "../auth/permissions";
 import type { accounts } from "../db/schema";
-import { FreeText, Id } from "../routes/openapi-shared";
+import { FreeText, Id, IssuedId, Timestamp } from "../routes/openapi-shared";
 import { parseCidr } from "../security/cidr";
 import { parseSettings } from "./settings";
 
-export const AccountParams = z.strictObject({ accountId: Id("acc") });
-export const MemberParams = AccountParams.extend({ userId: Id("usr") });
-export const InvitationParams = AccountParams.extend({ invitationId: Id("inv") });
+export const AccountParams = z.strictObject({
+	accountId: Id("acc").openapi({ description: "The account's id (`acc_` and 16 characters)" }),
+});
+export const MemberParams = AccountParams.extend({
+	userId: Id("usr").openapi({ description: "The member's user id (`usr_` and 16 characters)" }),
+});
+export const InvitationParams = AccountParams.extend({
+	invitationId: Id("inv").openapi({ description: "The invitation's id (`inv_` and 16 characters)" }),
+});
 
 export const Cidr = z
 	.string()
 	.max(64)
-	.refine((v) => parseCidr(v) !== null, { message: "Not an IPv4 or IPv6 CIDR" });
+	.refine((v) => parseCidr(v) !== null, { message: "Not an IPv4 or IPv6 CIDR" })
+	.openapi({
+		description:
+			"An IPv4 or IPv6 range in CIDR notation (a bare address is that one address). Host bits must be zero: " +
+			"`10.0.0.1/8` is refused. At most 64 characters.",
+		example: "203.0.113.0/24",
+	});
+
+const OWNER_ONLY = "Only the owner may change it.";
 
 export const SettingsSchema = z
 	.object({
-		requireMfa: z.boolean(),
-		sessionIdleMinutes: z.number().int().min(5).max(1440),
-		sessionMaxAgeHours: z.number().int().min(1).max(720),
-		keyMaxLifetimeDays: z.number().int().min(1).max(365),
-		keyInactivityDays: z.number().int().min(7).max(365),
-		rotationGraceHours: z.number().int().min(0).max(168),
-		ipAllowlist: z.array(Cidr).max(100),
-		passwordComposition: z.boolean(),
-		emailCodeSecondFactor: z
-			.boolean()
-			.openapi({ description: "Members may finish a sign-in with an emailed code instead of their authenticator" }),
-		failedLoginAlertThreshold: z.number().int().min(3).max(10_000),
-		failedLoginAlertWindowMinutes: z.number().int().min(1).max(1440),
+		requireMfa: z.boolean().openapi({
+			description:
+				"Members without a second factor are refused (403) on this account's routes, with their sessions and " +
+				`their API keys alike; /v1/me* stays open so they can enrol. Default false. ${OWNER_ONLY} An owner ` +
+				"without a second factor cannot turn it on (400).",
+			example: false,
+		}),
+		sessionIdleMinutes: z
+			.number()
+			.int()
+			.min(5)
+			.max(1440)
+			.openapi({
+				description:
+					"A session ends after this many minutes without a request: 5 to 1440, default 30. A member of several " +
+					`accounts gets the strictest value among them, for sessions started after the change. ${OWNER_ONLY}`,
+				example: 30,
+			}),
+		sessionMaxAgeHours: z
+			.number()
+			.int()
+			.min(1)
+			.max(720)
+			.openapi({
+				description:
+					"A session ends this many hours after sign-in, however it is used: 1 to 720, default 24. The strictest " +
+					`among a member's accounts applies, to sessions started after the change. ${OWNER_ONLY}`,
+				example: 24,
+			}),
+		keyMaxLifetimeDays: z
+			.number()
+			.int()
+			.min(1)
+			.max(365)
+			.openapi({
+				description:
+					"The longest lifetime of a new key, and the lifetime of a key created without `expiresInDays` and of a " +
+					"rotation's successor: 1 to 365 days, default 90",
+				example: 90,
+			}),
+		keyInactivityDays: z
+			.number()
+			.int()
+			.min(7)
+			.max(365)
+			.openapi({
+				description:
+					"Keys unused for this many days are revoked by the scheduled sweep (`key.swept`, reason `inactive`) " +
+					"and flagged by the security report: 7 to 365, default 90",
+				example: 90,
+			}),
+		rotationGraceHours: z
+			.number()
+			.int()
+			.min(0)
+			.max(168)
+			.openapi({
+				description:
+					"How long a rotated key keeps working beside its successor when the rotation names no " +
+					"`gracePeriodHours`: 0 to 168 hours, default 24",
+				example: 24,
+			}),
+		ipAllowlist: z
+			.array(Cidr)
+			.max(100)
+			.openapi({
+				description:
+					"When not empty, requests to this account's routes from other addresses are refused (403), for " +
+					"sessions and API keys alike: at most 100 ranges, default empty (any address). It must contain the " +
+					`caller's own address (400). ${OWNER_ONLY} A key's own allowlist is separate (see the key).`,
+				example: ["203.0.113.0/24", "2001:db8::/32"],
+			}),
+		passwordComposition: z.boolean().openapi({
+			description:
+				"Members' new passwords must hold a lowercase letter, an uppercase letter, a digit and a symbol. Default " +
+				"false: NIST advises against such rules.",
+			example: false,
+		}),
+		emailCodeSecondFactor: z.boolean().openapi({
+			description:
+				"Members may finish a sign-in with an emailed code instead of their authenticator (verified addresses " +
+				`only). Default true; a user is offered no emailed code while any of their accounts turns it off. ${OWNER_ONLY}`,
+			example: true,
+		}),
+		failedLoginAlertThreshold: z
+			.number()
+			.int()
+			.min(3)
+			.max(10_000)
+			.openapi({
+				description:
+					"Failed sign-ins to the account's members within `failedLoginAlertWindowMinutes` that raise " +
+					"`alert.failed_logins_spike`: 3 to 10,000, default 10",
+				example: 10,
+			}),
+		failedLoginAlertWindowMinutes: z
+			.number()
+			.int()
+			.min(1)
+			.max(1440)
+			.openapi({ description: "The window of that count: 1 to 1440 minutes, default 15", example: 15 }),
 	})
-	.openapi("AccountSettings");
+	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });
 
-export const SettingsPatch = SettingsSchema.partial().strict();
+export const SettingsPatch = SettingsSchema.partial()
+	.strict()
+	.openapi({ description: "The settings to change; those left out keep their values" });
 
 export const AccountSchema = z
 	.object({
-		id: z.string(),
-		name: z.string(),
-		createdAt: z.string(),
+		id: IssuedId("acc", "The account's id"),
+		name: z.string().openapi({ description: "The account's name", example: "Acme Corp" }),
+		createdAt: Timestamp("When the account was made", "2026-01-12T08:15:00.000Z"),
 		settings: SettingsSchema,
-		lockedDownAt: z.string().nullable().openapi({ description: "Set by POST …/lockdown; null when never locked down" }),
-		lockedDownReason: z.string().nullable(),
+		lockedDownAt: z.string().nullable().openapi({
+			format: "date-time",
+			description: "Set by POST …/lockdown; null when never locked down, or since the lockdown was lifted",
+			example: null,
+		}),
+		lockedDownReason: z.string().nullable().openapi({
+			description: "The `reason` given to the lockdown; null when not locked down",
+			example: null,
+		}),
 	})
-	.openapi("Account");
+	.openapi("Account", { description: "An account: the tenant its members, keys, webhooks and audit trail belong to" });
 
-export const AccountName = FreeText(100);
+export const AccountName = FreeText(100).openapi({
+	description: "The account's name: 1 to 100 characters after trimming, no control characters",
+	example: "Acme Corp",
+});
 
 export const publicAccount = (row: typeof accounts.$inferSelect) => ({
 	id: row.id,
@@ -57,21 +171,46 @@ export const publicAccount = (row: typeof accounts.$inferSelect) => ({
 	lockedDownReason: row.lockedDownReason ?? null,
 });
 
-export const RoleSchema = z.enum(ROLES);
-export const AssignableRole = z.enum(["admin", "member", "readonly"]);
+export const RoleSchema = z.enum(ROLES).openapi({
+	description: "A role: `owner` (exactly one per account), `admin`, `member` or `readonly`",
+	example: "member",
+});
+export const AssignableRole = z.enum(["admin", "member", "readonly"]).openapi({
+	description:
+		"`admin`, `member` or `readonly`: never `owner` (ownership moves only by POST …/transfer-ownership), and never " +
+		"above the caller's own role",
+	example: "member",
+});
 
 export const MemberSchema = z
 	.object({
-		userId: z.string(),
-		email: z.string(),
-		name: z.string(),
-		role: RoleSchema,
-		mfaEnabled: z.boolean(),
-		joinedAt: z.string(),
-		lastActiveAt: z.string().nullable(),
+		userId: IssuedId("usr", "The member's user id"),
+		email: z.string().openapi({ description: "The member's email address", example: "grace@example.com" }),
+		name: z.string().openapi({ description: "The member's name", example: "Grace Hopper" }),
+		role: RoleSchema.openapi({ description: "The member's role: `owner`, `admin`, `member` or `readonly`" }),
+		mfaEnabled: z.boolean().openapi({ description: "Whether the member has a second factor", example: true }),
+		joinedAt: Timestamp("When they joined the account", "2026-02-03T14:20:00.000Z"),
+		lastActiveAt: z
+			.string()
+			.nullable()
+			.openapi({
+				format: "date-time",
+				description:
+					"Their last request to this account's routes, with a session or one of their API keys (recorded at most " +
+					"every five minutes); null if none since they joined",
+				example: "2026-03-02T09:30:00.000Z",
+			}),
 	})
-	.openapi("Member");
+	.openapi("Member", { description: "A member of the account" });
 
 export const InvitationSchema = z
-	.object({ id: z.string(), email: z.string(), role: AssignableRole, expiresAt: z.string() })
-	.openapi("Invitation");
+	.object({
+		id: IssuedId("inv", "The invitation's id"),
+		email: z.string().openapi({
+			description: "The invited address, lowercased: only a user signed in with it, verified, can accept",
+			example: "grace@example.com",
+		}),
+		role: AssignableRole.openapi({ description: "The role the invitee gets on accepting" }),
+		expiresAt: Timestamp("When it expires: 7 days after it was sent", "2026-03-09T09:30:00.000Z"),
+	})
+	.openapi("Invitation", { description: "A pending invitation into the account" });

@@ -1,19 +1,37 @@
 import { z } from "@hono/zod-openapi";
 import type { App } from "../platform/app-env";
 import { accountRoute } from "../routes/account-route";
-import { jsonContent, problemResponses } from "../routes/openapi-shared";
+import { jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
 import { AccountParams } from "./schemas";
 import { securityReport } from "./security-report";
 
 const CheckSchema = z
 	.object({
-		id: z.string(),
-		status: z.enum(["pass", "warn", "fail"]),
-		title: z.string(),
-		detail: z.string(),
-		items: z.array(z.string()).openapi({ description: "The offending key ids, user ids, invitation ids or windows" }),
+		id: z.string().openapi({
+			description:
+				"Which check: `members_with_breached_passwords`, `members_without_mfa`, `keys_older_than_policy`, " +
+				"`keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, " +
+				"`failed_login_spikes`, `stale_invitations` or `owner_admin_count`",
+			example: "members_without_mfa",
+		}),
+		status: z.enum(["pass", "warn", "fail"]).openapi({
+			description: "`pass`, `warn` (worth a look) or `fail` (fix it)",
+			example: "fail",
+		}),
+		title: z.string().openapi({
+			description: "What the check asks for, in a sentence",
+			example: "Every member uses two-factor authentication",
+		}),
+		detail: z.string().openapi({
+			description: "What the result means and what to do",
+			example: "These members sign in with a password alone. Turn on requireMfa or ask them to enrol TOTP.",
+		}),
+		items: z.array(z.string()).openapi({
+			description: "The offending key ids, user ids, invitation ids or windows",
+			example: ["usr_7hd2kq5xm3wz6vpa"],
+		}),
 	})
-	.openapi("SecurityCheck");
+	.openapi("SecurityCheck", { description: "One check of the security report" });
 
 export const securityReportRoute = accountRoute("report:read", {
 	method: "get",
@@ -22,7 +40,13 @@ export const securityReportRoute = accountRoute("report:read", {
 	summary: "The monthly security checklist, computed now from current data",
 	request: { params: AccountParams },
 	responses: {
-		200: jsonContent(z.object({ generatedAt: z.string(), checks: z.array(CheckSchema) }), "The report"),
+		200: jsonContent(
+			z.object({
+				generatedAt: Timestamp("When the report was computed: at this request", "2026-03-02T09:30:00.000Z"),
+				checks: z.array(CheckSchema).openapi({ description: "Every check, in a fixed order" }),
+			}),
+			"The report",
+		),
 		...problemResponses(401, 403, 404),
 	},
 });

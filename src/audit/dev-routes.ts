@@ -13,24 +13,33 @@ export const devAuditStatsRoute = createRoute({
 	middleware: [developmentOnly()] as const,
 	request: {
 		query: z.strictObject({
-			stream: z.string().min(1).max(64).default("system"),
+			stream: z
+				.string()
+				.min(1)
+				.max(64)
+				.default("system")
+				.openapi({ description: "The trail to count: an account id, or `system` (the default)", example: "system" }),
 			action: z
 				.string()
 				.min(1)
 				.max(64)
 				.optional()
-				.openapi({ description: "Count only this action (e.g. http.request)" }),
+				.openapi({ description: "Count only this action (e.g. http.request)", example: "http.request" }),
 		}),
 	},
 	responses: {
 		200: jsonContent(
 			z.object({
-				indexed: z.number(),
-				archived: z.number(),
-				outbox: z.number(),
-				deadLetters: z.number(),
+				indexed: z.number().openapi({ description: "Events of the stream in the D1 index", example: 1280 }),
+				archived: z.number().openapi({ description: "Of those, the ones already in the R2 archive", example: 1275 }),
+				outbox: z.number().openapi({ description: "Events waiting in the fallback outbox (every stream)", example: 0 }),
+				deadLetters: z.number().openapi({ description: "Events in the dead-letter table (every stream)", example: 0 }),
 				queue: z
-					.object({ sendBatches: z.number(), messages: z.number(), events: z.number() })
+					.object({
+						sendBatches: z.number().openapi({ description: "Batch sends to the queue", example: 41 }),
+						messages: z.number().openapi({ description: "Queue messages sent", example: 96 }),
+						events: z.number().openapi({ description: "Events in those messages", example: 1302 }),
+					})
 					.openapi({ description: "What this isolate has sent to the audit queue since it started" }),
 			}),
 			"Counts in the D1 index, the fallback outbox and the dead-letter table, and the isolate's queue sends",

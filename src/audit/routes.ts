@@ -3,33 +3,83 @@ import { AccountParams } from "../accounts/schemas";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { Id, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { Id, IssuedId, jsonContent, NextCursor, problemResponses, Timestamp } from "../routes/openapi-shared";
+import { CursorQuery, LimitQuery } from "../routes/pagination";
 import { archivePrefix, parseArchiveObject } from "./chain";
 import { AUDIT_ACTIONS, type AuditEvent, publicAuditEvent } from "./event";
 import { listAuditEvents } from "./queries";
 
 const DAY_MS = 24 * 3600 * 1000;
+/** A keyset cursor after the example event (2026-03-02T09:14:07.512Z), as `encodeKeysetCursor` writes it. */
+const EVENT_CURSOR_EXAMPLE = "eyJ0IjoxNzcyNDQyODQ3NTEyLCJpZCI6ImV2dF80bXo3a3EyeGg1d2Qzdm5hIn0";
 const MAX_EXPORT_DAYS = 366;
 
 export const AuditEventSchema = z
 	.object({
-		id: z.string(),
-		time: z.string().openapi({ format: "date-time" }),
-		action: z.enum(AUDIT_ACTIONS),
-		outcome: z.enum(["success", "failure"]),
-		actor: z.object({
-			type: z.enum(["user", "key", "system"]),
-			id: z.string().nullable(),
-			ip: z.string().nullable(),
-			userAgent: z.string().nullable(),
+		id: IssuedId("evt", "The event's id"),
+		time: Timestamp("When it happened", "2026-03-02T09:30:00.000Z"),
+		action: z.enum(AUDIT_ACTIONS).openapi({
+			description:
+				"What happened: `http.request` (every request to the API), or a named action such as `auth.login.failed`, " +
+				"`key.created`, `key.revoked`, `member.role_changed` or `account.lockdown`",
+			example: "key.created",
 		}),
-		target: z.object({ type: z.string(), id: z.string() }).nullable(),
-		requestId: z.string().nullable(),
-		metadata: z.record(z.string(), z.unknown()),
+		outcome: z.enum(["success", "failure"]).openapi({
+			description: "`success`, or `failure` for a refused or failed attempt",
+			example: "success",
+		}),
+		actor: z
+			.object({
+				type: z.enum(["user", "key", "system"]).openapi({
+					description:
+						"`user` (a person; `id` is null when they were not signed in), `key` (an API key) or `system` " +
+						"(scheduled work such as the sweeps)",
+					example: "user",
+				}),
+				id: z.string().nullable().openapi({
+					description: "The user's or key's id; null for the system or an anonymous request",
+					example: "usr_7hd2kq5xm3wz6vpa",
+				}),
+				ip: z
+					.string()
+					.nullable()
+					.openapi({ description: "The client address; null when unknown", example: "203.0.113.7" }),
+				userAgent: z.string().nullable().openapi({
+					description: "The client's User-Agent (first 256 characters); null when none was sent",
+					example: "curl/8.7.1",
+				}),
+			})
+			.openapi({ description: "Who did it" }),
+		target: z
+			.object({
+				type: z.string().openapi({
+					description: "What kind of thing: `key`, `user`, `session`, `account`, `invitation`, `webhook`, …",
+					example: "key",
+				}),
+				id: z.string().openapi({ description: "Its id", example: "key_5tm2xq7kwz3dh4na" }),
+			})
+			.nullable()
+			.openapi({ description: "What it was done to; null when nothing in particular" }),
+		requestId: z.string().nullable().openapi({
+			description: "The request that caused it (its `X-Request-Id`); null for scheduled work",
+			example: "req_6f1c2d9a8b7e4c3fa2d15e0b9c8a7f64",
+		}),
+		metadata: z.record(z.string(), z.unknown()).openapi({
+			description:
+				"The action's details (changed fields, a key's scopes and last 4 characters, a request's method and " +
+				"status, …). Never a secret, password, code or token.",
+			example: {
+				environment: "production",
+				scopes: ["orders:read", "orders:write"],
+				expiresAt: "2026-05-31T09:30:00.000Z",
+				last4: "Xy9Z",
+			},
+		}),
 	})
-	.openapi("AuditEvent");
+	.openapi("AuditEvent", { description: "One entry of the account's audit trail" });
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+const ISO_TIME = "an ISO 8601 date and time with `Z` or an offset";
 
 /** `key.` or `key.*`: every action under a family that exists (`key.created`, `key.revoked`, …). */
 const ActionPrefix = z
@@ -50,19 +100,48 @@ export const listAuditEventsRoute = accountRoute("audit:read", {
 				.union([z.enum(AUDIT_ACTIONS), ActionPrefix], {
 					error: "Must be an audit action (key.revoked) or a prefix ending in a dot (key. or key.*)",
 				})
-				.optional(),
-			requests: z.enum(["include", "exclude"]).default("include"),
-			actorId: z.union([Id("usr"), Id("key"), z.literal("system")]).optional(),
-			keyId: Id("key").optional(),
-			since: isoTime.optional(),
-			until: isoTime.optional(),
-			limit: z.coerce.number().int().min(1).max(100).default(50),
-			cursor: z.string().min(1).max(200).optional(),
+				.optional()
+				.openapi({
+					description:
+						"Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot " +
+						"(`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400.",
+					example: "key.",
+				}),
+			requests: z
+				.enum(["include", "exclude"])
+				.default("include")
+				.openapi({
+					description:
+						"`exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of " +
+						"security events only; `include` (the default) keeps every event",
+					example: "exclude",
+				}),
+			actorId: z
+				.union([Id("usr"), Id("key"), z.literal("system")])
+				.optional()
+				.openapi({
+					description: "Only events by this actor: a user id, a key id, or `system`",
+					example: "usr_7hd2kq5xm3wz6vpa",
+				}),
+			keyId: Id("key")
+				.optional()
+				.openapi({ description: "Only events about this key: as their target, in their metadata, or as the actor" }),
+			since: isoTime
+				.optional()
+				.openapi({ description: `Only events at or after this time: ${ISO_TIME}`, example: "2026-03-01T00:00:00Z" }),
+			until: isoTime
+				.optional()
+				.openapi({ description: `Only events at or before this time: ${ISO_TIME}`, example: "2026-03-02T23:59:59Z" }),
+			limit: LimitQuery,
+			cursor: CursorQuery(EVENT_CURSOR_EXAMPLE),
 		}),
 	},
 	responses: {
 		200: jsonContent(
-			z.object({ data: z.array(AuditEventSchema), nextCursor: z.string().nullable() }),
+			z.object({
+				data: z.array(AuditEventSchema).openapi({ description: "The events, newest first" }),
+				nextCursor: NextCursor(EVENT_CURSOR_EXAMPLE),
+			}),
 			"A page of events",
 		),
 		...problemResponses(400, 401, 403, 404),
@@ -76,7 +155,16 @@ export const exportAuditEventsRoute = accountRoute("audit:read", {
 	summary: "Archived audit events as NDJSON, oldest first, read from the tamper-evident archive",
 	request: {
 		params: AccountParams,
-		query: z.strictObject({ since: isoTime.optional(), until: isoTime.optional() }),
+		query: z.strictObject({
+			since: isoTime.optional().openapi({
+				description: `The start of the range (${ISO_TIME}); default 30 days before \`until\``,
+				example: "2026-02-01T00:00:00Z",
+			}),
+			until: isoTime.optional().openapi({
+				description: `The end of the range (${ISO_TIME}); default now. At most 366 days after \`since\`.`,
+				example: "2026-03-01T00:00:00Z",
+			}),
+		}),
 	},
 	responses: {
 		200: {

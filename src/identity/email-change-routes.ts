@@ -5,12 +5,13 @@ import { requireRecentAuthentication } from "../auth/recent-auth";
 import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
-import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { optionalCredential } from "../routes/openapi-security";
+import { jsonBody, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
 import { cancelEmailChange, confirmEmailChange, startEmailChange } from "./email-change";
 import { personalTrail } from "./login";
 import { currentUser } from "./me-routes";
 import { takeQuota } from "./quotas";
-import { EmailField, TokenField } from "./schemas";
+import { EmailField, TokenFrom } from "./schemas";
 
 export const startEmailChangeRoute = createRoute({
 	method: "post",
@@ -22,10 +23,33 @@ export const startEmailChangeRoute = createRoute({
 		"the new address confirms (`POST /v1/auth/email-change/confirm`); the old address can cancel the change, " +
 		"and lock the account, with `POST /v1/auth/email-change/cancel`.",
 	middleware: [requireUser(), requireRecentAuthentication("change your email address")] as const,
-	request: { body: jsonBody(z.strictObject({ email: EmailField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				email: EmailField.openapi({
+					description:
+						"The new address (at most 254 characters). It must not be another user's (409); a confirmation code " +
+						"goes to it. At most 5 changes an hour.",
+					example: "ada.lovelace@example.org",
+				}),
+			}),
+		),
+	},
 	responses: {
 		202: jsonContent(
-			z.object({ pending: z.object({ email: z.string(), expiresAt: z.string() }) }),
+			z.object({
+				pending: z
+					.object({
+						email: z
+							.string()
+							.openapi({ description: "The new address, lowercased", example: "ada.lovelace@example.org" }),
+						expiresAt: Timestamp(
+							"When the confirmation code expires: 24 hours after it was sent",
+							"2026-03-03T09:30:00.000Z",
+						),
+					})
+					.openapi({ description: "The change waiting for the new address to confirm it" }),
+			}),
 			"Confirmation sent",
 		),
 		...problemResponses(400, 401, 403, 409),
@@ -37,7 +61,13 @@ export const confirmEmailChangeRoute = createRoute({
 	path: "/v1/auth/email-change/confirm",
 	tags: ["Authentication"],
 	summary: "Confirm a new email address with the code sent to it; the user's other sessions end",
-	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	description:
+		"Needs no credential: the code proves the new address. Sent with one of the user's own sessions, that " +
+		"session stays and every other one ends; sent without, every session of the user ends.",
+	security: optionalCredential("bearerAuth", "sessionCookie"),
+	request: {
+		body: jsonBody(z.strictObject({ token: TokenFrom("The code sent to the new address (single use, 24 hours)") })),
+	},
 	responses: { 204: { description: "The address is changed" }, ...problemResponses(400, 409) },
 });
 
@@ -46,7 +76,11 @@ export const cancelEmailChangeRoute = createRoute({
 	path: "/v1/auth/email-change/cancel",
 	tags: ["Authentication"],
 	summary: "It was not you: undo an email change (72 hours) and lock the account until a password reset",
-	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({ token: TokenFrom("The code in the notice sent to the old address (single use, 72 hours)") }),
+		),
+	},
 	responses: { 204: { description: "Cancelled; a reset code went to the old address" }, ...problemResponses(400) },
 });
 

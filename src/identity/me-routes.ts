@@ -3,14 +3,25 @@ import { userSessions } from "../durable/address";
 import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
-import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { IssuedId, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { verifyPassword } from "../security/password-hash";
 import { assertPasswordNotBreached } from "./breached";
 import { guardedUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
 import { endPendingSignIns } from "./mfa";
-import { assertPasswordAcceptable, PasswordField, RecommendationsSchema, UserSchema } from "./schemas";
+import {
+	assertPasswordAcceptable,
+	NewPasswordField,
+	PasswordField,
+	RecommendationsSchema,
+	UserSchema,
+} from "./schemas";
 import { getUser, membershipsOf, publicUser, recommendationsFor, setPassword } from "./users";
+
+/** The password asked again on /v1/me, to confirm it is the user. */
+export const CurrentPassword = PasswordField.openapi({
+	description: "The user's current password. Five wrong answers in a row end this session.",
+});
 
 export const meRoute = createRoute({
 	method: "get",
@@ -23,13 +34,18 @@ export const meRoute = createRoute({
 			z.object({
 				user: UserSchema,
 				recommendations: RecommendationsSchema,
-				memberships: z.array(
-					z.object({
-						accountId: z.string(),
-						accountName: z.string(),
-						role: z.enum(["owner", "admin", "member", "readonly"]),
-					}),
-				),
+				memberships: z
+					.array(
+						z.object({
+							accountId: IssuedId("acc", "The account's id"),
+							accountName: z.string().openapi({ description: "The account's name", example: "Acme Corp" }),
+							role: z.enum(["owner", "admin", "member", "readonly"]).openapi({
+								description: "The user's role there: `owner`, `admin`, `member` or `readonly`",
+								example: "admin",
+							}),
+						}),
+					)
+					.openapi({ description: "Every account the user belongs to" }),
 			}),
 			"You",
 		),
@@ -46,9 +62,12 @@ export const changePasswordRoute = createRoute({
 	request: {
 		body: jsonBody(
 			z.strictObject({
-				currentPassword: PasswordField,
-				newPassword: PasswordField,
-				revokeOtherSessions: z.boolean().default(true),
+				currentPassword: CurrentPassword,
+				newPassword: NewPasswordField,
+				revokeOtherSessions: z.boolean().default(true).openapi({
+					description: "End every other session of the user (default true); this one stays",
+					example: true,
+				}),
 			}),
 		),
 	},

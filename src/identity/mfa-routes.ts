@@ -11,7 +11,7 @@ import { totpSecretText } from "../security/secret-formats";
 import { matchTotp, newTotpKey, qrSvg, totpUri } from "../security/totp";
 import { guardedUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
-import { currentUser, wrongSecret } from "./me-routes";
+import { CurrentPassword, currentUser, wrongSecret } from "./me-routes";
 import {
 	confirmTotpEnrolment,
 	consumeRecoveryCode,
@@ -21,9 +21,45 @@ import {
 	startTotpEnrolment,
 	verifyUserTotp,
 } from "./mfa";
-import { CodeField, PasswordField } from "./schemas";
+import { CodeField } from "./schemas";
 
-const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).length(10) });
+const RecoveryCodes = z.object({
+	recoveryCodes: z
+		.array(z.string())
+		.length(10)
+		.openapi({
+			description:
+				"Ten single-use recovery codes, shown only now. Each stands in once for the authenticator: to finish a " +
+				"sign-in (`recovery_code`) or to replace a lost authenticator. Six groups of four characters. The " +
+				"examples are made up.",
+			example: Array.from({ length: 10 }, (_, i) => `abcd-efgh-jkmn-pqrs-tvwx-yz0${i}`),
+		}),
+});
+
+/** A new TOTP secret, three ways: typed, as a link, as a QR code. Shown once. */
+const Enrolment = {
+	secret: z.string().openapi({
+		description:
+			"The TOTP secret in base32 (RFC 4648, 32 characters), to type into an authenticator app. Shown only now. " +
+			"The example is made up.",
+		example: "EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAM",
+	}),
+	uri: z.string().openapi({
+		description:
+			"The same secret as an `otpauth://totp/` URI (issuer Keyward, SHA-1, 6 digits, 30 seconds), for apps that open links",
+		example:
+			"otpauth://totp/Keyward:ada%40example.com?issuer=Keyward&algorithm=SHA1&secret=EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAM&period=30&digits=6",
+	}),
+	qrSvg: z.string().openapi({
+		description: "An SVG image of a QR code of `uri`, to scan (the example is shortened)",
+		example:
+			'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 410 410"><rect fill="white" width="410" height="410"/><path fill="black" d="M40,40h10v10h-10z…"/></svg>',
+	}),
+};
+
+const AuthenticatorCode = CodeField.openapi({
+	description: "A current 6-digit code from the authenticator app. Five wrong codes in a row end this session.",
+});
 type MeContext = Parameters<typeof guardedUserCheck>[0];
 type User = Parameters<typeof guardedUserCheck>[1];
 
@@ -42,12 +78,9 @@ export const totpEnrolRoute = createRoute({
 	tags: ["Me"],
 	summary: "Start TOTP enrolment (not active until confirmed)",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ password: PasswordField })) },
+	request: { body: jsonBody(z.strictObject({ password: CurrentPassword })) },
 	responses: {
-		200: jsonContent(
-			z.object({ secret: z.string(), uri: z.string(), qrSvg: z.string() }),
-			"Scan the QR code or type the secret",
-		),
+		200: jsonContent(z.object(Enrolment), "Scan the QR code or type the secret"),
 		...problemResponses(400, 401, 409, 429),
 	},
 });
@@ -58,7 +91,17 @@ export const totpConfirmRoute = createRoute({
 	tags: ["Me"],
 	summary: "Confirm enrolment with a current code; MFA is on and ten recovery codes are shown once",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ code: CodeField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				code: CodeField.openapi({
+					description:
+						"A current 6-digit code from the newly enrolled app; it proves the app holds the secret. Five wrong " +
+						"codes in a row end this session.",
+				}),
+			}),
+		),
+	},
 	responses: { 200: jsonContent(RecoveryCodes, "MFA enabled"), ...problemResponses(400, 401, 409, 429) },
 });
 
@@ -68,7 +111,7 @@ export const totpDisableRoute = createRoute({
 	tags: ["Me"],
 	summary: "Turn TOTP off (needs the password and a current code)",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ password: PasswordField, code: CodeField })) },
+	request: { body: jsonBody(z.strictObject({ password: CurrentPassword, code: AuthenticatorCode })) },
 	responses: { 204: { description: "MFA disabled" }, ...problemResponses(400, 401, 409, 429) },
 });
 
@@ -82,10 +125,28 @@ export const totpReplaceRoute = createRoute({
 		"every other session ends, the change is audited and emailed, and the answer starts a new enrolment " +
 		"(confirm it with `POST /v1/me/mfa/totp/confirm`). Until then the account has no second factor.",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ password: PasswordField, recoveryCode: CodeField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				password: CurrentPassword,
+				recoveryCode: CodeField.openapi({
+					description:
+						"One of the user's recovery codes (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not " +
+						"matter), used up by this. Five wrong codes in a row end this session.",
+					example: "abcd-efgh-jkmn-pqrs-tvwx-yz00",
+				}),
+			}),
+		),
+	},
 	responses: {
 		200: jsonContent(
-			z.object({ secret: z.string(), uri: z.string(), qrSvg: z.string(), sessionsEnded: z.number().int() }),
+			z.object({
+				...Enrolment,
+				sessionsEnded: z
+					.number()
+					.int()
+					.openapi({ description: "How many of the user's other sessions ended", example: 2 }),
+			}),
 			"The old authenticator is retired; scan the new one and confirm",
 		),
 		...problemResponses(400, 401, 409, 429),
@@ -102,7 +163,7 @@ export const recoveryCodesRoute = createRoute({
 		"authenticator (`POST /v1/me/mfa/totp/replace`), so minting them takes the authenticator itself, not the " +
 		"password alone. Audited, and mailed to the user.",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ password: PasswordField, code: CodeField })) },
+	request: { body: jsonBody(z.strictObject({ password: CurrentPassword, code: AuthenticatorCode })) },
 	responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problemResponses(400, 401, 409, 429) },
 });
 

@@ -9,7 +9,7 @@ import { consumeEmailToken, consumeEmailTokenWithSubject, issueEmailToken, peekE
 import { personalTrail } from "./login";
 import { endEveryAccess, RESET_MAIL } from "./password-reset";
 import { takeAddressQuota, takeQuota } from "./quotas";
-import { assertPasswordAcceptable, EmailField, PasswordField, TokenField } from "./schemas";
+import { assertPasswordAcceptable, EmailField, NewPasswordField, TokenFrom } from "./schemas";
 import { findUserByEmail, getUser, membershipsOf, normalizeEmail, setPassword } from "./users";
 
 export const passwordResetRoute = createRoute({
@@ -17,7 +17,17 @@ export const passwordResetRoute = createRoute({
 	path: "/v1/auth/password-reset",
 	tags: ["Authentication"],
 	summary: "Email a reset token if the address has an account; always 202 (no account enumeration)",
-	request: { body: jsonBody(z.strictObject({ email: EmailField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				email: EmailField.openapi({
+					description:
+						"The address to reset. The answer is 202 whether or not it has an account. At most 3 requests an " +
+						"hour for one address, and 10 from one client address (then 429).",
+				}),
+			}),
+		),
+	},
 	responses: { 202: { description: "Accepted" }, ...problemResponses(400, 429) },
 });
 
@@ -30,7 +40,14 @@ export const passwordResetConfirmRoute = createRoute({
 		"The token proves the address. For a user whose address was not yet verified, it becomes verified, and " +
 		"everything set up before that proof is undone: the keys, invitations, webhooks and other members of the " +
 		"accounts they own, and their second factor (a squatter may have enrolled their own authenticator).",
-	request: { body: jsonBody(z.strictObject({ token: TokenField, newPassword: PasswordField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				token: TokenFrom("The code from the reset email (single use, 30 minutes)"),
+				newPassword: NewPasswordField,
+			}),
+		),
+	},
 	responses: { 204: { description: "Password changed" }, ...problemResponses(400, 503) },
 });
 
@@ -43,7 +60,9 @@ export const notMeRoute = createRoute({
 		"For the code in a new-device notice. Whoever signed in knew the password, so ending that one session is " +
 		"not enough: every session of the user ends, pending sign-ins end, the password stops working, devices " +
 		"stop being known to the address, and a reset code goes to the address.",
-	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	request: {
+		body: jsonBody(z.strictObject({ token: TokenFrom("The code from the new-device notice (single use, 7 days)") })),
+	},
 	responses: { 204: { description: "The session ended; a reset code went to the address" }, ...problemResponses(400) },
 });
 

@@ -22,9 +22,23 @@ import { CodeField, PasswordField, publicSession, SessionSchema } from "./schema
 import { requestMeta, sessionCookie, startSession } from "./sessions";
 
 const Proof = z.strictObject({
-	password: PasswordField,
-	method: z.enum(["totp", "recovery_code"]).optional().openapi({ description: "With a second factor: which one" }),
-	code: CodeField.optional().openapi({ description: "With a second factor: its current code" }),
+	password: PasswordField.openapi({
+		description: "The user's password. Five wrong answers in a row end this session.",
+	}),
+	method: z
+		.enum(["totp", "recovery_code"])
+		.optional()
+		.openapi({
+			description:
+				"With a second factor (and only then): which one `code` is, `totp` or `recovery_code` (a recovery code " +
+				"is used up by this)",
+			example: "totp",
+		}),
+	code: CodeField.optional().openapi({
+		description:
+			"With a second factor (and only then): its current code, 6 digits for `totp`. Five wrong codes in a row end " +
+			"this session.",
+	}),
 });
 
 export const reauthenticateRoute = createRoute({

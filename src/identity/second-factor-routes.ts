@@ -19,10 +19,12 @@ import {
 	verifyEmailCode,
 	verifyUserTotp,
 } from "./mfa";
-import { CodeField, SessionSchema, TokenField, UserSchema } from "./schemas";
+import { CodeField, SessionSchema, TokenFrom, UserSchema } from "./schemas";
 import { requestMeta } from "./sessions";
 import { completeLogin } from "./sign-in-routes";
 import { getUser, membershipsOf, type UserRow } from "./users";
+
+const ChallengeToken = TokenFrom("The `challenge.token` from the login answer (single use, 10 minutes)");
 
 const invalidChallenge = () =>
 	new ApiError("unauthorized", { detail: "The challenge is invalid or has expired; sign in again" });
@@ -32,7 +34,7 @@ export const emailCodeRoute = createRoute({
 	path: "/v1/auth/mfa/email-code",
 	tags: ["Authentication"],
 	summary: "Email a 6-digit code for this challenge (valid 10 minutes, single use, 5 attempts)",
-	request: { body: jsonBody(z.strictObject({ challengeToken: TokenField })) },
+	request: { body: jsonBody(z.strictObject({ challengeToken: ChallengeToken })) },
 	responses: { 202: { description: "Sent" }, ...problemResponses(400, 401, 429) },
 });
 
@@ -44,9 +46,20 @@ export const mfaVerifyRoute = createRoute({
 	request: {
 		body: jsonBody(
 			z.strictObject({
-				challengeToken: TokenField,
-				method: z.enum(["totp", "recovery_code", "email_code"]),
-				code: CodeField,
+				challengeToken: ChallengeToken,
+				method: z.enum(["totp", "recovery_code", "email_code"]).openapi({
+					description:
+						"What `code` is: `totp` (the authenticator app's current code), `recovery_code` (one of the user's " +
+						"recovery codes, used up by this) or `email_code` (the code from POST /v1/auth/mfa/email-code). It must " +
+						"be one of the challenge's `methods` (else 400).",
+					example: "totp",
+				}),
+				code: CodeField.openapi({
+					description:
+						"The code: 6 digits for `totp` and `email_code`; for `recovery_code`, the code as shown " +
+						"(`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter). Five wrong codes in a row " +
+						"lock second-factor checks for 15 minutes (429).",
+				}),
 			}),
 		),
 	},

@@ -5,7 +5,15 @@ import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
 import { ApiError } from "../problems";
-import { FreeText, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import {
+	EXAMPLE_SECRETS,
+	FreeText,
+	IssuedId,
+	jsonBody,
+	jsonContent,
+	problemResponses,
+	Timestamp,
+} from "../routes/openapi-shared";
 import { hashPassword } from "../security/password-hash";
 import { throttledHeaders } from "../security/rate-limit-headers";
 import { assertPasswordNotBreached } from "./breached";
@@ -19,11 +27,12 @@ import { takeAddressQuota, takeQuota } from "./quotas";
 import {
 	assertPasswordAcceptable,
 	EmailField,
+	NewPasswordField,
 	PasswordField,
 	publicSession,
 	RecommendationsSchema,
 	SessionSchema,
-	TokenField,
+	TokenFrom,
 	UserSchema,
 } from "./schemas";
 import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "./sessions";
@@ -36,7 +45,15 @@ import {
 	recommendationsFor,
 } from "./users";
 
-const AccountSummary = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+const AccountSummary = z
+	.object({
+		id: IssuedId("acc", "The account's id"),
+		name: z
+			.string()
+			.openapi({ description: "Named after the user: `<name>'s account`", example: "Ada Lovelace's account" }),
+		createdAt: Timestamp("When it was made: at sign-up", "2026-01-12T08:15:00.000Z"),
+	})
+	.openapi({ description: "The personal account made for the new user, who owns it" });
 
 export const signupRoute = createRoute({
 	method: "post",
@@ -44,7 +61,20 @@ export const signupRoute = createRoute({
 	tags: ["Authentication"],
 	summary: "Create a user, their personal account and a session; a verification email is sent",
 	request: {
-		body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField, name: FreeText(100) })),
+		body: jsonBody(
+			z.strictObject({
+				email: EmailField.openapi({
+					description:
+						"The new user's email address (at most 254 characters). A verification code goes there; until the " +
+						"address is verified, the user's accounts grant nothing. An address already in use is 409.",
+				}),
+				password: NewPasswordField,
+				name: FreeText(100).openapi({
+					description: "The user's name: 1 to 100 characters after trimming, no control characters",
+					example: "Ada Lovelace",
+				}),
+			}),
+		),
 	},
 	responses: {
 		201: jsonContent(
@@ -71,7 +101,9 @@ export const verifyEmailRoute = createRoute({
 		"inherit a verified account. The real owner claims such an address with a password reset instead, which " +
 		"undoes what was set up before the proof.",
 	middleware: [requireUser()] as const,
-	request: { body: jsonBody(z.strictObject({ token: TokenField })) },
+	request: {
+		body: jsonBody(z.strictObject({ token: TokenFrom("The code from the verification email (single use, 24 hours)") })),
+	},
 	responses: { 204: { description: "Verified" }, ...problemResponses(400, 401, 403) },
 });
 
@@ -84,23 +116,55 @@ export const resendVerificationRoute = createRoute({
 	responses: { 202: { description: "Sent (or already verified: nothing to send)" }, ...problemResponses(401, 429) },
 });
 
-const MfaChallenge = z.object({
-	token: z.string(),
-	methods: z.array(z.enum(["totp", "recovery_code", "email_code"])),
-	expiresAt: z.string(),
-});
+const MfaChallenge = z
+	.object({
+		token: z.string().openapi({
+			description:
+				"Send it as `challengeToken` to POST /v1/auth/mfa/verify (and to POST /v1/auth/mfa/email-code for an " +
+				"emailed code). Single use. The example is made up.",
+			example: EXAMPLE_SECRETS.opaqueToken,
+		}),
+		methods: z.array(z.enum(["totp", "recovery_code", "email_code"])).openapi({
+			description:
+				"The second factors that can finish this sign-in: `totp` and `recovery_code`, and `email_code` when the " +
+				"address is verified and none of the user's accounts turns `emailCodeSecondFactor` off",
+			example: ["totp", "recovery_code", "email_code"],
+		}),
+		expiresAt: Timestamp(
+			"When the challenge expires: 10 minutes after the password was accepted",
+			"2026-03-02T09:40:00.000Z",
+		),
+	})
+	.openapi({ description: "The second-factor challenge to answer" });
 
 export const loginRoute = createRoute({
 	method: "post",
 	path: "/v1/auth/login",
 	tags: ["Authentication"],
 	summary: "Password login; answers a second-factor challenge instead of a session when the user has MFA",
-	request: { body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField })) },
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				email: EmailField.openapi({ description: "The user's email address (any case)" }),
+				password: PasswordField.openapi({
+					description:
+						"The user's password. A wrong email and a wrong password get the same 401; repeated failures are " +
+						"throttled per email and per address (429 with Retry-After).",
+				}),
+			}),
+		),
+	},
 	responses: {
 		200: jsonContent(
 			z.union([
 				z.object({ session: SessionSchema, user: UserSchema }),
-				z.object({ mfaRequired: z.literal(true), challenge: MfaChallenge }),
+				z.object({
+					mfaRequired: z.literal(true).openapi({
+						description: "Present, and true, when the user has a second factor: no session yet",
+						example: true,
+					}),
+					challenge: MfaChallenge,
+				}),
 			]),
 			"A session, or a second-factor challenge",
 		),

@@ -8,16 +8,48 @@ import { callerMembership } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { FreeText, Id, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import {
+	EXAMPLE_SECRETS,
+	FreeText,
+	Id,
+	IssuedId,
+	jsonBody,
+	jsonContent,
+	NextCursor,
+	problemResponses,
+	Timestamp,
+} from "../routes/openapi-shared";
+import { CursorQuery, KEYSET_CURSOR_EXAMPLE, LimitQuery } from "../routes/pagination";
 import { type Lifecycle, revokeKey, updateKey } from "./lifecycle";
 import type { KeyIssuer } from "./policy";
 import { listKeys } from "./queries";
 import { getKey, type KeyRow, publicKey } from "./records";
-import { Environment, KeyIpAllowlist, KeyParams, KeySchema, RateLimitSchema, Scopes, UsageSchema } from "./schemas";
+import {
+	Environment,
+	KeyIpAllowlist,
+	KeyParams,
+	KeySchema,
+	RATE_LIMIT_RULE,
+	RateLimitSchema,
+	Scopes,
+	UsageSchema,
+} from "./schemas";
 import { issueKey, keyCreatedAlert, keyWithUsage, refuseWildcardInProduction, rotateUnderPolicy } from "./service";
 
 const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
-const KeyWithSecret = z.object({ key: KeySchema, secret: z.string().openapi({ description: "Shown only here" }) });
+const KeyWithSecret = z.object({
+	key: KeySchema,
+	secret: z.string().openapi({
+		description:
+			"The API key itself, 73 characters: shown only here, so store it now (Keyward keeps only a keyed hash). " +
+			"The example is made up and fails the checksum.",
+		example: EXAMPLE_SECRETS.apiKey,
+	}),
+});
+const KeyName = FreeText(100).openapi({
+	description: "A name to tell the key apart: 1 to 100 characters after trimming, no control characters",
+	example: "orders-service production",
+});
 
 export const createKeyRoute = accountRoute(
 	"keys:create",
@@ -29,7 +61,8 @@ export const createKeyRoute = accountRoute(
 		description:
 			"Scopes are `resource:action`, `resource:*` or `*` (`*` is refused on production keys). The reserved " +
 			"scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read` and `account:read` open " +
-			"the management API; they are granted only by name (`*` and `keys:*` cover product scopes, never " +
+			"the management API, and `keys:verify` lets a key vouch for the `ip` it sends to verify; they are " +
+			"granted only by name (`*` and `keys:*` cover product scopes, never " +
 			"reserved ones), only by someone whose role holds them, and a key is never used beyond its creator's " +
 			"current role. A key caller (`keys:write`) can create only keys that fit inside itself: scopes it " +
 			"holds, its environment, an IP allowlist inside its own, a rate limit no higher and a lifetime no " +
@@ -39,12 +72,25 @@ export const createKeyRoute = accountRoute(
 			params: AccountParams,
 			body: jsonBody(
 				z.strictObject({
-					name: FreeText(100),
+					name: KeyName,
 					environment: Environment,
 					scopes: Scopes,
-					expiresInDays: z.number().int().min(1).max(365).optional(),
+					expiresInDays: z
+						.number()
+						.int()
+						.min(1)
+						.max(365)
+						.optional()
+						.openapi({
+							description:
+								"Days until the key expires: 1 to 365, and no more than the account's `keyMaxLifetimeDays` (90 " +
+								"unless changed). Default: that maximum. A key made by another key never outlives it.",
+							example: 30,
+						}),
 					ipAllowlist: KeyIpAllowlist.default([]),
-					rateLimit: RateLimitSchema.default(DEFAULT_RATE_LIMIT),
+					rateLimit: RateLimitSchema.default(DEFAULT_RATE_LIMIT).openapi({
+						description: `${RATE_LIMIT_RULE} Default: 1000 per 3600 seconds.`,
+					}),
 				}),
 			),
 		},
@@ -61,15 +107,24 @@ export const listKeysRoute = accountRoute("keys:read", {
 	request: {
 		params: AccountParams,
 		query: z.strictObject({
-			status: z.enum(["active", "expired", "revoked"]).optional(),
-			environment: Environment.optional(),
-			createdBy: Id("usr").optional(),
-			limit: z.coerce.number().int().min(1).max(100).default(50),
-			cursor: z.string().min(1).max(200).optional(),
+			status: z
+				.enum(["active", "expired", "revoked"])
+				.optional()
+				.openapi({ description: "Only keys with this status", example: "active" }),
+			environment: Environment.optional().openapi({ description: "Only keys of this environment" }),
+			createdBy: Id("usr").optional().openapi({ description: "Only keys made (or rotated in) by this user" }),
+			limit: LimitQuery,
+			cursor: CursorQuery(KEYSET_CURSOR_EXAMPLE),
 		}),
 	},
 	responses: {
-		200: jsonContent(z.object({ data: z.array(KeySchema), nextCursor: z.string().nullable() }), "A page of keys"),
+		200: jsonContent(
+			z.object({
+				data: z.array(KeySchema).openapi({ description: "The keys, newest first" }),
+				nextCursor: NextCursor(KEYSET_CURSOR_EXAMPLE),
+			}),
+			"A page of keys",
+		),
 		...problemResponses(400, 401, 403, 404),
 	},
 });
@@ -97,7 +152,7 @@ export const updateKeyRoute = accountRoute(
 			params: KeyParams,
 			body: jsonBody(
 				z.strictObject({
-					name: FreeText(100).optional(),
+					name: KeyName.optional(),
 					scopes: Scopes.optional(),
 					ipAllowlist: KeyIpAllowlist.optional(),
 					rateLimit: RateLimitSchema.optional(),
@@ -121,11 +176,36 @@ export const rotateKeyRoute = accountRoute(
 		summary: "Make a successor; the old key keeps working for the grace period and then stops",
 		request: {
 			params: KeyParams,
-			body: jsonBody(z.strictObject({ gracePeriodHours: z.number().int().min(0).max(168).optional() })),
+			body: jsonBody(
+				z.strictObject({
+					gracePeriodHours: z
+						.number()
+						.int()
+						.min(0)
+						.max(168)
+						.optional()
+						.openapi({
+							description:
+								"How long the old key keeps working beside its successor: 0 to 168 hours. Default: the account's " +
+								"`rotationGraceHours` (24 unless changed).",
+							example: 24,
+						}),
+				}),
+			),
 		},
 		responses: {
 			201: jsonContent(
-				KeyWithSecret.extend({ previous: z.object({ id: z.string(), expiresAt: z.string() }) }),
+				KeyWithSecret.extend({
+					previous: z
+						.object({
+							id: IssuedId("key", "The old key's id"),
+							expiresAt: Timestamp(
+								"When the old key stops working: the end of the grace period",
+								"2026-03-03T09:30:00.000Z",
+							),
+						})
+						.openapi({ description: "The key that was rotated" }),
+				}),
 				"Rotated",
 			),
 			...problemResponses(400, 401, 403, 404, 409, 423),
@@ -139,7 +219,19 @@ export const revokeKeyRoute = accountRoute("keys:manage-own", {
 	path: "/v1/accounts/{accountId}/keys/{keyId}/revoke",
 	tags: ["API keys"],
 	summary: "Revoke a key (idempotent); refused on the very next verify, everywhere",
-	request: { params: KeyParams, body: jsonBody(z.strictObject({ reason: FreeText(200) })) },
+	request: {
+		params: KeyParams,
+		body: jsonBody(
+			z.strictObject({
+				reason: FreeText(200).openapi({
+					description:
+						"Why, kept on the key as `revokedReason` and in the audit trail: 1 to 200 characters after trimming, no " +
+						"control characters",
+					example: "Leaked in a CI log",
+				}),
+			}),
+		),
+	},
 	responses: { 200: jsonContent(z.object({ key: KeySchema }), "Revoked"), ...problemResponses(400, 401, 403, 404) },
 });
 

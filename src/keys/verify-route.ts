@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../platform/app-env";
+import { optionalCredential } from "../routes/openapi-security";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { VerifyBody, VerifyResponse } from "./schemas";
 import { clientAddressFor, verifyApiKey } from "./verify";
@@ -15,6 +16,8 @@ export const verifyRoute = createRoute({
 		"account with the reserved `keys:verify` scope (a root key of your service; its creator must be an admin " +
 		"or the owner), or calls through the service binding; otherwise the key's IP allowlist is checked " +
 		"against the address the request comes from.",
+	// Anonymous, or a root key with `keys:verify` vouching for the body's `ip`: the credential is optional.
+	security: optionalCredential("bearerAuth"),
 	request: { body: jsonBody(VerifyBody) },
 	responses: { 200: jsonContent(VerifyResponse, "The verdict"), ...problemResponses(400, 413, 415) },
 });

@@ -10,18 +10,29 @@ export const devObjectStatsRoute = createRoute({
 	tags: ["Development"],
 	summary: "Memory and storage sizes of an account's guard object (local development only; 404 everywhere else)",
 	middleware: [developmentOnly()] as const,
-	request: { query: z.strictObject({ accountId: Id("acc") }) },
+	request: {
+		query: z.strictObject({ accountId: Id("acc").openapi({ description: "The account whose guard object to read" }) }),
+	},
 	responses: {
 		200: jsonContent(
 			z.object({
-				keys: z.number(),
-				windows: z.number(),
-				pendingUsage: z.number(),
-				pendingLastUsed: z.number(),
-				storedKeys: z.number(),
-				storedWindows: z.number(),
-				d1Loads: z.number().openapi({ description: "D1 reads the object made to load the account's key set" }),
-				keySetComplete: z.boolean(),
+				keys: z.number().openapi({ description: "Key records held in memory", example: 12 }),
+				windows: z.number().openapi({ description: "Rate-limit windows held in memory", example: 12 }),
+				pendingUsage: z
+					.number()
+					.openapi({ description: "Usage counts in memory not yet written to storage", example: 3 }),
+				pendingLastUsed: z
+					.number()
+					.openapi({ description: "Last-use times in memory not yet written to storage", example: 2 }),
+				storedKeys: z.number().openapi({ description: "Key records in the object's storage", example: 40 }),
+				storedWindows: z.number().openapi({ description: "Rate-limit windows in the object's storage", example: 15 }),
+				d1Loads: z
+					.number()
+					.openapi({ description: "D1 reads the object made to load the account's key set", example: 1 }),
+				keySetComplete: z.boolean().openapi({
+					description: "Whether the object has loaded the account's whole key set from D1",
+					example: true,
+				}),
 			}),
 			"Entries held in memory and rows in the object's storage",
 		),

@@ -1,4 +1,5 @@
 import type { App } from "../platform/app-env";
+import { SECURITY_SCHEMES, withSecurity } from "./openapi-security";
 import { withSharedResponses } from "./openapi-shared";
 
 /**
@@ -44,20 +45,25 @@ export const OPENAPI_PATH = "/v1/openapi.json";
 export const UNDOCUMENTED_PATHS = new Set([OPENAPI_PATH, "/docs"]);
 
 export function registerDocs(app: App) {
+	for (const [name, scheme] of Object.entries(SECURITY_SCHEMES))
+		app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
 	app.get(OPENAPI_PATH, (c) =>
 		c.json(
-			withSharedResponses(
-				app.getOpenAPI31Document({
-					openapi: "3.1.0",
-					info: {
-						title: "Keyward API",
-						version: "1.0.0",
-						description:
-							"Accounts, members, sessions, two-factor, scoped API keys, verify, audit and incident response. " +
-							"Errors are RFC 9457 problems (application/problem+json).",
-					},
-					servers: [{ url: new URL(c.req.url).origin }],
-				}),
+			withSecurity(
+				withSharedResponses(
+					app.getOpenAPI31Document({
+						openapi: "3.1.0",
+						info: {
+							title: "Keyward API",
+							version: "1.0.0",
+							description:
+								"Accounts, members, sessions, two-factor, scoped API keys, verify, audit and incident response. " +
+								"Errors are RFC 9457 problems (application/problem+json).",
+						},
+						servers: [{ url: new URL(c.req.url).origin }],
+					}),
+				),
+				app.routes,
 			),
 		),
 	);

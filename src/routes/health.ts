@@ -8,7 +8,15 @@ export const healthRoute = createRoute({
 	tags: ["Service"],
 	summary: "Liveness check (no authentication)",
 	responses: {
-		200: jsonContent(z.object({ status: z.literal("ok") }), "The Worker is up and configured"),
+		200: jsonContent(
+			z.object({
+				status: z.literal("ok").openapi({
+					description: "Always `ok`: the Worker is up and its configuration passed the checks (else 503)",
+					example: "ok",
+				}),
+			}),
+			"The Worker is up and configured",
+		),
 		...problemResponses(503),
 	},
 });

@@ -4,6 +4,23 @@ import { type IdPrefix, idPattern } from "../platform/ids";
 import { CREDENTIAL_PROBLEMS, type CredentialProblem } from "../problems";
 
 /**
+ * One example id of each type, in the exact shape `newId` mints (the prefix and 16 characters of
+ * lowercase base32), so the reference's examples refer to one another: the key's account is the
+ * example account, its creator the example user.
+ */
+export const EXAMPLE_IDS: Readonly<Record<IdPrefix, string>> = {
+	acc: "acc_3kq7m2xw5vhz4tna",
+	usr: "usr_7hd2kq5xm3wz6vpa",
+	key: "key_5tm2xq7kwz3dh4na",
+	ses: "ses_2wq6hz5mk7xd3tpa",
+	inv: "inv_6kx3mz2qw7hd5tna",
+	evt: "evt_4mz7kq2xh5wd3vna",
+	whk: "whk_7xq2kd5mw3hz6tna",
+	msg: "msg_5hz3kq7xw2md6tna",
+	dlv: "dlv_3hz6kq2xw7md5tpa",
+};
+
+/**
  * An id of one type, checked against the exact shape `newId` mints. Ids reach
  * paths (the console builds internal API paths from them) and queries, so
  * anything else (`..%2F`, another type's id) is a 400 naming the field.
@@ -13,7 +30,35 @@ export const Id = (prefix: IdPrefix) =>
 		.string()
 		.max(32)
 		.regex(idPattern(prefix), { message: `Not a ${prefix}_ id` })
-		.openapi({ pattern: idPattern(prefix).source, example: `${prefix}_abcdefgh23456723` });
+		.openapi({ pattern: idPattern(prefix).source, example: EXAMPLE_IDS[prefix] });
+
+/** An id the API returns, with its type's example (the API made it, so nothing checks it here). */
+export const IssuedId = (prefix: IdPrefix, description: string) =>
+	z.string().openapi({ description, example: EXAMPLE_IDS[prefix] });
+
+/** A time the API returns: ISO 8601 in UTC with milliseconds, as `Date.toISOString()` writes it. */
+export const Timestamp = (description: string, example: string) =>
+	z.string().openapi({ format: "date-time", description, example });
+
+/** The `nextCursor` of a page: the `cursor` of the next request, or null on the last page. */
+export const NextCursor = (example: string) =>
+	z.string().nullable().openapi({
+		description: "Send it as `cursor` to get the next page; null on the last page",
+		example,
+	});
+
+/**
+ * Opaque secrets are shown with an example that has their shape but is plainly made up (and, for
+ * API keys, fails the checksum), so nothing in the reference works as a credential.
+ */
+export const EXAMPLE_SECRETS: Readonly<Record<"apiKey" | "sessionToken" | "opaqueToken", string>> = {
+	/** `kw_live_` + the example account's 16 characters + 43 + a checksum that does not match. */
+	apiKey: `kw_live_${EXAMPLE_IDS.acc.slice(4)}ThisIsAnExampleKeyNotARealSecretDoNotUse00000Xy9Z`,
+	/** The example user's and session's ids, and 32 base32 characters for the secret. */
+	sessionToken: `${EXAMPLE_IDS.usr}.${EXAMPLE_IDS.ses}.exampleexampleexampleexampleexam`,
+	/** The 52 lowercase base32 characters of an emailed or challenge token. */
+	opaqueToken: "exampleexampleexampleexampleexampleexampleexampleexa",
+};
 
 /**
  * Characters that change how text is read rather than what it says: C0 and C1
@@ -40,11 +85,26 @@ export const FreeText = (max: number) =>
 
 export const ProblemSchema = z
 	.object({
-		type: z.string().openapi({ example: "https://keyward.dev/problems/validation" }),
-		title: z.string(),
-		status: z.number().int(),
-		detail: z.string(),
-		requestId: z.string(),
+		type: z.string().openapi({
+			description:
+				"What went wrong, as a URI under https://keyward.dev/problems/ (`validation`, `unauthorized`, `forbidden`, " +
+				"`not-found`, `conflict`, `locked`, `email-unverified`, `reauthentication-required`, `quota-exceeded`, …). " +
+				"Branch on this, not on `title` or `detail`.",
+			example: "https://keyward.dev/problems/validation",
+		}),
+		title: z.string().openapi({
+			description: "A short, fixed summary of the problem type",
+			example: "Invalid request",
+		}),
+		status: z.number().int().openapi({ description: "The HTTP status code, repeated", example: 400 }),
+		detail: z.string().openapi({
+			description: "What happened to this request, in a sentence for a person",
+			example: "1 field is invalid",
+		}),
+		requestId: z.string().openapi({
+			description: "The request's id, also sent as the `X-Request-Id` header; quote it when asking for help",
+			example: "req_6f1c2d9a8b7e4c3fa2d15e0b9c8a7f64",
+		}),
 		code: z
 			.enum(CREDENTIAL_PROBLEMS as [CredentialProblem, ...CredentialProblem[]])
 			.optional()
@@ -57,9 +117,23 @@ export const ProblemSchema = z
 					"down), `key_revoked`, `key_expired` (create or rotate a key). Absent on other problems.",
 				example: "session_expired",
 			}),
-		errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+		errors: z
+			.array(
+				z.object({
+					path: z.string().openapi({
+						description: "The bad field, as a dotted path into the body, query or path (array items by index)",
+						example: "scopes.0",
+					}),
+					message: z.string().openapi({
+						description: "What is wrong with that field",
+						example: "A scope is resource:action, resource:* or *",
+					}),
+				}),
+			)
+			.optional()
+			.openapi({ description: "On a 400 (and a 403 that refuses some fields): one entry per bad field" }),
 	})
-	.openapi("Problem");
+	.openapi("Problem", { description: "An RFC 9457 problem: the body of every error (application/problem+json)" });
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 	400: "Invalid request: `errors` names every bad field",

@@ -2,9 +2,30 @@
 import { z } from "@hono/zod-openapi";
 import { validationError } from "../problems";
 
+/** `?limit=`: how many items a page holds. */
+export const LimitQuery = z.coerce
+	.number()
+	.int()
+	.min(1)
+	.max(100)
+	.default(50)
+	.openapi({ description: "Items per page: 1 to 100 (default 50)", example: 20 });
+
+/** `?cursor=`, with an example cursor of the list it pages. */
+export const CursorQuery = (example: string) =>
+	z.string().min(1).max(200).optional().openapi({
+		description: "The `nextCursor` of the previous page (opaque; at most 200 characters). Omit it for the first page.",
+		example,
+	});
+
+/** An offset cursor as `pageOf` writes it: the page that starts at the 51st item. */
+export const OFFSET_CURSOR_EXAMPLE = "bzUw";
+/** A keyset cursor as `encodeKeysetCursor` writes it: after the example key, made 2026-03-02T09:30:00Z. */
+export const KEYSET_CURSOR_EXAMPLE = "eyJ0IjoxNzcyNDQzODAwMDAwLCJpZCI6ImtleV81dG0yeHE3a3d6M2RoNG5hIn0";
+
 export const ListQuery = z.strictObject({
-	limit: z.coerce.number().int().min(1).max(100).default(50),
-	cursor: z.string().min(1).max(200).optional(),
+	limit: LimitQuery,
+	cursor: CursorQuery(OFFSET_CURSOR_EXAMPLE),
 });
 
 /** For short lists held in full (members, invitations): the cursor is an opaque position. */

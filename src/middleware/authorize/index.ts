@@ -29,14 +29,37 @@ export function unauthorized(code: CredentialProblem): ApiError {
 
 const unauthorizedFor = (c: Context<AppEnv>) => unauthorized(c.get("credentialProblem") ?? "missing_credentials");
 
+/**
+ * What a gate admits, attached to the gate itself: the OpenAPI document reads it off the handlers
+ * each route really runs (src/routes/openapi-security.ts), so the credentials it declares cannot
+ * drift from the ones the route takes.
+ */
+export type CredentialGate =
+	| { accepts: "session" }
+	/** `keyScope`: the reserved scope that lets an API key through; undefined when no key may pass. */
+	| { accepts: "session-or-key"; keyScope: string | undefined };
+
+const GATE = Symbol("credential gate");
+
+const declaring = (handler: MiddlewareHandler<AppEnv>, gate: CredentialGate): MiddlewareHandler<AppEnv> =>
+	Object.assign(handler, { [GATE]: gate });
+
+/** The credentials a route handler admits, when it is one of the gates below. */
+export const credentialGateOf = (handler: unknown): CredentialGate | undefined =>
+	typeof handler === "function" ? (handler as { [GATE]?: CredentialGate })[GATE] : undefined;
+
 /** Routes of the signed-in user themself (`/v1/me*`, logout): a session is required, an API key is not enough. */
-export const requireUser = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-	const principal = c.get("principal");
-	// An API key is a credential, but not one for these routes.
-	if (principal?.type === "key") throw unauthorized("invalid_token");
-	if (principal?.type !== "user") throw unauthorizedFor(c);
-	await next();
-};
+export const requireUser = (): MiddlewareHandler<AppEnv> =>
+	declaring(
+		async (c, next) => {
+			const principal = c.get("principal");
+			// An API key is a credential, but not one for these routes.
+			if (principal?.type === "key") throw unauthorized("invalid_token");
+			if (principal?.type !== "user") throw unauthorizedFor(c);
+			await next();
+		},
+		{ accepts: "session" },
+	);
 
 export interface AccountGateOptions {
 	/**
@@ -60,8 +83,17 @@ export interface AccountGateOptions {
  * a member whose role lacks the permission → 403. On success the request's
  * audit events go to that account's trail.
  */
-export const requireAccountPermission =
-	(permission: Permission, options: AccountGateOptions = {}): MiddlewareHandler<AppEnv> =>
+export const requireAccountPermission = (
+	permission: Permission,
+	options: AccountGateOptions = {},
+): MiddlewareHandler<AppEnv> =>
+	declaring(accountGate(permission, options), {
+		accepts: "session-or-key",
+		keyScope: reservedScopeFor(permission),
+	});
+
+const accountGate =
+	(permission: Permission, options: AccountGateOptions): MiddlewareHandler<AppEnv> =>
 	async (c, next) => {
 		const principal = c.get("principal");
 		if (!principal) throw unauthorizedFor(c);
