@@ -3,21 +3,24 @@ import { SECURITY_SCHEMES, withSecurity } from "./openapi-security";
 import { withSharedResponses } from "./openapi-shared";
 
 /**
- * The interactive reference is Scalar's standalone bundle, pinned by version
- * and by Subresource Integrity hash, so a compromised CDN cannot run code on
- * this origin. Scalar styles itself at run time, which is why style-src needs
- * 'unsafe-inline'; scripts run only with the per-response nonce.
+ * The interactive reference is Scalar's standalone bundle, served by this Worker as a static
+ * asset (`dist/assets/docs/scalar-<version>.js`, put there by `scripts/scalar-asset.mjs` at
+ * install, which refuses any other bytes), and loaded with its Subresource Integrity hash. So
+ * `/docs` works offline, no CDN is trusted, and the asset is served without running the Worker.
+ * Scalar styles itself at run time, which is why style-src needs 'unsafe-inline'; scripts run only
+ * with the per-response nonce. Its web fonts come from fonts.scalar.com when it is reachable;
+ * offline the page falls back to system fonts.
  */
 export const SCALAR_VERSION = "1.72.1";
-const SCALAR_SRC = `https://cdn.jsdelivr.net/npm/@scalar/api-reference@${SCALAR_VERSION}/dist/browser/standalone.js`;
-const SCALAR_SRI = "sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK";
+export const SCALAR_SRC = `/docs/scalar-${SCALAR_VERSION}.js`;
+export const SCALAR_SRI = "sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK";
 
 export const docsContentSecurityPolicy = (nonce: string): string =>
 	[
 		"default-src 'none'",
-		`script-src 'nonce-${nonce}' https://cdn.jsdelivr.net`,
-		"style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com",
-		"font-src https://fonts.scalar.com https://cdn.jsdelivr.net data:",
+		`script-src 'nonce-${nonce}'`,
+		"style-src 'unsafe-inline' https://fonts.scalar.com",
+		"font-src https://fonts.scalar.com data:",
 		"img-src 'self' data:",
 		"connect-src 'self'",
 		"frame-ancestors 'none'",
@@ -35,7 +38,7 @@ const docsPage = (nonce: string): string => `<!doctype html>
 <body>
 <div id="app"></div>
 <script nonce="${nonce}" src="${SCALAR_SRC}" integrity="${SCALAR_SRI}" crossorigin="anonymous"></script>
-<script nonce="${nonce}">Scalar.createApiReference("#app", { url: "/v1/openapi.json", hideClientButton: false });</script>
+<script nonce="${nonce}">Scalar.createApiReference("#app", { url: "/v1/openapi.json", hideClientButton: false, authentication: { preferredSecurityScheme: "bearerAuth" } });</script>
 </body>
 </html>`;
 

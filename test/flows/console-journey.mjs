@@ -481,6 +481,26 @@ try {
 	await plain.getByRole("button", { name: "Create key" }).click();
 	assert.match((await plain.locator("#api-key-secret").innerText()).trim(), /^kw_test_/);
 
+	// The API reference renders from this origin alone (the viewer is a static asset, no CDN).
+	const reference = await browser.newPage({ baseURL: BASE, viewport: { width: 1280, height: 900 } });
+	page = reference;
+	const elsewhere = [];
+	reference.on("request", (r) => {
+		const host = new URL(r.url()).hostname;
+		if (host !== "localhost" && !r.url().startsWith("data:")) elsewhere.push(r.url());
+	});
+	await reference.goto("/docs");
+	await reference.getByText("Liveness check (no authentication)").first().waitFor({ timeout: 30_000 });
+	assert.match(await reference.locator("body").innerText(), /Keyward API[\s\S]*Authentication/);
+	assert.deepEqual(
+		elsewhere.filter((url) => !url.startsWith("https://fonts.scalar.com/")),
+		[],
+		"the reference loads nothing but its fonts from another host",
+	);
+	await reference.screenshot({ path: `${SHOTS}/api-reference.png` });
+	await reference.close();
+	page = first;
+
 	// A form posted from another site is refused (CSRF), signed in or not.
 	const forged = await fetch(`${BASE}/console/sign-in`, {
 		method: "POST",

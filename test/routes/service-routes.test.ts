@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
 import { HttpMailer, OutboxMailer } from "../../src/mail";
 import { ManualClock } from "../../src/platform/clock";
-import { UNDOCUMENTED_PATHS } from "../../src/routes/docs";
+import { SCALAR_SRC, SCALAR_SRI, UNDOCUMENTED_PATHS } from "../../src/routes/docs";
 import { testApp } from "../support/app";
 import { expectProblem } from "../support/request";
 
@@ -38,6 +38,12 @@ describe("service routes", () => {
 		for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
 		expect(html).toMatch(/integrity="sha384-[A-Za-z0-9+/=]+"/);
 		expect(html).toContain("/v1/openapi.json");
+		// The viewer comes from this origin (a static asset), never a CDN: /docs works offline.
+		const src = /<script[^>]*src="([^"]+)"/.exec(html)?.[1];
+		expect(src).toBe(SCALAR_SRC);
+		expect(html).toContain(`integrity="${SCALAR_SRI}"`);
+		expect(csp).not.toMatch(/jsdelivr|unpkg|cdn\./);
+		expect(csp).toMatch(/script-src 'nonce-[0-9a-f]+';/);
 	});
 
 	it("GET /v1/openapi.json is a valid OpenAPI 3.1 document listing every route", async () => {
