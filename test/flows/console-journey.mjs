@@ -454,6 +454,8 @@ try {
 		[`/console/a/${accountId}/report`, "security-report"],
 		[`/console/a/${accountId}/settings`, "settings"],
 		[`/console/a/${accountId}/lockdown`, "lockdown"],
+		["/console/sign-in/second-factor", "second-factor"],
+		["/console/sign-up", "sign-up"],
 	]) {
 		await small.goto(path);
 		await visit(small, `${name}-390`);

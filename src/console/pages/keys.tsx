@@ -244,7 +244,7 @@ async function keyPage(
 				<Table
 					caption="Newest first"
 					columns={["Time", "Action", "Outcome", "By"]}
-					empty="No events yet."
+					empty="No events yet. New events show here within a few seconds of happening."
 					rows={(events.ok ? events.data.data : []).map((e) => [
 						ui.formatTime(e.time),
 						<code>{e.action}</code>,
