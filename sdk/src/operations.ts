@@ -79,6 +79,7 @@ export const OPERATIONS = {
 		create: op("post", "/v1/accounts/{accountId}/invitations"),
 		list: op("get", "/v1/accounts/{accountId}/invitations"),
 		cancel: op("delete", "/v1/accounts/{accountId}/invitations/{invitationId}"),
+		preview: op("post", "/v1/invitations/preview"),
 		accept: op("post", "/v1/invitations/accept"),
 	},
 	keys: {

@@ -104,6 +104,19 @@ export function isProblem(value: unknown): value is Problem {
  * answer with HTML or nothing; that still becomes a problem (`about:blank`, as
  * RFC 9457 §4.2.1 says), never a JSON parse error.
  */
+/**
+ * Takes out anything that looks like a credential: API keys (`kw_live_…`, `kw_test_…`), session
+ * tokens (`…ses_….<secret>`) and credentials in URLs (`https://user:pass@`). For text that did not
+ * come from Keyward, such as a proxy's error page that echoes the request (and so the key that
+ * was being verified), before it goes into an error message or a log.
+ */
+export function redactSecrets(text: string): string {
+	return text
+		.replace(/\b(kw_(?:live|test)_)[A-Za-z0-9_-]+/g, "$1[redacted]")
+		.replace(/\b(ses_[a-z2-7]+)\.[A-Za-z0-9_-]{8,}/g, "$1.[redacted]")
+		.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, "$1[redacted]@");
+}
+
 export async function problemFrom(response: Response): Promise<Problem> {
 	const text = await response.text();
 	try {
@@ -114,7 +127,8 @@ export async function problemFrom(response: Response): Promise<Problem> {
 		type: "about:blank",
 		title: response.statusText || `HTTP ${response.status}`,
 		status: response.status,
-		detail: text.slice(0, 200) || `HTTP ${response.status}`,
+		// Not Keyward's answer (a proxy's page, say): it may echo the request, so no credential goes on.
+		detail: redactSecrets(text).slice(0, 200) || `HTTP ${response.status}`,
 		requestId: response.headers.get("x-request-id") ?? "",
 	};
 }

@@ -7,7 +7,7 @@
  *   if (!verdict.ok) return verdict.response;
  */
 import type { VerifyResult } from "./client.js";
-import { KeywardError, KeywardTimeoutError } from "./problem.js";
+import { KeywardError, KeywardTimeoutError, redactSecrets } from "./problem.js";
 import { type KeywardService, type VerifyKeyOptions, verifyKey } from "./verify.js";
 
 export interface VerifyRequestOptions extends VerifyKeyOptions {
@@ -43,12 +43,16 @@ const BINDING_HELP =
 
 /** What to check, in words, for a verify that could not be made. */
 export function explainUnavailable(service: KeywardService | null | undefined, err: unknown): KeywardUnavailableError {
-	const said = (err instanceof Error ? err.message : String(err)).replace(/\.+$/, "");
+	// Keyward's answer by status and title only: a body may be a proxy's page echoing the request.
+	const said =
+		err instanceof KeywardError
+			? `${err.status} ${err.problem.title}`
+			: (err instanceof Error ? err.message : String(err)).replace(/\.+$/, "");
 	let message: string;
 	if (typeof service === "string") {
 		message =
 			err instanceof KeywardError
-				? `Keyward at ${service} answered ${err.status} to verify: ${said}`
+				? `Keyward at ${service} answered ${said} to verify`
 				: err instanceof KeywardTimeoutError
 					? `Keyward at ${service} did not answer verify in time: ${said}`
 					: `Keyward at ${service} could not be reached: ${said}. Check the base URL and that Keyward is running.`;
@@ -59,7 +63,7 @@ export function explainUnavailable(service: KeywardService | null | undefined, e
 	} else {
 		message = `Keyward's service binding is not connected or failed: ${said}. ${BINDING_HELP}`;
 	}
-	return new KeywardUnavailableError(message, { cause: err });
+	return new KeywardUnavailableError(redactSecrets(message), { cause: err });
 }
 
 const LOG_EVERY_MS = 10_000;

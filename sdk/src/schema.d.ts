@@ -2763,6 +2763,87 @@ export interface paths {
       };
     };
   };
+  "/v1/invitations/preview": {
+    /**
+     * What an invitation's code opens: the account, the role, the invited address and the expiry
+     * @description For the invitation's holder to check before signing up or joining, with no session needed: the code is the credential (256 random bits, single use, 7 days). A code that is not pending (expired, used, cancelled or replaced) is a 400, like a wrong one. Nothing is changed.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The code from the invitation email (single use, 7 days). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
+            token: string;
+          };
+        };
+      };
+      responses: {
+        /** @description The invitation */
+        200: {
+          content: {
+            "application/json": {
+              /** @description The pending invitation */
+              invitation: {
+                /**
+                 * @description The account the invitation joins
+                 * @example acc_3kq7m2xw5vhz4tna
+                 */
+                accountId: string;
+                /**
+                 * @description Its name, as its owner wrote it
+                 * @example Acme Corp
+                 */
+                accountName: string;
+                /**
+                 * @description The role joining gives
+                 * @example admin
+                 * @enum {string}
+                 */
+                role: "admin" | "member" | "readonly";
+                /**
+                 * @description The address the invitation was sent to: sign in or sign up with it, verified
+                 * @example bea@example.com
+                 */
+                email: string;
+                /**
+                 * @description When the code stops working (ISO 8601, UTC)
+                 * @example 2026-03-09T09:30:00.000Z
+                 */
+                expiresAt: string;
+              };
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
   "/v1/invitations/accept": {
     /**
      * Join the account; the signed-in user's verified email must be the invited one

@@ -10,7 +10,7 @@ import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { IssuedId, jsonBody, jsonContent, NextCursor, problemResponses } from "../routes/openapi-shared";
 import { ListQuery, OFFSET_CURSOR_EXAMPLE, pageOf } from "../routes/pagination";
-import { acceptInvitation, cancelInvitation, issueInvitation } from "./invitations";
+import { acceptInvitation, cancelInvitation, issueInvitation, previewInvitation } from "./invitations";
 import { checkInviteRole } from "./member-rules";
 import { memberJoinedAlert } from "./members";
 import { getMembership, pendingInvitations, publicInvitation } from "./queries";
@@ -75,21 +75,58 @@ export const cancelInvitationRoute = accountRoute("members:manage", {
 	responses: { 204: { description: "Cancelled" }, ...problemResponses(401, 403, 404) },
 });
 
+/** The invitation's code, as preview and accept take it. */
+const InvitationCodeBody = jsonBody(
+	z.strictObject({
+		token: TokenField.openapi({
+			description: "The code from the invitation email (single use, 7 days). The example is made up.",
+		}),
+	}),
+);
+
+export const previewInvitationRoute = createRoute({
+	method: "post",
+	path: "/v1/invitations/preview",
+	tags: ["Members"],
+	summary: "What an invitation's code opens: the account, the role, the invited address and the expiry",
+	description:
+		"For the invitation's holder to check before signing up or joining, with no session needed: the code is " +
+		"the credential (256 random bits, single use, 7 days). A code that is not pending (expired, used, cancelled " +
+		"or replaced) is a 400, like a wrong one. Nothing is changed.",
+	security: [],
+	request: { body: InvitationCodeBody },
+	responses: {
+		200: jsonContent(
+			z.object({
+				invitation: z
+					.object({
+						accountId: IssuedId("acc", "The account the invitation joins"),
+						accountName: z.string().openapi({ description: "Its name, as its owner wrote it", example: "Acme Corp" }),
+						role: AssignableRole.openapi({ description: "The role joining gives", example: "admin" }),
+						email: z.string().openapi({
+							description: "The address the invitation was sent to: sign in or sign up with it, verified",
+							example: "bea@example.com",
+						}),
+						expiresAt: z.string().openapi({
+							description: "When the code stops working (ISO 8601, UTC)",
+							example: "2026-03-09T09:30:00.000Z",
+						}),
+					})
+					.openapi({ description: "The pending invitation" }),
+			}),
+			"The invitation",
+		),
+		...problemResponses(400),
+	},
+});
+
 export const acceptInvitationRoute = createRoute({
 	method: "post",
 	path: "/v1/invitations/accept",
 	tags: ["Members"],
 	summary: "Join the account; the signed-in user's verified email must be the invited one",
 	middleware: [requireUser()] as const,
-	request: {
-		body: jsonBody(
-			z.strictObject({
-				token: TokenField.openapi({
-					description: "The code from the invitation email (single use, 7 days). The example is made up.",
-				}),
-			}),
-		),
-	},
+	request: { body: InvitationCodeBody },
 	responses: {
 		200: jsonContent(
 			z.object({
@@ -149,6 +186,12 @@ export function registerInvitations(app: App) {
 			throw new ApiError("not-found", { detail: "No such invitation" });
 		c.get("audit").record({ action: "member.invitation_cancelled", target: { type: "invitation", id: invitationId } });
 		return c.body(null, 204);
+	});
+
+	app.openapi(previewInvitationRoute, async (c) => {
+		const { token } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		return c.json({ invitation: await previewInvitation(db, clock.now(), token) }, 200);
 	});
 
 	app.openapi(acceptInvitationRoute, async (c) => {

@@ -90,6 +90,27 @@ export async function cancelInvitation(db: Database, accountId: string, invitati
 }
 
 /**
+ * What an invitation's code opens, for its holder to see before joining: the account's name and
+ * id, the role, the invited address and the expiry. Refused like a wrong code when it is not
+ * pending (expired, used, cancelled or replaced).
+ */
+export async function previewInvitation(db: Database, now: Date, token: string) {
+	const invitation = await db.query.invitations.findFirst({
+		where: and(eq(invitations.tokenHash, await sha256Hex(token)), gt(invitations.expiresAt, now)),
+	});
+	if (!invitation) throw invalidToken();
+	const account = await getAccount(db, invitation.accountId);
+	if (!account) throw invalidToken();
+	return {
+		accountId: account.id,
+		accountName: account.name,
+		role: invitation.role,
+		email: invitation.email,
+		expiresAt: invitation.expiresAt.toISOString(),
+	};
+}
+
+/**
  * Joins with an invitation's code, for the verified user it names. Joining is one batch: the
  * membership is inserted from the account's row joined with the invitation's, so only while the
  * account is open and the invitation still exists (not cancelled, replaced, or withdrawn with its

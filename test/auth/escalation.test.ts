@@ -447,6 +447,7 @@ const ESCALATIONS: Record<string, Entry> = {
 		},
 	],
 	// Routes that take power away, or hand out only the caller's own session after proof.
+	"POST /v1/invitations/preview": { nothing: "reads what a held code opens; changes nothing" },
 	"POST /v1/accounts": { nothing: "an account owned by the caller; it grants nothing until their email is verified" },
 	"DELETE /v1/accounts/{accountId}": { nothing: "takes away (owner only)" },
 	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": [

@@ -72,9 +72,12 @@ describe("an invitation link, from the email to the account", () => {
 		expect(arrivalHtml).toContain('<meta http-equiv="refresh" content="0; url=/console/invitations/accept"');
 		expect(arrival.headers.getSetCookie().join()).toMatch(/__Host-keyward_invite=[a-z2-7]+;.*HttpOnly/i);
 
-		// Not signed in: sign in or create an account.
-		const invitationPage = await b.get("/console/invitations/accept");
-		expect(await invitationPage.text()).toContain("Create an account");
+		// Not signed in: the account, role and address are named first; then sign in or create an account.
+		const invitationPage = await (await b.get("/console/invitations/accept")).text();
+		expect(invitationPage).toContain("Create an account");
+		expect(invitationPage).toContain(owner.accountId);
+		expect(invitationPage).toContain(invitee);
+		expect(invitationPage).toMatch(/Role.{0,80}admin/s);
 
 		const signedUp = await b.post("/console/sign-up", { name: "Bea", email: invitee, password: PASSWORD });
 		expect(location(signedUp)).toBe("/console");
@@ -98,6 +101,7 @@ describe("an invitation link, from the email to the account", () => {
 
 		const ready = await (await b.get("/console/invitations/accept")).text();
 		expect(ready).toContain("Accept the invitation");
+		expect(ready).toMatch(/<button type="submit">Join .+ as admin<\/button>/);
 		const accepted = await b.post("/console/invitations/accept");
 		expect(location(accepted)).toBe(`/console/a/${owner.accountId}/keys?joined=1`);
 		expect(b.jar.has("__Host-keyward_invite")).toBe(false);
@@ -129,14 +133,20 @@ describe("an invitation link, from the email to the account", () => {
 		const refused = await b.post("/console/invitations/accept");
 		expect(refused.status).toBe(403);
 		expect(await refused.text()).toContain("This invitation is for another email address");
+		expect(b.jar.has("__Host-keyward_invite")).toBe(false); // a final refusal ends the held link
 		const pending = await h.request(`/v1/accounts/${owner.accountId}/invitations`, as(owner.token));
 		expect((await pending.json<{ data: unknown[] }>()).data).toHaveLength(1);
 	});
 
-	it("keeps nothing that is not a token, and a used confirmation link says so", async () => {
+	it("keeps nothing that does not open a pending invitation, and a used confirmation link says so", async () => {
 		const b = browser();
-		await b.get("/console/invitations/accept?token=%3Cscript%3E");
-		expect(b.jar.has("__Host-keyward_invite")).toBe(false);
+		// Not a token, and a well-formed token that opens nothing (what a planting site would send).
+		for (const token of ["%3Cscript%3E", "aaaaaaaaaaaaaaaaaaaaaaaa"]) {
+			const res = await b.get(`/console/invitations/accept?token=${token}`);
+			expect(res.status, token).toBe(410);
+			expect(await res.text()).toContain("This invitation is no longer valid");
+			expect(b.jar.has("__Host-keyward_invite"), token).toBe(false);
+		}
 
 		const u = await h.signup();
 		const link = linkIn(
@@ -150,5 +160,90 @@ describe("an invitation link, from the email to the account", () => {
 		const again = await b.get("/console/verify-email");
 		expect(again.status).toBe(400);
 		expect(await again.text()).toContain("This link has expired or was already used.");
+	});
+
+	it("a held invitation that is cancelled meanwhile is let go, and 'Not now' lets it go too", async () => {
+		const owner = await h.signupVerified();
+		const invitee = uniqueEmail();
+		const created = await h.request(
+			`/v1/accounts/${owner.accountId}/invitations`,
+			as(owner.token, "POST", { email: invitee, role: "readonly" }),
+		);
+		const { invitation } = await created.json<{ invitation: { id: string } }>();
+		const link = linkIn((await h.outbox(invitee))[0]?.text, "/console/invitations/accept");
+		const b = browser();
+		await b.get(link);
+		expect(b.jar.has("__Host-keyward_invite")).toBe(true);
+		const declined = await b.post("/console/invitations/accept/decline");
+		expect(location(declined)).toBe("/console");
+		expect(b.jar.has("__Host-keyward_invite")).toBe(false);
+
+		await b.get(link);
+		await h.request(`/v1/accounts/${owner.accountId}/invitations/${invitation.id}`, as(owner.token, "DELETE"));
+		const gone = await b.get("/console/invitations/accept");
+		expect(gone.status).toBe(410);
+		expect(b.jar.has("__Host-keyward_invite")).toBe(false);
+	});
+
+	it("the API previews a pending invitation to its code's holder, and nothing else", async () => {
+		const owner = await h.signupVerified();
+		const invitee = uniqueEmail();
+		await h.request(
+			`/v1/accounts/${owner.accountId}/invitations`,
+			as(owner.token, "POST", { email: invitee, role: "member" }),
+		);
+		const token = linkIn((await h.outbox(invitee))[0]?.text, "/console/invitations/accept").split("token=")[1];
+		const res = await h.post("/v1/invitations/preview", { token });
+		expect(res.status).toBe(200);
+		expect(await res.json()).toEqual({
+			invitation: {
+				accountId: owner.accountId,
+				accountName: expect.any(String),
+				role: "member",
+				email: invitee,
+				expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+			},
+		});
+		const wrong = await h.post("/v1/invitations/preview", { token: "a".repeat(52) });
+		expect(wrong.status).toBe(400);
+		// Previewing changes nothing: the invitation is still pending and still accepts.
+		const pending = await h.request(`/v1/accounts/${owner.accountId}/invitations`, as(owner.token));
+		expect((await pending.json<{ data: unknown[] }>()).data).toHaveLength(1);
+	});
+});
+
+describe("a fresh proof asked by any console form finishes that form", () => {
+	it("widening a key on its page from a stale session: prompt, password, then the change is saved", async () => {
+		const u = await h.signupVerified();
+		const created = await h.request(
+			`/v1/accounts/${u.accountId}/keys`,
+			as(u.token, "POST", { name: "ops", environment: "staging", scopes: ["data:read"] }),
+		);
+		const { key } = await created.json<{ key: { id: string } }>();
+		h.clock.advance(11 * 60_000);
+		const b = browser();
+		b.jar.set("__Host-keyward_session", u.token);
+		const path = `/console/a/${u.accountId}/keys/${key.id}`;
+		const form = {
+			name: "ops",
+			scopes: "data:read, keys:read",
+			ipAllowlist: "",
+			rateLimit: "100",
+			windowSeconds: "60",
+		};
+		const prompt = await b.post(path, form);
+		const html = await prompt.text();
+		expect(html).toContain("Confirm it is you");
+		const hidden = Object.fromEntries(
+			[...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+		);
+		expect(hidden.__replay).toBe(path);
+		const done = await b.post("/console/reauthenticate", { ...hidden, password: PASSWORD });
+		expect(location(done)).toBe(`${path}?done=saved`);
+		const after = await h.request(
+			`/v1/accounts/${u.accountId}/keys/${key.id}`,
+			as(b.jar.get("__Host-keyward_session") ?? ""),
+		);
+		expect((await after.json<{ key: { scopes: string[] } }>()).key.scopes).toEqual(["data:read", "keys:read"]);
 	});
 });

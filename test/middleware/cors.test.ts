@@ -70,6 +70,7 @@ describe("CORS allowlist", () => {
 				MAIL_TRANSPORT: "http",
 				MAIL_API_URL: "https://mail.example",
 				MAIL_API_TOKEN: "t",
+				CONSOLE_URL: "https://keyward.test/console",
 			},
 		);
 		const body = await expectProblem(res, 503, "service-unavailable");
@@ -85,5 +86,35 @@ describe("configuration guard", () => {
 		const res = await t.request("/health", undefined, { TOTP_ENCRYPTION_KEY: btoa("too short") });
 		await expectProblem(res, 503, "service-unavailable");
 		expect(t.logs.some((l) => l.includes("TOTP_ENCRYPTION_KEY must be 32 bytes"))).toBe(true);
+	});
+
+	it("refuses to serve outside development without an https CONSOLE_URL: emailed links never take a request's host", async () => {
+		const deployed = {
+			ENVIRONMENT: "production" as const,
+			MAIL_TRANSPORT: "http" as const,
+			MAIL_API_URL: "https://mail.example",
+			MAIL_API_TOKEN: "t",
+		};
+		for (const CONSOLE_URL of [undefined, "", "http://keyward.test/console", "not a url"]) {
+			const t = testApp();
+			const res = await t.request("/health", undefined, { ...deployed, CONSOLE_URL });
+			await expectProblem(res, 503, "service-unavailable");
+			expect(
+				t.logs.some((l) => l.includes("CONSOLE_URL must be set")),
+				String(CONSOLE_URL),
+			).toBe(true);
+		}
+		const ok = await testApp().request("/health", undefined, {
+			...deployed,
+			CONSOLE_URL: "https://keyward.test/console",
+		});
+		expect(ok.status).toBe(200);
+
+		// Set, it is the link's base whatever Host the request claims; only development falls back to the request.
+		const { consoleUrl } = await import("../../src/platform/console-url");
+		expect(consoleUrl({ CONSOLE_URL: "https://api.keyward.dev/console/" }, "https://evil.example/v1/auth/signup")).toBe(
+			"https://api.keyward.dev/console",
+		);
+		expect(consoleUrl({}, "http://localhost:8787/v1/auth/signup")).toBe("http://localhost:8787/console");
 	});
 });

@@ -116,6 +116,7 @@ describe("request validation", () => {
 			MAIL_TRANSPORT: "http" as const,
 			MAIL_API_URL: "https://mail.example",
 			MAIL_API_TOKEN: "t",
+			CONSOLE_URL: "https://keyward.test/console",
 		};
 		const res = await t.app.fetch(new Request("http://keyward.test/health"), {
 			...(await import("cloudflare:test")).env,

@@ -13,6 +13,7 @@ const production = {
 	MAIL_TRANSPORT: "http" as const,
 	MAIL_API_URL: "https://mail.example",
 	MAIL_API_TOKEN: "t",
+	CONSOLE_URL: "https://keyward.test/console",
 };
 
 describe("service routes", () => {

@@ -96,6 +96,7 @@ const table: ProblemTable = {
 		],
 		list: [unauthenticated, (kw) => kw.invitations.list({ accountId })],
 		cancel: [unauthenticated, (kw) => kw.invitations.cancel({ accountId, invitationId: "inv_x" })],
+		preview: [invalid, (kw) => kw.invitations.preview({ body: { token: "x" } })],
 		accept: [unauthenticated, (kw) => kw.invitations.accept({ body: { token: "x" } })],
 	},
 	keys: {

@@ -254,6 +254,32 @@ describe("when Keyward cannot answer, the log says what to check", () => {
 		);
 	});
 
+	it("never puts the key being verified into the explanation, even when a proxy echoes the request", async () => {
+		const key = "kw_live_OTHERSECRETabcdefghijklmnopqrstuvwxyz0123456789";
+		const echoing: FetchLike = async (request) => {
+			const body = await request.text();
+			return new Response(`<h1>Bad gateway</h1><pre>${String(body)}</pre>`, { status: 502, statusText: "Bad Gateway" });
+		};
+		const told: KeywardUnavailableError[] = [];
+		const verdict = await verifyRequest(
+			new Request("https://api.example.com/x", { headers: { Authorization: `Bearer ${key}` } }),
+			{ service: "https://ops:hunter2@keyward.test", fetch: echoing, onUnavailable: (e) => told.push(e) },
+		);
+		expect(verdict.ok).toBe(false);
+		const message = told[0]?.message ?? "";
+		expect(message).toContain("answered 502 Bad Gateway to verify");
+		expect(message).not.toContain("OTHERSECRET");
+		expect(message).not.toContain("hunter2");
+		expect(message).toContain("https://[redacted]@keyward.test");
+
+		// The client's own errors: a non-problem body is cut and stripped of anything credential-like.
+		const { problemFrom } = await import("../../sdk/src/problem.js");
+		const problem = await problemFrom(
+			new Response(`echo: {"key":"${key}"} and usr_a.ses_b.abcdefghijklmnop`, { status: 400 }),
+		);
+		expect(problem.detail).toBe('echo: {"key":"kw_live_[redacted]"} and usr_a.ses_b.[redacted]');
+	});
+
 	it("by default logs the explanation, at most once every 10 seconds", async () => {
 		const spy = vi.spyOn(console, "error").mockImplementation(() => {});
 		try {

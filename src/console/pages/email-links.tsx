@@ -14,9 +14,10 @@
  */
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { App } from "../../platform/app-env";
-import { fieldErrors, type Problem } from "../client/api";
-import { Field, Notice } from "../components/layout";
+import { consoleApi, fieldErrors, type Problem, type Result } from "../client/api";
+import { Facts, Field, Notice } from "../components/layout";
 import * as ui from "../components/render";
+import { ResendVerificationForm } from "./security";
 
 /** Each link's token, held between its arrival and its use (7 days: an invitation's life). */
 export const INVITE_COOKIE = "__Host-keyward_invite";
@@ -38,6 +39,10 @@ const drop = (c: ui.ConsoleContext, name: string) => deleteCookie(c, name, { pat
 function arrive(c: ui.ConsoleContext, name: string, path: string, maxAgeSeconds: number, title: string) {
 	const token = (c.req.query("token") ?? "").trim();
 	if (TOKEN.test(token)) keep(c, name, token, maxAgeSeconds);
+	return onward(c, path, title);
+}
+
+function onward(c: ui.ConsoleContext, path: string, title: string) {
 	return ui.renderPage(
 		c,
 		title,
@@ -51,6 +56,34 @@ function arrive(c: ui.ConsoleContext, name: string, path: string, maxAgeSeconds:
 		{ refreshTo: path },
 	);
 }
+
+type Preview = Result<"invitations", "preview">["invitation"];
+
+/** What the held invitation opens, or null when it is not pending (then it is not kept either). */
+async function previewOf(c: ui.ConsoleContext, app: App, token: string): Promise<Preview | null> {
+	const res = await consoleApi(c, app, null).call((api) => api.invitations.preview({ body: { token } }));
+	return res.ok ? res.data.invitation : null;
+}
+
+const NotPending = () => (
+	<section>
+		<Notice kind="bad">This invitation is no longer valid: it expired, was used, or was cancelled.</Notice>
+		<p>Ask the person who invited you to send a new one.</p>
+	</section>
+);
+
+/** The account, the role and the address, named before anyone signs up or joins. */
+const InvitationFacts = ({ invitation }: { invitation: Preview }) => (
+	<Facts
+		facts={[
+			["Account", <strong>{invitation.accountName}</strong>],
+			["Account id", <code>{invitation.accountId}</code>],
+			["Role", invitation.role],
+			["Sent to", invitation.email],
+			["Valid until", ui.formatTime(invitation.expiresAt)],
+		]}
+	/>
+);
 
 const AcceptForm = ({ problem }: { problem?: Problem | null }) => {
 	const errors = fieldErrors(problem);
@@ -66,21 +99,37 @@ const AcceptForm = ({ problem }: { problem?: Problem | null }) => {
 	);
 };
 
-async function acceptPage(c: ui.ConsoleContext, app: App, problem?: Problem | null, status = 200) {
-	const held = getCookie(c, INVITE_COOKIE);
+async function acceptPage(
+	c: ui.ConsoleContext,
+	app: App,
+	problem?: Problem | null,
+	status = 200,
+	options: { forgetHeld?: boolean } = {},
+) {
+	const held = options.forgetHeld ? undefined : getCookie(c, INVITE_COOKIE);
 	const me = await ui.signedIn(c, app);
 	const nav = me ? ui.nav(me.memberships[0]?.accountId ?? null, "") : null;
-	const message = problem && !problem.errors && <Notice kind="bad">{ui.problemText(problem)}</Notice>;
-	if (!me) {
-		if (!held) return ui.toSignIn(c);
+	// A field's message too: with the code held in a cookie there is no field to put it next to.
+	const said = problem && (problem.errors?.[0]?.message ?? ui.problemText(problem));
+	const message = said && <Notice kind="bad">{said}</Notice>;
+	if (!held) {
+		if (!me) return ui.toSignIn(c);
+		return ui.renderPage(c, "Accept an invitation", nav, [message, <AcceptForm problem={problem} />], status);
+	}
+	const invitation = await previewOf(c, app, held);
+	if (!invitation) {
+		drop(c, INVITE_COOKIE);
+		return ui.renderPage(c, "Invitation not valid", nav, [message, <NotPending />], problem ? status : 410);
+	}
+	if (!me)
 		return ui.renderPage(
 			c,
-			"You are invited",
+			`You are invited to ${invitation.accountName}`,
 			null,
 			<section>
+				<InvitationFacts invitation={invitation} />
 				<p>
-					Sign in, or create your account, with the email address the invitation was sent to. You come back here to
-					accept it.
+					Sign in, or create your account, with <strong>{invitation.email}</strong>. You come back here to accept.
 				</p>
 				<div class="actions">
 					<a class="button" href="/console/sign-in">
@@ -93,8 +142,6 @@ async function acceptPage(c: ui.ConsoleContext, app: App, problem?: Problem | nu
 			</section>,
 			status,
 		);
-	}
-	if (!held) return ui.renderPage(c, "Accept an invitation", nav, [message, <AcceptForm problem={problem} />], status);
 	if (!me.user.emailVerified)
 		return ui.renderPage(
 			c,
@@ -102,15 +149,12 @@ async function acceptPage(c: ui.ConsoleContext, app: App, problem?: Problem | nu
 			nav,
 			<section>
 				{message}
+				<InvitationFacts invitation={invitation} />
 				<p>
 					Before you join, confirm that <strong>{me.user.email}</strong> is yours: open the link we emailed to it, in
 					this browser. It brings you back here.
 				</p>
-				<form method="post" action="/console/security/resend-verification">
-					<button type="submit" class="secondary">
-						Email me a new link
-					</button>
-				</form>
+				<ResendVerificationForm />
 			</section>,
 			status,
 		);
@@ -120,12 +164,18 @@ async function acceptPage(c: ui.ConsoleContext, app: App, problem?: Problem | nu
 		nav,
 		<section>
 			{message}
-			<p>
-				Join the account that invited <strong>{me.user.email}</strong>, with the role the invitation names.
-			</p>
+			<InvitationFacts invitation={invitation} />
+			{invitation.email !== me.user.email && (
+				<Notice kind="bad">
+					You are signed in as {me.user.email}, but this invitation is for {invitation.email}. Sign out and sign in as{" "}
+					{invitation.email} to accept it.
+				</Notice>
+			)}
 			<form method="post" action={ACCEPT_PATH}>
 				<div class="actions">
-					<button type="submit">Accept the invitation</button>
+					<button type="submit">
+						Join {invitation.accountName} as {invitation.role}
+					</button>
 				</div>
 			</form>
 			<form method="post" action={`${ACCEPT_PATH}/decline`}>
@@ -147,7 +197,13 @@ export function pendingLink(c: ui.ConsoleContext): string | null {
 
 export function registerConsoleEmailLinks(app: App) {
 	app.get(ACCEPT_PATH, async (c) => {
-		if (c.req.query("token") !== undefined) return arrive(c, INVITE_COOKIE, ACCEPT_PATH, 7 * 86_400, "Invitation");
+		if (c.req.query("token") !== undefined) {
+			// Kept only when it opens a pending invitation: a stale or made-up link plants nothing.
+			const token = (c.req.query("token") ?? "").trim();
+			const invitation = TOKEN.test(token) ? await previewOf(c, app, token) : null;
+			if (!invitation) return ui.renderPage(c, "Invitation not valid", null, <NotPending />, 410);
+			return arrive(c, INVITE_COOKIE, ACCEPT_PATH, 7 * 86_400, "Invitation");
+		}
 		return acceptPage(c, app);
 	});
 
@@ -157,7 +213,13 @@ export function registerConsoleEmailLinks(app: App) {
 			const form = await ui.formOf(c);
 			const token = (form.token ?? "").trim() || getCookie(c, INVITE_COOKIE) || "";
 			const res = await me.api.call((api) => api.invitations.accept({ body: { token } }));
-			if (!res.ok) return acceptPage(c, app, res.problem, res.status);
+			if (!res.ok) {
+				// Final refusals (not pending, another address, already a member) end the held link; an
+				// address still to confirm, a lockdown or a throttle do not.
+				const final = res.status === 400 || res.status === 409 || (res.status === 403 && me.user.emailVerified);
+				if (final) drop(c, INVITE_COOKIE);
+				return acceptPage(c, app, res.problem, res.status, { forgetHeld: final });
+			}
 			drop(c, INVITE_COOKIE);
 			return c.redirect(`/console/a/${res.data.membership.accountId}/keys?joined=1`, 303);
 		}),

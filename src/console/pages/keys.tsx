@@ -26,6 +26,54 @@ const splitList = (value: string | undefined) =>
 		.map((s) => s.trim())
 		.filter(Boolean);
 
+/** Scopes, IP allowlist and rate limit: the same fields when a key is made and when it is changed. */
+const AccessFields = ({
+	form,
+	errors,
+}: {
+	form: Record<string, string | undefined>;
+	errors: Record<string, string>;
+}) => (
+	<>
+		<Field
+			name="ipAllowlist"
+			label="IP allowlist"
+			value={form.ipAllowlist}
+			hint="Comma-separated CIDRs; empty allows any address"
+			errors={errors}
+		/>
+		<div class="row">
+			<Field
+				name="rateLimit"
+				label="Rate limit (requests)"
+				type="number"
+				value={form.rateLimit ?? "1000"}
+				hint="1 to 1,000,000"
+				errors={errors}
+			/>
+			<Field
+				name="windowSeconds"
+				label="per (seconds)"
+				type="number"
+				value={form.windowSeconds ?? "3600"}
+				hint="1 to 86,400"
+				errors={errors}
+			/>
+		</div>
+	</>
+);
+
+const ScopesField = ({ value, errors }: { value: string | undefined; errors: Record<string, string> }) => (
+	<Field
+		name="scopes"
+		label="Scopes"
+		value={value}
+		hint="Comma-separated, e.g. invoices:read, invoices:write"
+		errors={errors}
+		required
+	/>
+);
+
 const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; problem?: Problem | null }) => {
 	const errors = fieldErrors(problem);
 	return (
@@ -42,14 +90,7 @@ const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; pro
 						</option>
 					))}
 				</select>
-				<Field
-					name="scopes"
-					label="Scopes"
-					value={form.scopes}
-					hint="Comma-separated, e.g. invoices:read, invoices:write"
-					errors={errors}
-					required
-				/>
+				<ScopesField value={form.scopes} errors={errors} />
 				<Field
 					name="expiresInDays"
 					label="Expires in (days)"
@@ -58,31 +99,7 @@ const CreateForm = ({ form = {}, problem }: { form?: Record<string, string>; pro
 					hint="1 to 365; empty gives the longest the account's settings allow"
 					errors={errors}
 				/>
-				<Field
-					name="ipAllowlist"
-					label="IP allowlist"
-					value={form.ipAllowlist}
-					hint="Comma-separated CIDRs; empty allows any address"
-					errors={errors}
-				/>
-				<div class="row">
-					<Field
-						name="rateLimit"
-						label="Rate limit (requests)"
-						type="number"
-						value={form.rateLimit ?? "1000"}
-						hint="1 to 1,000,000"
-						errors={errors}
-					/>
-					<Field
-						name="windowSeconds"
-						label="per (seconds)"
-						type="number"
-						value={form.windowSeconds ?? "3600"}
-						hint="1 to 86,400"
-						errors={errors}
-					/>
-				</div>
+				<AccessFields form={form} errors={errors} />
 				<button type="submit">Create key</button>
 			</form>
 		</section>
@@ -263,39 +280,8 @@ async function keyPage(
 					<h2>Settings</h2>
 					<form method="post" action={base}>
 						<Field name="name" label="Name" value={form.name} errors={errors} required />
-						<Field
-							name="scopes"
-							label="Scopes"
-							value={form.scopes}
-							hint="Comma-separated, e.g. invoices:read, invoices:write"
-							errors={errors}
-							required
-						/>
-						<Field
-							name="ipAllowlist"
-							label="IP allowlist"
-							value={form.ipAllowlist}
-							hint="Comma-separated CIDRs; empty allows any address"
-							errors={errors}
-						/>
-						<div class="row">
-							<Field
-								name="rateLimit"
-								label="Rate limit (requests)"
-								type="number"
-								value={form.rateLimit}
-								hint="1 to 1,000,000"
-								errors={errors}
-							/>
-							<Field
-								name="windowSeconds"
-								label="per (seconds)"
-								type="number"
-								value={form.windowSeconds}
-								hint="1 to 86,400"
-								errors={errors}
-							/>
-						</div>
+						<ScopesField value={form.scopes} errors={errors} />
+						<AccessFields form={form} errors={errors} />
 						<button type="submit">Save settings</button>
 					</form>
 				</section>

@@ -18,17 +18,19 @@ export const isReauthenticationRequired = (problem: Problem | null | undefined):
 	isProblem(problem, "reauthentication-required");
 
 const REPLAY = "__replay";
-/** The console forms that can need a fresh proof, and so may be finished after one. */
-const ACCOUNT = "\\/console\\/a\\/acc_[a-z2-7]{16}";
-const REPLAYABLE = [
-	new RegExp(`^${ACCOUNT}\\/keys\\/key_[a-z2-7]{16}\\/rotate$`),
-	new RegExp(`^${ACCOUNT}\\/invitations$`),
-	new RegExp(`^${ACCOUNT}\\/members\\/usr_[a-z2-7]{16}\\/role$`),
-	/^\/console\/a\/acc_[a-z2-7]{16}\/keys$/,
-	/^\/console\/a\/acc_[a-z2-7]{16}\/settings$/,
-	/^\/console\/security\/revoke-other-sessions$/,
-	/^\/console\/security\/email$/,
-];
+
+/**
+ * The console forms that may be finished after a fresh proof: every POST route of the console's
+ * account and security pages, read from the router itself once they are registered, so a new form
+ * that meets the prompt can never be one the prompt cannot finish (a hand-kept list missed the key
+ * settings form). Path parameters stand for ids (`acc_…`, `key_…`, `usr_…`, `inv_…`, `ses_…`); the
+ * replay posts to the console's own route, as the person, with the new session.
+ */
+function replayableForms(app: App): RegExp[] {
+	return app.routes
+		.filter((r) => r.method === "POST" && /^\/console\/(a\/:accountId\/|security\/)/.test(r.path))
+		.map((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, "[a-z]{3}_[a-z2-7]{16}").replaceAll("/", "\\/")}$`));
+}
 
 /** The prompt: the password, and the form to finish afterwards. */
 export function reauthenticationPrompt(
@@ -66,7 +68,9 @@ export function reauthenticationPrompt(
 	);
 }
 
+/** Registered after every other console page: the forms it may finish are read from the router. */
 export function registerConsoleReauth(app: App) {
+	let replayable: RegExp[] | null = null;
 	app.post(
 		"/console/reauthenticate",
 		ui.withUser(app, async (c, me) => {
@@ -77,7 +81,8 @@ export function registerConsoleReauth(app: App) {
 					.filter(([name]) => name.startsWith("field."))
 					.map(([name, value]) => [name.slice("field.".length), value]),
 			);
-			if (!REPLAYABLE.some((pattern) => pattern.test(action)))
+			replayable ??= replayableForms(app);
+			if (!replayable.some((pattern) => pattern.test(action)))
 				return ui.renderPage(c, "Not found", ui.nav(null, ""), <p>Nothing to continue.</p>, 404);
 			const res = await me.api.call((api) =>
 				api.me.reauthenticate({

@@ -13,6 +13,15 @@ import { CodeField, Field, Notice, PasswordField, ShownOnce, Table } from "../co
 import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
+/** Sends a new address-confirmation link (the API allows 3 an hour). */
+export const ResendVerificationForm = () => (
+	<form method="post" action="/console/security/resend-verification">
+		<button type="submit" class="secondary">
+			Email me a new link
+		</button>
+	</form>
+);
+
 const DONE: Record<string, string> = {
 	password: "Your password is changed.",
 	"mfa-off": "Two-factor authentication is off.",
@@ -64,11 +73,7 @@ async function securityPage(
 						/>
 						<button type="submit">Verify</button>
 					</form>
-					<form method="post" action="/console/security/resend-verification">
-						<button type="submit" class="secondary">
-							Email me a new link
-						</button>
-					</form>
+					<ResendVerificationForm />
 				</section>
 			)}
 			<section>

@@ -13,6 +13,14 @@ function decodedLength(base64: string): number {
 	}
 }
 
+function isHttpsUrl(value: string | undefined): boolean {
+	try {
+		return value !== undefined && new URL(value).protocol === "https:";
+	} catch {
+		return false;
+	}
+}
+
 /** Returns what is wrong with the deployment's configuration, or an empty list. */
 export function configurationProblems(env: Env): string[] {
 	const problems: string[] = [];
@@ -27,6 +35,13 @@ export function configurationProblems(env: Env): string[] {
 	}
 	if (deployed && env.MAIL_TRANSPORT !== "http") {
 		problems.push("MAIL_TRANSPORT must be 'http' outside development (the outbox is for development only)");
+	}
+	// Emailed links (invitations, address confirmations) start here. Without it they would take
+	// their host from the request, which a proxy or a wildcard route could let a caller choose.
+	if (deployed && !isHttpsUrl(env.CONSOLE_URL)) {
+		problems.push(
+			"CONSOLE_URL must be set to the console's https:// address outside development (emailed links start there)",
+		);
 	}
 	if (env.MAIL_TRANSPORT === "http" && (!env.MAIL_API_URL || !env.MAIL_API_TOKEN)) {
 		problems.push("MAIL_TRANSPORT=http needs MAIL_API_URL and the MAIL_API_TOKEN secret");
