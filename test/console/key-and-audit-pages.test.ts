@@ -336,3 +336,21 @@ describe("the second-factor step", () => {
 		expect(await failed.text()).toMatch(/<details class="card" open="">/);
 	});
 });
+
+describe("a success message comes only from the page's own table", () => {
+	it("?done= with a prototype's name (constructor, toString) shows no message", async () => {
+		const s = await seedAccount(systemClock);
+		const owner = s.users.owner.token;
+		for (const path of [
+			`/console/a/${s.accountId}/members?done=constructor`,
+			`/console/a/${s.accountId}/keys/${s.keyIds.owner}?done=toString`,
+			"/console/security?done=constructor",
+		]) {
+			const res = await t.request(path, visitor(owner));
+			expect(res.status, path).toBe(200);
+			const html = await res.text();
+			expect(html, path).not.toContain('class="notice ok"');
+			expect(html, path).not.toContain("[object");
+		}
+	});
+});

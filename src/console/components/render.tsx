@@ -99,6 +99,15 @@ export const withAccount = (
 		return handler(c, me, accountId, membership.role);
 	});
 
+/**
+ * The success message a form's `?done=` names, from the page's own table. Own keys only: the query
+ * is the visitor's to write, and `?done=constructor` must name nothing rather than a prototype's.
+ */
+export function doneOf<T>(c: ConsoleContext, table: Record<string, T>): T | undefined {
+	const key = c.req.query("done") ?? "";
+	return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** A problem from the API as a page-level message (field errors go next to their fields instead). */
 export const problemText = (problem: { detail?: string; title: string } | null | undefined) =>
 	problem ? (problem.detail ?? problem.title) : null;

@@ -189,7 +189,7 @@ async function keyPage(
 		return ui.renderPage(c, "Key not found", ui.nav(accountId, "keys"), <NotFound accountId={accountId} />, 404);
 	const { key, usage } = got.data;
 	const now = c.get("services").clock.now().getTime();
-	const done = DONE[c.req.query("done") ?? ""];
+	const done = ui.doneOf(c, DONE);
 	const errors = fieldErrors(extra.problem);
 	const form = extra.form ?? {
 		name: key.name,
@@ -445,9 +445,7 @@ export function registerConsoleKeys(app: App) {
 			const body = {
 				name: form.name ?? "",
 				environment: (form.environment ?? "") as CreateBody["environment"],
-				scopes: splitList(form.scopes),
-				ipAllowlist: splitList(form.ipAllowlist),
-				rateLimit: { limit: Number(form.rateLimit || 1000), windowSeconds: Number(form.windowSeconds || 3600) },
+				...accessFrom(form, { limit: 1000, windowSeconds: 3600 }),
 				...(form.expiresInDays ? { expiresInDays: Number(form.expiresInDays) } : {}),
 			} satisfies CreateBody;
 			const res = await me.api.call((api) => api.keys.create({ accountId, body }));
@@ -465,9 +463,8 @@ export function registerConsoleKeys(app: App) {
 			const keyId = c.req.param("keyId") ?? "";
 			const body = {
 				name: form.name ?? "",
-				scopes: splitList(form.scopes),
-				ipAllowlist: splitList(form.ipAllowlist),
-				rateLimit: { limit: Number(form.rateLimit || 0), windowSeconds: Number(form.windowSeconds || 0) },
+				// An emptied rate-limit field goes to the API as 0, which names it, rather than a silent default.
+				...accessFrom(form, { limit: 0, windowSeconds: 0 }),
 			} satisfies Body<"keys", "update">;
 			const res = await me.api.call((api) => api.keys.update({ accountId, keyId, body }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
@@ -504,6 +501,16 @@ export function registerConsoleKeys(app: App) {
 		}),
 	);
 }
+
+/** Scopes, allowlist and rate limit from the form fields `AccessFields` renders; `empty` stands in for blank numbers. */
+const accessFrom = (form: Record<string, string>, empty: { limit: number; windowSeconds: number }) => ({
+	scopes: splitList(form.scopes),
+	ipAllowlist: splitList(form.ipAllowlist),
+	rateLimit: {
+		limit: Number(form.rateLimit || empty.limit),
+		windowSeconds: Number(form.windowSeconds || empty.windowSeconds),
+	},
+});
 
 /** "rateLimit.windowSeconds" goes next to the window's own input; "rateLimit.limit" to the limit's. */
 const withWindowField = (problem: Problem): Problem => ({

@@ -31,7 +31,7 @@ async function membersPage(
 	]);
 	const errors = fieldErrors(extra.problem);
 	const base = `/console/a/${accountId}/members`;
-	const done = DONE[c.req.query("done") ?? ""];
+	const done = ui.doneOf(c, DONE);
 	return ui.renderPage(
 		c,
 		"Members",

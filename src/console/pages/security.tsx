@@ -43,7 +43,7 @@ async function securityPage(
 		extra.form === form && extra.problem && !extra.problem.errors ? (
 			<Notice kind="bad">{extra.problem.detail ?? extra.problem.title}</Notice>
 		) : null;
-	const done = DONE[c.req.query("done") ?? ""] ?? extra.notice;
+	const done = ui.doneOf(c, DONE) ?? extra.notice;
 	const accountId = me.memberships[0]?.accountId ?? null;
 	return ui.renderPage(
 		c,
