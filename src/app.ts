@@ -20,6 +20,7 @@ import { createDatabase } from "./db";
 import { registerMeEmail } from "./identity/email-change-routes";
 import { registerMe } from "./identity/me-routes";
 import { registerMeMfa } from "./identity/mfa-routes";
+import { registerPasskeys } from "./identity/passkey-routes";
 import { registerPasswordReset } from "./identity/password-reset-routes";
 import { registerMeReauthenticate } from "./identity/reauthenticate-routes";
 import { registerAuthMfa } from "./identity/second-factor-routes";
@@ -111,6 +112,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerDocs(app);
 	registerAuth(app);
 	registerAuthMfa(app);
+	registerPasskeys(app);
 	registerPasswordReset(app);
 	registerMe(app);
 	registerMeMfa(app);

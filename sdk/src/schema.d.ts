@@ -514,14 +514,15 @@ export interface paths {
                  */
                 token: string;
                 /**
-                 * @description The second factors that can finish this sign-in: `totp` and `recovery_code`, and `email_code` when the address is verified and none of the user's accounts turns `emailCodeSecondFactor` off
+                 * @description The second factors that can finish this sign-in: `passkey` when the user has one (options from POST /v1/auth/mfa/passkey-options), `totp` and `recovery_code` with an authenticator app, and `email_code` when the address is verified and none of the user's accounts turns `emailCodeSecondFactor` off
                  * @example [
+                 *   "passkey",
                  *   "totp",
                  *   "recovery_code",
                  *   "email_code"
                  * ]
                  */
-                methods: ("totp" | "recovery_code" | "email_code")[];
+                methods: ("passkey" | "totp" | "recovery_code" | "email_code")[];
                 /**
                  * Format: date-time
                  * @description When the challenge expires: 10 minutes after the password was accepted
@@ -691,16 +692,70 @@ export interface paths {
              */
             challengeToken: string;
             /**
-             * @description What `code` is: `totp` (the authenticator app's current code), `recovery_code` (one of the user's recovery codes, used up by this) or `email_code` (the code from POST /v1/auth/mfa/email-code). It must be one of the challenge's `methods` (else 400).
+             * @description What answers the challenge: `passkey` (send `credential`, the browser's answer to the options from POST /v1/auth/mfa/passkey-options), or a `code`: `totp` (the authenticator app's current code), `recovery_code` (one of the user's recovery codes, used up by this) or `email_code` (the code from POST /v1/auth/mfa/email-code). It must be one of the challenge's `methods` (else 400).
              * @example totp
              * @enum {string}
              */
-            method: "totp" | "recovery_code" | "email_code";
+            method: "passkey" | "totp" | "recovery_code" | "email_code";
             /**
-             * @description The code: 6 digits for `totp` and `email_code`; for `recovery_code`, the code as shown (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter). Five wrong codes in a row lock second-factor checks for 15 minutes (429).
+             * @description For every method but `passkey`: 6 digits for `totp` and `email_code`; for `recovery_code`, the code as shown (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter). Five wrong answers in a row lock second-factor checks for 15 minutes (429).
              * @example 123456
              */
-            code: string;
+            code?: string;
+            /** @description For `passkey` only: what `navigator.credentials.get()` resolved with, as `toJSON()` gives it */
+            credential?: {
+              /**
+               * @description The credential's id, as the browser gives it (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              id: string;
+              /**
+               * @description The same id as `id` (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              rawId: string;
+              /**
+               * @description Always `public-key`
+               * @example public-key
+               * @enum {string}
+               */
+              type: "public-key";
+              /** @description The authenticator's assertion response */
+              response: {
+                /**
+                 * @description The client data the browser built (base64url)
+                 * @example eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0
+                 */
+                clientDataJSON: string;
+                /**
+                 * @description The authenticator data (base64url)
+                 * @example SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ
+                 */
+                authenticatorData: string;
+                /**
+                 * @description The assertion signature (base64url)
+                 * @example MEUCIQDf3k
+                 */
+                signature: string;
+                /**
+                 * @description The user handle of a discoverable credential (base64url)
+                 * @example dXNyXzdoZDJrcTV4bTN3ejZ2cGE
+                 */
+                userHandle?: string | null;
+              };
+              /**
+               * @description `platform` or `cross-platform`, as the browser reports it; informational
+               * @example platform
+               */
+              authenticatorAttachment?: string | null;
+              /**
+               * @description The client's extension results; none are used
+               * @example {}
+               */
+              clientExtensionResults?: {
+                [key: string]: unknown;
+              };
+            };
           };
         };
       };
@@ -711,6 +766,822 @@ export interface paths {
             "application/json": {
               session: components["schemas"]["NewSession"];
               user: components["schemas"]["User"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/me/passkeys/options": {
+    /**
+     * Start adding a passkey: creation options with a single-use challenge (5 minutes)
+     * @description Needs a recent proof of identity (POST /v1/me/reauthenticate within ten minutes, or a fresh sign-in): a stolen session must not add a way in. At most 20 passkeys per user (409).
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    post: {
+      responses: {
+        /** @description Options for the browser */
+        200: {
+          content: {
+            "application/json": {
+              /** @description Pass to `PublicKeyCredential.parseCreationOptionsFromJSON()`, then to `navigator.credentials.create()` */
+              publicKey: {
+                /**
+                 * @description A single-use challenge (32 random bytes, base64url), valid 5 minutes. The example is made up.
+                 * @example p2v8QmW3kF1xN6tR9yB4cH7jL0sD5gA2eZ3uV8iO1qM
+                 */
+                challenge: string;
+                /** @description Who the passkey is for */
+                rp: {
+                  /**
+                   * @description The relying party id (`WEBAUTHN_RP_ID`)
+                   * @example keyward.dev
+                   */
+                  id: string;
+                  /**
+                   * @description The name the browser shows
+                   * @example Keyward
+                   */
+                  name: string;
+                };
+                /** @description Whose passkey it is */
+                user: {
+                  /**
+                   * @description The user handle: the user's id as UTF-8, base64url
+                   * @example dXNyXzdoZDJrcTV4bTN3ejZ2cGE
+                   */
+                  id: string;
+                  /**
+                   * @description The user's email address
+                   * @example ada@example.com
+                   */
+                  name: string;
+                  /**
+                   * @description The user's name
+                   * @example Ada Lovelace
+                   */
+                  displayName: string;
+                };
+                /** @description Ed25519 (-8), ES256 (-7) and RS256 (-257), in that order of preference */
+                pubKeyCredParams: {
+                    /**
+                     * @description Always `public-key`
+                     * @example public-key
+                     * @enum {string}
+                     */
+                    type: "public-key";
+                    /**
+                     * @description A COSE algorithm
+                     * @example -7
+                     */
+                    alg: number;
+                  }[];
+                /**
+                 * @description Milliseconds the browser may wait
+                 * @example 300000
+                 */
+                timeout: number;
+                /**
+                 * @description No attestation is asked for
+                 * @example none
+                 * @enum {string}
+                 */
+                attestation: "none";
+                /** @description What kind of authenticator is wanted */
+                authenticatorSelection: {
+                  /**
+                   * @description A discoverable credential, so sign-in needs no email
+                   * @example required
+                   * @enum {string}
+                   */
+                  residentKey: "required";
+                  /**
+                   * @description The same, for older browsers
+                   * @example true
+                   * @enum {boolean}
+                   */
+                  requireResidentKey: true;
+                  /**
+                   * @description Asked for; a passkey made without it can still be a second factor
+                   * @example preferred
+                   * @enum {string}
+                   */
+                  userVerification: "preferred";
+                };
+                /** @description The user's passkeys already registered: the browser will not make a second */
+                excludeCredentials: {
+                    /**
+                     * @description Always `public-key`
+                     * @example public-key
+                     * @enum {string}
+                     */
+                    type: "public-key";
+                    /**
+                     * @description The credential's id, as the browser gives it (base64url)
+                     * @example tJk2yW5wQb6Y4rE3xN0pZg
+                     */
+                    id: string;
+                    /**
+                     * @description The transports the authenticator reported (`internal`, `hybrid`, `usb`, `nfc`, `ble`); unknown ones are dropped
+                     * @example [
+                     *   "internal",
+                     *   "hybrid"
+                     * ]
+                     */
+                    transports: string[];
+                  }[];
+              };
+              /**
+               * Format: date-time
+               * @description When the challenge expires: 5 minutes from now
+               * @example 2026-03-02T09:35:00.000Z
+               */
+              expiresAt: string;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/me/passkeys": {
+    /**
+     * The signed-in user's passkeys
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    get: {
+      responses: {
+        /** @description The passkeys */
+        200: {
+          content: {
+            "application/json": {
+              /** @description Oldest first; at most 20 */
+              data: components["schemas"]["Passkey"][];
+            };
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Finish adding a passkey with the browser's answer to the options
+     * @description Checks the client data (type, one of the configured origins, the challenge from POST /v1/me/passkeys/options, spent by this whatever the outcome), the rpId hash and user presence, and takes the public key (ES256, RS256 or Ed25519). Attestation is not asked for and not trusted. Audited and emailed.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description A name to tell it apart: 1 to 64 characters after trimming, no control characters
+             * @example MacBook Touch ID
+             */
+            name: string;
+            /** @description What `navigator.credentials.create()` resolved with, as `toJSON()` gives it */
+            credential: {
+              /**
+               * @description The credential's id, as the browser gives it (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              id: string;
+              /**
+               * @description The same id as `id` (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              rawId: string;
+              /**
+               * @description Always `public-key`
+               * @example public-key
+               * @enum {string}
+               */
+              type: "public-key";
+              /** @description The authenticator's attestation response */
+              response: {
+                /**
+                 * @description The client data the browser built (base64url)
+                 * @example eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0
+                 */
+                clientDataJSON: string;
+                /**
+                 * @description The attestation object (CBOR) (base64url)
+                 * @example o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YQ
+                 */
+                attestationObject: string;
+                /**
+                 * @description The transports the authenticator reported (`internal`, `hybrid`, `usb`, `nfc`, `ble`); unknown ones are dropped
+                 * @example [
+                 *   "internal",
+                 *   "hybrid"
+                 * ]
+                 */
+                transports?: string[];
+                /**
+                 * @description A copy of the authenticator data; not used (base64url)
+                 * @example SZYN5YgO
+                 */
+                authenticatorData?: string;
+                /**
+                 * @description A copy of the public key (SPKI); not used (base64url)
+                 * @example MFkwEwYHKoZI
+                 */
+                publicKey?: string;
+                /**
+                 * @description A copy of the key's COSE algorithm; not used
+                 * @example -7
+                 */
+                publicKeyAlgorithm?: number;
+              };
+              /**
+               * @description `platform` or `cross-platform`, as the browser reports it; informational
+               * @example platform
+               */
+              authenticatorAttachment?: string | null;
+              /**
+               * @description The client's extension results; none are used
+               * @example {}
+               */
+              clientExtensionResults?: {
+                [key: string]: unknown;
+              };
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Added */
+        201: {
+          content: {
+            "application/json": {
+              passkey: components["schemas"]["Passkey"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/me/passkeys/{passkeyId}": {
+    /**
+     * Remove a passkey (needs a recent proof of identity; audited and emailed)
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The passkey's id (`pky_` and 16 characters) */
+          passkeyId: string;
+        };
+      };
+      responses: {
+        /** @description Removed */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Rename a passkey (audited and emailed)
+     * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The passkey's id (`pky_` and 16 characters) */
+          passkeyId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description A name to tell it apart: 1 to 64 characters after trimming, no control characters
+             * @example MacBook Touch ID
+             */
+            name: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Renamed */
+        200: {
+          content: {
+            "application/json": {
+              passkey: components["schemas"]["Passkey"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/passkey/options": {
+    /**
+     * Start a sign-in with a passkey alone: discoverable-credential options, no email needed
+     * @description The options suit conditional mediation (autofill) as well as a button. 60 an hour per address (429). The challenge is single use and lasts 5 minutes.
+     */
+    post: {
+      responses: {
+        /** @description Options for the browser */
+        200: {
+          content: {
+            "application/json": {
+              /** @description Pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then to `navigator.credentials.get()` */
+              publicKey: {
+                /**
+                 * @description A single-use challenge (32 random bytes, base64url), valid 5 minutes. The example is made up.
+                 * @example p2v8QmW3kF1xN6tR9yB4cH7jL0sD5gA2eZ3uV8iO1qM
+                 */
+                challenge: string;
+                /**
+                 * @description The relying party id
+                 * @example keyward.dev
+                 */
+                rpId: string;
+                /**
+                 * @description Milliseconds the browser may wait
+                 * @example 300000
+                 */
+                timeout: number;
+                /**
+                 * @description `required` for a sign-in with the passkey alone (it is both factors then); `preferred` as a second factor
+                 * @example required
+                 * @enum {string}
+                 */
+                userVerification: "required" | "preferred";
+                /** @description Empty for a sign-in (any of the user's discoverable passkeys); the user's passkeys as a second factor */
+                allowCredentials: {
+                    /**
+                     * @description Always `public-key`
+                     * @example public-key
+                     * @enum {string}
+                     */
+                    type: "public-key";
+                    /**
+                     * @description The credential's id, as the browser gives it (base64url)
+                     * @example tJk2yW5wQb6Y4rE3xN0pZg
+                     */
+                    id: string;
+                    /**
+                     * @description The transports the authenticator reported (`internal`, `hybrid`, `usb`, `nfc`, `ble`); unknown ones are dropped
+                     * @example [
+                     *   "internal",
+                     *   "hybrid"
+                     * ]
+                     */
+                    transports: string[];
+                  }[];
+              };
+              /**
+               * Format: date-time
+               * @description When the challenge expires: 5 minutes from now
+               * @example 2026-03-02T09:35:00.000Z
+               */
+              expiresAt: string;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/passkey/verify": {
+    /**
+     * Sign in with a passkey: a session when it verifies
+     * @description The passkey must verify the user (PIN or biometrics: the `UV` flag), since it stands for both factors. Checked: the client data (type, origin, the challenge, spent by this), the rpId hash, user presence and verification, the signature, and the signature counter, which must move forward when the authenticator keeps one (else it may be a clone, and it is refused). Failures count against the address like failed password sign-ins (429 with Retry-After), and every attempt is audited.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            /** @description What `navigator.credentials.get()` resolved with, as `toJSON()` gives it */
+            credential: {
+              /**
+               * @description The credential's id, as the browser gives it (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              id: string;
+              /**
+               * @description The same id as `id` (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              rawId: string;
+              /**
+               * @description Always `public-key`
+               * @example public-key
+               * @enum {string}
+               */
+              type: "public-key";
+              /** @description The authenticator's assertion response */
+              response: {
+                /**
+                 * @description The client data the browser built (base64url)
+                 * @example eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0
+                 */
+                clientDataJSON: string;
+                /**
+                 * @description The authenticator data (base64url)
+                 * @example SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ
+                 */
+                authenticatorData: string;
+                /**
+                 * @description The assertion signature (base64url)
+                 * @example MEUCIQDf3k
+                 */
+                signature: string;
+                /**
+                 * @description The user handle of a discoverable credential (base64url)
+                 * @example dXNyXzdoZDJrcTV4bTN3ejZ2cGE
+                 */
+                userHandle?: string | null;
+              };
+              /**
+               * @description `platform` or `cross-platform`, as the browser reports it; informational
+               * @example platform
+               */
+              authenticatorAttachment?: string | null;
+              /**
+               * @description The client's extension results; none are used
+               * @example {}
+               */
+              clientExtensionResults?: {
+                [key: string]: unknown;
+              };
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Signed in */
+        200: {
+          content: {
+            "application/json": {
+              session: components["schemas"]["NewSession"];
+              user: components["schemas"]["User"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/mfa/passkey-options": {
+    /**
+     * Options for answering a sign-in's second-factor challenge with a passkey
+     * @description After a password sign-in answered `mfaRequired` with `passkey` among its methods. The options list the user's passkeys; send the browser's answer to POST /v1/auth/mfa/verify with `method: "passkey"`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The `challenge.token` from the login answer (single use, 10 minutes). The example is made up.
+             * @example exampleexampleexampleexampleexampleexampleexampleexa
+             */
+            challengeToken: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Options for the browser */
+        200: {
+          content: {
+            "application/json": {
+              /** @description Pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then to `navigator.credentials.get()` */
+              publicKey: {
+                /**
+                 * @description A single-use challenge (32 random bytes, base64url), valid 5 minutes. The example is made up.
+                 * @example p2v8QmW3kF1xN6tR9yB4cH7jL0sD5gA2eZ3uV8iO1qM
+                 */
+                challenge: string;
+                /**
+                 * @description The relying party id
+                 * @example keyward.dev
+                 */
+                rpId: string;
+                /**
+                 * @description Milliseconds the browser may wait
+                 * @example 300000
+                 */
+                timeout: number;
+                /**
+                 * @description `required` for a sign-in with the passkey alone (it is both factors then); `preferred` as a second factor
+                 * @example required
+                 * @enum {string}
+                 */
+                userVerification: "required" | "preferred";
+                /** @description Empty for a sign-in (any of the user's discoverable passkeys); the user's passkeys as a second factor */
+                allowCredentials: {
+                    /**
+                     * @description Always `public-key`
+                     * @example public-key
+                     * @enum {string}
+                     */
+                    type: "public-key";
+                    /**
+                     * @description The credential's id, as the browser gives it (base64url)
+                     * @example tJk2yW5wQb6Y4rE3xN0pZg
+                     */
+                    id: string;
+                    /**
+                     * @description The transports the authenticator reported (`internal`, `hybrid`, `usb`, `nfc`, `ble`); unknown ones are dropped
+                     * @example [
+                     *   "internal",
+                     *   "hybrid"
+                     * ]
+                     */
+                    transports: string[];
+                  }[];
+              };
+              /**
+               * Format: date-time
+               * @description When the challenge expires: 5 minutes from now
+               * @example 2026-03-02T09:35:00.000Z
+               */
+              expiresAt: string;
             };
           };
         };
@@ -3581,7 +4452,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -4315,10 +5186,15 @@ export interface components {
        */
       emailVerified: boolean;
       /**
-       * @description Whether the user has a TOTP authenticator: sign-in then asks for a second factor
+       * @description Whether the user has a second factor (a TOTP authenticator or a passkey): a password sign-in then asks for it
        * @example true
        */
       mfaEnabled: boolean;
+      /**
+       * @description How many passkeys the user has (GET /v1/me/passkeys lists them)
+       * @example 1
+       */
+      passkeys: number;
       /**
        * Format: date-time
        * @description When the user signed up
@@ -4349,6 +5225,41 @@ export interface components {
        * @example 2026-03-03T09:30:00.000Z
        */
       expiresAt: string;
+    };
+    /** @description A passkey of the signed-in user. Nothing secret: the private key never leaves the authenticator. */
+    Passkey: {
+      /**
+       * @description The passkey's id
+       * @example pky_6tq3hx7mz2kw5dna
+       */
+      id: string;
+      /**
+       * @description The name the user gave it
+       * @example MacBook Touch ID
+       */
+      name: string;
+      /**
+       * Format: date-time
+       * @description When it was added
+       * @example 2026-02-03T14:20:00.000Z
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @description Its last sign-in or proof; null when never used
+       * @example 2026-03-02T09:30:00.000Z
+       */
+      lastUsedAt: string | null;
+      /**
+       * @description Whether it can be synced to other devices (a synced passkey rather than a device-bound key)
+       * @example true
+       */
+      backupEligible: boolean;
+      /**
+       * @description Whether it is backed up or synced now
+       * @example true
+       */
+      backedUp: boolean;
     };
     /** @description A live session of the signed-in user. Its token is never shown again. */
     Session: {
@@ -4772,7 +5683,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success

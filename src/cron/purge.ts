@@ -1,5 +1,5 @@
 /**
- * Deletes what has expired and serves no one: MFA challenges, email
+ * Deletes what has expired and serves no one: MFA and WebAuthn challenges, email
  * verification and password reset tokens, invitations, and webhook delivery
  * records past their retention. Sessions live in each user's Durable Object,
  * which purges its own on its alarm (src/durable/account.ts). Bounded per
@@ -7,7 +7,7 @@
  */
 import { inArray, lt } from "drizzle-orm";
 import type { Database } from "../db";
-import { emailTokens, invitations, mfaChallenges, webhookDeliveries } from "../db/schema";
+import { emailTokens, invitations, mfaChallenges, webauthnChallenges, webhookDeliveries } from "../db/schema";
 
 const DAY_MS = 86_400_000;
 /** How long the account can look back at its webhook deliveries. */
@@ -16,7 +16,7 @@ const PURGE_LIMIT = 1000;
 
 export async function purgeExpired(db: Database, now: Date, limit = PURGE_LIMIT) {
 	const deliveriesBefore = new Date(now.getTime() - DELIVERY_RETENTION_DAYS * DAY_MS);
-	const [challenges, tokens, invites, deliveries] = await db.batch([
+	const [challenges, tokens, invites, deliveries, ceremonies] = await db.batch([
 		db
 			.delete(mfaChallenges)
 			.where(
@@ -61,11 +61,25 @@ export async function purgeExpired(db: Database, now: Date, limit = PURGE_LIMIT)
 				),
 			)
 			.returning({ id: webhookDeliveries.id }),
+		db
+			.delete(webauthnChallenges)
+			.where(
+				inArray(
+					webauthnChallenges.challengeHash,
+					db
+						.select({ id: webauthnChallenges.challengeHash })
+						.from(webauthnChallenges)
+						.where(lt(webauthnChallenges.expiresAt, now))
+						.limit(limit),
+				),
+			)
+			.returning({ id: webauthnChallenges.challengeHash }),
 	]);
 	return {
 		mfaChallenges: challenges.length,
 		emailTokens: tokens.length,
 		invitations: invites.length,
 		webhookDeliveries: deliveries.length,
+		webauthnChallenges: ceremonies.length,
 	};
 }

@@ -81,6 +81,8 @@ export const users = sqliteTable(
 		totpLastStep: integer("totp_last_step"),
 		/** When a sign-in found the password in a breach corpus; cleared when the password changes. */
 		passwordBreachedAt: integer("password_breached_at", { mode: "timestamp_ms" }),
+		/** How many passkeys the user has: recounted from `passkeys` in the same batch as every change to them. */
+		passkeyCount: integer("passkey_count").notNull().default(0),
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 	},
 	(t) => [uniqueIndex("users_email").on(t.email)],
@@ -166,6 +168,53 @@ export const recoveryCodes = sqliteTable(
 );
 
 /** Pending invitations; the emailed token is stored as SHA-256 only. One pending invitation per email and account. */
+/**
+ * WebAuthn credentials (passkeys and security keys). The public key is stored as a JWK for
+ * WebCrypto; nothing here is secret, but the credential id is unique across users.
+ */
+export const passkeys = sqliteTable(
+	"passkeys",
+	{
+		id: text("id").primaryKey(),
+		userId: text("user_id").notNull(),
+		/** The credential id, base64url. */
+		credentialId: text("credential_id").notNull(),
+		/** The public key as a JWK (JSON). */
+		publicKey: text("public_key").notNull(),
+		/** COSE algorithm: -7 (ES256), -257 (RS256) or -8 (Ed25519). */
+		algorithm: integer("algorithm").notNull(),
+		/** The last signature counter seen (0: the authenticator keeps none). */
+		signCount: integer("sign_count").notNull().default(0),
+		/** Flags from registration: may be backed up (BE), and is (BS, updated at each use). */
+		backupEligible: integer("backup_eligible", { mode: "boolean" }).notNull(),
+		backedUp: integer("backed_up", { mode: "boolean" }).notNull(),
+		/** JSON array of the transports the browser reported (hints for later ceremonies). */
+		transports: text("transports").notNull().default("[]"),
+		name: text("name").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+	},
+	(t) => [uniqueIndex("passkeys_credential").on(t.credentialId), index("passkeys_user").on(t.userId)],
+);
+
+/**
+ * Single-use WebAuthn challenges (5 minutes), stored as SHA-256 hashes. `purpose` says which
+ * ceremony may spend one: `register` (bound to the user), `sign_in` (anyone's passkey) or
+ * `second_factor` (bound to the user and their pending login challenge).
+ */
+export const webauthnChallenges = sqliteTable(
+	"webauthn_challenges",
+	{
+		challengeHash: text("challenge_hash").primaryKey(),
+		purpose: text("purpose", { enum: ["register", "sign_in", "second_factor"] }).notNull(),
+		userId: text("user_id"),
+		/** The login challenge (its token hash) a `second_factor` challenge finishes. */
+		loginChallengeHash: text("login_challenge_hash"),
+		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [index("webauthn_challenges_expires").on(t.expiresAt)],
+);
+
 export const invitations = sqliteTable(
 	"invitations",
 	{

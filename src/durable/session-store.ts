@@ -18,7 +18,15 @@ export interface SessionRecord {
 	ip: string | null;
 	userAgent: string | null;
 	country: string | null;
+	/**
+	 * How the sign-in that made the session was proved (`password`, `totp`, `passkey`, …; the
+	 * `amr` of RFC 8176 in spirit). Sessions from before factors were kept have none.
+	 */
+	factors: SessionFactor[];
 }
+
+export type SessionFactor = "password" | "totp" | "recovery_code" | "email_code" | "passkey";
+const FACTORS = new Set<string>(["password", "totp", "recovery_code", "email_code", "passkey"]);
 
 export interface NewSession extends SessionRecord {
 	secretHash: string;
@@ -31,6 +39,7 @@ type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleT
 	expires_at: number;
 	idle_timeout_ms: number;
 	user_agent: string | null;
+	factors: string | null;
 };
 
 /**
@@ -49,6 +58,7 @@ const toRecord = (r: Row): SessionRecord => ({
 	ip: r.ip,
 	userAgent: r.user_agent,
 	country: r.country,
+	factors: (r.factors ?? "").split(",").filter((f): f is SessionFactor => FACTORS.has(f)),
 });
 
 /** Why a session that was presented with its right secret no longer works. */
@@ -71,12 +81,16 @@ export class SessionStore {
 		);
 		sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
 			id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
-			expires_at INTEGER NOT NULL, idle_timeout_ms INTEGER NOT NULL, ip TEXT, user_agent TEXT, country TEXT)`);
+			expires_at INTEGER NOT NULL, idle_timeout_ms INTEGER NOT NULL, ip TEXT, user_agent TEXT, country TEXT,
+			factors TEXT)`);
+		// Objects made before sessions kept their factors gain the column once.
+		const columns = sql.exec<{ name: string }>("PRAGMA table_info(sessions)").toArray();
+		if (!columns.some((c) => c.name === "factors")) sql.exec("ALTER TABLE sessions ADD COLUMN factors TEXT");
 	}
 
 	insert(s: NewSession): void {
 		this.sql.exec(
-			"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country, factors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			s.id,
 			s.secretHash,
 			s.createdAt,
@@ -86,6 +100,7 @@ export class SessionStore {
 			s.ip,
 			s.userAgent,
 			s.country,
+			s.factors.join(","),
 		);
 		this.#end(
 			"id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",

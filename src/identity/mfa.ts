@@ -7,29 +7,47 @@ import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { AccountSettings } from "../accounts/settings";
 import type { Database } from "../db";
 import { emailTokens, mfaChallenges, recoveryCodes, users } from "../db/schema";
+import { ApiError } from "../problems";
 import { constantTimeEqual, hmacSha256Hex, sha256Hex } from "../security/digest";
 import { randomDigits } from "../security/random";
 import { openSecret } from "../security/secret-box";
 import { canonicalRecoveryCode, mintOpaqueToken, mintRecoveryCode } from "../security/secret-formats";
 import { matchTotp } from "../security/totp";
-import type { UserRow } from "./users";
+import { membershipsOf, type UserRow } from "./users";
 
 export const CHALLENGE_TTL_MS = 10 * 60_000;
 export const EMAIL_CODE_TTL_MS = 10 * 60_000;
 export const EMAIL_CODE_MAX_ATTEMPTS = 5;
 const RECOVERY_CODE_COUNT = 10;
 
-export type MfaMethod = "totp" | "recovery_code" | "email_code";
+export type MfaMethod = "passkey" | "totp" | "recovery_code" | "email_code";
 /**
- * The second factors a user may answer a challenge with. An emailed code stands in for the
+ * The second factors a user may answer a challenge with: a passkey, TOTP (with its recovery
+ * codes), and an emailed code. An emailed code stands in for the
  * authenticator only for a verified address (a code sent to an address nobody proved is no factor
  * at all), and only while none of the user's accounts refuses it (`emailCodeSecondFactor`).
  */
 export const mfaMethodsOf = (user: UserRow, settings: readonly AccountSettings[]): MfaMethod[] => {
 	const emailCodes = user.emailVerifiedAt !== null && settings.every((s) => s.emailCodeSecondFactor);
-	const methods: MfaMethod[] = user.totpSecret ? ["totp", "recovery_code"] : [];
+	const methods: MfaMethod[] = [
+		...(user.passkeyCount > 0 ? (["passkey"] as const) : []),
+		...(user.totpSecret ? (["totp", "recovery_code"] as const) : []),
+	];
 	return emailCodes ? [...methods, "email_code"] : methods;
 };
+
+/** A method the user's challenge does not offer (an email code for an unverified address, say) is refused. */
+export async function assertMethodOffered(db: Database, user: UserRow, method: MfaMethod): Promise<void> {
+	const offered = mfaMethodsOf(
+		user,
+		(await membershipsOf(db, user.id)).map((m) => m.settings),
+	);
+	if (!offered.includes(method))
+		throw new ApiError("validation", {
+			detail: `This sign-in cannot be finished with ${method.replace("_", " ")}`,
+			errors: [{ path: "method", message: `Offered: ${offered.join(", ") || "none"}` }],
+		});
+}
 
 export async function createChallenge(db: Database, userId: string, now: Date) {
 	const token = mintOpaqueToken();

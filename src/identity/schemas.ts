@@ -50,8 +50,13 @@ export const UserSchema = z
 			example: true,
 		}),
 		mfaEnabled: z.boolean().openapi({
-			description: "Whether the user has a TOTP authenticator: sign-in then asks for a second factor",
+			description:
+				"Whether the user has a second factor (a TOTP authenticator or a passkey): a password sign-in then asks for it",
 			example: true,
+		}),
+		passkeys: z.number().int().openapi({
+			description: "How many passkeys the user has (GET /v1/me/passkeys lists them)",
+			example: 1,
 		}),
 		createdAt: Timestamp("When the user signed up", CREATED),
 		passwordBreached: z.boolean().openapi({

@@ -4,12 +4,14 @@ import type { Database } from "../db";
 import { userSessions } from "../durable/address";
 import { logMailFailure } from "../mail";
 import type { App, AppEnv } from "../platform/app-env";
-import { ApiError } from "../problems";
+import { ApiError, validationError } from "../problems";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { throttledHeaders } from "../security/rate-limit-headers";
+import { WebAuthnRefusal } from "../security/webauthn";
 import { guardedUserCheck, throttledUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
 import {
+	assertMethodOffered,
 	consumeChallenge,
 	consumeRecoveryCode,
 	findChallenge,
@@ -19,6 +21,8 @@ import {
 	verifyEmailCode,
 	verifyUserTotp,
 } from "./mfa";
+import { verifyPasskeyAssertion } from "./passkey-ceremony";
+import { AssertionCredential, type AssertionCredentialJson } from "./passkey-schemas";
 import { CodeField, SessionSchema, TokenFrom, UserSchema } from "./schemas";
 import { requestMeta } from "./sessions";
 import { completeLogin } from "./sign-in-routes";
@@ -47,18 +51,22 @@ export const mfaVerifyRoute = createRoute({
 		body: jsonBody(
 			z.strictObject({
 				challengeToken: ChallengeToken,
-				method: z.enum(["totp", "recovery_code", "email_code"]).openapi({
+				method: z.enum(["passkey", "totp", "recovery_code", "email_code"]).openapi({
 					description:
-						"What `code` is: `totp` (the authenticator app's current code), `recovery_code` (one of the user's " +
-						"recovery codes, used up by this) or `email_code` (the code from POST /v1/auth/mfa/email-code). It must " +
-						"be one of the challenge's `methods` (else 400).",
+						"What answers the challenge: `passkey` (send `credential`, the browser's answer to the options from " +
+						"POST /v1/auth/mfa/passkey-options), or a `code`: `totp` (the authenticator app's current code), " +
+						"`recovery_code` (one of the user's recovery codes, used up by this) or `email_code` (the code from " +
+						"POST /v1/auth/mfa/email-code). It must be one of the challenge's `methods` (else 400).",
 					example: "totp",
 				}),
-				code: CodeField.openapi({
+				code: CodeField.optional().openapi({
 					description:
-						"The code: 6 digits for `totp` and `email_code`; for `recovery_code`, the code as shown " +
-						"(`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter). Five wrong codes in a row " +
-						"lock second-factor checks for 15 minutes (429).",
+						"For every method but `passkey`: 6 digits for `totp` and `email_code`; for `recovery_code`, the code " +
+						"as shown (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter). Five wrong " +
+						"answers in a row lock second-factor checks for 15 minutes (429).",
+				}),
+				credential: AssertionCredential.optional().openapi({
+					description: "For `passkey` only: what `navigator.credentials.get()` resolved with, as `toJSON()` gives it",
 				}),
 			}),
 		),
@@ -69,17 +77,32 @@ export const mfaVerifyRoute = createRoute({
 	},
 });
 
-/** A method the user's challenge does not offer (an email code for an unverified address, say) is refused. */
-async function assertMethodOffered(db: Database, user: UserRow, method: MfaMethod): Promise<void> {
-	const offered = mfaMethodsOf(
-		user,
-		(await membershipsOf(db, user.id)).map((m) => m.settings),
+/** What answers the challenge: a passkey's assertion, or a code; the other one is refused (400). */
+function answerOf(
+	method: MfaMethod,
+	code: string | undefined,
+	credential: AssertionCredentialJson | undefined,
+):
+	| { method: "passkey"; credential: AssertionCredentialJson }
+	| { method: Exclude<MfaMethod, "passkey">; code: string } {
+	if (method === "passkey") {
+		if (credential && code === undefined) return { method, credential };
+		throw validationError(
+			[
+				...(credential ? [] : [{ path: "credential", message: "Required with method passkey" }]),
+				...(code === undefined ? [] : [{ path: "code", message: "Not with method passkey: send credential" }]),
+			],
+			"A passkey answers with its credential",
+		);
+	}
+	if (code !== undefined && !credential) return { method, code };
+	throw validationError(
+		[
+			...(code === undefined ? [{ path: "code", message: `Required with method ${method}` }] : []),
+			...(credential ? [{ path: "credential", message: "Only with method passkey" }] : []),
+		],
+		"This method answers with a code",
 	);
-	if (!offered.includes(method))
-		throw new ApiError("validation", {
-			detail: `This sign-in cannot be finished with ${method.replace("_", " ")}`,
-			errors: [{ path: "method", message: `Offered: ${offered.join(", ") || "none"}` }],
-		});
 }
 
 /**
@@ -141,17 +164,44 @@ export function registerAuthMfa(app: App) {
 	});
 
 	app.openapi(mfaVerifyRoute, async (c) => {
-		const { challengeToken, method, code } = c.req.valid("json");
+		const { challengeToken, method, code, credential } = c.req.valid("json");
+		const answer = answerOf(method, code, credential);
 		const { db, clock } = c.get("services");
 		const now = clock.now();
 		const challenge = await findChallenge(db, challengeToken, now);
 		const user = challenge && (await getUser(db, challenge.userId));
 		if (!challenge || !user) throw invalidChallenge();
 		await assertMethodOffered(db, user, method);
+		if (answer.method === "passkey") {
+			await guardedUserCheck(
+				c,
+				user,
+				{
+					kind: "mfa",
+					metadata: { method },
+					onFailure: () => new ApiError("unauthorized", { detail: "The passkey could not be verified" }),
+				},
+				() =>
+					verifyPasskeyAssertion(c, answer.credential, "second_factor", {
+						userId: user.id,
+						loginChallengeHash: challenge.tokenHash,
+					}).then(
+						() => true,
+						(err: unknown) => {
+							if (err instanceof WebAuthnRefusal) return false;
+							throw err;
+						},
+					),
+			);
+			if (!(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
+			return completeLogin(c, user.id, ["password", "passkey"]);
+		}
+		const codeOf = answer.code;
 		const pepper = c.env.KEY_PEPPER ?? "";
 		// A recovery code is spent by checking it, so the challenge is claimed first: a concurrent
 		// request cannot burn the code and lose the race for the session.
-		if (method === "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
+		if (answer.method === "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash)))
+			throw invalidChallenge();
 		await guardedUserCheck(
 			c,
 			user,
@@ -161,15 +211,16 @@ export function registerAuthMfa(app: App) {
 				onFailure: () => new ApiError("unauthorized", { detail: "The code is not valid" }),
 			},
 			async () =>
-				method === "totp"
-					? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
-					: method === "recovery_code"
-						? user.totpSecret !== null && consumeRecoveryCode(db, pepper, user.id, code, now)
-						: verifyEmailCode(db, pepper, challenge.tokenHash, code, now),
+				answer.method === "totp"
+					? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, codeOf, now)
+					: answer.method === "recovery_code"
+						? user.totpSecret !== null && consumeRecoveryCode(db, pepper, user.id, codeOf, now)
+						: verifyEmailCode(db, pepper, challenge.tokenHash, codeOf, now),
 		);
 		// Single use: only the request that deletes the challenge signs in.
-		if (method !== "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash))) throw invalidChallenge();
-		if (method !== "totp") await noticeFallbackSignIn(c, user, method);
-		return completeLogin(c, user.id, ["password", method]);
+		if (answer.method !== "recovery_code" && !(await consumeChallenge(db, challenge.tokenHash)))
+			throw invalidChallenge();
+		if (answer.method !== "totp") await noticeFallbackSignIn(c, user, answer.method);
+		return completeLogin(c, user.id, ["password", answer.method]);
 	});
 }

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { strictestSessionLimits } from "../accounts/settings";
 import type { Database } from "../db";
 import { userSessions } from "../durable/address";
+import type { SessionFactor } from "../durable/session-store";
 import type { Env } from "../platform/env";
 import { generateSessionToken, hashSessionSecret, parseSessionToken } from "../security/session-token";
 import { membershipsOf } from "./users";
@@ -29,13 +30,17 @@ export interface IssuedSession {
 	maxAgeSeconds: number;
 }
 
-/** Idle timeout and lifetime are the strictest among the user's accounts' settings. */
+/**
+ * Idle timeout and lifetime are the strictest among the user's accounts' settings. `factors` are
+ * what proved the sign-in; `mfaPolicy: "phishing-resistant"` asks for `passkey` among them.
+ */
 export async function startSession(
 	env: Env,
 	db: Database,
 	userId: string,
 	meta: RequestMeta,
 	now: Date,
+	factors: readonly SessionFactor[] = [],
 ): Promise<IssuedSession> {
 	const limits = strictestSessionLimits((await membershipsOf(db, userId)).map((m) => m.settings));
 	const parts = generateSessionToken(userId);
@@ -49,6 +54,7 @@ export async function startSession(
 		expiresAt,
 		idleTimeoutMs: limits.idleMs,
 		...meta,
+		factors: [...factors],
 	});
 	return {
 		id: parts.sessionId,

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { emailThrottle, userSessions } from "../durable/address";
+import type { SessionFactor } from "../durable/session-store";
 import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
@@ -39,6 +40,7 @@ import { clearedSessionCookie, requestMeta, sessionCookie, startSession } from "
 import {
 	createUserWithAccount,
 	getUser,
+	hasSecondFactor,
 	markEmailVerified,
 	membershipsOf,
 	publicUser,
@@ -124,11 +126,12 @@ const MfaChallenge = z
 				"emailed code). Single use. The example is made up.",
 			example: EXAMPLE_SECRETS.opaqueToken,
 		}),
-		methods: z.array(z.enum(["totp", "recovery_code", "email_code"])).openapi({
+		methods: z.array(z.enum(["passkey", "totp", "recovery_code", "email_code"])).openapi({
 			description:
-				"The second factors that can finish this sign-in: `totp` and `recovery_code`, and `email_code` when the " +
-				"address is verified and none of the user's accounts turns `emailCodeSecondFactor` off",
-			example: ["totp", "recovery_code", "email_code"],
+				"The second factors that can finish this sign-in: `passkey` when the user has one (options from POST " +
+				"/v1/auth/mfa/passkey-options), `totp` and `recovery_code` with an authenticator app, and `email_code` " +
+				"when the address is verified and none of the user's accounts turns `emailCodeSecondFactor` off",
+			example: ["passkey", "totp", "recovery_code", "email_code"],
 		}),
 		expiresAt: Timestamp(
 			"When the challenge expires: 10 minutes after the password was accepted",
@@ -207,7 +210,7 @@ export function registerAuth(app: App) {
 				throw new ApiError("conflict", { detail: "An account with this email already exists" });
 			throw err;
 		});
-		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
+		const session = await startSession(c.env, db, user.id, requestMeta(c), now, ["password"]);
 		// The browser that signed up is the account's first known device.
 		const device = await newDevice(c.env.KEY_PEPPER ?? "");
 		await emailThrottle(c.env, user.email).rememberDevice(device.id, now.getTime());
@@ -304,7 +307,7 @@ export function registerAuth(app: App) {
 		if (outcome.kind === "failed") throw new ApiError("unauthorized", { detail: "Invalid email or password" });
 
 		const { user } = outcome;
-		if (user.totpSecret) {
+		if (hasSecondFactor(user)) {
 			const challenge = await createChallenge(services.db, user.id, services.clock.now());
 			return c.json(
 				{
@@ -346,12 +349,12 @@ export function registerAuth(app: App) {
 export async function completeLogin(
 	c: Parameters<Parameters<App["openapi"]>[1]>[0],
 	userId: string,
-	factors: readonly ("password" | "totp" | "recovery_code" | "email_code")[],
+	factors: readonly SessionFactor[],
 ) {
 	const { db, clock } = c.get("services");
 	const user = await getUser(db, userId);
 	if (!user) throw new ApiError("unauthorized", { detail: "Invalid email or password" });
-	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now());
+	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now(), factors);
 	// The browser is known to this email from now on (its own login budget; src/identity/devices.ts).
 	const pepper = c.env.KEY_PEPPER ?? "";
 	const known = await deviceIdOf(c, pepper);

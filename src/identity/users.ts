@@ -12,13 +12,22 @@ export type UserRow = typeof users.$inferSelect;
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
+/** Whether sign-in asks this user for a second factor: an authenticator app or a passkey. */
+export const hasSecondFactor = (u: Pick<UserRow, "totpSecret" | "passkeyCount">): boolean =>
+	u.totpSecret !== null || u.passkeyCount > 0;
+
+/** The strongest factor the user can sign in with (the member list and the security report show it). */
+export const strongestFactor = (u: Pick<UserRow, "totpSecret" | "passkeyCount">): "passkey" | "totp" | "password" =>
+	u.passkeyCount > 0 ? "passkey" : u.totpSecret !== null ? "totp" : "password";
+
 /** The public `user` object of API.md §2. */
 export const publicUser = (u: UserRow) => ({
 	id: u.id,
 	email: u.email,
 	name: u.name,
 	emailVerified: u.emailVerifiedAt !== null,
-	mfaEnabled: u.totpSecret !== null,
+	mfaEnabled: hasSecondFactor(u),
+	passkeys: u.passkeyCount,
 	createdAt: u.createdAt.toISOString(),
 	/** A sign-in found the password in a breach corpus: the user should change it. */
 	passwordBreached: u.passwordBreachedAt !== null,
@@ -37,7 +46,7 @@ export function recommendationsFor(u: UserRow) {
 		});
 	if (!u.emailVerifiedAt)
 		out.push({ id: "verify_email", detail: "Verify your email address: until then your account grants nothing" });
-	if (!u.totpSecret)
+	if (!hasSecondFactor(u))
 		out.push({
 			id: "enable_mfa",
 			detail: "Turn on two-factor authentication (POST /v1/me/mfa/totp): a password alone is one phishing email away",
@@ -68,6 +77,7 @@ export async function createUserWithAccount(
 		totpPendingSecret: null,
 		totpLastStep: null,
 		passwordBreachedAt: null,
+		passkeyCount: 0,
 		createdAt: input.now,
 	};
 	const account = {

@@ -31,6 +31,10 @@ export interface Env {
 	REQUEST_LOG_SAMPLE?: string;
 	/** Where links in emails lead (default: this Worker's own /console). */
 	CONSOLE_URL?: string;
+	/** The WebAuthn relying party id: the console's registrable domain (development: `localhost`). */
+	WEBAUTHN_RP_ID?: string;
+	/** Comma-separated exact origins passkey ceremonies may come from (development: the CORS_ORIGINS on the rpId). */
+	WEBAUTHN_ORIGINS?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 

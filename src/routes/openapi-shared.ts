@@ -18,6 +18,7 @@ export const EXAMPLE_IDS: Readonly<Record<IdPrefix, string>> = {
 	whk: "whk_7xq2kd5mw3hz6tna",
 	msg: "msg_5hz3kq7xw2md6tna",
 	dlv: "dlv_3hz6kq2xw7md5tpa",
+	pky: "pky_6tq3hx7mz2kw5dna",
 };
 
 /**

@@ -489,6 +489,16 @@ const ESCALATIONS: Record<string, Entry> = {
 	"POST /v1/auth/login": { nothing: "the caller's own session, after the password (and second factor)" },
 	"POST /v1/auth/mfa/email-code": { nothing: "emails a code to the challenge's own user" },
 	"POST /v1/auth/mfa/verify": { nothing: "the challenge's own session, after the second factor" },
+	"POST /v1/auth/mfa/passkey-options": { nothing: "a challenge bound to the sign-in's own user and challenge" },
+	"POST /v1/auth/passkey/options": { nothing: "a challenge any passkey may sign, 60 an hour per address" },
+	"POST /v1/auth/passkey/verify": { nothing: "the passkey's own user's session, after its signature (passkeys tests)" },
+	"POST /v1/me/passkeys/options": { nothing: "a challenge bound to the caller, only after a fresh proof" },
+	"POST /v1/me/passkeys": {
+		nothing:
+			"the caller's own passkey, with a challenge only a fresh proof gets (passkeys tests: another user's is refused)",
+	},
+	"PATCH /v1/me/passkeys/{passkeyId}": { nothing: "renames the caller's own passkey" },
+	"DELETE /v1/me/passkeys/{passkeyId}": { nothing: "takes away, after a fresh proof" },
 	"POST /v1/auth/logout": { nothing: "takes away" },
 	"POST /v1/auth/password-reset": { nothing: "emails a token to the address's owner" },
 	"POST /v1/auth/password-reset/confirm": {

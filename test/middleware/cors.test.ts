@@ -71,6 +71,8 @@ describe("CORS allowlist", () => {
 				MAIL_API_URL: "https://mail.example",
 				MAIL_API_TOKEN: "t",
 				CONSOLE_URL: "https://keyward.test/console",
+				WEBAUTHN_RP_ID: "keyward.test",
+				WEBAUTHN_ORIGINS: "https://keyward.test",
 			},
 		);
 		const body = await expectProblem(res, 503, "service-unavailable");
@@ -81,6 +83,36 @@ describe("CORS allowlist", () => {
 });
 
 describe("configuration guard", () => {
+	it("refuses to serve outside development without a WebAuthn rpId and https origins inside it", async () => {
+		const deployed = {
+			ENVIRONMENT: "production" as const,
+			MAIL_TRANSPORT: "http" as const,
+			MAIL_API_URL: "https://mail.example",
+			MAIL_API_TOKEN: "t",
+			CONSOLE_URL: "https://keyward.test/console",
+		};
+		for (const [WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS] of [
+			[undefined, "https://keyward.test"],
+			["keyward.test", undefined],
+			["keyward.test", "http://keyward.test"],
+			["keyward.test", "https://keyward.test,https://evil.example"],
+		]) {
+			const t = testApp();
+			const res = await t.request("/health", undefined, { ...deployed, WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS });
+			await expectProblem(res, 503, "service-unavailable");
+			expect(
+				t.logs.some((l) => l.includes("WEBAUTHN_")),
+				`${WEBAUTHN_RP_ID} ${WEBAUTHN_ORIGINS}`,
+			).toBe(true);
+		}
+		const ok = await testApp().request("/health", undefined, {
+			...deployed,
+			WEBAUTHN_RP_ID: "keyward.test",
+			WEBAUTHN_ORIGINS: "https://keyward.test,https://console.keyward.test",
+		});
+		expect(ok.status).toBe(200);
+	});
+
 	it("refuses to serve with a secret of the wrong size", async () => {
 		const t = testApp();
 		const res = await t.request("/health", undefined, { TOTP_ENCRYPTION_KEY: btoa("too short") });
@@ -94,6 +126,8 @@ describe("configuration guard", () => {
 			MAIL_TRANSPORT: "http" as const,
 			MAIL_API_URL: "https://mail.example",
 			MAIL_API_TOKEN: "t",
+			WEBAUTHN_RP_ID: "keyward.test",
+			WEBAUTHN_ORIGINS: "https://keyward.test",
 		};
 		for (const CONSOLE_URL of [undefined, "", "http://keyward.test/console", "not a url"]) {
 			const t = testApp();
@@ -107,6 +141,8 @@ describe("configuration guard", () => {
 		const ok = await testApp().request("/health", undefined, {
 			...deployed,
 			CONSOLE_URL: "https://keyward.test/console",
+			WEBAUTHN_RP_ID: "keyward.test",
+			WEBAUTHN_ORIGINS: "https://keyward.test",
 		});
 		expect(ok.status).toBe(200);
 

@@ -117,6 +117,8 @@ describe("request validation", () => {
 			MAIL_API_URL: "https://mail.example",
 			MAIL_API_TOKEN: "t",
 			CONSOLE_URL: "https://keyward.test/console",
+			WEBAUTHN_RP_ID: "keyward.test",
+			WEBAUTHN_ORIGINS: "https://keyward.test",
 		};
 		const res = await t.app.fetch(new Request("http://keyward.test/health"), {
 			...(await import("cloudflare:test")).env,

@@ -14,6 +14,8 @@ const production = {
 	MAIL_API_URL: "https://mail.example",
 	MAIL_API_TOKEN: "t",
 	CONSOLE_URL: "https://keyward.test/console",
+	WEBAUTHN_RP_ID: "keyward.test",
+	WEBAUTHN_ORIGINS: "https://keyward.test",
 };
 
 describe("service routes", () => {

@@ -44,6 +44,22 @@ const table: ProblemTable = {
 		login: [invalid, (kw) => kw.auth.login({ body: { email: "nope", password: "" } })],
 		logout: [unauthenticated, (kw) => kw.auth.logout()],
 		sendEmailCode: [invalid, (kw) => kw.auth.sendEmailCode({ body: { challengeToken: "" } })],
+		passkeyMfaOptions: [invalid, (kw) => kw.auth.passkeyMfaOptions({ body: { challengeToken: "" } })],
+		passkeyOptions: [503, () => misconfigured.auth.passkeyOptions()],
+		passkeySignIn: [
+			invalid,
+			(kw) =>
+				kw.auth.passkeySignIn({
+					body: {
+						credential: {
+							id: "x",
+							rawId: "x",
+							type: "public-key",
+							response: { clientDataJSON: "", authenticatorData: "", signature: "" },
+						},
+					},
+				}),
+		],
 		verifyMfa: [invalid, (kw) => kw.auth.verifyMfa({ body: { challengeToken: "", method: "totp", code: "" } })],
 		requestPasswordReset: [invalid, (kw) => kw.auth.requestPasswordReset({ body: { email: "nope" } })],
 		confirmPasswordReset: [invalid, (kw) => kw.auth.confirmPasswordReset({ body: { token: "", newPassword: "" } })],
@@ -65,6 +81,25 @@ const table: ProblemTable = {
 			unauthenticated,
 			(kw) => kw.me.regenerateRecoveryCodes({ body: { password: "x", code: "123456" } }),
 		],
+		passkeyOptions: [unauthenticated, (kw) => kw.me.passkeyOptions()],
+		addPasskey: [
+			unauthenticated,
+			(kw) =>
+				kw.me.addPasskey({
+					body: {
+						name: "Laptop",
+						credential: {
+							id: "x",
+							rawId: "x",
+							type: "public-key",
+							response: { clientDataJSON: "e30", attestationObject: "oA" },
+						},
+					},
+				}),
+		],
+		listPasskeys: [unauthenticated, (kw) => kw.me.listPasskeys()],
+		renamePasskey: [unauthenticated, (kw) => kw.me.renamePasskey({ passkeyId: "pky_x", body: { name: "x" } })],
+		removePasskey: [unauthenticated, (kw) => kw.me.removePasskey({ passkeyId: "pky_x" })],
 		listSessions: [unauthenticated, (kw) => kw.me.listSessions()],
 		revokeSession: [unauthenticated, (kw) => kw.me.revokeSession({ sessionId: "ses_x" })],
 		revokeOtherSessions: [unauthenticated, (kw) => kw.me.revokeOtherSessions()],

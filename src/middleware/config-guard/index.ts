@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { originWithinRpId } from "../../identity/passkeys";
 import { type Env, isDevelopment } from "../../platform/env";
 import { ApiError } from "../../problems";
 import { parseOriginList } from "../../security/origin";
@@ -43,10 +44,26 @@ export function configurationProblems(env: Env): string[] {
 			"CONSOLE_URL must be set to the console's https:// address outside development (emailed links start there)",
 		);
 	}
+	// Passkeys are bound to the rpId; a ceremony from any other origin is refused.
+	if (deployed) problems.push(...webauthnProblems(env));
 	if (env.MAIL_TRANSPORT === "http" && (!env.MAIL_API_URL || !env.MAIL_API_TOKEN)) {
 		problems.push("MAIL_TRANSPORT=http needs MAIL_API_URL and the MAIL_API_TOKEN secret");
 	}
 	return problems;
+}
+
+function webauthnProblems(env: Env): string[] {
+	const rpId = env.WEBAUTHN_RP_ID?.trim();
+	if (!rpId) return ["WEBAUTHN_RP_ID must be set outside development (the domain passkeys are bound to)"];
+	const origins = (env.WEBAUTHN_ORIGINS ?? "")
+		.split(",")
+		.map((o) => o.trim())
+		.filter((o) => o !== "");
+	if (origins.length === 0) return ["WEBAUTHN_ORIGINS must list the console's https:// origins outside development"];
+	const bad = origins.filter((o) => !isHttpsUrl(o) || !originWithinRpId(o, rpId));
+	return bad.length > 0
+		? [`WEBAUTHN_ORIGINS must be https:// origins on WEBAUTHN_RP_ID (${rpId}); not: ${bad.join(", ")}`]
+		: [];
 }
 
 export interface ConfigGuardOptions {

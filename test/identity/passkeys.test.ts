@@ -1,0 +1,377 @@
+import { describe, expect, it } from "vitest";
+import { enrolTotp, type IdentityHarness, identityHarness, uniqueIp } from "../support/identity";
+import { expectProblem, jsonRequest } from "../support/request";
+import { type Algorithm, type CeremonyTweaks, SoftAuthenticator } from "../support/webauthn";
+
+type Options = { publicKey: { challenge: string; user: { id: string }; allowCredentials?: { id: string }[] } };
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+async function register(
+	h: IdentityHarness,
+	token: string,
+	authenticator = new SoftAuthenticator(),
+	tweaks: CeremonyTweaks = {},
+	name = "Laptop",
+) {
+	const options = await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(token) });
+	expect(options.status).toBe(200);
+	const credential = await authenticator.create(await options.json<Options>(), tweaks);
+	return h.request("/v1/me/passkeys", jsonRequest("POST", { name, credential }, bearer(token)));
+}
+
+/** A verified user with one passkey. */
+async function withPasskey(h: IdentityHarness, algorithm: Algorithm = "ES256", counter = 0) {
+	const u = await h.signupVerified();
+	const authenticator = new SoftAuthenticator(algorithm, { counter });
+	const res = await register(h, u.token, authenticator);
+	expect(res.status).toBe(201);
+	const { passkey } = await res.json<{ passkey: { id: string } }>();
+	return { ...u, authenticator, passkeyId: passkey.id };
+}
+
+async function signInOptions(h: IdentityHarness, ip = uniqueIp()) {
+	const res = await h.request("/v1/auth/passkey/options", { method: "POST", headers: { "CF-Connecting-IP": ip } });
+	expect(res.status).toBe(200);
+	return res.json<Options>();
+}
+
+async function signIn(h: IdentityHarness, authenticator: SoftAuthenticator, tweaks: CeremonyTweaks = {}) {
+	const credential = await authenticator.get(await signInOptions(h), tweaks);
+	return h.post("/v1/auth/passkey/verify", { credential }, { "CF-Connecting-IP": uniqueIp() });
+}
+
+const failures = (h: IdentityHarness) =>
+	h.audit.sent.filter((e) => e.action === "auth.login.failed").map((e) => (e.metadata as { reason?: string }).reason);
+
+describe("passkeys: registration", () => {
+	it("adds a passkey (audited, emailed), lists it, and counts it on the user", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const list = await (await h.get("/v1/me/passkeys", u.token)).json<{
+			data: { id: string; name: string; backupEligible: boolean; backedUp: boolean; lastUsedAt: string | null }[];
+		}>();
+		expect(list.data).toEqual([
+			expect.objectContaining({
+				id: u.passkeyId,
+				name: "Laptop",
+				backupEligible: true,
+				backedUp: true,
+				lastUsedAt: null,
+			}),
+		]);
+		const me = await (await h.get("/v1/me", u.token)).json<{ user: { passkeys: number; mfaEnabled: boolean } }>();
+		expect(me.user).toMatchObject({ passkeys: 1, mfaEnabled: true });
+		expect(h.audit.sent.some((e) => e.action === "auth.passkey.added" && e.target?.id === u.passkeyId)).toBe(true);
+		expect((await h.outbox(u.email)).some((m) => m.subject === "Keyward: a passkey was added")).toBe(true);
+	});
+
+	it.each(["ES256", "RS256", "Ed25519"] as const)("registers and signs in with %s", async (algorithm) => {
+		const h = identityHarness();
+		const u = await withPasskey(h, algorithm);
+		const res = await signIn(h, u.authenticator);
+		expect(res.status).toBe(200);
+		const body = await res.json<{ user: { id: string }; session: { token: string } }>();
+		expect(body.user.id).toBe(u.userId);
+		expect((await h.get("/v1/me", body.session.token)).status).toBe(200);
+	});
+
+	it("needs a recent proof of identity to start", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		h.clock.advance(11 * 60_000);
+		const res = await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(u.token) });
+		await expectProblem(res, 403, "reauthentication-required");
+	});
+
+	it("refuses a wrong origin, a wrong rpId, a spent or expired challenge and a credential registered twice", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		const origin = await expectProblem(await register(h, u.token, undefined, { origin: "https://evil.example" }), 400);
+		expect(origin.errors?.[0]?.path).toBe("credential.response.clientDataJSON");
+		const rp = await expectProblem(await register(h, u.token, undefined, { rpId: "evil.example" }), 400);
+		expect(rp.errors?.[0]?.path).toBe("credential.response.attestationObject");
+		const frame = await expectProblem(await register(h, u.token, undefined, { crossOrigin: true }), 400);
+		expect(frame.errors?.[0]?.message).toMatch(/frame/);
+		const type = await expectProblem(await register(h, u.token, undefined, { type: "webauthn.get" }), 400);
+		expect(type.errors?.[0]?.message).toMatch(/webauthn.create/);
+
+		// A challenge is spent once, and expires after 5 minutes.
+		const options = await (
+			await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(u.token) })
+		).json<Options>();
+		const authenticator = new SoftAuthenticator();
+		const credential = await authenticator.create(options);
+		const once = await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "A", credential }, bearer(u.token)));
+		expect(once.status).toBe(201);
+		const again = await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "A", credential }, bearer(u.token)));
+		expect((await expectProblem(again, 400)).errors?.[0]?.message).toMatch(/challenge/);
+		// The same authenticator registered again with fresh options: the credential id is taken.
+		await expectProblem(await register(h, u.token, authenticator), 409);
+
+		const late = await (
+			await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(u.token) })
+		).json<Options>();
+		h.clock.advance(5 * 60_000 + 1);
+		const expired = await h.request(
+			"/v1/me/passkeys",
+			jsonRequest("POST", { name: "B", credential: await new SoftAuthenticator().create(late) }, bearer(u.token)),
+		);
+		expect((await expectProblem(expired, 400)).errors?.[0]?.message).toMatch(/challenge/);
+	});
+
+	it("refuses another user's challenge", async () => {
+		const h = identityHarness();
+		const a = await h.signupVerified();
+		const b = await h.signupVerified();
+		const options = await (
+			await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(a.token) })
+		).json<Options>();
+		const credential = await new SoftAuthenticator().create(options);
+		const res = await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "x", credential }, bearer(b.token)));
+		await expectProblem(res, 400);
+		expect((await (await h.get("/v1/me/passkeys", b.token)).json<{ data: unknown[] }>()).data).toHaveLength(0);
+	});
+
+	it("names every bad field of a malformed credential", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		const res = await h.request(
+			"/v1/me/passkeys",
+			jsonRequest(
+				"POST",
+				{ name: "", credential: { id: "!!", rawId: "x", type: "password", response: { clientDataJSON: 3 } } },
+				bearer(u.token),
+			),
+		);
+		const problem = await expectProblem(res, 400, "validation");
+		const paths = problem.errors?.map((e) => e.path) ?? [];
+		for (const p of [
+			"name",
+			"credential.id",
+			"credential.type",
+			"credential.response.clientDataJSON",
+			"credential.response.attestationObject",
+		])
+			expect(paths).toContain(p);
+	});
+
+	it("renames and removes (audited and emailed); another user's passkey is not found", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const other = await h.signupVerified();
+		const path = `/v1/me/passkeys/${u.passkeyId}`;
+		await expectProblem(await h.request(path, jsonRequest("PATCH", { name: "Mine" }, bearer(other.token))), 404);
+		await expectProblem(await h.request(path, { method: "DELETE", headers: bearer(other.token) }), 404);
+		const renamed = await h.request(path, jsonRequest("PATCH", { name: "Phone" }, bearer(u.token)));
+		expect((await renamed.json<{ passkey: { name: string } }>()).passkey.name).toBe("Phone");
+		expect((await h.request(path, { method: "DELETE", headers: bearer(u.token) })).status).toBe(204);
+		await expectProblem(await h.request(path, { method: "DELETE", headers: bearer(u.token) }), 404);
+		const actions = h.audit.sent.map((e) => e.action);
+		expect(actions).toEqual(expect.arrayContaining(["auth.passkey.renamed", "auth.passkey.removed"]));
+		const subjects = (await h.outbox(u.email)).map((m) => m.subject);
+		expect(subjects).toEqual(
+			expect.arrayContaining(["Keyward: a passkey was renamed", "Keyward: a passkey was removed"]),
+		);
+		const me = await (await h.get("/v1/me", u.token)).json<{ user: { passkeys: number; mfaEnabled: boolean } }>();
+		expect(me.user).toMatchObject({ passkeys: 0, mfaEnabled: false });
+		// Removed: it signs nobody in.
+		await expectProblem(await signIn(h, u.authenticator), 401);
+	});
+
+	it("a burst of registrations past the limit stores at most 20", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		for (let i = 0; i < 18; i++) expect((await register(h, u.token)).status).toBe(201);
+		const burst = await Promise.all(
+			Array.from({ length: 5 }, async () => {
+				const options = await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(u.token) });
+				if (options.status !== 200) return options.status;
+				const credential = await new SoftAuthenticator().create(await options.json<Options>());
+				return (await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "b", credential }, bearer(u.token))))
+					.status;
+			}),
+		);
+		expect(burst.filter((s) => s === 201)).toHaveLength(2);
+		expect(burst.filter((s) => s !== 201).every((s) => s === 409)).toBe(true);
+		const me = await (await h.get("/v1/me", u.token)).json<{ user: { passkeys: number } }>();
+		expect(me.user.passkeys).toBe(20);
+	});
+});
+
+describe("passkeys: sign-in with the passkey alone", () => {
+	it("gives a session made with a passkey; the sign-in is audited with its factor", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const res = await signIn(h, u.authenticator);
+		expect(res.status).toBe(200);
+		const event = h.audit.sent.find((e) => e.action === "auth.login.succeeded");
+		expect(event?.metadata).toMatchObject({ factors: ["passkey"] });
+		const list = await (await h.get("/v1/me/passkeys", u.token)).json<{ data: { lastUsedAt: string | null }[] }>();
+		expect(list.data[0]?.lastUsedAt).toBe(h.clock.now().toISOString());
+	});
+
+	it("refuses wrong origin, wrong rpId, a forged signature, no user verification, another user's handle", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		for (const tweaks of [
+			{ origin: "https://evil.example" },
+			{ rpId: "evil.example" },
+			{ forgeSignature: true },
+			{ userVerified: false },
+			{ userPresent: false },
+			{ userHandle: "dXNyX290aGVy" },
+			{ type: "webauthn.create" },
+		] satisfies CeremonyTweaks[])
+			await expectProblem(await signIn(h, u.authenticator, tweaks), 401, "unauthorized");
+		expect(failures(h)).toEqual([
+			"wrong_origin",
+			"wrong_rp_id",
+			"bad_signature",
+			"user_not_verified",
+			"user_not_present",
+			"unknown_passkey",
+			"malformed",
+		]);
+		// None of that hurt the real one.
+		expect((await signIn(h, u.authenticator)).status).toBe(200);
+	});
+
+	it("a replayed or expired challenge is refused, and a burst of one assertion signs in once", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const credential = await u.authenticator.get(await signInOptions(h));
+		const burst = await Promise.all(
+			Array.from({ length: 6 }, () =>
+				h.post("/v1/auth/passkey/verify", { credential }, { "CF-Connecting-IP": uniqueIp() }),
+			),
+		);
+		expect(burst.filter((r) => r.status === 200)).toHaveLength(1);
+		expect(burst.filter((r) => r.status === 401)).toHaveLength(5);
+		const late = await u.authenticator.get(await signInOptions(h));
+		h.clock.advance(5 * 60_000 + 1);
+		await expectProblem(await h.post("/v1/auth/passkey/verify", { credential: late }), 401);
+		expect(failures(h).filter((r) => r === "challenge_unknown")).toHaveLength(6);
+	});
+
+	it("refuses a signature counter that goes backwards (a clone), and keeps counting from the real one", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h, "ES256", 10);
+		expect((await signIn(h, u.authenticator)).status).toBe(200); // counter 11
+		await expectProblem(await signIn(h, u.authenticator, { counter: 11 }), 401);
+		await expectProblem(await signIn(h, u.authenticator, { counter: 3 }), 401);
+		expect(failures(h)).toEqual(["counter_regressed", "counter_regressed"]);
+		expect((await signIn(h, u.authenticator)).status).toBe(200); // counter 12
+	});
+
+	it("an unknown passkey is refused like a wrong password, and failures are throttled per address", async () => {
+		const h = identityHarness();
+		const stranger = new SoftAuthenticator();
+		const ip = uniqueIp();
+		const statuses: number[] = [];
+		for (let i = 0; i < 22; i++) {
+			const credential = await stranger.get(await signInOptions(h));
+			statuses.push((await h.post("/v1/auth/passkey/verify", { credential }, { "CF-Connecting-IP": ip })).status);
+		}
+		expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+		expect(statuses.at(-1)).toBe(429);
+	});
+
+	it("options are limited per address", async () => {
+		const h = identityHarness();
+		const ip = uniqueIp();
+		const statuses: number[] = [];
+		for (let i = 0; i < 61; i++)
+			statuses.push(
+				(await h.request("/v1/auth/passkey/options", { method: "POST", headers: { "CF-Connecting-IP": ip } })).status,
+			);
+		expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
+		await expectProblem(
+			await h.request("/v1/auth/passkey/options", { method: "POST", headers: { "CF-Connecting-IP": ip } }),
+			429,
+		);
+	});
+});
+
+describe("passkeys: the second factor after a password", () => {
+	async function passwordChallenge(h: IdentityHarness, email: string) {
+		const login = await (await h.login(email)).json<{
+			mfaRequired?: boolean;
+			challenge: { token: string; methods: string[] };
+		}>();
+		expect(login.mfaRequired).toBe(true);
+		return login.challenge;
+	}
+
+	it("a passkey finishes a password sign-in, even without user verification", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const challenge = await passwordChallenge(h, u.email);
+		expect(challenge.methods).toEqual(["passkey", "email_code"]);
+		const options = await (
+			await h.post("/v1/auth/mfa/passkey-options", { challengeToken: challenge.token })
+		).json<Options>();
+		expect(options.publicKey.allowCredentials?.map((c) => c.id)).toEqual([u.authenticator.id]);
+		const credential = await u.authenticator.get(options, { userVerified: false });
+		const done = await h.post("/v1/auth/mfa/verify", {
+			challengeToken: challenge.token,
+			method: "passkey",
+			credential,
+		});
+		expect(done.status).toBe(200);
+		const event = h.audit.sent.find((e) => e.action === "auth.login.succeeded");
+		expect(event?.metadata).toMatchObject({ factors: ["password", "passkey"] });
+	});
+
+	it("offers passkey beside TOTP, and refuses another user's passkey, a sign-in challenge, and a missing credential", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		await enrolTotp(h, u.token);
+		const intruder = await withPasskey(h);
+		const challenge = await passwordChallenge(h, u.email);
+		expect(challenge.methods).toEqual(["passkey", "totp", "recovery_code", "email_code"]);
+
+		// The intruder's own passkey, signed over a challenge issued for this sign-in.
+		const options = await (
+			await h.post("/v1/auth/mfa/passkey-options", { challengeToken: challenge.token })
+		).json<Options>();
+		const foreign = await intruder.authenticator.get(options);
+		await expectProblem(
+			await h.post("/v1/auth/mfa/verify", { challengeToken: challenge.token, method: "passkey", credential: foreign }),
+			401,
+		);
+		// A discoverable sign-in challenge cannot stand in for the second factor's.
+		const wrongPurpose = await u.authenticator.get(await signInOptions(h));
+		await expectProblem(
+			await h.post("/v1/auth/mfa/verify", {
+				challengeToken: challenge.token,
+				method: "passkey",
+				credential: wrongPurpose,
+			}),
+			401,
+		);
+		const missing = await expectProblem(
+			await h.post("/v1/auth/mfa/verify", { challengeToken: challenge.token, method: "passkey", code: "123456" }),
+			400,
+		);
+		expect(missing.errors?.map((e) => e.path).sort()).toEqual(["code", "credential"]);
+		// The right one still finishes it.
+		const fresh = await (
+			await h.post("/v1/auth/mfa/passkey-options", { challengeToken: challenge.token })
+		).json<Options>();
+		const done = await h.post("/v1/auth/mfa/verify", {
+			challengeToken: challenge.token,
+			method: "passkey",
+			credential: await u.authenticator.get(fresh),
+		});
+		expect(done.status).toBe(200);
+	});
+
+	it("a user without a passkey is not offered one", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		await enrolTotp(h, u.token);
+		const challenge = await passwordChallenge(h, u.email);
+		await expectProblem(await h.post("/v1/auth/mfa/passkey-options", { challengeToken: challenge.token }), 400);
+	});
+});
