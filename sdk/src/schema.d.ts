@@ -2355,7 +2355,7 @@ export interface paths {
   "/v1/me/reauthenticate": {
     /**
      * Prove it is you again; answers a new session, and the presented one ends
-     * @description Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both factors, never one alone. Five failures in this session end it. The new session counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and for ending other sessions or changing the email.
+     * @description Send `{password}`, and with TOTP `{password, method: "totp" | "recovery_code", code}`: both factors, never one alone. Or `{credential}`: a passkey that verified the user, which is both (a user whose only second factor is a passkey must use it). Five failures in this session end it. The new session counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and for ending other sessions or changing the email.
      *
      * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
@@ -2364,10 +2364,64 @@ export interface paths {
         content: {
           "application/json": {
             /**
-             * @description The user's password. Five wrong answers in a row end this session.
+             * @description The user's password (unless `credential` is sent). Five wrong answers in a row end this session.
              * @example plum tractor violet harbour
              */
-            password: string;
+            password?: string;
+            /** @description Instead of the password and code: a passkey's answer (with user verification) to options from POST /v1/auth/passkey/options, from one of the caller's own passkeys. It proves both factors. */
+            credential?: {
+              /**
+               * @description The credential's id, as the browser gives it (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              id: string;
+              /**
+               * @description The same id as `id` (base64url)
+               * @example tJk2yW5wQb6Y4rE3xN0pZg
+               */
+              rawId: string;
+              /**
+               * @description Always `public-key`
+               * @example public-key
+               * @enum {string}
+               */
+              type: "public-key";
+              /** @description The authenticator's assertion response */
+              response: {
+                /**
+                 * @description The client data the browser built (base64url)
+                 * @example eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0
+                 */
+                clientDataJSON: string;
+                /**
+                 * @description The authenticator data (base64url)
+                 * @example SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ
+                 */
+                authenticatorData: string;
+                /**
+                 * @description The assertion signature (base64url)
+                 * @example MEUCIQDf3k
+                 */
+                signature: string;
+                /**
+                 * @description The user handle of a discoverable credential (base64url)
+                 * @example dXNyXzdoZDJrcTV4bTN3ejZ2cGE
+                 */
+                userHandle?: string | null;
+              };
+              /**
+               * @description `platform` or `cross-platform`, as the browser reports it; informational
+               * @example platform
+               */
+              authenticatorAttachment?: string | null;
+              /**
+               * @description The client's extension results; none are used
+               * @example {}
+               */
+              clientExtensionResults?: {
+                [key: string]: unknown;
+              };
+            };
             /**
              * @description With a second factor (and only then): which one `code` is, `totp` or `recovery_code` (a recovery code is used up by this)
              * @example totp
@@ -2969,7 +3023,13 @@ export interface paths {
             /** @description The settings to change; those left out keep their values */
             settings?: {
               /**
-               * @description Members without a second factor are refused (403) on this account's routes, with their sessions and their API keys alike; /v1/me* stays open so they can enrol. Default false. Only the owner may change it. An owner without a second factor cannot turn it on (400).
+               * @description Who must prove more than a password on this account's routes, with sessions and API keys alike: `off` (default); `any`: members without a second factor (TOTP or a passkey) are refused (403); `phishing-resistant`: sessions not made with a passkey are refused (403, saying to add one and sign in with it), and API keys work only while their creator has a passkey. /v1/me* stays open so members can enrol. Only the owner may change it. An owner cannot set `any` without a second factor, nor `phishing-resistant` from a session not made with a passkey (400).
+               * @example off
+               * @enum {string}
+               */
+              mfaPolicy?: "off" | "any" | "phishing-resistant";
+              /**
+               * @description The old form of `mfaPolicy`, still read and accepted: it reads `true` whenever `mfaPolicy` is not `off`. Sent, `true` sets `any` (a stricter policy stays) and `false` sets `off`; sent with a `mfaPolicy` that disagrees, both are refused (400). Settings stored as `requireMfa: true` read as `any`. Only the owner may change it.
                * @example false
                */
               requireMfa?: boolean;
@@ -4880,6 +4940,20 @@ export interface paths {
               generatedAt: string;
               /** @description Every check, in a fixed order */
               checks: components["schemas"]["SecurityCheck"][];
+              /** @description Each member's strongest sign-in factor, in joining order */
+              memberFactors: ({
+                  /**
+                   * @description The member's user id
+                   * @example usr_7hd2kq5xm3wz6vpa
+                   */
+                  userId: string;
+                  /**
+                   * @description `passkey`, `totp` (password and authenticator app) or `password` alone
+                   * @example passkey
+                   * @enum {string}
+                   */
+                  strongestFactor: "passkey" | "totp" | "password";
+                })[];
             };
           };
         };
@@ -5191,6 +5265,11 @@ export interface components {
        */
       mfaEnabled: boolean;
       /**
+       * @description Whether the user has a TOTP authenticator app (with its recovery codes)
+       * @example false
+       */
+      totpEnabled: boolean;
+      /**
        * @description How many passkeys the user has (GET /v1/me/passkeys lists them)
        * @example 1
        */
@@ -5341,7 +5420,13 @@ export interface components {
     /** @description The account's policies. Each has a default. */
     AccountSettings: {
       /**
-       * @description Members without a second factor are refused (403) on this account's routes, with their sessions and their API keys alike; /v1/me* stays open so they can enrol. Default false. Only the owner may change it. An owner without a second factor cannot turn it on (400).
+       * @description Who must prove more than a password on this account's routes, with sessions and API keys alike: `off` (default); `any`: members without a second factor (TOTP or a passkey) are refused (403); `phishing-resistant`: sessions not made with a passkey are refused (403, saying to add one and sign in with it), and API keys work only while their creator has a passkey. /v1/me* stays open so members can enrol. Only the owner may change it. An owner cannot set `any` without a second factor, nor `phishing-resistant` from a session not made with a passkey (400).
+       * @example off
+       * @enum {string}
+       */
+      mfaPolicy: "off" | "any" | "phishing-resistant";
+      /**
+       * @description The old form of `mfaPolicy`, still read and accepted: it reads `true` whenever `mfaPolicy` is not `off`. Sent, `true` sets `any` (a stricter policy stays) and `false` sets `off`; sent with a `mfaPolicy` that disagrees, both are refused (400). Settings stored as `requireMfa: true` read as `any`. Only the owner may change it.
        * @example false
        */
       requireMfa: boolean;
@@ -5423,10 +5508,16 @@ export interface components {
        */
       role: "owner" | "admin" | "member" | "readonly";
       /**
-       * @description Whether the member has a second factor
+       * @description Whether the member has a second factor (TOTP or a passkey)
        * @example true
        */
       mfaEnabled: boolean;
+      /**
+       * @description The strongest way the member can sign in: `passkey` (phishing-resistant), `totp` (password and an authenticator app) or `password` alone
+       * @example passkey
+       * @enum {string}
+       */
+      strongestFactor: "passkey" | "totp" | "password";
       /**
        * Format: date-time
        * @description When they joined the account
@@ -5829,7 +5920,7 @@ export interface components {
     /** @description One check of the security report */
     SecurityCheck: {
       /**
-       * @description Which check: `members_with_breached_passwords`, `members_without_mfa`, `keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, `failed_login_spikes`, `stale_invitations` or `owner_admin_count`
+       * @description Which check: `members_with_breached_passwords`, `members_without_mfa`, `members_without_passkey`, `keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, `failed_login_spikes`, `stale_invitations` or `owner_admin_count`
        * @example members_without_mfa
        */
       id: string;
@@ -5846,7 +5937,7 @@ export interface components {
       title: string;
       /**
        * @description What the result means and what to do
-       * @example These members sign in with a password alone. Turn on requireMfa or ask them to enrol TOTP.
+       * @example These members sign in with a password alone. Set mfaPolicy, or ask them to add a passkey or TOTP.
        */
       detail: string;
       /**

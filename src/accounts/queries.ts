@@ -3,6 +3,7 @@ import { and, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
 import { type Permission, rolesWith } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, invitations, memberships, users } from "../db/schema";
+import { hasSecondFactor, strongestFactor } from "../identity/users";
 import { ApiError } from "../problems";
 
 export const getAccount = (db: Database, id: string) => db.query.accounts.findFirst({ where: eq(accounts.id, id) });
@@ -21,6 +22,7 @@ export async function listMembers(db: Database, accountId: string) {
 			name: users.name,
 			role: memberships.role,
 			totpSecret: users.totpSecret,
+			passkeyCount: users.passkeyCount,
 			joinedAt: memberships.joinedAt,
 			lastActiveAt: memberships.lastActiveAt,
 		})
@@ -28,9 +30,10 @@ export async function listMembers(db: Database, accountId: string) {
 		.innerJoin(users, eq(users.id, memberships.userId))
 		.where(eq(memberships.accountId, accountId))
 		.orderBy(memberships.joinedAt);
-	return rows.map(({ totpSecret, ...r }) => ({
+	return rows.map(({ totpSecret, passkeyCount, ...r }) => ({
 		...r,
-		mfaEnabled: totpSecret !== null,
+		mfaEnabled: hasSecondFactor({ totpSecret, passkeyCount }),
+		strongestFactor: strongestFactor({ totpSecret, passkeyCount }),
 		joinedAt: r.joinedAt.toISOString(),
 		lastActiveAt: r.lastActiveAt?.toISOString() ?? null,
 	}));

@@ -9,7 +9,7 @@ import { createAccount, transferOwnership, writeSettings } from "./accounts";
 import { deleteAccount } from "./offboarding";
 import { getAccount, getMembership } from "./queries";
 import { AccountName, AccountParams, AccountSchema, publicAccount, SettingsPatch } from "./schemas";
-import { parseSettings } from "./settings";
+import { applySettingsPatch, parseSettings } from "./settings";
 import { changedSettings, settingsChangeRefusals } from "./settings-rules";
 
 export const createAccountRoute = createRoute({
@@ -133,16 +133,25 @@ export function registerAccounts(app: App) {
 		const account = await getAccount(db, accountId);
 		if (!account) throw new ApiError("not-found");
 		const before = parseSettings(account.settings);
-		const settings = { ...before, ...input.settings };
+		const { settings, conflict } = applySettingsPatch(before, input.settings ?? {});
+		if (conflict)
+			throw validationError(
+				["settings.mfaPolicy", "settings.requireMfa"].map((path) => ({
+					path,
+					message: "requireMfa is the old form of mfaPolicy: send one, or values that agree",
+				})),
+			);
 		const { principal, membership } = callerMembership(c, accountId);
 		const { forbidden, invalid } = settingsChangeRefusals(
 			{
 				role: membership.role,
 				ip: c.req.header("CF-Connecting-IP") ?? null,
 				mfaEnabled: principal.mfaEnabled === true,
+				phishingResistant: principal.phishingResistant === true,
 			},
 			before,
 			settings,
+			Object.keys(input.settings ?? {}),
 		);
 		if (forbidden.length > 0)
 			throw new ApiError("forbidden", {

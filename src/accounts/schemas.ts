@@ -4,7 +4,7 @@ import { ROLES } from "../auth/permissions";
 import type { accounts } from "../db/schema";
 import { FreeText, Id, IssuedId, Timestamp } from "../routes/openapi-shared";
 import { parseCidr } from "../security/cidr";
-import { parseSettings } from "./settings";
+import { MFA_POLICIES, parseSettings } from "./settings";
 
 export const AccountParams = z.strictObject({
 	accountId: Id("acc").openapi({ description: "The account's id (`acc_` and 16 characters)" }),
@@ -31,11 +31,21 @@ const OWNER_ONLY = "Only the owner may change it.";
 
 export const SettingsSchema = z
 	.object({
+		mfaPolicy: z.enum(MFA_POLICIES).openapi({
+			description:
+				"Who must prove more than a password on this account's routes, with sessions and API keys alike: `off` " +
+				"(default); `any`: members without a second factor (TOTP or a passkey) are refused (403); " +
+				"`phishing-resistant`: sessions not made with a passkey are refused (403, saying to add one and sign in " +
+				"with it), and API keys work only while their creator has a passkey. /v1/me* stays open so members can " +
+				`enrol. ${OWNER_ONLY} An owner cannot set \`any\` without a second factor, nor \`phishing-resistant\` ` +
+				"from a session not made with a passkey (400).",
+			example: "off",
+		}),
 		requireMfa: z.boolean().openapi({
 			description:
-				"Members without a second factor are refused (403) on this account's routes, with their sessions and " +
-				`their API keys alike; /v1/me* stays open so they can enrol. Default false. ${OWNER_ONLY} An owner ` +
-				"without a second factor cannot turn it on (400).",
+				"The old form of `mfaPolicy`, still read and accepted: it reads `true` whenever `mfaPolicy` is not `off`. " +
+				"Sent, `true` sets `any` (a stricter policy stays) and `false` sets `off`; sent with a `mfaPolicy` that " +
+				`disagrees, both are refused (400). Settings stored as \`requireMfa: true\` read as \`any\`. ${OWNER_ONLY}`,
 			example: false,
 		}),
 		sessionIdleMinutes: z
@@ -188,7 +198,16 @@ export const MemberSchema = z
 		email: z.string().openapi({ description: "The member's email address", example: "grace@example.com" }),
 		name: z.string().openapi({ description: "The member's name", example: "Grace Hopper" }),
 		role: RoleSchema.openapi({ description: "The member's role: `owner`, `admin`, `member` or `readonly`" }),
-		mfaEnabled: z.boolean().openapi({ description: "Whether the member has a second factor", example: true }),
+		mfaEnabled: z.boolean().openapi({
+			description: "Whether the member has a second factor (TOTP or a passkey)",
+			example: true,
+		}),
+		strongestFactor: z.enum(["passkey", "totp", "password"]).openapi({
+			description:
+				"The strongest way the member can sign in: `passkey` (phishing-resistant), `totp` (password and an " +
+				"authenticator app) or `password` alone",
+			example: "passkey",
+		}),
 		joinedAt: Timestamp("When they joined the account", "2026-02-03T14:20:00.000Z"),
 		lastActiveAt: z
 			.string()

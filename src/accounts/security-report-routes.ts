@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { App } from "../platform/app-env";
 import { accountRoute } from "../routes/account-route";
-import { jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
+import { IssuedId, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
 import { AccountParams } from "./schemas";
 import { securityReport } from "./security-report";
 
@@ -9,8 +9,8 @@ const CheckSchema = z
 	.object({
 		id: z.string().openapi({
 			description:
-				"Which check: `members_with_breached_passwords`, `members_without_mfa`, `keys_older_than_policy`, " +
-				"`keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, " +
+				"Which check: `members_with_breached_passwords`, `members_without_mfa`, `members_without_passkey`, " +
+				"`keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, " +
 				"`failed_login_spikes`, `stale_invitations` or `owner_admin_count`",
 			example: "members_without_mfa",
 		}),
@@ -24,7 +24,7 @@ const CheckSchema = z
 		}),
 		detail: z.string().openapi({
 			description: "What the result means and what to do",
-			example: "These members sign in with a password alone. Turn on requireMfa or ask them to enrol TOTP.",
+			example: "These members sign in with a password alone. Set mfaPolicy, or ask them to add a passkey or TOTP.",
 		}),
 		items: z.array(z.string()).openapi({
 			description: "The offending key ids, user ids, invitation ids or windows",
@@ -44,6 +44,19 @@ export const securityReportRoute = accountRoute("report:read", {
 			z.object({
 				generatedAt: Timestamp("When the report was computed: at this request", "2026-03-02T09:30:00.000Z"),
 				checks: z.array(CheckSchema).openapi({ description: "Every check, in a fixed order" }),
+				memberFactors: z
+					.array(
+						z
+							.object({
+								userId: IssuedId("usr", "The member's user id"),
+								strongestFactor: z.enum(["passkey", "totp", "password"]).openapi({
+									description: "`passkey`, `totp` (password and authenticator app) or `password` alone",
+									example: "passkey",
+								}),
+							})
+							.openapi({ description: "One member's strongest factor" }),
+					)
+					.openapi({ description: "Each member's strongest sign-in factor, in joining order" }),
 			}),
 			"The report",
 		),

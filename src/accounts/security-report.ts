@@ -71,10 +71,19 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 			"members_without_mfa",
 			"Every member uses two-factor authentication",
 			members.filter((m) => !m.mfaEnabled).map((m) => m.userId),
-			settings.requireMfa ? "warn" : "fail",
-			settings.requireMfa
-				? "These members have no second factor; requireMfa confines them to /v1/me until they add one."
-				: "These members sign in with a password alone. Turn on requireMfa or ask them to enrol TOTP.",
+			settings.mfaPolicy !== "off" ? "warn" : "fail",
+			settings.mfaPolicy !== "off"
+				? "These members have no second factor; mfaPolicy confines them to /v1/me until they add one."
+				: "These members sign in with a password alone. Set mfaPolicy, or ask them to add a passkey or TOTP.",
+		),
+		check(
+			"members_without_passkey",
+			"Every member can sign in with a phishing-resistant passkey",
+			members.filter((m) => m.strongestFactor !== "passkey").map((m) => m.userId),
+			"warn",
+			settings.mfaPolicy === "phishing-resistant"
+				? "These members have no passkey; mfaPolicy confines them to /v1/me until they add one and sign in with it."
+				: "A password and a TOTP code can be phished in real time; a passkey cannot. Ask these members to add one.",
 		),
 		check(
 			"keys_older_than_policy",
@@ -137,7 +146,11 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 						: `${admins.length} owner and admins.`,
 		},
 	];
-	return { generatedAt: now.toISOString(), checks };
+	return {
+		generatedAt: now.toISOString(),
+		checks,
+		memberFactors: members.map((m) => ({ userId: m.userId, strongestFactor: m.strongestFactor })),
+	};
 }
 
 /** `*` on a production key is a failure (creation refuses it; it can only be a leftover); `resource:*` a warning. */

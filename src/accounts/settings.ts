@@ -1,5 +1,14 @@
+/**
+ * Who must prove more than a password: nobody (`off`), every member with a second factor of any
+ * kind (`any`), or with a passkey in the session's own sign-in (`phishing-resistant`).
+ */
+export const MFA_POLICIES = ["off", "any", "phishing-resistant"] as const;
+export type MfaPolicy = (typeof MFA_POLICIES)[number];
+
 /** Account settings (API.md §4) with their defaults; stored as JSON, absent keys default. */
 export interface AccountSettings {
+	mfaPolicy: MfaPolicy;
+	/** The old form of `mfaPolicy`, kept for readers: always `mfaPolicy !== "off"`. */
 	requireMfa: boolean;
 	sessionIdleMinutes: number;
 	sessionMaxAgeHours: number;
@@ -16,6 +25,7 @@ export interface AccountSettings {
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
+	mfaPolicy: "off",
 	requireMfa: false,
 	sessionIdleMinutes: 30,
 	sessionMaxAgeHours: 24,
@@ -29,12 +39,46 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	failedLoginAlertWindowMinutes: 15,
 };
 
+const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);
+
+/** `requireMfa` follows `mfaPolicy`; settings stored before the policy existed read `requireMfa: true` as `any`. */
+const withPolicy = (s: AccountSettings, policy: MfaPolicy): AccountSettings => ({
+	...s,
+	mfaPolicy: policy,
+	requireMfa: policy !== "off",
+});
+
 export function parseSettings(json: string | null | undefined): AccountSettings {
 	try {
-		return { ...DEFAULT_SETTINGS, ...(JSON.parse(json ?? "{}") as Partial<AccountSettings>) };
+		const stored = JSON.parse(json ?? "{}") as Partial<AccountSettings>;
+		const policy = isPolicy(stored.mfaPolicy) ? stored.mfaPolicy : stored.requireMfa === true ? "any" : "off";
+		return withPolicy({ ...DEFAULT_SETTINGS, ...stored }, policy);
 	} catch {
 		return { ...DEFAULT_SETTINGS };
 	}
+}
+
+/**
+ * A PATCH's settings on top of the current ones. `requireMfa` is still accepted: `true` asks for
+ * at least `any` (a stricter policy stays), `false` for `off`. Sent together and disagreeing, they
+ * are refused, each field named.
+ */
+export function applySettingsPatch(
+	before: AccountSettings,
+	patch: Partial<AccountSettings>,
+): { settings: AccountSettings; conflict: boolean } {
+	const { requireMfa, mfaPolicy, ...rest } = patch;
+	const conflict = requireMfa !== undefined && mfaPolicy !== undefined && requireMfa !== (mfaPolicy !== "off");
+	const policy =
+		mfaPolicy ??
+		(requireMfa === undefined
+			? before.mfaPolicy
+			: requireMfa
+				? before.mfaPolicy === "off"
+					? "any"
+					: before.mfaPolicy
+				: "off");
+	return { settings: withPolicy({ ...before, ...rest }, policy), conflict };
 }
 
 /** A user in several accounts gets the strictest session limits among them. */

@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { accountGuard } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
-import { getUser, membershipsOf } from "../identity/users";
+import { getUser, hasSecondFactor, membershipsOf } from "../identity/users";
 import { hashApiKey, parseApiKey } from "../keys/format";
 import type { AppEnv } from "../platform/app-env";
 import { ApiError, type CredentialProblem } from "../problems";
@@ -61,7 +61,8 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 		sessionId: resolved.session.id,
 		sessionCreatedAt: resolved.session.createdAt,
 		via: credential.via,
-		mfaEnabled: user.totpSecret !== null,
+		mfaEnabled: hasSecondFactor(user),
+		phishingResistant: resolved.session.factors.includes("passkey"),
 		memberships,
 	};
 	return principal;
@@ -100,8 +101,10 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 		via: "bearer",
 		scopes: key.scopes,
 		key,
-		// The creator's own standing: requireMfa applies to their keys as to their sessions.
-		mfaEnabled: creatorUser.totpSecret !== null,
+		// The creator's own standing: mfaPolicy applies to their keys as to their sessions. A key has
+		// no sign-in of its own, so under `phishing-resistant` its creator must hold a passkey.
+		mfaEnabled: hasSecondFactor(creatorUser),
+		phishingResistant: creatorUser.passkeyCount > 0,
 		memberships: [creator],
 	};
 }

@@ -31,8 +31,13 @@ export interface Principal {
 	scopes?: readonly string[];
 	/** The calling key's current record (key principals only): what it may hand on is bounded by it. */
 	key?: KeyRecord;
-	/** Whether the user behind the credential has a second factor (for `requireMfa`). */
+	/** Whether the user behind the credential has a second factor (for `mfaPolicy: "any"`). */
 	mfaEnabled?: boolean;
+	/**
+	 * For `mfaPolicy: "phishing-resistant"`: a session made with a passkey, or a key whose creator
+	 * has one.
+	 */
+	phishingResistant?: boolean;
 	memberships: readonly PrincipalMembership[];
 }
 

@@ -27,8 +27,9 @@ export const unspent = () =>
 	);
 
 /**
- * The checks of an assertion: the client data, the challenge (spent here; of `purpose`, and bound
- * to `bound` when given), the passkey it names (of `userId` when given), the signature and the
+ * The checks of an assertion: the client data, the challenge (spent here; of `purpose`; one issued
+ * for a user answered by that user's passkey; bound to the login challenge when given), the passkey
+ * it names (of `bound.userId` when given), the signature and the
  * counter, then the use recorded. Throws WebAuthnRefusal; answers the passkey and whether the
  * user was verified.
  */
@@ -43,14 +44,12 @@ export async function verifyPasskeyAssertion(
 	const config = webauthnConfig(c.env);
 	const client = checkClientData(config, credential.response.clientDataJSON, "get");
 	const spent = await spendWebauthnChallenge(db, client.challenge, purpose, now);
-	if (
-		!spent ||
-		(bound.userId !== undefined && spent.userId !== bound.userId) ||
-		(bound.loginChallengeHash !== undefined && spent.loginChallengeHash !== bound.loginChallengeHash)
-	)
+	if (!spent || (bound.loginChallengeHash !== undefined && spent.loginChallengeHash !== bound.loginChallengeHash))
 		throw unspent();
 	if (credential.id !== credential.rawId) throw new WebAuthnRefusal("credential.rawId", "Must equal id");
 	const passkey = await findPasskeyByCredentialId(db, credential.id);
+	// A challenge issued for one user (a second factor's) is answered by that user's passkey only.
+	if (spent.userId !== null && spent.userId !== passkey?.userId) throw unspent();
 	if (!passkey || (bound.userId !== undefined && passkey.userId !== bound.userId))
 		throw new WebAuthnRefusal("credential.id", "No such passkey", "unknown_passkey");
 	const handle = credential.response.userHandle;

@@ -8,22 +8,33 @@
  * fresh proof travels with a token that nobody could have copied before it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { userSessions } from "../durable/address";
+import type { SessionFactor } from "../durable/session-store";
 import { requireUser } from "../middleware/authorize";
-import type { App } from "../platform/app-env";
+import type { App, AppEnv } from "../platform/app-env";
 import { validationError } from "../problems";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { verifyPassword } from "../security/password-hash";
+import { WebAuthnRefusal } from "../security/webauthn";
 import { guardedUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
 import { currentUser, wrongSecret } from "./me-routes";
 import { consumeRecoveryCode, verifyUserTotp } from "./mfa";
+import { verifyPasskeyAssertion } from "./passkey-ceremony";
+import { AssertionCredential } from "./passkey-schemas";
 import { CodeField, PasswordField, publicSession, SessionSchema } from "./schemas";
 import { requestMeta, sessionCookie, startSession } from "./sessions";
+import type { UserRow } from "./users";
 
 const Proof = z.strictObject({
-	password: PasswordField.openapi({
-		description: "The user's password. Five wrong answers in a row end this session.",
+	password: PasswordField.optional().openapi({
+		description: "The user's password (unless `credential` is sent). Five wrong answers in a row end this session.",
+	}),
+	credential: AssertionCredential.optional().openapi({
+		description:
+			"Instead of the password and code: a passkey's answer (with user verification) to options from POST " +
+			"/v1/auth/passkey/options, from one of the caller's own passkeys. It proves both factors.",
 	}),
 	method: z
 		.enum(["totp", "recovery_code"])
@@ -47,8 +58,9 @@ export const reauthenticateRoute = createRoute({
 	tags: ["Me"],
 	summary: "Prove it is you again; answers a new session, and the presented one ends",
 	description:
-		'Send `{password}`, and with a second factor `{password, method: "totp" | "recovery_code", code}`: both ' +
-		"factors, never one alone. Five failures in this session end it. The new session " +
+		'Send `{password}`, and with TOTP `{password, method: "totp" | "recovery_code", code}`: both ' +
+		"factors, never one alone. Or `{credential}`: a passkey that verified the user, which is both (a user whose " +
+		"only second factor is a passkey must use it). Five failures in this session end it. The new session " +
 		"counts as a proof for ten minutes for every route that hands power out (keys with a reserved scope, " +
 		"invitations, role changes, settings, webhooks, lifting a lockdown, ownership, deleting an account) and " +
 		"for ending other sessions or changing the email.",
@@ -66,6 +78,41 @@ export function registerMeReauthenticate(app: App) {
 		const user = await currentUser(c);
 		const { db, clock } = c.get("services");
 		const now = clock.now();
+		if (proof.credential) {
+			const extra = (["password", "method", "code"] as const).filter((k) => proof[k] !== undefined);
+			if (extra.length > 0)
+				throw validationError(
+					extra.map((path) => ({ path, message: "Not with a passkey: it proves both factors" })),
+					"Send the passkey alone, or the password and code",
+				);
+			const credential = proof.credential;
+			await guardedUserCheck(
+				c,
+				user,
+				{
+					kind: "mfa",
+					metadata: { factor: "passkey" },
+					onFailure: () => wrongSecret("credential", "The passkey could not be verified"),
+				},
+				() =>
+					verifyPasskeyAssertion(c, credential, "sign_in", { userId: user.id }).then(
+						(verified) => verified.userVerified,
+						(err: unknown) => {
+							if (err instanceof WebAuthnRefusal) return false;
+							throw err;
+						},
+					),
+			);
+			return proven(c, user, ["passkey"]);
+		}
+		if (proof.password === undefined)
+			throw validationError([{ path: "password", message: "Required (or send credential)" }], "A proof is needed");
+		if (user.totpSecret === null && user.passkeyCount > 0)
+			throw validationError(
+				[{ path: "credential", message: "Your second factor is a passkey: prove it is you with it" }],
+				"A proof needs the password and the second factor",
+			);
+		const password = proof.password;
 		const second = user.totpSecret !== null;
 		if (second && (!proof.method || !proof.code))
 			throw validationError(
@@ -90,7 +137,7 @@ export function registerMeReauthenticate(app: App) {
 				metadata: { factor: "password" },
 				onFailure: () => wrongSecret("password", "That is not right"),
 			},
-			async () => (await verifyPassword(proof.password, user.passwordHash)).valid,
+			async () => (await verifyPassword(password, user.passwordHash)).valid,
 		);
 		const { method, code } = proof;
 		if (second && method && code)
@@ -103,17 +150,23 @@ export function registerMeReauthenticate(app: App) {
 						? verifyUserTotp(db, c.env.TOTP_ENCRYPTION_KEY ?? "", user, code, now)
 						: consumeRecoveryCode(db, c.env.KEY_PEPPER ?? "", user.id, code, now),
 			);
-		const factor = second && method ? `password+${method}` : "password";
-		const principal = c.get("principal");
-		const session = await startSession(c.env, db, user.id, requestMeta(c), now);
-		if (principal?.sessionId) await userSessions(c.env, user.id).revokeSession(principal.sessionId);
-		c.get("audit").record({
-			action: "auth.reauthenticated",
-			accountId: await personalTrail(c.get("services"), user.id),
-			target: { type: "session", id: session.id },
-			metadata: { factor, replaced: principal?.sessionId ?? null },
-		});
-		if (principal?.via === "cookie") c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
-		return c.json({ session: publicSession(session) }, 200);
+		return proven(c, user, second && method ? ["password", method] : ["password"]);
 	});
+}
+
+/** The proof holds: a new session carries it (and its factors), and the presented one ends. */
+async function proven(c: Context<AppEnv>, user: UserRow, factors: SessionFactor[]) {
+	const { db, clock } = c.get("services");
+	const factor = factors.join("+");
+	const principal = c.get("principal");
+	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now(), factors);
+	if (principal?.sessionId) await userSessions(c.env, user.id).revokeSession(principal.sessionId);
+	c.get("audit").record({
+		action: "auth.reauthenticated",
+		accountId: await personalTrail(c.get("services"), user.id),
+		target: { type: "session", id: session.id },
+		metadata: { factor, replaced: principal?.sessionId ?? null },
+	});
+	if (principal?.via === "cookie") c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
+	return c.json({ session: publicSession(session) }, 200);
 }

@@ -54,6 +54,10 @@ export const UserSchema = z
 				"Whether the user has a second factor (a TOTP authenticator or a passkey): a password sign-in then asks for it",
 			example: true,
 		}),
+		totpEnabled: z.boolean().openapi({
+			description: "Whether the user has a TOTP authenticator app (with its recovery codes)",
+			example: false,
+		}),
 		passkeys: z.number().int().openapi({
 			description: "How many passkeys the user has (GET /v1/me/passkeys lists them)",
 			example: 1,

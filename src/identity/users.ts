@@ -27,6 +27,7 @@ export const publicUser = (u: UserRow) => ({
 	name: u.name,
 	emailVerified: u.emailVerifiedAt !== null,
 	mfaEnabled: hasSecondFactor(u),
+	totpEnabled: u.totpSecret !== null,
 	passkeys: u.passkeyCount,
 	createdAt: u.createdAt.toISOString(),
 	/** A sign-in found the password in a breach corpus: the user should change it. */

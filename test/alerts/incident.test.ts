@@ -207,6 +207,8 @@ describe("security report", () => {
 		const by = Object.fromEntries(report.checks.map((c) => [c.id, c]));
 		expect(by.members_without_mfa).toMatchObject({ status: "fail" });
 		expect(by.members_without_mfa?.items).toContain(s.users.member.id);
+		expect(by.members_without_passkey).toMatchObject({ status: "warn" });
+		expect(by.members_without_passkey?.items).toContain(s.users.owner.id);
 		expect(by.keys_older_than_policy).toMatchObject({ status: "fail", items: [old.id] });
 		expect(by.keys_expiring_soon).toMatchObject({ status: "warn", items: [expiring.id] });
 		expect(by.keys_inactive?.items).toContain(idle.id);
@@ -216,7 +218,7 @@ describe("security report", () => {
 		expect(by.failed_login_spikes?.status).toBe("warn");
 		expect(by.stale_invitations).toMatchObject({ status: "warn", items: [s.invitationId] });
 		expect(by.owner_admin_count).toMatchObject({ status: "pass" });
-		expect(report.checks).toHaveLength(10);
+		expect(report.checks).toHaveLength(11);
 	});
 
 	it("a clean account passes every check", async () => {
@@ -233,6 +235,7 @@ describe("security report", () => {
 				name: role,
 				passwordHash: "$scrypt$unused",
 				totpSecret: "sealed-secret-placeholder",
+				passkeyCount: 1,
 				createdAt: now,
 			});
 			await db

@@ -44,7 +44,7 @@ const RANGE = `http://127.0.0.1:${rangeServer.address().port}/range/`;
 const stack = await startStack({
 	port: PORT,
 	state: ".wrangler/console-state",
-	vars: { BREACHED_PASSWORDS_URL: RANGE, REAUTH_WINDOW_SECONDS: "3" },
+	vars: { BREACHED_PASSWORDS_URL: RANGE, REAUTH_WINDOW_SECONDS: "3", WEBAUTHN_ORIGINS: `http://localhost:${PORT}` },
 });
 // Chromium treats localhost as a secure context, so the __Host- cookies (Secure) work over http here.
 const BASE = `http://localhost:${PORT}`;
@@ -181,7 +181,7 @@ try {
 	await visit(page, "sign-in");
 	await page.getByLabel("Email").fill(email);
 	await page.getByLabel("Password").fill(PASSWORD);
-	await page.getByRole("button", { name: "Sign in" }).click();
+	await page.getByRole("button", { name: "Sign in", exact: true }).click();
 	await page.waitForURL(/second-factor$/);
 	await visit(page, "second-factor");
 	await page.getByLabel("6-digit code").fill(await freshTotp(secret));
@@ -358,7 +358,7 @@ try {
 	await otherPage.goto("/console/sign-in");
 	await otherPage.getByLabel("Email").fill(email);
 	await otherPage.getByLabel("Password").fill(PASSWORD);
-	await otherPage.getByRole("button", { name: "Sign in" }).click();
+	await otherPage.getByRole("button", { name: "Sign in", exact: true }).click();
 	await otherPage.waitForURL(/second-factor$/);
 	// The authenticator comes first; a recovery code is behind "Use another way".
 	assert.equal(await otherPage.getByLabel("Recovery code", { exact: true }).isVisible(), false);
@@ -398,7 +398,7 @@ try {
 	await page.waitForURL(/\/console\/sign-in$/);
 	await page.getByLabel("Email").fill(email);
 	await page.getByLabel("Password").fill(PASSWORD);
-	await page.getByRole("button", { name: "Sign in" }).click();
+	await page.getByRole("button", { name: "Sign in", exact: true }).click();
 	await page.waitForURL(/second-factor$/);
 	await page.getByLabel("6-digit code").fill(await freshTotp(replacement));
 	await page.getByRole("button", { name: "Verify", exact: true }).click();
@@ -435,6 +435,50 @@ try {
 		told.data.some((m) => m.subject.includes("being changed")),
 		"the old address was told",
 	);
+
+	// Passkeys, with Chromium's virtual authenticator (DevTools protocol): add one from the security
+	// page (after a fresh proof), then sign in with it alone.
+	const devtools = await page.context().newCDPSession(page);
+	await devtools.send("WebAuthn.enable");
+	const { authenticatorId } = await devtools.send("WebAuthn.addVirtualAuthenticator", {
+		options: {
+			protocol: "ctap2",
+			transport: "internal",
+			hasResidentKey: true,
+			hasUserVerification: true,
+			isUserVerified: true,
+			automaticPresenceSimulation: true,
+		},
+	});
+	await page.goto("/console/security");
+	await page.waitForTimeout(3500);
+	await page.getByLabel("Name for a new passkey").fill("Journey laptop");
+	await page.getByRole("button", { name: "Add a passkey" }).click();
+	await confirmIfAsked(page, fresh, null, replacement);
+	await page.getByRole("heading", { name: "Add a passkey" }).waitFor();
+	await visit(page, "passkey-add");
+	await page.getByRole("button", { name: "Create the passkey" }).click();
+	await page.waitForURL(/done=passkey-added/);
+	const passkeyRows = await page.getByRole("table", { name: "Your passkeys" }).innerText();
+	assert.match(passkeyRows, /Journey laptop/);
+	await visit(page, "security-passkeys");
+	const { credentials } = await devtools.send("WebAuthn.getCredentials", { authenticatorId });
+	assert.equal(credentials.length, 1, "the authenticator holds one passkey");
+	assert.ok(credentials[0].isResidentCredential, "a discoverable credential: sign-in needs no email");
+	await page.getByRole("button", { name: "Sign out", exact: true }).click();
+	// The sign-in page asks for the passkey through the email field's autofill (conditional
+	// mediation); the virtual authenticator answers it at once, so the sign-in finishes by itself.
+	await page.waitForURL(/\/console\/a\/acc_[a-z0-9]+\/keys$/);
+	await page.goto("/console/security");
+	const lastUsed = await page.locator('td[data-label="Last used"]').first().innerText();
+	assert.notEqual(lastUsed.trim(), "—", "the passkey's last use is shown");
+	// A stale session proves itself with the passkey's button on the prompt.
+	await page.waitForTimeout(3500);
+	await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+	await page.getByRole("heading", { name: "Confirm it is you" }).waitFor();
+	await visit(page, "reauthenticate-passkey");
+	await page.getByRole("button", { name: "Confirm with a passkey" }).click();
+	await page.waitForURL(/done=others/);
 
 	assert.equal(cspErrors.length, 0, `CSP violations: ${cspErrors.join("; ")}`);
 

@@ -1,4 +1,8 @@
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createDatabase } from "../../src/db";
+import { accounts, memberships } from "../../src/db/schema";
 import { enrolTotp, type IdentityHarness, identityHarness, uniqueIp } from "../support/identity";
 import { expectProblem, jsonRequest } from "../support/request";
 import { type Algorithm, type CeremonyTweaks, SoftAuthenticator } from "../support/webauthn";
@@ -375,3 +379,144 @@ describe("passkeys: the second factor after a password", () => {
 		await expectProblem(await h.post("/v1/auth/mfa/passkey-options", { challengeToken: challenge.token }), 400);
 	});
 });
+
+describe("passkeys: mfaPolicy and re-authentication", () => {
+	const db = () => createDatabase(env.DB);
+	const accountPath = (id: string) => `/v1/accounts/${id}`;
+	const patch = (h: IdentityHarness, token: string, accountId: string, settings: Record<string, unknown>) =>
+		h.request(accountPath(accountId), jsonRequest("PATCH", { settings }, bearer(token)));
+	const settingsOf = async (h: IdentityHarness, token: string, accountId: string) =>
+		(await (await h.get(accountPath(accountId), token)).json<{ account: { settings: Record<string, unknown> } }>())
+			.account.settings;
+
+	/** The owner signed in again with the passkey: a session made with it. */
+	async function passkeySession(h: IdentityHarness, authenticator: SoftAuthenticator) {
+		const res = await signIn(h, authenticator);
+		expect(res.status).toBe(200);
+		return (await res.json<{ session: { token: string } }>()).session.token;
+	}
+
+	it("reads a stored requireMfa as the policy, accepts the old field, and refuses the two disagreeing", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		await enrolTotp(h, u.token);
+		await db().update(accounts).set({ settings: '{"requireMfa":true}' }).where(eq(accounts.id, u.accountId));
+		expect(await settingsOf(h, u.token, u.accountId)).toMatchObject({ mfaPolicy: "any", requireMfa: true });
+		expect((await patch(h, u.token, u.accountId, { requireMfa: false })).status).toBe(200);
+		expect(await settingsOf(h, u.token, u.accountId)).toMatchObject({ mfaPolicy: "off", requireMfa: false });
+		expect((await patch(h, u.token, u.accountId, { mfaPolicy: "any" })).status).toBe(200);
+		expect(await settingsOf(h, u.token, u.accountId)).toMatchObject({ mfaPolicy: "any", requireMfa: true });
+		const both = await expectProblem(
+			await patch(h, u.token, u.accountId, { mfaPolicy: "off", requireMfa: true }),
+			400,
+			"validation",
+		);
+		expect(both.errors?.map((e) => e.path).sort()).toEqual(["settings.mfaPolicy", "settings.requireMfa"]);
+		await expectProblem(await patch(h, u.token, u.accountId, { mfaPolicy: "strict" }), 400, "validation");
+	});
+
+	it("an owner cannot set phishing-resistant from a session not made with a passkey; with one they can", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const refused = await expectProblem(await patch(h, u.token, u.accountId, { mfaPolicy: "phishing-resistant" }), 400);
+		expect(refused.errors).toEqual([expect.objectContaining({ path: "settings.mfaPolicy" })]);
+		const token = await passkeySession(h, u.authenticator);
+		expect((await patch(h, token, u.accountId, { mfaPolicy: "phishing-resistant" })).status).toBe(200);
+		// The old field asking for `any` keeps the stricter policy.
+		expect((await patch(h, token, u.accountId, { requireMfa: true })).status).toBe(200);
+		expect(await settingsOf(h, token, u.accountId)).toMatchObject({ mfaPolicy: "phishing-resistant" });
+	});
+
+	it("phishing-resistant refuses a password-and-TOTP session and the keys of a creator without a passkey", async () => {
+		const h = identityHarness();
+		const owner = await withPasskey(h);
+		const ownerToken = await passkeySession(h, owner.authenticator);
+		// A member with TOTP only, added to the owner's account.
+		const member = await h.signupVerified();
+		await enrolTotp(h, member.token);
+		await db()
+			.insert(memberships)
+			.values({ accountId: owner.accountId, userId: member.userId, role: "admin", joinedAt: h.clock.now() });
+		const key = await h.request(
+			`/v1/accounts/${owner.accountId}/keys`,
+			jsonRequest("POST", { name: "ci", scopes: ["keys:read"], environment: "staging" }, bearer(member.token)),
+		);
+		expect(key.status).toBe(201);
+		const secret = (await key.json<{ secret: string }>()).secret;
+		expect((await patch(h, ownerToken, owner.accountId, { mfaPolicy: "phishing-resistant" })).status).toBe(200);
+
+		const membersPath = `/v1/accounts/${owner.accountId}/members`;
+		const bySession = await expectProblem(await h.get(membersPath, member.token), 403, "forbidden");
+		expect(bySession.detail).toMatch(/passkey/);
+		const byKey = await expectProblem(await h.get(`/v1/accounts/${owner.accountId}/keys`, secret), 403, "forbidden");
+		expect(byKey.detail).toMatch(/creator must add/);
+		// An admin may not loosen it.
+		await expectProblem(await patch(h, member.token, owner.accountId, { mfaPolicy: "any" }), 403);
+
+		// The member adds a passkey: the key works again; the session works once made with the passkey.
+		const added = await withPasskeyFor(h, member.token);
+		expect((await h.get(`/v1/accounts/${owner.accountId}/keys`, secret)).status).toBe(200);
+		await expectProblem(await h.get(membersPath, member.token), 403);
+		const fresh = await passkeySession(h, added);
+		const list = await h.get(membersPath, fresh);
+		expect(list.status).toBe(200);
+		const rows = (await list.json<{ data: { userId: string; strongestFactor: string }[] }>()).data;
+		expect(rows.map((m) => m.strongestFactor)).toEqual(["passkey", "passkey"]);
+		const report = await (await h.get(`/v1/accounts/${owner.accountId}/security-report`, ownerToken)).json<{
+			memberFactors: { userId: string; strongestFactor: string }[];
+			checks: { id: string; status: string }[];
+		}>();
+		expect(report.memberFactors).toHaveLength(2);
+		expect(report.memberFactors).toEqual(
+			expect.arrayContaining([
+				{ userId: owner.userId, strongestFactor: "passkey" },
+				{ userId: member.userId, strongestFactor: "passkey" },
+			]),
+		);
+		expect(report.checks.find((c) => c.id === "members_without_passkey")?.status).toBe("pass");
+	});
+
+	it("re-authenticates with a passkey that verifies the user, and only the caller's own", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const other = await withPasskey(h);
+		const stale = await passkeySession(h, u.authenticator);
+		h.clock.advance(11 * 60_000);
+		const reauth = async (credential: unknown, token = stale) =>
+			h.request("/v1/me/reauthenticate", jsonRequest("POST", { credential }, bearer(token)));
+		await expectProblem(await reauth(await other.authenticator.get(await signInOptions(h))), 400);
+		await expectProblem(await reauth(await u.authenticator.get(await signInOptions(h), { userVerified: false })), 400);
+		const mixed = await expectProblem(
+			await h.request(
+				"/v1/me/reauthenticate",
+				jsonRequest(
+					"POST",
+					{ password: "x", credential: await u.authenticator.get(await signInOptions(h)) },
+					bearer(stale),
+				),
+			),
+			400,
+		);
+		expect(mixed.errors?.map((e) => e.path)).toEqual(["password"]);
+		// A passkey is this user's only second factor: the password alone proves nothing.
+		const alone = await expectProblem(
+			await h.request("/v1/me/reauthenticate", jsonRequest("POST", { password: "whatever" }, bearer(stale))),
+			400,
+		);
+		expect(alone.errors?.map((e) => e.path)).toEqual(["credential"]);
+		const ok = await reauth(await u.authenticator.get(await signInOptions(h)));
+		expect(ok.status, await ok.clone().text()).toBe(200);
+		const token = (await ok.json<{ session: { token: string } }>()).session.token;
+		expect((await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(token) })).status).toBe(200);
+		expect(h.audit.sent.find((e) => e.action === "auth.reauthenticated")?.metadata).toMatchObject({
+			factor: "passkey",
+		});
+	});
+});
+
+/** Adds a passkey for the session's user (fresh proof assumed). */
+async function withPasskeyFor(h: IdentityHarness, token: string) {
+	const authenticator = new SoftAuthenticator();
+	expect((await register(h, token, authenticator)).status).toBe(201);
+	return authenticator;
+}

@@ -17,6 +17,7 @@ import type { App, AppEnv } from "../../platform/app-env";
 import { ApiError } from "../../problems";
 
 export type { KeywardClient, Problem };
+export { KeywardError };
 
 export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; problem: Problem };
 

@@ -1,7 +1,7 @@
 /**
  * The console's page frame and form pieces (Hono JSX, rendered on the
- * server). Every page works without JavaScript; the one script (copy to
- * clipboard, download of recovery codes) and the one stylesheet carry the
+ * server). Every page works without JavaScript but passkeys; the one script (copy to
+ * clipboard, download of recovery codes, the passkey ceremonies of ./passkey.tsx) and the one stylesheet carry the
  * response's nonce, so the Content-Security-Policy allows nothing inline
  * that the server did not put there.
  */
@@ -70,6 +70,55 @@ document.addEventListener("click", (event) => {
 	}
 });
 document.querySelectorAll("[data-copy],[data-download]").forEach((b) => { b.hidden = false; });
+const b64 = {
+	decode: (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (ch) => ch.charCodeAt(0)),
+	encode: (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, ""),
+};
+const withIds = (list) => (list || []).map((c) => ({ ...c, id: b64.decode(c.id) }));
+const creationOptions = (o) => ({ ...o, challenge: b64.decode(o.challenge), user: { ...o.user, id: b64.decode(o.user.id) }, excludeCredentials: withIds(o.excludeCredentials) });
+const requestOptions = (o) => ({ ...o, challenge: b64.decode(o.challenge), allowCredentials: withIds(o.allowCredentials) });
+const credentialJSON = (cred) => {
+	const r = cred.response;
+	const response = { clientDataJSON: b64.encode(r.clientDataJSON) };
+	if (r.attestationObject) {
+		response.attestationObject = b64.encode(r.attestationObject);
+		response.transports = r.getTransports ? r.getTransports() : [];
+	} else {
+		response.authenticatorData = b64.encode(r.authenticatorData);
+		response.signature = b64.encode(r.signature);
+		response.userHandle = r.userHandle ? b64.encode(r.userHandle) : null;
+	}
+	return { id: cred.id, rawId: b64.encode(cred.rawId), type: cred.type, response, clientExtensionResults: {} };
+};
+document.querySelectorAll("form[data-passkey]").forEach((form) => {
+	if (!window.PublicKeyCredential) return;
+	const options = JSON.parse(form.dataset.options).publicKey;
+	const button = form.querySelector("[data-passkey-start]");
+	const error = form.querySelector("[data-passkey-error]");
+	let waiting = null;
+	const finish = (cred) => { form.elements.credential.value = JSON.stringify(credentialJSON(cred)); form.submit(); };
+	const fail = (e) => {
+		if (e && e.name === "AbortError") return;
+		error.textContent = e && e.name === "NotAllowedError" ? "No passkey was used. Try again." : "The passkey did not work. Try again.";
+		error.hidden = false;
+	};
+	button.hidden = false;
+	if (form.dataset.conditional && PublicKeyCredential.isConditionalMediationAvailable) {
+		PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+			if (!available) return;
+			waiting = new AbortController();
+			navigator.credentials.get({ publicKey: requestOptions(options), mediation: "conditional", signal: waiting.signal }).then(finish, fail);
+		});
+	}
+	button.addEventListener("click", () => {
+		if (waiting) waiting.abort();
+		error.hidden = true;
+		(form.dataset.passkey === "create"
+			? navigator.credentials.create({ publicKey: creationOptions(options) })
+			: navigator.credentials.get({ publicKey: requestOptions(options) })
+		).then(finish, fail);
+	});
+});
 `;
 
 export interface Nav {

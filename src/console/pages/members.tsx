@@ -42,7 +42,7 @@ async function membersPage(
 			<section>
 				<Table
 					caption="People in this account"
-					columns={["Name", "Role", "Two-factor", "Last active", "Actions"]}
+					columns={["Name", "Role", "Strongest factor", "Last active", "Actions"]}
 					empty="Only you so far. Invite the people who work on this account below."
 					rows={(members.ok ? members.data.data : []).map((m) => [
 						<>
@@ -51,7 +51,13 @@ async function membersPage(
 							<span class="muted">{m.email}</span>
 						</>,
 						m.role,
-						m.mfaEnabled ? <span class="badge active">on</span> : <span class="badge fail">off</span>,
+						m.strongestFactor === "passkey" ? (
+							<span class="badge active">passkey</span>
+						) : m.strongestFactor === "totp" ? (
+							<span class="badge active">app</span>
+						) : (
+							<span class="badge fail">off</span>
+						),
 						ui.formatTime(m.lastActiveAt),
 						m.role === "owner" ? (
 							"—"

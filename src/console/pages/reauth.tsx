@@ -1,6 +1,6 @@
 /**
  * Re-authentication in the console, in place: when the API answers a form with
- * `reauthentication-required`, the page asks for the password (and the
+ * `reauthentication-required`, the page asks for a passkey, or the password (and the
  * authenticator's code, when the person has one), keeping the
  * form the person filled in (as hidden fields), then proves it
  * (`POST /v1/me/reauthenticate`), switches the browser to the new session, and
@@ -10,8 +10,9 @@
 
 import { sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
-import { fieldErrors, isProblem, type Problem } from "../client/api";
+import { type Body, fieldErrors, isProblem, type Problem } from "../client/api";
 import { CodeField, Notice, PasswordField } from "../components/layout";
+import { PasskeyForm, postedCredential } from "../components/passkey";
 import * as ui from "../components/render";
 
 export const isReauthenticationRequired = (problem: Problem | null | undefined): boolean =>
@@ -32,8 +33,8 @@ function replayableForms(app: App): RegExp[] {
 		.map((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, "[a-z]{3}_[a-z2-7]{16}").replaceAll("/", "\\/")}$`));
 }
 
-/** The prompt: the password, and the form to finish afterwards. */
-export function reauthenticationPrompt(
+/** The prompt: a passkey or the password (and code), and the form to finish afterwards. */
+export async function reauthenticationPrompt(
 	c: ui.ConsoleContext,
 	me: ui.SignedIn,
 	action: string,
@@ -42,27 +43,50 @@ export function reauthenticationPrompt(
 	status = 403,
 ) {
 	const errors = fieldErrors(problem);
+	const hasPasskey = me.user.passkeys > 0;
+	const options = hasPasskey ? await me.api.call((api) => api.auth.passkeyOptions()) : null;
+	// A user whose only second factor is a passkey proves it with the passkey: the password alone is one factor.
+	const passwordForm = me.user.totpEnabled || !hasPasskey;
+	const kept = (
+		<>
+			<input type="hidden" name={REPLAY} value={action} />
+			{Object.entries(form)
+				.filter(([name]) => name !== REPLAY && name !== "password" && name !== "code" && name !== "credential")
+				.map(([name, value]) => (
+					<input type="hidden" name={`field.${name}`} value={value} />
+				))}
+		</>
+	);
 	return ui.renderPage(
 		c,
 		"Confirm it is you",
 		ui.nav(me.memberships[0]?.accountId ?? null, ""),
 		<section>
 			<p>
-				This change needs you to confirm it is you first (you last did more than ten minutes ago): your password
-				{me.user.mfaEnabled ? " and a code from your authenticator app." : "."}
+				This change needs you to confirm it is you first (you last did more than ten minutes ago):
+				{hasPasskey ? " with your passkey" : ""}
+				{hasPasskey && passwordForm ? ", or" : ""}
+				{passwordForm ? ` your password${me.user.totpEnabled ? " and a code from your authenticator app" : ""}` : ""}.
 			</p>
 			{problem && !problem.errors && <Notice kind="bad">{problem.detail ?? problem.title}</Notice>}
-			<form method="post" action="/console/reauthenticate">
-				<input type="hidden" name={REPLAY} value={action} />
-				{Object.entries(form)
-					.filter(([name]) => name !== REPLAY && name !== "password" && name !== "code")
-					.map(([name, value]) => (
-						<input type="hidden" name={`field.${name}`} value={value} />
-					))}
-				<PasswordField label="Your password" errors={errors} />
-				{me.user.mfaEnabled && <CodeField label="Code from your authenticator app" errors={errors} />}
-				<button type="submit">Confirm and continue</button>
-			</form>
+			{options?.ok && (
+				<PasskeyForm
+					action="/console/reauthenticate"
+					ceremony="get"
+					options={options.data}
+					label="Confirm with a passkey"
+				>
+					{kept}
+				</PasskeyForm>
+			)}
+			{passwordForm && (
+				<form method="post" action="/console/reauthenticate">
+					{kept}
+					<PasswordField label="Your password" errors={errors} />
+					{me.user.totpEnabled && <CodeField label="Code from your authenticator app" errors={errors} />}
+					<button type="submit">Confirm and continue</button>
+				</form>
+			)}
 		</section>,
 		status,
 	);
@@ -86,9 +110,12 @@ export function registerConsoleReauth(app: App) {
 				return ui.renderPage(c, "Not found", ui.nav(null, ""), <p>Nothing to continue.</p>, 404);
 			const res = await me.api.call((api) =>
 				api.me.reauthenticate({
-					body: me.user.mfaEnabled
-						? { password: posted.password ?? "", method: "totp", code: (posted.code ?? "").trim() }
-						: { password: posted.password ?? "" },
+					body:
+						posted.credential !== undefined
+							? { credential: postedCredential(posted) as Body<"me", "reauthenticate">["credential"] }
+							: me.user.totpEnabled
+								? { password: posted.password ?? "", method: "totp", code: (posted.code ?? "").trim() }
+								: { password: posted.password ?? "" },
 				}),
 			);
 			if (!res.ok) return reauthenticationPrompt(c, me, action, fields, res.problem, res.status);

@@ -7,9 +7,10 @@
 import { raw } from "hono/html";
 import type { App } from "../../platform/app-env";
 import { qrSvg } from "../../security/totp";
-import { fieldErrors, type KeywardClient, type Problem } from "../client/api";
+import { fieldErrors, type KeywardClient, KeywardError, type Problem } from "../client/api";
 import { describeDevice } from "../components/device";
 import { CodeField, Field, Notice, PasswordField, ShownOnce, Table } from "../components/layout";
+import { PasskeyForm, postedCredential } from "../components/passkey";
 import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
@@ -30,6 +31,9 @@ const DONE: Record<string, string> = {
 	verified: "Your email address is verified.",
 	"link-sent": "We emailed you a new link. Open it in this browser; it is valid for 24 hours.",
 	"email-changed": "Your email address is changed; your other sessions were signed out.",
+	"passkey-added": "The passkey is added. Next time, sign in with it.",
+	"passkey-renamed": "The passkey is renamed.",
+	"passkey-removed": "The passkey is removed; it no longer signs you in.",
 };
 
 async function securityPage(
@@ -37,7 +41,10 @@ async function securityPage(
 	me: ui.SignedIn,
 	extra: { problem?: Problem | null; form?: string; notice?: string } = {},
 ) {
-	const sessions = await me.api.call((api) => api.me.listSessions());
+	const [sessions, passkeys] = await Promise.all([
+		me.api.call((api) => api.me.listSessions()),
+		me.api.call((api) => api.me.listPasskeys()),
+	]);
 	const errors = fieldErrors(extra.problem);
 	const formError = (form: string) =>
 		extra.form === form && extra.problem && !extra.problem.errors ? (
@@ -129,9 +136,59 @@ async function securityPage(
 				</form>
 			</section>
 			<section>
+				<h2>Passkeys</h2>
+				<p class="muted">
+					A passkey signs you in with your device's screen lock (fingerprint, face or PIN) instead of a password and
+					code. It works only on Keyward's own site, so it cannot be phished.
+				</p>
+				{formError("passkeys")}
+				<Table
+					caption="Your passkeys"
+					columns={["Name", "Added", "Last used", "Synced", "Actions"]}
+					empty="No passkeys yet."
+					rows={(passkeys.ok ? passkeys.data.data : []).map((p) => [
+						p.name,
+						ui.formatTime(p.createdAt),
+						ui.formatTime(p.lastUsedAt),
+						p.backedUp ? "yes" : "no",
+						<>
+							<form method="post" action={`/console/security/passkeys/${p.id}/rename`} class="row">
+								<Field
+									name="name"
+									id={`rename-${p.id}`}
+									label={`New name for ${p.name}`}
+									value={p.name}
+									errors={extra.form === "passkeys" ? errors : {}}
+									required
+								/>
+								<button type="submit" class="secondary">
+									Rename
+								</button>
+							</form>
+							<form method="post" action={`/console/security/passkeys/${p.id}/remove`} class="inline">
+								<button type="submit" class="danger" aria-label={`Remove passkey ${p.name}`}>
+									Remove
+								</button>
+							</form>
+						</>,
+					])}
+				/>
+				<form method="post" action="/console/security/passkey-start">
+					<Field
+						name="name"
+						id="new-passkey-name"
+						label="Name for a new passkey"
+						hint="Which device or password manager it will live in, such as 'Work laptop'."
+						errors={extra.form === "passkey-start" ? errors : {}}
+						required
+					/>
+					<button type="submit">Add a passkey</button>
+				</form>
+			</section>
+			<section>
 				<h2>Two-factor authentication</h2>
 				{formError("mfa")}
-				{me.user.mfaEnabled ? (
+				{me.user.totpEnabled ? (
 					<>
 						<p>
 							<span class="badge active">On</span> Sign-in asks for a code from your authenticator app.
@@ -366,6 +423,29 @@ const showRecoveryCodes =
 			<RecoveryCodes codes={data.recoveryCodes} />,
 		);
 
+/** The step between naming a passkey and the browser making it: the options, and the button that uses them. */
+const newPasskeyPage = (c: ui.ConsoleContext, me: ui.SignedIn, name: string, options: unknown) =>
+	ui.renderPage(
+		c,
+		"Add a passkey",
+		ui.nav(me.memberships[0]?.accountId ?? null, "security"),
+		<section>
+			<p>
+				Your browser will ask where to keep the passkey named <strong>{name}</strong>: this device, your phone or a
+				security key. Then unlock it the way you unlock the device.
+			</p>
+			<PasskeyForm action="/console/security/passkeys" ceremony="create" options={options} label="Create the passkey">
+				<input type="hidden" name="name" value={name} />
+			</PasskeyForm>
+			<noscript>
+				<p>Adding a passkey needs JavaScript.</p>
+			</noscript>
+			<p>
+				<a href="/console/security">Cancel</a>
+			</p>
+		</section>,
+	);
+
 export function registerConsoleSecurity(app: App) {
 	app.get(
 		"/console/security",
@@ -437,6 +517,55 @@ export function registerConsoleSecurity(app: App) {
 		"mfa",
 		(api, f) => api.me.disableTotp({ body: { password: f.password ?? "", code: text(f, "code") } }),
 		redirectDone("mfa-off"),
+	);
+	securityForm(
+		app,
+		"/passkey-start",
+		"passkey-start",
+		async (api, f, c) => {
+			const name = text(f, "name");
+			// The name is checked here, before the browser is asked to make anything.
+			if (name === "" || name.length > 64)
+				throw new KeywardError({
+					type: "https://keyward.dev/problems/validation",
+					title: "Invalid request",
+					status: 400,
+					detail: "The passkey needs a name",
+					requestId: c.get("requestId") ?? "",
+					errors: [{ path: "name", message: "Give it a name of 1 to 64 characters" }],
+				});
+			return { name, options: await api.me.passkeyOptions() };
+		},
+		(c, me, data) => newPasskeyPage(c, me, data.name, data.options),
+		{ replayable: true },
+	);
+	securityForm(
+		app,
+		"/passkeys",
+		"passkeys",
+		(api, f) =>
+			api.me.addPasskey({
+				body: {
+					name: text(f, "name"),
+					credential: postedCredential(f) as Parameters<KeywardClient["me"]["addPasskey"]>[0]["body"]["credential"],
+				},
+			}),
+		redirectDone("passkey-added"),
+	);
+	securityForm(
+		app,
+		"/passkeys/:passkeyId/rename",
+		"passkeys",
+		(api, f, c) => api.me.renamePasskey({ passkeyId: c.req.param("passkeyId") ?? "", body: { name: text(f, "name") } }),
+		redirectDone("passkey-renamed"),
+	);
+	securityForm(
+		app,
+		"/passkeys/:passkeyId/remove",
+		"passkeys",
+		(api, _f, c) => api.me.removePasskey({ passkeyId: c.req.param("passkeyId") ?? "" }),
+		redirectDone("passkey-removed"),
+		{ replayable: true },
 	);
 	securityForm(
 		app,

@@ -54,10 +54,20 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 			<section>
 				<form method="post">
 					<Field name="name" label="Account name" value={account.name} errors={errors} required />
-					<label class="check">
-						<input type="checkbox" name="requireMfa" checked={account.settings.requireMfa === true} /> Require
-						two-factor for every member
-					</label>
+					<label for="mfaPolicy">Second factor for members</label>
+					<select id="mfaPolicy" name="mfaPolicy">
+						{(
+							[
+								["off", "Not required"],
+								["any", "Required: an authenticator app or a passkey"],
+								["phishing-resistant", "Phishing-resistant: sign in with a passkey"],
+							] as const
+						).map(([value, label]) => (
+							<option value={value} selected={account.settings.mfaPolicy === value}>
+								{label}
+							</option>
+						))}
+					</select>
 					<label class="check">
 						<input type="checkbox" name="passwordComposition" checked={account.settings.passwordComposition === true} />{" "}
 						Require mixed character classes in passwords
@@ -107,7 +117,7 @@ export function registerConsoleSettings(app: App) {
 		ui.withAccount(app, async (c, me, accountId) => {
 			const form = await ui.formOf(c);
 			const settings: Settings = {
-				requireMfa: form.requireMfa === "on",
+				mfaPolicy: form.mfaPolicy === "any" || form.mfaPolicy === "phishing-resistant" ? form.mfaPolicy : "off",
 				passwordComposition: form.passwordComposition === "on",
 			};
 			for (const [name] of SETTINGS) if (form[name]) settings[name] = Number(form[name]);

@@ -9,11 +9,13 @@ import { clearedSessionCookie, sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
 import { type Body, consoleApi, fieldErrors, type Problem } from "../client/api";
 import { CodeField, Field, Notice, PasswordField } from "../components/layout";
+import { PasskeyForm, postedCredential } from "../components/passkey";
 import { type ConsoleContext, formOf, renderPage } from "../components/render";
 
 const CHALLENGE_COOKIE = "__Host-keyward_challenge";
 
 type SecondFactorMethod = Body<"auth", "verifyMfa">["method"];
+type PasskeyAssertion = Body<"auth", "passkeySignIn">["credential"];
 
 function startConsoleSession(c: ConsoleContext, session: { token: string; expiresAt: string }) {
 	const now = c.get("services").clock.now().getTime();
@@ -25,18 +27,42 @@ function startConsoleSession(c: ConsoleContext, session: { token: string; expire
 
 const throttled = (p: Problem) => p.status === 429;
 
-const SignInForm = ({ email = "", problem }: { email?: string; problem?: Problem | null }) => (
+const SignInForm = ({
+	email = "",
+	problem,
+	passkeyOptions,
+	passkeyFailed = false,
+}: {
+	email?: string;
+	problem?: Problem | null;
+	passkeyOptions?: unknown;
+	passkeyFailed?: boolean;
+}) => (
 	<section>
 		{problem && (
 			<Notice kind="bad">
-				{throttled(problem) ? "Too many attempts. Wait a little and try again." : "The email or password is not right."}
+				{throttled(problem)
+					? "Too many attempts. Wait a little and try again."
+					: passkeyFailed
+						? "That passkey did not sign you in. Try again, or use your password."
+						: "The email or password is not right."}
 			</Notice>
 		)}
 		<form method="post" action="/console/sign-in">
-			<Field name="email" label="Email" type="email" value={email} autocomplete="username" required />
+			{/* `webauthn` lets the browser offer the user's passkeys in this field's autofill. */}
+			<Field name="email" label="Email" type="email" value={email} autocomplete="username webauthn" required />
 			<PasswordField label="Password" />
 			<button type="submit">Sign in</button>
 		</form>
+		{passkeyOptions !== undefined && (
+			<PasskeyForm
+				action="/console/sign-in/passkey"
+				ceremony="get"
+				options={passkeyOptions}
+				label="Sign in with a passkey"
+				conditional
+			/>
+		)}
 		<p>
 			New here? <a href="/console/sign-up">Create an account</a> ·{" "}
 			<a href="/console/password-reset">Forgot your password?</a>
@@ -52,10 +78,13 @@ const SecondFactorForms = ({
 	problem,
 	emailed,
 	method,
+	passkeyOptions,
 }: {
 	problem?: Problem | null;
 	emailed?: boolean;
 	method?: string;
+	/** Set when the user has a passkey: it comes first. */
+	passkeyOptions?: unknown;
 }) => {
 	const errors = fieldErrors(problem);
 	const otherWay = emailed === true || method === "recovery_code" || method === "email_code";
@@ -63,10 +92,28 @@ const SecondFactorForms = ({
 		<>
 			{problem && !problem.errors && (
 				<Notice kind="bad">
-					{throttled(problem) ? "Too many attempts. Wait and try again." : "That code did not work."}
+					{throttled(problem)
+						? "Too many attempts. Wait and try again."
+						: method === "passkey"
+							? "That passkey did not work. Try again, or use another way."
+							: "That code did not work."}
 				</Notice>
 			)}
 			{emailed && <Notice kind="ok">We emailed you a 6-digit code. It is valid for 10 minutes.</Notice>}
+			{passkeyOptions !== undefined && (
+				<section>
+					<h2>Passkey</h2>
+					<p class="muted">Use the passkey on this device, your phone or your security key.</p>
+					<PasskeyForm
+						action="/console/sign-in/second-factor"
+						ceremony="get"
+						options={passkeyOptions}
+						label="Use a passkey"
+					>
+						<input type="hidden" name="method" value="passkey" />
+					</PasskeyForm>
+				</section>
+			)}
 			<section>
 				<h2>Authenticator app</h2>
 				<p class="muted">Open your authenticator app and enter the code it shows for Keyward.</p>
@@ -108,8 +155,31 @@ const SecondFactorForms = ({
 	);
 };
 
+/** Fresh options for a passkey sign-in (a challenge each page), or undefined when none could be had. */
+async function signInPasskeyOptions(c: ConsoleContext, app: App): Promise<unknown> {
+	const res = await consoleApi(c, app, null).call((api) => api.auth.passkeyOptions());
+	return res.ok ? res.data : undefined;
+}
+
 export function registerConsoleAuth(app: App) {
-	app.get("/console/sign-in", (c) => renderPage(c, "Sign in", null, <SignInForm />));
+	app.get("/console/sign-in", async (c) =>
+		renderPage(c, "Sign in", null, <SignInForm passkeyOptions={await signInPasskeyOptions(c, app)} />),
+	);
+
+	app.post("/console/sign-in/passkey", async (c) => {
+		const form = await formOf(c);
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.passkeySignIn({ body: { credential: postedCredential(form) as PasskeyAssertion } }),
+		);
+		if (res.ok) return startConsoleSession(c, res.data.session);
+		return renderPage(
+			c,
+			"Sign in",
+			null,
+			<SignInForm problem={res.problem} passkeyFailed passkeyOptions={await signInPasskeyOptions(c, app)} />,
+			res.status,
+		);
+	});
 
 	app.post("/console/sign-in", async (c) => {
 		const form = await formOf(c);
@@ -117,7 +187,13 @@ export function registerConsoleAuth(app: App) {
 			api.auth.login({ body: { email: form.email ?? "", password: form.password ?? "" } }),
 		);
 		if (!res.ok)
-			return renderPage(c, "Sign in", null, <SignInForm email={form.email} problem={res.problem} />, res.status);
+			return renderPage(
+				c,
+				"Sign in",
+				null,
+				<SignInForm email={form.email} problem={res.problem} passkeyOptions={await signInPasskeyOptions(c, app)} />,
+				res.status,
+			);
 		if ("session" in res.data) return startConsoleSession(c, res.data.session);
 		setCookie(c, CHALLENGE_COOKIE, res.data.challenge?.token ?? "", {
 			path: "/",
@@ -129,7 +205,19 @@ export function registerConsoleAuth(app: App) {
 		return c.redirect("/console/sign-in/second-factor", 303);
 	});
 
-	app.get("/console/sign-in/second-factor", (c) => renderPage(c, "Second factor", null, <SecondFactorForms />));
+	/** Options for answering the pending sign-in with a passkey, when the user has one. */
+	const secondFactorPasskey = async (c: ConsoleContext): Promise<unknown> => {
+		const token = getCookie(c, CHALLENGE_COOKIE);
+		if (!token) return undefined;
+		const res = await consoleApi(c, app, null).call((api) =>
+			api.auth.passkeyMfaOptions({ body: { challengeToken: token } }),
+		);
+		return res.ok ? res.data : undefined;
+	};
+
+	app.get("/console/sign-in/second-factor", async (c) =>
+		renderPage(c, "Second factor", null, <SecondFactorForms passkeyOptions={await secondFactorPasskey(c)} />),
+	);
 
 	app.post("/console/sign-in/email-code", async (c) => {
 		const res = await consoleApi(c, app, null).call((api) =>
@@ -140,7 +228,7 @@ export function registerConsoleAuth(app: App) {
 			c,
 			"Second factor",
 			null,
-			<SecondFactorForms problem={problem} emailed={res.ok} />,
+			<SecondFactorForms problem={problem} emailed={res.ok} passkeyOptions={await secondFactorPasskey(c)} />,
 			res.ok ? 200 : res.status,
 		);
 	});
@@ -149,11 +237,18 @@ export function registerConsoleAuth(app: App) {
 		const form = await formOf(c);
 		const res = await consoleApi(c, app, null).call((api) =>
 			api.auth.verifyMfa({
-				body: {
-					challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
-					method: form.method as SecondFactorMethod,
-					code: (form.code ?? "").trim(),
-				},
+				body:
+					form.method === "passkey"
+						? {
+								challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
+								method: "passkey",
+								credential: postedCredential(form) as PasskeyAssertion,
+							}
+						: {
+								challengeToken: getCookie(c, CHALLENGE_COOKIE) ?? "",
+								method: form.method as SecondFactorMethod,
+								code: (form.code ?? "").trim(),
+							},
 			}),
 		);
 		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
@@ -162,7 +257,7 @@ export function registerConsoleAuth(app: App) {
 			c,
 			"Second factor",
 			null,
-			<SecondFactorForms problem={problem} method={form.method} />,
+			<SecondFactorForms problem={problem} method={form.method} passkeyOptions={await secondFactorPasskey(c)} />,
 			res.ok ? 400 : res.status,
 		);
 	});

@@ -133,7 +133,7 @@ const accountGate =
 
 /**
  * The account's own rules, for sessions and API keys alike: its IP allowlist,
- * and `requireMfa` (members without a second factor reach only /v1/me* and logout).
+ * and `mfaPolicy` (members without the factor it asks for reach only /v1/me* and logout).
  */
 function enforceAccountPolicies(c: Context<AppEnv>, principal: Principal, membership: PrincipalMembership): void {
 	if (
@@ -152,9 +152,20 @@ function enforceAccountPolicies(c: Context<AppEnv>, principal: Principal, member
 	if (!ipAllowed(settings.ipAllowlist, c.req.header("CF-Connecting-IP") ?? null)) {
 		throw new ApiError("forbidden", { detail: "This account does not accept requests from your address" });
 	}
-	if (settings.requireMfa && !principal.mfaEnabled) {
+	if (settings.mfaPolicy !== "off" && !principal.mfaEnabled) {
 		throw new ApiError("forbidden", {
-			detail: "This account requires two-factor authentication; turn it on under /v1/me/mfa",
+			detail:
+				settings.mfaPolicy === "phishing-resistant"
+					? "This account requires a passkey: add one (POST /v1/me/passkeys/options), then sign in with it"
+					: "This account requires two-factor authentication; turn it on under /v1/me/mfa or add a passkey",
+		});
+	}
+	if (settings.mfaPolicy === "phishing-resistant" && !principal.phishingResistant) {
+		throw new ApiError("forbidden", {
+			detail:
+				principal.type === "key"
+					? "This account requires a passkey: the key's creator must add one (POST /v1/me/passkeys/options)"
+					: "This account requires a phishing-resistant sign-in: sign in with your passkey (or add one under /v1/me/passkeys first)",
 		});
 	}
 }
