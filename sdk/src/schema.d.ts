@@ -1297,7 +1297,7 @@ export interface paths {
   "/v1/auth/passkey/options": {
     /**
      * Start a sign-in with a passkey alone: discoverable-credential options, no email needed
-     * @description The options suit conditional mediation (autofill) as well as a button. 60 an hour per address (429). The challenge is single use and lasts 5 minutes.
+     * @description The options suit conditional mediation (autofill) as well as a button. 600 an hour per address, shared with POST /v1/auth/mfa/passkey-options (429). The challenge is single use and lasts 5 minutes.
      */
     post: {
       responses: {

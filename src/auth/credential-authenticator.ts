@@ -63,6 +63,7 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 		via: credential.via,
 		mfaEnabled: hasSecondFactor(user),
 		phishingResistant: resolved.session.factors.includes("passkey"),
+		sessionFactors: resolved.session.factors,
 		memberships,
 	};
 	return principal;

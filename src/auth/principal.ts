@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AccountSettings } from "../accounts/settings";
 import type { KeyRecord } from "../durable/key-store";
+import type { SessionFactor } from "../durable/session-store";
 import type { Role } from "./permissions";
 
 export interface PrincipalMembership {
@@ -38,6 +39,8 @@ export interface Principal {
 	 * has one.
 	 */
 	phishingResistant?: boolean;
+	/** What proved the session's sign-in (user principals). */
+	sessionFactors?: readonly SessionFactor[];
 	memberships: readonly PrincipalMembership[];
 }
 

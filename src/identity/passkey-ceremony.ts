@@ -37,7 +37,7 @@ export async function verifyPasskeyAssertion(
 	c: Context<AppEnv>,
 	credential: AssertionCredentialJson,
 	purpose: CeremonyPurpose,
-	bound: { userId?: string; loginChallengeHash?: string } = {},
+	bound: { userId?: string; loginChallengeHash?: string; userVerification?: boolean } = {},
 ): Promise<{ passkey: PasskeyRow; userVerified: boolean }> {
 	const { db, clock } = c.get("services");
 	const now = clock.now();
@@ -55,7 +55,10 @@ export async function verifyPasskeyAssertion(
 	const handle = credential.response.userHandle;
 	if (handle && handle !== userHandleOf(passkey.userId))
 		throw new WebAuthnRefusal("credential.response.userHandle", "Not this passkey's user", "unknown_passkey");
-	const check = await checkAssertion(config, passkey, credential.response);
+	// Refused before the use is recorded: an answer that does not count moves nothing.
+	const check = await checkAssertion(config, passkey, credential.response, {
+		userVerification: bound.userVerification === true,
+	});
 	if (!(await recordPasskeyUse(db, passkey, { ...check, now })))
 		throw new WebAuthnRefusal(
 			"credential.response.authenticatorData",

@@ -138,7 +138,7 @@ export const passkeySignInOptionsRoute = createRoute({
 	tags: ["Authentication"],
 	summary: "Start a sign-in with a passkey alone: discoverable-credential options, no email needed",
 	description:
-		"The options suit conditional mediation (autofill) as well as a button. 60 an hour per address (429). The " +
+		"The options suit conditional mediation (autofill) as well as a button. 600 an hour per address, shared with POST /v1/auth/mfa/passkey-options (429). The " +
 		"challenge is single use and lasts 5 minutes.",
 	security: [],
 	responses: { 200: jsonContent(RequestOptions, "Options for the browser"), ...problemResponses(429) },
@@ -215,9 +215,25 @@ function requestOptions(
 	};
 }
 
+/**
+ * A user who has a passkey changes their passkeys only from a proof as strong: a sign-in or
+ * re-authentication with a passkey, or with a recovery code (the offline way back when the
+ * passkeys are lost). Otherwise a phished password and TOTP code (or mailbox) could add the
+ * phisher's own passkey, and with it pass `mfaPolicy: "phishing-resistant"` for good.
+ */
+function assertPasskeyStrength(c: Context<AppEnv>, user: UserRow, action: string): void {
+	if (user.passkeyCount === 0) return;
+	const factors = c.get("principal")?.sessionFactors ?? [];
+	if (factors.includes("passkey") || factors.includes("recovery_code")) return;
+	throw new ApiError("reauthentication-required", {
+		detail: `To ${action}, confirm it is you with one of your passkeys (POST /v1/me/reauthenticate with a credential) or sign in with a recovery code`,
+	});
+}
+
 export function registerPasskeys(app: App) {
 	app.openapi(passkeyOptionsRoute, async (c) => {
 		const user = await currentUser(c);
+		assertPasskeyStrength(c, user, "add a passkey");
 		const { db, clock } = c.get("services");
 		const existing = await listPasskeys(db, user.id);
 		if (existing.length >= MAX_PASSKEYS_PER_USER)
@@ -256,7 +272,7 @@ export function registerPasskeys(app: App) {
 			const client = checkClientData(config, credential.response.clientDataJSON, "create");
 			const spent = await spendWebauthnChallenge(db, client.challenge, "register", now);
 			if (!spent || spent.userId !== user.id) throw unspent();
-			const checked = checkAttestation(config, credential.response.attestationObject);
+			const checked = await checkAttestation(config, credential.response.attestationObject);
 			if (credential.id !== checked.credentialId || credential.rawId !== checked.credentialId)
 				throw new WebAuthnRefusal("credential.id", "Must be the id of the credential in the attestation object");
 			return checked;
@@ -317,6 +333,7 @@ export function registerPasskeys(app: App) {
 	app.openapi(removePasskeyRoute, async (c) => {
 		const { passkeyId } = c.req.valid("param");
 		const user = await currentUser(c);
+		assertPasskeyStrength(c, user, "remove a passkey");
 		const removed = await removePasskey(c.get("services").db, user.id, passkeyId);
 		if (!removed) throw new ApiError("not-found", { detail: "No such passkey" });
 		c.get("audit").record({
@@ -356,6 +373,8 @@ export function registerPasskeys(app: App) {
 					attempt.retryAfterSeconds,
 				),
 			});
+		// Attributed to the passkey's user only when its signature verified: before that, the attempt
+		// came from someone who does not hold the key, and is no event of theirs.
 		const refused = async (reason: string, userId: string | null) => {
 			c.get("audit").record({
 				action: "auth.login.failed",
@@ -368,14 +387,14 @@ export function registerPasskeys(app: App) {
 		};
 		let verified: Awaited<ReturnType<typeof verifyPasskeyAssertion>>;
 		try {
-			verified = await verifyPasskeyAssertion(c, credential, "sign_in");
+			// Alone, a passkey is both factors only when it verified the user.
+			verified = await verifyPasskeyAssertion(c, credential, "sign_in", { userVerification: true });
 		} catch (err) {
 			if (!(err instanceof WebAuthnRefusal)) throw err;
-			const known = await findPasskeyByCredentialId(services.db, credential.id);
+			const signed = err.reason === "counter_regressed" || err.reason === "user_not_verified";
+			const known = signed ? await findPasskeyByCredentialId(services.db, credential.id) : undefined;
 			throw await refused(err.reason, known?.userId ?? null);
 		}
-		// Alone, a passkey is both factors only when it verified the user.
-		if (!verified.userVerified) throw await refused("user_not_verified", verified.passkey.userId);
 		if (!(await getUser(services.db, verified.passkey.userId))) throw await refused("unknown_user", null);
 		if (attempt?.allowed) await byIp?.forgiveWindowAttempt(now.getTime());
 		return completeLogin(c, verified.passkey.userId, ["passkey"]);
@@ -383,6 +402,7 @@ export function registerPasskeys(app: App) {
 
 	app.openapi(passkeySecondFactorOptionsRoute, async (c) => {
 		const { challengeToken } = c.req.valid("json");
+		await takeAddressQuota(c, "passkey-options-per-address");
 		const { db, clock } = c.get("services");
 		const now = clock.now();
 		const challenge = await findChallenge(db, challengeToken, now);

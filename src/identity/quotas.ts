@@ -24,9 +24,12 @@ export const QUOTAS = {
 	/** Accounts are free to make, so invitations are counted per person too, across their accounts. */
 	"invitations-per-user": { limit: 30, windowMs: HOUR_MS, refused: "Too many invitations from you" },
 	"email-change-per-user": { limit: 5, windowMs: HOUR_MS, refused: "Too many email changes" },
-	/** Each sign-in with a passkey starts with options; a page offering autofill asks once per load. */
+	/**
+	 * Each passkey ceremony starts with options, and the console's sign-in page asks once per view
+	 * (for autofill): generous, so an office behind one address is not left without passkeys.
+	 */
 	"passkey-options-per-address": {
-		limit: 60,
+		limit: 600,
 		windowMs: HOUR_MS,
 		refused: "Too many passkey sign-ins from your address",
 	},

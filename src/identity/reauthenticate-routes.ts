@@ -95,8 +95,8 @@ export function registerMeReauthenticate(app: App) {
 					onFailure: () => wrongSecret("credential", "The passkey could not be verified"),
 				},
 				() =>
-					verifyPasskeyAssertion(c, credential, "sign_in", { userId: user.id }).then(
-						(verified) => verified.userVerified,
+					verifyPasskeyAssertion(c, credential, "sign_in", { userId: user.id, userVerification: true }).then(
+						() => true,
 						(err: unknown) => {
 							if (err instanceof WebAuthnRefusal) return false;
 							throw err;

@@ -126,7 +126,7 @@ async function noticeFallbackSignIn(c: Context<AppEnv>, user: UserRow, method: M
 				subject: "Keyward: was this you?",
 				text:
 					`Someone signed in to your Keyward account with ${method === "email_code" ? "an emailed code" : "a recovery code"} ` +
-					`instead of your authenticator app${meta.country ? `, from ${meta.country}` : ""}. ` +
+					`instead of your authenticator app or passkey${meta.country ? `, from ${meta.country}` : ""}. ` +
 					"If this was not you, reset your password now and replace your authenticator.",
 			})
 			.catch(logMailFailure("security-notice")),

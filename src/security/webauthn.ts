@@ -6,10 +6,10 @@
  * What is checked: the client data's type, origin (one of the configured origins; never
  * cross-origin) and challenge (the caller spends it); the authenticator data's rpId hash, user
  * presence, user verification when asked for, and the signature counter. Attestation is
- * requested as `none`: any attestation statement that comes anyway is not trusted, so nothing
- * about the authenticator's make is claimed.
+ * requested as `none`, and anything else is refused, so nothing about the authenticator's make
+ * is claimed. A key WebCrypto will not import is refused at registration.
  */
-import { decodeCBORToNativeValueNoLeftoverBytes } from "@oslojs/cbor";
+import { decodeCBORNoLeftoverBytes, decodeCBORToNativeValueNoLeftoverBytes } from "@oslojs/cbor";
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
 import {
 	ClientDataType,
@@ -43,6 +43,7 @@ export type RefusalReason =
 	| "user_not_present"
 	| "bad_signature"
 	| "counter_regressed"
+	| "user_not_verified"
 	| "unsupported_key";
 
 /** A refused ceremony: `field` names the part of the credential that failed (for the 400 or 401). */
@@ -152,14 +153,25 @@ const fixed = (n: bigint, length: number): Uint8Array => {
 const minimal = (n: bigint): Uint8Array => fixed(n, Math.max(1, Math.ceil(n.toString(16).length / 2)));
 
 /** The checks of a registration (§7.1 steps 5–26, attestation `none`). The caller spent the challenge. */
-export function checkAttestation(config: WebAuthnConfig, attestationObject: string): NewCredential {
+export async function checkAttestation(config: WebAuthnConfig, attestationObject: string): Promise<NewCredential> {
 	const field = "credential.response.attestationObject";
 	let authData: Uint8Array;
 	try {
 		const decoded = decodeCBORToNativeValueNoLeftoverBytes(bytes(field, attestationObject), 4) as {
+			fmt?: unknown;
+			attStmt?: unknown;
 			authData?: unknown;
 		};
 		if (!(decoded.authData instanceof Uint8Array)) throw new Error("no authData");
+		// Asked for `none`: anything else is a client that did not follow the request (§5.4.7).
+		const statement = decoded.attStmt;
+		if (
+			decoded.fmt !== "none" ||
+			typeof statement !== "object" ||
+			statement === null ||
+			Object.keys(statement).length > 0
+		)
+			throw new WebAuthnRefusal(field, 'The attestation must be "none" with an empty statement');
 		authData = decoded.authData;
 	} catch (err) {
 		if (err instanceof WebAuthnRefusal) throw err;
@@ -170,9 +182,24 @@ export function checkAttestation(config: WebAuthnConfig, attestationObject: stri
 	if (!credential) throw new WebAuthnRefusal(field, "Carries no credential");
 	if (credential.id.length < 16 || credential.id.length > 1023)
 		throw new WebAuthnRefusal(field, "The credential id must be 16 to 1023 bytes");
+	// §6.3.3: backed up (BS) only when it may be (BE).
+	if (parsed.backedUp && !parsed.backupEligible)
+		throw new WebAuthnRefusal(field, "The flags say backed up but not backup-eligible");
+	// Without extensions (ED), the public key is the last thing in the authenticator data.
+	if (((authData[32] ?? 0) & 0x80) === 0) {
+		try {
+			decodeCBORNoLeftoverBytes(authData.subarray(55 + credential.id.length), 4);
+		} catch {
+			throw new WebAuthnRefusal(field, "Bytes follow the public key");
+		}
+	}
+	const key = jwkOf(credential.publicKey, field);
+	// A key WebCrypto will not take (a point off the curve, say) could never sign: refused now.
+	if (!(await importable(key)))
+		throw new WebAuthnRefusal(field, "The public key is not a valid key", "unsupported_key");
 	return {
 		credentialId: encodeBase64urlNoPadding(credential.id),
-		...jwkOf(credential.publicKey, field),
+		...key,
 		signCount: parsed.signatureCounter,
 		userVerified: parsed.userVerified,
 		backupEligible: parsed.backupEligible,
@@ -233,6 +260,7 @@ export async function checkAssertion(
 	config: WebAuthnConfig,
 	stored: StoredCredential,
 	response: { clientDataJSON: string; authenticatorData: string; signature: string },
+	options: { userVerification: boolean } = { userVerification: false },
 ): Promise<AssertionCheck> {
 	const field = "credential.response.authenticatorData";
 	const authData = bytes(field, response.authenticatorData);
@@ -244,6 +272,8 @@ export async function checkAssertion(
 	const signature = bytes("credential.response.signature", response.signature);
 	if (!(await verifySignature(stored, message, signature)))
 		throw new WebAuthnRefusal("credential.response.signature", "The signature does not verify", "bad_signature");
+	if (options.userVerification && !parsed.userVerified)
+		throw new WebAuthnRefusal(field, "The passkey did not verify the user (PIN or biometrics)", "user_not_verified");
 	// §7.2 step 22: a counter that does not move forward, when either side keeps one, is a clone.
 	if ((parsed.signatureCounter !== 0 || stored.signCount !== 0) && parsed.signatureCounter <= stored.signCount)
 		throw new WebAuthnRefusal(
@@ -254,24 +284,31 @@ export async function checkAssertion(
 	return { signCount: parsed.signatureCounter, userVerified: parsed.userVerified, backedUp: parsed.backedUp };
 }
 
-async function verifySignature(stored: StoredCredential, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+const importKey = (stored: { publicKey: string; algorithm: number }) => {
 	const jwk = JSON.parse(stored.publicKey) as JsonWebKey;
+	if (stored.algorithm === coseAlgorithmES256)
+		return crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+	if (stored.algorithm === coseAlgorithmRS256)
+		return crypto.subtle.importKey("jwk", jwk, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
+	return crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, false, ["verify"]);
+};
+
+const importable = (stored: { publicKey: string; algorithm: number }): Promise<boolean> =>
+	importKey(stored).then(
+		() => true,
+		() => false,
+	);
+
+async function verifySignature(stored: StoredCredential, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
 	try {
+		const key = await importKey(stored);
 		if (stored.algorithm === coseAlgorithmES256) {
-			const key = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
 			const raw = derToRaw(signature, 32);
 			return raw !== null && crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, raw, message);
 		}
-		if (stored.algorithm === coseAlgorithmRS256) {
-			const key = await crypto.subtle.importKey("jwk", jwk, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, [
-				"verify",
-			]);
+		if (stored.algorithm === coseAlgorithmRS256)
 			return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, message);
-		}
-		if (stored.algorithm === coseAlgorithmEdDSA) {
-			const key = await crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, false, ["verify"]);
-			return crypto.subtle.verify("Ed25519", key, signature, message);
-		}
+		if (stored.algorithm === coseAlgorithmEdDSA) return crypto.subtle.verify("Ed25519", key, signature, message);
 	} catch {
 		return false;
 	}

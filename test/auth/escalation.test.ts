@@ -490,7 +490,7 @@ const ESCALATIONS: Record<string, Entry> = {
 	"POST /v1/auth/mfa/email-code": { nothing: "emails a code to the challenge's own user" },
 	"POST /v1/auth/mfa/verify": { nothing: "the challenge's own session, after the second factor" },
 	"POST /v1/auth/mfa/passkey-options": { nothing: "a challenge bound to the sign-in's own user and challenge" },
-	"POST /v1/auth/passkey/options": { nothing: "a challenge any passkey may sign, 60 an hour per address" },
+	"POST /v1/auth/passkey/options": { nothing: "a challenge any passkey may sign, 600 an hour per address" },
 	"POST /v1/auth/passkey/verify": { nothing: "the passkey's own user's session, after its signature (passkeys tests)" },
 	"POST /v1/me/passkeys/options": { nothing: "a challenge bound to the caller, only after a fresh proof" },
 	"POST /v1/me/passkeys": {

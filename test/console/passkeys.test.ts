@@ -53,9 +53,9 @@ async function addInConsole(token: string, name: string, authenticator = new Sof
 }
 
 describe("console: passkeys", () => {
-	it("adds a passkey from the security page, lists it, renames and removes it", async () => {
+	it("adds a passkey from the security page, lists it, renames it, and removes it after confirming with it", async () => {
 		const u = await h.signupVerified();
-		await addInConsole(u.token, "Work laptop");
+		const authenticator = await addInConsole(u.token, "Work laptop");
 		const security = await (
 			await h.request("/console/security", { headers: { Cookie: `${SESSION_COOKIE}=${u.token}` } })
 		).text();
@@ -63,7 +63,18 @@ describe("console: passkeys", () => {
 		const id = /\/console\/security\/passkeys\/(pky_[a-z2-7]{16})\/rename/.exec(security)?.[1] ?? "";
 		const renamed = await h.request(`/console/security/passkeys/${id}/rename`, form(u.token, { name: "Desk" }));
 		expect(renamed.headers.get("Location")).toBe("/console/security?done=passkey-renamed");
-		const removed = await h.request(`/console/security/passkeys/${id}/remove`, form(u.token, {}));
+		// The password session is not proof enough to remove a passkey: the prompt asks for the passkey.
+		const prompt = await h.request(`/console/security/passkeys/${id}/remove`, form(u.token, {}));
+		expect(prompt.status).toBe(403);
+		const page = await prompt.text();
+		expect(page).toContain("Confirm with a passkey");
+		const removed = await h.request(
+			"/console/reauthenticate",
+			form(u.token, {
+				__replay: `/console/security/passkeys/${id}/remove`,
+				credential: JSON.stringify(await authenticator.get(optionsIn(page))),
+			}),
+		);
 		expect(removed.headers.get("Location")).toBe("/console/security?done=passkey-removed");
 	});
 

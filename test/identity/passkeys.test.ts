@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
 import { accounts, memberships } from "../../src/db/schema";
+import { QUOTAS } from "../../src/identity/quotas";
 import { enrolTotp, type IdentityHarness, identityHarness, uniqueIp } from "../support/identity";
 import { expectProblem, jsonRequest } from "../support/request";
 import { type Algorithm, type CeremonyTweaks, SoftAuthenticator } from "../support/webauthn";
@@ -32,6 +33,13 @@ async function withPasskey(h: IdentityHarness, algorithm: Algorithm = "ES256", c
 	expect(res.status).toBe(201);
 	const { passkey } = await res.json<{ passkey: { id: string } }>();
 	return { ...u, authenticator, passkeyId: passkey.id };
+}
+
+/** A session made with the passkey: the proof a user with passkeys needs to change them. */
+async function passkeyToken(h: IdentityHarness, authenticator: SoftAuthenticator) {
+	const res = await signIn(h, authenticator);
+	expect(res.status).toBe(200);
+	return (await res.json<{ session: { token: string } }>()).session.token;
 }
 
 async function signInOptions(h: IdentityHarness, ip = uniqueIp()) {
@@ -111,15 +119,16 @@ describe("passkeys: registration", () => {
 		const again = await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "A", credential }, bearer(u.token)));
 		expect((await expectProblem(again, 400)).errors?.[0]?.message).toMatch(/challenge/);
 		// The same authenticator registered again with fresh options: the credential id is taken.
-		await expectProblem(await register(h, u.token, authenticator), 409);
+		await expectProblem(await register(h, await passkeyToken(h, authenticator), authenticator), 409);
 
+		const strong = await passkeyToken(h, authenticator);
 		const late = await (
-			await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(u.token) })
+			await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(strong) })
 		).json<Options>();
 		h.clock.advance(5 * 60_000 + 1);
 		const expired = await h.request(
 			"/v1/me/passkeys",
-			jsonRequest("POST", { name: "B", credential: await new SoftAuthenticator().create(late) }, bearer(u.token)),
+			jsonRequest("POST", { name: "B", credential: await new SoftAuthenticator().create(late) }, bearer(strong)),
 		);
 		expect((await expectProblem(expired, 400)).errors?.[0]?.message).toMatch(/challenge/);
 	});
@@ -160,6 +169,69 @@ describe("passkeys: registration", () => {
 			expect(paths).toContain(p);
 	});
 
+	it("refuses credentials that could never sign or that break the format: another attestation, BS without BE, a key off the curve, bytes after the key", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		for (const [tweaks, message] of [
+			[{ fmt: "packed", attStmt: { alg: -7, sig: new Uint8Array(8) } }, /"none"/],
+			[{ flags: 0x01 | 0x04 | 0x10 | 0x40 }, /backup-eligible/],
+			[{ offCurveKey: true }, /not a valid key/],
+			[{ trailingBytes: true }, /follow the public key/],
+		] as const) {
+			const problem = await expectProblem(await register(h, u.token, new SoftAuthenticator(), tweaks), 400);
+			expect(problem.errors?.[0]?.message, JSON.stringify(tweaks)).toMatch(message);
+		}
+		const me = await (await h.get("/v1/me", u.token)).json<{ user: { passkeys: number } }>();
+		expect(me.user.passkeys).toBe(0);
+	});
+
+	it("a user with a passkey changes passkeys only from a passkey (or recovery code) proof: a phished password and code cannot add one", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		const { recoveryCodes } = await enrolTotp(h, u.token);
+		// A fresh password-and-TOTP sign-in: recent, but not as strong as the passkey.
+		const challenge = await (await h.login(u.email)).json<{ challenge: { token: string } }>();
+		const totp = await (
+			await h.post("/v1/auth/mfa/verify", {
+				challengeToken: challenge.challenge.token,
+				method: "recovery_code",
+				code: recoveryCodes[0],
+			})
+		).json<{ session: { token: string } }>();
+		// A recovery code is the way back when the passkeys are lost: it may.
+		expect((await register(h, totp.session.token)).status).toBe(201);
+		const email = await h.login(u.email);
+		const emailChallenge = (await email.json<{ challenge: { token: string } }>()).challenge.token;
+		expect((await h.post("/v1/auth/mfa/email-code", { challengeToken: emailChallenge })).status).toBe(202);
+		const code = /code is (\d{6})/.exec(
+			(await h.outbox(u.email)).find((m) => m.subject.includes("sign-in code"))?.text ?? "",
+		)?.[1];
+		const phished = await (
+			await h.post("/v1/auth/mfa/verify", { challengeToken: emailChallenge, method: "email_code", code })
+		).json<{ session: { token: string } }>();
+		const options = await h.request("/v1/me/passkeys/options", {
+			method: "POST",
+			headers: bearer(phished.session.token),
+		});
+		expect((await expectProblem(options, 403, "reauthentication-required")).detail).toMatch(/passkeys/);
+		await expectProblem(
+			await h.request(`/v1/me/passkeys/${u.passkeyId}`, { method: "DELETE", headers: bearer(phished.session.token) }),
+			403,
+			"reauthentication-required",
+		);
+		// Re-authenticating with the passkey gives the proof.
+		const reauth = await h.request(
+			"/v1/me/reauthenticate",
+			jsonRequest(
+				"POST",
+				{ credential: await u.authenticator.get(await signInOptions(h)) },
+				bearer(phished.session.token),
+			),
+		);
+		const strong = (await reauth.json<{ session: { token: string } }>()).session.token;
+		expect((await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(strong) })).status).toBe(200);
+	});
+
 	it("renames and removes (audited and emailed); another user's passkey is not found", async () => {
 		const h = identityHarness();
 		const u = await withPasskey(h);
@@ -169,15 +241,22 @@ describe("passkeys: registration", () => {
 		await expectProblem(await h.request(path, { method: "DELETE", headers: bearer(other.token) }), 404);
 		const renamed = await h.request(path, jsonRequest("PATCH", { name: "Phone" }, bearer(u.token)));
 		expect((await renamed.json<{ passkey: { name: string } }>()).passkey.name).toBe("Phone");
-		expect((await h.request(path, { method: "DELETE", headers: bearer(u.token) })).status).toBe(204);
-		await expectProblem(await h.request(path, { method: "DELETE", headers: bearer(u.token) }), 404);
+		// Removing one needs a proof as strong as the passkey: the password session is asked for it.
+		await expectProblem(
+			await h.request(path, { method: "DELETE", headers: bearer(u.token) }),
+			403,
+			"reauthentication-required",
+		);
+		const strong = await passkeyToken(h, u.authenticator);
+		expect((await h.request(path, { method: "DELETE", headers: bearer(strong) })).status).toBe(204);
+		await expectProblem(await h.request(path, { method: "DELETE", headers: bearer(strong) }), 404);
 		const actions = h.audit.sent.map((e) => e.action);
 		expect(actions).toEqual(expect.arrayContaining(["auth.passkey.renamed", "auth.passkey.removed"]));
 		const subjects = (await h.outbox(u.email)).map((m) => m.subject);
 		expect(subjects).toEqual(
 			expect.arrayContaining(["Keyward: a passkey was renamed", "Keyward: a passkey was removed"]),
 		);
-		const me = await (await h.get("/v1/me", u.token)).json<{ user: { passkeys: number; mfaEnabled: boolean } }>();
+		const me = await (await h.get("/v1/me", strong)).json<{ user: { passkeys: number; mfaEnabled: boolean } }>();
 		expect(me.user).toMatchObject({ passkeys: 0, mfaEnabled: false });
 		// Removed: it signs nobody in.
 		await expectProblem(await signIn(h, u.authenticator), 401);
@@ -185,14 +264,15 @@ describe("passkeys: registration", () => {
 
 	it("a burst of registrations past the limit stores at most 20", async () => {
 		const h = identityHarness();
-		const u = await h.signupVerified();
-		for (let i = 0; i < 18; i++) expect((await register(h, u.token)).status).toBe(201);
+		const u = await withPasskey(h);
+		const token = await passkeyToken(h, u.authenticator);
+		for (let i = 0; i < 17; i++) expect((await register(h, token)).status).toBe(201);
 		const burst = await Promise.all(
 			Array.from({ length: 5 }, async () => {
-				const options = await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(u.token) });
+				const options = await h.request("/v1/me/passkeys/options", { method: "POST", headers: bearer(token) });
 				if (options.status !== 200) return options.status;
 				const credential = await new SoftAuthenticator().create(await options.json<Options>());
-				return (await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "b", credential }, bearer(u.token))))
+				return (await h.request("/v1/me/passkeys", jsonRequest("POST", { name: "b", credential }, bearer(token))))
 					.status;
 			}),
 		);
@@ -268,6 +348,27 @@ describe("passkeys: sign-in with the passkey alone", () => {
 		expect((await signIn(h, u.authenticator)).status).toBe(200); // counter 12
 	});
 
+	it("a refused answer records no use: a UV-less assertion cannot push the counter", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h, "ES256", 10);
+		await expectProblem(await signIn(h, u.authenticator, { userVerified: false, counter: 1000 }), 401);
+		const list = await (await h.get("/v1/me/passkeys", u.token)).json<{ data: { lastUsedAt: string | null }[] }>();
+		expect(list.data[0]?.lastUsedAt).toBeNull();
+		expect((await signIn(h, u.authenticator, { counter: 11 })).status).toBe(200);
+	});
+
+	it("a failure is the passkey's user's event only when its signature verified", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		await expectProblem(await signIn(h, u.authenticator, { forgeSignature: true }), 401);
+		await expectProblem(await signIn(h, u.authenticator, { userVerified: false }), 401);
+		const events = h.audit.sent.filter((e) => e.action === "auth.login.failed");
+		expect(events.map((e) => [(e.metadata as { reason: string }).reason, e.actor?.id ?? null, e.accountId])).toEqual([
+			["bad_signature", null, "system"],
+			["user_not_verified", u.userId, u.accountId],
+		]);
+	});
+
 	it("an unknown passkey is refused like a wrong password, and failures are throttled per address", async () => {
 		const h = identityHarness();
 		const stranger = new SoftAuthenticator();
@@ -284,12 +385,13 @@ describe("passkeys: sign-in with the passkey alone", () => {
 	it("options are limited per address", async () => {
 		const h = identityHarness();
 		const ip = uniqueIp();
+		const { limit } = QUOTAS["passkey-options-per-address"];
 		const statuses: number[] = [];
-		for (let i = 0; i < 61; i++)
+		for (let i = 0; i < limit; i++)
 			statuses.push(
 				(await h.request("/v1/auth/passkey/options", { method: "POST", headers: { "CF-Connecting-IP": ip } })).status,
 			);
-		expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
+		expect(statuses.every((s) => s === 200)).toBe(true);
 		await expectProblem(
 			await h.request("/v1/auth/passkey/options", { method: "POST", headers: { "CF-Connecting-IP": ip } }),
 			429,

@@ -86,6 +86,15 @@ export interface CeremonyTweaks {
 	/** Sign with another key than the registered one. */
 	forgeSignature?: boolean;
 	userHandle?: string | null;
+	/** Registration only: another attestation format and statement. */
+	fmt?: string;
+	attStmt?: Record<string, Cbor>;
+	/** The flags byte as given, instead of the one the other tweaks make. */
+	flags?: number;
+	/** Registration only: a P-256 key that is no point on the curve (x = y = 0). */
+	offCurveKey?: boolean;
+	/** Registration only: bytes after the public key, with no extensions flag. */
+	trailingBytes?: boolean;
 }
 
 export class SoftAuthenticator {
@@ -147,10 +156,11 @@ export class SoftAuthenticator {
 
 	async #authData(rpId: string, t: CeremonyTweaks, attested: Uint8Array | null, counter: number): Promise<Uint8Array> {
 		const flags =
+			t.flags ??
 			(t.userPresent === false ? 0 : 0x01) |
-			(t.userVerified === false ? 0 : 0x04) |
-			(this.backupEligible ? 0x18 : 0) |
-			(attested ? 0x40 : 0);
+				(t.userVerified === false ? 0 : 0x04) |
+				(this.backupEligible ? 0x18 : 0) |
+				(attested ? 0x40 : 0);
 		const count = new Uint8Array(4);
 		new DataView(count.buffer).setUint32(0, counter);
 		return concat(await sha256(rpId), new Uint8Array([flags]), count, attested ?? new Uint8Array());
@@ -171,9 +181,26 @@ export class SoftAuthenticator {
 	async create(options: { publicKey: { challenge: string; user: { id: string } } }, t: CeremonyTweaks = {}) {
 		this.userHandle = options.publicKey.user.id;
 		const idLength = new Uint8Array([0, this.credentialId.length]);
-		const attested = concat(new Uint8Array(16), idLength, this.credentialId, await this.#coseKey());
+		const key = t.offCurveKey
+			? cbor(
+					new Map<Cbor, Cbor>([
+						[1, 2],
+						[3, -7],
+						[-1, 1],
+						[-2, new Uint8Array(32)],
+						[-3, new Uint8Array(32)],
+					]),
+				)
+			: await this.#coseKey();
+		const attested = concat(
+			new Uint8Array(16),
+			idLength,
+			this.credentialId,
+			key,
+			t.trailingBytes ? new Uint8Array([1, 2, 3]) : new Uint8Array(),
+		);
 		const authData = await this.#authData(t.rpId ?? DEV_RP_ID, t, attested, this.counter);
-		const attestationObject = cbor({ fmt: "none", attStmt: {}, authData });
+		const attestationObject = cbor({ fmt: t.fmt ?? "none", attStmt: t.attStmt ?? {}, authData });
 		return {
 			id: this.id,
 			rawId: this.id,
