@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
 import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
-import { accounts } from "../../src/db/schema";
+import { accounts, users } from "../../src/db/schema";
+import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
 import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { testApp } from "../support/app";
@@ -190,5 +191,48 @@ describe("authorization matrix (API.md §4)", () => {
 		console.log(`authorization matrix: ${pairs} (route, caller) pairs checked`);
 		expect(mismatches).toEqual([]);
 		expect(pairs).toBe(ops.length * CALLERS.length);
+	}, 300_000);
+
+	it('under mfaPolicy "phishing-resistant", every route refuses a session not made with a passkey and a key whose creator has none, and the owner\'s passkey session is answered as before', async () => {
+		const ops = await accountOperations();
+		const mismatches: string[] = [];
+		for (const op of ops) {
+			const fixture = FIXTURES[op.key];
+			if (!fixture || !op.permission) continue;
+			for (const caller of ["owner", "admin", "key-with-scope"] as const) {
+				const seed = await seedAccount(clock, { mfaPolicy: "phishing-resistant" });
+				await db.update(users).set({ passkeyCount: 1 }).where(eq(users.id, seed.users.owner.id));
+				const { path: params = {}, body, prepare } = fixture(seed, caller);
+				await prepare?.();
+				const url = Object.entries({ accountId: seed.accountId, ...params }).reduce(
+					(p, [k, v]) => p.replace(`{${k}}`, v),
+					op.path,
+				);
+				// The owner signed in with a passkey; the admin's session and the key's creator have none.
+				const credential =
+					caller === "owner"
+						? (
+								await startSession(
+									env,
+									db,
+									seed.users.owner.id,
+									{ ip: null, userAgent: "matrix", country: null },
+									clock.now(),
+									["passkey"],
+								)
+							).token
+						: credentialOf(seed, caller);
+				const headers: Record<string, string> = credential ? { Authorization: `Bearer ${credential}` } : {};
+				const init = body === undefined ? { method: op.method, headers } : jsonRequest(op.method, body, headers);
+				const res = await t.request(url, init);
+				const text = await res.text();
+				const want = caller === "owner" ? expectedStatus(caller, op.permission, op.grants !== undefined) : 403;
+				const ok = want === "2xx" ? res.status >= 200 && res.status < 300 : res.status === want;
+				if (!ok) mismatches.push(`${op.key} as ${caller}: expected ${want}, got ${res.status}`);
+				if (caller !== "owner" && !/passkey/.test(text))
+					mismatches.push(`${op.key} as ${caller}: not the policy's 403`);
+			}
+		}
+		expect(mismatches).toEqual([]);
 	}, 300_000);
 });
