@@ -1627,7 +1627,7 @@ export interface paths {
   "/v1/auth/not-me": {
     /**
      * "This wasn't me": signs the user out everywhere, stops the password working and starts a reset
-     * @description For the code in a new-device notice. Whoever signed in knew the password, so ending that one session is not enough: every session of the user ends, pending sign-ins end, the password stops working, devices stop being known to the address, and a reset code goes to the address.
+     * @description For the code in a new-device notice. Whoever signed in knew the password, so ending that one session is not enough: every session of the user ends, pending sign-ins end, the password stops working, every passkey is removed, devices stop being known to the address, and a reset code goes to the address.
      */
     post: {
       requestBody: {

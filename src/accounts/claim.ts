@@ -4,12 +4,13 @@
  * granting route). When the real owner later proves the address through a
  * password reset, whatever was set up before the proof is undone: the
  * accounts the user owns lose their keys, invitations, webhooks, other members
- * and any lockdown, and the user's second factor (possibly the squatter's
- * authenticator) is removed. The reset itself ends every session.
+ * and any lockdown, and the user's second factor and passkeys (possibly the
+ * squatter's) are removed. The reset itself ends every session.
  */
 import { and, eq, gte, inArray, isNull, ne } from "drizzle-orm";
 import type { Database } from "../db";
 import { accounts, apiKeys, invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
+import { removePasskeysStatements } from "../identity/passkeys";
 import { revokeAccountKeys, revokeKeyRows } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
 
@@ -41,6 +42,8 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
 			.set({ emailVerifiedAt: now, totpSecret: null, totpPendingSecret: null, totpLastStep: null })
 			.where(eq(users.id, userId)),
 		db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+		// A squatter's passkey would sign in without the password the real owner just set.
+		...removePasskeysStatements(db, userId),
 		...(owned.length > 0
 			? [
 					db.delete(invitations).where(inOwned(invitations)),
@@ -56,8 +59,8 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
 
 /**
  * A takeover was reported (the old address cancelled an email change): what the user made since
- * `since`, in any account, is undone: their keys are revoked, their pending invitations and their
- * webhooks deleted, in one batch with the revocations. What they made before stays (the audit
+ * `since`, in any account, is undone: their keys are revoked, their pending invitations, their
+ * webhooks and the passkeys added since deleted, in one batch with the revocations. What they made before stays (the audit
  * trail shows it); an attacker who held the session earlier is the owner's to review.
  */
 export async function undoSetUpSince(env: Env, db: Database, userId: string, since: Date, now: Date) {
@@ -74,6 +77,14 @@ export async function undoSetUpSince(env: Env, db: Database, userId: string, sin
 			.delete(webhooks)
 			.where(and(eq(webhooks.createdBy, userId), gte(webhooks.createdAt, since)))
 			.returning({ id: webhooks.id }),
+		// A passkey the intruder added would sign them back in without any password.
+		...removePasskeysStatements(db, userId, since),
 	]);
-	return { keysRevoked: revoked.length, invitationsDeleted: results[0].length, webhooksDeleted: results[1].length };
+	return {
+		keysRevoked: revoked.length,
+		invitationsDeleted: results[0].length,
+		webhooksDeleted: results[1].length,
+		// Not `passkeys…`: the audit scrubber redacts any field named like a password.
+		webauthnRemoved: results[2].length,
+	};
 }

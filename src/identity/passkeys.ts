@@ -6,7 +6,7 @@
  * table in the same batch as every change to it.
  */
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, sql } from "drizzle-orm";
 import type { Database } from "../db";
 import { passkeys, users, webauthnChallenges } from "../db/schema";
 import type { Env } from "../platform/env";
@@ -165,6 +165,20 @@ export async function removePasskey(db: Database, userId: string, id: string): P
 	]);
 	return removed[0] ?? null;
 }
+
+/**
+ * The statements that remove a user's passkeys (those added since `since`, or all), and recount,
+ * for the batch of a flow that undoes what an intruder may have set up: a claimed address, a
+ * reported sign-in, a cancelled email change. The first answers the ids removed.
+ */
+export const removePasskeysStatements = (db: Database, userId: string, since?: Date) =>
+	[
+		db
+			.delete(passkeys)
+			.where(and(eq(passkeys.userId, userId), since ? gte(passkeys.createdAt, since) : undefined))
+			.returning({ id: passkeys.id }),
+		recount(db, userId),
+	] as const;
 
 /**
  * Records a verified use: the counter moves only from the value the assertion was checked

@@ -7,6 +7,7 @@ import { jsonBody, problemResponses } from "../routes/openapi-shared";
 import { assertPasswordNotBreached } from "./breached";
 import { consumeEmailToken, consumeEmailTokenWithSubject, issueEmailToken, peekEmailToken } from "./email-tokens";
 import { personalTrail } from "./login";
+import { removePasskeysStatements } from "./passkeys";
 import { endEveryAccess, RESET_MAIL } from "./password-reset";
 import { takeAddressQuota, takeQuota } from "./quotas";
 import { assertPasswordAcceptable, EmailField, NewPasswordField, TokenFrom } from "./schemas";
@@ -58,8 +59,8 @@ export const notMeRoute = createRoute({
 	summary: '"This wasn\'t me": signs the user out everywhere, stops the password working and starts a reset',
 	description:
 		"For the code in a new-device notice. Whoever signed in knew the password, so ending that one session is " +
-		"not enough: every session of the user ends, pending sign-ins end, the password stops working, devices " +
-		"stop being known to the address, and a reset code goes to the address.",
+		"not enough: every session of the user ends, pending sign-ins end, the password stops working, every " +
+		"passkey is removed, devices stop being known to the address, and a reset code goes to the address.",
 	request: {
 		body: jsonBody(z.strictObject({ token: TokenFrom("The code from the new-device notice (single use, 7 days)") })),
 	},
@@ -77,8 +78,10 @@ export function registerPasswordReset(app: App) {
 				detail: "Invalid or expired code",
 				errors: [{ path: "token", message: "Invalid or expired code" }],
 			});
-		// Nobody knows this password: the user sets a new one from the reset code.
+		// Nobody knows this password: the user sets a new one from the reset code. Whoever signed in
+		// may have added a passkey, which needs no password: every passkey goes too.
 		await setPassword(db, user.id, null);
+		const [removed] = await db.batch(removePasskeysStatements(db, user.id));
 		const sessionsEnded = await endEveryAccess(c.env, db, user);
 		const reset = await issueEmailToken(db, user.id, "password_reset", now);
 		c.executionCtx.waitUntil(
@@ -89,7 +92,7 @@ export function registerPasswordReset(app: App) {
 			accountId: await personalTrail(c.get("services"), user.id),
 			actor: { type: "user", id: user.id },
 			target: spent.subject ? { type: "session", id: spent.subject } : null,
-			metadata: { sessionsEnded, passwordDisabled: true },
+			metadata: { sessionsEnded, passwordDisabled: true, webauthnRemoved: removed.length },
 		});
 		return c.body(null, 204);
 	});

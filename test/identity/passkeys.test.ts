@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
 import { accounts, memberships } from "../../src/db/schema";
 import { QUOTAS } from "../../src/identity/quotas";
-import { enrolTotp, type IdentityHarness, identityHarness, uniqueIp } from "../support/identity";
+import {
+	codeIn,
+	enrolTotp,
+	type IdentityHarness,
+	identityHarness,
+	PASSWORD,
+	uniqueEmail,
+	uniqueIp,
+} from "../support/identity";
 import { expectProblem, jsonRequest } from "../support/request";
 import { type Algorithm, type CeremonyTweaks, SoftAuthenticator } from "../support/webauthn";
 
@@ -622,3 +630,59 @@ async function withPasskeyFor(h: IdentityHarness, token: string) {
 	expect((await register(h, token, authenticator)).status).toBe(201);
 	return authenticator;
 }
+
+describe("passkeys: flows that undo an intruder's set-up remove the passkeys they could have added", () => {
+	it("a squatter's passkey stops working when the address's real owner claims it with a password reset", async () => {
+		const h = identityHarness();
+		// The squatter signs up with someone else's address (unverified) and adds a passkey at once.
+		const squatter = await h.signup();
+		const planted = new SoftAuthenticator();
+		expect((await register(h, squatter.token, planted)).status).toBe(201);
+		// The real owner resets the password from their mailbox.
+		expect((await h.post("/v1/auth/password-reset", { email: squatter.email })).status).toBe(202);
+		const token = codeIn((await h.outbox(squatter.email)).find((m) => m.subject.includes("reset"))?.text);
+		const confirmed = await h.post("/v1/auth/password-reset/confirm", { token, newPassword: "the real owner is here" });
+		expect(confirmed.status).toBe(204);
+		await expectProblem(await signIn(h, planted), 401);
+		const owner = await (await h.login(squatter.email, "the real owner is here")).json<{
+			session: { token: string };
+		}>();
+		const me = await (await h.get("/v1/me", owner.session.token)).json<{ user: { passkeys: number } }>();
+		expect(me.user.passkeys).toBe(0);
+	});
+
+	it("\"this wasn't me\" removes every passkey: the intruder's cannot sign them back in", async () => {
+		const h = identityHarness();
+		const u = await h.signupVerified();
+		const intruder = await h.post(
+			"/v1/auth/login",
+			{ email: u.email, password: PASSWORD },
+			{ "User-Agent": "curl/8.9 (stolen password)", "CF-Connecting-IP": uniqueIp() },
+		);
+		const stolen = (await intruder.json<{ session: { token: string } }>()).session.token;
+		const planted = new SoftAuthenticator();
+		expect((await register(h, stolen, planted)).status).toBe(201);
+		const notice = (await h.outbox(u.email)).find((m) => m.subject === "Keyward: new sign-in to your account");
+		expect((await h.post("/v1/auth/not-me", { token: codeIn(notice?.text) })).status).toBe(204);
+		await expectProblem(await signIn(h, planted), 401);
+		expect(h.audit.sent.find((e) => e.action === "auth.not_me")?.metadata).toMatchObject({ webauthnRemoved: 1 });
+	});
+
+	it("a cancelled email change removes the passkeys added since it started, and keeps the older ones", async () => {
+		const h = identityHarness();
+		const u = await withPasskey(h);
+		h.clock.advance(60_000); // the passkey is older than the change
+		const strong = await passkeyToken(h, u.authenticator);
+		const next = uniqueEmail();
+		expect((await h.request("/v1/me/email", jsonRequest("POST", { email: next }, bearer(strong)))).status).toBe(202);
+		const planted = new SoftAuthenticator();
+		expect((await register(h, strong, planted)).status).toBe(201);
+		const cancel = codeIn((await h.outbox(u.email)).find((m) => m.subject.includes("being changed"))?.text);
+		expect((await h.post("/v1/auth/email-change/cancel", { token: cancel })).status).toBe(204);
+		await expectProblem(await signIn(h, planted), 401);
+		expect((await signIn(h, u.authenticator)).status).toBe(200);
+		expect(h.audit.sent.find((e) => e.action === "auth.email_change.cancelled")?.metadata).toMatchObject({
+			webauthnRemoved: 1,
+		});
+	});
+});
