@@ -811,7 +811,7 @@ export interface paths {
   "/v1/me/passkeys/options": {
     /**
      * Start adding a passkey: creation options with a single-use challenge (5 minutes)
-     * @description Needs a recent proof of identity (POST /v1/me/reauthenticate within ten minutes, or a fresh sign-in): a stolen session must not add a way in. At most 20 passkeys per user (409).
+     * @description Needs a recent proof of identity (POST /v1/me/reauthenticate within ten minutes, or a fresh sign-in): a stolen session must not add a way in. A user who already has a passkey needs that proof made with a passkey or a recovery code (else 403 `reauthentication-required`): a phished password and code must not add the phisher's passkey. At most 20 passkeys per user (409).
      *
      * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
@@ -1159,7 +1159,7 @@ export interface paths {
   };
   "/v1/me/passkeys/{passkeyId}": {
     /**
-     * Remove a passkey (needs a recent proof of identity; audited and emailed)
+     * Remove a passkey (needs a recent proof made with a passkey or a recovery code; audited and emailed)
      * @description **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */
     delete: {

@@ -72,7 +72,9 @@ export const passkeyOptionsRoute = createRoute({
 	summary: "Start adding a passkey: creation options with a single-use challenge (5 minutes)",
 	description:
 		"Needs a recent proof of identity (POST /v1/me/reauthenticate within ten minutes, or a fresh sign-in): a " +
-		"stolen session must not add a way in. At most 20 passkeys per user (409).",
+		"stolen session must not add a way in. A user who already has a passkey needs that proof made with a " +
+		"passkey or a recovery code (else 403 `reauthentication-required`): a phished password and code must not " +
+		"add the phisher's passkey. At most 20 passkeys per user (409).",
 	middleware: [requireUser(), requireRecentAuthentication("add a passkey")] as const,
 	responses: { 200: jsonContent(CreationOptions, "Options for the browser"), ...problemResponses(401, 403, 409) },
 });
@@ -126,7 +128,7 @@ export const removePasskeyRoute = createRoute({
 	method: "delete",
 	path: "/v1/me/passkeys/{passkeyId}",
 	tags: ["Me"],
-	summary: "Remove a passkey (needs a recent proof of identity; audited and emailed)",
+	summary: "Remove a passkey (needs a recent proof made with a passkey or a recovery code; audited and emailed)",
 	middleware: [requireUser(), requireRecentAuthentication("remove a passkey")] as const,
 	request: { params: PasskeyParams },
 	responses: { 204: { description: "Removed" }, ...problemResponses(400, 401, 403, 404) },
