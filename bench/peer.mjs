@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { json, percentile, signUpVerified, startStack } from "./stack.mjs";
+import { drive as driveLoop, json, run, signUpVerified, startStack } from "./stack.mjs";
 
 // The children (`node`, `npx wrangler`) run on this Node (22), not whatever `node` is first on PATH.
 process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH}`;
@@ -28,6 +28,7 @@ const PEER_DIR = "bench/peer/better-auth";
 const PEER_CONFIG = `${PEER_DIR}/wrangler.toml`;
 const PEER_STATE = ".wrangler/peer-state";
 const DEADLINE_MS = 180_000;
+const drive = (count, request) => driveLoop(count, request, { concurrency: CONCURRENCY, deadlineMs: DEADLINE_MS });
 
 const median = (values) => {
 	const sorted = [...values].sort((a, b) => a - b);
@@ -35,43 +36,7 @@ const median = (values) => {
 	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** Closed loop: `concurrency` clients, each sending its next request when the last one answered. */
-async function drive(count, request, concurrency = CONCURRENCY) {
-	const latencies = [];
-	let next = 0;
-	let errors = 0;
-	let non2xx = 0;
-	const started = performance.now();
-	const worker = async () => {
-		while (next < count && performance.now() - started < DEADLINE_MS) {
-			next++;
-			const t0 = performance.now();
-			const res = await request();
-			if (res.status >= 500) errors++;
-			if (res.status < 200 || res.status >= 300) non2xx++;
-			latencies.push(performance.now() - t0);
-		}
-	};
-	await Promise.all(Array.from({ length: concurrency }, worker));
-	const seconds = (performance.now() - started) / 1000;
-	latencies.sort((a, b) => a - b);
-	return {
-		requests: latencies.length,
-		errors5xx: errors,
-		non2xx,
-		rps: Math.round(latencies.length / seconds),
-		p50ms: +percentile(latencies, 50).toFixed(2),
-		p95ms: +percentile(latencies, 95).toFixed(2),
-		p99ms: +percentile(latencies, 99).toFixed(2),
-	};
-}
-
-const exec = (command, args) =>
-	new Promise((resolve, reject) =>
-		spawn(command, args, { stdio: ["ignore", "ignore", "inherit"] }).on("exit", (code) =>
-			code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited ${code}`)),
-		),
-	);
+const exec = (command, args) => run(command, args, { stderr: "inherit" });
 
 /** The Better Auth Worker: fresh state, its migration applied, then served on PEER_PORT. */
 async function startPeer() {

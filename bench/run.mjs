@@ -10,7 +10,15 @@
 //   BENCH_RATE=50 npm run bench -- floor verify   the open-loop pass (floor and warm verify at one rate; default 75/s)
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
-import { json, percentile, readArchivedEvents, serverCpuMs, signUpVerified, startStack } from "./stack.mjs";
+import {
+	drive as driveLoop,
+	json,
+	percentile,
+	readArchivedEvents,
+	serverCpuMs,
+	signUpVerified,
+	startStack,
+} from "./stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
 const FLOOR_PORT = PORT + 1;
@@ -27,6 +35,8 @@ const RATE_REQUESTS = Number(process.env.BENCH_RATE_REQUESTS ?? 1125);
 // BENCH_INSPECTOR=off serves through bench/serve.mjs: no debugger attached, as in production.
 const INSPECTOR = process.env.BENCH_INSPECTOR !== "off";
 const DEADLINE_MS = 180_000;
+const drive = (count, request, concurrency = CONCURRENCY) =>
+	driveLoop(count, request, { concurrency, deadlineMs: DEADLINE_MS });
 const STATE = ".wrangler/bench-state";
 
 let send; // set once the stack is up
@@ -55,33 +65,6 @@ function forgedKey(accountId) {
 	const random = crypto.getRandomValues(new Uint8Array(32)).reduce((a, b) => (a << 8n) | BigInt(b), 0n);
 	const body = `kw_test_${accountId.replace(/^acc_/, "")}${base62(random, 43)}`;
 	return body + base62(BigInt(crc32(body)), 6);
-}
-
-async function drive(count, request, concurrency = CONCURRENCY) {
-	const latencies = [];
-	let next = 0;
-	let errors = 0;
-	const started = performance.now();
-	const worker = async () => {
-		while (next < count && performance.now() - started < DEADLINE_MS) {
-			next++;
-			const t0 = performance.now();
-			const res = await request();
-			if (res.status >= 500) errors++;
-			latencies.push(performance.now() - t0);
-		}
-	};
-	await Promise.all(Array.from({ length: concurrency }, worker));
-	const seconds = (performance.now() - started) / 1000;
-	latencies.sort((a, b) => a - b);
-	return {
-		requests: latencies.length,
-		errors5xx: errors,
-		rps: Math.round(latencies.length / seconds),
-		p50ms: +percentile(latencies, 50).toFixed(2),
-		p95ms: +percentile(latencies, 95).toFixed(2),
-		p99ms: +percentile(latencies, 99).toFixed(2),
-	};
 }
 
 /**

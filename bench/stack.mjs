@@ -35,12 +35,47 @@ export async function signUpVerified(send, body, prefix = "") {
 	return created;
 }
 
-const run = (command, args) =>
+/** Runs a command to its end; `stderr: "inherit"` shows what went wrong when it fails. */
+export const run = (command, args, { stderr = "ignore" } = {}) =>
 	new Promise((resolve, reject) =>
-		spawn(command, args, { stdio: "ignore" }).on("exit", (code) =>
+		spawn(command, args, { stdio: ["ignore", "ignore", stderr] }).on("exit", (code) =>
 			code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited ${code}`)),
 		),
 	);
+
+/**
+ * Closed loop: `concurrency` clients, each sending its next request when the last one answered,
+ * until `count` are sent or `deadlineMs` has passed. `request` resolves to something with a status.
+ */
+export async function drive(count, request, { concurrency = 16, deadlineMs = 180_000 } = {}) {
+	const latencies = [];
+	let next = 0;
+	let errors = 0;
+	let non2xx = 0;
+	const started = performance.now();
+	const worker = async () => {
+		while (next < count && performance.now() - started < deadlineMs) {
+			next++;
+			const t0 = performance.now();
+			const res = await request();
+			if (res.status >= 500) errors++;
+			if (res.status < 200 || res.status >= 300) non2xx++;
+			latencies.push(performance.now() - t0);
+		}
+	};
+	await Promise.all(Array.from({ length: concurrency }, worker));
+	const seconds = (performance.now() - started) / 1000;
+	latencies.sort((a, b) => a - b);
+	return {
+		requests: latencies.length,
+		errors5xx: errors,
+		non2xx,
+		rps: Math.round(latencies.length / seconds),
+		p50ms: +percentile(latencies, 50).toFixed(2),
+		p95ms: +percentile(latencies, 95).toFixed(2),
+		p99ms: +percentile(latencies, 99).toFixed(2),
+	};
+}
 
 /**
  * Starts `wrangler dev` on `port` with state in `state` (wiped first), applies
