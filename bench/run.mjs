@@ -119,8 +119,29 @@ async function setupIdentity() {
 	);
 	if (created.status !== 201) throw new Error(`key creation failed: ${created.status}`);
 	const apiKey = created.json().secret;
+	// A customer's key (issue #23): credits spent and two named limits checked on every verify.
+	const customer = await send(
+		`/v1/accounts/${account.id}/keys`,
+		json(
+			{
+				name: "bench customer",
+				environment: "staging",
+				scopes: ["bench:read"],
+				externalId: "cus_bench",
+				meta: { plan: "bench" },
+				credits: { remaining: 1_000_000_000 },
+				rateLimits: [
+					{ name: "default", limit: 1_000_000, windowSeconds: 60 },
+					{ name: "burst", limit: 1_000_000, windowSeconds: 1 },
+				],
+			},
+			{ Authorization: `Bearer ${session.token}` },
+		),
+	);
+	if (customer.status !== 201) throw new Error(`customer key creation failed: ${customer.status}`);
+	const customerKey = customer.json().secret;
 	const badKey = apiKey.slice(0, -1) + (apiKey.endsWith("A") ? "B" : "A");
-	benchSession = { email, token: session.token, apiKey, badKey, accountId: account.id };
+	benchSession = { email, token: session.token, apiKey, customerKey, badKey, accountId: account.id };
 }
 
 const latencyScenarios = {
@@ -132,6 +153,17 @@ const latencyScenarios = {
 	"me (session)": () => send("/v1/me", { headers: { Authorization: `Bearer ${benchSession.token}` } }),
 	// Warm verify: one Durable Object call, no D1 (the limit is high enough never to refuse).
 	"verify (warm)": () => send("/v1/keys/verify", json({ key: benchSession.apiKey, requiredScopes: ["bench:read"] })),
+	// The same, for a key with credits and two named limits: a credit spent and two windows counted.
+	"verify (credits, two limits)": () =>
+		send(
+			"/v1/keys/verify",
+			json({
+				key: benchSession.customerKey,
+				requiredScopes: ["bench:read"],
+				cost: 1,
+				ratelimits: ["default", "burst"],
+			}),
+		),
 	// A key with a bad checksum: refused before any storage.
 	"verify (bad checksum)": () => send("/v1/keys/verify", json({ key: benchSession.badKey })),
 	// Distinct forged keys with valid checksums for a real account: the object's key set answers, no D1.
@@ -215,6 +247,26 @@ function verifyBars(rounds) {
 			errors > 0
 				? `invalid: ${errors} responses were 5xx`
 				: `req/s >= 0.8: ${median(rps) >= 0.8 ? "met" : "not met"}; p99 <= 1.5: ${median(p99) <= 1.5 ? "met" : "not met"} (medians)`,
+	};
+}
+
+/** Issue #23's bar: a verify with credits and two limits at least 0.95x plain warm verify's req/s, per round. */
+function customerBars(rounds) {
+	const pairs = rounds
+		.map((r) => [r["verify (warm)"], r["verify (credits, two limits)"]])
+		.filter(([plain, customer]) => plain && customer);
+	if (pairs.length === 0) return null;
+	const rps = pairs.map(([plain, customer]) => +(customer.rps / plain.rps).toFixed(2));
+	const p99 = pairs.map(([plain, customer]) => +(customer.p99ms / plain.p99ms).toFixed(2));
+	const cpu = pairs.map(([plain, customer]) => +(customer.workerdCpuMs - plain.workerdCpuMs).toFixed(2));
+	return {
+		scenario: "verify (credits, two limits) ÷ verify (warm), per round",
+		rpsRatios: rps.join(" "),
+		rpsMedian: median(rps),
+		p99Ratios: p99.join(" "),
+		p99Median: median(p99),
+		extraWorkerdCpuMs: median(cpu),
+		bars: `req/s >= 0.95: ${median(rps) >= 0.95 ? "met" : "not met"} (median)`,
 	};
 }
 
@@ -329,6 +381,8 @@ try {
 	}
 	const bars = verifyBars(rounds);
 	if (bars) results.push(bars);
+	const customer = customerBars(rounds);
+	if (customer) results.push(customer);
 	if (rounds[0]?.floor) results.push(...floorRatios(rounds));
 	if (results.some((r) => r.errors5xx > 0)) process.exitCode = 1;
 	if (wanted("audit")) audit = await auditScenario();

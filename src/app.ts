@@ -11,6 +11,7 @@ import { registerLockdown } from "./accounts/lockdown-routes";
 import { registerMembers } from "./accounts/members-routes";
 import { registerAccounts } from "./accounts/routes";
 import { registerSecurityReport } from "./accounts/security-report-routes";
+import { registerServiceAccounts } from "./accounts/service-accounts-routes";
 import { registerDevAudit } from "./audit/dev-routes";
 import { registerAuditEvents } from "./audit/routes";
 import { credentialAuthenticator } from "./auth/credential-authenticator";
@@ -121,6 +122,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerMeSessions(app);
 	registerAccounts(app);
 	registerMembers(app);
+	registerServiceAccounts(app);
 	registerInvitations(app);
 	registerKeys(app);
 	registerVerify(app);

@@ -11,7 +11,13 @@
  * Imports only Hono's types, so Hono is a peer dependency and nothing more.
  */
 import type { Context, Env, MiddlewareHandler } from "hono";
-import { type Denial, type KeywardUnavailableError, type VerifiedKey, verifyRequest } from "./request.js";
+import {
+	type Denial,
+	type KeywardUnavailableError,
+	type VerifiedKey,
+	type VerifyRequestOptions,
+	verifyRequest,
+} from "./request.js";
 import type { KeywardService, VerifyKeyOptions } from "./verify.js";
 
 export interface KeywardOptions<E extends Env = Env> extends VerifyKeyOptions {
@@ -24,6 +30,10 @@ export interface KeywardOptions<E extends Env = Env> extends VerifyKeyOptions {
 	requiredScopes?: string[];
 	/** Where the key is; by default `Authorization: Bearer <key>`, else `X-API-Key`. */
 	getKey?: (c: Context<E>) => string | null | undefined;
+	/** Credits the request spends (default 1; 0 checks without spending), or a function of the context. */
+	cost?: number | ((c: Context<E>) => number);
+	/** The key's named limits to check (default: all, 1 each). */
+	ratelimits?: VerifyRequestOptions["ratelimits"];
 	/** The client's address for IP allowlists; by default `CF-Connecting-IP`. */
 	getIp?: (c: Context<E>) => string | null | undefined;
 	/** Answers a refused request instead of the default problem response. */
@@ -56,6 +66,8 @@ export function keyward<E extends Env = Env>(
 			timeoutMs: options.timeoutMs,
 			...(options.rootKey ? { rootKey: options.rootKey } : {}),
 			...(getKey ? { getKey: () => getKey(context) } : {}),
+			...(options.cost === undefined ? {} : { cost: () => resolveCost(options.cost, context) }),
+			...(options.ratelimits ? { ratelimits: options.ratelimits } : {}),
 			...(getIp ? { getIp: () => getIp(context) } : {}),
 			...(options.onUnavailable ? { onUnavailable: options.onUnavailable } : {}),
 		});
@@ -64,4 +76,8 @@ export function keyward<E extends Env = Env>(
 		await next();
 		for (const [name, value] of Object.entries(verdict.headers)) c.header(name, value);
 	};
+}
+
+function resolveCost<E extends Env>(cost: KeywardOptions<E>["cost"], c: Context<E>): number {
+	return typeof cost === "function" ? cost(c) : (cost ?? 1);
 }

@@ -83,6 +83,13 @@ export const OPERATIONS = {
 		update: op("patch", "/v1/accounts/{accountId}/members/{userId}"),
 		remove: op("delete", "/v1/accounts/{accountId}/members/{userId}"),
 	},
+	serviceAccounts: {
+		create: op("post", "/v1/accounts/{accountId}/service-accounts"),
+		list: op("get", "/v1/accounts/{accountId}/service-accounts"),
+		get: op("get", "/v1/accounts/{accountId}/service-accounts/{serviceAccountId}"),
+		update: op("patch", "/v1/accounts/{accountId}/service-accounts/{serviceAccountId}"),
+		delete: op("delete", "/v1/accounts/{accountId}/service-accounts/{serviceAccountId}"),
+	},
 	invitations: {
 		create: op("post", "/v1/accounts/{accountId}/invitations"),
 		list: op("get", "/v1/accounts/{accountId}/invitations"),

@@ -48,7 +48,7 @@ export class KeywardError extends Error {
 	/**
 	 * On a 401 about the credential, why it was refused: `missing_credentials`,
 	 * `malformed_authorization`, `invalid_token`, `session_expired`, `session_revoked`,
-	 * `key_revoked` or `key_expired`. Null on every other problem.
+	 * `key_revoked`, `key_expired` or `key_disabled`. Null on every other problem.
 	 */
 	get code(): CredentialProblem | null {
 		return this.problem.code ?? null;

@@ -6,7 +6,7 @@
  *   const verdict = await verifyRequest(request, { service: env.KEYWARD, requiredScopes: ["invoices:read"] });
  *   if (!verdict.ok) return verdict.response;
  */
-import type { VerifyResult } from "./client.js";
+import type { VerifyBody, VerifyResult } from "./client.js";
 import { KeywardError, KeywardTimeoutError, redactSecrets } from "./problem.js";
 import { type KeywardService, type VerifyKeyOptions, verifyKey } from "./verify.js";
 
@@ -17,6 +17,13 @@ export interface VerifyRequestOptions extends VerifyKeyOptions {
 	requiredScopes?: string[];
 	/** Where the key is; by default `Authorization: Bearer <key>`, else `X-API-Key`. */
 	getKey?: (request: Request) => string | null | undefined;
+	/**
+	 * Credits this request spends, for keys with credits (default 1; 0 checks without spending), or a
+	 * function of the request (an expensive endpoint costs more).
+	 */
+	cost?: number | ((request: Request) => number);
+	/** The key's named limits to check, each by name or with its cost (default: all of them, 1 each). */
+	ratelimits?: VerifyBody["ratelimits"];
 	/**
 	 * The client's address, for keys with an IP allowlist; by default `CF-Connecting-IP`, which
 	 * Cloudflare sets. Elsewhere, read it from the header your own proxy guarantees.
@@ -75,9 +82,22 @@ function logUnavailable(error: KeywardUnavailableError): void {
 	console.error(`[keyward] refused with 503 UNAVAILABLE: ${error.message}`);
 }
 
-type VerifiedFields = "keyId" | "accountId" | "environment" | "scopes" | "expiresAt" | "ratelimit";
-/** The key that was presented, as Keyward vouches for it. */
-export type VerifiedKey = Required<Pick<VerifyResult, VerifiedFields>>;
+type VerifiedFields =
+	| "keyId"
+	| "accountId"
+	| "environment"
+	| "scopes"
+	| "expiresAt"
+	| "ratelimit"
+	| "ratelimits"
+	| "externalId"
+	| "meta"
+	| "serviceAccountId";
+/**
+ * The key that was presented, as Keyward vouches for it: who it belongs to (`externalId`, your
+ * customer; `serviceAccountId`), your `meta`, its limits, and its `credits` when it has some.
+ */
+export type VerifiedKey = Required<Pick<VerifyResult, VerifiedFields>> & Pick<VerifyResult, "credits">;
 
 /** Why a request was refused: Keyward's code, or `MISSING_KEY`, or `UNAVAILABLE` when Keyward could not answer. */
 export type DenialCode = Exclude<VerifyResult["code"], "VALID"> | "MISSING_KEY" | "UNAVAILABLE";
@@ -124,6 +144,12 @@ const DENIALS: Record<DenialCode, { status: Denial["status"]; kind: string; titl
 	},
 	EXPIRED: { status: 401, kind: "unauthorized", title: "Authentication required", detail: "The API key has expired" },
 	REVOKED: { status: 401, kind: "unauthorized", title: "Authentication required", detail: "The API key was revoked" },
+	DISABLED: {
+		status: 401,
+		kind: "unauthorized",
+		title: "Authentication required",
+		detail: "The API key is disabled",
+	},
 	IP_NOT_ALLOWED: {
 		status: 403,
 		kind: "forbidden",
@@ -141,6 +167,12 @@ const DENIALS: Record<DenialCode, { status: Denial["status"]; kind: string; titl
 		kind: "quota-exceeded",
 		title: "Too many requests",
 		detail: "The API key's rate limit is used up",
+	},
+	USAGE_EXCEEDED: {
+		status: 429,
+		kind: "quota-exceeded",
+		title: "Too many requests",
+		detail: "The API key's credits are used up",
 	},
 	UNAVAILABLE: {
 		status: 503,
@@ -211,7 +243,15 @@ export async function verifyRequest(request: Request, options: VerifyRequestOpti
 	try {
 		outcome = await verifyKey(
 			options.service,
-			{ key, requiredScopes: options.requiredScopes ?? [], ...(ip ? { ip } : {}) },
+			{
+				key,
+				requiredScopes: options.requiredScopes ?? [],
+				...(ip ? { ip } : {}),
+				...(options.cost === undefined
+					? {}
+					: { cost: typeof options.cost === "function" ? options.cost(request) : options.cost }),
+				...(options.ratelimits ? { ratelimits: options.ratelimits } : {}),
+			},
 			options,
 		);
 	} catch (err) {
@@ -222,6 +262,21 @@ export async function verifyRequest(request: Request, options: VerifyRequestOpti
 	}
 	const { result, headers } = outcome;
 	if (result.code !== "VALID") return refused(denialFor(result.code, headers, result));
-	const { keyId, accountId, environment, scopes, expiresAt, ratelimit } = result as VerifiedKey;
-	return { ok: true, key: { keyId, accountId, environment, scopes, expiresAt, ratelimit }, headers };
+	const verified = result as VerifiedKey;
+	const { keyId, accountId, environment, scopes, expiresAt, ratelimit, credits } = verified;
+	const vouched: VerifiedKey = {
+		keyId,
+		accountId,
+		environment,
+		scopes,
+		expiresAt,
+		ratelimit,
+		// Older Keyward versions send none of these: null and [] rather than undefined.
+		ratelimits: verified.ratelimits ?? [],
+		externalId: verified.externalId ?? null,
+		meta: verified.meta ?? null,
+		serviceAccountId: verified.serviceAccountId ?? null,
+		...(credits ? { credits } : {}),
+	};
+	return { ok: true, key: vouched, headers };
 }

@@ -3244,7 +3244,7 @@ export interface paths {
   };
   "/v1/accounts/{accountId}/members": {
     /**
-     * Members with role, MFA status, joined and last-active times
+     * Members with role, MFA status, joined and last-active times; service accounts among them, marked
      * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
      */
     get: {
@@ -3451,6 +3451,382 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/service-accounts": {
+    /**
+     * The account's service accounts, oldest first, with their live keys and last key use
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      responses: {
+        /** @description Service accounts */
+        200: {
+          content: {
+            "application/json": {
+              /** @description The service accounts */
+              data: components["schemas"]["ServiceAccount"][];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Make a service account (owner and admins, with a session)
+     * @description A service account owns keys (POST …/keys with `owner: {serviceAccountId}`), which act with its role and are not revoked when the person who made them leaves. No API key can manage service accounts. Listed in GET …/members as `type: service_account`.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description A name to tell it apart: 1 to 100 characters after trimming, no control characters
+             * @example billing-worker
+             */
+            name: string;
+            /**
+             * @description Its role: `admin`, `member` or `readonly`. Never `owner`, and never above the role of whoever sets it. Its keys act with this role (their reserved scopes are capped by it when made, and at every use).
+             * @example member
+             * @enum {string}
+             */
+            role: "admin" | "member" | "readonly";
+            /**
+             * @description What it is for: at most 500 characters, no control characters
+             * @default
+             * @example Runs invoicing
+             */
+            description?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Made */
+        201: {
+          content: {
+            "application/json": {
+              serviceAccount: components["schemas"]["ServiceAccount"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/service-accounts/{serviceAccountId}": {
+    /**
+     * One service account
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `members:read` scope, which acts with its creator's current role in this account.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The service account's id (`svc_` and 16 characters) */
+          serviceAccountId: string;
+        };
+      };
+      responses: {
+        /** @description The service account */
+        200: {
+          content: {
+            "application/json": {
+              serviceAccount: components["schemas"]["ServiceAccount"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Delete a service account: its keys are revoked in the same step
+     * @description Its keys are refused from the next verify on, everywhere. A retry after a failure finishes revoking them; 404 when there is no such service account and no live key of its left.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The service account's id (`svc_` and 16 characters) */
+          serviceAccountId: string;
+        };
+      };
+      responses: {
+        /** @description Deleted */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Rename a service account or change its role (never to owner, never above your own)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The service account's id (`svc_` and 16 characters) */
+          serviceAccountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description A name to tell it apart: 1 to 100 characters after trimming, no control characters
+             * @example billing-worker
+             */
+            name?: string;
+            /**
+             * @description Its role: `admin`, `member` or `readonly`. Never `owner`, and never above the role of whoever sets it. Its keys act with this role (their reserved scopes are capped by it when made, and at every use).
+             * @example member
+             * @enum {string}
+             */
+            role?: "admin" | "member" | "readonly";
+            /**
+             * @description What it is for: at most 500 characters, no control characters
+             * @example Runs invoicing
+             */
+            description?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Updated */
+        200: {
+          content: {
+            "application/json": {
+              serviceAccount: components["schemas"]["ServiceAccount"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -3884,6 +4260,10 @@ export interface paths {
           environment?: "production" | "staging" | "development" | "ci";
           /** @description Only keys made (or rotated in) by this user */
           createdBy?: string;
+          /** @description Only the keys of this customer (your `externalId`) */
+          externalId?: string;
+          /** @description Only the keys this service account owns */
+          serviceAccountId?: string;
           /** @description Items per page: 1 to 100 (default 50) */
           limit?: number;
           /** @description The `nextCursor` of the previous page (opaque; at most 200 characters). Omit it for the first page. */
@@ -3982,6 +4362,11 @@ export interface paths {
              */
             expiresInDays?: number;
             /**
+             * @description For a short-lived key: seconds until it expires, 60 up to the account's `keyMaxLifetimeDays` in seconds. Give this or `expiresInDays`, not both.
+             * @example 900
+             */
+            expiresIn?: number;
+            /**
              * @description The addresses the key may be used from, as CIDR ranges (at most 50); empty: any address. From elsewhere, verify answers `IP_NOT_ALLOWED` and the management API refuses the key.
              * @default []
              * @example [
@@ -3989,13 +4374,7 @@ export interface paths {
              * ]
              */
             ipAllowlist?: string[];
-            /**
-             * @description The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. Default: 1000 per 3600 seconds.
-             * @default {
-             *   "limit": 1000,
-             *   "windowSeconds": 3600
-             * }
-             */
+            /** @description The limit named `default`. The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. Default: 1000 per 3600 seconds. Give this or `rateLimits`. */
             rateLimit?: {
               /**
                * @description Uses admitted per window: 1 to 1,000,000
@@ -4007,6 +4386,88 @@ export interface paths {
                * @example 3600
                */
               windowSeconds: number;
+            };
+            /**
+             * @description The key's rate limits, 1 to 5, each named: a use must fit every limit it is checked against (by default, all of them). Replaces `rateLimit`, which is the limit named `default`; give one or the other.
+             * @example [
+             *   {
+             *     "name": "default",
+             *     "limit": 1000,
+             *     "windowSeconds": 3600
+             *   },
+             *   {
+             *     "name": "burst",
+             *     "limit": 20,
+             *     "windowSeconds": 1
+             *   }
+             * ]
+             */
+            rateLimits?: {
+                /**
+                 * @description The limit's name: a lowercase letter, then up to 31 of `a-z`, `0-9` and `-`
+                 * @example burst
+                 */
+                name: string;
+                /**
+                 * @description Uses admitted per window: 1 to 1,000,000
+                 * @example 1000
+                 */
+                limit: number;
+                /**
+                 * @description The window's length in seconds: 1 to 86,400 (a day)
+                 * @example 3600
+                 */
+                windowSeconds: number;
+              }[];
+            /** @description Make the key for a service account (admins and the owner only): it acts with the service account's role, its reserved scopes are capped by that role, and removing its creator does not touch it. A service account's own key makes keys for that service account only (the default for it). */
+            owner?: {
+              /**
+               * @description The service account that will own the key
+               * @example svc_2kx7mq5hw3zd6tna
+               */
+              serviceAccountId: string;
+            };
+            /**
+             * @description Your customer's id for the key (1 to 255 printable ASCII characters, no spaces): verify returns it, and GET …/keys?externalId= lists that customer's keys
+             * @example cus_8f3a21
+             */
+            externalId?: string;
+            /**
+             * @description Your JSON object about the key (at most 4 KB as JSON, 8 levels), returned by a `VALID` verify. It must not hold a credential: a field named like a secret (`password`, `token`, `apiKey`, …) or a value that looks like one (a bearer header, a JWT, a private key, a vendor key) is refused with its path, never stored or scrubbed.
+             * @example {
+             *   "plan": "pro",
+             *   "region": "eu"
+             * }
+             */
+            meta?: {
+              [key: string]: unknown;
+            };
+            /** @description The key's credits: each `VALID` verify spends its `cost` (default 1) in the same step as the rate-limit check, exactly under any concurrency; a verify they cannot cover answers `USAGE_EXCEEDED` and spends nothing. Setting them (on create or update) sets the balance. Absent: unlimited. */
+            credits?: {
+              /**
+               * @description Credits the key has now: 0 to 1,000,000,000
+               * @example 5000
+               */
+              remaining: number;
+              /** @description When the balance is set back to `amount`; null or absent: never */
+              refill?: ({
+                /**
+                 * @description What the balance is set to at each refill (not added)
+                 * @example 5000
+                 */
+                amount: number;
+                /**
+                 * @description `daily`: at 00:00 UTC; `monthly`: on `day` at 00:00 UTC
+                 * @example monthly
+                 * @enum {string}
+                 */
+                interval: "daily" | "monthly";
+                /**
+                 * @description For `monthly`: the day of the month (1 to 31; in shorter months, their last day). Default 1.
+                 * @example 1
+                 */
+                day?: number;
+              }) | null;
             };
           };
         };
@@ -4139,8 +4600,10 @@ export interface paths {
       };
     };
     /**
-     * Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)
-     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
+     * Change a key: name, scopes, IP allowlist, limits, customer id, metadata, credits, enabled (members: their own keys only)
+     * @description Renaming, narrowing and disabling are always allowed to whoever manages the key. Anything that widens it (a scope, a looser limit, more credits, enabling it) is a grant of the whole resulting key, under the same rules as creating one. A key disabled by someone is enabled again only by them, an admin or the owner. Setting `credits` sets the balance; `null` removes them (unlimited) and is a widening. Disabling and enabling are audited as `key.disabled` and `key.enabled`.
+     *
+     * **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `keys:write` scope, which acts with its creator's current role in this account.
      */
     patch: {
       parameters: {
@@ -4174,7 +4637,7 @@ export interface paths {
              * ]
              */
             ipAllowlist?: string[];
-            /** @description The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. */
+            /** @description Replaces every limit with this one, named `default`. The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. */
             rateLimit?: {
               /**
                * @description Uses admitted per window: 1 to 1,000,000
@@ -4187,6 +4650,85 @@ export interface paths {
                */
               windowSeconds: number;
             };
+            /**
+             * @description The key's rate limits, 1 to 5, each named: a use must fit every limit it is checked against (by default, all of them). Replaces `rateLimit`, which is the limit named `default`; give one or the other.
+             * @example [
+             *   {
+             *     "name": "default",
+             *     "limit": 1000,
+             *     "windowSeconds": 3600
+             *   },
+             *   {
+             *     "name": "burst",
+             *     "limit": 20,
+             *     "windowSeconds": 1
+             *   }
+             * ]
+             */
+            rateLimits?: {
+                /**
+                 * @description The limit's name: a lowercase letter, then up to 31 of `a-z`, `0-9` and `-`
+                 * @example burst
+                 */
+                name: string;
+                /**
+                 * @description Uses admitted per window: 1 to 1,000,000
+                 * @example 1000
+                 */
+                limit: number;
+                /**
+                 * @description The window's length in seconds: 1 to 86,400 (a day)
+                 * @example 3600
+                 */
+                windowSeconds: number;
+              }[];
+            /**
+             * @description Your customer's id; null clears it
+             * @example cus_8f3a21
+             */
+            externalId?: string | null;
+            /**
+             * @description Replaces the metadata; null clears it
+             * @example {
+             *   "plan": "pro",
+             *   "region": "eu"
+             * }
+             */
+            meta?: {
+              [key: string]: unknown;
+            } | null;
+            /** @description Sets the balance (and refill); null removes the credits: the key becomes unlimited */
+            credits?: ({
+              /**
+               * @description Credits the key has now: 0 to 1,000,000,000
+               * @example 5000
+               */
+              remaining: number;
+              /** @description When the balance is set back to `amount`; null or absent: never */
+              refill?: ({
+                /**
+                 * @description What the balance is set to at each refill (not added)
+                 * @example 5000
+                 */
+                amount: number;
+                /**
+                 * @description `daily`: at 00:00 UTC; `monthly`: on `day` at 00:00 UTC
+                 * @example monthly
+                 * @enum {string}
+                 */
+                interval: "daily" | "monthly";
+                /**
+                 * @description For `monthly`: the day of the month (1 to 31; in shorter months, their last day). Default 1.
+                 * @example 1
+                 */
+                day?: number;
+              }) | null;
+            }) | null;
+            /**
+             * @description false: verify answers `DISABLED` until it is set back to true (unlike a revocation)
+             * @example false
+             */
+            enabled?: boolean;
           };
         };
       };
@@ -4466,6 +5008,35 @@ export interface paths {
              * @example 203.0.113.7
              */
             ip?: string;
+            /**
+             * @description Credits this use spends, for a key with credits: 0 to 1,000,000, default 1; 0 checks the key without spending. Spent only when the verdict is `VALID`.
+             * @default 1
+             * @example 1
+             */
+            cost?: number;
+            /**
+             * @description The key's named limits to check, by name or as `{name, cost}`, at most 5. Default: every limit of the key, at cost 1. A name the key does not have is skipped (the verdict's `ratelimits` lists what was checked).
+             * @example [
+             *   "default",
+             *   {
+             *     "name": "burst",
+             *     "cost": 1
+             *   }
+             * ]
+             */
+            ratelimits?: (string | {
+                /**
+                 * @description The limit's name: a lowercase letter, then up to 31 of `a-z`, `0-9` and `-`
+                 * @example burst
+                 */
+                name: string;
+                /**
+                 * @description Uses this counts against the limit: 0 to 1,000,000, default 1
+                 * @default 1
+                 * @example 1
+                 */
+                cost?: number;
+              })[];
           };
         };
       };
@@ -4512,7 +5083,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -4954,6 +5525,46 @@ export interface paths {
                    */
                   strongestFactor: "passkey" | "totp" | "password";
                 })[];
+              /** @description Every service account, with its keys' ages and last use */
+              serviceAccounts: ({
+                  /**
+                   * @description The service account's id
+                   * @example svc_2kx7mq5hw3zd6tna
+                   */
+                  id: string;
+                  /**
+                   * @description Its name
+                   * @example billing-worker
+                   */
+                  name: string;
+                  /**
+                   * @description Its role
+                   * @example member
+                   * @enum {string}
+                   */
+                  role: "admin" | "member" | "readonly";
+                  /**
+                   * @description Its live keys
+                   * @example 2
+                   */
+                  liveKeys: number;
+                  /**
+                   * @description The age in days of its oldest live key; null without live keys
+                   * @example 41
+                   */
+                  oldestKeyAgeDays: number | null;
+                  /**
+                   * Format: date-time
+                   * @description The last use of any of its live keys; null if none
+                   * @example 2026-03-01T12:00:00.000Z
+                   */
+                  lastKeyUsedAt: string | null;
+                  /**
+                   * @description No key of it used for 90 days (counted from its creation when never used): the `service_accounts_idle` check
+                   * @example false
+                   */
+                  idle: boolean;
+                })[];
             };
           };
         };
@@ -5218,11 +5829,11 @@ export interface components {
        */
       requestId: string;
       /**
-       * @description On a 401 about the credential, why it was refused: `missing_credentials` (none sent), `malformed_authorization` (the header is not `Bearer <token>`), `invalid_token` (not a token Keyward issued, or not valid for this use), `session_expired` (idle timeout or lifetime: sign in again), `session_revoked` (signed out, ended from another session, or the account was locked down), `key_revoked`, `key_expired` (create or rotate a key). Absent on other problems.
+       * @description On a 401 about the credential, why it was refused: `missing_credentials` (none sent), `malformed_authorization` (the header is not `Bearer <token>`), `invalid_token` (not a token Keyward issued, or not valid for this use), `session_expired` (idle timeout or lifetime: sign in again), `session_revoked` (signed out, ended from another session, or the account was locked down), `key_revoked`, `key_expired` (create or rotate a key), `key_disabled` (enable it again). Absent on other problems.
        * @example session_expired
        * @enum {string}
        */
-      code?: "missing_credentials" | "malformed_authorization" | "invalid_token" | "session_expired" | "session_revoked" | "key_revoked" | "key_expired";
+      code?: "missing_credentials" | "malformed_authorization" | "invalid_token" | "session_expired" | "session_revoked" | "key_revoked" | "key_expired" | "key_disabled";
       /** @description On a 400 (and a 403 that refuses some fields): one entry per bad field */
       errors?: {
           /**
@@ -5487,15 +6098,21 @@ export interface components {
     /** @description A member of the account */
     Member: {
       /**
-       * @description The member's user id
+       * @description The member's user id (for a service account: its `svc_` id)
        * @example usr_7hd2kq5xm3wz6vpa
        */
       userId: string;
       /**
-       * @description The member's email address
+       * @description `person`, or `service_account`: a non-human member that owns keys (managed under …/service-accounts, never through the member routes)
+       * @example person
+       * @enum {string}
+       */
+      type: "person" | "service_account";
+      /**
+       * @description The member's email address; null for a service account
        * @example grace@example.com
        */
-      email: string;
+      email: string | null;
       /**
        * @description The member's name
        * @example Grace Hopper
@@ -5513,11 +6130,11 @@ export interface components {
        */
       mfaEnabled: boolean;
       /**
-       * @description The strongest way the member can sign in: `passkey` (phishing-resistant), `totp` (password and an authenticator app) or `password` alone
+       * @description The strongest way the member can sign in: `passkey` (phishing-resistant), `totp` (password and an authenticator app), `password` alone, or `none` (a service account never signs in)
        * @example passkey
        * @enum {string}
        */
-      strongestFactor: "passkey" | "totp" | "password";
+      strongestFactor: "passkey" | "totp" | "password" | "none";
       /**
        * Format: date-time
        * @description When they joined the account
@@ -5530,6 +6147,52 @@ export interface components {
        * @example 2026-03-02T09:30:00.000Z
        */
       lastActiveAt: string | null;
+    };
+    /** @description A non-human member that owns API keys: its keys act with its role and outlive the person who made them */
+    ServiceAccount: {
+      /**
+       * @description The service account's id
+       * @example svc_2kx7mq5hw3zd6tna
+       */
+      id: string;
+      /**
+       * @description Its name
+       * @example billing-worker
+       */
+      name: string;
+      /**
+       * @description What it is for (may be empty)
+       * @example Runs invoicing
+       */
+      description: string;
+      /**
+       * @description Its role: `admin`, `member` or `readonly`. Never `owner`, and never above the role of whoever sets it. Its keys act with this role (their reserved scopes are capped by it when made, and at every use).
+       * @example member
+       * @enum {string}
+       */
+      role: "admin" | "member" | "readonly";
+      /**
+       * @description Who made it (removing them does not touch it or its keys)
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
+      createdBy: string;
+      /**
+       * Format: date-time
+       * @description When it was made
+       * @example 2026-03-02T09:30:00.000Z
+       */
+      createdAt: string;
+      /**
+       * @description Its keys that are neither revoked nor expired
+       * @example 2
+       */
+      liveKeys: number;
+      /**
+       * Format: date-time
+       * @description The last admitted use of any of its live keys (written in batches, so it may lag); null if none
+       * @example 2026-03-02T11:02:41.000Z
+       */
+      lastKeyUsedAt: string | null;
     };
     /** @description A pending invitation into the account */
     Invitation: {
@@ -5649,7 +6312,7 @@ export interface components {
        * ]
        */
       ipAllowlist: string[];
-      /** @description The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. */
+      /** @description The first of `rateLimits` (the one named `default` unless renamed). The key's rate limit, a sliding window: in no window of `windowSeconds` ending at any instant are more than `limit` uses admitted (a verify answered `VALID`, or a management API call the key authenticates), across every location at once. Past it, verify answers `RATE_LIMITED`. */
       rateLimit: {
         /**
          * @description Uses admitted per window: 1 to 1,000,000
@@ -5662,6 +6325,93 @@ export interface components {
          */
         windowSeconds: number;
       };
+      /**
+       * @description Every rate limit of the key, by name
+       * @example [
+       *   {
+       *     "name": "default",
+       *     "limit": 1000,
+       *     "windowSeconds": 3600
+       *   }
+       * ]
+       */
+      rateLimits: {
+          /**
+           * @description The limit's name
+           * @example default
+           */
+          name: string;
+          /**
+           * @description Uses admitted per window: 1 to 1,000,000
+           * @example 1000
+           */
+          limit: number;
+          /**
+           * @description The window's length in seconds: 1 to 86,400 (a day)
+           * @example 3600
+           */
+          windowSeconds: number;
+        }[];
+      /**
+       * @description False while disabled: verify answers `DISABLED` until it is enabled again (unlike a revocation)
+       * @example true
+       */
+      enabled: boolean;
+      /** @description Who the key acts as: its creator, or the service account that owns it */
+      owner: {
+        /**
+         * @description `user`: the key acts as its creator; `service_account`: as that service account
+         * @example service_account
+         * @enum {string}
+         */
+        type: "user" | "service_account";
+        /**
+         * @description The user's or service account's id
+         * @example svc_2kx7mq5hw3zd6tna
+         */
+        id: string;
+      };
+      /**
+       * @description Your customer's id for the key; null if none
+       * @example cus_8f3a21
+       */
+      externalId: string | null;
+      /**
+       * @description Your JSON metadata for the key; null if none
+       * @example {
+       *   "plan": "pro"
+       * }
+       */
+      meta: {
+        [key: string]: unknown;
+      } | null;
+      /** @description The key's credits; null: unlimited */
+      credits: ({
+        /**
+         * @description The live balance (null when the account's object has not been reached)
+         * @example 4210
+         */
+        remaining: number | null;
+        /** @description The refill; null if none */
+        refill: ({
+          /**
+           * @description What each refill sets the balance to
+           * @example 5000
+           */
+          amount: number;
+          /**
+           * @description How often
+           * @example monthly
+           * @enum {string}
+           */
+          interval: "daily" | "monthly";
+          /**
+           * @description The day of the month, for `monthly`
+           * @example 1
+           */
+          day?: number;
+        }) | null;
+      }) | null;
     };
     /** @description How the key was used over the last 24 hours */
     KeyUsage: {
@@ -5693,7 +6443,7 @@ export interface components {
         [key: string]: number;
       };
     };
-    /** @description A verify verdict. When `valid` is false only `valid`, `code` and (for `RATE_LIMITED`) `ratelimit` are present. */
+    /** @description A verify verdict. When `valid` is false only `valid`, `code` and (for `RATE_LIMITED` and `USAGE_EXCEEDED`) the limits and credits are present. */
     VerifyResult: {
       /**
        * @description True exactly when `code` is `VALID`
@@ -5701,11 +6451,11 @@ export interface components {
        */
       valid: boolean;
       /**
-       * @description The verdict, checked in this order. `NOT_FOUND`: no such key (unknown, malformed, or a wrong checksum). `EXPIRED`: past its `expiresAt` (a rotated key, after its grace period). `REVOKED`: revoked. `IP_NOT_ALLOWED`: the client address is outside the key's IP allowlist. `INSUFFICIENT_SCOPE`: the key lacks one of `requiredScopes`. `RATE_LIMITED`: the key's rate limit is used up for now. `VALID`: the key may be used, and this use counts against its rate limit (no other verdict does).
+       * @description The verdict, checked in this order. `NOT_FOUND`: no such key (unknown, malformed, or a wrong checksum). `EXPIRED`: past its `expiresAt` (a rotated key, after its grace period). `REVOKED`: revoked. `DISABLED`: disabled (PATCH `enabled: false`), until it is enabled again. `IP_NOT_ALLOWED`: the client address is outside the key's IP allowlist. `INSUFFICIENT_SCOPE`: the key lacks one of `requiredScopes`. `RATE_LIMITED`: one of the limits checked cannot take this use now. `USAGE_EXCEEDED`: the key's credits cannot cover `cost`. `VALID`: the key may be used, and this use counts against its limits and spends its credits (no other verdict does).
        * @example VALID
        * @enum {string}
        */
-      code: "VALID" | "NOT_FOUND" | "EXPIRED" | "REVOKED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "RATE_LIMITED";
+      code: "VALID" | "NOT_FOUND" | "EXPIRED" | "REVOKED" | "DISABLED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "RATE_LIMITED" | "USAGE_EXCEEDED";
       /**
        * @description With `VALID` only: the key's id
        * @example key_5tm2xq7kwz3dh4na
@@ -5736,7 +6486,7 @@ export interface components {
        * @example 2026-05-31T09:30:00.000Z
        */
       expiresAt?: string;
-      /** @description With `VALID` and `RATE_LIMITED` only: the key's rate limit and what is left of it */
+      /** @description With `VALID`, `RATE_LIMITED` and `USAGE_EXCEEDED` only: the tightest limit checked (fewest uses left), the one the headers report */
       ratelimit?: {
         /**
          * @description The key's `rateLimit.limit`
@@ -5755,6 +6505,62 @@ export interface components {
          */
         resetAt: string;
       };
+      /** @description With `VALID`, `RATE_LIMITED` and `USAGE_EXCEEDED` only: every limit checked */
+      ratelimits?: {
+          /**
+           * @description The limit's name
+           * @example default
+           */
+          name: string;
+          /**
+           * @description Uses per window
+           * @example 1000
+           */
+          limit: number;
+          /**
+           * @description The window in seconds
+           * @example 3600
+           */
+          windowSeconds: number;
+          /**
+           * @description Uses left after this one
+           * @example 999
+           */
+          remaining: number;
+          /**
+           * Format: date-time
+           * @description When the oldest use still counted leaves the window
+           * @example 2026-03-02T10:30:00.000Z
+           */
+          resetAt: string;
+        }[];
+      /** @description With `VALID` and `USAGE_EXCEEDED`, for a key with credits only: its balance */
+      credits?: {
+        /**
+         * @description Credits left after this use
+         * @example 4209
+         */
+        remaining: number;
+      };
+      /**
+       * @description With `VALID` only: your customer's id for the key (null if none)
+       * @example cus_8f3a21
+       */
+      externalId?: string | null;
+      /**
+       * @description With `VALID` only: your metadata for the key (null if none)
+       * @example {
+       *   "plan": "pro"
+       * }
+       */
+      meta?: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * @description With `VALID` only: the service account that owns the key (null: a person's key)
+       * @example null
+       */
+      serviceAccountId?: string | null;
     };
     /** @description One entry of the account's audit trail */
     AuditEvent: {
@@ -5774,7 +6580,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success

@@ -11,12 +11,13 @@ import { changeRole, memberRemovedAlert, roleChangedAlert } from "./members";
 import { removeMembership } from "./offboarding";
 import { getMembership, listMembers } from "./queries";
 import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./schemas";
+import { listServiceAccounts, serviceAccountKeyStats } from "./service-accounts";
 
 export const listMembersRoute = accountRoute("members:read", {
 	method: "get",
 	path: "/v1/accounts/{accountId}/members",
 	tags: ["Members"],
-	summary: "Members with role, MFA status, joined and last-active times",
+	summary: "Members with role, MFA status, joined and last-active times; service accounts among them, marked",
 	request: { params: AccountParams, query: ListQuery },
 	responses: {
 		200: jsonContent(
@@ -76,7 +77,28 @@ const refuse = (refusal: MemberChangeRefusal) => {
 
 export function registerMembers(app: App) {
 	app.openapi(listMembersRoute, async (c) => {
-		const members = await listMembers(c.get("services").db, c.req.valid("param").accountId);
+		const { accountId } = c.req.valid("param");
+		const { db, clock } = c.get("services");
+		const [people, services, stats] = await Promise.all([
+			listMembers(db, accountId),
+			listServiceAccounts(db, accountId),
+			serviceAccountKeyStats(db, accountId, clock.now()),
+		]);
+		// Service accounts are members too, marked non-human; they never sign in.
+		const members = [
+			...people,
+			...services.map((s) => ({
+				userId: s.id,
+				type: "service_account" as const,
+				email: null,
+				name: s.name,
+				role: s.role,
+				mfaEnabled: false,
+				strongestFactor: "none" as const,
+				joinedAt: s.createdAt.toISOString(),
+				lastActiveAt: stats.get(s.id)?.lastUsedAt?.toISOString() ?? null,
+			})),
+		].sort((a, b) => a.joinedAt.localeCompare(b.joinedAt));
 		return c.json(pageOf(members, c.req.valid("query")), 200);
 	});
 

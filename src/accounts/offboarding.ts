@@ -3,11 +3,12 @@
  * request (the session authenticator has no cache), so deleting the row ends
  * their access at the next request, everywhere; the API keys they created in
  * the account are revoked in the account's Durable Object and in D1, so the
- * next verify refuses them too.
+ * next verify refuses them too. Keys they made for a service account stay:
+ * they belong to the service account, which outlives them.
  */
 import { and, eq, ne } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, invitations, memberships, webhooks } from "../db/schema";
+import { accounts, invitations, memberships, serviceAccounts, webhooks } from "../db/schema";
 import { revokeAccountKeys } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
 
@@ -51,6 +52,7 @@ export async function deleteAccount(env: Env, db: Database, accountId: string, n
 	const { revoked } = await revokeAccountKeys({ env, db, now }, accountId, "account_deleted", {}, [
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
+		db.delete(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
 		db.delete(accounts).where(eq(accounts.id, accountId)),
 	]);
 	return revoked.length;

@@ -2,7 +2,7 @@
 import { and, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
 import { type Permission, rolesWith } from "../auth/permissions";
 import type { Database } from "../db";
-import { accounts, invitations, memberships, users } from "../db/schema";
+import { accounts, invitations, memberships, serviceAccounts, users } from "../db/schema";
 import { hasSecondFactor, strongestFactor } from "../identity/users";
 import { ApiError } from "../problems";
 
@@ -32,6 +32,7 @@ export async function listMembers(db: Database, accountId: string) {
 		.orderBy(memberships.joinedAt);
 	return rows.map(({ totpSecret, passkeyCount, ...r }) => ({
 		...r,
+		type: "person" as const,
 		mfaEnabled: hasSecondFactor({ totpSecret, passkeyCount }),
 		strongestFactor: strongestFactor({ totpSecret, passkeyCount }),
 		joinedAt: r.joinedAt.toISOString(),
@@ -71,12 +72,24 @@ export const lockedDownProblem = (refused: string) =>
  * checks it in the same batch as it writes, so a request that passed the gate just before its
  * caller was removed or demoted cannot land after: the removal or demotion wins, the grant is undone.
  */
-export const stillAllowed = (accountId: string, userId: string, permission: Permission) =>
-	sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${and(
-		eq(memberships.accountId, accountId),
-		eq(memberships.userId, userId),
-		inArray(memberships.role, rolesWith(permission)),
-	)})`;
+export const stillAllowed = (accountId: string, actorId: string, permission: Permission) =>
+	isServiceAccountId(actorId)
+		? sql`EXISTS (SELECT 1 FROM ${serviceAccounts} WHERE ${and(
+				eq(serviceAccounts.accountId, accountId),
+				eq(serviceAccounts.id, actorId),
+				inArray(
+					serviceAccounts.role,
+					rolesWith(permission).filter((r) => r !== "owner"),
+				),
+			)})`
+		: sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${and(
+				eq(memberships.accountId, accountId),
+				eq(memberships.userId, actorId),
+				inArray(memberships.role, rolesWith(permission)),
+			)})`;
+
+/** Service accounts' ids start `svc_`, people's `usr_`: the actor of a key is one or the other. */
+export const isServiceAccountId = (id: string): boolean => id.startsWith("svc_");
 
 /** Why a grant's conditional write was undone, from the state that beat it. */
 export async function grantLost(
@@ -87,7 +100,14 @@ export async function grantLost(
 	refused: string,
 	otherwise: ApiError,
 ): Promise<never> {
-	const [account, membership] = await Promise.all([getAccount(db, accountId), getMembership(db, accountId, userId)]);
+	const [account, membership] = await Promise.all([
+		getAccount(db, accountId),
+		isServiceAccountId(userId)
+			? db.query.serviceAccounts.findFirst({
+					where: and(eq(serviceAccounts.accountId, accountId), eq(serviceAccounts.id, userId)),
+				})
+			: getMembership(db, accountId, userId),
+	]);
 	if (!account) throw new ApiError("not-found");
 	if (account.lockedDownAt) throw lockedDownProblem(refused);
 	if (!membership || !rolesWith(permission).includes(membership.role))
@@ -104,3 +124,7 @@ export const membersWithBreachedPasswords = async (db: Database, accountId: stri
 			.innerJoin(users, eq(users.id, memberships.userId))
 			.where(and(eq(memberships.accountId, accountId), isNotNull(users.passwordBreachedAt)))
 	).map((r) => r.userId);
+
+/** In SQL: the account's owner has a verified email (until then the account grants nothing). */
+export const ownerVerifiedSql = (accountId: string) =>
+	sql<number>`EXISTS (SELECT 1 FROM ${memberships} AS o JOIN ${users} AS ou ON ou.id = o.user_id WHERE o.account_id = ${accountId} AND o.role = 'owner' AND ou.email_verified_at IS NOT NULL)`;

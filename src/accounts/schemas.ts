@@ -194,18 +194,27 @@ export const AssignableRole = z.enum(["admin", "member", "readonly"]).openapi({
 
 export const MemberSchema = z
 	.object({
-		userId: IssuedId("usr", "The member's user id"),
-		email: z.string().openapi({ description: "The member's email address", example: "grace@example.com" }),
+		userId: IssuedId("usr", "The member's user id (for a service account: its `svc_` id)"),
+		type: z.enum(["person", "service_account"]).openapi({
+			description:
+				"`person`, or `service_account`: a non-human member that owns keys (managed under …/service-accounts, " +
+				"never through the member routes)",
+			example: "person",
+		}),
+		email: z
+			.string()
+			.nullable()
+			.openapi({ description: "The member's email address; null for a service account", example: "grace@example.com" }),
 		name: z.string().openapi({ description: "The member's name", example: "Grace Hopper" }),
 		role: RoleSchema.openapi({ description: "The member's role: `owner`, `admin`, `member` or `readonly`" }),
 		mfaEnabled: z.boolean().openapi({
 			description: "Whether the member has a second factor (TOTP or a passkey)",
 			example: true,
 		}),
-		strongestFactor: z.enum(["passkey", "totp", "password"]).openapi({
+		strongestFactor: z.enum(["passkey", "totp", "password", "none"]).openapi({
 			description:
 				"The strongest way the member can sign in: `passkey` (phishing-resistant), `totp` (password and an " +
-				"authenticator app) or `password` alone",
+				"authenticator app), `password` alone, or `none` (a service account never signs in)",
 			example: "passkey",
 		}),
 		joinedAt: Timestamp("When they joined the account", "2026-02-03T14:20:00.000Z"),

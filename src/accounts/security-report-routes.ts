@@ -57,6 +57,32 @@ export const securityReportRoute = accountRoute("report:read", {
 							.openapi({ description: "One member's strongest factor" }),
 					)
 					.openapi({ description: "Each member's strongest sign-in factor, in joining order" }),
+				serviceAccounts: z
+					.array(
+						z
+							.object({
+								id: IssuedId("svc", "The service account's id"),
+								name: z.string().openapi({ description: "Its name", example: "billing-worker" }),
+								role: z.enum(["admin", "member", "readonly"]).openapi({ description: "Its role", example: "member" }),
+								liveKeys: z.number().openapi({ description: "Its live keys", example: 2 }),
+								oldestKeyAgeDays: z.number().nullable().openapi({
+									description: "The age in days of its oldest live key; null without live keys",
+									example: 41,
+								}),
+								lastKeyUsedAt: z.string().nullable().openapi({
+									format: "date-time",
+									description: "The last use of any of its live keys; null if none",
+									example: "2026-03-01T12:00:00.000Z",
+								}),
+								idle: z.boolean().openapi({
+									description:
+										"No key of it used for 90 days (counted from its creation when never used): the `service_accounts_idle` check",
+									example: false,
+								}),
+							})
+							.openapi({ description: "One service account's keys and their use" }),
+					)
+					.openapi({ description: "Every service account, with its keys' ages and last use" }),
 			}),
 			"The report",
 		),

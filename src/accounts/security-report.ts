@@ -2,7 +2,7 @@
  * The monthly security checklist (API.md §7), computed from current data in a
  * fixed number of reads whatever the account's size: the account, its
  * members, its live keys, its invitations, its members with breached
- * passwords (five D1 queries) and its
+ * passwords, its service accounts (six D1 queries) and its
  * failed-login windows (one Durable Object call). Each check names the
  * offending items so the reader can act on them.
  */
@@ -12,6 +12,7 @@ import { apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
 import type { Env } from "../platform/env";
 import { getAccount, listMembers, membersWithBreachedPasswords, pendingInvitations } from "./queries";
+import { listServiceAccounts } from "./service-accounts";
 import { parseSettings } from "./settings";
 
 export type CheckStatus = "pass" | "warn" | "fail";
@@ -31,6 +32,8 @@ export const STALE_INVITATION_DAYS = 3;
 const SPIKE_LOOKBACK_DAYS = 30;
 /** More owner/admins than this widens the blast radius of one stolen session. */
 const MAX_ADMINS = 5;
+/** A service account none of whose keys was used this long is listed as idle. */
+export const SERVICE_ACCOUNT_IDLE_DAYS = 90;
 
 const check = (id: string, title: string, items: string[], failing: CheckStatus, detail: string): Check => ({
 	id,
@@ -42,7 +45,7 @@ const check = (id: string, title: string, items: string[], failing: CheckStatus,
 
 export async function securityReport(env: Env, db: Database, accountId: string, now: Date) {
 	const t = now.getTime();
-	const [account, members, keys, invites, spikes, breached] = await Promise.all([
+	const [account, members, keys, invites, spikes, breached, services] = await Promise.all([
 		getAccount(db, accountId),
 		listMembers(db, accountId),
 		db
@@ -52,7 +55,27 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 		pendingInvitations(db, accountId, now),
 		accountGuard(env, accountId).failedLoginSpikes(t - SPIKE_LOOKBACK_DAYS * DAY_MS),
 		membersWithBreachedPasswords(db, accountId),
+		listServiceAccounts(db, accountId),
 	]);
+	const serviceKeys = Map.groupBy(
+		keys.filter((k) => k.serviceAccountId !== null),
+		(k) => k.serviceAccountId ?? "",
+	);
+	const serviceAccountStandings = services.map((sa) => {
+		const own = serviceKeys.get(sa.id) ?? [];
+		const lastUse = Math.max(0, ...own.map((k) => k.lastUsedAt?.getTime() ?? 0));
+		const oldest = Math.min(...own.map((k) => k.createdAt.getTime()));
+		return {
+			id: sa.id,
+			name: sa.name,
+			role: sa.role,
+			liveKeys: own.length,
+			oldestKeyAgeDays: own.length > 0 ? Math.floor((t - oldest) / DAY_MS) : null,
+			lastKeyUsedAt: lastUse > 0 ? new Date(lastUse).toISOString() : null,
+			// No use of any key for the idle period, counted from its creation when never used.
+			idle: t - Math.max(lastUse, sa.createdAt.getTime()) >= SERVICE_ACCOUNT_IDLE_DAYS * DAY_MS,
+		};
+	});
 	const settings = parseSettings(account?.settings);
 	const memberIds = new Set(members.map((m) => m.userId));
 	const admins = members.filter((m) => m.role === "owner" || m.role === "admin").map((m) => m.userId);
@@ -113,9 +136,16 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 		),
 		wildcardCheck(keys),
 		check(
+			"service_accounts_idle",
+			`No service account unused for ${SERVICE_ACCOUNT_IDLE_DAYS} days`,
+			serviceAccountStandings.filter((s) => s.idle).map((s) => s.id),
+			"warn",
+			"No key of these service accounts was used for the period (see serviceAccounts for their keys' ages). Delete the ones nothing runs on.",
+		),
+		check(
 			"keys_of_former_members",
-			"Every live key was created by a current member",
-			ids(keys.filter((k) => !memberIds.has(k.createdBy))),
+			"Every live key was created by a current member (a service account's keys belong to it)",
+			ids(keys.filter((k) => k.serviceAccountId === null && !memberIds.has(k.createdBy))),
 			"fail",
 			"These keys were created by people no longer in the account. Revoke or rotate them.",
 		),
@@ -150,6 +180,7 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 		generatedAt: now.toISOString(),
 		checks,
 		memberFactors: members.map((m) => ({ userId: m.userId, strongestFactor: m.strongestFactor })),
+		serviceAccounts: serviceAccountStandings,
 	};
 }
 

@@ -45,6 +45,11 @@ export const AUDIT_ACTIONS = [
 	"webhook.created",
 	"webhook.deleted",
 	"key.inactivity_warned",
+	"key.disabled",
+	"key.enabled",
+	"service_account.created",
+	"service_account.updated",
+	"service_account.deleted",
 	...ALERT_NAMES,
 ] as const;
 

@@ -35,7 +35,16 @@ const NOT_SECRET = new Set(["statuscode", "errorcode", "countrycode", "reasoncod
 // Credentials of other systems and credential-bearing URLs; Keyward's own formats come from
 // SECRET_FORMATS, the same module that mints them.
 const CREDENTIAL_VALUE =
-	/\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&](token|secret|code|key|password)=/i;
+	/\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&](token|secret|code|key|password)=|-----BEGIN [A-Z ]*PRIVATE KEY|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}|[sr]k_(live|test)_[A-Za-z0-9]{16,}|xox[abpr]-[\w-]{10,})/i;
+
+/**
+ * A value that is, or carries, a credential: one of Keyward's own formats, a bearer or basic
+ * header, a credential in a URL, a private key, a JWT, or a well-known vendor key (AWS, GitHub,
+ * Stripe, Slack). The scrubber redacts such values; places that must not hold one (key
+ * metadata) refuse them.
+ */
+export const looksLikeCredential = (value: string): boolean =>
+	CREDENTIAL_VALUE.test(value) || containsMintedSecret(value);
 const EMAIL_VALUE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const PERSONAL_NAME = new Set([
 	"name",
@@ -71,7 +80,7 @@ function scrubValue(name: string, value: unknown, depth: number): unknown {
 	if (value === null || typeof value === "number" || typeof value === "boolean") return value;
 	if (value instanceof Date) return value.toISOString();
 	if (typeof value === "string") {
-		if (CREDENTIAL_VALUE.test(value) || containsMintedSecret(value)) return REDACTED;
+		if (looksLikeCredential(value)) return REDACTED;
 		const n = normalise(name);
 		if (IP_NAME.has(n)) return maskIp(value);
 		if (PERSONAL_NAME.has(n)) return value.length > 0 ? `${value[0]}***` : value;

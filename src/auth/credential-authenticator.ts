@@ -7,10 +7,12 @@
 
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { serviceAccountMembership } from "../accounts/service-accounts";
 import { accountGuard } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, hasSecondFactor, membershipsOf } from "../identity/users";
 import { hashApiKey, parseApiKey } from "../keys/format";
+import { getServiceAccount } from "../keys/records";
 import type { AppEnv } from "../platform/app-env";
 import { ApiError, type CredentialProblem } from "../problems";
 import { fromOwnSite, parseOriginList } from "../security/origin";
@@ -71,8 +73,9 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 
 /**
  * An API key as a caller of the management API: valid right now (the same
- * verification as POST /v1/keys/verify, counted against its rate limit), and
- * acting with its creator's current role in the key's account.
+ * verification as POST /v1/keys/verify, counted against its rate limits and
+ * credits), and acting with its owner's current role in the key's account:
+ * its creator's, or the service account's that owns it.
  */
 async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principal | null> {
 	const { services } = c.var;
@@ -87,8 +90,27 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	);
 	if (outcome.code === "REVOKED") return rejected(c, "key_revoked");
 	if (outcome.code === "EXPIRED") return rejected(c, "key_expired");
+	if (outcome.code === "DISABLED") return rejected(c, "key_disabled");
 	if (outcome.code !== "VALID" || !outcome.key) return rejected(c, "invalid_token");
 	const key = outcome.key;
+	if (key.serviceAccountId) {
+		const owner = await getServiceAccount(services.db, key.accountId, key.serviceAccountId);
+		if (!owner) return rejected(c, "invalid_token");
+		return {
+			type: "key",
+			id: key.id,
+			userId: owner.id,
+			via: "bearer",
+			scopes: key.scopes,
+			key,
+			// No person signs in as a service account: the account's factor policy bound the people who
+			// made it and its keys (docs/SECURITY.md, "Service accounts").
+			mfaEnabled: true,
+			phishingResistant: true,
+			serviceAccount: true,
+			memberships: [await serviceAccountMembership(services.db, owner)],
+		};
+	}
 	const [creatorUser, creatorMemberships] = await Promise.all([
 		getUser(services.db, key.createdBy),
 		membershipsOf(services.db, key.createdBy),

@@ -15,6 +15,7 @@ export type Permission =
 	| "keys:manage-own"
 	| "keys:manage-any"
 	| "members:manage"
+	| "service-accounts:manage"
 	| "settings:manage"
 	| "webhooks:manage"
 	| "lockdown"
@@ -28,6 +29,7 @@ const OWN_KEYS: Permission[] = ["keys:create", "keys:manage-own"];
 const ADMINISTER: Permission[] = [
 	"keys:manage-any",
 	"members:manage",
+	"service-accounts:manage",
 	"settings:manage",
 	"webhooks:manage",
 	"lockdown",
@@ -55,8 +57,8 @@ export const rolesWith = (permission: Permission): Role[] => ROLES.filter((role)
 
 /**
  * The reserved scope an API key needs for each permission (API.md §5). A
- * permission with none (settings, webhooks, lockdown, ownership, deletion) is
- * never reachable with an API key.
+ * permission with none (settings, webhooks, service accounts, lockdown,
+ * ownership, deletion) is never reachable with an API key.
  */
 const RESERVED_SCOPE: Partial<Record<Permission, string>> = {
 	"account:read": "account:read",

@@ -39,6 +39,8 @@ export interface Principal {
 	 * has one.
 	 */
 	phishingResistant?: boolean;
+	/** A key owned by a service account: `userId` is the service account's id, and no person stands behind it. */
+	serviceAccount?: boolean;
 	/** What proved the session's sign-in (user principals). */
 	sessionFactors?: readonly SessionFactor[];
 	memberships: readonly PrincipalMembership[];

@@ -1,6 +1,6 @@
 import { pruneAuditIndex, resendAuditOutbox } from "../audit/maintenance";
 import { createDatabase } from "../db";
-import { expireKeys, sendRotationReminders, sweepInactiveKeys, warnInactiveKeys } from "../keys/sweeps";
+import { expireKeys, refillCredits, sendRotationReminders, sweepInactiveKeys, warnInactiveKeys } from "../keys/sweeps";
 import { createMailer, type Mailer } from "../mail";
 import { type Clock, systemClock } from "../platform/clock";
 import type { Env } from "../platform/env";
@@ -41,6 +41,7 @@ export async function runScheduled(
 		rotationReminders: () => sendRotationReminders(deps),
 		inactivityWarnings: () => warnInactiveKeys(deps),
 		inactiveKeys: () => sweepInactiveKeys(deps),
+		creditRefills: () => refillCredits(deps),
 		purge: () => purgeExpired(db, clock.now()),
 		auditIndexRetention: () => pruneAuditIndex(db, clock.now()),
 		auditOutbox: () => resendAuditOutbox(db, env.AUDIT_QUEUE),

@@ -3,6 +3,9 @@
  * `npm run db:generate` (drizzle-kit) and applied by wrangler.
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { JsonObject } from "../platform/json";
+import type { CreditPlan } from "../security/credits";
+import type { NamedLimit } from "../security/sliding-window";
 
 /** Development-only mail outbox: what would have been sent, readable at /v1/dev/outbox. */
 export const devOutbox = sqliteTable(
@@ -270,13 +273,49 @@ export const apiKeys = sqliteTable(
 		 * of an older record cannot undo a newer one.
 		 */
 		version: integer("version").notNull().default(0),
+		/** The service account that owns the key (it acts with that account's role); null: its creator. */
+		serviceAccountId: text("service_account_id"),
+		/** The customer's id for the key (≤ 255 characters), returned by verify and listed by. */
+		externalId: text("external_id"),
+		/** The customer's JSON metadata (≤ 4 KB serialised), returned by verify. */
+		meta: text("meta", { mode: "json" }).$type<JsonObject>(),
+		/** Set while the key is disabled (verify answers DISABLED); cleared to enable it again. */
+		disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+		/** Who disabled it: only they, or someone who may manage every key, enable it again. */
+		disabledBy: text("disabled_by"),
+		/** Credits as last set; the live balance is the account object's (src/durable/credit-store.ts). */
+		credits: text("credits", { mode: "json" }).$type<CreditPlan>(),
+		/** The named rate limits; null: one, `default`, of `rate_limit` per `rate_limit_window_seconds`. */
+		rateLimits: text("rate_limits", { mode: "json" }).$type<NamedLimit[]>(),
 	},
 	(t) => [
 		uniqueIndex("api_keys_hash").on(t.keyHash),
+		index("api_keys_account_external").on(t.accountId, t.externalId),
+		index("api_keys_account_service").on(t.accountId, t.serviceAccountId),
 		index("api_keys_account_created").on(t.accountId, t.createdAt, t.id),
 		index("api_keys_account_creator").on(t.accountId, t.createdBy),
 		index("api_keys_expires").on(t.expiresAt),
 	],
+);
+
+/**
+ * Service accounts: non-human members that own keys, so a key the product runs on outlives the
+ * person who made it. Never an owner; never made above its creator's role.
+ */
+export const serviceAccounts = sqliteTable(
+	"service_accounts",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		name: text("name").notNull(),
+		description: text("description").notNull().default(""),
+		role: text("role", { enum: ["admin", "member", "readonly"] }).notNull(),
+		createdBy: text("created_by").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		/** Bumped by every change, each conditional on the version read. */
+		version: integer("version").notNull().default(0),
+	},
+	(t) => [index("service_accounts_account").on(t.accountId)],
 );
 
 /**

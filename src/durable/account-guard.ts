@@ -17,7 +17,7 @@ import { completeVerifyEvent, type VerifyEventDraft } from "../audit/verify-even
 import { createDatabase } from "../db";
 import { ArchiveChain, type ChainState } from "./archive-store";
 import { PendingAuditEvents } from "./event-store";
-import { type KeyRecord, KeyStore } from "./key-store";
+import { type KeyRecord, KeyStore, type UseCost } from "./key-store";
 import { type FailedLoginVerdict, FailedLoginWindows } from "./login-alert-store";
 
 export interface AccountGuardEnv {
@@ -94,6 +94,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 			});
 		} catch (err) {
 			this.keys.windows.forget(records.map((r) => r.id));
+			this.keys.credits.forget(records.map((r) => r.credits?.pool ?? r.id));
 			throw err;
 		}
 	}
@@ -111,8 +112,9 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		ip: string | null,
 		now: number,
 		draft?: VerifyEventDraft,
+		use?: UseCost,
 	) {
-		const outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now);
+		const outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now, use);
 		const key = outcome.key;
 		const recorded =
 			draft !== undefined &&
@@ -129,8 +131,19 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		return { ...outcome, recorded };
 	}
 
+	/** A key's usage, with its live credit balance (null: no credits). */
 	keyUsage(id: string, now: number) {
-		return this.keys.usage(id, now);
+		return { ...this.keys.usage(id, now), credits: this.keys.creditsOf([id], now)[id] ?? null };
+	}
+
+	/** The live credit balances of the listed keys that have credits. */
+	creditsOf(ids: string[], now: number): Record<string, number> {
+		return this.keys.creditsOf(ids, now);
+	}
+
+	/** The cron sweep's refill pass (verify refills lazily too; both are idempotent). */
+	refillCredits(now: number): number {
+		return this.keys.refillAll(now);
 	}
 
 	/** In-memory sizes and stored rows, for the load run's bounded-memory check (development route only). */
@@ -191,6 +204,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 			}
 		}
 		this.keys.windows.settle();
+		this.keys.credits.settle();
 		let lastUsedWritten = true;
 		try {
 			await this.keys.flushLastUsed();

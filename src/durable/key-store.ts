@@ -15,8 +15,10 @@ import { and, asc, eq, gt } from "drizzle-orm";
 import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { ipAllowed } from "../security/cidr";
+import type { CreditPlan } from "../security/credits";
 import { allScopesSatisfied } from "../security/scopes";
-import { peek, tryAdmit, type WindowDecision } from "../security/sliding-window";
+import { commit, type NamedLimit, peek, standing, type WindowDecision } from "../security/sliding-window";
+import { CreditStore } from "./credit-store";
 import { WindowStore } from "./window-store";
 
 export interface KeyRecord {
@@ -29,11 +31,45 @@ export interface KeyRecord {
 	expiresAt: number;
 	revokedAt: number | null;
 	ipAllowlist: string[];
+	/** The first of `limits` (kept for records stored before there were several). */
 	limit: number;
 	windowSeconds: number;
+	/** The key's named rate limits; absent in older records: one, `default`, of `limit` per `windowSeconds`. */
+	limits?: NamedLimit[];
 	/** The row's lifecycle version (absent in records stored before versions existed: 0). */
 	version?: number;
+	/** False while disabled (verify answers DISABLED); absent: enabled. */
+	enabled?: boolean;
+	/** The service account that owns the key, which it acts as; absent or null: its creator. */
+	serviceAccountId?: string | null;
+	/** The customer's id for the key and its metadata, returned by a VALID verify. */
+	externalId?: string | null;
+	/** As JSON text: it crosses the object's RPC boundary as a string, and is parsed only for a VALID answer. */
+	metaJson?: string | null;
+	/** Its credits as last set; absent or null: unlimited. */
+	credits?: CreditPlan | null;
 }
+
+/** How much one use spends: credits (`cost`) and, per named limit, its window (default: every limit, 1 each). */
+export interface UseCost {
+	cost?: number;
+	limits?: { name: string; cost: number }[];
+}
+
+export const limitsOf = (key: Pick<KeyRecord, "limit" | "windowSeconds" | "limits">): NamedLimit[] =>
+	key.limits && key.limits.length > 0
+		? key.limits
+		: [{ name: "default", limit: key.limit, windowSeconds: key.windowSeconds }];
+
+/** Where a key's balance lives: shared along a rotation chain, so a successor cannot spend it twice. */
+const creditPool = (key: KeyRecord): string => key.credits?.pool ?? key.id;
+
+/** The window of one named limit: `default` keeps the key's id (its window from before limits had names). */
+const windowOf = (keyId: string, limit: NamedLimit) => ({
+	id: limit.name === "default" ? keyId : `${keyId}#${limit.name}`,
+	limit: limit.limit,
+	windowSeconds: limit.windowSeconds,
+});
 
 export type VerifyCode =
 	| "VALID"
@@ -41,13 +77,27 @@ export type VerifyCode =
 	| "EXPIRED"
 	| "REVOKED"
 	| "IP_NOT_ALLOWED"
+	| "DISABLED"
 	| "INSUFFICIENT_SCOPE"
-	| "RATE_LIMITED";
+	| "RATE_LIMITED"
+	| "USAGE_EXCEEDED";
+
+/** One named limit's standing after a verify. */
+export interface LimitStanding extends WindowDecision {
+	name: string;
+	limit: number;
+	windowSeconds: number;
+}
 
 export interface VerifyOutcome {
 	code: VerifyCode;
 	key?: KeyRecord;
-	window?: WindowDecision;
+	/** The tightest of the limits checked (fewest uses left), for the rate-limit headers. */
+	window?: LimitStanding;
+	/** Every limit checked, in the key's order. */
+	limits?: LimitStanding[];
+	/** The balance left after this use (keys with credits only). */
+	creditsRemaining?: number;
 }
 
 export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
@@ -62,7 +112,13 @@ export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
 	ipAllowlist: row.ipAllowlist,
 	limit: row.rateLimit,
 	windowSeconds: row.rateLimitWindowSeconds,
+	limits: row.rateLimits ?? undefined,
 	version: row.version,
+	enabled: row.disabledAt === null,
+	serviceAccountId: row.serviceAccountId,
+	externalId: row.externalId,
+	metaJson: row.meta ? JSON.stringify(row.meta) : null,
+	credits: row.credits,
 });
 
 /**
@@ -80,6 +136,15 @@ export function mergeKeyRecords(current: KeyRecord, incoming: KeyRecord): KeyRec
 	};
 }
 
+/** The limit with the fewest uses left (ties: the one that resets last), for the headers. */
+function tightest(limits: LimitStanding[]): LimitStanding | undefined {
+	return limits.reduce<LimitStanding | undefined>(
+		(best, l) =>
+			!best || l.remaining < best.remaining || (l.remaining === best.remaining && l.resetMs > best.resetMs) ? l : best,
+		undefined,
+	);
+}
+
 const HOUR_MS = 3_600_000;
 /** Rows per D1 read while loading an account's key set. */
 const LOAD_PAGE = 500;
@@ -88,6 +153,8 @@ export class KeyStore {
 	readonly #byHash = new Map<string, KeyRecord>();
 	/** The keys' rate-limit windows; the alarm settles them, a rolled-back write forgets them. */
 	readonly windows: WindowStore;
+	/** The keys' credit balances; settled and forgotten with the windows. */
+	readonly credits: CreditStore;
 	/** Whether the account's whole key set is here (stored, so it survives eviction). */
 	#complete: boolean;
 	#loading: Promise<void> | null = null;
@@ -107,6 +174,7 @@ export class KeyStore {
 		);
 		sql.exec("CREATE TABLE IF NOT EXISTS key_set (account_id TEXT PRIMARY KEY, complete_at INTEGER NOT NULL)");
 		this.windows = new WindowStore(sql);
+		this.credits = new CreditStore(sql);
 		this.#complete = sql.exec("SELECT 1 FROM key_set LIMIT 1").toArray().length > 0;
 	}
 
@@ -128,7 +196,8 @@ export class KeyStore {
 			JSON.stringify(record),
 		);
 		if (remember || this.#byHash.has(record.hash)) this.#byHash.set(record.hash, record);
-		this.windows.limitChanged(record);
+		for (const limit of limitsOf(record)) this.windows.limitChanged(windowOf(record.id, limit));
+		if (remember && record.credits) this.credits.planChanged(creditPool(record), record.credits);
 	}
 
 	#stored(hash: string): KeyRecord | undefined {
@@ -183,32 +252,130 @@ export class KeyStore {
 		this.#complete = true;
 	}
 
-	/** Verify per API.md §5, codes checked in order; only VALID and RATE_LIMITED count against the limit. */
+	/**
+	 * Verify per API.md §5, codes checked in order. Every limit asked and the credits are checked
+	 * before any is spent, with no await in between: a use refused by one spends none of the others,
+	 * and parallel verifies cannot overspend. Only VALID counts against the limits and the credits.
+	 */
 	async verify(
 		accountId: string,
 		hash: string,
 		requiredScopes: readonly string[],
 		ip: string | null,
 		now: number,
+		use: UseCost = {},
 	): Promise<VerifyOutcome> {
 		const key = await this.#find(accountId, hash);
 		if (!key) return { code: "NOT_FOUND" };
-		const windowMs = key.windowSeconds * 1000;
-		const state = this.windows.of(key, now);
+		const asked = this.#limitsAsked(key, use);
+		const standings = asked.map(({ limit, cost }) => {
+			const window = windowOf(key.id, limit);
+			const state = this.windows.of(window, now);
+			return {
+				limit,
+				cost,
+				window,
+				state,
+				decision: standing(state, now, limit.limit, limit.windowSeconds * 1000, cost),
+			};
+		});
+		const report = (): LimitStanding[] =>
+			standings.map(({ limit, decision }) => ({
+				...decision,
+				name: limit.name,
+				limit: limit.limit,
+				windowSeconds: limit.windowSeconds,
+			}));
 		const refuse = (code: VerifyCode): VerifyOutcome => {
 			this.#count(key.id, code, now);
-			return { code, key, window: peek(state, now, key.limit, windowMs) };
+			const limits = standings.map(({ limit, state }) => ({
+				...peek(state, now, limit.limit, limit.windowSeconds * 1000),
+				name: limit.name,
+				limit: limit.limit,
+				windowSeconds: limit.windowSeconds,
+			}));
+			return { code, key, window: tightest(limits), limits };
 		};
 		if (key.expiresAt <= now) return refuse("EXPIRED");
 		if (key.revokedAt !== null && key.revokedAt <= now) return refuse("REVOKED");
+		if (key.enabled === false) return refuse("DISABLED");
 		if (!ipAllowed(key.ipAllowlist, ip)) return refuse("IP_NOT_ALLOWED");
 		if (!allScopesSatisfied(key.scopes, requiredScopes)) return refuse("INSUFFICIENT_SCOPE");
-		const decision = tryAdmit(state, now, key.limit, windowMs);
-		if (decision.admitted) this.windows.admitted(key, now);
-		const code = decision.admitted ? "VALID" : "RATE_LIMITED";
-		this.#count(key.id, code, now);
-		if (decision.admitted) this.#pendingLastUsed.set(key.id, now);
-		return { code, key, window: decision };
+		// What each limit would have left had nothing been spent (the use was refused).
+		const unspent = (): LimitStanding[] =>
+			standings.map(({ limit, cost, decision }) => ({
+				...decision,
+				remaining: decision.admitted ? decision.remaining + cost : decision.remaining,
+				name: limit.name,
+				limit: limit.limit,
+				windowSeconds: limit.windowSeconds,
+			}));
+		if (standings.some((s) => !s.decision.admitted)) {
+			this.#count(key.id, "RATE_LIMITED", now);
+			const limits = unspent();
+			return { code: "RATE_LIMITED", key, window: tightest(limits), limits };
+		}
+		const cost = use.cost ?? 1;
+		const pool = key.credits ? creditPool(key) : null;
+		const balance = key.credits && pool ? this.credits.balance(pool, key.credits, now) : null;
+		if (balance && balance.remaining < cost) {
+			this.#count(key.id, "USAGE_EXCEEDED", now);
+			const limits = unspent();
+			return { code: "USAGE_EXCEEDED", key, window: tightest(limits), limits, creditsRemaining: balance.remaining };
+		}
+		const limits = standings.map(({ limit, cost: spent, window, state, decision }) => {
+			const resetMs = commit(state, now, spent);
+			this.windows.admitted(window, now, spent);
+			return { ...decision, resetMs, name: limit.name, limit: limit.limit, windowSeconds: limit.windowSeconds };
+		});
+		if (key.credits && pool) this.credits.spend(pool, key.credits, cost);
+		this.#count(key.id, "VALID", now);
+		this.#pendingLastUsed.set(key.id, now);
+		return { code: "VALID", key, window: tightest(limits), limits, creditsRemaining: balance?.remaining };
+	}
+
+	/** The limits a use names (unknown names are skipped), or every limit of the key at cost 1. */
+	#limitsAsked(key: KeyRecord, use: UseCost): { limit: NamedLimit; cost: number }[] {
+		const all = limitsOf(key);
+		if (!use.limits) return all.map((limit) => ({ limit, cost: 1 }));
+		return all.flatMap((limit) => {
+			const asked = use.limits?.find((l) => l.name === limit.name);
+			return asked ? [{ limit, cost: asked.cost }] : [];
+		});
+	}
+
+	/** The live credit balances of the listed keys that have credits (keys not held are left out). */
+	creditsOf(ids: readonly string[], now: number): Record<string, number> {
+		const out: Record<string, number> = {};
+		for (const record of this.#storedRecords(ids)) {
+			if (record.credits) out[record.id] = this.credits.balance(creditPool(record), record.credits, now).remaining;
+		}
+		return out;
+	}
+
+	/** Applies due refills to every live key with a refill (the cron sweep; verify applies them too). */
+	refillAll(now: number): number {
+		let visited = 0;
+		for (const record of this.#storedRecords()) {
+			if (!record.credits?.refill || record.revokedAt !== null) continue;
+			this.credits.balance(creditPool(record), record.credits, now);
+			visited++;
+		}
+		return visited;
+	}
+
+	/** Records from storage (all, or the listed ids), the one in memory where it is newer. */
+	#storedRecords(ids?: readonly string[]): KeyRecord[] {
+		if (ids?.length === 0) return [];
+		const rows = ids
+			? this.sql
+					.exec<{ record: string }>(`SELECT record FROM keys WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids)
+					.toArray()
+			: this.sql.exec<{ record: string }>("SELECT record FROM keys").toArray();
+		return rows.map((r) => {
+			const stored = JSON.parse(r.record) as KeyRecord;
+			return this.#byHash.get(stored.hash) ?? stored;
+		});
 	}
 
 	// Usage and last use are gathered in memory and written by the alarm (`flushUsage`), so a

@@ -44,13 +44,14 @@ export class WindowStore {
 	}
 
 	/**
-	 * Called after `tryAdmit` admitted a request on `of(key)`. Storage covers every admission
+	 * Called after `tryAdmit` (or `commit`) admitted `cost` uses on `of(key)`. Storage covers every admission
 	 * before it is answered: the last write's reserve covers it, or it is written now with a
 	 * fresh reserve.
 	 */
-	admitted(key: WindowedKey, now: number): void {
+	admitted(key: WindowedKey, now: number, cost = 1): void {
 		const live = this.#get(key, now);
-		if (++live.unwritten > live.reserve) this.#write(key.id, live, reserveFor(key.limit));
+		live.unwritten += cost;
+		if (live.unwritten > live.reserve) this.#write(key.id, live, reserveFor(key.limit));
 	}
 
 	/** A lowered limit shrinks the reserve at once: a crash must not cost more than 1% of the new limit. */
@@ -70,12 +71,13 @@ export class WindowStore {
 	}
 
 	/**
-	 * Drops windows from memory so they are read back from storage, reserve charged. For a write
+	 * Drops the keys' windows (every named limit's) from memory so they are read back from storage, reserve charged. For a write
 	 * transaction that rolled back: memory may say a window was written when storage kept the
 	 * older state.
 	 */
-	forget(ids: readonly string[]): void {
-		for (const id of ids) this.#live.delete(id);
+	forget(keyIds: readonly string[]): void {
+		for (const id of this.#live.keys())
+			if (keyIds.some((keyId) => id === keyId || id.startsWith(`${keyId}#`))) this.#live.delete(id);
 	}
 
 	get size(): number {

@@ -17,17 +17,29 @@
  */
 import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
+import { type Role, roleAllows } from "../auth/permissions";
 import { reauthenticationRequired } from "../auth/recent-auth";
 import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database } from "../db";
-import { accounts, apiKeys } from "../db/schema";
+import { accounts, apiKeys, serviceAccounts } from "../db/schema";
 import { accountGuard } from "../durable/address";
 import { recordFromRow } from "../durable/key-store";
 import type { Env } from "../platform/env";
 import { newId } from "../platform/ids";
-import { ApiError, type FieldError } from "../problems";
+import type { JsonObject } from "../platform/json";
+import { ApiError, type FieldError, validationError } from "../problems";
+import type { CreditPlan, CreditRefill } from "../security/credits";
+import type { NamedLimit } from "../security/sliding-window";
 import { generateApiKey, hashApiKey, keyClassFor, keyLastFour, keyStart } from "./format";
-import { changeRefusals, excessOverKey, grantRefusals, type KeyGrant, type KeyIssuer, needsFreshProof } from "./policy";
-import { getKey, type KeyRow } from "./records";
+import {
+	changeRefusals,
+	excessOverKey,
+	grantRefusals,
+	type KeyGrant,
+	type KeyIssuer,
+	needsFreshProof,
+	scopesBeyondRole,
+} from "./policy";
+import { getKey, getServiceAccount, type KeyRow } from "./records";
 
 const DAY_MS = 86_400_000;
 /** High enough for any real account; bounds what one tenant can make every sweep and lockdown walk. */
@@ -39,21 +51,66 @@ export interface Lifecycle {
 	now: Date;
 }
 
+/** Credits as a request gives them: a balance and an optional refill. */
+export interface CreditsInput {
+	remaining: number;
+	refill?: CreditRefill | null;
+}
+
 export interface KeyAttributes {
 	name: string;
 	environment: KeyRow["environment"];
 	scopes: string[];
 	ipAllowlist: string[];
-	rateLimit: { limit: number; windowSeconds: number };
+	/** The key's named limits, at least one. */
+	rateLimits: NamedLimit[];
+	externalId?: string | null;
+	meta?: JsonObject | null;
+	credits?: CreditsInput | null;
+	/** The service account the key is made for (it acts as that account, not as its creator). */
+	serviceAccountId?: string | null;
 }
+
+/** The change an update asks for; absent fields stay as they are. */
+export interface KeyChange {
+	name?: string;
+	scopes?: string[];
+	ipAllowlist?: string[];
+	rateLimits?: NamedLimit[];
+	externalId?: string | null;
+	meta?: JsonObject | null;
+	credits?: CreditsInput | null;
+	enabled?: boolean;
+}
+
+const limitsOfRow = (row: KeyRow): NamedLimit[] =>
+	row.rateLimits ?? [{ name: "default", limit: row.rateLimit, windowSeconds: row.rateLimitWindowSeconds }];
 
 const grantOf = (row: KeyRow): KeyGrant => ({
 	environment: row.environment,
 	scopes: row.scopes,
 	ipAllowlist: row.ipAllowlist,
-	limit: row.rateLimit,
-	windowSeconds: row.rateLimitWindowSeconds,
+	limits: limitsOfRow(row),
 	expiresAt: row.expiresAt.getTime(),
+	credits: row.credits ? { remaining: row.credits.remaining, refill: row.credits.refill } : null,
+	enabled: row.disabledAt === null,
+});
+
+/** The row's rate-limit columns from its named limits: the first is kept in the single-limit columns. */
+function limitColumns(limits: NamedLimit[]) {
+	const [first] = limits;
+	if (!first) throw validationError([{ path: "rateLimits", message: "A key needs at least one rate limit" }]);
+	const single = limits.length === 1 && first.name === "default";
+	return { rateLimit: first.limit, rateLimitWindowSeconds: first.windowSeconds, rateLimits: single ? null : limits };
+}
+
+/** A credit plan as set now: a new version of the pool's balance. */
+const creditPlan = (input: CreditsInput, pool: string, previous: CreditPlan | null, now: Date): CreditPlan => ({
+	remaining: input.remaining,
+	refill: input.refill ?? null,
+	version: (previous?.version ?? 0) + 1,
+	pool,
+	setAt: now.getTime(),
 });
 
 function refuse(refusals: FieldError[]): void {
@@ -64,9 +121,14 @@ function refuse(refusals: FieldError[]): void {
 	});
 }
 
-/** Managing a key one created needs `keys:manage-own`; anyone else's, `keys:manage-any`. */
-const managePermission = (issuer: KeyIssuer, key: KeyRow) =>
-	key.createdBy === issuer.userId ? ("keys:manage-own" as const) : ("keys:manage-any" as const);
+/**
+ * Managing a key one created needs `keys:manage-own`; anyone else's, or any service account's
+ * key (it acts as the service account, not as its creator), `keys:manage-any`.
+ */
+export const managePermission = (issuer: { userId: string }, key: Pick<KeyRow, "createdBy" | "serviceAccountId">) =>
+	key.createdBy === issuer.userId && (key.serviceAccountId === null || key.serviceAccountId === issuer.userId)
+		? ("keys:manage-own" as const)
+		: ("keys:manage-any" as const);
 
 /** The live keys of the account, counted in SQL, exceed the cap (checked in the batch that adds one). */
 const overKeyCap = (accountId: string, cap: number, now: Date) =>
@@ -109,9 +171,14 @@ async function mintRow(
 		rotatedTo: null,
 		expiryRecordedAt: null,
 		ipAllowlist: attributes.ipAllowlist,
-		rateLimit: attributes.rateLimit.limit,
-		rateLimitWindowSeconds: attributes.rateLimit.windowSeconds,
+		...limitColumns(attributes.rateLimits),
 		version: 0,
+		serviceAccountId: attributes.serviceAccountId ?? null,
+		externalId: attributes.externalId ?? null,
+		meta: attributes.meta ?? null,
+		disabledAt: null,
+		disabledBy: null,
+		credits: null,
 	};
 	return { row, secret };
 }
@@ -134,18 +201,42 @@ export async function createKey(
 	issuer: KeyIssuer,
 	accountId: string,
 	attributes: KeyAttributes,
-	lifetime: { days: number; explicit: boolean },
+	lifetime: { ms: number; explicit: boolean },
+	serviceAccount: ServiceAccountOwner | null = null,
 ): Promise<{ row: KeyRow; secret: string }> {
 	const { env, db, now } = lc;
 	const expiresAt = lifetime.explicit
-		? new Date(now.getTime() + lifetime.days * DAY_MS)
-		: lifetimeEnd(issuer, now, lifetime.days);
-	const { row, secret } = await mintRow(env, accountId, attributes, issuer.userId, now, expiresAt, null);
+		? new Date(now.getTime() + lifetime.ms)
+		: lifetimeEnd(issuer, now, lifetime.ms / DAY_MS);
+	const minted = await mintRow(
+		env,
+		accountId,
+		{ ...attributes, serviceAccountId: serviceAccount?.id ?? null },
+		issuer.userId,
+		now,
+		expiresAt,
+		null,
+	);
+	const { secret } = minted;
+	const row: KeyRow = {
+		...minted.row,
+		credits: attributes.credits ? creditPlan(attributes.credits, minted.row.id, null, now) : null,
+	};
 	refuse(grantRefusals(issuer, grantOf(row)));
+	// A service account's key is capped by the service account's role, not its creator's.
+	if (serviceAccount) {
+		refuse(scopesBeyondRole(serviceAccount.role, row.scopes));
+		assertMayEmpowerServiceAccount(issuer, serviceAccount.id);
+	}
 	if (needsFreshProof(issuer, grantOf(row)))
 		throw reauthenticationRequired("create a key that reaches the management API");
 	const cap = maxKeysPerAccount(env);
 	const overCap = overKeyCap(accountId, cap, now);
+	// For a service account: the creator must still manage every key, and the service account still exist.
+	const permission = serviceAccount && serviceAccount.id !== issuer.userId ? "keys:manage-any" : "keys:create";
+	const ownerGone = serviceAccount
+		? sql` OR NOT EXISTS (SELECT 1 FROM ${serviceAccounts} WHERE ${serviceAccounts.id} = ${serviceAccount.id} AND ${serviceAccounts.accountId} = ${accountId})`
+		: sql``;
 	const [, undone] = await db.batch([
 		db.insert(apiKeys).values(row),
 		db
@@ -153,48 +244,103 @@ export async function createKey(
 			.where(
 				and(
 					eq(apiKeys.id, row.id),
-					sql`(${accountLockedDown(accountId)} OR ${accountGone(accountId)} OR ${overCap} OR NOT ${stillAllowed(accountId, issuer.userId, "keys:create")})`,
+					sql`(${accountLockedDown(accountId)} OR ${accountGone(accountId)} OR ${overCap} OR NOT ${stillAllowed(accountId, issuer.userId, permission)}${ownerGone})`,
 				),
 			)
 			.returning({ id: apiKeys.id }),
 	]);
-	if (undone.length > 0)
+	if (undone.length > 0) {
+		if (serviceAccount && !(await serviceAccountExists(db, accountId, serviceAccount.id)))
+			throw new ApiError("not-found", { detail: "The service account was deleted meanwhile" });
 		await grantLost(
 			db,
 			accountId,
 			issuer.userId,
-			"keys:create",
+			permission,
 			"no keys can be created or rotated",
 			new ApiError("conflict", { detail: `An account has at most ${cap} live keys; revoke some first` }),
 		);
+	}
 	await pushKeys(env, [row]);
 	return { row, secret };
 }
 
+/** The service account a key is made for, as read by the caller: its role caps the key. */
+export interface ServiceAccountOwner {
+	id: string;
+	role: Role;
+}
+
 /**
- * Renames a key or changes its scopes, allowlist or rate limit: one write on the version read,
- * while the account is not locked down and the caller still holds the role to manage that key.
+ * Who may hand out a service account's power (make, rotate, widen or enable one of its keys): a
+ * person with a fresh proof of identity, or that service account's own key. Not another key: a
+ * key is bounded by its creator's membership, and a service account's key outlives it.
  */
-export async function updateKey(
-	lc: Lifecycle,
-	issuer: KeyIssuer,
-	key: KeyRow,
-	change: { name?: string; scopes?: string[]; ipAllowlist?: string[]; rateLimit?: KeyAttributes["rateLimit"] },
-): Promise<KeyRow> {
-	const { env, db } = lc;
+export function assertMayEmpowerServiceAccount(issuer: KeyIssuer, serviceAccountId: string): void {
+	if (issuer.type === "key" && issuer.userId !== serviceAccountId)
+		throw new ApiError("forbidden", {
+			detail: "Only a person (or the service account's own key) hands out a service account's keys",
+		});
+	if (issuer.type === "user" && !issuer.provedRecently)
+		throw reauthenticationRequired("hand out a service account's key (it outlives you)");
+}
+
+const serviceAccountExists = async (db: Database, accountId: string, id: string) =>
+	(
+		await db
+			.select({ id: serviceAccounts.id })
+			.from(serviceAccounts)
+			.where(and(eq(serviceAccounts.id, id), eq(serviceAccounts.accountId, accountId)))
+	).length > 0;
+
+/**
+ * Changes a key: its name, scopes, allowlist, limits, customer id, metadata, credits, or whether
+ * it is enabled. One write on the version read, while the account is not locked down and the
+ * caller still holds the role to manage that key. Anything that widens the key (a scope, a looser
+ * limit, more credits, enabling it) is a grant of the whole result, checked as one; and a key
+ * disabled by someone is enabled again only by them or by someone who may manage every key.
+ */
+export async function updateKey(lc: Lifecycle, issuer: KeyIssuer, key: KeyRow, change: KeyChange): Promise<KeyRow> {
+	const { env, db, now } = lc;
 	if (key.revokedAt) throw new ApiError("conflict", { detail: "A revoked key cannot change" });
+	const enabling = change.enabled === true && key.disabledAt !== null;
+	const disabling = change.enabled === false && key.disabledAt === null;
 	const next: KeyRow = {
 		...key,
 		name: change.name ?? key.name,
 		scopes: change.scopes ?? key.scopes,
 		ipAllowlist: change.ipAllowlist ?? key.ipAllowlist,
-		rateLimit: change.rateLimit?.limit ?? key.rateLimit,
-		rateLimitWindowSeconds: change.rateLimit?.windowSeconds ?? key.rateLimitWindowSeconds,
+		...(change.rateLimits ? limitColumns(change.rateLimits) : {}),
+		externalId: change.externalId === undefined ? key.externalId : change.externalId,
+		meta: change.meta === undefined ? key.meta : change.meta,
+		credits:
+			change.credits === undefined
+				? key.credits
+				: change.credits === null
+					? null
+					: creditPlan(change.credits, key.credits?.pool ?? key.id, key.credits, now),
+		disabledAt: enabling ? null : disabling ? now : key.disabledAt,
+		disabledBy: enabling ? null : disabling ? issuer.userId : key.disabledBy,
 	};
 	refuse(changeRefusals(issuer, grantOf(key), grantOf(next)));
+	if (key.serviceAccountId && excessOverKey(grantOf(key), grantOf(next)).length > 0) {
+		assertMayEmpowerServiceAccount(issuer, key.serviceAccountId);
+		const owner = await getServiceAccount(db, key.accountId, key.serviceAccountId);
+		if (!owner) throw new ApiError("conflict", { detail: "The key's service account is gone" });
+		refuse(scopesBeyondRole(owner.role, next.scopes));
+	}
+	if (enabling && key.disabledBy !== issuer.userId && !roleAllows(issuer.role, "keys:manage-any"))
+		throw new ApiError("forbidden", {
+			detail: "Someone else disabled this key: only they or an admin can enable it again",
+		});
 	if (excessOverKey(grantOf(key), grantOf(next)).length > 0 && needsFreshProof(issuer, grantOf(next)))
 		throw reauthenticationRequired("widen a key that reaches the management API");
-	const unchanged = next.name === key.name && JSON.stringify(grantOf(next)) === JSON.stringify(grantOf(key));
+	const unchanged =
+		next.name === key.name &&
+		JSON.stringify(grantOf(next)) === JSON.stringify(grantOf(key)) &&
+		next.externalId === key.externalId &&
+		JSON.stringify(next.meta) === JSON.stringify(key.meta) &&
+		change.credits === undefined;
 	if (unchanged) return key;
 	const permission = managePermission(issuer, key);
 	const [updated] = await db
@@ -205,6 +351,12 @@ export async function updateKey(
 			ipAllowlist: next.ipAllowlist,
 			rateLimit: next.rateLimit,
 			rateLimitWindowSeconds: next.rateLimitWindowSeconds,
+			rateLimits: next.rateLimits,
+			externalId: next.externalId,
+			meta: next.meta,
+			credits: next.credits,
+			disabledAt: next.disabledAt,
+			disabledBy: next.disabledBy,
 			version: key.version + 1,
 		})
 		.where(
@@ -247,22 +399,16 @@ export async function rotateKey(
 	policy: { graceMs: number; lifetimeDays: number },
 ): Promise<{ successor: KeyRow; secret: string; previous: KeyRow }> {
 	const { env, db, now } = lc;
-	const attributes: KeyAttributes = {
-		...key,
-		rateLimit: { limit: key.rateLimit, windowSeconds: key.rateLimitWindowSeconds },
-	};
+	if (key.disabledAt) throw new ApiError("conflict", { detail: "A disabled key cannot be rotated; enable it first" });
+	const attributes: KeyAttributes = { ...key, rateLimits: limitsOfRow(key) };
 	const expiresAt = lifetimeEnd(issuer, now, policy.lifetimeDays);
-	const { row: successor, secret } = await mintRow(
-		env,
-		key.accountId,
-		attributes,
-		issuer.userId,
-		now,
-		expiresAt,
-		key.id,
-	);
+	const minted = await mintRow(env, key.accountId, attributes, issuer.userId, now, expiresAt, key.id);
+	const { secret } = minted;
+	// The successor spends the same balance as the old key (one pool along the chain), never a copy of it.
+	const successor: KeyRow = { ...minted.row, credits: key.credits };
 	// A successor is a fresh secret with the old key's powers: only someone who could grant those may have it.
 	refuse(grantRefusals(issuer, grantOf(successor)));
+	if (key.serviceAccountId) assertMayEmpowerServiceAccount(issuer, key.serviceAccountId);
 	if (needsFreshProof(issuer, grantOf(successor)))
 		throw reauthenticationRequired("rotate a key that reaches the management API");
 	const graceEnd = now.getTime() + policy.graceMs;
@@ -279,6 +425,7 @@ export async function rotateKey(
 					eq(apiKeys.id, key.id),
 					isNull(apiKeys.rotatedTo),
 					isNull(apiKeys.revokedAt),
+					isNull(apiKeys.disabledAt),
 					gt(apiKeys.expiresAt, now),
 					eq(apiKeys.version, key.version),
 					sql`NOT ${accountLockedDown(key.accountId)}`,
@@ -378,8 +525,11 @@ export async function revokeKeyRows<const T extends BatchItem[] = []>(
 
 /** Which live keys of an account to revoke: all, those one person created, or the listed ones. */
 export interface KeySelection {
+	/** A person's keys: those they made for themselves (keys they made for a service account stay). */
 	createdBy?: string;
 	keyIds?: string[];
+	/** The keys a service account owns. */
+	serviceAccountId?: string;
 }
 
 const liveKeysOf = (db: Database, accountId: string, only: KeySelection): Promise<KeyRow[]> => {
@@ -388,6 +538,8 @@ const liveKeysOf = (db: Database, accountId: string, only: KeySelection): Promis
 		eq(apiKeys.accountId, accountId),
 		isNull(apiKeys.revokedAt),
 		only.createdBy === undefined ? undefined : eq(apiKeys.createdBy, only.createdBy),
+		only.createdBy === undefined ? undefined : isNull(apiKeys.serviceAccountId),
+		only.serviceAccountId === undefined ? undefined : eq(apiKeys.serviceAccountId, only.serviceAccountId),
 		only.keyIds === undefined ? undefined : inArray(apiKeys.id, only.keyIds),
 	];
 	return db

@@ -10,19 +10,57 @@
  * grant of reserved scopes must fit inside their role.
  */
 import { type Role, roleMayGrantScope } from "../auth/permissions";
+import { type KeyRecord, limitsOf } from "../durable/key-store";
 import type { FieldError } from "../problems";
 import { allowlistWithin } from "../security/cidr";
+import type { CreditRefill } from "../security/credits";
 import { isReservedScope, scopeCovered } from "../security/scopes";
+import type { NamedLimit } from "../security/sliding-window";
 
 /** Everything about a key that decides what it can do. */
 export interface KeyGrant {
 	environment: string;
 	scopes: readonly string[];
 	ipAllowlist: readonly string[];
-	limit: number;
-	windowSeconds: number;
+	/** Every rate limit of the key (at least one). */
+	limits: readonly NamedLimit[];
 	expiresAt: number;
+	/** Its credits as set (null: unlimited). */
+	credits: { remaining: number; refill: CreditRefill | null } | null;
+	/** False while disabled: enabling a key hands its powers back. */
+	enabled: boolean;
 }
+
+/** `grant`'s limits are at least as tight as `bound`'s: each of bound's is met by one of grant's (fewer uses over a window at least as long). */
+export const limitsWithin = (grant: readonly NamedLimit[], bound: readonly NamedLimit[]): boolean =>
+	bound.every((b) => grant.some((g) => g.limit <= b.limit && g.windowSeconds >= b.windowSeconds));
+
+/** The most a balance under these credits can ever hold. */
+const creditCeiling = (c: NonNullable<KeyGrant["credits"]>) => Math.max(c.remaining, c.refill?.amount ?? 0);
+
+/** `grant`'s credits never allow more uses than `bound`'s (unlimited allows everything). */
+export function creditsWithin(grant: KeyGrant["credits"], bound: KeyGrant["credits"]): boolean {
+	if (!bound) return true;
+	if (!grant) return false;
+	if (creditCeiling(grant) > creditCeiling(bound)) return false;
+	if (!grant.refill) return true;
+	if (!bound.refill) return false;
+	return (
+		grant.refill.amount <= bound.refill.amount &&
+		(grant.refill.interval === "monthly" || bound.refill.interval === "daily")
+	);
+}
+
+/** A key's record, as the account's object holds it, seen as a grant (the calling key's bound). */
+export const grantOfRecord = (key: KeyRecord): KeyGrant => ({
+	environment: key.environment,
+	scopes: key.scopes,
+	ipAllowlist: key.ipAllowlist,
+	limits: limitsOf(key),
+	expiresAt: key.expiresAt,
+	credits: key.credits ? { remaining: key.credits.remaining, refill: key.credits.refill } : null,
+	enabled: key.enabled !== false,
+});
 
 /** Who is making or changing a key. A key caller carries its own current record. */
 export type KeyIssuer =
@@ -48,11 +86,14 @@ export function excessOverKey(issuer: KeyGrant, grant: KeyGrant): FieldError[] {
 	);
 	if (!allowlistWithin(grant.ipAllowlist, issuer.ipAllowlist))
 		out.push({ path: "ipAllowlist", message: "Must stay inside the calling key's IP allowlist" });
-	if (grant.limit > issuer.limit || grant.windowSeconds < issuer.windowSeconds)
+	if (!limitsWithin(grant.limits, issuer.limits))
 		out.push({
-			path: "rateLimit",
-			message: `At most ${issuer.limit} per ${issuer.windowSeconds} s, the calling key's own limit`,
+			path: "rateLimits",
+			message: `Each of the calling key's limits (${issuer.limits.map((l) => `${l.limit} per ${l.windowSeconds} s`).join(", ")}) must be met by one at least as tight`,
 		});
+	if (!creditsWithin(grant.credits, issuer.credits))
+		out.push({ path: "credits", message: "Cannot allow more uses than the calling key's own credits" });
+	if (grant.enabled && !issuer.enabled) out.push({ path: "enabled", message: "The calling key is disabled" });
 	if (grant.expiresAt > issuer.expiresAt)
 		out.push({ path: "expiresInDays", message: "Cannot outlive the calling key" });
 	if (grant.environment !== issuer.environment)

@@ -20,23 +20,34 @@ import {
 	Timestamp,
 } from "../routes/openapi-shared";
 import { CursorQuery, KEYSET_CURSOR_EXAMPLE, LimitQuery } from "../routes/pagination";
-import { type Lifecycle, revokeKey, updateKey } from "./lifecycle";
-import type { KeyIssuer } from "./policy";
+import { type Lifecycle, managePermission, revokeKey, updateKey } from "./lifecycle";
+import { grantOfRecord, type KeyIssuer } from "./policy";
 import { listKeys } from "./queries";
 import { getKey, type KeyRow, publicKey } from "./records";
 import {
+	CreditsSchema,
 	Environment,
+	ExternalId,
 	KeyIpAllowlist,
+	KeyMeta,
 	KeyParams,
 	KeySchema,
 	RATE_LIMIT_RULE,
 	RateLimitSchema,
+	RateLimitsSchema,
 	Scopes,
 	UsageSchema,
 } from "./schemas";
-import { issueKey, keyCreatedAlert, keyWithUsage, refuseWildcardInProduction, rotateUnderPolicy } from "./service";
+import {
+	checkMeta,
+	issueKey,
+	keyCreatedAlert,
+	keyWithUsage,
+	refuseWildcardInProduction,
+	requestedLimits,
+	rotateUnderPolicy,
+} from "./service";
 
-const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
 const KeyWithSecret = z.object({
 	key: KeySchema,
 	secret: z.string().openapi({
@@ -71,27 +82,71 @@ export const createKeyRoute = accountRoute(
 		request: {
 			params: AccountParams,
 			body: jsonBody(
-				z.strictObject({
-					name: KeyName,
-					environment: Environment,
-					scopes: Scopes,
-					expiresInDays: z
-						.number()
-						.int()
-						.min(1)
-						.max(365)
-						.optional()
-						.openapi({
-							description:
-								"Days until the key expires: 1 to 365, and no more than the account's `keyMaxLifetimeDays` (90 " +
-								"unless changed). Default: that maximum. A key made by another key never outlives it.",
-							example: 30,
+				z
+					.strictObject({
+						name: KeyName,
+						environment: Environment,
+						scopes: Scopes,
+						expiresInDays: z
+							.number()
+							.int()
+							.min(1)
+							.max(365)
+							.optional()
+							.openapi({
+								description:
+									"Days until the key expires: 1 to 365, and no more than the account's `keyMaxLifetimeDays` (90 " +
+									"unless changed). Default: that maximum. A key made by another key never outlives it.",
+								example: 30,
+							}),
+						expiresIn: z
+							.number()
+							.int()
+							.min(60)
+							.max(365 * 86_400)
+							.optional()
+							.openapi({
+								description:
+									"For a short-lived key: seconds until it expires, 60 up to the account's `keyMaxLifetimeDays` in " +
+									"seconds. Give this or `expiresInDays`, not both.",
+								example: 900,
+							}),
+						ipAllowlist: KeyIpAllowlist.default([]),
+						rateLimit: RateLimitSchema.optional().openapi({
+							description: `The limit named \`default\`. ${RATE_LIMIT_RULE} Default: 1000 per 3600 seconds. Give this or \`rateLimits\`.`,
 						}),
-					ipAllowlist: KeyIpAllowlist.default([]),
-					rateLimit: RateLimitSchema.default(DEFAULT_RATE_LIMIT).openapi({
-						description: `${RATE_LIMIT_RULE} Default: 1000 per 3600 seconds.`,
+						rateLimits: RateLimitsSchema.optional(),
+						owner: z
+							.strictObject({
+								serviceAccountId: Id("svc").openapi({ description: "The service account that will own the key" }),
+							})
+							.optional()
+							.openapi({
+								description:
+									"Make the key for a service account (admins and the owner only): it acts with the service account's " +
+									"role, its reserved scopes are capped by that role, and removing its creator does not touch it. A " +
+									"service account's own key makes keys for that service account only (the default for it).",
+							}),
+						externalId: ExternalId.optional(),
+						meta: KeyMeta.optional(),
+						credits: CreditsSchema.optional(),
+					})
+					.openapi({
+						example: {
+							name: "orders-service production",
+							environment: "production",
+							scopes: ["orders:read", "orders:write"],
+							expiresInDays: 30,
+							ipAllowlist: ["203.0.113.0/24"],
+							rateLimits: [
+								{ name: "default", limit: 1000, windowSeconds: 3600 },
+								{ name: "burst", limit: 20, windowSeconds: 1 },
+							],
+							externalId: "cus_8f3a21",
+							meta: { plan: "pro", region: "eu" },
+							credits: { remaining: 5000, refill: { amount: 5000, interval: "monthly", day: 1 } },
+						},
 					}),
-				}),
 			),
 		},
 		responses: { 201: jsonContent(KeyWithSecret, "Created"), ...problemResponses(400, 401, 403, 404, 409, 423) },
@@ -113,6 +168,8 @@ export const listKeysRoute = accountRoute("keys:read", {
 				.openapi({ description: "Only keys with this status", example: "active" }),
 			environment: Environment.optional().openapi({ description: "Only keys of this environment" }),
 			createdBy: Id("usr").optional().openapi({ description: "Only keys made (or rotated in) by this user" }),
+			externalId: ExternalId.optional().openapi({ description: "Only the keys of this customer (your `externalId`)" }),
+			serviceAccountId: Id("svc").optional().openapi({ description: "Only the keys this service account owns" }),
 			limit: LimitQuery,
 			cursor: CursorQuery(KEYSET_CURSOR_EXAMPLE),
 		}),
@@ -147,16 +204,47 @@ export const updateKeyRoute = accountRoute(
 		method: "patch",
 		path: "/v1/accounts/{accountId}/keys/{keyId}",
 		tags: ["API keys"],
-		summary: "Rename a key or change its scopes, IP allowlist or rate limit (members: their own keys only)",
+		summary:
+			"Change a key: name, scopes, IP allowlist, limits, customer id, metadata, credits, enabled (members: their own keys only)",
+		description:
+			"Renaming, narrowing and disabling are always allowed to whoever manages the key. Anything that widens it (a " +
+			"scope, a looser limit, more credits, enabling it) is a grant of the whole resulting key, under the same rules " +
+			"as creating one. A key disabled by someone is enabled again only by them, an admin or the owner. Setting " +
+			"`credits` sets the balance; `null` removes them (unlimited) and is a widening. Disabling and enabling are " +
+			"audited as `key.disabled` and `key.enabled`.",
 		request: {
 			params: KeyParams,
 			body: jsonBody(
-				z.strictObject({
-					name: KeyName.optional(),
-					scopes: Scopes.optional(),
-					ipAllowlist: KeyIpAllowlist.optional(),
-					rateLimit: RateLimitSchema.optional(),
-				}),
+				z
+					.strictObject({
+						name: KeyName.optional(),
+						scopes: Scopes.optional(),
+						ipAllowlist: KeyIpAllowlist.optional(),
+						rateLimit: RateLimitSchema.optional().openapi({
+							description: `Replaces every limit with this one, named \`default\`. ${RATE_LIMIT_RULE}`,
+						}),
+						rateLimits: RateLimitsSchema.optional(),
+						externalId: ExternalId.nullable().optional().openapi({ description: "Your customer's id; null clears it" }),
+						meta: KeyMeta.nullable().optional().openapi({ description: "Replaces the metadata; null clears it" }),
+						credits: CreditsSchema.nullable().optional().openapi({
+							description: "Sets the balance (and refill); null removes the credits: the key becomes unlimited",
+						}),
+						enabled: z.boolean().optional().openapi({
+							description: "false: verify answers `DISABLED` until it is set back to true (unlike a revocation)",
+							example: false,
+						}),
+					})
+					.openapi({
+						example: {
+							name: "orders-service production",
+							scopes: ["orders:read"],
+							rateLimits: [{ name: "default", limit: 500, windowSeconds: 3600 }],
+							externalId: "cus_8f3a21",
+							meta: { plan: "pro" },
+							credits: { remaining: 1000 },
+							enabled: false,
+						},
+					}),
 			),
 		},
 		responses: {
@@ -245,8 +333,10 @@ function assertMayManage(c: Context<AppEnv>, accountId: string, key: KeyRow): vo
 			detail: `A ${principal.key.environment} key manages only ${principal.key.environment} keys`,
 		});
 	if (roleAllows(membership.role, "keys:manage-any")) return;
-	if (key.createdBy !== principal.userId)
-		throw new ApiError("forbidden", { detail: "Members manage only the keys they created" });
+	if (managePermission(principal, key) !== "keys:manage-own")
+		throw new ApiError("forbidden", {
+			detail: "Members manage only the keys they created for themselves (a service account's keys: admins)",
+		});
 }
 
 async function loadManagedKey(c: Context<AppEnv>, accountId: string, keyId: string): Promise<KeyRow> {
@@ -260,7 +350,13 @@ async function loadManagedKey(c: Context<AppEnv>, accountId: string, keyId: stri
 function issuerOf(c: Context<AppEnv>, accountId: string): KeyIssuer {
 	const { principal, membership } = callerMembership(c, accountId);
 	if (principal.type === "key" && principal.key)
-		return { type: "key", userId: principal.userId, role: membership.role, keyId: principal.id, key: principal.key };
+		return {
+			type: "key",
+			userId: principal.userId,
+			role: membership.role,
+			keyId: principal.id,
+			key: grantOfRecord(principal.key),
+		};
 	return { type: "user", userId: principal.userId, role: membership.role, provedRecently: provedRecently(c) };
 }
 
@@ -283,16 +379,17 @@ export function registerKeys(app: App) {
 				scopes: row.scopes,
 				expiresAt: row.expiresAt.toISOString(),
 				last4: row.lastFour,
+				...(row.serviceAccountId ? { serviceAccountId: row.serviceAccountId } : {}),
 			},
 		});
 		raiseAlertFrom(c, keyCreatedAlert(row));
-		return c.json({ key: publicKey(row, lc.now), secret }, 201);
+		return c.json({ key: publicKey(row, lc.now, row.credits ? { [row.id]: row.credits.remaining } : {}), secret }, 201);
 	});
 
 	app.openapi(listKeysRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const { db, clock } = c.get("services");
-		return c.json(await listKeys(db, accountId, c.req.valid("query"), clock.now()), 200);
+		return c.json(await listKeys(c.env, db, accountId, c.req.valid("query"), clock.now()), 200);
 	});
 
 	app.openapi(getKeyRoute, async (c) => {
@@ -309,12 +406,18 @@ export function registerKeys(app: App) {
 		const lc = lifecycleOf(c);
 		const key = await loadManagedKey(c, accountId, keyId);
 		if (input.scopes) refuseWildcardInProduction(key.environment, input.scopes);
-		const updated = await updateKey(lc, issuerOf(c, accountId), key, input);
-		c.get("audit").record({
-			action: "key.updated",
-			target: { type: "key", id: key.id },
-			metadata: { changed: Object.keys(input) },
+		checkMeta(input.meta);
+		const { enabled, rateLimit: _single, ...rest } = input;
+		const updated = await updateKey(lc, issuerOf(c, accountId), key, {
+			...rest,
+			rateLimits: requestedLimits(input),
+			enabled,
 		});
+		const changed = Object.keys(input).filter((k) => k !== "enabled");
+		if (changed.length > 0)
+			c.get("audit").record({ action: "key.updated", target: { type: "key", id: key.id }, metadata: { changed } });
+		if (enabled !== undefined && (updated.disabledAt === null) !== (key.disabledAt === null))
+			c.get("audit").record({ action: enabled ? "key.enabled" : "key.disabled", target: { type: "key", id: key.id } });
 		return c.json({ key: publicKey(updated, lc.now) }, 200);
 	});
 

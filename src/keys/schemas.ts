@@ -63,6 +63,99 @@ export const RateLimitSchema = z
 	})
 	.openapi({ description: RATE_LIMIT_RULE });
 
+const LIMIT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+export const LimitName = z
+	.string()
+	.regex(LIMIT_NAME, { message: "A limit name is a lowercase letter, then up to 31 of a-z, 0-9 and -" })
+	.openapi({
+		description: "The limit's name: a lowercase letter, then up to 31 of `a-z`, `0-9` and `-`",
+		example: "burst",
+	});
+
+export const NamedLimitSchema = z
+	.strictObject({
+		name: LimitName,
+		limit: z.number().int().min(1).max(1_000_000).openapi({ description: LIMIT, example: 1000 }),
+		windowSeconds: z.number().int().min(1).max(86_400).openapi({ description: WINDOW, example: 3600 }),
+	})
+	.openapi({ description: `One named limit. ${RATE_LIMIT_RULE}` });
+
+export const RateLimitsSchema = z
+	.array(NamedLimitSchema)
+	.min(1)
+	.max(5)
+	.superRefine((limits, ctx) => {
+		limits.forEach((l, i) => {
+			if (limits.findIndex((o) => o.name === l.name) !== i)
+				ctx.addIssue({ code: "custom", path: [i, "name"], message: `The name ${l.name} is used twice` });
+		});
+	})
+	.openapi({
+		description:
+			"The key's rate limits, 1 to 5, each named: a use must fit every limit it is checked against (by default, all " +
+			"of them). Replaces `rateLimit`, which is the limit named `default`; give one or the other.",
+		example: [
+			{ name: "default", limit: 1000, windowSeconds: 3600 },
+			{ name: "burst", limit: 20, windowSeconds: 1 },
+		],
+	});
+
+export const ExternalId = z
+	.string()
+	.min(1)
+	.max(255)
+	.regex(/^[\x21-\x7e]+$/, { message: "Printable ASCII without spaces" })
+	.openapi({
+		description:
+			"Your customer's id for the key (1 to 255 printable ASCII characters, no spaces): verify returns it, and " +
+			"GET …/keys?externalId= lists that customer's keys",
+		example: "cus_8f3a21",
+	});
+
+export const KeyMeta = z.record(z.string().max(100), z.any()).openapi({
+	description:
+		"Your JSON object about the key (at most 4 KB as JSON, 8 levels), returned by a `VALID` verify. It must not " +
+		"hold a credential: a field named like a secret (`password`, `token`, `apiKey`, …) or a value that looks like " +
+		"one (a bearer header, a JWT, a private key, a vendor key) is refused with its path, never stored or scrubbed.",
+	example: { plan: "pro", region: "eu" },
+});
+
+export const CreditsSchema = z
+	.strictObject({
+		remaining: z
+			.number()
+			.int()
+			.min(0)
+			.max(1_000_000_000)
+			.openapi({ description: "Credits the key has now: 0 to 1,000,000,000", example: 5000 }),
+		refill: z
+			.strictObject({
+				amount: z
+					.number()
+					.int()
+					.min(1)
+					.max(1_000_000_000)
+					.openapi({ description: "What the balance is set to at each refill (not added)", example: 5000 }),
+				interval: z.enum(["daily", "monthly"]).openapi({
+					description: "`daily`: at 00:00 UTC; `monthly`: on `day` at 00:00 UTC",
+					example: "monthly",
+				}),
+				day: z.number().int().min(1).max(31).optional().openapi({
+					description: "For `monthly`: the day of the month (1 to 31; in shorter months, their last day). Default 1.",
+					example: 1,
+				}),
+			})
+			.nullable()
+			.optional()
+			.openapi({ description: "When the balance is set back to `amount`; null or absent: never" }),
+	})
+	.openapi({
+		description:
+			"The key's credits: each `VALID` verify spends its `cost` (default 1) in the same step as the rate-limit " +
+			"check, exactly under any concurrency; a verify they cannot cover answers `USAGE_EXCEEDED` and spends nothing. " +
+			"Setting them (on create or update) sets the balance. Absent: unlimited.",
+	});
+
 export const KeySchema = z
 	.object({
 		id: IssuedId("key", "The key's id (not secret)"),
@@ -140,7 +233,59 @@ export const KeySchema = z
 				limit: z.number().openapi({ description: LIMIT, example: 1000 }),
 				windowSeconds: z.number().openapi({ description: WINDOW, example: 3600 }),
 			})
-			.openapi({ description: RATE_LIMIT_RULE }),
+			.openapi({
+				description: `The first of \`rateLimits\` (the one named \`default\` unless renamed). ${RATE_LIMIT_RULE}`,
+			}),
+		rateLimits: z
+			.array(
+				z.object({
+					name: z.string().openapi({ description: "The limit's name", example: "default" }),
+					limit: z.number().openapi({ description: LIMIT, example: 1000 }),
+					windowSeconds: z.number().openapi({ description: WINDOW, example: 3600 }),
+				}),
+			)
+			.openapi({
+				description: "Every rate limit of the key, by name",
+				example: [{ name: "default", limit: 1000, windowSeconds: 3600 }],
+			}),
+		enabled: z.boolean().openapi({
+			description: "False while disabled: verify answers `DISABLED` until it is enabled again (unlike a revocation)",
+			example: true,
+		}),
+		owner: z
+			.object({
+				type: z.enum(["user", "service_account"]).openapi({
+					description: "`user`: the key acts as its creator; `service_account`: as that service account",
+					example: "service_account",
+				}),
+				id: z.string().openapi({ description: "The user's or service account's id", example: "svc_2kx7mq5hw3zd6tna" }),
+			})
+			.openapi({ description: "Who the key acts as: its creator, or the service account that owns it" }),
+		externalId: z
+			.string()
+			.nullable()
+			.openapi({ description: "Your customer's id for the key; null if none", example: "cus_8f3a21" }),
+		meta: z
+			.record(z.string(), z.any())
+			.nullable()
+			.openapi({ description: "Your JSON metadata for the key; null if none", example: { plan: "pro" } }),
+		credits: z
+			.object({
+				remaining: z.number().nullable().openapi({
+					description: "The live balance (null when the account's object has not been reached)",
+					example: 4210,
+				}),
+				refill: z
+					.object({
+						amount: z.number().openapi({ description: "What each refill sets the balance to", example: 5000 }),
+						interval: z.enum(["daily", "monthly"]).openapi({ description: "How often", example: "monthly" }),
+						day: z.number().optional().openapi({ description: "The day of the month, for `monthly`", example: 1 }),
+					})
+					.nullable()
+					.openapi({ description: "The refill; null if none" }),
+			})
+			.nullable()
+			.openapi({ description: "The key's credits; null: unlimited" }),
 	})
 	.openapi("ApiKey", { description: "An API key's record. Its secret is never shown after creation or rotation." });
 
@@ -197,6 +342,39 @@ export const VerifyBody = z.strictObject({
 				"comes through the service binding); otherwise the address this request comes from is used.",
 			example: "203.0.113.7",
 		}),
+	cost: z
+		.number()
+		.int()
+		.min(0)
+		.max(1_000_000)
+		.default(1)
+		.openapi({
+			description:
+				"Credits this use spends, for a key with credits: 0 to 1,000,000, default 1; 0 checks the key without " +
+				"spending. Spent only when the verdict is `VALID`.",
+			example: 1,
+		}),
+	ratelimits: z
+		.array(
+			z.union([
+				LimitName,
+				z.strictObject({
+					name: LimitName,
+					cost: z.number().int().min(0).max(1_000_000).default(1).openapi({
+						description: "Uses this counts against the limit: 0 to 1,000,000, default 1",
+						example: 1,
+					}),
+				}),
+			]),
+		)
+		.max(5)
+		.optional()
+		.openapi({
+			description:
+				"The key's named limits to check, by name or as `{name, cost}`, at most 5. Default: every limit of the " +
+				"key, at cost 1. A name the key does not have is skipped (the verdict's `ratelimits` lists what was checked).",
+			example: ["default", { name: "burst", cost: 1 }],
+		}),
 });
 
 const ONLY_VALID = "With `VALID` only:";
@@ -205,14 +383,26 @@ export const VerifyResponse = z
 	.object({
 		valid: z.boolean().openapi({ description: "True exactly when `code` is `VALID`", example: true }),
 		code: z
-			.enum(["VALID", "NOT_FOUND", "EXPIRED", "REVOKED", "IP_NOT_ALLOWED", "INSUFFICIENT_SCOPE", "RATE_LIMITED"])
+			.enum([
+				"VALID",
+				"NOT_FOUND",
+				"EXPIRED",
+				"REVOKED",
+				"DISABLED",
+				"IP_NOT_ALLOWED",
+				"INSUFFICIENT_SCOPE",
+				"RATE_LIMITED",
+				"USAGE_EXCEEDED",
+			])
 			.openapi({
 				description:
 					"The verdict, checked in this order. `NOT_FOUND`: no such key (unknown, malformed, or a wrong " +
 					"checksum). `EXPIRED`: past its `expiresAt` (a rotated key, after its grace period). `REVOKED`: revoked. " +
+					"`DISABLED`: disabled (PATCH `enabled: false`), until it is enabled again. " +
 					"`IP_NOT_ALLOWED`: the client address is outside the key's IP allowlist. `INSUFFICIENT_SCOPE`: the key " +
-					"lacks one of `requiredScopes`. `RATE_LIMITED`: the key's rate limit is used up for now. `VALID`: the " +
-					"key may be used, and this use counts against its rate limit (no other verdict does).",
+					"lacks one of `requiredScopes`. `RATE_LIMITED`: one of the limits checked cannot take this use now. " +
+					"`USAGE_EXCEEDED`: the key's credits cannot cover `cost`. `VALID`: the key may be used, and this use " +
+					"counts against its limits and spends its credits (no other verdict does).",
 				example: "VALID",
 			}),
 		keyId: IssuedId("key", `${ONLY_VALID} the key's id`).optional(),
@@ -241,9 +431,53 @@ export const VerifyResponse = z
 				}),
 			})
 			.optional()
-			.openapi({ description: "With `VALID` and `RATE_LIMITED` only: the key's rate limit and what is left of it" }),
+			.openapi({
+				description:
+					"With `VALID`, `RATE_LIMITED` and `USAGE_EXCEEDED` only: the tightest limit checked (fewest uses left), the one the headers report",
+			}),
+		ratelimits: z
+			.array(
+				z.object({
+					name: z.string().openapi({ description: "The limit's name", example: "default" }),
+					limit: z.number().openapi({ description: "Uses per window", example: 1000 }),
+					windowSeconds: z.number().openapi({ description: "The window in seconds", example: 3600 }),
+					remaining: z.number().openapi({ description: "Uses left after this one", example: 999 }),
+					resetAt: z.string().openapi({
+						format: "date-time",
+						description: "When the oldest use still counted leaves the window",
+						example: "2026-03-02T10:30:00.000Z",
+					}),
+				}),
+			)
+			.optional()
+			.openapi({ description: "With `VALID`, `RATE_LIMITED` and `USAGE_EXCEEDED` only: every limit checked" }),
+		credits: z
+			.object({
+				remaining: z.number().openapi({ description: "Credits left after this use", example: 4209 }),
+			})
+			.optional()
+			.openapi({ description: "With `VALID` and `USAGE_EXCEEDED`, for a key with credits only: its balance" }),
+		externalId: z
+			.string()
+			.nullable()
+			.optional()
+			.openapi({ description: `${ONLY_VALID} your customer's id for the key (null if none)`, example: "cus_8f3a21" }),
+		meta: z
+			.record(z.string(), z.any())
+			.nullable()
+			.optional()
+			.openapi({ description: `${ONLY_VALID} your metadata for the key (null if none)`, example: { plan: "pro" } }),
+		serviceAccountId: z
+			.string()
+			.nullable()
+			.optional()
+			.openapi({
+				description: `${ONLY_VALID} the service account that owns the key (null: a person's key)`,
+				example: null,
+			}),
 	})
 	.openapi("VerifyResult", {
 		description:
-			"A verify verdict. When `valid` is false only `valid`, `code` and (for `RATE_LIMITED`) `ratelimit` are present.",
+			"A verify verdict. When `valid` is false only `valid`, `code` and (for `RATE_LIMITED` and `USAGE_EXCEEDED`) " +
+			"the limits and credits are present.",
 	});

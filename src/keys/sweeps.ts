@@ -14,6 +14,7 @@ import { outboxInsert, systemEvent } from "../audit/emitter";
 import { fairly, type SweepBudget, sweepInBatches } from "../cron/sweep-budget";
 import { type Database, runInBatch } from "../db";
 import { accounts, apiKeys, keyNotices } from "../db/schema";
+import { accountGuard } from "../durable/address";
 import type { Mailer } from "../mail";
 import type { Clock } from "../platform/clock";
 import type { Env } from "../platform/env";
@@ -294,4 +295,24 @@ export function sweepInactiveKeys(deps: SweepDeps) {
 		await revokeKeyRows({ env, db, now }, due, "inactive", events);
 		return due.length;
 	});
+}
+
+/**
+ * Applies due credit refills in the account objects of keys that have a refill, so balances read
+ * by the API are current without a verify. Verify applies the same refill itself (idempotently:
+ * once per refill instant), so no balance ever depends on this sweep; it takes up to the budget's
+ * accounts per run, in random order, one object call each.
+ */
+export async function refillCredits(deps: SweepDeps) {
+	const now = deps.clock.now();
+	const accountsWithRefills = await deps.db
+		.selectDistinct({ accountId: apiKeys.accountId })
+		.from(apiKeys)
+		.where(and(live(now), sql`json_extract(${apiKeys.credits}, '$.refill') IS NOT NULL`))
+		.orderBy(sql`random()`)
+		.limit(deps.budget.batchSize * deps.budget.batches);
+	let keys = 0;
+	for (const { accountId } of accountsWithRefills)
+		keys += await accountGuard(deps.env, accountId).refillCredits(now.getTime());
+	return { accounts: accountsWithRefills.length, keys };
 }

@@ -4,13 +4,16 @@
  * checksum is wrong is answered NOT_FOUND here, before any storage; every
  * other decision is made by the owning account's Durable Object in one call.
  */
+import type { z } from "@hono/zod-openapi";
 import type { VerifyEventDraft } from "../audit/verify-event";
 import { roleAllows } from "../auth/permissions";
 import type { Principal } from "../auth/principal";
 import { accountGuard } from "../durable/address";
+import type { UseCost, VerifyCode } from "../durable/key-store";
 import type { Env } from "../platform/env";
 import { rateLimitHeaders } from "../security/rate-limit-headers";
 import { hashApiKey, parseApiKey } from "./format";
+import type { VerifyResponse } from "./schemas";
 
 /**
  * The client address a verify is judged by. The public route is anonymous, and anyone holding a
@@ -38,16 +41,44 @@ export interface VerifyInput {
 	key: string;
 	requiredScopes: string[];
 	ip?: string | null;
+	/** Credits this use spends (default 1; 0 checks the key without spending). */
+	cost?: number;
+	/** The named limits to check, each with its cost (default: every limit of the key, 1 each). */
+	ratelimits?: (string | { name: string; cost?: number })[];
 }
 
 /** The verdict body: what `POST /v1/keys/verify` answers and the entrypoint's `verify()` returns. */
-export type VerifyVerdict = Awaited<ReturnType<typeof verifyApiKey>>["body"];
+export type VerifyVerdict = Omit<z.infer<typeof VerifyResponse>, "meta"> & {
+	/** Typed shallowly: a recursive JSON type is too deep for the RPC stub's types. */
+	meta?: Record<string, MetaValue> | null;
+};
+type MetaValue = string | number | boolean | null | object;
+
+export interface VerifyAnswer {
+	body: VerifyVerdict;
+	headers: Record<string, string>;
+	/** Who the verdict was about (null: no such key), for the request's audit event. */
+	key: { accountId: string; keyId: string; code: VerifyCode; decidedAt: number } | null;
+	recorded: boolean;
+}
+
+const useOf = (input: VerifyInput): UseCost => ({
+	cost: input.cost ?? 1,
+	limits: input.ratelimits?.map((l) =>
+		typeof l === "string" ? { name: l, cost: 1 } : { name: l.name, cost: l.cost ?? 1 },
+	),
+});
 
 /**
  * With `draft`, the account's object completes and stores the verify's audit event in the same call
  * (`recorded` says it did: only for a key it holds), so the caller sends none for it.
  */
-export async function verifyApiKey(env: Env, input: VerifyInput, now: Date, draft?: VerifyEventDraft) {
+export async function verifyApiKey(
+	env: Env,
+	input: VerifyInput,
+	now: Date,
+	draft?: VerifyEventDraft,
+): Promise<VerifyAnswer> {
 	const parsed = parseApiKey(input.key);
 	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded: false };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
@@ -58,27 +89,38 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date, draf
 		input.ip ?? null,
 		now.getTime(),
 		draft,
+		useOf(input),
 	);
 	const { key, window, recorded } = outcome;
-	if (!key || !window || key.accountId !== parsed.accountId) {
+	if (!key || key.accountId !== parsed.accountId) {
 		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded };
 	}
 	// Who the verdict was about, for the request's audit event; only for a key that exists, so a
 	// fabricated key cannot write into an account's trail.
 	const about = { accountId: key.accountId, keyId: key.id, code: outcome.code, decidedAt: now.getTime() };
-	const ratelimit = {
-		limit: key.limit,
-		remaining: window.remaining,
-		resetAt: new Date(now.getTime() + window.resetMs).toISOString(),
-	};
-	// The key's limit and live usage are the key holder's business: told only to a VALID or
-	// RATE_LIMITED caller, never to one refused for address, scope, expiry or revocation.
+	const resetAt = (resetMs: number) => new Date(now.getTime() + resetMs).toISOString();
+	const ratelimit = window
+		? { limit: window.limit, remaining: window.remaining, resetAt: resetAt(window.resetMs) }
+		: undefined;
+	const ratelimits = (outcome.limits ?? []).map((l) => ({
+		name: l.name,
+		limit: l.limit,
+		windowSeconds: l.windowSeconds,
+		remaining: l.remaining,
+		resetAt: resetAt(l.resetMs),
+	}));
+	const credits = outcome.creditsRemaining === undefined ? undefined : { remaining: outcome.creditsRemaining };
+	// The key's limits, live usage and credits are the key holder's business: told only to a VALID,
+	// RATE_LIMITED or USAGE_EXCEEDED caller, never to one refused for address, scope, expiry,
+	// revocation or a disabled key. The headers report the tightest limit.
+	const spendable = outcome.code === "VALID" || outcome.code === "RATE_LIMITED" || outcome.code === "USAGE_EXCEEDED";
 	const headers =
-		outcome.code === "VALID" || outcome.code === "RATE_LIMITED"
+		spendable && window
 			? rateLimitHeaders({
-					name: "key",
-					limit: key.limit,
-					windowSeconds: key.windowSeconds,
+					// The limit named default keeps the policy name it had before limits were named.
+					name: window.name === "default" ? "key" : window.name,
+					limit: window.limit,
+					windowSeconds: window.windowSeconds,
 					remaining: window.remaining,
 					resetSeconds: window.resetMs / 1000,
 					now,
@@ -94,21 +136,25 @@ export async function verifyApiKey(env: Env, input: VerifyInput, now: Date, draf
 				environment: key.environment as "production" | "staging" | "development" | "ci",
 				scopes: key.scopes,
 				expiresAt: new Date(key.expiresAt).toISOString(),
+				externalId: key.externalId ?? null,
+				meta: key.metaJson ? (JSON.parse(key.metaJson) as Record<string, MetaValue>) : null,
+				serviceAccountId: key.serviceAccountId ?? null,
 				ratelimit,
+				ratelimits,
+				...(credits ? { credits } : {}),
 			},
 			headers,
 			key: about,
 			recorded,
 		};
 	}
-	// When not valid, nothing about the key is disclosed but the code (and, when rate limited, the limit).
-	return {
-		body:
-			outcome.code === "RATE_LIMITED"
-				? { valid: false, code: outcome.code, ratelimit }
-				: { valid: false, code: outcome.code },
-		headers,
-		key: about,
-		recorded,
-	};
+	// When not valid, nothing about the key is disclosed but the code (and, when rate limited or out
+	// of credits, the limits and the balance).
+	const body: VerifyVerdict =
+		outcome.code === "RATE_LIMITED"
+			? { valid: false, code: outcome.code, ratelimit, ratelimits }
+			: outcome.code === "USAGE_EXCEEDED"
+				? { valid: false, code: outcome.code, ratelimit, ratelimits, credits }
+				: { valid: false, code: outcome.code };
+	return { body, headers, key: about, recorded };
 }

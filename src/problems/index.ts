@@ -60,7 +60,8 @@ export type CredentialProblem =
 	| "session_expired"
 	| "session_revoked"
 	| "key_revoked"
-	| "key_expired";
+	| "key_expired"
+	| "key_disabled";
 
 export const CREDENTIAL_PROBLEMS: readonly CredentialProblem[] = [
 	"missing_credentials",
@@ -70,6 +71,7 @@ export const CREDENTIAL_PROBLEMS: readonly CredentialProblem[] = [
 	"session_revoked",
 	"key_revoked",
 	"key_expired",
+	"key_disabled",
 ];
 
 export interface ApiErrorOptions {

@@ -19,6 +19,7 @@ export const EXAMPLE_IDS: Readonly<Record<IdPrefix, string>> = {
 	msg: "msg_5hz3kq7xw2md6tna",
 	dlv: "dlv_3hz6kq2xw7md5tpa",
 	pky: "pky_6tq3hx7mz2kw5dna",
+	svc: "svc_2kx7mq5hw3zd6tna",
 };
 
 /**
@@ -115,7 +116,7 @@ export const ProblemSchema = z
 					"`malformed_authorization` (the header is not `Bearer <token>`), `invalid_token` (not a token " +
 					"Keyward issued, or not valid for this use), `session_expired` (idle timeout or lifetime: sign in " +
 					"again), `session_revoked` (signed out, ended from another session, or the account was locked " +
-					"down), `key_revoked`, `key_expired` (create or rotate a key). Absent on other problems.",
+					"down), `key_revoked`, `key_expired` (create or rotate a key), `key_disabled` (enable it again). Absent on other problems.",
 				example: "session_expired",
 			}),
 		errors: z

@@ -20,6 +20,13 @@
 
 export const DEFAULT_BUCKETS = 100;
 
+/** One of a key's rate limits: at most `limit` uses in any `windowSeconds`. */
+export interface NamedLimit {
+	name: string;
+	limit: number;
+	windowSeconds: number;
+}
+
 export interface WindowState {
 	/** Counts of buckets `last - B … last`, oldest first. */
 	counts: number[];
@@ -74,19 +81,39 @@ function conform(state: WindowState, now: number, windowMs: number): void {
 	state.windowMs = windowMs;
 }
 
-export function tryAdmit(state: WindowState, now: number, limit: number, windowMs: number): WindowDecision {
+export function tryAdmit(state: WindowState, now: number, limit: number, windowMs: number, cost = 1): WindowDecision {
+	const decision = standing(state, now, limit, windowMs, cost);
+	return decision.admitted ? { ...decision, resetMs: commit(state, now, cost) } : decision;
+}
+
+/**
+ * Whether `cost` more uses fit the window at `now` (used + cost ≤ limit; a cost of 0 always fits:
+ * it checks the key without spending), without counting them: several limits are asked first and
+ * committed only when all of them fit, so a use refused by one limit spends none of the others.
+ * `remaining` is what is left after the uses when they fit.
+ */
+export function standing(state: WindowState, now: number, limit: number, windowMs: number, cost = 1): WindowDecision {
 	conform(state, now, windowMs);
 	const buckets = state.counts.length - 1;
 	const g = windowMs / buckets;
-	const index = Math.floor(now / g);
 	// A clock that went backwards counts into the newest bucket: requests are never forgotten early.
-	advance(state, index);
+	advance(state, Math.floor(now / g));
 	const used = total(state.counts);
-	if (used < limit) {
-		state.counts[state.counts.length - 1] = (state.counts.at(-1) ?? 0) + 1;
-		return { admitted: true, remaining: limit - used - 1, resetMs: resetAfter(state, now, g) };
-	}
-	return { admitted: false, remaining: 0, resetMs: resetAfter(state, now, g) };
+	const admitted = used + cost <= limit;
+	return {
+		admitted,
+		remaining: admitted ? Math.max(0, limit - used - cost) : Math.max(0, limit - used),
+		resetMs: resetAfter(state, now, g),
+	};
+}
+
+/**
+ * Counts `cost` uses in the newest bucket (after `standing` said they fit, at the same `now`) and
+ * returns the window's reset after them.
+ */
+export function commit(state: WindowState, now: number, cost: number): number {
+	if (cost > 0) state.counts[state.counts.length - 1] = (state.counts.at(-1) ?? 0) + cost;
+	return resetAfter(state, now, (state.windowMs ?? 1) / (state.counts.length - 1));
 }
 
 /** When the oldest counted request stops being counted. */

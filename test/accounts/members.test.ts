@@ -70,9 +70,19 @@ describe("members and roles", () => {
 	it("lists members with role, MFA status and times", async () => {
 		const s = await seedAccount(clock);
 		const { data } = await (await t.request(`/v1/accounts/${s.accountId}/members`, as(s.users.readonly.token))).json<{
-			data: { userId: string; role: string; mfaEnabled: boolean; joinedAt: string; lastActiveAt: string | null }[];
+			data: {
+				userId: string;
+				type: string;
+				role: string;
+				mfaEnabled: boolean;
+				joinedAt: string;
+				lastActiveAt: string | null;
+			}[];
 		}>();
-		expect(data.map((m) => m.role).sort()).toEqual(["admin", "member", "owner", "readonly", "readonly"]);
+		const people = data.filter((m) => m.type === "person");
+		expect(people.map((m) => m.role).sort()).toEqual(["admin", "member", "owner", "readonly", "readonly"]);
+		// The seeded service account is listed too, as non-human.
+		expect(data.filter((m) => m.type === "service_account").map((m) => m.userId)).toEqual([s.serviceAccountId]);
 		expect(data.every((m) => m.mfaEnabled === false && m.joinedAt === "2026-07-01T00:00:00.000Z")).toBe(true);
 	});
 
@@ -239,7 +249,8 @@ describe("list conventions", () => {
 			)
 		).json<{ data: { userId: string }[]; nextCursor: string | null }>();
 		expect(rest.nextCursor).toBeNull();
-		expect(new Set([...first.data, ...rest.data].map((m) => m.userId)).size).toBe(5);
+		// Five people and the seeded service account.
+		expect(new Set([...first.data, ...rest.data].map((m) => m.userId)).size).toBe(6);
 		await expectProblem(
 			await t.request(`/v1/accounts/${s.accountId}/members?cursor=bogus`, as(s.users.owner.token)),
 			400,

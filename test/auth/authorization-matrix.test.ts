@@ -50,6 +50,18 @@ const FIXTURES: Record<string, Fixture> = {
 	"DELETE /v1/accounts/{accountId}": () => ({}),
 	"POST /v1/accounts/{accountId}/transfer-ownership": (s) => ({ body: { userId: s.users.member.id } }),
 	"GET /v1/accounts/{accountId}/members": () => ({}),
+	"POST /v1/accounts/{accountId}/service-accounts": () => ({ body: { name: "svc", role: "readonly" } }),
+	"GET /v1/accounts/{accountId}/service-accounts": () => ({}),
+	"GET /v1/accounts/{accountId}/service-accounts/{serviceAccountId}": (s) => ({
+		path: { serviceAccountId: s.serviceAccountId },
+	}),
+	"PATCH /v1/accounts/{accountId}/service-accounts/{serviceAccountId}": (s) => ({
+		path: { serviceAccountId: s.serviceAccountId },
+		body: { name: "renamed" },
+	}),
+	"DELETE /v1/accounts/{accountId}/service-accounts/{serviceAccountId}": (s) => ({
+		path: { serviceAccountId: s.serviceAccountId },
+	}),
 	"PATCH /v1/accounts/{accountId}/members/{userId}": (s) => ({
 		path: { userId: s.users.readonly.id },
 		body: { role: "member" },

@@ -2,7 +2,16 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { accounts, apiKeys, emailTokens, invitations, memberships, users, webhooks } from "../../src/db/schema";
+import {
+	accounts,
+	apiKeys,
+	emailTokens,
+	invitations,
+	memberships,
+	serviceAccounts,
+	users,
+	webhooks,
+} from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { hashApiKey } from "../../src/keys/format";
 import { ManualClock } from "../../src/platform/clock";
@@ -55,6 +64,9 @@ const keyOf = async (
 	options: Parameters<typeof seedKey>[5] = {},
 ) => (await seedKey(s.accountId, s.users[creator].id, scopes, clock.now(), environment, options)).secret;
 const keysPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/keys`;
+const serviceAccountsPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/service-accounts`;
+const OTHER_SVC = `svc_${"b".repeat(16)}`;
+const CALLER_SVC = `svc_${"c".repeat(16)}`;
 const newKey = (over: Record<string, unknown> = {}) => ({
 	name: "escalation",
 	environment: "staging",
@@ -144,6 +156,104 @@ const ESCALATIONS: Record<string, Entry> = {
 			expect: 403,
 			run: (s) => send(tokenOf(s, "member"), "POST", keysPath(s), newKey({ scopes: ["audit:read"] })),
 		},
+		{
+			what: "an admin makes a readonly service account a key with keys:write (beyond the service account's role)",
+			expect: 403,
+			run: (s) =>
+				send(
+					tokenOf(s, "admin"),
+					"POST",
+					keysPath(s),
+					newKey({ scopes: ["keys:write"], owner: { serviceAccountId: s.serviceAccountId } }),
+				),
+		},
+		{
+			what: "a member makes a key for a service account (it would outlive them)",
+			expect: 403,
+			run: (s) =>
+				send(
+					tokenOf(s, "member"),
+					"POST",
+					keysPath(s),
+					newKey({ scopes: ["data:read"], owner: { serviceAccountId: s.serviceAccountId } }),
+				),
+		},
+		{
+			what: "an admin's keys:write key makes a key for a service account (one that outlives the admin's removal)",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"]),
+					"POST",
+					keysPath(s),
+					newKey({ scopes: ["keys:read"], owner: { serviceAccountId: s.serviceAccountId } }),
+				),
+		},
+		{
+			what: "a service account's key makes a key for another service account",
+			expect: 403,
+			setup: (s) =>
+				db.insert(serviceAccounts).values([
+					{
+						id: OTHER_SVC,
+						accountId: s.accountId,
+						name: "other",
+						role: "admin",
+						createdBy: s.users.owner.id,
+						createdAt: clock.now(),
+					},
+					{
+						id: CALLER_SVC,
+						accountId: s.accountId,
+						name: "caller",
+						role: "member",
+						createdBy: s.users.owner.id,
+						createdAt: clock.now(),
+					},
+				]),
+			run: async (s) => {
+				const own = await keyOf(s, "owner", ["keys:write", "keys:read"], "staging", { serviceAccountId: CALLER_SVC });
+				return send(own, "POST", keysPath(s), newKey({ owner: { serviceAccountId: OTHER_SVC } }));
+			},
+		},
+		{
+			what: "a key with credits mints a key with none (unlimited)",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", { credits: { remaining: 10 } }),
+					"POST",
+					keysPath(s),
+					newKey(),
+				),
+		},
+		{
+			what: "a key with credits mints a key with more",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", { credits: { remaining: 10 } }),
+					"POST",
+					keysPath(s),
+					newKey({ credits: { remaining: 5, refill: { amount: 11, interval: "monthly" } } }),
+				),
+		},
+		{
+			what: "a key with a burst limit mints a key without it",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", {
+						rateLimits: [
+							{ name: "default", limit: 1000, windowSeconds: 3600 },
+							{ name: "burst", limit: 5, windowSeconds: 1 },
+						],
+					}),
+					"POST",
+					keysPath(s),
+					newKey({ rateLimits: [{ name: "default", limit: 1000, windowSeconds: 3600 }] }),
+				),
+		},
 	],
 	"PATCH /v1/accounts/{accountId}/keys/{keyId}": [
 		{
@@ -185,6 +295,71 @@ const ESCALATIONS: Record<string, Entry> = {
 			},
 		},
 		{
+			what: "a member enables their own key that an admin disabled",
+			expect: 403,
+			run: async (s) => {
+				const key = await seedKey(s.accountId, s.users.member.id, ["data:read"], clock.now(), "staging", {
+					disabledBy: s.users.admin.id,
+				});
+				return send(tokenOf(s, "member"), "PATCH", `${keysPath(s)}/${key.id}`, { enabled: true });
+			},
+		},
+		{
+			what: "a key with credits raises its own",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { credits: { remaining: 10 } });
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, { credits: { remaining: 1000 } });
+			},
+		},
+		{
+			what: "a key with credits removes them (unlimited)",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { credits: { remaining: 10 } });
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, { credits: null });
+			},
+		},
+		{
+			what: "a key drops its own burst limit",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", {
+					rateLimits: [
+						{ name: "default", limit: 1000, windowSeconds: 3600 },
+						{ name: "burst", limit: 5, windowSeconds: 1 },
+					],
+				});
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, {
+					rateLimits: [{ name: "default", limit: 1000, windowSeconds: 3600 }],
+				});
+			},
+		},
+		{
+			what: "an admin's key widens a service account's key (past the admin's membership)",
+			expect: 403,
+			run: async (s) => {
+				const svcKey = await seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now(), "staging", {
+					serviceAccountId: s.serviceAccountId,
+				});
+				return send(await keyOf(s, "admin", ["keys:write", "data:*"]), "PATCH", `${keysPath(s)}/${svcKey.id}`, {
+					scopes: ["data:read", "data:write"],
+				});
+			},
+		},
+		{
+			what: "an admin widens a readonly service account's key to keys:write (beyond the service account's role)",
+			expect: 403,
+			run: async (s) => {
+				const svcKey = await seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now(), "staging", {
+					serviceAccountId: s.serviceAccountId,
+				});
+				return send(tokenOf(s, "admin"), "PATCH", `${keysPath(s)}/${svcKey.id}`, {
+					scopes: ["data:read", "keys:write"],
+				});
+			},
+		},
+		{
 			what: "a key adds to another key a scope it does not hold",
 			expect: 403,
 			run: async (s) =>
@@ -215,6 +390,21 @@ const ESCALATIONS: Record<string, Entry> = {
 		},
 	],
 	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": [
+		{
+			what: "an admin's key rotates a service account's key (a fresh secret that outlives the admin)",
+			expect: 403,
+			run: async (s) => {
+				const svcKey = await seedKey(s.accountId, s.users.owner.id, ["keys:read"], clock.now(), "staging", {
+					serviceAccountId: s.serviceAccountId,
+				});
+				return send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"]),
+					"POST",
+					`${keysPath(s)}/${svcKey.id}/rotate`,
+					{},
+				);
+			},
+		},
 		{
 			what: "a keys:write key rotates a wider key to obtain its powers",
 			expect: 403,
@@ -463,6 +653,65 @@ const ESCALATIONS: Record<string, Entry> = {
 		},
 	],
 	"POST /v1/accounts/{accountId}/lockdown": { nothing: "takes away: ends sessions and revokes keys" },
+	"DELETE /v1/accounts/{accountId}/service-accounts/{serviceAccountId}": {
+		nothing: "takes away: revokes the service account's keys (owner and admins, with a fresh proof)",
+	},
+	"POST /v1/accounts/{accountId}/service-accounts": [
+		{
+			what: "the owner makes an owner service account",
+			expect: 400,
+			run: (s) => send(tokenOf(s, "owner"), "POST", serviceAccountsPath(s), { name: "root", role: "owner" }),
+		},
+		{
+			what: "a member makes a service account",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "member"), "POST", serviceAccountsPath(s), { name: "svc", role: "readonly" }),
+		},
+		{
+			what: "an admin's key with every reserved scope makes an admin service account",
+			expect: 403,
+			run: (s) => send(s.apiKeys.withScope, "POST", serviceAccountsPath(s), { name: "svc", role: "admin" }),
+		},
+		{
+			what: "a service account's own key makes another service account",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "owner", ["members:write", "members:read"], "staging", {
+						serviceAccountId: s.serviceAccountId,
+					}),
+					"POST",
+					serviceAccountsPath(s),
+					{ name: "svc", role: "readonly" },
+				),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}/service-accounts/{serviceAccountId}": [
+		{
+			what: "an admin raises a service account to owner",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `${serviceAccountsPath(s)}/${s.serviceAccountId}`, { role: "owner" }),
+		},
+		{
+			what: "a member raises a service account to admin",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "member"), "PATCH", `${serviceAccountsPath(s)}/${s.serviceAccountId}`, { role: "admin" }),
+		},
+		{
+			what: "an admin's key with members:write raises a service account to admin",
+			expect: 403,
+			run: (s) =>
+				send(s.apiKeys.withScope, "PATCH", `${serviceAccountsPath(s)}/${s.serviceAccountId}`, { role: "admin" }),
+		},
+		{
+			what: "a demoted former admin (now readonly) raises a service account",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "demoted"), "PATCH", `${serviceAccountsPath(s)}/${s.serviceAccountId}`, { role: "admin" }),
+		},
+	],
 	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": { nothing: "takes away" },
 	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": { nothing: "takes away" },
 	"POST /v1/auth/signup": { nothing: "the caller's own new user, account and session" },
@@ -541,6 +790,10 @@ const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Respons
 		send(stale, "PATCH", `/v1/accounts/${s.accountId}`, { settings: { emailCodeSecondFactor: false } }),
 	"POST /v1/accounts/{accountId}/transfer-ownership": (s, stale) =>
 		send(stale, "POST", `/v1/accounts/${s.accountId}/transfer-ownership`, { userId: s.users.admin.id }),
+	"POST /v1/accounts/{accountId}/service-accounts": (s, stale) =>
+		send(stale, "POST", serviceAccountsPath(s), { name: "svc", role: "admin" }),
+	"PATCH /v1/accounts/{accountId}/service-accounts/{serviceAccountId}": (s, stale) =>
+		send(stale, "PATCH", `${serviceAccountsPath(s)}/${s.serviceAccountId}`, { role: "admin" }),
 	"POST /v1/accounts/{accountId}/invitations": (s, stale) =>
 		send(stale, "POST", `/v1/accounts/${s.accountId}/invitations`, { email: "new@example.com", role: "member" }),
 	"PATCH /v1/accounts/{accountId}/members/{userId}": (s, stale) =>
@@ -576,12 +829,13 @@ async function stateChangingOperations() {
 
 /** Everything in the account a refused attempt must leave as it was. */
 async function snapshot(accountId: string) {
-	const [account, keys, members, invites, hooks] = await Promise.all([
+	const [account, keys, members, invites, hooks, services] = await Promise.all([
 		db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
 		db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)),
 		db.select().from(memberships).where(eq(memberships.accountId, accountId)),
 		db.select().from(invitations).where(eq(invitations.accountId, accountId)),
 		db.select().from(webhooks).where(eq(webhooks.accountId, accountId)),
+		db.select().from(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
 	]);
 	const sorted = <T>(rows: T[], by: (row: T) => string) => [...rows].sort((a, b) => by(a).localeCompare(by(b)));
 	return JSON.stringify({
@@ -590,6 +844,7 @@ async function snapshot(accountId: string) {
 		members: sorted(members, (m) => m.userId).map((m) => [m.userId, m.role]),
 		invites: sorted(invites, (i) => i.id).map((i) => [i.id, i.email, i.role]),
 		hooks: sorted(hooks, (h) => h.id).map((h) => [h.id, h.url]),
+		services: sorted(services, (x) => x.id).map((x) => [x.id, x.role, x.name, x.version]),
 	});
 }
 

@@ -36,6 +36,7 @@ describe("Durable Objects by role", () => {
 		expect(await tablesOf(accountGuard(env, account))).toEqual([
 			"audit_pending",
 			"failed_login_windows",
+			"key_credits",
 			"key_last_used",
 			"key_set",
 			"key_usage",

@@ -75,6 +75,7 @@ async function snapshot(): Promise<string> {
 		db.query.apiKeys.findMany(),
 		db.query.invitations.findMany(),
 		db.query.webhooks.findMany(),
+		db.query.serviceAccounts.findMany(),
 		db.query.users.findMany(),
 		db.query.recoveryCodes.findMany(),
 		db.query.emailTokens.findMany(),
@@ -118,6 +119,7 @@ async function fixture() {
 		keyId: [s.keyIds.member, s.keyIds.owner, other.keyIds.owner],
 		invitationId: [s.invitationId, other.invitationId],
 		webhookId: [s.webhookId, other.webhookId],
+		serviceAccountId: [s.serviceAccountId, other.serviceAccountId],
 		sessionId: [revoked.id, expired.id],
 	};
 	return { credentials, ids };

@@ -56,7 +56,11 @@ describe("POST /v1/keys/verify", () => {
 			environment: "staging",
 			scopes: ["database:read"],
 			expiresAt: key.expiresAt,
+			externalId: null,
+			meta: null,
+			serviceAccountId: null,
 			ratelimit: { limit: 10, remaining: 9, resetAt: expect.any(String) },
+			ratelimits: [{ name: "default", limit: 10, windowSeconds: 60, remaining: 9, resetAt: expect.any(String) }],
 		});
 		expect(res.headers.get("ratelimit-policy")).toBe('"key";q=10;w=60');
 		// The slot this request took frees up one window (at most one bucket more) from now.
@@ -98,7 +102,7 @@ describe("POST /v1/keys/verify", () => {
 		expect((await code(limited.secret)).code).toBe("VALID");
 		const rl = await code(limited.secret);
 		expect(rl).toMatchObject({ valid: false, code: "RATE_LIMITED", ratelimit: { limit: 1, remaining: 0 } });
-		expect(Object.keys(rl).sort()).toEqual(["code", "ratelimit", "valid"]);
+		expect(Object.keys(rl).sort()).toEqual(["code", "ratelimit", "ratelimits", "valid"]);
 		clock.advance(2 * 86_400_000);
 		expect(await code(expiring.secret)).toEqual({ valid: false, code: "EXPIRED" });
 		clock.advance(-2 * 86_400_000);

@@ -124,6 +124,19 @@ const table: ProblemTable = {
 		update: [unauthenticated, (kw) => kw.members.update({ accountId, userId: "usr_x", body: { role: "member" } })],
 		remove: [unauthenticated, (kw) => kw.members.remove({ accountId, userId: "usr_x" })],
 	},
+	serviceAccounts: {
+		create: [
+			unauthenticated,
+			(kw) => kw.serviceAccounts.create({ accountId, body: { name: "billing", role: "member" } }),
+		],
+		list: [unauthenticated, (kw) => kw.serviceAccounts.list({ accountId })],
+		get: [unauthenticated, (kw) => kw.serviceAccounts.get({ accountId, serviceAccountId: "svc_x" })],
+		update: [
+			unauthenticated,
+			(kw) => kw.serviceAccounts.update({ accountId, serviceAccountId: "svc_x", body: { name: "x" } }),
+		],
+		delete: [unauthenticated, (kw) => kw.serviceAccounts.delete({ accountId, serviceAccountId: "svc_x" })],
+	},
 	invitations: {
 		create: [
 			unauthenticated,

@@ -38,8 +38,15 @@ function comparable(headers: Record<string, string>) {
 	);
 }
 
-const withoutResetAt = (body: Record<string, unknown>) =>
-	body.ratelimit ? { ...body, ratelimit: { ...(body.ratelimit as object), resetAt: "*" } } : body;
+/** The body with every `resetAt` masked (with `remaining` too when `remaining` is given). */
+const withoutResetAt = (body: Record<string, unknown>, remaining?: number) => {
+	const mask = (l: object) => ({ ...l, resetAt: "*", ...(remaining === undefined ? {} : { remaining }) });
+	return {
+		...body,
+		...(body.ratelimit ? { ratelimit: mask(body.ratelimit as object) } : {}),
+		...(body.ratelimits ? { ratelimits: (body.ratelimits as object[]).map(mask) } : {}),
+	};
+};
 
 const createKey = async (token: string, accountId: string, body: Record<string, unknown> = {}) =>
 	(await createKeyAs(t, token, accountId, { name: "rpc", scopes: ["invoices:read"], ...body })).secret;
@@ -93,9 +100,7 @@ describe("KeywardVerifier over a service binding", () => {
 		expect(rpc.result.code).toBe("VALID");
 		const httpLimit = http.body.ratelimit as { remaining: number };
 		expect(rpc.result.ratelimit?.remaining).toBe(httpLimit.remaining - 1);
-		expect(withoutResetAt({ ...rpc.result, ratelimit: { ...rpc.result.ratelimit, remaining: 0 } })).toEqual(
-			withoutResetAt({ ...http.body, ratelimit: { ...httpLimit, remaining: 0 } }),
-		);
+		expect(withoutResetAt(rpc.result, 0)).toEqual(withoutResetAt(http.body, 0));
 	});
 
 	it("a malformed input comes back as the HTTP route's 400 problem, not a thrown error", async () => {

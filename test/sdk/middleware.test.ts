@@ -81,6 +81,17 @@ async function keys() {
 		limited: (await create({ rateLimit: { limit: 1, windowSeconds: 60 } })).secret,
 		// The customer's own service, over HTTP: the key with which Keyward honours the client address it sends.
 		root: (await create({ scopes: ["keys:verify"] })).secret,
+		customer: (
+			await create({
+				externalId: "cus_42",
+				meta: { plan: "pro" },
+				credits: { remaining: 5 },
+				rateLimits: [
+					{ name: "default", limit: 100, windowSeconds: 60 },
+					{ name: "burst", limit: 10, windowSeconds: 1 },
+				],
+			})
+		).secret,
 	};
 }
 
@@ -298,6 +309,37 @@ describe("when Keyward cannot answer, the log says what to check", () => {
 			vi.useRealTimers();
 			spy.mockRestore();
 		}
+	});
+});
+
+describe("the customer behind a key, in both transports", () => {
+	it("hands the handler externalId, meta, credits and every limit; spends `cost`; refuses USAGE_EXCEEDED with 429", async () => {
+		const k = await keys();
+		for (const service of [env.KEYWARD, "https://keyward.test"] as const) {
+			const options = {
+				service,
+				requiredScopes: ["invoices:read"],
+				fetch: appFetch(keywardApp.app),
+				cost: (r: Request) => (r.url.endsWith("/export") ? 2 : 1),
+				ratelimits: ["default" as const, { name: "burst", cost: 1 }],
+			};
+			const ok = await verifyRequest(
+				new Request("https://api.example.com/export", { headers: { "X-API-Key": k.customer } }),
+				options,
+			);
+			if (!ok.ok) throw new Error(`expected a verified key, got ${ok.code}`);
+			expect(ok.key).toMatchObject({ externalId: "cus_42", meta: { plan: "pro" }, serviceAccountId: null });
+			expect(ok.key.ratelimits.map((l) => l.name)).toEqual(["default", "burst"]);
+			expect(ok.key.credits?.remaining).toBeLessThanOrEqual(3);
+		}
+		// 5 credits, 2 spent per export call in each transport: 1 left, and the next export is refused.
+		const refused = await verifyRequest(
+			new Request("https://api.example.com/export", { headers: { "X-API-Key": k.customer } }),
+			{ service: env.KEYWARD, cost: 2 },
+		);
+		expect(refused).toMatchObject({ ok: false, code: "USAGE_EXCEEDED", status: 429 });
+		if (refused.ok) throw new Error("expected a denial");
+		expect(refused.problem.type).toBe("https://keyward.dev/problems/quota-exceeded");
 	});
 });
 

@@ -20,6 +20,7 @@ export async function expectProblem(res: Response, status: number, type?: string
 		status: number;
 		detail: string;
 		requestId: string;
+		code?: string;
 		errors?: { path: string; message: string }[];
 	};
 	expect(body.status).toBe(status);

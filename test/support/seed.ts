@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import type { Role } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
-import { accounts, apiKeys, invitations, memberships, users, webhooks } from "../../src/db/schema";
+import { accounts, apiKeys, invitations, memberships, serviceAccounts, users, webhooks } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { generateApiKey, hashApiKey, keyStart } from "../../src/keys/format";
 import type { Clock } from "../../src/platform/clock";
@@ -26,6 +26,8 @@ export interface SeededAccount {
 	users: Record<Role | "stranger" | "demoted", SeededUser>;
 	invitationId: string;
 	webhookId: string;
+	/** A readonly service account made by the owner, with no keys. */
+	serviceAccountId: string;
 	/**
 	 * One key created by each of owner, admin and member (ids), one the admin made with `keys:read`
 	 * only (a key the management keys may rotate: it fits inside them), and management keys (secrets).
@@ -41,7 +43,18 @@ export async function seedKey(
 	scopes: string[],
 	now: Date,
 	environment: "production" | "staging" | "development" | "ci" = "staging",
-	options: { ipAllowlist?: string[]; rateLimit?: number; windowSeconds?: number; lifetimeDays?: number } = {},
+	options: {
+		ipAllowlist?: string[];
+		rateLimit?: number;
+		windowSeconds?: number;
+		lifetimeDays?: number;
+		/** Named limits (the first also fills the single-limit columns). */
+		rateLimits?: { name: string; limit: number; windowSeconds: number }[];
+		credits?: { remaining: number; refill?: { amount: number; interval: "daily" | "monthly" } };
+		serviceAccountId?: string;
+		/** Disabled by this user. */
+		disabledBy?: string;
+	} = {},
 ) {
 	const secret = generateApiKey(accountId, environment === "production" ? "live" : "test");
 	const id = newId("key");
@@ -57,8 +70,21 @@ export async function seedKey(
 		createdBy,
 		expiresAt: new Date(now.getTime() + (options.lifetimeDays ?? 30) * 86_400_000),
 		ipAllowlist: options.ipAllowlist ?? [],
-		rateLimit: options.rateLimit ?? 1000,
-		rateLimitWindowSeconds: options.windowSeconds ?? 3600,
+		rateLimit: options.rateLimits?.[0]?.limit ?? options.rateLimit ?? 1000,
+		rateLimitWindowSeconds: options.rateLimits?.[0]?.windowSeconds ?? options.windowSeconds ?? 3600,
+		rateLimits: options.rateLimits ?? null,
+		credits: options.credits
+			? {
+					remaining: options.credits.remaining,
+					refill: options.credits.refill ?? null,
+					version: 1,
+					pool: id,
+					setAt: now.getTime(),
+				}
+			: null,
+		serviceAccountId: options.serviceAccountId ?? null,
+		disabledAt: options.disabledBy ? now : null,
+		disabledBy: options.disabledBy ?? null,
 	});
 	return { id, secret };
 }
@@ -139,5 +165,14 @@ export async function seedAccount(
 		createdAt: now,
 		createdBy: seeded.owner.id,
 	});
-	return { accountId, users: seeded, invitationId, webhookId, keyIds, apiKeys: apiKeysBy };
+	const serviceAccountId = newId("svc");
+	await db.insert(serviceAccounts).values({
+		id: serviceAccountId,
+		accountId,
+		name: "seeded service",
+		role: "readonly",
+		createdBy: seeded.owner.id,
+		createdAt: now,
+	});
+	return { accountId, users: seeded, invitationId, webhookId, serviceAccountId, keyIds, apiKeys: apiKeysBy };
 }

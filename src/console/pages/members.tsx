@@ -29,6 +29,9 @@ async function membersPage(
 		me.api.call((api) => api.members.list({ accountId, query: { limit: 100 } })),
 		me.api.call((api) => api.invitations.list({ accountId, query: { limit: 100 } })),
 	]);
+	const everyone = members.ok ? members.data.data : [];
+	const people = everyone.filter((m) => m.type !== "service_account");
+	const services = everyone.filter((m) => m.type === "service_account");
 	const errors = fieldErrors(extra.problem);
 	const base = `/console/a/${accountId}/members`;
 	const done = ui.doneOf(c, DONE);
@@ -44,7 +47,7 @@ async function membersPage(
 					caption="People in this account"
 					columns={["Name", "Role", "Strongest factor", "Last active", "Actions"]}
 					empty="Only you so far. Invite the people who work on this account below."
-					rows={(members.ok ? members.data.data : []).map((m) => [
+					rows={people.map((m) => [
 						<>
 							{m.name}
 							<br />
@@ -86,6 +89,16 @@ async function membersPage(
 					])}
 				/>
 			</section>
+			{services.length > 0 && (
+				<section>
+					<Table
+						caption="Service accounts (non-human members that own keys; managed through the API)"
+						columns={["Name", "Role", "Last key use"]}
+						empty=""
+						rows={services.map((m) => [m.name, m.role, ui.formatTime(m.lastActiveAt)])}
+					/>
+				</section>
+			)}
 			<section>
 				<h2>Invite someone</h2>
 				<form method="post" action={`/console/a/${accountId}/invitations`}>

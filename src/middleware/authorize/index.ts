@@ -18,6 +18,7 @@ const DETAILS: Record<CredentialProblem, string> = {
 	session_revoked: "The session was ended; sign in again",
 	key_revoked: "The API key was revoked; use a current key",
 	key_expired: "The API key has expired; rotate it or create a new one",
+	key_disabled: "The API key is disabled; someone who manages it can enable it again",
 };
 
 /** The 401 for a request without a usable credential; its `code` says why (RFC 6750's `error` too). */
@@ -104,7 +105,7 @@ const accountGate =
 		if (!membership) throw new ApiError("not-found", { detail: "No such account" });
 		c.get("audit").accountId = membership.accountId;
 		enforceAccountPolicies(c, principal, membership);
-		touchMembership(c, principal.userId, membership);
+		if (!principal.serviceAccount) touchMembership(c, principal.userId, membership);
 		if (principal.type === "key") {
 			// A key reaches the management API only through its reserved scope, and never beyond its creator's role.
 			const scope = reservedScopeFor(permission);
