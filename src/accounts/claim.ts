@@ -3,13 +3,22 @@
  * address is verified, that account grants nothing (the gate refuses every
  * granting route). When the real owner later proves the address through a
  * password reset, whatever was set up before the proof is undone: the
- * accounts the user owns lose their keys, invitations, webhooks, other members
- * and any lockdown, and the user's second factor and passkeys (possibly the
+ * accounts the user owns lose their keys, invitations, webhooks, other members,
+ * service accounts and any lockdown, and the user's second factor and passkeys (possibly the
  * squatter's) are removed. The reset itself ends every session.
  */
-import { and, eq, gte, inArray, isNull, ne } from "drizzle-orm";
+import { and, eq, gte, inArray, isNull, ne, or } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, apiKeys, invitations, memberships, recoveryCodes, users, webhooks } from "../db/schema";
+import {
+	accounts,
+	apiKeys,
+	invitations,
+	memberships,
+	recoveryCodes,
+	serviceAccounts,
+	users,
+	webhooks,
+} from "../db/schema";
 import { removePasskeysStatements } from "../identity/passkeys";
 import { revokeAccountKeys, revokeKeyRows } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
@@ -49,6 +58,8 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
 					db.delete(invitations).where(inOwned(invitations)),
 					db.delete(webhooks).where(inOwned(webhooks)),
 					db.delete(memberships).where(and(inOwned(memberships), ne(memberships.userId, userId))),
+					// Their keys went with every key of the account above; a squatter's service account goes too.
+					db.delete(serviceAccounts).where(inOwned(serviceAccounts)),
 					// A squatter's lockdown would otherwise hold the real owner out of key creation.
 					db.update(accounts).set({ lockedDownAt: null, lockedDownReason: null }).where(inArray(accounts.id, owned)),
 				]
@@ -64,10 +75,25 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
  * trail shows it); an attacker who held the session earlier is the owner's to review.
  */
 export async function undoSetUpSince(env: Env, db: Database, userId: string, since: Date, now: Date) {
+	// Service accounts the intruder made go, with every key of theirs (whoever made it).
+	const services = (
+		await db
+			.select({ id: serviceAccounts.id })
+			.from(serviceAccounts)
+			.where(and(eq(serviceAccounts.createdBy, userId), gte(serviceAccounts.createdAt, since)))
+	).map((s) => s.id);
 	const keys = await db
 		.select()
 		.from(apiKeys)
-		.where(and(eq(apiKeys.createdBy, userId), gte(apiKeys.createdAt, since), isNull(apiKeys.revokedAt)));
+		.where(
+			and(
+				isNull(apiKeys.revokedAt),
+				or(
+					and(eq(apiKeys.createdBy, userId), gte(apiKeys.createdAt, since)),
+					services.length > 0 ? inArray(apiKeys.serviceAccountId, services) : undefined,
+				),
+			),
+		);
 	const { revoked, results } = await revokeKeyRows({ env, db, now }, keys, "takeover_reported", [
 		db
 			.delete(invitations)
@@ -79,6 +105,7 @@ export async function undoSetUpSince(env: Env, db: Database, userId: string, sin
 			.returning({ id: webhooks.id }),
 		// A passkey the intruder added would sign them back in without any password.
 		...removePasskeysStatements(db, userId, since),
+		...(services.length > 0 ? [db.delete(serviceAccounts).where(inArray(serviceAccounts.id, services))] : []),
 	]);
 	return {
 		keysRevoked: revoked.length,
@@ -86,5 +113,6 @@ export async function undoSetUpSince(env: Env, db: Database, userId: string, sin
 		webhooksDeleted: results[1].length,
 		// Not `passkeys…`: the audit scrubber redacts any field named like a password.
 		webauthnRemoved: results[2].length,
+		serviceAccountsDeleted: services.length,
 	};
 }

@@ -303,6 +303,10 @@ const serviceAccountExists = async (db: Database, accountId: string, id: string)
 export async function updateKey(lc: Lifecycle, issuer: KeyIssuer, key: KeyRow, change: KeyChange): Promise<KeyRow> {
 	const { env, db, now } = lc;
 	if (key.revokedAt) throw new ApiError("conflict", { detail: "A revoked key cannot change" });
+	if (change.credits !== undefined && key.rotatedTo)
+		throw new ApiError("conflict", {
+			detail: "A rotated key spends its successor's credits: set them on the successor",
+		});
 	const enabling = change.enabled === true && key.disabledAt !== null;
 	const disabling = change.enabled === false && key.disabledAt === null;
 	const next: KeyRow = {

@@ -2,7 +2,15 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { accounts, invitations, memberships, recoveryCodes, users, webhooks } from "../../src/db/schema";
+import {
+	accounts,
+	invitations,
+	memberships,
+	recoveryCodes,
+	serviceAccounts,
+	users,
+	webhooks,
+} from "../../src/db/schema";
 import { newId } from "../../src/platform/ids";
 import { enrolTotp, identityHarness, PASSWORD } from "../support/identity";
 import { expectProblem, jsonRequest } from "../support/request";
@@ -69,6 +77,19 @@ describe("an unverified address grants nothing, and claiming it undoes what was 
 			createdAt: h.clock.now(),
 			createdBy: squatter.userId,
 		});
+		// A service account with a key: an identity meant to outlive the squatter.
+		const svcId = newId("svc");
+		await db.insert(serviceAccounts).values({
+			id: svcId,
+			accountId: squatter.accountId,
+			name: "planted",
+			role: "admin",
+			createdBy: squatter.userId,
+			createdAt: h.clock.now(),
+		});
+		const svcKey = await seedKey(squatter.accountId, squatter.userId, ["data:read"], h.clock.now(), "staging", {
+			serviceAccountId: svcId,
+		});
 		// A lockdown the squatter pressed would otherwise keep the real owner from ever making keys.
 		await h.request(
 			`/v1/accounts/${squatter.accountId}/lockdown`,
@@ -91,6 +112,12 @@ describe("an unverified address grants nothing, and claiming it undoes what was 
 		).toBe(204);
 
 		expect(await verify()).toBe("REVOKED");
+		expect((await (await h.post("/v1/keys/verify", { key: svcKey.secret })).json<{ code: string }>()).code).toBe(
+			"REVOKED",
+		);
+		expect(await db.select().from(serviceAccounts).where(eq(serviceAccounts.accountId, squatter.accountId))).toEqual(
+			[],
+		);
 		expect(await db.select().from(invitations).where(eq(invitations.accountId, squatter.accountId))).toEqual([]);
 		expect(await db.select().from(webhooks).where(eq(webhooks.accountId, squatter.accountId))).toEqual([]);
 		const left = await db.select().from(memberships).where(eq(memberships.accountId, squatter.accountId));

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { apiKeys, invitations, webhooks } from "../../src/db/schema";
+import { apiKeys, invitations, serviceAccounts, webhooks } from "../../src/db/schema";
 import { emailThrottle } from "../../src/durable/address";
 import { describeAgent } from "../../src/identity/new-device";
 import { throttleKeyOf } from "../../src/security/cidr";
@@ -48,7 +48,7 @@ describe("account takeover, second attack round", () => {
 		expect((await h.outbox(next)).some((m) => m.subject.includes("reset"))).toBe(false);
 	});
 
-	it("a cancel undoes what the user made since the change started: keys, invitations, webhooks", async () => {
+	it("a cancel undoes what the user made since the change started: keys, invitations, webhooks, service accounts", async () => {
 		const h = identityHarness();
 		const u = await h.signupVerified();
 		const auth = { Authorization: `Bearer ${u.token}` };
@@ -74,15 +74,38 @@ describe("account takeover, second attack round", () => {
 			),
 		];
 		for (const res of await Promise.all(planted)) expect(res.status, await res.clone().text()).toBe(201);
+		// A service account, and a key for it: an identity meant to outlive the intruder's session.
+		const svc = await h.request(
+			`${base}/service-accounts`,
+			jsonRequest("POST", { name: "planted", role: "admin" }, auth),
+		);
+		expect(svc.status).toBe(201);
+		const svcId = (await svc.json<{ serviceAccount: { id: string } }>()).serviceAccount.id;
+		const svcKey = await h.request(
+			`${base}/keys`,
+			jsonRequest(
+				"POST",
+				{ name: "planted-svc", environment: "staging", scopes: ["orders:read"], owner: { serviceAccountId: svcId } },
+				auth,
+			),
+		);
+		expect(svcKey.status).toBe(201);
 		const cancel = codeIn((await h.outbox(u.email)).find((m) => m.subject.includes("being changed"))?.text);
 		expect((await h.post("/v1/auth/email-change/cancel", { token: cancel })).status).toBe(204);
 		const keys = await db.select().from(apiKeys).where(eq(apiKeys.accountId, u.accountId));
 		expect(keys.find((k) => k.name === "planted")?.revokedReason).toBe("takeover_reported");
+		expect(keys.find((k) => k.name === "planted-svc")?.revokedReason).toBe("takeover_reported");
+		expect(await db.select().from(serviceAccounts).where(eq(serviceAccounts.accountId, u.accountId))).toEqual([]);
 		expect(keys.find((k) => k.name === "before")?.revokedAt).toBeNull();
 		expect(await db.select().from(invitations).where(eq(invitations.accountId, u.accountId))).toEqual([]);
 		expect(await db.select().from(webhooks).where(eq(webhooks.accountId, u.accountId))).toEqual([]);
 		const cancelled = h.audit.sent.find((e) => e.action === "auth.email_change.cancelled");
-		expect(cancelled?.metadata).toMatchObject({ keysRevoked: 1, invitationsDeleted: 1, webhooksDeleted: 1 });
+		expect(cancelled?.metadata).toMatchObject({
+			keysRevoked: 2,
+			invitationsDeleted: 1,
+			webhooksDeleted: 1,
+			serviceAccountsDeleted: 1,
+		});
 	});
 
 	it('"this wasn\'t me" signs the user out everywhere and stops the password working', async () => {

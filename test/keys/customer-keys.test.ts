@@ -138,6 +138,8 @@ describe("credits", () => {
 		expect((await verify(successor)).body.credits).toEqual({ remaining: 0 });
 		expect((await verify(secret)).body.code).toBe("USAGE_EXCEEDED");
 		expect((await verify(successor)).body.code).toBe("USAGE_EXCEEDED");
+		// The balance is set on the successor; the old key's would race it.
+		expect((await patch(s, owner(s), key.id, { credits: { remaining: 9 } })).status).toBe(409);
 	});
 
 	it("across an abort of every object mid-burst, never one credit too many, and at most the reserve too few", async () => {
