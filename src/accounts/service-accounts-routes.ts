@@ -5,7 +5,16 @@ import { callerMembership } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
-import { FreeText, Id, IssuedId, jsonBody, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
+import {
+	FreeText,
+	hasControlCharacters,
+	Id,
+	IssuedId,
+	jsonBody,
+	jsonContent,
+	problemResponses,
+	Timestamp,
+} from "../routes/openapi-shared";
 import { AccountParams, AssignableRole } from "./schemas";
 import {
 	createServiceAccount,
@@ -28,7 +37,7 @@ const Description = z
 	.string()
 	.trim()
 	.max(500)
-	.refine((v) => !/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u.test(v), {
+	.refine((v) => !hasControlCharacters(v), {
 		message: "Control characters (line breaks, tabs, bidi overrides) are not allowed",
 	})
 	.openapi({ description: "What it is for: at most 500 characters, no control characters", example: "Runs invoicing" });
@@ -216,11 +225,12 @@ export function registerServiceAccounts(app: App) {
 		const current = await loadServiceAccount(c, accountId, serviceAccountId);
 		const input = c.req.valid("json");
 		const updated = await updateServiceAccount(lc, actorOf(c, accountId), current, input);
-		c.get("audit").record({
-			action: "service_account.updated",
-			target: { type: "service_account", id: updated.id },
-			metadata: { changed: Object.keys(input), ...(input.role ? { from: current.role, to: updated.role } : {}) },
-		});
+		if (updated !== current)
+			c.get("audit").record({
+				action: "service_account.updated",
+				target: { type: "service_account", id: updated.id },
+				metadata: { changed: Object.keys(input), ...(input.role ? { from: current.role, to: updated.role } : {}) },
+			});
 		const stats = await serviceAccountKeyStats(lc.db, accountId, lc.now);
 		return c.json({ serviceAccount: publicServiceAccount(updated, stats) }, 200);
 	});

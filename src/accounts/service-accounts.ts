@@ -93,6 +93,11 @@ export async function updateServiceAccount(
 	change: { name?: string; role?: AssignableRole; description?: string },
 ): Promise<ServiceAccountRow> {
 	if (change.role) refuseRole(actor, change.role);
+	const unchanged =
+		(change.name ?? current.name) === current.name &&
+		(change.description ?? current.description) === current.description &&
+		(change.role ?? current.role) === current.role;
+	if (unchanged) return current;
 	const { db } = lc;
 	const [updated] = await db
 		.update(serviceAccounts)
@@ -125,10 +130,11 @@ export async function updateServiceAccount(
 }
 
 /**
- * Deletes a service account and revokes its keys, in one step: the object is told first (a
- * revocation before D1, as for every key), then one D1 batch deletes the row, if the caller may
- * still manage service accounts, together with the conditional revocations. A retry after a
- * failure finds the row gone and the keys still live, and revokes them.
+ * Deletes a service account, then revokes its keys. The deletion goes first (if the caller may
+ * still manage service accounts): from its commit on, no key can be made or rotated for it (both
+ * check it exists in their own write), so the keys selected after it are all it will ever have,
+ * a successor rotated in just before included. They are revoked the usual way, the object first.
+ * A retry after a failure between the two finds the row gone and the keys live, and revokes them.
  */
 export async function deleteServiceAccount(
 	lc: Lifecycle,
@@ -137,27 +143,29 @@ export async function deleteServiceAccount(
 	id: string,
 ): Promise<{ deleted: boolean; keysRevoked: number }> {
 	const { db } = lc;
-	const { revoked, results } = await revokeAccountKeys(
-		lc,
-		accountId,
-		"service_account_deleted",
-		{ serviceAccountId: id },
-		[
-			db
-				.delete(serviceAccounts)
-				.where(
-					and(
-						eq(serviceAccounts.id, id),
-						eq(serviceAccounts.accountId, accountId),
-						stillAllowed(accountId, actor.userId, PERMISSION),
-					),
-				)
-				.returning({ id: serviceAccounts.id }),
-		],
-	);
-	const [deleted] = results;
+	const deleted = await db
+		.delete(serviceAccounts)
+		.where(
+			and(
+				eq(serviceAccounts.id, id),
+				eq(serviceAccounts.accountId, accountId),
+				stillAllowed(accountId, actor.userId, PERMISSION),
+			),
+		)
+		.returning({ id: serviceAccounts.id });
+	const stillThere = deleted.length === 0 && (await getServiceAccountRow(db, accountId, id));
+	if (stillThere) throw new ApiError("forbidden", { detail: "Your membership of this account changed meanwhile" });
+	const { revoked } = await revokeAccountKeys(lc, accountId, "service_account_deleted", { serviceAccountId: id });
 	return { deleted: deleted.length === 1, keysRevoked: revoked.length };
 }
+
+const getServiceAccountRow = async (db: Database, accountId: string, id: string) =>
+	(
+		await db
+			.select({ id: serviceAccounts.id })
+			.from(serviceAccounts)
+			.where(and(eq(serviceAccounts.id, id), eq(serviceAccounts.accountId, accountId)))
+	).length > 0;
 
 export const listServiceAccounts = (db: Database, accountId: string) =>
 	db

@@ -35,7 +35,7 @@ const NOT_SECRET = new Set(["statuscode", "errorcode", "countrycode", "reasoncod
 // Credentials of other systems and credential-bearing URLs; Keyward's own formats come from
 // SECRET_FORMATS, the same module that mints them.
 const CREDENTIAL_VALUE =
-	/\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&](token|secret|code|key|password)=|-----BEGIN [A-Z ]*PRIVATE KEY|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}|[sr]k_(live|test)_[A-Za-z0-9]{16,}|xox[abpr]-[\w-]{10,})/i;
+	/\bbearer\s+\S+|\bbasic\s+[A-Za-z0-9+/=]{8,}|otpauth:\/\/|[?&]([\w-]*[_-])?(token|secret|code|key|password)=|-----BEGIN [A-Z ]*PRIVATE KEY|LS0tLS1CRUdJT|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}|[sr]k_(live|test)_[A-Za-z0-9]{16,}|xox[abpr]-[\w-]{10,})/i;
 
 /**
  * A value that is, or carries, a credential: one of Keyward's own formats, a bearer or basic
@@ -44,7 +44,19 @@ const CREDENTIAL_VALUE =
  * metadata) refuse them.
  */
 export const looksLikeCredential = (value: string): boolean =>
-	CREDENTIAL_VALUE.test(value) || containsMintedSecret(value);
+	CREDENTIAL_VALUE.test(value) ||
+	containsMintedSecret(value) ||
+	(percentDecoded(value) !== value && looksLikeCredential(percentDecoded(value)));
+
+/** The value with its percent-escapes decoded (once), or itself when it has none or they are malformed. */
+function percentDecoded(value: string): string {
+	if (!value.includes("%")) return value;
+	try {
+		return decodeURIComponent(value);
+	} catch {
+		return value;
+	}
+}
 const EMAIL_VALUE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const PERSONAL_NAME = new Set([
 	"name",

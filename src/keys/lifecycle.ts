@@ -92,7 +92,7 @@ const grantOf = (row: KeyRow): KeyGrant => ({
 	ipAllowlist: row.ipAllowlist,
 	limits: limitsOfRow(row),
 	expiresAt: row.expiresAt.getTime(),
-	credits: row.credits ? { remaining: row.credits.remaining, refill: row.credits.refill } : null,
+	credits: row.credits ? { pool: row.credits.pool } : null,
 	enabled: row.disabledAt === null,
 });
 
@@ -104,14 +104,28 @@ function limitColumns(limits: NamedLimit[]) {
 	return { rateLimit: first.limit, rateLimitWindowSeconds: first.windowSeconds, rateLimits: single ? null : limits };
 }
 
-/** A credit plan as set now: a new version of the pool's balance. */
-const creditPlan = (input: CreditsInput, pool: string, previous: CreditPlan | null, now: Date): CreditPlan => ({
-	remaining: input.remaining,
-	refill: input.refill ?? null,
-	version: (previous?.version ?? 0) + 1,
-	pool,
-	setAt: now.getTime(),
-});
+/**
+ * A credit plan as set now: a new version of the pool's balance, which replaces the live one. The
+ * version is the time it was set with the key's row version below it (each write of a row bumps
+ * that, so two settings of one key in one millisecond still order), and never below the last one
+ * plus one: higher than any earlier setting of the pool, even after credits were removed.
+ */
+function creditPlan(
+	input: CreditsInput,
+	pool: string,
+	previous: CreditPlan | null,
+	now: Date,
+	rowVersion: number,
+): CreditPlan {
+	const stamped = now.getTime() * 1024 + (rowVersion % 1024);
+	return {
+		remaining: input.remaining,
+		refill: input.refill ?? null,
+		version: Math.max((previous?.version ?? 0) + 1, stamped),
+		pool,
+		setAt: now.getTime(),
+	};
+}
 
 function refuse(refusals: FieldError[]): void {
 	if (refusals.length === 0) return;
@@ -218,9 +232,13 @@ export async function createKey(
 		null,
 	);
 	const { secret } = minted;
+	// A key with credits makes keys that spend its own balance: more balances would be more uses.
+	const inherited = issuer.type === "key" ? issuer.creditPlan : null;
+	if (inherited && attributes.credits)
+		refuse([{ path: "credits", message: "The calling key has credits: the keys it makes spend its balance" }]);
 	const row: KeyRow = {
 		...minted.row,
-		credits: attributes.credits ? creditPlan(attributes.credits, minted.row.id, null, now) : null,
+		credits: inherited ?? (attributes.credits ? creditPlan(attributes.credits, minted.row.id, null, now, 0) : null),
 	};
 	refuse(grantRefusals(issuer, grantOf(row)));
 	// A service account's key is capped by the service account's role, not its creator's.
@@ -322,12 +340,17 @@ export async function updateKey(lc: Lifecycle, issuer: KeyIssuer, key: KeyRow, c
 				? key.credits
 				: change.credits === null
 					? null
-					: creditPlan(change.credits, key.credits?.pool ?? key.id, key.credits, now),
+					: creditPlan(change.credits, key.credits?.pool ?? key.id, key.credits, now, key.version + 1),
 		disabledAt: enabling ? null : disabling ? now : key.disabledAt,
 		disabledBy: enabling ? null : disabling ? issuer.userId : key.disabledBy,
 	};
-	refuse(changeRefusals(issuer, grantOf(key), grantOf(next)));
-	if (key.serviceAccountId && excessOverKey(grantOf(key), grantOf(next)).length > 0) {
+	// Setting credits sets the balance, so it can hand back what was spent: always a grant.
+	const settingCredits = change.credits !== undefined && change.credits !== null;
+	const widens = settingCredits || excessOverKey(grantOf(key), grantOf(next)).length > 0;
+	refuse(widens ? grantRefusals(issuer, grantOf(next)) : changeRefusals(issuer, grantOf(key), grantOf(next)));
+	if (settingCredits && issuer.type === "key" && (issuer.creditPlan || issuer.keyId === key.id))
+		refuse([{ path: "credits", message: "A key sets no credits on itself, and a key with credits sets none at all" }]);
+	if (key.serviceAccountId && widens) {
 		assertMayEmpowerServiceAccount(issuer, key.serviceAccountId);
 		const owner = await getServiceAccount(db, key.accountId, key.serviceAccountId);
 		if (!owner) throw new ApiError("conflict", { detail: "The key's service account is gone" });
@@ -337,7 +360,7 @@ export async function updateKey(lc: Lifecycle, issuer: KeyIssuer, key: KeyRow, c
 		throw new ApiError("forbidden", {
 			detail: "Someone else disabled this key: only they or an admin can enable it again",
 		});
-	if (excessOverKey(grantOf(key), grantOf(next)).length > 0 && needsFreshProof(issuer, grantOf(next)))
+	if (widens && needsFreshProof(issuer, grantOf(next)))
 		throw reauthenticationRequired("widen a key that reaches the management API");
 	const unchanged =
 		next.name === key.name &&
@@ -405,7 +428,9 @@ export async function rotateKey(
 	const { env, db, now } = lc;
 	if (key.disabledAt) throw new ApiError("conflict", { detail: "A disabled key cannot be rotated; enable it first" });
 	const attributes: KeyAttributes = { ...key, rateLimits: limitsOfRow(key) };
-	const expiresAt = lifetimeEnd(issuer, now, policy.lifetimeDays);
+	// A short-lived key (under a day) is succeeded by one as short-lived; others get the policy's lifetime.
+	const ownLifetimeDays = (key.expiresAt.getTime() - key.createdAt.getTime()) / DAY_MS;
+	const expiresAt = lifetimeEnd(issuer, now, ownLifetimeDays < 1 ? ownLifetimeDays : policy.lifetimeDays);
 	const minted = await mintRow(env, key.accountId, attributes, issuer.userId, now, expiresAt, key.id);
 	const { secret } = minted;
 	// The successor spends the same balance as the old key (one pool along the chain), never a copy of it.
@@ -437,6 +462,11 @@ export async function rotateKey(
 					// With a grace period the old key stays live beside its successor: at the cap that is one
 					// too many, so a chain of rotations cannot outgrow it (a rotation without grace can).
 					policy.graceMs > 0 ? sql`NOT ${overKeyCap(key.accountId, maxKeysPerAccount(env) - 1, now)}` : undefined,
+					// A service account's key is rotated only while the service account exists: a rotation
+					// racing its deletion cannot leave a live successor behind.
+					key.serviceAccountId
+						? sql`EXISTS (SELECT 1 FROM ${serviceAccounts} WHERE ${serviceAccounts.id} = ${key.serviceAccountId})`
+						: undefined,
 				),
 			)
 			.returning(),

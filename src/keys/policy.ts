@@ -13,7 +13,7 @@ import { type Role, roleMayGrantScope } from "../auth/permissions";
 import { type KeyRecord, limitsOf } from "../durable/key-store";
 import type { FieldError } from "../problems";
 import { allowlistWithin } from "../security/cidr";
-import type { CreditRefill } from "../security/credits";
+import type { CreditPlan } from "../security/credits";
 import { isReservedScope, scopeCovered } from "../security/scopes";
 import type { NamedLimit } from "../security/sliding-window";
 
@@ -25,31 +25,27 @@ export interface KeyGrant {
 	/** Every rate limit of the key (at least one). */
 	limits: readonly NamedLimit[];
 	expiresAt: number;
-	/** Its credits as set (null: unlimited). */
-	credits: { remaining: number; refill: CreditRefill | null } | null;
+	/** The credit balance it spends (null: unlimited). */
+	credits: { pool: string } | null;
 	/** False while disabled: enabling a key hands its powers back. */
 	enabled: boolean;
 }
 
-/** `grant`'s limits are at least as tight as `bound`'s: each of bound's is met by one of grant's (fewer uses over a window at least as long). */
+/**
+ * `grant`'s limits are at least as tight as `bound`'s: each of bound's is met by one of grant's
+ * of the same name (a verify checks limits by name, so a renamed copy would be skipped) with no
+ * more uses over a window at least as long.
+ */
 export const limitsWithin = (grant: readonly NamedLimit[], bound: readonly NamedLimit[]): boolean =>
-	bound.every((b) => grant.some((g) => g.limit <= b.limit && g.windowSeconds >= b.windowSeconds));
+	bound.every((b) => grant.some((g) => g.name === b.name && g.limit <= b.limit && g.windowSeconds >= b.windowSeconds));
 
-/** The most a balance under these credits can ever hold. */
-const creditCeiling = (c: NonNullable<KeyGrant["credits"]>) => Math.max(c.remaining, c.refill?.amount ?? 0);
-
-/** `grant`'s credits never allow more uses than `bound`'s (unlimited allows everything). */
-export function creditsWithin(grant: KeyGrant["credits"], bound: KeyGrant["credits"]): boolean {
-	if (!bound) return true;
-	if (!grant) return false;
-	if (creditCeiling(grant) > creditCeiling(bound)) return false;
-	if (!grant.refill) return true;
-	if (!bound.refill) return false;
-	return (
-		grant.refill.amount <= bound.refill.amount &&
-		(grant.refill.interval === "monthly" || bound.refill.interval === "daily")
-	);
-}
+/**
+ * `grant` never allows more uses than `bound`'s credits: unlimited bounds nothing; otherwise the
+ * grant spends the very same balance. A separate balance of any size would add uses, and setting
+ * credits sets (refills) a balance, so a key with credits makes only keys that share its own.
+ */
+export const creditsWithin = (grant: KeyGrant["credits"], bound: KeyGrant["credits"]): boolean =>
+	!bound || grant?.pool === bound.pool;
 
 /** A key's record, as the account's object holds it, seen as a grant (the calling key's bound). */
 export const grantOfRecord = (key: KeyRecord): KeyGrant => ({
@@ -58,7 +54,7 @@ export const grantOfRecord = (key: KeyRecord): KeyGrant => ({
 	ipAllowlist: key.ipAllowlist,
 	limits: limitsOf(key),
 	expiresAt: key.expiresAt,
-	credits: key.credits ? { remaining: key.credits.remaining, refill: key.credits.refill } : null,
+	credits: key.credits ? { pool: key.credits.pool } : null,
 	enabled: key.enabled !== false,
 });
 
@@ -66,7 +62,7 @@ export const grantOfRecord = (key: KeyRecord): KeyGrant => ({
 export type KeyIssuer =
 	/** `provedRecently`: the session proved itself within the recent-authentication window (src/auth/recent-auth.ts). */
 	| { type: "user"; userId: string; role: Role; provedRecently: boolean }
-	| { type: "key"; userId: string; role: Role; keyId: string; key: KeyGrant };
+	| { type: "key"; userId: string; role: Role; keyId: string; key: KeyGrant; creditPlan: CreditPlan | null };
 
 /** Reserved scopes the issuer's role does not hold. */
 export function scopesBeyondRole(role: Role, scopes: readonly string[]): FieldError[] {
@@ -92,7 +88,10 @@ export function excessOverKey(issuer: KeyGrant, grant: KeyGrant): FieldError[] {
 			message: `Each of the calling key's limits (${issuer.limits.map((l) => `${l.limit} per ${l.windowSeconds} s`).join(", ")}) must be met by one at least as tight`,
 		});
 	if (!creditsWithin(grant.credits, issuer.credits))
-		out.push({ path: "credits", message: "Cannot allow more uses than the calling key's own credits" });
+		out.push({
+			path: "credits",
+			message: "The calling key has credits: keys it makes or changes spend its own balance, never another",
+		});
 	if (grant.enabled && !issuer.enabled) out.push({ path: "enabled", message: "The calling key is disabled" });
 	if (grant.expiresAt > issuer.expiresAt)
 		out.push({ path: "expiresInDays", message: "Cannot outlive the calling key" });

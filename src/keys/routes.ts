@@ -43,6 +43,8 @@ import {
 	issueKey,
 	keyCreatedAlert,
 	keyWithUsage,
+	publicKeyWithCredits,
+	refuseDroppedMetaKeys,
 	refuseWildcardInProduction,
 	requestedLimits,
 	rotateUnderPolicy,
@@ -356,6 +358,7 @@ function issuerOf(c: Context<AppEnv>, accountId: string): KeyIssuer {
 			role: membership.role,
 			keyId: principal.id,
 			key: grantOfRecord(principal.key),
+			creditPlan: principal.key.credits ?? null,
 		};
 	return { type: "user", userId: principal.userId, role: membership.role, provedRecently: provedRecently(c) };
 }
@@ -370,6 +373,7 @@ export function registerKeys(app: App) {
 	app.openapi(createKeyRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const lc = lifecycleOf(c);
+		refuseDroppedMetaKeys(await c.req.json());
 		const { row, secret } = await issueKey(lc, issuerOf(c, accountId), accountId, c.req.valid("json"));
 		c.get("audit").record({
 			action: "key.created",
@@ -383,7 +387,7 @@ export function registerKeys(app: App) {
 			},
 		});
 		raiseAlertFrom(c, keyCreatedAlert(row));
-		return c.json({ key: publicKey(row, lc.now, row.credits ? { [row.id]: row.credits.remaining } : {}), secret }, 201);
+		return c.json({ key: await publicKeyWithCredits(lc, row), secret }, 201);
 	});
 
 	app.openapi(listKeysRoute, async (c) => {
@@ -407,6 +411,7 @@ export function registerKeys(app: App) {
 		const key = await loadManagedKey(c, accountId, keyId);
 		if (input.scopes) refuseWildcardInProduction(key.environment, input.scopes);
 		checkMeta(input.meta);
+		refuseDroppedMetaKeys(await c.req.json());
 		const { enabled, rateLimit: _single, ...rest } = input;
 		const updated = await updateKey(lc, issuerOf(c, accountId), key, {
 			...rest,
@@ -418,7 +423,7 @@ export function registerKeys(app: App) {
 			c.get("audit").record({ action: "key.updated", target: { type: "key", id: key.id }, metadata: { changed } });
 		if (enabled !== undefined && (updated.disabledAt === null) !== (key.disabledAt === null))
 			c.get("audit").record({ action: enabled ? "key.enabled" : "key.disabled", target: { type: "key", id: key.id } });
-		return c.json({ key: publicKey(updated, lc.now) }, 200);
+		return c.json({ key: await publicKeyWithCredits(lc, updated) }, 200);
 	});
 
 	app.openapi(rotateKeyRoute, async (c) => {
@@ -439,7 +444,11 @@ export function registerKeys(app: App) {
 			},
 		});
 		return c.json(
-			{ key: publicKey(successor, lc.now), secret, previous: { id: key.id, expiresAt: previousExpiresAt } },
+			{
+				key: await publicKeyWithCredits(lc, successor),
+				secret,
+				previous: { id: key.id, expiresAt: previousExpiresAt },
+			},
 			201,
 		);
 	});

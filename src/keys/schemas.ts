@@ -112,13 +112,23 @@ export const ExternalId = z
 		example: "cus_8f3a21",
 	});
 
-export const KeyMeta = z.record(z.string().max(100), z.any()).openapi({
-	description:
-		"Your JSON object about the key (at most 4 KB as JSON, 8 levels), returned by a `VALID` verify. It must not " +
-		"hold a credential: a field named like a secret (`password`, `token`, `apiKey`, …) or a value that looks like " +
-		"one (a bearer header, a JWT, a private key, a vendor key) is refused with its path, never stored or scrubbed.",
-	example: { plan: "pro", region: "eu" },
-});
+export const KeyMeta = z
+	.record(
+		z
+			.string()
+			.max(100)
+			.refine((k) => !["__proto__", "constructor", "prototype"].includes(k), {
+				message: "__proto__, constructor and prototype cannot be field names",
+			}),
+		z.any(),
+	)
+	.openapi({
+		description:
+			"Your JSON object about the key (at most 4 KB as JSON, 8 levels), returned by a `VALID` verify. It must not " +
+			"hold a credential: a field named like a secret (`password`, `token`, `apiKey`, …) or a value that looks like " +
+			"one (a bearer header, a JWT, a private key, a vendor key) is refused with its path, never stored or scrubbed.",
+		example: { plan: "pro", region: "eu" },
+	});
 
 export const CreditsSchema = z
 	.strictObject({
@@ -144,6 +154,10 @@ export const CreditsSchema = z
 					description: "For `monthly`: the day of the month (1 to 31; in shorter months, their last day). Default 1.",
 					example: 1,
 				}),
+			})
+			.refine((r) => r.interval === "monthly" || r.day === undefined, {
+				path: ["day"],
+				message: "day is for a monthly refill only",
 			})
 			.nullable()
 			.optional()

@@ -64,6 +64,16 @@ export function requestedLimits(input: {
 	return input.rateLimit ? [{ name: "default", ...input.rateLimit }] : undefined;
 }
 
+/**
+ * Refuses a `meta` whose own `__proto__` key the schema dropped silently on parsing (zod skips it
+ * to avoid prototype pollution): the request as sent, read again from the parsed body.
+ */
+export function refuseDroppedMetaKeys(body: unknown): void {
+	const meta = body && typeof body === "object" ? (body as { meta?: unknown }).meta : undefined;
+	if (meta && typeof meta === "object" && Object.hasOwn(meta, "__proto__"))
+		throw validationError([{ path: "meta.__proto__", message: "__proto__ cannot be a field name" }]);
+}
+
 /** Refuses metadata that is too large or holds something that looks like a credential. */
 export function checkMeta(meta: JsonObject | null | undefined): void {
 	if (meta) {
@@ -150,4 +160,10 @@ export async function keyWithUsage(lc: Lifecycle, key: KeyRow) {
 	const lastUsedAt = lastUsed > 0 ? new Date(lastUsed).toISOString() : null;
 	const balances = credits === null ? {} : { [key.id]: credits };
 	return { key: { ...publicKey(key, lc.now, balances), lastUsedAt }, usage: { ...usage, lastUsedAt } };
+}
+
+/** A key's public record with its live credit balance (one object call, only for a key with credits). */
+export async function publicKeyWithCredits(lc: Lifecycle, row: KeyRow) {
+	const balances = row.credits ? await accountGuard(lc.env, row.accountId).creditsOf([row.id], lc.now.getTime()) : {};
+	return publicKey(row, lc.now, balances);
 }

@@ -180,6 +180,26 @@ describe("service accounts", () => {
 		}
 	});
 
+	it("rotations racing the service account's deletion leave no live key of it", async () => {
+		for (let run = 0; run < 10; run++) {
+			const s = await seedAccount(clock);
+			const svc = await made(s, "member");
+			const keys = await Promise.all(
+				Array.from({ length: 3 }, async () => (await (await keyFor(s, svc.id)).json<{ key: { id: string } }>()).key.id),
+			);
+			await Promise.all([
+				...keys.map((id) =>
+					t.request(`/v1/accounts/${s.accountId}/keys/${id}/rotate`, as(s.users.admin.token, "POST", {})),
+				),
+				t.request(`${base(s)}/${svc.id}`, as(s.users.owner.token, "DELETE")),
+			]);
+			const live = (await db.select().from(apiKeys).where(eq(apiKeys.serviceAccountId, svc.id))).filter(
+				(k) => k.revokedAt === null,
+			);
+			expect(live).toEqual([]);
+		}
+	});
+
 	it("the security report lists service accounts whose keys went unused for 90 days, with their keys' ages", async () => {
 		const local = new ManualClock("2026-06-01T00:00:00Z");
 		const app = testApp({ clock: local });

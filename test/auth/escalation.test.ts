@@ -217,14 +217,14 @@ const ESCALATIONS: Record<string, Entry> = {
 			},
 		},
 		{
-			what: "a key with credits mints a key with none (unlimited)",
+			what: "a key with credits mints a key with a balance of its own (as small as you like: it adds uses)",
 			expect: 403,
 			run: async (s) =>
 				send(
 					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", { credits: { remaining: 10 } }),
 					"POST",
 					keysPath(s),
-					newKey(),
+					newKey({ credits: { remaining: 1 } }),
 				),
 		},
 		{
@@ -236,6 +236,27 @@ const ESCALATIONS: Record<string, Entry> = {
 					"POST",
 					keysPath(s),
 					newKey({ credits: { remaining: 5, refill: { amount: 11, interval: "monthly" } } }),
+				),
+		},
+		{
+			what: "a key with a burst limit mints a key whose copy of it is renamed (verify checks limits by name)",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "admin", ["keys:write", "keys:read"], "staging", {
+						rateLimits: [
+							{ name: "default", limit: 1000, windowSeconds: 3600 },
+							{ name: "burst", limit: 5, windowSeconds: 1 },
+						],
+					}),
+					"POST",
+					keysPath(s),
+					newKey({
+						rateLimits: [
+							{ name: "default", limit: 1000, windowSeconds: 3600 },
+							{ name: "zzz", limit: 5, windowSeconds: 1 },
+						],
+					}),
 				),
 		},
 		{
@@ -310,6 +331,53 @@ const ESCALATIONS: Record<string, Entry> = {
 			run: async (s) => {
 				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { credits: { remaining: 10 } });
 				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, { credits: { remaining: 1000 } });
+			},
+		},
+		{
+			what: "a key with credits sets them again to the same value (a refill of what it spent)",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", { credits: { remaining: 10 } });
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, { credits: { remaining: 10 } });
+			},
+		},
+		{
+			what: "a key sets credits on itself (a key's credits are set by who manages it, never by the key)",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"]);
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, { credits: { remaining: 10 } });
+			},
+		},
+		{
+			what: "a key renames its own burst limit (so a verify naming it skips it)",
+			expect: 403,
+			run: async (s) => {
+				const secret = await keyOf(s, "admin", ["keys:write"], "staging", {
+					rateLimits: [
+						{ name: "default", limit: 1000, windowSeconds: 3600 },
+						{ name: "burst", limit: 5, windowSeconds: 1 },
+					],
+				});
+				return send(secret, "PATCH", `${keysPath(s)}/${await ownKeyId(s, secret)}`, {
+					rateLimits: [
+						{ name: "default", limit: 1000, windowSeconds: 3600 },
+						{ name: "zzz", limit: 5, windowSeconds: 1 },
+					],
+				});
+			},
+		},
+		{
+			what: "an admin's key refills a service account's key with its unchanged credits",
+			expect: 403,
+			run: async (s) => {
+				const svcKey = await seedKey(s.accountId, s.users.owner.id, ["data:read"], clock.now(), "staging", {
+					serviceAccountId: s.serviceAccountId,
+					credits: { remaining: 5 },
+				});
+				return send(await keyOf(s, "admin", ["keys:write", "data:*"]), "PATCH", `${keysPath(s)}/${svcKey.id}`, {
+					credits: { remaining: 5 },
+				});
 			},
 		},
 		{

@@ -142,6 +142,45 @@ describe("credits", () => {
 		expect((await patch(s, owner(s), key.id, { credits: { remaining: 9 } })).status).toBe(409);
 	});
 
+	it("removing credits and setting them again takes the new balance (a setting is never older than the last)", async () => {
+		const s = await seedAccount(clock);
+		const { secret, key } = await createKey(t, owner(s), s.accountId, { credits: { remaining: 1000 } });
+		await verify(secret);
+		expect((await patch(s, owner(s), key.id, { credits: null })).status).toBe(200);
+		expect((await verify(secret)).body.credits).toBeUndefined();
+		expect((await patch(s, owner(s), key.id, { credits: { remaining: 2 } })).status).toBe(200);
+		const codes = [];
+		for (let i = 0; i < 4; i++) codes.push((await verify(secret)).body.code);
+		expect(codes).toEqual(["VALID", "VALID", "USAGE_EXCEEDED", "USAGE_EXCEEDED"]);
+		// Set twice in one millisecond: the second still wins.
+		expect((await patch(s, owner(s), key.id, { credits: { remaining: 7 } })).status).toBe(200);
+		expect((await patch(s, owner(s), key.id, { credits: { remaining: 1 } })).status).toBe(200);
+		const read = await (await t.request(keyPath(s, key.id), as(owner(s)))).json<{ key: { credits: unknown } }>();
+		expect(read.key.credits).toEqual({ remaining: 1, refill: null });
+	});
+
+	it("keys a key with credits makes spend its balance: 3 children and the parent share 10 uses in all", async () => {
+		const s = await seedAccount(clock);
+		const parent = await createKey(t, owner(s), s.accountId, {
+			scopes: ["keys:write", "data:read"],
+			credits: { remaining: 10 },
+		});
+		const children: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			const res = await t.request(
+				keyPath(s),
+				as(parent.secret, "POST", { name: `child ${i}`, environment: "staging", scopes: ["data:read"] }),
+			);
+			expect(res.status).toBe(201);
+			children.push((await res.json<{ secret: string }>()).secret);
+		}
+		// The three creations were management API uses of the parent: 3 of its 10 credits.
+		const all = await Promise.all(
+			Array.from({ length: 40 }, (_, i) => verify(i % 4 === 3 ? parent.secret : (children[i % 4] as string))),
+		);
+		expect(all.filter((v) => v.body.code === "VALID")).toHaveLength(7);
+	});
+
 	it("across an abort of every object mid-burst, never one credit too many, and at most the reserve too few", async () => {
 		const s = await seedAccount(clock);
 		const credits = 1000;
@@ -309,6 +348,15 @@ describe("short-lived and disabled keys", () => {
 		expect(recorded).toEqual(["key.disabled", "key.enabled"]);
 	});
 
+	it("a short-lived key is rotated into a short-lived successor", async () => {
+		const s = await seedAccount(clock);
+		const { key } = await createKey(t, owner(s), s.accountId, { expiresIn: 600 });
+		const rotated = await t.request(`${keyPath(s, key.id)}/rotate`, as(owner(s), "POST", { gracePeriodHours: 0 }));
+		expect(rotated.status).toBe(201);
+		const successor = (await rotated.json<{ key: { expiresAt: string } }>()).key;
+		expect(Date.parse(successor.expiresAt) - clock.now().getTime()).toBe(600_000);
+	});
+
 	it("a member cannot enable their own key that an admin disabled; the admin can", async () => {
 		const s = await seedAccount(clock);
 		const { secret, key } = await createKey(t, s.users.member.token, s.accountId);
@@ -351,12 +399,38 @@ describe("the customer's id and metadata", () => {
 			[{ big: "x".repeat(4100) }, "meta"],
 			[["not", "an", "object"], "meta"],
 			[{ external: `kw_test_${"a".repeat(65)}` }, "meta.external"],
+			[{ [`kw_live_${"a".repeat(65)}`]: 1 }, `meta.kw_live_${"a".repeat(65)}`],
+			[{ unsigned: "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0" }, "meta.unsigned"],
+			[{ link: "https://x.example/?access%5Ftoken=abc" }, "meta.link"],
+			[{ pem: "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t" }, "meta.pem"],
+			[{ nested: { constructor: 1 } }, "meta.nested.constructor"],
 		];
 		for (const [meta, path] of cases) {
 			const res = await t.request(keyPath(s), as(owner(s), "POST", { ...base, meta }));
+			expect(res.status, JSON.stringify(meta)).toBe(400);
 			const problem = await expectProblem(res, 400);
 			expect(problem.errors?.map((e) => e.path)).toContain(path);
 		}
+		// What JSON.parse would quietly change: a __proto__ key, a number past a double, a lone surrogate.
+		for (const [raw, path] of [
+			['{"__proto__":{"x":1},"a":1}', "meta.__proto__"],
+			['{"big":1e400}', "meta.big"],
+			['{"s":"\\ud800"}', "meta.s"],
+		]) {
+			const body = `{"name":"k","environment":"staging","scopes":["data:read"],"meta":${raw}}`;
+			const res = await t.request(keyPath(s), {
+				method: "POST",
+				headers: { Authorization: `Bearer ${owner(s)}`, "Content-Type": "application/json" },
+				body,
+			});
+			expect(res.status, raw).toBe(400);
+			expect((await expectProblem(res, 400)).errors?.map((e) => e.path)).toContain(path);
+		}
+		const daily = await t.request(
+			keyPath(s),
+			as(owner(s), "POST", { ...base, credits: { remaining: 1, refill: { amount: 1, interval: "daily", day: 3 } } }),
+		);
+		expect((await expectProblem(daily, 400)).errors?.[0]?.path).toBe("credits.refill.day");
 		const long = await t.request(keyPath(s), as(owner(s), "POST", { ...base, externalId: "x".repeat(256) }));
 		expect((await expectProblem(long, 400)).errors?.[0]?.path).toBe("externalId");
 	});
