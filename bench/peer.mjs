@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { drive as driveLoop, json, run, signUpVerified, startStack } from "./stack.mjs";
+import { createBenchKey, drive as driveLoop, json, run, signUpVerified, startStack } from "./stack.mjs";
 
 // The children (`node`, `npx wrangler`) run on this Node (22), not whatever `node` is first on PATH.
 process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH}`;
@@ -138,20 +138,7 @@ try {
 		password: "bench passphrase that is long",
 		name: "Bench",
 	});
-	const created = await keyward.send(
-		`/v1/accounts/${account.id}/keys`,
-		json(
-			{
-				name: "bench",
-				environment: "staging",
-				scopes: ["bench:read"],
-				rateLimit: { limit: 1_000_000, windowSeconds: 60 },
-			},
-			{ Authorization: `Bearer ${session.token}` },
-		),
-	);
-	if (created.status !== 201) throw new Error(`keyward key creation failed: ${created.status} ${created.text}`);
-	const keywardKey = created.json().secret;
+	const keywardKey = await createBenchKey(keyward.send, session.token, account.id);
 	const keywardCheck = await keyward.send("/v1/keys/verify", json({ key: keywardKey, requiredScopes: ["bench:read"] }));
 	if (keywardCheck.status !== 200)
 		throw new Error(`keyward verify failed: ${keywardCheck.status} ${keywardCheck.text}`);

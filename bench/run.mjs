@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
 import {
+	createBenchKey,
 	drive as driveLoop,
 	json,
 	percentile,
@@ -105,41 +106,18 @@ let benchSession; // set by setupIdentity()
 async function setupIdentity() {
 	const email = `bench-${Date.now()}@example.com`;
 	const { session, account } = await signUpVerified(send, { email, password: BENCH_PASSWORD, name: "Bench" });
-	const created = await send(
-		`/v1/accounts/${account.id}/keys`,
-		json(
-			{
-				name: "bench",
-				environment: "staging",
-				scopes: ["bench:read"],
-				rateLimit: { limit: 1_000_000, windowSeconds: 60 },
-			},
-			{ Authorization: `Bearer ${session.token}` },
-		),
-	);
-	if (created.status !== 201) throw new Error(`key creation failed: ${created.status}`);
-	const apiKey = created.json().secret;
+	const apiKey = await createBenchKey(send, session.token, account.id);
 	// A customer's key (issue #23): credits spent and two named limits checked on every verify.
-	const customer = await send(
-		`/v1/accounts/${account.id}/keys`,
-		json(
-			{
-				name: "bench customer",
-				environment: "staging",
-				scopes: ["bench:read"],
-				externalId: "cus_bench",
-				meta: { plan: "bench" },
-				credits: { remaining: 1_000_000_000 },
-				rateLimits: [
-					{ name: "default", limit: 1_000_000, windowSeconds: 60 },
-					{ name: "burst", limit: 1_000_000, windowSeconds: 1 },
-				],
-			},
-			{ Authorization: `Bearer ${session.token}` },
-		),
-	);
-	if (customer.status !== 201) throw new Error(`customer key creation failed: ${customer.status}`);
-	const customerKey = customer.json().secret;
+	const customerKey = await createBenchKey(send, session.token, account.id, {
+		name: "bench customer",
+		externalId: "cus_bench",
+		meta: { plan: "bench" },
+		credits: { remaining: 1_000_000_000 },
+		rateLimits: [
+			{ name: "default", limit: 1_000_000, windowSeconds: 60 },
+			{ name: "burst", limit: 1_000_000, windowSeconds: 1 },
+		],
+	});
 	const badKey = apiKey.slice(0, -1) + (apiKey.endsWith("A") ? "B" : "A");
 	benchSession = { email, token: session.token, apiKey, customerKey, badKey, accountId: account.id };
 }

@@ -35,6 +35,28 @@ export async function signUpVerified(send, body, prefix = "") {
 	return created;
 }
 
+/**
+ * A staging key with the `bench:read` scope (plus `body`) in the account, made by the session;
+ * returns its secret. The default rate limit is high enough never to refuse a bench.
+ */
+export async function createBenchKey(send, token, accountId, body = {}) {
+	const created = await send(
+		`/v1/accounts/${accountId}/keys`,
+		json(
+			{
+				name: "bench",
+				environment: "staging",
+				scopes: ["bench:read"],
+				...(body.rateLimits ? {} : { rateLimit: { limit: 1_000_000, windowSeconds: 60 } }),
+				...body,
+			},
+			{ Authorization: `Bearer ${token}` },
+		),
+	);
+	if (created.status !== 201) throw new Error(`key creation failed: ${created.status} ${created.text}`);
+	return created.json().secret;
+}
+
 /** Runs a command to its end; `stderr: "inherit"` shows what went wrong when it fails. */
 export const run = (command, args, { stderr = "ignore" } = {}) =>
 	new Promise((resolve, reject) =>

@@ -4,6 +4,7 @@ import { type Permission, rolesWith } from "../auth/permissions";
 import type { Database } from "../db";
 import { accounts, invitations, memberships, serviceAccounts, users } from "../db/schema";
 import { hasSecondFactor, strongestFactor } from "../identity/users";
+import { getServiceAccount } from "../keys/records";
 import { ApiError } from "../problems";
 
 export const getAccount = (db: Database, id: string) => db.query.accounts.findFirst({ where: eq(accounts.id, id) });
@@ -102,11 +103,7 @@ export async function grantLost(
 ): Promise<never> {
 	const [account, membership] = await Promise.all([
 		getAccount(db, accountId),
-		isServiceAccountId(userId)
-			? db.query.serviceAccounts.findFirst({
-					where: and(eq(serviceAccounts.accountId, accountId), eq(serviceAccounts.id, userId)),
-				})
-			: getMembership(db, accountId, userId),
+		isServiceAccountId(userId) ? getServiceAccount(db, accountId, userId) : getMembership(db, accountId, userId),
 	]);
 	if (!account) throw new ApiError("not-found");
 	if (account.lockedDownAt) throw lockedDownProblem(refused);

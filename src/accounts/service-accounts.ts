@@ -17,7 +17,7 @@ import type { PrincipalMembership } from "../auth/principal";
 import type { Database } from "../db";
 import { accounts, apiKeys, serviceAccounts } from "../db/schema";
 import { type Lifecycle, revokeAccountKeys } from "../keys/lifecycle";
-import type { ServiceAccountRow } from "../keys/records";
+import { getServiceAccount, type ServiceAccountRow } from "../keys/records";
 import { newId } from "../platform/ids";
 import { ApiError } from "../problems";
 import { checkInviteRole } from "./member-rules";
@@ -153,19 +153,11 @@ export async function deleteServiceAccount(
 			),
 		)
 		.returning({ id: serviceAccounts.id });
-	const stillThere = deleted.length === 0 && (await getServiceAccountRow(db, accountId, id));
+	const stillThere = deleted.length === 0 && (await getServiceAccount(db, accountId, id)) !== undefined;
 	if (stillThere) throw new ApiError("forbidden", { detail: "Your membership of this account changed meanwhile" });
 	const { revoked } = await revokeAccountKeys(lc, accountId, "service_account_deleted", { serviceAccountId: id });
 	return { deleted: deleted.length === 1, keysRevoked: revoked.length };
 }
-
-const getServiceAccountRow = async (db: Database, accountId: string, id: string) =>
-	(
-		await db
-			.select({ id: serviceAccounts.id })
-			.from(serviceAccounts)
-			.where(and(eq(serviceAccounts.id, id), eq(serviceAccounts.accountId, accountId)))
-	).length > 0;
 
 export const listServiceAccounts = (db: Database, accountId: string) =>
 	db

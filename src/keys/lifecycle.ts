@@ -268,7 +268,7 @@ export async function createKey(
 			.returning({ id: apiKeys.id }),
 	]);
 	if (undone.length > 0) {
-		if (serviceAccount && !(await serviceAccountExists(db, accountId, serviceAccount.id)))
+		if (serviceAccount && !(await getServiceAccount(db, accountId, serviceAccount.id)))
 			throw new ApiError("not-found", { detail: "The service account was deleted meanwhile" });
 		await grantLost(
 			db,
@@ -302,14 +302,6 @@ export function assertMayEmpowerServiceAccount(issuer: KeyIssuer, serviceAccount
 	if (issuer.type === "user" && !issuer.provedRecently)
 		throw reauthenticationRequired("hand out a service account's key (it outlives you)");
 }
-
-const serviceAccountExists = async (db: Database, accountId: string, id: string) =>
-	(
-		await db
-			.select({ id: serviceAccounts.id })
-			.from(serviceAccounts)
-			.where(and(eq(serviceAccounts.id, id), eq(serviceAccounts.accountId, accountId)))
-	).length > 0;
 
 /**
  * Changes a key: its name, scopes, allowlist, limits, customer id, metadata, credits, or whether
