@@ -157,6 +157,40 @@ describe("a page per key", () => {
 		expect(got.key.rateLimit.windowSeconds).toBe(60);
 	});
 
+	it("a key's named limits, credits and customer are shown, and saving its settings keeps the limits", async () => {
+		const s = await seedAccount(systemClock);
+		const owner = s.users.owner.token;
+		const limits = [
+			{ name: "default", limit: 100, windowSeconds: 60 },
+			{ name: "burst", limit: 5, windowSeconds: 1 },
+		];
+		const { key } = await createKey(t, owner, s.accountId, {
+			name: "customer",
+			rateLimits: limits,
+			externalId: "cus_42",
+			credits: { remaining: 40, refill: { amount: 40, interval: "monthly" } },
+		});
+		const base = `/console/a/${s.accountId}/keys/${key.id}`;
+		const page = await textOf(await t.request(base, visitor(owner)));
+		expect(page).toContain("100 requests per 60 s; burst: 5 requests per 1 s");
+		expect(page).toContain("40 left, set to 40 monthly");
+		expect(page).toContain("cus_42");
+		expect(page).toContain("they are changed through the API and kept as they are here");
+		// The form has no limit fields for this key; saving a new name leaves both limits in place.
+		const saved = await t.request(
+			base,
+			visitor(owner, { name: "customer-eu", scopes: "data:read", ipAllowlist: "", namedLimits: "keep" }),
+		);
+		expect(saved.status).toBe(303);
+		const got = await (await t.request(`/v1/accounts/${s.accountId}/keys/${key.id}`, as(owner))).json<{
+			key: { name: string; rateLimits: unknown };
+		}>();
+		expect(got.key).toMatchObject({ name: "customer-eu", rateLimits: limits });
+		// Disabled, the page says so.
+		await t.request(`/v1/accounts/${s.accountId}/keys/${key.id}`, as(owner, "PATCH", { enabled: false }));
+		expect(await textOf(await t.request(base, visitor(owner)))).toContain("verify answers DISABLED");
+	});
+
 	it("another account's key, or no key, is a 404 page, not another account's data", async () => {
 		const a = await seedAccount(systemClock);
 		const b = await seedAccount(systemClock);

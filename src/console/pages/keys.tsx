@@ -30,9 +30,12 @@ const splitList = (value: string | undefined) =>
 const AccessFields = ({
 	form,
 	errors,
+	namedLimits,
 }: {
 	form: Record<string, string | undefined>;
 	errors: Record<string, string>;
+	/** The key has named limits the one-limit fields cannot show: they are left out (and kept). */
+	namedLimits?: boolean;
 }) => (
 	<>
 		<Field
@@ -42,24 +45,31 @@ const AccessFields = ({
 			hint="Comma-separated CIDRs; empty allows any address"
 			errors={errors}
 		/>
-		<div class="row">
-			<Field
-				name="rateLimit"
-				label="Rate limit (requests)"
-				type="number"
-				value={form.rateLimit ?? "1000"}
-				hint="1 to 1,000,000"
-				errors={errors}
-			/>
-			<Field
-				name="windowSeconds"
-				label="per (seconds)"
-				type="number"
-				value={form.windowSeconds ?? "3600"}
-				hint="1 to 86,400"
-				errors={errors}
-			/>
-		</div>
+		{namedLimits ? (
+			<p class="muted">
+				<input type="hidden" name="namedLimits" value="keep" />
+				This key has named rate limits (listed above); they are changed through the API and kept as they are here.
+			</p>
+		) : (
+			<div class="row">
+				<Field
+					name="rateLimit"
+					label="Rate limit (requests)"
+					type="number"
+					value={form.rateLimit ?? "1000"}
+					hint="1 to 1,000,000"
+					errors={errors}
+				/>
+				<Field
+					name="windowSeconds"
+					label="per (seconds)"
+					type="number"
+					value={form.windowSeconds ?? "3600"}
+					hint="1 to 86,400"
+					errors={errors}
+				/>
+			</div>
+		)}
 	</>
 );
 
@@ -112,6 +122,7 @@ function badge(key: KeyView, now: number) {
 		<>
 			<span class={`badge ${key.status}`}>{key.status}</span>
 			{expiring && <span class="badge expiring"> expires soon</span>}
+			{key.status === "active" && !key.enabled && <span class="badge fail"> disabled</span>}
 		</>
 	);
 }
@@ -188,6 +199,7 @@ async function keyPage(
 	if (!got.ok)
 		return ui.renderPage(c, "Key not found", ui.nav(accountId, "keys"), <NotFound accountId={accountId} />, 404);
 	const { key, usage } = got.data;
+	const hasNamedLimits = key.rateLimits.length > 1 || key.rateLimits[0]?.name !== "default";
 	const now = c.get("services").clock.now().getTime();
 	const done = ui.doneOf(c, DONE);
 	const errors = fieldErrors(extra.problem);
@@ -217,7 +229,27 @@ async function keyPage(
 						["Created", ui.formatTime(key.createdAt)],
 						["Expires", ui.formatTime(key.expiresAt)],
 						["Last used", key.lastUsedAt ? ui.formatTime(key.lastUsedAt) : "never"],
-						["Rate limit", `${key.rateLimit.limit} requests per ${key.rateLimit.windowSeconds} s`],
+						[
+							"Rate limit",
+							key.rateLimits
+								.map((l) => `${l.name === "default" ? "" : `${l.name}: `}${l.limit} requests per ${l.windowSeconds} s`)
+								.join("; "),
+						],
+						...(key.enabled
+							? []
+							: ([["Disabled", "verify answers DISABLED until it is enabled again"]] as [string, Child][])),
+						...(key.owner.type === "service_account"
+							? ([["Owned by", `service account ${key.owner.id}`]] as [string, Child][])
+							: []),
+						...(key.externalId ? ([["Customer", <code>{key.externalId}</code>]] as [string, Child][]) : []),
+						...(key.credits
+							? ([
+									[
+										"Credits",
+										`${key.credits.remaining ?? "?"} left${key.credits.refill ? `, set to ${key.credits.refill.amount} ${key.credits.refill.interval}` : ""}`,
+									],
+								] as [string, Child][])
+							: []),
 						...(key.rotatedTo
 							? ([["Replaced by", <a href={keyPath(accountId, key.rotatedTo)}>its successor</a>]] as [string, Child][])
 							: []),
@@ -281,7 +313,7 @@ async function keyPage(
 					<form method="post" action={base}>
 						<Field name="name" label="Name" value={form.name} errors={errors} required />
 						<ScopesField value={form.scopes} errors={errors} />
-						<AccessFields form={form} errors={errors} />
+						<AccessFields form={form} errors={errors} namedLimits={hasNamedLimits} />
 						<button type="submit">Save settings</button>
 					</form>
 				</section>
@@ -461,10 +493,13 @@ export function registerConsoleKeys(app: App) {
 		ui.withAccount(app, async (c, me, accountId) => {
 			const form = await ui.formOf(c);
 			const keyId = c.req.param("keyId") ?? "";
+			const { rateLimit, ...access } = accessFrom(form, { limit: 0, windowSeconds: 0 });
 			const body = {
 				name: form.name ?? "",
-				// An emptied rate-limit field goes to the API as 0, which names it, rather than a silent default.
-				...accessFrom(form, { limit: 0, windowSeconds: 0 }),
+				// An emptied rate-limit field goes to the API as 0, which names it, rather than a silent default;
+				// a key with named limits keeps them (the form has no fields for them).
+				...access,
+				...(form.namedLimits === "keep" ? {} : { rateLimit }),
 			} satisfies Body<"keys", "update">;
 			const res = await me.api.call((api) => api.keys.update({ accountId, keyId, body }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
