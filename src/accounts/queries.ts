@@ -121,7 +121,3 @@ export const membersWithBreachedPasswords = async (db: Database, accountId: stri
 			.innerJoin(users, eq(users.id, memberships.userId))
 			.where(and(eq(memberships.accountId, accountId), isNotNull(users.passwordBreachedAt)))
 	).map((r) => r.userId);
-
-/** In SQL: the account's owner has a verified email (until then the account grants nothing). */
-export const ownerVerifiedSql = (accountId: string) =>
-	sql<number>`EXISTS (SELECT 1 FROM ${memberships} AS o JOIN ${users} AS ou ON ou.id = o.user_id WHERE o.account_id = ${accountId} AND o.role = 'owner' AND ou.email_verified_at IS NOT NULL)`;

@@ -16,12 +16,13 @@ import { and, count, eq, isNull, max, sql } from "drizzle-orm";
 import type { PrincipalMembership } from "../auth/principal";
 import type { Database } from "../db";
 import { accounts, apiKeys, serviceAccounts } from "../db/schema";
+import { ownerVerified } from "../identity/users";
 import { type Lifecycle, revokeAccountKeys } from "../keys/lifecycle";
 import { getServiceAccount, type ServiceAccountRow } from "../keys/records";
 import { newId } from "../platform/ids";
 import { ApiError } from "../problems";
 import { checkInviteRole } from "./member-rules";
-import { accountLockedDown, grantLost, ownerVerifiedSql, stillAllowed } from "./queries";
+import { accountLockedDown, grantLost, stillAllowed } from "./queries";
 import { parseSettings } from "./settings";
 
 type AssignableRole = ServiceAccountRow["role"];
@@ -203,7 +204,7 @@ export async function serviceAccountMembership(db: Database, sa: ServiceAccountR
 		.select({
 			settings: accounts.settings,
 			lockedDownAt: accounts.lockedDownAt,
-			ownerEmailVerified: ownerVerifiedSql(sa.accountId),
+			ownerEmailVerified: ownerVerified(sa.accountId),
 		})
 		.from(accounts)
 		.where(eq(accounts.id, sa.accountId));

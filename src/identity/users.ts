@@ -1,5 +1,5 @@
 /** Users, their personal account at sign-up, and their memberships. Queries only; no HTTP. */
-import { eq, sql } from "drizzle-orm";
+import { eq, type SQLWrapper, sql } from "drizzle-orm";
 import { type AccountSettings, parseSettings } from "../accounts/settings";
 import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
@@ -110,8 +110,12 @@ export interface MembershipView {
 
 const owner = sql.raw("o");
 const ownerUser = sql.raw("ou");
-/** One correlated lookup in the same query: the caller's account's owner has a verified email. */
-const ownerVerified = sql<number>`EXISTS (SELECT 1 FROM ${memberships} AS ${owner} JOIN ${users} AS ${ownerUser} ON ${ownerUser}.id = ${owner}.user_id WHERE ${owner}.account_id = ${memberships.accountId} AND ${owner}.role = 'owner' AND ${ownerUser}.email_verified_at IS NOT NULL)`;
+/**
+ * In SQL: the account's owner has a verified email (until then the account grants nothing). For an
+ * account id, or a column (one correlated lookup in the same query).
+ */
+export const ownerVerified = (accountId: string | SQLWrapper) =>
+	sql<number>`EXISTS (SELECT 1 FROM ${memberships} AS ${owner} JOIN ${users} AS ${ownerUser} ON ${ownerUser}.id = ${owner}.user_id WHERE ${owner}.account_id = ${accountId} AND ${owner}.role = 'owner' AND ${ownerUser}.email_verified_at IS NOT NULL)`;
 
 export async function membershipsOf(db: Database, userId: string): Promise<MembershipView[]> {
 	const rows = await db
@@ -121,7 +125,7 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 			name: accounts.name,
 			settings: accounts.settings,
 			lastActiveAt: memberships.lastActiveAt,
-			ownerEmailVerified: ownerVerified,
+			ownerEmailVerified: ownerVerified(memberships.accountId),
 			lockedDownAt: accounts.lockedDownAt,
 			sessionsNotBefore: accounts.sessionsNotBefore,
 		})
