@@ -1,19 +1,22 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { startReceiver } from "./test/support/receiver-server.mjs";
 
 // Tests run inside workerd with the real local bindings of wrangler.toml:
 // D1 (migrations applied in test/setup.ts), Durable Objects, Queues and R2.
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
+	const receiver = await startReceiver();
 	return {
 		plugins: [
 			cloudflareTest({
 				wrangler: { configPath: "./wrangler.toml" },
 				miniflare: {
 					// The outside world: no test reaches the network. Webhook deliveries the real queue
-					// consumer makes in the background land here; tests that check deliveries pass their
-					// own receiver to the consumer.
-					outboundService: () => new Response(null, { status: 204 }),
+					// consumer makes in the background land here. One public-looking name leads to a real
+					// HTTP receiver this process runs (test/support/receiver-server.mjs), so tests of
+					// deliveries go over HTTP without the SSRF guard ever allowing loopback.
+					outboundService: async (request) => (await receiver.forward(request)) ?? new Response(null, { status: 204 }),
 					// A real service binding to this Worker's own named entrypoint, as a customer's Worker
 					// would bind to Keyward's (issue #10); the SDK tests call verify through it.
 					serviceBindings: { KEYWARD: { name: "keyward", entrypoint: "KeywardVerifier" } },

@@ -53,6 +53,8 @@ import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { parseOriginList } from "./security/origin";
+import { registerWebhookCatalogue } from "./webhooks/catalogue-routes";
+import { registerWebhookDeliveries } from "./webhooks/delivery-routes";
 import { registerWebhooks } from "./webhooks/routes";
 
 export type { App };
@@ -128,6 +130,8 @@ export function createApp(options: AppOptions = {}): App {
 	registerVerify(app);
 	registerAuditEvents(app);
 	registerWebhooks(app);
+	registerWebhookDeliveries(app);
+	registerWebhookCatalogue(app);
 	registerSecurityReport(app);
 	registerLockdown(app);
 	registerConsole(app);

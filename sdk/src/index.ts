@@ -52,3 +52,10 @@ export {
 	type VerifyRpcResult,
 	verifyKey,
 } from "./verify.js";
+export {
+	type VerifyWebhookOptions,
+	verifyWebhook,
+	type WebhookPayload,
+	WebhookVerificationError,
+	type WebhookVerificationFailure,
+} from "./webhook.js";

@@ -117,6 +117,12 @@ export const OPERATIONS = {
 		list: op("get", "/v1/accounts/{accountId}/webhooks"),
 		delete: op("delete", "/v1/accounts/{accountId}/webhooks/{webhookId}"),
 		deliveries: op("get", "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries"),
+		get: op("get", "/v1/accounts/{accountId}/webhooks/{webhookId}"),
+		update: op("patch", "/v1/accounts/{accountId}/webhooks/{webhookId}"),
+		rotateSecret: op("post", "/v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret"),
+		test: op("post", "/v1/accounts/{accountId}/webhooks/{webhookId}/test"),
+		redeliver: op("post", "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"),
+		events: op("get", "/v1/webhook-events"),
 	},
 } as const;
 

@@ -5083,7 +5083,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -5284,13 +5284,13 @@ export interface paths {
              */
             url: string;
             /**
-             * @description The alerts to deliver, at least one, each at most once: `alert.failed_logins_spike`, `alert.key_created`, `alert.member_changed`, `alert.key_expiring`, `alert.lockdown`
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `service_account.*`, `alert.*`) or `*` for every event
              * @example [
-             *   "alert.key_created",
+             *   "key.*",
              *   "alert.lockdown"
              * ]
              */
-            events: ("alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown")[];
+            events: string[];
           };
         };
       };
@@ -5367,6 +5367,60 @@ export interface paths {
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}": {
     /**
+     * One webhook endpoint, with its failure budget and whether it is enabled
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
+          webhookId: string;
+        };
+      };
+      responses: {
+        /** @description The webhook */
+        200: {
+          content: {
+            "application/json": {
+              webhook: components["schemas"]["Webhook"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
      * Remove a webhook endpoint; queued deliveries to it are dropped
      * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
@@ -5428,6 +5482,205 @@ export interface paths {
         };
       };
     };
+    /**
+     * Change what an endpoint receives, or disable or enable it
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
+          webhookId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @example [
+             *   "key.*",
+             *   "alert.lockdown"
+             * ]
+             */
+            events?: string[];
+            /**
+             * @description `true` turns a disabled endpoint back on with a fresh failure budget (refused during a lockdown); `false` pauses it
+             * @example true
+             */
+            enabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          content: {
+            "application/json": {
+              webhook: components["schemas"]["Webhook"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret": {
+    /**
+     * A new signing secret, returned once; the old one keeps signing for the overlap (default 24 h)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
+          webhookId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description How long the old secret keeps signing beside the new one, in seconds (0 to 86400, default 86400). During the overlap each delivery carries two `v1=` signatures; 0 retires the old secret at once
+             * @example 3600
+             */
+            overlapSeconds?: number;
+          };
+        };
+      };
+      responses: {
+        /** @description Rotated; store the new secret now */
+        200: {
+          content: {
+            "application/json": {
+              webhook: components["schemas"]["Webhook"];
+              /**
+               * @description The signing secret, shown only here. Each delivery carries `Keyward-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with this whole string. The example is made up.
+               * @example whsec_exampleexampleexampleexampleexampleexampleexampleexa
+               */
+              secret: string;
+              /**
+               * Format: date-time
+               * @description While a rotated secret still signs beside the new one, when it stops; null otherwise
+               * @example 2026-03-03T09:30:00.000Z
+               */
+              previousSecretExpiresAt: string | null;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": {
     /**
@@ -5475,6 +5728,172 @@ export interface paths {
         404: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/webhooks/{webhookId}/test": {
+    /**
+     * Queue a signed `webhook.test` event to one endpoint (even a disabled one; it does not count against the budget)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
+          webhookId: string;
+        };
+      };
+      responses: {
+        /** @description Queued; follow it in the deliveries */
+        202: {
+          content: {
+            "application/json": {
+              delivery: components["schemas"]["WebhookDelivery"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": {
+    /**
+     * Send a delivery's payload again, byte for byte, as a new delivery (same payload `id`, new `Keyward-Delivery`)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The webhook's id (`whk_` and 16 characters) */
+          webhookId: string;
+          /** @description The delivery's id (`dlv_` and 16 characters) */
+          deliveryId: string;
+        };
+      };
+      responses: {
+        /** @description Queued; follow it in the deliveries */
+        202: {
+          content: {
+            "application/json": {
+              delivery: components["schemas"]["WebhookDelivery"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/webhook-events": {
+    /** Every event a webhook can receive (no authentication: it is the same for everyone) */
+    get: {
+      responses: {
+        /** @description The catalogue */
+        200: {
+          content: {
+            "application/json": {
+              /** @description The events, in the audit trail's order */
+              data: components["schemas"]["WebhookEventType"][];
+            };
           };
         };
         /** @description A dependency is down or the deployment is misconfigured */
@@ -5797,10 +6216,1005 @@ export interface paths {
   };
 }
 
-export type webhooks = Record<string, never>;
+export interface webhooks {
+  "auth.signup": {
+    /** A person signed up */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.login.succeeded": {
+    /** A member signed in */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.login.failed": {
+    /** A sign-in failed (wrong password or code) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.lockout": {
+    /** Sign-in was locked for a while after repeated failures */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.mfa.enabled": {
+    /** A member turned on two-factor authentication */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.mfa.disabled": {
+    /** A member turned off two-factor authentication */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.mfa.failed": {
+    /** A second-factor code was wrong */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.password.changed": {
+    /** A member changed or reset their password */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.reauthenticated": {
+    /** A member proved their identity again before a sensitive action */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.mfa.fallback_used": {
+    /** A member signed in with a recovery code or an email code */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.mfa.recovery_codes_replaced": {
+    /** A member replaced their recovery codes */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.email_change.requested": {
+    /** A member asked to change their email address */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.email_change.confirmed": {
+    /** A member's new email address was confirmed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.email_change.cancelled": {
+    /** An email change was cancelled from the old address (a reported takeover) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.new_device": {
+    /** A member signed in from a device not seen before */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.not_me": {
+    /** A member reported a sign-in as not theirs */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.breach_check_skipped": {
+    /** The breached-password check could not run for a password */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.passkey.added": {
+    /** A member added a passkey */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.passkey.renamed": {
+    /** A member renamed a passkey */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.passkey.removed": {
+    /** A member removed a passkey */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "session.revoked": {
+    /** A session was ended by its owner, an admin or an incident action */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "member.invited": {
+    /** Someone was invited to the account */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "member.joined": {
+    /** An invitation was accepted */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "member.role_changed": {
+    /** A member's role changed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "member.removed": {
+    /** A member was removed (offboarded) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "account.settings_changed": {
+    /** The account's security settings changed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "account.ownership_transferred": {
+    /** The account's ownership moved to another member */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "account.lockdown": {
+    /** The account was locked down */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "account.lockdown_lifted": {
+    /** A lockdown was lifted */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "account.created": {
+    /** The account was created */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "account.deleted": {
+    /** The account was deleted */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "member.invitation_cancelled": {
+    /** An invitation was cancelled */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.created": {
+    /** An API key was created */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.rotated": {
+    /** An API key was rotated */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.revoked": {
+    /** An API key was revoked */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.expired": {
+    /** An API key reached its expiry */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.swept": {
+    /** An unused API key was revoked by the inactivity sweep */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.updated": {
+    /** An API key's settings changed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.created": {
+    /** A webhook endpoint was added */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.deleted": {
+    /** A webhook endpoint was removed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.updated": {
+    /** A webhook endpoint's events changed, or it was disabled or enabled by a person */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.secret_rotated": {
+    /** A webhook endpoint's signing secret was rotated */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.disabled": {
+    /** A webhook endpoint used up its failure budget and was disabled */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.tested": {
+    /** A test event was sent to a webhook endpoint */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.redelivered": {
+    /** A webhook delivery was sent again by a person */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.inactivity_warned": {
+    /** An API key's creator was warned that it will be swept for inactivity */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.disabled": {
+    /** An API key was disabled */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "key.enabled": {
+    /** An API key was enabled again */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "service_account.created": {
+    /** A service account was created */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "service_account.updated": {
+    /** A service account's name, description or role changed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "service_account.deleted": {
+    /** A service account was deleted, with its keys */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.failed_logins_spike": {
+    /** Alert: failed sign-ins spiked */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.key_created": {
+    /** Alert: an API key was created */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.member_changed": {
+    /** Alert: a member joined, left or changed role */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.key_expiring": {
+    /** Alert: an API key expires soon */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.lockdown": {
+    /** Alert: the account was locked down */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "webhook.test": {
+    /** A test event, sent by POST …/webhooks/{webhookId}/test */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+}
 
 export interface components {
   schemas: {
+    /** @description A delivery's JSON body, signed in `Keyward-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (two `v1=` while a rotated secret overlaps) */
+    WebhookPayload: {
+      /**
+       * @description The event's id (the audit event's); the same on every endpoint and redelivery: deduplicate by it
+       * @example evt_mfrggzdfmztwq2lk
+       */
+      id: string;
+      /**
+       * @description The event's name
+       * @example key.revoked
+       */
+      type: string;
+      /**
+       * Format: date-time
+       * @description When it happened
+       * @example 2026-03-02T09:30:00.000Z
+       */
+      createdAt: string;
+      /**
+       * @description The account it happened in
+       * @example acc_3kq7m2xw5vhz4tna
+       */
+      accountId: string;
+      /**
+       * @description The audit event's metadata: never a secret, password, code or token
+       * @example {
+       *   "keyId": "key_mfrggzdfmztwq2lk",
+       *   "reason": "rotated out"
+       * }
+       */
+      data: {
+        [key: string]: unknown;
+      };
+      /**
+       * @description Whether the action succeeded (absent on `webhook.test`)
+       * @example success
+       * @enum {string}
+       */
+      outcome?: "success" | "failure";
+      /** @description Who acted, as in the audit trail (absent on `webhook.test`) */
+      actor?: {
+        /**
+         * @description Who acted
+         * @example user
+         * @enum {string}
+         */
+        type: "user" | "key" | "system";
+        /**
+         * @description Their id
+         * @example usr_mfrggzdfmztwq2lk
+         */
+        id: string | null;
+        /**
+         * @description Their IP address
+         * @example 203.0.113.7
+         */
+        ip: string | null;
+        /**
+         * @description Their user agent
+         * @example curl/8.5
+         */
+        userAgent: string | null;
+      };
+      /** @description What was acted on, as in the audit trail */
+      target?: {
+        /**
+         * @description What was acted on
+         * @example key
+         */
+        type: string;
+        /**
+         * @description Its id
+         * @example key_mfrggzdfmztwq2lk
+         */
+        id: string;
+      } | null;
+      /**
+       * @description The request that did it; null for the system's own actions
+       * @example req_3f2a
+       */
+      requestId?: string | null;
+    };
     /** @description An RFC 9457 problem: the body of every error (application/problem+json) */
     Problem: {
       /**
@@ -6580,7 +7994,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success
@@ -6645,7 +8059,7 @@ export interface components {
         [key: string]: unknown;
       };
     };
-    /** @description An endpoint that receives the account's alerts. Its secret is never shown again. */
+    /** @description An endpoint that receives the account's events. Its secret is never shown again. */
     Webhook: {
       /**
        * @description The webhook's id
@@ -6658,13 +8072,46 @@ export interface components {
        */
       url: string;
       /**
-       * @description The alerts it receives
+       * @description What it receives: event names, groups (`key.*`) or `*`
        * @example [
-       *   "alert.key_created",
+       *   "key.*",
        *   "alert.lockdown"
        * ]
        */
-      events: ("alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown")[];
+      events: string[];
+      /**
+       * @description False once disabled (by its failure budget, or by a person): nothing is queued to it then
+       * @example true
+       */
+      enabled: boolean;
+      /**
+       * Format: date-time
+       * @description When it was disabled; null while enabled
+       * @example 2026-03-09T09:30:00.000Z
+       */
+      disabledAt: string | null;
+      /**
+       * @description Why it was disabled; null while enabled
+       * @example null
+       */
+      disabledReason: string | null;
+      /**
+       * @description Deliveries in a row that ended failed, since the last success (the failure budget spent)
+       * @example 0
+       */
+      consecutiveFailures: number;
+      /**
+       * Format: date-time
+       * @description When the first of those failures ended; null when the last delivery succeeded
+       * @example 2026-03-08T09:30:00.000Z
+       */
+      failingSince: string | null;
+      /**
+       * Format: date-time
+       * @description While a rotated secret still signs beside the new one, when it stops; null otherwise
+       * @example 2026-03-03T09:30:00.000Z
+       */
+      previousSecretExpiresAt: string | null;
       /**
        * Format: date-time
        * @description When it was added
@@ -6677,20 +8124,30 @@ export interface components {
        */
       createdBy: string;
     };
-    /** @description One alert sent, or to be sent, to one endpoint */
+    /** @description One event sent, or to be sent, to one endpoint */
     WebhookDelivery: {
       /**
-       * @description The delivery's id
+       * @description The delivery's id (the `Keyward-Delivery` header)
        * @example dlv_3hz6kq2xw7md5tpa
        */
       id: string;
       /**
-       * @description The alert delivered
-       * @example alert.key_created
+       * @description The event delivered
+       * @example key.revoked
        */
       event: string;
       /**
-       * @description `pending` (queued), `delivered` (the endpoint answered 2xx), `retrying` (the last attempt failed; it will be tried again later) or `failed` (given up: retries used up, the webhook removed, or its URL refused)
+       * @description The payload's `id`: the audit event's id, the same on every endpoint and every redelivery
+       * @example evt_mfrggzdfmztwq2lk
+       */
+      eventId: string | null;
+      /**
+       * @description On a redelivery, the delivery it repeats; null otherwise
+       * @example null
+       */
+      redeliveryOf: string | null;
+      /**
+       * @description `pending` (queued), `delivered` (the endpoint answered 2xx), `retrying` (the last attempt failed; it will be tried again later) or `failed` (given up: retries used up, the webhook removed or disabled, or its URL refused)
        * @example delivered
        * @enum {string}
        */
@@ -6712,7 +8169,7 @@ export interface components {
       lastError: string | null;
       /**
        * Format: date-time
-       * @description When the alert was queued for this endpoint
+       * @description When the event was queued for this endpoint
        * @example 2026-03-02T09:30:00.000Z
        */
       createdAt: string;
@@ -6722,6 +8179,29 @@ export interface components {
        * @example 2026-03-02T09:30:02.000Z
        */
       updatedAt: string;
+    };
+    /** @description An event an endpoint can receive */
+    WebhookEventType: {
+      /**
+       * @description The event's name, as in `type` and `Keyward-Event`
+       * @example key.revoked
+       */
+      name: string;
+      /**
+       * @description Its group: subscribe to all of them with `<group>.*`
+       * @example key
+       */
+      group: string;
+      /**
+       * @description When it is sent
+       * @example An API key was revoked
+       */
+      description: string;
+      /**
+       * @description False only for `webhook.test`, which is sent by the test route to one endpoint
+       * @example true
+       */
+      subscribable: boolean;
     };
     /** @description One check of the security report */
     SecurityCheck: {

@@ -34,7 +34,7 @@ export async function countFailedLogin(
 		);
 		if (!verdict.alert) continue;
 		await raiseAlert(
-			{ env, ...services, record: (input) => audit.record(input) },
+			{ ...services, record: (input) => audit.record(input) },
 			{
 				accountId: membership.accountId,
 				type: "alert.failed_logins_spike",

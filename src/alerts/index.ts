@@ -1,9 +1,11 @@
 /**
  * Alerts (API.md §7): something an account's owner and admins must hear about
- * at once. Each alert is three things: an audit event (the record), a webhook
- * delivery to every endpoint subscribed to it (the machine channel) and an
- * email to the owner and admins (the human channel). Delivery failures are
- * logged and never undo or fail the action that raised the alert.
+ * at once. Each alert is an audit event (the record) and an email to the owner
+ * and admins (the human channel). Webhooks are not a channel of their own:
+ * the audit consumer delivers every archived event, alerts included, to the
+ * endpoints subscribed to it (`webhooks/dispatch.ts`), so an alert reaches a
+ * receiver exactly when the trail holds it. Delivery failures are logged and
+ * never undo or fail the action that raised the alert.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import type { AuditRecordInput } from "../audit/emitter";
@@ -11,11 +13,9 @@ import type { Database } from "../db";
 import { memberships, users } from "../db/schema";
 import type { Mailer } from "../mail";
 import type { Clock } from "../platform/clock";
-import type { Env } from "../platform/env";
-import { queueWebhookEvent, type WebhookEvent } from "../webhooks/dispatch";
+import type { AlertName } from "./names";
 
 export interface AlertDeps {
-	env: Pick<Env, "WEBHOOK_QUEUE">;
 	db: Database;
 	clock: Clock;
 	mailer: Mailer;
@@ -26,11 +26,11 @@ export interface AlertDeps {
 
 export interface Alert {
 	accountId: string;
-	type: WebhookEvent;
+	type: AlertName;
 	subject: string;
 	/** Plain text for the email; never a secret (the same rule as audit metadata). */
 	text: string;
-	/** The webhook payload's `data` and the audit event's metadata. */
+	/** The audit event's metadata (and so the webhook payload's `data`). */
 	data: Record<string, unknown>;
 	target?: { type: string; id: string } | null;
 	/** Users to email besides the owner and admins (the creator of an expiring key, say). */
@@ -69,44 +69,32 @@ export async function raiseAlert(deps: AlertDeps, alert: Alert): Promise<void> {
 }
 
 /**
- * The webhook and email channels only; for callers that wrote the audit event
- * themselves (the sweeps, atomically). True when at least one channel took it.
+ * The email channel; for callers that wrote the audit event themselves (the
+ * sweeps, atomically). True when it was taken, or there was nobody to tell.
  */
 export async function deliverAlert(deps: Omit<AlertDeps, "record">, alert: Alert): Promise<boolean> {
 	const log = deps.log ?? ((line: string) => console.error(line));
-	const failed = (channel: string, reason: unknown) => {
+	const failed = (reason: unknown) => {
 		const error = reason instanceof Error ? reason.name : "unknown";
-		log(JSON.stringify({ level: "error", msg: "alert delivery failed", alert: alert.type, channel, error }));
+		log(JSON.stringify({ level: "error", msg: "alert delivery failed", alert: alert.type, channel: "email", error }));
 	};
-	// Counted per message, so "nothing to send" (no subscribed webhook, no recipient) is not a failure.
+	// Counted per message, so "nothing to send" (no recipient) is not a failure.
 	let attempted = 0;
 	let sent = 0;
-	const webhooks = queueWebhookEvent(deps, alert.accountId, alert.type, alert.data).then(
-		(n) => {
-			attempted += n;
-			sent += n;
-		},
-		(reason) => {
-			attempted++;
-			failed("webhook", reason);
-		},
-	);
-	const emails = recipients(deps.db, alert.accountId, alert.alsoNotify ?? []).then(
-		(addresses) =>
-			Promise.all(
-				addresses.map((to) => {
-					attempted++;
-					return deps.mailer.send({ to, subject: alert.subject, text: alert.text }).then(
-						() => void sent++,
-						(reason) => failed("email", reason),
-					);
-				}),
-			),
-		(reason) => {
-			attempted++;
-			failed("email", reason);
-		},
-	);
-	await Promise.all([webhooks, emails]);
+	try {
+		const addresses = await recipients(deps.db, alert.accountId, alert.alsoNotify ?? []);
+		await Promise.all(
+			addresses.map((to) => {
+				attempted++;
+				return deps.mailer.send({ to, subject: alert.subject, text: alert.text }).then(
+					() => void sent++,
+					(reason) => failed(reason),
+				);
+			}),
+		);
+	} catch (reason) {
+		attempted++;
+		failed(reason);
+	}
 	return attempted === 0 || sent > 0;
 }

@@ -347,6 +347,17 @@ export const webhooks = sqliteTable(
 		secretSealed: text("secret_sealed").notNull(),
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 		createdBy: text("created_by").notNull(),
+		/** The secret before the last rotation, still signing (as a second `v1=`) until it expires. */
+		previousSecretSealed: text("previous_secret_sealed"),
+		previousSecretExpiresAt: integer("previous_secret_expires_at", { mode: "timestamp_ms" }),
+		/** Set when the failure budget ran out (or a person paused it); no delivery is queued while set. */
+		disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+		disabledReason: text("disabled_reason"),
+		/** Deliveries that ended failed in a row, and when the first of them did: the failure budget. */
+		consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+		failingSince: integer("failing_since", { mode: "timestamp_ms" }),
+		/** Bumped by every change a person makes, so each is one conditional write on what was read. */
+		version: integer("version").notNull().default(0),
 	},
 	(t) => [index("webhooks_account").on(t.accountId)],
 );
@@ -366,6 +377,12 @@ export const webhookDeliveries = sqliteTable(
 		lastError: text("last_error"),
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 		updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+		/** The signed payload, kept so a person can redeliver it byte for byte; null on rows older than #24. */
+		body: text("body"),
+		/** The audit event it carries (or the test event's id). */
+		eventId: text("event_id"),
+		/** Set on a redelivery: the delivery it repeats. */
+		redeliveryOf: text("redelivery_of"),
 	},
 	(t) => [index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt)],
 );

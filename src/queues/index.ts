@@ -1,5 +1,6 @@
 import { consumeAuditBatch, storeDeadLetters } from "../audit/consumer";
 import { createDatabase } from "../db";
+import { createMailer } from "../mail";
 import { type Clock, systemClock } from "../platform/clock";
 import type { Env } from "../platform/env";
 import { deliverWebhookBatch, failDeadWebhooks } from "../webhooks/deliver";
@@ -29,8 +30,9 @@ export async function handleQueueBatch(
 	if (batch.queue.endsWith("-audit-dlq")) return storeDeadLetters(batch, deps);
 	if (batch.queue.endsWith("-audit")) return consumeAuditBatch(batch, deps);
 	const webhookBatch = batch as MessageBatch<WebhookJob>;
-	if (batch.queue.endsWith("-webhooks-dlq")) return failDeadWebhooks(webhookBatch, deps);
-	if (batch.queue.endsWith("-webhooks")) return deliverWebhookBatch(webhookBatch, { ...deps, fetch: options.fetch });
+	const delivery = { ...deps, mailer: createMailer(env, db, clock), fetch: options.fetch };
+	if (batch.queue.endsWith("-webhooks-dlq")) return failDeadWebhooks(webhookBatch, delivery);
+	if (batch.queue.endsWith("-webhooks")) return deliverWebhookBatch(webhookBatch, delivery);
 	console.error(JSON.stringify({ level: "error", msg: "no consumer for queue", queue: batch.queue }));
 	batch.retryAll();
 }

@@ -1,7 +1,9 @@
 /**
  * Webhook endpoints of an account: adding one (capped, and conditional on the
- * account and the caller in the same batch), listing, removing, and the recent
- * deliveries of one.
+ * account and the caller in the same batch), changing, rotating its secret,
+ * listing, removing, and the recent deliveries of one. Each change a person
+ * makes is one conditional write on the version read and on the caller's
+ * current role.
  */
 import { and, desc, eq, sql } from "drizzle-orm";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
@@ -11,20 +13,42 @@ import { newId } from "../platform/ids";
 import { ApiError } from "../problems";
 import { sealSecret } from "../security/secret-box";
 import { webhookSecretBinding } from "./deliver";
-import type { WebhookEvent } from "./dispatch";
 import { newWebhookSecret } from "./signature";
 
 /** Enough endpoints for any real setup; bounds the fan-out of every alert. */
 export const MAX_WEBHOOKS_PER_ACCOUNT = 10;
 export const RECENT_DELIVERIES = 50;
 
-export const publicWebhook = (row: typeof webhooks.$inferSelect) => ({
+/** How long the old secret keeps signing after a rotation, at most: receivers roll over within a day. */
+export const MAX_SECRET_OVERLAP_SECONDS = 86_400;
+
+type WebhookRow = typeof webhooks.$inferSelect;
+
+export const publicWebhook = (row: WebhookRow, now: Date) => ({
 	id: row.id,
 	url: row.url,
-	events: row.events as WebhookEvent[],
+	events: row.events,
+	enabled: row.disabledAt === null,
+	disabledAt: row.disabledAt?.toISOString() ?? null,
+	disabledReason: row.disabledReason,
+	consecutiveFailures: row.consecutiveFailures,
+	failingSince: row.failingSince?.toISOString() ?? null,
+	previousSecretExpiresAt:
+		row.previousSecretExpiresAt && row.previousSecretExpiresAt > now ? row.previousSecretExpiresAt.toISOString() : null,
 	createdAt: row.createdAt.toISOString(),
 	createdBy: row.createdBy,
 });
+
+/** A change that lost its conditional write: why, from the state that beat it. */
+const changeLost = (db: Database, accountId: string, actorId: string, refused: string) =>
+	grantLost(
+		db,
+		accountId,
+		actorId,
+		"webhooks:manage",
+		refused,
+		new ApiError("conflict", { detail: "The webhook changed meanwhile; read it again and retry" }),
+	);
 
 /**
  * Adds an endpoint with a new signing secret (returned once, stored sealed). Count and insert are
@@ -36,12 +60,12 @@ export async function addWebhook(
 	accountId: string,
 	createdBy: string,
 	url: string,
-	events: WebhookEvent[],
+	events: string[],
 ) {
 	const { db } = deps;
 	const id = newId("whk");
 	const secret = newWebhookSecret();
-	const row = {
+	const row: WebhookRow = {
 		id,
 		accountId,
 		url,
@@ -49,6 +73,13 @@ export async function addWebhook(
 		secretSealed: await sealSecret(deps.sealingKey, new TextEncoder().encode(secret), webhookSecretBinding(id)),
 		createdAt: deps.now,
 		createdBy,
+		previousSecretSealed: null,
+		previousSecretExpiresAt: null,
+		disabledAt: null,
+		disabledReason: null,
+		consecutiveFailures: 0,
+		failingSince: null,
+		version: 0,
 	};
 	const overCap = sql`(SELECT COUNT(*) FROM ${webhooks} WHERE ${webhooks.accountId} = ${accountId}) > ${MAX_WEBHOOKS_PER_ACCOUNT}`;
 	const [, undone] = await db.batch([
@@ -72,6 +103,85 @@ export async function addWebhook(
 			"no webhook can be added",
 			new ApiError("conflict", { detail: `An account has at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks` }),
 		);
+	return { row, secret };
+}
+
+export interface WebhookChange {
+	events?: string[];
+	/** `true` turns a disabled endpoint back on with a fresh failure budget; `false` pauses it. */
+	enabled?: boolean;
+}
+
+/**
+ * Changes an endpoint's events or turns it off or on. Turning it on is refused
+ * during a lockdown, like adding one: it opens a channel out of the account.
+ */
+export async function updateWebhook(
+	deps: { db: Database; now: Date },
+	accountId: string,
+	actorId: string,
+	webhookId: string,
+	change: WebhookChange,
+) {
+	const { db, now } = deps;
+	const hook = await findWebhook(db, accountId, webhookId);
+	const set: Partial<WebhookRow> = { version: hook.version + 1 };
+	if (change.events) set.events = change.events;
+	if (change.enabled === true && hook.disabledAt !== null)
+		Object.assign(set, { disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null });
+	if (change.enabled === false && hook.disabledAt === null)
+		Object.assign(set, { disabledAt: now, disabledReason: "disabled by a person" });
+	const opens = change.enabled === true && hook.disabledAt !== null;
+	const [row] = await db
+		.update(webhooks)
+		.set(set)
+		.where(
+			and(
+				eq(webhooks.id, hook.id),
+				eq(webhooks.version, hook.version),
+				stillAllowed(accountId, actorId, "webhooks:manage"),
+				opens ? sql`NOT ${accountLockedDown(accountId)}` : undefined,
+			),
+		)
+		.returning();
+	if (!row) return changeLost(db, accountId, actorId, "no webhook can be enabled");
+	return { before: hook, after: row };
+}
+
+/**
+ * A new signing secret, returned once. The old one keeps signing beside it (a
+ * second `v1=`) for `overlapSeconds`, so receivers can switch without losing a
+ * delivery; 0 retires it at once (a leaked secret).
+ */
+export async function rotateWebhookSecret(
+	deps: { db: Database; sealingKey: string; now: Date },
+	accountId: string,
+	actorId: string,
+	webhookId: string,
+	overlapSeconds: number,
+) {
+	const { db, now } = deps;
+	const hook = await findWebhook(db, accountId, webhookId);
+	const secret = newWebhookSecret();
+	const [row] = await db
+		.update(webhooks)
+		.set({
+			secretSealed: await sealSecret(deps.sealingKey, new TextEncoder().encode(secret), webhookSecretBinding(hook.id)),
+			previousSecretSealed: overlapSeconds > 0 ? hook.secretSealed : null,
+			previousSecretExpiresAt: overlapSeconds > 0 ? new Date(now.getTime() + overlapSeconds * 1000) : null,
+			version: hook.version + 1,
+		})
+		.where(
+			and(
+				eq(webhooks.id, hook.id),
+				eq(webhooks.version, hook.version),
+				stillAllowed(accountId, actorId, "webhooks:manage"),
+				// A new secret is a new credential: not while the account is locked down.
+				sql`NOT ${accountLockedDown(accountId)}`,
+			),
+		)
+		.returning();
+	if (!row) return changeLost(db, accountId, actorId, "no webhook secret can be rotated");
 	return { row, secret };
 }
 
@@ -101,14 +211,18 @@ export async function recentDeliveries(db: Database, accountId: string, webhookI
 		.where(and(eq(webhookDeliveries.accountId, accountId), eq(webhookDeliveries.webhookId, webhookId)))
 		.orderBy(desc(webhookDeliveries.createdAt))
 		.limit(RECENT_DELIVERIES);
-	return rows.map((r) => ({
-		id: r.id,
-		event: r.event,
-		status: r.status,
-		attempts: r.attempts,
-		lastStatusCode: r.lastStatusCode,
-		lastError: r.lastError,
-		createdAt: r.createdAt.toISOString(),
-		updatedAt: r.updatedAt.toISOString(),
-	}));
+	return rows.map(publicDelivery);
 }
+
+export const publicDelivery = (r: typeof webhookDeliveries.$inferSelect) => ({
+	id: r.id,
+	event: r.event,
+	eventId: r.eventId,
+	redeliveryOf: r.redeliveryOf,
+	status: r.status,
+	attempts: r.attempts,
+	lastStatusCode: r.lastStatusCode,
+	lastError: r.lastError,
+	createdAt: r.createdAt.toISOString(),
+	updatedAt: r.updatedAt.toISOString(),
+});

@@ -3,95 +3,49 @@ import { AccountParams } from "../accounts/schemas";
 import { callerMembership } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { accountRoute } from "../routes/account-route";
-import { Id, IssuedId, jsonBody, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
-import { webhookUrlProblem } from "../security/webhook-url";
-import { WEBHOOK_EVENTS } from "./dispatch";
+import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import {
 	addWebhook,
+	findWebhook,
 	listWebhooks,
+	MAX_SECRET_OVERLAP_SECONDS,
 	publicWebhook,
 	RECENT_DELIVERIES,
 	recentDeliveries,
 	removeWebhook,
+	rotateWebhookSecret,
+	updateWebhook,
 } from "./endpoints";
+import { DeliverySchema, OverlapSeconds, Subscriptions, WebhookParams, WebhookSchema, WebhookUrl } from "./schemas";
 
-const WebhookParams = AccountParams.extend({
-	webhookId: Id("whk").openapi({ description: "The webhook's id (`whk_` and 16 characters)" }),
-});
-const EVENT_NAMES = WEBHOOK_EVENTS.map((e) => `\`${e}\``).join(", ");
+const CreateWebhookBody = z.strictObject({ url: WebhookUrl, events: Subscriptions });
 
-const WebhookUrl = z
-	.string()
-	.max(2048)
-	.superRefine((value, ctx) => {
-		const problem = webhookUrlProblem(value);
-		if (problem) ctx.addIssue({ code: "custom", message: `The webhook URL ${problem}` });
-	})
-	.openapi({
-		description:
-			"Where deliveries are POSTed: https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and " +
-			"cloud-metadata hosts are refused",
-		example: "https://hooks.example.com/keyward",
-	});
-
-const CreateWebhookBody = z.strictObject({
-	url: WebhookUrl,
-	events: z
-		.array(z.enum(WEBHOOK_EVENTS))
-		.min(1)
-		.max(WEBHOOK_EVENTS.length)
-		.refine((events) => new Set(events).size === events.length, { message: "Each event at most once" })
-		.openapi({
-			description: `The alerts to deliver, at least one, each at most once: ${EVENT_NAMES}`,
-			example: ["alert.key_created", "alert.lockdown"],
-		}),
-});
-
-const WebhookSchema = z
-	.object({
-		id: IssuedId("whk", "The webhook's id"),
-		url: z
-			.string()
-			.openapi({ description: "Where deliveries are POSTed", example: "https://hooks.example.com/keyward" }),
-		events: z.array(z.enum(WEBHOOK_EVENTS)).openapi({
-			description: "The alerts it receives",
-			example: ["alert.key_created", "alert.lockdown"],
-		}),
-		createdAt: Timestamp("When it was added", "2026-03-02T09:30:00.000Z"),
-		createdBy: IssuedId("usr", "Who added it"),
-	})
-	.openapi("Webhook", {
-		description: "An endpoint that receives the account's alerts. Its secret is never shown again.",
-	});
-
-const DeliverySchema = z
-	.object({
-		id: IssuedId("dlv", "The delivery's id"),
-		event: z.string().openapi({ description: "The alert delivered", example: "alert.key_created" }),
-		status: z.enum(["pending", "delivered", "retrying", "failed"]).openapi({
-			description:
-				"`pending` (queued), `delivered` (the endpoint answered 2xx), `retrying` (the last attempt failed; it " +
-				"will be tried again later) or `failed` (given up: retries used up, the webhook removed, or its URL refused)",
-			example: "delivered",
-		}),
-		attempts: z.number().int().openapi({ description: "Attempts made so far", example: 1 }),
-		lastStatusCode: z.number().int().nullable().openapi({
-			description: "The HTTP status of the last attempt; null before the first, or when no answer came",
-			example: 200,
-		}),
-		lastError: z
-			.string()
-			.nullable()
+const UpdateWebhookBody = z
+	.strictObject({
+		events: Subscriptions.optional(),
+		enabled: z
+			.boolean()
+			.optional()
 			.openapi({
 				description:
-					"Why the last attempt failed (`receiver answered 500`, `timed out`, `could not connect`, `redirect not " +
-					"followed`, …); null when it did not",
-				example: null,
+					"`true` turns a disabled endpoint back on with a fresh failure budget (refused during a lockdown); " +
+					"`false` pauses it",
+				example: true,
 			}),
-		createdAt: Timestamp("When the alert was queued for this endpoint", "2026-03-02T09:30:00.000Z"),
-		updatedAt: Timestamp("When the delivery last changed", "2026-03-02T09:30:02.000Z"),
 	})
-	.openapi("WebhookDelivery", { description: "One alert sent, or to be sent, to one endpoint" });
+	.refine((body) => body.events !== undefined || body.enabled !== undefined, {
+		message: "Give events, enabled or both",
+	})
+	.openapi({ example: { enabled: true } });
+
+const RotateSecretBody = z.strictObject({ overlapSeconds: OverlapSeconds.optional() });
+
+const SecretField = z.string().openapi({
+	description:
+		"The signing secret, shown only here. Each delivery carries `Keyward-Signature: t=<unix " +
+		'seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with this whole string. The example is made up.',
+	example: "whsec_exampleexampleexampleexampleexampleexampleexampleexa",
+});
 
 export const createWebhookRoute = accountRoute(
 	"webhooks:manage",
@@ -102,18 +56,7 @@ export const createWebhookRoute = accountRoute(
 		summary: "Add a webhook endpoint; the signing secret is returned once",
 		request: { params: AccountParams, body: jsonBody(CreateWebhookBody) },
 		responses: {
-			201: jsonContent(
-				z.object({
-					webhook: WebhookSchema,
-					secret: z.string().openapi({
-						description:
-							"The signing secret, shown only here. Each delivery carries `Keyward-Signature: t=<unix " +
-							'seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with this whole string. The example is made up.',
-						example: "whsec_exampleexampleexampleexampleexampleexampleexampleexa",
-					}),
-				}),
-				"Created; store the secret now",
-			),
+			201: jsonContent(z.object({ webhook: WebhookSchema, secret: SecretField }), "Created; store the secret now"),
 			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
 		},
 	},
@@ -168,6 +111,58 @@ export const listDeliveriesRoute = accountRoute("webhooks:manage", {
 	},
 });
 
+export const getWebhookRoute = accountRoute("webhooks:manage", {
+	method: "get",
+	path: "/v1/accounts/{accountId}/webhooks/{webhookId}",
+	tags: ["Webhooks"],
+	summary: "One webhook endpoint, with its failure budget and whether it is enabled",
+	request: { params: WebhookParams },
+	responses: {
+		200: jsonContent(z.object({ webhook: WebhookSchema }), "The webhook"),
+		...problemResponses(401, 403, 404),
+	},
+});
+
+export const updateWebhookRoute = accountRoute(
+	"webhooks:manage",
+	{
+		method: "patch",
+		path: "/v1/accounts/{accountId}/webhooks/{webhookId}",
+		tags: ["Webhooks"],
+		summary: "Change what an endpoint receives, or disable or enable it",
+		request: { params: WebhookParams, body: jsonBody(UpdateWebhookBody) },
+		responses: {
+			200: jsonContent(z.object({ webhook: WebhookSchema }), "Changed"),
+			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
+		},
+	},
+	// Enabling opens a channel out of the account; unsubscribing silences its alerts: not for a stolen session.
+	{ grants: "webhook", reauthenticate: "change a webhook" },
+);
+
+export const rotateWebhookSecretRoute = accountRoute(
+	"webhooks:manage",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret",
+		tags: ["Webhooks"],
+		summary: "A new signing secret, returned once; the old one keeps signing for the overlap (default 24 h)",
+		request: { params: WebhookParams, body: jsonBody(RotateSecretBody) },
+		responses: {
+			200: jsonContent(
+				z.object({
+					webhook: WebhookSchema,
+					secret: SecretField,
+					previousSecretExpiresAt: WebhookSchema.shape.previousSecretExpiresAt,
+				}),
+				"Rotated; store the new secret now",
+			),
+			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
+		},
+	},
+	{ grants: "webhook", reauthenticate: "rotate a webhook secret" },
+);
+
 export function registerWebhooks(app: App) {
 	app.openapi(createWebhookRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
@@ -182,12 +177,53 @@ export function registerWebhooks(app: App) {
 			// The host only: a URL's path or query may carry the receiver's own token.
 			metadata: { host: new URL(url).host, events },
 		});
-		return c.json({ webhook: publicWebhook(row), secret }, 201);
+		return c.json({ webhook: publicWebhook(row, clock.now()), secret }, 201);
 	});
 
 	app.openapi(listWebhooksRoute, async (c) => {
-		const rows = await listWebhooks(c.get("services").db, c.req.valid("param").accountId);
-		return c.json({ data: rows.map(publicWebhook) }, 200);
+		const { db, clock } = c.get("services");
+		const rows = await listWebhooks(db, c.req.valid("param").accountId);
+		return c.json({ data: rows.map((row) => publicWebhook(row, clock.now())) }, 200);
+	});
+
+	app.openapi(getWebhookRoute, async (c) => {
+		const { accountId, webhookId } = c.req.valid("param");
+		const { db, clock } = c.get("services");
+		return c.json({ webhook: publicWebhook(await findWebhook(db, accountId, webhookId), clock.now()) }, 200);
+	});
+
+	app.openapi(updateWebhookRoute, async (c) => {
+		const { accountId, webhookId } = c.req.valid("param");
+		const change = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const actorId = callerMembership(c, accountId).principal.userId;
+		const { before, after } = await updateWebhook({ db, now: clock.now() }, accountId, actorId, webhookId, change);
+		c.get("audit").record({
+			action: "webhook.updated",
+			target: { type: "webhook", id: after.id },
+			metadata: {
+				host: new URL(after.url).host,
+				...(change.events ? { events: after.events, previousEvents: before.events } : {}),
+				...(change.enabled !== undefined ? { enabled: after.disabledAt === null } : {}),
+			},
+		});
+		return c.json({ webhook: publicWebhook(after, clock.now()) }, 200);
+	});
+
+	app.openapi(rotateWebhookSecretRoute, async (c) => {
+		const { accountId, webhookId } = c.req.valid("param");
+		const { overlapSeconds = MAX_SECRET_OVERLAP_SECONDS } = c.req.valid("json");
+		const { db, clock } = c.get("services");
+		const actorId = callerMembership(c, accountId).principal.userId;
+		const deps = { db, sealingKey: c.env.TOTP_ENCRYPTION_KEY ?? "", now: clock.now() };
+		const { row, secret } = await rotateWebhookSecret(deps, accountId, actorId, webhookId, overlapSeconds);
+		c.get("audit").record({
+			action: "webhook.secret_rotated",
+			target: { type: "webhook", id: row.id },
+			metadata: { host: new URL(row.url).host, overlapSeconds },
+		});
+		const webhook = publicWebhook(row, clock.now());
+		return c.json({ webhook, secret, previousSecretExpiresAt: webhook.previousSecretExpiresAt }, 200);
 	});
 
 	app.openapi(deleteWebhookRoute, async (c) => {

@@ -12,6 +12,7 @@ import { testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
 import { bearer, expectProblem, jsonRequest } from "../support/request";
 import { seedAccount, seedKey } from "../support/seed";
+import { archiveAndDispatch } from "../support/webhooks";
 
 const db = createDatabase(env.DB);
 const DAY = 86_400_000;
@@ -46,10 +47,13 @@ describe("alerts", () => {
 		expect(h.mail.every((m) => !m.text.includes(secret))).toBe(true);
 		const alert = h.audit.sent.find((e) => e.action === "alert.key_created");
 		expect(alert).toMatchObject({ accountId: s.accountId, target: { type: "key", id: key.id } });
+		// Webhooks hear of it from the audit consumer, once the trail holds it (and once, whoever consumes it).
+		const jobs = await archiveAndDispatch(h.audit.sent, h.clock);
+		expect(jobs.filter((j) => j.webhookId === s.webhookId).map((j) => j.event)).toEqual(["alert.key_created"]);
 		const deliveries = await db.query.webhookDeliveries.findMany({
 			where: (d, { eq: is }) => is(d.webhookId, s.webhookId),
 		});
-		expect(deliveries).toEqual([expect.objectContaining({ event: "alert.key_created", status: "pending" })]);
+		expect(deliveries).toEqual([expect.objectContaining({ event: "alert.key_created", eventId: alert?.id })]);
 	});
 
 	it("member role changes and removals alert as alert.member_changed", async () => {

@@ -4,9 +4,10 @@ import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
 import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
-import { accounts, users } from "../../src/db/schema";
+import { accounts, users, webhookDeliveries } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
+import { newId } from "../../src/platform/ids";
 import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { testApp } from "../support/app";
 import { jsonRequest } from "../support/request";
@@ -97,6 +98,34 @@ const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}/webhooks": () => ({}),
 	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({ path: { webhookId: s.webhookId } }),
 	"GET /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": (s) => ({ path: { webhookId: s.webhookId } }),
+	"GET /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({ path: { webhookId: s.webhookId } }),
+	"PATCH /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({
+		path: { webhookId: s.webhookId },
+		body: { events: ["key.*"] },
+	}),
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret": (s) => ({
+		path: { webhookId: s.webhookId },
+		body: { overlapSeconds: 60 },
+	}),
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/test": (s) => ({ path: { webhookId: s.webhookId } }),
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": (s) => {
+		const deliveryId = newId("dlv");
+		return {
+			path: { webhookId: s.webhookId, deliveryId },
+			prepare: () =>
+				db.insert(webhookDeliveries).values({
+					id: deliveryId,
+					webhookId: s.webhookId,
+					accountId: s.accountId,
+					event: "key.created",
+					eventId: newId("evt"),
+					body: "{}",
+					status: "delivered",
+					createdAt: clock.now(),
+					updatedAt: clock.now(),
+				}),
+		};
+	},
 	"GET /v1/accounts/{accountId}/security-report": () => ({}),
 	"POST /v1/accounts/{accountId}/lockdown": () => ({
 		body: { reason: "matrix", revokeSessions: false, revokeKeys: "none" },

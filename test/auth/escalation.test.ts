@@ -41,7 +41,7 @@ const db = createDatabase(env.DB);
 
 interface Attempt {
 	what: string;
-	expect: 400 | 401 | 403 | 404;
+	expect: 400 | 401 | 403 | 404 | 423;
 	/** What the attempt needs in place first (before the account is snapshotted). */
 	setup?: (s: SeededAccount) => Promise<unknown>;
 	run: (s: SeededAccount) => Promise<Response>;
@@ -646,6 +646,71 @@ const ESCALATIONS: Record<string, Entry> = {
 				}),
 		},
 	],
+	"PATCH /v1/accounts/{accountId}/webhooks/{webhookId}": [
+		{
+			what: "a key with every reserved scope turns a disabled webhook back on",
+			expect: 403,
+			setup: (s) => disableWebhook(s.webhookId),
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "PATCH", `${webhooksPath(s)}/${s.webhookId}`, {
+					enabled: true,
+				}),
+		},
+		{
+			what: "an admin turns a disabled webhook back on during the owner's lockdown",
+			expect: 423,
+			setup: async (s) => {
+				await disableWebhook(s.webhookId);
+				await db
+					.update(accounts)
+					.set({ lockedDownAt: clock.now(), lockedDownReason: "incident" })
+					.where(eq(accounts.id, s.accountId));
+			},
+			run: (s) => send(tokenOf(s, "admin"), "PATCH", `${webhooksPath(s)}/${s.webhookId}`, { enabled: true }),
+		},
+		{
+			what: "a member changes what a webhook receives",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "member"), "PATCH", `${webhooksPath(s)}/${s.webhookId}`, { events: ["*"] }),
+		},
+		{
+			what: "a webhook subscribed to a group that does not exist",
+			expect: 400,
+			run: (s) => send(tokenOf(s, "admin"), "PATCH", `${webhooksPath(s)}/${s.webhookId}`, { events: ["secret.*"] }),
+		},
+	],
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret": [
+		{
+			what: "a key with every reserved scope rotates a webhook's secret",
+			expect: 403,
+			run: async (s) =>
+				send(
+					await keyOf(s, "owner", [...RESERVED_SCOPES]),
+					"POST",
+					`${webhooksPath(s)}/${s.webhookId}/rotate-secret`,
+					{},
+				),
+		},
+		{
+			what: "a member rotates a webhook's secret",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "member"), "POST", `${webhooksPath(s)}/${s.webhookId}/rotate-secret`, {}),
+		},
+		{
+			what: "an overlap longer than a day keeps the old secret signing",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", `${webhooksPath(s)}/${s.webhookId}/rotate-secret`, {
+					overlapSeconds: 86_401,
+				}),
+		},
+	],
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/test": {
+		nothing: "a test event to an endpoint the account already has; no credential, role or setting",
+	},
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": {
+		nothing: "a payload the endpoint was already sent, sent again; refused while it is disabled",
+	},
 	"POST /v1/accounts/{accountId}/lockdown/lift": [
 		{
 			what: "an admin lifts the owner's lockdown",
@@ -847,6 +912,10 @@ const ESCALATIONS: Record<string, Entry> = {
  * (403 reauthentication-required) for the call that would hand power out, and leave the account
  * as it was. A granting route added later fails until it is listed here.
  */
+const webhooksPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/webhooks`;
+const disableWebhook = (id: string) =>
+	db.update(webhooks).set({ disabledAt: clock.now(), disabledReason: "test" }).where(eq(webhooks.id, id));
+
 const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Response>> = {
 	"POST /v1/accounts/{accountId}/keys": (s, stale) =>
 		send(stale, "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
@@ -871,6 +940,10 @@ const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Respons
 			url: "https://hooks.example.com/watch",
 			events: ["alert.key_created"],
 		}),
+	"PATCH /v1/accounts/{accountId}/webhooks/{webhookId}": (s, stale) =>
+		send(stale, "PATCH", `${webhooksPath(s)}/${s.webhookId}`, { events: ["*"] }),
+	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret": (s, stale) =>
+		send(stale, "POST", `${webhooksPath(s)}/${s.webhookId}/rotate-secret`, {}),
 	"POST /v1/accounts/{accountId}/lockdown/lift": async (s, stale) => {
 		await db
 			.update(accounts)
@@ -911,7 +984,7 @@ async function snapshot(accountId: string) {
 		keys: sorted(keys, (k) => k.id).map(({ lastUsedAt, ...k }) => k),
 		members: sorted(members, (m) => m.userId).map((m) => [m.userId, m.role]),
 		invites: sorted(invites, (i) => i.id).map((i) => [i.id, i.email, i.role]),
-		hooks: sorted(hooks, (h) => h.id).map((h) => [h.id, h.url]),
+		hooks: sorted(hooks, (h) => h.id).map((h) => [h.id, h.url, h.events, h.disabledAt, h.secretSealed, h.version]),
 		services: sorted(services, (x) => x.id).map((x) => [x.id, x.role, x.name, x.version]),
 	});
 }

@@ -14,9 +14,11 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
+import { webhookDeliveries } from "../../src/db/schema";
 import { userSessions } from "../../src/durable/address";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
+import { newId } from "../../src/platform/ids";
 import { testApp } from "../support/app";
 import { fromSchema, hostileValue, type JsonSchema, mutated, type RawBody, rawBody } from "../support/arbitraries";
 import { seedAccount } from "../support/seed";
@@ -121,8 +123,20 @@ async function fixture() {
 		webhookId: [s.webhookId, other.webhookId],
 		serviceAccountId: [s.serviceAccountId, other.serviceAccountId],
 		sessionId: [revoked.id, expired.id],
+		deliveryId: [await seedDelivery(s), await seedDelivery(other)],
 	};
 	return { credentials, ids };
+}
+
+/** A delivery of the seeded webhook, so the redelivery route is fuzzed past its lookup. */
+async function seedDelivery(s: { accountId: string; webhookId: string }): Promise<string> {
+	const id = newId("dlv");
+	const now = clock.now();
+	await db.insert(webhookDeliveries).values({
+		...{ id, webhookId: s.webhookId, accountId: s.accountId, event: "key.created", eventId: newId("evt") },
+		...{ body: "{}", status: "delivered" as const, createdAt: now, updatedAt: now },
+	});
+	return id;
 }
 
 /** Any value as text; objects without a prototype have no toString. */

@@ -172,6 +172,13 @@ const table: ProblemTable = {
 		list: [unauthenticated, (kw) => kw.webhooks.list({ accountId })],
 		delete: [unauthenticated, (kw) => kw.webhooks.delete({ accountId, webhookId: "whk_x" })],
 		deliveries: [unauthenticated, (kw) => kw.webhooks.deliveries({ accountId, webhookId: "whk_x" })],
+		get: [unauthenticated, (kw) => kw.webhooks.get({ accountId, webhookId: "whk_x" })],
+		update: [unauthenticated, (kw) => kw.webhooks.update({ accountId, webhookId: "whk_x", body: { enabled: true } })],
+		rotateSecret: [unauthenticated, (kw) => kw.webhooks.rotateSecret({ accountId, webhookId: "whk_x", body: {} })],
+		test: [unauthenticated, (kw) => kw.webhooks.test({ accountId, webhookId: "whk_x" })],
+		redeliver: [unauthenticated, (kw) => kw.webhooks.redeliver({ accountId, webhookId: "whk_x", deliveryId: "dlv_x" })],
+		// Public, so only a misconfigured deployment makes it a problem.
+		events: [503, () => misconfigured.webhooks.events()],
 	},
 };
 

@@ -11,6 +11,7 @@ import type { WebhookJob } from "../../src/webhooks/dispatch";
 import { testApp } from "../support/app";
 import { expectProblem, jsonRequest } from "../support/request";
 import { seedAccount } from "../support/seed";
+import { archiveAndDispatch, auditCapture } from "../support/webhooks";
 
 const db = createDatabase(env.DB);
 
@@ -27,17 +28,6 @@ function receiver(...statuses: number[]) {
 		});
 	}) as typeof fetch;
 	return { calls, fetch: fetchFn };
-}
-
-/** Captures webhook jobs at the producer, so the test hands them to the real consumer with a local receiver. */
-function capturedWebhookQueue() {
-	const jobs: WebhookJob[] = [];
-	const queue = {
-		sendBatch: async (messages: Iterable<MessageSendRequest<WebhookJob>>) => {
-			jobs.push(...[...messages].map((m) => m.body));
-		},
-	} as unknown as Queue;
-	return { jobs, queue };
 }
 
 async function consume(
@@ -138,16 +128,16 @@ describe("webhook delivery", () => {
 			jsonRequest("POST", { url: "https://receiver.example.com/keyward", events: ["alert.key_created"] }, auth),
 		);
 		const { webhook, secret } = await created.json<{ webhook: { id: string }; secret: string }>();
-		const captured = capturedWebhookQueue();
+		const audit = auditCapture();
 		const key = await t.request(
 			`/v1/accounts/${s.accountId}/keys`,
 			jsonRequest("POST", { name: "ci", environment: "ci", scopes: ["data:read"] }, auth),
-			{ WEBHOOK_QUEUE: captured.queue },
+			{ AUDIT_QUEUE: audit.queue },
 		);
 		expect(key.status).toBe(201);
 		const { key: created2, secret: apiKey } = await key.json<{ key: { id: string }; secret: string }>();
-		// The seeded webhook subscribes to the same event: one job for each endpoint.
-		const jobs = captured.jobs.filter((j) => j.webhookId === webhook.id);
+		// The audit consumer queues the alert to every endpoint subscribed to it, the seeded one too.
+		const jobs = (await archiveAndDispatch(audit.events(), clock)).filter((j) => j.webhookId === webhook.id);
 		expect(jobs).toHaveLength(1);
 		return { s, auth, webhook, secret, jobs, keyId: created2.id, apiKey };
 	}

@@ -1,0 +1,110 @@
+/**
+ * The webhook catalogue (issue #24): every audit action an endpoint can
+ * receive, described once. It is derived from the audit actions, and the
+ * `Record` type makes a new audit action fail to compile until it is
+ * described here (or named as left out, with the reason).
+ *
+ * Subscriptions name events exactly (`key.revoked`), by group (`key.*`), or
+ * all of them (`*`).
+ */
+import { AUDIT_ACTIONS, type AuditAction } from "../audit/event";
+
+/**
+ * Recorded once per request or per verify: an endpoint would receive the
+ * account's whole traffic. They stay in the audit trail and its export; a
+ * log stream, not a webhook, is the channel for volume.
+ */
+export const NOT_WEBHOOK_EVENTS = ["http.request", "key.verified"] as const satisfies readonly AuditAction[];
+
+/** Sent only by `POST …/webhooks/{id}/test`, to that one endpoint; nobody subscribes to it. */
+export const TEST_EVENT = "webhook.test";
+
+export type WebhookEvent = Exclude<AuditAction, (typeof NOT_WEBHOOK_EVENTS)[number]>;
+
+const DESCRIPTIONS: Record<WebhookEvent, string> = {
+	"auth.signup": "A person signed up",
+	"auth.login.succeeded": "A member signed in",
+	"auth.login.failed": "A sign-in failed (wrong password or code)",
+	"auth.lockout": "Sign-in was locked for a while after repeated failures",
+	"auth.mfa.enabled": "A member turned on two-factor authentication",
+	"auth.mfa.disabled": "A member turned off two-factor authentication",
+	"auth.mfa.failed": "A second-factor code was wrong",
+	"auth.password.changed": "A member changed or reset their password",
+	"auth.reauthenticated": "A member proved their identity again before a sensitive action",
+	"auth.mfa.fallback_used": "A member signed in with a recovery code or an email code",
+	"auth.mfa.recovery_codes_replaced": "A member replaced their recovery codes",
+	"auth.email_change.requested": "A member asked to change their email address",
+	"auth.email_change.confirmed": "A member's new email address was confirmed",
+	"auth.email_change.cancelled": "An email change was cancelled from the old address (a reported takeover)",
+	"auth.new_device": "A member signed in from a device not seen before",
+	"auth.not_me": "A member reported a sign-in as not theirs",
+	"auth.breach_check_skipped": "The breached-password check could not run for a password",
+	"auth.passkey.added": "A member added a passkey",
+	"auth.passkey.renamed": "A member renamed a passkey",
+	"auth.passkey.removed": "A member removed a passkey",
+	"session.revoked": "A session was ended by its owner, an admin or an incident action",
+	"member.invited": "Someone was invited to the account",
+	"member.joined": "An invitation was accepted",
+	"member.role_changed": "A member's role changed",
+	"member.removed": "A member was removed (offboarded)",
+	"member.invitation_cancelled": "An invitation was cancelled",
+	"account.settings_changed": "The account's security settings changed",
+	"account.ownership_transferred": "The account's ownership moved to another member",
+	"account.lockdown": "The account was locked down",
+	"account.lockdown_lifted": "A lockdown was lifted",
+	"account.created": "The account was created",
+	"account.deleted": "The account was deleted",
+	"key.created": "An API key was created",
+	"key.rotated": "An API key was rotated",
+	"key.revoked": "An API key was revoked",
+	"key.expired": "An API key reached its expiry",
+	"key.swept": "An unused API key was revoked by the inactivity sweep",
+	"key.updated": "An API key's settings changed",
+	"key.inactivity_warned": "An API key's creator was warned that it will be swept for inactivity",
+	"key.disabled": "An API key was disabled",
+	"key.enabled": "An API key was enabled again",
+	"webhook.created": "A webhook endpoint was added",
+	"webhook.deleted": "A webhook endpoint was removed",
+	"webhook.updated": "A webhook endpoint's events changed, or it was disabled or enabled by a person",
+	"webhook.secret_rotated": "A webhook endpoint's signing secret was rotated",
+	"webhook.disabled": "A webhook endpoint used up its failure budget and was disabled",
+	"webhook.tested": "A test event was sent to a webhook endpoint",
+	"webhook.redelivered": "A webhook delivery was sent again by a person",
+	"service_account.created": "A service account was created",
+	"service_account.updated": "A service account's name, description or role changed",
+	"service_account.deleted": "A service account was deleted, with its keys",
+	"alert.failed_logins_spike": "Alert: failed sign-ins spiked",
+	"alert.key_created": "Alert: an API key was created",
+	"alert.member_changed": "Alert: a member joined, left or changed role",
+	"alert.key_expiring": "Alert: an API key expires soon",
+	"alert.lockdown": "Alert: the account was locked down",
+};
+
+const excluded = new Set<string>(NOT_WEBHOOK_EVENTS);
+/** In the order of the audit actions, so the catalogue reads like the trail. */
+export const WEBHOOK_EVENTS = AUDIT_ACTIONS.filter((a): a is WebhookEvent => !excluded.has(a));
+
+export const webhookEventDescription = (event: WebhookEvent): string => DESCRIPTIONS[event];
+
+/** The part before the first dot: `key`, `member`, `auth` … */
+export const groupOf = (event: string): string => event.slice(0, event.indexOf("."));
+
+export const WEBHOOK_GROUPS = [...new Set(WEBHOOK_EVENTS.map(groupOf))];
+
+const known = new Set<string>(WEBHOOK_EVENTS);
+const groups = new Set<string>(WEBHOOK_GROUPS);
+
+/** Whether `pattern` is something an endpoint may subscribe to: an event, `group.*` or `*`. */
+export function isSubscriptionPattern(pattern: string): boolean {
+	if (pattern === "*") return true;
+	if (pattern.endsWith(".*")) return groups.has(pattern.slice(0, -2));
+	return known.has(pattern);
+}
+
+/** Whether an endpoint subscribed to `patterns` receives `action`. */
+export function subscribesTo(patterns: readonly string[], action: string): boolean {
+	if (!known.has(action)) return false;
+	return patterns.some((p) => p === "*" || p === action || (p.endsWith(".*") && groupOf(action) === p.slice(0, -2)));
+}
+
+export const isWebhookEvent = (action: string): action is WebhookEvent => known.has(action);
