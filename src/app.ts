@@ -29,6 +29,7 @@ import { SESSION_COOKIE } from "./identity/sessions";
 import { registerMeSessions } from "./identity/sessions-routes";
 import { registerAuth } from "./identity/sign-in-routes";
 import { registerKeys } from "./keys/routes";
+import { registerSecretScanning } from "./keys/secret-scanning-route";
 import { registerVerify } from "./keys/verify-route";
 import { createMailer } from "./mail";
 import { auditTrail } from "./middleware/audit-trail";
@@ -132,6 +133,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerWebhooks(app);
 	registerWebhookDeliveries(app);
 	registerWebhookCatalogue(app);
+	registerSecretScanning(app);
 	registerSecurityReport(app);
 	registerLockdown(app);
 	registerConsole(app);

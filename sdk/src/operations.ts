@@ -112,6 +112,9 @@ export const OPERATIONS = {
 		list: op("get", "/v1/accounts/{accountId}/audit-events"),
 		export: op("get", "/v1/accounts/{accountId}/audit-events/export"),
 	},
+	secretScanning: {
+		github: op("post", "/v1/secret-scanning/github"),
+	},
 	webhooks: {
 		create: op("post", "/v1/accounts/{accountId}/webhooks"),
 		list: op("get", "/v1/accounts/{accountId}/webhooks"),

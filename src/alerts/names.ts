@@ -9,6 +9,7 @@ export const ALERT_NAMES = [
 	"alert.member_changed",
 	"alert.key_expiring",
 	"alert.lockdown",
+	"alert.key_leaked",
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];

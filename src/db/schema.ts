@@ -386,3 +386,15 @@ export const webhookDeliveries = sqliteTable(
 	},
 	(t) => [index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt)],
 );
+
+/**
+ * Leaked-key reports received per UTC day (issue #24): the only trace a token
+ * that is not a Keyward key leaves. Reports that name a real key are also in
+ * that account's audit trail.
+ */
+export const secretScanningStats = sqliteTable("secret_scanning_stats", {
+	day: text("day").primaryKey(),
+	reports: integer("reports").notNull().default(0),
+	truePositives: integer("true_positives").notNull().default(0),
+	falsePositives: integer("false_positives").notNull().default(0),
+});

@@ -131,6 +131,11 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		return { ...outcome, recorded };
 	}
 
+	/** Which of the account's keys a hash names (a leaked-key report), without counting a use: its id, or null. */
+	async findKey(accountId: string, hash: string): Promise<string | null> {
+		return (await this.keys.lookup(accountId, hash))?.id ?? null;
+	}
+
 	/** A key's usage, with its live credit balance (null: no credits). */
 	keyUsage(id: string, now: number) {
 		return { ...this.keys.usage(id, now), credits: this.keys.creditsOf([id], now)[id] ?? null };

@@ -252,6 +252,12 @@ export class KeyStore {
 		this.#complete = true;
 	}
 
+	/** The account's key a hash names, loading the set if needed; no window, credit or use is touched. */
+	async lookup(accountId: string, hash: string): Promise<KeyRecord | null> {
+		const record = await this.#find(accountId, hash);
+		return record && record.accountId === accountId ? record : null;
+	}
+
 	/**
 	 * Verify per API.md §5, codes checked in order. Every limit asked and the credits are checked
 	 * before any is spent, with no await in between: a use refused by one spends none of the others,

@@ -35,6 +35,12 @@ export interface Env {
 	WEBAUTHN_RP_ID?: string;
 	/** Comma-separated exact origins passkey ceremonies may come from (development: the CORS_ORIGINS on the rpId). */
 	WEBAUTHN_ORIGINS?: string;
+	/**
+	 * GitHub's secret-scanning public keys, as the JSON GitHub publishes (`{"public_keys": [...]}`): set it to
+	 * pin them; left unset, they are fetched from GITHUB_SECRET_SCANNING_KEYS_URL (default GitHub's) and cached.
+	 */
+	GITHUB_SECRET_SCANNING_KEYS?: string;
+	GITHUB_SECRET_SCANNING_KEYS_URL?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 

@@ -78,6 +78,7 @@ const DESCRIPTIONS: Record<WebhookEvent, string> = {
 	"alert.member_changed": "Alert: a member joined, left or changed role",
 	"alert.key_expiring": "Alert: an API key expires soon",
 	"alert.lockdown": "Alert: the account was locked down",
+	"alert.key_leaked": "Alert: a key was found in public (GitHub secret scanning) and revoked",
 };
 
 const excluded = new Set<string>(NOT_WEBHOOK_EVENTS);

@@ -847,6 +847,9 @@ const ESCALATIONS: Record<string, Entry> = {
 	],
 	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": { nothing: "takes away" },
 	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": { nothing: "takes away" },
+	"POST /v1/secret-scanning/github": {
+		nothing: "takes away: revokes a key found in public, and only with GitHub's signature",
+	},
 	"POST /v1/auth/signup": { nothing: "the caller's own new user, account and session" },
 	"POST /v1/auth/verify-email": [
 		{

@@ -163,6 +163,14 @@ const table: ProblemTable = {
 		list: [unauthenticated, (kw) => kw.auditEvents.list({ accountId })],
 		export: [unauthenticated, (kw) => kw.auditEvents.export({ accountId })],
 	},
+	secretScanning: {
+		// Unsigned: only GitHub's signature opens it.
+		github: [
+			unauthenticated,
+			(kw) =>
+				kw.secretScanning.github({ body: [{ token: "kw_live_x", type: "keyward", url: "https://github.com/x" }] }),
+		],
+	},
 	webhooks: {
 		create: [
 			unauthenticated,
