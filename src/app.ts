@@ -61,6 +61,8 @@ import { registerWebhooks } from "./webhooks/routes";
 export type { App };
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/** 500 reports of the longest token and URL the route takes (about 3 KiB each) fit. */
+export const SECRET_SCANNING_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface AppOptions {
 	clock?: Clock;
@@ -104,7 +106,10 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(configGuard({ log }));
 	app.use(httpsOnly());
 	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
-	app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
+	// GitHub sends a batch of reports as one body, and resends it whole: a limit it can exceed would refuse the
+	// same batch forever, so its route has a larger one.
+	app.use(except("/v1/secret-scanning/*", bodyLimit({ maxBytes: MAX_BODY_BYTES })));
+	app.use("/v1/secret-scanning/*", bodyLimit({ maxBytes: SECRET_SCANNING_MAX_BODY_BYTES }));
 	app.use(except("/console/*", jsonBody())); // the console's HTML forms post url-encoded bodies
 	app.use("/console/*", sameOriginForms({ allowedOrigins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	app.use(authenticate(options.authenticate ?? credentialAuthenticator));

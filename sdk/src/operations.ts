@@ -105,6 +105,7 @@ export const OPERATIONS = {
 		rotate: op("post", "/v1/accounts/{accountId}/keys/{keyId}/rotate"),
 		// API.md §5: revoking a revoked key answers the same, so a retry is harmless.
 		revoke: op("post", "/v1/accounts/{accountId}/keys/{keyId}/revoke", true),
+		revealSecret: op("post", "/v1/accounts/{accountId}/keys/{keyId}/reveal-secret"),
 		// Not idempotent: every VALID verdict takes a slot of the key's rate limit.
 		verify: op("post", "/v1/keys/verify"),
 	},

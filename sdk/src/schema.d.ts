@@ -3086,6 +3086,12 @@ export interface paths {
                * @example 15
                */
               failedLoginAlertWindowMinutes?: number;
+              /**
+               * @description What a live key GitHub secret scanning finds in public becomes: `revoke` (default: refused at once) or `rotate` (it keeps working for one more hour beside a successor whose secret is revealed once in the console; keys that reach the management API, service accounts' keys and keys whose creator may no longer rotate them are revoked anyway). Only the owner may change it.
+               * @example revoke
+               * @enum {string}
+               */
+              leakedKeyPolicy?: "revoke" | "rotate";
             };
           };
         };
@@ -4902,6 +4908,79 @@ export interface paths {
       };
     };
   };
+  "/v1/accounts/{accountId}/keys/{keyId}/reveal-secret": {
+    /**
+     * Reveal, once, the secret of a key made because its predecessor leaked (`secretWaiting`); a person's session only
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The key's id (`key_` and 16 characters), not its secret */
+          keyId: string;
+        };
+      };
+      responses: {
+        /** @description The secret, now no longer kept */
+        200: {
+          content: {
+            "application/json": {
+              key: components["schemas"]["ApiKey"];
+              /**
+               * @description The API key itself, 73 characters: shown only here, so store it now (Keyward keeps only a keyed hash). The example is made up and fails the checksum.
+               * @example kw_live_3kq7m2xw5vhz4tnaThisIsAnExampleKeyNotARealSecretDoNotUse00000Xy9Z
+               */
+              secret: string;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
   "/v1/accounts/{accountId}/keys/{keyId}/revoke": {
     /**
      * Revoke a key (idempotent); refused on the very next verify, everywhere
@@ -5083,7 +5162,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -5741,7 +5820,7 @@ export interface paths {
   };
   "/v1/accounts/{accountId}/webhooks/{webhookId}/test": {
     /**
-     * Queue a signed `webhook.test` event to one endpoint (even a disabled one; it does not count against the budget)
+     * Queue a signed `webhook.test` event to one endpoint, tried once (even a disabled one; not counted against its budget; at most 20 tests and redeliveries an hour)
      * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
      */
     post: {
@@ -5794,6 +5873,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -5870,6 +5955,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -6897,6 +6988,22 @@ export interface webhooks {
       };
     };
   };
+  "key.secret_revealed": {
+    /** The parked secret of a leaked key's successor was revealed, once */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
   "webhook.created": {
     /** A webhook endpoint was added */
     post: {
@@ -6962,7 +7069,7 @@ export interface webhooks {
     };
   };
   "webhook.disabled": {
-    /** A webhook endpoint used up its failure budget and was disabled */
+    /** A webhook endpoint was disabled: its failure budget ran out, or the person who added it was demoted */
     post: {
       requestBody: {
         content: {
@@ -7596,6 +7703,12 @@ export interface components {
        * @example 15
        */
       failedLoginAlertWindowMinutes: number;
+      /**
+       * @description What a live key GitHub secret scanning finds in public becomes: `revoke` (default: refused at once) or `rotate` (it keeps working for one more hour beside a successor whose secret is revealed once in the console; keys that reach the management API, service accounts' keys and keys whose creator may no longer rotate them are revoked anyway). Only the owner may change it.
+       * @example revoke
+       * @enum {string}
+       */
+      leakedKeyPolicy: "revoke" | "rotate";
     };
     /** @description A member of the account */
     Member: {
@@ -7807,6 +7920,11 @@ export interface components {
        * @example null
        */
       rotatedTo: string | null;
+      /**
+       * @description True on the successor of a key rotated because it leaked (`leakedKeyPolicy: rotate`) until a person reveals its secret once (`POST …/keys/{keyId}/reveal-secret`, the console's key page) or a week passes
+       * @example false
+       */
+      secretWaiting: boolean;
       /**
        * @description The CIDR ranges the key may be used from; empty: any address
        * @example [
@@ -8082,7 +8200,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success
@@ -8207,7 +8325,7 @@ export interface components {
        */
       createdAt: string;
       /**
-       * @description Who added it
+       * @description Who added it, or last turned it back on: it is disabled if they are demoted below admin
        * @example usr_7hd2kq5xm3wz6vpa
        */
       createdBy: string;

@@ -7,7 +7,7 @@ import { accountRoute } from "../routes/account-route";
 import { jsonBody, jsonContent, NextCursor, problemResponses } from "../routes/openapi-shared";
 import { ListQuery, OFFSET_CURSOR_EXAMPLE, pageOf } from "../routes/pagination";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "./member-rules";
-import { changeRole, memberRemovedAlert, roleChangedAlert } from "./members";
+import { changeRole, memberRemovedAlert, roleChangedAlert, WEBHOOK_CREATOR_DEMOTED } from "./members";
 import { removeMembership } from "./offboarding";
 import { getMembership, listMembers } from "./queries";
 import { AccountParams, AssignableRole, MemberParams, MemberSchema } from "./schemas";
@@ -105,17 +105,23 @@ export function registerMembers(app: App) {
 	app.openapi(updateMemberRoute, async (c) => {
 		const { accountId, userId } = c.req.valid("param");
 		const { role } = c.req.valid("json");
-		const { db } = c.get("services");
+		const { db, clock } = c.get("services");
 		const target = await getMembership(db, accountId, userId);
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
 		const caller = callerMembership(c, accountId);
 		refuse(checkRoleChange(caller.membership.role, target.role, role));
-		await changeRole(db, accountId, caller.principal.userId, target, role);
+		const { webhooksDisabled } = await changeRole(db, accountId, caller.principal.userId, target, role, clock.now());
 		c.get("audit").record({
 			action: "member.role_changed",
 			target: { type: "user", id: userId },
 			metadata: { from: target.role, to: role },
 		});
+		for (const id of webhooksDisabled)
+			c.get("audit").record({
+				action: "webhook.disabled",
+				target: { type: "webhook", id },
+				metadata: { reason: WEBHOOK_CREATOR_DEMOTED },
+			});
 		raiseAlertFrom(c, roleChangedAlert(accountId, userId, target.role, role));
 
 		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);

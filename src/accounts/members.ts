@@ -3,10 +3,10 @@
  * on the role that was read, and the alerts that tell the owner and admins.
  * (Joining is in `invitations.ts`, removal in `offboarding.ts`.)
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Alert } from "../alerts";
 import type { Database } from "../db";
-import { invitations, memberships } from "../db/schema";
+import { invitations, memberships, webhooks } from "../db/schema";
 import { ApiError } from "../problems";
 import { accountLockedDown, grantLost, stillAllowed } from "./queries";
 
@@ -16,7 +16,10 @@ type Role = (typeof memberships.$inferSelect)["role"];
  * The WHERE re-checks the role read before, so a concurrent transfer cannot be undone by this
  * change, and that the caller may still manage members and the account is not locked down, so a
  * change in flight when its caller was removed or the account locked down does not land. Below
- * admin, the member's pending invitations lose the authority that made them.
+ * admin, the member's pending invitations lose the authority that made them, and the webhooks they
+ * added stop (disabled, not deleted: an owner or admin who turns one back on answers for it): a
+ * person who may no longer read the account's events must not keep receiving them. Returns the
+ * webhooks it disabled.
  */
 export async function changeRole(
 	db: Database,
@@ -24,8 +27,10 @@ export async function changeRole(
 	callerId: string,
 	target: { userId: string; role: Role },
 	role: Role,
-) {
-	const [changed] = await db.batch([
+	now: Date,
+): Promise<{ webhooksDisabled: string[] }> {
+	const demotedBelowAdmin = sql`${role} NOT IN ('admin', 'owner')`;
+	const [changed, , disabled] = await db.batch([
 		db
 			.update(memberships)
 			.set({ role })
@@ -41,13 +46,25 @@ export async function changeRole(
 			.returning({ userId: memberships.userId }),
 		db
 			.delete(invitations)
+			.where(and(eq(invitations.accountId, accountId), eq(invitations.invitedBy, target.userId), demotedBelowAdmin)),
+		db
+			.update(webhooks)
+			.set({ disabledAt: now, disabledReason: WEBHOOK_CREATOR_DEMOTED, version: sql`${webhooks.version} + 1` })
 			.where(
 				and(
-					eq(invitations.accountId, accountId),
-					eq(invitations.invitedBy, target.userId),
-					sql`${role} NOT IN ('admin', 'owner')`,
+					eq(webhooks.accountId, accountId),
+					eq(webhooks.createdBy, target.userId),
+					isNull(webhooks.disabledAt),
+					demotedBelowAdmin,
+					// Only when this batch's role change landed.
+					sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${and(
+						eq(memberships.accountId, accountId),
+						eq(memberships.userId, target.userId),
+						eq(memberships.role, role),
+					)})`,
 				),
-			),
+			)
+			.returning({ id: webhooks.id }),
 	]);
 	if (changed.length !== 1)
 		await grantLost(
@@ -58,7 +75,10 @@ export async function changeRole(
 			"no role can change",
 			new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" }),
 		);
+	return { webhooksDisabled: disabled.map((w) => w.id) };
 }
+
+export const WEBHOOK_CREATOR_DEMOTED = "the person who added it no longer manages webhooks";
 
 const memberChanged = (accountId: string, userId: string, subject: string, text: string, data: object): Alert => ({
 	accountId,

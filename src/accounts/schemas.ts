@@ -4,7 +4,7 @@ import { ROLES } from "../auth/permissions";
 import type { accounts } from "../db/schema";
 import { FreeText, Id, IssuedId, Timestamp } from "../routes/openapi-shared";
 import { parseCidr } from "../security/cidr";
-import { MFA_POLICIES, parseSettings } from "./settings";
+import { LEAKED_KEY_POLICIES, MFA_POLICIES, parseSettings } from "./settings";
 
 export const AccountParams = z.strictObject({
 	accountId: Id("acc").openapi({ description: "The account's id (`acc_` and 16 characters)" }),
@@ -142,6 +142,14 @@ export const SettingsSchema = z
 			.min(1)
 			.max(1440)
 			.openapi({ description: "The window of that count: 1 to 1440 minutes, default 15", example: 15 }),
+		leakedKeyPolicy: z.enum(LEAKED_KEY_POLICIES).openapi({
+			description:
+				"What a live key GitHub secret scanning finds in public becomes: `revoke` (default: refused at once) or " +
+				"`rotate` (it keeps working for one more hour beside a successor whose secret is revealed once in the " +
+				"console; keys that reach the management API, service accounts' keys and keys whose creator may no " +
+				`longer rotate them are revoked anyway). ${OWNER_ONLY}`,
+			example: "revoke",
+		}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });
 

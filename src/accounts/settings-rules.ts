@@ -18,6 +18,7 @@ export const OWNER_ONLY_SETTINGS = [
 	"sessionIdleMinutes",
 	"sessionMaxAgeHours",
 	"emailCodeSecondFactor",
+	"leakedKeyPolicy",
 ] as const satisfies readonly (keyof AccountSettings)[];
 
 /** The policy and its old form change together; a refusal names the one the caller sent. */

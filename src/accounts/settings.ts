@@ -5,6 +5,10 @@
 export const MFA_POLICIES = ["off", "any", "phishing-resistant"] as const;
 export type MfaPolicy = (typeof MFA_POLICIES)[number];
 
+/** What a key reported leaked (GitHub secret scanning) becomes: revoked at once, or rotated with a short grace. */
+export const LEAKED_KEY_POLICIES = ["revoke", "rotate"] as const;
+export type LeakedKeyPolicy = (typeof LEAKED_KEY_POLICIES)[number];
+
 /** Account settings (API.md §4) with their defaults; stored as JSON, absent keys default. */
 export interface AccountSettings {
 	mfaPolicy: MfaPolicy;
@@ -22,6 +26,7 @@ export interface AccountSettings {
 	/** Failed logins of the account's members within the window that raise `alert.failed_logins_spike`. */
 	failedLoginAlertThreshold: number;
 	failedLoginAlertWindowMinutes: number;
+	leakedKeyPolicy: LeakedKeyPolicy;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
@@ -37,6 +42,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	emailCodeSecondFactor: true,
 	failedLoginAlertThreshold: 10,
 	failedLoginAlertWindowMinutes: 15,
+	leakedKeyPolicy: "revoke",
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

@@ -33,6 +33,8 @@ export interface Alert {
 	/** The audit event's metadata (and so the webhook payload's `data`). */
 	data: Record<string, unknown>;
 	target?: { type: string; id: string } | null;
+	/** Who raised it, when not the request's caller (a leaked-key report acts as the system). */
+	actor?: AuditRecordInput["actor"];
 	/** Users to email besides the owner and admins (the creator of an expiring key, say). */
 	alsoNotify?: string[];
 }
@@ -61,6 +63,7 @@ export const alertAuditInput = (alert: Alert): AuditRecordInput => ({
 	accountId: alert.accountId,
 	target: alert.target ?? null,
 	metadata: alert.data,
+	...(alert.actor ? { actor: alert.actor } : {}),
 });
 
 export async function raiseAlert(deps: AlertDeps, alert: Alert): Promise<void> {

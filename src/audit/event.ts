@@ -42,6 +42,7 @@ export const AUDIT_ACTIONS = [
 	"key.swept",
 	"key.updated",
 	"key.verified",
+	"key.secret_revealed",
 	"webhook.created",
 	"webhook.deleted",
 	"webhook.updated",

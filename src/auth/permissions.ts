@@ -14,6 +14,8 @@ export type Permission =
 	| "keys:create"
 	| "keys:manage-own"
 	| "keys:manage-any"
+	/** Revealing a parked key secret (a leaked key's successor): people only, no reserved scope opens it. */
+	| "keys:reveal"
 	| "members:manage"
 	| "service-accounts:manage"
 	| "settings:manage"
@@ -25,7 +27,7 @@ export type Permission =
 
 const READ: Permission[] = ["account:read", "members:read", "keys:read"];
 const OVERSIGHT: Permission[] = ["audit:read", "report:read"];
-const OWN_KEYS: Permission[] = ["keys:create", "keys:manage-own"];
+const OWN_KEYS: Permission[] = ["keys:create", "keys:manage-own", "keys:reveal"];
 const ADMINISTER: Permission[] = [
 	"keys:manage-any",
 	"members:manage",

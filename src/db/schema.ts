@@ -287,6 +287,12 @@ export const apiKeys = sqliteTable(
 		credits: text("credits", { mode: "json" }).$type<CreditPlan>(),
 		/** The named rate limits; null: one, `default`, of `rate_limit` per `rate_limit_window_seconds`. */
 		rateLimits: text("rate_limits", { mode: "json" }).$type<NamedLimit[]>(),
+		/**
+		 * A successor made because its predecessor leaked (account setting `leakedKeyPolicy: "rotate"`): its
+		 * secret, AES-GCM sealed to the key id, until a person reveals it once in the console or `revealUntil`.
+		 */
+		revealSealed: text("reveal_sealed"),
+		revealUntil: integer("reveal_until", { mode: "timestamp_ms" }),
 	},
 	(t) => [
 		uniqueIndex("api_keys_hash").on(t.keyHash),

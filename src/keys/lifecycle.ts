@@ -28,6 +28,7 @@ import { newId } from "../platform/ids";
 import type { JsonObject } from "../platform/json";
 import { ApiError, type FieldError, validationError } from "../problems";
 import type { CreditPlan, CreditRefill } from "../security/credits";
+import { openSecret, sealSecret } from "../security/secret-box";
 import type { NamedLimit } from "../security/sliding-window";
 import { generateApiKey, hashApiKey, keyClassFor, keyLastFour, keyStart } from "./format";
 import {
@@ -193,6 +194,8 @@ async function mintRow(
 		disabledAt: null,
 		disabledBy: null,
 		credits: null,
+		revealSealed: null,
+		revealUntil: null,
 	};
 	return { row, secret };
 }
@@ -415,7 +418,12 @@ export async function rotateKey(
 	lc: Lifecycle,
 	issuer: KeyIssuer,
 	key: KeyRow,
-	policy: { graceMs: number; lifetimeDays: number },
+	policy: {
+		graceMs: number;
+		lifetimeDays: number;
+		/** Keep the successor's secret sealed on its row, for a person to reveal once (a leaked key's rotation). */
+		park?: { sealingKey: string; until: Date };
+	},
 ): Promise<{ successor: KeyRow; secret: string; previous: KeyRow }> {
 	const { env, db, now } = lc;
 	if (key.disabledAt) throw new ApiError("conflict", { detail: "A disabled key cannot be rotated; enable it first" });
@@ -427,6 +435,14 @@ export async function rotateKey(
 	const { secret } = minted;
 	// The successor spends the same balance as the old key (one pool along the chain), never a copy of it.
 	const successor: KeyRow = { ...minted.row, credits: key.credits };
+	if (policy.park) {
+		successor.revealSealed = await sealSecret(
+			policy.park.sealingKey,
+			new TextEncoder().encode(secret),
+			revealBinding(successor.id),
+		);
+		successor.revealUntil = policy.park.until;
+	}
 	// A successor is a fresh secret with the old key's powers: only someone who could grant those may have it.
 	refuse(grantRefusals(issuer, grantOf(successor)));
 	if (key.serviceAccountId) assertMayEmpowerServiceAccount(issuer, key.serviceAccountId);
@@ -496,6 +512,26 @@ export async function rotateKey(
  * Revokes one key (idempotent). Returns the key as it stands and whether this
  * call revoked it. An already revoked key is pushed to the object again.
  */
+/** What a parked secret is sealed to: its own key, so a sealed value moved to another row does not open. */
+export const revealBinding = (keyId: string) => `reveal:${keyId}`;
+
+/**
+ * Reveals a parked successor secret once: one conditional write clears it on
+ * the value read, so of parallel reveals exactly one gets the secret.
+ */
+export async function revealParkedSecret(lc: Lifecycle, key: KeyRow, sealingKey: string): Promise<string> {
+	const sealed = key.revealSealed;
+	if (!sealed || !key.revealUntil || key.revealUntil <= lc.now || key.revokedAt)
+		throw new ApiError("not-found", { detail: "This key has no secret waiting to be revealed" });
+	const taken = await lc.db
+		.update(apiKeys)
+		.set({ revealSealed: null, revealUntil: null })
+		.where(and(eq(apiKeys.id, key.id), eq(apiKeys.revealSealed, sealed)))
+		.returning({ id: apiKeys.id });
+	if (taken.length === 0) throw new ApiError("not-found", { detail: "This key's secret was already revealed" });
+	return new TextDecoder().decode(await openSecret(sealingKey, sealed, revealBinding(key.id)));
+}
+
 export async function revokeKey(
 	lc: Lifecycle,
 	key: KeyRow,

@@ -27,6 +27,7 @@ export const publicKey = (row: KeyRow, now: Date, credits?: Record<string, numbe
 	revokedReason: row.revokedReason,
 	rotatedFrom: row.rotatedFrom,
 	rotatedTo: row.rotatedTo,
+	secretWaiting: row.revealSealed !== null && row.revealUntil !== null && row.revealUntil > now && !row.revokedAt,
 	ipAllowlist: row.ipAllowlist,
 	rateLimit: { limit: row.rateLimit, windowSeconds: row.rateLimitWindowSeconds },
 	rateLimits: row.rateLimits ?? [{ name: "default", limit: row.rateLimit, windowSeconds: row.rateLimitWindowSeconds }],

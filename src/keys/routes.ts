@@ -20,7 +20,7 @@ import {
 	Timestamp,
 } from "../routes/openapi-shared";
 import { CursorQuery, KEYSET_CURSOR_EXAMPLE, LimitQuery } from "../routes/pagination";
-import { type Lifecycle, managePermission, revokeKey, updateKey } from "./lifecycle";
+import { type Lifecycle, managePermission, revealParkedSecret, revokeKey, updateKey } from "./lifecycle";
 import { grantOfRecord, type KeyIssuer } from "./policy";
 import { listKeys } from "./queries";
 import { getKey, type KeyRow, publicKey } from "./records";
@@ -304,6 +304,24 @@ export const rotateKeyRoute = accountRoute(
 	{ grants: "credential", reauthenticateWhen: "the key reaches the management API (a reserved scope)" },
 );
 
+export const revealSecretRoute = accountRoute(
+	"keys:reveal",
+	{
+		method: "post",
+		path: "/v1/accounts/{accountId}/keys/{keyId}/reveal-secret",
+		tags: ["API keys"],
+		summary:
+			"Reveal, once, the secret of a key made because its predecessor leaked (`secretWaiting`); a person's session only",
+		request: { params: KeyParams },
+		responses: {
+			200: jsonContent(KeyWithSecret, "The secret, now no longer kept"),
+			...problemResponses(401, 403, 404),
+		},
+	},
+	// A secret handed out: a fresh proof, and never to an API key (the console is where it is shown).
+	{ grants: "credential", reauthenticate: "reveal a key's secret" },
+);
+
 export const revokeKeyRoute = accountRoute("keys:manage-own", {
 	method: "post",
 	path: "/v1/accounts/{accountId}/keys/{keyId}/revoke",
@@ -451,6 +469,20 @@ export function registerKeys(app: App) {
 			},
 			201,
 		);
+	});
+
+	app.openapi(revealSecretRoute, async (c) => {
+		const { accountId, keyId } = c.req.valid("param");
+		const lc = lifecycleOf(c);
+		const key = await loadManagedKey(c, accountId, keyId);
+		const secret = await revealParkedSecret(lc, key, c.env.TOTP_ENCRYPTION_KEY ?? "");
+		c.get("audit").record({
+			action: "key.secret_revealed",
+			target: { type: "key", id: key.id },
+			metadata: { last4: key.lastFour },
+		});
+		const current = { ...key, revealSealed: null, revealUntil: null };
+		return c.json({ key: await publicKeyWithCredits(lc, current), secret }, 200);
 	});
 
 	app.openapi(revokeKeyRoute, async (c) => {

@@ -238,6 +238,12 @@ export const KeySchema = z
 			description: "The id of the successor made by rotating this key; null until it is rotated",
 			example: null,
 		}),
+		secretWaiting: z.boolean().openapi({
+			description:
+				"True on the successor of a key rotated because it leaked (`leakedKeyPolicy: rotate`) until a person " +
+				"reveals its secret once (`POST …/keys/{keyId}/reveal-secret`, the console's key page) or a week passes",
+			example: false,
+		}),
 		ipAllowlist: z.array(z.string()).openapi({
 			description: "The CIDR ranges the key may be used from; empty: any address",
 			example: ["203.0.113.0/24"],

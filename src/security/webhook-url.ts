@@ -102,6 +102,22 @@ const BLOCKED_SUFFIXES = [
 	"vcap.me",
 	"lacolhost.com",
 	"localhost.direct",
+	// Found in the #24 attacker round: more loopback and rebinding services…
+	"localh.st",
+	"traefik.me",
+	"rbndr.us",
+	"1u.ms",
+	// …and names that only resolve inside a network, or never (RFC 6761, RFC 7686, common private TLDs).
+	"arpa",
+	"corp",
+	"home",
+	"lan",
+	"intranet",
+	"private",
+	"svc",
+	"test",
+	"invalid",
+	"onion",
 ];
 
 function parse(raw: string): URL | null {
@@ -160,6 +176,8 @@ export function webhookUrlProblem(raw: string): WebhookUrlProblem | null {
 	if (raw.length > WEBHOOK_URL_MAX_LENGTH) return `must be at most ${WEBHOOK_URL_MAX_LENGTH} characters`;
 	const url = parse(raw);
 	if (url === null) return "is not a valid URL";
+	// The parser would strip or rewrite these; what is stored and shown must be what is called.
+	if (/[\s\\\p{Cc}]/u.test(raw)) return "must not contain spaces, control characters or backslashes";
 	if (url.protocol !== "https:") return "must use https";
 	if (url.username !== "" || url.password !== "") return "must not contain a user name or password";
 	// Normalisation can lengthen the URL (punycode, percent-encoding).

@@ -159,11 +159,15 @@ async function settle(
 export async function deliverWebhookBatch(batch: MessageBatch<WebhookJob>, deps: DeliveryDeps): Promise<void> {
 	for (const message of batch.messages) {
 		try {
-			const { outcome, hook } = await attempt(message.body, deps);
-			if ("skip" in outcome) {
+			const tried = await attempt(message.body, deps);
+			const { hook } = tried;
+			if ("skip" in tried.outcome) {
 				message.ack();
 				continue;
 			}
+			// A test is tried once: a failure is its answer, not something to retry.
+			const outcome =
+				!tried.outcome.ok && message.body.event === TEST_EVENT ? { ...tried.outcome, final: true } : tried.outcome;
 			await recordOutcome(deps, message.body, message.attempts, outcome, hook);
 			if (outcome.ok || outcome.final) message.ack();
 			else message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

@@ -6,18 +6,18 @@ import { accountRoute } from "../routes/account-route";
 import { jsonContent, problemResponses } from "../routes/openapi-shared";
 import { TEST_EVENT } from "./catalogue";
 import { publicDelivery } from "./endpoints";
-import { queueRedelivery, queueTestEvent } from "./resend";
+import { MANUAL_DELIVERIES_PER_HOUR, queueRedelivery, queueTestEvent } from "./resend";
 import { DeliveryParams, DeliverySchema, WebhookParams } from "./schemas";
 
 export const testWebhookRoute = accountRoute("webhooks:manage", {
 	method: "post",
 	path: "/v1/accounts/{accountId}/webhooks/{webhookId}/test",
 	tags: ["Webhooks"],
-	summary: `Queue a signed \`${TEST_EVENT}\` event to one endpoint (even a disabled one; it does not count against the budget)`,
+	summary: `Queue a signed \`${TEST_EVENT}\` event to one endpoint, tried once (even a disabled one; not counted against its budget; at most ${MANUAL_DELIVERIES_PER_HOUR} tests and redeliveries an hour)`,
 	request: { params: WebhookParams },
 	responses: {
 		202: jsonContent(z.object({ delivery: DeliverySchema }), "Queued; follow it in the deliveries"),
-		...problemResponses(401, 403, 404),
+		...problemResponses(401, 403, 404, 429),
 	},
 });
 
@@ -30,7 +30,7 @@ export const redeliverRoute = accountRoute("webhooks:manage", {
 	request: { params: DeliveryParams },
 	responses: {
 		202: jsonContent(z.object({ delivery: DeliverySchema }), "Queued; follow it in the deliveries"),
-		...problemResponses(401, 403, 404, 409),
+		...problemResponses(401, 403, 404, 409, 429),
 	},
 });
 

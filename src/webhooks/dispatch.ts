@@ -61,14 +61,15 @@ export async function queueAuditWebhooks(
 	const relevant = events.filter((e) => isWebhookEvent(e.action));
 	if (relevant.length === 0) return 0;
 	const hooks = await deps.db
-		.select({ id: webhooks.id, events: webhooks.events })
+		.select({ id: webhooks.id, events: webhooks.events, createdAt: webhooks.createdAt })
 		.from(webhooks)
 		.where(and(eq(webhooks.accountId, accountId), isNull(webhooks.disabledAt)));
 	const now = deps.clock.now();
 	const rows: DeliveryRow[] = [];
 	for (const hook of hooks) {
 		for (const event of relevant) {
-			if (!subscribesTo(hook.events, event.action)) continue;
+			// An endpoint hears of what happens after it was added, not of what was still in the queue then.
+			if (!subscribesTo(hook.events, event.action) || Date.parse(event.time) < hook.createdAt.getTime()) continue;
 			rows.push({
 				id: await firstDeliveryId(hook.id, event.id),
 				webhookId: hook.id,

@@ -127,8 +127,15 @@ export async function updateWebhook(
 	const hook = await findWebhook(db, accountId, webhookId);
 	const set: Partial<WebhookRow> = { version: hook.version + 1 };
 	if (change.events) set.events = change.events;
+	// Whoever turns it back on answers for it from now on (it stops again if they are demoted).
 	if (change.enabled === true && hook.disabledAt !== null)
-		Object.assign(set, { disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null });
+		Object.assign(set, {
+			disabledAt: null,
+			disabledReason: null,
+			consecutiveFailures: 0,
+			failingSince: null,
+			createdBy: actorId,
+		});
 	if (change.enabled === false && hook.disabledAt === null)
 		Object.assign(set, { disabledAt: now, disabledReason: "disabled by a person" });
 	const opens = change.enabled === true && hook.disabledAt !== null;
@@ -176,8 +183,6 @@ export async function rotateWebhookSecret(
 				eq(webhooks.id, hook.id),
 				eq(webhooks.version, hook.version),
 				stillAllowed(accountId, actorId, "webhooks:manage"),
-				// A new secret is a new credential: not while the account is locked down.
-				sql`NOT ${accountLockedDown(accountId)}`,
 			),
 		)
 		.returning();

@@ -2,8 +2,13 @@
  * Deliveries a person asks for (issue #24): a signed `webhook.test` event to
  * check a receiver, and a redelivery of a delivery's exact payload. Both are
  * new deliveries with ids of their own, queued like any other.
+ *
+ * Both send to a URL the account chose, so both are capped: at most
+ * `MANUAL_DELIVERIES_PER_HOUR` a webhook, counted in the write that stores the
+ * delivery (a burst cannot pass the cap), and a test is tried once, never
+ * retried: a person's click must not become nine POSTs to somebody's server.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, gt, isNotNull, or, sql } from "drizzle-orm";
 import type { Database } from "../db";
 import { webhookDeliveries } from "../db/schema";
 import { newId } from "../platform/ids";
@@ -39,8 +44,32 @@ export async function queueTestEvent(deps: DispatchDeps, accountId: string, acto
 		createdAt: now,
 		updatedAt: now,
 	};
-	await queueDeliveries(deps, [row]);
+	await storeManualDelivery(deps, row);
 	return row;
+}
+
+export const MANUAL_DELIVERIES_PER_HOUR = 20;
+
+/** Stores a delivery a person asked for, unless the webhook is past its hourly cap (then 429), and queues it. */
+async function storeManualDelivery(deps: DispatchDeps, row: DeliveryRow): Promise<void> {
+	const since = deps.clock.now().getTime() - 3_600_000;
+	const overCap = sql`(SELECT COUNT(*) FROM ${webhookDeliveries} WHERE ${and(
+		eq(webhookDeliveries.webhookId, row.webhookId),
+		gt(webhookDeliveries.createdAt, new Date(since)),
+		or(eq(webhookDeliveries.event, TEST_EVENT), isNotNull(webhookDeliveries.redeliveryOf)),
+	)}) > ${MANUAL_DELIVERIES_PER_HOUR}`;
+	const [, undone] = await deps.db.batch([
+		deps.db.insert(webhookDeliveries).values(row),
+		deps.db
+			.delete(webhookDeliveries)
+			.where(and(eq(webhookDeliveries.id, row.id), overCap))
+			.returning({ id: webhookDeliveries.id }),
+	]);
+	if (undone.length > 0)
+		throw new ApiError("quota-exceeded", {
+			detail: `A webhook takes at most ${MANUAL_DELIVERIES_PER_HOUR} test events and redeliveries an hour`,
+		});
+	await queueDeliveries(deps, [row]);
 }
 
 async function findDelivery(db: Database, accountId: string, webhookId: string, deliveryId: string) {
@@ -76,6 +105,6 @@ export async function queueRedelivery(deps: DispatchDeps, accountId: string, web
 		createdAt: now,
 		updatedAt: now,
 	};
-	await queueDeliveries(deps, [row]);
+	await storeManualDelivery(deps, row);
 	return row;
 }

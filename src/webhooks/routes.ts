@@ -137,7 +137,8 @@ export const updateWebhookRoute = accountRoute(
 		},
 	},
 	// Enabling opens a channel out of the account; unsubscribing silences its alerts: not for a stolen session.
-	{ grants: "webhook", reauthenticate: "change a webhook" },
+	// During a lockdown the owner may still pause or narrow one (enabling stays refused, in the write itself).
+	{ grants: "webhook", reauthenticate: "change a webhook", ownerWhileLockedDown: true },
 );
 
 export const rotateWebhookSecretRoute = accountRoute(
@@ -160,7 +161,8 @@ export const rotateWebhookSecretRoute = accountRoute(
 			...problemResponses(400, 401, 403, 404, 409, 413, 415, 423),
 		},
 	},
-	{ grants: "webhook", reauthenticate: "rotate a webhook secret" },
+	// Re-keying an endpoint whose secret leaked is an incident response: the owner may during a lockdown.
+	{ grants: "webhook", reauthenticate: "rotate a webhook secret", ownerWhileLockedDown: true },
 );
 
 export function registerWebhooks(app: App) {

@@ -91,7 +91,10 @@ export const WebhookSchema = z
 			"2026-03-03T09:30:00.000Z",
 		).nullable(),
 		createdAt: Timestamp("When it was added", "2026-03-02T09:30:00.000Z"),
-		createdBy: IssuedId("usr", "Who added it"),
+		createdBy: IssuedId(
+			"usr",
+			"Who added it, or last turned it back on: it is disabled if they are demoted below admin",
+		),
 	})
 	.openapi("Webhook", {
 		description: "An endpoint that receives the account's events. Its secret is never shown again.",

@@ -14,6 +14,7 @@ import {
 } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { hashApiKey } from "../../src/keys/format";
+import { revealBinding } from "../../src/keys/lifecycle";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import {
@@ -23,6 +24,7 @@ import {
 } from "../../src/routes/account-route";
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
+import { sealSecret } from "../../src/security/secret-box";
 import { testApp } from "../support/app";
 import { jsonRequest } from "../support/request";
 import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
@@ -455,6 +457,26 @@ const ESCALATIONS: Record<string, Entry> = {
 				send(tokenOf(s, "member"), "PATCH", `${keysPath(s)}/${s.keyIds.member}`, {
 					scopes: ["data:read", "members:write"],
 				}),
+		},
+	],
+	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": [
+		{
+			what: "a member reveals the parked secret of the owner's key",
+			expect: 403,
+			setup: (s) => parkSecret(s.keyIds.owner),
+			run: (s) => send(tokenOf(s, "member"), "POST", `${keysPath(s)}/${s.keyIds.owner}/reveal-secret`),
+		},
+		{
+			what: "a key with every reserved scope reveals its creator's parked secret",
+			expect: 403,
+			setup: (s) => parkSecret(s.keyIds.admin),
+			run: (s) => send(s.apiKeys.withScope, "POST", `${keysPath(s)}/${s.keyIds.admin}/reveal-secret`),
+		},
+		{
+			what: "a readonly member reveals a parked secret",
+			expect: 403,
+			setup: (s) => parkSecret(s.keyIds.owner),
+			run: (s) => send(tokenOf(s, "readonly"), "POST", `${keysPath(s)}/${s.keyIds.owner}/reveal-secret`),
 		},
 	],
 	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": [
@@ -915,15 +937,36 @@ const ESCALATIONS: Record<string, Entry> = {
  * (403 reauthentication-required) for the call that would hand power out, and leave the account
  * as it was. A granting route added later fails until it is listed here.
  */
+/** A secret parked on a key's row, as a leaked key's rotation leaves it for the console. */
+const parkSecret = async (keyId: string) =>
+	db
+		.update(apiKeys)
+		.set({
+			revealSealed: await sealSecret(
+				env.TOTP_ENCRYPTION_KEY ?? "",
+				new TextEncoder().encode("kw_test_parked"),
+				revealBinding(keyId),
+			),
+			revealUntil: new Date(clock.now().getTime() + 86_400_000),
+		})
+		.where(eq(apiKeys.id, keyId));
+
 const webhooksPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/webhooks`;
 const disableWebhook = (id: string) =>
 	db.update(webhooks).set({ disabledAt: clock.now(), disabledReason: "test" }).where(eq(webhooks.id, id));
+
+/** What a stale-session attempt needs in place before the account is snapshotted. */
+const STALE_SETUP: Record<string, (s: SeededAccount) => Promise<unknown>> = {
+	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": (s) => parkSecret(s.keyIds.owner),
+};
 
 const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Response>> = {
 	"POST /v1/accounts/{accountId}/keys": (s, stale) =>
 		send(stale, "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
 	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, stale) =>
 		send(stale, "PATCH", `${keysPath(s)}/${s.keyIds.owner}`, { scopes: ["data:read", "members:write"] }),
+	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": (s, stale) =>
+		send(stale, "POST", `${keysPath(s)}/${s.keyIds.owner}/reveal-secret`),
 	"POST /v1/accounts/{accountId}/keys/{keyId}/rotate": (s, stale) =>
 		send(stale, "POST", `${keysPath(s)}/${s.keyIds.reserved}/rotate`, {}),
 	"PATCH /v1/accounts/{accountId}": (s, stale) =>
@@ -1057,6 +1100,7 @@ describe("escalation: no route produces more than its caller holds", () => {
 					new Date(clock.now().getTime() - 11 * 60_000),
 				)
 			).token;
+			await STALE_SETUP[op.key]?.(s);
 			const before = await snapshot(s.accountId);
 			const res = await attempt(s, stale);
 			const body = await res.text();

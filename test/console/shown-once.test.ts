@@ -4,9 +4,14 @@
  * ciphertext the server cannot read, taken once.
  */
 import { env, runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createDatabase } from "../../src/db";
+import { apiKeys } from "../../src/db/schema";
 import type { UserSessions } from "../../src/durable/user-sessions";
 import { SESSION_COOKIE } from "../../src/identity/sessions";
+import { revealBinding } from "../../src/keys/lifecycle";
+import { sealSecret } from "../../src/security/secret-box";
 import { BASE } from "../support/app";
 import { identityHarness } from "../support/identity";
 import { verifyCode } from "../support/request";
@@ -120,5 +125,55 @@ describe("console: a new key's secret, once", () => {
 		// The owner still gets it.
 		const mine = await h.request(location, { headers: visitor(u.token, { [name]: cookie }) });
 		expect(secretIn(await mine.text())).toMatch(/^kw_live_/);
+	});
+});
+
+describe("console: a leaked key's successor, revealed once", () => {
+	it("the key page offers the parked secret; the POST shows it once through the same hand-off; a second reveal finds none", async () => {
+		const u = await h.signupVerified();
+		const created = await h.request(`/v1/accounts/${u.accountId}/keys`, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${u.token}`, "Content-Type": "application/json" },
+			body: JSON.stringify({ name: "deploy", environment: "production", scopes: ["invoices:read"] }),
+		});
+		const { key, secret: parkedSecret } = await created.json<{ key: { id: string }; secret: string }>();
+		// As a leak's rotation leaves it: the secret sealed on the row (here the key's own, to check it comes back).
+		const db = createDatabase(env.DB);
+		await db
+			.update(apiKeys)
+			.set({
+				revealSealed: await sealSecret(
+					env.TOTP_ENCRYPTION_KEY ?? "",
+					new TextEncoder().encode(parkedSecret),
+					revealBinding(key.id),
+				),
+				revealUntil: new Date(Date.parse("2026-06-08T12:00:00Z")),
+			})
+			.where(eq(apiKeys.id, key.id));
+		const pagePath = `/console/a/${u.accountId}/keys/${key.id}`;
+		const page = await (await h.request(pagePath, { headers: visitor(u.token) })).text();
+		expect(page).toContain("A new secret is waiting");
+		expect(page).not.toContain(parkedSecret);
+
+		const posted = await h.request(`${pagePath}/reveal-secret`, {
+			method: "POST",
+			headers: visitor(u.token),
+			body: "",
+			redirect: "manual",
+		});
+		expect(posted.status).toBe(303);
+		const [, name = "", cookie = ""] =
+			/(keyward_shown_once_[0-9a-f]+)=([^;]+)/.exec(posted.headers.get("set-cookie") ?? "") ?? [];
+		const shown = await h.request(posted.headers.get("location") ?? "", {
+			headers: visitor(u.token, { [name]: cookie }),
+		});
+		expect(secretIn(await shown.text())).toBe(parkedSecret);
+
+		const after = await (await h.request(pagePath, { headers: visitor(u.token) })).text();
+		expect(after).not.toContain("A new secret is waiting");
+		const again = await h.request(`${pagePath}/reveal-secret`, { method: "POST", headers: visitor(u.token), body: "" });
+		const text = await again.text();
+		expect(text).toContain("no secret waiting");
+		expect(text).not.toContain(parkedSecret);
 	});
 });

@@ -129,6 +129,7 @@ describe("leaked-key reports from GitHub secret scanning", () => {
 			target: { type: "key", id: live.key.id },
 		});
 		expect(inAccount.find((e) => e.action === "alert.key_leaked")).toMatchObject({
+			actor: { type: "system", ip: null },
 			target: { type: "key", id: live.key.id },
 			metadata: {
 				url: "https://github.com/octocat/hello/blob/0123abc/config.js",
@@ -178,6 +179,28 @@ describe("leaked-key reports from GitHub secret scanning", () => {
 		expect(row?.revokedAt).toBeNull();
 	});
 
+	it("checks the signature over the bytes as sent: spacing, key order, a BOM and a 300-token batch all verify", async () => {
+		const s = await seedAccount(clock);
+		const live = await createKey(t, s.users.owner.token, s.accountId, { name: "spaced" });
+		const spaced = `[\n  { "url": "https://github.com/o/r/blob/1/a.env", "type": "keyward_api_key", "token": "${live.secret}" }\n]\n`;
+		const res = await send(await signed(spaced));
+		expect(res.status).toBe(200);
+		expect((await res.json<{ label: string }[]>())[0]?.label).toBe("true_positive");
+
+		const other = await createKey(t, s.users.owner.token, s.accountId, { name: "bom" });
+		const bom = `\ufeff${report([other.secret])}`;
+		expect((await send(await signed(bom))).status).toBe(200);
+		const row = await db.query.apiKeys.findFirst({ where: eq(apiKeys.id, other.key.id) });
+		expect(row?.revokedAt).not.toBeNull();
+
+		// GitHub resends a refused batch whole: one over the API's usual 64 KiB limit must still go through.
+		const many = report(Array.from({ length: 300 }, (_, i) => `kw_live_not-a-key-${i}-${"x".repeat(200)}`));
+		expect(many.length).toBeGreaterThan(64 * 1024);
+		const big = await send(await signed(many));
+		expect(big.status).toBe(200);
+		expect(await big.json()).toHaveLength(300);
+	});
+
 	it("a signed but malformed report is a 400 naming each bad field", async () => {
 		const body = JSON.stringify([
 			{ token: "", type: "x" },
@@ -187,6 +210,99 @@ describe("leaked-key reports from GitHub secret scanning", () => {
 		expect(problem.errors?.map((e) => e.path).sort()).toEqual(["0.token", "0.url"]);
 		await expectProblem(await send(await signed("[]")), 400, "validation");
 		await expectProblem(await send(await signed("{not json")), 400);
+	});
+});
+
+describe("leakedKeyPolicy: rotate", () => {
+	const clock = new ManualClock("2027-06-01T00:00:00Z");
+	const t = testApp({ clock });
+	const send = (init: RequestInit, audit = auditCapture()) =>
+		t.request("/v1/secret-scanning/github", init, { GITHUB_SECRET_SCANNING_KEYS: KEYS, AUDIT_QUEUE: audit.queue });
+	const verifyCodeOf = async (key: string) =>
+		(
+			await (
+				await t.request("/v1/keys/verify", {
+					method: "POST",
+					headers: { "Content-Type": "application/json" },
+					body: JSON.stringify({ key }),
+				})
+			).json<{ code: string }>()
+		).code;
+
+	it("is the owner's setting alone", async () => {
+		const s = await seedAccount(clock);
+		const patch = (token: string) =>
+			t.request(`/v1/accounts/${s.accountId}`, {
+				method: "PATCH",
+				headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+				body: JSON.stringify({ settings: { leakedKeyPolicy: "rotate" } }),
+			});
+		const refused = await expectProblem(await patch(s.users.admin.token), 403);
+		expect(refused.errors?.map((e) => e.path)).toEqual(["settings.leakedKeyPolicy"]);
+		expect((await patch(s.users.owner.token)).status).toBe(200);
+	});
+
+	it("a leaked key works one more hour beside a successor whose secret its creator reveals once; a replay changes nothing", async () => {
+		const s = await seedAccount(clock, { leakedKeyPolicy: "rotate" });
+		const leaked = await createKey(t, s.users.member.token, s.accountId, { name: "deploy" });
+		const audit = auditCapture();
+		const request = await signed(report([leaked.secret]));
+		const [verdict] = await (await send(request, audit)).json<{ label: string }[]>();
+		expect(verdict?.label).toBe("true_positive");
+		const old = await db.query.apiKeys.findFirst({ where: eq(apiKeys.id, leaked.key.id) });
+		expect(old?.revokedAt).toBeNull();
+		expect(old?.expiresAt.getTime()).toBe(clock.now().getTime() + 3_600_000);
+		const successorId = old?.rotatedTo ?? "";
+		const successor = await db.query.apiKeys.findFirst({ where: eq(apiKeys.id, successorId) });
+		expect(successor?.createdBy).toBe(s.users.member.id);
+		expect(successor?.revealSealed).toBeTruthy();
+		expect(await verifyCodeOf(leaked.secret)).toBe("VALID");
+		const events = audit.events().filter((e) => e.accountId === s.accountId);
+		expect(events.map((e) => e.action).sort()).toEqual(["alert.key_leaked", "key.rotated"]);
+		expect(events.find((e) => e.action === "alert.key_leaked")?.metadata).toMatchObject({
+			action: "rotated",
+			successorId,
+		});
+		// Nothing that left Keyward holds the successor's secret: not the events, not the emails.
+		const mail = await db.select().from(devOutbox).where(eq(devOutbox.to, s.users.member.email));
+		expect(mail.filter((m) => m.subject.includes("rotated"))).toHaveLength(1);
+
+		const replay = auditCapture();
+		await send(request, replay);
+		expect(replay.events().filter((e) => e.accountId === s.accountId)).toEqual([]);
+
+		const keyPath = `/v1/accounts/${s.accountId}/keys/${successorId}`;
+		const shown = await t.request(keyPath, { headers: { Authorization: `Bearer ${s.users.member.token}` } });
+		expect((await shown.json<{ key: { secretWaiting: boolean } }>()).key.secretWaiting).toBe(true);
+		// Eight parallel reveals: exactly one gets the secret.
+		const reveals = await Promise.all(
+			Array.from({ length: 8 }, () =>
+				t.request(`${keyPath}/reveal-secret`, {
+					method: "POST",
+					headers: { Authorization: `Bearer ${s.users.member.token}` },
+				}),
+			),
+		);
+		expect(reveals.map((r) => r.status).sort()).toEqual([200, 404, 404, 404, 404, 404, 404, 404]);
+		const winner = reveals.find((r) => r.status === 200);
+		const { secret, key } = await (winner as Response).json<{ secret: string; key: { secretWaiting: boolean } }>();
+		expect(key.secretWaiting).toBe(false);
+		expect(await verifyCodeOf(secret)).toBe("VALID");
+		for (const m of mail) expect(m.text).not.toContain(secret);
+		expect(JSON.stringify(audit.events())).not.toContain(secret);
+
+		clock.advance(3_600_001);
+		expect(await verifyCodeOf(leaked.secret)).not.toBe("VALID");
+		expect(await verifyCodeOf(secret)).toBe("VALID");
+	});
+
+	it("revokes anyway a key that reaches the management API, even under rotate", async () => {
+		const s = await seedAccount(clock, { leakedKeyPolicy: "rotate" });
+		const admin = await createKey(t, s.users.admin.token, s.accountId, { name: "ops", scopes: ["keys:read"] });
+		await send(await signed(report([admin.secret])));
+		const row = await db.query.apiKeys.findFirst({ where: eq(apiKeys.id, admin.key.id) });
+		expect(row?.revokedAt).not.toBeNull();
+		expect(row?.rotatedTo).toBeNull();
 	});
 });
 

@@ -157,6 +157,7 @@ const table: ProblemTable = {
 		update: [unauthenticated, (kw) => kw.keys.update({ accountId, keyId: "key_x", body: { name: "y" } })],
 		rotate: [unauthenticated, (kw) => kw.keys.rotate({ accountId, keyId: "key_x", body: {} })],
 		revoke: [unauthenticated, (kw) => kw.keys.revoke({ accountId, keyId: "key_x", body: { reason: "x" } })],
+		revealSecret: [unauthenticated, (kw) => kw.keys.revealSecret({ accountId, keyId: "key_x" })],
 		verify: [invalid, (kw) => kw.keys.verify({ body: { key: "" } })],
 	},
 	auditEvents: {

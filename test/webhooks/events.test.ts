@@ -384,3 +384,112 @@ describe("the failure budget", () => {
 		expect(rows).toHaveLength(FAILURE_BUDGET.deliveries);
 	});
 });
+
+describe("the attacker round's findings (#24)", () => {
+	const clock = new ManualClock("2027-07-01T00:00:00Z");
+	const t = testApp({ clock });
+	const hookPath = (s: SeededAccount, id: string) => `/v1/accounts/${s.accountId}/webhooks/${id}`;
+
+	it("demoting the admin who added an endpoint disables it at once, audited; whoever turns it back on answers for it", async () => {
+		const s = await seedAccount(clock);
+		const box = receiverBox();
+		const admin = { Authorization: `Bearer ${s.users.admin.token}` };
+		const created = await t.request(
+			`/v1/accounts/${s.accountId}/webhooks`,
+			jsonRequest("POST", { url: box.url, events: ["*"] }, admin),
+		);
+		const { webhook } = await created.json<{ webhook: { id: string } }>();
+		const owner = { Authorization: `Bearer ${s.users.owner.token}` };
+		const demoted = await jobsOf(
+			t,
+			clock,
+			`/v1/accounts/${s.accountId}/members/${s.users.admin.id}`,
+			jsonRequest("PATCH", { role: "member" }, owner),
+		);
+		expect(demoted.res.status).toBe(200);
+		expect(demoted.jobs.filter((j) => j.webhookId === webhook.id)).toEqual([]);
+		expect(demoted.events.find((e) => e.action === "webhook.disabled")).toMatchObject({
+			target: { type: "webhook", id: webhook.id },
+		});
+		const hook = await db.query.webhooks.findFirst({ where: eq(webhooks.id, webhook.id) });
+		expect(hook).toMatchObject({ disabledReason: "the person who added it no longer manages webhooks" });
+
+		const enabled = await t.request(hookPath(s, webhook.id), jsonRequest("PATCH", { enabled: true }, owner));
+		expect(await enabled.json()).toMatchObject({ webhook: { enabled: true, createdBy: s.users.owner.id } });
+	});
+
+	it("during a lockdown the owner may pause, narrow and re-key an endpoint, but not turn one on; an admin may do none of it", async () => {
+		const { s, webhookId } = await endpoint(t, clock, ["*"]);
+		const owner = { Authorization: `Bearer ${s.users.owner.token}` };
+		const admin = { Authorization: `Bearer ${s.users.admin.token}` };
+		const lock = await t.request(
+			`/v1/accounts/${s.accountId}/lockdown`,
+			jsonRequest("POST", { reason: "incident", revokeSessions: false, revokeKeys: "none" }, owner),
+		);
+		expect(lock.status).toBe(200);
+		const patch = (auth: Record<string, string>, body: unknown) =>
+			t.request(hookPath(s, webhookId), jsonRequest("PATCH", body, auth));
+		await expectProblem(await patch(admin, { enabled: false }), 423, "locked");
+		expect((await patch(owner, { events: ["alert.*"] })).status).toBe(200);
+		expect((await patch(owner, { enabled: false })).status).toBe(200);
+		await expectProblem(await patch(owner, { enabled: true }), 423, "locked");
+		const rotated = await t.request(
+			`${hookPath(s, webhookId)}/rotate-secret`,
+			jsonRequest("POST", { overlapSeconds: 0 }, owner),
+		);
+		expect(rotated.status).toBe(200);
+	});
+
+	it("tests and redeliveries are capped per webhook and hour, also under a burst; a failed test is not retried", async () => {
+		const { s, auth, webhookId, box } = await endpoint(t, clock, ["key.created"]);
+		const queue = capturingQueue();
+		const burst = await Promise.all(
+			Array.from({ length: 30 }, () =>
+				t.request(`${hookPath(s, webhookId)}/test`, { method: "POST", headers: auth }, { WEBHOOK_QUEUE: queue.queue }),
+			),
+		);
+		const statuses = burst.map((r) => r.status);
+		expect(statuses.filter((x) => x === 202)).toHaveLength(20);
+		expect(statuses.filter((x) => x === 429)).toHaveLength(10);
+		expect(queue.bodies).toHaveLength(20);
+		clock.advance(3_600_001);
+
+		await box.answer(500);
+		const fresh = await freshOwner(s, clock);
+		const one = await t.request(
+			`${hookPath(s, webhookId)}/test`,
+			{ method: "POST", headers: fresh },
+			{ WEBHOOK_QUEUE: capturingQueue().queue },
+		);
+		const { delivery } = await one.json<{ delivery: { id: string } }>();
+		const row = await db.query.webhookDeliveries.findFirst({ where: eq(webhookDeliveries.id, delivery.id) });
+		const result = await deliverJobs(
+			[{ deliveryId: delivery.id, webhookId, accountId: s.accountId, event: "webhook.test", body: row?.body ?? "" }],
+			clock,
+		);
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(result.retryMessages).toHaveLength(0);
+		const after = await db.query.webhookDeliveries.findFirst({ where: eq(webhookDeliveries.id, delivery.id) });
+		expect(after).toMatchObject({ status: "failed", attempts: 1, lastStatusCode: 500 });
+	});
+
+	it("an endpoint hears only of what happened after it was added", async () => {
+		const s = await seedAccount(clock);
+		const audit = auditCapture();
+		const owner = { Authorization: `Bearer ${s.users.owner.token}` };
+		await t.request(
+			keysPath(s),
+			jsonRequest("POST", { name: "before", environment: "ci", scopes: ["data:read"] }, owner),
+			{ AUDIT_QUEUE: audit.queue },
+		);
+		clock.advance(1);
+		const created = await t.request(
+			`/v1/accounts/${s.accountId}/webhooks`,
+			jsonRequest("POST", { url: receiverBox().url, events: ["key.*"] }, owner),
+		);
+		const { webhook } = await created.json<{ webhook: { id: string } }>();
+		// The key's events reach the consumer only now, after the endpoint exists.
+		const jobs = await archiveAndDispatch(audit.events(), clock);
+		expect(jobs.filter((j) => j.webhookId === webhook.id)).toEqual([]);
+	});
+});

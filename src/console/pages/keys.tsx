@@ -219,6 +219,18 @@ async function keyPage(
 		<>
 			{done && <Notice kind="ok">{done(key.name)}</Notice>}
 			{extra.problem && !extra.problem.errors && <Notice kind="bad">{ui.problemText(extra.problem)}</Notice>}
+			{key.secretWaiting && (
+				<section>
+					<h2>A new secret is waiting</h2>
+					<p>
+						This key replaced one found in public. Its secret is kept sealed until you reveal it here, once; then
+						Keyward no longer has it.
+					</p>
+					<form method="post" action={`${base}/reveal-secret`}>
+						<button type="submit">Reveal the secret</button>
+					</form>
+				</section>
+			)}
 			<section>
 				<Facts
 					facts={[
@@ -520,6 +532,19 @@ export function registerConsoleKeys(app: App) {
 				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
 			if (!res.ok) return confirmPage(c, me, accountId, keyId, "rotate", res.problem);
 			return parkShownOnce(c, me, accountId, { title: "API key rotated", key: res.data.key, secret: res.data.secret });
+		}),
+	);
+
+	app.post(
+		"/console/a/:accountId/keys/:keyId/reveal-secret",
+		ui.withAccount(app, async (c, me, accountId) => {
+			const form = await ui.formOf(c);
+			const keyId = c.req.param("keyId") ?? "";
+			const res = await me.api.call((api) => api.keys.revealSecret({ accountId, keyId }));
+			if (!res.ok && isReauthenticationRequired(res.problem))
+				return reauthenticationPrompt(c, me, new URL(c.req.url).pathname, form);
+			if (!res.ok) return keyPage(c, me, accountId, keyId, { problem: res.problem });
+			return parkShownOnce(c, me, accountId, { title: "API key secret", key: res.data.key, secret: res.data.secret });
 		}),
 	);
 

@@ -68,6 +68,19 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 							</option>
 						))}
 					</select>
+					<label for="leakedKeyPolicy">A key found in public (GitHub secret scanning)</label>
+					<select id="leakedKeyPolicy" name="leakedKeyPolicy">
+						{(
+							[
+								["revoke", "Revoke it at once"],
+								["rotate", "Rotate it: the old key works one more hour; reveal the new secret here"],
+							] as const
+						).map(([value, label]) => (
+							<option value={value} selected={account.settings.leakedKeyPolicy === value}>
+								{label}
+							</option>
+						))}
+					</select>
 					<label class="check">
 						<input type="checkbox" name="passwordComposition" checked={account.settings.passwordComposition === true} />{" "}
 						Require mixed character classes in passwords
@@ -119,6 +132,7 @@ export function registerConsoleSettings(app: App) {
 			const settings: Settings = {
 				mfaPolicy: form.mfaPolicy === "any" || form.mfaPolicy === "phishing-resistant" ? form.mfaPolicy : "off",
 				passwordComposition: form.passwordComposition === "on",
+				leakedKeyPolicy: form.leakedKeyPolicy === "rotate" ? "rotate" : "revoke",
 			};
 			for (const [name] of SETTINGS) if (form[name]) settings[name] = Number(form[name]);
 			const res = await me.api.call((api) =>
