@@ -4,16 +4,14 @@ import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
 import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
-import { accounts, apiKeys, users, webhookDeliveries } from "../../src/db/schema";
+import { accounts, users, webhookDeliveries } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
-import { revealBinding } from "../../src/keys/lifecycle";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
-import { sealSecret } from "../../src/security/secret-box";
 import { testApp } from "../support/app";
 import { jsonRequest } from "../support/request";
-import { type SeededAccount, seedAccount } from "../support/seed";
+import { parkKeySecret, type SeededAccount, seedAccount } from "../support/seed";
 
 /**
  * The authorization matrix of API.md §4, generated from the route table: every
@@ -92,18 +90,7 @@ const FIXTURES: Record<string, Fixture> = {
 		const keyId = ownKey(s, caller);
 		return {
 			path: { keyId },
-			prepare: async () =>
-				db
-					.update(apiKeys)
-					.set({
-						revealSealed: await sealSecret(
-							env.TOTP_ENCRYPTION_KEY ?? "",
-							new TextEncoder().encode("kw_test_parked"),
-							revealBinding(keyId),
-						),
-						revealUntil: new Date(clock.now().getTime() + 86_400_000),
-					})
-					.where(eq(apiKeys.id, keyId)),
+			prepare: () => parkKeySecret(keyId, new Date(clock.now().getTime() + 86_400_000)),
 		};
 	},
 	"POST /v1/accounts/{accountId}/keys/{keyId}/revoke": (s, caller) => ({

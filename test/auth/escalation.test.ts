@@ -14,7 +14,6 @@ import {
 } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { hashApiKey } from "../../src/keys/format";
-import { revealBinding } from "../../src/keys/lifecycle";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import {
@@ -24,10 +23,9 @@ import {
 } from "../../src/routes/account-route";
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
-import { sealSecret } from "../../src/security/secret-box";
 import { testApp } from "../support/app";
 import { jsonRequest } from "../support/request";
-import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
+import { parkKeySecret, type SeededAccount, seedAccount, seedKey } from "../support/seed";
 
 /**
  * What the weakest caller of each route can *produce*, generated from the route
@@ -937,19 +935,7 @@ const ESCALATIONS: Record<string, Entry> = {
  * (403 reauthentication-required) for the call that would hand power out, and leave the account
  * as it was. A granting route added later fails until it is listed here.
  */
-/** A secret parked on a key's row, as a leaked key's rotation leaves it for the console. */
-const parkSecret = async (keyId: string) =>
-	db
-		.update(apiKeys)
-		.set({
-			revealSealed: await sealSecret(
-				env.TOTP_ENCRYPTION_KEY ?? "",
-				new TextEncoder().encode("kw_test_parked"),
-				revealBinding(keyId),
-			),
-			revealUntil: new Date(clock.now().getTime() + 86_400_000),
-		})
-		.where(eq(apiKeys.id, keyId));
+const parkSecret = (keyId: string) => parkKeySecret(keyId, new Date(clock.now().getTime() + 86_400_000));
 
 const webhooksPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/webhooks`;
 const disableWebhook = (id: string) =>

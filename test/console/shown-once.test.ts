@@ -4,17 +4,13 @@
  * ciphertext the server cannot read, taken once.
  */
 import { env, runInDurableObject } from "cloudflare:test";
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { createDatabase } from "../../src/db";
-import { apiKeys } from "../../src/db/schema";
 import type { UserSessions } from "../../src/durable/user-sessions";
 import { SESSION_COOKIE } from "../../src/identity/sessions";
-import { revealBinding } from "../../src/keys/lifecycle";
-import { sealSecret } from "../../src/security/secret-box";
 import { BASE } from "../support/app";
 import { identityHarness } from "../support/identity";
 import { verifyCode } from "../support/request";
+import { parkKeySecret } from "../support/seed";
 
 const h = identityHarness();
 
@@ -138,18 +134,7 @@ describe("console: a leaked key's successor, revealed once", () => {
 		});
 		const { key, secret: parkedSecret } = await created.json<{ key: { id: string }; secret: string }>();
 		// As a leak's rotation leaves it: the secret sealed on the row (here the key's own, to check it comes back).
-		const db = createDatabase(env.DB);
-		await db
-			.update(apiKeys)
-			.set({
-				revealSealed: await sealSecret(
-					env.TOTP_ENCRYPTION_KEY ?? "",
-					new TextEncoder().encode(parkedSecret),
-					revealBinding(key.id),
-				),
-				revealUntil: new Date(Date.parse("2026-06-08T12:00:00Z")),
-			})
-			.where(eq(apiKeys.id, key.id));
+		await parkKeySecret(key.id, new Date(Date.parse("2026-06-08T12:00:00Z")), parkedSecret);
 		const pagePath = `/console/a/${u.accountId}/keys/${key.id}`;
 		const page = await (await h.request(pagePath, { headers: visitor(u.token) })).text();
 		expect(page).toContain("A new secret is waiting");

@@ -1,9 +1,11 @@
 import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import type { Role } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
 import { accounts, apiKeys, invitations, memberships, serviceAccounts, users, webhooks } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { generateApiKey, hashApiKey, keyStart } from "../../src/keys/format";
+import { revealBinding } from "../../src/keys/lifecycle";
 import type { Clock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { sha256Hex } from "../../src/security/digest";
@@ -175,4 +177,22 @@ export async function seedAccount(
 		createdAt: now,
 	});
 	return { accountId, users: seeded, invitationId, webhookId, serviceAccountId, keyIds, apiKeys: apiKeysBy };
+}
+
+/**
+ * A secret parked on a key's row until `until`, as a leaked key's rotation leaves its successor's
+ * (`leakedKeyPolicy: rotate`), for a person to reveal once. `secret` is what the reveal gives back.
+ */
+export async function parkKeySecret(keyId: string, until: Date, secret = "kw_test_parked") {
+	await db
+		.update(apiKeys)
+		.set({
+			revealSealed: await sealSecret(
+				env.TOTP_ENCRYPTION_KEY ?? "",
+				new TextEncoder().encode(secret),
+				revealBinding(keyId),
+			),
+			revealUntil: until,
+		})
+		.where(eq(apiKeys.id, keyId));
 }
