@@ -5,6 +5,7 @@
 //   npm run bench                   all scenarios
 //   npm run bench -- health audit   chosen scenarios
 //   npm run bench -- binding        verify via a service binding vs over HTTP (bench/binding.mjs)
+//   npm run bench -- stream         audit events into a log stream end to end (bench/stream.mjs)
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 BENCH_ROUNDS=5 npm run bench
 //   BENCH_INSPECTOR=off npm run bench -- health verify   without the debugger `wrangler dev` attaches
 //   BENCH_RATE=50 npm run bench -- floor verify   the open-loop pass (floor and warm verify at one rate; default 75/s)
@@ -20,11 +21,13 @@ import {
 	signUpVerified,
 	startStack,
 } from "./stack.mjs";
+import { streamScenario } from "./stream.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8799);
 const FLOOR_PORT = PORT + 1;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 10_000);
+const STREAM_EVENTS = Number(process.env.BENCH_STREAM_EVENTS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const LOGIN_SAMPLES = Number(process.env.BENCH_LOGIN_SAMPLES ?? 60);
 // The latency scenarios run this many times each, interleaved (health, verify, … then again), so
@@ -390,6 +393,19 @@ if (wanted("binding")) {
 		drive,
 	});
 	results.push(...rows, ratio);
+}
+
+if (wanted("stream")) {
+	const summary = await streamScenario({
+		port: PORT + 2,
+		state: ".wrangler/bench-stream-state",
+		events: STREAM_EVENTS,
+		drive,
+		deadlineMs: DEADLINE_MS,
+	});
+	console.table([summary]);
+	results.push(summary);
+	if (summary.lost > 0 || summary.duplicated > 0 || !summary.copyVerifies) process.exitCode = 1;
 }
 
 const barRows = results.filter((r) => r.bars);

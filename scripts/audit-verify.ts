@@ -1,22 +1,37 @@
 // npm run audit:verify -- --account <id> [--env production] [--remote] [--persist-to DIR]
+// npm run audit:verify -- --file <ndjson> [--account <id>]
 //
 // Walks an account's (or `system`'s) archive in R2 and reports the first gap,
 // edit or reordering. Local by default (the state `wrangler dev` uses);
 // --remote reads the deployed bucket through wrangler's remote bindings.
+//
+// With --file, checks a log stream's copy instead (issue #24): the NDJSON a
+// stream delivered (docs/AUDIT.md, "Log streams"), resends counted once. It
+// needs no Keyward at all, so a customer runs it on their own side.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { verifyChain } from "../src/audit/chain.ts";
+import { verifyChain, verifyCopy } from "../src/audit/chain.ts";
 import { openArchive, readStream } from "./archive.ts";
 
 const { values } = parseArgs({
 	options: {
 		account: { type: "string" },
+		file: { type: "string" },
 		env: { type: "string" },
 		remote: { type: "boolean", default: false },
 		"persist-to": { type: "string" },
 	},
 });
+if (values.file) {
+	const report = await verifyCopy(readFileSync(values.file, "utf8"), values.account);
+	console.log(JSON.stringify(report, null, 2));
+	process.exit(report.ok ? 0 : 1);
+}
 if (!values.account) {
-	console.error("usage: npm run audit:verify -- --account <accountId|system> [--env NAME] [--remote]");
+	console.error(
+		"usage: npm run audit:verify -- --account <accountId|system> [--env NAME] [--remote]\n" +
+			"       npm run audit:verify -- --file <ndjson> [--account <accountId>]",
+	);
 	process.exit(2);
 }
 

@@ -54,6 +54,7 @@ import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { parseOriginList } from "./security/origin";
+import { registerLogStreams } from "./streams/routes";
 import { registerWebhookCatalogue } from "./webhooks/catalogue-routes";
 import { registerWebhookDeliveries } from "./webhooks/delivery-routes";
 import { registerWebhooks } from "./webhooks/routes";
@@ -136,6 +137,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerVerify(app);
 	registerAuditEvents(app);
 	registerWebhooks(app);
+	registerLogStreams(app);
 	registerWebhookDeliveries(app);
 	registerWebhookCatalogue(app);
 	registerSecretScanning(app);

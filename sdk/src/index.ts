@@ -54,6 +54,7 @@ export {
 } from "./verify.js";
 export {
 	type VerifyWebhookOptions,
+	verifyLogStreamBatch,
 	verifyWebhook,
 	type WebhookPayload,
 	WebhookVerificationError,

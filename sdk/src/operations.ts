@@ -128,6 +128,13 @@ export const OPERATIONS = {
 		redeliver: op("post", "/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"),
 		events: op("get", "/v1/webhook-events"),
 	},
+	logStreams: {
+		create: op("post", "/v1/accounts/{accountId}/log-streams"),
+		list: op("get", "/v1/accounts/{accountId}/log-streams"),
+		get: op("get", "/v1/accounts/{accountId}/log-streams/{streamId}"),
+		update: op("patch", "/v1/accounts/{accountId}/log-streams/{streamId}"),
+		delete: op("delete", "/v1/accounts/{accountId}/log-streams/{streamId}"),
+	},
 } as const;
 
 export type Operations = typeof OPERATIONS;

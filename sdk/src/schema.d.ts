@@ -5162,7 +5162,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -5363,7 +5363,7 @@ export interface paths {
              */
             url: string;
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `service_account.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -5578,7 +5578,7 @@ export interface paths {
         content: {
           "application/json": {
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `service_account.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -5805,6 +5805,356 @@ export interface paths {
         };
         /** @description Not found, or not visible to the caller */
         404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/log-streams": {
+    /**
+     * The account's log streams, with how far each has got and whether it is failing (never their secrets)
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      responses: {
+        /** @description Log streams */
+        200: {
+          content: {
+            "application/json": {
+              /** @description The streams, oldest first */
+              data: components["schemas"]["LogStream"][];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Copy the account's audit archive to a SIEM or bucket (at most 5 streams)
+     * @description Batches are archive objects, in chain order, at least once: each carries its chain header and `Keyward-Batch: <stream>:<seq>` (deduplicate resends by it), so the copy verifies with `npm run audit:verify -- --file <ndjson>`. The destination's credentials are stored encrypted and never returned.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["LogStreamCreate"];
+        };
+      };
+      responses: {
+        /** @description Added; for an HMAC-signed stream, store the secret now */
+        201: {
+          content: {
+            "application/json": {
+              logStream: components["schemas"]["LogStream"];
+              /**
+               * @description For an `http` stream with `auth: hmac`, the signing secret, shown only here (`Keyward-Signature` as for webhooks); null for every other stream. The example is made up.
+               * @example whsec_exampleexampleexampleexampleexampleexampleexampleexa
+               */
+              secret: string | null;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/log-streams/{streamId}": {
+    /**
+     * One log stream, with its cursor and its last error
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The log stream's id (`lgs_` and 16 characters) */
+          streamId: string;
+        };
+      };
+      responses: {
+        /** @description The log stream */
+        200: {
+          content: {
+            "application/json": {
+              logStream: components["schemas"]["LogStream"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Remove a log stream; what it delivered stays at the destination
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The log stream's id (`lgs_` and 16 characters) */
+          streamId: string;
+        };
+      };
+      responses: {
+        /** @description Removed */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Pause a log stream, or resume it where it stopped
+     * @description **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The log stream's id (`lgs_` and 16 characters) */
+          streamId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description `false` pauses the stream; `true` resumes it where its cursor stands, with a fresh backoff (refused during a lockdown)
+             * @example true
+             */
+            enabled: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          content: {
+            "application/json": {
+              logStream: components["schemas"]["LogStream"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -6147,6 +6497,53 @@ export interface paths {
                    */
                   idle: boolean;
                 })[];
+              /** @description Every log stream and whether it delivers (the `log_streams_failing` check) */
+              logStreams: ({
+                  /**
+                   * @description The log stream's id
+                   * @example lgs_5kw2hx7qm3zd6tna
+                   */
+                  id: string;
+                  /**
+                   * @description The destination's kind
+                   * @example splunk-hec
+                   * @enum {string}
+                   */
+                  type: "http" | "splunk-hec" | "datadog" | "s3";
+                  /**
+                   * @description Where it delivers
+                   * @example splunk.example.com:8088
+                   */
+                  host: string;
+                  /**
+                   * @description `failing` while it backs off after failed attempts, `disabled` while stopped
+                   * @example healthy
+                   * @enum {string}
+                   */
+                  status: "healthy" | "failing" | "disabled";
+                  /**
+                   * @description Events delivered since it was added
+                   * @example 311
+                   */
+                  deliveredEvents: number;
+                  /**
+                   * Format: date-time
+                   * @description When the destination last accepted a batch; null before the first
+                   * @example 2026-03-02T09:31:00.000Z
+                   */
+                  lastDeliveredAt: string | null;
+                  /**
+                   * Format: date-time
+                   * @description When its current run of failures began; null while healthy
+                   * @example 2026-03-01T09:31:00.000Z
+                   */
+                  failingSince: string | null;
+                  /**
+                   * @description Why its last attempt failed, or why it was stopped; null while healthy
+                   * @example null
+                   */
+                  lastError: string | null;
+                })[];
             };
           };
         };
@@ -6378,6 +6775,11 @@ export interface paths {
     };
   };
 }
+/** OneOf type helpers */
+type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
+type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
+type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
+
 
 export interface webhooks {
   "auth.signup": {
@@ -7102,6 +7504,70 @@ export interface webhooks {
   };
   "webhook.redelivered": {
     /** A webhook delivery was sent again by a person */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "log_stream.created": {
+    /** A log stream was added: the audit archive is copied to a SIEM or bucket */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "log_stream.updated": {
+    /** A log stream was paused or resumed by a person */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "log_stream.deleted": {
+    /** A log stream was removed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "log_stream.disabled": {
+    /** A log stream stopped because the person who added it was demoted or removed */
     post: {
       requestBody: {
         content: {
@@ -8200,7 +8666,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success
@@ -8386,6 +8852,270 @@ export interface components {
        */
       updatedAt: string;
     };
+    /** @description A copy of the account's audit archive, kept at a destination of the account's */
+    LogStream: {
+      /**
+       * @description The log stream's id
+       * @example lgs_5kw2hx7qm3zd6tna
+       */
+      id: string;
+      /**
+       * @description The destination's kind
+       * @example http
+       * @enum {string}
+       */
+      type: "http" | "splunk-hec" | "datadog" | "s3";
+      /**
+       * @description Where batches go (for `s3`, the endpoint)
+       * @example https://logs.example.com/keyward
+       */
+      url: string;
+      /**
+       * @description The destination's settings that are not secret: `auth` (http), `index` (splunk-hec), `site` (datadog), `bucket`, `region`, `prefix` and `accessKeyId` (s3)
+       * @example {
+       *   "auth": "hmac"
+       * }
+       */
+      config: {
+        [key: string]: string;
+      };
+      /**
+       * @description False while paused or stopped
+       * @example true
+       */
+      enabled: boolean;
+      /**
+       * Format: date-time
+       * @description When it was paused or stopped; null while enabled
+       * @example 2026-03-09T09:30:00.000Z
+       */
+      disabledAt: string | null;
+      /**
+       * @description Why it was paused or stopped; null while enabled
+       * @example null
+       */
+      disabledReason: string | null;
+      /**
+       * @description `failing` while its last attempt failed (it backs off and retries), `disabled` while paused
+       * @example healthy
+       * @enum {string}
+       */
+      status: "healthy" | "failing" | "disabled";
+      /** @description How far the copy has got */
+      cursor: {
+        /**
+         * @description The last archive object delivered (its chain seq; 0 before the first)
+         * @example 42
+         */
+        seq: number;
+        /**
+         * @description Objects delivered since it was added
+         * @example 12
+         */
+        deliveredObjects: number;
+        /**
+         * @description Events in those objects
+         * @example 311
+         */
+        deliveredEvents: number;
+        /**
+         * Format: date-time
+         * @description When the destination last accepted an object; null before the first
+         * @example 2026-03-02T09:31:00.000Z
+         */
+        lastDeliveredAt: string | null;
+      };
+      /**
+       * @description Failed attempts in a row
+       * @example 0
+       */
+      failures: number;
+      /**
+       * Format: date-time
+       * @description When the first of those failed; null while healthy
+       * @example 2026-03-08T09:30:00.000Z
+       */
+      failingSince: string | null;
+      /**
+       * @description Why the last attempt failed (`the destination answered 500`, `the destination timed out`, a broken archive chain, …)
+       * @example null
+       */
+      lastError: string | null;
+      /**
+       * Format: date-time
+       * @description While backing off, when the next attempt may start; null otherwise
+       * @example 2026-03-08T09:31:00.000Z
+       */
+      nextAttemptAt: string | null;
+      /**
+       * Format: date-time
+       * @description When it was added
+       * @example 2026-03-02T09:30:00.000Z
+       */
+      createdAt: string;
+      /**
+       * @description Who added it, or last resumed it: it stops if they are demoted below admin or removed
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
+      createdBy: string;
+    };
+    /**
+     * @description A destination: `type` is one of `http`, `splunk-hec`, `datadog`, `s3`
+     * @example {
+     *   "type": "http",
+     *   "url": "https://logs.example.com/keyward",
+     *   "auth": "hmac"
+     * }
+     */
+    LogStreamCreate: OneOf<[OneOf<[{
+      /**
+       * @description NDJSON POSTs of each archive object
+       * @example http
+       * @enum {string}
+       */
+      type: "http";
+      /**
+       * @description Where batches are POSTed: https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
+       * @example https://logs.example.com/keyward
+       */
+      url: string;
+      /**
+       * @description Send `Authorization: Bearer <token>`
+       * @example bearer
+       * @enum {string}
+       */
+      auth: "bearer";
+      /**
+       * @description The bearer token your receiver expects; stored encrypted and never shown again. The example is made up.
+       * @example example-receiver-token-1234
+       */
+      token: string;
+      /**
+       * @description `now` (the default): from the archive's current end, so events archived after the stream was added; `beginning`: the whole archive first
+       * @example now
+       * @enum {string}
+       */
+      startAt?: "now" | "beginning";
+    }, {
+      /**
+       * @description NDJSON POSTs of each archive object
+       * @example http
+       * @enum {string}
+       */
+      type: "http";
+      /**
+       * @description Where batches are POSTed: https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
+       * @example https://logs.example.com/keyward
+       */
+      url: string;
+      /**
+       * @description Sign each batch with `Keyward-Signature`, as webhooks are; Keyward makes the secret and returns it once
+       * @example hmac
+       * @enum {string}
+       */
+      auth: "hmac";
+      /**
+       * @description `now` (the default): from the archive's current end, so events archived after the stream was added; `beginning`: the whole archive first
+       * @example now
+       * @enum {string}
+       */
+      startAt?: "now" | "beginning";
+    }]>, {
+      /**
+       * @description Splunk's HTTP Event Collector
+       * @example splunk-hec
+       * @enum {string}
+       */
+      type: "splunk-hec";
+      /**
+       * @description The collector's event endpoint: https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
+       * @example https://splunk.example.com:8088/services/collector/event
+       */
+      url: string;
+      /**
+       * @description The HEC token, sent as `Authorization: Splunk <token>`; stored encrypted and never shown again. The example is made up.
+       * @example 00000000-0000-0000-0000-000000000000
+       */
+      token: string;
+      /**
+       * @description The index to write to; the token's default when left out
+       * @example security
+       */
+      index?: string;
+      /**
+       * @description `now` (the default): from the archive's current end, so events archived after the stream was added; `beginning`: the whole archive first
+       * @example now
+       * @enum {string}
+       */
+      startAt?: "now" | "beginning";
+    }, {
+      /**
+       * @description Datadog's logs intake (API v2)
+       * @example datadog
+       * @enum {string}
+       */
+      type: "datadog";
+      /**
+       * @description Your Datadog site; `datadoghq.com` when left out
+       * @example datadoghq.eu
+       * @enum {string}
+       */
+      site?: "datadoghq.com" | "us3.datadoghq.com" | "us5.datadoghq.com" | "datadoghq.eu" | "ap1.datadoghq.com" | "ddog-gov.com";
+      /**
+       * @description A Datadog API key, sent as `DD-API-KEY`; stored encrypted and never shown again. The example is made up.
+       * @example 0123456789abcdef0123456789abcdef
+       */
+      apiKey: string;
+      /**
+       * @description `now` (the default): from the archive's current end, so events archived after the stream was added; `beginning`: the whole archive first
+       * @example now
+       * @enum {string}
+       */
+      startAt?: "now" | "beginning";
+    }, {
+      /**
+       * @description Objects in your S3-compatible bucket
+       * @example s3
+       * @enum {string}
+       */
+      type: "s3";
+      /**
+       * @description The bucket service's endpoint (path-style requests): https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
+       * @example https://s3.eu-west-1.amazonaws.com
+       */
+      endpoint: string;
+      /**
+       * @description The bucket
+       * @example acme-keyward-audit
+       */
+      bucket: string;
+      /**
+       * @description The signing region; `auto` when left out (R2)
+       * @example eu-west-1
+       */
+      region?: string;
+      /**
+       * @description Where in the bucket: objects go to `{prefix}{accountId}/{seq}.ndjson`
+       * @example keyward/
+       */
+      prefix?: string;
+      /**
+       * @description The access key id (not secret; shown in the stream)
+       * @example AKIAIOSFODNN7EXAMPLE
+       */
+      accessKeyId: string;
+      /**
+       * @description The secret access key; stored encrypted and never shown again. The example is made up.
+       * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+       */
+      secretAccessKey: string;
+      /**
+       * @description `now` (the default): from the archive's current end, so events archived after the stream was added; `beginning`: the whole archive first
+       * @example now
+       * @enum {string}
+       */
+      startAt?: "now" | "beginning";
+    }]>;
     /** @description An event an endpoint can receive */
     WebhookEventType: {
       /**
@@ -8431,7 +9161,7 @@ export interface components {
     /** @description One check of the security report */
     SecurityCheck: {
       /**
-       * @description Which check: `members_with_breached_passwords`, `members_without_mfa`, `members_without_passkey`, `keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, `failed_login_spikes`, `stale_invitations` or `owner_admin_count`
+       * @description Which check: `members_with_breached_passwords`, `members_without_mfa`, `members_without_passkey`, `keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, `failed_login_spikes`, `stale_invitations`, `log_streams_failing` or `owner_admin_count`
        * @example members_without_mfa
        */
       id: string;

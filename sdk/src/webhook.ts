@@ -77,6 +77,36 @@ export async function verifyWebhook(
 	body: string,
 	options: VerifyWebhookOptions = {},
 ): Promise<WebhookPayload> {
+	await verifySignature(secret, headers, body, options);
+	try {
+		return JSON.parse(body) as WebhookPayload;
+	} catch {
+		throw new WebhookVerificationError("malformed_body", "The body is not JSON");
+	}
+}
+
+/**
+ * Verifies a batch of an HMAC-signed `http` log stream (the same `Keyward-Signature` scheme), and
+ * returns its NDJSON lines: the archive object's chain header first, then its events. Keep the
+ * body as received (and deduplicate by `Keyward-Batch`): `npm run audit:verify -- --file` checks
+ * the concatenation of the bodies kept.
+ */
+export async function verifyLogStreamBatch(
+	secret: string,
+	headers: HeaderSource,
+	body: string,
+	options: VerifyWebhookOptions = {},
+): Promise<string[]> {
+	await verifySignature(secret, headers, body, options);
+	return body.split("\n").filter((line) => line.length > 0);
+}
+
+async function verifySignature(
+	secret: string,
+	headers: HeaderSource,
+	body: string,
+	options: VerifyWebhookOptions,
+): Promise<void> {
 	const value = header(headers, "Keyward-Signature");
 	if (!value) throw new WebhookVerificationError("missing_signature", "No Keyward-Signature header");
 	const parsed = parseSignature(value);
@@ -93,9 +123,4 @@ export async function verifyWebhook(
 	// Every candidate is checked, so the time taken does not say which one matched.
 	const results = await Promise.all(parsed.macs.map((mac) => crypto.subtle.verify("HMAC", key, mac, signed)));
 	if (!results.includes(true)) throw new WebhookVerificationError("mismatch", "No signature matches this secret");
-	try {
-		return JSON.parse(body) as WebhookPayload;
-	} catch {
-		throw new WebhookVerificationError("malformed_body", "The body is not JSON");
-	}
 }

@@ -13,6 +13,7 @@ import {
 	accounts,
 	apiKeys,
 	invitations,
+	logStreams,
 	memberships,
 	recoveryCodes,
 	serviceAccounts,
@@ -57,6 +58,7 @@ export async function claimAddress(env: Env, db: Database, userId: string, now: 
 			? [
 					db.delete(invitations).where(inOwned(invitations)),
 					db.delete(webhooks).where(inOwned(webhooks)),
+					db.delete(logStreams).where(inOwned(logStreams)),
 					db.delete(memberships).where(and(inOwned(memberships), ne(memberships.userId, userId))),
 					// Their keys went with every key of the account above; a squatter's service account goes too.
 					db.delete(serviceAccounts).where(inOwned(serviceAccounts)),
@@ -103,6 +105,11 @@ export async function undoSetUpSince(env: Env, db: Database, userId: string, sin
 			.delete(webhooks)
 			.where(and(eq(webhooks.createdBy, userId), gte(webhooks.createdAt, since)))
 			.returning({ id: webhooks.id }),
+		// A log stream the intruder added copies every later event to them.
+		db
+			.delete(logStreams)
+			.where(and(eq(logStreams.createdBy, userId), gte(logStreams.createdAt, since)))
+			.returning({ id: logStreams.id }),
 		// A passkey the intruder added would sign them back in without any password.
 		...removePasskeysStatements(db, userId, since),
 		...(services.length > 0 ? [db.delete(serviceAccounts).where(inArray(serviceAccounts.id, services))] : []),
@@ -112,7 +119,8 @@ export async function undoSetUpSince(env: Env, db: Database, userId: string, sin
 		invitationsDeleted: results[0].length,
 		webhooksDeleted: results[1].length,
 		// Not `passkeys…`: the audit scrubber redacts any field named like a password.
-		webauthnRemoved: results[2].length,
+		logStreamsDeleted: results[2].length,
+		webauthnRemoved: results[3].length,
 		serviceAccountsDeleted: services.length,
 	};
 }

@@ -1,11 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { raiseAlertFrom } from "../alerts/raise";
 import { callerMembership } from "../middleware/authorize";
-import type { App } from "../platform/app-env";
+import type { App, AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { jsonBody, jsonContent, NextCursor, problemResponses } from "../routes/openapi-shared";
 import { ListQuery, OFFSET_CURSOR_EXAMPLE, pageOf } from "../routes/pagination";
+import { LOG_STREAM_CREATOR_LEFT } from "../streams/streams";
 import { checkRemoval, checkRoleChange, type MemberChangeRefusal } from "./member-rules";
 import { changeRole, memberRemovedAlert, roleChangedAlert, WEBHOOK_CREATOR_DEMOTED } from "./members";
 import { removeMembership } from "./offboarding";
@@ -75,6 +77,16 @@ const refuse = (refusal: MemberChangeRefusal) => {
 	if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });
 };
 
+/** The audit trail's word on each log stream a demotion or removal stopped. */
+function recordStreamsStopped(c: Context<AppEnv>, ids: readonly string[]) {
+	for (const id of ids)
+		c.get("audit").record({
+			action: "log_stream.disabled",
+			target: { type: "log_stream", id },
+			metadata: { reason: LOG_STREAM_CREATOR_LEFT },
+		});
+}
+
 export function registerMembers(app: App) {
 	app.openapi(listMembersRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
@@ -110,7 +122,14 @@ export function registerMembers(app: App) {
 		if (!target) throw new ApiError("not-found", { detail: "No such member" });
 		const caller = callerMembership(c, accountId);
 		refuse(checkRoleChange(caller.membership.role, target.role, role));
-		const { webhooksDisabled } = await changeRole(db, accountId, caller.principal.userId, target, role, clock.now());
+		const { webhooksDisabled, logStreamsDisabled } = await changeRole(
+			db,
+			accountId,
+			caller.principal.userId,
+			target,
+			role,
+			clock.now(),
+		);
 		c.get("audit").record({
 			action: "member.role_changed",
 			target: { type: "user", id: userId },
@@ -122,6 +141,7 @@ export function registerMembers(app: App) {
 				target: { type: "webhook", id },
 				metadata: { reason: WEBHOOK_CREATOR_DEMOTED },
 			});
+		recordStreamsStopped(c, logStreamsDisabled);
 		raiseAlertFrom(c, roleChangedAlert(accountId, userId, target.role, role));
 
 		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);
@@ -152,6 +172,7 @@ export function registerMembers(app: App) {
 				finishedEarlierRemoval: !removed.membershipEnded,
 			},
 		});
+		recordStreamsStopped(c, removed.logStreamsDisabled);
 		raiseAlertFrom(c, memberRemovedAlert(accountId, userId, target?.role ?? null, removed));
 
 		return c.body(null, 204);

@@ -6,8 +6,9 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Alert } from "../alerts";
 import type { Database } from "../db";
-import { invitations, memberships, webhooks } from "../db/schema";
+import { invitations, logStreams, memberships, webhooks } from "../db/schema";
 import { ApiError } from "../problems";
+import { LOG_STREAM_CREATOR_LEFT } from "../streams/streams";
 import { accountLockedDown, grantLost, stillAllowed } from "./queries";
 
 type Role = (typeof memberships.$inferSelect)["role"];
@@ -17,9 +18,9 @@ type Role = (typeof memberships.$inferSelect)["role"];
  * change, and that the caller may still manage members and the account is not locked down, so a
  * change in flight when its caller was removed or the account locked down does not land. Below
  * admin, the member's pending invitations lose the authority that made them, and the webhooks they
- * added stop (disabled, not deleted: an owner or admin who turns one back on answers for it): a
- * person who may no longer read the account's events must not keep receiving them. Returns the
- * webhooks it disabled.
+ * added stop, and so do the log streams they added (disabled, not deleted: an owner or admin who
+ * turns one back on answers for it): a person who may no longer read the account's events must
+ * not keep receiving them. Returns the webhooks and log streams it disabled.
  */
 export async function changeRole(
 	db: Database,
@@ -28,9 +29,15 @@ export async function changeRole(
 	target: { userId: string; role: Role },
 	role: Role,
 	now: Date,
-): Promise<{ webhooksDisabled: string[] }> {
+): Promise<{ webhooksDisabled: string[]; logStreamsDisabled: string[] }> {
 	const demotedBelowAdmin = sql`${role} NOT IN ('admin', 'owner')`;
-	const [changed, , disabled] = await db.batch([
+	// Only when this batch's role change landed.
+	const landed = sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${and(
+		eq(memberships.accountId, accountId),
+		eq(memberships.userId, target.userId),
+		eq(memberships.role, role),
+	)})`;
+	const [changed, , disabled, streams] = await db.batch([
 		db
 			.update(memberships)
 			.set({ role })
@@ -56,15 +63,27 @@ export async function changeRole(
 					eq(webhooks.createdBy, target.userId),
 					isNull(webhooks.disabledAt),
 					demotedBelowAdmin,
-					// Only when this batch's role change landed.
-					sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${and(
-						eq(memberships.accountId, accountId),
-						eq(memberships.userId, target.userId),
-						eq(memberships.role, role),
-					)})`,
+					landed,
 				),
 			)
 			.returning({ id: webhooks.id }),
+		db
+			.update(logStreams)
+			.set({
+				disabledAt: now,
+				disabledReason: LOG_STREAM_CREATOR_LEFT,
+				version: sql`${logStreams.version} + 1`,
+			})
+			.where(
+				and(
+					eq(logStreams.accountId, accountId),
+					eq(logStreams.createdBy, target.userId),
+					isNull(logStreams.disabledAt),
+					demotedBelowAdmin,
+					landed,
+				),
+			)
+			.returning({ id: logStreams.id }),
 	]);
 	if (changed.length !== 1)
 		await grantLost(
@@ -75,7 +94,7 @@ export async function changeRole(
 			"no role can change",
 			new ApiError("conflict", { detail: "The membership changed meanwhile; reload and try again" }),
 		);
-	return { webhooksDisabled: disabled.map((w) => w.id) };
+	return { webhooksDisabled: disabled.map((w) => w.id), logStreamsDisabled: streams.map((s) => s.id) };
 }
 
 export const WEBHOOK_CREATOR_DEMOTED = "the person who added it no longer manages webhooks";

@@ -6,11 +6,12 @@
  * next verify refuses them too. Keys they made for a service account stay:
  * they belong to the service account, which outlives them.
  */
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, invitations, memberships, serviceAccounts, webhooks } from "../db/schema";
+import { accounts, invitations, logStreams, memberships, serviceAccounts, webhooks } from "../db/schema";
 import { revokeAccountKeys } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
+import { LOG_STREAM_CREATOR_LEFT } from "../streams/streams";
 
 /**
  * Removes a non-owner member. The membership goes first, in one batch with the
@@ -30,8 +31,13 @@ export async function removeMembership(
 	accountId: string,
 	userId: string,
 	now: Date,
-): Promise<{ keysRevoked: number; webhooksRemoved: number; membershipEnded: boolean } | null> {
-	const [ended, , hooks] = await db.batch([
+): Promise<{
+	keysRevoked: number;
+	webhooksRemoved: number;
+	logStreamsDisabled: string[];
+	membershipEnded: boolean;
+} | null> {
+	const [ended, , hooks, streams] = await db.batch([
 		db
 			.delete(memberships)
 			.where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId), ne(memberships.role, "owner")))
@@ -41,10 +47,21 @@ export async function removeMembership(
 			.delete(webhooks)
 			.where(and(eq(webhooks.accountId, accountId), eq(webhooks.createdBy, userId)))
 			.returning({ id: webhooks.id }),
+		// A log stream stops (its cursor kept, so an admin who resumes it loses nothing of the copy).
+		db
+			.update(logStreams)
+			.set({ disabledAt: now, disabledReason: LOG_STREAM_CREATOR_LEFT, version: sql`${logStreams.version} + 1` })
+			.where(and(eq(logStreams.accountId, accountId), eq(logStreams.createdBy, userId), isNull(logStreams.disabledAt)))
+			.returning({ id: logStreams.id }),
 	]);
 	const { revoked } = await revokeAccountKeys({ env, db, now }, accountId, "member_removed", { createdBy: userId });
 	if (ended.length === 0 && revoked.length === 0) return null;
-	return { keysRevoked: revoked.length, webhooksRemoved: hooks.length, membershipEnded: ended.length === 1 };
+	return {
+		keysRevoked: revoked.length,
+		webhooksRemoved: hooks.length,
+		logStreamsDisabled: streams.map((s) => s.id),
+		membershipEnded: ended.length === 1,
+	};
 }
 
 /** Deletes the account, its memberships and invitations, and revokes every key, in one D1 batch; its audit trail stays. */

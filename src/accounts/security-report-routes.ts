@@ -11,7 +11,7 @@ const CheckSchema = z
 			description:
 				"Which check: `members_with_breached_passwords`, `members_without_mfa`, `members_without_passkey`, " +
 				"`keys_older_than_policy`, `keys_expiring_soon`, `keys_inactive`, `production_wildcard_scopes`, `keys_of_former_members`, " +
-				"`failed_login_spikes`, `stale_invitations` or `owner_admin_count`",
+				"`failed_login_spikes`, `stale_invitations`, `log_streams_failing` or `owner_admin_count`",
 			example: "members_without_mfa",
 		}),
 		status: z.enum(["pass", "warn", "fail"]).openapi({
@@ -83,6 +83,38 @@ export const securityReportRoute = accountRoute("report:read", {
 							.openapi({ description: "One service account's keys and their use" }),
 					)
 					.openapi({ description: "Every service account, with its keys' ages and last use" }),
+				logStreams: z
+					.array(
+						z
+							.object({
+								id: IssuedId("lgs", "The log stream's id"),
+								type: z
+									.enum(["http", "splunk-hec", "datadog", "s3"])
+									.openapi({ description: "The destination's kind", example: "splunk-hec" }),
+								host: z.string().openapi({ description: "Where it delivers", example: "splunk.example.com:8088" }),
+								status: z.enum(["healthy", "failing", "disabled"]).openapi({
+									description: "`failing` while it backs off after failed attempts, `disabled` while stopped",
+									example: "healthy",
+								}),
+								deliveredEvents: z
+									.number()
+									.openapi({ description: "Events delivered since it was added", example: 311 }),
+								lastDeliveredAt: Timestamp(
+									"When the destination last accepted a batch; null before the first",
+									"2026-03-02T09:31:00.000Z",
+								).nullable(),
+								failingSince: Timestamp(
+									"When its current run of failures began; null while healthy",
+									"2026-03-01T09:31:00.000Z",
+								).nullable(),
+								lastError: z.string().nullable().openapi({
+									description: "Why its last attempt failed, or why it was stopped; null while healthy",
+									example: null,
+								}),
+							})
+							.openapi({ description: "One log stream's delivery standing" }),
+					)
+					.openapi({ description: "Every log stream and whether it delivers (the `log_streams_failing` check)" }),
 			}),
 			"The report",
 		),

@@ -11,6 +11,7 @@ import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
 import type { Env } from "../platform/env";
+import { listLogStreams, streamStatus } from "../streams/streams";
 import { getAccount, listMembers, membersWithBreachedPasswords, pendingInvitations } from "./queries";
 import { listServiceAccounts } from "./service-accounts";
 import { parseSettings } from "./settings";
@@ -45,7 +46,7 @@ const check = (id: string, title: string, items: string[], failing: CheckStatus,
 
 export async function securityReport(env: Env, db: Database, accountId: string, now: Date) {
 	const t = now.getTime();
-	const [account, members, keys, invites, spikes, breached, services] = await Promise.all([
+	const [account, members, keys, invites, spikes, breached, services, streams] = await Promise.all([
 		getAccount(db, accountId),
 		listMembers(db, accountId),
 		db
@@ -56,6 +57,7 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 		accountGuard(env, accountId).failedLoginSpikes(t - SPIKE_LOOKBACK_DAYS * DAY_MS),
 		membersWithBreachedPasswords(db, accountId),
 		listServiceAccounts(db, accountId),
+		listLogStreams(db, accountId),
 	]);
 	const serviceKeys = Map.groupBy(
 		keys.filter((k) => k.serviceAccountId !== null),
@@ -163,6 +165,13 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 			"warn",
 			"These invitations are still open. Cancel the ones nobody will accept.",
 		),
+		check(
+			"log_streams_failing",
+			"Every log stream delivers (none failing, none stopped)",
+			streams.filter((s) => streamStatus(s) !== "healthy").map((s) => s.id),
+			"warn",
+			"These log streams are failing (they back off and retry; see lastError) or were stopped. Your SIEM misses what they have not delivered.",
+		),
 		{
 			id: "owner_admin_count",
 			title: `Between 2 and ${MAX_ADMINS} people can administer the account`,
@@ -181,6 +190,16 @@ export async function securityReport(env: Env, db: Database, accountId: string, 
 		checks,
 		memberFactors: members.map((m) => ({ userId: m.userId, strongestFactor: m.strongestFactor })),
 		serviceAccounts: serviceAccountStandings,
+		logStreams: streams.map((s) => ({
+			id: s.id,
+			type: s.type,
+			host: new URL(s.url).host,
+			status: streamStatus(s),
+			deliveredEvents: s.deliveredEvents,
+			lastDeliveredAt: s.lastDeliveredAt?.toISOString() ?? null,
+			failingSince: s.failingSince?.toISOString() ?? null,
+			lastError: s.disabledAt ? s.disabledReason : s.lastError,
+		})),
 	};
 }
 

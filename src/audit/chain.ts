@@ -141,3 +141,89 @@ export async function verifyChain(
 	}
 	return { ok: true, objects: sorted.length, events, head };
 }
+
+export interface CopyReport {
+	ok: boolean;
+	/** Distinct objects in the copy, and the events in them. */
+	objects: number;
+	events: number;
+	/** Objects received more than once, byte for byte (an at-least-once resend), counted once above. */
+	duplicates: number;
+	/** Where the copy starts: a stream added later starts after seq 1, at a `prev` of an object it never held. */
+	first: { seq: number; prev: string } | null;
+	head: ChainHead;
+	problem?: { kind: ChainProblem; seq: number; detail: string };
+}
+
+/**
+ * Verifies a log stream's copy of one chain: NDJSON of archive objects, each
+ * its header line and then its events, as a stream delivers them (`http` and
+ * `s3` byte for byte; Splunk's and Datadog's lines are the exact strings). A
+ * resent object (same seq, same bytes) is counted once; a gap, an edit, a
+ * reordering or a truncated object is reported with the seq it breaks at.
+ */
+export async function verifyCopy(text: string, stream?: string): Promise<CopyReport> {
+	const lines = text.split("\n").filter((l) => l.length > 0);
+	let head: ChainHead = { seq: 0, hash: GENESIS };
+	let first: CopyReport["first"] = null;
+	let objects = 0;
+	let events = 0;
+	let duplicates = 0;
+	const fail = (kind: ChainProblem, seq: number, detail: string): CopyReport => ({
+		ok: false,
+		objects,
+		events,
+		duplicates,
+		first,
+		head,
+		problem: { kind, seq, detail },
+	});
+	for (let i = 0; i < lines.length; ) {
+		const header = chainHeaderOf(lines[i] ?? "");
+		if (!header) return fail("malformed", head.seq + 1, `line ${i + 1} is not a chain header where one was due`);
+		if (stream !== undefined && header.stream !== stream)
+			return fail("malformed", header.seq, `object ${header.seq} belongs to stream ${header.stream}`);
+		const body = lines.slice(i + 1, i + 1 + header.count);
+		if (body.length < header.count || body.some((line) => chainHeaderOf(line)))
+			return fail("truncated", header.seq, `header counts ${header.count} events, fewer follow it`);
+		const hash = await sha256Hex(`${[lines[i], ...body].join("\n")}\n`);
+		i += 1 + header.count;
+		if (first && header.seq === head.seq) {
+			if (hash !== head.hash)
+				return fail("edited", header.seq, `object ${header.seq} arrived twice with different bytes`);
+			duplicates++;
+			continue;
+		}
+		if (first && header.seq < head.seq)
+			return fail("reordered", header.seq, `object ${header.seq} follows object ${head.seq}`);
+		if (first && header.seq !== head.seq + 1)
+			return fail("gap", header.seq, `expected seq ${head.seq + 1}, found ${header.seq}`);
+		if (first && header.prev !== head.hash)
+			return fail(
+				"edited",
+				head.seq,
+				`seq ${header.seq} names prev ${header.prev}, but object ${head.seq} hashes to ${head.hash}`,
+			);
+		if (!first) {
+			if (header.seq === 1 && header.prev !== GENESIS)
+				return fail("edited", 1, "the first object of a chain must name the genesis");
+			first = { seq: header.seq, prev: header.prev };
+		}
+		objects++;
+		events += header.count;
+		head = { seq: header.seq, hash };
+	}
+	return { ok: true, objects, events, duplicates, first, head };
+}
+
+function chainHeaderOf(line: string): ChainHeader | null {
+	if (!line.startsWith('{"kind":"keyward.audit.chain"')) return null;
+	try {
+		const header = JSON.parse(line) as ChainHeader;
+		return Number.isInteger(header.seq) && Number.isInteger(header.count) && typeof header.prev === "string"
+			? header
+			: null;
+	} catch {
+		return null;
+	}
+}

@@ -6,7 +6,8 @@
  * object (src/durable/audit-archive.ts), which drops ids it has already
  * archived, (2) indexed in D1, idempotently by event id, (3) marked archived
  * in the index, (4) queued to the account's webhooks subscribed to each event
- * (`webhooks/dispatch.ts`). The archive is the record, so it is written first. A group that fails is
+ * (`webhooks/dispatch.ts`), (5) pokes the account's log streams, which copy
+ * the archive out (`streams/poke.ts`). The archive is the record, so it is written first. A group that fails is
  * retried message by message with backoff; after the queue's max_retries the
  * messages go to the dead-letter queue, whose consumer keeps them in D1 until
  * `npm run audit:replay` moves them back into the send path.
@@ -17,6 +18,7 @@ import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
 import { auditChain } from "../durable/address";
 import type { Clock } from "../platform/clock";
 import type { Env } from "../platform/env";
+import { pokeAccountLogStreams } from "../streams/poke";
 import { queueAuditWebhooks } from "../webhooks/dispatch";
 import { type AuditEvent, keyIdOf, SYSTEM_STREAM } from "./event";
 import { eventsOf } from "./packets";
@@ -98,7 +100,10 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 	await runInBatch(deps.db, updates);
 	// Last, so a receiver never hears of an event the trail does not hold; a failure here retries the
 	// batch, which the archive and the index absorb, and which queues only deliveries still pending.
-	if (stream !== SYSTEM_STREAM) await queueAuditWebhooks(deps, stream, ordered);
+	if (stream !== SYSTEM_STREAM) {
+		await queueAuditWebhooks(deps, stream, ordered);
+		await pokeAccountLogStreams(deps, stream);
+	}
 }
 
 export async function indexEvents(db: Database, events: AuditEvent[]): Promise<void> {

@@ -20,6 +20,8 @@ export type Permission =
 	| "service-accounts:manage"
 	| "settings:manage"
 	| "webhooks:manage"
+	/** Log streams copy the whole audit trail out of Keyward: people only, no reserved scope opens it. */
+	| "log-streams:manage"
 	| "lockdown"
 	| "ownership:transfer"
 	| "lockdown:lift"
@@ -34,6 +36,7 @@ const ADMINISTER: Permission[] = [
 	"service-accounts:manage",
 	"settings:manage",
 	"webhooks:manage",
+	"log-streams:manage",
 	"lockdown",
 ];
 

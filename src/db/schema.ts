@@ -404,3 +404,48 @@ export const secretScanningStats = sqliteTable("secret_scanning_stats", {
 	truePositives: integer("true_positives").notNull().default(0),
 	falsePositives: integer("false_positives").notNull().default(0),
 });
+
+/**
+ * Log streams (issue #24): an account's audit archive copied, in order and at
+ * least once, to the customer's SIEM or bucket. The destination's secret
+ * (bearer token, HMAC secret, Splunk or Datadog token, S3 secret key) must be
+ * read back to send, so it is stored as AES-GCM ciphertext bound to the
+ * stream id. The cursor names the last archive object delivered; it moves
+ * only after the destination accepted that object, in one conditional write
+ * on the lease that sent it.
+ */
+export const logStreams = sqliteTable(
+	"log_streams",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		type: text("type", { enum: ["http", "splunk-hec", "datadog", "s3"] }).notNull(),
+		/** Where batches go: the NDJSON or HEC URL, the Datadog intake, or the S3 endpoint. */
+		url: text("url").notNull(),
+		/** The destination's settings that are not secret (auth mode, bucket, region, prefix, index, key id). */
+		config: text("config", { mode: "json" }).$type<Record<string, string>>().notNull(),
+		secretSealed: text("secret_sealed"),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		createdBy: text("created_by").notNull(),
+		disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+		disabledReason: text("disabled_reason"),
+		/** The last archive object delivered: its seq, R2 key (listing resumes after it) and hash (the next must name it). */
+		cursorSeq: integer("cursor_seq").notNull().default(0),
+		cursorKey: text("cursor_key"),
+		cursorHash: text("cursor_hash"),
+		/** Objects sent and events in them, since creation. */
+		deliveredObjects: integer("delivered_objects").notNull().default(0),
+		deliveredEvents: integer("delivered_events").notNull().default(0),
+		lastDeliveredAt: integer("last_delivered_at", { mode: "timestamp_ms" }),
+		/** One pump at a time: whoever holds an unexpired lease sends; the cursor moves only under it. */
+		leaseToken: text("lease_token"),
+		leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+		/** Failed attempts in a row, since when, why the last failed, and when the next may start. */
+		failures: integer("failures").notNull().default(0),
+		failingSince: integer("failing_since", { mode: "timestamp_ms" }),
+		lastError: text("last_error"),
+		nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+		version: integer("version").notNull().default(0),
+	},
+	(t) => [index("log_streams_account").on(t.accountId)],
+);

@@ -41,6 +41,12 @@ export interface Env {
 	 */
 	GITHUB_SECRET_SCANNING_KEYS?: string;
 	GITHUB_SECRET_SCANNING_KEYS_URL?: string;
+	/**
+	 * Development only, ignored elsewhere: `name=http://127.0.0.1:port,…` sends webhook deliveries and
+	 * log-stream batches addressed to `name` to a local server instead (the bench's receiver). The
+	 * SSRF guard still checks the URL as the customer gave it; loopback is never accepted there.
+	 */
+	DEV_OUTBOUND_ALIASES?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 

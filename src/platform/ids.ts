@@ -1,6 +1,6 @@
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 
-export type IdPrefix = "acc" | "usr" | "key" | "ses" | "inv" | "evt" | "whk" | "msg" | "dlv" | "pky" | "svc";
+export type IdPrefix = "acc" | "usr" | "key" | "ses" | "inv" | "evt" | "whk" | "msg" | "dlv" | "pky" | "svc" | "lgs";
 
 /** Opaque, unguessable ids with a type prefix (API.md §1): 80 random bits, base32. */
 export function newId(prefix: IdPrefix): string {

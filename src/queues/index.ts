@@ -2,7 +2,9 @@ import { consumeAuditBatch, storeDeadLetters } from "../audit/consumer";
 import { createDatabase } from "../db";
 import { createMailer } from "../mail";
 import { type Clock, systemClock } from "../platform/clock";
+import { outboundFetch } from "../platform/dev-outbound";
 import type { Env } from "../platform/env";
+import { isLogStreamJob, type LogStreamJob, pumpLogStreamMessages } from "../streams/poke";
 import { deliverWebhookBatch, failDeadWebhooks } from "../webhooks/deliver";
 import type { WebhookJob } from "../webhooks/dispatch";
 
@@ -25,14 +27,27 @@ export async function handleQueueBatch(
 	options: QueueOptions = {},
 ): Promise<void> {
 	const clock = options.clock ?? systemClock;
+	const outbound = options.fetch ?? outboundFetch(env);
 	const db = createDatabase(env.DB);
 	const deps = { env, db, clock };
 	if (batch.queue.endsWith("-audit-dlq")) return storeDeadLetters(batch, deps);
 	if (batch.queue.endsWith("-audit")) return consumeAuditBatch(batch, deps);
-	const webhookBatch = batch as MessageBatch<WebhookJob>;
-	const delivery = { ...deps, mailer: createMailer(env, db, clock), fetch: options.fetch };
-	if (batch.queue.endsWith("-webhooks-dlq")) return failDeadWebhooks(webhookBatch, delivery);
-	if (batch.queue.endsWith("-webhooks")) return deliverWebhookBatch(webhookBatch, delivery);
+	// The outbound queue carries webhook deliveries and log-stream pokes (src/streams/poke.ts).
+	const streamJobs = batch.messages.filter((m) => isLogStreamJob(m.body)) as Message<LogStreamJob>[];
+	const webhookBatch = {
+		...batch,
+		messages: batch.messages.filter((m) => !isLogStreamJob(m.body)),
+	} as MessageBatch<WebhookJob>;
+	const delivery = { ...deps, mailer: createMailer(env, db, clock), fetch: outbound };
+	if (batch.queue.endsWith("-webhooks-dlq")) {
+		// A stream past its queue retries stays failing on its row; the cron pokes it again.
+		for (const message of streamJobs) message.ack();
+		return failDeadWebhooks(webhookBatch, delivery);
+	}
+	if (batch.queue.endsWith("-webhooks")) {
+		await pumpLogStreamMessages(streamJobs, { ...deps, fetch: outbound });
+		return deliverWebhookBatch(webhookBatch, delivery);
+	}
 	console.error(JSON.stringify({ level: "error", msg: "no consumer for queue", queue: batch.queue }));
 	batch.retryAll();
 }

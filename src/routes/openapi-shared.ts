@@ -20,6 +20,7 @@ export const EXAMPLE_IDS: Readonly<Record<IdPrefix, string>> = {
 	dlv: "dlv_3hz6kq2xw7md5tpa",
 	pky: "pky_6tq3hx7mz2kw5dna",
 	svc: "svc_2kx7mq5hw3zd6tna",
+	lgs: "lgs_5kw2hx7qm3zd6tna",
 };
 
 /**

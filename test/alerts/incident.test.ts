@@ -224,7 +224,9 @@ describe("security report", () => {
 		expect(by.owner_admin_count).toMatchObject({ status: "pass" });
 		// The seeded service account has had no key at all since it was made: not yet 90 days.
 		expect(by.service_accounts_idle).toMatchObject({ status: "pass", items: [] });
-		expect(report.checks).toHaveLength(12);
+		// The seeded account's log stream is paused: a stream that delivers nothing is named.
+		expect(by.log_streams_failing).toMatchObject({ status: "warn", items: [s.logStreamId] });
+		expect(report.checks).toHaveLength(13);
 	});
 
 	it("a clean account passes every check", async () => {

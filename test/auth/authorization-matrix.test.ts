@@ -103,6 +103,16 @@ const FIXTURES: Record<string, Fixture> = {
 		body: { url: "https://hooks.example.com/matrix", events: ["alert.key_created"] },
 	}),
 	"GET /v1/accounts/{accountId}/webhooks": () => ({}),
+	"POST /v1/accounts/{accountId}/log-streams": () => ({
+		body: { type: "http", url: "https://logs.example.com/matrix", auth: "hmac" },
+	}),
+	"GET /v1/accounts/{accountId}/log-streams": () => ({}),
+	"GET /v1/accounts/{accountId}/log-streams/{streamId}": (s) => ({ path: { streamId: s.logStreamId } }),
+	"PATCH /v1/accounts/{accountId}/log-streams/{streamId}": (s) => ({
+		path: { streamId: s.logStreamId },
+		body: { enabled: false },
+	}),
+	"DELETE /v1/accounts/{accountId}/log-streams/{streamId}": (s) => ({ path: { streamId: s.logStreamId } }),
 	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({ path: { webhookId: s.webhookId } }),
 	"GET /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries": (s) => ({ path: { webhookId: s.webhookId } }),
 	"GET /v1/accounts/{accountId}/webhooks/{webhookId}": (s) => ({ path: { webhookId: s.webhookId } }),

@@ -7,6 +7,7 @@ import {
 	apiKeys,
 	emailTokens,
 	invitations,
+	logStreams,
 	memberships,
 	serviceAccounts,
 	users,
@@ -867,6 +868,81 @@ const ESCALATIONS: Record<string, Entry> = {
 	],
 	"DELETE /v1/accounts/{accountId}/invitations/{invitationId}": { nothing: "takes away" },
 	"DELETE /v1/accounts/{accountId}/webhooks/{webhookId}": { nothing: "takes away" },
+	"POST /v1/accounts/{accountId}/log-streams": [
+		{
+			what: "a log stream to the cloud metadata address (S3 endpoint)",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", logStreamsPath(s), {
+					type: "s3",
+					endpoint: "https://169.254.169.254",
+					bucket: "exfil",
+					accessKeyId: "AKIAEXAMPLEKEY01",
+					secretAccessKey: "s3-secret-access-key-abcdefghijklmnop",
+				}),
+		},
+		{
+			what: "a key with every reserved scope copies the audit trail out",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "POST", logStreamsPath(s), {
+					type: "http",
+					url: "https://logs.example.com/x",
+					auth: "hmac",
+				}),
+		},
+		{
+			what: "a readonly member, who may read the audit log, streams it to themselves",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "readonly"), "POST", logStreamsPath(s), {
+					type: "http",
+					url: "https://logs.example.com/x",
+					auth: "hmac",
+				}),
+		},
+		{
+			what: "an admin adds a stream during the owner's lockdown",
+			expect: 423,
+			setup: (s) =>
+				db
+					.update(accounts)
+					.set({ lockedDownAt: clock.now(), lockedDownReason: "incident" })
+					.where(eq(accounts.id, s.accountId)),
+			run: (s) =>
+				send(tokenOf(s, "admin"), "POST", logStreamsPath(s), {
+					type: "http",
+					url: "https://logs.example.com/x",
+					auth: "hmac",
+				}),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}/log-streams/{streamId}": [
+		{
+			what: "a key with every reserved scope resumes a paused stream",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "PATCH", `${logStreamsPath(s)}/${s.logStreamId}`, {
+					enabled: true,
+				}),
+		},
+		{
+			what: "a member resumes a paused stream",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "member"), "PATCH", `${logStreamsPath(s)}/${s.logStreamId}`, { enabled: true }),
+		},
+		{
+			what: "the owner resumes a paused stream during a lockdown",
+			expect: 423,
+			setup: (s) =>
+				db
+					.update(accounts)
+					.set({ lockedDownAt: clock.now(), lockedDownReason: "incident" })
+					.where(eq(accounts.id, s.accountId)),
+			run: (s) => send(tokenOf(s, "owner"), "PATCH", `${logStreamsPath(s)}/${s.logStreamId}`, { enabled: true }),
+		},
+	],
+	"DELETE /v1/accounts/{accountId}/log-streams/{streamId}": { nothing: "takes away, after a fresh proof" },
 	"POST /v1/secret-scanning/github": {
 		nothing: "takes away: revokes a key found in public, and only with GitHub's signature",
 	},
@@ -938,6 +1014,7 @@ const ESCALATIONS: Record<string, Entry> = {
 const parkSecret = (keyId: string) => parkKeySecret(keyId, new Date(clock.now().getTime() + 86_400_000));
 
 const webhooksPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/webhooks`;
+const logStreamsPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/log-streams`;
 const disableWebhook = (id: string) =>
 	db.update(webhooks).set({ disabledAt: clock.now(), disabledReason: "test" }).where(eq(webhooks.id, id));
 
@@ -972,6 +1049,10 @@ const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Respons
 			url: "https://hooks.example.com/watch",
 			events: ["alert.key_created"],
 		}),
+	"POST /v1/accounts/{accountId}/log-streams": (s, stale) =>
+		send(stale, "POST", logStreamsPath(s), { type: "http", url: "https://logs.example.com/watch", auth: "hmac" }),
+	"PATCH /v1/accounts/{accountId}/log-streams/{streamId}": (s, stale) =>
+		send(stale, "PATCH", `${logStreamsPath(s)}/${s.logStreamId}`, { enabled: true }),
 	"PATCH /v1/accounts/{accountId}/webhooks/{webhookId}": (s, stale) =>
 		send(stale, "PATCH", `${webhooksPath(s)}/${s.webhookId}`, { events: ["*"] }),
 	"POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret": (s, stale) =>
@@ -1002,13 +1083,14 @@ async function stateChangingOperations() {
 
 /** Everything in the account a refused attempt must leave as it was. */
 async function snapshot(accountId: string) {
-	const [account, keys, members, invites, hooks, services] = await Promise.all([
+	const [account, keys, members, invites, hooks, services, streams] = await Promise.all([
 		db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
 		db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)),
 		db.select().from(memberships).where(eq(memberships.accountId, accountId)),
 		db.select().from(invitations).where(eq(invitations.accountId, accountId)),
 		db.select().from(webhooks).where(eq(webhooks.accountId, accountId)),
 		db.select().from(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
+		db.select().from(logStreams).where(eq(logStreams.accountId, accountId)),
 	]);
 	const sorted = <T>(rows: T[], by: (row: T) => string) => [...rows].sort((a, b) => by(a).localeCompare(by(b)));
 	return JSON.stringify({
@@ -1018,6 +1100,7 @@ async function snapshot(accountId: string) {
 		invites: sorted(invites, (i) => i.id).map((i) => [i.id, i.email, i.role]),
 		hooks: sorted(hooks, (h) => h.id).map((h) => [h.id, h.url, h.events, h.disabledAt, h.secretSealed, h.version]),
 		services: sorted(services, (x) => x.id).map((x) => [x.id, x.role, x.name, x.version]),
+		streams: sorted(streams, (x) => x.id).map((x) => [x.id, x.url, x.disabledAt, x.createdBy, x.version]),
 	});
 }
 

@@ -121,6 +121,7 @@ async function fixture() {
 		keyId: [s.keyIds.member, s.keyIds.owner, other.keyIds.owner],
 		invitationId: [s.invitationId, other.invitationId],
 		webhookId: [s.webhookId, other.webhookId],
+		streamId: [s.logStreamId, other.logStreamId],
 		serviceAccountId: [s.serviceAccountId, other.serviceAccountId],
 		sessionId: [revoked.id, expired.id],
 		deliveryId: [await seedDelivery(s), await seedDelivery(other)],

@@ -189,6 +189,17 @@ const table: ProblemTable = {
 		// Public, so only a misconfigured deployment makes it a problem.
 		events: [503, () => misconfigured.webhooks.events()],
 	},
+	logStreams: {
+		create: [
+			unauthenticated,
+			(kw) =>
+				kw.logStreams.create({ accountId, body: { type: "http", url: "https://logs.example.com/x", auth: "hmac" } }),
+		],
+		list: [unauthenticated, (kw) => kw.logStreams.list({ accountId })],
+		get: [unauthenticated, (kw) => kw.logStreams.get({ accountId, streamId: "lgs_x" })],
+		update: [unauthenticated, (kw) => kw.logStreams.update({ accountId, streamId: "lgs_x", body: { enabled: false } })],
+		delete: [unauthenticated, (kw) => kw.logStreams.delete({ accountId, streamId: "lgs_x" })],
+	},
 };
 
 const cases = Object.entries(table).flatMap(([group, methods]) =>

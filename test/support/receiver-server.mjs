@@ -5,13 +5,15 @@
  * SSRF guard is never relaxed for tests: the URL the Worker checks and calls
  * is `https://receiver.hooks-test.example/...`, as in production.
  *
- *   POST /r/<box>/...        records the request; answers the box's next scripted status (200 when none)
+ *   POST|PUT /r/<box>/...    records the request; answers the box's next scripted status (200 when none)
  *   PUT  /__script/<box>     {"statuses": [500, 500, 200]}: what the next posts to the box get
  *   GET  /__calls/<box>      the requests the box received, oldest first
  */
 import { createServer } from "node:http";
 
 export const RECEIVER_HOST = "receiver.hooks-test.example";
+/** Datadog's US1 logs intake: its requests land in the receiver's `datadog` box (log streams, issue #24). */
+export const DATADOG_INTAKE_HOST = "http-intake.logs.datadoghq.com";
 
 export async function startReceiver() {
 	/** @type {Map<string, {calls: object[], statuses: number[]}>} */
@@ -40,9 +42,9 @@ export async function startReceiver() {
 				return reply(204);
 			}
 			if (kind === "__calls" && req.method === "GET") return reply(200, box(name).calls);
-			if (kind === "r" && req.method === "POST") {
+			if (kind === "r" && (req.method === "POST" || req.method === "PUT")) {
 				const target = box(name);
-				target.calls.push({ path: req.url, headers: req.headers, body, at: Date.now() });
+				target.calls.push({ method: req.method, path: req.url, headers: req.headers, body, at: Date.now() });
 				return reply(target.statuses.shift() ?? 200, { ok: true });
 			}
 			return reply(404, { error: "unknown route" });
@@ -58,9 +60,15 @@ export async function startReceiver() {
 		/** For miniflare's outbound service: requests to the receiver's name go to this server; nothing else leaves. */
 		async forward(request) {
 			const url = new URL(request.url);
-			if (url.hostname !== RECEIVER_HOST) return null;
+			const path =
+				url.hostname === RECEIVER_HOST
+					? url.pathname
+					: url.hostname === DATADOG_INTAKE_HOST
+						? `/r/datadog${url.pathname}`
+						: null;
+			if (path === null) return null;
 			const method = request.method;
-			return fetch(`${origin}${url.pathname}${url.search}`, {
+			return fetch(`${origin}${path}${url.search}`, {
 				method,
 				headers: request.headers,
 				body: method === "GET" || method === "HEAD" ? undefined : await request.arrayBuffer(),

@@ -2,7 +2,16 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import type { Role } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
-import { accounts, apiKeys, invitations, memberships, serviceAccounts, users, webhooks } from "../../src/db/schema";
+import {
+	accounts,
+	apiKeys,
+	invitations,
+	logStreams,
+	memberships,
+	serviceAccounts,
+	users,
+	webhooks,
+} from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { generateApiKey, hashApiKey, keyStart } from "../../src/keys/format";
 import { revealBinding } from "../../src/keys/lifecycle";
@@ -11,6 +20,7 @@ import { newId } from "../../src/platform/ids";
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
 import { sealSecret } from "../../src/security/secret-box";
+import { logStreamSecretBinding } from "../../src/streams/streams";
 import { webhookSecretBinding } from "../../src/webhooks/deliver";
 
 const db = createDatabase(env.DB);
@@ -28,6 +38,8 @@ export interface SeededAccount {
 	users: Record<Role | "stranger" | "demoted", SeededUser>;
 	invitationId: string;
 	webhookId: string;
+	/** A log stream the owner added, paused (so no archived batch pokes it). */
+	logStreamId: string;
 	/** A readonly service account made by the owner, with no keys. */
 	serviceAccountId: string;
 	/**
@@ -167,6 +179,23 @@ export async function seedAccount(
 		createdAt: now,
 		createdBy: seeded.owner.id,
 	});
+	const logStreamId = newId("lgs");
+	await db.insert(logStreams).values({
+		id: logStreamId,
+		accountId,
+		type: "http",
+		url: "https://logs.example.com/seed",
+		config: { auth: "hmac" },
+		secretSealed: await sealSecret(
+			env.TOTP_ENCRYPTION_KEY ?? "",
+			new TextEncoder().encode("whsec_seed"),
+			logStreamSecretBinding(logStreamId),
+		),
+		createdAt: now,
+		createdBy: seeded.owner.id,
+		disabledAt: now,
+		disabledReason: "paused by a person",
+	});
 	const serviceAccountId = newId("svc");
 	await db.insert(serviceAccounts).values({
 		id: serviceAccountId,
@@ -176,7 +205,16 @@ export async function seedAccount(
 		createdBy: seeded.owner.id,
 		createdAt: now,
 	});
-	return { accountId, users: seeded, invitationId, webhookId, serviceAccountId, keyIds, apiKeys: apiKeysBy };
+	return {
+		accountId,
+		users: seeded,
+		invitationId,
+		webhookId,
+		logStreamId,
+		serviceAccountId,
+		keyIds,
+		apiKeys: apiKeysBy,
+	};
 }
 
 /**

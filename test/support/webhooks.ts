@@ -17,14 +17,14 @@ import type { WebhookJob } from "../../src/webhooks/dispatch";
 export const RECEIVER_ORIGIN = "https://receiver.hooks-test.example";
 
 export interface ReceivedCall {
+	method: string;
 	path: string;
 	headers: Record<string, string>;
 	body: string;
 }
 
-/** One mailbox at the receiver: its URL, what it has received, and what it answers next. */
-export function receiverBox() {
-	const name = crypto.randomUUID();
+/** One mailbox at the receiver (a fresh one, or a named one such as `datadog`): its URL, what it has received, and what it answers next. */
+export function receiverBox(name: string = crypto.randomUUID()) {
 	return {
 		url: `${RECEIVER_ORIGIN}/r/${name}`,
 		async calls(): Promise<ReceivedCall[]> {

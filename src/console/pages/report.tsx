@@ -29,6 +29,43 @@ async function reportPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: stri
 						)}
 					</section>
 				))}
+				<section>
+					<h2>Log streams</h2>
+					{res.data.logStreams.length === 0 ? (
+						<p class="muted">No log stream copies this account's audit trail out.</p>
+					) : (
+						<table>
+							<thead>
+								<tr>
+									<th>Stream</th>
+									<th>Destination</th>
+									<th>Status</th>
+									<th>Events delivered</th>
+									<th>Last delivered</th>
+									<th>Last error</th>
+								</tr>
+							</thead>
+							<tbody>
+								{res.data.logStreams.map((stream) => (
+									<tr>
+										<td>
+											<code>{stream.id}</code>
+										</td>
+										<td>
+											{stream.type} · {stream.host}
+										</td>
+										<td>
+											<span class={`badge ${stream.status === "healthy" ? "pass" : "warn"}`}>{stream.status}</span>
+										</td>
+										<td>{stream.deliveredEvents}</td>
+										<td>{stream.lastDeliveredAt ? ui.formatTime(stream.lastDeliveredAt) : "never"}</td>
+										<td>{stream.lastError ?? ""}</td>
+									</tr>
+								))}
+							</tbody>
+						</table>
+					)}
+				</section>
 			</>
 		) : (
 			<Notice kind="bad">{ui.problemText(res.problem)}</Notice>
