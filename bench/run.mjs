@@ -405,7 +405,8 @@ if (wanted("stream")) {
 	});
 	console.table([summary]);
 	results.push(summary);
-	if (summary.lost > 0 || summary.duplicated > 0 || !summary.copyVerifies) process.exitCode = 1;
+	if (summary.lost > 0 || summary.duplicated > 0 || !summary.copyVerifies || !summary.catchUpComplete)
+		process.exitCode = 1;
 }
 
 const barRows = results.filter((r) => r.bars);

@@ -72,6 +72,42 @@ export async function streamScenario({ port, state, events, drive, deadlineMs })
 				counts.set(JSON.parse(line).requestId, (counts.get(JSON.parse(line).requestId) ?? 0) + 1);
 		const stream = (await send(`/v1/accounts/${account.id}/log-streams/${streamId}`, { headers: auth })).json()
 			.logStream;
+
+		// Catch-up: a second stream added now with startAt "beginning" copies the whole archive; timed
+		// until it holds every event of the load. This is the pump's own pace (no producer to wait for):
+		// 25 objects a pump, then it pokes itself again through the queue.
+		const catchUpStarted = performance.now();
+		const second = await send(
+			`/v1/accounts/${account.id}/log-streams`,
+			json(
+				{
+					type: "http",
+					url: `https://${RECEIVER_HOST}/r/bench-catch-up`,
+					auth: "bearer",
+					token: "bench-receiver-token-123",
+					startAt: "beginning",
+				},
+				auth,
+			),
+		);
+		if (second.status !== 201) throw new Error(`second stream failed: ${second.status} ${second.text}`);
+		// Its creation is itself an audited request: archiving that event pokes the new stream.
+		let caughtUp = 0;
+		while (performance.now() - catchUpStarted < deadlineMs) {
+			const got = await (await fetch(`${receiver.origin}/__calls/bench-catch-up`)).json();
+			const ids = new Set(
+				got.flatMap((c) =>
+					c.body
+						.split("\n")
+						.filter((l) => l && !l.startsWith('{"kind"'))
+						.map((l) => JSON.parse(l).requestId),
+				),
+			);
+			caughtUp = [...loadIds].filter((id) => ids.has(id)).length;
+			if (caughtUp === loadIds.size) break;
+			await sleep(250);
+		}
+		const catchUpSeconds = (performance.now() - catchUpStarted) / 1000;
 		return {
 			scenario: "log-stream (http, end to end)",
 			events: loadIds.size,
@@ -86,6 +122,9 @@ export async function streamScenario({ port, state, events, drive, deadlineMs })
 			eventsPerBatch: +(report.events / Math.max(1, byBatch.size)).toFixed(1),
 			copyVerifies: report.ok,
 			streamStatus: stream.status,
+			catchUpSeconds: +catchUpSeconds.toFixed(2),
+			catchUpEventsPerSecond: Math.round(caughtUp / catchUpSeconds),
+			catchUpComplete: caughtUp === loadIds.size,
 		};
 	} finally {
 		await stack.stop();

@@ -7,7 +7,7 @@
  */
 import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db";
-import { logStreams } from "../db/schema";
+import { accounts, logStreams } from "../db/schema";
 import type { Env } from "../platform/env";
 import { type PumpDeps, pumpLogStream } from "./pump";
 
@@ -44,11 +44,16 @@ export async function pokeAccountLogStreams(
 	);
 }
 
-/** The cron's backstop: every enabled stream, whatever its state. */
+/**
+ * The cron's backstop: every enabled stream of an account that still exists, whatever its state.
+ * (A deleted account's streams still receive its last events, `account.deleted` included, through
+ * the audit consumer's poke; after that nothing is left to send, so the cron leaves them be.)
+ */
 export async function pokeAllLogStreams(db: Database, queue: Queue): Promise<number> {
 	const rows = await db
 		.select({ id: logStreams.id })
 		.from(logStreams)
+		.innerJoin(accounts, eq(accounts.id, logStreams.accountId))
 		.where(isNull(logStreams.disabledAt))
 		.limit(CRON_POKES);
 	return send(

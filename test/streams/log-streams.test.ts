@@ -20,7 +20,7 @@ import { LEASE_MS, type PumpDeps, pumpLogStream } from "../../src/streams/pump";
 import { testApp } from "../support/app";
 import { expectProblem, jsonRequest } from "../support/request";
 import { type SeededAccount, seedAccount } from "../support/seed";
-import { archiveAndDispatch, auditCapture, receiverBox } from "../support/webhooks";
+import { archiveAndDispatch, auditCapture, capturingQueue, receiverBox } from "../support/webhooks";
 
 const db = createDatabase(env.DB);
 
@@ -574,5 +574,33 @@ describe("DEV_OUTBOUND_ALIASES", () => {
 		const res = await aliased?.(`https://logs.bench.example${path}/x?y=1`, { method: "POST", body: "line\n" });
 		expect(res?.status).toBe(200);
 		expect((await box.calls()).map((c) => [c.method, c.path, c.body])).toEqual([["POST", `${path}/x?y=1`, "line\n"]]);
+	});
+});
+
+describe("the cron's backstop", () => {
+	it("pokes every enabled stream of a live account, and neither paused streams nor those of a deleted account", async () => {
+		const { pokeAllLogStreams } = await import("../../src/streams/poke");
+		const { accounts } = await import("../../src/db/schema");
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const live = await setUp(clock);
+		const gone = await setUp(clock);
+		const made = async (setup: Awaited<ReturnType<typeof setUp>>) =>
+			(
+				await (
+					await setup.create({ type: "http", url: "https://logs.example.com/x", auth: "hmac" })
+				).json<{
+					logStream: { id: string };
+				}>()
+			).logStream.id;
+		const liveStream = await made(live);
+		const goneStream = await made(gone);
+		await db.delete(accounts).where(eq(accounts.id, gone.s.accountId));
+		const captured = capturingQueue<{ logStreamId: string }>();
+		await pokeAllLogStreams(db, captured.queue);
+		const poked = captured.bodies.map((b) => b.logStreamId);
+		expect(poked).toContain(liveStream);
+		expect(poked).not.toContain(goneStream);
+		// The seeded streams are paused.
+		expect(poked).not.toContain(live.s.logStreamId);
 	});
 });
