@@ -3092,6 +3092,11 @@ export interface paths {
                * @enum {string}
                */
               leakedKeyPolicy?: "revoke" | "rotate";
+              /**
+               * @description How long the searchable audit index (`GET …/audit-events`, the console's audit log) keeps an event: 90 to 3,650 days, default 365. The cron deletes older rows once they are archived; the archive itself keeps every event (docs/AUDIT.md, "Retention"). Only the owner may change it.
+               * @example 365
+               */
+              auditIndexDays?: number;
             };
           };
         };
@@ -8175,6 +8180,11 @@ export interface components {
        * @enum {string}
        */
       leakedKeyPolicy: "revoke" | "rotate";
+      /**
+       * @description How long the searchable audit index (`GET …/audit-events`, the console's audit log) keeps an event: 90 to 3,650 days, default 365. The cron deletes older rows once they are archived; the archive itself keeps every event (docs/AUDIT.md, "Retention"). Only the owner may change it.
+       * @example 365
+       */
+      auditIndexDays: number;
     };
     /** @description A member of the account */
     Member: {

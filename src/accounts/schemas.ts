@@ -4,7 +4,7 @@ import { ROLES } from "../auth/permissions";
 import type { accounts } from "../db/schema";
 import { FreeText, Id, IssuedId, Timestamp } from "../routes/openapi-shared";
 import { parseCidr } from "../security/cidr";
-import { LEAKED_KEY_POLICIES, MFA_POLICIES, parseSettings } from "./settings";
+import { AUDIT_INDEX_DAYS, LEAKED_KEY_POLICIES, MFA_POLICIES, parseSettings } from "./settings";
 
 export const AccountParams = z.strictObject({
 	accountId: Id("acc").openapi({ description: "The account's id (`acc_` and 16 characters)" }),
@@ -150,6 +150,18 @@ export const SettingsSchema = z
 				`longer rotate them are revoked anyway). ${OWNER_ONLY}`,
 			example: "revoke",
 		}),
+		auditIndexDays: z
+			.number()
+			.int()
+			.min(AUDIT_INDEX_DAYS.min)
+			.max(AUDIT_INDEX_DAYS.max)
+			.openapi({
+				description:
+					"How long the searchable audit index (`GET …/audit-events`, the console's audit log) keeps an event: " +
+					"90 to 3,650 days, default 365. The cron deletes older rows once they are archived; the archive itself " +
+					`keeps every event (docs/AUDIT.md, "Retention"). ${OWNER_ONLY}`,
+				example: 365,
+			}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });
 

@@ -19,6 +19,8 @@ export const OWNER_ONLY_SETTINGS = [
 	"sessionMaxAgeHours",
 	"emailCodeSecondFactor",
 	"leakedKeyPolicy",
+	// Shortening it deletes searchable history: an admin must not be able to hide their own tracks.
+	"auditIndexDays",
 ] as const satisfies readonly (keyof AccountSettings)[];
 
 /** The policy and its old form change together; a refusal names the one the caller sent. */

@@ -9,6 +9,9 @@ export type MfaPolicy = (typeof MFA_POLICIES)[number];
 export const LEAKED_KEY_POLICIES = ["revoke", "rotate"] as const;
 export type LeakedKeyPolicy = (typeof LEAKED_KEY_POLICIES)[number];
 
+/** How long the searchable audit index may keep events (`auditIndexDays`): the seeds' 90-day minimum to ten years. */
+export const AUDIT_INDEX_DAYS = { min: 90, max: 3650 } as const;
+
 /** Account settings (API.md §4) with their defaults; stored as JSON, absent keys default. */
 export interface AccountSettings {
 	mfaPolicy: MfaPolicy;
@@ -27,6 +30,8 @@ export interface AccountSettings {
 	failedLoginAlertThreshold: number;
 	failedLoginAlertWindowMinutes: number;
 	leakedKeyPolicy: LeakedKeyPolicy;
+	/** How long the searchable audit index keeps events (the archive keeps them regardless): 90 to 3,650 days. */
+	auditIndexDays: number;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
@@ -43,6 +48,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	failedLoginAlertThreshold: 10,
 	failedLoginAlertWindowMinutes: 15,
 	leakedKeyPolicy: "revoke",
+	auditIndexDays: 365,
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

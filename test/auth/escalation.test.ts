@@ -615,6 +615,12 @@ const ESCALATIONS: Record<string, Entry> = {
 	],
 	"PATCH /v1/accounts/{accountId}": [
 		{
+			what: "an admin shortens how long the audit index keeps events (hiding their own tracks from search)",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, { settings: { auditIndexDays: 90 } }),
+		},
+		{
 			what: "an admin sets an IP allowlist the owner is outside of",
 			expect: 403,
 			run: (s) =>

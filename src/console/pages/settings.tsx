@@ -16,6 +16,7 @@ const SETTINGS = [
 	["rotationGraceHours", "Rotation grace period (hours)"],
 	["failedLoginAlertThreshold", "Failed sign-ins that raise an alert"],
 	["failedLoginAlertWindowMinutes", "…within (minutes)"],
+	["auditIndexDays", "Keep audit events searchable for (days; the archive keeps them all)"],
 ] as const;
 
 /** "5 to 1,440": the allowed range, read from the API's own schema so the page and the rule cannot drift. */
