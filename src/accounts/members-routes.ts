@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { raiseAlertFrom } from "../alerts/raise";
+import { maskEmail, unmaskedRead } from "../audit/masking";
 import { callerMembership } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
 import { ApiError } from "../problems";
@@ -111,7 +112,14 @@ export function registerMembers(app: App) {
 				lastActiveAt: stats.get(s.id)?.lastUsedAt?.toISOString() ?? null,
 			})),
 		].sort((a, b) => a.joinedAt.localeCompare(b.joinedAt));
-		return c.json(pageOf(members, c.req.valid("query")), 200);
+		const page = pageOf(members, c.req.valid("query"));
+		// A readonly member sees the others' addresses masked (their own stays whole); an owner's or admin's read is recorded.
+		const self = callerMembership(c, accountId).principal.userId;
+		if (!unmaskedRead(c, accountId, "members", page.data.length))
+			page.data = page.data.map((m) =>
+				m.userId === self || m.email === null ? m : { ...m, email: maskEmail(m.email) },
+			);
+		return c.json(page, 200);
 	});
 
 	app.openapi(updateMemberRoute, async (c) => {

@@ -54,6 +54,7 @@ export const AUDIT_ACTIONS = [
 	"log_stream.updated",
 	"log_stream.deleted",
 	"log_stream.disabled",
+	"audit.read",
 	"key.inactivity_warned",
 	"key.disabled",
 	"key.enabled",

@@ -7,6 +7,7 @@ import { Id, IssuedId, jsonContent, NextCursor, problemResponses, Timestamp } fr
 import { CursorQuery, LimitQuery } from "../routes/pagination";
 import { archivePrefix, parseArchiveObject } from "./chain";
 import { AUDIT_ACTIONS, type AuditEvent, publicAuditEvent } from "./event";
+import { maskPersonalData, unmaskedRead } from "./masking";
 import { listAuditEvents } from "./queries";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -179,7 +180,9 @@ export function registerAuditEvents(app: App) {
 	app.openapi(listAuditEventsRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const q = c.req.valid("query");
-		return c.json(await listAuditEvents(c.get("services").db, accountId, q), 200);
+		const page = await listAuditEvents(c.get("services").db, accountId, q);
+		if (!unmaskedRead(c, accountId, "audit-events", page.data.length)) page.data = maskPersonalData(page.data);
+		return c.json(page, 200);
 	});
 
 	app.openapi(exportAuditEventsRoute, async (c) => {
@@ -196,7 +199,8 @@ export function registerAuditEvents(app: App) {
 		const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
 		// Not waitUntil: the runtime keeps the request alive while its body streams, and waiting
 		// on the pump before the body is read would deadlock on the stream's backpressure.
-		void streamArchive(c.env.AUDIT_ARCHIVE, accountId, since, until, writable);
+		const whole = unmaskedRead(c, accountId, "audit-export", null);
+		void streamArchive(c.env.AUDIT_ARCHIVE, accountId, since, until, writable, whole);
 		return new Response(readable, {
 			status: 200,
 			headers: { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store" },
@@ -214,6 +218,7 @@ async function streamArchive(
 	since: Date,
 	until: Date,
 	writable: WritableStream<Uint8Array>,
+	whole: boolean,
 ): Promise<void> {
 	const writer = writable.getWriter();
 	const encoder = new TextEncoder();
@@ -237,7 +242,8 @@ async function streamArchive(
 						const t = new Date(e.time);
 						return t >= since && t <= until;
 					})
-					.map((e) => `${JSON.stringify(publicAuditEvent(e))}\n`);
+					.map((e) => publicAuditEvent(e))
+					.map((e) => `${JSON.stringify(whole ? e : maskPersonalData(e))}\n`);
 				if (lines.length > 0) await writer.write(encoder.encode(lines.join("")));
 			}
 			cursor = page.truncated ? page.cursor : undefined;

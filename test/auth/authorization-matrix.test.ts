@@ -12,6 +12,7 @@ import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account
 import { testApp } from "../support/app";
 import { jsonRequest } from "../support/request";
 import { parkKeySecret, type SeededAccount, seedAccount } from "../support/seed";
+import { archiveAndDispatch } from "../support/webhooks";
 
 /**
  * The authorization matrix of API.md §4, generated from the route table: every
@@ -293,4 +294,75 @@ describe("authorization matrix (API.md §4)", () => {
 		}
 		expect(mismatches).toEqual([]);
 	}, 300_000);
+});
+
+describe("masking by role (issue #26)", () => {
+	it("every route that returns other people's emails and addresses shows them whole to owner and admin (and their keys), masked to everyone else", async () => {
+		const s = await seedAccount(clock);
+		const planted = {
+			id: newId("evt"),
+			time: clock.now().toISOString(),
+			accountId: s.accountId,
+			action: "member.invited" as const,
+			outcome: "success" as const,
+			actor: { type: "user" as const, id: s.users.owner.id, ip: "203.0.113.77", userAgent: "matrix" },
+			target: null,
+			requestId: null,
+			metadata: { email: "carol.planted@example.com", note: "cc dave.planted@example.org" },
+		};
+		await archiveAndDispatch([planted], clock);
+		const ROUTES = {
+			"GET /v1/accounts/{accountId}/audit-events": `/v1/accounts/${s.accountId}/audit-events?action=member.invited`,
+			"GET /v1/accounts/{accountId}/audit-events/export": `/v1/accounts/${s.accountId}/audit-events/export`,
+			"GET /v1/accounts/{accountId}/members": `/v1/accounts/${s.accountId}/members`,
+		};
+		const whole: Record<string, string[]> = {
+			"GET /v1/accounts/{accountId}/audit-events": [
+				"carol.planted@example.com",
+				"dave.planted@example.org",
+				"203.0.113.77",
+			],
+			"GET /v1/accounts/{accountId}/audit-events/export": [
+				"carol.planted@example.com",
+				"dave.planted@example.org",
+				"203.0.113.77",
+			],
+			"GET /v1/accounts/{accountId}/members": [s.users.admin.email, s.users.member.email],
+		};
+		const masked: Record<string, string[]> = {
+			"GET /v1/accounts/{accountId}/audit-events": ["c…d@example.com", "d…d@example.org", "203.0.113.x"],
+			"GET /v1/accounts/{accountId}/audit-events/export": ["c…d@example.com", "d…d@example.org", "203.0.113.x"],
+			"GET /v1/accounts/{accountId}/members": [],
+		};
+		const seesWhole: Partial<Record<Caller, boolean>> = {
+			owner: true,
+			admin: true,
+			"key-with-scope": true, // its creator is an admin
+			member: false,
+			readonly: false,
+			"key-of-demoted-creator": false, // its creator is readonly now
+		};
+		const mismatches: string[] = [];
+		for (const [route, url] of Object.entries(ROUTES))
+			for (const [caller, whole_] of Object.entries(seesWhole) as [Caller, boolean][]) {
+				const res = await t.request(url, { headers: { Authorization: `Bearer ${credentialOf(s, caller)}` } });
+				if (res.status === 403) continue; // a member may not read the audit log at all
+				const text = await res.text();
+				if (res.status !== 200) mismatches.push(`${route} as ${caller}: ${res.status}`);
+				// Their own address is theirs to see.
+				const own = caller in s.users ? s.users[caller as keyof SeededAccount["users"]].email : null;
+				for (const value of (whole[route] ?? []).filter((v) => v !== own))
+					if (text.includes(value) !== whole_)
+						mismatches.push(`${route} as ${caller}: ${value} ${whole_ ? "masked" : "whole"}`);
+				if (!whole_)
+					for (const value of masked[route] ?? [])
+						if (!text.includes(value)) mismatches.push(`${route} as ${caller}: no ${value}`);
+			}
+		expect(mismatches).toEqual([]);
+		// A readonly member still sees their own address whole in the member list.
+		const own = await t.request(ROUTES["GET /v1/accounts/{accountId}/members"], {
+			headers: { Authorization: `Bearer ${s.users.readonly.token}` },
+		});
+		expect(await own.text()).toContain(s.users.readonly.email);
+	});
 });
