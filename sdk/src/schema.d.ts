@@ -8975,7 +8975,7 @@ export interface components {
       nextAttemptAt: string | null;
       /**
        * Format: date-time
-       * @description When it was added
+       * @description When it was added, or last resumed (the resumer answers for it from then on)
        * @example 2026-03-02T09:30:00.000Z
        */
       createdAt: string;
@@ -9106,7 +9106,7 @@ export interface components {
        */
       type: "s3";
       /**
-       * @description The bucket service's endpoint (path-style requests): https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
+       * @description The bucket service's endpoint (path-style requests; no query or fragment): https:// only, at most 2048 characters; loopback, private, link-local, CGNAT and cloud-metadata hosts are refused
        * @example https://s3.eu-west-1.amazonaws.com
        */
       endpoint: string;

@@ -11,7 +11,7 @@ import type { Database } from "../db";
 import { accounts, invitations, logStreams, memberships, serviceAccounts, webhooks } from "../db/schema";
 import { revokeAccountKeys } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
-import { LOG_STREAM_CREATOR_LEFT } from "../streams/streams";
+import { LOG_STREAM_ACCOUNT_DELETED, LOG_STREAM_CREATOR_LEFT } from "../streams/streams";
 
 /**
  * Removes a non-owner member. The membership goes first, in one batch with the
@@ -70,6 +70,11 @@ export async function deleteAccount(env: Env, db: Database, accountId: string, n
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
 		db.delete(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
+		// Its streams stop: nobody could reach them through the API any more to pause them.
+		db
+			.update(logStreams)
+			.set({ disabledAt: now, disabledReason: LOG_STREAM_ACCOUNT_DELETED, version: sql`${logStreams.version} + 1` })
+			.where(and(eq(logStreams.accountId, accountId), isNull(logStreams.disabledAt))),
 		db.delete(accounts).where(eq(accounts.id, accountId)),
 	]);
 	return revoked.length;

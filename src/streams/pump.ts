@@ -103,13 +103,23 @@ export async function pumpLogStream(deps: PumpDeps, streamId: string): Promise<P
 					failures: 0,
 					failingSince: null,
 					lastError: null,
+					nextAttemptAt: null,
 				})
 				.where(
-					and(eq(logStreams.id, stream.id), eq(logStreams.leaseToken, token), eq(logStreams.cursorSeq, cursor.seq)),
+					and(
+						eq(logStreams.id, stream.id),
+						eq(logStreams.leaseToken, token),
+						eq(logStreams.cursorSeq, cursor.seq),
+						// Paused (or its creator demoted, or the account deleted) meanwhile: nothing more goes out.
+						isNull(logStreams.disabledAt),
+					),
 				)
 				.returning({ id: logStreams.id });
-			// The lease was lost (it expired and another pump took over, or the stream was removed).
-			if (moved.length === 0) return { status: "busy" };
+			// The lease was lost (it expired and another pump took over), or the stream was removed or stopped.
+			if (moved.length === 0) {
+				await release(db, stream.id, token);
+				return whyNot(db, stream.id, clock.now());
+			}
 			cursor = { seq: batch.header.seq, key, hash: batch.hash };
 			objects++;
 			events += batch.lines.length;

@@ -88,7 +88,20 @@ const Datadog = z.strictObject({
 
 const S3 = z.strictObject({
 	type: z.literal("s3").openapi({ description: "Objects in your S3-compatible bucket", example: "s3" }),
-	endpoint: DestinationUrl("The bucket service's endpoint (path-style requests)", "https://s3.eu-west-1.amazonaws.com"),
+	endpoint: DestinationUrl(
+		"The bucket service's endpoint (path-style requests; no query or fragment)",
+		"https://s3.eu-west-1.amazonaws.com",
+	).refine(
+		(value) => {
+			try {
+				const url = new URL(value);
+				return url.search === "" && url.hash === "" && !value.includes("?") && !value.includes("#");
+			} catch {
+				return true; // the URL check above names it
+			}
+		},
+		{ message: "An endpoint has no query or fragment: the bucket and object key are appended to its path" },
+	),
 	bucket: z
 		.string()
 		.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "An S3 bucket name (3 to 63 of a-z, 0-9, '.', '-')" })
@@ -186,7 +199,10 @@ export const LogStreamSchema = z
 			"While backing off, when the next attempt may start; null otherwise",
 			"2026-03-08T09:31:00.000Z",
 		).nullable(),
-		createdAt: Timestamp("When it was added", "2026-03-02T09:30:00.000Z"),
+		createdAt: Timestamp(
+			"When it was added, or last resumed (the resumer answers for it from then on)",
+			"2026-03-02T09:30:00.000Z",
+		),
 		createdBy: IssuedId("usr", "Who added it, or last resumed it: it stops if they are demoted below admin or removed"),
 	})
 	.openapi("LogStream", {

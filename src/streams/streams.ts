@@ -45,6 +45,9 @@ export type LogStreamInput = { startAt?: "now" | "beginning" } & (
 	  }
 );
 
+/** A URL as it will be called: parsed and serialised (punycode host, normalised path), never as typed. */
+const parsed = (url: string): string => new URL(url).href;
+
 /** The destination's URL, its settings that are not secret, the secret, and whether Keyward made it (shown once). */
 function destinationOf(input: LogStreamInput): {
 	type: StreamType;
@@ -56,12 +59,12 @@ function destinationOf(input: LogStreamInput): {
 	switch (input.type) {
 		case "http":
 			return input.auth === "hmac"
-				? { type: "http", url: input.url, config: { auth: "hmac" }, secret: mintWebhookSecret(), minted: true }
-				: { type: "http", url: input.url, config: { auth: "bearer" }, secret: input.token, minted: false };
+				? { type: "http", url: parsed(input.url), config: { auth: "hmac" }, secret: mintWebhookSecret(), minted: true }
+				: { type: "http", url: parsed(input.url), config: { auth: "bearer" }, secret: input.token, minted: false };
 		case "splunk-hec":
 			return {
 				type: "splunk-hec",
-				url: input.url,
+				url: parsed(input.url),
 				config: input.index ? { index: input.index } : {},
 				secret: input.token,
 				minted: false,
@@ -73,7 +76,7 @@ function destinationOf(input: LogStreamInput): {
 		case "s3":
 			return {
 				type: "s3",
-				url: input.endpoint,
+				url: parsed(input.endpoint),
 				config: {
 					bucket: input.bucket,
 					region: input.region ?? "auto",
@@ -221,7 +224,9 @@ export async function setLogStreamEnabled(
 			failures: 0,
 			failingSince: null,
 			nextAttemptAt: null,
+			// Whoever resumes it answers for it from now: a reported takeover's cleanup (creator, since) finds it.
 			createdBy: actorId,
+			createdAt: now,
 		});
 	if (!enabled && stream.disabledAt === null)
 		Object.assign(set, { disabledAt: now, disabledReason: "paused by a person" });
@@ -268,3 +273,4 @@ export async function removeLogStream(db: Database, accountId: string, streamId:
 
 /** Why streams stop when the person who added them no longer manages them (`accounts/members.ts`, offboarding). */
 export const LOG_STREAM_CREATOR_LEFT = "the person who added it no longer manages log streams";
+export const LOG_STREAM_ACCOUNT_DELETED = "the account was deleted";

@@ -13,6 +13,7 @@ import { archivePrefix, verifyCopy } from "../../src/audit/chain";
 import type { AuditEvent } from "../../src/audit/event";
 import { createDatabase } from "../../src/db";
 import { logStreams } from "../../src/db/schema";
+import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { handleQueueBatch } from "../../src/queues";
@@ -288,7 +289,13 @@ describe("log streams: delivery", () => {
 		expect(await pumpLogStream(pumpDeps(clock), streamId)).toMatchObject({ status: "failed", retryInSeconds: 60 });
 		clock.advance(61_000);
 		expect(await pumpLogStream(pumpDeps(clock), streamId)).toMatchObject({ status: "delivered", objects: 1 });
-		expect(await stored(streamId)).toMatchObject({ failures: 0, failingSince: null, lastError: null, cursorSeq: 2 });
+		expect(await stored(streamId)).toMatchObject({
+			failures: 0,
+			failingSince: null,
+			lastError: null,
+			nextAttemptAt: null,
+			cursorSeq: 2,
+		});
 		const bodies = (await box.calls()).map((c) => c.body);
 		// Object 2 was tried three times; the receiver accepted it once (the 503 and the 500 were refusals).
 		const report2 = await verifyCopy(`${bodies[0]}${bodies.at(-1)}`, s.accountId);
@@ -602,5 +609,93 @@ describe("the cron's backstop", () => {
 		expect(poked).not.toContain(goneStream);
 		// The seeded streams are paused.
 		expect(poked).not.toContain(live.s.logStreamId);
+	});
+});
+
+describe("log streams: the attacker round's findings", () => {
+	it("deleting the account stops its streams", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const { s, create } = await setUp(clock);
+		const res = await create({ type: "http", url: "https://logs.example.com/x", auth: "hmac" });
+		const streamId = (await res.json<{ logStream: { id: string } }>()).logStream.id;
+		const { deleteAccount } = await import("../../src/accounts/offboarding");
+		await deleteAccount(env, db, s.accountId, clock.now());
+		expect(await stored(streamId)).toMatchObject({ disabledReason: "the account was deleted" });
+		expect(await pumpLogStream(pumpDeps(clock), streamId)).toEqual({ status: "stopped", reason: "disabled" });
+	});
+
+	it("a pause stops a pump in flight after the object it is sending", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const { s, box, streamId } = await (async () => {
+			const setup = await setUp(clock);
+			const b = receiverBox();
+			const r = await setup.create({ type: "http", url: b.url, auth: "hmac", startAt: "beginning" });
+			return { ...setup, box: b, streamId: (await r.json<{ logStream: { id: string } }>()).logStream.id };
+		})();
+		await archiveObjects(s.accountId, clock, 3);
+		const pause = async () =>
+			void (await db.update(logStreams).set({ disabledAt: clock.now() }).where(eq(logStreams.id, streamId)));
+		const result = await pumpLogStream(
+			pumpDeps(clock, { afterSend: (seq) => (seq === 1 ? pause() : undefined) }),
+			streamId,
+		);
+		expect(result).toEqual({ status: "stopped", reason: "disabled" });
+		expect(await box.calls()).toHaveLength(1);
+		// The object in flight was not counted: a resume sends it again (at least once).
+		expect(await stored(streamId)).toMatchObject({ cursorSeq: 0, leaseToken: null });
+	});
+
+	it("a stream an intruder resumed goes with the takeover's cleanup", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const { s, t } = await setUp(clock);
+		clock.advance(3600_000);
+		const since = clock.now();
+		// The seeded stream is paused and was added by the owner long before; the intruder (holding the admin's session) resumes it.
+		const admin = await startSession(
+			env,
+			db,
+			s.users.admin.id,
+			{ ip: null, userAgent: "intruder", country: null },
+			clock.now(),
+		);
+		const resumed = await t.request(
+			`/v1/accounts/${s.accountId}/log-streams/${s.logStreamId}`,
+			jsonRequest("PATCH", { enabled: true }, { Authorization: `Bearer ${admin.token}` }),
+		);
+		expect(resumed.status).toBe(200);
+		const { undoSetUpSince } = await import("../../src/accounts/claim");
+		const undone = await undoSetUpSince(env, db, s.users.admin.id, since, clock.now());
+		expect(undone).toMatchObject({ logStreamsDeleted: 1 });
+		expect(await stored(s.logStreamId)).toBeUndefined();
+	});
+
+	it("stores the URL as parsed, and refuses an S3 endpoint with a query or fragment", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const { create } = await setUp(clock);
+		for (const [typed, expected] of [
+			["https:logs.example.com/in", "https://logs.example.com/in"],
+			["https://@logs.example.com/in", "https://logs.example.com/in"],
+			["https://lögs.example.com/in", "https://xn--lgs-sna.example.com/in"],
+		]) {
+			const res = await create({ type: "http", url: typed, auth: "hmac" });
+			expect(res.status, typed).toBe(201);
+			expect((await res.json<{ logStream: { url: string } }>()).logStream.url).toBe(expected);
+		}
+		for (const endpoint of ["https://s3.example.com/?x=", "https://s3.example.com/#", "https://s3.example.com?"]) {
+			const problem = await expectProblem(
+				await create({
+					type: "s3",
+					endpoint,
+					bucket: "acme-audit",
+					accessKeyId: "AKIAEXAMPLEKEY01",
+					secretAccessKey: "s3-secret-access-key-abcdefghijklmnop",
+				}),
+				400,
+			);
+			expect(
+				problem.errors?.map((e) => e.path),
+				endpoint,
+			).toContain("endpoint");
+		}
 	});
 });
