@@ -19,6 +19,7 @@ import type { Authenticator } from "./auth/principal";
 import { registerConsole } from "./console";
 import { createDatabase } from "./db";
 import { registerMeEmail } from "./identity/email-change-routes";
+import { registerExport } from "./identity/export-routes";
 import { registerMe } from "./identity/me-routes";
 import { registerMeMfa } from "./identity/mfa-routes";
 import { registerPasskeys } from "./identity/passkey-routes";
@@ -138,6 +139,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerAuditEvents(app);
 	registerWebhooks(app);
 	registerLogStreams(app);
+	registerExport(app);
 	registerWebhookDeliveries(app);
 	registerWebhookCatalogue(app);
 	registerSecretScanning(app);

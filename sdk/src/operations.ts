@@ -63,6 +63,7 @@ export const OPERATIONS = {
 		renamePasskey: op("patch", "/v1/me/passkeys/{passkeyId}"),
 		removePasskey: op("delete", "/v1/me/passkeys/{passkeyId}"),
 		listSessions: op("get", "/v1/me/sessions"),
+		exportData: op("get", "/v1/me/export"),
 		revokeSession: op("delete", "/v1/me/sessions/{sessionId}"),
 		revokeOtherSessions: op("post", "/v1/me/sessions/revoke-others"),
 		reauthenticate: op("post", "/v1/me/reauthenticate"),

@@ -55,6 +55,7 @@ export const AUDIT_ACTIONS = [
 	"log_stream.deleted",
 	"log_stream.disabled",
 	"audit.read",
+	"auth.data_exported",
 	"key.inactivity_warned",
 	"key.disabled",
 	"key.enabled",

@@ -49,6 +49,9 @@ export const auditEvents = sqliteTable(
 		index("audit_events_account_actor_time").on(t.accountId, t.actorId, t.time),
 		index("audit_events_account_key_time").on(t.accountId, t.keyId, t.time),
 		index("audit_events_archived_time").on(t.archivedAt, t.time),
+		// A person's own events across accounts (GET /v1/me/export).
+		index("audit_events_actor_time").on(t.actorId, t.time, t.id),
+		index("audit_events_target_time").on(t.targetId, t.time, t.id),
 	],
 );
 

@@ -325,6 +325,17 @@ describe("audit log: security events by default, prefixes, names, full events, e
 		expect(memberCannot.headers.get("Content-Disposition")).toBeNull();
 		expect(await textOf(memberCannot)).toContain("Export failed");
 	});
+
+	it("the security page offers a download of everything Keyward holds about the visitor (issue #26)", async () => {
+		const s = await seedAccount(systemClock);
+		const page = await textOf(await t.request("/console/security", visitor(s.users.member.token)));
+		expect(page).toContain("Download your data (JSON)");
+		const file = await t.request("/console/security/export", visitor(s.users.member.token));
+		expect(file.status).toBe(200);
+		expect(file.headers.get("Content-Disposition")).toBe('attachment; filename="keyward-my-data.json"');
+		const doc = JSON.parse(await file.text()) as { format: string; user: { email: string } };
+		expect(doc).toMatchObject({ format: "keyward.personal-data-export", user: { email: s.users.member.email } });
+	});
 });
 
 describe("numeric fields show their range before they are broken, and a broken one says so plainly", () => {

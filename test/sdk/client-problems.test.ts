@@ -66,6 +66,7 @@ const table: ProblemTable = {
 	},
 	me: {
 		get: [unauthenticated, (kw) => kw.me.get()],
+		exportData: [unauthenticated, (kw) => kw.me.exportData()],
 		changePassword: [
 			unauthenticated,
 			(kw) => kw.me.changePassword({ body: { currentPassword: "x", newPassword: "long enough passphrase" } }),

@@ -279,6 +279,14 @@ async function securityPage(
 					</button>
 				</form>
 			</section>
+			<section>
+				<h2>Your data</h2>
+				<p>
+					Everything Keyward holds about you: your profile, sessions, second factors (never their secrets), memberships,
+					invitations, the keys you made (never a secret) and the audit events you acted in.
+				</p>
+				<a href="/console/security/export">Download your data (JSON)</a>
+			</section>
 		</>,
 		extra.problem ? extra.problem.status : 200,
 	);
@@ -450,6 +458,31 @@ export function registerConsoleSecurity(app: App) {
 	app.get(
 		"/console/security",
 		ui.withUser(app, (c, me) => securityPage(c, me)),
+	);
+
+	// The API's export, streamed through with a download name (it asks for a recent proof of identity).
+	app.get(
+		"/console/security/export",
+		ui.withUser(app, async (c, me) => {
+			const res = await me.api.raw("/v1/me/export");
+			if (!res.ok) {
+				const problem = await res.json<{ title: string; detail?: string }>();
+				return ui.renderPage(
+					c,
+					"Export failed",
+					null,
+					<Notice kind="bad">{ui.problemText(problem)}</Notice>,
+					res.status,
+				);
+			}
+			return new Response(res.body, {
+				headers: {
+					"Content-Type": "application/json; charset=utf-8",
+					"Content-Disposition": 'attachment; filename="keyward-my-data.json"',
+					"Cache-Control": "no-store",
+				},
+			});
+		}),
 	);
 
 	securityForm(
