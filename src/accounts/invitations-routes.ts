@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { raiseAlertFrom } from "../alerts/raise";
+import { maskEmail, unmaskedRead } from "../audit/masking";
 import { takeQuota } from "../identity/quotas";
 import { EmailField, TokenField } from "../identity/schemas";
 import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
@@ -176,8 +177,13 @@ export function registerInvitations(app: App) {
 
 	app.openapi(listInvitationsRoute, async (c) => {
 		const { db, clock } = c.get("services");
-		const rows = await pendingInvitations(db, c.req.valid("param").accountId, clock.now());
-		return c.json(pageOf(rows.map(publicInvitation), c.req.valid("query")), 200);
+		const { accountId } = c.req.valid("param");
+		const rows = await pendingInvitations(db, accountId, clock.now());
+		const page = pageOf(rows.map(publicInvitation), c.req.valid("query"));
+		// An invitee's address is someone else's personal data: masked for member and readonly callers.
+		if (!unmaskedRead(c, accountId, "invitations", page.data.length))
+			page.data = page.data.map((i) => ({ ...i, email: maskEmail(i.email) }));
+		return c.json(page, 200);
 	});
 
 	app.openapi(cancelInvitationRoute, async (c) => {

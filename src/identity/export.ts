@@ -33,7 +33,9 @@ export async function exportHead(env: Env, db: Database, user: UserRow, now: Dat
 			.from(recoveryCodes)
 			.where(and(eq(recoveryCodes.userId, user.id), isNull(recoveryCodes.usedAt))),
 		db.select().from(apiKeys).where(eq(apiKeys.createdBy, user.id)).orderBy(asc(apiKeys.createdAt)),
-		db.select().from(invitations).where(eq(invitations.email, user.email)),
+		// Invitations to the address only once it is proven theirs: whoever signs up with someone
+		// else's address must not learn who invited it, where, or as what.
+		user.emailVerifiedAt ? db.select().from(invitations).where(eq(invitations.email, user.email)) : Promise.resolve([]),
 		db.select().from(invitations).where(eq(invitations.invitedBy, user.id)),
 	]);
 	const iso = (ms: number) => new Date(ms).toISOString();
