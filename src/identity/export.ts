@@ -15,6 +15,7 @@ import { userSessions } from "../durable/address";
 import { publicKey } from "../keys/records";
 import type { Env } from "../platform/env";
 import { listPasskeys, publicPasskey } from "./passkeys";
+import { publicSession } from "./sessions";
 import { membershipsOf, publicUser, type UserRow } from "./users";
 
 /** Audit events read per query while streaming. */
@@ -38,7 +39,6 @@ export async function exportHead(env: Env, db: Database, user: UserRow, now: Dat
 		user.emailVerifiedAt ? db.select().from(invitations).where(eq(invitations.email, user.email)) : Promise.resolve([]),
 		db.select().from(invitations).where(eq(invitations.invitedBy, user.id)),
 	]);
-	const iso = (ms: number) => new Date(ms).toISOString();
 	const invitation = (i: typeof invitations.$inferSelect) => ({
 		id: i.id,
 		accountId: i.accountId,
@@ -62,15 +62,7 @@ export async function exportHead(env: Env, db: Database, user: UserRow, now: Dat
 			recoveryCodesUnused: Number(unusedCodes[0]?.n ?? 0),
 		},
 		memberships: memberships.map((m) => ({ accountId: m.accountId, accountName: m.accountName, role: m.role })),
-		sessions: sessions.map((s) => ({
-			id: s.id,
-			createdAt: iso(s.createdAt),
-			lastSeenAt: iso(s.lastSeenAt),
-			expiresAt: iso(Math.min(s.expiresAt, s.lastSeenAt + s.idleTimeoutMs)),
-			ip: s.ip,
-			userAgent: s.userAgent,
-			country: s.country,
-		})),
+		sessions: sessions.map((s) => publicSession(s, null)),
 		invitations: { received: received.map(invitation), sent: sent.map(invitation) },
 		keys: keys.map((k) => ({ accountId: k.accountId, ...publicKey(k, now) })),
 	};

@@ -5,6 +5,7 @@ import { requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { Id, IssuedId, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
+import { publicSession } from "./sessions";
 
 const SessionView = z
 	.object({
@@ -86,22 +87,7 @@ export function registerMeSessions(app: App) {
 		const principal = c.get("principal");
 		if (!principal) throw new ApiError("unauthorized");
 		const sessions = await userSessions(c.env, principal.userId).listSessions(c.get("services").clock.now().getTime());
-		const iso = (ms: number) => new Date(ms).toISOString();
-		return c.json(
-			{
-				data: sessions.map((s) => ({
-					id: s.id,
-					current: s.id === principal.sessionId,
-					createdAt: iso(s.createdAt),
-					lastSeenAt: iso(s.lastSeenAt),
-					expiresAt: iso(Math.min(s.expiresAt, s.lastSeenAt + s.idleTimeoutMs)),
-					ip: s.ip,
-					userAgent: s.userAgent,
-					country: s.country,
-				})),
-			},
-			200,
-		);
+		return c.json({ data: sessions.map((s) => publicSession(s, principal.sessionId)) }, 200);
 	});
 
 	app.openapi(revokeSessionRoute, async (c) => {

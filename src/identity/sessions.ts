@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { strictestSessionLimits } from "../accounts/settings";
 import type { Database } from "../db";
 import { userSessions } from "../durable/address";
-import type { SessionFactor } from "../durable/session-store";
+import type { SessionFactor, SessionRecord } from "../durable/session-store";
 import type { Env } from "../platform/env";
 import { generateSessionToken, hashSessionSecret, parseSessionToken } from "../security/session-token";
 import { membershipsOf } from "./users";
@@ -85,3 +85,18 @@ export const sessionCookie = (token: string, maxAgeSeconds: number): string =>
 
 export const clearedSessionCookie = (): string =>
 	`${SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
+
+/** A live session as the API shows it (`GET /v1/me/sessions`, the export): never its token or hash. */
+export function publicSession(s: SessionRecord, currentSessionId: string | null | undefined) {
+	const iso = (ms: number) => new Date(ms).toISOString();
+	return {
+		id: s.id,
+		current: s.id === currentSessionId,
+		createdAt: iso(s.createdAt),
+		lastSeenAt: iso(s.lastSeenAt),
+		expiresAt: iso(Math.min(s.expiresAt, s.lastSeenAt + s.idleTimeoutMs)),
+		ip: s.ip,
+		userAgent: s.userAgent,
+		country: s.country,
+	};
+}
