@@ -171,6 +171,13 @@ function hostProblem(hostname: string): WebhookUrlProblem | null {
 	return nameProblem(hostname);
 }
 
+/**
+ * A URL as it will be called, for storing and showing: parsed and serialised (punycode host,
+ * normalised path), never as typed, so what the account sees is what Keyward connects to. Call it
+ * only on a URL `webhookUrlProblem` accepted.
+ */
+export const callableUrl = (raw: string): string => new URL(raw).href;
+
 /** Why a customer-supplied webhook URL must not be called, or null if it is acceptable. */
 export function webhookUrlProblem(raw: string): WebhookUrlProblem | null {
 	if (raw.length > WEBHOOK_URL_MAX_LENGTH) return `must be at most ${WEBHOOK_URL_MAX_LENGTH} characters`;

@@ -19,6 +19,7 @@ import { newId } from "../platform/ids";
 import { ApiError } from "../problems";
 import { sealSecret } from "../security/secret-box";
 import { mintWebhookSecret } from "../security/secret-formats";
+import { callableUrl } from "../security/webhook-url";
 import { type DATADOG_SITES, datadogIntakeUrl, type StreamType } from "./destinations";
 
 /** Enough for a SIEM, a bucket and a spare: bounds what every archived batch fans out to. */
@@ -45,9 +46,6 @@ export type LogStreamInput = { startAt?: "now" | "beginning" } & (
 	  }
 );
 
-/** A URL as it will be called: parsed and serialised (punycode host, normalised path), never as typed. */
-const parsed = (url: string): string => new URL(url).href;
-
 /** The destination's URL, its settings that are not secret, the secret, and whether Keyward made it (shown once). */
 function destinationOf(input: LogStreamInput): {
 	type: StreamType;
@@ -59,12 +57,18 @@ function destinationOf(input: LogStreamInput): {
 	switch (input.type) {
 		case "http":
 			return input.auth === "hmac"
-				? { type: "http", url: parsed(input.url), config: { auth: "hmac" }, secret: mintWebhookSecret(), minted: true }
-				: { type: "http", url: parsed(input.url), config: { auth: "bearer" }, secret: input.token, minted: false };
+				? {
+						type: "http",
+						url: callableUrl(input.url),
+						config: { auth: "hmac" },
+						secret: mintWebhookSecret(),
+						minted: true,
+					}
+				: { type: "http", url: callableUrl(input.url), config: { auth: "bearer" }, secret: input.token, minted: false };
 		case "splunk-hec":
 			return {
 				type: "splunk-hec",
-				url: parsed(input.url),
+				url: callableUrl(input.url),
 				config: input.index ? { index: input.index } : {},
 				secret: input.token,
 				minted: false,
@@ -76,7 +80,7 @@ function destinationOf(input: LogStreamInput): {
 		case "s3":
 			return {
 				type: "s3",
-				url: parsed(input.endpoint),
+				url: callableUrl(input.endpoint),
 				config: {
 					bucket: input.bucket,
 					region: input.region ?? "auto",

@@ -12,6 +12,7 @@ import { webhookDeliveries, webhooks } from "../db/schema";
 import { newId } from "../platform/ids";
 import { ApiError } from "../problems";
 import { sealSecret } from "../security/secret-box";
+import { callableUrl } from "../security/webhook-url";
 import { webhookSecretBinding } from "./deliver";
 import { newWebhookSecret } from "./signature";
 
@@ -68,7 +69,8 @@ export async function addWebhook(
 	const row: WebhookRow = {
 		id,
 		accountId,
-		url,
+		// Stored as it will be called (the attacker round on log streams: a look-alike Unicode host was shown as typed).
+		url: callableUrl(url),
 		events,
 		secretSealed: await sealSecret(deps.sealingKey, new TextEncoder().encode(secret), webhookSecretBinding(id)),
 		createdAt: deps.now,

@@ -681,6 +681,18 @@ describe("log streams: the attacker round's findings", () => {
 			expect(res.status, typed).toBe(201);
 			expect((await res.json<{ logStream: { url: string } }>()).logStream.url).toBe(expected);
 		}
+		// Webhooks store their URL the same way (one mechanism, src/security/webhook-url.ts callableUrl).
+		const { t, s } = await setUp(clock);
+		const hook = await t.request(
+			`/v1/accounts/${s.accountId}/webhooks`,
+			jsonRequest(
+				"POST",
+				{ url: "https:lögs.example.com/in", events: ["key.*"] },
+				{ Authorization: `Bearer ${s.users.owner.token}` },
+			),
+		);
+		expect(hook.status).toBe(201);
+		expect((await hook.json<{ webhook: { url: string } }>()).webhook.url).toBe("https://xn--lgs-sna.example.com/in");
 		for (const endpoint of ["https://s3.example.com/?x=", "https://s3.example.com/#", "https://s3.example.com?"]) {
 			const problem = await expectProblem(
 				await create({
