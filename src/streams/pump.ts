@@ -129,13 +129,14 @@ export async function pumpLogStream(deps: PumpDeps, streamId: string): Promise<P
 		return { status: "delivered", objects, events, more };
 	} catch (err) {
 		const error = err instanceof StreamError ? err.message : "internal error";
-		const failures = stream.failures + 1;
+		// A pump that delivered before it failed reset the count with its last cursor write: this is the first failure since.
+		const failures = objects > 0 ? 1 : stream.failures + 1;
 		const retryInSeconds = streamBackoffSeconds(failures);
 		await db
 			.update(logStreams)
 			.set({
 				failures,
-				failingSince: stream.failingSince ?? now,
+				failingSince: objects > 0 ? clock.now() : (stream.failingSince ?? now),
 				lastError: error,
 				nextAttemptAt: new Date(clock.now().getTime() + retryInSeconds * 1000),
 				leaseToken: null,

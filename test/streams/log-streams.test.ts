@@ -289,17 +289,30 @@ describe("log streams: delivery", () => {
 		expect(await pumpLogStream(pumpDeps(clock), streamId)).toMatchObject({ status: "failed", retryInSeconds: 60 });
 		clock.advance(61_000);
 		expect(await pumpLogStream(pumpDeps(clock), streamId)).toMatchObject({ status: "delivered", objects: 1 });
+		// Progress and then a failure in one pump: the count starts again at one, not where it stood before.
+		await db.update(logStreams).set({ failures: 5 }).where(eq(logStreams.id, streamId));
+		await archiveObjects(s.accountId, clock, 2);
+		await box.answer(200, 500);
+		expect(await pumpLogStream(pumpDeps(clock), streamId)).toMatchObject({
+			status: "failed",
+			objects: 1,
+			retryInSeconds: 30,
+		});
+		expect(await stored(streamId)).toMatchObject({ failures: 1, cursorSeq: 3 });
+		clock.advance(31_000);
+		expect(await pumpLogStream(pumpDeps(clock), streamId)).toMatchObject({ status: "delivered", objects: 1 });
 		expect(await stored(streamId)).toMatchObject({
 			failures: 0,
 			failingSince: null,
 			lastError: null,
 			nextAttemptAt: null,
-			cursorSeq: 2,
+			cursorSeq: 4,
 		});
 		const bodies = (await box.calls()).map((c) => c.body);
-		// Object 2 was tried three times; the receiver accepted it once (the 503 and the 500 were refusals).
-		const report2 = await verifyCopy(`${bodies[0]}${bodies.at(-1)}`, s.accountId);
-		expect(report2).toMatchObject({ ok: true, objects: 2 });
+		// Object 2 was tried three times and object 4 twice; the receiver accepted each once (the others were refusals).
+		expect(bodies).toHaveLength(7);
+		const report2 = await verifyCopy([0, 3, 4, 6].map((i) => bodies[i]).join(""), s.accountId);
+		expect(report2).toMatchObject({ ok: true, objects: 4 });
 	});
 
 	it("survives the consumer crashing mid-batch: the copy, deduplicated by Keyward-Batch, is the archive, nothing lost or doubled", async () => {
