@@ -8,6 +8,7 @@
  * or at its first object (`"beginning"`), so the customer's copy is a
  * contiguous stretch of the chain that verifies on its own.
  */
+import type { z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
 import { archivePrefix } from "../audit/chain";
@@ -20,7 +21,8 @@ import { ApiError } from "../problems";
 import { sealSecret } from "../security/secret-box";
 import { mintWebhookSecret } from "../security/secret-formats";
 import { callableUrl } from "../security/webhook-url";
-import { type DATADOG_SITES, datadogIntakeUrl, type StreamType } from "./destinations";
+import { datadogIntakeUrl, type StreamType } from "./destinations";
+import type { CreateLogStreamBody } from "./schemas";
 
 /** Enough for a SIEM, a bucket and a spare: bounds what every archived batch fans out to. */
 export const MAX_LOG_STREAMS_PER_ACCOUNT = 5;
@@ -29,22 +31,8 @@ export const logStreamSecretBinding = (streamId: string) => `log-stream:${stream
 
 export type LogStreamRow = typeof logStreams.$inferSelect;
 
-/** What a person asks for (validated by `schemas.ts`); secrets are sealed and never read back out. */
-export type LogStreamInput = { startAt?: "now" | "beginning" } & (
-	| { type: "http"; url: string; auth: "bearer"; token: string }
-	| { type: "http"; url: string; auth: "hmac" }
-	| { type: "splunk-hec"; url: string; token: string; index?: string }
-	| { type: "datadog"; site?: (typeof DATADOG_SITES)[number]; apiKey: string }
-	| {
-			type: "s3";
-			endpoint: string;
-			bucket: string;
-			region?: string;
-			prefix?: string;
-			accessKeyId: string;
-			secretAccessKey: string;
-	  }
-);
+/** What a person asks for: the route's validated body, one type with its schema. Secrets are sealed and never read back out. */
+export type LogStreamInput = z.infer<typeof CreateLogStreamBody>;
 
 /** The destination's URL, its settings that are not secret, the secret, and whether Keyward made it (shown once). */
 function destinationOf(input: LogStreamInput): {
