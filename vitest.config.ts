@@ -32,6 +32,7 @@ export default defineConfig(async () => {
 						FUZZ_SEED: process.env.FUZZ_SEED ?? "",
 						KEY_PEPPER: "dGVzdC1vbmx5LWtleS1wZXBwZXItMzItYnl0ZXMhISE=",
 						TOTP_ENCRYPTION_KEY: "dGVzdC1vbmx5LXRvdHAta2V5LWlzLTMyLWJ5dGVzISE=",
+						PII_WRAPPING_KEY: "dGVzdC1vbmx5LXBpaS13cmFwcGluZy1rZXktMzJiISE=",
 					},
 				},
 			}),

@@ -4,6 +4,7 @@
 //
 //   npm run bench                   all scenarios
 //   npm run bench -- health audit   chosen scenarios
+//   npm run bench -- audit audit-personal   the audit pipeline, anonymous and signed-in (sealed) events
 //   npm run bench -- binding        verify via a service binding vs over HTTP (bench/binding.mjs)
 //   npm run bench -- stream         audit events into a log stream end to end (bench/stream.mjs)
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 BENCH_ROUNDS=5 npm run bench
@@ -276,7 +277,7 @@ const sequentialScenarios = {
  * Timed until the index reports them all archived; then the archive is read
  * back after shutdown and checked event by event.
  */
-async function auditScenario() {
+async function auditScenario(request) {
 	// Settle first: what earlier scenarios left in flight (coalesced sends, the consumer's 5 s batch
 	// timeout) must not count toward this load. Then wait for this load's events alone.
 	let baseline = (await send("/v1/dev/audit-stats?stream=system")).json().archived;
@@ -289,7 +290,7 @@ async function auditScenario() {
 	}
 	const before = served.length;
 	const started = performance.now();
-	const load = await drive(AUDIT_EVENTS, () => send("/health", { headers: { "User-Agent": "keyward-bench" } }));
+	const load = await drive(AUDIT_EVENTS, request);
 	const loadIds = served.slice(before, before + load.requests);
 	const loadDone = performance.now();
 	let stats;
@@ -318,6 +319,7 @@ const stack = await startStack({ port: PORT, state: STATE, inspector: INSPECTOR 
 ({ send, served } = stack);
 const results = [];
 let audit;
+let auditPersonal;
 try {
 	await setupIdentity();
 	for (const [name, request] of Object.entries(sequentialScenarios)) {
@@ -379,7 +381,15 @@ try {
 	if (customer) results.push(customer);
 	if (rounds[0]?.floor) results.push(...floorRatios(rounds));
 	if (results.some((r) => r.errors5xx > 0)) process.exitCode = 1;
-	if (wanted("audit")) audit = await auditScenario();
+	// Anonymous requests: the actor is the system, so nothing is sealed.
+	if (wanted("audit"))
+		audit = await auditScenario(() => send("/health", { headers: { "User-Agent": "keyward-bench" } }));
+	// A signed-in person's requests (issue #26): each event's address and user agent are sealed under
+	// their data key by the consumer, so this is the pipeline's rate with crypto-shredding at work.
+	if (wanted("audit-personal"))
+		auditPersonal = await auditScenario(() =>
+			send("/v1/me", { headers: { Authorization: `Bearer ${benchSession.token}`, "User-Agent": "keyward-bench" } }),
+		);
 } finally {
 	await stack.stop();
 	await floor.stop();
@@ -412,26 +422,37 @@ if (wanted("stream")) {
 const barRows = results.filter((r) => r.bars);
 if (results.length > barRows.length) console.table(results.filter((r) => !r.bars));
 if (barRows.length) console.table(barRows);
-if (audit) {
+const pipelines = [
+	["audit-pipeline", audit],
+	["audit-pipeline-personal", auditPersonal],
+].filter(([, run]) => run);
+if (pipelines.length > 0) {
 	const { events, chains } = await readArchivedEvents(STATE, ["system"]);
 	const seen = new Map();
 	for (const event of events) seen.set(event.requestId, (seen.get(event.requestId) ?? 0) + 1);
-	const lost = audit.loadIds.filter((id) => !seen.has(id)).length;
-	const duplicated = [...seen.values()].filter((n) => n > 1).length;
-	const summary = {
-		scenario: "audit-pipeline",
-		events: audit.loadIds.length,
-		seconds: +audit.seconds.toFixed(2),
-		eventsPerSecond: Math.round(audit.loadIds.length / audit.seconds),
-		producerRps: audit.load.rps,
-		drainSeconds: +audit.drainSeconds.toFixed(2),
-		lost,
-		duplicated,
-		chainOk: chains.system,
-		indexStats: JSON.stringify(audit.stats),
-	};
-	console.table([summary]);
-	results.push(summary);
-	if (lost > 0 || duplicated > 0 || !chains.system) process.exitCode = 1;
+	// Sealed fields in the archive (issue #26): the personal run's events carry them, the anonymous run's none.
+	const sealedIds = new Set(
+		events.filter((e) => String(e.actor?.ip ?? e.actor?.userAgent ?? "").startsWith("pii:v1:")).map((e) => e.requestId),
+	);
+	for (const [scenario, run] of pipelines) {
+		const lost = run.loadIds.filter((id) => !seen.has(id)).length;
+		const duplicated = run.loadIds.filter((id) => (seen.get(id) ?? 0) > 1).length;
+		const summary = {
+			scenario,
+			events: run.loadIds.length,
+			sealed: run.loadIds.filter((id) => sealedIds.has(id)).length,
+			seconds: +run.seconds.toFixed(2),
+			eventsPerSecond: Math.round(run.loadIds.length / run.seconds),
+			producerRps: run.load.rps,
+			drainSeconds: +run.drainSeconds.toFixed(2),
+			lost,
+			duplicated,
+			chainOk: chains.system,
+			indexStats: JSON.stringify(run.stats),
+		};
+		console.table([summary]);
+		results.push(summary);
+		if (lost > 0 || duplicated > 0 || !chains.system) process.exitCode = 1;
+	}
 }
 console.log(JSON.stringify({ requestsPerScenario: REQUESTS, concurrency: CONCURRENCY, inspector: INSPECTOR, results }));

@@ -49,6 +49,7 @@ import { services } from "./middleware/services";
 import type { App, AppEnv, Services } from "./platform/app-env";
 import { type Clock, systemClock } from "./platform/clock";
 import type { Env } from "./platform/env";
+import { registerErasure } from "./privacy/routes";
 import { ApiError, asApiError, errorFrames, fieldErrorsFromZod, problemResponse, validationError } from "./problems";
 import { registerDevObjects } from "./routes/dev-objects";
 import { registerDevOutbox } from "./routes/dev-outbox";
@@ -140,6 +141,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerWebhooks(app);
 	registerLogStreams(app);
 	registerExport(app);
+	registerErasure(app);
 	registerWebhookDeliveries(app);
 	registerWebhookCatalogue(app);
 	registerSecretScanning(app);

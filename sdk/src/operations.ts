@@ -64,6 +64,7 @@ export const OPERATIONS = {
 		removePasskey: op("delete", "/v1/me/passkeys/{passkeyId}"),
 		listSessions: op("get", "/v1/me/sessions"),
 		exportData: op("get", "/v1/me/export"),
+		erase: op("delete", "/v1/me"),
 		revokeSession: op("delete", "/v1/me/sessions/{sessionId}"),
 		revokeOtherSessions: op("post", "/v1/me/sessions/revoke-others"),
 		reauthenticate: op("post", "/v1/me/reauthenticate"),

@@ -1842,6 +1842,62 @@ export interface paths {
         };
       };
     };
+    /**
+     * Erase yourself: sessions, factors, memberships, your keys and your personal data (needs a recent proof of identity)
+     * @description Ends every session, removes passkeys, the authenticator and recovery codes, ends every membership (the keys you made there are revoked; keys of service accounts stay), deletes the accounts you own alone, and destroys your data key, so your address, IP addresses and browsers in every audit trail read `[erased]` from now on while the trail still verifies. The address can sign up again as a new person. Refused with 409, naming each account, while you are the only owner of an account that has other members: transfer ownership or remove them first. Recorded as `user.erased` (counts only) and confirmed by a last email.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    delete: {
+      responses: {
+        /** @description Erased; the session that asked has ended too */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
   };
   "/v1/me/password": {
     /**
@@ -5167,7 +5223,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -5368,7 +5424,7 @@ export interface paths {
              */
             url: string;
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -5583,7 +5639,7 @@ export interface paths {
         content: {
           "application/json": {
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -7657,6 +7713,22 @@ export interface webhooks {
       };
     };
   };
+  "user.erased": {
+    /** A person was erased (DELETE /v1/me, or an operator's privacy:erase): counts only, no personal data; their memberships end with member.removed */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
   "key.inactivity_warned": {
     /** An API key's creator was warned that it will be swept for inactivity */
     post: {
@@ -8746,7 +8818,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success

@@ -18,6 +18,7 @@ import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
 import { auditChain } from "../durable/address";
 import type { Clock } from "../platform/clock";
 import type { Env } from "../platform/env";
+import { sealEvents } from "../privacy/events";
 import { pokeAccountLogStreams } from "../streams/poke";
 import { queueAuditWebhooks } from "../webhooks/dispatch";
 import { type AuditEvent, keyIdOf, SYSTEM_STREAM } from "./event";
@@ -85,13 +86,16 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, deps: Cons
 // The archive is the record, so it is written first: a D1 outage delays the index, never the archive.
 async function archiveStream(stream: string, events: AuditEvent[], deps: ConsumerDeps): Promise<void> {
 	const ordered = [...events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
+	// The trail holds each person's fields sealed under their data key (issue #26); the chain hashes
+	// the sealed bytes, so destroying a key later erases them without breaking a link.
+	const sealed = await sealEvents(deps.db, deps.env.PII_WRAPPING_KEY ?? "", ordered, deps.clock.now());
 	const stub = auditChain(deps.env, stream);
 	await stub.appendToArchive(
 		stream,
-		ordered.map((event) => ({ id: event.id, line: JSON.stringify(event) })),
+		sealed.map((event) => ({ id: event.id, line: JSON.stringify(event) })),
 		deps.clock.now().getTime(),
 	);
-	await indexEvents(deps.db, events);
+	await indexEvents(deps.db, sealed);
 	const archivedAt = deps.clock.now();
 	const updates = chunk(
 		events.map((e) => e.id),
@@ -100,6 +104,8 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 	await runInBatch(deps.db, updates);
 	// Last, so a receiver never hears of an event the trail does not hold; a failure here retries the
 	// batch, which the archive and the index absorb, and which queues only deliveries still pending.
+	// Webhooks carry the events readable (the receiver is the customer's own); log streams copy the
+	// archive as it is, sealed fields included, so a later erasure reaches those copies too.
 	if (stream !== SYSTEM_STREAM) {
 		await queueAuditWebhooks(deps, stream, ordered);
 		await pokeAccountLogStreams(deps, stream);

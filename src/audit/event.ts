@@ -56,6 +56,7 @@ export const AUDIT_ACTIONS = [
 	"log_stream.disabled",
 	"audit.read",
 	"auth.data_exported",
+	"user.erased",
 	"key.inactivity_warned",
 	"key.disabled",
 	"key.enabled",

@@ -2,6 +2,7 @@
 import { and, count, desc, eq, gte, isNotNull, lt, lte, notInArray, or, type SQL } from "drizzle-orm";
 import type { Database } from "../db";
 import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
+import { openEvents } from "../privacy/events";
 import { decodeKeysetCursor, encodeKeysetCursor } from "../routes/pagination";
 import { type AuditEvent, publicAuditEvent } from "./event";
 
@@ -20,7 +21,8 @@ export interface AuditQuery {
 	limit: number;
 }
 
-export async function listAuditEvents(db: Database, accountId: string, q: AuditQuery) {
+/** A page of the account's events, personal fields opened (`[erased]` where their person is erased). */
+export async function listAuditEvents(db: Database, wrappingKey: string, accountId: string, q: AuditQuery) {
 	const filters: (SQL | undefined)[] = [eq(auditEvents.accountId, accountId)];
 	if (q.action?.endsWith(".")) {
 		// A range, not LIKE (whose `_` is a wildcard): every action from "key." up to "key/".
@@ -44,7 +46,12 @@ export async function listAuditEvents(db: Database, accountId: string, q: AuditQ
 	const page = rows.slice(0, q.limit);
 	const last = page.at(-1);
 	const nextCursor = rows.length > q.limit && last ? encodeKeysetCursor(last.time, last.id) : null;
-	return { data: page.map((r) => publicAuditEvent(JSON.parse(r.body) as AuditEvent)), nextCursor };
+	const events = await openEvents(
+		db,
+		wrappingKey,
+		page.map((r) => JSON.parse(r.body) as AuditEvent),
+	);
+	return { data: events.map(publicAuditEvent), nextCursor };
 }
 
 /** How many events of a stream are indexed and archived, and what waits in the outbox and dead letters. */

@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { AccountParams } from "../accounts/schemas";
+import type { Database } from "../db";
 import type { App } from "../platform/app-env";
+import { openEvents } from "../privacy/events";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, IssuedId, jsonContent, NextCursor, problemResponses, Timestamp } from "../routes/openapi-shared";
@@ -180,7 +182,7 @@ export function registerAuditEvents(app: App) {
 	app.openapi(listAuditEventsRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const q = c.req.valid("query");
-		const page = await listAuditEvents(c.get("services").db, accountId, q);
+		const page = await listAuditEvents(c.get("services").db, c.env.PII_WRAPPING_KEY ?? "", accountId, q);
 		if (!unmaskedRead(c, accountId, "audit-events", page.data.length)) page.data = maskPersonalData(page.data);
 		return c.json(page, 200);
 	});
@@ -200,7 +202,14 @@ export function registerAuditEvents(app: App) {
 		// Not waitUntil: the runtime keeps the request alive while its body streams, and waiting
 		// on the pump before the body is read would deadlock on the stream's backpressure.
 		const whole = unmaskedRead(c, accountId, "audit-export", null);
-		void streamArchive(c.env.AUDIT_ARCHIVE, accountId, since, until, writable, whole);
+		void streamArchive(
+			{ bucket: c.env.AUDIT_ARCHIVE, db: c.get("services").db, wrappingKey: c.env.PII_WRAPPING_KEY ?? "" },
+			accountId,
+			since,
+			until,
+			writable,
+			whole,
+		);
 		return new Response(readable, {
 			status: 200,
 			headers: { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store" },
@@ -213,7 +222,7 @@ export function registerAuditEvents(app: App) {
  * they hold, so listing starts at the `since` day and reads to the end.
  */
 async function streamArchive(
-	bucket: R2Bucket,
+	{ bucket, db, wrappingKey }: { bucket: R2Bucket; db: Database; wrappingKey: string },
 	accountId: string,
 	since: Date,
 	until: Date,
@@ -236,12 +245,13 @@ async function streamArchive(
 				const body = await bucket.get(object.key);
 				const parsed = body ? parseArchiveObject(await body.text()) : null;
 				if (!parsed) continue;
-				const lines = parsed.lines
+				const inRange = parsed.lines
 					.map((line) => JSON.parse(line) as AuditEvent)
 					.filter((e) => {
 						const t = new Date(e.time);
 						return t >= since && t <= until;
-					})
+					});
+				const lines = (await openEvents(db, wrappingKey, inRange))
 					.map((e) => publicAuditEvent(e))
 					.map((e) => `${JSON.stringify(whole ? e : maskPersonalData(e))}\n`);
 				if (lines.length > 0) await writer.write(encoder.encode(lines.join("")));

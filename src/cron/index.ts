@@ -4,6 +4,7 @@ import { expireKeys, refillCredits, sendRotationReminders, sweepInactiveKeys, wa
 import { createMailer, type Mailer } from "../mail";
 import { type Clock, systemClock } from "../platform/clock";
 import type { Env } from "../platform/env";
+import { runOperatorErasures } from "../privacy/operator-erasures";
 import { pokeAllLogStreams } from "../streams/poke";
 import { purgeExpired } from "./purge";
 import { DEFAULT_BUDGET, DEFAULT_NOTICE_BUDGET, type SweepBudget } from "./sweep-budget";
@@ -44,6 +45,7 @@ export async function runScheduled(
 		inactiveKeys: () => sweepInactiveKeys(deps),
 		creditRefills: () => refillCredits(deps),
 		purge: () => purgeExpired(db, clock.now()),
+		erasures: () => runOperatorErasures(deps),
 		auditIndexRetention: () => pruneAuditIndex(db, clock.now()),
 		logStreams: () => pokeAllLogStreams(db, env.WEBHOOK_QUEUE),
 		auditOutbox: () => resendAuditOutbox(db, env.AUDIT_QUEUE),

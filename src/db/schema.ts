@@ -90,6 +90,12 @@ export const users = sqliteTable(
 		/** How many passkeys the user has: recounted from `passkeys` in the same batch as every change to them. */
 		passkeyCount: integer("passkey_count").notNull().default(0),
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		/**
+		 * Set when the person was erased (issue #26): the row is a tombstone, its email replaced by
+		 * `erased-<id>@erased.invalid` (so the address can sign up again as a new person), its name
+		 * emptied and its password unusable. Its id stays, so the trail's references still resolve to "someone".
+		 */
+		erasedAt: integer("erased_at", { mode: "timestamp_ms" }),
 	},
 	(t) => [uniqueIndex("users_email").on(t.email)],
 );
@@ -452,3 +458,31 @@ export const logStreams = sqliteTable(
 	},
 	(t) => [index("log_streams_account").on(t.accountId)],
 );
+
+/**
+ * Each person's data key (issue #26): the AES-256-GCM key their personal fields in audit events
+ * are sealed under, itself sealed under the PII_WRAPPING_KEY secret and bound to the user id.
+ * Erasing the person clears `wrappedKey` and sets `erasedAt`: the row stays, so an event of theirs
+ * still in flight is written as `[erased]` rather than under a fresh key.
+ */
+export const userDataKeys = sqliteTable("user_data_keys", {
+	userId: text("user_id").primaryKey(),
+	wrappedKey: text("wrapped_key"),
+	createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+	erasedAt: integer("erased_at", { mode: "timestamp_ms" }),
+});
+
+/**
+ * Erasures an operator asked for (`npm run privacy:erase -- --user <id>`): the cron runs each
+ * through the same lifecycle as `DELETE /v1/me` and records how it ended.
+ */
+export const erasureRequests = sqliteTable("erasure_requests", {
+	id: text("id").primaryKey(),
+	userId: text("user_id").notNull(),
+	requestedAt: integer("requested_at", { mode: "timestamp_ms" }).notNull(),
+	/** Who ran the script (the operator's login name, as the script found it). */
+	requestedBy: text("requested_by").notNull(),
+	doneAt: integer("done_at", { mode: "timestamp_ms" }),
+	/** `erased`, `already-erased`, `no-such-user` or `refused: sole owner of …`. */
+	outcome: text("outcome"),
+});

@@ -49,7 +49,7 @@ export function registerExport(app: App) {
 			target: { type: "user", id: user.id },
 			metadata: { memberships: head.memberships.length, keys: head.keys.length },
 		});
-		return new Response(exportStream(head, user.id, personalAuditEvents(db, user.id)), {
+		return new Response(exportStream(head, user.id, personalAuditEvents(db, c.env.PII_WRAPPING_KEY ?? "", user.id)), {
 			status: 200,
 			headers: {
 				"Content-Type": "application/json; charset=utf-8",

@@ -14,6 +14,8 @@ import { apiKeys, auditEvents, invitations, recoveryCodes } from "../db/schema";
 import { userSessions } from "../durable/address";
 import { publicKey } from "../keys/records";
 import type { Env } from "../platform/env";
+import { openEvents } from "../privacy/events";
+import { ERASED } from "../privacy/sealing";
 import { listPasskeys, publicPasskey } from "./passkeys";
 import { publicSession } from "./sessions";
 import { membershipsOf, publicUser, type UserRow } from "./users";
@@ -68,8 +70,15 @@ export async function exportHead(env: Env, db: Database, user: UserRow, now: Dat
 	};
 }
 
-/** The audit events the user acted in or was the target of, oldest first, a page at a time. */
-export async function* personalAuditEvents(db: Database, userId: string): AsyncGenerator<string[]> {
+/**
+ * The audit events the user acted in or was the target of, oldest first, a page at a time, their
+ * sealed fields opened (issue #26).
+ */
+export async function* personalAuditEvents(
+	db: Database,
+	wrappingKey: string,
+	userId: string,
+): AsyncGenerator<string[]> {
 	let after: { time: Date; id: string } | null = null;
 	for (;;) {
 		const mine = or(
@@ -90,7 +99,12 @@ export async function* personalAuditEvents(db: Database, userId: string): AsyncG
 			.orderBy(asc(auditEvents.time), asc(auditEvents.id))
 			.limit(EVENTS_PAGE);
 		if (page.length === 0) return;
-		yield page.map((r) => r.body);
+		const opened = await openEvents(
+			db,
+			wrappingKey,
+			page.map((r) => JSON.parse(r.body) as { id: string }),
+		);
+		yield opened.map((event) => JSON.stringify(event));
 		const last = page.at(-1);
 		if (!last || page.length < EVENTS_PAGE) return;
 		after = { time: last.time, id: last.id };
@@ -129,7 +143,11 @@ export function exportStream(
 				if (event.actor.id === userId) return body;
 				return JSON.stringify({
 					...event,
-					actor: { ...event.actor, ip: event.actor.ip === null ? null : maskIp(event.actor.ip), userAgent: null },
+					actor: {
+						...event.actor,
+						ip: event.actor.ip === null || event.actor.ip === ERASED ? event.actor.ip : maskIp(event.actor.ip),
+						userAgent: null,
+					},
 				});
 			});
 			controller.enqueue(encoder.encode(`${first ? "" : ","}${lines.join(",")}`));

@@ -49,6 +49,8 @@ export interface Env {
 	DEV_OUTBOUND_ALIASES?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
+	/** Base64, 32 bytes: seals each person's audit data key (issue #26, src/privacy/data-keys.ts). */
+	PII_WRAPPING_KEY?: string;
 
 	DB: D1Database;
 	/** One object per role (src/durable/address.ts names the instances). */

@@ -174,6 +174,8 @@ describe("the scrubber knows every secret Keyward mints", () => {
 			"/src/audit/consumer.ts": "dead-letter object names, public",
 			"/src/identity/passkeys.ts": "WebAuthn challenges: sent to the browser to be signed, stored hashed, single use",
 			"/src/streams/pump.ts": "log-stream lease tokens: kept on the stream's row, never shown",
+			"/src/privacy/data-keys.ts": "people's data keys: stored only sealed under PII_WRAPPING_KEY, never shown",
+			"/src/privacy/sealing.ts": "AES-GCM nonces of sealed audit fields, public by design",
 		};
 		const sources = import.meta.glob("/src/**/*.{ts,tsx}", { query: "?raw", import: "default", eager: true });
 		expect(Object.keys(sources).length).toBeGreaterThan(50);

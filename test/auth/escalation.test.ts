@@ -997,6 +997,10 @@ const ESCALATIONS: Record<string, Entry> = {
 	"DELETE /v1/me/mfa/totp": { nothing: "takes away, after password and code" },
 	"POST /v1/me/mfa/recovery-codes": { nothing: "the caller's own codes, after the password and an authenticator code" },
 	"POST /v1/me/sessions/revoke-others": { nothing: "takes away" },
+	"DELETE /v1/me": {
+		nothing:
+			"takes away: the caller's own access and data, after a fresh proof; refused while they own an account with others alone (erasure tests)",
+	},
 	"POST /v1/keys/verify": { nothing: "reads a verdict" },
 	"POST /v1/me/reauthenticate": { nothing: "a fresh session for the caller, after their password and second factor" },
 	"POST /v1/me/mfa/totp/replace": {

@@ -64,6 +64,7 @@ describe("GET /v1/me/export", () => {
 		const res = await t.request("/v1/me/export", as(owner), { AUDIT_QUEUE: audit.queue });
 		expect(res.status).toBe(200);
 		expect(res.headers.get("Content-Type")).toBe("application/json; charset=utf-8");
+		expect(res.headers.get("Cache-Control")).toBe("no-store");
 		const text = await res.text();
 		const doc = JSON.parse(text) as ExportDoc;
 

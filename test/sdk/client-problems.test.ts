@@ -67,6 +67,7 @@ const table: ProblemTable = {
 	me: {
 		get: [unauthenticated, (kw) => kw.me.get()],
 		exportData: [unauthenticated, (kw) => kw.me.exportData()],
+		erase: [unauthenticated, (kw) => kw.me.erase()],
 		changePassword: [
 			unauthenticated,
 			(kw) => kw.me.changePassword({ body: { currentPassword: "x", newPassword: "long enough passphrase" } }),

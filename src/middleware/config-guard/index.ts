@@ -4,7 +4,7 @@ import { type Env, isDevelopment } from "../../platform/env";
 import { ApiError } from "../../problems";
 import { parseOriginList } from "../../security/origin";
 
-const REQUIRED_SECRETS = ["KEY_PEPPER", "TOTP_ENCRYPTION_KEY"] as const;
+const REQUIRED_SECRETS = ["KEY_PEPPER", "TOTP_ENCRYPTION_KEY", "PII_WRAPPING_KEY"] as const;
 
 function decodedLength(base64: string): number {
 	try {

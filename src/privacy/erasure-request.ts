@@ -1,0 +1,22 @@
+/**
+ * The one statement `npm run privacy:erase` sends through `wrangler d1 execute`
+ * (scripts/privacy-erase.ts), built here so the tests run the same text. It
+ * imports nothing: Node runs it from the script as well as workerd from the cron's side.
+ */
+
+/** A user id as Keyward issues them; anything else is refused before it is put into SQL. */
+export const USER_ID = /^usr_[a-z0-9]{8,40}$/;
+const REQUEST_ID = /^era_[a-z0-9]{8,40}$/;
+
+/** The operator's name, reduced to characters that cannot leave a SQL string. */
+export const operatorName = (name: string): string => name.replace(/[^A-Za-z0-9._@-]/g, "").slice(0, 64) || "unknown";
+
+export function erasureRequestSql(request: { id: string; userId: string; by: string; at: number }): string {
+	if (!USER_ID.test(request.userId)) throw new Error(`not a user id: ${request.userId}`);
+	if (!REQUEST_ID.test(request.id)) throw new Error(`not a request id: ${request.id}`);
+	if (!Number.isSafeInteger(request.at)) throw new Error("not a time");
+	return (
+		"INSERT INTO erasure_requests (id, user_id, requested_at, requested_by) " +
+		`VALUES ('${request.id}', '${request.userId}', ${request.at}, '${operatorName(request.by)}');`
+	);
+}

@@ -1,0 +1,202 @@
+/**
+ * Erasing a person (issue #26): the one lifecycle behind `DELETE /v1/me` and
+ * the operator's `npm run privacy:erase` (run by the cron). In order:
+ *
+ * 1. The transition, one D1 batch whose first write is conditional: the user
+ *    row becomes a tombstone (address `erased-<id>@erased.invalid`, so the
+ *    real address can sign up again as a new person; name emptied; password,
+ *    TOTP and breach mark gone), but only while the person is not erased and
+ *    not the only owner of an account that has other members. In the same
+ *    batch the data key is destroyed, and passkeys, recovery codes, emailed
+ *    tokens, pending challenges and invitations to the address are deleted.
+ *    Of a burst of erasures exactly one makes it.
+ * 2. Every session and pending sign-in ends, and devices are forgotten.
+ * 3. Memberships end through the offboarding lifecycle (`removeMembership`),
+ *    which revokes the keys the person made there; keys of service accounts
+ *    stay. Accounts they owned alone are deleted (`deleteAccount`).
+ * 4. The erasure is recorded (`user.erased`, counts only) and a last email
+ *    goes to the address it had.
+ *
+ * Steps 2 and 3 are idempotent: running the erasure again after a failure
+ * between them finishes the job without recording or mailing it twice.
+ */
+import { and, count, eq, inArray, isNull, ne, notExists, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import { deleteAccount, removeMembership } from "../accounts/offboarding";
+import type { AuditRecordInput } from "../audit/emitter";
+import type { Database } from "../db";
+import {
+	emailTokens,
+	invitations,
+	memberships,
+	mfaChallenges,
+	passkeys,
+	recoveryCodes,
+	users,
+	webauthnChallenges,
+} from "../db/schema";
+import { endEveryAccess } from "../identity/password-reset";
+import { getUser, membershipsOf } from "../identity/users";
+import { logMailFailure, type Mailer } from "../mail";
+import type { Env } from "../platform/env";
+import { destroyDataKey } from "./data-keys";
+
+export interface ErasureDeps {
+	env: Env;
+	db: Database;
+	mailer: Mailer;
+	now: Date;
+	record: (input: AuditRecordInput) => void;
+}
+
+/** An account the person cannot leave behind: they own it alone, and others are in it. */
+export interface BlockingAccount {
+	accountId: string;
+	accountName: string;
+	members: number;
+}
+
+export type ErasureOutcome =
+	| {
+			kind: "erased";
+			accountsDeleted: number;
+			membershipsEnded: number;
+			keysRevoked: number;
+			sessionsEnded: number;
+	  }
+	| { kind: "refused"; accounts: BlockingAccount[] }
+	| { kind: "already-erased" }
+	| { kind: "no-such-user" };
+
+export const tombstoneEmail = (userId: string): string => `erased-${userId}@erased.invalid`;
+/** Not a `$scrypt$` hash: no password verifies against it. */
+const NO_PASSWORD = "!erased";
+
+const FINAL_MAIL = {
+	subject: "Keyward: your account has been erased",
+	text:
+		"As asked, your Keyward account has been erased: your sessions, passkeys, authenticator and recovery codes are gone, " +
+		"your memberships have ended, and the API keys you made have been revoked. Your personal data in the audit trail can " +
+		"no longer be read. This is the last email Keyward sends to this address about that account; you can sign up again as a new user.",
+};
+
+/** The accounts the person owns alone while others are members: erasure waits until they transfer or remove them. */
+export async function blockingAccounts(db: Database, userId: string): Promise<BlockingAccount[]> {
+	const owned = (await membershipsOf(db, userId)).filter((m) => m.role === "owner");
+	if (owned.length === 0) return [];
+	const counts = await db
+		.select({ accountId: memberships.accountId, members: count() })
+		.from(memberships)
+		.where(
+			inArray(
+				memberships.accountId,
+				owned.map((m) => m.accountId),
+			),
+		)
+		.groupBy(memberships.accountId);
+	return owned.flatMap((m) => {
+		const members = counts.find((c) => c.accountId === m.accountId)?.members ?? 1;
+		return members > 1 ? [{ accountId: m.accountId, accountName: m.accountName, members }] : [];
+	});
+}
+
+export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | "operator"): Promise<ErasureOutcome> {
+	const { env, db, now } = deps;
+	const user = await getUser(db, userId);
+	if (!user) return { kind: "no-such-user" };
+	const blocking = user.erasedAt ? [] : await blockingAccounts(db, userId);
+	if (blocking.length > 0) return { kind: "refused", accounts: blocking };
+	const owned = (await membershipsOf(db, userId)).filter((m) => m.role === "owner");
+
+	const mine = alias(memberships, "mine");
+	const others = alias(memberships, "others");
+	const [tombstoned] = await db.batch([
+		db
+			.update(users)
+			.set({
+				email: tombstoneEmail(userId),
+				name: "",
+				passwordHash: NO_PASSWORD,
+				emailVerifiedAt: null,
+				totpSecret: null,
+				totpPendingSecret: null,
+				totpLastStep: null,
+				passwordBreachedAt: null,
+				passkeyCount: 0,
+				erasedAt: now,
+			})
+			.where(
+				and(
+					eq(users.id, userId),
+					isNull(users.erasedAt),
+					// Still nobody else in an account they own: the refusal holds at the write, not only at the read.
+					notExists(
+						db
+							.select({ one: sql`1` })
+							.from(mine)
+							.innerJoin(others, and(eq(others.accountId, mine.accountId), ne(others.userId, userId)))
+							.where(and(eq(mine.userId, userId), eq(mine.role, "owner"))),
+					),
+				),
+			)
+			.returning({ id: users.id }),
+		destroyDataKey(db, userId, now),
+		db.delete(passkeys).where(eq(passkeys.userId, userId)),
+		db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+		db.delete(emailTokens).where(eq(emailTokens.userId, userId)),
+		db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)),
+		db.delete(webauthnChallenges).where(eq(webauthnChallenges.userId, userId)),
+		db.delete(invitations).where(eq(invitations.email, user.email)),
+	]);
+	const won = tombstoned.length === 1;
+	if (!won && !user.erasedAt) {
+		// Someone joined an account they own alone between the read and the write.
+		const now_blocking = await blockingAccounts(db, userId);
+		if (now_blocking.length > 0) return { kind: "refused", accounts: now_blocking };
+	}
+
+	const sessionsEnded = await endEveryAccess(env, db, { id: userId, email: user.email });
+	let keysRevoked = 0;
+	let membershipsEnded = 0;
+	for (const membership of await membershipsOf(db, userId)) {
+		if (membership.role === "owner") continue;
+		const ended = await removeMembership(env, db, membership.accountId, userId, now);
+		if (!ended) continue;
+		keysRevoked += ended.keysRevoked;
+		membershipsEnded += ended.membershipEnded ? 1 : 0;
+		deps.record({
+			action: "member.removed",
+			accountId: membership.accountId,
+			target: { type: "user", id: userId },
+			metadata: { role: membership.role, reason: "erased", keysRevoked: ended.keysRevoked },
+		});
+	}
+	for (const account of owned) {
+		const revoked = await deleteAccount(env, db, account.accountId, now);
+		keysRevoked += revoked;
+		deps.record({
+			action: "account.deleted",
+			accountId: account.accountId,
+			target: { type: "account", id: account.accountId },
+			metadata: { keysRevoked: revoked, reason: "owner erased" },
+		});
+	}
+	if (!won) return { kind: "already-erased" };
+
+	const outcome = {
+		kind: "erased" as const,
+		accountsDeleted: owned.length,
+		membershipsEnded,
+		keysRevoked,
+		sessionsEnded,
+	};
+	const { kind: _kind, ...counts } = outcome;
+	deps.record({
+		action: "user.erased",
+		accountId: null,
+		target: { type: "user", id: userId },
+		metadata: { by, ...counts },
+	});
+	await deps.mailer.send({ to: user.email, ...FINAL_MAIL }).catch(logMailFailure("erasure"));
+	return outcome;
+}

@@ -1,0 +1,160 @@
+/**
+ * Crypto-shredding in the audit trail (issue #26). Before an event is chained
+ * and indexed, each personal field is replaced by a sealed token under the
+ * data key of the person it belongs to:
+ *
+ * - the acting user's address and user agent, under the actor's key;
+ * - personal values in the metadata (emails, names, addresses), under the key
+ *   of the user the event is about (its `user` target), else the actor's.
+ *
+ * Token: `pii:v1:<userId>:<iv>.<ciphertext>` (base64), AES-256-GCM with the
+ * event id as associated data, so a token moved to another event does not
+ * open. The chain hashes the tokens; reads open them while the key exists and
+ * show `[erased]` once it is destroyed. Events of keys and of the system name
+ * no person and stay as recorded (already scrubbed and masked).
+ */
+import type { AuditEvent } from "../audit/event";
+import type { DataKey } from "./data-keys";
+
+export const ERASED = "[erased]";
+
+const PREFIX = "pii:v1:";
+const TOKEN = /^pii:v1:([^:]+):([A-Za-z0-9+/=]+)\.([A-Za-z0-9+/=]+)$/;
+const EMAIL = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[^\s@"'<>(),;:]+/;
+// Metadata field names (lowercase, separators removed) whose string values name or place a person.
+const PERSONAL_FIELD = new Set([
+	"email",
+	"newemail",
+	"oldemail",
+	"name",
+	"fullname",
+	"displayname",
+	"username",
+	"firstname",
+	"lastname",
+	"phone",
+	"address",
+	"ip",
+	"ipaddress",
+	"clientip",
+	"remoteip",
+	"useragent",
+]);
+
+const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const unb64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+
+/** The person whose actor fields (address, user agent) an event holds, if a person acted. */
+const actorSubject = (event: AuditEvent): string | null =>
+	event.actor.type === "user" && event.actor.id ? event.actor.id : null;
+
+/** The person whose personal metadata an event holds: the user it is about, else the acting user. */
+const metadataSubject = (event: AuditEvent): string | null =>
+	event.target?.type === "user" ? event.target.id : actorSubject(event);
+
+/** Everyone whose data key sealing these events needs. */
+export function sealingSubjects(events: AuditEvent[]): Set<string> {
+	const subjects = new Set<string>();
+	for (const event of events) {
+		const actor = actorSubject(event);
+		if (actor && (event.actor.ip !== null || event.actor.userAgent !== null)) subjects.add(actor);
+		const about = metadataSubject(event);
+		if (about && hasPersonalMetadata(event.metadata, "")) subjects.add(about);
+	}
+	return subjects;
+}
+
+const isPersonal = (field: string, value: string): boolean =>
+	PERSONAL_FIELD.has(field.toLowerCase().replace(/[^a-z0-9]/g, "")) || EMAIL.test(value);
+
+function hasPersonalMetadata(value: unknown, field: string): boolean {
+	if (typeof value === "string") return isPersonal(field, value);
+	if (Array.isArray(value)) return value.some((item) => hasPersonalMetadata(item, field));
+	if (value && typeof value === "object") return Object.entries(value).some(([k, v]) => hasPersonalMetadata(v, k));
+	return false;
+}
+
+async function sealValue(key: DataKey | undefined, subject: string, eventId: string, value: string): Promise<string> {
+	if (key === null) return ERASED;
+	if (key === undefined) throw new Error("no data key for a subject being sealed");
+	const iv = crypto.getRandomValues(new Uint8Array(12));
+	const ciphertext = await crypto.subtle.encrypt(
+		{ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(eventId) },
+		key,
+		new TextEncoder().encode(value),
+	);
+	return `${PREFIX}${subject}:${b64(iv)}.${b64(new Uint8Array(ciphertext))}`;
+}
+
+async function sealMetadata(value: unknown, field: string, seal: (text: string) => Promise<string>): Promise<unknown> {
+	if (typeof value === "string") return isPersonal(field, value) ? seal(value) : value;
+	if (Array.isArray(value)) return Promise.all(value.map((item) => sealMetadata(item, field, seal)));
+	if (value && typeof value === "object") {
+		const entries = await Promise.all(
+			Object.entries(value).map(async ([k, v]) => [k, await sealMetadata(v, k, seal)] as const),
+		);
+		return Object.fromEntries(entries);
+	}
+	return value;
+}
+
+/**
+ * The event with its personal fields sealed under `keys` (from `dataKeysForSealing`): a person
+ * already erased gets `[erased]` in place of the value.
+ */
+export async function sealEvent(event: AuditEvent, keys: Map<string, DataKey>): Promise<AuditEvent> {
+	const actor = actorSubject(event);
+	const about = metadataSubject(event);
+	const sealAs = (subject: string) => (text: string) => sealValue(keys.get(subject), subject, event.id, text);
+	const [ip, userAgent, metadata] = await Promise.all([
+		actor && event.actor.ip !== null ? sealAs(actor)(event.actor.ip) : event.actor.ip,
+		actor && event.actor.userAgent !== null ? sealAs(actor)(event.actor.userAgent) : event.actor.userAgent,
+		about ? sealMetadata(event.metadata, "", sealAs(about)) : event.metadata,
+	]);
+	return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: metadata as Record<string, unknown> };
+}
+
+/** Everyone whose data key opening this value (an event, or any part of one) needs. */
+export function sealedSubjects(value: unknown, into = new Set<string>()): Set<string> {
+	if (typeof value === "string") {
+		const match = value.startsWith(PREFIX) ? TOKEN.exec(value) : null;
+		if (match?.[1]) into.add(match[1]);
+	} else if (Array.isArray(value)) for (const item of value) sealedSubjects(item, into);
+	else if (value && typeof value === "object") for (const v of Object.values(value)) sealedSubjects(v, into);
+	return into;
+}
+
+async function openValue(keys: Map<string, DataKey>, eventId: string, value: string): Promise<string> {
+	const match = value.startsWith(PREFIX) ? TOKEN.exec(value) : null;
+	if (!match?.[1] || !match[2] || !match[3]) return value;
+	const key = keys.get(match[1]);
+	if (!key) return ERASED;
+	try {
+		const plaintext = await crypto.subtle.decrypt(
+			{ name: "AES-GCM", iv: unb64(match[2]), additionalData: new TextEncoder().encode(eventId) },
+			key,
+			unb64(match[3]),
+		);
+		return new TextDecoder().decode(plaintext);
+	} catch {
+		// Moved from another event, or altered: not this event's value.
+		return ERASED;
+	}
+}
+
+async function openDeep(value: unknown, open: (text: string) => Promise<string>): Promise<unknown> {
+	if (typeof value === "string") return value.startsWith(PREFIX) ? open(value) : value;
+	if (Array.isArray(value)) return Promise.all(value.map((item) => openDeep(item, open)));
+	if (value && typeof value === "object") {
+		const entries = await Promise.all(
+			Object.entries(value).map(async ([k, v]) => [k, await openDeep(v, open)] as const),
+		);
+		return Object.fromEntries(entries);
+	}
+	return value;
+}
+
+/** The event with every sealed field opened, or `[erased]` where its person's key is gone. */
+export async function openEvent<E extends { id: string }>(event: E, keys: Map<string, DataKey>): Promise<E> {
+	return (await openDeep(event, (text) => openValue(keys, event.id, text))) as E;
+}
