@@ -8,6 +8,7 @@
  * archive only).
  */
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import type { AuditEvent } from "../audit/event";
 import { maskIp } from "../audit/masking";
 import type { Database } from "../db";
 import { apiKeys, auditEvents, invitations, recoveryCodes } from "../db/schema";
@@ -102,7 +103,7 @@ export async function* personalAuditEvents(
 		const opened = await openEvents(
 			db,
 			wrappingKey,
-			page.map((r) => JSON.parse(r.body) as { id: string }),
+			page.map((r) => JSON.parse(r.body) as AuditEvent),
 		);
 		yield opened.map((event) => JSON.stringify(event));
 		const last = page.at(-1);

@@ -2,7 +2,7 @@
 import type { AuditEvent } from "../audit/event";
 import type { Database } from "../db";
 import { dataKeysForSealing, existingDataKeys } from "./data-keys";
-import { openEvent, sealEvent, sealedSubjects, sealingSubjects } from "./sealing";
+import { openEvent, type SealableEvent, sealEvent, sealedSubjects, sealingSubjects } from "./sealing";
 
 /** The events with their personal fields sealed, ready to chain and index: one D1 read (plus one batch for a new person). */
 export async function sealEvents(
@@ -16,7 +16,7 @@ export async function sealEvents(
 }
 
 /** The events as a reader sees them: sealed fields opened, `[erased]` where the person is erased. One D1 read. */
-export async function openEvents<E extends { id: string }>(
+export async function openEvents<E extends SealableEvent>(
 	db: Database,
 	wrappingKey: string,
 	events: E[],

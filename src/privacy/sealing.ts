@@ -45,11 +45,11 @@ const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const unb64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
 
 /** The person whose actor fields (address, user agent) an event holds, if a person acted. */
-const actorSubject = (event: AuditEvent): string | null =>
+const actorSubject = (event: Pick<AuditEvent, "actor">): string | null =>
 	event.actor.type === "user" && event.actor.id ? event.actor.id : null;
 
 /** The person whose personal metadata an event holds: the user it is about, else the acting user. */
-const metadataSubject = (event: AuditEvent): string | null =>
+const metadataSubject = (event: Pick<AuditEvent, "actor" | "target">): string | null =>
 	event.target?.type === "user" ? event.target.id : actorSubject(event);
 
 /** Everyone whose data key sealing these events needs. */
@@ -114,18 +114,35 @@ export async function sealEvent(event: AuditEvent, keys: Map<string, DataKey>): 
 	return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: metadata as Record<string, unknown> };
 }
 
-/** Everyone whose data key opening this value (an event, or any part of one) needs. */
-export function sealedSubjects(value: unknown, into = new Set<string>()): Set<string> {
-	if (typeof value === "string") {
-		const match = value.startsWith(PREFIX) ? TOKEN.exec(value) : null;
-		if (match?.[1]) into.add(match[1]);
-	} else if (Array.isArray(value)) for (const item of value) sealedSubjects(item, into);
-	else if (value && typeof value === "object") for (const v of Object.values(value)) sealedSubjects(v, into);
+/** What reading needs of an event: where a person's sealed fields can be. */
+export type SealableEvent = Pick<AuditEvent, "id" | "actor" | "target" | "metadata">;
+
+const tokenSubject = (value: unknown): string | null =>
+	typeof value === "string" && value.startsWith(PREFIX) ? (TOKEN.exec(value)?.[1] ?? null) : null;
+
+function holdsTokenOf(value: unknown, subject: string): boolean {
+	if (typeof value === "string") return tokenSubject(value) === subject;
+	if (Array.isArray(value)) return value.some((item) => holdsTokenOf(item, subject));
+	if (value && typeof value === "object") return Object.values(value).some((v) => holdsTokenOf(v, subject));
+	return false;
+}
+
+/**
+ * Everyone whose data key opening these events needs. Only the places sealing writes are looked at,
+ * for the person sealing would have used: a token-shaped string anywhere else (a key's name, a user
+ * agent sent by a key) is text, never opened.
+ */
+export function sealedSubjects(event: SealableEvent, into = new Set<string>()): Set<string> {
+	const actor = actorSubject(event);
+	if (actor && (tokenSubject(event.actor.ip) === actor || tokenSubject(event.actor.userAgent) === actor))
+		into.add(actor);
+	const about = metadataSubject(event);
+	if (about && holdsTokenOf(event.metadata, about)) into.add(about);
 	return into;
 }
 
 async function openValue(keys: Map<string, DataKey>, eventId: string, value: string): Promise<string> {
-	const match = value.startsWith(PREFIX) ? TOKEN.exec(value) : null;
+	const match = TOKEN.exec(value);
 	if (!match?.[1] || !match[2] || !match[3]) return value;
 	const key = keys.get(match[1]);
 	if (!key) return ERASED;
@@ -143,7 +160,7 @@ async function openValue(keys: Map<string, DataKey>, eventId: string, value: str
 }
 
 async function openDeep(value: unknown, open: (text: string) => Promise<string>): Promise<unknown> {
-	if (typeof value === "string") return value.startsWith(PREFIX) ? open(value) : value;
+	if (typeof value === "string") return open(value);
 	if (Array.isArray(value)) return Promise.all(value.map((item) => openDeep(item, open)));
 	if (value && typeof value === "object") {
 		const entries = await Promise.all(
@@ -154,7 +171,20 @@ async function openDeep(value: unknown, open: (text: string) => Promise<string>)
 	return value;
 }
 
-/** The event with every sealed field opened, or `[erased]` where its person's key is gone. */
-export async function openEvent<E extends { id: string }>(event: E, keys: Map<string, DataKey>): Promise<E> {
-	return (await openDeep(event, (text) => openValue(keys, event.id, text))) as E;
+/**
+ * The event with its sealed fields opened, or `[erased]` where their person's key is gone. A field
+ * opens only where sealing puts it and for the person sealing would have used, so a token copied
+ * into someone else's event, or into text a caller chose, is never opened with another's key.
+ */
+export async function openEvent<E extends SealableEvent>(event: E, keys: Map<string, DataKey>): Promise<E> {
+	const opener = (subject: string | null) => (text: string) =>
+		subject !== null && tokenSubject(text) === subject ? openValue(keys, event.id, text) : Promise.resolve(text);
+	const actor = actorSubject(event);
+	const about = metadataSubject(event);
+	const [ip, userAgent, metadata] = await Promise.all([
+		event.actor.ip === null ? null : opener(actor)(event.actor.ip),
+		event.actor.userAgent === null ? null : opener(actor)(event.actor.userAgent),
+		openDeep(event.metadata, opener(about)),
+	]);
+	return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: metadata as Record<string, unknown> };
 }

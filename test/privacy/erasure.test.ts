@@ -108,6 +108,31 @@ describe("crypto-shredding in the audit trail", () => {
 	});
 });
 
+describe("sealed fields open only where sealing puts them", () => {
+	it("a token in a field sealing never writes (a key's user agent) stays text, even with its own event id", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const t = testApp({ clock });
+		const s = await seedAccount(clock);
+		const acted = event(s, clock, {});
+		await archiveAndDispatch([acted], clock);
+		const row = await db.query.auditEvents.findFirst({ where: (e, { eq }) => eq(e.id, acted.id) });
+		const stored = JSON.parse(row?.body ?? "{}") as AuditEvent;
+		// The same event, now claimed by a key: its fields are a caller's text, not a person's.
+		const asKey = { ...stored, actor: { ...stored.actor, type: "key" as const, id: s.keyIds.member } };
+		await db
+			.update(auditEvents)
+			.set({ body: JSON.stringify(asKey) })
+			.where(eq(auditEvents.id, acted.id));
+		const page = await (
+			await t.request(`/v1/accounts/${s.accountId}/audit-events?action=http.request`, as(s.users.owner.token))
+		).json<Listed>();
+		const read = page.data.find((e) => e.id === acted.id);
+		expect(read?.actor.userAgent).toBe(stored.actor.userAgent);
+		expect(read?.actor.userAgent).toMatch(/^pii:v1:/);
+		expect(JSON.stringify(read)).not.toContain("MemberBrowser");
+	});
+});
+
 describe("DELETE /v1/me", () => {
 	it("erases a member who appears in another account's trail: [erased] there, the chain still verifies, the others stay readable", async () => {
 		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
