@@ -23,11 +23,15 @@ type Bucket = {
 export async function openArchive(options: ArchiveOptions) {
 	let configPath = "wrangler.toml";
 	if (options.remote) {
-		// Remote bindings are opted into per binding: mark the archive bucket(s) remote in a copy of the config.
+		// Remote bindings are opted into per binding: mark the archive bucket(s) and the database (the
+		// accounts' retention settings) remote in a copy of the config.
 		const dir = mkdtempSync(join(tmpdir(), "keyward-"));
 		configPath = join(dir, "wrangler.toml");
 		copyFileSync("wrangler.toml", configPath);
-		const text = readFileSync(configPath, "utf8").replace(/^(bucket_name = .*)$/gm, "$1\nremote = true");
+		const text = readFileSync(configPath, "utf8").replace(
+			/^((?:bucket_name|database_id) = .*)$/gm,
+			"$1\nremote = true",
+		);
 		writeFileSync(configPath, text.replace(/^main = "src\//m, `main = "${process.cwd()}/src/`));
 	}
 	const proxy = await getPlatformProxy<{ AUDIT_ARCHIVE: Bucket; DB: unknown }>({

@@ -3153,6 +3153,11 @@ export interface paths {
                * @example 365
                */
               auditIndexDays?: number;
+              /**
+               * @description How long the R2 archive (the hash-chained trail `audit:verify` checks) keeps the account's events: `null` keeps them (the default), else 1 to 100 years. The archive bucket's lifecycle rule deletes objects past it and its lock rule keeps anyone from deleting them sooner; both are applied from this setting by `npm run audit:retention`, so a change takes effect when the operator next runs it (docs/AUDIT.md, "Retention"). Only the owner may change it.
+               * @example null
+               */
+              archiveRetentionYears?: number | null;
             };
           };
         };
@@ -8327,6 +8332,11 @@ export interface components {
        * @example 365
        */
       auditIndexDays: number;
+      /**
+       * @description How long the R2 archive (the hash-chained trail `audit:verify` checks) keeps the account's events: `null` keeps them (the default), else 1 to 100 years. The archive bucket's lifecycle rule deletes objects past it and its lock rule keeps anyone from deleting them sooner; both are applied from this setting by `npm run audit:retention`, so a change takes effect when the operator next runs it (docs/AUDIT.md, "Retention"). Only the owner may change it.
+       * @example null
+       */
+      archiveRetentionYears: number | null;
     };
     /** @description A member of the account */
     Member: {

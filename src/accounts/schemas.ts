@@ -4,7 +4,13 @@ import { ROLES } from "../auth/permissions";
 import type { accounts } from "../db/schema";
 import { FreeText, Id, IssuedId, Timestamp } from "../routes/openapi-shared";
 import { parseCidr } from "../security/cidr";
-import { AUDIT_INDEX_DAYS, LEAKED_KEY_POLICIES, MFA_POLICIES, parseSettings } from "./settings";
+import {
+	ARCHIVE_RETENTION_YEARS,
+	AUDIT_INDEX_DAYS,
+	LEAKED_KEY_POLICIES,
+	MFA_POLICIES,
+	parseSettings,
+} from "./settings";
 
 export const AccountParams = z.strictObject({
 	accountId: Id("acc").openapi({ description: "The account's id (`acc_` and 16 characters)" }),
@@ -161,6 +167,21 @@ export const SettingsSchema = z
 					"90 to 3,650 days, default 365. The cron deletes older rows once they are archived; the archive itself " +
 					`keeps every event (docs/AUDIT.md, "Retention"). ${OWNER_ONLY}`,
 				example: 365,
+			}),
+		archiveRetentionYears: z
+			.number()
+			.int()
+			.min(ARCHIVE_RETENTION_YEARS.min)
+			.max(ARCHIVE_RETENTION_YEARS.max)
+			.nullable()
+			.openapi({
+				description:
+					"How long the R2 archive (the hash-chained trail `audit:verify` checks) keeps the account's events: " +
+					"`null` keeps them (the default), else 1 to 100 years. The archive bucket's lifecycle rule deletes " +
+					"objects past it and its lock rule keeps anyone from deleting them sooner; both are applied from this " +
+					"setting by `npm run audit:retention`, so a change takes effect when the operator next runs it " +
+					`(docs/AUDIT.md, "Retention"). ${OWNER_ONLY}`,
+				example: null,
 			}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });

@@ -21,6 +21,8 @@ export const OWNER_ONLY_SETTINGS = [
 	"leakedKeyPolicy",
 	// Shortening it deletes searchable history: an admin must not be able to hide their own tracks.
 	"auditIndexDays",
+	// Shortening it deletes archived history once the bucket's rules are applied: the same reason.
+	"archiveRetentionYears",
 ] as const satisfies readonly (keyof AccountSettings)[];
 
 /** The policy and its old form change together; a refusal names the one the caller sent. */

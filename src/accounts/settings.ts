@@ -12,6 +12,14 @@ export type LeakedKeyPolicy = (typeof LEAKED_KEY_POLICIES)[number];
 /** How long the searchable audit index may keep events (`auditIndexDays`): the seeds' 90-day minimum to ten years. */
 export const AUDIT_INDEX_DAYS = { min: 90, max: 3650 } as const;
 
+/**
+ * How long the R2 archive keeps an account's events (`archiveRetentionYears`): null keeps them
+ * (the default), else 1 to 100 years, enforced by the bucket's lifecycle and lock rules
+ * (`npm run audit:retention`, src/audit/retention.ts). One year is the floor every archived
+ * object is locked for, above the seeds' 90 days.
+ */
+export const ARCHIVE_RETENTION_YEARS = { min: 1, max: 100 } as const;
+
 /** Account settings (API.md §4) with their defaults; stored as JSON, absent keys default. */
 export interface AccountSettings {
 	mfaPolicy: MfaPolicy;
@@ -32,6 +40,8 @@ export interface AccountSettings {
 	leakedKeyPolicy: LeakedKeyPolicy;
 	/** How long the searchable audit index keeps events (the archive keeps them regardless): 90 to 3,650 days. */
 	auditIndexDays: number;
+	/** How long the archive keeps events: null keeps them; else 1 to 100 years. */
+	archiveRetentionYears: number | null;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
@@ -49,6 +59,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	failedLoginAlertWindowMinutes: 15,
 	leakedKeyPolicy: "revoke",
 	auditIndexDays: 365,
+	archiveRetentionYears: null,
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

@@ -71,6 +71,12 @@ export interface ChainReport {
 	objects: number;
 	events: number;
 	head: ChainHead;
+	/**
+	 * With `expiredStart`: how many objects before the first one held had expired (the first held
+	 * object's seq - 1), and the hash that object names as its predecessor, which nothing held can
+	 * vouch for. Absent when the archive starts at seq 1.
+	 */
+	expired?: { objects: number; prev: string };
 	problem?: { kind: ChainProblem; key: string; detail: string };
 }
 
@@ -88,10 +94,20 @@ export async function verifyChain(
 	stream: string,
 	objects: ArchiveObject[],
 	expectedHead?: ChainHead,
+	options: { expiredStart?: boolean } = {},
 ): Promise<ChainReport> {
 	const sorted = [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 	let head: ChainHead = { seq: 0, hash: GENESIS };
 	let events = 0;
+	let expired: ChainReport["expired"];
+	// An account with an archive retention loses its oldest objects to the bucket's lifecycle rule
+	// (src/audit/retention.ts); its lock rule keeps anyone from deleting younger ones. The walk
+	// then starts at the oldest object held, and every link from there on is checked as before.
+	const first = sorted[0] ? parseArchiveObject(new TextDecoder().decode(sorted[0].bytes)) : null;
+	if (options.expiredStart && first && first.header.seq > 1 && first.header.stream === stream) {
+		head = { seq: first.header.seq - 1, hash: first.header.prev };
+		expired = { objects: first.header.seq - 1, prev: first.header.prev };
+	}
 	const fail = (kind: ChainProblem, key: string, detail: string): ChainReport => ({
 		ok: false,
 		objects: sorted.length,
@@ -139,7 +155,7 @@ export async function verifyChain(
 			return fail("edited", last, "the newest object does not match the chain head");
 		}
 	}
-	return { ok: true, objects: sorted.length, events, head };
+	return { ok: true, objects: sorted.length, events, head, ...(expired ? { expired } : {}) };
 }
 
 export interface CopyReport {

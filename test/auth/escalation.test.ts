@@ -621,6 +621,14 @@ const ESCALATIONS: Record<string, Entry> = {
 				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, { settings: { auditIndexDays: 90 } }),
 		},
 		{
+			what: "an admin shortens how long the archive keeps events (the bucket rules would delete their own tracks)",
+			expect: 403,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, {
+					settings: { archiveRetentionYears: 1 },
+				}),
+		},
+		{
 			what: "an admin sets an IP allowlist the owner is outside of",
 			expect: 403,
 			run: (s) =>

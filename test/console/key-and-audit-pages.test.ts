@@ -358,6 +358,31 @@ describe("numeric fields show their range before they are broken, and a broken o
 			"Saved the account's settings.",
 		);
 	});
+
+	it("settings: the archive's retention, empty for keep; a bad value is named, not taken as keep", async () => {
+		const s = await seedAccount(systemClock);
+		const page = `/console/a/${s.accountId}/settings`;
+		const owner = s.users.owner.token;
+		const html = await (await t.request(page, visitor(owner))).text();
+		expect(html).toMatch(/id="archiveRetentionYears-hint"[^>]*>1 to 100, or empty/);
+		expect(html).toMatch(/id="archiveRetentionYears"[^>]*value=""/);
+		const stored = async () =>
+			(
+				await (
+					await t.request(`/v1/accounts/${s.accountId}`, { headers: { Authorization: `Bearer ${owner}` } })
+				).json<{
+					account: { settings: { archiveRetentionYears: number | null } };
+				}>()
+			).account.settings.archiveRetentionYears;
+		expect((await t.request(page, visitor(owner, { name: "Seeded", archiveRetentionYears: "7" }))).status).toBe(303);
+		expect(await stored()).toBe(7);
+		const bad = await t.request(page, visitor(owner, { name: "Seeded", archiveRetentionYears: "seven" }));
+		expect(bad.status).toBe(400);
+		expect(await textOf(bad)).toContain("Must be 1 or more");
+		expect(await stored()).toBe(7);
+		expect((await t.request(page, visitor(owner, { name: "Seeded", archiveRetentionYears: "" }))).status).toBe(303);
+		expect(await stored()).toBeNull();
+	});
 });
 
 describe("the second-factor step", () => {

@@ -1,5 +1,6 @@
 /** Account settings in the console, with a way to the lockdown page. */
 import { SettingsSchema } from "../../accounts/schemas";
+import { ARCHIVE_RETENTION_YEARS } from "../../accounts/settings";
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, type Problem } from "../client/api";
 import { Field, Notice } from "../components/layout";
@@ -107,6 +108,30 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 							)}
 						</div>
 					))}
+					<div>
+						<label for="archiveRetentionYears">Keep the audit archive for (years; empty keeps it)</label>
+						<p id="archiveRetentionYears-hint" class="muted">
+							{ARCHIVE_RETENTION_YEARS.min} to {ARCHIVE_RETENTION_YEARS.max}, or empty; the archive bucket's rules
+							follow when the operator next applies them
+						</p>
+						<input
+							id="archiveRetentionYears"
+							name="archiveRetentionYears"
+							type="number"
+							value={String(account.settings.archiveRetentionYears ?? "")}
+							aria-invalid={settingError("archiveRetentionYears") ? "true" : undefined}
+							aria-describedby={
+								settingError("archiveRetentionYears")
+									? "archiveRetentionYears-hint archiveRetentionYears-error"
+									: "archiveRetentionYears-hint"
+							}
+						/>
+						{settingError("archiveRetentionYears") && (
+							<p id="archiveRetentionYears-error" class="error">
+								{settingError("archiveRetentionYears")}
+							</p>
+						)}
+					</div>
 					<button type="submit">Save settings</button>
 				</form>
 			</section>
@@ -136,6 +161,9 @@ export function registerConsoleSettings(app: App) {
 				leakedKeyPolicy: form.leakedKeyPolicy === "rotate" ? "rotate" : "revoke",
 			};
 			for (const [name] of SETTINGS) if (form[name]) settings[name] = Number(form[name]);
+			// Empty keeps the archive (null); anything else is checked by the API, named if refused.
+			const years = Number(form.archiveRetentionYears);
+			settings.archiveRetentionYears = form.archiveRetentionYears ? (Number.isFinite(years) ? years : -1) : null;
 			const res = await me.api.call((api) =>
 				api.accounts.update({ accountId, body: { name: form.name ?? "", settings } }),
 			);
