@@ -7,6 +7,7 @@ import { findUserByEmail, getUser, normalizeEmail } from "../identity/users";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
+import { inviteeSubject } from "../privacy/invitee";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { IssuedId, jsonBody, jsonContent, NextCursor, problemResponses } from "../routes/openapi-shared";
@@ -170,7 +171,8 @@ export function registerInvitations(app: App) {
 		c.get("audit").record({
 			action: "member.invited",
 			target: { type: "invitation", id: row.id },
-			metadata: { email, role: input.role },
+			// The address is sealed under the invitee's own key (not the inviter's), named by a keyed hash.
+			metadata: { email, role: input.role, invitee: await inviteeSubject(c.env.PII_WRAPPING_KEY ?? "", email) },
 		});
 		return c.json({ invitation: publicInvitation(row) }, 201);
 	});

@@ -8,7 +8,7 @@
  * A destroyed key leaves its row (no key, `erasedAt` set), so a late event of
  * the erased person is never sealed under a fresh key that could be read.
  */
-import { and, eq, inArray, isNotNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import { chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { userDataKeys } from "../db/schema";
 import { openSecret, sealSecret } from "../security/secret-box";
@@ -77,13 +77,15 @@ export async function dataKeysForSealing(
 }
 
 /**
- * Destroys the person's data key: one write that leaves the row with no key. Idempotent; a person
- * who never had a key gets the erased row, so nothing of theirs is sealed readable afterwards.
+ * Destroys the person's data key: one write that leaves the row with no key, made only while
+ * `onlyIf` holds (the erasure's tombstone, in the same batch). Idempotent; a person who never had a
+ * key gets the erased row, so nothing of theirs is sealed readable afterwards.
  */
-export function destroyDataKey(db: Database, userId: string, now: Date) {
+export function destroyDataKey(db: Database, subject: string, now: Date, onlyIf: SQL) {
+	const at = now.getTime();
 	return db
 		.insert(userDataKeys)
-		.values({ userId, wrappedKey: null, createdAt: now, erasedAt: now })
+		.select(sql`SELECT ${subject}, NULL, ${at}, ${at} WHERE ${onlyIf}`)
 		.onConflictDoUpdate({ target: userDataKeys.userId, set: { wrappedKey: null, erasedAt: now } });
 }
 

@@ -7,8 +7,10 @@
  *    real address can sign up again as a new person; name emptied; password,
  *    TOTP and breach mark gone), but only while the person is not erased and
  *    not the only owner of an account that has other members. In the same
- *    batch the data key is destroyed, and passkeys, recovery codes, emailed
- *    tokens, pending challenges and invitations to the address are deleted.
+ *    batch, and only if that write happened, the data keys are destroyed (the
+ *    user's, and the one their address had while only invited), and passkeys,
+ *    recovery codes, emailed tokens, pending challenges and invitations to the
+ *    address are deleted.
  *    Of a burst of erasures exactly one makes it.
  * 2. Every session and pending sign-in ends, and devices are forgotten.
  * 3. Memberships end through the offboarding lifecycle (`removeMembership`),
@@ -20,7 +22,7 @@
  * Steps 2 and 3 are idempotent: running the erasure again after a failure
  * between them finishes the job without recording or mailing it twice.
  */
-import { and, count, eq, inArray, isNull, ne, notExists, sql } from "drizzle-orm";
+import { and, count, eq, exists, inArray, isNull, ne, notExists, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { deleteAccount, removeMembership } from "../accounts/offboarding";
 import type { AuditRecordInput } from "../audit/emitter";
@@ -40,6 +42,7 @@ import { getUser, membershipsOf } from "../identity/users";
 import { logMailFailure, type Mailer } from "../mail";
 import type { Env } from "../platform/env";
 import { destroyDataKey } from "./data-keys";
+import { inviteeSubject } from "./invitee";
 
 export interface ErasureDeps {
 	env: Env;
@@ -110,6 +113,15 @@ export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | 
 
 	const mine = alias(memberships, "mine");
 	const others = alias(memberships, "others");
+	// Every other write of the batch holds only if the tombstone above it was written by this run:
+	// a refusal at the write (someone joined meanwhile) leaves the person's factors and key whole.
+	const tombstonedNow = exists(
+		db
+			.select({ one: sql`1` })
+			.from(users)
+			.where(and(eq(users.id, userId), eq(users.erasedAt, now))),
+	);
+	const invitee = await inviteeSubject(env.PII_WRAPPING_KEY ?? "", user.email);
 	const [tombstoned] = await db.batch([
 		db
 			.update(users)
@@ -140,13 +152,15 @@ export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | 
 				),
 			)
 			.returning({ id: users.id }),
-		destroyDataKey(db, userId, now),
-		db.delete(passkeys).where(eq(passkeys.userId, userId)),
-		db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
-		db.delete(emailTokens).where(eq(emailTokens.userId, userId)),
-		db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)),
-		db.delete(webauthnChallenges).where(eq(webauthnChallenges.userId, userId)),
-		db.delete(invitations).where(eq(invitations.email, user.email)),
+		destroyDataKey(db, userId, now, tombstonedNow),
+		// What was sealed about the address while it was only invited goes with the person.
+		destroyDataKey(db, invitee, now, tombstonedNow),
+		db.delete(passkeys).where(and(eq(passkeys.userId, userId), tombstonedNow)),
+		db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), tombstonedNow)),
+		db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), tombstonedNow)),
+		db.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), tombstonedNow)),
+		db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.userId, userId), tombstonedNow)),
+		db.delete(invitations).where(and(eq(invitations.email, user.email), tombstonedNow)),
 	]);
 	const won = tombstoned.length === 1;
 	if (!won && !user.erasedAt) {

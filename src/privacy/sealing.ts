@@ -15,6 +15,7 @@
  */
 import type { AuditEvent } from "../audit/event";
 import type { DataKey } from "./data-keys";
+import { INVITEE_SUBJECT } from "./invitee";
 
 export const ERASED = "[erased]";
 
@@ -49,8 +50,17 @@ const actorSubject = (event: Pick<AuditEvent, "actor">): string | null =>
 	event.actor.type === "user" && event.actor.id ? event.actor.id : null;
 
 /** The person whose personal metadata an event holds: the user it is about, else the acting user. */
-const metadataSubject = (event: Pick<AuditEvent, "actor" | "target">): string | null =>
-	event.target?.type === "user" ? event.target.id : actorSubject(event);
+/**
+ * Whose personal metadata an event holds: the user it is about, else an invited address named by
+ * `metadata.invitee` (src/privacy/invitee.ts), else the actor.
+ */
+const metadataSubject = (event: Pick<AuditEvent, "actor" | "target" | "metadata">): string | null => {
+	if (event.target?.type === "user") return event.target.id;
+	const invitee = event.metadata?.invitee;
+	if (event.target?.type === "invitation" && typeof invitee === "string" && INVITEE_SUBJECT.test(invitee))
+		return invitee;
+	return actorSubject(event);
+};
 
 /** Everyone whose data key sealing these events needs. */
 export function sealingSubjects(events: AuditEvent[]): Set<string> {

@@ -25,8 +25,9 @@ import { auditChain } from "../../src/durable/address";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
-import { tombstoneEmail } from "../../src/privacy/erasure";
+import { eraseUser, tombstoneEmail } from "../../src/privacy/erasure";
 import { erasureRequestSql } from "../../src/privacy/erasure-request";
+import { INVITEE_SUBJECT, inviteeSubject } from "../../src/privacy/invitee";
 import { ERASED } from "../../src/privacy/sealing";
 import { testApp } from "../support/app";
 import { listArchive } from "../support/audit";
@@ -313,6 +314,124 @@ describe("DELETE /v1/me", () => {
 		expect(await db.query.userDataKeys.findFirst({ where: eq(userDataKeys.userId, s.users.member.id) })).toMatchObject({
 			wrappedKey: null,
 		});
+	});
+});
+
+describe("invited addresses have data keys of their own", () => {
+	it("an invitation's address is sealed under the invitee's key, not the inviter's; the person's erasure takes it", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const t = testApp({ clock });
+		const s = await seedAccount(clock);
+		const invitee = s.users.stranger;
+		const other = `someone-${crypto.randomUUID().slice(0, 8)}@example.com`;
+		const audit = auditCapture();
+		for (const email of [invitee.email, other]) {
+			const res = await t.request(
+				`/v1/accounts/${s.accountId}/invitations`,
+				jsonRequest(
+					"POST",
+					{ email, role: "member" },
+					{
+						Authorization: `Bearer ${s.users.owner.token}`,
+						"CF-Connecting-IP": "198.51.100.40",
+						"User-Agent": "OwnerBrowser/2",
+					},
+				),
+				{ AUDIT_QUEUE: audit.queue },
+			);
+			expect(res.status).toBe(201);
+		}
+		const invited = audit.events().filter((e) => e.action === "member.invited");
+		expect(invited).toHaveLength(2);
+		const subjectOf = (email: string) => inviteeSubject(env.PII_WRAPPING_KEY ?? "", email);
+		expect(invited.map((e) => e.metadata.invitee)).toEqual([await subjectOf(invitee.email), await subjectOf(other)]);
+		expect(invited[0]?.metadata.invitee).toMatch(INVITEE_SUBJECT);
+		expect(JSON.stringify(invited)).not.toContain(invitee.email);
+		await archiveAndDispatch(invited, clock);
+
+		// Stored: the address under the invitee's key, the inviter's browser under the inviter's.
+		const body = async (id: string) =>
+			JSON.parse(
+				(await db.query.auditEvents.findFirst({ where: (e, { eq }) => eq(e.id, id) }))?.body ?? "{}",
+			) as AuditEvent;
+		const stored = await body(invited[0]?.id ?? "");
+		expect(String(stored.metadata.email)).toMatch(new RegExp(`^pii:v1:${stored.metadata.invitee}:`));
+		expect(String(stored.actor.userAgent)).toMatch(new RegExp(`^pii:v1:${s.users.owner.id}:`));
+
+		const read = async () => {
+			const page = await (
+				await t.request(`/v1/accounts/${s.accountId}/audit-events?action=member.invited`, as(s.users.owner.token))
+			).json<Listed>();
+			return (id: string) => page.data.find((e) => e.id === id);
+		};
+		let find = await read();
+		// Read back as recorded (masked when recorded: docs/AUDIT.md, "Masking").
+		expect(invited[0]?.metadata.email).toMatch(/^\w\*+@example\.com$/);
+		expect(find(invited[0]?.id ?? "")?.metadata.email).toBe(invited[0]?.metadata.email);
+		expect(find(invited[1]?.id ?? "")?.metadata.email).toBe(invited[1]?.metadata.email);
+
+		// The invited person signs up (here: already a user) and erases themselves.
+		expect((await t.request("/v1/me", as(invitee.token, "DELETE"))).status).toBe(204);
+		find = await read();
+		expect(find(invited[0]?.id ?? "")?.metadata.email).toBe(ERASED);
+		// The inviter's fields in the same event, and the other invitee's address, stay readable.
+		expect(find(invited[0]?.id ?? "")?.actor).toMatchObject({ ip: "198.51.100.40", userAgent: "OwnerBrowser/2" });
+		expect(find(invited[1]?.id ?? "")?.metadata.email).toBe(invited[1]?.metadata.email);
+		expect(
+			await db.query.userDataKeys.findFirst({
+				where: eq(userDataKeys.userId, String(invited[0]?.metadata.invitee)),
+			}),
+		).toMatchObject({ wrappedKey: null });
+	});
+});
+
+describe("the erasure's transition is one conditional batch", () => {
+	it("refused at the write (someone joined meanwhile), it destroys nothing: key, invitations and the person stay whole", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const s = await seedAccount(clock);
+		const person = s.users.stranger;
+		const accountId = newId("acc");
+		await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
+		await db.insert(memberships).values({ accountId, userId: person.id, role: "owner", joinedAt: clock.now() });
+		// The person has a data key (an event of theirs was sealed) and a pending invitation elsewhere.
+		await archiveAndDispatch(
+			[event(s, clock, { actor: { type: "user", id: person.id, ip: "203.0.113.60", userAgent: "Solo/1" } })],
+			clock,
+		);
+		await db.insert(invitations).values({
+			id: newId("inv"),
+			accountId: s.accountId,
+			email: person.email,
+			role: "member",
+			tokenHash: crypto.randomUUID(),
+			invitedBy: s.users.owner.id,
+			createdAt: clock.now(),
+			expiresAt: new Date(clock.now().getTime() + 86_400_000),
+		});
+		const keyBefore = await db.query.userDataKeys.findFirst({ where: eq(userDataKeys.userId, person.id) });
+		expect(keyBefore?.wrappedKey).toBeTruthy();
+
+		// Someone joins the account the person owns alone between the erasure's check and its write.
+		const joiner = s.users.readonly.id;
+		const racing = new Proxy(db, {
+			get(target, prop, receiver) {
+				if (prop !== "batch") return Reflect.get(target, prop, receiver);
+				return async (queries: Parameters<typeof db.batch>[0]) => {
+					await db.insert(memberships).values({ accountId, userId: joiner, role: "member", joinedAt: clock.now() });
+					return target.batch(queries);
+				};
+			},
+		});
+		const outcome = await eraseUser(
+			{ env, db: racing, mailer: { send: async () => undefined }, now: clock.now(), record: () => undefined },
+			person.id,
+			"self",
+		);
+		expect(outcome).toMatchObject({ kind: "refused", accounts: [{ accountId }] });
+		expect((await db.query.users.findFirst({ where: eq(users.id, person.id) }))?.erasedAt).toBeNull();
+		expect(await db.query.userDataKeys.findFirst({ where: eq(userDataKeys.userId, person.id) })).toEqual(keyBefore);
+		expect(await db.select().from(invitations).where(eq(invitations.email, person.email))).toHaveLength(1);
+		expect(await db.query.accounts.findFirst({ where: (a, { eq }) => eq(a.id, accountId) })).toBeDefined();
 	});
 });
 
