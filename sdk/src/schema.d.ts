@@ -7719,7 +7719,7 @@ export interface webhooks {
     };
   };
   "user.erased": {
-    /** A person was erased (DELETE /v1/me, or an operator's privacy:erase): counts only, no personal data; their memberships end with member.removed */
+    /** A person was erased (DELETE /v1/me, or an operator's privacy:erase; target `invitee` for an address that never became a user): counts only, no personal data; their memberships end with member.removed */
     post: {
       requestBody: {
         content: {

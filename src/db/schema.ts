@@ -473,12 +473,18 @@ export const userDataKeys = sqliteTable("user_data_keys", {
 });
 
 /**
- * Erasures an operator asked for (`npm run privacy:erase -- --user <id>`): the cron runs each
+ * Erasures an operator asked for (`npm run privacy:erase -- --user <id>` or `--email <address>`): the cron runs each
  * through the same lifecycle as `DELETE /v1/me` and records how it ended.
  */
 export const erasureRequests = sqliteTable("erasure_requests", {
 	id: text("id").primaryKey(),
+	/**
+	 * The user to erase; for a request by address, empty until the cron runs it, then the user the
+	 * address belonged to or the address's invitee subject (`eml_…`).
+	 */
 	userId: text("user_id").notNull(),
+	/** A request by address (`--email`), held only until the cron runs it: then null. */
+	email: text("email"),
 	requestedAt: integer("requested_at", { mode: "timestamp_ms" }).notNull(),
 	/** Who ran the script (the operator's login name, as the script found it). */
 	requestedBy: text("requested_by").notNull(),

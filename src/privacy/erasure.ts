@@ -38,7 +38,7 @@ import {
 	webauthnChallenges,
 } from "../db/schema";
 import { endEveryAccess } from "../identity/password-reset";
-import { getUser, membershipsOf } from "../identity/users";
+import { getUser, membershipsOf, normalizeEmail } from "../identity/users";
 import { logMailFailure, type Mailer } from "../mail";
 import type { Env } from "../platform/env";
 import { destroyDataKey } from "./data-keys";
@@ -213,4 +213,30 @@ export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | 
 	});
 	await deps.mailer.send({ to: user.email, ...FINAL_MAIL }).catch(logMailFailure("erasure"));
 	return outcome;
+}
+
+/**
+ * Erasing an address that never became a user (the operator's `privacy:erase -- --email`, for an
+ * invited person who asks): its invitee data key is destroyed, so the address recorded in
+ * `member.invited` reads `[erased]`, and its pending invitations are deleted, in one batch.
+ * Recorded as `user.erased` about the invitee subject, with counts only.
+ */
+export async function eraseAddress(
+	deps: ErasureDeps,
+	email: string,
+): Promise<{ kind: "address-erased"; subject: string; invitationsDeleted: number }> {
+	const { env, db, now } = deps;
+	const address = normalizeEmail(email);
+	const subject = await inviteeSubject(env.PII_WRAPPING_KEY ?? "", address);
+	const [deleted] = await db.batch([
+		db.delete(invitations).where(eq(invitations.email, address)).returning({ id: invitations.id }),
+		destroyDataKey(db, subject, now, sql`1`),
+	]);
+	deps.record({
+		action: "user.erased",
+		accountId: null,
+		target: { type: "invitee", id: subject },
+		metadata: { by: "operator", invitationsDeleted: deleted.length },
+	});
+	return { kind: "address-erased", subject, invitationsDeleted: deleted.length };
 }

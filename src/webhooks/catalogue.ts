@@ -78,7 +78,7 @@ const DESCRIPTIONS: Record<WebhookEvent, string> = {
 	"log_stream.disabled": "A log stream stopped because the person who added it was demoted or removed",
 	"auth.data_exported": "A member exported everything Keyward holds about them (GET /v1/me/export)",
 	"user.erased":
-		"A person was erased (DELETE /v1/me, or an operator's privacy:erase): counts only, no personal data; their memberships end with member.removed",
+		"A person was erased (DELETE /v1/me, or an operator's privacy:erase; target `invitee` for an address that never became a user): counts only, no personal data; their memberships end with member.removed",
 	"audit.read":
 		"An owner or admin read other people's personal data unmasked: the audit log, its export or the member list",
 	"service_account.created": "A service account was created",

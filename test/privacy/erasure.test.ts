@@ -474,6 +474,56 @@ describe("npm run privacy:erase (the operator's path)", () => {
 		expect(cron.audit.sent.filter((e: AuditEvent) => e.action === "user.erased")).toHaveLength(1);
 	});
 
+	it("by address: an invitee who never signed up loses their invitations and their sealed address; the row forgets it", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const t = testApp({ clock });
+		const s = await seedAccount(clock);
+		const cron = cronHarness(clock);
+		const address = `asks-${crypto.randomUUID().slice(0, 8)}@example.com`;
+		const audit = auditCapture();
+		const invite = await t.request(
+			`/v1/accounts/${s.accountId}/invitations`,
+			jsonRequest("POST", { email: address, role: "member" }, { Authorization: `Bearer ${s.users.owner.token}` }),
+			{ AUDIT_QUEUE: audit.queue },
+		);
+		expect(invite.status).toBe(201);
+		const invited = audit.events().filter((e) => e.action === "member.invited");
+		await archiveAndDispatch(invited, clock);
+		const id = `era_${crypto.randomUUID().replaceAll("-", "")}`;
+		await env.DB.prepare(erasureRequestSql({ id, email: address, by: "ops", at: clock.now().getTime() })).run();
+		// And by the address of a user: that user is erased as by id.
+		const byUserAddress = `era_${crypto.randomUUID().replaceAll("-", "")}`;
+		await env.DB.prepare(
+			erasureRequestSql({ id: byUserAddress, email: s.users.member.email, by: "ops", at: clock.now().getTime() }),
+		).run();
+
+		await cron.run();
+
+		const rows = await db.select().from(erasureRequests);
+		const subject = await inviteeSubject(env.PII_WRAPPING_KEY ?? "", address);
+		expect(rows.find((r) => r.id === id)).toMatchObject({ outcome: "address-erased", email: null, userId: subject });
+		expect(rows.find((r) => r.id === byUserAddress)).toMatchObject({
+			outcome: "erased",
+			email: null,
+			userId: s.users.member.id,
+		});
+		expect(JSON.stringify(rows)).not.toContain(address);
+		expect(await db.select().from(invitations).where(eq(invitations.email, address))).toEqual([]);
+		const page = await (
+			await t.request(`/v1/accounts/${s.accountId}/audit-events?action=member.invited`, as(s.users.owner.token))
+		).json<Listed>();
+		expect(page.data.find((e) => e.id === invited[0]?.id)?.metadata.email).toBe(ERASED);
+		const recorded = cron.audit.sent.filter((e: AuditEvent) => e.action === "user.erased");
+		expect(recorded.map((e: AuditEvent) => [e.target?.type, e.target?.id]).sort()).toEqual(
+			[
+				["invitee", subject],
+				["user", s.users.member.id],
+			].sort(),
+		);
+		expect(JSON.stringify(recorded)).not.toContain(address);
+		expect((await t.request("/v1/me", as(s.users.member.token))).status).toBe(401);
+	});
+
 	it("the statement refuses what is not an id, so nothing but an id reaches SQL", () => {
 		const at = Date.now();
 		expect(() =>
@@ -481,6 +531,11 @@ describe("npm run privacy:erase (the operator's path)", () => {
 		).toThrow();
 		expect(() => erasureRequestSql({ id: "era_1'", userId: "usr_abcdefgh", by: "a", at })).toThrow();
 		expect(erasureRequestSql({ id: "era_12345678", userId: "usr_abcdefgh", by: "o'brien", at })).toContain("'obrien'");
+		for (const email of ["a'@example.com", "a@example.com'); DROP TABLE users; --", "no-at-sign", "a@b"])
+			expect(() => erasureRequestSql({ id: "era_12345678", email, by: "a", at })).toThrow();
+		expect(erasureRequestSql({ id: "era_12345678", email: "a.b+c@example.com", by: "a", at })).toContain(
+			"'', 'a.b+c@example.com'",
+		);
 	});
 });
 
