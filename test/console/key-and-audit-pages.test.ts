@@ -338,6 +338,30 @@ describe("audit log: security events by default, prefixes, names, full events, e
 	});
 });
 
+describe("erasure from the security page (issue #26)", () => {
+	it("asks for a confirmation, names the accounts an owner must hand over first, then erases and signs the browser out", async () => {
+		const s = await seedAccount(systemClock);
+		const page = await textOf(await t.request("/console/security", visitor(s.users.member.token)));
+		expect(page).toContain("Erase my account");
+
+		const unconfirmed = await t.request("/console/security/erase", visitor(s.users.member.token, {}));
+		expect(unconfirmed.status).toBe(400);
+		expect(await textOf(unconfirmed)).toContain("Tick the box to confirm");
+
+		const owner = await t.request("/console/security/erase", visitor(s.users.owner.token, { confirm: "on" }));
+		expect(owner.status).toBe(409);
+		expect(await textOf(owner)).toMatch(/You own “[^”]+” alone and it has \d+ members/);
+		expect((await t.request("/v1/me", as(s.users.owner.token))).status).toBe(200);
+
+		const done = await t.request("/console/security/erase", visitor(s.users.member.token, { confirm: "on" }));
+		expect(done.status).toBe(303);
+		expect(done.headers.get("Location")).toBe("/console/sign-in?erased=1");
+		expect(done.headers.get("Set-Cookie")).toMatch(/Max-Age=0/i);
+		expect((await t.request("/v1/me", as(s.users.member.token))).status).toBe(401);
+		expect(await textOf(await t.request("/console/sign-in?erased=1"))).toContain("Your account has been erased");
+	});
+});
+
 describe("numeric fields show their range before they are broken, and a broken one says so plainly", () => {
 	it("settings: the range under each number, the API's plain message next to a bad one, a specific success", async () => {
 		const s = await seedAccount(systemClock);

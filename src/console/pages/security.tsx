@@ -5,6 +5,7 @@
  * recovery codes) appear only in the response to the form that produced them.
  */
 import { raw } from "hono/html";
+import { clearedSessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
 import { qrSvg } from "../../security/totp";
 import { fieldErrors, type KeywardClient, KeywardError, type Problem } from "../client/api";
@@ -287,6 +288,32 @@ async function securityPage(
 				</p>
 				<a href="/console/security/export">Download your data (JSON)</a>
 			</section>
+			<section>
+				<h2>Erase your account</h2>
+				<p>
+					Ends your sessions and memberships, removes your passkeys, authenticator and recovery codes, revokes the keys
+					you made, deletes the accounts you are alone in, and makes your personal data in every audit trail unreadable.
+					It cannot be undone. If you own an account that has other members, transfer it or remove them first.
+				</p>
+				{extra.form === "erase" && extra.problem?.errors && (
+					<Notice kind="bad">
+						{extra.problem.detail ?? extra.problem.title}
+						<ul>
+							{extra.problem.errors.map((e) => (
+								<li>{e.message}</li>
+							))}
+						</ul>
+					</Notice>
+				)}
+				<form method="post" action="/console/security/erase">
+					<label class="check">
+						<input type="checkbox" name="confirm" required /> I understand that this erases me and cannot be undone
+					</label>
+					<button type="submit" class="danger">
+						Erase my account
+					</button>
+				</form>
+			</section>
 		</>,
 		extra.problem ? extra.problem.status : 200,
 	);
@@ -420,6 +447,12 @@ function securityForm<T>(
 	);
 }
 
+/** After an erasure the session is gone: the browser forgets it and lands on a page that says what happened. */
+const erased = (c: ui.ConsoleContext) => {
+	c.header("Set-Cookie", clearedSessionCookie());
+	return c.redirect("/console/sign-in?erased=1", 303);
+};
+
 const redirectDone = (what: string) => (c: ui.ConsoleContext) => c.redirect(`/console/security?done=${what}`, 303);
 
 const showRecoveryCodes =
@@ -485,6 +518,26 @@ export function registerConsoleSecurity(app: App) {
 		}),
 	);
 
+	// Erasure (issue #26): DELETE /v1/me, behind a confirmation box and a fresh proof of identity.
+	securityForm(
+		app,
+		"/erase",
+		"erase",
+		async (api, f, c) => {
+			if (f.confirm !== "on")
+				throw new KeywardError({
+					type: "https://keyward.dev/problems/validation",
+					title: "Invalid request",
+					status: 400,
+					detail: "Confirm that you want to be erased",
+					requestId: c.get("requestId") ?? "",
+					errors: [{ path: "confirm", message: "Tick the box to confirm: an erasure cannot be undone" }],
+				});
+			return api.me.erase();
+		},
+		erased,
+		{ replayable: true },
+	);
 	securityForm(
 		app,
 		"/password",

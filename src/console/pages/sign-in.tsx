@@ -163,7 +163,20 @@ async function signInPasskeyOptions(c: ConsoleContext, app: App): Promise<unknow
 
 export function registerConsoleAuth(app: App) {
 	app.get("/console/sign-in", async (c) =>
-		renderPage(c, "Sign in", null, <SignInForm passkeyOptions={await signInPasskeyOptions(c, app)} />),
+		renderPage(
+			c,
+			"Sign in",
+			null,
+			<>
+				{c.req.query("erased") === "1" && (
+					<Notice kind="ok">
+						Your account has been erased. A last email is on its way to the address it had; you can sign up again as a
+						new user.
+					</Notice>
+				)}
+				<SignInForm passkeyOptions={await signInPasskeyOptions(c, app)} />
+			</>,
+		),
 	);
 
 	app.post("/console/sign-in/passkey", async (c) => {
