@@ -69,10 +69,22 @@ export function sealingSubjects(events: AuditEvent[]): Set<string> {
 		const actor = actorSubject(event);
 		if (actor && (event.actor.ip !== null || event.actor.userAgent !== null)) subjects.add(actor);
 		const about = metadataSubject(event);
-		if (about && hasPersonalMetadata(event.metadata, "")) subjects.add(about);
+		if (about && (hasPersonalMetadata(event.metadata, "") || freeTextOf(event).length > 0)) subjects.add(about);
 	}
 	return subjects;
 }
+
+/**
+ * Free text a person typed that can name someone ("locked down: Jane Doe's laptop was stolen"):
+ * sealed whole, under the event's metadata subject, by action and top-level field. The other
+ * `reason` fields are Keyward's own constants and stay readable.
+ */
+const FREE_TEXT: Readonly<Record<string, readonly string[]>> = {
+	"account.lockdown": ["reason"],
+};
+
+const freeTextOf = (event: Pick<AuditEvent, "action" | "metadata">): string[] =>
+	(FREE_TEXT[event.action] ?? []).filter((field) => typeof event.metadata?.[field] === "string");
 
 const isPersonal = (field: string, value: string): boolean =>
 	PERSONAL_FIELD.has(field.toLowerCase().replace(/[^a-z0-9]/g, "")) || EMAIL.test(value);
@@ -121,6 +133,16 @@ export async function sealEvent(event: AuditEvent, keys: Map<string, DataKey>): 
 		actor && event.actor.userAgent !== null ? sealAs(actor)(event.actor.userAgent) : event.actor.userAgent,
 		about ? sealMetadata(event.metadata, "", sealAs(about)) : event.metadata,
 	]);
+	const free = about ? freeTextOf(event) : [];
+	if (free.length > 0 && about) {
+		const sealed = { ...(metadata as Record<string, unknown>) };
+		for (const field of free) {
+			const value = event.metadata[field];
+			// Unless sealMetadata sealed it already (it held an email).
+			if (typeof value === "string" && sealed[field] === value) sealed[field] = await sealAs(about)(value);
+		}
+		return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: sealed };
+	}
 	return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: metadata as Record<string, unknown> };
 }
 

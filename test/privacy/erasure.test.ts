@@ -134,6 +134,45 @@ describe("sealed fields open only where sealing puts them", () => {
 	});
 });
 
+describe("free text that can name someone", () => {
+	it("a lockdown's reason is sealed under its author's key, readable until they are erased; Keyward's own reasons stay text", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const t = testApp({ clock });
+		const s = await seedAccount(clock);
+		const author = s.users.member;
+		const lockdown = event(s, clock, {
+			action: "account.lockdown",
+			target: { type: "account", id: s.accountId },
+			actor: { type: "user", id: author.id, ip: "203.0.113.70", userAgent: "Responder/1" },
+			metadata: { reason: "Jane Doe's laptop was stolen", sessionsRevoked: 3, keysRevoked: 0 },
+		});
+		const revoked = event(s, clock, {
+			action: "session.revoked",
+			actor: { type: "user", id: author.id, ip: "203.0.113.70", userAgent: "Responder/1" },
+			metadata: { reason: "revoked" },
+		});
+		await archiveAndDispatch([lockdown, revoked], clock);
+		const stored = async (id: string) =>
+			JSON.parse(
+				(await db.query.auditEvents.findFirst({ where: (e, { eq }) => eq(e.id, id) }))?.body ?? "{}",
+			) as AuditEvent;
+		expect(String((await stored(lockdown.id)).metadata.reason)).toMatch(new RegExp(`^pii:v1:${author.id}:`));
+		expect((await stored(lockdown.id)).metadata.sessionsRevoked).toBe(3);
+		expect((await stored(revoked.id)).metadata.reason).toBe("revoked");
+		const read = async () => {
+			const page = await (
+				await t.request(`/v1/accounts/${s.accountId}/audit-events`, as(s.users.owner.token))
+			).json<Listed>();
+			return (id: string) => page.data.find((e) => e.id === id)?.metadata;
+		};
+		expect((await read())(lockdown.id)).toMatchObject({ reason: "Jane Doe's laptop was stolen", sessionsRevoked: 3 });
+		expect((await t.request("/v1/me", as(author.token, "DELETE"))).status).toBe(204);
+		const after = await read();
+		expect(after(lockdown.id)).toMatchObject({ reason: ERASED, sessionsRevoked: 3 });
+		expect(after(revoked.id)).toMatchObject({ reason: "revoked" });
+	});
+});
+
 describe("DELETE /v1/me", () => {
 	it("erases a member who appears in another account's trail: [erased] there, the chain still verifies, the others stay readable", async () => {
 		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
