@@ -48,18 +48,25 @@ const stack = await startStack({
 });
 // Chromium treats localhost as a secure context, so the __Host- cookies (Secure) work over http here.
 const BASE = `http://localhost:${PORT}`;
-const browser = await chromium.launch({
-	executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-	headless: true,
-	args: [
-		"--no-sandbox",
-		"--disable-gpu",
-		"--disable-background-networking",
-		"--disable-component-update",
-		"--disable-sync",
-		"--no-first-run",
-	],
-});
+// A browser that cannot start (Chromium not installed) must not leave the stack serving on PORT.
+const browser = await chromium
+	.launch({
+		executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+		headless: true,
+		args: [
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+			"--no-first-run",
+		],
+	})
+	.catch(async (error) => {
+		await stack.stop();
+		rangeServer.close();
+		throw error;
+	});
 /** The verification code the sign-up emailed (development outbox). */
 async function verificationCode(address) {
 	const res = await fetch(`${BASE}/v1/dev/outbox?to=${encodeURIComponent(address)}`);
