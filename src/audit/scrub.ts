@@ -58,7 +58,8 @@ function percentDecoded(value: string): string {
 	}
 }
 const EMAIL_VALUE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
-const PERSONAL_NAME = new Set([
+/** Field names (normalised) whose values name a person: masked when recorded, sealed when archived. */
+export const PERSONAL_NAME = new Set([
 	"name",
 	"fullname",
 	"displayname",
@@ -68,9 +69,11 @@ const PERSONAL_NAME = new Set([
 	"phone",
 	"address",
 ]);
-const IP_NAME = new Set(["ip", "ipaddress", "clientip", "remoteip"]);
+/** Field names (normalised) whose values are IP addresses. */
+export const IP_NAME = new Set(["ip", "ipaddress", "clientip", "remoteip"]);
 
-const normalise = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
+/** A field name lowercased with separators removed, as the name sets above hold them. */
+export const normalise = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
 
 export function isSecretFieldName(name: string): boolean {
 	const n = normalise(name);

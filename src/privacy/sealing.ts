@@ -14,6 +14,7 @@
  * no person and stay as recorded (already scrubbed and masked).
  */
 import type { AuditEvent } from "../audit/event";
+import { IP_NAME, normalise, PERSONAL_NAME } from "../audit/scrub";
 import type { DataKey } from "./data-keys";
 import { INVITEE_SUBJECT } from "./invitee";
 
@@ -22,25 +23,9 @@ export const ERASED = "[erased]";
 const PREFIX = "pii:v1:";
 const TOKEN = /^pii:v1:([^:]+):([A-Za-z0-9+/=]+)\.([A-Za-z0-9+/=]+)$/;
 const EMAIL = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[^\s@"'<>(),;:]+/;
-// Metadata field names (lowercase, separators removed) whose string values name or place a person.
-const PERSONAL_FIELD = new Set([
-	"email",
-	"newemail",
-	"oldemail",
-	"name",
-	"fullname",
-	"displayname",
-	"username",
-	"firstname",
-	"lastname",
-	"phone",
-	"address",
-	"ip",
-	"ipaddress",
-	"clientip",
-	"remoteip",
-	"useragent",
-]);
+// Metadata field names (normalised) whose string values name or place a person: the scrubber's
+// personal and address names, plus the ones it masks by value (emails) or keeps (user agents).
+const PERSONAL_FIELD = new Set([...PERSONAL_NAME, ...IP_NAME, "email", "newemail", "oldemail", "useragent"]);
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const unb64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
@@ -86,8 +71,7 @@ const FREE_TEXT: Readonly<Record<string, readonly string[]>> = {
 const freeTextOf = (event: Pick<AuditEvent, "action" | "metadata">): string[] =>
 	(FREE_TEXT[event.action] ?? []).filter((field) => typeof event.metadata?.[field] === "string");
 
-const isPersonal = (field: string, value: string): boolean =>
-	PERSONAL_FIELD.has(field.toLowerCase().replace(/[^a-z0-9]/g, "")) || EMAIL.test(value);
+const isPersonal = (field: string, value: string): boolean => PERSONAL_FIELD.has(normalise(field)) || EMAIL.test(value);
 
 function hasPersonalMetadata(value: unknown, field: string): boolean {
 	if (typeof value === "string") return isPersonal(field, value);

@@ -447,6 +447,17 @@ function securityForm<T>(
 	);
 }
 
+/** A form checked here before the API is called, refused as the API would: a 400 naming the field. */
+const formRefusal = (c: ui.ConsoleContext, detail: string, path: string, message: string) =>
+	new KeywardError({
+		type: "https://keyward.dev/problems/validation",
+		title: "Invalid request",
+		status: 400,
+		detail,
+		requestId: c.get("requestId") ?? "",
+		errors: [{ path, message }],
+	});
+
 /** After an erasure the session is gone: the browser forgets it and lands on a page that says what happened. */
 const erased = (c: ui.ConsoleContext) => {
 	c.header("Set-Cookie", clearedSessionCookie());
@@ -525,14 +536,12 @@ export function registerConsoleSecurity(app: App) {
 		"erase",
 		async (api, f, c) => {
 			if (f.confirm !== "on")
-				throw new KeywardError({
-					type: "https://keyward.dev/problems/validation",
-					title: "Invalid request",
-					status: 400,
-					detail: "Confirm that you want to be erased",
-					requestId: c.get("requestId") ?? "",
-					errors: [{ path: "confirm", message: "Tick the box to confirm: an erasure cannot be undone" }],
-				});
+				throw formRefusal(
+					c,
+					"Confirm that you want to be erased",
+					"confirm",
+					"Tick the box to confirm: an erasure cannot be undone",
+				);
 			return api.me.erase();
 		},
 		erased,
@@ -612,14 +621,7 @@ export function registerConsoleSecurity(app: App) {
 			const name = text(f, "name");
 			// The name is checked here, before the browser is asked to make anything.
 			if (name === "" || name.length > 64)
-				throw new KeywardError({
-					type: "https://keyward.dev/problems/validation",
-					title: "Invalid request",
-					status: 400,
-					detail: "The passkey needs a name",
-					requestId: c.get("requestId") ?? "",
-					errors: [{ path: "name", message: "Give it a name of 1 to 64 characters" }],
-				});
+				throw formRefusal(c, "The passkey needs a name", "name", "Give it a name of 1 to 64 characters");
 			return { name, options: await api.me.passkeyOptions() };
 		},
 		(c, me, data) => newPasskeyPage(c, me, data.name, data.options),
