@@ -63,6 +63,16 @@ export async function getUser(db: Database, id: string): Promise<UserRow | undef
 	return db.query.users.findFirst({ where: eq(users.id, id) });
 }
 
+/** A user with no proof of anything yet: a new one, and what an erasure leaves (src/privacy/erasure.ts). */
+export const NO_FACTORS = {
+	emailVerifiedAt: null,
+	totpSecret: null,
+	totpPendingSecret: null,
+	totpLastStep: null,
+	passwordBreachedAt: null,
+	passkeyCount: 0,
+} as const;
+
 /** Creates the user, a personal account they own, and the membership, in one batch (all or nothing). */
 export async function createUserWithAccount(
 	db: Database,
@@ -73,12 +83,7 @@ export async function createUserWithAccount(
 		email: normalizeEmail(input.email),
 		name: input.name,
 		passwordHash: input.passwordHash,
-		emailVerifiedAt: null,
-		totpSecret: null,
-		totpPendingSecret: null,
-		totpLastStep: null,
-		passwordBreachedAt: null,
-		passkeyCount: 0,
+		...NO_FACTORS,
 		createdAt: input.now,
 	};
 	const account = {

@@ -38,7 +38,7 @@ import {
 	webauthnChallenges,
 } from "../db/schema";
 import { endEveryAccess } from "../identity/password-reset";
-import { getUser, membershipsOf, normalizeEmail } from "../identity/users";
+import { getUser, membershipsOf, NO_FACTORS, normalizeEmail } from "../identity/users";
 import { logMailFailure, type Mailer } from "../mail";
 import type { Env } from "../platform/env";
 import { destroyDataKey } from "./data-keys";
@@ -129,12 +129,7 @@ export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | 
 				email: tombstoneEmail(userId),
 				name: "",
 				passwordHash: NO_PASSWORD,
-				emailVerifiedAt: null,
-				totpSecret: null,
-				totpPendingSecret: null,
-				totpLastStep: null,
-				passwordBreachedAt: null,
-				passkeyCount: 0,
+				...NO_FACTORS,
 				erasedAt: now,
 			})
 			.where(
