@@ -65,8 +65,17 @@ export async function removeMembership(
 }
 
 /** Deletes the account, its memberships and invitations, and revokes every key, in one D1 batch; its audit trail stays. */
-export async function deleteAccount(env: Env, db: Database, accountId: string, now: Date): Promise<number> {
-	const { revoked } = await revokeAccountKeys({ env, db, now }, accountId, "account_deleted", {}, [
+/**
+ * Deletes the account with everything in it. `deleted` says whether this call removed the account
+ * row: of a burst of deletions exactly one did, and only that one records `account.deleted`.
+ */
+export async function deleteAccount(
+	env: Env,
+	db: Database,
+	accountId: string,
+	now: Date,
+): Promise<{ keysRevoked: number; deleted: boolean }> {
+	const { revoked, results } = await revokeAccountKeys({ env, db, now }, accountId, "account_deleted", {}, [
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
 		db.delete(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
@@ -75,7 +84,7 @@ export async function deleteAccount(env: Env, db: Database, accountId: string, n
 			.update(logStreams)
 			.set({ disabledAt: now, disabledReason: LOG_STREAM_ACCOUNT_DELETED, version: sql`${logStreams.version} + 1` })
 			.where(and(eq(logStreams.accountId, accountId), isNull(logStreams.disabledAt))),
-		db.delete(accounts).where(eq(accounts.id, accountId)),
+		db.delete(accounts).where(eq(accounts.id, accountId)).returning({ id: accounts.id }),
 	]);
-	return revoked.length;
+	return { keysRevoked: revoked.length, deleted: results[4].length === 1 };
 }

@@ -125,7 +125,9 @@ function scrubObject(input: Record<string, unknown>, depth: number): Record<stri
 export const scrubActor = <A extends { ip: string | null; userAgent: string | null }>(actor: A): A => ({
 	...actor,
 	ip: actor.ip && containsMintedSecret(actor.ip) ? REDACTED : actor.ip,
-	userAgent: actor.userAgent && containsMintedSecret(actor.userAgent) ? REDACTED : actor.userAgent,
+	// A script's user agent may carry its author's address ("deploy/1 (ada@example.com)"): masked like metadata's.
+	userAgent:
+		actor.userAgent && containsMintedSecret(actor.userAgent) ? REDACTED : actor.userAgent && maskEmail(actor.userAgent),
 });
 
 /** Returns a masked deep copy of audit metadata. */

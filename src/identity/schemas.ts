@@ -11,10 +11,17 @@ import {
 } from "../security/password-policy";
 import type { IssuedSession } from "./sessions";
 
-export const EmailField = z.email().max(254).openapi({
-	description: "An email address: at most 254 characters, compared without regard to case",
-	example: "ada@example.com",
-});
+export const EmailField = z
+	.email()
+	.max(254)
+	// `.invalid` never receives mail (RFC 6761 §6.4), and erased people's tombstone addresses live there
+	// (src/privacy/erasure.ts): an address there could only squat one and block that erasure.
+	.refine((email) => !/\.invalid\.?$/i.test(email), { message: "Addresses under .invalid cannot receive mail" })
+	.openapi({
+		description:
+			"An email address: at most 254 characters, compared without regard to case; none under the reserved `.invalid` domain",
+		example: "ada@example.com",
+	});
 /** Length rules are the policy's (so the 400 names the rule); this only bounds the input. */
 export const PasswordField = z.string().min(1).max(1024).openapi({
 	description: "The user's password",

@@ -1,5 +1,5 @@
 /** Users, their personal account at sign-up, and their memberships. Queries only; no HTTP. */
-import { eq, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQLWrapper, sql } from "drizzle-orm";
 import { type AccountSettings, parseSettings } from "../accounts/settings";
 import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
@@ -55,8 +55,12 @@ export function recommendationsFor(u: UserRow) {
 	return out;
 }
 
+/**
+ * The person an address belongs to. Erased people belong to no address: their row keeps only a
+ * tombstone address, and nothing (sign-in, a password reset, an invitation) may find them by it.
+ */
 export async function findUserByEmail(db: Database, email: string): Promise<UserRow | undefined> {
-	return db.query.users.findFirst({ where: eq(users.email, normalizeEmail(email)) });
+	return db.query.users.findFirst({ where: and(eq(users.email, normalizeEmail(email)), isNull(users.erasedAt)) });
 }
 
 export async function getUser(db: Database, id: string): Promise<UserRow | undefined> {

@@ -628,3 +628,28 @@ async function pushKeys(env: Env, rows: KeyRow[]): Promise<void> {
 		[...byAccount].map(([accountId, list]) => accountGuard(env, accountId).upsertKeys(list.map(recordFromRow))),
 	);
 }
+
+/** What an erased person's keys are called from then on. */
+export const ERASED_KEY_NAME = "[erased]";
+
+/**
+ * An erasure's last word on the person's own keys (issue #26): their names, which people write
+ * freely ("Ada's laptop"), become `[erased]`. Only keys already revoked, and never a service
+ * account's (those stay live, and their names are the service's). The name is not in the account
+ * object's record, so this is one D1 write and no push. Idempotent.
+ */
+export async function forgetKeyNames(db: Database, userId: string): Promise<number> {
+	const renamed = await db
+		.update(apiKeys)
+		.set({ name: ERASED_KEY_NAME })
+		.where(
+			and(
+				eq(apiKeys.createdBy, userId),
+				isNull(apiKeys.serviceAccountId),
+				sql`${apiKeys.revokedAt} IS NOT NULL`,
+				sql`${apiKeys.name} <> ${ERASED_KEY_NAME}`,
+			),
+		)
+		.returning({ id: apiKeys.id });
+	return renamed.length;
+}

@@ -39,6 +39,7 @@ import {
 } from "../db/schema";
 import { endEveryAccess } from "../identity/password-reset";
 import { getUser, membershipsOf, NO_FACTORS, normalizeEmail } from "../identity/users";
+import { forgetKeyNames } from "../keys/lifecycle";
 import { logMailFailure, type Mailer } from "../mail";
 import type { Env } from "../platform/env";
 import { destroyDataKey } from "./data-keys";
@@ -181,15 +182,19 @@ export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | 
 		});
 	}
 	for (const account of owned) {
-		const revoked = await deleteAccount(env, db, account.accountId, now);
+		const { keysRevoked: revoked, deleted } = await deleteAccount(env, db, account.accountId, now);
 		keysRevoked += revoked;
-		deps.record({
-			action: "account.deleted",
-			accountId: account.accountId,
-			target: { type: "account", id: account.accountId },
-			metadata: { keysRevoked: revoked, reason: "owner erased" },
-		});
+		// Only the run that removed the row records it: a burst of erasures records it once.
+		if (deleted)
+			deps.record({
+				action: "account.deleted",
+				accountId: account.accountId,
+				target: { type: "account", id: account.accountId },
+				metadata: { keysRevoked: revoked, reason: "owner erased" },
+			});
 	}
+	// Every key of theirs is revoked by now; the names they gave them go too.
+	await forgetKeyNames(db, userId);
 	if (!won) return { kind: "already-erased" };
 
 	const outcome = {

@@ -4,6 +4,7 @@ import { ManualClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
 import { as, expectProblem } from "../support/request";
 import { seedAccount } from "../support/seed";
+import { auditCapture } from "../support/webhooks";
 
 const clock = new ManualClock("2026-07-01T00:00:00Z");
 const t = testApp({ clock });
@@ -63,6 +64,19 @@ describe("accounts", () => {
 		for (const role of ["owner", "admin", "member"] as const) {
 			await expectProblem(await t.request(`/v1/accounts/${s.accountId}`, as(s.users[role].token)), 404);
 		}
+	});
+
+	it("a burst of deletions deletes once and records it once", async () => {
+		const s = await seedAccount(clock);
+		const audit = auditCapture();
+		const answers = await Promise.all(
+			Array.from({ length: 6 }, () =>
+				t.request(`/v1/accounts/${s.accountId}`, as(s.users.owner.token, "DELETE"), { AUDIT_QUEUE: audit.queue }),
+			),
+		);
+		expect(answers.every((r) => r.status === 204 || r.status === 404)).toBe(true);
+		expect(answers.some((r) => r.status === 204)).toBe(true);
+		expect(audit.events().filter((e) => e.action === "account.deleted")).toHaveLength(1);
 	});
 });
 

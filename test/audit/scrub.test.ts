@@ -157,6 +157,12 @@ describe("the scrubber knows every secret Keyward mints", () => {
 		);
 	});
 
+	it("an address in a User-Agent is masked like one in metadata (a key's script names its author)", () => {
+		expect(scrubActor({ ip: null, userAgent: "OwnerScript/9 (laptop; own1@example.com)" }).userAgent).toBe(
+			"OwnerScript/9 (laptop; o***@example.com)",
+		);
+	});
+
 	it("randomness is drawn only where the formats are defined, so no secret format escapes the list", () => {
 		// The modules allowed to draw random values, each with what it draws.
 		const ALLOWED: Record<string, string> = {

@@ -23,6 +23,7 @@ import {
 } from "../../src/db/schema";
 import { auditChain } from "../../src/durable/address";
 import { startSession } from "../../src/identity/sessions";
+import { findUserByEmail } from "../../src/identity/users";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { eraseUser, tombstoneEmail } from "../../src/privacy/erasure";
@@ -222,6 +223,9 @@ describe("DELETE /v1/me", () => {
 		const keys = await db.select().from(apiKeys).where(eq(apiKeys.createdBy, member.id));
 		expect(keys.find((k) => k.id === s.keyIds.member)?.revokedAt).not.toBeNull();
 		expect(keys.find((k) => k.id === serviceKey.id)?.revokedAt).toBeNull();
+		// The names they gave their own keys go with them; the service account's key keeps its name.
+		expect(keys.find((k) => k.id === s.keyIds.member)?.name).toBe("[erased]");
+		expect(keys.find((k) => k.id === serviceKey.id)?.name).not.toBe("[erased]");
 		expect(await db.query.userDataKeys.findFirst({ where: eq(userDataKeys.userId, member.id) })).toMatchObject({
 			wrappedKey: null,
 		});
@@ -323,6 +327,10 @@ describe("DELETE /v1/me", () => {
 		const t = testApp({ clock });
 		const s = await seedAccount(clock);
 		const member = s.users.member;
+		// They also own an account alone: deleted once, recorded once.
+		const solo = newId("acc");
+		await db.insert(accounts).values({ id: solo, name: "Solo", createdAt: clock.now() });
+		await db.insert(memberships).values({ accountId: solo, userId: member.id, role: "owner", joinedAt: clock.now() });
 		const sessions = await Promise.all(
 			Array.from({ length: 6 }, () =>
 				startSession(env, db, member.id, { ip: null, userAgent: "burst", country: null }, clock.now()),
@@ -336,7 +344,46 @@ describe("DELETE /v1/me", () => {
 		expect(answers.some((r) => r.status === 204)).toBe(true);
 		expect(audit.events().filter((e) => e.action === "user.erased")).toHaveLength(1);
 		expect(audit.events().filter((e) => e.action === "member.removed")).toHaveLength(1);
+		expect(
+			audit
+				.events()
+				.filter((e) => e.action === "account.deleted")
+				.map((e) => e.accountId),
+		).toEqual([solo]);
 		expect(await outboxTo(member.email)).toHaveLength(1);
+	});
+
+	it("a tombstone's address can be neither taken (it would block the erasure) nor used to bring the person back", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const t = testApp({ clock });
+		const s = await seedAccount(clock);
+		const victim = s.users.member;
+		const squat = tombstoneEmail(victim.id);
+		// Squatting the tombstone before the erasure: sign-up, email change and invitation refuse `.invalid`.
+		for (const [path, body, token] of [
+			["/v1/auth/signup", { email: squat, password: PASSWORD, name: "Squatter" }, null],
+			["/v1/me/email", { email: squat }, s.users.stranger.token],
+			[`/v1/accounts/${s.accountId}/invitations`, { email: squat, role: "member" }, s.users.owner.token],
+		] as const) {
+			const problem = await expectProblem(
+				await t.request(path, jsonRequest("POST", body, token ? { Authorization: `Bearer ${token}` } : {})),
+				400,
+			);
+			expect(problem.errors?.map((e) => e.path)).toEqual(["email"]);
+		}
+		expect((await t.request("/v1/me", as(victim.token, "DELETE"))).status).toBe(204);
+
+		// Afterwards the tombstone belongs to nobody: no password reset, no sign-in, nothing found by it.
+		expect(await findUserByEmail(db, squat)).toBeUndefined();
+		await expectProblem(await t.request("/v1/auth/password-reset", jsonRequest("POST", { email: squat })), 400);
+		await expectProblem(
+			await t.request("/v1/auth/login", jsonRequest("POST", { email: squat, password: PASSWORD })),
+			400,
+		);
+		// The real address now belongs to no one: a reset asked for it sends nothing to anyone.
+		const before = (await outboxTo(victim.email)).length;
+		expect((await t.request("/v1/auth/password-reset", jsonRequest("POST", { email: victim.email }))).status).toBe(202);
+		expect(await outboxTo(victim.email)).toHaveLength(before);
 	});
 
 	it("an event of the person still in flight when they are erased is archived as [erased], never under a new key", async () => {
