@@ -168,9 +168,9 @@ describe("free text that can name someone", () => {
 		};
 		expect((await read())(lockdown.id)).toMatchObject({ reason: "Jane Doe's laptop was stolen", sessionsRevoked: 3 });
 		expect((await t.request("/v1/me", as(author.token, "DELETE"))).status).toBe(204);
-		const after = await read();
-		expect(after(lockdown.id)).toMatchObject({ reason: ERASED, sessionsRevoked: 3 });
-		expect(after(revoked.id)).toMatchObject({ reason: "revoked" });
+		const erasedView = await read();
+		expect(erasedView(lockdown.id)).toMatchObject({ reason: ERASED, sessionsRevoked: 3 });
+		expect(erasedView(revoked.id)).toMatchObject({ reason: "revoked" });
 	});
 });
 
