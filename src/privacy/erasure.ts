@@ -104,13 +104,20 @@ export async function blockingAccounts(db: Database, userId: string): Promise<Bl
 	});
 }
 
-export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | "operator"): Promise<ErasureOutcome> {
+/** How often an erasure refused at its write (someone joined, then left) starts again before it gives up. */
+const WRITE_ATTEMPTS = 3;
+
+export async function eraseUser(
+	deps: ErasureDeps,
+	userId: string,
+	by: "self" | "operator",
+	attempt = 1,
+): Promise<ErasureOutcome> {
 	const { env, db, now } = deps;
 	const user = await getUser(db, userId);
 	if (!user) return { kind: "no-such-user" };
 	const blocking = user.erasedAt ? [] : await blockingAccounts(db, userId);
 	if (blocking.length > 0) return { kind: "refused", accounts: blocking };
-	const owned = (await membershipsOf(db, userId)).filter((m) => m.role === "owner");
 
 	const mine = alias(memberships, "mine");
 	const others = alias(memberships, "others");
@@ -159,11 +166,18 @@ export async function eraseUser(deps: ErasureDeps, userId: string, by: "self" | 
 		db.delete(invitations).where(and(eq(invitations.email, user.email), tombstonedNow)),
 	]);
 	const won = tombstoned.length === 1;
-	if (!won && !user.erasedAt) {
-		// Someone joined an account they own alone between the read and the write.
-		const now_blocking = await blockingAccounts(db, userId);
-		if (now_blocking.length > 0) return { kind: "refused", accounts: now_blocking };
+	// Not written by this run, and not erased by another: the write was refused (someone joined an
+	// account they own alone between the read and the write). Nothing was done; whether they are
+	// still there or already gone, the erasure starts again from what is there now, never from what
+	// this run read before (an account it read as owned may have moved on).
+	if (!won && !(await getUser(db, userId))?.erasedAt) {
+		const nowBlocking = await blockingAccounts(db, userId);
+		if (nowBlocking.length > 0 || attempt >= WRITE_ATTEMPTS) return { kind: "refused", accounts: nowBlocking };
+		return eraseUser(deps, userId, by, attempt + 1);
 	}
+	// The person is erased now: the accounts they own are read after the tombstone, so one made
+	// meanwhile is deleted too, and one that left them is not.
+	const owned = (await membershipsOf(db, userId)).filter((m) => m.role === "owner");
 
 	const sessionsEnded = await endEveryAccess(env, db, { id: userId, email: user.email });
 	let keysRevoked = 0;

@@ -246,4 +246,21 @@ describe("a fresh proof asked by any console form finishes that form", () => {
 		);
 		expect((await after.json<{ key: { scopes: string[] } }>()).key.scopes).toEqual(["data:read", "keys:read"]);
 	});
+	it("erasing from a stale session: prompt, password, erased, and the browser keeps no session cookie", async () => {
+		const u = await h.signupVerified();
+		h.clock.advance(11 * 60_000);
+		const b = browser();
+		b.jar.set("__Host-keyward_session", u.token);
+		const prompt = await b.post("/console/security/erase", { confirm: "on" });
+		const html = await prompt.text();
+		expect(html).toContain("Confirm it is you");
+		const hidden = Object.fromEntries(
+			[...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+		);
+		expect(hidden.__replay).toBe("/console/security/erase");
+		const done = await b.post("/console/reauthenticate", { ...hidden, password: PASSWORD });
+		expect(location(done)).toBe("/console/sign-in?erased=1");
+		expect(b.jar.has("__Host-keyward_session")).toBe(false);
+		expect((await h.request("/v1/me", as(u.token))).status).toBe(401);
+	});
 });

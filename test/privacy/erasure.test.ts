@@ -5,7 +5,7 @@
  * everyone else's data readable.
  */
 import { env } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { verifyChain } from "../../src/audit/chain";
 import type { AuditEvent } from "../../src/audit/event";
@@ -518,6 +518,47 @@ describe("the erasure's transition is one conditional batch", () => {
 		expect(await db.query.userDataKeys.findFirst({ where: eq(userDataKeys.userId, person.id) })).toEqual(keyBefore);
 		expect(await db.select().from(invitations).where(eq(invitations.email, person.email))).toHaveLength(1);
 		expect(await db.query.accounts.findFirst({ where: (a, { eq }) => eq(a.id, accountId) })).toBeDefined();
+	});
+
+	it("refused at the write by someone who then left, it starts again from what is there now and erases", async () => {
+		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
+		const s = await seedAccount(clock);
+		const person = s.users.stranger;
+		const accountId = newId("acc");
+		await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
+		await db.insert(memberships).values({ accountId, userId: person.id, role: "owner", joinedAt: clock.now() });
+		const joiner = s.users.readonly.id;
+		let batches = 0;
+		// The first batch meets someone who joined; they leave right after it.
+		const racing = new Proxy(db, {
+			get(target, prop, receiver) {
+				if (prop !== "batch") return Reflect.get(target, prop, receiver);
+				return async (queries: Parameters<typeof db.batch>[0]) => {
+					batches += 1;
+					if (batches > 1) return target.batch(queries);
+					await db.insert(memberships).values({ accountId, userId: joiner, role: "member", joinedAt: clock.now() });
+					const results = await target.batch(queries);
+					await db.delete(memberships).where(and(eq(memberships.accountId, accountId), eq(memberships.userId, joiner)));
+					return results;
+				};
+			},
+		});
+		const recorded: string[] = [];
+		const outcome = await eraseUser(
+			{
+				env,
+				db: racing,
+				mailer: { send: async () => undefined },
+				now: clock.now(),
+				record: (input) => void recorded.push(input.action),
+			},
+			person.id,
+			"self",
+		);
+		expect(outcome).toMatchObject({ kind: "erased", accountsDeleted: 1 });
+		expect((await db.query.users.findFirst({ where: eq(users.id, person.id) }))?.erasedAt).not.toBeNull();
+		expect(await db.query.accounts.findFirst({ where: (a, { eq }) => eq(a.id, accountId) })).toBeUndefined();
+		expect(recorded.filter((a) => a === "user.erased")).toHaveLength(1);
 	});
 });
 

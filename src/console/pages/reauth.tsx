@@ -8,7 +8,7 @@
  * console's own forms that need a fresh proof can be replayed.
  */
 
-import { sessionCookie } from "../../identity/sessions";
+import { SESSION_COOKIE, sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
 import { type Body, fieldErrors, isProblem, type Problem } from "../client/api";
 import { CodeField, Notice, PasswordField } from "../components/layout";
@@ -128,7 +128,7 @@ export function registerConsoleReauth(app: App) {
 					method: "POST",
 					headers: {
 						"Content-Type": "application/x-www-form-urlencoded",
-						Cookie: `__Host-keyward_session=${token}`,
+						Cookie: `${SESSION_COOKIE}=${token}`,
 						Origin: new URL(c.req.url).origin,
 						...Object.fromEntries(
 							["CF-Connecting-IP", "User-Agent"].flatMap((h) =>
@@ -142,7 +142,10 @@ export function registerConsoleReauth(app: App) {
 				c.executionCtx,
 			);
 			const headers = new Headers(replay.headers);
-			headers.append("Set-Cookie", sessionCookie(token, maxAge));
+			// The browser switches to the new session, unless the replayed action ended it (an erasure
+			// clears the cookie): then its word stands, and no dead session stays in the browser.
+			const setsSession = headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
+			if (!setsSession) headers.append("Set-Cookie", sessionCookie(token, maxAge));
 			// The replayed page's own nonce-based policy, which the headers middleware would otherwise replace.
 			const policy = replay.headers.get("Content-Security-Policy");
 			if (policy) c.set("contentSecurityPolicy", policy);
