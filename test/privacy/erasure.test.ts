@@ -56,6 +56,27 @@ function event(s: SeededAccount, clock: ManualClock, over: Partial<AuditEvent>):
 	};
 }
 
+/**
+ * The test database, with something done just before (and after) its first batch: how a test puts
+ * another request's write between an erasure's read and its conditional write. Later batches pass.
+ */
+function aroundFirstBatch(around: { before: () => Promise<unknown>; after?: () => Promise<unknown> }): typeof db {
+	let batches = 0;
+	return new Proxy(db, {
+		get(target, prop, receiver) {
+			if (prop !== "batch") return Reflect.get(target, prop, receiver);
+			return async (queries: Parameters<typeof db.batch>[0]) => {
+				batches += 1;
+				if (batches > 1) return target.batch(queries);
+				await around.before();
+				const results = await target.batch(queries);
+				await around.after?.();
+				return results;
+			};
+		},
+	});
+}
+
 const outboxTo = (address: string) => db.select().from(devOutbox).where(eq(devOutbox.to, address));
 
 describe("crypto-shredding in the audit trail", () => {
@@ -499,14 +520,8 @@ describe("the erasure's transition is one conditional batch", () => {
 
 		// Someone joins the account the person owns alone between the erasure's check and its write.
 		const joiner = s.users.readonly.id;
-		const racing = new Proxy(db, {
-			get(target, prop, receiver) {
-				if (prop !== "batch") return Reflect.get(target, prop, receiver);
-				return async (queries: Parameters<typeof db.batch>[0]) => {
-					await db.insert(memberships).values({ accountId, userId: joiner, role: "member", joinedAt: clock.now() });
-					return target.batch(queries);
-				};
-			},
+		const racing = aroundFirstBatch({
+			before: () => db.insert(memberships).values({ accountId, userId: joiner, role: "member", joinedAt: clock.now() }),
 		});
 		const outcome = await eraseUser(
 			{ env, db: racing, mailer: { send: async () => undefined }, now: clock.now(), record: () => undefined },
@@ -528,20 +543,11 @@ describe("the erasure's transition is one conditional batch", () => {
 		await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
 		await db.insert(memberships).values({ accountId, userId: person.id, role: "owner", joinedAt: clock.now() });
 		const joiner = s.users.readonly.id;
-		let batches = 0;
 		// The first batch meets someone who joined; they leave right after it.
-		const racing = new Proxy(db, {
-			get(target, prop, receiver) {
-				if (prop !== "batch") return Reflect.get(target, prop, receiver);
-				return async (queries: Parameters<typeof db.batch>[0]) => {
-					batches += 1;
-					if (batches > 1) return target.batch(queries);
-					await db.insert(memberships).values({ accountId, userId: joiner, role: "member", joinedAt: clock.now() });
-					const results = await target.batch(queries);
-					await db.delete(memberships).where(and(eq(memberships.accountId, accountId), eq(memberships.userId, joiner)));
-					return results;
-				};
-			},
+		const racing = aroundFirstBatch({
+			before: () => db.insert(memberships).values({ accountId, userId: joiner, role: "member", joinedAt: clock.now() }),
+			after: () =>
+				db.delete(memberships).where(and(eq(memberships.accountId, accountId), eq(memberships.userId, joiner))),
 		});
 		const recorded: string[] = [];
 		const outcome = await eraseUser(
