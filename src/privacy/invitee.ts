@@ -7,20 +7,13 @@
  * the secret. Erasing the user the address belongs to destroys that key too,
  * so what was recorded about them before they signed up goes with the rest.
  */
+import { hmacSha256Hex } from "../security/digest";
+
 // 80 bits of the keyed hash: plenty to tell addresses apart, and under the 24 characters of a run
 // that the audit scrubber would take for a recovery code.
 export const INVITEE_SUBJECT = /^eml_[0-9a-f]{20}$/;
 
 export async function inviteeSubject(wrappingKey: string, normalizedEmail: string): Promise<string> {
-	const key = await crypto.subtle.importKey(
-		"raw",
-		new TextEncoder().encode(`keyward-invitee:${wrappingKey}`),
-		{ name: "HMAC", hash: "SHA-256" },
-		false,
-		["sign"],
-	);
-	const mac = new Uint8Array(
-		await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(normalizedEmail.trim().toLowerCase())),
-	);
-	return `eml_${[...mac.subarray(0, 10)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+	const mac = await hmacSha256Hex(wrappingKey, `keyward-invitee:${normalizedEmail.trim().toLowerCase()}`);
+	return `eml_${mac.slice(0, 20)}`;
 }

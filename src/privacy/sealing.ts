@@ -92,12 +92,24 @@ async function sealValue(key: DataKey | undefined, subject: string, eventId: str
 	return `${PREFIX}${subject}:${b64(iv)}.${b64(new Uint8Array(ciphertext))}`;
 }
 
-async function sealMetadata(value: unknown, field: string, seal: (text: string) => Promise<string>): Promise<unknown> {
+/**
+ * The metadata with its personal strings sealed: those `isPersonal` picks anywhere, and at the top
+ * level the event's free-text fields (`FREE_TEXT`) whatever they hold.
+ */
+async function sealMetadata(
+	value: unknown,
+	field: string,
+	seal: (text: string) => Promise<string>,
+	freeText: readonly string[] = [],
+): Promise<unknown> {
 	if (typeof value === "string") return isPersonal(field, value) ? seal(value) : value;
 	if (Array.isArray(value)) return Promise.all(value.map((item) => sealMetadata(item, field, seal)));
 	if (value && typeof value === "object") {
 		const entries = await Promise.all(
-			Object.entries(value).map(async ([k, v]) => [k, await sealMetadata(v, k, seal)] as const),
+			Object.entries(value).map(
+				async ([k, v]) =>
+					[k, typeof v === "string" && freeText.includes(k) ? await seal(v) : await sealMetadata(v, k, seal)] as const,
+			),
 		);
 		return Object.fromEntries(entries);
 	}
@@ -115,18 +127,8 @@ export async function sealEvent(event: AuditEvent, keys: Map<string, DataKey>): 
 	const [ip, userAgent, metadata] = await Promise.all([
 		actor && event.actor.ip !== null ? sealAs(actor)(event.actor.ip) : event.actor.ip,
 		actor && event.actor.userAgent !== null ? sealAs(actor)(event.actor.userAgent) : event.actor.userAgent,
-		about ? sealMetadata(event.metadata, "", sealAs(about)) : event.metadata,
+		about ? sealMetadata(event.metadata, "", sealAs(about), freeTextOf(event)) : event.metadata,
 	]);
-	const free = about ? freeTextOf(event) : [];
-	if (free.length > 0 && about) {
-		const sealed = { ...(metadata as Record<string, unknown>) };
-		for (const field of free) {
-			const value = event.metadata[field];
-			// Unless sealMetadata sealed it already (it held an email).
-			if (typeof value === "string" && sealed[field] === value) sealed[field] = await sealAs(about)(value);
-		}
-		return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: sealed };
-	}
 	return { ...event, actor: { ...event.actor, ip, userAgent }, metadata: metadata as Record<string, unknown> };
 }
 
