@@ -77,6 +77,14 @@ function aroundFirstBatch(around: { before: () => Promise<unknown>; after?: () =
 	});
 }
 
+/** An account the user owns alone: the kind an erasure deletes. */
+async function soloAccount(userId: string, clock: ManualClock): Promise<string> {
+	const accountId = newId("acc");
+	await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
+	await db.insert(memberships).values({ accountId, userId, role: "owner", joinedAt: clock.now() });
+	return accountId;
+}
+
 const outboxTo = (address: string) => db.select().from(devOutbox).where(eq(devOutbox.to, address));
 
 describe("crypto-shredding in the audit trail", () => {
@@ -315,9 +323,7 @@ describe("DELETE /v1/me", () => {
 		const t = testApp({ clock });
 		const s = await seedAccount(clock);
 		const stranger = s.users.stranger;
-		const accountId = newId("acc");
-		await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
-		await db.insert(memberships).values({ accountId, userId: stranger.id, role: "owner", joinedAt: clock.now() });
+		const accountId = await soloAccount(stranger.id, clock);
 		const audit = auditCapture();
 		expect((await t.request("/v1/me", as(stranger.token, "DELETE"), { AUDIT_QUEUE: audit.queue })).status).toBe(204);
 		expect(await db.query.accounts.findFirst({ where: (a, { eq }) => eq(a.id, accountId) })).toBeUndefined();
@@ -349,9 +355,7 @@ describe("DELETE /v1/me", () => {
 		const s = await seedAccount(clock);
 		const member = s.users.member;
 		// They also own an account alone: deleted once, recorded once.
-		const solo = newId("acc");
-		await db.insert(accounts).values({ id: solo, name: "Solo", createdAt: clock.now() });
-		await db.insert(memberships).values({ accountId: solo, userId: member.id, role: "owner", joinedAt: clock.now() });
+		const solo = await soloAccount(member.id, clock);
 		const sessions = await Promise.all(
 			Array.from({ length: 6 }, () =>
 				startSession(env, db, member.id, { ip: null, userAgent: "burst", country: null }, clock.now()),
@@ -497,9 +501,7 @@ describe("the erasure's transition is one conditional batch", () => {
 		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
 		const s = await seedAccount(clock);
 		const person = s.users.stranger;
-		const accountId = newId("acc");
-		await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
-		await db.insert(memberships).values({ accountId, userId: person.id, role: "owner", joinedAt: clock.now() });
+		const accountId = await soloAccount(person.id, clock);
 		// The person has a data key (an event of theirs was sealed) and a pending invitation elsewhere.
 		await archiveAndDispatch(
 			[event(s, clock, { actor: { type: "user", id: person.id, ip: "203.0.113.60", userAgent: "Solo/1" } })],
@@ -539,9 +541,7 @@ describe("the erasure's transition is one conditional batch", () => {
 		const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
 		const s = await seedAccount(clock);
 		const person = s.users.stranger;
-		const accountId = newId("acc");
-		await db.insert(accounts).values({ id: accountId, name: "Solo", createdAt: clock.now() });
-		await db.insert(memberships).values({ accountId, userId: person.id, role: "owner", joinedAt: clock.now() });
+		const accountId = await soloAccount(person.id, clock);
 		const joiner = s.users.readonly.id;
 		// The first batch meets someone who joined; they leave right after it.
 		const racing = aroundFirstBatch({
