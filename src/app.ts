@@ -56,6 +56,9 @@ import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { parseOriginList } from "./security/origin";
+import { registerDomains } from "./sso/domains-routes";
+import { scimErrors } from "./sso/scim-errors";
+import { registerScim } from "./sso/scim-routes";
 import { registerLogStreams } from "./streams/routes";
 import { registerWebhookCatalogue } from "./webhooks/catalogue-routes";
 import { registerWebhookDeliveries } from "./webhooks/delivery-routes";
@@ -100,6 +103,7 @@ export function createApp(options: AppOptions = {}): App {
 	});
 
 	app.use(requestId());
+	app.use("/scim/*", scimErrors()); // SCIM answers every error in its own schema, whoever raised it
 	app.use(requestLog({ write: log }));
 	app.use(securityHeaders({ credentialCookies: [SESSION_COOKIE] }));
 	app.use(services(options.services ?? defaultServices(clock, options.fetch)));
@@ -147,6 +151,8 @@ export function createApp(options: AppOptions = {}): App {
 	registerSecretScanning(app);
 	registerSecurityReport(app);
 	registerLockdown(app);
+	registerDomains(app);
+	registerScim(app);
 	registerConsole(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));

@@ -85,6 +85,27 @@ export const OPERATIONS = {
 		update: op("patch", "/v1/accounts/{accountId}/members/{userId}"),
 		remove: op("delete", "/v1/accounts/{accountId}/members/{userId}"),
 	},
+	domains: {
+		list: op("get", "/v1/accounts/{accountId}/domains"),
+		add: op("post", "/v1/accounts/{accountId}/domains"),
+		verify: op("post", "/v1/accounts/{accountId}/domains/{domainId}/verify"),
+		remove: op("delete", "/v1/accounts/{accountId}/domains/{domainId}"),
+	},
+	/** SCIM 2.0, for a provisioning job of your own (identity providers speak it themselves); errors arrive as KeywardError too. */
+	scim: {
+		listUsers: op("get", "/scim/v2/Users"),
+		createUser: op("post", "/scim/v2/Users"),
+		getUser: op("get", "/scim/v2/Users/{id}"),
+		replaceUser: op("put", "/scim/v2/Users/{id}"),
+		patchUser: op("patch", "/scim/v2/Users/{id}"),
+		deleteUser: op("delete", "/scim/v2/Users/{id}"),
+		listGroups: op("get", "/scim/v2/Groups"),
+		createGroup: op("post", "/scim/v2/Groups"),
+		getGroup: op("get", "/scim/v2/Groups/{id}"),
+		replaceGroup: op("put", "/scim/v2/Groups/{id}"),
+		patchGroup: op("patch", "/scim/v2/Groups/{id}"),
+		deleteGroup: op("delete", "/scim/v2/Groups/{id}"),
+	},
 	serviceAccounts: {
 		create: op("post", "/v1/accounts/{accountId}/service-accounts"),
 		list: op("get", "/v1/accounts/{accountId}/service-accounts"),
@@ -153,11 +174,19 @@ type QueryOf<O> =
 		: "query" extends keyof ParametersOf<O>
 			? { query?: NonNullable<ParametersOf<O>["query" & keyof ParametersOf<O>]> }
 			: unknown;
-type BodyOf<O> = O extends { requestBody: { content: { "application/json": infer B } } }
-	? { body: B }
+/** A JSON body: `application/json`, or SCIM's `application/scim+json` (the same JSON; the client sends it as the former). */
+type JsonOf<C> = C extends { "application/json": infer B }
+	? B
+	: C extends { "application/scim+json": infer B }
+		? B
+		: never;
+type BodyOf<O> = O extends { requestBody: { content: infer C } }
+	? [JsonOf<C>] extends [never]
+		? unknown
+		: { body: JsonOf<C> }
 	: "requestBody" extends keyof O
 		? {
-				body?: NonNullable<O["requestBody" & keyof O]> extends { content: { "application/json": infer B } } ? B : never;
+				body?: NonNullable<O["requestBody" & keyof O]> extends { content: infer C } ? JsonOf<C> : never;
 			}
 		: unknown;
 type ContentOf<R> = R extends { content: infer C }
@@ -165,9 +194,11 @@ type ContentOf<R> = R extends { content: infer C }
 		? undefined
 		: C extends { "application/json": infer T }
 			? T
-			: C extends { "application/x-ndjson": infer T }
+			: C extends { "application/scim+json": infer T }
 				? T
-				: unknown
+				: C extends { "application/x-ndjson": infer T }
+					? T
+					: unknown
 	: undefined;
 
 /** Path parameters flattened, then `query` and `body` when the operation has them. */

@@ -117,11 +117,44 @@ export function redactSecrets(text: string): string {
 		.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, "$1[redacted]@");
 }
 
+const SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
+/** The problem kind of a SCIM error's status (the SCIM routes answer in RFC 7644's schema, not RFC 9457's). */
+const SCIM_KINDS: Record<number, [ProblemKind, string]> = {
+	400: ["validation", "Invalid request"],
+	401: ["unauthorized", "Authentication required"],
+	403: ["forbidden", "Forbidden"],
+	404: ["not-found", "Not found"],
+	405: ["method-not-allowed", "Method not allowed"],
+	409: ["conflict", "Conflict"],
+	413: ["payload-too-large", "Payload too large"],
+	415: ["unsupported-media-type", "Unsupported media type"],
+	423: ["locked", "Account locked down"],
+	429: ["quota-exceeded", "Too many requests"],
+	503: ["service-unavailable", "Service unavailable"],
+};
+
+/** A SCIM error (`/scim/v2/*`) as the problem it stands for; its `scimType`, when sent, leads the detail. */
+function fromScimError(value: unknown, response: Response): Problem | null {
+	if (!isObject(value) || !Array.isArray(value.schemas) || !value.schemas.includes(SCIM_ERROR)) return null;
+	const status = Number(value.status) || response.status;
+	const [kind, title] = SCIM_KINDS[status] ?? ["internal", "Internal server error"];
+	const detail = typeof value.detail === "string" ? value.detail : title;
+	return {
+		type: PROBLEM_BASE + kind,
+		title,
+		status,
+		detail: typeof value.scimType === "string" ? `${value.scimType}: ${detail}` : detail,
+		requestId: response.headers.get("x-request-id") ?? "",
+	};
+}
+
 export async function problemFrom(response: Response): Promise<Problem> {
 	const text = await response.text();
 	try {
 		const body: unknown = JSON.parse(text);
 		if (isProblem(body)) return { ...body, requestId: body.requestId ?? response.headers.get("x-request-id") ?? "" };
+		const scim = fromScimError(body, response);
+		if (scim) return scim;
 	} catch {}
 	return {
 		type: "about:blank",

@@ -3158,6 +3158,16 @@ export interface paths {
                * @example null
                */
               archiveRetentionYears?: number | null;
+              /**
+               * @description Which role the members of a SCIM group hold, by the group's `displayName` as the identity provider pushes it: `admin`, `member` or `readonly`, never `owner`; at most 50 groups, default none. A person in several mapped groups holds the highest of their roles; in none, the role of their SCIM `roles` attribute, else `member`. A change applies to each person at the provider's next push that touches them (docs/SSO.md). The owner's own role never changes this way.
+               * @example {
+               *   "Keyward Admins": "admin",
+               *   "Auditors": "readonly"
+               * }
+               */
+              scimGroupRoles?: {
+                [key: string]: "admin" | "member" | "readonly";
+              };
             };
           };
         };
@@ -4421,7 +4431,7 @@ export interface paths {
              */
             environment: "production" | "staging" | "development" | "ci";
             /**
-             * @description What the key may do: 1 to 50 scopes, each `resource:action`, `resource:*` (every action on the resource) or `*` (every product scope). Each side starts with a lowercase letter and holds only `a-z`, `0-9` and `-`, at most 32 characters. `*` is refused on production keys. The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read`, `account:read` open the management API (the routes under /v1/accounts/{accountId} that name them), and `keys:verify` lets the key vouch for the `ip` it sends to POST /v1/keys/verify. Reserved scopes are granted only by name (`*` and `keys:*` never cover them), only by someone whose role holds what they open, and with a proof of identity from the last ten minutes when a person grants them; the key never acts beyond its creator's current role.
+             * @description What the key may do: 1 to 50 scopes, each `resource:action`, `resource:*` (every action on the resource) or `*` (every product scope). Each side starts with a lowercase letter and holds only `a-z`, `0-9` and `-`, at most 32 characters. `*` is refused on production keys. The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read`, `account:read`, `scim:write` open the management API (the routes under /v1/accounts/{accountId} that name them), and `keys:verify` lets the key vouch for the `ip` it sends to POST /v1/keys/verify. Reserved scopes are granted only by name (`*` and `keys:*` never cover them), only by someone whose role holds what they open, and with a proof of identity from the last ten minutes when a person grants them; the key never acts beyond its creator's current role.
              * @example [
              *   "orders:read",
              *   "orders:write"
@@ -4695,7 +4705,7 @@ export interface paths {
              */
             name?: string;
             /**
-             * @description What the key may do: 1 to 50 scopes, each `resource:action`, `resource:*` (every action on the resource) or `*` (every product scope). Each side starts with a lowercase letter and holds only `a-z`, `0-9` and `-`, at most 32 characters. `*` is refused on production keys. The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read`, `account:read` open the management API (the routes under /v1/accounts/{accountId} that name them), and `keys:verify` lets the key vouch for the `ip` it sends to POST /v1/keys/verify. Reserved scopes are granted only by name (`*` and `keys:*` never cover them), only by someone whose role holds what they open, and with a proof of identity from the last ten minutes when a person grants them; the key never acts beyond its creator's current role.
+             * @description What the key may do: 1 to 50 scopes, each `resource:action`, `resource:*` (every action on the resource) or `*` (every product scope). Each side starts with a lowercase letter and holds only `a-z`, `0-9` and `-`, at most 32 characters. `*` is refused on production keys. The reserved scopes `keys:read`, `keys:write`, `members:read`, `members:write`, `audit:read`, `account:read`, `scim:write` open the management API (the routes under /v1/accounts/{accountId} that name them), and `keys:verify` lets the key vouch for the `ip` it sends to POST /v1/keys/verify. Reserved scopes are granted only by name (`*` and `keys:*` never cover them), only by someone whose role holds what they open, and with a proof of identity from the last ten minutes when a person grants them; the key never acts beyond its creator's current role.
              * @example [
              *   "orders:read",
              *   "orders:write"
@@ -5228,7 +5238,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -5429,7 +5439,7 @@ export interface paths {
              */
             url: string;
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `domain.*`, `scim.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -5644,7 +5654,7 @@ export interface paths {
         content: {
           "application/json": {
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `domain.*`, `scim.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -6878,6 +6888,1116 @@ export interface paths {
       };
     };
   };
+  "/v1/accounts/{accountId}/domains": {
+    /**
+     * The email domains the account claims, pending or verified
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `account:read` scope, which acts with its creator's current role in this account.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      responses: {
+        /** @description Domains */
+        200: {
+          content: {
+            "application/json": {
+              /** @description Oldest first */
+              data: components["schemas"]["Domain"][];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Claim an email domain: answers the DNS TXT record that proves it
+     * @description Only the owner, with a proof of identity from the last ten minutes. Publish the answer's `record` in the domain's DNS, then call `…/verify`. A verified domain lets SCIM provision its addresses into the account (and only its addresses). At most 20 domains per account (409 beyond).
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The email domain, as in people's addresses (`example.com`): lowercase letters, digits and hyphens in two or more labels, at most 253 characters; an internationalised name in its `xn--` form. Subdomains are separate domains. Reserved names (`.invalid`, `.localhost`, `.test`, `.example`, `.local`) are refused.
+             * @example example.com
+             */
+            domain: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Claimed, pending */
+        201: {
+          content: {
+            "application/json": {
+              domain: components["schemas"]["Domain"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/domains/{domainId}/verify": {
+    /**
+     * Look for the domain's TXT record now; verified when it is there
+     * @description Looks the record up over DNS over HTTPS. 200 with `status: verified` when found (or already verified); 409 when the record is not there yet (DNS changes can take minutes to be seen) or another account holds the domain verified; 503 when the resolver did not answer.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The domain's id (`dom_` and 16 characters) */
+          domainId: string;
+        };
+      };
+      responses: {
+        /** @description Verified */
+        200: {
+          content: {
+            "application/json": {
+              domain: components["schemas"]["Domain"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/domains/{domainId}": {
+    /**
+     * Give a domain up: SCIM can no longer provision its addresses
+     * @description People already provisioned stay members until they are deprovisioned or removed.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The domain's id (`dom_` and 16 characters) */
+          domainId: string;
+        };
+      };
+      responses: {
+        /** @description Removed */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/scim/v2/Users": {
+    /**
+     * People the provider provisioned into the key's account
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description `userName eq "…"` or `externalId eq "…"` (Users), `displayName eq "…"` or `externalId eq "…"` (Groups); other filters are refused (400 `invalidFilter`) */
+          filter?: string;
+          /** @description 1-based index of the first result (default 1) */
+          startIndex?: number;
+          /** @description At most this many results (default 100, at most 200) */
+          count?: number | null;
+          /** @description `members` leaves groups' members out */
+          excludedAttributes?: string;
+          /** @description Read and ignored: whole resources are returned */
+          attributes?: string;
+        };
+      };
+      responses: {
+        /** @description A page of people */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimUserList"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Provision a person: a member of the account from this answer on (when active)
+     * @description The address's domain must be verified for the account (403 otherwise). A Keyward user who already proved the address is linked and keeps their role unless `roles` says otherwise; one who never proved it is refused (409) so that nobody can squat an address to be handed its membership. A new person has no password until they reset one from their address. `roles` never grants `owner` nor a role above the key's creator (403); while the account is locked down nobody is added (423).
+     *
+     * **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/scim+json": components["schemas"]["ScimUserInput"];
+        };
+      };
+      responses: {
+        /** @description Provisioned */
+        201: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimUser"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
+  "/scim/v2/Users/{id}": {
+    /**
+     * One provisioned person
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description `members` leaves groups' members out */
+          excludedAttributes?: string;
+          /** @description Read and ignored: whole resources are returned */
+          attributes?: string;
+        };
+        path: {
+          /** @description The person's user id (`usr_…`) */
+          id: string;
+        };
+      };
+      responses: {
+        /** @description The person */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimUser"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Replace a person's attributes; `active: false` ends their access before the answer
+     * @description `userName` cannot change (400 `mutability`). Deactivating runs the same offboarding as removing a member: their sessions end and the keys they made in the account are revoked before this answers; service accounts' keys stay. The owner cannot be deactivated (403 or 409).
+     *
+     * **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    put: {
+      parameters: {
+        path: {
+          /** @description The person's user id (`usr_…`) */
+          id: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/scim+json": components["schemas"]["ScimUserInput"];
+        };
+      };
+      responses: {
+        /** @description Replaced */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimUser"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Deprovision a person: their access ends (as a deactivation) and the account forgets their SCIM record
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The person's user id (`usr_…`) */
+          id: string;
+        };
+      };
+      responses: {
+        /** @description Deleted */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Change a person (`active`, names, `externalId`, `roles`): Okta's and Entra ID's PatchOp
+     * @description Operations apply in order, all or none. `active: false` ends the person's access before the answer (as PUT). Attributes Keyward does not keep are accepted and ignored.
+     *
+     * **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The person's user id (`usr_…`) */
+          id: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/scim+json": components["schemas"]["ScimPatchInput"];
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimUser"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
+  "/scim/v2/Groups": {
+    /**
+     * The provider's groups in the key's account
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description `userName eq "…"` or `externalId eq "…"` (Users), `displayName eq "…"` or `externalId eq "…"` (Groups); other filters are refused (400 `invalidFilter`) */
+          filter?: string;
+          /** @description 1-based index of the first result (default 1) */
+          startIndex?: number;
+          /** @description At most this many results (default 100, at most 200) */
+          count?: number | null;
+          /** @description `members` leaves groups' members out */
+          excludedAttributes?: string;
+          /** @description Read and ignored: whole resources are returned */
+          attributes?: string;
+        };
+      };
+      responses: {
+        /** @description A page of groups */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimGroupList"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Push a group; its members take the role `scimGroupRoles` maps its name to
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/scim+json": components["schemas"]["ScimGroupInput"];
+        };
+      };
+      responses: {
+        /** @description Created */
+        201: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimGroup"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
+  "/scim/v2/Groups/{id}": {
+    /**
+     * One group, with its members unless `excludedAttributes=members`
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description `members` leaves groups' members out */
+          excludedAttributes?: string;
+          /** @description Read and ignored: whole resources are returned */
+          attributes?: string;
+        };
+        path: {
+          /** @description The group's id (`grp_…`) */
+          id: string;
+        };
+      };
+      responses: {
+        /** @description The group */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimGroup"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Replace a group's name and members; the roles of the people it touched follow
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    put: {
+      parameters: {
+        path: {
+          /** @description The group's id (`grp_…`) */
+          id: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/scim+json": components["schemas"]["ScimGroupInput"];
+        };
+      };
+      responses: {
+        /** @description Replaced */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimGroup"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Delete a group; its former members' roles follow
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The group's id (`grp_…`) */
+          id: string;
+        };
+      };
+      responses: {
+        /** @description Deleted */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+    /**
+     * Add or remove members, or rename: Okta's and Entra ID's PatchOp
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The group's id (`grp_…`) */
+          id: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/scim+json": components["schemas"]["ScimPatchInput"];
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimGroup"];
+          };
+        };
+        /** @description Invalid request (`scimType` says how) */
+        400: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description No such resource in this account */
+        404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description It exists already, or changed meanwhile (`uniqueness`) */
+        409: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
+        423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
 }
 /** OneOf type helpers */
 type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
@@ -7830,6 +8950,182 @@ export interface webhooks {
       };
     };
   };
+  "domain.added": {
+    /** The owner claimed an email domain (pending until its DNS record is found) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "domain.verified": {
+    /** An email domain's DNS record was found: SCIM may provision its addresses */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "domain.removed": {
+    /** The owner gave an email domain up */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.user_provisioned": {
+    /** The identity provider added a person through SCIM */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.user_updated": {
+    /** The identity provider changed a person's attributes or role through SCIM */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.user_deactivated": {
+    /** The identity provider deactivated a person: their access and keys ended before it was answered */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.user_reactivated": {
+    /** The identity provider reactivated a person */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.user_deleted": {
+    /** The identity provider deleted a person from the account */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.group_created": {
+    /** The identity provider pushed a group */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.group_updated": {
+    /** The identity provider changed a group's name or members */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "scim.group_deleted": {
+    /** The identity provider deleted a group */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
   "alert.failed_logins_spike": {
     /** Alert: failed sign-ins spiked */
     post: {
@@ -8337,6 +9633,16 @@ export interface components {
        * @example null
        */
       archiveRetentionYears: number | null;
+      /**
+       * @description Which role the members of a SCIM group hold, by the group's `displayName` as the identity provider pushes it: `admin`, `member` or `readonly`, never `owner`; at most 50 groups, default none. A person in several mapped groups holds the highest of their roles; in none, the role of their SCIM `roles` attribute, else `member`. A change applies to each person at the provider's next push that touches them (docs/SSO.md). The owner's own role never changes this way.
+       * @example {
+       *   "Keyward Admins": "admin",
+       *   "Auditors": "readonly"
+       * }
+       */
+      scimGroupRoles: {
+        [key: string]: "admin" | "member" | "readonly";
+      };
     };
     /** @description A member of the account */
     Member: {
@@ -8828,7 +10134,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success
@@ -9350,6 +10656,484 @@ export interface components {
        * ]
        */
       items: string[];
+    };
+    /** @description An email domain the account claims, with the DNS record that proves it */
+    Domain: {
+      /**
+       * @description The domain's id
+       * @example dom_4hq7kx2mz5wd3tna
+       */
+      id: string;
+      /**
+       * @description The domain
+       * @example example.com
+       */
+      domain: string;
+      /**
+       * @description `pending` until the TXT record was found by `…/verify`; then `verified`
+       * @example pending
+       * @enum {string}
+       */
+      status: "pending" | "verified";
+      /** @description The DNS record that proves control of the domain (keep it while the domain is used) */
+      record: {
+        /**
+         * @description The record type
+         * @example TXT
+         * @enum {string}
+         */
+        type: "TXT";
+        /**
+         * @description Where to publish it
+         * @example _keyward-challenge.example.com
+         */
+        name: string;
+        /**
+         * @description What it must say, exactly
+         * @example keyward-domain-verification=3kq7m2xw5vhz4tna3kq7m2xw5vhz4tna
+         */
+        value: string;
+      };
+      /**
+       * Format: date-time
+       * @description When it was claimed
+       * @example 2026-12-01T09:30:00.000Z
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @description When the record was found; null while pending
+       * @example null
+       */
+      verifiedAt: string | null;
+      /**
+       * Format: date-time
+       * @description When `…/verify` last looked for the record; null before the first look
+       * @example null
+       */
+      lastCheckedAt: string | null;
+    };
+    /** @description A page of resources */
+    ScimUserList: {
+      /**
+       * @description The ListResponse URN
+       * @example [
+       *   "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description Matches in all
+       * @example 1
+       */
+      totalResults: number;
+      /**
+       * @description 1-based index of the first one here
+       * @example 1
+       */
+      startIndex: number;
+      /**
+       * @description How many are here
+       * @example 1
+       */
+      itemsPerPage: number;
+      /** @description The matches */
+      Resources: components["schemas"]["ScimUser"][];
+    };
+    /** @description A person the account's identity provider manages */
+    ScimUser: {
+      /**
+       * @description Always the core User schema
+       * @example [
+       *   "urn:ietf:params:scim:schemas:core:2.0:User"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description The person's Keyward user id
+       * @example usr_7hd2kq5xm3wz6vpa
+       */
+      id: string;
+      /**
+       * @description The provider's id
+       * @example 00u1abcd
+       */
+      externalId: string | null;
+      /**
+       * @description The email address
+       * @example ada@example.com
+       */
+      userName: string;
+      /**
+       * @description The name to show
+       * @example Ada Lovelace
+       */
+      displayName: string | null;
+      /** @description Name parts */
+      name: {
+        /**
+         * @description Given name
+         * @example Ada
+         */
+        givenName: string | null;
+        /**
+         * @description Family name
+         * @example Lovelace
+         */
+        familyName: string | null;
+      };
+      /** @description The one address: `userName` */
+      emails: {
+          /**
+           * @description The address
+           * @example ada@example.com
+           */
+          value: string;
+          /**
+           * @description Always true
+           * @example true
+           */
+          primary: boolean;
+          /**
+           * @description `work`
+           * @example work
+           */
+          type: string;
+        }[];
+      /**
+       * @description Whether they are a member now
+       * @example true
+       */
+      active: boolean;
+      /** @description The role they hold (or, deactivated, would hold again): groups mapped to a role decide it first */
+      roles: {
+          /**
+           * @description The role
+           * @example member
+           */
+          value: string;
+          /**
+           * @description Always true
+           * @example true
+           */
+          primary: boolean;
+        }[];
+      /** @description The SCIM groups they are in (read-only) */
+      groups: {
+          /**
+           * @description The group's id
+           * @example grp_6mz3kq7hx2wd5tpa
+           */
+          value: string;
+          /**
+           * @description Its name
+           * @example Engineering
+           */
+          display: string;
+        }[];
+      /** @description Resource metadata */
+      meta: {
+        /**
+         * @description `User` or `Group`
+         * @example User
+         */
+        resourceType: string;
+        /**
+         * Format: date-time
+         * @description When it was provisioned
+         * @example 2026-12-01T09:30:00.000Z
+         */
+        created: string;
+        /**
+         * Format: date-time
+         * @description When it last changed
+         * @example 2026-12-01T09:30:00.000Z
+         */
+        lastModified: string;
+        /**
+         * @description Its URL
+         * @example https://keyward.example/scim/v2/Users/usr_…
+         */
+        location: string;
+        /**
+         * @description A weak ETag of its version
+         * @example W/"1"
+         */
+        version: string;
+      };
+    };
+    /** @description A SCIM error (RFC 7644 §3.12): the SCIM routes' only error shape */
+    ScimError: {
+      /**
+       * @description The SCIM Error URN
+       * @example [
+       *   "urn:ietf:params:scim:api:messages:2.0:Error"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description The HTTP status, as a string
+       * @example 400
+       */
+      status: string;
+      /**
+       * @description `invalidValue`, `invalidFilter`, `invalidSyntax`, `mutability`, `uniqueness`, `tooMany`…
+       * @example invalidValue
+       */
+      scimType?: string;
+      /**
+       * @description What went wrong, naming each bad field
+       * @example userName: …
+       */
+      detail: string;
+    };
+    /** @description A person as the identity provider sends them. Attributes not listed here are accepted and ignored. */
+    ScimUserInput: {
+      /**
+       * @description The resource's schema URNs (read, not required)
+       * @example [
+       *   "urn:ietf:params:scim:schemas:core:2.0:User"
+       * ]
+       */
+      schemas?: string[];
+      /**
+       * Format: email
+       * @description The person's email address, which is how Keyward knows them: its domain must be one the account has verified (403 otherwise). It cannot change after provisioning (400 `mutability`).
+       * @example ada@example.com
+       */
+      userName: string;
+      /**
+       * @description The provider's own id for the person
+       * @example 00u1abcd
+       */
+      externalId?: string | null;
+      /**
+       * @description The name to show
+       * @example Ada Lovelace
+       */
+      displayName?: string | null;
+      /** @description The person's name parts */
+      name?: ({
+        /**
+         * @description Given name
+         * @example Ada
+         */
+        givenName?: string | null;
+        /**
+         * @description Family name
+         * @example Lovelace
+         */
+        familyName?: string | null;
+        /**
+         * @description The full name as one string (read, not kept)
+         * @example Ada Lovelace
+         */
+        formatted?: string | null;
+      }) | null;
+      /** @description Read and ignored: `userName` is the address */
+      emails?: {
+          /**
+           * @description An address; Keyward keeps only `userName`
+           * @example ada@example.com
+           */
+          value: string;
+          /**
+           * @description Whether it is the primary address
+           * @example true
+           */
+          primary?: boolean;
+          /**
+           * @description `work`, `home`…
+           * @example work
+           */
+          type?: string;
+        }[] | null;
+      /**
+       * @description false: the person's access ends (default true)
+       * @example true
+       */
+      active?: boolean;
+      /** @description The role to hold (the primary one, else the first); default `member` */
+      roles?: (({
+          /**
+           * @description A Keyward role: `admin`, `member` or `readonly`. `owner` is refused (403): ownership moves only by transfer
+           * @example member
+           * @enum {string}
+           */
+          value: "owner" | "admin" | "member" | "readonly";
+          /**
+           * @description The role held (else the first)
+           * @example true
+           */
+          primary?: boolean;
+          /**
+           * @description Ignored
+           * @example Member
+           */
+          display?: string;
+          /**
+           * @description Ignored
+           * @example WindowsAzureActiveDirectoryRole
+           */
+          type?: string;
+        })[]) | null;
+    };
+    /** @description A SCIM PatchOp message */
+    ScimPatchInput: {
+      /**
+       * @description The resource's schema URNs (read, not required)
+       * @example [
+       *   "urn:ietf:params:scim:schemas:core:2.0:User"
+       * ]
+       */
+      schemas?: string[];
+      /** @description Applied in order, all or none */
+      Operations: ({
+          /**
+           * @description Case-insensitive
+           * @example replace
+           * @enum {string}
+           */
+          op: "add" | "replace" | "remove";
+          /**
+           * @description The attribute (`active`, `displayName`, `externalId`, `name.givenName`, `name.familyName`, `roles`, `members`, `members[value eq "…"]`); absent, `value` holds the attributes to set
+           * @example active
+           */
+          path?: string;
+          /**
+           * @description The new value
+           * @example false
+           */
+          value?: unknown;
+        })[];
+    };
+    /** @description A page of resources */
+    ScimGroupList: {
+      /**
+       * @description The ListResponse URN
+       * @example [
+       *   "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description Matches in all
+       * @example 1
+       */
+      totalResults: number;
+      /**
+       * @description 1-based index of the first one here
+       * @example 1
+       */
+      startIndex: number;
+      /**
+       * @description How many are here
+       * @example 1
+       */
+      itemsPerPage: number;
+      /** @description The matches */
+      Resources: components["schemas"]["ScimGroup"][];
+    };
+    /** @description A group of the account's identity provider */
+    ScimGroup: {
+      /**
+       * @description Always the core Group schema
+       * @example [
+       *   "urn:ietf:params:scim:schemas:core:2.0:Group"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description The group's id
+       * @example grp_6mz3kq7hx2wd5tpa
+       */
+      id: string;
+      /**
+       * @description The provider's id
+       * @example 00g1abcd
+       */
+      externalId: string | null;
+      /**
+       * @description Its name
+       * @example Engineering
+       */
+      displayName: string;
+      /** @description Its members (left out with `excludedAttributes=members`) */
+      members?: {
+          /**
+           * @description A member's user id
+           * @example usr_7hd2kq5xm3wz6vpa
+           */
+          value: string;
+          /**
+           * @description Their userName
+           * @example ada@example.com
+           */
+          display: string;
+        }[];
+      /** @description Resource metadata */
+      meta: {
+        /**
+         * @description `User` or `Group`
+         * @example User
+         */
+        resourceType: string;
+        /**
+         * Format: date-time
+         * @description When it was provisioned
+         * @example 2026-12-01T09:30:00.000Z
+         */
+        created: string;
+        /**
+         * Format: date-time
+         * @description When it last changed
+         * @example 2026-12-01T09:30:00.000Z
+         */
+        lastModified: string;
+        /**
+         * @description Its URL
+         * @example https://keyward.example/scim/v2/Users/usr_…
+         */
+        location: string;
+        /**
+         * @description A weak ETag of its version
+         * @example W/"1"
+         */
+        version: string;
+      };
+    };
+    /** @description A group as the identity provider sends it */
+    ScimGroupInput: {
+      /**
+       * @description The resource's schema URNs (read, not required)
+       * @example [
+       *   "urn:ietf:params:scim:schemas:core:2.0:User"
+       * ]
+       */
+      schemas?: string[];
+      /**
+       * @description The group's name: `scimGroupRoles` maps it to a role
+       * @example Engineering
+       */
+      displayName: string;
+      /**
+       * @description The provider's own id for the group
+       * @example 00g1abcd
+       */
+      externalId?: string | null;
+      /** @description Its members: people this account provisioned through SCIM */
+      members?: {
+          /**
+           * @description A provisioned person's id (`usr_…`)
+           * @example usr_7hd2kq5xm3wz6vpa
+           */
+          value: string;
+          /**
+           * @description Ignored
+           * @example ada@example.com
+           */
+          display?: string;
+        }[] | null;
     };
   };
   responses: never;

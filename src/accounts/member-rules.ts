@@ -7,6 +7,9 @@ import type { Role } from "../auth/permissions";
 
 const RANK: Record<Role, number> = { readonly: 0, member: 1, admin: 2, owner: 3 };
 
+/** The higher of two roles (a person in several mapped SCIM groups holds the highest). */
+export const higherRole = <R extends Role>(a: R, b: R): R => (RANK[b] > RANK[a] ? b : a);
+
 export type MemberChangeRefusal = { status: 403 | 409; detail: string } | null;
 
 export function checkRoleChange(actor: Role, target: Role, next: Role): MemberChangeRefusal {

@@ -79,13 +79,41 @@ const refuse = (refusal: MemberChangeRefusal) => {
 };
 
 /** The audit trail's word on each log stream a demotion or removal stopped. */
-function recordStreamsStopped(c: Context<AppEnv>, ids: readonly string[]) {
+export function recordStreamsStopped(c: Context<AppEnv>, ids: readonly string[]) {
 	for (const id of ids)
 		c.get("audit").record({
 			action: "log_stream.disabled",
 			target: { type: "log_stream", id },
 			metadata: { reason: LOG_STREAM_CREATOR_LEFT },
 		});
+}
+
+/** The audit trail's word on a role change and what it stopped (the members route's and SCIM's alike). */
+export function recordRoleChanged(
+	c: Context<AppEnv>,
+	accountId: string,
+	change: {
+		userId: string;
+		from: string;
+		to: string;
+		webhooksDisabled: readonly string[];
+		logStreamsDisabled: readonly string[];
+	},
+	metadata: Record<string, unknown> = {},
+) {
+	c.get("audit").record({
+		action: "member.role_changed",
+		target: { type: "user", id: change.userId },
+		metadata: { from: change.from, to: change.to, ...metadata },
+	});
+	for (const id of change.webhooksDisabled)
+		c.get("audit").record({
+			action: "webhook.disabled",
+			target: { type: "webhook", id },
+			metadata: { reason: WEBHOOK_CREATOR_DEMOTED },
+		});
+	recordStreamsStopped(c, change.logStreamsDisabled);
+	raiseAlertFrom(c, roleChangedAlert(accountId, change.userId, change.from, change.to));
 }
 
 export function registerMembers(app: App) {
@@ -138,19 +166,7 @@ export function registerMembers(app: App) {
 			role,
 			clock.now(),
 		);
-		c.get("audit").record({
-			action: "member.role_changed",
-			target: { type: "user", id: userId },
-			metadata: { from: target.role, to: role },
-		});
-		for (const id of webhooksDisabled)
-			c.get("audit").record({
-				action: "webhook.disabled",
-				target: { type: "webhook", id },
-				metadata: { reason: WEBHOOK_CREATOR_DEMOTED },
-			});
-		recordStreamsStopped(c, logStreamsDisabled);
-		raiseAlertFrom(c, roleChangedAlert(accountId, userId, target.role, role));
+		recordRoleChanged(c, accountId, { userId, from: target.role, to: role, webhooksDisabled, logStreamsDisabled });
 
 		const member = (await listMembers(db, accountId)).find((m) => m.userId === userId);
 		if (!member) throw new ApiError("not-found");

@@ -10,6 +10,8 @@ import {
 	LEAKED_KEY_POLICIES,
 	MFA_POLICIES,
 	parseSettings,
+	SCIM_GROUP_ROLES_MAX,
+	SCIM_MAPPED_ROLES,
 } from "./settings";
 
 export const AccountParams = z.strictObject({
@@ -182,6 +184,23 @@ export const SettingsSchema = z
 					"setting by `npm run audit:retention`, so a change takes effect when the operator next runs it " +
 					`(docs/AUDIT.md, "Retention"). ${OWNER_ONLY}`,
 				example: null,
+			}),
+		scimGroupRoles: z
+			.record(
+				FreeText(256).refine((k) => k !== "__proto__", { message: "Not a usable group name" }),
+				z.enum(SCIM_MAPPED_ROLES),
+			)
+			.refine((m) => Object.keys(m).length <= SCIM_GROUP_ROLES_MAX, {
+				message: `At most ${SCIM_GROUP_ROLES_MAX} groups can be mapped`,
+			})
+			.openapi({
+				description:
+					"Which role the members of a SCIM group hold, by the group's `displayName` as the identity provider " +
+					"pushes it: `admin`, `member` or `readonly`, never `owner`; at most 50 groups, default none. A person " +
+					"in several mapped groups holds the highest of their roles; in none, the role of their SCIM `roles` " +
+					"attribute, else `member`. A change applies to each person at the provider's next push that touches " +
+					"them (docs/SSO.md). The owner's own role never changes this way.",
+				example: { "Keyward Admins": "admin", Auditors: "readonly" },
 			}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });

@@ -42,7 +42,14 @@ export interface AccountSettings {
 	auditIndexDays: number;
 	/** How long the archive keeps events: null keeps them; else 1 to 100 years. */
 	archiveRetentionYears: number | null;
+	/** SCIM group displayName → the role its members hold (issue #27); never `owner`. */
+	scimGroupRoles: Record<string, ScimMappedRole>;
 }
+
+/** The roles a SCIM group may map to: never owner (ownership moves only by transfer). */
+export const SCIM_MAPPED_ROLES = ["admin", "member", "readonly"] as const;
+export type ScimMappedRole = (typeof SCIM_MAPPED_ROLES)[number];
+export const SCIM_GROUP_ROLES_MAX = 50;
 
 export const DEFAULT_SETTINGS: AccountSettings = {
 	mfaPolicy: "off",
@@ -60,6 +67,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	leakedKeyPolicy: "revoke",
 	auditIndexDays: 365,
 	archiveRetentionYears: null,
+	scimGroupRoles: {},
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

@@ -63,6 +63,17 @@ export const AUDIT_ACTIONS = [
 	"service_account.created",
 	"service_account.updated",
 	"service_account.deleted",
+	"domain.added",
+	"domain.verified",
+	"domain.removed",
+	"scim.user_provisioned",
+	"scim.user_updated",
+	"scim.user_deactivated",
+	"scim.user_reactivated",
+	"scim.user_deleted",
+	"scim.group_created",
+	"scim.group_updated",
+	"scim.group_deleted",
 	...ALERT_NAMES,
 ] as const;
 

@@ -17,6 +17,10 @@ export type Permission =
 	/** Revealing a parked key secret (a leaked key's successor): people only, no reserved scope opens it. */
 	| "keys:reveal"
 	| "members:manage"
+	/** Provisioning members through SCIM (issue #27): an API key with `scim:write` only, never a session. */
+	| "members:provision"
+	/** Claiming and verifying the account's email domains (issue #27): the owner only, people only. */
+	| "domains:manage"
 	| "service-accounts:manage"
 	| "settings:manage"
 	| "webhooks:manage"
@@ -33,6 +37,7 @@ const OWN_KEYS: Permission[] = ["keys:create", "keys:manage-own", "keys:reveal"]
 const ADMINISTER: Permission[] = [
 	"keys:manage-any",
 	"members:manage",
+	"members:provision",
 	"service-accounts:manage",
 	"settings:manage",
 	"webhooks:manage",
@@ -49,6 +54,7 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
 		"ownership:transfer",
 		"lockdown:lift",
 		"account:delete",
+		"domains:manage",
 	]),
 	admin: new Set([...READ, ...OVERSIGHT, ...OWN_KEYS, ...ADMINISTER]),
 	member: new Set([...READ, ...OWN_KEYS]),
@@ -75,6 +81,7 @@ const RESERVED_SCOPE: Partial<Record<Permission, string>> = {
 	"keys:manage-own": "keys:write",
 	"keys:manage-any": "keys:write",
 	"members:manage": "members:write",
+	"members:provision": "scim:write",
 };
 
 export const reservedScopeFor = (permission: Permission): string | undefined => RESERVED_SCOPE[permission];

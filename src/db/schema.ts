@@ -2,6 +2,7 @@
  * The data model. Migrations in /migrations are generated from this file with
  * `npm run db:generate` (drizzle-kit) and applied by wrangler.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { JsonObject } from "../platform/json";
 import type { CreditPlan } from "../security/credits";
@@ -492,3 +493,83 @@ export const erasureRequests = sqliteTable("erasure_requests", {
 	/** `erased`, `already-erased`, `no-such-user` or `refused: sole owner of …`. */
 	outcome: text("outcome"),
 });
+
+/**
+ * Email domains an account claims (issue #27): a domain is `verified` once a DNS TXT record at
+ * `_keyward-challenge.<domain>` carried the row's challenge. A verified domain belongs to one
+ * account at a time (the partial unique index); while it does, SCIM may provision its addresses
+ * into that account, and only its addresses.
+ */
+export const accountDomains = sqliteTable(
+	"account_domains",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		/** Lowercase, no trailing dot. */
+		domain: text("domain").notNull(),
+		/** The random value the TXT record must carry (public by design: it proves control, not identity). */
+		challenge: text("challenge").notNull(),
+		createdBy: text("created_by").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		verifiedAt: integer("verified_at", { mode: "timestamp_ms" }),
+		lastCheckedAt: integer("last_checked_at", { mode: "timestamp_ms" }),
+	},
+	(t) => [
+		uniqueIndex("account_domains_account_domain").on(t.accountId, t.domain),
+		uniqueIndex("account_domains_verified").on(t.domain).where(sql`verified_at IS NOT NULL`),
+	],
+);
+
+/**
+ * People an account's identity provider manages through SCIM (issue #27), one row per account and
+ * person. The row outlives a deactivation (`active` false, membership ended) so that a
+ * reactivation restores the same person with the role they are to hold.
+ */
+export const scimUsers = sqliteTable(
+	"scim_users",
+	{
+		accountId: text("account_id").notNull(),
+		userId: text("user_id").notNull(),
+		/** The email address the provider manages them by (lowercase). */
+		userName: text("user_name").notNull(),
+		externalId: text("external_id"),
+		displayName: text("display_name"),
+		givenName: text("given_name"),
+		familyName: text("family_name"),
+		active: integer("active", { mode: "boolean" }).notNull(),
+		/** The role their `roles` attribute asks for; groups mapped to a role outrank it. */
+		role: text("role", { enum: ["admin", "member", "readonly"] }).notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+		version: integer("version").notNull().default(1),
+	},
+	(t) => [
+		primaryKey({ columns: [t.accountId, t.userId] }),
+		uniqueIndex("scim_users_account_user_name").on(t.accountId, t.userName),
+	],
+);
+
+/** SCIM groups (issue #27): the account's `scimGroupRoles` setting maps a group's displayName to a role. */
+export const scimGroups = sqliteTable(
+	"scim_groups",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		displayName: text("display_name").notNull(),
+		externalId: text("external_id"),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+		version: integer("version").notNull().default(1),
+	},
+	(t) => [uniqueIndex("scim_groups_account_name").on(t.accountId, t.displayName)],
+);
+
+export const scimGroupMembers = sqliteTable(
+	"scim_group_members",
+	{
+		groupId: text("group_id").notNull(),
+		accountId: text("account_id").notNull(),
+		userId: text("user_id").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("scim_group_members_user").on(t.accountId, t.userId)],
+);

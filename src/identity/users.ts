@@ -160,10 +160,16 @@ export async function membershipsOf(db: Database, userId: string): Promise<Membe
 export async function setPassword(db: Database, userId: string, password: string | null): Promise<void> {
 	const change =
 		password === null
-			? { passwordHash: await hashPassword(mintOpaqueToken()) }
+			? { passwordHash: await unknownPasswordHash() }
 			: { passwordHash: await hashPassword(password), passwordBreachedAt: null };
 	await db.update(users).set(change).where(eq(users.id, userId));
 }
+
+/**
+ * A real hash of a password nobody knows: a person who has none yet (provisioned by SCIM) or lost
+ * it waits for a reset from their address, and a sign-in attempt costs the same as for anyone.
+ */
+export const unknownPasswordHash = (): Promise<string> => hashPassword(mintOpaqueToken());
 
 /** The address is proven (a verification code from it was used). */
 export const markEmailVerified = (db: Database, userId: string, now: Date) =>

@@ -47,6 +47,11 @@ export interface Env {
 	 * SSRF guard still checks the URL as the customer gave it; loopback is never accepted there.
 	 */
 	DEV_OUTBOUND_ALIASES?: string;
+	/**
+	 * The DNS-over-HTTPS resolver (JSON API) that checks domain verification records (issue #27):
+	 * default Cloudflare's. Must be https, except in development.
+	 */
+	DOH_RESOLVER_URL?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 	/** Base64, 32 bytes: seals each person's audit data key (issue #26, src/privacy/data-keys.ts). */

@@ -1,6 +1,20 @@
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 
-export type IdPrefix = "acc" | "usr" | "key" | "ses" | "inv" | "evt" | "whk" | "msg" | "dlv" | "pky" | "svc" | "lgs";
+export type IdPrefix =
+	| "acc"
+	| "usr"
+	| "key"
+	| "ses"
+	| "inv"
+	| "evt"
+	| "whk"
+	| "msg"
+	| "dlv"
+	| "pky"
+	| "svc"
+	| "lgs"
+	| "dom"
+	| "grp";
 
 /** Opaque, unguessable ids with a type prefix (API.md §1): 80 random bits, base32. */
 export function newId(prefix: IdPrefix): string {

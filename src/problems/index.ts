@@ -186,6 +186,13 @@ export function asApiError(err: unknown): ApiError {
 	return new ApiError("internal", { detail: "An unexpected error occurred" });
 }
 
+/** A write refused by a UNIQUE index (drizzle wraps D1's error as the `cause`): a conflict, not an outage. */
+export function isUniqueViolation(err: unknown): boolean {
+	for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
+		if (/UNIQUE constraint failed/.test(e.message)) return true;
+	return false;
+}
+
 /**
  * D1 and Durable Object failures that are the platform's, not the request's:
  * D1's `D1_ERROR`/`D1_EXEC_ERROR` (drizzle wraps them as the `cause`), a

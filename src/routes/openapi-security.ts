@@ -51,6 +51,11 @@ export const optionalCredential = (...schemes: (keyof typeof SECURITY_SCHEMES)[]
 ];
 
 function credentialsNote(gate: CredentialGate): string {
+	if (gate.accepts === "key")
+		return (
+			`**Credentials:** an API key holding the reserved \`${gate.keyScope}\` scope (its account is the key's ` +
+			"own), acting with its creator's current role. A session is refused with 401 `invalid_token`."
+		);
 	if (gate.accepts === "session")
 		return "**Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.";
 	if (gate.keyScope)
@@ -77,7 +82,7 @@ export function withSecurity<D extends { paths?: object }>(doc: D, routes: reado
 				op.security ??= [];
 				continue;
 			}
-			op.security = SESSION;
+			op.security = gate.accepts === "key" ? [{ bearerAuth: [] }] : SESSION;
 			const note = credentialsNote(gate);
 			op.description = op.description ? `${op.description}\n\n${note}` : note;
 		}

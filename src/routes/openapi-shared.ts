@@ -21,6 +21,8 @@ export const EXAMPLE_IDS: Readonly<Record<IdPrefix, string>> = {
 	pky: "pky_6tq3hx7mz2kw5dna",
 	svc: "svc_2kx7mq5hw3zd6tna",
 	lgs: "lgs_5kw2hx7qm3zd6tna",
+	dom: "dom_4hq7kx2mz5wd3tna",
+	grp: "grp_6mz3kq7hx2wd5tpa",
 };
 
 /**
@@ -182,13 +184,15 @@ type Operation = { parameters?: unknown[]; responses?: Record<string, unknown> }
  * registered `Problem` component, since a zod schema placed in the JSON would serialise as its
  * internals (and generated clients would type those).
  */
-function problemReferences(statuses: number[]) {
+function problemReferences(statuses: number[], scim: boolean) {
 	return Object.fromEntries(
 		statuses.map((status) => [
 			status,
 			{
 				description: PROBLEM_DESCRIPTIONS[status] ?? "Problem",
-				content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+				content: scim
+					? { "application/scim+json": { schema: { $ref: "#/components/schemas/ScimError" } } }
+					: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 			},
 		]),
 	);
@@ -203,14 +207,16 @@ function problemReferences(statuses: number[]) {
  * storage outage (503). A route added later gets them without asking.
  */
 export function withSharedResponses<D extends { paths?: object }>(doc: D): D {
-	for (const item of Object.values(doc.paths ?? {}) as Record<string, unknown>[]) {
+	for (const [path, item] of Object.entries(doc.paths ?? {}) as [string, Record<string, unknown>][]) {
+		// SCIM routes answer in SCIM's error schema (src/sso/scim-errors.ts).
+		const scim = path.startsWith("/scim/");
 		for (const [method, value] of Object.entries(item)) {
 			if (!["get", "head", "post", "put", "patch", "delete"].includes(method)) continue;
 			const op = value as Operation;
 			const shared = [503];
 			if (method !== "get" && method !== "head") shared.push(400, 413, 415);
 			if (op.parameters?.length) shared.push(400);
-			op.responses = { ...problemReferences(shared), ...op.responses };
+			op.responses = { ...problemReferences(shared, scim), ...op.responses };
 		}
 	}
 	return doc;

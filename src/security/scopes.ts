@@ -25,6 +25,7 @@ export const RESERVED_SCOPES = [
 	"audit:read",
 	"account:read",
 	"keys:verify",
+	"scim:write",
 ] as const;
 export type ReservedScope = (typeof RESERVED_SCOPES)[number];
 

@@ -182,6 +182,7 @@ describe("the scrubber knows every secret Keyward mints", () => {
 			"/src/streams/pump.ts": "log-stream lease tokens: kept on the stream's row, never shown",
 			"/src/privacy/data-keys.ts": "people's data keys: stored only sealed under PII_WRAPPING_KEY, never shown",
 			"/src/privacy/sealing.ts": "AES-GCM nonces of sealed audit fields, public by design",
+			"/src/sso/domains.ts": "domain challenges: published in DNS by design, proof of control not a credential",
 		};
 		const sources = import.meta.glob("/src/**/*.{ts,tsx}", { query: "?raw", import: "default", eager: true });
 		expect(Object.keys(sources).length).toBeGreaterThan(50);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Permission, Role } from "../../src/auth/permissions";
 import { reservedScopeFor, roleAllows } from "../../src/auth/permissions";
 import { createDatabase } from "../../src/db";
-import { accounts, users, webhookDeliveries } from "../../src/db/schema";
+import { accountDomains, accounts, users, webhookDeliveries } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
@@ -46,6 +46,16 @@ const ownKey = (s: SeededAccount, caller: Caller) =>
 		: caller.startsWith("key")
 			? s.keyIds.reserved
 			: s.keyIds.owner;
+const matrixDomain = (s: SeededAccount, verified: boolean) =>
+	db.insert(accountDomains).values({
+		id: `dom_${s.accountId.slice(4)}`,
+		accountId: s.accountId,
+		domain: `${s.accountId.slice(4)}.example.com`,
+		challenge: "matrix",
+		createdBy: s.users.owner.id,
+		createdAt: clock.now(),
+		verifiedAt: verified ? clock.now() : null,
+	});
 const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}": () => ({}),
 	"PATCH /v1/accounts/{accountId}": () => ({ body: { name: "Renamed" } }),
@@ -147,6 +157,17 @@ const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}/security-report": () => ({}),
 	"POST /v1/accounts/{accountId}/lockdown": () => ({
 		body: { reason: "matrix", revokeSessions: false, revokeKeys: "none" },
+	}),
+	"GET /v1/accounts/{accountId}/domains": () => ({}),
+	"POST /v1/accounts/{accountId}/domains": (s) => ({ body: { domain: `${s.accountId.slice(4)}.example.com` } }),
+	// Already verified, so the call answers without looking the record up (no DNS from the matrix).
+	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s) => ({
+		path: { domainId: `dom_${s.accountId.slice(4)}` },
+		prepare: () => matrixDomain(s, true),
+	}),
+	"DELETE /v1/accounts/{accountId}/domains/{domainId}": (s) => ({
+		path: { domainId: `dom_${s.accountId.slice(4)}` },
+		prepare: () => matrixDomain(s, true),
 	}),
 	"POST /v1/accounts/{accountId}/lockdown/lift": (s) => ({
 		body: { reason: "matrix" },

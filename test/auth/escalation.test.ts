@@ -1,14 +1,18 @@
 import { env } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { eq, like } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
 import {
+	accountDomains,
 	accounts,
 	apiKeys,
 	emailTokens,
 	invitations,
 	logStreams,
 	memberships,
+	scimGroupMembers,
+	scimGroups,
+	scimUsers,
 	serviceAccounts,
 	users,
 	webhooks,
@@ -42,7 +46,7 @@ const db = createDatabase(env.DB);
 
 interface Attempt {
 	what: string;
-	expect: 400 | 401 | 403 | 404 | 423;
+	expect: 400 | 401 | 403 | 404 | 409 | 423;
 	/** What the attempt needs in place first (before the account is snapshotted). */
 	setup?: (s: SeededAccount) => Promise<unknown>;
 	run: (s: SeededAccount) => Promise<Response>;
@@ -78,6 +82,79 @@ const newKey = (over: Record<string, unknown> = {}) => ({
 const ownKeyId = async (_s: SeededAccount, secret: string) =>
 	(await db.query.apiKeys.findFirst({ where: eq(apiKeys.keyHash, await hashApiKey(env.KEY_PEPPER ?? "", secret)) }))
 		?.id ?? "";
+
+/** The account's own domain in these attempts, and ids derived from the account (the attempts' setup and run agree on them). */
+const domainOf = (s: SeededAccount) => `${s.accountId.slice(4)}.example.com`;
+const domainsPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/domains`;
+const domainIdOf = (s: SeededAccount) => `dom_${s.accountId.slice(4)}`;
+const personOf = (s: SeededAccount) => `usr_${s.accountId.slice(4)}`;
+const groupOf = (s: SeededAccount) => `grp_${s.accountId.slice(4)}`;
+const claimDomain = (s: SeededAccount, verified: boolean, accountId = s.accountId, id = domainIdOf(s)) =>
+	db.insert(accountDomains).values({
+		id,
+		accountId,
+		domain: domainOf(s),
+		challenge: "seeded",
+		createdBy: s.users.owner.id,
+		createdAt: clock.now(),
+		verifiedAt: verified ? clock.now() : null,
+	});
+/** A person the provider provisioned (`p@` the account's domain), active and a member, or deactivated. */
+async function scimPerson(s: SeededAccount, active = true) {
+	await claimDomain(s, true);
+	const userName = `p@${domainOf(s)}`;
+	const now = clock.now();
+	await db.insert(users).values({
+		id: personOf(s),
+		email: userName,
+		name: "P",
+		passwordHash: "x",
+		emailVerifiedAt: now,
+		createdAt: now,
+	});
+	await db.insert(scimUsers).values({
+		accountId: s.accountId,
+		userId: personOf(s),
+		userName,
+		active,
+		role: "member",
+		createdAt: now,
+		updatedAt: now,
+	});
+	if (active)
+		await db.insert(memberships).values({ accountId: s.accountId, userId: personOf(s), role: "member", joinedAt: now });
+}
+/** The owner, linked to the provider under the account's domain. */
+async function scimOwner(s: SeededAccount) {
+	await claimDomain(s, true);
+	const userName = `owner@${domainOf(s)}`;
+	await db.update(users).set({ email: userName }).where(eq(users.id, s.users.owner.id));
+	await db.insert(scimUsers).values({
+		accountId: s.accountId,
+		userId: s.users.owner.id,
+		userName,
+		active: true,
+		role: "member",
+		createdAt: clock.now(),
+		updatedAt: clock.now(),
+	});
+}
+const scimGroup = (s: SeededAccount) =>
+	db.insert(scimGroups).values({
+		id: groupOf(s),
+		accountId: s.accountId,
+		displayName: "Everyone",
+		createdAt: clock.now(),
+		updatedAt: clock.now(),
+	});
+const lockDown = (s: SeededAccount) =>
+	db
+		.update(accounts)
+		.set({ lockedDownAt: clock.now(), lockedDownReason: "incident" })
+		.where(eq(accounts.id, s.accountId));
+const scimKeyOf = (s: SeededAccount, creator: "owner" | "admin") => keyOf(s, creator, ["scim:write"]);
+const scimSend = (credential: string, method: string, path: string, body?: unknown) =>
+	send(credential, method, `/scim/v2${path}`, body);
 
 const ESCALATIONS: Record<string, Entry> = {
 	"POST /v1/accounts/{accountId}/keys": [
@@ -595,6 +672,234 @@ const ESCALATIONS: Record<string, Entry> = {
 			run: (s) => send(tokenOf(s, "admin"), "DELETE", `/v1/accounts/${s.accountId}/members/${s.users.owner.id}`),
 		},
 	],
+	"POST /v1/accounts/{accountId}/domains": [
+		{
+			what: "an admin claims a domain (a verified domain decides whom SCIM may make a member)",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "admin"), "POST", domainsPath(s), { domain: domainOf(s) }),
+		},
+		{
+			what: "the owner's key with every reserved scope claims a domain",
+			expect: 403,
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "POST", domainsPath(s), { domain: domainOf(s) }),
+		},
+	],
+	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": [
+		{
+			what: "an admin verifies the owner's pending domain",
+			expect: 403,
+			setup: (s) => claimDomain(s, false),
+			run: (s) => send(tokenOf(s, "admin"), "POST", `${domainsPath(s)}/${domainIdOf(s)}/verify`),
+		},
+		{
+			what: "the owner verifies another account's claim by its id",
+			expect: 404,
+			setup: async (s) => claimDomain(s, false, (await seedAccount(clock)).accountId),
+			run: (s) => send(tokenOf(s, "owner"), "POST", `${domainsPath(s)}/${domainIdOf(s)}/verify`),
+		},
+	],
+	"DELETE /v1/accounts/{accountId}/domains/{domainId}": [
+		{
+			what: "an admin gives the owner's verified domain up",
+			expect: 403,
+			setup: (s) => claimDomain(s, true),
+			run: (s) => send(tokenOf(s, "admin"), "DELETE", `${domainsPath(s)}/${domainIdOf(s)}`),
+		},
+	],
+	"POST /scim/v2/Users": [
+		{
+			what: "an admin's SCIM key provisions someone as owner",
+			expect: 403,
+			setup: (s) => claimDomain(s, true),
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "admin"), "POST", "/Users", {
+					userName: `x@${domainOf(s)}`,
+					roles: [{ value: "owner", primary: true }],
+				}),
+		},
+		{
+			what: "a SCIM key provisions an address outside the account's verified domains",
+			expect: 403,
+			setup: (s) => claimDomain(s, true),
+			run: async (s) => scimSend(await scimKeyOf(s, "owner"), "POST", "/Users", { userName: "x@gmail.com" }),
+		},
+		{
+			what: "a SCIM key provisions an address of a domain only claimed, never proven",
+			expect: 403,
+			setup: (s) => claimDomain(s, false),
+			run: async (s) => scimSend(await scimKeyOf(s, "owner"), "POST", "/Users", { userName: `x@${domainOf(s)}` }),
+		},
+		{
+			what: "a SCIM key hands the membership to a user who never proved the address (a squatter)",
+			expect: 409,
+			setup: async (s) => {
+				await claimDomain(s, true);
+				await db.insert(users).values({
+					id: personOf(s),
+					email: `ceo@${domainOf(s)}`,
+					name: "Squatter",
+					passwordHash: "x",
+					createdAt: clock.now(),
+				});
+			},
+			run: async (s) => scimSend(await scimKeyOf(s, "owner"), "POST", "/Users", { userName: `ceo@${domainOf(s)}` }),
+		},
+		{
+			what: "a key with members:write but not scim:write provisions someone",
+			expect: 403,
+			setup: (s) => claimDomain(s, true),
+			run: async (s) =>
+				scimSend(await keyOf(s, "owner", ["members:write", "*"]), "POST", "/Users", { userName: `x@${domainOf(s)}` }),
+		},
+		{
+			what: "a key whose creator was demoted to readonly provisions someone",
+			expect: 403,
+			setup: (s) => claimDomain(s, true),
+			run: (s) => scimSend(s.apiKeys.demoted, "POST", "/Users", { userName: `x@${domainOf(s)}` }),
+		},
+		{
+			what: "the owner's session provisions someone (SCIM takes keys only)",
+			expect: 401,
+			setup: (s) => claimDomain(s, true),
+			run: (s) => scimSend(tokenOf(s, "owner"), "POST", "/Users", { userName: `x@${domainOf(s)}` }),
+		},
+		{
+			what: "a SCIM key provisions someone while the account is locked down",
+			expect: 423,
+			setup: async (s) => {
+				await claimDomain(s, true);
+				await lockDown(s);
+			},
+			run: async (s) => scimSend(await scimKeyOf(s, "owner"), "POST", "/Users", { userName: `x@${domainOf(s)}` }),
+		},
+	],
+	"PUT /scim/v2/Users/{id}": [
+		{
+			what: "an admin's SCIM key deactivates the owner",
+			expect: 403,
+			setup: scimOwner,
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "admin"), "PUT", `/Users/${s.users.owner.id}`, {
+					userName: `owner@${domainOf(s)}`,
+					active: false,
+				}),
+		},
+		{
+			what: "a SCIM key moves a person to another address (a reset from it would then take them over)",
+			expect: 400,
+			setup: (s) => scimPerson(s),
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "PUT", `/Users/${personOf(s)}`, { userName: `other@${domainOf(s)}` }),
+		},
+	],
+	"PATCH /scim/v2/Users/{id}": [
+		{
+			what: "a SCIM key raises a person to owner",
+			expect: 403,
+			setup: (s) => scimPerson(s),
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "PATCH", `/Users/${personOf(s)}`, {
+					Operations: [{ op: "replace", path: "roles", value: [{ value: "owner", primary: true }] }],
+				}),
+		},
+		{
+			what: "an admin's SCIM key deactivates the owner",
+			expect: 403,
+			setup: scimOwner,
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "admin"), "PATCH", `/Users/${s.users.owner.id}`, {
+					Operations: [{ op: "replace", path: "active", value: false }],
+				}),
+		},
+		{
+			what: "a SCIM key reactivates a person while the account is locked down",
+			expect: 423,
+			setup: async (s) => {
+				await scimPerson(s, false);
+				await lockDown(s);
+			},
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "PATCH", `/Users/${personOf(s)}`, {
+					Operations: [{ op: "replace", path: "active", value: true }],
+				}),
+		},
+	],
+	"DELETE /scim/v2/Users/{id}": [
+		{
+			what: "an admin's SCIM key deprovisions the owner",
+			expect: 403,
+			setup: scimOwner,
+			run: async (s) => scimSend(await scimKeyOf(s, "admin"), "DELETE", `/Users/${s.users.owner.id}`),
+		},
+		{
+			what: "a SCIM key removes a member the provider never provisioned",
+			expect: 404,
+			setup: (s) => claimDomain(s, true),
+			run: async (s) => scimSend(await scimKeyOf(s, "owner"), "DELETE", `/Users/${s.users.member.id}`),
+		},
+	],
+	"POST /scim/v2/Groups": [
+		{
+			what: "a SCIM key puts a member it never provisioned into a group mapped to admin",
+			expect: 400,
+			setup: (s) =>
+				db
+					.update(accounts)
+					.set({ settings: JSON.stringify({ scimGroupRoles: { Everyone: "admin" } }) })
+					.where(eq(accounts.id, s.accountId)),
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "POST", "/Groups", {
+					displayName: "Everyone",
+					members: [{ value: s.users.member.id }],
+				}),
+		},
+		{
+			what: "a SCIM key pushes a group while the account is locked down",
+			expect: 423,
+			setup: lockDown,
+			run: async (s) => scimSend(await scimKeyOf(s, "owner"), "POST", "/Groups", { displayName: "Everyone" }),
+		},
+	],
+	"PUT /scim/v2/Groups/{id}": [
+		{
+			what: "a SCIM key puts the readonly member (never provisioned) into a group",
+			expect: 400,
+			setup: scimGroup,
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "PUT", `/Groups/${groupOf(s)}`, {
+					displayName: "Everyone",
+					members: [{ value: s.users.readonly.id }],
+				}),
+		},
+	],
+	"PATCH /scim/v2/Groups/{id}": [
+		{
+			what: "a SCIM key adds the readonly member (never provisioned) to a group",
+			expect: 400,
+			setup: scimGroup,
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "PATCH", `/Groups/${groupOf(s)}`, {
+					Operations: [{ op: "add", path: "members", value: [{ value: s.users.readonly.id }] }],
+				}),
+		},
+		{
+			what: "a SCIM key changes a group while the account is locked down",
+			expect: 423,
+			setup: async (s) => {
+				await scimGroup(s);
+				await lockDown(s);
+			},
+			run: async (s) =>
+				scimSend(await scimKeyOf(s, "owner"), "PATCH", `/Groups/${groupOf(s)}`, {
+					Operations: [{ op: "replace", path: "displayName", value: "Admins" }],
+				}),
+		},
+	],
+	"DELETE /scim/v2/Groups/{id}": {
+		nothing:
+			"takes a group away: its members fall back to their own SCIM role, set under the same rules (never owner, never above the key's creator)",
+	},
 	"POST /v1/accounts/{accountId}/transfer-ownership": [
 		{
 			what: "an admin takes ownership",
@@ -640,6 +945,14 @@ const ESCALATIONS: Record<string, Entry> = {
 			what: "an admin turns on requireMfa",
 			expect: 403,
 			run: (s) => send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, { settings: { requireMfa: true } }),
+		},
+		{
+			what: "an admin maps a SCIM group to owner",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `/v1/accounts/${s.accountId}`, {
+					settings: { scimGroupRoles: { Everyone: "owner" } },
+				}),
 		},
 		{
 			what: "an admin shortens everyone's sessions",
@@ -1038,12 +1351,16 @@ const disableWebhook = (id: string) =>
 
 /** What a stale-session attempt needs in place before the account is snapshotted. */
 const STALE_SETUP: Record<string, (s: SeededAccount) => Promise<unknown>> = {
+	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s) => claimDomain(s, false),
 	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": (s) => parkSecret(s.keyIds.owner),
 };
 
 const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Response>> = {
 	"POST /v1/accounts/{accountId}/keys": (s, stale) =>
 		send(stale, "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
+	"POST /v1/accounts/{accountId}/domains": (s, stale) => send(stale, "POST", domainsPath(s), { domain: domainOf(s) }),
+	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s, stale) =>
+		send(stale, "POST", `${domainsPath(s)}/${domainIdOf(s)}/verify`),
 	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, stale) =>
 		send(stale, "PATCH", `${keysPath(s)}/${s.keyIds.owner}`, { scopes: ["data:read", "members:write"] }),
 	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": (s, stale) =>
@@ -1101,15 +1418,25 @@ async function stateChangingOperations() {
 
 /** Everything in the account a refused attempt must leave as it was. */
 async function snapshot(accountId: string) {
-	const [account, keys, members, invites, hooks, services, streams] = await Promise.all([
-		db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
-		db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)),
-		db.select().from(memberships).where(eq(memberships.accountId, accountId)),
-		db.select().from(invitations).where(eq(invitations.accountId, accountId)),
-		db.select().from(webhooks).where(eq(webhooks.accountId, accountId)),
-		db.select().from(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
-		db.select().from(logStreams).where(eq(logStreams.accountId, accountId)),
-	]);
+	const [account, keys, members, invites, hooks, services, streams, domains, people, groups, places, named] =
+		await Promise.all([
+			db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
+			db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)),
+			db.select().from(memberships).where(eq(memberships.accountId, accountId)),
+			db.select().from(invitations).where(eq(invitations.accountId, accountId)),
+			db.select().from(webhooks).where(eq(webhooks.accountId, accountId)),
+			db.select().from(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
+			db.select().from(logStreams).where(eq(logStreams.accountId, accountId)),
+			db.select().from(accountDomains).where(eq(accountDomains.accountId, accountId)),
+			db.select().from(scimUsers).where(eq(scimUsers.accountId, accountId)),
+			db.select().from(scimGroups).where(eq(scimGroups.accountId, accountId)),
+			db.select().from(scimGroupMembers).where(eq(scimGroupMembers.accountId, accountId)),
+			// People a refused provisioning might have made, under the account's own domain.
+			db
+				.select({ id: users.id, email: users.email })
+				.from(users)
+				.where(like(users.email, `%@${accountId.slice(4)}.example.com`)),
+		]);
 	const sorted = <T>(rows: T[], by: (row: T) => string) => [...rows].sort((a, b) => by(a).localeCompare(by(b)));
 	return JSON.stringify({
 		account: account && { name: account.name, settings: account.settings },
@@ -1119,6 +1446,11 @@ async function snapshot(accountId: string) {
 		hooks: sorted(hooks, (h) => h.id).map((h) => [h.id, h.url, h.events, h.disabledAt, h.secretSealed, h.version]),
 		services: sorted(services, (x) => x.id).map((x) => [x.id, x.role, x.name, x.version]),
 		streams: sorted(streams, (x) => x.id).map((x) => [x.id, x.url, x.disabledAt, x.createdBy, x.version]),
+		domains: sorted(domains, (x) => x.id).map((x) => [x.id, x.domain, x.verifiedAt]),
+		people: sorted(people, (x) => x.userId).map((x) => [x.userId, x.active, x.role, x.version]),
+		groups: sorted(groups, (x) => x.id).map((x) => [x.id, x.displayName, x.version]),
+		places: sorted(places, (x) => `${x.groupId}${x.userId}`).map((x) => [x.groupId, x.userId]),
+		named: sorted(named, (x) => x.id).map((x) => [x.id, x.email]),
 	});
 }
 

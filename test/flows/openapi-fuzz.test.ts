@@ -14,7 +14,15 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { webhookDeliveries } from "../../src/db/schema";
+import {
+	accountDomains,
+	memberships,
+	scimGroupMembers,
+	scimGroups,
+	scimUsers,
+	users,
+	webhookDeliveries,
+} from "../../src/db/schema";
 import { userSessions } from "../../src/durable/address";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
@@ -64,7 +72,8 @@ const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, item])
 		path,
 		statuses: new Set(Object.keys(op.responses).map(Number)),
 		params: op.parameters ?? [],
-		body: op.requestBody?.content["application/json"]?.schema ?? null,
+		body:
+			(op.requestBody?.content["application/json"] ?? op.requestBody?.content["application/scim+json"])?.schema ?? null,
 	})),
 );
 const tried = new Map<string, number>();
@@ -81,6 +90,10 @@ async function snapshot(): Promise<string> {
 		db.query.users.findMany(),
 		db.query.recoveryCodes.findMany(),
 		db.query.emailTokens.findMany(),
+		db.query.accountDomains.findMany(),
+		db.query.scimUsers.findMany(),
+		db.query.scimGroups.findMany(),
+		db.query.scimGroupMembers.findMany(),
 	]);
 	// Refreshed by any authorised request, or flushed by the key's Durable Object: not a write of the request.
 	return JSON.stringify(tables, (k, v) => (k === "lastActiveAt" || k === "lastUsedAt" ? undefined : v));
@@ -115,6 +128,7 @@ async function fixture() {
 		`Bearer ${s.apiKeys.withScope}`,
 		`Bearer ${s.apiKeys.demoted}`,
 	];
+	const scim = await seedScim(s);
 	const ids: Record<string, string[]> = {
 		accountId: [s.accountId, other.accountId],
 		userId: [s.users.member.id, s.users.readonly.id, other.users.owner.id, s.users.owner.id],
@@ -123,10 +137,41 @@ async function fixture() {
 		webhookId: [s.webhookId, other.webhookId],
 		streamId: [s.logStreamId, other.logStreamId],
 		serviceAccountId: [s.serviceAccountId, other.serviceAccountId],
+		domainId: [scim.domainId, newId("dom")],
+		// SCIM's `{id}`: a provisioned person, a group, a member SCIM never provisioned.
+		id: [scim.userId, scim.groupId, s.users.member.id, other.users.owner.id],
 		sessionId: [revoked.id, expired.id],
 		deliveryId: [await seedDelivery(s), await seedDelivery(other)],
 	};
 	return { credentials, ids };
+}
+
+/** A verified domain, a person the provider provisioned under it, and a group with them in it, so SCIM is fuzzed past its lookups. */
+async function seedScim(s: { accountId: string; users: { owner: { id: string } } }) {
+	const now = clock.now();
+	const domain = `${s.accountId.slice(4)}.example.com`;
+	const domainId = newId("dom");
+	const userId = newId("usr");
+	const groupId = newId("grp");
+	await db.insert(accountDomains).values({
+		...{ id: domainId, accountId: s.accountId, domain, challenge: "fuzz", createdBy: s.users.owner.id },
+		...{ createdAt: now, verifiedAt: now },
+	});
+	await db.insert(users).values({
+		...{ id: userId, email: `p@${domain}`, name: "P", passwordHash: "x" },
+		...{ emailVerifiedAt: now, createdAt: now },
+	});
+	await db.insert(scimUsers).values({
+		...{ accountId: s.accountId, userId, userName: `p@${domain}`, active: true, role: "member" as const },
+		...{ createdAt: now, updatedAt: now },
+	});
+	await db.insert(memberships).values({ accountId: s.accountId, userId, role: "member", joinedAt: now });
+	await db.insert(scimGroups).values({
+		...{ id: groupId, accountId: s.accountId, displayName: "Everyone" },
+		...{ createdAt: now, updatedAt: now },
+	});
+	await db.insert(scimGroupMembers).values({ groupId, accountId: s.accountId, userId });
+	return { domainId, userId, groupId };
 }
 
 /** A delivery of the seeded webhook, so the redelivery route is fuzzed past its lookup. */

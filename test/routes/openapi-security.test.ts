@@ -37,11 +37,20 @@ function call(method: string, path: string, op: Operation, headers: Record<strin
 	});
 }
 
-/** The `code` of a 401 problem (a credential refusal carries one; a wrong password does not). */
-const problemCode = async (res: Response) =>
-	res.headers.get("Content-Type")?.startsWith("application/problem+json")
-		? ((await res.json<{ code?: string }>()).code ?? null)
-		: null;
+/**
+ * The `code` of a 401 problem (a credential refusal carries one; a wrong password does not). SCIM
+ * routes answer in SCIM's error schema, which has no such member: there the bearer challenge
+ * (RFC 6750 §3) says it, `error="invalid_token"` or none for a missing credential.
+ */
+const problemCode = async (res: Response) => {
+	const type = res.headers.get("Content-Type") ?? "";
+	if (type.startsWith("application/problem+json")) return (await res.json<{ code?: string }>()).code ?? null;
+	if (type.startsWith("application/scim+json") && res.status === 401) {
+		const challenge = res.headers.get("WWW-Authenticate") ?? "";
+		return challenge.includes('error="invalid_token"') ? "invalid_token" : "missing_credentials";
+	}
+	return null;
+};
 
 describe("security schemes", () => {
 	it("declares bearerAuth (session token or API key) and sessionCookie (the cookie the API reads)", () => {

@@ -126,6 +126,37 @@ const table: ProblemTable = {
 		update: [unauthenticated, (kw) => kw.members.update({ accountId, userId: "usr_x", body: { role: "member" } })],
 		remove: [unauthenticated, (kw) => kw.members.remove({ accountId, userId: "usr_x" })],
 	},
+	domains: {
+		list: [unauthenticated, (kw) => kw.domains.list({ accountId })],
+		add: [unauthenticated, (kw) => kw.domains.add({ accountId, body: { domain: "example.com" } })],
+		verify: [unauthenticated, (kw) => kw.domains.verify({ accountId, domainId: "dom_x" })],
+		remove: [unauthenticated, (kw) => kw.domains.remove({ accountId, domainId: "dom_x" })],
+	},
+	// SCIM answers in its own error schema; the client turns it into the same problem.
+	scim: {
+		listUsers: [unauthenticated, (kw) => kw.scim.listUsers()],
+		createUser: [unauthenticated, (kw) => kw.scim.createUser({ body: { userName: "ada@example.com" } })],
+		getUser: [unauthenticated, (kw) => kw.scim.getUser({ id: "usr_x" })],
+		replaceUser: [unauthenticated, (kw) => kw.scim.replaceUser({ id: "usr_x", body: { userName: "ada@example.com" } })],
+		patchUser: [
+			unauthenticated,
+			(kw) =>
+				kw.scim.patchUser({ id: "usr_x", body: { Operations: [{ op: "replace", path: "active", value: false }] } }),
+		],
+		deleteUser: [unauthenticated, (kw) => kw.scim.deleteUser({ id: "usr_x" })],
+		listGroups: [unauthenticated, (kw) => kw.scim.listGroups()],
+		createGroup: [unauthenticated, (kw) => kw.scim.createGroup({ body: { displayName: "Engineering" } })],
+		getGroup: [unauthenticated, (kw) => kw.scim.getGroup({ id: "grp_x" })],
+		replaceGroup: [
+			unauthenticated,
+			(kw) => kw.scim.replaceGroup({ id: "grp_x", body: { displayName: "Engineering" } }),
+		],
+		patchGroup: [
+			unauthenticated,
+			(kw) => kw.scim.patchGroup({ id: "grp_x", body: { Operations: [{ op: "add", path: "members", value: [] }] } }),
+		],
+		deleteGroup: [unauthenticated, (kw) => kw.scim.deleteGroup({ id: "grp_x" })],
+	},
 	serviceAccounts: {
 		create: [
 			unauthenticated,

@@ -90,6 +90,8 @@ export const examplePath = (path: string, op: Operation): string =>
 
 /** The request body a reader of the reference would send: the JSON body assembled from its examples. */
 export const exampleBody = (doc: Document, op: Operation): unknown => {
-	const schema = op.requestBody?.content["application/json"]?.schema;
+	const content = op.requestBody?.content;
+	// SCIM routes take `application/scim+json`, the same JSON under SCIM's media type.
+	const schema = (content?.["application/json"] ?? content?.["application/scim+json"])?.schema;
 	return schema ? exampleOf(doc, schema) : undefined;
 };

@@ -38,7 +38,9 @@ const unauthorizedFor = (c: Context<AppEnv>) => unauthorized(c.get("credentialPr
 export type CredentialGate =
 	| { accepts: "session" }
 	/** `keyScope`: the reserved scope that lets an API key through; undefined when no key may pass. */
-	| { accepts: "session-or-key"; keyScope: string | undefined };
+	| { accepts: "session-or-key"; keyScope: string | undefined }
+	/** SCIM: an API key with the scope, in the key's own account; never a session. */
+	| { accepts: "key"; keyScope: string };
 
 const GATE = Symbol("credential gate");
 
@@ -131,6 +133,51 @@ const accountGate =
 		}
 		await next();
 	};
+
+/**
+ * The gate of the SCIM routes (issue #27): an API key holding the reserved scope that `permission`
+ * maps to (`scim:write`), acting in the key's own account with its creator's current role, which
+ * must still hold `permission`. A session is refused: an identity provider holds a key, and a
+ * person's session reaching SCIM would be a second way to manage members. The account's IP
+ * allowlist and factor policy apply as on every account route, and an account whose owner is
+ * unverified provisions nothing. Errors are RFC 9457 here; the SCIM routes' own middleware
+ * renders them in SCIM's error schema.
+ */
+export const requireAccountKey = (permission: Permission): MiddlewareHandler<AppEnv> => {
+	const scope = reservedScopeFor(permission);
+	if (!scope) throw new Error(`${permission} has no reserved scope: no key could pass`);
+	return declaring(
+		async (c, next) => {
+			const principal = c.get("principal");
+			if (principal?.type === "user") throw unauthorized("invalid_token");
+			if (principal?.type !== "key" || !principal.key) throw unauthorizedFor(c);
+			const membership = principal.memberships.find((m) => m.accountId === principal.key?.accountId);
+			if (!membership) throw unauthorized("invalid_token");
+			c.get("audit").accountId = membership.accountId;
+			enforceAccountPolicies(c, principal, membership);
+			if (!scopeSatisfies(principal.scopes ?? [], scope))
+				throw new ApiError("forbidden", { detail: `This key lacks the ${scope} scope` });
+			if (!roleAllows(membership.role, permission))
+				throw new ApiError("forbidden", {
+					detail: `The key's creator's role (${membership.role}) does not allow ${permission}`,
+				});
+			if (membership.ownerEmailVerified === false)
+				throw new ApiError("email-unverified", {
+					detail: "The account owner's email address is not verified: until it is, the account provisions nobody",
+				});
+			await next();
+		},
+		{ accepts: "key", keyScope: scope },
+	);
+};
+
+/** The account a key-gated route acts in (the key's own), with the key's standing there. */
+export function keyAccount(c: Context<AppEnv>): { principal: Principal; membership: PrincipalMembership } {
+	const principal = c.get("principal");
+	const membership = principal?.memberships.find((m) => m.accountId === principal.key?.accountId);
+	if (!principal || !membership) throw new ApiError("not-found");
+	return { principal, membership };
+}
 
 /**
  * The account's own rules, for sessions and API keys alike: its IP allowlist,

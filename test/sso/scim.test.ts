@@ -1,0 +1,452 @@
+import { env } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createDatabase } from "../../src/db";
+import { accountDomains, accounts, memberships, scimUsers, users } from "../../src/db/schema";
+import { startSession } from "../../src/identity/sessions";
+import { ManualClock } from "../../src/platform/clock";
+import { newId } from "../../src/platform/ids";
+import { testApp } from "../support/app";
+import { as, createKey, verifyCode } from "../support/request";
+import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
+
+/**
+ * SCIM 2.0 (issue #27), as Okta and Entra ID drive it, against real local D1 and Durable
+ * Objects: provisioning into verified domains only, deactivation that ends the person's access
+ * and revokes their keys before it answers, reactivation, groups mapped to roles, and errors in
+ * SCIM's own schema.
+ */
+const clock = new ManualClock("2026-12-01T09:00:00Z");
+const t = testApp({ clock });
+const db = createDatabase(env.DB);
+const SCIM = "application/scim+json";
+
+interface ScimUser {
+	id: string;
+	userName: string;
+	active: boolean;
+	roles: { value: string }[];
+	groups: { value: string; display: string }[];
+	meta: { version: string; location: string };
+}
+interface ScimError {
+	schemas: string[];
+	status: string;
+	scimType?: string;
+	detail: string;
+}
+
+/** An account with a verified domain and SCIM keys made by its owner and its admin. */
+async function scimAccount(settings: Record<string, unknown> = {}) {
+	const s = await seedAccount(clock, settings);
+	const domain = `${newId("dom").slice(4)}.example.com`;
+	await db.insert(accountDomains).values({
+		id: newId("dom"),
+		accountId: s.accountId,
+		domain,
+		challenge: "seeded",
+		createdBy: s.users.owner.id,
+		createdAt: clock.now(),
+		verifiedAt: clock.now(),
+	});
+	const ownerKey = (await seedKey(s.accountId, s.users.owner.id, ["scim:write"], clock.now())).secret;
+	const adminKey = (await seedKey(s.accountId, s.users.admin.id, ["scim:write"], clock.now())).secret;
+	return { s, domain, ownerKey, adminKey };
+}
+
+const scim = (key: string, method: string, path: string, body?: unknown) =>
+	t.request(`/scim/v2${path}`, {
+		method,
+		headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "Content-Type": SCIM }) },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+
+async function expectScimError(res: Response, status: number, scimType?: string): Promise<ScimError> {
+	expect(res.status, await res.clone().text()).toBe(status);
+	expect(res.headers.get("Content-Type")).toBe(`${SCIM}; charset=utf-8`);
+	const body = await res.json<ScimError>();
+	expect(body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+	expect(body.status).toBe(String(status));
+	if (scimType) expect(body.scimType).toBe(scimType);
+	expect(JSON.stringify(body)).not.toMatch(/requestId|problems\/|SQLITE|D1_/);
+	return body;
+}
+
+async function provision(key: string, userName: string, extra: Record<string, unknown> = {}): Promise<ScimUser> {
+	const res = await scim(key, "POST", "/Users", {
+		schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+		userName,
+		name: { givenName: "Ada", familyName: "Lovelace" },
+		emails: [{ primary: true, value: userName, type: "work" }],
+		active: true,
+		locale: "en-GB",
+		...extra,
+	});
+	expect(res.status, await res.clone().text()).toBe(201);
+	expect(res.headers.get("Content-Type")).toBe(`${SCIM}; charset=utf-8`);
+	return res.json<ScimUser>();
+}
+
+const membershipOf = (accountId: string, userId: string) =>
+	db.query.memberships.findFirst({ where: and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)) });
+
+const deactivate = (key: string, id: string, value: unknown = false) =>
+	scim(key, "PATCH", `/Users/${id}`, {
+		schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		Operations: [{ op: "replace", value: { active: value } }],
+	});
+
+describe("SCIM provisioning, Okta-style", () => {
+	it("creates, finds, deactivates (access and keys end before the answer), reactivates", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const userName = `ada@${domain}`;
+		const none = await (
+			await scim(ownerKey, "GET", `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)
+		).json<{
+			totalResults: number;
+			Resources: unknown[];
+		}>();
+		expect(none).toMatchObject({ totalResults: 0, Resources: [] });
+
+		const ada = await provision(ownerKey, userName, { externalId: "00u1" });
+		expect(ada).toMatchObject({ userName, active: true, roles: [{ value: "member", primary: true }] });
+		expect((await membershipOf(s.accountId, ada.id))?.role).toBe("member");
+		const found = await (
+			await scim(ownerKey, "GET", `/Users?filter=${encodeURIComponent(`userName eq "${userName.toUpperCase()}"`)}`)
+		).json<{ totalResults: number; Resources: ScimUser[] }>();
+		expect(found.totalResults).toBe(1);
+		expect(found.Resources[0]?.id).toBe(ada.id);
+
+		// Ada signs in (a password reset gave her one), makes a key; a service account's key stays whatever happens to her.
+		const session = await startSession(env, db, ada.id, { ip: null, userAgent: "test", country: null }, clock.now());
+		const adaKey = (await createKey(t, session.token, s.accountId)).secret;
+		const svcKey = (
+			await createKey(t, s.users.owner.token, s.accountId, { owner: { serviceAccountId: s.serviceAccountId } })
+		).secret;
+		expect((await t.request(`/v1/accounts/${s.accountId}`, as(session.token))).status).toBe(200);
+		expect(await verifyCode(t, adaKey), "ada key").toBe("VALID");
+		expect(await verifyCode(t, svcKey), "service key").toBe("VALID");
+
+		const off = await deactivate(ownerKey, ada.id);
+		expect(off.status).toBe(200);
+		expect((await off.json<ScimUser>()).active).toBe(false);
+		// The very next request: her session is over, her key refused, the service account's key works.
+		expect((await t.request(`/v1/accounts/${s.accountId}`, as(session.token))).status).toBe(401);
+		expect(await verifyCode(t, adaKey)).toBe("REVOKED");
+		expect(await verifyCode(t, svcKey), "service key").toBe("VALID");
+		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+
+		const on = await deactivate(ownerKey, ada.id, true);
+		expect(on.status).toBe(200);
+		expect((await membershipOf(s.accountId, ada.id))?.role).toBe("member");
+		expect(await verifyCode(t, adaKey)).toBe("REVOKED");
+	});
+
+	it("takes Entra ID's PatchOp: capitalised ops, paths, and the strings True and False", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		const res = await scim(ownerKey, "PATCH", `/Users/${ada.id}`, {
+			schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+			Operations: [
+				{ op: "Replace", path: "displayName", value: "Ada L." },
+				{ op: "Add", path: "name.givenName", value: "Augusta Ada" },
+				{ op: "Replace", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", value: "R&D" },
+				{ op: "Replace", path: 'roles[primary eq "True"].value', value: "readonly" },
+				{ op: "Replace", path: "active", value: "False" },
+			],
+		});
+		expect(res.status, await res.clone().text()).toBe(200);
+		const body = await res.json<ScimUser & { displayName: string; name: { givenName: string } }>();
+		expect(body).toMatchObject({ active: false, displayName: "Ada L.", name: { givenName: "Augusta Ada" } });
+		expect(body.roles[0]?.value).toBe("readonly");
+		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+		const back = await scim(ownerKey, "PATCH", `/Users/${ada.id}`, {
+			Operations: [{ op: "Replace", path: "active", value: "True" }],
+		});
+		expect(back.status).toBe(200);
+		expect((await membershipOf(s.accountId, ada.id))?.role).toBe("readonly");
+	});
+
+	it("maps groups to roles: joining a mapped group raises, leaving it lowers", async () => {
+		const { s, domain, ownerKey } = await scimAccount({
+			scimGroupRoles: { "Keyward Admins": "admin", Auditors: "readonly" },
+		});
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		const bob = await provision(ownerKey, `bob@${domain}`);
+		const created = await scim(ownerKey, "POST", "/Groups", {
+			schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+			displayName: "Keyward Admins",
+			members: [{ value: ada.id }],
+		});
+		expect(created.status, await created.clone().text()).toBe(201);
+		const group = await created.json<{ id: string; members: { value: string }[] }>();
+		expect(group.members.map((m) => m.value)).toEqual([ada.id]);
+		expect((await membershipOf(s.accountId, ada.id))?.role).toBe("admin");
+
+		// Okta's group push: add Bob, remove Ada.
+		const patched = await scim(ownerKey, "PATCH", `/Groups/${group.id}`, {
+			schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+			Operations: [
+				{ op: "add", path: "members", value: [{ value: bob.id }] },
+				{ op: "remove", path: `members[value eq "${ada.id}"]` },
+			],
+		});
+		expect(patched.status, await patched.clone().text()).toBe(200);
+		expect((await membershipOf(s.accountId, ada.id))?.role).toBe("member");
+		expect((await membershipOf(s.accountId, bob.id))?.role).toBe("admin");
+		const bobNow = await (await scim(ownerKey, "GET", `/Users/${bob.id}`)).json<ScimUser>();
+		expect(bobNow.groups).toEqual([{ value: group.id, display: "Keyward Admins" }]);
+		expect(bobNow.roles[0]?.value).toBe("admin");
+
+		expect((await scim(ownerKey, "DELETE", `/Groups/${group.id}`)).status).toBe(204);
+		expect((await membershipOf(s.accountId, bob.id))?.role).toBe("member");
+		const list = await (await scim(ownerKey, "GET", "/Groups?excludedAttributes=members")).json<{
+			totalResults: number;
+		}>();
+		expect(list.totalResults).toBe(0);
+	});
+
+	it("links a Keyward user who proved the address, keeping their role", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const existing = newId("usr");
+		const userName = `carol@${domain}`;
+		await db.insert(users).values({
+			id: existing,
+			email: userName,
+			name: "Carol",
+			passwordHash: "x",
+			emailVerifiedAt: clock.now(),
+			createdAt: clock.now(),
+		});
+		await db
+			.insert(memberships)
+			.values({ accountId: s.accountId, userId: existing, role: "admin", joinedAt: clock.now() });
+		const carol = await provision(ownerKey, userName);
+		expect(carol.id).toBe(existing);
+		expect((await membershipOf(s.accountId, existing))?.role).toBe("admin");
+	});
+
+	it("deletes a person: access ends first, then the record; a second delete is 404", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		const session = await startSession(env, db, ada.id, { ip: null, userAgent: "test", country: null }, clock.now());
+		const adaKey = (await createKey(t, session.token, s.accountId)).secret;
+		expect((await scim(ownerKey, "DELETE", `/Users/${ada.id}`)).status).toBe(204);
+		expect(await verifyCode(t, adaKey)).toBe("REVOKED");
+		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+		await expectScimError(await scim(ownerKey, "DELETE", `/Users/${ada.id}`), 404);
+	});
+});
+
+describe("SCIM refusals, in SCIM's error schema", () => {
+	it("provisions only addresses of a verified domain", async () => {
+		const { s, ownerKey } = await scimAccount();
+		const pendingDomain = `${newId("dom").slice(4)}.example.com`;
+		await db.insert(accountDomains).values({
+			id: newId("dom"),
+			accountId: s.accountId,
+			domain: pendingDomain,
+			challenge: "x",
+			createdBy: s.users.owner.id,
+			createdAt: clock.now(),
+		});
+		for (const userName of [`eve@${pendingDomain}`, "eve@gmail.com", `eve@sub.${pendingDomain}`]) {
+			const err = await expectScimError(await scim(ownerKey, "POST", "/Users", { userName }), 403);
+			expect(err.detail).toContain("not verified");
+		}
+		expect(await db.query.scimUsers.findMany({ where: eq(scimUsers.accountId, s.accountId) })).toEqual([]);
+	});
+
+	it("never grants owner, and an admin's key never deactivates the owner", async () => {
+		const { s, domain, adminKey, ownerKey } = await scimAccount();
+		await expectScimError(
+			await scim(adminKey, "POST", "/Users", { userName: `eve@${domain}`, roles: [{ value: "owner", primary: true }] }),
+			403,
+		);
+		// The owner, linked through SCIM, cannot be deactivated or deleted through it.
+		await db
+			.update(users)
+			.set({ email: `owner@${domain}` })
+			.where(eq(users.id, s.users.owner.id));
+		const owner = await provision(ownerKey, `owner@${domain}`);
+		expect(owner.id).toBe(s.users.owner.id);
+		await expectScimError(await deactivate(adminKey, owner.id), 403);
+		await expectScimError(await deactivate(ownerKey, owner.id), 409);
+		await expectScimError(await scim(adminKey, "DELETE", `/Users/${owner.id}`), 403);
+		expect((await membershipOf(s.accountId, owner.id))?.role).toBe("owner");
+		const patched = await scim(ownerKey, "PATCH", `/Users/${owner.id}`, {
+			Operations: [{ op: "replace", path: "roles", value: [{ value: "readonly" }] }],
+		});
+		expect(patched.status).toBe(200);
+		expect((await membershipOf(s.accountId, owner.id))?.role).toBe("owner");
+	});
+
+	it("refuses to hand an unproven address's existing user the membership", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const squatter = newId("usr");
+		await db.insert(users).values({
+			id: squatter,
+			email: `ceo@${domain}`,
+			name: "Squatter",
+			passwordHash: "x",
+			createdAt: clock.now(),
+		});
+		const err = await expectScimError(
+			await scim(ownerKey, "POST", "/Users", { userName: `ceo@${domain}` }),
+			409,
+			"uniqueness",
+		);
+		expect(err.detail).toContain("without having proven it");
+		expect(await membershipOf(s.accountId, squatter)).toBeUndefined();
+	});
+
+	it("takes only an API key with scim:write whose creator may still manage members", async () => {
+		const { s, domain } = await scimAccount();
+		const body = { userName: `eve@${domain}` };
+		await expectScimError(await scim(s.users.owner.token, "POST", "/Users", body), 401);
+		await expectScimError(await scim(s.apiKeys.withoutScope, "POST", "/Users", body), 403);
+		const memberKey = (await seedKey(s.accountId, s.users.member.id, ["scim:write"], clock.now())).secret;
+		// A member's key with a scope beyond their role is refused outright, as on every route.
+		const memberAnswer = await scim(memberKey, "POST", "/Users", body);
+		await expectScimError(memberAnswer, memberAnswer.status === 401 ? 401 : 403);
+		await expectScimError(await scim(s.apiKeys.demoted, "POST", "/Users", body), 403);
+		await expectScimError(await t.request("/scim/v2/Users", { method: "GET" }), 401);
+		expect(await db.query.scimUsers.findMany({ where: eq(scimUsers.accountId, s.accountId) })).toEqual([]);
+	});
+
+	it("names every bad field, refuses a changed userName and unsupported filters", async () => {
+		const { domain, ownerKey } = await scimAccount();
+		const bad = await expectScimError(
+			await scim(ownerKey, "POST", "/Users", { userName: "not-an-address", active: "maybe", displayName: "a\u202eb" }),
+			400,
+			"invalidValue",
+		);
+		expect(bad.detail).toMatch(/userName/);
+		expect(bad.detail).toMatch(/active/);
+		expect(bad.detail).toMatch(/displayName/);
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		await expectScimError(
+			await scim(ownerKey, "PUT", `/Users/${ada.id}`, { userName: `other@${domain}` }),
+			400,
+			"mutability",
+		);
+		await expectScimError(
+			await scim(ownerKey, "GET", `/Users?filter=${encodeURIComponent('userName co "ada"')}`),
+			400,
+			"invalidFilter",
+		);
+		await expectScimError(
+			await t.request("/scim/v2/Users", {
+				method: "POST",
+				headers: { Authorization: `Bearer ${ownerKey}`, "Content-Type": SCIM },
+				body: "{not json",
+			}),
+			400,
+			"invalidSyntax",
+		);
+		await expectScimError(await scim(ownerKey, "POST", "/Users", { userName: `ada@${domain}` }), 409, "uniqueness");
+		await expectScimError(await scim(ownerKey, "GET", "/Users/usr_aaaaaaaaaaaaaaaa"), 404);
+	});
+
+	it("adds and raises nobody while the account is locked down, but still deactivates", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		await db.update(accounts).set({ lockedDownAt: clock.now() }).where(eq(accounts.id, s.accountId));
+		await expectScimError(await scim(ownerKey, "POST", "/Users", { userName: `bob@${domain}` }), 423);
+		expect(await db.query.users.findFirst({ where: eq(users.email, `bob@${domain}`) })).toBeUndefined();
+		expect((await deactivate(ownerKey, ada.id)).status).toBe(200);
+		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+		await expectScimError(await deactivate(ownerKey, ada.id, true), 423);
+		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+	});
+});
+
+describe("SCIM under bursts", () => {
+	it("a burst of activations and deactivations leaves the membership where the record is", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => deactivate(ownerKey, ada.id, i % 2 === 1)));
+		for (const r of answers) expect([200, 409]).toContain(r.status);
+		const row = await db.query.scimUsers.findFirst({
+			where: and(eq(scimUsers.accountId, s.accountId), eq(scimUsers.userId, ada.id)),
+		});
+		expect(Boolean(await membershipOf(s.accountId, ada.id))).toBe(row?.active);
+	});
+
+	it("a burst of creations of one address provisions it once", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const answers = await Promise.all(
+			Array.from({ length: 8 }, () => scim(ownerKey, "POST", "/Users", { userName: `dup@${domain}` })),
+		);
+		expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
+		for (const r of answers) expect([201, 409]).toContain(r.status);
+		expect(await db.query.users.findMany({ where: eq(users.email, `dup@${domain}`) })).toHaveLength(1);
+		expect(await db.query.scimUsers.findMany({ where: eq(scimUsers.accountId, s.accountId) })).toHaveLength(1);
+	});
+});
+
+describe("every SCIM route, from the document, as each kind of caller", () => {
+	it("refuses sessions, keys without scim:write, demoted creators, and never reaches another account", async () => {
+		const doc = await (await t.request("/v1/openapi.json")).json<{ paths: Record<string, Record<string, unknown>> }>();
+		const ops = Object.entries(doc.paths)
+			.filter(([path]) => path.startsWith("/scim/"))
+			.flatMap(([path, item]) => Object.keys(item).map((method) => ({ method: method.toUpperCase(), path })));
+		expect(ops).toHaveLength(12);
+		const mine = await scimAccount();
+		const theirs = await scimAccount();
+		const victim = await provision(theirs.ownerKey, `victim@${theirs.domain}`);
+		const group = await (
+			await scim(theirs.ownerKey, "POST", "/Groups", { displayName: "Theirs", members: [{ value: victim.id }] })
+		).json<{ id: string }>();
+		const before = JSON.stringify(
+			await db.query.scimUsers.findMany({ where: eq(scimUsers.accountId, theirs.s.accountId) }),
+		);
+		const mismatches: string[] = [];
+		for (const { method, path } of ops) {
+			const url = path.replace("{id}", path.includes("Groups") ? group.id : victim.id);
+			const body =
+				method === "PATCH"
+					? { Operations: [{ op: "replace", path: "active", value: false }] }
+					: method === "POST" || method === "PUT"
+						? path.includes("Groups")
+							? { displayName: "Theirs", members: [{ value: victim.id }] }
+							: { userName: `victim@${theirs.domain}`, active: false }
+						: undefined;
+			const callers: [string, string | null, number[]][] = [
+				["anonymous", null, [401]],
+				["owner's session", mine.s.users.owner.token, [401]],
+				["key without scim:write", mine.s.apiKeys.withoutScope, [403]],
+				["key of a demoted creator", mine.s.apiKeys.demoted, [403]],
+				// Another account's SCIM key acts in its own account: the ids are not there, and a POST lands
+				// in its own account (where the domain is not verified).
+				[
+					"another account's SCIM key",
+					mine.ownerKey,
+					method === "GET" && !path.includes("{id}") ? [200] : [403, 404, 400],
+				],
+			];
+			for (const [who, credential, allowed] of callers) {
+				const res = await t.request(url, {
+					method,
+					headers: {
+						...(credential ? { Authorization: `Bearer ${credential}` } : {}),
+						...(body ? { "Content-Type": SCIM } : {}),
+					},
+					body: body ? JSON.stringify(body) : undefined,
+				});
+				const text = await res.text();
+				if (!allowed.includes(res.status))
+					mismatches.push(`${method} ${path} as ${who}: ${res.status} ${text.slice(0, 120)}`);
+				if (res.status >= 400 && !res.headers.get("Content-Type")?.startsWith(SCIM))
+					mismatches.push(`${method} ${path} as ${who}: not a SCIM error`);
+				if (res.status === 200 && text.includes(victim.id))
+					mismatches.push(`${method} ${path} as ${who}: saw the victim`);
+			}
+		}
+		expect(mismatches).toEqual([]);
+		expect(
+			JSON.stringify(await db.query.scimUsers.findMany({ where: eq(scimUsers.accountId, theirs.s.accountId) })),
+		).toBe(before);
+		expect((await membershipOf(theirs.s.accountId, victim.id))?.role).toBe("member");
+	});
+});
