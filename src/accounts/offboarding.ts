@@ -8,7 +8,18 @@
  */
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Database } from "../db";
-import { accounts, invitations, logStreams, memberships, serviceAccounts, webhooks } from "../db/schema";
+import {
+	accountDomains,
+	accounts,
+	invitations,
+	logStreams,
+	memberships,
+	scimGroupMembers,
+	scimGroups,
+	scimUsers,
+	serviceAccounts,
+	webhooks,
+} from "../db/schema";
 import { revokeAccountKeys } from "../keys/lifecycle";
 import type { Env } from "../platform/env";
 import { LOG_STREAM_ACCOUNT_DELETED, LOG_STREAM_CREATOR_LEFT } from "../streams/streams";
@@ -79,6 +90,11 @@ export async function deleteAccount(
 		db.delete(invitations).where(eq(invitations.accountId, accountId)),
 		db.delete(memberships).where(eq(memberships.accountId, accountId)),
 		db.delete(serviceAccounts).where(eq(serviceAccounts.accountId, accountId)),
+		// Its domains (another account may then verify them) and what its identity provider pushed.
+		db.delete(accountDomains).where(eq(accountDomains.accountId, accountId)),
+		db.delete(scimGroupMembers).where(eq(scimGroupMembers.accountId, accountId)),
+		db.delete(scimGroups).where(eq(scimGroups.accountId, accountId)),
+		db.delete(scimUsers).where(eq(scimUsers.accountId, accountId)),
 		// Its streams stop: nobody could reach them through the API any more to pause them.
 		db
 			.update(logStreams)
@@ -86,5 +102,5 @@ export async function deleteAccount(
 			.where(and(eq(logStreams.accountId, accountId), isNull(logStreams.disabledAt))),
 		db.delete(accounts).where(eq(accounts.id, accountId)).returning({ id: accounts.id }),
 	]);
-	return { keysRevoked: revoked.length, deleted: results[4].length === 1 };
+	return { keysRevoked: revoked.length, deleted: results[8].length === 1 };
 }

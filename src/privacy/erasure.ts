@@ -34,6 +34,8 @@ import {
 	mfaChallenges,
 	passkeys,
 	recoveryCodes,
+	scimGroupMembers,
+	scimUsers,
 	users,
 	webauthnChallenges,
 } from "../db/schema";
@@ -164,6 +166,9 @@ export async function eraseUser(
 		db.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), tombstonedNow)),
 		db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.userId, userId), tombstonedNow)),
 		db.delete(invitations).where(and(eq(invitations.email, user.email), tombstonedNow)),
+		// Their records as identity providers pushed them (address, names) and their group places.
+		db.delete(scimGroupMembers).where(and(eq(scimGroupMembers.userId, userId), tombstonedNow)),
+		db.delete(scimUsers).where(and(eq(scimUsers.userId, userId), tombstonedNow)),
 	]);
 	const won = tombstoned.length === 1;
 	// Not written by this run, and not erased by another: the write was refused (someone joined an

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { accountDomains, accounts, memberships, scimUsers, users } from "../../src/db/schema";
+import { accountDomains, accounts, memberships, scimGroupMembers, scimUsers, users } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
@@ -235,6 +235,43 @@ describe("SCIM provisioning, Okta-style", () => {
 		expect(await verifyCode(t, adaKey)).toBe("REVOKED");
 		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
 		await expectScimError(await scim(ownerKey, "DELETE", `/Users/${ada.id}`), 404);
+	});
+});
+
+describe("SCIM and the account's and person's lifecycles", () => {
+	it("erasing a provisioned person forgets their SCIM record and group places, and ends their membership", async () => {
+		const { s, domain, ownerKey } = await scimAccount({ scimGroupRoles: { Admins: "admin" } });
+		const ada = await provision(ownerKey, `ada@${domain}`);
+		expect(
+			(await scim(ownerKey, "POST", "/Groups", { displayName: "Admins", members: [{ value: ada.id }] })).status,
+		).toBe(201);
+		const session = await startSession(env, db, ada.id, { ip: null, userAgent: "test", country: null }, clock.now());
+		expect((await t.request("/v1/me", as(session.token, "DELETE"))).status).toBe(204);
+		expect(await db.query.scimUsers.findMany({ where: eq(scimUsers.userId, ada.id) })).toEqual([]);
+		expect(await db.query.scimGroupMembers.findMany({ where: eq(scimGroupMembers.userId, ada.id) })).toEqual([]);
+		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+		await expectScimError(await scim(ownerKey, "GET", `/Users/${ada.id}`), 404);
+		// The address is free again: the provider can provision the person anew.
+		const again = await provision(ownerKey, `ada@${domain}`);
+		expect(again.id).not.toBe(ada.id);
+	});
+
+	it("deleting the account forgets its domains and SCIM records: another account may then verify the domain", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		await provision(ownerKey, `ada@${domain}`);
+		expect((await t.request(`/v1/accounts/${s.accountId}`, as(s.users.owner.token, "DELETE"))).status).toBe(204);
+		expect(await db.query.accountDomains.findMany({ where: eq(accountDomains.accountId, s.accountId) })).toEqual([]);
+		expect(await db.query.scimUsers.findMany({ where: eq(scimUsers.accountId, s.accountId) })).toEqual([]);
+		const other = await seedAccount(clock);
+		await db.insert(accountDomains).values({
+			id: newId("dom"),
+			accountId: other.accountId,
+			domain,
+			challenge: "x",
+			createdBy: other.users.owner.id,
+			createdAt: clock.now(),
+			verifiedAt: clock.now(),
+		});
 	});
 });
 
