@@ -7,11 +7,13 @@
 //   npm run bench -- audit audit-personal   the audit pipeline, anonymous and signed-in (sealed) events
 //   npm run bench -- binding        verify via a service binding vs over HTTP (bench/binding.mjs)
 //   npm run bench -- stream         audit events into a log stream end to end (bench/stream.mjs)
+//   npm run bench -- scim           SCIM deactivation and reactivation, one at a time (bench/scim.mjs)
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 BENCH_ROUNDS=5 npm run bench
 //   BENCH_INSPECTOR=off npm run bench -- health verify   without the debugger `wrangler dev` attaches
 //   BENCH_RATE=50 npm run bench -- floor verify   the open-loop pass (floor and warm verify at one rate; default 75/s)
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
+import { scimScenario, startFakeResolver } from "./scim.mjs";
 import {
 	createBenchKey,
 	drive as driveLoop,
@@ -315,7 +317,14 @@ const floor = await startStack({
 	migrate: false,
 });
 floorSend = floor.send;
-const stack = await startStack({ port: PORT, state: STATE, inspector: INSPECTOR });
+// Domain verification (issue #27) looks its TXT record up here, the outside world faked.
+const resolver = await startFakeResolver();
+const stack = await startStack({
+	port: PORT,
+	state: STATE,
+	inspector: INSPECTOR,
+	vars: { DOH_RESOLVER_URL: resolver.url },
+});
 ({ send, served } = stack);
 const results = [];
 let audit;
@@ -390,9 +399,23 @@ try {
 		auditPersonal = await auditScenario(() =>
 			send("/v1/me", { headers: { Authorization: `Bearer ${benchSession.token}`, "User-Agent": "keyward-bench" } }),
 		);
+	// SCIM deprovisioning (issue #27): one call at a time, as a provider makes them, beside the floor.
+	if (wanted("scim")) {
+		const rows = await scimScenario({
+			send,
+			floorSend,
+			resolver,
+			pid: stack.pid,
+			floorPid: floor.pid,
+			people: LOGIN_SAMPLES,
+		});
+		results.push(...rows);
+		if (rows.some((r) => r.statuses && Object.keys(r.statuses).some((s) => Number(s) >= 300))) process.exitCode = 1;
+	}
 } finally {
 	await stack.stop();
 	await floor.stop();
+	resolver.close();
 }
 
 if (wanted("binding")) {

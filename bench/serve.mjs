@@ -8,8 +8,11 @@
 import { unstable_startWorker } from "wrangler";
 
 const [port, persist, config = "wrangler.toml"] = process.argv.slice(2);
+// Variable overrides from bench/stack.mjs (what `wrangler dev --var` would set).
+const vars = JSON.parse(process.env.BENCH_VARS || "{}");
 const worker = await unstable_startWorker({
 	config,
+	bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
 	dev: {
 		server: { hostname: "127.0.0.1", port: Number(port) },
 		inspector: false,

@@ -107,7 +107,7 @@ export async function drive(count, request, { concurrency = 16, deadlineMs = 180
  * one on the port), `vars` overrides their variables, and `healthPath` is
  * where the first one answers 200 once it is up. `inspector: false` serves
  * through bench/serve.mjs instead, the same Worker and local bindings with no
- * debugger attached to the runtime (one Worker, no `configs` or `vars`).
+ * debugger attached to the runtime (one Worker, no `configs`).
  */
 export async function startStack({
 	port,
@@ -141,8 +141,7 @@ export async function startStack({
 	// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
 	await run("node", ["scripts/dev-vars.mjs"]);
 	if (migrate) await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-	if (!inspector && (configs.length > 1 || Object.keys(vars).length > 0))
-		throw new Error("inspector: false serves one Worker with its own vars");
+	if (!inspector && configs.length > 1) throw new Error("inspector: false serves one Worker");
 	const command = inspector
 		? [
 				"npx",
@@ -153,7 +152,12 @@ export async function startStack({
 				...["--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
 			]
 		: ["node", "bench/serve.mjs", String(port), state, ...configs];
-	const server = spawn(command[0], command.slice(1), { stdio: ["ignore", "ignore", "inherit"], detached: true });
+	const server = spawn(command[0], command.slice(1), {
+		stdio: ["ignore", "ignore", "inherit"],
+		detached: true,
+		// bench/serve.mjs takes the variable overrides here (`wrangler dev` takes them as --var).
+		env: { ...process.env, BENCH_VARS: JSON.stringify(vars) },
+	});
 	const stop = async () => {
 		try {
 			process.kill(-server.pid, "SIGTERM");

@@ -4,6 +4,7 @@
  */
 import type { App } from "../platform/app-env";
 import { registerConsoleAuditLog } from "./pages/audit-log";
+import { registerConsoleDomains } from "./pages/domains";
 import { registerConsoleEmailLinks } from "./pages/email-links";
 import { registerConsoleKeys } from "./pages/keys";
 import { registerConsoleLockdown } from "./pages/lockdown";
@@ -27,5 +28,6 @@ export function registerConsole(app: App) {
 	registerConsoleReport(app);
 	registerConsoleSettings(app);
 	registerConsoleLockdown(app);
+	registerConsoleDomains(app);
 	registerConsoleReauth(app);
 }

@@ -9,18 +9,16 @@
  * account is locked down, groups (which can raise people) do not change.
  */
 import { and, asc, count, eq, inArray, notInArray, sql } from "drizzle-orm";
-import { checkRoleChange, higherRole } from "../accounts/member-rules";
+import { checkRoleChange } from "../accounts/member-rules";
 import { changeRole } from "../accounts/members";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
-import type { ScimMappedRole } from "../accounts/settings";
 import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
 import { memberships, scimGroupMembers, scimGroups, scimUsers } from "../db/schema";
 import type { Lifecycle } from "../keys/lifecycle";
 import { newId } from "../platform/ids";
 import { ApiError, isUniqueViolation, validationError } from "../problems";
-import type { ScimActor } from "./scim-users";
-import { scimProblem } from "./scim-users";
+import { roleFromGroups, type ScimActor, scimProblem } from "./scim-users";
 
 export type ScimGroupRow = typeof scimGroups.$inferSelect;
 const PERMISSION = "members:provision" as const;
@@ -288,18 +286,13 @@ export async function reconcileRoles(
 			.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
 			.where(and(eq(scimGroupMembers.accountId, accountId), inArray(scimGroupMembers.userId, ids))),
 	]);
-	const mapped = new Map<string, ScimMappedRole>();
-	for (const p of places) {
-		if (!Object.hasOwn(mapping, p.name)) continue;
-		const role = mapping[p.name] as ScimMappedRole;
-		const held = mapped.get(p.userId);
-		mapped.set(p.userId, held ? higherRole(held, role) : role);
-	}
+	const namesOf = new Map<string, string[]>();
+	for (const p of places) namesOf.set(p.userId, [...(namesOf.get(p.userId) ?? []), p.name]);
 	const current = new Map(members.map((m) => [m.userId, m.role]));
 	const changes: RoleChange[] = [];
 	for (const row of rows) {
 		const from = current.get(row.userId);
-		const to = mapped.get(row.userId) ?? row.role;
+		const to = roleFromGroups(mapping, namesOf.get(row.userId) ?? []) ?? row.role;
 		if (!row.active || !from || from === "owner" || from === to) continue;
 		const refusal = checkRoleChange(actor.role, from, to);
 		if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });

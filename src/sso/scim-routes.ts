@@ -295,7 +295,8 @@ function recordGroupChanges(c: Context<AppEnv>, accountId: string, changes: Role
 		recordRoleChanged(c, accountId, { userId, ...change }, { via: "scim_group" });
 }
 
-const desiredFrom = (input: ScimUserInput, fallbackRole: DesiredUser["role"]): DesiredUser & { roleAsked?: string } => {
+/** A PUT's person: what it sends, its `roles` or else `fallbackRole` (`owner` was refused before). */
+const desiredFrom = (input: ScimUserInput, fallbackRole: DesiredUser["role"]): DesiredUser => {
 	const asked = requestedRole(input.roles);
 	return {
 		externalId: input.externalId ?? null,
@@ -304,7 +305,6 @@ const desiredFrom = (input: ScimUserInput, fallbackRole: DesiredUser["role"]): D
 		familyName: input.name?.familyName ?? null,
 		active: input.active ?? true,
 		role: asked === undefined || asked === "owner" ? fallbackRole : asked,
-		...(asked === "owner" ? { roleAsked: asked } : {}),
 	};
 };
 

@@ -139,7 +139,21 @@ const joinStatement = (db: Database, row: ScimUserRow, role: Role, now: Date, ac
 export const getScimUser = (db: Database, accountId: string, userId: string) =>
 	db.query.scimUsers.findFirst({ where: and(eq(scimUsers.accountId, accountId), eq(scimUsers.userId, userId)) });
 
-/** The names of the mapped groups a person is in, and the role they give: the highest, or none. */
+/** The role a person's groups give them under the mapping: the highest mapped one, or none. */
+export function roleFromGroups(
+	mapping: AccountSettings["scimGroupRoles"],
+	groupNames: readonly string[],
+): ScimMappedRole | null {
+	let role: ScimMappedRole | null = null;
+	for (const name of groupNames) {
+		if (!Object.hasOwn(mapping, name)) continue;
+		const mapped = mapping[name] as ScimMappedRole;
+		role = role ? higherRole(role, mapped) : mapped;
+	}
+	return role;
+}
+
+/** The role the mapped groups a person is in give them, or none. */
 export async function mappedRole(
 	db: Database,
 	settings: AccountSettings,
@@ -153,13 +167,10 @@ export async function mappedRole(
 		.from(scimGroupMembers)
 		.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
 		.where(and(eq(scimGroupMembers.accountId, accountId), eq(scimGroupMembers.userId, userId)));
-	let role: ScimMappedRole | null = null;
-	for (const { name } of groups) {
-		if (!Object.hasOwn(mapping, name)) continue;
-		const mapped = mapping[name] as ScimMappedRole;
-		role = role ? higherRole(role, mapped) : mapped;
-	}
-	return role;
+	return roleFromGroups(
+		mapping,
+		groups.map((g) => g.name),
+	);
 }
 
 /** The role a person is to hold: their mapped groups decide first, then their own `roles` attribute. */

@@ -40,11 +40,33 @@ const rangeServer = createServer((req, res) => {
 await new Promise((resolve) => rangeServer.listen(0, "127.0.0.1", resolve));
 const RANGE = `http://127.0.0.1:${rangeServer.address().port}/range/`;
 
+/** A fake DNS-over-HTTPS resolver (the outside world): the TXT records the journey publishes, in Cloudflare's JSON form. */
+const txtRecords = new Map();
+const dohServer = createServer((req, res) => {
+	const url = new URL(req.url ?? "/", "http://127.0.0.1");
+	const name = url.searchParams.get("name") ?? "";
+	const found = txtRecords.get(name);
+	res.setHeader("Content-Type", "application/dns-json");
+	res.end(
+		JSON.stringify({
+			Status: found ? 0 : 3,
+			Answer: (found ?? []).map((data) => ({ name, type: 16, TTL: 60, data: `"${data}"` })),
+		}),
+	);
+});
+await new Promise((resolve) => dohServer.listen(0, "127.0.0.1", resolve));
+const DOH = `http://127.0.0.1:${dohServer.address().port}/dns-query`;
+
 // A proof of identity counts for 3 s here (10 minutes by default), so the journey meets the prompt.
 const stack = await startStack({
 	port: PORT,
 	state: ".wrangler/console-state",
-	vars: { BREACHED_PASSWORDS_URL: RANGE, REAUTH_WINDOW_SECONDS: "3", WEBAUTHN_ORIGINS: `http://localhost:${PORT}` },
+	vars: {
+		BREACHED_PASSWORDS_URL: RANGE,
+		REAUTH_WINDOW_SECONDS: "3",
+		WEBAUTHN_ORIGINS: `http://localhost:${PORT}`,
+		DOH_RESOLVER_URL: DOH,
+	},
 });
 // Chromium treats localhost as a secure context, so the __Host- cookies (Secure) work over http here.
 const BASE = `http://localhost:${PORT}`;
@@ -65,6 +87,7 @@ const browser = await chromium
 	.catch(async (error) => {
 		await stack.stop();
 		rangeServer.close();
+		dohServer.close();
 		throw error;
 	});
 /** The verification code the sign-up emailed (development outbox). */
@@ -298,6 +321,26 @@ try {
 		await visit(page, name);
 	}
 
+	// An email domain: claimed (after a fresh proof), its record published, checked, verified.
+	const journeyDomain = `journey-${Date.now()}.example.com`;
+	await page.goto(`/console/a/${accountId}/domains`);
+	await visit(page, "domains");
+	await page.getByLabel("Domain (as in people's addresses)").fill(journeyDomain);
+	await page.getByRole("button", { name: "Claim" }).click();
+	await confirmIfAsked(page, PASSWORD, null, secret);
+	assert.ok((await page.locator("body").innerText()).includes(`Claimed ${journeyDomain}`), "the claim is confirmed");
+	const challenge = (await page.locator("td code").nth(1).innerText()).trim();
+	assert.match(challenge, /^keyward-domain-verification=/, "the record to publish is shown");
+	await visit(page, "domains-pending");
+	await page.getByRole("button", { name: "Check the record now" }).click();
+	await confirmIfAsked(page, PASSWORD, null, secret);
+	assert.match(await page.locator("body").innerText(), /No TXT record/, "an unpublished record is reported");
+	txtRecords.set(`_keyward-challenge.${journeyDomain}`, [challenge]);
+	await page.getByRole("button", { name: "Check the record now" }).click();
+	await confirmIfAsked(page, PASSWORD, null, secret);
+	assert.match(await page.locator("body").innerText(), /is verified/);
+	await visit(page, "domains-verified");
+
 	// An invitation, from the email's link to a member who switches accounts; then removed, confirmed by name.
 	const invitee = `invitee-${Date.now()}@example.com`;
 	await page.goto(`/console/a/${accountId}/members`);
@@ -506,6 +549,7 @@ try {
 		[`/console/a/${accountId}/report`, "security-report"],
 		[`/console/a/${accountId}/settings`, "settings"],
 		[`/console/a/${accountId}/lockdown`, "lockdown"],
+		[`/console/a/${accountId}/domains`, "domains"],
 		["/console/sign-in/second-factor", "second-factor"],
 		["/console/sign-up", "sign-up"],
 	]) {
@@ -579,6 +623,7 @@ try {
 	await browser.close();
 	await stack.stop();
 	rangeServer.close();
+	dohServer.close();
 }
 
 console.table(checked);

@@ -136,6 +136,11 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 				</form>
 			</section>
 			<section>
+				<h2>Email domains and SCIM</h2>
+				<p>Verify your organisation's mail domain so its identity provider can provision people here.</p>
+				<a href={`/console/a/${accountId}/domains`}>Email domains…</a>
+			</section>
+			<section>
 				<h2>Incident response</h2>
 				<p>Lockdown signs every member out everywhere and revokes the keys you choose, at once.</p>
 				<a href={`/console/a/${accountId}/lockdown`}>Lock this account down…</a>
