@@ -45,10 +45,11 @@ export async function lookupTxt(
 	url.searchParams.set("type", "TXT");
 	let body: { Status?: unknown; Answer?: unknown };
 	try {
+		// workerd implements only "follow" and "manual": a redirect is not followed, and counts as no answer.
 		const res = await outbound(url, {
 			headers: { Accept: "application/dns-json" },
 			signal: AbortSignal.timeout(TIMEOUT_MS),
-			redirect: "error",
+			redirect: "manual",
 		});
 		if (!res.ok) return { unavailable: `the resolver answered ${res.status}` };
 		body = (await res.json()) as typeof body;

@@ -8,17 +8,24 @@
  * account not locked down and the key's creator still allowed: while an
  * account is locked down, groups (which can raise people) do not change.
  */
-import { and, asc, count, eq, inArray, notInArray, sql } from "drizzle-orm";
-import { checkRoleChange } from "../accounts/member-rules";
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { checkRoleChange, higherRole } from "../accounts/member-rules";
 import { changeRole } from "../accounts/members";
 import { accountLockedDown, grantLost, stillAllowed } from "../accounts/queries";
 import type { Role } from "../auth/permissions";
-import type { Database } from "../db";
+import { chunk, type Database } from "../db";
 import { memberships, scimGroupMembers, scimGroups, scimUsers } from "../db/schema";
 import type { Lifecycle } from "../keys/lifecycle";
 import { newId } from "../platform/ids";
 import { ApiError, isUniqueViolation, validationError } from "../problems";
-import { roleFromGroups, type ScimActor, scimProblem } from "./scim-users";
+import {
+	IDS_PER_QUERY,
+	refuseSelfGrant,
+	roleFromGroups,
+	type ScimActor,
+	type ScimUserRow,
+	scimProblem,
+} from "./scim-users";
 
 export type ScimGroupRow = typeof scimGroups.$inferSelect;
 const PERMISSION = "members:provision" as const;
@@ -52,17 +59,18 @@ export async function memberIdsOf(db: Database, groupId: string): Promise<string
 /** The members of some groups, with their userNames. */
 export async function membersOf(db: Database, groupIds: string[]) {
 	const out = new Map<string, { value: string; display: string }[]>();
-	if (groupIds.length === 0) return out;
-	const rows = await db
-		.select({ groupId: scimGroupMembers.groupId, userId: scimGroupMembers.userId, userName: scimUsers.userName })
-		.from(scimGroupMembers)
-		.innerJoin(
-			scimUsers,
-			and(eq(scimUsers.accountId, scimGroupMembers.accountId), eq(scimUsers.userId, scimGroupMembers.userId)),
-		)
-		.where(inArray(scimGroupMembers.groupId, groupIds))
-		.orderBy(asc(scimUsers.userName));
-	for (const r of rows) out.set(r.groupId, [...(out.get(r.groupId) ?? []), { value: r.userId, display: r.userName }]);
+	for (const ids of chunk(groupIds, IDS_PER_QUERY)) {
+		const rows = await db
+			.select({ groupId: scimGroupMembers.groupId, userId: scimGroupMembers.userId, userName: scimUsers.userName })
+			.from(scimGroupMembers)
+			.innerJoin(
+				scimUsers,
+				and(eq(scimUsers.accountId, scimGroupMembers.accountId), eq(scimUsers.userId, scimGroupMembers.userId)),
+			)
+			.where(inArray(scimGroupMembers.groupId, ids))
+			.orderBy(asc(scimUsers.userName));
+		for (const r of rows) out.set(r.groupId, [...(out.get(r.groupId) ?? []), { value: r.userId, display: r.userName }]);
+	}
 	return out;
 }
 
@@ -99,14 +107,13 @@ export async function listScimGroups(
 /** Members must be people this account provisioned: each other value is named in the 400. */
 async function checkMembers(db: Database, accountId: string, members: string[]): Promise<void> {
 	if (members.length === 0) return;
-	const known = new Set(
-		(
-			await db
-				.select({ userId: scimUsers.userId })
-				.from(scimUsers)
-				.where(and(eq(scimUsers.accountId, accountId), inArray(scimUsers.userId, [...new Set(members)])))
-		).map((r) => r.userId),
-	);
+	const known = new Set<string>();
+	for (const ids of chunk([...new Set(members)], IDS_PER_QUERY))
+		for (const r of await db
+			.select({ userId: scimUsers.userId })
+			.from(scimUsers)
+			.where(and(eq(scimUsers.accountId, accountId), inArray(scimUsers.userId, ids))))
+			known.add(r.userId);
 	const unknown = members.flatMap((m, i) =>
 		known.has(m) ? [] : [{ path: `members.${i}.value`, message: "Not a person provisioned in this account" }],
 	);
@@ -190,30 +197,32 @@ export async function setGroup(
 					and(eq(scimGroups.id, current.id), eq(scimGroups.version, current.version), allowedNow(accountId, actor.id)),
 				)
 				.returning({ id: scimGroups.id }),
-			db
-				.delete(scimGroupMembers)
-				.where(
-					and(
-						eq(scimGroupMembers.groupId, current.id),
-						members.length > 0 ? notInArray(scimGroupMembers.userId, members) : undefined,
-						landed,
-					),
-				),
-			...members.map((userId) =>
+			// Only who left and who joined, each list in chunks D1 can bind; each write lands only with the version above.
+			...chunk(
+				before.filter((id) => !members.includes(id)),
+				IDS_PER_QUERY,
+			).map((ids) =>
 				db
-					.insert(scimGroupMembers)
-					.select(
-						db
-							.select({
-								groupId: scimGroups.id,
-								accountId: scimGroups.accountId,
-								userId: sql<string>`${userId}`.as("user_id"),
-							})
-							.from(scimGroups)
-							.where(and(eq(scimGroups.id, current.id), eq(scimGroups.version, next.version))),
-					)
-					.onConflictDoNothing(),
+					.delete(scimGroupMembers)
+					.where(and(eq(scimGroupMembers.groupId, current.id), inArray(scimGroupMembers.userId, ids), landed)),
 			),
+			...members
+				.filter((id) => !before.includes(id))
+				.map((userId) =>
+					db
+						.insert(scimGroupMembers)
+						.select(
+							db
+								.select({
+									groupId: scimGroups.id,
+									accountId: scimGroups.accountId,
+									userId: sql<string>`${userId}`.as("user_id"),
+								})
+								.from(scimGroups)
+								.where(and(eq(scimGroups.id, current.id), eq(scimGroups.version, next.version))),
+						)
+						.onConflictDoNothing(),
+				),
 		] as unknown as Parameters<Database["batch"]>[0]);
 		written = w as { id: string }[];
 	} catch (err) {
@@ -271,21 +280,29 @@ export async function reconcileRoles(
 	if (userIds.length === 0) return [];
 	const ids = [...new Set(userIds)];
 	const mapping = actor.settings.scimGroupRoles ?? {};
-	const [rows, members, places] = await db.batch([
-		db
-			.select({ userId: scimUsers.userId, role: scimUsers.role, active: scimUsers.active })
-			.from(scimUsers)
-			.where(and(eq(scimUsers.accountId, accountId), inArray(scimUsers.userId, ids))),
-		db
-			.select({ userId: memberships.userId, role: memberships.role })
-			.from(memberships)
-			.where(and(eq(memberships.accountId, accountId), inArray(memberships.userId, ids))),
-		db
-			.select({ userId: scimGroupMembers.userId, name: scimGroups.displayName })
-			.from(scimGroupMembers)
-			.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
-			.where(and(eq(scimGroupMembers.accountId, accountId), inArray(scimGroupMembers.userId, ids))),
-	]);
+	const rows: { userId: string; role: ScimUserRow["role"]; active: boolean }[] = [];
+	const members: { userId: string; role: Role }[] = [];
+	const places: { userId: string; name: string }[] = [];
+	for (const part of chunk(ids, IDS_PER_QUERY)) {
+		const [r, m, p] = await db.batch([
+			db
+				.select({ userId: scimUsers.userId, role: scimUsers.role, active: scimUsers.active })
+				.from(scimUsers)
+				.where(and(eq(scimUsers.accountId, accountId), inArray(scimUsers.userId, part))),
+			db
+				.select({ userId: memberships.userId, role: memberships.role })
+				.from(memberships)
+				.where(and(eq(memberships.accountId, accountId), inArray(memberships.userId, part))),
+			db
+				.select({ userId: scimGroupMembers.userId, name: scimGroups.displayName })
+				.from(scimGroupMembers)
+				.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
+				.where(and(eq(scimGroupMembers.accountId, accountId), inArray(scimGroupMembers.userId, part))),
+		]);
+		rows.push(...r);
+		members.push(...m);
+		places.push(...p);
+	}
 	const namesOf = new Map<string, string[]>();
 	for (const p of places) namesOf.set(p.userId, [...(namesOf.get(p.userId) ?? []), p.name]);
 	const current = new Map(members.map((m) => [m.userId, m.role]));
@@ -296,6 +313,7 @@ export async function reconcileRoles(
 		if (!row.active || !from || from === "owner" || from === to) continue;
 		const refusal = checkRoleChange(actor.role, from, to);
 		if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });
+		if (higherRole(from, to) === to) refuseSelfGrant(actor, row.userId);
 		const changed = await changeRole(db, accountId, actor.id, { userId: row.userId, role: from }, to, now);
 		changes.push({ userId: row.userId, from, to, ...changed });
 	}

@@ -10,6 +10,7 @@ import { memberJoinedAlert, memberRemovedAlert } from "../accounts/members";
 import { recordRoleChanged, recordStreamsStopped } from "../accounts/members-routes";
 import { DEFAULT_SETTINGS } from "../accounts/settings";
 import { raiseAlertFrom } from "../alerts/raise";
+import { getServiceAccount } from "../keys/records";
 import { keyAccount, requireAccountKey } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
 import { PERMISSION_EXTENSION } from "../routes/account-route";
@@ -182,11 +183,22 @@ export const deleteGroupRoute = scimRoute({
 	responses: { 204: { description: "Deleted" }, ...scimErrorResponses(400, 401, 403, 404, 409, 423) },
 });
 
-function actorOf(c: Context<AppEnv>): { accountId: string; actor: ScimActor } {
+function accountOf(c: Context<AppEnv>): { accountId: string } {
+	return { accountId: keyAccount(c).membership.accountId };
+}
+
+/** Who acts: the key's owner with their current role, and the people behind the key (refused as grantees). */
+async function actorOf(c: Context<AppEnv>): Promise<{ accountId: string; actor: ScimActor }> {
 	const { principal, membership } = keyAccount(c);
+	const key = principal.key;
+	const behind = [key?.createdBy ?? principal.userId];
+	if (key?.serviceAccountId) {
+		const service = await getServiceAccount(c.get("services").db, membership.accountId, key.serviceAccountId);
+		if (service) behind.push(service.createdBy);
+	}
 	return {
 		accountId: membership.accountId,
-		actor: { id: principal.userId, role: membership.role, settings: membership.settings ?? DEFAULT_SETTINGS },
+		actor: { id: principal.userId, role: membership.role, settings: membership.settings ?? DEFAULT_SETTINGS, behind },
 	};
 }
 
@@ -327,7 +339,7 @@ async function groupOr404(c: Context<AppEnv>, accountId: string, id: string): Pr
 
 /** Records a person's update and its transitions, and answers the person as they now are. */
 async function answerUpdate(c: Context<AppEnv>, accountId: string, before: ScimUserRow, desired: DesiredUser) {
-	const { row, effects } = await updateUser(lifecycle(c), actorOf(c).actor, before, desired);
+	const { row, effects } = await updateUser(lifecycle(c), (await actorOf(c)).actor, before, desired);
 	const audit = c.get("audit");
 	const target = { type: "user", id: row.userId };
 	if (before.active && !row.active) audit.record({ action: "scim.user_deactivated", target, metadata: {} });
@@ -339,7 +351,7 @@ async function answerUpdate(c: Context<AppEnv>, accountId: string, before: ScimU
 
 export function registerScim(app: App) {
 	app.openapi(listUsersRoute, async (c) => {
-		const { accountId } = actorOf(c);
+		const { accountId } = accountOf(c);
 		const query = c.req.valid("query");
 		const filter = parseFilter(query.filter, ["userName", "externalId"]) as UserFilter;
 		const { startIndex, count } = page(query);
@@ -363,7 +375,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(createUserRoute, async (c) => {
-		const { accountId, actor } = actorOf(c);
+		const { accountId, actor } = await actorOf(c);
 		const input = c.req.valid("json");
 		refuseOwner(requestedRole(input.roles));
 		const { row, effects, linked } = await provisionUser(lifecycle(c), actor, accountId, input);
@@ -378,12 +390,12 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(getUserRoute, async (c) => {
-		const { accountId } = actorOf(c);
+		const { accountId } = accountOf(c);
 		return c.json(await renderUser(c, await userOr404(c, accountId, c.req.valid("param").id)), 200);
 	});
 
 	app.openapi(replaceUserRoute, async (c) => {
-		const { accountId } = actorOf(c);
+		const { accountId } = accountOf(c);
 		const input = c.req.valid("json");
 		const before = await userOr404(c, accountId, c.req.valid("param").id);
 		if (input.userName !== before.userName)
@@ -393,7 +405,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(patchUserRoute, async (c) => {
-		const { accountId } = actorOf(c);
+		const { accountId } = accountOf(c);
 		const { Operations } = c.req.valid("json");
 		const before = await userOr404(c, accountId, c.req.valid("param").id);
 		const desired = applyUserPatch(before, Operations);
@@ -401,7 +413,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(deleteUserRoute, async (c) => {
-		const { accountId, actor } = actorOf(c);
+		const { accountId, actor } = await actorOf(c);
 		const before = await userOr404(c, accountId, c.req.valid("param").id);
 		const effects = await deleteUser(lifecycle(c), actor, before);
 		c.get("audit").record({ action: "scim.user_deleted", target: { type: "user", id: before.userId }, metadata: {} });
@@ -410,7 +422,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(listGroupsRoute, async (c) => {
-		const { accountId } = actorOf(c);
+		const { accountId } = accountOf(c);
 		const query = c.req.valid("query");
 		const filter = parseFilter(query.filter, ["displayName", "externalId"]) as GroupFilter;
 		const { startIndex, count } = page(query);
@@ -435,7 +447,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(createGroupRoute, async (c) => {
-		const { accountId, actor } = actorOf(c);
+		const { accountId, actor } = await actorOf(c);
 		const input = c.req.valid("json");
 		const { row, changes } = await createGroup(lifecycle(c), actor, accountId, {
 			displayName: input.displayName,
@@ -453,13 +465,13 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(getGroupRoute, async (c) => {
-		const { accountId } = actorOf(c);
+		const { accountId } = accountOf(c);
 		const row = await groupOr404(c, accountId, c.req.valid("param").id);
 		return c.json(await renderGroup(c, row, c.req.valid("query").excludedAttributes), 200);
 	});
 
 	app.openapi(replaceGroupRoute, async (c) => {
-		const { accountId, actor } = actorOf(c);
+		const { accountId, actor } = await actorOf(c);
 		const input = c.req.valid("json");
 		const before = await groupOr404(c, accountId, c.req.valid("param").id);
 		const { row, changes } = await setGroup(lifecycle(c), actor, before, {
@@ -477,7 +489,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(patchGroupRoute, async (c) => {
-		const { accountId, actor } = actorOf(c);
+		const { accountId, actor } = await actorOf(c);
 		const { Operations } = c.req.valid("json");
 		const before = await groupOr404(c, accountId, c.req.valid("param").id);
 		const db = c.get("services").db;
@@ -496,7 +508,7 @@ export function registerScim(app: App) {
 	});
 
 	app.openapi(deleteGroupRoute, async (c) => {
-		const { accountId, actor } = actorOf(c);
+		const { accountId, actor } = await actorOf(c);
 		const before = await groupOr404(c, accountId, c.req.valid("param").id);
 		const changes = await deleteGroup(lifecycle(c), actor, before);
 		c.get("audit").record({

@@ -28,7 +28,7 @@ import { removeMembership } from "../accounts/offboarding";
 import { accountLockedDown, getMembership, grantLost, stillAllowed } from "../accounts/queries";
 import type { AccountSettings, ScimMappedRole } from "../accounts/settings";
 import type { Role } from "../auth/permissions";
-import type { Database } from "../db";
+import { chunk, D1_MAX_PARAMS, type Database } from "../db";
 import { memberships, scimGroupMembers, scimGroups, scimUsers, users } from "../db/schema";
 import { endEveryAccess } from "../identity/password-reset";
 import { findUserByEmail, NO_FACTORS, unknownPasswordHash } from "../identity/users";
@@ -47,6 +47,22 @@ export interface ScimActor {
 	id: string;
 	role: Role;
 	settings: AccountSettings;
+	/**
+	 * The people behind the key: its creator, and for a service account's key the person who made
+	 * the service account. A SCIM key never adds, reactivates or raises them, so nobody the provider
+	 * deactivated can bring themselves back with a key they set up beforehand.
+	 */
+	behind: readonly string[];
+}
+
+/** Refuses a grant to one of the people behind the acting key. */
+export function refuseSelfGrant(actor: ScimActor, userId: string): void {
+	if (actor.behind.includes(userId))
+		throw new ApiError("forbidden", {
+			detail:
+				"A SCIM key never adds, reactivates or raises the person who made it (or its service account): " +
+				"ask the identity provider's administrator, or another owner or admin",
+		});
 }
 
 /** What a person's record should say after a call (userName never changes). */
@@ -220,6 +236,9 @@ export async function provisionUser(
 			"uniqueness",
 		);
 	const membership = existing ? await getMembership(db, accountId, existing.id) : undefined;
+	if (existing && !membership && input.active !== false) refuseSelfGrant(actor, existing.id);
+	// Provisioned inactive while already a member (Entra creates disabled people so): their access ends now.
+	if (input.active === false && membership) refuse(checkRemoval(actor.role, membership.role));
 	const row: ScimUserRow = {
 		accountId,
 		userId: existing?.id ?? newId("usr"),
@@ -269,7 +288,9 @@ export async function provisionUser(
 	const undone = results[1 + newUser.length + (joins ? 1 : 0)] as unknown[];
 	if (undone.length > 0) await grantRefused(db, accountId, actor.id, userName);
 	const joined = joins ? (results[1 + newUser.length] as { role: Role }[]).length === 1 : false;
-	return { row, effects: joined ? { joined: row.role } : {}, linked: existing !== undefined };
+	const effects: MembershipEffects = joined ? { joined: row.role } : {};
+	if (!row.active && membership) effects.removed = await deactivate(lc, row, membership.role);
+	return { row, effects, linked: existing !== undefined };
 }
 
 /**
@@ -292,7 +313,11 @@ export async function updateUser(
 	if (joins) refuse(checkInviteRole(actor.role, role));
 	const changesRole = desired.active && membership && membership.role !== "owner" && membership.role !== role;
 	if (changesRole) refuse(checkRoleChange(actor.role, membership.role, role));
+	// The owner's role changes only by transfer: a push that asks for another is refused, not ignored.
+	if (membership?.role === "owner" && desired.role !== current.role)
+		refuse(checkRoleChange(actor.role, "owner", desired.role));
 	const raises = joins || (changesRole && higherRole(membership.role, role) === role);
+	if (raises) refuseSelfGrant(actor, userId);
 	const next: ScimUserRow = { ...current, ...desired, updatedAt: now, version: current.version + 1 };
 	const write = db
 		.update(scimUsers)
@@ -348,15 +373,29 @@ async function deactivate(
  * midway leaves the row for the provider's retry to find), then the row and their group places go.
  */
 export async function deleteUser(lc: Lifecycle, actor: ScimActor, current: ScimUserRow): Promise<MembershipEffects> {
-	const { db } = lc;
-	const membership = await getMembership(db, current.accountId, current.userId);
+	const { db, now } = lc;
+	const { accountId, userId } = current;
+	const membership = await getMembership(db, accountId, userId);
 	if (membership) refuse(checkRemoval(actor.role, membership.role));
+	// First the record turns inactive under a new version: a reactivation racing this deletion was
+	// read at the old version, so its conditional write fails instead of joining behind it.
+	const version = current.version + 1;
+	const [marked] = await db
+		.update(scimUsers)
+		.set({ active: false, updatedAt: now, version })
+		.where(
+			and(eq(scimUsers.accountId, accountId), eq(scimUsers.userId, userId), eq(scimUsers.version, current.version)),
+		)
+		.returning({ userId: scimUsers.userId });
+	if (!marked) throw scimProblem("conflict", "The user changed meanwhile; read it again and retry", "uniqueness");
 	const effects: MembershipEffects = membership ? { removed: await deactivate(lc, current, membership.role) } : {};
 	await db.batch([
 		db
 			.delete(scimGroupMembers)
-			.where(and(eq(scimGroupMembers.accountId, current.accountId), eq(scimGroupMembers.userId, current.userId))),
-		db.delete(scimUsers).where(and(eq(scimUsers.accountId, current.accountId), eq(scimUsers.userId, current.userId))),
+			.where(and(eq(scimGroupMembers.accountId, accountId), eq(scimGroupMembers.userId, userId))),
+		db
+			.delete(scimUsers)
+			.where(and(eq(scimUsers.accountId, accountId), eq(scimUsers.userId, userId), eq(scimUsers.version, version))),
 	]);
 	return effects;
 }
@@ -392,22 +431,27 @@ export async function listScimUsers(
 	return { total: total?.n ?? 0, rows };
 }
 
+/** Ids bound in one `IN (…)` list: below D1's 100 parameters, with room for the statement's others. */
+export const IDS_PER_QUERY = D1_MAX_PARAMS - 10;
+
 /** The memberships and groups of a page of people, to render their `roles` and `groups`. */
 export async function detailsOf(db: Database, accountId: string, userIds: string[]) {
-	if (userIds.length === 0)
-		return { roles: new Map<string, Role>(), groups: new Map<string, { value: string; display: string }[]>() };
-	const [members, places] = await db.batch([
-		db
-			.select({ userId: memberships.userId, role: memberships.role })
-			.from(memberships)
-			.where(and(eq(memberships.accountId, accountId), inArray(memberships.userId, userIds))),
-		db
-			.select({ userId: scimGroupMembers.userId, id: scimGroups.id, name: scimGroups.displayName })
-			.from(scimGroupMembers)
-			.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
-			.where(and(eq(scimGroupMembers.accountId, accountId), inArray(scimGroupMembers.userId, userIds))),
-	]);
+	const roles = new Map<string, Role>();
 	const groups = new Map<string, { value: string; display: string }[]>();
-	for (const p of places) groups.set(p.userId, [...(groups.get(p.userId) ?? []), { value: p.id, display: p.name }]);
-	return { roles: new Map(members.map((m) => [m.userId, m.role])), groups };
+	for (const ids of chunk(userIds, IDS_PER_QUERY)) {
+		const [members, places] = await db.batch([
+			db
+				.select({ userId: memberships.userId, role: memberships.role })
+				.from(memberships)
+				.where(and(eq(memberships.accountId, accountId), inArray(memberships.userId, ids))),
+			db
+				.select({ userId: scimGroupMembers.userId, id: scimGroups.id, name: scimGroups.displayName })
+				.from(scimGroupMembers)
+				.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
+				.where(and(eq(scimGroupMembers.accountId, accountId), inArray(scimGroupMembers.userId, ids))),
+		]);
+		for (const m of members) roles.set(m.userId, m.role);
+		for (const p of places) groups.set(p.userId, [...(groups.get(p.userId) ?? []), { value: p.id, display: p.name }]);
+	}
+	return { roles, groups };
 }

@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { generate } from "otplib";
 import { chromium } from "playwright-core";
 import { startStack } from "../../bench/stack.mjs";
+import { scimOktaSequence } from "./scim-sequence.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -598,6 +599,14 @@ try {
 	await reference.screenshot({ path: `${SHOTS}/api-reference.png` });
 	await reference.close();
 	page = first;
+
+	// SCIM as Okta drives it, over HTTP against this same stack (issue #27).
+	await scimOktaSequence({
+		base: BASE,
+		publishTxt: (name, value) => txtRecords.set(name, [value]),
+		password: PASSWORD,
+	});
+	console.log("console journey: SCIM sequence (create, deactivate, reactivate, group to admin) passed");
 
 	// A form posted from another site is refused (CSRF), signed in or not.
 	const forged = await fetch(`${BASE}/console/sign-in`, {

@@ -20,10 +20,13 @@ const clock = new ManualClock("2026-12-01T09:00:00Z");
 const records = new Map<string, string[]>();
 let resolverDown = false;
 const resolverCalls: string[] = [];
-const fakeResolver: typeof fetch = async (input) => {
-	const url = new URL(input instanceof Request ? input.url : String(input));
+const fakeResolver: typeof fetch = async (input, init) => {
+	// Built as the runtime's fetch builds it, so options workerd does not implement fail here as there.
+	const url = new URL(new Request(input, init).url);
 	resolverCalls.push(url.toString());
 	if (resolverDown) return new Response("unavailable", { status: 502 });
+	if (url.searchParams.get("name")?.startsWith("_keyward-challenge.moved"))
+		return new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/" } });
 	const name = url.searchParams.get("name") ?? "";
 	const found = records.get(name);
 	return Response.json({
@@ -84,6 +87,12 @@ describe("domains", () => {
 		}
 		const row = await db.query.accountDomains.findFirst({ where: eq(accountDomains.id, d.id) });
 		expect(row?.verifiedAt).toBeNull();
+	});
+
+	it("does not follow a resolver's redirect: it counts as no answer", async () => {
+		const s = await seedAccount(clock);
+		const d = await claim(s, `moved${newId("dom").slice(4)}.example.com`);
+		await expectProblem(await verify(s, d.id), 503, "service-unavailable");
 	});
 
 	it("lets only the owner claim, verify or remove, and never with an API key", async () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { createDatabase } from "../../src/db";
+import { chunk, createDatabase } from "../../src/db";
 import { accountDomains, accounts, memberships, scimGroupMembers, scimUsers, users } from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
 import { ManualClock } from "../../src/platform/clock";
@@ -311,10 +311,10 @@ describe("SCIM refusals, in SCIM's error schema", () => {
 		await expectScimError(await deactivate(ownerKey, owner.id), 409);
 		await expectScimError(await scim(adminKey, "DELETE", `/Users/${owner.id}`), 403);
 		expect((await membershipOf(s.accountId, owner.id))?.role).toBe("owner");
-		const patched = await scim(ownerKey, "PATCH", `/Users/${owner.id}`, {
-			Operations: [{ op: "replace", path: "roles", value: [{ value: "readonly" }] }],
-		});
-		expect(patched.status).toBe(200);
+		// A push that would demote the owner is refused, not silently ignored (attacker run, finding 6).
+		const demote = { Operations: [{ op: "replace", path: "roles", value: [{ value: "readonly" }] }] };
+		await expectScimError(await scim(adminKey, "PATCH", `/Users/${owner.id}`, demote), 403);
+		await expectScimError(await scim(ownerKey, "PATCH", `/Users/${owner.id}`, demote), 409);
 		expect((await membershipOf(s.accountId, owner.id))?.role).toBe("owner");
 	});
 
@@ -395,6 +395,122 @@ describe("SCIM refusals, in SCIM's error schema", () => {
 		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
 		await expectScimError(await deactivate(ownerKey, ada.id, true), 423);
 		expect(await membershipOf(s.accountId, ada.id)).toBeUndefined();
+	});
+});
+
+describe("SCIM, second attacker round", () => {
+	it("provisioning an existing member as inactive ends their access (Entra creates people disabled)", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const existing = newId("usr");
+		const userName = `mem@${domain}`;
+		await db.insert(users).values({
+			id: existing,
+			email: userName,
+			name: "Mem",
+			passwordHash: "x",
+			emailVerifiedAt: clock.now(),
+			createdAt: clock.now(),
+		});
+		await db
+			.insert(memberships)
+			.values({ accountId: s.accountId, userId: existing, role: "member", joinedAt: clock.now() });
+		const session = await startSession(env, db, existing, { ip: null, userAgent: "test", country: null }, clock.now());
+		const key = (await createKey(t, session.token, s.accountId)).secret;
+		const mem = await provision(ownerKey, userName, { active: false });
+		expect(mem.active).toBe(false);
+		expect(await membershipOf(s.accountId, existing)).toBeUndefined();
+		expect((await t.request(`/v1/accounts/${s.accountId}`, as(session.token))).status).toBe(401);
+		expect(await verifyCode(t, key)).toBe("REVOKED");
+	});
+
+	it("a person deactivated by the provider cannot bring themselves back with a SCIM key they set up before", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		// Rogue, an admin the provider manages, makes an admin service account and a SCIM key for it.
+		const rogue = await provision(ownerKey, `rogue@${domain}`, { roles: [{ value: "admin", primary: true }] });
+		const session = await startSession(env, db, rogue.id, { ip: null, userAgent: "test", country: null }, clock.now());
+		const made = await t.request(
+			`/v1/accounts/${s.accountId}/service-accounts`,
+			as(session.token, "POST", { name: "backdoor", role: "admin" }),
+		);
+		expect(made.status).toBe(201);
+		const { serviceAccount } = await made.json<{ serviceAccount: { id: string } }>();
+		const backdoor = (
+			await createKey(t, session.token, s.accountId, {
+				scopes: ["scim:write"],
+				owner: { serviceAccountId: serviceAccount.id },
+			})
+		).secret;
+		expect((await deactivate(ownerKey, rogue.id)).status).toBe(200);
+		const back = await scim(backdoor, "PATCH", `/Users/${rogue.id}`, {
+			Operations: [
+				{ op: "replace", path: "active", value: true },
+				{ op: "replace", path: "roles", value: [{ value: "admin" }] },
+			],
+		});
+		await expectScimError(back, 403);
+		expect(await membershipOf(s.accountId, rogue.id)).toBeUndefined();
+		// Nor through a group mapped to a role, once someone else reactivated them as a member.
+		await db
+			.update(accounts)
+			.set({ settings: JSON.stringify({ scimGroupRoles: { Admins: "admin" } }) })
+			.where(eq(accounts.id, s.accountId));
+		await db.update(scimUsers).set({ role: "member" }).where(eq(scimUsers.userId, rogue.id));
+		expect((await deactivate(ownerKey, rogue.id, true)).status).toBe(200);
+		await expectScimError(
+			await scim(backdoor, "POST", "/Groups", { displayName: "Admins", members: [{ value: rogue.id }] }),
+			403,
+		);
+		expect((await membershipOf(s.accountId, rogue.id))?.role).toBe("member");
+		// The key still takes away: it may deactivate others, as any SCIM key may.
+		expect((await deactivate(backdoor, rogue.id)).status).toBe(200);
+	});
+
+	it("lists and groups of more people than D1 binds in one statement", async () => {
+		const { s, domain, ownerKey } = await scimAccount();
+		const now = clock.now();
+		const ids = Array.from({ length: 150 }, () => newId("usr"));
+		for (const part of chunk(ids, 10)) {
+			await db
+				.insert(users)
+				.values(
+					part.map((id) => ({
+						id,
+						email: `${id}@${domain}`,
+						name: "P",
+						passwordHash: "x",
+						emailVerifiedAt: now,
+						createdAt: now,
+					})),
+				);
+			await db.insert(scimUsers).values(
+				part.map((userId) => ({
+					accountId: s.accountId,
+					userId,
+					userName: `${userId}@${domain}`,
+					active: true,
+					role: "member" as const,
+					createdAt: now,
+					updatedAt: now,
+				})),
+			);
+		}
+		const list = await scim(ownerKey, "GET", "/Users?count=200");
+		expect(list.status, await list.clone().text()).toBe(200);
+		expect((await list.json<{ Resources: unknown[] }>()).Resources).toHaveLength(150);
+		const created = await scim(ownerKey, "POST", "/Groups", {
+			displayName: "Everyone",
+			members: ids.map((value) => ({ value })),
+		});
+		expect(created.status, await created.clone().text()).toBe(201);
+		const group = await created.json<{ id: string; members: unknown[] }>();
+		expect(group.members).toHaveLength(150);
+		const replaced = await scim(ownerKey, "PUT", `/Groups/${group.id}`, {
+			displayName: "Everyone",
+			members: ids.slice(20, 140).map((value) => ({ value })),
+		});
+		expect(replaced.status, await replaced.clone().text()).toBe(200);
+		expect((await replaced.json<{ members: unknown[] }>()).members).toHaveLength(120);
+		expect((await scim(ownerKey, "GET", "/Groups")).status).toBe(200);
 	});
 });
 
