@@ -1,38 +1,37 @@
 /** The account's email domains in the console (issue #27): claim, publish the record, verify, remove. */
 import type { App } from "../../platform/app-env";
 import { fieldErrors, type Problem, type Result } from "../client/api";
-import { Field, Notice } from "../components/layout";
+import { Field, Notice, Table } from "../components/layout";
 import * as ui from "../components/render";
 import { isReauthenticationRequired, reauthenticationPrompt } from "./reauth";
 
 type Domain = Result<"domains", "list">["data"][number];
 
-const DomainRow = ({ accountId, d }: { accountId: string; d: Domain }) => (
-	<tr>
-		<td>{d.domain}</td>
-		<td>{d.status === "verified" ? `Verified ${ui.formatTime(d.verifiedAt)}` : "Pending"}</td>
-		<td>
-			<p>
-				TXT <code>{d.record.name}</code>
-			</p>
-			<p>
-				<code>{d.record.value}</code>
-			</p>
-		</td>
-		<td>
-			{d.status === "pending" && (
-				<form method="post" action={`/console/a/${accountId}/domains/${d.id}/verify`}>
-					<button type="submit">Check the record now</button>
-				</form>
-			)}
-			<form method="post" action={`/console/a/${accountId}/domains/${d.id}/remove`}>
-				<button type="submit" class="danger" aria-label={`Remove ${d.domain}`}>
-					Remove
-				</button>
+/** The cells of a domain's row: name, status, the record to publish, and what can be done with it. */
+const domainCells = (accountId: string, d: Domain) => [
+	d.domain,
+	d.status === "verified" ? `Verified ${ui.formatTime(d.verifiedAt)}` : "Pending",
+	<>
+		<p>
+			TXT <code>{d.record.name}</code>
+		</p>
+		<p>
+			<code>{d.record.value}</code>
+		</p>
+	</>,
+	<>
+		{d.status === "pending" && (
+			<form method="post" action={`/console/a/${accountId}/domains/${d.id}/verify`}>
+				<button type="submit">Check the record now</button>
 			</form>
-		</td>
-	</tr>
-);
+		)}
+		<form method="post" action={`/console/a/${accountId}/domains/${d.id}/remove`}>
+			<button type="submit" class="danger" aria-label={`Remove ${d.domain}`}>
+				Remove
+			</button>
+		</form>
+	</>,
+];
 
 async function domainsPage(
 	c: ui.ConsoleContext,
@@ -62,24 +61,12 @@ async function domainsPage(
 				A verified domain lets your identity provider provision its people into this account through SCIM, and no one
 				else. Only the owner can claim one; prove it with a DNS TXT record.
 			</p>
-			{res.data.data.length > 0 && (
-				<table>
-					<caption>Domains this account claims</caption>
-					<thead>
-						<tr>
-							<th scope="col">Domain</th>
-							<th scope="col">Status</th>
-							<th scope="col">Record to publish</th>
-							<th scope="col">Actions</th>
-						</tr>
-					</thead>
-					<tbody>
-						{res.data.data.map((d) => (
-							<DomainRow accountId={accountId} d={d} />
-						))}
-					</tbody>
-				</table>
-			)}
+			<Table
+				caption="Domains this account claims"
+				columns={["Domain", "Status", "Record to publish", "Actions"]}
+				rows={res.data.data.map((d) => domainCells(accountId, d))}
+				empty="No domain yet: claim one below."
+			/>
 			<section>
 				<h2>Claim a domain</h2>
 				<form method="post" action={`/console/a/${accountId}/domains`}>
