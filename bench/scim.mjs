@@ -42,6 +42,7 @@ async function sequential(count, request) {
 		latencies.push(performance.now() - started);
 		statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
 	}
+	latencies.sort((a, b) => a - b);
 	return {
 		requests: count,
 		statuses: Object.fromEntries(statuses),
