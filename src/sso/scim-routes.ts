@@ -266,6 +266,15 @@ function groupResource(
 	};
 }
 
+/** A SCIM ListResponse (RFC 7644 §3.4.2): one page of resources and where it starts. */
+const listPage = <T>(total: number, startIndex: number, resources: T[]) => ({
+	schemas: [SCIM_LIST],
+	totalResults: total,
+	startIndex,
+	itemsPerPage: resources.length,
+	Resources: resources,
+});
+
 const withoutMembers = (excluded: string | undefined) =>
 	(excluded ?? "")
 		.split(",")
@@ -363,13 +372,11 @@ export function registerScim(app: App) {
 			rows.map((r) => r.userId),
 		);
 		return c.json(
-			{
-				schemas: [SCIM_LIST],
-				totalResults: total,
+			listPage(
+				total,
 				startIndex,
-				itemsPerPage: rows.length,
-				Resources: rows.map((r) => userResource(c, r, roles.get(r.userId), groups.get(r.userId) ?? [])),
-			},
+				rows.map((r) => userResource(c, r, roles.get(r.userId), groups.get(r.userId) ?? [])),
+			),
 			200,
 		);
 	});
@@ -435,13 +442,11 @@ export function registerScim(app: App) {
 					rows.map((r) => r.id),
 				);
 		return c.json(
-			{
-				schemas: [SCIM_LIST],
-				totalResults: total,
+			listPage(
+				total,
 				startIndex,
-				itemsPerPage: rows.length,
-				Resources: rows.map((r) => groupResource(c, r, members ? (members.get(r.id) ?? []) : undefined)),
-			},
+				rows.map((r) => groupResource(c, r, members ? (members.get(r.id) ?? []) : undefined)),
+			),
 			200,
 		);
 	});

@@ -470,18 +470,16 @@ describe("SCIM, second attacker round", () => {
 		const now = clock.now();
 		const ids = Array.from({ length: 150 }, () => newId("usr"));
 		for (const part of chunk(ids, 10)) {
-			await db
-				.insert(users)
-				.values(
-					part.map((id) => ({
-						id,
-						email: `${id}@${domain}`,
-						name: "P",
-						passwordHash: "x",
-						emailVerifiedAt: now,
-						createdAt: now,
-					})),
-				);
+			await db.insert(users).values(
+				part.map((id) => ({
+					id,
+					email: `${id}@${domain}`,
+					name: "P",
+					passwordHash: "x",
+					emailVerifiedAt: now,
+					createdAt: now,
+				})),
+			);
 			await db.insert(scimUsers).values(
 				part.map((userId) => ({
 					accountId: s.accountId,
