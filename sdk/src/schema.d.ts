@@ -7225,6 +7225,12 @@ export interface paths {
             "application/scim+json": components["schemas"]["ScimError"];
           };
         };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -7294,6 +7300,12 @@ export interface paths {
             "application/scim+json": components["schemas"]["ScimError"];
           };
         };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -7348,6 +7360,12 @@ export interface paths {
         };
         /** @description No such resource in this account */
         404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
           content: {
             "application/scim+json": components["schemas"]["ScimError"];
           };
@@ -7433,6 +7451,12 @@ export interface paths {
             "application/scim+json": components["schemas"]["ScimError"];
           };
         };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -7495,6 +7519,12 @@ export interface paths {
         };
         /** @description Body is not application/json */
         415: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
           content: {
             "application/scim+json": components["schemas"]["ScimError"];
           };
@@ -7580,6 +7610,12 @@ export interface paths {
             "application/scim+json": components["schemas"]["ScimError"];
           };
         };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -7630,6 +7666,12 @@ export interface paths {
         };
         /** @description The key may not do this, or the address's domain is not verified */
         403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
           content: {
             "application/scim+json": components["schemas"]["ScimError"];
           };
@@ -7701,6 +7743,12 @@ export interface paths {
             "application/scim+json": components["schemas"]["ScimError"];
           };
         };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -7755,6 +7803,12 @@ export interface paths {
         };
         /** @description No such resource in this account */
         404: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
           content: {
             "application/scim+json": components["schemas"]["ScimError"];
           };
@@ -7838,6 +7892,12 @@ export interface paths {
             "application/scim+json": components["schemas"]["ScimError"];
           };
         };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
         /** @description A dependency is down or the deployment is misconfigured */
         503: {
           content: {
@@ -7906,6 +7966,12 @@ export interface paths {
         };
         /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
         423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
           content: {
             "application/scim+json": components["schemas"]["ScimError"];
           };
@@ -7985,6 +8051,12 @@ export interface paths {
         };
         /** @description The account is locked down: nobody can be added or raised until the owner lifts it */
         423: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
           content: {
             "application/scim+json": components["schemas"]["ScimError"];
           };

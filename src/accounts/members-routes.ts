@@ -88,17 +88,21 @@ export function recordStreamsStopped(c: Context<AppEnv>, ids: readonly string[])
 		});
 }
 
-/** The audit trail's word on a role change and what it stopped (the members route's and SCIM's alike). */
-export function recordRoleChanged(
+export interface RecordedRoleChange {
+	userId: string;
+	from: string;
+	to: string;
+	webhooksDisabled: readonly string[];
+	logStreamsDisabled: readonly string[];
+}
+
+/**
+ * The audit trail's word on a role change and what it stopped (the members route's and SCIM's
+ * alike), without its alert: a SCIM group call alerts once for all the roles it changed.
+ */
+export function auditRoleChanged(
 	c: Context<AppEnv>,
-	accountId: string,
-	change: {
-		userId: string;
-		from: string;
-		to: string;
-		webhooksDisabled: readonly string[];
-		logStreamsDisabled: readonly string[];
-	},
+	change: RecordedRoleChange,
 	metadata: Record<string, unknown> = {},
 ) {
 	c.get("audit").record({
@@ -113,6 +117,16 @@ export function recordRoleChanged(
 			metadata: { reason: WEBHOOK_CREATOR_DEMOTED },
 		});
 	recordStreamsStopped(c, change.logStreamsDisabled);
+}
+
+/** A role change's audit trail and its alert to the owner and admins. */
+export function recordRoleChanged(
+	c: Context<AppEnv>,
+	accountId: string,
+	change: RecordedRoleChange,
+	metadata: Record<string, unknown> = {},
+) {
+	auditRoleChanged(c, change, metadata);
 	raiseAlertFrom(c, roleChangedAlert(accountId, change.userId, change.from, change.to));
 }
 

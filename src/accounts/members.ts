@@ -117,6 +117,34 @@ export const roleChangedAlert = (accountId: string, userId: string, from: string
 		{ change: "role_changed", from, to },
 	);
 
+/** How many role changes a summary alert names one by one; the rest it counts. */
+const NAMED_CHANGES = 20;
+
+/**
+ * One alert for the roles one SCIM group call changed, however many: each change has its own
+ * audit event, and the owner and admins get one email per call, not one per person.
+ */
+export const rolesChangedAlert = (
+	accountId: string,
+	group: { id: string; displayName: string },
+	changes: readonly { userId: string; from: string; to: string }[],
+): Alert => {
+	const named = changes.slice(0, NAMED_CHANGES).map(({ userId, from, to }) => ({ userId, from, to }));
+	const more = changes.length - named.length;
+	return {
+		accountId,
+		type: "alert.member_changed",
+		subject: `Keyward: ${changes.length} members' roles changed`,
+		text: [
+			`The identity provider's group "${group.displayName}" (${group.id}) changed ${changes.length} roles in account ${accountId}:`,
+			...named.map((n) => `  ${n.userId}: ${n.from} to ${n.to}`),
+			...(more > 0 ? [`  and ${more} more (each is in the audit log as member.role_changed).`] : []),
+		].join("\n"),
+		data: { change: "roles_changed", via: "scim_group", groupId: group.id, count: changes.length, changes: named },
+		target: { type: "scim_group", id: group.id },
+	};
+};
+
 export const memberRemovedAlert = (
 	accountId: string,
 	userId: string,

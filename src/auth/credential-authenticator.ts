@@ -16,6 +16,7 @@ import { getServiceAccount } from "../keys/records";
 import type { AppEnv } from "../platform/app-env";
 import { ApiError, type CredentialProblem } from "../problems";
 import { fromOwnSite, parseOriginList } from "../security/origin";
+import { throttledHeaders } from "../security/rate-limit-headers";
 import type { Authenticator, Principal } from "./principal";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -91,6 +92,19 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	if (outcome.code === "REVOKED") return rejected(c, "key_revoked");
 	if (outcome.code === "EXPIRED") return rejected(c, "key_expired");
 	if (outcome.code === "DISABLED") return rejected(c, "key_disabled");
+	// A key over its limit or out of credits is a real key told to wait, not an unknown one: 429.
+	if (outcome.code === "RATE_LIMITED" && outcome.window) {
+		const { name, limit, windowSeconds, resetMs } = outcome.window;
+		throw new ApiError("quota-exceeded", {
+			detail: `This key is over its rate limit "${name}" (${limit} per ${windowSeconds} s); try again later`,
+			headers: throttledHeaders(
+				{ name: name === "default" ? "key" : name, limit, windowSeconds, now: services.clock.now() },
+				Math.ceil(resetMs / 1000),
+			),
+		});
+	}
+	if (outcome.code === "USAGE_EXCEEDED")
+		throw new ApiError("quota-exceeded", { detail: "This key has used all its credits" });
 	if (outcome.code !== "VALID" || !outcome.key) return rejected(c, "invalid_token");
 	const key = outcome.key;
 	if (key.serviceAccountId) {

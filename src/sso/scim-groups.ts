@@ -137,6 +137,7 @@ export async function createGroup(
 	const { db, now } = lc;
 	const members = [...new Set(state.members)];
 	await checkMembers(db, accountId, members);
+	await planRoleChanges(lc, actor, accountId, members, { groupId: null, name: state.displayName, members });
 	const row: ScimGroupRow = {
 		id: newId("grp"),
 		accountId,
@@ -186,6 +187,11 @@ export async function setGroup(
 		updatedAt: now,
 		version: current.version + 1,
 	};
+	const touched =
+		current.displayName === next.displayName
+			? symmetricDifference(before, members)
+			: [...new Set([...before, ...members])];
+	await planRoleChanges(lc, actor, accountId, touched, { groupId: current.id, name: next.displayName, members });
 	const landed = sql`EXISTS (SELECT 1 FROM ${scimGroups} WHERE ${scimGroups.id} = ${current.id} AND ${scimGroups.version} = ${next.version})`;
 	let written: { id: string }[] = [];
 	try {
@@ -235,16 +241,13 @@ export async function setGroup(
 			throw scimProblem("conflict", "The group changed meanwhile; read it again and retry", "uniqueness");
 		await grantLost(db, accountId, actor.id, PERMISSION, "groups cannot change", new ApiError("conflict"));
 	}
-	const touched =
-		current.displayName === next.displayName
-			? symmetricDifference(before, members)
-			: [...new Set([...before, ...members])];
 	return { row: next, changes: await reconcileRoles(lc, actor, accountId, touched) };
 }
 
 export async function deleteGroup(lc: Lifecycle, actor: ScimActor, current: ScimGroupRow): Promise<RoleChange[]> {
 	const { db } = lc;
 	const before = await memberIdsOf(db, current.id);
+	await planRoleChanges(lc, actor, current.accountId, before, { groupId: current.id, name: "", members: [] });
 	const ok = allowedNow(current.accountId, actor.id);
 	const [, deleted] = await db.batch([
 		db.delete(scimGroupMembers).where(and(eq(scimGroupMembers.groupId, current.id), ok)),
@@ -266,23 +269,43 @@ const symmetricDifference = (a: string[], b: string[]) => {
 	return [...a.filter((x) => !sb.has(x)), ...b.filter((x) => !sa.has(x))];
 };
 
+/** The most roles one group call may change: a larger push is refused before it writes anything. */
+export const MAX_ROLE_CHANGES_PER_CALL = 100;
+
+/** A group as a call would leave it (`groupId` null for one not yet written), to plan against before writing. */
+interface ProposedGroup {
+	groupId: string | null;
+	name: string;
+	members: readonly string[];
+}
+
+interface PlannedChange {
+	userId: string;
+	from: Role;
+	to: Role;
+}
+
 /**
- * Brings the roles of the given people in line with their groups, in bulk: one read of their rows,
- * memberships and group names, then `changeRole` for each whose role differs (never the owner).
+ * The role changes that bringing these people in line with their groups makes, each checked as
+ * the members route checks it (never owner, never for the owner, never above the key's creator,
+ * never raising a person behind the key), and at most `MAX_ROLE_CHANGES_PER_CALL` of them. With
+ * `proposed`, it plans against the group as the call would leave it: a group call plans first and
+ * writes only if every change may happen, so a refused call leaves the group as it was.
  */
-export async function reconcileRoles(
+async function planRoleChanges(
 	lc: Lifecycle,
 	actor: ScimActor,
 	accountId: string,
-	userIds: string[],
-): Promise<RoleChange[]> {
-	const { db, now } = lc;
+	userIds: readonly string[],
+	proposed?: ProposedGroup,
+): Promise<PlannedChange[]> {
+	const { db } = lc;
 	if (userIds.length === 0) return [];
 	const ids = [...new Set(userIds)];
 	const mapping = actor.settings.scimGroupRoles ?? {};
 	const rows: { userId: string; role: ScimUserRow["role"]; active: boolean }[] = [];
 	const members: { userId: string; role: Role }[] = [];
-	const places: { userId: string; name: string }[] = [];
+	const places: { userId: string; groupId: string; name: string }[] = [];
 	for (const part of chunk(ids, IDS_PER_QUERY)) {
 		const [r, m, p] = await db.batch([
 			db
@@ -294,7 +317,7 @@ export async function reconcileRoles(
 				.from(memberships)
 				.where(and(eq(memberships.accountId, accountId), inArray(memberships.userId, part))),
 			db
-				.select({ userId: scimGroupMembers.userId, name: scimGroups.displayName })
+				.select({ userId: scimGroupMembers.userId, groupId: scimGroups.id, name: scimGroups.displayName })
 				.from(scimGroupMembers)
 				.innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
 				.where(and(eq(scimGroupMembers.accountId, accountId), inArray(scimGroupMembers.userId, part))),
@@ -304,9 +327,11 @@ export async function reconcileRoles(
 		places.push(...p);
 	}
 	const namesOf = new Map<string, string[]>();
-	for (const p of places) namesOf.set(p.userId, [...(namesOf.get(p.userId) ?? []), p.name]);
+	const place = (userId: string, name: string) => namesOf.set(userId, [...(namesOf.get(userId) ?? []), name]);
+	for (const p of places) if (p.groupId !== proposed?.groupId) place(p.userId, p.name);
+	if (proposed) for (const userId of proposed.members) place(userId, proposed.name);
 	const current = new Map(members.map((m) => [m.userId, m.role]));
-	const changes: RoleChange[] = [];
+	const planned: PlannedChange[] = [];
 	for (const row of rows) {
 		const from = current.get(row.userId);
 		const to = roleFromGroups(mapping, namesOf.get(row.userId) ?? []) ?? row.role;
@@ -314,8 +339,32 @@ export async function reconcileRoles(
 		const refusal = checkRoleChange(actor.role, from, to);
 		if (refusal) throw new ApiError(refusal.status === 409 ? "conflict" : "forbidden", { detail: refusal.detail });
 		if (higherRole(from, to) === to) refuseSelfGrant(actor, row.userId);
-		const changed = await changeRole(db, accountId, actor.id, { userId: row.userId, role: from }, to, now);
-		changes.push({ userId: row.userId, from, to, ...changed });
+		planned.push({ userId: row.userId, from, to });
+	}
+	if (planned.length > MAX_ROLE_CHANGES_PER_CALL)
+		throw scimProblem(
+			"validation",
+			`This call would change the roles of ${planned.length} people; one group call changes at most ` +
+				`${MAX_ROLE_CHANGES_PER_CALL}: send the members in smaller PATCH calls`,
+			"invalidValue",
+		);
+	return planned;
+}
+
+/**
+ * Brings the roles of the given people in line with their groups as they now stand: the plan above,
+ * then `changeRole` for each change, conditional on the role it starts from.
+ */
+export async function reconcileRoles(
+	lc: Lifecycle,
+	actor: ScimActor,
+	accountId: string,
+	userIds: string[],
+): Promise<RoleChange[]> {
+	const changes: RoleChange[] = [];
+	for (const { userId, from, to } of await planRoleChanges(lc, actor, accountId, userIds)) {
+		const changed = await changeRole(lc.db, accountId, actor.id, { userId, role: from }, to, lc.now);
+		changes.push({ userId, from, to, ...changed });
 	}
 	return changes;
 }

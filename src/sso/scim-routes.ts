@@ -6,11 +6,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { memberJoinedAlert, memberRemovedAlert } from "../accounts/members";
-import { recordRoleChanged, recordStreamsStopped } from "../accounts/members-routes";
+import { memberJoinedAlert, memberRemovedAlert, rolesChangedAlert } from "../accounts/members";
+import { auditRoleChanged, recordRoleChanged, recordStreamsStopped } from "../accounts/members-routes";
 import { DEFAULT_SETTINGS } from "../accounts/settings";
 import { raiseAlertFrom } from "../alerts/raise";
-import { getServiceAccount } from "../keys/records";
 import { keyAccount, requireAccountKey } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
 import { PERMISSION_EXTENSION } from "../routes/account-route";
@@ -51,6 +50,7 @@ import {
 	getScimUser,
 	listScimUsers,
 	type MembershipEffects,
+	peopleBehind,
 	provisionUser,
 	requestedRole,
 	type ScimActor,
@@ -190,12 +190,7 @@ function accountOf(c: Context<AppEnv>): { accountId: string } {
 /** Who acts: the key's owner with their current role, and the people behind the key (refused as grantees). */
 async function actorOf(c: Context<AppEnv>): Promise<{ accountId: string; actor: ScimActor }> {
 	const { principal, membership } = keyAccount(c);
-	const key = principal.key;
-	const behind = [key?.createdBy ?? principal.userId];
-	if (key?.serviceAccountId) {
-		const service = await getServiceAccount(c.get("services").db, membership.accountId, key.serviceAccountId);
-		if (service) behind.push(service.createdBy);
-	}
+	const behind = await peopleBehind(c.get("services").db, membership.accountId, principal.userId, principal.key);
 	return {
 		accountId: membership.accountId,
 		actor: { id: principal.userId, role: membership.role, settings: membership.settings ?? DEFAULT_SETTINGS, behind },
@@ -311,9 +306,15 @@ function recordEffects(c: Context<AppEnv>, accountId: string, userId: string, ef
 	if (effects.roleChanged) recordRoleChanged(c, accountId, { userId, ...effects.roleChanged }, { via: "scim" });
 }
 
-function recordGroupChanges(c: Context<AppEnv>, accountId: string, changes: RoleChange[]) {
-	for (const { userId, ...change } of changes)
-		recordRoleChanged(c, accountId, { userId, ...change }, { via: "scim_group" });
+/** Each role a group call changed in the audit trail, and one alert for them all. */
+function recordGroupChanges(
+	c: Context<AppEnv>,
+	accountId: string,
+	group: { id: string; displayName: string },
+	changes: RoleChange[],
+) {
+	for (const change of changes) auditRoleChanged(c, change, { via: "scim_group", groupId: group.id });
+	if (changes.length > 0) raiseAlertFrom(c, rolesChangedAlert(accountId, group, changes));
 }
 
 /** A PUT's person: what it sends, its `roles` or else `fallbackRole` (`owner` was refused before). */
@@ -464,7 +465,7 @@ export function registerScim(app: App) {
 			target: { type: "scim_group", id: row.id },
 			metadata: { displayName: row.displayName, members: input.members?.length ?? 0 },
 		});
-		recordGroupChanges(c, accountId, changes);
+		recordGroupChanges(c, accountId, row, changes);
 		c.header("Location", `${origin(c)}/scim/v2/Groups/${row.id}`);
 		return c.json(await renderGroup(c, row), 201);
 	});
@@ -489,7 +490,7 @@ export function registerScim(app: App) {
 			target: { type: "scim_group", id: row.id },
 			metadata: { displayName: row.displayName },
 		});
-		recordGroupChanges(c, accountId, changes);
+		recordGroupChanges(c, accountId, row, changes);
 		return c.json(await renderGroup(c, row), 200);
 	});
 
@@ -508,7 +509,7 @@ export function registerScim(app: App) {
 			target: { type: "scim_group", id: row.id },
 			metadata: { displayName: row.displayName },
 		});
-		recordGroupChanges(c, accountId, changes);
+		recordGroupChanges(c, accountId, row, changes);
 		return c.json(await renderGroup(c, row), 200);
 	});
 
@@ -521,7 +522,7 @@ export function registerScim(app: App) {
 			target: { type: "scim_group", id: before.id },
 			metadata: { displayName: before.displayName },
 		});
-		recordGroupChanges(c, accountId, changes);
+		recordGroupChanges(c, accountId, before, changes);
 		return c.body(null, 204);
 	});
 }

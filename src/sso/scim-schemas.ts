@@ -308,13 +308,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 	413: "Body too large",
 	415: "Not JSON",
 	423: "The account is locked down: nobody can be added or raised until the owner lifts it",
+	429: "The key is over its rate limit (see Retry-After) or out of credits",
 	503: "A storage service did not answer; repeat the request",
 };
 
-/** The SCIM error responses a SCIM route documents, by status. */
+/** The SCIM error responses a SCIM route documents, by status; every route may answer 429 (the key's own limits). */
 export const scimErrorResponses = (...statuses: number[]) =>
 	Object.fromEntries(
-		statuses.map((status) => [
+		[...statuses, 429].map((status) => [
 			status,
 			{
 				description: ERROR_DESCRIPTIONS[status] ?? "Error",

@@ -48,11 +48,38 @@ export interface ScimActor {
 	role: Role;
 	settings: AccountSettings;
 	/**
-	 * The people behind the key: its creator, and for a service account's key the person who made
-	 * the service account. A SCIM key never adds, reactivates or raises them, so nobody the provider
-	 * deactivated can bring themselves back with a key they set up beforehand.
+	 * The people behind the key (`peopleBehind`). A SCIM key never adds, reactivates or raises them,
+	 * so nobody the provider deactivated can bring themselves back with a key they set up beforehand,
+	 * however many keys minted or rotated it since.
 	 */
 	behind: readonly string[];
+}
+
+/**
+ * The people behind a key. For a person's key: that person and whoever made the key. For a service
+ * account's key: everyone who made the service account or made or rotated any of its keys (revoked
+ * ones too), followed back through service accounts. A key that a service account's key mints or
+ * rotates names the service account as its creator, so without this walk the person who set up the
+ * first key would drop out of the lineage. One recursive query; rows of keys are never purged.
+ */
+export async function peopleBehind(
+	db: Database,
+	accountId: string,
+	userId: string,
+	key: { createdBy: string; serviceAccountId?: string | null } | undefined,
+): Promise<string[]> {
+	const direct = [userId, ...(key ? [key.createdBy] : [])];
+	if (!key?.serviceAccountId) return [...new Set(direct)];
+	const lineage = await db.all<{ id: string }>(sql`
+		WITH RECURSIVE lineage(id) AS (
+			SELECT ${key.serviceAccountId}
+			UNION SELECT k.created_by FROM api_keys AS k JOIN lineage ON k.service_account_id = lineage.id
+				WHERE k.account_id = ${accountId}
+			UNION SELECT s.created_by FROM service_accounts AS s JOIN lineage ON s.id = lineage.id
+				WHERE s.account_id = ${accountId}
+		)
+		SELECT id FROM lineage`);
+	return [...new Set([...direct, ...lineage.map((row) => row.id)])];
 }
 
 /** Refuses a grant to one of the people behind the acting key. */

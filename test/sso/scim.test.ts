@@ -2,11 +2,22 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { chunk, createDatabase } from "../../src/db";
-import { accountDomains, accounts, memberships, scimGroupMembers, scimUsers, users } from "../../src/db/schema";
+import {
+	accountDomains,
+	accounts,
+	memberships,
+	scimGroupMembers,
+	scimGroups,
+	scimUsers,
+	users,
+} from "../../src/db/schema";
 import { startSession } from "../../src/identity/sessions";
+import type { Email, Mailer } from "../../src/mail";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
+import { MAX_ROLE_CHANGES_PER_CALL } from "../../src/sso/scim-groups";
 import { testApp } from "../support/app";
+import { observedQueue } from "../support/audit";
 import { as, createKey, verifyCode } from "../support/request";
 import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
 
@@ -89,6 +100,40 @@ async function provision(key: string, userName: string, extra: Record<string, un
 
 const membershipOf = (accountId: string, userId: string) =>
 	db.query.memberships.findFirst({ where: and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)) });
+
+/** `n` people provisioned straight into D1 (active, role member), as members of the account or not. */
+async function seedProvisioned(accountId: string, domain: string, n: number, member = true): Promise<string[]> {
+	const now = clock.now();
+	const ids = Array.from({ length: n }, () => newId("usr"));
+	for (const part of chunk(ids, 10)) {
+		await db.insert(users).values(
+			part.map((id) => ({
+				id,
+				email: `${id}@${domain}`,
+				name: "P",
+				passwordHash: "x",
+				emailVerifiedAt: now,
+				createdAt: now,
+			})),
+		);
+		await db.insert(scimUsers).values(
+			part.map((userId) => ({
+				accountId,
+				userId,
+				userName: `${userId}@${domain}`,
+				active: true,
+				role: "member" as const,
+				createdAt: now,
+				updatedAt: now,
+			})),
+		);
+		if (member)
+			await db
+				.insert(memberships)
+				.values(part.map((userId) => ({ accountId, userId, role: "member" as const, joinedAt: now })));
+	}
+	return ids;
+}
 
 const deactivate = (key: string, id: string, value: unknown = false) =>
 	scim(key, "PATCH", `/Users/${id}`, {
@@ -467,31 +512,7 @@ describe("SCIM, second attacker round", () => {
 
 	it("lists and groups of more people than D1 binds in one statement", async () => {
 		const { s, domain, ownerKey } = await scimAccount();
-		const now = clock.now();
-		const ids = Array.from({ length: 150 }, () => newId("usr"));
-		for (const part of chunk(ids, 10)) {
-			await db.insert(users).values(
-				part.map((id) => ({
-					id,
-					email: `${id}@${domain}`,
-					name: "P",
-					passwordHash: "x",
-					emailVerifiedAt: now,
-					createdAt: now,
-				})),
-			);
-			await db.insert(scimUsers).values(
-				part.map((userId) => ({
-					accountId: s.accountId,
-					userId,
-					userName: `${userId}@${domain}`,
-					active: true,
-					role: "member" as const,
-					createdAt: now,
-					updatedAt: now,
-				})),
-			);
-		}
+		const ids = await seedProvisioned(s.accountId, domain, 150, false);
 		const list = await scim(ownerKey, "GET", "/Users?count=200");
 		expect(list.status, await list.clone().text()).toBe(200);
 		expect((await list.json<{ Resources: unknown[] }>()).Resources).toHaveLength(150);
@@ -509,6 +530,164 @@ describe("SCIM, second attacker round", () => {
 		expect(replaced.status, await replaced.clone().text()).toBe(200);
 		expect((await replaced.json<{ members: unknown[] }>()).members).toHaveLength(120);
 		expect((await scim(ownerKey, "GET", "/Groups")).status).toBe(200);
+	});
+});
+
+describe("SCIM, third attacker round", () => {
+	/**
+	 * Rogue: an admin the provider manages, who hands an admin service account (the owner made it,
+	 * so Rogue is not its maker) a key.
+	 */
+	async function rogueWithServiceKey(settings: Record<string, unknown> = {}, scopes = ["scim:write"]) {
+		const { s, domain, ownerKey } = await scimAccount(settings);
+		const rogue = await provision(ownerKey, `rogue@${domain}`, { roles: [{ value: "admin", primary: true }] });
+		const session = await startSession(env, db, rogue.id, { ip: null, userAgent: "test", country: null }, clock.now());
+		const made = await t.request(
+			`/v1/accounts/${s.accountId}/service-accounts`,
+			as(s.users.owner.token, "POST", { name: "sync", role: "admin" }),
+		);
+		expect(made.status).toBe(201);
+		const { serviceAccount } = await made.json<{ serviceAccount: { id: string } }>();
+		const first = await createKey(t, session.token, s.accountId, {
+			scopes,
+			owner: { serviceAccountId: serviceAccount.id },
+		});
+		return { s, domain, ownerKey, rogue, first };
+	}
+
+	it("a key minted or rotated by a service account's key still counts its first key's maker as behind it", async () => {
+		const { s, ownerKey, rogue, first } = await rogueWithServiceKey({}, ["keys:write", "scim:write"]);
+		// The first key mints a second for its own service account, and rotates itself: both name the
+		// service account, not Rogue, as their creator.
+		const minted = await createKey(t, first.secret, s.accountId, { scopes: ["scim:write"] });
+		const rotated = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${first.key.id}/rotate`,
+			as(first.secret, "POST", { gracePeriodHours: 0 }),
+		);
+		expect(rotated.status, await rotated.clone().text()).toBe(201);
+		const successor = (await rotated.json<{ secret: string }>()).secret;
+		expect((await deactivate(ownerKey, rogue.id)).status).toBe(200);
+		for (const key of [minted.secret, successor]) {
+			await expectScimError(await deactivate(key, rogue.id, true), 403);
+			await expectScimError(
+				await scim(key, "PUT", `/Users/${rogue.id}`, { userName: rogue.userName, active: true }),
+				403,
+			);
+			expect(await membershipOf(s.accountId, rogue.id)).toBeUndefined();
+		}
+		// Those keys still work for everyone else.
+		expect((await provision(minted.secret, `other@${rogue.userName.split("@")[1]}`)).active).toBe(true);
+	});
+
+	it("a group call that would raise a person behind the key writes nothing, for create, replace and patch", async () => {
+		const { s, domain, ownerKey, rogue, first } = await rogueWithServiceKey({ scimGroupRoles: { Admins: "admin" } });
+		const x = await provision(ownerKey, `x@${domain}`);
+		// The provider demotes Rogue; Rogue pushes an Admins group holding X and themselves.
+		const demote = await scim(ownerKey, "PATCH", `/Users/${rogue.id}`, {
+			Operations: [{ op: "replace", path: "roles", value: [{ value: "member", primary: true }] }],
+		});
+		expect(demote.status).toBe(200);
+		const both = [{ value: x.id }, { value: rogue.id }];
+		await expectScimError(await scim(first.secret, "POST", "/Groups", { displayName: "Admins", members: both }), 403);
+		const plain = await scim(ownerKey, "POST", "/Groups", { displayName: "Staff", members: [{ value: x.id }] });
+		expect(plain.status).toBe(201);
+		const staff = await plain.json<{ id: string; meta: { version: string } }>();
+		await expectScimError(
+			await scim(first.secret, "PUT", `/Groups/${staff.id}`, { displayName: "Admins", members: both }),
+			403,
+		);
+		await expectScimError(
+			await scim(first.secret, "PATCH", `/Groups/${staff.id}`, {
+				Operations: [
+					{ op: "replace", path: "displayName", value: "Admins" },
+					{ op: "add", path: "members", value: [{ value: rogue.id }] },
+				],
+			}),
+			403,
+		);
+		const groups = await db.query.scimGroups.findMany({ where: eq(scimGroups.accountId, s.accountId) });
+		expect(groups.map((g) => [g.displayName, g.version])).toEqual([["Staff", 1]]);
+		expect(
+			(await db.query.scimGroupMembers.findMany({ where: eq(scimGroupMembers.accountId, s.accountId) })).map(
+				(m) => m.userId,
+			),
+		).toEqual([x.id]);
+		expect((await membershipOf(s.accountId, x.id))?.role).toBe("member");
+		// A routine profile sync later finds no stored place that would raise Rogue.
+		const sync = await scim(ownerKey, "PATCH", `/Users/${rogue.id}`, {
+			Operations: [{ op: "replace", path: "displayName", value: "Rogue" }],
+		});
+		expect(sync.status).toBe(200);
+		expect((await membershipOf(s.accountId, rogue.id))?.role).toBe("member");
+	});
+
+	it("one group call alerts once however many roles it changes, and changes at most 100", async () => {
+		const mail: Email[] = [];
+		const mailer: Mailer = { send: async (email) => void mail.push(email) };
+		const audit = observedQueue();
+		const tm = testApp({ clock, services: (e) => ({ db: createDatabase(e.DB), clock, mailer, fetch }) });
+		const { s, domain, ownerKey } = await scimAccount({ scimGroupRoles: { Admins: "admin" } });
+		const via = (method: string, path: string, body?: unknown) =>
+			tm.request(
+				`/scim/v2${path}`,
+				{
+					method,
+					headers: { Authorization: `Bearer ${ownerKey}`, "Content-Type": SCIM },
+					body: body === undefined ? undefined : JSON.stringify(body),
+				},
+				{ AUDIT_QUEUE: audit.queue },
+			);
+		const people = await seedProvisioned(s.accountId, domain, 30 + MAX_ROLE_CHANGES_PER_CALL + 1);
+		mail.length = 0;
+		const raised = await via("POST", "/Groups", {
+			displayName: "Admins",
+			members: people.slice(0, 30).map((id) => ({ value: id })),
+		});
+		expect(raised.status, await raised.clone().text()).toBe(201);
+		const group = await raised.json<{ id: string }>();
+		const changed = audit.sent.filter((e) => e.action === "member.role_changed");
+		expect(changed).toHaveLength(30);
+		const alerts = audit.sent.filter((e) => e.action === "alert.member_changed");
+		expect(alerts).toHaveLength(1);
+		expect(alerts[0]?.metadata).toMatchObject({ change: "roles_changed", count: 30, groupId: group.id });
+		expect(alerts[0]?.metadata.changes).toHaveLength(20);
+		// One email per owner and admin, not one per person raised.
+		const recipients = (await db.query.memberships.findMany({ where: eq(memberships.accountId, s.accountId) })).filter(
+			(m) => m.role === "owner" || m.role === "admin",
+		).length;
+		expect(mail).toHaveLength(recipients);
+		expect(mail[0]?.text).toContain("and 10 more");
+		// A push that would change more than 100 roles is refused before it writes anything.
+		const tooMany = await via("PUT", `/Groups/${group.id}`, {
+			displayName: "Admins",
+			members: people.map((id) => ({ value: id })),
+		});
+		const error = await expectScimError(tooMany, 400, "invalidValue");
+		expect(error.detail).toMatch(/at most 100/);
+		expect((await db.query.scimGroups.findFirst({ where: eq(scimGroups.id, group.id) }))?.version).toBe(1);
+		const admins = (await db.query.memberships.findMany({ where: eq(memberships.accountId, s.accountId) })).filter(
+			(m) => m.role === "admin" && people.includes(m.userId),
+		);
+		expect(admins).toHaveLength(30);
+	});
+
+	it("a SCIM key over its rate limit is told to wait (429 with Retry-After), not that it is unknown", async () => {
+		const { s } = await scimAccount();
+		const limited = (
+			await seedKey(s.accountId, s.users.owner.id, ["scim:write"], clock.now(), "staging", {
+				rateLimit: 2,
+				windowSeconds: 3600,
+			})
+		).secret;
+		for (let i = 0; i < 2; i++) expect((await scim(limited, "GET", "/Users")).status).toBe(200);
+		const refused = await scim(limited, "GET", "/Users");
+		const error = await expectScimError(refused, 429);
+		expect(error.detail).toMatch(/rate limit/);
+		expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+		expect(refused.headers.get("RateLimit-Policy")).toBe('"key";q=2;w=3600');
+		// The management API answers a rate-limited key the same way.
+		const management = await t.request(`/v1/accounts/${s.accountId}/keys`, as(limited));
+		expect(management.status).toBe(429);
 	});
 });
 
