@@ -56,9 +56,11 @@ import { registerDevOutbox } from "./routes/dev-outbox";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { parseOriginList } from "./security/origin";
+import { registerSsoConnections } from "./sso/connection-routes";
 import { registerDomains } from "./sso/domains-routes";
 import { scimErrors } from "./sso/scim-errors";
 import { registerScim } from "./sso/scim-routes";
+import { registerSsoSignIn } from "./sso/sign-in-routes";
 import { registerLogStreams } from "./streams/routes";
 import { registerWebhookCatalogue } from "./webhooks/catalogue-routes";
 import { registerWebhookDeliveries } from "./webhooks/delivery-routes";
@@ -153,6 +155,8 @@ export function createApp(options: AppOptions = {}): App {
 	registerLockdown(app);
 	registerDomains(app);
 	registerScim(app);
+	registerSsoConnections(app);
+	registerSsoSignIn(app);
 	registerConsole(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));

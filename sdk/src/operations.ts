@@ -91,6 +91,19 @@ export const OPERATIONS = {
 		verify: op("post", "/v1/accounts/{accountId}/domains/{domainId}/verify"),
 		remove: op("delete", "/v1/accounts/{accountId}/domains/{domainId}"),
 	},
+	/**
+	 * Single sign-on through the account's OIDC provider. `start` and `callback` are browser
+	 * routes (a redirect to the provider, and the page it sends the browser back to): link a
+	 * browser to `start`; the client lists them so every route has a method.
+	 */
+	sso: {
+		listConnections: op("get", "/v1/accounts/{accountId}/sso-connections"),
+		connect: op("post", "/v1/accounts/{accountId}/sso-connections"),
+		updateConnection: op("patch", "/v1/accounts/{accountId}/sso-connections/{connectionId}"),
+		removeConnection: op("delete", "/v1/accounts/{accountId}/sso-connections/{connectionId}"),
+		start: op("get", "/v1/auth/sso/start"),
+		callback: op("get", "/v1/auth/sso/callback"),
+	},
 	/** SCIM 2.0, for a provisioning job of your own (identity providers speak it themselves); errors arrive as KeywardError too. */
 	scim: {
 		listUsers: op("get", "/scim/v2/Users"),

@@ -28,6 +28,7 @@ export type ProblemKind =
 	| "unsupported-media-type"
 	| "quota-exceeded"
 	| "https-required"
+	| "sso-required"
 	| "internal"
 	| "service-unavailable";
 

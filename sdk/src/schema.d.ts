@@ -3168,6 +3168,11 @@ export interface paths {
               scimGroupRoles?: {
                 [key: string]: "admin" | "member" | "readonly";
               };
+              /**
+               * @description Members whose address is in one of the account's verified domains must sign in through its single sign-on connection: a password or passkey sign-in is refused (403 `sso-required`) after it proves the person. The owner keeps a break-glass path (passkey, or password with an authenticator code), audited and alerted. Needs a connection to turn on. Default false. Only the owner may change it.
+               * @example false
+               */
+              enforceSso?: boolean;
             };
           };
         };
@@ -5238,7 +5243,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "sso.connection_created" | "sso.connection_updated" | "sso.connection_deleted" | "auth.sso.failed" | "auth.sso.break_glass" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked" | "alert.sso_break_glass") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -5439,7 +5444,7 @@ export interface paths {
              */
             url: string;
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `domain.*`, `scim.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `domain.*`, `scim.*`, `sso.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -5654,7 +5659,7 @@ export interface paths {
         content: {
           "application/json": {
             /**
-             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `domain.*`, `scim.*`, `alert.*`) or `*` for every event
+             * @description What to deliver, at least one entry, each at most once: an event of `GET /v1/webhook-events` (`key.revoked`), a group (`auth.*`, `session.*`, `member.*`, `account.*`, `key.*`, `webhook.*`, `log_stream.*`, `audit.*`, `user.*`, `service_account.*`, `domain.*`, `scim.*`, `sso.*`, `alert.*`) or `*` for every event
              * @example [
              *   "key.*",
              *   "alert.lockdown"
@@ -8070,6 +8075,463 @@ export interface paths {
       };
     };
   };
+  "/v1/accounts/{accountId}/sso-connections": {
+    /**
+     * The account's single sign-on connection (none or one)
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `account:read` scope, which acts with its creator's current role in this account.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      responses: {
+        /** @description Connections */
+        200: {
+          content: {
+            "application/json": {
+              /** @description The connection, if there is one */
+              data: components["schemas"]["SsoConnection"][];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Connect an OIDC identity provider
+     * @description Only the owner, with a proof of identity from the last ten minutes. Reads the issuer's discovery document and JWKS first (400 naming `issuer` when they cannot be used). One connection per account (409 for a second). People of the account's verified domains then sign in through it at `/v1/auth/sso/start`.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The provider's issuer URL, exactly as its ID tokens name it (`iss`): https, public. Its discovery document (`/.well-known/openid-configuration`) and JWKS are read when it is set
+             * @example https://acme.okta.com
+             */
+            issuer: string;
+            /**
+             * @description The client id the provider issued to Keyward
+             * @example 0oa1b2c3d4e5f6g7h8i9
+             */
+            clientId: string;
+            /**
+             * @description The client secret: stored sealed, never shown again
+             * @example s3cr3t-from-the-provider
+             */
+            clientSecret: string;
+            /**
+             * @description The scopes asked for (default openid, email, profile); must include openid and email
+             * @example [
+             *   "openid",
+             *   "email",
+             *   "profile",
+             *   "groups"
+             * ]
+             */
+            scopes?: string[];
+            roleMapping?: components["schemas"]["SsoRoleMapping"];
+          };
+        };
+      };
+      responses: {
+        /** @description Connected */
+        201: {
+          content: {
+            "application/json": {
+              connection: components["schemas"]["SsoConnection"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/sso-connections/{connectionId}": {
+    /**
+     * Remove the connection; sign-ins in flight through it end
+     * @description Only the owner, with a fresh proof. Sessions already signed in stay until they end.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The connection's id (`sso_` and 16 characters) */
+          connectionId: string;
+        };
+      };
+      responses: {
+        /** @description Removed */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Change the connection: issuer, client, secret, scopes or role mapping
+     * @description Only the owner, with a fresh proof. A new issuer is read from its discovery document again.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The connection's id (`sso_` and 16 characters) */
+          connectionId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The provider's issuer URL, exactly as its ID tokens name it (`iss`): https, public. Its discovery document (`/.well-known/openid-configuration`) and JWKS are read when it is set
+             * @example https://acme.okta.com
+             */
+            issuer?: string;
+            /**
+             * @description The client id the provider issued to Keyward
+             * @example 0oa1b2c3d4e5f6g7h8i9
+             */
+            clientId?: string;
+            /**
+             * @description The client secret: stored sealed, never shown again
+             * @example s3cr3t-from-the-provider
+             */
+            clientSecret?: string;
+            /**
+             * @description The scopes asked for (default openid, email, profile); must include openid and email
+             * @example [
+             *   "openid",
+             *   "email",
+             *   "profile",
+             *   "groups"
+             * ]
+             */
+            scopes?: string[];
+            roleMapping?: components["schemas"]["SsoRoleMapping"];
+          };
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          content: {
+            "application/json": {
+              connection: components["schemas"]["SsoConnection"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/sso/start": {
+    /**
+     * Start a single sign-on: redirects to the identity provider of the address's domain
+     * @description The address's domain must be verified by an account with an OIDC connection (404 otherwise). Answers 302 to the provider's authorization endpoint (code flow, PKCE S256, `state`, `nonce`, `login_hint`) and sets a short-lived cookie that ties the sign-in to this browser. Open it in the browser, not from a script.
+     */
+    get: {
+      parameters: {
+        query: {
+          /** @description The person's work address */
+          email: string;
+        };
+      };
+      responses: {
+        /** @description To the identity provider (`Location`) */
+        302: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/sso/callback": {
+    /**
+     * Where the identity provider sends the browser back: checks everything, then signs in
+     * @description Redeems the code (with the PKCE verifier), checks the ID token (RS256 or ES256 signature against the provider's JWKS; `iss`, `aud`, `exp`, `iat`, `nonce`; a verified email in a domain the account holds verified), then starts a session (cookie) and answers a page that continues to the console. A first sign-in creates the membership with the role the connection's `roleMapping` gives (never owner). Each refusal is a problem naming the check that failed, and is audited (`auth.sso.failed`).
+     */
+    get: {
+      parameters: {
+        query: {
+          /** @description The `state` the sign-in started with */
+          state: string;
+          /** @description The authorization code */
+          code?: string;
+          /** @description The provider's error, when it refused */
+          error?: string;
+          /** @description Ignored */
+          error_description?: string;
+          /** @description RFC 9207 issuer identifier (ignored) */
+          iss?: string;
+          /** @description Ignored */
+          session_state?: string;
+          /** @description Ignored */
+          scope?: string;
+        };
+      };
+      responses: {
+        /** @description Signed in: a page that continues to the console */
+        200: {
+          content: {
+            "text/html": string;
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
 }
 /** OneOf type helpers */
 type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
@@ -9198,6 +9660,86 @@ export interface webhooks {
       };
     };
   };
+  "sso.connection_created": {
+    /** The owner connected an OIDC identity provider for single sign-on */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "sso.connection_updated": {
+    /** The owner changed the single sign-on connection (issuer, client, scopes or role mapping) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "sso.connection_deleted": {
+    /** The owner removed the single sign-on connection */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.sso.failed": {
+    /** A single sign-on was refused (the reason names the check that failed) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "auth.sso.break_glass": {
+    /** The owner signed in with a passkey or password and authenticator while single sign-on is enforced */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
   "alert.failed_logins_spike": {
     /** Alert: failed sign-ins spiked */
     post: {
@@ -9280,6 +9822,22 @@ export interface webhooks {
   };
   "alert.key_leaked": {
     /** Alert: a key was found in public (GitHub secret scanning) and revoked */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.sso_break_glass": {
+    /** Alert: the owner signed in without single sign-on while it is enforced (break-glass) */
     post: {
       requestBody: {
         content: {
@@ -9715,6 +10273,11 @@ export interface components {
       scimGroupRoles: {
         [key: string]: "admin" | "member" | "readonly";
       };
+      /**
+       * @description Members whose address is in one of the account's verified domains must sign in through its single sign-on connection: a password or passkey sign-in is refused (403 `sso-required`) after it proves the person. The owner keeps a break-glass path (passkey, or password with an authenticator code), audited and alerted. Needs a connection to turn on. Default false. Only the owner may change it.
+       * @example false
+       */
+      enforceSso: boolean;
     };
     /** @description A member of the account */
     Member: {
@@ -10206,7 +10769,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "sso.connection_created" | "sso.connection_updated" | "sso.connection_deleted" | "auth.sso.failed" | "auth.sso.break_glass" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked" | "alert.sso_break_glass";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success
@@ -11207,6 +11770,94 @@ export interface components {
           display?: string;
         }[] | null;
     };
+    /** @description The account's OIDC identity provider; its client secret is never shown */
+    SsoConnection: {
+      /**
+       * @description The connection's id
+       * @example sso_3wd7kq5mx2hz6tna
+       */
+      id: string;
+      /**
+       * @description The provider's issuer URL
+       * @example https://acme.okta.com
+       */
+      issuer: string;
+      /**
+       * @description Keyward's client id at the provider
+       * @example 0oa1b2c3d4e5f6g7h8i9
+       */
+      clientId: string;
+      /**
+       * @description The scopes a sign-in asks for
+       * @example [
+       *   "openid",
+       *   "email",
+       *   "profile"
+       * ]
+       */
+      scopes: string[];
+      roleMapping: components["schemas"]["SsoRoleMapping"];
+      /**
+       * @description Register this as the sign-in redirect URI at the provider
+       * @example https://keyward.example.com/v1/auth/sso/callback
+       */
+      redirectUri: string;
+      /** @description From the provider's discovery document */
+      endpoints: {
+        /**
+         * @description Where sign-ins start
+         * @example https://acme.okta.com/oauth2/v1/authorize
+         */
+        authorization: string;
+        /**
+         * @description Where codes are redeemed
+         * @example https://acme.okta.com/oauth2/v1/token
+         */
+        token: string;
+        /**
+         * @description The provider's signing keys
+         * @example https://acme.okta.com/oauth2/v1/keys
+         */
+        jwks: string;
+      };
+      /**
+       * Format: date-time
+       * @description When it was made
+       * @example 2026-12-01T09:30:00.000Z
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @description When it last changed
+       * @example 2026-12-01T09:30:00.000Z
+       */
+      updatedAt: string;
+    };
+    /** @description The role a first sign-in creates the membership with; never owner, never above these values */
+    SsoRoleMapping: ({
+      /**
+       * @description The ID token claim to read: a string or an array of strings
+       * @example groups
+       */
+      claim: string;
+      /**
+       * @description Claim value to role (never owner); the highest matched role wins
+       * @example {
+       *   "Keyward Admins": "admin",
+       *   "Auditors": "readonly"
+       * }
+       */
+      values: {
+        [key: string]: "admin" | "member" | "readonly";
+      };
+      /**
+       * @description The role when nothing matches (default member)
+       * @default member
+       * @example member
+       * @enum {string}
+       */
+      default?: "admin" | "member" | "readonly";
+    }) | null;
   };
   responses: never;
   parameters: {

@@ -18,6 +18,8 @@ import {
 	scimGroups,
 	scimUsers,
 	serviceAccounts,
+	ssoAttempts,
+	ssoConnections,
 	webhooks,
 } from "../db/schema";
 import { revokeAccountKeys } from "../keys/lifecycle";
@@ -95,6 +97,8 @@ export async function deleteAccount(
 		db.delete(scimGroupMembers).where(eq(scimGroupMembers.accountId, accountId)),
 		db.delete(scimGroups).where(eq(scimGroups.accountId, accountId)),
 		db.delete(scimUsers).where(eq(scimUsers.accountId, accountId)),
+		db.delete(ssoConnections).where(eq(ssoConnections.accountId, accountId)),
+		db.delete(ssoAttempts).where(eq(ssoAttempts.accountId, accountId)),
 		// Its streams stop: nobody could reach them through the API any more to pause them.
 		db
 			.update(logStreams)
@@ -102,5 +106,5 @@ export async function deleteAccount(
 			.where(and(eq(logStreams.accountId, accountId), isNull(logStreams.disabledAt))),
 		db.delete(accounts).where(eq(accounts.id, accountId)).returning({ id: accounts.id }),
 	]);
-	return { keysRevoked: revoked.length, deleted: results[8].length === 1 };
+	return { keysRevoked: revoked.length, deleted: results[10].length === 1 };
 }

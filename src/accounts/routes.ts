@@ -5,6 +5,7 @@ import type { App } from "../platform/app-env";
 import { ApiError, validationError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, IssuedId, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
+import { getConnection } from "../sso/connections";
 import { createAccount, transferOwnership, writeSettings } from "./accounts";
 import { deleteAccount } from "./offboarding";
 import { getAccount, getMembership } from "./queries";
@@ -158,6 +159,8 @@ export function registerAccounts(app: App) {
 				detail: "Settings that decide who can get in are the owner's alone",
 				errors: forbidden,
 			});
+		if (settings.enforceSso && !before.enforceSso && !(await getConnection(db, accountId)))
+			invalid.push({ path: "settings.enforceSso", message: "Connect an identity provider first (…/sso-connections)" });
 		if (invalid.length > 0) throw validationError(invalid);
 		const changedNow = changedSettings(before, settings);
 		if (changedNow.length > 0) assertRecentAuthentication(c, "change the account's security settings");

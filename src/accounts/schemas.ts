@@ -202,6 +202,15 @@ export const SettingsSchema = z
 					"them (docs/SSO.md). The owner's own role never changes this way.",
 				example: { "Keyward Admins": "admin", Auditors: "readonly" },
 			}),
+		enforceSso: z.boolean().openapi({
+			description:
+				"Members whose address is in one of the account's verified domains must sign in through its single " +
+				"sign-on connection: a password or passkey sign-in is refused (403 `sso-required`) after it proves the " +
+				"person. The owner keeps a break-glass path (passkey, or password with an authenticator code), audited " +
+				"and alerted. Needs a connection to turn on. Default false. " +
+				OWNER_ONLY,
+			example: false,
+		}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });
 

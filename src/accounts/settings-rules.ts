@@ -23,6 +23,8 @@ export const OWNER_ONLY_SETTINGS = [
 	"auditIndexDays",
 	// Shortening it deletes archived history once the bucket's rules are applied: the same reason.
 	"archiveRetentionYears",
+	// Decides who may sign in with a password at all.
+	"enforceSso",
 ] as const satisfies readonly (keyof AccountSettings)[];
 
 /** The policy and its old form change together; a refusal names the one the caller sent. */
@@ -66,6 +68,12 @@ export function settingsChangeRefusals(
 		invalid.push({
 			path: "settings.ipAllowlist",
 			message: `Your own address${caller.ip && parseIp(caller.ip) !== null ? ` (${caller.ip})` : ""} must be inside the allowlist, or you would lock yourself out`,
+		});
+	if (changed.has("enforceSso") && after.enforceSso && !caller.mfaEnabled)
+		invalid.push({
+			path: "settings.enforceSso",
+			message:
+				"Turn on two-factor authentication for yourself first: it is the owner's break-glass path when single sign-on fails",
 		});
 	// The error names the field the caller sent (the old `requireMfa` or `mfaPolicy`).
 	const policyPath = sent.has("mfaPolicy") || !sent.has("requireMfa") ? "settings.mfaPolicy" : "settings.requireMfa";

@@ -44,6 +44,11 @@ export interface AccountSettings {
 	archiveRetentionYears: number | null;
 	/** SCIM group displayName → the role its members hold (issue #27); never `owner`. */
 	scimGroupRoles: Record<string, ScimMappedRole>;
+	/**
+	 * Whether members whose address is in one of the account's verified domains must sign in through
+	 * its single sign-on connection (issue #27); the owner keeps a break-glass path.
+	 */
+	enforceSso: boolean;
 }
 
 /** The roles a SCIM group may map to: never owner (ownership moves only by transfer). */
@@ -68,6 +73,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	auditIndexDays: 365,
 	archiveRetentionYears: null,
 	scimGroupRoles: {},
+	enforceSso: false,
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

@@ -10,6 +10,7 @@ export const ALERT_NAMES = [
 	"alert.key_expiring",
 	"alert.lockdown",
 	"alert.key_leaked",
+	"alert.sso_break_glass",
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];

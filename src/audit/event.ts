@@ -74,6 +74,11 @@ export const AUDIT_ACTIONS = [
 	"scim.group_created",
 	"scim.group_updated",
 	"scim.group_deleted",
+	"sso.connection_created",
+	"sso.connection_updated",
+	"sso.connection_deleted",
+	"auth.sso.failed",
+	"auth.sso.break_glass",
 	...ALERT_NAMES,
 ] as const;
 

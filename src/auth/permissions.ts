@@ -21,6 +21,8 @@ export type Permission =
 	| "members:provision"
 	/** Claiming and verifying the account's email domains (issue #27): the owner only, people only. */
 	| "domains:manage"
+	/** Managing the account's OIDC single sign-on connection (issue #27): the owner only, people only. */
+	| "sso:manage"
 	| "service-accounts:manage"
 	| "settings:manage"
 	| "webhooks:manage"
@@ -55,6 +57,7 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
 		"lockdown:lift",
 		"account:delete",
 		"domains:manage",
+		"sso:manage",
 	]),
 	admin: new Set([...READ, ...OVERSIGHT, ...OWN_KEYS, ...ADMINISTER]),
 	member: new Set([...READ, ...OWN_KEYS]),

@@ -7,7 +7,14 @@
  */
 import { inArray, lt } from "drizzle-orm";
 import type { Database } from "../db";
-import { emailTokens, invitations, mfaChallenges, webauthnChallenges, webhookDeliveries } from "../db/schema";
+import {
+	emailTokens,
+	invitations,
+	mfaChallenges,
+	ssoAttempts,
+	webauthnChallenges,
+	webhookDeliveries,
+} from "../db/schema";
 
 const DAY_MS = 86_400_000;
 /** How long the account can look back at its webhook deliveries. */
@@ -16,7 +23,7 @@ const PURGE_LIMIT = 1000;
 
 export async function purgeExpired(db: Database, now: Date, limit = PURGE_LIMIT) {
 	const deliveriesBefore = new Date(now.getTime() - DELIVERY_RETENTION_DAYS * DAY_MS);
-	const [challenges, tokens, invites, deliveries, ceremonies] = await db.batch([
+	const [challenges, tokens, invites, deliveries, ceremonies, signIns] = await db.batch([
 		db
 			.delete(mfaChallenges)
 			.where(
@@ -74,6 +81,15 @@ export async function purgeExpired(db: Database, now: Date, limit = PURGE_LIMIT)
 				),
 			)
 			.returning({ id: webauthnChallenges.challengeHash }),
+		db
+			.delete(ssoAttempts)
+			.where(
+				inArray(
+					ssoAttempts.stateHash,
+					db.select({ id: ssoAttempts.stateHash }).from(ssoAttempts).where(lt(ssoAttempts.expiresAt, now)).limit(limit),
+				),
+			)
+			.returning({ id: ssoAttempts.stateHash }),
 	]);
 	return {
 		mfaChallenges: challenges.length,
@@ -81,5 +97,6 @@ export async function purgeExpired(db: Database, now: Date, limit = PURGE_LIMIT)
 		invitations: invites.length,
 		webhookDeliveries: deliveries.length,
 		webauthnChallenges: ceremonies.length,
+		ssoAttempts: signIns.length,
 	};
 }

@@ -573,3 +573,63 @@ export const scimGroupMembers = sqliteTable(
 	},
 	(t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("scim_group_members_user").on(t.accountId, t.userId)],
 );
+
+/** How an OIDC connection maps the ID token to a role on a first sign-in (never owner). */
+export interface SsoRoleMapping {
+	/** The ID token claim to read (a string or an array of strings), such as `groups`. */
+	claim: string;
+	/** Claim value to role; the highest matched role wins. */
+	values: Record<string, "admin" | "member" | "readonly">;
+	/** The role when nothing matches. */
+	default: "admin" | "member" | "readonly";
+}
+
+/**
+ * An account's OpenID Connect identity provider (issue #27), one per account. The client secret
+ * must be read back to redeem codes, so it is AES-GCM ciphertext bound to the connection id.
+ * The provider's endpoints come from its discovery document; its JWKS is cached here.
+ */
+export const ssoConnections = sqliteTable(
+	"sso_connections",
+	{
+		id: text("id").primaryKey(),
+		accountId: text("account_id").notNull(),
+		issuer: text("issuer").notNull(),
+		clientId: text("client_id").notNull(),
+		clientSecretSealed: text("client_secret_sealed").notNull(),
+		scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+		roleMapping: text("role_mapping", { mode: "json" }).$type<SsoRoleMapping | null>(),
+		authorizationEndpoint: text("authorization_endpoint").notNull(),
+		tokenEndpoint: text("token_endpoint").notNull(),
+		jwksUri: text("jwks_uri").notNull(),
+		/** `client_secret_basic` or `client_secret_post`, from the discovery document. */
+		tokenAuthMethod: text("token_auth_method").notNull(),
+		jwks: text("jwks").notNull(),
+		jwksFetchedAt: integer("jwks_fetched_at", { mode: "timestamp_ms" }).notNull(),
+		createdBy: text("created_by").notNull(),
+		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+		updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+		version: integer("version").notNull().default(1),
+	},
+	(t) => [uniqueIndex("sso_connections_account").on(t.accountId)],
+);
+
+/**
+ * A sign-in through a connection, from `…/sso/start` to its callback (ten minutes at most, used
+ * once). Keyed by the SHA-256 of `state`; the browser that started it holds a cookie whose hash is
+ * `browserHash`, so a callback URL pasted into another browser signs nobody in (login CSRF). The
+ * PKCE verifier is sealed, bound to the row.
+ */
+export const ssoAttempts = sqliteTable(
+	"sso_attempts",
+	{
+		stateHash: text("state_hash").primaryKey(),
+		accountId: text("account_id").notNull(),
+		connectionId: text("connection_id").notNull(),
+		nonce: text("nonce").notNull(),
+		verifierSealed: text("verifier_sealed").notNull(),
+		browserHash: text("browser_hash").notNull(),
+		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+	},
+	(t) => [index("sso_attempts_expiry").on(t.expiresAt)],
+);

@@ -25,8 +25,8 @@ export interface SessionRecord {
 	factors: SessionFactor[];
 }
 
-export type SessionFactor = "password" | "totp" | "recovery_code" | "email_code" | "passkey";
-const FACTORS = new Set<string>(["password", "totp", "recovery_code", "email_code", "passkey"]);
+export type SessionFactor = "password" | "totp" | "recovery_code" | "email_code" | "passkey" | "sso";
+const FACTORS = new Set<string>(["password", "totp", "recovery_code", "email_code", "passkey", "sso"]);
 
 export interface NewSession extends SessionRecord {
 	secretHash: string;

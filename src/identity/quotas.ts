@@ -33,6 +33,8 @@ export const QUOTAS = {
 		windowMs: HOUR_MS,
 		refused: "Too many passkey sign-ins from your address",
 	},
+	/** Each single sign-on start writes a ten-minute row: an office signs in many times, a flood does not. */
+	"sso-start-per-address": { limit: 300, windowMs: HOUR_MS, refused: "Too many single sign-ons from your address" },
 } as const;
 
 export type QuotaName = keyof typeof QUOTAS;

@@ -1,9 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Alert } from "../alerts";
+import { raiseAlertFrom } from "../alerts/raise";
 import { emailThrottle, userSessions } from "../durable/address";
 import type { SessionFactor } from "../durable/session-store";
 import { logMailFailure } from "../mail";
 import { requireUser } from "../middleware/authorize";
-import type { App } from "../platform/app-env";
+import type { App, AppEnv } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
 import { ApiError } from "../problems";
 import {
@@ -17,6 +20,7 @@ import {
 } from "../routes/openapi-shared";
 import { hashPassword } from "../security/password-hash";
 import { throttledHeaders } from "../security/rate-limit-headers";
+import { decideSignIn, enforcingAccount } from "../sso/enforcement";
 import { assertPasswordNotBreached } from "./breached";
 import { deviceIdOf, newDevice } from "./devices";
 import { addressInUse } from "./email-change";
@@ -351,9 +355,30 @@ export async function completeLogin(
 	userId: string,
 	factors: readonly SessionFactor[],
 ) {
+	const { session, user } = await issueSignIn(c, userId, factors);
+	return c.json({ session: publicSession(session), user: publicUser(user) }, 200);
+}
+
+/**
+ * The end of every sign-in (password, second factor, passkey, single sign-on): the session, the
+ * browser remembered, the sign-in noticed and audited, and the session cookie set.
+ */
+export async function issueSignIn(
+	c: Context<AppEnv>,
+	userId: string,
+	factors: readonly SessionFactor[],
+	metadata: Record<string, unknown> = {},
+) {
 	const { db, clock } = c.get("services");
 	const user = await getUser(db, userId);
 	if (!user) throw new ApiError("unauthorized", { detail: "Invalid email or password" });
+	const verdict = decideSignIn(await enforcingAccount(db, user.id, user.email), factors);
+	if (!verdict.allowed)
+		throw new ApiError("sso-required", {
+			detail:
+				"Your organisation signs you in with single sign-on: open " +
+				`/v1/auth/sso/start?email=${encodeURIComponent(user.email)}`,
+		});
 	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now(), factors);
 	// The browser is known to this email from now on (its own login budget; src/identity/devices.ts).
 	const pepper = c.env.KEY_PEPPER ?? "";
@@ -367,8 +392,31 @@ export async function completeLogin(
 		accountId: await personalTrail(c.get("services"), user.id),
 		actor: { type: "user", id: user.id },
 		target: { type: "session", id: session.id },
-		metadata: { factors },
+		metadata: { factors, ...metadata },
 	});
+	if ("breakGlass" in verdict) {
+		c.get("audit").record({
+			action: "auth.sso.break_glass",
+			accountId: verdict.breakGlass,
+			actor: { type: "user", id: user.id },
+			target: { type: "session", id: session.id },
+			metadata: { factors },
+		});
+		raiseAlertFrom(c, breakGlassAlert(verdict.breakGlass, user.id, factors));
+	}
 	c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds), { append: true });
-	return c.json({ session: publicSession(session), user: publicUser(user) }, 200);
+	return { session, user };
 }
+
+/** The owner and admins hear of every break-glass sign-in while single sign-on is enforced. */
+const breakGlassAlert = (accountId: string, userId: string, factors: readonly SessionFactor[]): Alert => ({
+	accountId,
+	type: "alert.sso_break_glass",
+	subject: "Keyward: the owner signed in without single sign-on",
+	text:
+		`The owner (${userId}) of account ${accountId} signed in with ${factors.join(" and ")} while single sign-on ` +
+		"is enforced (the break-glass path). If that was not expected, lock the account down.",
+	data: { userId, factors },
+	target: { type: "user", id: userId },
+	actor: { type: "user", id: userId },
+});

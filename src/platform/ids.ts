@@ -14,7 +14,8 @@ export type IdPrefix =
 	| "svc"
 	| "lgs"
 	| "dom"
-	| "grp";
+	| "grp"
+	| "sso";
 
 /** Opaque, unguessable ids with a type prefix (API.md §1): 80 random bits, base32. */
 export function newId(prefix: IdPrefix): string {

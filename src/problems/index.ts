@@ -28,6 +28,7 @@ export type ProblemKind =
 	| "unsupported-media-type"
 	| "quota-exceeded"
 	| "https-required"
+	| "sso-required"
 	| "internal"
 	| "service-unavailable";
 
@@ -45,6 +46,7 @@ const KINDS: Record<ProblemKind, { status: number; title: string }> = {
 	"unsupported-media-type": { status: 415, title: "Unsupported media type" },
 	"quota-exceeded": { status: 429, title: "Too many requests" },
 	"https-required": { status: 403, title: "HTTPS required" },
+	"sso-required": { status: 403, title: "Sign in with single sign-on" },
 	internal: { status: 500, title: "Internal server error" },
 	"service-unavailable": { status: 503, title: "Service unavailable" },
 };

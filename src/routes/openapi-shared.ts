@@ -23,6 +23,7 @@ export const EXAMPLE_IDS: Readonly<Record<IdPrefix, string>> = {
 	lgs: "lgs_5kw2hx7qm3zd6tna",
 	dom: "dom_4hq7kx2mz5wd3tna",
 	grp: "grp_6mz3kq7hx2wd5tpa",
+	sso: "sso_3wd7kq5mx2hz6tna",
 };
 
 /**

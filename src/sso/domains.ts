@@ -1,8 +1,8 @@
 /**
  * An account's email domains (issue #27): claimed by the owner, proven by a
- * DNS TXT record, then trusted for one thing: SCIM may provision addresses of
- * a verified domain into the account, and no others. (OIDC sign-in will route
- * by it too.) Each change is one conditional write on the state it starts
+ * DNS TXT record, then trusted as the authority on its addresses: SCIM may
+ * provision them into the account (and no others), and single sign-on routes
+ * them to the account's connection. Each change is one conditional write on the state it starts
  * from, checked against the caller's standing and the account's lockdown in
  * the same statement.
  *

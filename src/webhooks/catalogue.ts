@@ -96,11 +96,18 @@ const DESCRIPTIONS: Record<WebhookEvent, string> = {
 	"scim.group_created": "The identity provider pushed a group",
 	"scim.group_updated": "The identity provider changed a group's name or members",
 	"scim.group_deleted": "The identity provider deleted a group",
+	"sso.connection_created": "The owner connected an OIDC identity provider for single sign-on",
+	"sso.connection_updated": "The owner changed the single sign-on connection (issuer, client, scopes or role mapping)",
+	"sso.connection_deleted": "The owner removed the single sign-on connection",
+	"auth.sso.break_glass":
+		"The owner signed in with a passkey or password and authenticator while single sign-on is enforced",
+	"auth.sso.failed": "A single sign-on was refused (the reason names the check that failed)",
 	"alert.failed_logins_spike": "Alert: failed sign-ins spiked",
 	"alert.key_created": "Alert: an API key was created",
 	"alert.member_changed": "Alert: a member joined, left or changed role",
 	"alert.key_expiring": "Alert: an API key expires soon",
 	"alert.lockdown": "Alert: the account was locked down",
+	"alert.sso_break_glass": "Alert: the owner signed in without single sign-on while it is enforced (break-glass)",
 	"alert.key_leaked": "Alert: a key was found in public (GitHub secret scanning) and revoked",
 };
 

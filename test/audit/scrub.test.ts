@@ -183,6 +183,8 @@ describe("the scrubber knows every secret Keyward mints", () => {
 			"/src/privacy/data-keys.ts": "people's data keys: stored only sealed under PII_WRAPPING_KEY, never shown",
 			"/src/privacy/sealing.ts": "AES-GCM nonces of sealed audit fields, public by design",
 			"/src/sso/domains.ts": "domain challenges: published in DNS by design, proof of control not a credential",
+			"/src/sso/sign-in.ts":
+				"single sign-on state, nonce, PKCE verifier and browser binding: stored hashed or sealed, ten minutes, single use",
 		};
 		const sources = import.meta.glob("/src/**/*.{ts,tsx}", { query: "?raw", import: "default", eager: true });
 		expect(Object.keys(sources).length).toBeGreaterThan(50);

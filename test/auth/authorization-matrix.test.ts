@@ -10,6 +10,7 @@ import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { testApp } from "../support/app";
+import { fakeIdp, seedConnection } from "../support/fake-idp";
 import { jsonRequest } from "../support/request";
 import { parkKeySecret, type SeededAccount, seedAccount } from "../support/seed";
 import { archiveAndDispatch } from "../support/webhooks";
@@ -21,7 +22,9 @@ import { archiveAndDispatch } from "../support/webhooks";
  * fails the first test, so no route can skip the matrix.
  */
 const clock = new ManualClock("2026-07-01T00:00:00Z");
-const t = testApp({ clock });
+// The connection's provider answers discovery and JWKS (the outside world, faked).
+const provider = await fakeIdp({ issuer: "https://acme.okta.com", now: () => clock.now() });
+const t = testApp({ clock, fetch: provider.fetch });
 const db = createDatabase(env.DB);
 
 type Caller =
@@ -55,6 +58,10 @@ const matrixDomain = (s: SeededAccount, verified: boolean) =>
 		createdBy: s.users.owner.id,
 		createdAt: clock.now(),
 		verifiedAt: verified ? clock.now() : null,
+	});
+const matrixConnection = (s: SeededAccount) =>
+	seedConnection(db, { accountId: s.accountId, ownerId: s.users.owner.id }, clock.now(), {
+		id: `sso_${s.accountId.slice(4)}`,
 	});
 const FIXTURES: Record<string, Fixture> = {
 	"GET /v1/accounts/{accountId}": () => ({}),
@@ -168,6 +175,19 @@ const FIXTURES: Record<string, Fixture> = {
 	"DELETE /v1/accounts/{accountId}/domains/{domainId}": (s) => ({
 		path: { domainId: `dom_${s.accountId.slice(4)}` },
 		prepare: () => matrixDomain(s, true),
+	}),
+	"GET /v1/accounts/{accountId}/sso-connections": () => ({}),
+	"POST /v1/accounts/{accountId}/sso-connections": () => ({
+		body: { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
+	}),
+	"PATCH /v1/accounts/{accountId}/sso-connections/{connectionId}": (s) => ({
+		path: { connectionId: `sso_${s.accountId.slice(4)}` },
+		body: { scopes: ["openid", "email"] },
+		prepare: () => matrixConnection(s),
+	}),
+	"DELETE /v1/accounts/{accountId}/sso-connections/{connectionId}": (s) => ({
+		path: { connectionId: `sso_${s.accountId.slice(4)}` },
+		prepare: () => matrixConnection(s),
 	}),
 	"POST /v1/accounts/{accountId}/lockdown/lift": (s) => ({
 		body: { reason: "matrix" },

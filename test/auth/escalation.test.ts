@@ -14,6 +14,7 @@ import {
 	scimGroups,
 	scimUsers,
 	serviceAccounts,
+	ssoConnections,
 	users,
 	webhooks,
 } from "../../src/db/schema";
@@ -29,6 +30,7 @@ import {
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
 import { testApp } from "../support/app";
+import { seedConnection } from "../support/fake-idp";
 import { jsonRequest } from "../support/request";
 import { parkKeySecret, type SeededAccount, seedAccount, seedKey } from "../support/seed";
 
@@ -89,6 +91,15 @@ const domainsPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/domains`;
 const domainIdOf = (s: SeededAccount) => `dom_${s.accountId.slice(4)}`;
 const personOf = (s: SeededAccount) => `usr_${s.accountId.slice(4)}`;
 const groupOf = (s: SeededAccount) => `grp_${s.accountId.slice(4)}`;
+const ssoPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/sso-connections`;
+const ssoIdOf = (s: SeededAccount) => `sso_${s.accountId.slice(4)}`;
+const ssoInput = {
+	issuer: "https://acme.okta.com",
+	clientId: "keyward-client",
+	clientSecret: "provider-issued-secret-1",
+};
+const connectSso = (s: SeededAccount, accountId = s.accountId) =>
+	seedConnection(db, { accountId, ownerId: s.users.owner.id }, clock.now(), { id: ssoIdOf(s) });
 const claimDomain = (s: SeededAccount, verified: boolean, accountId = s.accountId, id = domainIdOf(s)) =>
 	db.insert(accountDomains).values({
 		id,
@@ -705,6 +716,68 @@ const ESCALATIONS: Record<string, Entry> = {
 			expect: 403,
 			setup: (s) => claimDomain(s, true),
 			run: (s) => send(tokenOf(s, "admin"), "DELETE", `${domainsPath(s)}/${domainIdOf(s)}`),
+		},
+	],
+	"POST /v1/accounts/{accountId}/sso-connections": [
+		{
+			what: "an admin connects their own identity provider (it would sign the organisation's people in)",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "admin"), "POST", ssoPath(s), ssoInput),
+		},
+		{
+			what: "the owner's key with every reserved scope connects an identity provider",
+			expect: 403,
+			run: async (s) => send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "POST", ssoPath(s), ssoInput),
+		},
+		{
+			what: "the owner maps a group to owner for first sign-ins",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "owner"), "POST", ssoPath(s), {
+					...ssoInput,
+					roleMapping: { claim: "groups", values: { Everyone: "owner" } },
+				}),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}/sso-connections/{connectionId}": [
+		{
+			what: "an admin points the connection at their own issuer",
+			expect: 403,
+			setup: (s) => connectSso(s),
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `${ssoPath(s)}/${ssoIdOf(s)}`, { issuer: "https://evil.example.org" }),
+		},
+		{
+			what: "an admin maps everyone's first sign-in to admin",
+			expect: 403,
+			setup: (s) => connectSso(s),
+			run: (s) =>
+				send(tokenOf(s, "admin"), "PATCH", `${ssoPath(s)}/${ssoIdOf(s)}`, {
+					roleMapping: { claim: "email", values: {}, default: "admin" },
+				}),
+		},
+		{
+			what: "the owner's key with every reserved scope changes the client secret",
+			expect: 403,
+			setup: (s) => connectSso(s),
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "PATCH", `${ssoPath(s)}/${ssoIdOf(s)}`, {
+					clientSecret: "mine-now",
+				}),
+		},
+		{
+			what: "the owner changes another account's connection by its id",
+			expect: 404,
+			setup: async (s) => connectSso(s, (await seedAccount(clock)).accountId),
+			run: (s) => send(tokenOf(s, "owner"), "PATCH", `${ssoPath(s)}/${ssoIdOf(s)}`, { clientId: "x" }),
+		},
+	],
+	"DELETE /v1/accounts/{accountId}/sso-connections/{connectionId}": [
+		{
+			what: "an admin removes single sign-on",
+			expect: 403,
+			setup: (s) => connectSso(s),
+			run: (s) => send(tokenOf(s, "admin"), "DELETE", `${ssoPath(s)}/${ssoIdOf(s)}`),
 		},
 	],
 	"POST /scim/v2/Users": [
@@ -1351,6 +1424,7 @@ const disableWebhook = (id: string) =>
 
 /** What a stale-session attempt needs in place before the account is snapshotted. */
 const STALE_SETUP: Record<string, (s: SeededAccount) => Promise<unknown>> = {
+	"PATCH /v1/accounts/{accountId}/sso-connections/{connectionId}": (s) => connectSso(s),
 	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s) => claimDomain(s, false),
 	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": (s) => parkSecret(s.keyIds.owner),
 };
@@ -1359,6 +1433,9 @@ const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Respons
 	"POST /v1/accounts/{accountId}/keys": (s, stale) =>
 		send(stale, "POST", keysPath(s), newKey({ scopes: ["members:write"] })),
 	"POST /v1/accounts/{accountId}/domains": (s, stale) => send(stale, "POST", domainsPath(s), { domain: domainOf(s) }),
+	"POST /v1/accounts/{accountId}/sso-connections": (s, stale) => send(stale, "POST", ssoPath(s), ssoInput),
+	"PATCH /v1/accounts/{accountId}/sso-connections/{connectionId}": (s, stale) =>
+		send(stale, "PATCH", `${ssoPath(s)}/${ssoIdOf(s)}`, { clientSecret: "mine-now" }),
 	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s, stale) =>
 		send(stale, "POST", `${domainsPath(s)}/${domainIdOf(s)}/verify`),
 	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, stale) =>
@@ -1418,7 +1495,7 @@ async function stateChangingOperations() {
 
 /** Everything in the account a refused attempt must leave as it was. */
 async function snapshot(accountId: string) {
-	const [account, keys, members, invites, hooks, services, streams, domains, people, groups, places, named] =
+	const [account, keys, members, invites, hooks, services, streams, domains, people, groups, places, sso, named] =
 		await Promise.all([
 			db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
 			db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)),
@@ -1431,6 +1508,7 @@ async function snapshot(accountId: string) {
 			db.select().from(scimUsers).where(eq(scimUsers.accountId, accountId)),
 			db.select().from(scimGroups).where(eq(scimGroups.accountId, accountId)),
 			db.select().from(scimGroupMembers).where(eq(scimGroupMembers.accountId, accountId)),
+			db.select().from(ssoConnections).where(eq(ssoConnections.accountId, accountId)),
 			// People a refused provisioning might have made, under the account's own domain.
 			db
 				.select({ id: users.id, email: users.email })
@@ -1450,6 +1528,7 @@ async function snapshot(accountId: string) {
 		people: sorted(people, (x) => x.userId).map((x) => [x.userId, x.active, x.role, x.version]),
 		groups: sorted(groups, (x) => x.id).map((x) => [x.id, x.displayName, x.version]),
 		places: sorted(places, (x) => `${x.groupId}${x.userId}`).map((x) => [x.groupId, x.userId]),
+		sso: sso.map((x) => [x.id, x.issuer, x.clientId, x.clientSecretSealed, x.roleMapping, x.version]),
 		named: sorted(named, (x) => x.id).map((x) => [x.id, x.email]),
 	});
 }

@@ -29,12 +29,15 @@ import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { testApp } from "../support/app";
 import { fromSchema, hostileValue, type JsonSchema, mutated, type RawBody, rawBody } from "../support/arbitraries";
+import { fakeIdp, seedConnection } from "../support/fake-idp";
 import { seedAccount } from "../support/seed";
 
 const RUNS = Number(env.FUZZ_RUNS || 10);
 const SEED = Number(env.FUZZ_SEED || 20261123);
 const clock = new ManualClock("2026-10-01T00:00:00Z");
-const t = testApp({ clock, log: () => {} });
+// Identity providers are the outside world: a fake answers the example issuer, nothing reaches the network.
+const provider = await fakeIdp({ issuer: "https://acme.okta.com", now: () => clock.now() });
+const t = testApp({ clock, log: () => {}, fetch: provider.fetch });
 const db = createDatabase(env.DB);
 /** zod's own wording, which never reaches a person: every field message is a plain sentence (src/problems/plain-messages.ts). */
 const RAW_VALIDATION =
@@ -138,6 +141,10 @@ async function fixture() {
 		streamId: [s.logStreamId, other.logStreamId],
 		serviceAccountId: [s.serviceAccountId, other.serviceAccountId],
 		domainId: [scim.domainId, newId("dom")],
+		connectionId: [
+			await seedConnection(db, { accountId: s.accountId, ownerId: s.users.owner.id }, clock.now()),
+			newId("sso"),
+		],
 		// SCIM's `{id}`: a provisioned person, a group, a member SCIM never provisioned.
 		id: [scim.userId, scim.groupId, s.users.member.id, other.users.owner.id],
 		sessionId: [revoked.id, expired.id],

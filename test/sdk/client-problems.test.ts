@@ -126,6 +126,21 @@ const table: ProblemTable = {
 		update: [unauthenticated, (kw) => kw.members.update({ accountId, userId: "usr_x", body: { role: "member" } })],
 		remove: [unauthenticated, (kw) => kw.members.remove({ accountId, userId: "usr_x" })],
 	},
+	sso: {
+		listConnections: [unauthenticated, (kw) => kw.sso.listConnections({ accountId })],
+		connect: [
+			unauthenticated,
+			(kw) =>
+				kw.sso.connect({ accountId, body: { issuer: "https://acme.okta.com", clientId: "a", clientSecret: "b" } }),
+		],
+		updateConnection: [
+			unauthenticated,
+			(kw) => kw.sso.updateConnection({ accountId, connectionId: "sso_x", body: { clientId: "a" } }),
+		],
+		removeConnection: [unauthenticated, (kw) => kw.sso.removeConnection({ accountId, connectionId: "sso_x" })],
+		start: [invalid, (kw) => kw.sso.start({ query: { email: "not-an-email" } })],
+		callback: [unauthenticated, (kw) => kw.sso.callback({ query: { state: "unknown", code: "x" } })],
+	},
 	domains: {
 		list: [unauthenticated, (kw) => kw.domains.list({ accountId })],
 		add: [unauthenticated, (kw) => kw.domains.add({ accountId, body: { domain: "example.com" } })],

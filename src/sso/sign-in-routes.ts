@@ -1,0 +1,159 @@
+/** Single sign-on (issue #27): start at the provider, come back with a code, leave with a session. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { memberJoinedAlert } from "../accounts/members";
+import { raiseAlertFrom } from "../alerts/raise";
+import { takeAddressQuota } from "../identity/quotas";
+import { EmailField } from "../identity/schemas";
+import { issueSignIn } from "../identity/sign-in-routes";
+import type { App, AppEnv } from "../platform/app-env";
+import { consoleUrl } from "../platform/console-url";
+import { ApiError } from "../problems";
+import { problemResponses } from "../routes/openapi-shared";
+import { type ConnectionDeps, connectionForEmail } from "./connections";
+import { clearedBrowserCookie, finishSignIn, SignInRefused, SSO_BROWSER_COOKIE, startSignIn } from "./sign-in";
+
+const TAGS = ["Single sign-on"];
+
+export const ssoStartRoute = createRoute({
+	method: "get",
+	path: "/v1/auth/sso/start",
+	tags: TAGS,
+	summary: "Start a single sign-on: redirects to the identity provider of the address's domain",
+	description:
+		"The address's domain must be verified by an account with an OIDC connection (404 otherwise). Answers 302 to " +
+		"the provider's authorization endpoint (code flow, PKCE S256, `state`, `nonce`, `login_hint`) and sets a " +
+		"short-lived cookie that ties the sign-in to this browser. Open it in the browser, not from a script.",
+	request: {
+		query: z.strictObject({
+			email: EmailField.openapi({ description: "The person's work address", example: "ada@example.com" }),
+		}),
+	},
+	responses: {
+		302: { description: "To the identity provider (`Location`)" },
+		...problemResponses(400, 404, 429),
+	},
+});
+
+export const ssoCallbackRoute = createRoute({
+	method: "get",
+	path: "/v1/auth/sso/callback",
+	tags: TAGS,
+	summary: "Where the identity provider sends the browser back: checks everything, then signs in",
+	description:
+		"Redeems the code (with the PKCE verifier), checks the ID token (RS256 or ES256 signature against the " +
+		"provider's JWKS; `iss`, `aud`, `exp`, `iat`, `nonce`; a verified email in a domain the account holds " +
+		"verified), then starts a session (cookie) and answers a page that continues to the console. A first " +
+		"sign-in creates the membership with the role the connection's `roleMapping` gives (never owner). Each " +
+		"refusal is a problem naming the check that failed, and is audited (`auth.sso.failed`).",
+	request: {
+		query: z.object({
+			state: z
+				.string()
+				.min(1)
+				.max(256)
+				.openapi({ description: "The `state` the sign-in started with", example: "k3q7m2xw5vhz4tnak3q7m2xw5vhz4tna" }),
+			code: z
+				.string()
+				.min(1)
+				.max(2048)
+				.optional()
+				.openapi({ description: "The authorization code", example: "c5Qd2x7WmK" }),
+			error: z
+				.string()
+				.max(256)
+				.optional()
+				.openapi({ description: "The provider's error, when it refused", example: "access_denied" }),
+			error_description: z
+				.string()
+				.max(1024)
+				.optional()
+				.openapi({ description: "Ignored", example: "The user is not assigned to the application" }),
+			iss: z
+				.string()
+				.max(512)
+				.optional()
+				.openapi({ description: "RFC 9207 issuer identifier (ignored)", example: "https://acme.okta.com" }),
+			session_state: z.string().max(512).optional().openapi({ description: "Ignored", example: "3f9a" }),
+			scope: z.string().max(1024).optional().openapi({ description: "Ignored", example: "openid email" }),
+		}),
+	},
+	responses: {
+		200: {
+			description: "Signed in: a page that continues to the console",
+			content: { "text/html": { schema: z.string() } },
+		},
+		...problemResponses(400, 401, 403, 409, 423),
+	},
+});
+
+const depsOf = (c: Context<AppEnv>): ConnectionDeps => {
+	const { db, clock, fetch } = c.get("services");
+	return { db, fetch, sealingKey: c.env.TOTP_ENCRYPTION_KEY ?? "", now: clock.now() };
+};
+
+const continuePage = (to: string) =>
+	`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${to}">` +
+	`<title>Signed in</title></head><body><p>Signed in. <a href="${to}">Continue to Keyward</a>.</p></body></html>`;
+
+export function registerSsoSignIn(app: App) {
+	app.openapi(ssoStartRoute, async (c) => {
+		const { email } = c.req.valid("query");
+		await takeAddressQuota(c, "sso-start-per-address");
+		const deps = depsOf(c);
+		const connection = await connectionForEmail(deps.db, email);
+		if (!connection)
+			throw new ApiError("not-found", {
+				detail: "No account signs in this address's domain with single sign-on; sign in with a password or passkey",
+			});
+		const { location, cookie } = await startSignIn(deps, connection, email, new URL(c.req.url).origin);
+		c.header("Set-Cookie", cookie, { append: true });
+		c.header("Cache-Control", "no-store");
+		return c.redirect(location, 302);
+	});
+
+	app.openapi(ssoCallbackRoute, async (c) => {
+		const query = c.req.valid("query");
+		const deps = depsOf(c);
+		c.header("Set-Cookie", clearedBrowserCookie(), { append: true });
+		let signedIn: Awaited<ReturnType<typeof finishSignIn>>;
+		try {
+			if (query.error || !query.code)
+				throw new SignInRefused(
+					query.error ? `the identity provider refused (${query.error})` : "the provider sent no code",
+					null,
+				);
+			signedIn = await finishSignIn(deps, {
+				state: query.state,
+				code: query.code,
+				browser: getCookie(c, SSO_BROWSER_COOKIE),
+				origin: new URL(c.req.url).origin,
+			});
+		} catch (err) {
+			if (err instanceof SignInRefused && err.accountId)
+				c.get("audit").record({
+					action: "auth.sso.failed",
+					accountId: err.accountId,
+					actor: { type: "system", id: "sso" },
+					target: null,
+					metadata: { reason: err.reason },
+				});
+			throw err;
+		}
+		const { userId, accountId, connectionId, joined } = signedIn;
+		if (joined) {
+			c.get("audit").record({
+				action: "member.joined",
+				accountId,
+				actor: { type: "user", id: userId },
+				target: { type: "user", id: userId },
+				metadata: { role: joined, via: "sso" },
+			});
+			raiseAlertFrom(c, { ...memberJoinedAlert(accountId, userId, joined), actor: { type: "user", id: userId } });
+		}
+		await issueSignIn(c, userId, ["sso"], { connectionId, accountId });
+		c.header("Cache-Control", "no-store");
+		return c.html(continuePage(`${consoleUrl(c.env, c.req.url)}/a/${accountId}`), 200);
+	});
+}

@@ -1,0 +1,268 @@
+/**
+ * Single sign-on through an account's OIDC connection (issue #27): the authorization code flow
+ * with PKCE (S256), `state` and `nonce`.
+ *   - start: the address's verified domain picks the account and its connection; a sign-in row
+ *     (keyed by the hash of `state`, ten minutes, used once) holds the nonce, the sealed PKCE
+ *     verifier and the hash of a cookie set on the browser that started it;
+ *   - callback: the row is deleted as it is read (a replayed `state` finds nothing), the cookie
+ *     must match (a callback URL pasted into another browser signs nobody in: login CSRF), the
+ *     code is redeemed, the ID token checked (src/sso/oidc.ts), and the address must be in a
+ *     domain the account still holds verified;
+ *   - just-in-time membership: a first sign-in creates the user (address proven by the provider
+ *     and the domain) and the membership, with the role `roleMapping` gives (never owner), in one
+ *     batch conditional on the domain still verified, the account not locked down, and no SCIM
+ *     record saying the provider deactivated the person.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { higherRole } from "../accounts/member-rules";
+import { accountLockedDown, getMembership } from "../accounts/queries";
+import type { Role } from "../auth/permissions";
+import type { Database } from "../db";
+import { accounts, memberships, type SsoRoleMapping, scimUsers, ssoAttempts, users } from "../db/schema";
+import { EmailField } from "../identity/schemas";
+import { findUserByEmail, NO_FACTORS, unknownPasswordHash } from "../identity/users";
+import { newId } from "../platform/ids";
+import { ApiError, isUniqueViolation } from "../problems";
+import { FreeText } from "../routes/openapi-shared";
+import { constantTimeEqual, sha256Hex } from "../security/digest";
+import { randomToken } from "../security/random";
+import { openSecret, sealSecret } from "../security/secret-box";
+import {
+	type ConnectionDeps,
+	type ConnectionRow,
+	cachedKeys,
+	getConnection,
+	JWKS_MAX_AGE_MS,
+	openClientSecret,
+	redirectUriFor,
+	refreshJwks,
+} from "./connections";
+import { domainStillVerified, verifiedDomainOf } from "./domains";
+import { OidcError, redeemCode, verifyIdToken } from "./oidc";
+
+export const ATTEMPT_TTL_MS = 10 * 60 * 1000;
+/** The cookie that ties a sign-in to the browser that started it. Lax: the provider's redirect back is a cross-site navigation. */
+export const SSO_BROWSER_COOKIE = "__Host-keyward_sso";
+
+const attemptBinding = (stateHash: string) => `sso-attempt:${stateHash}`;
+
+const base64url = (bytes: Uint8Array) =>
+	btoa(String.fromCharCode(...bytes))
+		.replace(/\+/g, "-")
+		.replace(/\//g, "_")
+		.replace(/=+$/, "");
+
+/** RFC 7636 §4.2: the S256 challenge of a verifier. */
+export async function pkceChallenge(verifier: string): Promise<string> {
+	return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+}
+
+export const browserCookie = (token: string) =>
+	`${SSO_BROWSER_COOKIE}=${token}; Path=/; Max-Age=${ATTEMPT_TTL_MS / 1000}; HttpOnly; Secure; SameSite=Lax`;
+export const clearedBrowserCookie = () => `${SSO_BROWSER_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+
+/** Starts a sign-in: where to send the browser, and the cookie to set on it. */
+export async function startSignIn(
+	deps: ConnectionDeps,
+	connection: ConnectionRow,
+	email: string,
+	origin: string,
+): Promise<{ location: string; cookie: string }> {
+	const state = randomToken(32);
+	const nonce = randomToken(32);
+	const verifier = randomToken(40);
+	const browser = randomToken(32);
+	const stateHash = await sha256Hex(state);
+	await deps.db.insert(ssoAttempts).values({
+		stateHash,
+		accountId: connection.accountId,
+		connectionId: connection.id,
+		nonce,
+		verifierSealed: await sealSecret(deps.sealingKey, new TextEncoder().encode(verifier), attemptBinding(stateHash)),
+		browserHash: await sha256Hex(browser),
+		expiresAt: new Date(deps.now.getTime() + ATTEMPT_TTL_MS),
+	});
+	const url = new URL(connection.authorizationEndpoint);
+	url.searchParams.set("response_type", "code");
+	url.searchParams.set("client_id", connection.clientId);
+	url.searchParams.set("redirect_uri", redirectUriFor(origin));
+	url.searchParams.set("scope", connection.scopes.join(" "));
+	url.searchParams.set("state", state);
+	url.searchParams.set("nonce", nonce);
+	url.searchParams.set("code_challenge", await pkceChallenge(verifier));
+	url.searchParams.set("code_challenge_method", "S256");
+	url.searchParams.set("login_hint", email);
+	return { location: url.toString(), cookie: browserCookie(browser) };
+}
+
+/** The role a first sign-in gets: the highest the claim's values map to, else the mapping's default, else member. */
+export function jitRole(mapping: SsoRoleMapping | null, claims: Record<string, unknown>): Exclude<Role, "owner"> {
+	if (!mapping) return "member";
+	const raw = claims[mapping.claim];
+	const values = (typeof raw === "string" ? [raw] : Array.isArray(raw) ? raw : []).filter(
+		(v): v is string => typeof v === "string",
+	);
+	let role: Exclude<Role, "owner"> | null = null;
+	for (const value of values.slice(0, 200)) {
+		if (!Object.hasOwn(mapping.values, value)) continue;
+		const mapped = mapping.values[value] as Exclude<Role, "owner">;
+		role = role ? higherRole(role, mapped) : mapped;
+	}
+	return role ?? mapping.default;
+}
+
+/** A refused sign-in: 401 (or 403 for a person the account does not take), with the check that failed. */
+export class SignInRefused extends ApiError {
+	readonly reason: string;
+	constructor(
+		reason: string,
+		readonly accountId: string | null,
+		kind: "unauthorized" | "forbidden" | "conflict" | "locked" = "unauthorized",
+	) {
+		super(kind, { detail: `Single sign-on refused: ${reason.slice(0, 300)}` });
+		this.reason = reason.slice(0, 300);
+	}
+}
+
+export interface SignedIn {
+	userId: string;
+	accountId: string;
+	connectionId: string;
+	/** The role a just-in-time membership was created with. */
+	joined?: Exclude<Role, "owner">;
+	newUser: boolean;
+}
+
+/** Finishes a sign-in from the provider's redirect back. */
+export async function finishSignIn(
+	deps: ConnectionDeps,
+	params: { state: string; code: string; browser: string | undefined; origin: string },
+): Promise<SignedIn> {
+	const { db, now } = deps;
+	const stateHash = await sha256Hex(params.state);
+	const [attempt] = await db.delete(ssoAttempts).where(eq(ssoAttempts.stateHash, stateHash)).returning();
+	if (!attempt) throw new SignInRefused("this sign-in is unknown or was used already; start again", null);
+	const refuse = (reason: string, kind?: ConstructorParameters<typeof SignInRefused>[2]) =>
+		new SignInRefused(reason, attempt.accountId, kind);
+	if (attempt.expiresAt.getTime() <= now.getTime())
+		throw refuse("this sign-in took more than ten minutes; start again");
+	if (!params.browser || !constantTimeEqual(await sha256Hex(params.browser), attempt.browserHash))
+		throw refuse("this sign-in was started in another browser");
+	const connection = await getConnection(db, attempt.accountId);
+	if (!connection || connection.id !== attempt.connectionId) throw refuse("the connection changed meanwhile");
+	const verifier = new TextDecoder().decode(
+		await openSecret(deps.sealingKey, attempt.verifierSealed, attemptBinding(stateHash)),
+	);
+	let identity: Awaited<ReturnType<typeof verifyIdToken>>;
+	try {
+		const idToken = await redeemCode(deps.fetch, connection, await openClientSecret(deps.sealingKey, connection), {
+			code: params.code,
+			redirectUri: redirectUriFor(params.origin),
+			verifier,
+		});
+		const stale = now.getTime() - connection.jwksFetchedAt.getTime() > JWKS_MAX_AGE_MS;
+		const keys = stale ? await refreshJwks(deps, connection) : cachedKeys(connection);
+		identity = await verifyIdToken(
+			idToken,
+			{ issuer: connection.issuer, clientId: connection.clientId, nonce: attempt.nonce, now },
+			keys,
+			() => (stale ? Promise.resolve(keys) : refreshJwks(deps, connection)),
+		);
+	} catch (err) {
+		if (err instanceof OidcError) throw refuse(err.reason);
+		throw err;
+	}
+	const { email } = identity;
+	if (!EmailField.safeParse(email).success) throw refuse("the ID token's email is not an address Keyward takes");
+	if (!(await verifiedDomainOf(db, connection.accountId, email)))
+		throw refuse(`the address's domain is not verified for this account`, "forbidden");
+	return admit(deps, connection, email, identity.claims);
+}
+
+/** The person behind a checked ID token: found or created, and made a member on a first sign-in. */
+async function admit(
+	deps: ConnectionDeps,
+	connection: ConnectionRow,
+	email: string,
+	claims: Record<string, unknown>,
+): Promise<SignedIn> {
+	const { db, now } = deps;
+	const { accountId } = connection;
+	const refuse = (reason: string, kind?: ConstructorParameters<typeof SignInRefused>[2]) =>
+		new SignInRefused(reason, accountId, kind);
+	const existing = await findUserByEmail(db, email);
+	// Someone signed up with the address and never proved it: the same rule as SCIM (a squatter
+	// must not receive the membership). A password reset from the mailbox lifts it.
+	if (existing && !existing.emailVerifiedAt)
+		throw refuse(
+			"a Keyward user with this address has not proven it; reset the password from the mailbox first",
+			"conflict",
+		);
+	const base = { userId: existing?.id ?? newId("usr"), accountId, connectionId: connection.id };
+	if (existing && (await getMembership(db, accountId, existing.id))) return { ...base, newUser: false };
+	const role = jitRole(connection.roleMapping ?? null, claims);
+	const deactivated = sql`EXISTS (SELECT 1 FROM ${scimUsers} WHERE ${scimUsers.accountId} = ${accountId} AND ${scimUsers.userId} = ${base.userId} AND ${scimUsers.active} = 0)`;
+	const admissible = sql`(${domainStillVerified(accountId, email)} AND NOT ${accountLockedDown(accountId)} AND NOT ${deactivated})`;
+	const named = FreeText(100).safeParse(claims.name);
+	const name = named.success ? named.data : (email.split("@")[0] ?? "").slice(0, 100);
+	let joined: unknown[];
+	try {
+		const results = await db.batch([
+			...(existing
+				? []
+				: [
+						db.insert(users).values({
+							id: base.userId,
+							email,
+							name,
+							passwordHash: await unknownPasswordHash(),
+							...NO_FACTORS,
+							emailVerifiedAt: now,
+							createdAt: now,
+							erasedAt: null,
+						}),
+					]),
+			db
+				.insert(memberships)
+				.select(
+					db
+						.select({
+							accountId: accounts.id,
+							userId: sql<string>`${base.userId}`.as("user_id"),
+							role: sql<Role>`${role}`.as("role"),
+							joinedAt: sql<number>`${now.getTime()}`.as("joined_at"),
+							lastActiveAt: sql<null>`NULL`.as("last_active_at"),
+						})
+						.from(accounts)
+						.where(and(eq(accounts.id, accountId), admissible)),
+				)
+				.onConflictDoNothing()
+				.returning({ role: memberships.role }),
+			...(existing
+				? []
+				: [
+						db
+							.delete(users)
+							.where(
+								and(
+									eq(users.id, base.userId),
+									sql`NOT EXISTS (SELECT 1 FROM ${memberships} WHERE ${memberships.userId} = ${base.userId})`,
+								),
+							),
+					]),
+		] as unknown as Parameters<Database["batch"]>[0]);
+		joined = results[existing ? 0 : 1] as unknown[];
+	} catch (err) {
+		if (isUniqueViolation(err)) throw refuse("the address was just taken; try again", "conflict");
+		throw err;
+	}
+	if (joined.length === 0) {
+		if (existing && (await getMembership(db, accountId, existing.id))) return { ...base, newUser: false };
+		const [account] = await db.all<{ locked: number }>(sql`SELECT ${accountLockedDown(accountId)} AS locked`);
+		if (account?.locked) throw refuse("the account is locked down: nobody joins until it is lifted", "locked");
+		if (!(await verifiedDomainOf(db, accountId, email)))
+			throw refuse("the address's domain is not verified for this account", "forbidden");
+		throw refuse("the identity provider deactivated this person (SCIM)", "forbidden");
+	}
+	return { ...base, joined: role, newUser: !existing };
+}
