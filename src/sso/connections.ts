@@ -13,7 +13,7 @@ import { accountDomains, type SsoRoleMapping, ssoAttempts, ssoConnections } from
 import { newId } from "../platform/ids";
 import { ApiError, isUniqueViolation } from "../problems";
 import { openSecret, sealSecret } from "../security/secret-box";
-import { type Discovery, discover, fetchJwks, OidcError, type SigningKey } from "./oidc";
+import { type Discovery, discover, fetchJwks, OidcError, providerUrlProblem, type SigningKey } from "./oidc";
 
 export type ConnectionRow = typeof ssoConnections.$inferSelect;
 const PERMISSION = "sso:manage" as const;
@@ -26,6 +26,8 @@ export interface ConnectionDeps {
 	fetch: typeof fetch;
 	sealingKey: string;
 	now: Date;
+	/** Development only: a provider on this machine may be used (src/sso/oidc.ts). */
+	development?: boolean;
 }
 
 export interface ConnectionInput {
@@ -60,9 +62,11 @@ export const getConnection = (db: Database, accountId: string) =>
 
 /** The provider's endpoints and keys, or a 400 naming what is wrong with the issuer. */
 async function providerOf(deps: ConnectionDeps, issuer: string): Promise<{ discovery: Discovery; keys: SigningKey[] }> {
+	const problem = providerUrlProblem(issuer, deps.development);
+	if (problem) throw new ApiError("validation", { errors: [{ path: "issuer", message: `The issuer ${problem}` }] });
 	try {
-		const discovery = await discover(deps.fetch, issuer);
-		return { discovery, keys: await fetchJwks(deps.fetch, discovery.jwksUri) };
+		const discovery = await discover(deps.fetch, issuer, deps.development);
+		return { discovery, keys: await fetchJwks(deps.fetch, discovery.jwksUri, deps.development) };
 	} catch (err) {
 		if (!(err instanceof OidcError)) throw err;
 		throw new ApiError("validation", {
@@ -200,7 +204,7 @@ export async function connectionForEmail(db: Database, email: string): Promise<C
 
 /** The connection's keys, fetched again when older than an hour or when asked (a token names an unknown kid). */
 export async function refreshJwks(deps: ConnectionDeps, row: ConnectionRow): Promise<SigningKey[]> {
-	const keys = await fetchJwks(deps.fetch, row.jwksUri);
+	const keys = await fetchJwks(deps.fetch, row.jwksUri, deps.development);
 	await deps.db
 		.update(ssoConnections)
 		.set({ jwks: JSON.stringify(keys), jwksFetchedAt: deps.now })

@@ -38,8 +38,20 @@ export class OidcError extends Error {
 	}
 }
 
-/** Why a URL the provider (or the owner) names must not be called, or null: https, public, no credentials. */
-export const providerUrlProblem = (raw: string): string | null => webhookUrlProblem(raw);
+/**
+ * Why a URL the provider (or the owner) names must not be called, or null: https, public, no
+ * credentials. In development a provider on this machine (`http://localhost:…`, `127.0.0.1`) is
+ * allowed too, so a local stack can run against a fake provider; never in any other environment.
+ */
+export function providerUrlProblem(raw: string, development = false): string | null {
+	if (development) {
+		try {
+			const url = new URL(raw);
+			if (/^https?:$/.test(url.protocol) && (url.hostname === "localhost" || url.hostname === "127.0.0.1")) return null;
+		} catch {}
+	}
+	return webhookUrlProblem(raw);
+}
 
 /** GET or POST a provider URL (never following redirects) and read a JSON object of at most 64 KiB. */
 async function providerJson(
@@ -47,8 +59,9 @@ async function providerJson(
 	url: string,
 	what: string,
 	init: RequestInit = {},
+	development = false,
 ): Promise<Record<string, unknown>> {
-	const problem = providerUrlProblem(url);
+	const problem = providerUrlProblem(url, development);
 	if (problem) throw new OidcError(`the ${what} URL ${problem}`);
 	let text: string;
 	let status: number;
@@ -76,14 +89,14 @@ async function providerJson(
 export const discoveryUrl = (issuer: string) => `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
 
 /** The provider's endpoints, from its discovery document, which must name the same issuer. */
-export async function discover(outbound: typeof fetch, issuer: string): Promise<Discovery> {
-	const doc = await providerJson(outbound, discoveryUrl(issuer), "discovery document");
+export async function discover(outbound: typeof fetch, issuer: string, development = false): Promise<Discovery> {
+	const doc = await providerJson(outbound, discoveryUrl(issuer), "discovery document", {}, development);
 	if (doc.issuer !== issuer)
 		throw new OidcError(`the discovery document names the issuer ${JSON.stringify(doc.issuer)}, not ${issuer}`);
 	const endpoint = (name: string): string => {
 		const value = doc[name];
 		if (typeof value !== "string") throw new OidcError(`the discovery document has no ${name}`);
-		const problem = providerUrlProblem(value);
+		const problem = providerUrlProblem(value, development);
 		if (problem) throw new OidcError(`the discovery document's ${name} ${problem}`);
 		return value;
 	};
@@ -121,8 +134,8 @@ export function signingKeys(jwks: unknown): SigningKey[] {
 	return out;
 }
 
-export async function fetchJwks(outbound: typeof fetch, jwksUri: string): Promise<SigningKey[]> {
-	const keys = signingKeys(await providerJson(outbound, jwksUri, "JWKS"));
+export async function fetchJwks(outbound: typeof fetch, jwksUri: string, development = false): Promise<SigningKey[]> {
+	const keys = signingKeys(await providerJson(outbound, jwksUri, "JWKS", {}, development));
 	if (keys.length === 0) throw new OidcError("the JWKS holds no RS256 or ES256 signing key");
 	return keys;
 }
@@ -133,6 +146,7 @@ export async function redeemCode(
 	connection: { tokenEndpoint: string; tokenAuthMethod: string; clientId: string },
 	clientSecret: string,
 	params: { code: string; redirectUri: string; verifier: string },
+	development = false,
 ): Promise<string> {
 	const form = new URLSearchParams({
 		grant_type: "authorization_code",
@@ -149,11 +163,13 @@ export async function redeemCode(
 		const part = (v: string) => encodeURIComponent(v).replace(/%20/g, "+");
 		headers.Authorization = `Basic ${btoa(`${part(connection.clientId)}:${part(clientSecret)}`)}`;
 	}
-	const body = await providerJson(outbound, connection.tokenEndpoint, "token endpoint", {
-		method: "POST",
-		headers,
-		body: form.toString(),
-	});
+	const body = await providerJson(
+		outbound,
+		connection.tokenEndpoint,
+		"token endpoint",
+		{ method: "POST", headers, body: form.toString() },
+		development,
+	);
 	if (typeof body.id_token !== "string" || body.id_token.length > 16 * 1024)
 		throw new OidcError("the token endpoint answered no ID token");
 	return body.id_token;

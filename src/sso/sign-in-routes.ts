@@ -9,6 +9,7 @@ import { EmailField } from "../identity/schemas";
 import { issueSignIn } from "../identity/sign-in-routes";
 import type { App, AppEnv } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
+import { isDevelopment } from "../platform/env";
 import { ApiError } from "../problems";
 import { problemResponses } from "../routes/openapi-shared";
 import { type ConnectionDeps, connectionForEmail } from "./connections";
@@ -90,7 +91,13 @@ export const ssoCallbackRoute = createRoute({
 
 const depsOf = (c: Context<AppEnv>): ConnectionDeps => {
 	const { db, clock, fetch } = c.get("services");
-	return { db, fetch, sealingKey: c.env.TOTP_ENCRYPTION_KEY ?? "", now: clock.now() };
+	return {
+		db,
+		fetch,
+		sealingKey: c.env.TOTP_ENCRYPTION_KEY ?? "",
+		now: clock.now(),
+		development: isDevelopment(c.env),
+	};
 };
 
 const continuePage = (to: string) =>

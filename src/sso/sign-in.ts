@@ -155,11 +155,17 @@ export async function finishSignIn(
 	);
 	let identity: Awaited<ReturnType<typeof verifyIdToken>>;
 	try {
-		const idToken = await redeemCode(deps.fetch, connection, await openClientSecret(deps.sealingKey, connection), {
-			code: params.code,
-			redirectUri: redirectUriFor(params.origin),
-			verifier,
-		});
+		const idToken = await redeemCode(
+			deps.fetch,
+			connection,
+			await openClientSecret(deps.sealingKey, connection),
+			{
+				code: params.code,
+				redirectUri: redirectUriFor(params.origin),
+				verifier,
+			},
+			deps.development,
+		);
 		const stale = now.getTime() - connection.jwksFetchedAt.getTime() > JWKS_MAX_AGE_MS;
 		const keys = stale ? await refreshJwks(deps, connection) : cachedKeys(connection);
 		identity = await verifyIdToken(

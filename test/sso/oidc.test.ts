@@ -136,6 +136,23 @@ describe("OIDC connections", () => {
 			const problem = await expectProblem(res, 400);
 			expect(problem.errors?.map((e) => e.path)).toEqual(["issuer"]);
 		}
+		// A provider on this machine only in development (a local stack against a fake provider).
+		const local = { issuer: "http://localhost:9999", clientId: "a", clientSecret: "b" };
+		const dev = await expectProblem(await t.request(path, as(s.users.owner.token, "POST", local)), 400);
+		expect(dev.errors?.[0]?.message).toMatch(/answered 502/);
+		const staging = await expectProblem(
+			await t.request(path, as(s.users.owner.token, "POST", local), {
+				ENVIRONMENT: "staging",
+				MAIL_TRANSPORT: "http",
+				MAIL_API_URL: "https://mail.example",
+				MAIL_API_TOKEN: "t",
+				CONSOLE_URL: "https://keyward.test/console",
+				WEBAUTHN_RP_ID: "keyward.test",
+				WEBAUTHN_ORIGINS: "https://keyward.test",
+			}),
+			400,
+		);
+		expect(staging.errors?.[0]?.message).toMatch(/must use https/);
 		// A discovery document naming another issuer (a provider vouching for someone else) is refused.
 		idp.discovery.issuer = "https://evil.example.org";
 		try {
