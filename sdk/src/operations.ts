@@ -68,6 +68,8 @@ export const OPERATIONS = {
 		revokeSession: op("delete", "/v1/me/sessions/{sessionId}"),
 		revokeOtherSessions: op("post", "/v1/me/sessions/revoke-others"),
 		reauthenticate: op("post", "/v1/me/reauthenticate"),
+		/** The same proof through the identity provider of the caller's domain: answers where to send the browser. */
+		reauthenticateWithSso: op("post", "/v1/me/reauthenticate/sso"),
 		changeEmail: op("post", "/v1/me/email"),
 	},
 	accounts: {

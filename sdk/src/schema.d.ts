@@ -1825,6 +1825,11 @@ export interface paths {
                    */
                   role: "owner" | "admin" | "member" | "readonly";
                 })[];
+              /**
+               * @description Whether the user's address is in a domain with a single sign-on connection: they may sign in, and prove it is them again (`POST /v1/me/reauthenticate/sso`), through its identity provider
+               * @example false
+               */
+              singleSignOn: boolean;
             };
           };
         };
@@ -8443,6 +8448,83 @@ export interface paths {
         };
         /** @description Not found, or not visible to the caller */
         404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Rate limited or locked out; see Retry-After */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/me/reauthenticate/sso": {
+    /**
+     * Prove it is you again through the identity provider: answers where to send the browser
+     * @description For a person whose address is in a domain with a single sign-on connection (404 otherwise), with a session. Answers the provider's URL (`prompt=login`, `max_age=0`: the provider asks again even with a live session of its own) and sets the browser cookie; open `location` in the same browser. At the callback the provider must name this same person and an `auth_time` after the start; then a new session carries the proof (ten minutes for the routes that need one), the presented one ends, and the page continues to `returnTo` in the console.
+     *
+     * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description Where the console continues afterwards (default: the console's start)
+             * @example /console/a/acc_k3q7m2xw5vhz4tna/keys
+             */
+            returnTo?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Go to the provider */
+        200: {
+          content: {
+            "application/json": {
+              /**
+               * @description The provider's authorization URL: send the browser there
+               * @example https://acme.okta.com/oauth2/v1/authorize?response_type=code&prompt=login&max_age=0
+               */
+              location: string;
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };

@@ -63,6 +63,7 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 		userId: resolved.userId,
 		sessionId: resolved.session.id,
 		sessionCreatedAt: resolved.session.createdAt,
+		sessionProvedAt: resolved.session.provedAt,
 		via: credential.via,
 		mfaEnabled: hasSecondFactor(user),
 		phishingResistant: resolved.session.factors.includes("passkey"),

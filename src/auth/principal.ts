@@ -26,6 +26,8 @@ export interface Principal {
 	/** The session the request came with (user principals), and when it started. */
 	sessionId?: string;
 	sessionCreatedAt?: number;
+	/** When the session's person last proved who they are (src/auth/recent-auth.ts). */
+	sessionProvedAt?: number;
 	/** How the credential arrived; cookie requests get the cross-site checks. */
 	via?: "bearer" | "cookie";
 	/** An API key's scopes (key principals only). */

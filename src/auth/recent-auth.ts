@@ -4,8 +4,11 @@
  * second factor within the last ten minutes, so a stolen session, or a laptop
  * left open, cannot take them. A session's proof is its start: signing in and
  * re-authenticating (`POST /v1/me/reauthenticate`) both issue a new session,
- * so `createdAt` is always the last proof, and the token that proved nothing
- * since is never the one that carries the fresh proof (7.2.4).
+ * so the session's proof is always the last one, and the token that proved
+ * nothing since is never the one that carries the fresh proof (7.2.4). The
+ * proof is the session's start, except for a single sign-on: there it is when
+ * the provider last authenticated the person (`auth_time`), since a provider
+ * with a live session signs a left-open laptop in again without asking.
  *
  * API keys carry no session and are not asked; what they can do is bounded by
  * their own record (src/keys/policy.ts), and none of these actions but key
@@ -27,7 +30,7 @@ export function recentAuthWindowMs(env: { REAUTH_WINDOW_SECONDS?: string }): num
 export function provedRecently(c: Context<AppEnv>): boolean {
 	const principal = c.get("principal");
 	if (principal?.type !== "user") return true;
-	const proved = principal.sessionCreatedAt ?? 0;
+	const proved = principal.sessionProvedAt ?? principal.sessionCreatedAt ?? 0;
 	return c.get("services").clock.now().getTime() - proved <= recentAuthWindowMs(c.env);
 }
 

@@ -14,6 +14,7 @@ import { registerConsoleReport } from "./pages/report";
 import { registerConsoleSecurity } from "./pages/security";
 import { registerConsoleSettings } from "./pages/settings";
 import { registerConsoleAuth } from "./pages/sign-in";
+import { registerConsoleSso } from "./pages/sso";
 
 export function registerConsole(app: App) {
 	// The service's front door is the console; `/console/` is the same page as `/console`.
@@ -29,5 +30,6 @@ export function registerConsole(app: App) {
 	registerConsoleSettings(app);
 	registerConsoleLockdown(app);
 	registerConsoleDomains(app);
+	registerConsoleSso(app);
 	registerConsoleReauth(app);
 }

@@ -630,6 +630,11 @@ export const ssoAttempts = sqliteTable(
 		verifierSealed: text("verifier_sealed").notNull(),
 		browserHash: text("browser_hash").notNull(),
 		expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+		/** Set for a proof of identity (`POST /v1/me/reauthenticate/sso`): whose, and the session it replaces. */
+		reauthUserId: text("reauth_user_id"),
+		reauthSessionId: text("reauth_session_id"),
+		/** Where the console continues afterwards: a console path. */
+		returnTo: text("return_to"),
 	},
 	(t) => [index("sso_attempts_expiry").on(t.expiresAt)],
 );

@@ -23,6 +23,12 @@ export interface SessionRecord {
 	 * `amr` of RFC 8176 in spirit). Sessions from before factors were kept have none.
 	 */
 	factors: SessionFactor[];
+	/**
+	 * When the person last proved who they are, for the actions that need a recent proof
+	 * (src/auth/recent-auth.ts): the start for every sign-in but single sign-on, whose proof is the
+	 * provider's `auth_time` (0 when it names none: such a session has proved nothing recent).
+	 */
+	provedAt: number;
 }
 
 export type SessionFactor = "password" | "totp" | "recovery_code" | "email_code" | "passkey" | "sso";
@@ -32,7 +38,7 @@ export interface NewSession extends SessionRecord {
 	secretHash: string;
 }
 
-type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleTimeoutMs"> & {
+type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleTimeoutMs" | "provedAt"> & {
 	secret_hash: string;
 	created_at: number;
 	last_seen_at: number;
@@ -40,6 +46,7 @@ type Row = Omit<SessionRecord, "createdAt" | "lastSeenAt" | "expiresAt" | "idleT
 	idle_timeout_ms: number;
 	user_agent: string | null;
 	factors: string | null;
+	proved_at: number | null;
 };
 
 /**
@@ -59,6 +66,7 @@ const toRecord = (r: Row): SessionRecord => ({
 	userAgent: r.user_agent,
 	country: r.country,
 	factors: (r.factors ?? "").split(",").filter((f): f is SessionFactor => FACTORS.has(f)),
+	provedAt: r.proved_at ?? r.created_at,
 });
 
 /** Why a session that was presented with its right secret no longer works. */
@@ -86,11 +94,13 @@ export class SessionStore {
 		// Objects made before sessions kept their factors gain the column once.
 		const columns = sql.exec<{ name: string }>("PRAGMA table_info(sessions)").toArray();
 		if (!columns.some((c) => c.name === "factors")) sql.exec("ALTER TABLE sessions ADD COLUMN factors TEXT");
+		// …and the time of their proof (issue #27), which until then was the start.
+		if (!columns.some((c) => c.name === "proved_at")) sql.exec("ALTER TABLE sessions ADD COLUMN proved_at INTEGER");
 	}
 
 	insert(s: NewSession): void {
 		this.sql.exec(
-			"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country, factors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO sessions (id, secret_hash, created_at, last_seen_at, expires_at, idle_timeout_ms, ip, user_agent, country, factors, proved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			s.id,
 			s.secretHash,
 			s.createdAt,
@@ -101,6 +111,7 @@ export class SessionStore {
 			s.userAgent,
 			s.country,
 			s.factors.join(","),
+			s.provedAt,
 		);
 		this.#end(
 			"id NOT IN (SELECT id FROM sessions ORDER BY last_seen_at DESC, created_at DESC LIMIT ?)",

@@ -5,6 +5,7 @@ import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { IssuedId, jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { verifyPassword } from "../security/password-hash";
+import { connectionForEmail } from "../sso/connections";
 import { assertPasswordNotBreached } from "./breached";
 import { guardedUserCheck } from "./guarded-check";
 import { personalTrail } from "./login";
@@ -46,6 +47,12 @@ export const meRoute = createRoute({
 						}),
 					)
 					.openapi({ description: "Every account the user belongs to" }),
+				singleSignOn: z.boolean().openapi({
+					description:
+						"Whether the user's address is in a domain with a single sign-on connection: they may sign in, and " +
+						"prove it is them again (`POST /v1/me/reauthenticate/sso`), through its identity provider",
+					example: false,
+				}),
 			}),
 			"You",
 		),
@@ -91,12 +98,17 @@ export async function currentUser(c: {
 export function registerMe(app: App) {
 	app.openapi(meRoute, async (c) => {
 		const user = await currentUser(c);
-		const memberships = await membershipsOf(c.get("services").db, user.id);
+		const { db } = c.get("services");
+		const [memberships, connection] = await Promise.all([
+			membershipsOf(db, user.id),
+			connectionForEmail(db, user.email),
+		]);
 		return c.json(
 			{
 				user: publicUser(user),
 				recommendations: recommendationsFor(user),
 				memberships: memberships.map((m) => ({ accountId: m.accountId, accountName: m.accountName, role: m.role })),
+				singleSignOn: connection !== undefined,
 			},
 			200,
 		);

@@ -156,17 +156,44 @@ export function registerMeReauthenticate(app: App) {
 
 /** The proof holds: a new session carries it (and its factors), and the presented one ends. */
 async function proven(c: Context<AppEnv>, user: UserRow, factors: SessionFactor[]) {
-	const { db, clock } = c.get("services");
-	const factor = factors.join("+");
 	const principal = c.get("principal");
-	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now(), factors);
-	if (principal?.sessionId) await userSessions(c.env, user.id).revokeSession(principal.sessionId);
+	const session = await replaceWithProvenSession(c, user.id, factors, {
+		replaces: principal?.sessionId ?? null,
+		cookie: principal?.via === "cookie",
+	});
+	return c.json({ session: publicSession(session) }, 200);
+}
+
+/**
+ * The one transition of every proof of identity (a password and code, a passkey, a single sign-on
+ * through the provider): a new session carries the proof, the replaced one ends, it is audited,
+ * and a browser gets the new cookie.
+ */
+export async function replaceWithProvenSession(
+	c: Context<AppEnv>,
+	userId: string,
+	factors: SessionFactor[],
+	options: { replaces: string | null; cookie: boolean; provedAt?: number },
+) {
+	const { db, clock } = c.get("services");
+	const now = clock.now();
+	const session = await startSession(
+		c.env,
+		db,
+		userId,
+		requestMeta(c),
+		now,
+		factors,
+		options.provedAt ?? now.getTime(),
+	);
+	if (options.replaces) await userSessions(c.env, userId).revokeSession(options.replaces);
 	c.get("audit").record({
 		action: "auth.reauthenticated",
-		accountId: await personalTrail(c.get("services"), user.id),
+		accountId: await personalTrail(c.get("services"), userId),
+		actor: { type: "user", id: userId },
 		target: { type: "session", id: session.id },
-		metadata: { factor, replaced: principal?.sessionId ?? null },
+		metadata: { factor: factors.join("+"), replaced: options.replaces },
 	});
-	if (principal?.via === "cookie") c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds));
-	return c.json({ session: publicSession(session) }, 200);
+	if (options.cookie) c.header("Set-Cookie", sessionCookie(session.token, session.maxAgeSeconds), { append: true });
+	return session;
 }

@@ -41,6 +41,8 @@ export async function startSession(
 	meta: RequestMeta,
 	now: Date,
 	factors: readonly SessionFactor[] = [],
+	/** When the person proved themselves, when not now (a single sign-on: the provider's `auth_time`). */
+	provedAt: number = now.getTime(),
 ): Promise<IssuedSession> {
 	const limits = strictestSessionLimits((await membershipsOf(db, userId)).map((m) => m.settings));
 	const parts = generateSessionToken(userId);
@@ -55,6 +57,7 @@ export async function startSession(
 		idleTimeoutMs: limits.idleMs,
 		...meta,
 		factors: [...factors],
+		provedAt,
 	});
 	return {
 		id: parts.sessionId,

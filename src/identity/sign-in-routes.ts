@@ -368,6 +368,8 @@ export async function issueSignIn(
 	userId: string,
 	factors: readonly SessionFactor[],
 	metadata: Record<string, unknown> = {},
+	/** When the person proved themselves, when not now (a single sign-on: the provider's `auth_time`). */
+	provedAt?: number,
 ) {
 	const { db, clock } = c.get("services");
 	const user = await getUser(db, userId);
@@ -379,7 +381,15 @@ export async function issueSignIn(
 				"Your organisation signs you in with single sign-on: open " +
 				`/v1/auth/sso/start?email=${encodeURIComponent(user.email)}`,
 		});
-	const session = await startSession(c.env, db, user.id, requestMeta(c), clock.now(), factors);
+	const session = await startSession(
+		c.env,
+		db,
+		user.id,
+		requestMeta(c),
+		clock.now(),
+		factors,
+		provedAt ?? clock.now().getTime(),
+	);
 	// The browser is known to this email from now on (its own login budget; src/identity/devices.ts).
 	const pepper = c.env.KEY_PEPPER ?? "";
 	const known = await deviceIdOf(c, pepper);

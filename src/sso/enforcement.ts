@@ -9,10 +9,14 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import { parseSettings } from "../accounts/settings";
 import type { Role } from "../auth/permissions";
 import type { Database } from "../db";
-import { accountDomains, accounts, memberships } from "../db/schema";
+import { accountDomains, accounts, memberships, ssoConnections } from "../db/schema";
 import type { SessionFactor } from "../durable/session-store";
 
-/** The account that enforces single sign-on for this person, with their role in it; none when none does. */
+/**
+ * The account that enforces single sign-on for this person, with their role in it; none when none
+ * does. It enforces while `enforceSso` is on, the person's domain is verified there, and it has a
+ * connection to send them to.
+ */
 export async function enforcingAccount(
 	db: Database,
 	userId: string,
@@ -31,6 +35,9 @@ export async function enforcingAccount(
 				isNotNull(accountDomains.verifiedAt),
 			),
 		)
+		// Without a connection there is nowhere to send the person: enforcement waits for one, so removing
+		// the connection never locks the account's people out.
+		.innerJoin(ssoConnections, eq(ssoConnections.accountId, accounts.id))
 		.where(eq(memberships.userId, userId));
 	const row = rows.find((r) => parseSettings(r.settings).enforceSso);
 	return row && { accountId: row.accountId, role: row.role };

@@ -4,14 +4,17 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { memberJoinedAlert } from "../accounts/members";
 import { raiseAlertFrom } from "../alerts/raise";
+import { currentUser } from "../identity/me-routes";
 import { takeAddressQuota } from "../identity/quotas";
+import { replaceWithProvenSession } from "../identity/reauthenticate-routes";
 import { EmailField } from "../identity/schemas";
 import { issueSignIn } from "../identity/sign-in-routes";
+import { requireUser } from "../middleware/authorize";
 import type { App, AppEnv } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
 import { isDevelopment } from "../platform/env";
 import { ApiError } from "../problems";
-import { problemResponses } from "../routes/openapi-shared";
+import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { type ConnectionDeps, connectionForEmail } from "./connections";
 import { clearedBrowserCookie, finishSignIn, SignInRefused, SSO_BROWSER_COOKIE, startSignIn } from "./sign-in";
 
@@ -89,6 +92,51 @@ export const ssoCallbackRoute = createRoute({
 	},
 });
 
+/** A console path to continue at after a proof of identity: letters, digits, `_`, `-` and `/` under `/console`. */
+const ConsolePath = z
+	.string()
+	.max(200)
+	.regex(/^\/console(\/[A-Za-z0-9_-]+)*$/, { message: "A console path, such as /console/a/acc_…/keys" });
+
+export const ssoReauthenticateRoute = createRoute({
+	method: "post",
+	path: "/v1/me/reauthenticate/sso",
+	tags: TAGS,
+	summary: "Prove it is you again through the identity provider: answers where to send the browser",
+	description:
+		"For a person whose address is in a domain with a single sign-on connection (404 otherwise), with a session. " +
+		"Answers the provider's URL (`prompt=login`, `max_age=0`: the provider asks again even with a live session of " +
+		"its own) and sets the browser cookie; open `location` in the same browser. At the callback the provider must " +
+		"name this same person and an `auth_time` after the start; then a new session carries the proof (ten minutes " +
+		"for the routes that need one), the presented one ends, and the page continues to `returnTo` in the console.",
+	middleware: [requireUser()] as const,
+	request: {
+		body: jsonBody(
+			z.strictObject({
+				returnTo: ConsolePath.optional().openapi({
+					description: "Where the console continues afterwards (default: the console's start)",
+					example: "/console/a/acc_k3q7m2xw5vhz4tna/keys",
+				}),
+			}),
+		),
+	},
+	responses: {
+		200: jsonContent(
+			z.object({
+				location: z.string().openapi({
+					description: "The provider's authorization URL: send the browser there",
+					example: "https://acme.okta.com/oauth2/v1/authorize?response_type=code&prompt=login&max_age=0",
+				}),
+			}),
+			"Go to the provider",
+		),
+		...problemResponses(400, 401, 404, 429),
+	},
+});
+
+const escapeAttribute = (value: string) =>
+	value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 const depsOf = (c: Context<AppEnv>): ConnectionDeps => {
 	const { db, clock, fetch } = c.get("services");
 	return {
@@ -100,9 +148,13 @@ const depsOf = (c: Context<AppEnv>): ConnectionDeps => {
 	};
 };
 
-const continuePage = (to: string) =>
-	`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${to}">` +
-	`<title>Signed in</title></head><body><p>Signed in. <a href="${to}">Continue to Keyward</a>.</p></body></html>`;
+const continuePage = (destination: string) => {
+	const to = escapeAttribute(destination);
+	return (
+		`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${to}">` +
+		`<title>Signed in</title></head><body><p>Signed in. <a href="${to}">Continue to Keyward</a>.</p></body></html>`
+	);
+};
 
 export function registerSsoSignIn(app: App) {
 	app.openapi(ssoStartRoute, async (c) => {
@@ -118,6 +170,26 @@ export function registerSsoSignIn(app: App) {
 		c.header("Set-Cookie", cookie, { append: true });
 		c.header("Cache-Control", "no-store");
 		return c.redirect(location, 302);
+	});
+
+	app.openapi(ssoReauthenticateRoute, async (c) => {
+		const { returnTo } = c.req.valid("json");
+		const user = await currentUser(c);
+		await takeAddressQuota(c, "sso-start-per-address");
+		const deps = depsOf(c);
+		const connection = await connectionForEmail(deps.db, user.email);
+		if (!connection)
+			throw new ApiError("not-found", {
+				detail: "Your address's domain has no single sign-on: prove it is you with POST /v1/me/reauthenticate",
+			});
+		const { location, cookie } = await startSignIn(deps, connection, user.email, new URL(c.req.url).origin, {
+			userId: user.id,
+			sessionId: c.get("principal")?.sessionId ?? null,
+			returnTo: returnTo ?? null,
+		});
+		c.header("Set-Cookie", cookie, { append: true });
+		c.header("Cache-Control", "no-store");
+		return c.json({ location }, 200);
 	});
 
 	app.openapi(ssoCallbackRoute, async (c) => {
@@ -148,7 +220,13 @@ export function registerSsoSignIn(app: App) {
 				});
 			throw err;
 		}
-		const { userId, accountId, connectionId, joined } = signedIn;
+		const { userId, accountId, connectionId, joined, provedAt, reauth } = signedIn;
+		const consoleBase = consoleUrl(c.env, c.req.url);
+		c.header("Cache-Control", "no-store");
+		if (reauth) {
+			await replaceWithProvenSession(c, userId, ["sso"], { replaces: reauth.replaces, cookie: true, provedAt });
+			return c.html(continuePage(`${consoleBase}${(reauth.returnTo ?? "/console").slice("/console".length)}`), 200);
+		}
 		if (joined) {
 			c.get("audit").record({
 				action: "member.joined",
@@ -159,8 +237,7 @@ export function registerSsoSignIn(app: App) {
 			});
 			raiseAlertFrom(c, { ...memberJoinedAlert(accountId, userId, joined), actor: { type: "user", id: userId } });
 		}
-		await issueSignIn(c, userId, ["sso"], { connectionId, accountId });
-		c.header("Cache-Control", "no-store");
-		return c.html(continuePage(`${consoleUrl(c.env, c.req.url)}/a/${accountId}`), 200);
+		await issueSignIn(c, userId, ["sso"], { connectionId, accountId }, provedAt);
+		return c.html(continuePage(`${consoleBase}/a/${accountId}/keys`), 200);
 	});
 }

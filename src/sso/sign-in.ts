@@ -11,7 +11,10 @@
  *   - just-in-time membership: a first sign-in creates the user (address proven by the provider
  *     and the domain) and the membership, with the role `roleMapping` gives (never owner), in one
  *     batch conditional on the domain still verified, the account not locked down, and no SCIM
- *     record saying the provider deactivated the person.
+ *     record saying the provider deactivated the person;
+ *   - a proof of identity (`POST /v1/me/reauthenticate/sso`): the same flow with `prompt=login`
+ *     and `max_age=0`, for the signed-in person alone, and the provider must say it authenticated
+ *     them after the flow started (`auth_time`).
  */
 import { and, eq, sql } from "drizzle-orm";
 import { higherRole } from "../accounts/member-rules";
@@ -61,12 +64,20 @@ export const browserCookie = (token: string) =>
 	`${SSO_BROWSER_COOKIE}=${token}; Path=/; Max-Age=${ATTEMPT_TTL_MS / 1000}; HttpOnly; Secure; SameSite=Lax`;
 export const clearedBrowserCookie = () => `${SSO_BROWSER_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
 
-/** Starts a sign-in: where to send the browser, and the cookie to set on it. */
+/** What a proof of identity through the provider is for: whose, the session it replaces, where to go after. */
+export interface ReauthRequest {
+	userId: string;
+	sessionId: string | null;
+	returnTo: string | null;
+}
+
+/** Starts a sign-in (or, with `reauth`, a proof of identity): where to send the browser, and the cookie to set on it. */
 export async function startSignIn(
 	deps: ConnectionDeps,
 	connection: ConnectionRow,
 	email: string,
 	origin: string,
+	reauth?: ReauthRequest,
 ): Promise<{ location: string; cookie: string }> {
 	const state = randomToken(32);
 	const nonce = randomToken(32);
@@ -81,6 +92,9 @@ export async function startSignIn(
 		verifierSealed: await sealSecret(deps.sealingKey, new TextEncoder().encode(verifier), attemptBinding(stateHash)),
 		browserHash: await sha256Hex(browser),
 		expiresAt: new Date(deps.now.getTime() + ATTEMPT_TTL_MS),
+		reauthUserId: reauth?.userId ?? null,
+		reauthSessionId: reauth?.sessionId ?? null,
+		returnTo: reauth?.returnTo ?? null,
 	});
 	const url = new URL(connection.authorizationEndpoint);
 	url.searchParams.set("response_type", "code");
@@ -92,6 +106,11 @@ export async function startSignIn(
 	url.searchParams.set("code_challenge", await pkceChallenge(verifier));
 	url.searchParams.set("code_challenge_method", "S256");
 	url.searchParams.set("login_hint", email);
+	if (reauth) {
+		// OIDC Core §3.1.2.1: ask the person again, even with a live session at the provider.
+		url.searchParams.set("prompt", "login");
+		url.searchParams.set("max_age", "0");
+	}
 	return { location: url.toString(), cookie: browserCookie(browser) };
 }
 
@@ -131,6 +150,24 @@ export interface SignedIn {
 	/** The role a just-in-time membership was created with. */
 	joined?: Exclude<Role, "owner">;
 	newUser: boolean;
+	/** When the provider last authenticated the person (ms; 0 when the token does not say). */
+	provedAt: number;
+	/** Set when this was a proof of identity: the session it replaces and where to continue. */
+	reauth?: { replaces: string | null; returnTo: string | null };
+}
+
+/** Clock skew allowed on `auth_time`, as on `iat` (src/sso/oidc.ts). */
+const AUTH_TIME_SKEW_MS = 120_000;
+
+/**
+ * When the provider authenticated the person: its `auth_time` (seconds), if it is a number not in
+ * the future beyond the skew; 0 otherwise, which proves nothing recent (src/auth/recent-auth.ts).
+ */
+export function provedAtOf(claims: Record<string, unknown>, now: Date): number {
+	const at = claims.auth_time;
+	if (typeof at !== "number" || !Number.isFinite(at) || at <= 0) return 0;
+	const ms = at * 1000;
+	return ms > now.getTime() + AUTH_TIME_SKEW_MS ? 0 : Math.min(ms, now.getTime());
 }
 
 /** Finishes a sign-in from the provider's redirect back. */
@@ -182,7 +219,24 @@ export async function finishSignIn(
 	if (!EmailField.safeParse(email).success) throw refuse("the ID token's email is not an address Keyward takes");
 	if (!(await verifiedDomainOf(db, connection.accountId, email)))
 		throw refuse(`the address's domain is not verified for this account`, "forbidden");
-	return admit(deps, connection, email, identity.claims);
+	const provedAt = provedAtOf(identity.claims, now);
+	if (attempt.reauthUserId) {
+		const user = await findUserByEmail(db, email);
+		if (!user || user.id !== attempt.reauthUserId)
+			throw refuse("the provider signed in someone other than the person proving it is them", "forbidden");
+		const started = attempt.expiresAt.getTime() - ATTEMPT_TTL_MS;
+		if (provedAt < started - AUTH_TIME_SKEW_MS)
+			throw refuse("the provider did not ask the person to sign in again (auth_time)");
+		return {
+			userId: user.id,
+			accountId: connection.accountId,
+			connectionId: connection.id,
+			newUser: false,
+			provedAt,
+			reauth: { replaces: attempt.reauthSessionId, returnTo: attempt.returnTo },
+		};
+	}
+	return { ...(await admit(deps, connection, email, identity.claims)), provedAt };
 }
 
 /** The person behind a checked ID token: found or created, and made a member on a first sign-in. */
@@ -191,7 +245,7 @@ async function admit(
 	connection: ConnectionRow,
 	email: string,
 	claims: Record<string, unknown>,
-): Promise<SignedIn> {
+): Promise<Omit<SignedIn, "provedAt">> {
 	const { db, now } = deps;
 	const { accountId } = connection;
 	const refuse = (reason: string, kind?: ConstructorParameters<typeof SignInRefused>[2]) =>

@@ -1397,6 +1397,10 @@ const ESCALATIONS: Record<string, Entry> = {
 	},
 	"POST /v1/keys/verify": { nothing: "reads a verdict" },
 	"POST /v1/me/reauthenticate": { nothing: "a fresh session for the caller, after their password and second factor" },
+	"POST /v1/me/reauthenticate/sso": {
+		nothing:
+			"a fresh session for the caller alone, once their own provider names them with an auth_time after the start (oidc tests)",
+	},
 	"POST /v1/me/mfa/totp/replace": {
 		nothing: "the caller's own authenticator, after their password and a recovery code (second-factors tests)",
 	},
@@ -1588,30 +1592,42 @@ describe("escalation: no route produces more than its caller holds", () => {
 				failures.push(`${op.key} grants ${op.grants} but has no stale-session attempt`);
 				continue;
 			}
-			const s = await seedAccount(clock);
-			const stale = (
-				await startSession(
-					env,
-					db,
-					s.users.owner.id,
-					{ ip: null, userAgent: "left open", country: null },
-					new Date(clock.now().getTime() - 11 * 60_000),
-				)
-			).token;
-			await STALE_SETUP[op.key]?.(s);
-			const before = await snapshot(s.accountId);
-			const res = await attempt(s, stale);
-			const body = await res.text();
-			if (res.status !== 403 || !body.includes("reauthentication-required"))
-				failures.push(`${op.key}: expected 403 reauthentication-required, got ${res.status} ${body.slice(0, 160)}`);
-			const after = await snapshot(s.accountId);
-			const lifted = op.key.endsWith("/lockdown/lift");
-			if (!lifted && !sameExceptSeeds(before, after)) failures.push(`${op.key}: the account changed`);
-			if (lifted && !(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt)
-				failures.push(`${op.key}: the lockdown was lifted`);
+			// Two ways a session is stale: it started eleven minutes ago, or it is a single sign-on that
+			// started now from a provider session whose sign-in (`auth_time`) was an hour ago.
+			for (const [how, started, proved] of [
+				["started 11 minutes ago", 11 * 60_000, 11 * 60_000],
+				["a single sign-on now, proved at the provider an hour ago", 0, 3_600_000],
+			] as const) {
+				const s = await seedAccount(clock);
+				const now = clock.now().getTime();
+				const stale = (
+					await startSession(
+						env,
+						db,
+						s.users.owner.id,
+						{ ip: null, userAgent: "left open", country: null },
+						new Date(now - started),
+						started === 0 ? ["sso"] : [],
+						now - proved,
+					)
+				).token;
+				await STALE_SETUP[op.key]?.(s);
+				const before = await snapshot(s.accountId);
+				const res = await attempt(s, stale);
+				const body = await res.text();
+				if (res.status !== 403 || !body.includes("reauthentication-required"))
+					failures.push(
+						`${op.key} (${how}): expected 403 reauthentication-required, got ${res.status} ${body.slice(0, 160)}`,
+					);
+				const after = await snapshot(s.accountId);
+				const lifted = op.key.endsWith("/lockdown/lift");
+				if (!lifted && !sameExceptSeeds(before, after)) failures.push(`${op.key} (${how}): the account changed`);
+				if (lifted && !(await db.query.accounts.findFirst({ where: eq(accounts.id, s.accountId) }))?.lockedDownAt)
+					failures.push(`${op.key} (${how}): the lockdown was lifted`);
+			}
 		}
 		expect(failures).toEqual([]);
-	}, 120_000);
+	}, 240_000);
 });
 
 /**

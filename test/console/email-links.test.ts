@@ -5,44 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { BASE } from "../support/app";
+import { formBrowser } from "../support/browser";
 import { identityHarness, PASSWORD, uniqueEmail } from "../support/identity";
 import { as } from "../support/request";
 
 const h = identityHarness();
 
-/** A browser: keeps cookies, sends same-origin form posts, follows nothing by itself. */
-function browser() {
-	const jar = new Map<string, string>();
-	const take = (res: Response) => {
-		for (const cookie of res.headers.getSetCookie()) {
-			const [pair = ""] = cookie.split(";");
-			const at = pair.indexOf("=");
-			const name = pair.slice(0, at);
-			const value = pair.slice(at + 1);
-			if (value === "" || /max-age=0/i.test(cookie)) jar.delete(name);
-			else jar.set(name, value);
-		}
-		return res;
-	};
-	const headers = () => ({
-		Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
-		Origin: new URL(BASE).origin,
-		"Content-Type": "application/x-www-form-urlencoded",
-	});
-	return {
-		jar,
-		get: async (path: string) => take(await h.request(path, { headers: headers(), redirect: "manual" })),
-		post: async (path: string, form: Record<string, string> = {}) =>
-			take(
-				await h.request(path, {
-					method: "POST",
-					headers: headers(),
-					body: new URLSearchParams(form).toString(),
-					redirect: "manual",
-				}),
-			),
-	};
-}
+const browser = () => formBrowser(h.request);
 
 const linkIn = (text: string | undefined, path: string) =>
 	new RegExp(`${BASE.replace(/[.]/g, "\\.")}(${path}\\?token=[a-z2-7]+)`).exec(text ?? "")?.[1] ?? "";

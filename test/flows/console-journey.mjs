@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { generate } from "otplib";
 import { chromium } from "playwright-core";
 import { startStack } from "../../bench/stack.mjs";
+import { startFakeOidcProvider } from "./fake-oidc-provider.mjs";
 import { scimOktaSequence } from "./scim-sequence.mjs";
 
 const require = createRequire(import.meta.url);
@@ -58,6 +59,12 @@ const dohServer = createServer((req, res) => {
 await new Promise((resolve) => dohServer.listen(0, "127.0.0.1", resolve));
 const DOH = `http://127.0.0.1:${dohServer.address().port}/dns-query`;
 
+/** A fake identity provider (the outside world): people whose address starts with "lead-" are in its "Journey Admins" group. */
+const idp = await startFakeOidcProvider({
+	groupsOf: (address) => (address.startsWith("lead-") ? ["Journey Admins"] : []),
+	nameOf: (address) => (address.startsWith("lead-") ? "Lee Lead" : "Sam Provider"),
+});
+
 // A proof of identity counts for 3 s here (10 minutes by default), so the journey meets the prompt.
 const stack = await startStack({
 	port: PORT,
@@ -89,6 +96,7 @@ const browser = await chromium
 		await stack.stop();
 		rangeServer.close();
 		dohServer.close();
+		idp.close();
 		throw error;
 	});
 /** The verification code the sign-up emailed (development outbox). */
@@ -190,6 +198,8 @@ try {
 	assert.doesNotMatch(sessionsTable, /Mozilla|AppleWebKit/);
 	await page.locator('form[action="/console/security/totp"]').getByLabel("Password").fill(PASSWORD);
 	await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+	// The enrolment page has loaded once its secret is there (a count alone does not wait for the navigation).
+	await page.locator("#totp-secret").waitFor();
 	assert.equal(await page.locator(".qr svg").count(), 1, "the QR code is on the page");
 	const secret = (await page.locator("#totp-secret").innerText()).trim();
 	assert.match(secret, /^[A-Z2-7]{16,}$/);
@@ -342,8 +352,34 @@ try {
 	assert.match(await page.locator("body").innerText(), /is verified/);
 	await visit(page, "domains-verified");
 
+	// Single sign-on: connect the provider (the secret is asked again after the proof prompt, which never holds it).
+	await page.goto(`/console/a/${accountId}/sso`);
+	await visit(page, "sso");
+	const connectForm = async () => {
+		await page.getByLabel("Issuer URL").fill(idp.issuer);
+		await page.getByLabel("Client ID").fill(idp.clientId);
+		await page.getByLabel("Client secret").fill(idp.clientSecret);
+		await page.getByLabel("Claim to read (optional)").fill("groups");
+		await page.getByLabel("Values and roles, one per line").fill("Journey Admins = admin");
+		await page.getByRole("button", { name: "Connect" }).click();
+		await page.waitForLoadState("load");
+	};
+	await connectForm();
+	for (let i = 0; i < 3 && (await confirmIfAsked(page, PASSWORD, null, secret)); i++) {
+		assert.doesNotMatch(await page.content(), new RegExp(idp.clientSecret), "the secret is not on the page");
+		assert.match(await page.locator("#clientSecret-error").innerText(), /Enter the client secret again/);
+		await page.getByLabel("Client secret").fill(idp.clientSecret);
+		await page.getByRole("button", { name: "Connect" }).click();
+		await page.waitForLoadState("load");
+	}
+	assert.match(await page.locator("body").innerText(), /Connected http:\/\/127\.0\.0\.1/);
+	assert.match(await page.locator("body").innerText(), /\/v1\/auth\/sso\/callback/, "the redirect URI to register");
+	assert.ok(!(await page.content()).includes(idp.clientSecret), "the client secret is never shown");
+	await visit(page, "sso-connected");
+
 	// An invitation, from the email's link to a member who switches accounts; then removed, confirmed by name.
-	const invitee = `invitee-${Date.now()}@example.com`;
+	// The invitee's address is in the verified domain: single sign-on applies to them once enforced.
+	const invitee = `invitee-${Date.now()}@${journeyDomain}`;
 	await page.goto(`/console/a/${accountId}/members`);
 	await page.getByLabel("Email").fill(invitee);
 	await page.locator("#invite-role").selectOption("admin");
@@ -391,6 +427,46 @@ try {
 	assert.ok(!guestPage.url().includes(accountId), "switched to the other account");
 	await guest.close();
 	page = first;
+
+	// Enforced: the invitee's password (right, and proved) no longer signs them in; the console
+	// sends them to single sign-on, and the provider brings them back signed in.
+	await page.goto(`/console/a/${accountId}/sso`);
+	await page.getByRole("button", { name: "Enforce single sign-on" }).click();
+	await confirmIfAsked(page, PASSWORD, null, secret);
+	assert.match(await page.locator("body").innerText(), /Single sign-on is enforced\./);
+	await visit(page, "sso-enforced");
+	const ssoContext = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 } });
+	const ssoPage = await ssoContext.newPage();
+	page = ssoPage;
+	await ssoPage.goto("/console/sign-in");
+	await ssoPage.getByLabel("Email").fill(invitee);
+	await ssoPage.getByLabel("Password").fill(PASSWORD);
+	await ssoPage.getByRole("button", { name: "Sign in", exact: true }).click();
+	await ssoPage.getByText("Your organisation signs you in with single sign-on").waitFor();
+	assert.equal(await ssoPage.getByLabel("Work email").inputValue(), invitee, "the address is carried over");
+	await visit(ssoPage, "sign-in-sso-required");
+	await ssoPage.getByRole("button", { name: "Continue with single sign-on" }).click();
+	await ssoPage.waitForURL(new RegExp(`/console/a/${accountId}/keys$`));
+	assert.ok(idp.signIns.includes(invitee), "the sign-in went through the provider");
+	// A first-time person of the domain in the provider's admin group: a member at once, with the mapped role.
+	await ssoContext.clearCookies();
+	const lead = `lead-${Date.now()}@${journeyDomain}`;
+	await ssoPage.goto("/console/sign-in");
+	await ssoPage.getByRole("link", { name: "Sign in with single sign-on" }).click();
+	await visit(ssoPage, "sign-in-sso");
+	await ssoPage.getByLabel("Work email").fill(lead);
+	await ssoPage.getByRole("button", { name: "Continue with single sign-on" }).click();
+	await ssoPage.waitForURL(new RegExp(`/console/a/${accountId}/keys$`));
+	await visit(ssoPage, "sso-signed-in");
+	await ssoContext.close();
+	page = first;
+	await page.goto(`/console/a/${accountId}/members`);
+	assert.equal(
+		(await page.locator("tr", { hasText: lead }).locator('td[data-label="Role"]').innerText()).trim(),
+		"admin",
+		"the provider's group gave the mapped role",
+	);
+
 	await page.goto(`/console/a/${accountId}/members`);
 	await page.getByRole("link", { name: "Remove Ada Invitee…" }).click();
 	await page.getByRole("heading", { name: "Remove Ada Invitee?" }).waitFor();
@@ -551,6 +627,8 @@ try {
 		[`/console/a/${accountId}/settings`, "settings"],
 		[`/console/a/${accountId}/lockdown`, "lockdown"],
 		[`/console/a/${accountId}/domains`, "domains"],
+		[`/console/a/${accountId}/sso`, "sso"],
+		["/console/sign-in/sso", "sign-in-sso"],
 		["/console/sign-in/second-factor", "second-factor"],
 		["/console/sign-up", "sign-up"],
 	]) {
@@ -633,6 +711,7 @@ try {
 	await stack.stop();
 	rangeServer.close();
 	dohServer.close();
+	idp.close();
 }
 
 console.table(checked);

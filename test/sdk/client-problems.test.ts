@@ -106,6 +106,7 @@ const table: ProblemTable = {
 		revokeSession: [unauthenticated, (kw) => kw.me.revokeSession({ sessionId: "ses_x" })],
 		revokeOtherSessions: [unauthenticated, (kw) => kw.me.revokeOtherSessions()],
 		reauthenticate: [unauthenticated, (kw) => kw.me.reauthenticate({ body: { password: "x" } })],
+		reauthenticateWithSso: [unauthenticated, (kw) => kw.me.reauthenticateWithSso({ body: {} })],
 		changeEmail: [unauthenticated, (kw) => kw.me.changeEmail({ body: { email: "new@example.com" } })],
 	},
 	accounts: {

@@ -5,7 +5,7 @@ import { createDatabase } from "../../src/db";
 import { accountDomains, accounts, memberships, scimUsers, ssoConnections, users } from "../../src/db/schema";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
-import { testApp } from "../support/app";
+import { BASE, testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
 import { fakeIdp, type IssueOptions } from "../support/fake-idp";
 import { enrolTotp, type IdentityHarness, PASSWORD, totpCode } from "../support/identity";
@@ -294,6 +294,82 @@ describe("single sign-on", () => {
 	});
 });
 
+describe("a single sign-on as a proof of identity", () => {
+	const revokeOthers = (cookie: string) =>
+		t.request("/v1/me/sessions/revoke-others", { method: "POST", headers: { Cookie: cookie, Origin: BASE } });
+	const signedInCookie = async (email: string, issue: IssueOptions = {}) => {
+		const res = await signIn(email, issue);
+		expect(res.status, await res.clone().text()).toBe(200);
+		return cookieOf(res, "__Host-keyward_session") ?? "";
+	};
+
+	it("counts from when the provider authenticated the person, not from the sign-in: a provider's old session proves nothing recent", async () => {
+		const { domain } = await ssoAccount();
+		const now = Math.floor(clock.now().getTime() / 1000);
+		const fresh = await signedInCookie(`fresh@${domain}`);
+		expect((await revokeOthers(fresh)).status).toBe(200);
+		// A laptop left open: the provider's own session from an hour ago signs the person in again without asking.
+		const old = await signedInCookie(`stale@${domain}`, { claims: { auth_time: now - 3600 } });
+		await expectProblem(await revokeOthers(old), 403, "reauthentication-required");
+		const unnamed = await signedInCookie(`unnamed@${domain}`, { claims: { auth_time: undefined } });
+		await expectProblem(await revokeOthers(unnamed), 403, "reauthentication-required");
+		const ahead = await signedInCookie(`ahead@${domain}`, { claims: { auth_time: now + 3600 } });
+		await expectProblem(await revokeOthers(ahead), 403, "reauthentication-required");
+	});
+
+	it("proves it again through the provider with prompt=login, for the same person only, after the start; the old session ends", async () => {
+		const { domain } = await ssoAccount();
+		const now = () => Math.floor(clock.now().getTime() / 1000);
+		const email = `proof@${domain}`;
+		const stale = await signedInCookie(email, { claims: { auth_time: now() - 3600 } });
+		const reauth = (cookie: string, body: unknown = { returnTo: "/console/security" }) =>
+			t.request("/v1/me/reauthenticate/sso", {
+				method: "POST",
+				headers: { Cookie: cookie, Origin: BASE, "Content-Type": "application/json" },
+				body: JSON.stringify(body),
+			});
+		const begin = async () => {
+			const res = await reauth(stale);
+			expect(res.status, await res.clone().text()).toBe(200);
+			const { location } = await res.json<{ location: string }>();
+			return { location, browser: cookieOf(res, "__Host-keyward_sso") ?? "" };
+		};
+
+		// Refused: the provider did not ask again (an auth_time before the start), or named someone else.
+		let started = await begin();
+		let grant = await idp.authorize(started.location, { claims: { auth_time: now() - 600 } });
+		await expectProblem(await callback(grant.state, grant.code, started.browser), 401);
+		await signedInCookie(`other@${domain}`);
+		started = await begin();
+		grant = await idp.authorize(started.location, { claims: { email: `other@${domain}` } });
+		await expectProblem(await callback(grant.state, grant.code, started.browser), 403);
+		expect((await revokeOthers(stale)).status).toBe(403); // still the stale session, still unproved
+
+		started = await begin();
+		grant = await idp.authorize(started.location);
+		expect(idp.lastAuthorize?.get("prompt")).toBe("login");
+		expect(idp.lastAuthorize?.get("max_age")).toBe("0");
+		expect(idp.lastAuthorize?.get("login_hint")).toBe(email);
+		const done = await callback(grant.state, grant.code, started.browser);
+		expect(done.status, await done.clone().text()).toBe(200);
+		expect(await done.clone().text()).toContain(`content="0;url=${BASE}/console/security"`);
+		const proved = cookieOf(done, "__Host-keyward_session") ?? "";
+		expect(proved).not.toBe(stale);
+		expect((await revokeOthers(proved)).status).toBe(200);
+		expect((await t.request("/v1/me", { headers: { Cookie: stale } })).status).toBe(401);
+
+		// What it takes: a console path only; a session, not a key; a domain with a connection.
+		for (const returnTo of ["https://evil.example/console", "//evil.example", "/console/../v1", "/console?x=1"]) {
+			const bad = await expectProblem(await reauth(proved, { returnTo }), 400);
+			expect(bad.errors?.map((e) => e.path)).toEqual(["returnTo"]);
+		}
+		const elsewhere = await seedAccount(clock);
+		await expectProblem(await t.request("/v1/me/reauthenticate/sso", as(elsewhere.users.owner.token, "POST", {})), 404);
+		const key = await t.request("/v1/me/reauthenticate/sso", as(elsewhere.apiKeys.withScope, "POST", {}));
+		expect(key.status).toBe(401);
+	});
+});
+
 describe("enforceSso", () => {
 	const post = (path: string, body: unknown, token?: string) =>
 		t.request(path, {
@@ -350,7 +426,7 @@ describe("enforceSso", () => {
 		await expectProblem(await settings(true, dev.session.token), 403);
 		const on = await settings(true);
 		expect(on.status, await on.clone().text()).toBe(200);
-		return { domain, accountId, email, secret, recoveryCodes, devEmail: `dev@${domain}` };
+		return { domain, accountId, email, token, secret, recoveryCodes, devEmail: `dev@${domain}` };
 	}
 
 	it("refuses members' password sign-ins after they prove the password, and lets them in through single sign-on", async () => {
@@ -364,6 +440,18 @@ describe("enforceSso", () => {
 		expect(refused.detail).toContain(`/v1/auth/sso/start?email=${encodeURIComponent(devEmail)}`);
 		const user = await expectSignedIn(await signIn(devEmail), accountId);
 		expect(user.email).toBe(devEmail);
+	});
+
+	it("waits for a connection: with it removed, members sign in with their password again instead of being locked out", async () => {
+		const { accountId, devEmail, email, token } = await enforcedAccount();
+		await expectProblem(await post("/v1/auth/login", { email: devEmail, password: PASSWORD }), 403, "sso-required");
+		const owner = await post("/v1/auth/login", { email, password: PASSWORD });
+		expect(owner.status).toBe(200); // the owner's second factor comes next; the sign-in is not refused for SSO
+		const [row] = await db.select().from(ssoConnections).where(eq(ssoConnections.accountId, accountId));
+		const removed = await t.request(`/v1/accounts/${accountId}/sso-connections/${row?.id}`, as(token, "DELETE"));
+		expect(removed.status).toBe(204);
+		const back = await post("/v1/auth/login", { email: devEmail, password: PASSWORD });
+		expect(back.status, await back.clone().text()).toBe(200);
 	});
 
 	it("keeps the owner's break-glass path (password and authenticator code), audited and alerted; a recovery code is not it", async () => {

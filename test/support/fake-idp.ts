@@ -58,6 +58,7 @@ export async function fakeIdp(options: { issuer?: string; clientId?: string; cli
 	const ec = await signer("ES256", "ec-1");
 	const rogue = await signer("RS256", "rsa-1");
 	const grants = new Map<string, Grant>();
+	let lastAuthorize: URLSearchParams | null = null;
 	const calls: { url: string; method: string; body: string; authorization: string | null }[] = [];
 	const discovery: Record<string, unknown> = {
 		issuer,
@@ -123,6 +124,10 @@ export async function fakeIdp(options: { issuer?: string; clientId?: string; cli
 		fetch,
 		calls,
 		discovery,
+		/** The parameters of the last authorize request (to see `prompt` and `max_age`). */
+		get lastAuthorize() {
+			return lastAuthorize;
+		},
 		/**
 		 * The provider's authorize step, as a person who signed in there would get it: checks the
 		 * request Keyward sent and answers the code and state for the callback.
@@ -130,6 +135,7 @@ export async function fakeIdp(options: { issuer?: string; clientId?: string; cli
 		async authorize(location: string, issue: IssueOptions = {}) {
 			const url = new URL(location);
 			const q = url.searchParams;
+			lastAuthorize = q;
 			if (`${url.origin}${url.pathname}` !== discovery.authorization_endpoint)
 				throw new Error(`not our authorize: ${location}`);
 			if (q.get("response_type") !== "code" || q.get("client_id") !== clientId)
@@ -144,6 +150,8 @@ export async function fakeIdp(options: { issuer?: string; clientId?: string; cli
 				email_verified: true,
 				name: "Ada Lovelace",
 				nonce: q.get("nonce"),
+				// The person signed in at the provider just now (a provider with a live session would name an earlier time).
+				auth_time: now,
 				iat: now,
 				exp: now + 300,
 			};

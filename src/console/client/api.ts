@@ -15,6 +15,7 @@ import { DEVICE_COOKIE } from "../../identity/devices";
 import { SESSION_COOKIE } from "../../identity/sessions";
 import type { App, AppEnv } from "../../platform/app-env";
 import { ApiError } from "../../problems";
+import { SSO_BROWSER_COOKIE } from "../../sso/sign-in";
 
 export type { KeywardClient, Problem };
 export { KeywardError };
@@ -28,6 +29,8 @@ export interface ConsoleApi {
 	/** A GET of the API as the visitor, answered as is: for a body to stream through (the audit export). */
 	raw(path: string): Promise<Response>;
 }
+
+const BROWSER_COOKIES = [DEVICE_COOKIE, SSO_BROWSER_COOKIE];
 
 /** Headers of the browser's request that the API needs to see as its own (throttles, new-device notices). */
 const FORWARDED = ["CF-Connecting-IP", "User-Agent", "CF-IPCountry"];
@@ -44,8 +47,10 @@ export function consoleApi(c: Context<AppEnv>, app: App, token = getCookie(c, SE
 		const device = getCookie(c, DEVICE_COOKIE);
 		if (device) headers.set("X-Keyward-Device", device);
 		const res = await app.fetch(new Request(request, { headers }), c.env, c.executionCtx);
+		// The cookies the API sets for the browser itself: its device, and the one that ties a single sign-on to it.
 		for (const cookie of res.headers.getSetCookie())
-			if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("Set-Cookie", cookie, { append: true });
+			if (BROWSER_COOKIES.some((name) => cookie.startsWith(`${name}=`)))
+				c.header("Set-Cookie", cookie, { append: true });
 		return res;
 	};
 	const client = createKeywardClient({

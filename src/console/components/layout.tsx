@@ -27,7 +27,7 @@ header a{color:#fff;text-decoration:none;padding:.2rem .4rem;border-radius:4px}h
 header .brand{font-weight:700;margin-right:1rem}header form{margin-left:auto}
 main{max-width:980px;margin:1.5rem auto;padding:0 1.2rem}h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{font-size:1.2rem;margin-top:2rem}section>h2:first-child{margin-top:0}summary{cursor:pointer;font-weight:600;color:var(--accent)}details>h2{margin-top:1.2rem}
 section,.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
-label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select{font:inherit;padding:.45rem .55rem;border:1px solid #8b93a1;border-radius:6px;width:100%;max-width:30rem;background:#fff;color:var(--fg)}
+label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.45rem .55rem;border:1px solid #8b93a1;border-radius:6px;width:100%;max-width:30rem;background:#fff;color:var(--fg)}
 input[type=checkbox]{width:auto}.check{display:flex;gap:.5rem;align-items:center;font-weight:400}
 button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #1e40af;background:var(--accent);color:#fff;cursor:pointer;margin-top:.8rem}
 button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);border-color:#7a271a}
@@ -168,7 +168,11 @@ export const Page: FC<{
 	title: string;
 	nonce: string;
 	nav?: Nav | null;
-	/** Goes on to this same-site path at once (a navigation this page starts, so SameSite=Strict cookies go along). */
+	/**
+	 * Goes on to this address at once: a same-site path (a navigation this page starts, so
+	 * SameSite=Strict cookies go along), or an identity provider (a form may not redirect there:
+	 * `form-action 'self'` covers a form's redirects too).
+	 */
 	refreshTo?: string;
 	/** The visitor's accounts with their role, for the account switcher. */
 	accounts?: { accountId: string; accountName: string; role: string }[];

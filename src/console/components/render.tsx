@@ -38,6 +38,19 @@ export function renderPage(
 	);
 }
 
+/** A page that sends the browser on to the identity provider at `location` (single sign-on). */
+export const toIdentityProvider = (c: ConsoleContext, location: string) =>
+	renderPage(
+		c,
+		"Single sign-on",
+		null,
+		<p>
+			Continuing to your identity provider… <a href={location}>Continue</a>
+		</p>,
+		200,
+		{ refreshTo: location },
+	);
+
 /** The account a visitor last opened, so `/console` opens it again (an id, not a secret; checked on use). */
 export const LAST_ACCOUNT_COOKIE = "keyward_last_account";
 

@@ -19,6 +19,35 @@ export const isReauthenticationRequired = (problem: Problem | null | undefined):
 	isProblem(problem, "reauthentication-required");
 
 const REPLAY = "__replay";
+/** The names of secrets the form carried and the prompt did not keep, so the finished form can ask again. */
+export const WITHHELD = "__withheld";
+/**
+ * Fields never written into the prompt's page: the prompt's own proof, and every secret a form may
+ * carry (a new password, a recovery code, an identity provider's client secret, a token).
+ */
+const NEVER_KEPT = new Set([
+	"password",
+	"code",
+	"credential",
+	"currentPassword",
+	"newPassword",
+	"recoveryCode",
+	"clientSecret",
+	"token",
+]);
+const PROOF = new Set(["password", "code", "credential"]);
+
+/** Secrets (not the proof itself) the form held with a value, with those an earlier prompt withheld. */
+const withheldNames = (form: Record<string, string>): string => {
+	const names = new Set((form[WITHHELD] ?? "").split(",").filter(Boolean));
+	for (const [name, value] of Object.entries(form))
+		if (NEVER_KEPT.has(name) && !PROOF.has(name) && value) names.add(name);
+	return [...names].sort().join(",");
+};
+
+/** Whether the prompt withheld this field of the form being finished (it must be asked for again). */
+export const wasWithheld = (form: Record<string, string>, name: string): boolean =>
+	(form[WITHHELD] ?? "").split(",").includes(name);
 
 /**
  * The console forms that may be finished after a fresh proof: every POST route of the console's
@@ -47,14 +76,16 @@ export async function reauthenticationPrompt(
 	const options = hasPasskey ? await me.api.call((api) => api.auth.passkeyOptions()) : null;
 	// A user whose only second factor is a passkey proves it with the passkey: the password alone is one factor.
 	const passwordForm = me.user.totpEnabled || !hasPasskey;
+	const withheld = withheldNames(form);
 	const kept = (
 		<>
 			<input type="hidden" name={REPLAY} value={action} />
 			{Object.entries(form)
-				.filter(([name]) => name !== REPLAY && name !== "password" && name !== "code" && name !== "credential")
+				.filter(([name]) => name !== REPLAY && name !== WITHHELD && !NEVER_KEPT.has(name))
 				.map(([name, value]) => (
 					<input type="hidden" name={`field.${name}`} value={value} />
 				))}
+			{withheld && <input type="hidden" name={`field.${WITHHELD}`} value={withheld} />}
 		</>
 	);
 	return ui.renderPage(
@@ -79,6 +110,15 @@ export async function reauthenticationPrompt(
 					{kept}
 				</PasskeyForm>
 			)}
+			{me.singleSignOn && (
+				<form method="post" action="/console/reauthenticate/sso">
+					<input type="hidden" name={REPLAY} value={action} />
+					<button type="submit" class={passwordForm ? "secondary" : undefined}>
+						Confirm with single sign-on
+					</button>
+					<p class="muted">Your identity provider asks you to sign in again; then submit the change once more.</p>
+				</form>
+			)}
 			{passwordForm && (
 				<form method="post" action="/console/reauthenticate">
 					{kept}
@@ -92,9 +132,31 @@ export async function reauthenticationPrompt(
 	);
 }
 
+/** The page to come back to after a proof through the provider: the form's own page, or the nearest one above it. */
+function pageOf(app: App, action: string): string {
+	const pages = app.routes
+		.filter((r) => r.method === "GET" && r.path.startsWith("/console"))
+		.map((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, "[a-z]{3}_[a-z2-7]{16}").replaceAll("/", "\\/")}$`));
+	for (let path = action; /^\/console(\/[A-Za-z0-9_-]+)*$/.test(path); path = path.slice(0, path.lastIndexOf("/")))
+		if (pages.some((page) => page.test(path))) return path;
+	return "/console";
+}
+
 /** Registered after every other console page: the forms it may finish are read from the router. */
 export function registerConsoleReauth(app: App) {
 	let replayable: RegExp[] | null = null;
+
+	/** A proof through the identity provider: it asks the person to sign in again, then back to the form's page. */
+	app.post(
+		"/console/reauthenticate/sso",
+		ui.withUser(app, async (c, me) => {
+			const posted = await ui.formOf(c);
+			const action = posted[REPLAY] ?? "/console";
+			const res = await me.api.call((api) => api.me.reauthenticateWithSso({ body: { returnTo: pageOf(app, action) } }));
+			if (!res.ok) return reauthenticationPrompt(c, me, action, {}, res.problem, res.status);
+			return ui.toIdentityProvider(c, res.data.location);
+		}),
+	);
 	app.post(
 		"/console/reauthenticate",
 		ui.withUser(app, async (c, me) => {

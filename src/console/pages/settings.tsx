@@ -141,6 +141,14 @@ async function settingsPage(c: ui.ConsoleContext, me: ui.SignedIn, accountId: st
 				<a href={`/console/a/${accountId}/domains`}>Email domains…</a>
 			</section>
 			<section>
+				<h2>Single sign-on</h2>
+				<p>
+					Sign your verified domains' people in through your identity provider (OIDC), and enforce it
+					{account.settings.enforceSso ? " (enforced now)" : ""}.
+				</p>
+				<a href={`/console/a/${accountId}/sso`}>Single sign-on…</a>
+			</section>
+			<section>
 				<h2>Incident response</h2>
 				<p>Lockdown signs every member out everywhere and revokes the keys you choose, at once.</p>
 				<a href={`/console/a/${accountId}/lockdown`}>Lock this account down…</a>

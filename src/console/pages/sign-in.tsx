@@ -7,10 +7,10 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { clearedSessionCookie, sessionCookie } from "../../identity/sessions";
 import type { App } from "../../platform/app-env";
-import { type Body, consoleApi, fieldErrors, type Problem } from "../client/api";
+import { type Body, consoleApi, fieldErrors, isProblem, type Problem } from "../client/api";
 import { CodeField, Field, Notice, PasswordField } from "../components/layout";
 import { PasskeyForm, postedCredential } from "../components/passkey";
-import { type ConsoleContext, formOf, renderPage } from "../components/render";
+import { type ConsoleContext, formOf, renderPage, toIdentityProvider } from "../components/render";
 
 const CHALLENGE_COOKIE = "__Host-keyward_challenge";
 
@@ -65,10 +65,61 @@ const SignInForm = ({
 		)}
 		<p>
 			New here? <a href="/console/sign-up">Create an account</a> ·{" "}
-			<a href="/console/password-reset">Forgot your password?</a>
+			<a href="/console/password-reset">Forgot your password?</a> ·{" "}
+			<a href="/console/sign-in/sso">Sign in with single sign-on</a>
 		</p>
 	</section>
 );
+
+/** Single sign-on: the work address picks the identity provider (its domain is verified by an account). */
+const SsoForm = ({
+	email = "",
+	problem,
+	required = false,
+}: {
+	email?: string;
+	problem?: Problem | null;
+	required?: boolean;
+}) => {
+	const errors = fieldErrors(problem);
+	return (
+		<section>
+			{required && (
+				<Notice kind="info">
+					Your organisation signs you in with single sign-on: continue with your identity provider.
+				</Notice>
+			)}
+			{problem && !problem.errors && (
+				<Notice kind="bad">
+					{throttled(problem)
+						? "Too many attempts. Wait a little and try again."
+						: problem.status === 404
+							? "No organisation signs in this address's domain with single sign-on. Sign in with your password or passkey."
+							: (problem.detail ?? problem.title)}
+				</Notice>
+			)}
+			<form method="post" action="/console/sign-in/sso">
+				<Field
+					name="email"
+					label="Work email"
+					type="email"
+					value={email}
+					autocomplete="username"
+					errors={errors}
+					required
+				/>
+				<button type="submit">Continue with single sign-on</button>
+			</form>
+			<p>
+				<a href="/console/sign-in">Sign in with a password or passkey</a>
+			</p>
+		</section>
+	);
+};
+
+/** The answer to a sign-in that single sign-on enforcement refused (after it proved the person): go there. */
+const ssoRequired = (c: ConsoleContext, email = "") =>
+	renderPage(c, "Single sign-on", null, <SsoForm email={email} required />, 403);
 
 /**
  * The authenticator app first; recovery codes and email codes behind "Use another way" (open when
@@ -179,12 +230,46 @@ export function registerConsoleAuth(app: App) {
 		),
 	);
 
+	app.get("/console/sign-in/sso", (c) => renderPage(c, "Single sign-on", null, <SsoForm />));
+
+	/**
+	 * Starts the sign-in at the API (which picks the provider and ties the sign-in to this browser
+	 * with its cookie) and sends the browser on to the provider; a refusal stays on this page.
+	 */
+	app.post("/console/sign-in/sso", async (c) => {
+		const form = await formOf(c);
+		const email = (form.email ?? "").trim();
+		const res = await consoleApi(c, app, null).raw(`/v1/auth/sso/start?email=${encodeURIComponent(email)}`);
+		const location = res.headers.get("Location");
+		if (res.status === 302 && location) return toIdentityProvider(c, location);
+		const problem = (await res.json().catch(() => null)) as Problem | null;
+		return renderPage(
+			c,
+			"Single sign-on",
+			null,
+			<SsoForm
+				email={email}
+				problem={
+					problem ?? {
+						type: "about:blank",
+						title: "Try again",
+						status: res.status,
+						detail: "Single sign-on did not start; try again",
+						requestId: "",
+					}
+				}
+			/>,
+			res.status >= 400 ? res.status : 502,
+		);
+	});
+
 	app.post("/console/sign-in/passkey", async (c) => {
 		const form = await formOf(c);
 		const res = await consoleApi(c, app, null).call((api) =>
 			api.auth.passkeySignIn({ body: { credential: postedCredential(form) as PasskeyAssertion } }),
 		);
 		if (res.ok) return startConsoleSession(c, res.data.session);
+		if (isProblem(res.problem, "sso-required")) return ssoRequired(c);
 		return renderPage(
 			c,
 			"Sign in",
@@ -199,6 +284,7 @@ export function registerConsoleAuth(app: App) {
 		const res = await consoleApi(c, app, null).call((api) =>
 			api.auth.login({ body: { email: form.email ?? "", password: form.password ?? "" } }),
 		);
+		if (!res.ok && isProblem(res.problem, "sso-required")) return ssoRequired(c, form.email);
 		if (!res.ok)
 			return renderPage(
 				c,
@@ -266,6 +352,10 @@ export function registerConsoleAuth(app: App) {
 		);
 		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
 		const problem = res.ok ? null : res.problem;
+		if (isProblem(problem, "sso-required")) {
+			deleteCookie(c, CHALLENGE_COOKIE, { path: "/", secure: true });
+			return ssoRequired(c);
+		}
 		return renderPage(
 			c,
 			"Second factor",
@@ -321,6 +411,10 @@ export function registerConsoleAuth(app: App) {
 		);
 		if (res.ok && res.data.session) return startConsoleSession(c, res.data.session);
 		const problem = res.ok ? null : res.problem;
+		if (isProblem(problem, "sso-required")) {
+			deleteCookie(c, CHALLENGE_COOKIE, { path: "/", secure: true });
+			return ssoRequired(c);
+		}
 		return renderPage(
 			c,
 			"Create your account",
