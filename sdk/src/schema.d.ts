@@ -5248,7 +5248,7 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Only events of this action (`key.revoked`), or of every action under a prefix ending in a dot (`key.` or `key.*`: key.created, key.rotated, key.revoked, …). A prefix no action starts with is a 400. */
-          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "sso.connection_created" | "sso.connection_updated" | "sso.connection_deleted" | "auth.sso.failed" | "auth.sso.break_glass" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked" | "alert.sso_break_glass") | string;
+          action?: ("http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "domain.record_missing" | "domain.lapsed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "sso.connection_created" | "sso.connection_updated" | "sso.connection_deleted" | "auth.sso.failed" | "auth.sso.break_glass" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked" | "alert.sso_break_glass" | "alert.domain_lapsing") | string;
           /** @description `exclude` leaves out the one-per-request events (`http.request`, `key.verified`), for a log of security events only; `include` (the default) keeps every event */
           requests?: "include" | "exclude";
           /** @description Only events by this actor: a user id, a key id, or `system` */
@@ -9614,6 +9614,38 @@ export interface webhooks {
       };
     };
   };
+  "domain.record_missing": {
+    /** A verified email domain's DNS record is no longer published (the daily re-check): it lapses in seven days */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "domain.lapsed": {
+    /** A verified email domain's record was missing for seven days: it is pending again, and routes no sign-ins */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
   "scim.user_provisioned": {
     /** The identity provider added a person through SCIM */
     post: {
@@ -9920,6 +9952,22 @@ export interface webhooks {
   };
   "alert.sso_break_glass": {
     /** Alert: the owner signed in without single sign-on while it is enforced (break-glass) */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookPayload"];
+        };
+      };
+      responses: {
+        /** @description Any 2xx acknowledges the delivery; anything else is retried */
+        200: {
+          content: never;
+        };
+      };
+    };
+  };
+  "alert.domain_lapsing": {
+    /** Alert: a verified email domain's record went missing, or the domain lapsed */
     post: {
       requestBody: {
         content: {
@@ -10851,7 +10899,7 @@ export interface components {
        * @example key.created
        * @enum {string}
        */
-      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "sso.connection_created" | "sso.connection_updated" | "sso.connection_deleted" | "auth.sso.failed" | "auth.sso.break_glass" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked" | "alert.sso_break_glass";
+      action: "http.request" | "auth.signup" | "auth.login.succeeded" | "auth.login.failed" | "auth.lockout" | "auth.mfa.enabled" | "auth.mfa.disabled" | "auth.mfa.failed" | "auth.password.changed" | "auth.reauthenticated" | "auth.mfa.fallback_used" | "auth.mfa.recovery_codes_replaced" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.cancelled" | "auth.new_device" | "auth.not_me" | "auth.breach_check_skipped" | "auth.passkey.added" | "auth.passkey.renamed" | "auth.passkey.removed" | "session.revoked" | "member.invited" | "member.joined" | "member.role_changed" | "member.removed" | "account.settings_changed" | "account.ownership_transferred" | "account.lockdown" | "account.lockdown_lifted" | "account.created" | "account.deleted" | "member.invitation_cancelled" | "key.created" | "key.rotated" | "key.revoked" | "key.expired" | "key.swept" | "key.updated" | "key.verified" | "key.secret_revealed" | "webhook.created" | "webhook.deleted" | "webhook.updated" | "webhook.secret_rotated" | "webhook.disabled" | "webhook.tested" | "webhook.redelivered" | "log_stream.created" | "log_stream.updated" | "log_stream.deleted" | "log_stream.disabled" | "audit.read" | "auth.data_exported" | "user.erased" | "key.inactivity_warned" | "key.disabled" | "key.enabled" | "service_account.created" | "service_account.updated" | "service_account.deleted" | "domain.added" | "domain.verified" | "domain.removed" | "domain.record_missing" | "domain.lapsed" | "scim.user_provisioned" | "scim.user_updated" | "scim.user_deactivated" | "scim.user_reactivated" | "scim.user_deleted" | "scim.group_created" | "scim.group_updated" | "scim.group_deleted" | "sso.connection_created" | "sso.connection_updated" | "sso.connection_deleted" | "auth.sso.failed" | "auth.sso.break_glass" | "alert.failed_logins_spike" | "alert.key_created" | "alert.member_changed" | "alert.key_expiring" | "alert.lockdown" | "alert.key_leaked" | "alert.sso_break_glass" | "alert.domain_lapsing";
       /**
        * @description `success`, or `failure` for a refused or failed attempt
        * @example success
@@ -11425,10 +11473,16 @@ export interface components {
       verifiedAt: string | null;
       /**
        * Format: date-time
-       * @description When `…/verify` last looked for the record; null before the first look
+       * @description When the record was last looked for (`…/verify`, or the daily re-check of a verified domain); null before the first look
        * @example null
        */
       lastCheckedAt: string | null;
+      /**
+       * Format: date-time
+       * @description A verified domain whose record the daily re-check no longer finds: since when. Seven days after, the domain lapses (pending again); null while the record is there
+       * @example null
+       */
+      recordMissingSince: string | null;
     };
     /** @description A page of resources */
     ScimUserList: {

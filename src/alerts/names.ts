@@ -11,6 +11,7 @@ export const ALERT_NAMES = [
 	"alert.lockdown",
 	"alert.key_leaked",
 	"alert.sso_break_glass",
+	"alert.domain_lapsing",
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];

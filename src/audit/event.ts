@@ -66,6 +66,8 @@ export const AUDIT_ACTIONS = [
 	"domain.added",
 	"domain.verified",
 	"domain.removed",
+	"domain.record_missing",
+	"domain.lapsed",
 	"scim.user_provisioned",
 	"scim.user_updated",
 	"scim.user_deactivated",

@@ -5,6 +5,7 @@ import { createMailer, type Mailer } from "../mail";
 import { type Clock, systemClock } from "../platform/clock";
 import type { Env } from "../platform/env";
 import { runOperatorErasures } from "../privacy/operator-erasures";
+import { recheckDomains } from "../sso/domain-recheck";
 import { pokeAllLogStreams } from "../streams/poke";
 import { purgeExpired } from "./purge";
 import { DEFAULT_BUDGET, DEFAULT_NOTICE_BUDGET, type SweepBudget } from "./sweep-budget";
@@ -14,6 +15,8 @@ export interface ScheduledOptions {
 	mailer?: Mailer;
 	budget?: SweepBudget;
 	noticeBudget?: SweepBudget;
+	/** The outside world's fetch (the DNS-over-HTTPS resolver of the domain re-checks). */
+	fetch?: typeof fetch;
 }
 
 /**
@@ -48,6 +51,7 @@ export async function runScheduled(
 		erasures: () => runOperatorErasures(deps),
 		auditIndexRetention: () => pruneAuditIndex(db, clock.now()),
 		logStreams: () => pokeAllLogStreams(db, env.WEBHOOK_QUEUE),
+		domainRechecks: () => recheckDomains({ ...deps, fetch: options.fetch ?? ((input, init) => fetch(input, init)) }),
 		auditOutbox: () => resendAuditOutbox(db, env.AUDIT_QUEUE),
 	};
 	const results: Record<string, unknown> = {};

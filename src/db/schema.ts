@@ -513,10 +513,13 @@ export const accountDomains = sqliteTable(
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 		verifiedAt: integer("verified_at", { mode: "timestamp_ms" }),
 		lastCheckedAt: integer("last_checked_at", { mode: "timestamp_ms" }),
+		/** A verified domain's record was first found missing at this re-check (src/sso/domain-recheck.ts). */
+		recordMissingSince: integer("record_missing_since", { mode: "timestamp_ms" }),
 	},
 	(t) => [
 		uniqueIndex("account_domains_account_domain").on(t.accountId, t.domain),
 		uniqueIndex("account_domains_verified").on(t.domain).where(sql`verified_at IS NOT NULL`),
+		index("account_domains_recheck").on(t.lastCheckedAt).where(sql`verified_at IS NOT NULL`),
 	],
 );
 

@@ -73,9 +73,20 @@ export const DomainSchema = z
 			.openapi({ format: "date-time", description: "When the record was found; null while pending", example: null }),
 		lastCheckedAt: z.string().nullable().openapi({
 			format: "date-time",
-			description: "When `…/verify` last looked for the record; null before the first look",
+			description:
+				"When the record was last looked for (`…/verify`, or the daily re-check of a verified domain); null before the first look",
 			example: null,
 		}),
+		recordMissingSince: z
+			.string()
+			.nullable()
+			.openapi({
+				format: "date-time",
+				description:
+					"A verified domain whose record the daily re-check no longer finds: since when. Seven days after, the domain " +
+					"lapses (pending again); null while the record is there",
+				example: null,
+			}),
 	})
 	.openapi("Domain", { description: "An email domain the account claims, with the DNS record that proves it" });
 

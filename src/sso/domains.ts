@@ -41,6 +41,7 @@ export function publicDomain(row: DomainRow) {
 		createdAt: row.createdAt.toISOString(),
 		verifiedAt: row.verifiedAt?.toISOString() ?? null,
 		lastCheckedAt: row.lastCheckedAt?.toISOString() ?? null,
+		recordMissingSince: row.recordMissingSince?.toISOString() ?? null,
 	};
 }
 
@@ -93,6 +94,7 @@ export async function addDomain(
 		createdAt: now,
 		verifiedAt: null,
 		lastCheckedAt: null,
+		recordMissingSince: null,
 	};
 	const held = sql`(SELECT COUNT(*) FROM ${accountDomains} WHERE ${eq(accountDomains.accountId, accountId)})`;
 	let undone: { id: string }[];

@@ -87,6 +87,10 @@ const DESCRIPTIONS: Record<WebhookEvent, string> = {
 	"domain.added": "The owner claimed an email domain (pending until its DNS record is found)",
 	"domain.verified": "An email domain's DNS record was found: SCIM may provision its addresses",
 	"domain.removed": "The owner gave an email domain up",
+	"domain.record_missing":
+		"A verified email domain's DNS record is no longer published (the daily re-check): it lapses in seven days",
+	"domain.lapsed":
+		"A verified email domain's record was missing for seven days: it is pending again, and routes no sign-ins",
 	"scim.user_provisioned": "The identity provider added a person through SCIM",
 	"scim.user_updated": "The identity provider changed a person's attributes or role through SCIM",
 	"scim.user_deactivated":
@@ -108,6 +112,7 @@ const DESCRIPTIONS: Record<WebhookEvent, string> = {
 	"alert.key_expiring": "Alert: an API key expires soon",
 	"alert.lockdown": "Alert: the account was locked down",
 	"alert.sso_break_glass": "Alert: the owner signed in without single sign-on while it is enforced (break-glass)",
+	"alert.domain_lapsing": "Alert: a verified email domain's record went missing, or the domain lapsed",
 	"alert.key_leaked": "Alert: a key was found in public (GitHub secret scanning) and revoked",
 };
 

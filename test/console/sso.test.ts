@@ -96,7 +96,7 @@ describe("console: single sign-on page", () => {
 		expect(same?.version).toBe(row?.version);
 
 		// Enforcement: on from the page (the owner has TOTP), and the settings page says so.
-		const on = await o.b.post(`/console/a/${o.accountId}/sso/enforce`, { enforce: "on" });
+		const on = await o.b.post(`/console/a/${o.accountId}/sso-enforcement`, { enforce: "on" });
 		expect(await on.text()).toContain("Single sign-on is enforced.");
 		expect(await (await o.b.get(`/console/a/${o.accountId}/settings`)).text()).toContain("(enforced now)");
 	});
@@ -144,7 +144,7 @@ describe("console: single sign-on page", () => {
 		expect(await (await b.get(`/console/a/${o.accountId}/sso`)).text()).toContain(idp.issuer);
 		const changed = await b.post(`/console/a/${o.accountId}/sso`, connectForm({ issuer: "https://evil.example.net" }));
 		expect(changed.status).toBe(403);
-		const off = await b.post(`/console/a/${o.accountId}/sso/enforce`, { enforce: "on" });
+		const off = await b.post(`/console/a/${o.accountId}/sso-enforcement`, { enforce: "on" });
 		expect(off.status).toBe(403);
 		const [row] = await db.select().from(ssoConnections).where(eq(ssoConnections.accountId, o.accountId));
 		expect(row?.issuer).toBe(idp.issuer);
@@ -228,7 +228,7 @@ describe("console: signing in with single sign-on", () => {
 		await db
 			.insert(memberships)
 			.values({ accountId: o.accountId, userId: d.user.id, role: "member", joinedAt: clock.now() });
-		await o.b.post(`/console/a/${o.accountId}/sso/enforce`, { enforce: "on" });
+		await o.b.post(`/console/a/${o.accountId}/sso-enforcement`, { enforce: "on" });
 
 		const b = formBrowser(t.request);
 		const refused = await b.post("/console/sign-in", { email: devEmail, password: PASSWORD });

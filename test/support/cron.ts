@@ -38,12 +38,12 @@ export function cronHarness(clock: Clock) {
 		outage,
 		audit,
 		webhookJobs,
-		run: (options: { budget?: SweepBudget; env?: Partial<Env> } = {}) =>
+		run: (options: { budget?: SweepBudget; env?: Partial<Env>; fetch?: typeof fetch } = {}) =>
 			runScheduled(
 				createScheduledController({ cron: "*/15 * * * *", scheduledTime: clock.now() }),
 				{ ...env, AUDIT_QUEUE: audit.queue, WEBHOOK_QUEUE: webhookQueue, ...options.env },
 				createExecutionContext(),
-				{ clock, mailer, budget: options.budget, noticeBudget: options.budget },
+				{ clock, mailer, budget: options.budget, noticeBudget: options.budget, fetch: options.fetch },
 			),
 		/** The audit events of one action sent so far, by target key. */
 		events: (action: string) =>

@@ -10,7 +10,11 @@ type Domain = Result<"domains", "list">["data"][number];
 /** The cells of a domain's row: name, status, the record to publish, and what can be done with it. */
 const domainCells = (accountId: string, d: Domain) => [
 	d.domain,
-	d.status === "verified" ? `Verified ${ui.formatTime(d.verifiedAt)}` : "Pending",
+	d.status !== "verified"
+		? "Pending"
+		: d.recordMissingSince
+			? `Verified, but its record has been missing since ${ui.formatTime(d.recordMissingSince)}: publish it again within seven days of that, or the domain lapses`
+			: `Verified ${ui.formatTime(d.verifiedAt)}`,
 	<>
 		<p>
 			TXT <code>{d.record.name}</code>

@@ -221,7 +221,7 @@ async function ssoPage(
 								? "Enforced: members in a verified domain sign in only through the provider. The owner keeps a break-glass way in: a passkey, or the password with an authenticator code (audited and alerted)."
 								: "Not enforced: members may still sign in with a password or passkey."}
 						</p>
-						<form method="post" action={`/console/a/${accountId}/sso/enforce`}>
+						<form method="post" action={`/console/a/${accountId}/sso-enforcement`}>
 							<input type="hidden" name="enforce" value={enforced ? "off" : "on"} />
 							<button type="submit" class={enforced ? "secondary" : undefined}>
 								{enforced ? "Stop enforcing single sign-on" : "Enforce single sign-on"}
@@ -301,13 +301,13 @@ export function registerConsoleSso(app: App) {
 	);
 
 	app.post(
-		"/console/a/:accountId/sso/enforce",
+		"/console/a/:accountId/sso-enforcement",
 		ui.withAccount(app, async (c, me, accountId) => {
 			const form = await ui.formOf(c);
 			const enforceSso = form.enforce === "on";
 			const res = await me.api.call((api) => api.accounts.update({ accountId, body: { settings: { enforceSso } } }));
 			if (!res.ok && isReauthenticationRequired(res.problem))
-				return reauthenticationPrompt(c, me, `/console/a/${accountId}/sso/enforce`, form);
+				return reauthenticationPrompt(c, me, `/console/a/${accountId}/sso-enforcement`, form);
 			return res.ok
 				? ssoPage(c, me, accountId, {
 						notice: enforceSso ? "Single sign-on is enforced." : "Single sign-on is no longer enforced.",
