@@ -203,7 +203,8 @@ export const deleteConnectionRoute = accountRoute(
 	{ reauthenticate: "remove single sign-on" },
 );
 
-const depsOf = (c: Context<AppEnv>): ConnectionDeps => {
+/** What the connection services need from a request: the database, the outside world's fetch, the sealing key, now. */
+export const connectionDepsOf = (c: Context<AppEnv>): ConnectionDeps => {
 	const { db, clock, fetch } = c.get("services");
 	return {
 		db,
@@ -235,7 +236,7 @@ export function registerSsoConnections(app: App) {
 		const { accountId } = c.req.valid("param");
 		const input = c.req.valid("json");
 		const actor = callerMembership(c, accountId).principal.userId;
-		const row = await createConnection(depsOf(c), accountId, actor, input);
+		const row = await createConnection(connectionDepsOf(c), accountId, actor, input);
 		c.get("audit").record({
 			action: "sso.connection_created",
 			target: { type: "sso_connection", id: row.id },
@@ -249,7 +250,7 @@ export function registerSsoConnections(app: App) {
 		const patch = c.req.valid("json");
 		const current = await connectionOr404(c, accountId, connectionId);
 		const actor = callerMembership(c, accountId).principal.userId;
-		const row = await updateConnection(depsOf(c), current, actor, patch);
+		const row = await updateConnection(connectionDepsOf(c), current, actor, patch);
 		c.get("audit").record({
 			action: "sso.connection_updated",
 			target: { type: "sso_connection", id: row.id },

@@ -1,6 +1,5 @@
 /** Single sign-on (issue #27): start at the provider, come back with a code, leave with a session. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { memberJoinedAlert } from "../accounts/members";
 import { raiseAlertFrom } from "../alerts/raise";
@@ -10,12 +9,12 @@ import { replaceWithProvenSession } from "../identity/reauthenticate-routes";
 import { EmailField } from "../identity/schemas";
 import { issueSignIn } from "../identity/sign-in-routes";
 import { requireUser } from "../middleware/authorize";
-import type { App, AppEnv } from "../platform/app-env";
+import type { App } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
-import { isDevelopment } from "../platform/env";
 import { ApiError } from "../problems";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
-import { type ConnectionDeps, connectionForEmail } from "./connections";
+import { connectionDepsOf } from "./connection-routes";
+import { connectionForEmail } from "./connections";
 import { clearedBrowserCookie, finishSignIn, SignInRefused, SSO_BROWSER_COOKIE, startSignIn } from "./sign-in";
 
 const TAGS = ["Single sign-on"];
@@ -137,17 +136,6 @@ export const ssoReauthenticateRoute = createRoute({
 const escapeAttribute = (value: string) =>
 	value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-const depsOf = (c: Context<AppEnv>): ConnectionDeps => {
-	const { db, clock, fetch } = c.get("services");
-	return {
-		db,
-		fetch,
-		sealingKey: c.env.TOTP_ENCRYPTION_KEY ?? "",
-		now: clock.now(),
-		development: isDevelopment(c.env),
-	};
-};
-
 const continuePage = (destination: string) => {
 	const to = escapeAttribute(destination);
 	return (
@@ -160,7 +148,7 @@ export function registerSsoSignIn(app: App) {
 	app.openapi(ssoStartRoute, async (c) => {
 		const { email } = c.req.valid("query");
 		await takeAddressQuota(c, "sso-start-per-address");
-		const deps = depsOf(c);
+		const deps = connectionDepsOf(c);
 		const connection = await connectionForEmail(deps.db, email);
 		if (!connection)
 			throw new ApiError("not-found", {
@@ -176,7 +164,7 @@ export function registerSsoSignIn(app: App) {
 		const { returnTo } = c.req.valid("json");
 		const user = await currentUser(c);
 		await takeAddressQuota(c, "sso-start-per-address");
-		const deps = depsOf(c);
+		const deps = connectionDepsOf(c);
 		const connection = await connectionForEmail(deps.db, user.email);
 		if (!connection)
 			throw new ApiError("not-found", {
@@ -194,7 +182,7 @@ export function registerSsoSignIn(app: App) {
 
 	app.openapi(ssoCallbackRoute, async (c) => {
 		const query = c.req.valid("query");
-		const deps = depsOf(c);
+		const deps = connectionDepsOf(c);
 		c.header("Set-Cookie", clearedBrowserCookie(), { append: true });
 		let signedIn: Awaited<ReturnType<typeof finishSignIn>>;
 		try {

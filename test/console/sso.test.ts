@@ -8,14 +8,13 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { accountDomains, memberships, ssoConnections, users } from "../../src/db/schema";
+import { memberships, ssoConnections } from "../../src/db/schema";
 import { ManualClock } from "../../src/platform/clock";
-import { newId } from "../../src/platform/ids";
 import { testApp } from "../support/app";
 import { formBrowser, hiddenFields } from "../support/browser";
+import { seedVerifiedDomain, signUpProven, uniqueDomain } from "../support/domains";
 import { fakeIdp } from "../support/fake-idp";
 import { enrolTotp, type IdentityHarness, PASSWORD, totpCode } from "../support/identity";
-import { jsonRequest } from "../support/request";
 import { seedAccount } from "../support/seed";
 
 const clock = new ManualClock("2026-12-02T09:00:00Z");
@@ -26,22 +25,10 @@ const harness = { request: t.request, clock } as unknown as IdentityHarness;
 
 /** An owner (password and TOTP) of an account holding a verified domain, signed in in a console browser. */
 async function ownerWithDomain() {
-	const domain = `${newId("dom").slice(4)}.example.com`;
-	const email = `owner@${domain}`;
-	const signup = await t.request("/v1/auth/signup", jsonRequest("POST", { email, password: PASSWORD, name: "Owner" }));
-	expect(signup.status).toBe(201);
-	const owner = await signup.json<{ user: { id: string }; account: { id: string }; session: { token: string } }>();
-	await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, owner.user.id));
+	const domain = uniqueDomain();
+	const owner = await signUpProven(t.request, db, clock.now(), `owner@${domain}`, "Owner");
 	const accountId = owner.account.id;
-	await db.insert(accountDomains).values({
-		id: newId("dom"),
-		accountId,
-		domain,
-		challenge: "seeded",
-		createdBy: owner.user.id,
-		createdAt: clock.now(),
-		verifiedAt: clock.now(),
-	});
+	await seedVerifiedDomain(db, accountId, owner.user.id, clock.now(), domain);
 	const { secret } = await enrolTotp(harness, owner.session.token);
 	const b = formBrowser(t.request);
 	b.jar.set("__Host-keyward_session", owner.session.token);
@@ -130,12 +117,7 @@ describe("console: single sign-on page", () => {
 	it("an admin sees the connection but cannot change it or turn enforcement off", async () => {
 		const o = await ownerWithDomain();
 		expect((await o.b.post(`/console/a/${o.accountId}/sso`, connectForm())).status).toBe(200);
-		const admin = await t.request(
-			"/v1/auth/signup",
-			jsonRequest("POST", { email: `admin@${o.domain}`, password: PASSWORD, name: "Admin" }),
-		);
-		const a = await admin.json<{ user: { id: string }; session: { token: string } }>();
-		await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, a.user.id));
+		const a = await signUpProven(t.request, db, clock.now(), `admin@${o.domain}`, "Admin");
 		await db
 			.insert(memberships)
 			.values({ accountId: o.accountId, userId: a.user.id, role: "admin", joinedAt: clock.now() });
@@ -219,12 +201,7 @@ describe("console: signing in with single sign-on", () => {
 		const o = await ownerWithDomain();
 		await o.b.post(`/console/a/${o.accountId}/sso`, connectForm());
 		const devEmail = `dev@${o.domain}`;
-		const dev = await t.request(
-			"/v1/auth/signup",
-			jsonRequest("POST", { email: devEmail, password: PASSWORD, name: "Dev" }),
-		);
-		const d = await dev.json<{ user: { id: string } }>();
-		await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, d.user.id));
+		const d = await signUpProven(t.request, db, clock.now(), devEmail, "Dev");
 		await db
 			.insert(memberships)
 			.values({ accountId: o.accountId, userId: d.user.id, role: "member", joinedAt: clock.now() });

@@ -2,11 +2,12 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { accountDomains, accounts, memberships, scimUsers, ssoConnections, users } from "../../src/db/schema";
+import { accounts, memberships, scimUsers, ssoConnections, users } from "../../src/db/schema";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
 import { BASE, testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
+import { seedVerifiedDomain, signUpProven, uniqueDomain } from "../support/domains";
 import { fakeIdp, type IssueOptions } from "../support/fake-idp";
 import { enrolTotp, type IdentityHarness, PASSWORD, totpCode } from "../support/identity";
 import { as, expectProblem } from "../support/request";
@@ -26,16 +27,7 @@ type ConnectionBody = { connection: { id: string; issuer: string; redirectUri: s
 
 async function ssoAccount(roleMapping: unknown = undefined) {
 	const s = await seedAccount(clock);
-	const domain = `${newId("dom").slice(4)}.example.com`;
-	await db.insert(accountDomains).values({
-		id: newId("dom"),
-		accountId: s.accountId,
-		domain,
-		challenge: "seeded",
-		createdBy: s.users.owner.id,
-		createdAt: clock.now(),
-		verifiedAt: clock.now(),
-	});
+	const domain = await seedVerifiedDomain(db, s.accountId, s.users.owner.id, clock.now());
 	const res = await t.request(
 		`/v1/accounts/${s.accountId}/sso-connections`,
 		as(s.users.owner.token, "POST", {
@@ -381,22 +373,11 @@ describe("enforceSso", () => {
 
 	/** An owner who signed up with an address of the domain, proved it, enrolled TOTP, and connected the provider. */
 	async function enforcedAccount() {
-		const domain = `${newId("dom").slice(4)}.example.com`;
+		const domain = uniqueDomain();
 		const email = `boss@${domain}`;
-		const signup = await post("/v1/auth/signup", { email, password: PASSWORD, name: "Boss" });
-		expect(signup.status).toBe(201);
-		const owner = await signup.json<{ user: { id: string }; account: { id: string }; session: { token: string } }>();
-		await db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, owner.user.id));
+		const owner = await signUpProven(t.request, db, clock.now(), email, "Boss");
 		const accountId = owner.account.id;
-		await db.insert(accountDomains).values({
-			id: newId("dom"),
-			accountId,
-			domain,
-			challenge: "seeded",
-			createdBy: owner.user.id,
-			createdAt: clock.now(),
-			verifiedAt: clock.now(),
-		});
+		await seedVerifiedDomain(db, accountId, owner.user.id, clock.now(), domain);
 		const token = owner.session.token;
 		const settings = (enforceSso: boolean, as = token) =>
 			t.request(`/v1/accounts/${accountId}`, {

@@ -18,8 +18,9 @@ import { newId } from "../../src/platform/ids";
 import { MAX_ROLE_CHANGES_PER_CALL } from "../../src/sso/scim-groups";
 import { testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
+import { seedVerifiedDomain } from "../support/domains";
 import { as, createKey, verifyCode } from "../support/request";
-import { type SeededAccount, seedAccount, seedKey } from "../support/seed";
+import { seedAccount, seedKey } from "../support/seed";
 
 /**
  * SCIM 2.0 (issue #27), as Okta and Entra ID drive it, against real local D1 and Durable
@@ -50,16 +51,7 @@ interface ScimError {
 /** An account with a verified domain and SCIM keys made by its owner and its admin. */
 async function scimAccount(settings: Record<string, unknown> = {}) {
 	const s = await seedAccount(clock, settings);
-	const domain = `${newId("dom").slice(4)}.example.com`;
-	await db.insert(accountDomains).values({
-		id: newId("dom"),
-		accountId: s.accountId,
-		domain,
-		challenge: "seeded",
-		createdBy: s.users.owner.id,
-		createdAt: clock.now(),
-		verifiedAt: clock.now(),
-	});
+	const domain = await seedVerifiedDomain(db, s.accountId, s.users.owner.id, clock.now());
 	const ownerKey = (await seedKey(s.accountId, s.users.owner.id, ["scim:write"], clock.now())).secret;
 	const adminKey = (await seedKey(s.accountId, s.users.admin.id, ["scim:write"], clock.now())).secret;
 	return { s, domain, ownerKey, adminKey };
