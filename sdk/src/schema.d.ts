@@ -8470,7 +8470,7 @@ export interface paths {
   "/v1/me/reauthenticate/sso": {
     /**
      * Prove it is you again through the identity provider: answers where to send the browser
-     * @description For a person whose address is in a domain with a single sign-on connection (404 otherwise), with a session. Answers the provider's URL (`prompt=login`, `max_age=0`: the provider asks again even with a live session of its own) and sets the browser cookie; open `location` in the same browser. At the callback the provider must name this same person and an `auth_time` after the start; then a new session carries the proof (ten minutes for the routes that need one), the presented one ends, and the page continues to `returnTo` in the console.
+     * @description For a person whose address is in a domain with a single sign-on connection (404 otherwise), with a session. Answers the provider's URL (`max_age=0`, and `prompt=login` for every provider but Google, which refuses it: the provider asks again even with a live session of its own) and sets the browser cookie; open `location` in the same browser. At the callback the provider must name this same person and an `auth_time` after the start; then a new session carries the proof (ten minutes for the routes that need one), the presented one ends, and the page continues to `returnTo` in the console.
      *
      * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */

@@ -93,59 +93,61 @@ const unchanged = (row: DomainRow) =>
 			: isNull(accountDomains.recordMissingSince),
 	);
 
-async function warn(deps: RecheckDeps, row: DomainRow, now: Date) {
-	const lapsesAt = new Date(now.getTime() + LAPSE_AFTER_MS);
-	const alert = domainAlert(row, "record_missing", lapsesAt);
+/**
+ * One transition of a domain: the write, conditional on the row as it was read, with its audit
+ * event and the alert's in the same batch (keyed by the state it starts from, so runs racing on
+ * the same row write the same events, once); the alert goes out only from the run whose write won.
+ */
+async function transition(
+	deps: RecheckDeps,
+	row: DomainRow,
+	now: Date,
+	change: {
+		set: Partial<DomainRow>;
+		action: "domain.record_missing" | "domain.lapsed";
+		metadata: Record<string, unknown>;
+		alert: Alert;
+	},
+): Promise<boolean> {
+	const state = [row.lastCheckedAt, row.verifiedAt, row.recordMissingSince].map((d) => d?.getTime() ?? "-").join(":");
 	const event = await systemEvent(
 		{
-			action: "domain.record_missing",
+			action: change.action,
 			accountId: row.accountId,
 			actor: { type: "system", id: "domain-recheck" },
 			target: { type: "domain", id: row.id },
-			metadata: { domain: row.domain, lapsesAt: lapsesAt.toISOString() },
+			metadata: { domain: row.domain, ...change.metadata },
 		},
 		now,
-		// Keyed by the state it starts from: runs racing on the same row write the same event, once.
-		`domain.record_missing:${row.id}:${row.lastCheckedAt?.getTime()}`,
+		`${change.action}:${row.id}:${state}`,
 	);
-	const [claimed] = await deps.db.batch([
-		deps.db
-			.update(accountDomains)
-			.set({ lastCheckedAt: now, recordMissingSince: now })
-			.where(unchanged(row))
-			.returning({ id: accountDomains.id }),
+	const [won] = await deps.db.batch([
+		deps.db.update(accountDomains).set(change.set).where(unchanged(row)).returning({ id: accountDomains.id }),
 		outboxInsert(deps.db, event, now),
-		outboxInsert(deps.db, await systemEvent(alertAuditInput(alert), now, `alert:${event.id}`), now),
+		outboxInsert(deps.db, await systemEvent(alertAuditInput(change.alert), now, `alert:${event.id}`), now),
 	]);
-	if (claimed.length === 1) await deliverAlert(deps, alert);
-}
-
-async function lapse(deps: RecheckDeps, row: DomainRow, now: Date): Promise<boolean> {
-	const alert = domainAlert(row, "lapsed", now);
-	const event = await systemEvent(
-		{
-			action: "domain.lapsed",
-			accountId: row.accountId,
-			actor: { type: "system", id: "domain-recheck" },
-			target: { type: "domain", id: row.id },
-			metadata: { domain: row.domain, missingSince: row.recordMissingSince?.toISOString() ?? null },
-		},
-		now,
-		`domain.lapsed:${row.id}:${row.verifiedAt?.getTime()}:${row.recordMissingSince?.getTime()}`,
-	);
-	const [lapsed] = await deps.db.batch([
-		deps.db
-			.update(accountDomains)
-			.set({ verifiedAt: null, recordMissingSince: null, lastCheckedAt: now })
-			.where(unchanged(row))
-			.returning({ id: accountDomains.id }),
-		outboxInsert(deps.db, event, now),
-		outboxInsert(deps.db, await systemEvent(alertAuditInput(alert), now, `alert:${event.id}`), now),
-	]);
-	if (lapsed.length !== 1) return false;
-	await deliverAlert(deps, alert);
+	if (won.length !== 1) return false;
+	await deliverAlert(deps, change.alert);
 	return true;
 }
+
+const warn = (deps: RecheckDeps, row: DomainRow, now: Date) => {
+	const lapsesAt = new Date(now.getTime() + LAPSE_AFTER_MS);
+	return transition(deps, row, now, {
+		set: { lastCheckedAt: now, recordMissingSince: now },
+		action: "domain.record_missing",
+		metadata: { lapsesAt: lapsesAt.toISOString() },
+		alert: domainAlert(row, "record_missing", lapsesAt),
+	});
+};
+
+const lapse = (deps: RecheckDeps, row: DomainRow, now: Date) =>
+	transition(deps, row, now, {
+		set: { verifiedAt: null, recordMissingSince: null, lastCheckedAt: now },
+		action: "domain.lapsed",
+		metadata: { missingSince: row.recordMissingSince?.toISOString() ?? null },
+		alert: domainAlert(row, "lapsed", now),
+	});
 
 function domainAlert(row: DomainRow, change: "record_missing" | "lapsed", at: Date): Alert {
 	const record = `TXT ${challengeName(row.domain)} "${challengeValue(row)}"`;

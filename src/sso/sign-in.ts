@@ -106,12 +106,25 @@ export async function startSignIn(
 	url.searchParams.set("code_challenge", await pkceChallenge(verifier));
 	url.searchParams.set("code_challenge_method", "S256");
 	url.searchParams.set("login_hint", email);
-	if (reauth) {
-		// OIDC Core §3.1.2.1: ask the person again, even with a live session at the provider.
-		url.searchParams.set("prompt", "login");
-		url.searchParams.set("max_age", "0");
-	}
+	if (reauth) for (const [name, value] of reauthParams(connection.issuer)) url.searchParams.set(name, value);
 	return { location: url.toString(), cookie: browserCookie(browser) };
+}
+
+/**
+ * How a proof of identity asks the provider to authenticate the person again (OIDC Core §3.1.2.1):
+ * `max_age=0`, which the OpenID working group reads as `prompt=login`, and `prompt=login` itself
+ * for the providers that honour only that. Google refuses `prompt=login` (it takes none, consent
+ * and select_account), so it gets `max_age=0` alone. Either way the proof is checked at the
+ * callback by `auth_time`, never by trusting that the provider asked.
+ */
+export function reauthParams(issuer: string): [string, string][] {
+	const google = new URL(issuer).hostname === "accounts.google.com";
+	return google
+		? [["max_age", "0"]]
+		: [
+				["prompt", "login"],
+				["max_age", "0"],
+			];
 }
 
 /** The role a first sign-in gets: the highest the claim's values map to, else the mapping's default, else member. */

@@ -5,6 +5,7 @@ import { createDatabase } from "../../src/db";
 import { accounts, memberships, scimUsers, ssoConnections, users } from "../../src/db/schema";
 import { ManualClock } from "../../src/platform/clock";
 import { newId } from "../../src/platform/ids";
+import { reauthParams } from "../../src/sso/sign-in";
 import { BASE, testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
 import { seedVerifiedDomain, signUpProven, uniqueDomain } from "../support/domains";
@@ -294,6 +295,18 @@ describe("a single sign-on as a proof of identity", () => {
 		expect(res.status, await res.clone().text()).toBe(200);
 		return cookieOf(res, "__Host-keyward_session") ?? "";
 	};
+
+	it("asks the provider to authenticate again in the way it takes: Google gets max_age=0 alone (it refuses prompt=login)", () => {
+		expect(reauthParams("https://acme.okta.com")).toEqual([
+			["prompt", "login"],
+			["max_age", "0"],
+		]);
+		expect(reauthParams("https://login.microsoftonline.com/tenant-id/v2.0")).toEqual([
+			["prompt", "login"],
+			["max_age", "0"],
+		]);
+		expect(reauthParams("https://accounts.google.com")).toEqual([["max_age", "0"]]);
+	});
 
 	it("counts from when the provider authenticated the person, not from the sign-in: a provider's old session proves nothing recent", async () => {
 		const { domain } = await ssoAccount();
