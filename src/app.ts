@@ -58,6 +58,7 @@ import { registerHealth } from "./routes/health";
 import { parseOriginList } from "./security/origin";
 import { registerSsoConnections } from "./sso/connection-routes";
 import { registerDomains } from "./sso/domains-routes";
+import { registerSaml } from "./sso/saml-routes";
 import { scimErrors } from "./sso/scim-errors";
 import { registerScim } from "./sso/scim-routes";
 import { registerSsoSignIn } from "./sso/sign-in-routes";
@@ -71,6 +72,9 @@ export type { App };
 export const MAX_BODY_BYTES = 64 * 1024;
 /** 500 reports of the longest token and URL the route takes (about 3 KiB each) fit. */
 export const SECRET_SCANNING_MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** Where SAML providers post assertions (src/sso/saml-routes.ts), and how large a post may be. */
+const SAML_ACS = "/v1/auth/sso/saml/:connectionId/acs";
+export const SAML_ACS_MAX_BODY_BYTES = 512 * 1024;
 
 export interface AppOptions {
 	clock?: Clock;
@@ -117,9 +121,12 @@ export function createApp(options: AppOptions = {}): App {
 	app.use(corsAllowlist({ origins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	// GitHub sends a batch of reports as one body, and resends it whole: a limit it can exceed would refuse the
 	// same batch forever, so its route has a larger one.
-	app.use(except("/v1/secret-scanning/*", bodyLimit({ maxBytes: MAX_BODY_BYTES })));
+	app.use(except(["/v1/secret-scanning/*", SAML_ACS], bodyLimit({ maxBytes: MAX_BODY_BYTES })));
 	app.use("/v1/secret-scanning/*", bodyLimit({ maxBytes: SECRET_SCANNING_MAX_BODY_BYTES }));
-	app.use(except("/console/*", jsonBody())); // the console's HTML forms post url-encoded bodies
+	// A SAML assertion with many groups outgrows the JSON limit; the route decodes at most MAX_RESPONSE_BYTES.
+	app.use(SAML_ACS, bodyLimit({ maxBytes: SAML_ACS_MAX_BODY_BYTES }));
+	// The console's HTML forms and a SAML provider's auto-posted form send url-encoded bodies.
+	app.use(except(["/console/*", SAML_ACS], jsonBody()));
 	app.use("/console/*", sameOriginForms({ allowedOrigins: (env) => parseOriginList((env as Env).CORS_ORIGINS) }));
 	app.use(authenticate(options.authenticate ?? credentialAuthenticator));
 
@@ -157,6 +164,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerScim(app);
 	registerSsoConnections(app);
 	registerSsoSignIn(app);
+	registerSaml(app);
 	registerConsole(app);
 
 	app.notFound((c) => problemResponse(new ApiError("not-found", { detail: "No such route" }), c.get("requestId")));

@@ -94,17 +94,23 @@ export const OPERATIONS = {
 		remove: op("delete", "/v1/accounts/{accountId}/domains/{domainId}"),
 	},
 	/**
-	 * Single sign-on through the account's OIDC provider. `start` and `callback` are browser
-	 * routes (a redirect to the provider, and the page it sends the browser back to): link a
-	 * browser to `start`; the client lists them so every route has a method.
+	 * Single sign-on through the account's OIDC or SAML provider. `start`, `callback` and
+	 * `samlAcs` are browser routes (a redirect to the provider, and the pages it sends the browser
+	 * back to): link a browser to `start`; the client lists them so every route has a method.
 	 */
 	sso: {
 		listConnections: op("get", "/v1/accounts/{accountId}/sso-connections"),
 		connect: op("post", "/v1/accounts/{accountId}/sso-connections"),
 		updateConnection: op("patch", "/v1/accounts/{accountId}/sso-connections/{connectionId}"),
 		removeConnection: op("delete", "/v1/accounts/{accountId}/sso-connections/{connectionId}"),
+		listSamlConnections: op("get", "/v1/accounts/{accountId}/saml-connections"),
+		connectSaml: op("post", "/v1/accounts/{accountId}/saml-connections"),
+		updateSamlConnection: op("patch", "/v1/accounts/{accountId}/saml-connections/{connectionId}"),
+		removeSamlConnection: op("delete", "/v1/accounts/{accountId}/saml-connections/{connectionId}"),
 		start: op("get", "/v1/auth/sso/start"),
 		callback: op("get", "/v1/auth/sso/callback"),
+		samlMetadata: op("get", "/v1/auth/sso/saml/{connectionId}/metadata"),
+		samlAcs: op("post", "/v1/auth/sso/saml/{connectionId}/acs"),
 	},
 	/** SCIM 2.0, for a provisioning job of your own (identity providers speak it themselves); errors arrive as KeywardError too. */
 	scim: {

@@ -8082,7 +8082,7 @@ export interface paths {
   };
   "/v1/accounts/{accountId}/sso-connections": {
     /**
-     * The account's single sign-on connection (none or one)
+     * The account's OIDC connection (none or one)
      * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `account:read` scope, which acts with its creator's current role in this account.
      */
     get: {
@@ -8595,6 +8595,452 @@ export interface paths {
         };
         /** @description Conflict */
         409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/saml-connections": {
+    /**
+     * The account's SAML connection (none or one)
+     * @description **Credentials:** a session (bearer token or cookie), or an API key holding the reserved `account:read` scope, which acts with its creator's current role in this account.
+     */
+    get: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      responses: {
+        /** @description Connections */
+        200: {
+          content: {
+            "application/json": {
+              /** @description The connection, if there is one */
+              data: components["schemas"]["SamlConnection"][];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Connect a SAML 2.0 identity provider
+     * @description Only the owner, with a proof of identity from the last ten minutes. One connection per account, OIDC or SAML (409 for a second). Register the answer's `entityId` and `acsUrl` (or import `metadataUrl`) at the provider; assertions must be signed with the pinned certificate and not encrypted.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The provider's entity id, exactly as its assertions name it (`Issuer`)
+             * @example http://www.okta.com/exk1a2b3c4d5e6f7g8h9
+             */
+            idpEntityId: string;
+            /**
+             * @description The provider's single sign-on URL for the HTTP-Redirect binding: https, public
+             * @example https://acme.okta.com/app/acme_keyward/exk1a2b3c4d5e6f7g8h9/sso/saml
+             */
+            ssoUrl: string;
+            /**
+             * @description The provider's signing certificate (X.509, RSA key), PEM or the bare base64 of its metadata. Signatures are checked against it alone, never against a key named inside an assertion
+             * @example MIIDOTCCAiGgAwIBAgIUIg5NOoZ77CPXOTEO1N1gEPsfFSgwDQYJKoZIhvcNAQELBQAwLDEqMCgGA1UEAwwhS2V5d2FyZCB0ZXN0IElkUCAobm90IGEgcmVhbCBrZXkpMB4XDTI2MTIwNDAzMDk0MloXDTM2MTIwMTAzMDk0MlowLDEqMCgGA1UEAwwhS2V5d2FyZCB0ZXN0IElkUCAobm90IGEgcmVhbCBrZXkpMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyD+6WfzzVU4AjwsR5MBq0/FsL6T6hYslFHLZxe1jXQYZKLormDLZS3+0fNarrcb+Fs46cI3InPPNWQWc4c2odmQnh5Eh/TU9uo3jsNN8QmOPRDWcGe42gOE+Wz4/3eJcARLvveXeeg++2vVR9agAgXWz3GUq5oEmJP8FzGKqV0lUKjN5ZMgJ2yKDadHRCJ/s3lHd7eUiThx27Ywc0UAQAfpbx9ijGEgoruEIzV9kBekruNvDfEdfS1gDlQeleQ5c3TAoyiW5D8A7KqMd45b5R2vx+KhnJIcEtoHDLwARvKviG8m06ShSxVB4ek/wfrvyp7O26YYR1ydmgxUPCfsZNQIDAQABo1MwUTAdBgNVHQ4EFgQU7pBHKMJRoHmFKV962DWgH/aSjLgwHwYDVR0jBBgwFoAU7pBHKMJRoHmFKV962DWgH/aSjLgwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAqJlfT7Gq+zDft3uN5alohUdYYeL2DEQgQ0jPJoaAYiMfKj0ydKDiua607d5GKZofhldhP5ff3sXqZuCUJ0y932vQd0wt9Zkw7KxlpFQuXBmAjy9CkKEyv36wgBdabICpufaiL1JKGFIseSvMnC1iIfCaox+kUGtyWVGvUDcNhvsXO9s7zLK7r9QqeUCI5Fzfa+Y7gW42bRGUFxiM0a9zjgW7qkJsJwcz+ec1wvKGDxmgj8w2OB633I2d2pjr0+s4TohzcWLNpNgujFvhIhKjGFrZ929G2xVcIuMkHmV8n2xVrSZeuXbGDqcleQvl8woFNIrBWwKp3L+1yBcViMJFUQ==
+             */
+            certificate: string;
+            roleMapping?: components["schemas"]["SsoRoleMapping"];
+          };
+        };
+      };
+      responses: {
+        /** @description Connected */
+        201: {
+          content: {
+            "application/json": {
+              connection: components["schemas"]["SamlConnection"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/accounts/{accountId}/saml-connections/{connectionId}": {
+    /**
+     * Remove the SAML connection; sign-ins in flight through it end
+     * @description Only the owner, with a fresh proof. Sessions already signed in stay until they end.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    delete: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The connection's id (`sso_` and 16 characters) */
+          connectionId: string;
+        };
+      };
+      responses: {
+        /** @description Removed */
+        204: {
+          content: never;
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    /**
+     * Change the SAML connection: entity id, URL, certificate or role mapping
+     * @description Only the owner, with a fresh proof. A new certificate replaces the old one at once.
+     *
+     * **Credentials:** a session (bearer token or cookie). No API key can call this route, whatever its scopes.
+     */
+    patch: {
+      parameters: {
+        path: {
+          /** @description The account's id (`acc_` and 16 characters) */
+          accountId: string;
+          /** @description The connection's id (`sso_` and 16 characters) */
+          connectionId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The provider's entity id, exactly as its assertions name it (`Issuer`)
+             * @example http://www.okta.com/exk1a2b3c4d5e6f7g8h9
+             */
+            idpEntityId?: string;
+            /**
+             * @description The provider's single sign-on URL for the HTTP-Redirect binding: https, public
+             * @example https://acme.okta.com/app/acme_keyward/exk1a2b3c4d5e6f7g8h9/sso/saml
+             */
+            ssoUrl?: string;
+            /**
+             * @description The provider's signing certificate (X.509, RSA key), PEM or the bare base64 of its metadata. Signatures are checked against it alone, never against a key named inside an assertion
+             * @example MIIDOTCCAiGgAwIBAgIUIg5NOoZ77CPXOTEO1N1gEPsfFSgwDQYJKoZIhvcNAQELBQAwLDEqMCgGA1UEAwwhS2V5d2FyZCB0ZXN0IElkUCAobm90IGEgcmVhbCBrZXkpMB4XDTI2MTIwNDAzMDk0MloXDTM2MTIwMTAzMDk0MlowLDEqMCgGA1UEAwwhS2V5d2FyZCB0ZXN0IElkUCAobm90IGEgcmVhbCBrZXkpMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyD+6WfzzVU4AjwsR5MBq0/FsL6T6hYslFHLZxe1jXQYZKLormDLZS3+0fNarrcb+Fs46cI3InPPNWQWc4c2odmQnh5Eh/TU9uo3jsNN8QmOPRDWcGe42gOE+Wz4/3eJcARLvveXeeg++2vVR9agAgXWz3GUq5oEmJP8FzGKqV0lUKjN5ZMgJ2yKDadHRCJ/s3lHd7eUiThx27Ywc0UAQAfpbx9ijGEgoruEIzV9kBekruNvDfEdfS1gDlQeleQ5c3TAoyiW5D8A7KqMd45b5R2vx+KhnJIcEtoHDLwARvKviG8m06ShSxVB4ek/wfrvyp7O26YYR1ydmgxUPCfsZNQIDAQABo1MwUTAdBgNVHQ4EFgQU7pBHKMJRoHmFKV962DWgH/aSjLgwHwYDVR0jBBgwFoAU7pBHKMJRoHmFKV962DWgH/aSjLgwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAqJlfT7Gq+zDft3uN5alohUdYYeL2DEQgQ0jPJoaAYiMfKj0ydKDiua607d5GKZofhldhP5ff3sXqZuCUJ0y932vQd0wt9Zkw7KxlpFQuXBmAjy9CkKEyv36wgBdabICpufaiL1JKGFIseSvMnC1iIfCaox+kUGtyWVGvUDcNhvsXO9s7zLK7r9QqeUCI5Fzfa+Y7gW42bRGUFxiM0a9zjgW7qkJsJwcz+ec1wvKGDxmgj8w2OB633I2d2pjr0+s4TohzcWLNpNgujFvhIhKjGFrZ929G2xVcIuMkHmV8n2xVrSZeuXbGDqcleQvl8woFNIrBWwKp3L+1yBcViMJFUQ==
+             */
+            certificate?: string;
+            roleMapping?: components["schemas"]["SsoRoleMapping"];
+          };
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          content: {
+            "application/json": {
+              connection: components["schemas"]["SamlConnection"];
+            };
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description The account is locked down (POST …/lockdown); an owner lifts it with POST …/lockdown/lift */
+        423: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/sso/saml/{connectionId}/metadata": {
+    /** Keyward's SAML service provider metadata for one connection (also its entity id) */
+    get: {
+      parameters: {
+        path: {
+          /** @description The SAML connection's id (`sso_` and 16 characters) */
+          connectionId: string;
+        };
+      };
+      responses: {
+        /** @description SAML metadata */
+        200: {
+          content: {
+            "application/samlmetadata+xml": string;
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found, or not visible to the caller */
+        404: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
+  "/v1/auth/sso/saml/{connectionId}/acs": {
+    /**
+     * Where the SAML provider posts the assertion: checks everything, then signs in
+     * @description The provider's auto-submitted form (HTTP-POST binding). The response must answer a sign-in started here in this browser (`RelayState`, `InResponseTo`, ten minutes, once) and hold exactly one assertion, signed (RSA-SHA256 or RSA-SHA512) with the connection's certificate, issued by its entity id, for this audience and ACS URL, within its time bounds; facts are read only from what the signature covers. The address must be in a domain the account holds verified. Then as the OIDC callback: a session and a page that continues to the console. Each refusal is a problem naming the check that failed, audited as `auth.sso.failed`.
+     */
+    post: {
+      parameters: {
+        path: {
+          /** @description The SAML connection's id (`sso_` and 16 characters) */
+          connectionId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/x-www-form-urlencoded": {
+            /**
+             * @description The base64 SAML Response
+             * @example PHNhbWxwOlJlc3BvbnNlIC4uLg==
+             */
+            SAMLResponse: string;
+            /**
+             * @description The sign-in's state
+             * @example k3q7m2xw5vhz4tnak3q7m2xw5vhz4tna
+             */
+            RelayState: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Signed in: a page that continues to the console */
+        200: {
+          content: {
+            "text/html": string;
+          };
+        };
+        /** @description Invalid request: `errors` names every bad field */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description No or bad credentials */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Authenticated but not allowed */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict */
+        409: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body larger than 64 KiB */
+        413: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not application/json */
+        415: {
           content: {
             "application/problem+json": components["schemas"]["Problem"];
           };
@@ -11972,7 +12418,7 @@ export interface components {
     /** @description The role a first sign-in creates the membership with; never owner, never above these values */
     SsoRoleMapping: ({
       /**
-       * @description The ID token claim to read: a string or an array of strings
+       * @description The ID token claim (OIDC) or attribute name (SAML) to read: one value or several
        * @example groups
        */
       claim: string;
@@ -11994,6 +12440,57 @@ export interface components {
        */
       default?: "admin" | "member" | "readonly";
     }) | null;
+    /** @description The account's SAML 2.0 identity provider */
+    SamlConnection: {
+      /**
+       * @description The connection's id
+       * @example sso_3wd7kq5mx2hz6tna
+       */
+      id: string;
+      /**
+       * @description The provider's entity id
+       * @example http://www.okta.com/exk1a2b3c4d5e6f7g8h9
+       */
+      idpEntityId: string;
+      /**
+       * @description Where sign-ins are sent
+       * @example https://acme.okta.com/app/acme_keyward/exk1a2b3c4d5e6f7g8h9/sso/saml
+       */
+      ssoUrl: string;
+      /**
+       * @description The SHA-256 fingerprint of the pinned signing certificate
+       * @example 5B:2A:…:9F
+       */
+      certificateFingerprint: string;
+      roleMapping: components["schemas"]["SsoRoleMapping"];
+      /**
+       * @description Keyward's entity id (audience) to register at the provider
+       * @example https://keyward.example.com/v1/auth/sso/saml/sso_k3q7m2xw5vhz4tna/metadata
+       */
+      entityId: string;
+      /**
+       * @description The assertion consumer service URL (HTTP-POST) to register at the provider
+       * @example https://keyward.example.com/v1/auth/sso/saml/sso_k3q7m2xw5vhz4tna/acs
+       */
+      acsUrl: string;
+      /**
+       * @description Keyward's service provider metadata, which most providers can import
+       * @example https://keyward.example.com/v1/auth/sso/saml/sso_k3q7m2xw5vhz4tna/metadata
+       */
+      metadataUrl: string;
+      /**
+       * Format: date-time
+       * @description When it was made
+       * @example 2026-12-01T09:30:00.000Z
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @description When it last changed
+       * @example 2026-12-01T09:30:00.000Z
+       */
+      updatedAt: string;
+    };
   };
   responses: never;
   parameters: {

@@ -613,6 +613,13 @@ export const ssoConnections = sqliteTable(
 		createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 		updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 		version: integer("version").notNull().default(1),
+		/**
+		 * `oidc` or `saml`. A SAML connection keeps the provider's entity id in `issuer`, its
+		 * single sign-on URL in `authorizationEndpoint` and its pinned signing certificate (PEM)
+		 * in `samlCertificate`; the OIDC-only columns hold empty values.
+		 */
+		protocol: text("protocol").$type<"oidc" | "saml">().notNull().default("oidc"),
+		samlCertificate: text("saml_certificate"),
 	},
 	(t) => [uniqueIndex("sso_connections_account").on(t.accountId)],
 );

@@ -10,6 +10,7 @@ import { accountRoute } from "../routes/account-route";
 import { Id, IssuedId, jsonBody, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
 import {
 	type ConnectionDeps,
+	type ConnectionRow,
 	createConnection,
 	DEFAULT_SCOPES,
 	deleteConnection,
@@ -63,13 +64,12 @@ const ScopeList = z
 		example: ["openid", "email", "profile", "groups"],
 	});
 
-const RoleMapping = z
+export const RoleMapping = z
 	.strictObject({
-		claim: z
-			.string()
-			.min(1)
-			.max(100)
-			.openapi({ description: "The ID token claim to read: a string or an array of strings", example: "groups" }),
+		claim: z.string().min(1).max(100).openapi({
+			description: "The ID token claim (OIDC) or attribute name (SAML) to read: one value or several",
+			example: "groups",
+		}),
 		values: z
 			.record(z.string().min(1).max(256), MappedRole)
 			.refine((r) => Object.keys(r).length <= 50, { message: "At most 50 values" })
@@ -141,7 +141,7 @@ export const listConnectionsRoute = accountRoute("account:read", {
 	method: "get",
 	path: "/v1/accounts/{accountId}/sso-connections",
 	tags: TAGS,
-	summary: "The account's single sign-on connection (none or one)",
+	summary: "The account's OIDC connection (none or one)",
 	request: { params: AccountParams },
 	responses: {
 		200: jsonContent(
@@ -214,22 +214,28 @@ export const connectionDepsOf = (c: Context<AppEnv>): ConnectionDeps => {
 		development: isDevelopment(c.env),
 	};
 };
-const origin = (c: Context<AppEnv>) => new URL(c.req.url).origin;
+export const origin = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 
-async function connectionOr404(c: Context<AppEnv>, accountId: string, id: string) {
+export async function connectionOr404(
+	c: Context<AppEnv>,
+	accountId: string,
+	id: string,
+	protocol: ConnectionRow["protocol"] = "oidc",
+) {
 	const row = await getConnection(c.get("services").db, accountId);
-	if (!row || row.id !== id) throw new ApiError("not-found", { detail: "No such connection" });
+	if (!row || row.id !== id || row.protocol !== protocol)
+		throw new ApiError("not-found", { detail: "No such connection" });
 	return row;
 }
 
 /** What changed, for the audit trail: field names only, never a secret's value. */
-const changedFields = (patch: Record<string, unknown>) => Object.keys(patch).sort();
+export const changedFields = (patch: Record<string, unknown>) => Object.keys(patch).sort();
 
 export function registerSsoConnections(app: App) {
 	app.openapi(listConnectionsRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const row = await getConnection(c.get("services").db, accountId);
-		return c.json({ data: row ? [publicConnection(row, origin(c))] : [] }, 200);
+		return c.json({ data: row?.protocol === "oidc" ? [publicConnection(row, origin(c))] : [] }, 200);
 	});
 
 	app.openapi(createConnectionRoute, async (c) => {

@@ -14,6 +14,7 @@ import { newId } from "../platform/ids";
 import { ApiError, isUniqueViolation } from "../problems";
 import { openSecret, sealSecret } from "../security/secret-box";
 import { type Discovery, discover, fetchJwks, OidcError, providerUrlProblem, type SigningKey } from "./oidc";
+import { normalizeCertificate, spEndpoints } from "./saml";
 
 export type ConnectionRow = typeof ssoConnections.$inferSelect;
 const PERMISSION = "sso:manage" as const;
@@ -85,12 +86,10 @@ export async function createConnection(
 	actorId: string,
 	input: ConnectionInput,
 ): Promise<ConnectionRow> {
-	const { db, now } = deps;
 	const { discovery, keys } = await providerOf(deps, input.issuer);
 	const id = newId("sso");
-	const row: ConnectionRow = {
-		id,
-		accountId,
+	return insertConnection(deps.db, {
+		...blankConnection(id, accountId, actorId, deps.now),
 		issuer: input.issuer,
 		clientId: input.clientId,
 		clientSecretSealed: await sealSecret(
@@ -102,12 +101,35 @@ export async function createConnection(
 		roleMapping: input.roleMapping ?? null,
 		...discovery,
 		jwks: JSON.stringify(keys),
-		jwksFetchedAt: now,
-		createdBy: actorId,
-		createdAt: now,
-		updatedAt: now,
-		version: 1,
-	};
+	});
+}
+
+/** A new connection's row before its protocol's fields are filled in. */
+const blankConnection = (id: string, accountId: string, actorId: string, now: Date): ConnectionRow => ({
+	id,
+	accountId,
+	protocol: "oidc",
+	issuer: "",
+	clientId: "",
+	clientSecretSealed: "",
+	scopes: [],
+	roleMapping: null,
+	authorizationEndpoint: "",
+	tokenEndpoint: "",
+	jwksUri: "",
+	tokenAuthMethod: "none",
+	jwks: "[]",
+	jwksFetchedAt: now,
+	samlCertificate: null,
+	createdBy: actorId,
+	createdAt: now,
+	updatedAt: now,
+	version: 1,
+});
+
+/** One connection per account, written only while the actor may still manage it and the account is not locked down. */
+async function insertConnection(db: Database, row: ConnectionRow): Promise<ConnectionRow> {
+	const { id, accountId, createdBy: actorId } = row;
 	let undone: { id: string }[];
 	try {
 		[, undone] = await db.batch([
@@ -120,12 +142,75 @@ export async function createConnection(
 	} catch (err) {
 		if (isUniqueViolation(err))
 			throw new ApiError("conflict", {
-				detail: "The account has a connection already: change it (PATCH) or delete it first",
+				detail: "The account has a connection already (OIDC or SAML): change it or delete it first",
 			});
 		throw err;
 	}
 	if (undone.length > 0) await lost(db, accountId, actorId);
 	return row;
+}
+
+export interface SamlConnectionInput {
+	idpEntityId: string;
+	ssoUrl: string;
+	certificate: string;
+	roleMapping?: SsoRoleMapping | null;
+}
+
+/** A SAML connection's provider fields, or a 400 naming the one that cannot be used. */
+function samlFields(deps: ConnectionDeps, input: Partial<SamlConnectionInput>) {
+	const errors: { path: string; message: string }[] = [];
+	const urlProblem = input.ssoUrl === undefined ? null : providerUrlProblem(input.ssoUrl, deps.development);
+	if (urlProblem) errors.push({ path: "ssoUrl", message: `The single sign-on URL ${urlProblem}` });
+	const certificate = input.certificate === undefined ? undefined : normalizeCertificate(input.certificate);
+	if (certificate === null)
+		errors.push({ path: "certificate", message: "Not an X.509 certificate with an RSA key (PEM or base64 DER)" });
+	if (errors.length > 0) throw new ApiError("validation", { errors });
+	return {
+		...(input.idpEntityId === undefined ? {} : { issuer: input.idpEntityId }),
+		...(input.ssoUrl === undefined ? {} : { authorizationEndpoint: input.ssoUrl }),
+		...(certificate ? { samlCertificate: certificate.pem } : {}),
+		...(input.roleMapping === undefined ? {} : { roleMapping: input.roleMapping }),
+	};
+}
+
+export async function createSamlConnection(
+	deps: ConnectionDeps,
+	accountId: string,
+	actorId: string,
+	input: SamlConnectionInput,
+): Promise<ConnectionRow> {
+	return insertConnection(deps.db, {
+		...blankConnection(newId("sso"), accountId, actorId, deps.now),
+		protocol: "saml",
+		...samlFields(deps, { ...input, roleMapping: input.roleMapping ?? null }),
+	});
+}
+
+export async function updateSamlConnection(
+	deps: ConnectionDeps,
+	current: ConnectionRow,
+	actorId: string,
+	patch: Partial<SamlConnectionInput>,
+): Promise<ConnectionRow> {
+	return writeConnection(deps, current, actorId, samlFields(deps, patch));
+}
+
+/** A SAML connection as the API shows it: the provider's names, the certificate's fingerprint, and Keyward's names to register. */
+export function publicSamlConnection(row: ConnectionRow, origin: string) {
+	const { entityId, acsUrl } = spEndpoints(origin, row.id);
+	return {
+		id: row.id,
+		idpEntityId: row.issuer,
+		ssoUrl: row.authorizationEndpoint,
+		certificateFingerprint: normalizeCertificate(row.samlCertificate ?? "")?.fingerprint ?? "",
+		roleMapping: row.roleMapping ?? null,
+		entityId,
+		acsUrl,
+		metadataUrl: entityId,
+		createdAt: row.createdAt.toISOString(),
+		updatedAt: row.updatedAt.toISOString(),
+	};
 }
 
 const lost = (db: Database, accountId: string, actorId: string) =>
@@ -138,7 +223,7 @@ export async function updateConnection(
 	actorId: string,
 	patch: Partial<ConnectionInput>,
 ): Promise<ConnectionRow> {
-	const { db, now } = deps;
+	const { now } = deps;
 	const issuer = patch.issuer ?? current.issuer;
 	const provider =
 		patch.issuer !== undefined && patch.issuer !== current.issuer ? await providerOf(deps, issuer) : null;
@@ -153,10 +238,20 @@ export async function updateConnection(
 		scopes: patch.scopes ?? current.scopes,
 		roleMapping: patch.roleMapping === undefined ? current.roleMapping : patch.roleMapping,
 		...(provider ? { ...provider.discovery, jwks: JSON.stringify(provider.keys), jwksFetchedAt: now } : {}),
-		updatedAt: now,
-		version: current.version + 1,
 	};
-	const { id: _id, accountId, createdAt: _c, createdBy: _b, ...changes } = next;
+	return writeConnection(deps, current, actorId, next);
+}
+
+/** One write on the version read, while the actor may still manage single sign-on. */
+async function writeConnection(
+	deps: ConnectionDeps,
+	current: ConnectionRow,
+	actorId: string,
+	fields: Partial<ConnectionRow>,
+): Promise<ConnectionRow> {
+	const { db, now } = deps;
+	const next: ConnectionRow = { ...current, ...fields, updatedAt: now, version: current.version + 1 };
+	const { id: _id, accountId, createdAt: _c, createdBy: _b, protocol: _p, ...changes } = next;
 	const written = await db
 		.update(ssoConnections)
 		.set(changes)

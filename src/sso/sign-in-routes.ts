@@ -1,5 +1,6 @@
 /** Single sign-on (issue #27): start at the provider, come back with a code, leave with a session. */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { memberJoinedAlert } from "../accounts/members";
 import { raiseAlertFrom } from "../alerts/raise";
@@ -9,13 +10,20 @@ import { replaceWithProvenSession } from "../identity/reauthenticate-routes";
 import { EmailField } from "../identity/schemas";
 import { issueSignIn } from "../identity/sign-in-routes";
 import { requireUser } from "../middleware/authorize";
-import type { App } from "../platform/app-env";
+import type { App, AppEnv } from "../platform/app-env";
 import { consoleUrl } from "../platform/console-url";
 import { ApiError } from "../problems";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { connectionDepsOf } from "./connection-routes";
 import { connectionForEmail } from "./connections";
-import { clearedBrowserCookie, finishSignIn, SignInRefused, SSO_BROWSER_COOKIE, startSignIn } from "./sign-in";
+import {
+	clearedBrowserCookie,
+	finishSignIn,
+	type SignedIn,
+	SignInRefused,
+	SSO_BROWSER_COOKIE,
+	startSignIn,
+} from "./sign-in";
 
 const TAGS = ["Single sign-on"];
 
@@ -184,48 +192,59 @@ export function registerSsoSignIn(app: App) {
 		const query = c.req.valid("query");
 		const deps = connectionDepsOf(c);
 		c.header("Set-Cookie", clearedBrowserCookie(), { append: true });
-		let signedIn: Awaited<ReturnType<typeof finishSignIn>>;
-		try {
+		const signedIn = await auditedRefusal(c, () => {
 			if (query.error || !query.code)
 				throw new SignInRefused(
 					query.error ? `the identity provider refused (${query.error})` : "the provider sent no code",
 					null,
 				);
-			signedIn = await finishSignIn(deps, {
+			return finishSignIn(deps, {
 				state: query.state,
 				code: query.code,
 				browser: getCookie(c, SSO_BROWSER_COOKIE),
 				origin: new URL(c.req.url).origin,
 			});
-		} catch (err) {
-			if (err instanceof SignInRefused && err.accountId)
-				c.get("audit").record({
-					action: "auth.sso.failed",
-					accountId: err.accountId,
-					actor: { type: "system", id: "sso" },
-					target: null,
-					metadata: { reason: err.reason },
-				});
-			throw err;
-		}
-		const { userId, accountId, connectionId, joined, provedAt, reauth } = signedIn;
-		const consoleBase = consoleUrl(c.env, c.req.url);
-		c.header("Cache-Control", "no-store");
-		if (reauth) {
-			await replaceWithProvenSession(c, userId, ["sso"], { replaces: reauth.replaces, cookie: true, provedAt });
-			return c.html(continuePage(`${consoleBase}${(reauth.returnTo ?? "/console").slice("/console".length)}`), 200);
-		}
-		if (joined) {
-			c.get("audit").record({
-				action: "member.joined",
-				accountId,
-				actor: { type: "user", id: userId },
-				target: { type: "user", id: userId },
-				metadata: { role: joined, via: "sso" },
-			});
-			raiseAlertFrom(c, { ...memberJoinedAlert(accountId, userId, joined), actor: { type: "user", id: userId } });
-		}
-		await issueSignIn(c, userId, ["sso"], { connectionId, accountId }, provedAt);
-		return c.html(continuePage(`${consoleBase}/a/${accountId}/keys`), 200);
+		});
+		return signedInPage(c, signedIn);
 	});
+}
+
+/** Runs a sign-in's checks; a refusal is audited in the account it was for (`auth.sso.failed`) and answered. */
+export async function auditedRefusal(c: Context<AppEnv>, finish: () => Promise<SignedIn>): Promise<SignedIn> {
+	try {
+		return await finish();
+	} catch (err) {
+		if (err instanceof SignInRefused && err.accountId)
+			c.get("audit").record({
+				action: "auth.sso.failed",
+				accountId: err.accountId,
+				actor: { type: "system", id: "sso" },
+				target: null,
+				metadata: { reason: err.reason },
+			});
+		throw err;
+	}
+}
+
+/** The end of every sign-in, OIDC or SAML: a proven session for a proof, else a session (and a joined member's audit and alert). */
+export async function signedInPage(c: Context<AppEnv>, signedIn: SignedIn) {
+	const { userId, accountId, connectionId, joined, provedAt, reauth } = signedIn;
+	const consoleBase = consoleUrl(c.env, c.req.url);
+	c.header("Cache-Control", "no-store");
+	if (reauth) {
+		await replaceWithProvenSession(c, userId, ["sso"], { replaces: reauth.replaces, cookie: true, provedAt });
+		return c.html(continuePage(`${consoleBase}${(reauth.returnTo ?? "/console").slice("/console".length)}`), 200);
+	}
+	if (joined) {
+		c.get("audit").record({
+			action: "member.joined",
+			accountId,
+			actor: { type: "user", id: userId },
+			target: { type: "user", id: userId },
+			metadata: { role: joined, via: "sso" },
+		});
+		raiseAlertFrom(c, { ...memberJoinedAlert(accountId, userId, joined), actor: { type: "user", id: userId } });
+	}
+	await issueSignIn(c, userId, ["sso"], { connectionId, accountId }, provedAt);
+	return c.html(continuePage(`${consoleBase}/a/${accountId}/keys`), 200);
 }

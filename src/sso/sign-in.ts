@@ -42,6 +42,7 @@ import {
 } from "./connections";
 import { domainStillVerified, verifiedDomainOf } from "./domains";
 import { OidcError, redeemCode, verifyIdToken } from "./oidc";
+import { authnRequestUrl, SamlError, spEndpoints } from "./saml";
 
 export const ATTEMPT_TTL_MS = 10 * 60 * 1000;
 /** The cookie that ties a sign-in to the browser that started it. Lax: the provider's redirect back is a cross-site navigation. */
@@ -60,8 +61,8 @@ export async function pkceChallenge(verifier: string): Promise<string> {
 	return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
 }
 
-export const browserCookie = (token: string) =>
-	`${SSO_BROWSER_COOKIE}=${token}; Path=/; Max-Age=${ATTEMPT_TTL_MS / 1000}; HttpOnly; Secure; SameSite=Lax`;
+export const browserCookie = (token: string, sameSite: "Lax" | "None" = "Lax") =>
+	`${SSO_BROWSER_COOKIE}=${token}; Path=/; Max-Age=${ATTEMPT_TTL_MS / 1000}; HttpOnly; Secure; SameSite=${sameSite}`;
 export const clearedBrowserCookie = () => `${SSO_BROWSER_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
 
 /** What a proof of identity through the provider is for: whose, the session it replaces, where to go after. */
@@ -80,7 +81,9 @@ export async function startSignIn(
 	reauth?: ReauthRequest,
 ): Promise<{ location: string; cookie: string }> {
 	const state = randomToken(32);
-	const nonce = randomToken(32);
+	const saml = connection.protocol === "saml";
+	// For SAML the nonce is the AuthnRequest's ID, which the assertion must answer (InResponseTo).
+	const nonce = saml ? `_${randomToken(32)}` : randomToken(32);
 	const verifier = randomToken(40);
 	const browser = randomToken(32);
 	const stateHash = await sha256Hex(state);
@@ -89,13 +92,27 @@ export async function startSignIn(
 		accountId: connection.accountId,
 		connectionId: connection.id,
 		nonce,
-		verifierSealed: await sealSecret(deps.sealingKey, new TextEncoder().encode(verifier), attemptBinding(stateHash)),
+		verifierSealed: saml
+			? ""
+			: await sealSecret(deps.sealingKey, new TextEncoder().encode(verifier), attemptBinding(stateHash)),
 		browserHash: await sha256Hex(browser),
 		expiresAt: new Date(deps.now.getTime() + ATTEMPT_TTL_MS),
 		reauthUserId: reauth?.userId ?? null,
 		reauthSessionId: reauth?.sessionId ?? null,
 		returnTo: reauth?.returnTo ?? null,
 	});
+	if (saml) {
+		const location = await authnRequestUrl({
+			ssoUrl: connection.authorizationEndpoint,
+			requestId: nonce,
+			...spEndpoints(origin, connection.id),
+			relayState: state,
+			now: deps.now,
+			forceAuthn: reauth !== undefined,
+		});
+		// The provider posts the assertion back cross-site: only a SameSite=None cookie comes with it.
+		return { location, cookie: browserCookie(browser, "None") };
+	}
 	const url = new URL(connection.authorizationEndpoint);
 	url.searchParams.set("response_type", "code");
 	url.searchParams.set("client_id", connection.clientId);
@@ -183,23 +200,31 @@ export function provedAtOf(claims: Record<string, unknown>, now: Date): number {
 	return ms > now.getTime() + AUTH_TIME_SKEW_MS ? 0 : Math.min(ms, now.getTime());
 }
 
-/** Finishes a sign-in from the provider's redirect back. */
-export async function finishSignIn(
-	deps: ConnectionDeps,
-	params: { state: string; code: string; browser: string | undefined; origin: string },
-): Promise<SignedIn> {
+/** The sign-in a callback finishes: its row, taken (deleted) as it is read, and its connection unchanged since. */
+async function takeAttempt(deps: ConnectionDeps, state: string, browser: string | undefined) {
 	const { db, now } = deps;
-	const stateHash = await sha256Hex(params.state);
+	const stateHash = await sha256Hex(state);
 	const [attempt] = await db.delete(ssoAttempts).where(eq(ssoAttempts.stateHash, stateHash)).returning();
 	if (!attempt) throw new SignInRefused("this sign-in is unknown or was used already; start again", null);
 	const refuse = (reason: string, kind?: ConstructorParameters<typeof SignInRefused>[2]) =>
 		new SignInRefused(reason, attempt.accountId, kind);
 	if (attempt.expiresAt.getTime() <= now.getTime())
 		throw refuse("this sign-in took more than ten minutes; start again");
-	if (!params.browser || !constantTimeEqual(await sha256Hex(params.browser), attempt.browserHash))
+	if (!browser || !constantTimeEqual(await sha256Hex(browser), attempt.browserHash))
 		throw refuse("this sign-in was started in another browser");
 	const connection = await getConnection(db, attempt.accountId);
 	if (!connection || connection.id !== attempt.connectionId) throw refuse("the connection changed meanwhile");
+	return { attempt, connection, stateHash, refuse };
+}
+
+/** Finishes an OIDC sign-in from the provider's redirect back. */
+export async function finishSignIn(
+	deps: ConnectionDeps,
+	params: { state: string; code: string; browser: string | undefined; origin: string },
+): Promise<SignedIn> {
+	const { now } = deps;
+	const { attempt, connection, stateHash, refuse } = await takeAttempt(deps, params.state, params.browser);
+	if (connection.protocol !== "oidc") throw refuse("this sign-in is SAML: the provider posts it to the ACS URL");
 	const verifier = new TextDecoder().decode(
 		await openSecret(deps.sealingKey, attempt.verifierSealed, attemptBinding(stateHash)),
 	);
@@ -228,18 +253,70 @@ export async function finishSignIn(
 		if (err instanceof OidcError) throw refuse(err.reason);
 		throw err;
 	}
-	const { email } = identity;
-	if (!EmailField.safeParse(email).success) throw refuse("the ID token's email is not an address Keyward takes");
+	return conclude(deps, attempt, connection, refuse, {
+		email: identity.email,
+		claims: identity.claims,
+		provedAt: provedAtOf(identity.claims, now),
+	});
+}
+
+/** Finishes a SAML sign-in from the assertion the provider posted to the connection's ACS URL. */
+export async function finishSamlSignIn(
+	deps: ConnectionDeps,
+	params: {
+		relayState: string;
+		samlResponse: string;
+		browser: string | undefined;
+		origin: string;
+		connectionId: string;
+	},
+): Promise<SignedIn> {
+	const { attempt, connection, refuse } = await takeAttempt(deps, params.relayState, params.browser);
+	if (connection.protocol !== "saml" || connection.id !== params.connectionId || !connection.samlCertificate)
+		throw refuse("the assertion was posted to another connection's ACS URL");
+	// Loaded here, not at start-up: see src/sso/saml-response.ts.
+	const { verifySamlResponse } = await import("./saml-response");
+	let identity: ReturnType<typeof verifySamlResponse>;
+	try {
+		identity = verifySamlResponse(params.samlResponse, {
+			idpEntityId: connection.issuer,
+			certificate: connection.samlCertificate,
+			...spEndpoints(params.origin, connection.id),
+			requestId: attempt.nonce,
+			now: deps.now,
+		});
+	} catch (err) {
+		if (err instanceof SamlError) throw refuse(err.reason);
+		throw err;
+	}
+	return conclude(deps, attempt, connection, refuse, {
+		email: identity.email,
+		claims: identity.claims,
+		provedAt: Math.min(identity.authnInstant, deps.now.getTime()),
+	});
+}
+
+/** What both protocols establish, then the same rules: a verified domain, the same person for a proof, or admission. */
+async function conclude(
+	deps: ConnectionDeps,
+	attempt: typeof ssoAttempts.$inferSelect,
+	connection: ConnectionRow,
+	refuse: (reason: string, kind?: ConstructorParameters<typeof SignInRefused>[2]) => SignInRefused,
+	identity: { email: unknown; claims: Record<string, unknown>; provedAt: number },
+): Promise<SignedIn> {
+	const { db } = deps;
+	const { email, claims, provedAt } = identity;
+	if (typeof email !== "string" || !EmailField.safeParse(email).success)
+		throw refuse("the provider named no email address Keyward takes");
 	if (!(await verifiedDomainOf(db, connection.accountId, email)))
 		throw refuse(`the address's domain is not verified for this account`, "forbidden");
-	const provedAt = provedAtOf(identity.claims, now);
 	if (attempt.reauthUserId) {
 		const user = await findUserByEmail(db, email);
 		if (!user || user.id !== attempt.reauthUserId)
 			throw refuse("the provider signed in someone other than the person proving it is them", "forbidden");
 		const started = attempt.expiresAt.getTime() - ATTEMPT_TTL_MS;
 		if (provedAt < started - AUTH_TIME_SKEW_MS)
-			throw refuse("the provider did not ask the person to sign in again (auth_time)");
+			throw refuse("the provider did not ask the person to sign in again (auth_time or AuthnInstant)");
 		return {
 			userId: user.id,
 			accountId: connection.accountId,
@@ -249,7 +326,7 @@ export async function finishSignIn(
 			reauth: { replaces: attempt.reauthSessionId, returnTo: attempt.returnTo },
 		};
 	}
-	return { ...(await admit(deps, connection, email, identity.claims)), provedAt };
+	return { ...(await admit(deps, connection, email, claims)), provedAt };
 }
 
 /** The person behind a checked ID token: found or created, and made a member on a first sign-in. */

@@ -11,6 +11,7 @@ import { newId } from "../../src/platform/ids";
 import { GRANTS_EXTENSION, PERMISSION_EXTENSION } from "../../src/routes/account-route";
 import { testApp } from "../support/app";
 import { fakeIdp, seedConnection } from "../support/fake-idp";
+import { IDP_ENTITY_ID, IDP_SSO_URL, idpCertificate, seedSamlConnection } from "../support/fake-saml-idp";
 import { jsonRequest } from "../support/request";
 import { parkKeySecret, type SeededAccount, seedAccount } from "../support/seed";
 import { archiveAndDispatch } from "../support/webhooks";
@@ -61,6 +62,10 @@ const matrixDomain = (s: SeededAccount, verified: boolean) =>
 	});
 const matrixConnection = (s: SeededAccount) =>
 	seedConnection(db, { accountId: s.accountId, ownerId: s.users.owner.id }, clock.now(), {
+		id: `sso_${s.accountId.slice(4)}`,
+	});
+const matrixSamlConnection = (s: SeededAccount) =>
+	seedSamlConnection(db, { accountId: s.accountId, ownerId: s.users.owner.id }, clock.now(), {
 		id: `sso_${s.accountId.slice(4)}`,
 	});
 const FIXTURES: Record<string, Fixture> = {
@@ -188,6 +193,19 @@ const FIXTURES: Record<string, Fixture> = {
 	"DELETE /v1/accounts/{accountId}/sso-connections/{connectionId}": (s) => ({
 		path: { connectionId: `sso_${s.accountId.slice(4)}` },
 		prepare: () => matrixConnection(s),
+	}),
+	"GET /v1/accounts/{accountId}/saml-connections": () => ({}),
+	"POST /v1/accounts/{accountId}/saml-connections": () => ({
+		body: { idpEntityId: IDP_ENTITY_ID, ssoUrl: IDP_SSO_URL, certificate: idpCertificate },
+	}),
+	"PATCH /v1/accounts/{accountId}/saml-connections/{connectionId}": (s) => ({
+		path: { connectionId: `sso_${s.accountId.slice(4)}` },
+		body: { idpEntityId: "https://saml.acme-sso.com/renamed" },
+		prepare: () => matrixSamlConnection(s),
+	}),
+	"DELETE /v1/accounts/{accountId}/saml-connections/{connectionId}": (s) => ({
+		path: { connectionId: `sso_${s.accountId.slice(4)}` },
+		prepare: () => matrixSamlConnection(s),
 	}),
 	"POST /v1/accounts/{accountId}/lockdown/lift": (s) => ({
 		body: { reason: "matrix" },

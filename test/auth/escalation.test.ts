@@ -29,8 +29,9 @@ import {
 } from "../../src/routes/account-route";
 import { sha256Hex } from "../../src/security/digest";
 import { RESERVED_SCOPES } from "../../src/security/scopes";
-import { testApp } from "../support/app";
+import { BASE, testApp } from "../support/app";
 import { seedConnection } from "../support/fake-idp";
+import { IDP_ENTITY_ID, IDP_SSO_URL, idpCertificate, samlResponse, seedSamlConnection } from "../support/fake-saml-idp";
 import { jsonRequest } from "../support/request";
 import { parkKeySecret, type SeededAccount, seedAccount, seedKey } from "../support/seed";
 
@@ -98,6 +99,10 @@ const ssoInput = {
 	clientId: "keyward-client",
 	clientSecret: "provider-issued-secret-1",
 };
+const samlPath = (s: SeededAccount) => `/v1/accounts/${s.accountId}/saml-connections`;
+const samlInput = { idpEntityId: IDP_ENTITY_ID, ssoUrl: IDP_SSO_URL, certificate: idpCertificate };
+const connectSaml = (s: SeededAccount, accountId = s.accountId) =>
+	seedSamlConnection(db, { accountId, ownerId: s.users.owner.id }, clock.now(), { id: ssoIdOf(s) });
 const connectSso = (s: SeededAccount, accountId = s.accountId) =>
 	seedConnection(db, { accountId, ownerId: s.users.owner.id }, clock.now(), { id: ssoIdOf(s) });
 const claimDomain = (s: SeededAccount, verified: boolean, accountId = s.accountId, id = domainIdOf(s)) =>
@@ -780,6 +785,70 @@ const ESCALATIONS: Record<string, Entry> = {
 			run: (s) => send(tokenOf(s, "admin"), "DELETE", `${ssoPath(s)}/${ssoIdOf(s)}`),
 		},
 	],
+	"POST /v1/accounts/{accountId}/saml-connections": [
+		{
+			what: "an admin pins their own SAML provider's certificate (it would sign the organisation's people in)",
+			expect: 403,
+			run: (s) => send(tokenOf(s, "admin"), "POST", samlPath(s), samlInput),
+		},
+		{
+			what: "the owner's key with every reserved scope connects a SAML provider",
+			expect: 403,
+			run: async (s) => send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "POST", samlPath(s), samlInput),
+		},
+		{
+			what: "the owner maps a SAML group to owner for first sign-ins",
+			expect: 400,
+			run: (s) =>
+				send(tokenOf(s, "owner"), "POST", samlPath(s), {
+					...samlInput,
+					roleMapping: { claim: "groups", values: { Everyone: "owner" } },
+				}),
+		},
+		{
+			what: "the owner adds a SAML connection beside the OIDC one (a second way in)",
+			expect: 409,
+			setup: (s) => connectSso(s),
+			run: (s) => send(tokenOf(s, "owner"), "POST", samlPath(s), samlInput),
+		},
+	],
+	"PATCH /v1/accounts/{accountId}/saml-connections/{connectionId}": [
+		{
+			what: "an admin swaps in a certificate whose key they hold",
+			expect: 403,
+			setup: (s) => connectSaml(s),
+			run: (s) => send(tokenOf(s, "admin"), "PATCH", `${samlPath(s)}/${ssoIdOf(s)}`, { certificate: idpCertificate }),
+		},
+		{
+			what: "the owner's key with every reserved scope changes the provider's entity id",
+			expect: 403,
+			setup: (s) => connectSaml(s),
+			run: async (s) =>
+				send(await keyOf(s, "owner", [...RESERVED_SCOPES]), "PATCH", `${samlPath(s)}/${ssoIdOf(s)}`, {
+					idpEntityId: "https://evil.example.org",
+				}),
+		},
+		{
+			what: "the owner changes another account's SAML connection by its id",
+			expect: 404,
+			setup: async (s) => connectSaml(s, (await seedAccount(clock)).accountId),
+			run: (s) => send(tokenOf(s, "owner"), "PATCH", `${samlPath(s)}/${ssoIdOf(s)}`, { idpEntityId: "x" }),
+		},
+		{
+			what: "the owner reaches the OIDC connection through the SAML route",
+			expect: 404,
+			setup: (s) => connectSso(s),
+			run: (s) => send(tokenOf(s, "owner"), "PATCH", `${samlPath(s)}/${ssoIdOf(s)}`, { certificate: idpCertificate }),
+		},
+	],
+	"DELETE /v1/accounts/{accountId}/saml-connections/{connectionId}": [
+		{
+			what: "an admin removes SAML single sign-on",
+			expect: 403,
+			setup: (s) => connectSaml(s),
+			run: (s) => send(tokenOf(s, "admin"), "DELETE", `${samlPath(s)}/${ssoIdOf(s)}`),
+		},
+	],
 	"POST /scim/v2/Users": [
 		{
 			what: "an admin's SCIM key provisions someone as owner",
@@ -1401,6 +1470,31 @@ const ESCALATIONS: Record<string, Entry> = {
 		nothing:
 			"a fresh session for the caller alone, once their own provider names them with an auth_time after the start (oidc tests)",
 	},
+	"POST /v1/auth/sso/saml/{connectionId}/acs": [
+		{
+			what: "an assertion the provider signed, posted with no sign-in started here (IdP-initiated, or lifted from another browser), makes a member",
+			expect: 401,
+			setup: async (s) => {
+				await connectSaml(s);
+				await claimDomain(s, true);
+			},
+			run: (s) => {
+				const acsUrl = `${BASE}/v1/auth/sso/saml/${ssoIdOf(s)}/acs`;
+				const { encoded } = samlResponse({
+					email: `newcomer@${domainOf(s)}`,
+					requestId: "_never-requested",
+					acsUrl,
+					audience: `${BASE}/v1/auth/sso/saml/${ssoIdOf(s)}/metadata`,
+					now: clock.now(),
+				});
+				return t.request(`/v1/auth/sso/saml/${ssoIdOf(s)}/acs`, {
+					method: "POST",
+					headers: { "Content-Type": "application/x-www-form-urlencoded" },
+					body: new URLSearchParams({ SAMLResponse: encoded, RelayState: "x".repeat(43) }).toString(),
+				});
+			},
+		},
+	],
 	"POST /v1/me/mfa/totp/replace": {
 		nothing: "the caller's own authenticator, after their password and a recovery code (second-factors tests)",
 	},
@@ -1429,6 +1523,7 @@ const disableWebhook = (id: string) =>
 /** What a stale-session attempt needs in place before the account is snapshotted. */
 const STALE_SETUP: Record<string, (s: SeededAccount) => Promise<unknown>> = {
 	"PATCH /v1/accounts/{accountId}/sso-connections/{connectionId}": (s) => connectSso(s),
+	"PATCH /v1/accounts/{accountId}/saml-connections/{connectionId}": (s) => connectSaml(s),
 	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s) => claimDomain(s, false),
 	"POST /v1/accounts/{accountId}/keys/{keyId}/reveal-secret": (s) => parkSecret(s.keyIds.owner),
 };
@@ -1440,6 +1535,9 @@ const STALE: Record<string, (s: SeededAccount, stale: string) => Promise<Respons
 	"POST /v1/accounts/{accountId}/sso-connections": (s, stale) => send(stale, "POST", ssoPath(s), ssoInput),
 	"PATCH /v1/accounts/{accountId}/sso-connections/{connectionId}": (s, stale) =>
 		send(stale, "PATCH", `${ssoPath(s)}/${ssoIdOf(s)}`, { clientSecret: "mine-now" }),
+	"POST /v1/accounts/{accountId}/saml-connections": (s, stale) => send(stale, "POST", samlPath(s), samlInput),
+	"PATCH /v1/accounts/{accountId}/saml-connections/{connectionId}": (s, stale) =>
+		send(stale, "PATCH", `${samlPath(s)}/${ssoIdOf(s)}`, { certificate: idpCertificate }),
 	"POST /v1/accounts/{accountId}/domains/{domainId}/verify": (s, stale) =>
 		send(stale, "POST", `${domainsPath(s)}/${domainIdOf(s)}/verify`),
 	"PATCH /v1/accounts/{accountId}/keys/{keyId}": (s, stale) =>

@@ -14,6 +14,7 @@ import { testApp } from "../support/app";
 import { formBrowser, hiddenFields } from "../support/browser";
 import { seedVerifiedDomain, signUpProven, uniqueDomain } from "../support/domains";
 import { fakeIdp } from "../support/fake-idp";
+import { seedSamlConnection } from "../support/fake-saml-idp";
 import { enrolTotp, type IdentityHarness, PASSWORD, totpCode } from "../support/identity";
 import { seedAccount } from "../support/seed";
 
@@ -86,6 +87,24 @@ describe("console: single sign-on page", () => {
 		const on = await o.b.post(`/console/a/${o.accountId}/sso-enforcement`, { enforce: "on" });
 		expect(await on.text()).toContain("Single sign-on is enforced.");
 		expect(await (await o.b.get(`/console/a/${o.accountId}/settings`)).text()).toContain("(enforced now)");
+	});
+
+	it("shows a SAML connection with what to register at the provider, offers enforcement, and removes it", async () => {
+		const o = await ownerWithDomain();
+		const id = await seedSamlConnection(db, { accountId: o.accountId, ownerId: o.ownerId }, clock.now());
+		const page = await o.b.get(`/console/a/${o.accountId}/sso`);
+		const html = await page.text();
+		expect(page.status, html).toBe(200);
+		expect(html).toContain("Connected (SAML 2.0)");
+		expect(html).toContain(`/v1/auth/sso/saml/${id}/acs`);
+		expect(html).toContain(`/v1/auth/sso/saml/${id}/metadata`);
+		expect(html).toContain("Enforce single sign-on");
+		// No OIDC form beside it: a second connection would be refused anyway.
+		expect(html).not.toContain("Connect an identity provider");
+		expect(hiddenFields(html).protocol).toBe("saml");
+		const removed = await o.b.post(`/console/a/${o.accountId}/sso/${id}/remove`, { protocol: "saml" });
+		expect(removed.status, await removed.clone().text()).toBe(303);
+		expect(await db.query.ssoConnections.findFirst({ where: eq(ssoConnections.id, id) })).toBeUndefined();
 	});
 
 	it("a change that meets the proof prompt never writes the client secret into it, and asks for it again", async () => {

@@ -139,8 +139,24 @@ const table: ProblemTable = {
 			(kw) => kw.sso.updateConnection({ accountId, connectionId: "sso_x", body: { clientId: "a" } }),
 		],
 		removeConnection: [unauthenticated, (kw) => kw.sso.removeConnection({ accountId, connectionId: "sso_x" })],
+		listSamlConnections: [unauthenticated, (kw) => kw.sso.listSamlConnections({ accountId })],
+		connectSaml: [
+			unauthenticated,
+			(kw) =>
+				kw.sso.connectSaml({
+					accountId,
+					body: { idpEntityId: "https://idp.example.com", ssoUrl: "https://idp.example.com/sso", certificate: "x" },
+				}),
+		],
+		updateSamlConnection: [
+			unauthenticated,
+			(kw) => kw.sso.updateSamlConnection({ accountId, connectionId: "sso_x", body: { idpEntityId: "x" } }),
+		],
+		removeSamlConnection: [unauthenticated, (kw) => kw.sso.removeSamlConnection({ accountId, connectionId: "sso_x" })],
 		start: [invalid, (kw) => kw.sso.start({ query: { email: "not-an-email" } })],
 		callback: [unauthenticated, (kw) => kw.sso.callback({ query: { state: "unknown", code: "x" } })],
+		samlMetadata: [invalid, (kw) => kw.sso.samlMetadata({ connectionId: "not-an-id" })],
+		samlAcs: [invalid, (kw) => kw.sso.samlAcs({ connectionId: "not-an-id" })],
 	},
 	domains: {
 		list: [unauthenticated, (kw) => kw.domains.list({ accountId })],

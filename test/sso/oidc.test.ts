@@ -188,7 +188,7 @@ describe("single sign-on", () => {
 	});
 
 	it("refuses every token that is forged, misdirected, stale or unverified, and signs nobody in", async () => {
-		const { s, domain } = await ssoAccount();
+		const { domain } = await ssoAccount();
 		const now = Math.floor(clock.now().getTime() / 1000);
 		const cases: [string, IssueOptions, RegExp][] = [
 			["wrong issuer", { claims: { iss: "https://evil.example.org" } }, /issuer/],

@@ -156,10 +156,11 @@ async function ssoPage(
 	accountId: string,
 	state: { problem?: Problem | null; notice?: string; form?: Record<string, string> | null } = {},
 ) {
-	const [connections, account, domains] = await Promise.all([
+	const [connections, account, domains, samlConnections] = await Promise.all([
 		me.api.call((api) => api.sso.listConnections({ accountId })),
 		me.api.call((api) => api.accounts.get({ accountId })),
 		me.api.call((api) => api.domains.list({ accountId })),
+		me.api.call((api) => api.sso.listSamlConnections({ accountId })),
 	]);
 	if (!connections.ok || !account.ok)
 		return ui.renderPage(
@@ -172,6 +173,8 @@ async function ssoPage(
 			connections.ok ? (account.ok ? 500 : account.status) : connections.status,
 		);
 	const connection = connections.data.data[0];
+	const saml = samlConnections.ok ? samlConnections.data.data[0] : undefined;
+	const connected = connection ?? saml;
 	const enforced = account.data.account.settings.enforceSso === true;
 	const verified = domains.ok ? domains.data.data.filter((d) => d.status === "verified").map((d) => d.domain) : [];
 	const { problem, notice } = state;
@@ -185,8 +188,8 @@ async function ssoPage(
 			{problem && !problem.errors && <Notice kind="bad">{ui.problemText(problem)}</Notice>}
 			{errors.settings && <Notice kind="bad">{errors.settings}</Notice>}
 			<p>
-				People whose address is in one of this account's verified domains sign in through your identity provider (OIDC).
-				A first sign-in makes them a member with the role mapped below. Only the owner changes this.
+				People whose address is in one of this account's verified domains sign in through your identity provider (OIDC
+				or SAML 2.0). A first sign-in makes them a member with the role mapped below. Only the owner changes this.
 			</p>
 			{verified.length === 0 && (
 				<Notice kind="info">
@@ -208,11 +211,36 @@ async function ssoPage(
 					/>
 				</section>
 			)}
-			<section>
-				<h2>{connection ? "Change the connection" : "Connect an identity provider"}</h2>
-				<ConnectionForm accountId={accountId} connection={connection} form={state.form ?? null} errors={errors} />
-			</section>
-			{connection && (
+			{saml && (
+				<section>
+					<h2>Connected (SAML 2.0)</h2>
+					<Facts
+						facts={[
+							["Provider entity ID", saml.idpEntityId],
+							["Single sign-on URL", <code>{saml.ssoUrl}</code>],
+							["Certificate (SHA-256)", <code>{saml.certificateFingerprint}</code>],
+							["Entity ID (audience) to register at the provider", <code>{saml.entityId}</code>],
+							["ACS URL to register at the provider", <code>{saml.acsUrl}</code>],
+							["Domains it signs in", verified.length > 0 ? verified.join(", ") : "none yet"],
+							["Changed", ui.formatTime(saml.updatedAt)],
+						]}
+					/>
+					<p>
+						Change a SAML connection through the API (
+						<code>
+							PATCH /v1/accounts/{accountId}/saml-connections/{saml.id}
+						</code>
+						); see the API reference.
+					</p>
+				</section>
+			)}
+			{!saml && (
+				<section>
+					<h2>{connection ? "Change the connection" : "Connect an identity provider"}</h2>
+					<ConnectionForm accountId={accountId} connection={connection} form={state.form ?? null} errors={errors} />
+				</section>
+			)}
+			{connected && (
 				<>
 					<section>
 						<h2>Enforcement</h2>
@@ -233,7 +261,8 @@ async function ssoPage(
 						<p>
 							Sign-ins in flight end; sessions already open stay until they end. Enforcement waits for a new connection.
 						</p>
-						<form method="post" action={`/console/a/${accountId}/sso/${connection.id}/remove`}>
+						<form method="post" action={`/console/a/${accountId}/sso/${connected.id}/remove`}>
+							{saml && <input type="hidden" name="protocol" value="saml" />}
 							<button type="submit" class="danger">
 								Remove the connection
 							</button>
@@ -320,9 +349,20 @@ export function registerConsoleSso(app: App) {
 		"/console/a/:accountId/sso/:connectionId/remove",
 		ui.withAccount(app, async (c, me, accountId) => {
 			const connectionId = c.req.param("connectionId") ?? "";
-			const res = await me.api.call((api) => api.sso.removeConnection({ accountId, connectionId }));
+			const form = await ui.formOf(c);
+			const saml = form.protocol === "saml";
+			const res = await me.api.call((api) =>
+				saml
+					? api.sso.removeSamlConnection({ accountId, connectionId })
+					: api.sso.removeConnection({ accountId, connectionId }),
+			);
 			if (!res.ok && isReauthenticationRequired(res.problem))
-				return reauthenticationPrompt(c, me, `/console/a/${accountId}/sso/${connectionId}/remove`, {});
+				return reauthenticationPrompt(
+					c,
+					me,
+					`/console/a/${accountId}/sso/${connectionId}/remove`,
+					saml ? { protocol: "saml" } : {},
+				);
 			return res.ok
 				? c.redirect(`/console/a/${accountId}/sso?done=1`, 303)
 				: ssoPage(c, me, accountId, { problem: res.problem });
