@@ -16,6 +16,8 @@ import { generate } from "otplib";
 import { chromium } from "playwright-core";
 import { startStack } from "../../bench/stack.mjs";
 import { startFakeOidcProvider } from "./fake-oidc-provider.mjs";
+import { oidcSequence } from "./oidc-sequence.mjs";
+import { samlSequence } from "./saml-sequence.mjs";
 import { scimOktaSequence } from "./scim-sequence.mjs";
 
 const require = createRequire(import.meta.url);
@@ -685,6 +687,25 @@ try {
 		password: PASSWORD,
 	});
 	console.log("console journey: SCIM sequence (create, deactivate, reactivate, group to admin) passed");
+
+	// SAML sign-in and an attacker's attempts on it, over HTTP against this same stack (issue #27).
+	await samlSequence({
+		base: BASE,
+		publishTxt: (name, value) => txtRecords.set(name, [value]),
+		password: PASSWORD,
+	});
+	console.log(
+		"console journey: SAML sequence (sign-in; foreign key, foreign domain, replay, splice, wrap refused) passed",
+	);
+
+	// OIDC sign-in attacked over HTTP against this same stack and the same fake provider (issue #27).
+	await oidcSequence({
+		base: BASE,
+		publishTxt: (name, value) => txtRecords.set(name, [value]),
+		password: PASSWORD,
+		idp,
+	});
+	console.log("console journey: OIDC attack sequence (login CSRF, replay, code injection, returnTo) refused");
 
 	// A form posted from another site is refused (CSRF), signed in or not.
 	const forged = await fetch(`${BASE}/console/sign-in`, {

@@ -392,6 +392,13 @@ describe("SAML sign-in", () => {
 			),
 		);
 		expect(burst.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401]);
+		// A SAML sign-in's RelayState brought to the OIDC callback as its state: refused, and used up.
+		started = await start(`eve@${domain}`);
+		const crossed = await t.request(
+			`/v1/auth/sso/callback?state=${encodeURIComponent(started.request.relayState)}&code=x`,
+			{ headers: { Cookie: started.browser } },
+		);
+		expect((await expectProblem(crossed, 401)).detail).toMatch(/SAML/);
 		// Posted to another connection's ACS URL.
 		started = await start(`eve@${domain}`);
 		await expectProblem(
