@@ -59,6 +59,7 @@ import { parseOriginList } from "./security/origin";
 import { registerSsoConnections } from "./sso/connection-routes";
 import { registerDomains } from "./sso/domains-routes";
 import { registerSaml } from "./sso/saml-routes";
+import { registerScimDiscovery } from "./sso/scim-discovery";
 import { scimErrors } from "./sso/scim-errors";
 import { registerScim } from "./sso/scim-routes";
 import { registerSsoSignIn } from "./sso/sign-in-routes";
@@ -162,6 +163,7 @@ export function createApp(options: AppOptions = {}): App {
 	registerLockdown(app);
 	registerDomains(app);
 	registerScim(app);
+	registerScimDiscovery(app);
 	registerSsoConnections(app);
 	registerSsoSignIn(app);
 	registerSaml(app);

@@ -126,6 +126,9 @@ export const OPERATIONS = {
 		replaceGroup: op("put", "/scim/v2/Groups/{id}"),
 		patchGroup: op("patch", "/scim/v2/Groups/{id}"),
 		deleteGroup: op("delete", "/scim/v2/Groups/{id}"),
+		serviceProviderConfig: op("get", "/scim/v2/ServiceProviderConfig"),
+		resourceTypes: op("get", "/scim/v2/ResourceTypes"),
+		schemas: op("get", "/scim/v2/Schemas"),
 	},
 	serviceAccounts: {
 		create: op("post", "/v1/accounts/{accountId}/service-accounts"),

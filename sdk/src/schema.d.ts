@@ -8080,6 +8080,126 @@ export interface paths {
       };
     };
   };
+  "/scim/v2/ServiceProviderConfig": {
+    /**
+     * What Keyward's SCIM service supports: PATCH and eq filters; no bulk, sort, ETags or password changes
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      responses: {
+        /** @description The configuration */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimServiceProviderConfig"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
+  "/scim/v2/ResourceTypes": {
+    /**
+     * The resource types: User and Group
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      responses: {
+        /** @description The resource types */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimResourceTypeList"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
+  "/scim/v2/Schemas": {
+    /**
+     * The User and Group attributes Keyward reads and returns
+     * @description **Credentials:** an API key holding the reserved `scim:write` scope (its account is the key's own), acting with its creator's current role. A session is refused with 401 `invalid_token`.
+     */
+    get: {
+      responses: {
+        /** @description The schemas */
+        200: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimSchemaList"];
+          };
+        };
+        /** @description No usable API key */
+        401: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key may not do this, or the address's domain is not verified */
+        403: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description The key is over its rate limit (see Retry-After) or out of credits */
+        429: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+        /** @description A dependency is down or the deployment is misconfigured */
+        503: {
+          content: {
+            "application/scim+json": components["schemas"]["ScimError"];
+          };
+        };
+      };
+    };
+  };
   "/v1/accounts/{accountId}/sso-connections": {
     /**
      * The account's OIDC connection (none or one)
@@ -12351,6 +12471,194 @@ export interface components {
            */
           display?: string;
         }[] | null;
+    };
+    /** @description What the SCIM service supports (RFC 7643 §5) */
+    ScimServiceProviderConfig: {
+      /**
+       * @description The resource's schema
+       * @example [
+       *   "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description The deployment's API reference
+       * @example https://keyward.example.com/docs
+       */
+      documentationUri: string;
+      /** @description PATCH: supported */
+      patch: {
+        /**
+         * @description Whether it is supported
+         * @example true
+         */
+        supported: boolean;
+      };
+      /** @description Bulk: not supported */
+      bulk: {
+        /**
+         * @description Whether it is supported
+         * @example true
+         */
+        supported: boolean;
+        /**
+         * @description Operations in one request
+         * @example 0
+         */
+        maxOperations: number;
+        /**
+         * @description Bytes in one request
+         * @example 0
+         */
+        maxPayloadSize: number;
+      };
+      /** @description Filters: `eq` on the documented attributes */
+      filter: {
+        /**
+         * @description Whether it is supported
+         * @example true
+         */
+        supported: boolean;
+        /**
+         * @description Results in one page at most
+         * @example 200
+         */
+        maxResults: number;
+      };
+      /** @description Password changes: not supported (a person resets their own) */
+      changePassword: {
+        /**
+         * @description Whether it is supported
+         * @example true
+         */
+        supported: boolean;
+      };
+      /** @description Sorting: not supported */
+      sort: {
+        /**
+         * @description Whether it is supported
+         * @example true
+         */
+        supported: boolean;
+      };
+      /** @description ETags: not supported (`meta.version` is informational) */
+      etag: {
+        /**
+         * @description Whether it is supported
+         * @example true
+         */
+        supported: boolean;
+      };
+      /** @description How to authenticate */
+      authenticationSchemes: {
+          /**
+           * @description The scheme
+           * @example oauthbearertoken
+           */
+          type: string;
+          /**
+           * @description Its name
+           * @example Keyward API key
+           */
+          name: string;
+          /**
+           * @description What to send
+           * @example A key with scim:write
+           */
+          description: string;
+          /**
+           * @description The one to use
+           * @example true
+           */
+          primary: boolean;
+        }[];
+      /** @description Where it lives */
+      meta: {
+        /**
+         * @description Its type
+         * @example ServiceProviderConfig
+         */
+        resourceType: string;
+        /**
+         * @description Its URL
+         * @example https://keyward.example.com/scim/v2/ServiceProviderConfig
+         */
+        location: string;
+      };
+    };
+    /** @description The resource types (RFC 7643 §6) */
+    ScimResourceTypeList: {
+      /**
+       * @description The list's schema
+       * @example [
+       *   "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description How many there are
+       * @example 2
+       */
+      totalResults: number;
+      /**
+       * @description Always 1
+       * @example 1
+       */
+      startIndex: number;
+      /**
+       * @description How many are here
+       * @example 2
+       */
+      itemsPerPage: number;
+      /**
+       * @description The resource types (RFC 7643 §6)
+       * @example [
+       *   {
+       *     "id": "User",
+       *     "name": "User"
+       *   }
+       * ]
+       */
+      Resources: {
+          [key: string]: unknown;
+        }[];
+    };
+    /** @description The schemas (RFC 7643 §7) */
+    ScimSchemaList: {
+      /**
+       * @description The list's schema
+       * @example [
+       *   "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+       * ]
+       */
+      schemas: string[];
+      /**
+       * @description How many there are
+       * @example 2
+       */
+      totalResults: number;
+      /**
+       * @description Always 1
+       * @example 1
+       */
+      startIndex: number;
+      /**
+       * @description How many are here
+       * @example 2
+       */
+      itemsPerPage: number;
+      /**
+       * @description The schemas (RFC 7643 §7)
+       * @example [
+       *   {
+       *     "id": "User",
+       *     "name": "User"
+       *   }
+       * ]
+       */
+      Resources: {
+          [key: string]: unknown;
+        }[];
     };
     /** @description The account's OIDC identity provider; its client secret is never shown */
     SsoConnection: {

@@ -188,6 +188,9 @@ const table: ProblemTable = {
 			(kw) => kw.scim.patchGroup({ id: "grp_x", body: { Operations: [{ op: "add", path: "members", value: [] }] } }),
 		],
 		deleteGroup: [unauthenticated, (kw) => kw.scim.deleteGroup({ id: "grp_x" })],
+		serviceProviderConfig: [unauthenticated, (kw) => kw.scim.serviceProviderConfig()],
+		resourceTypes: [unauthenticated, (kw) => kw.scim.resourceTypes()],
+		schemas: [unauthenticated, (kw) => kw.scim.schemas()],
 	},
 	serviceAccounts: {
 		create: [

@@ -707,13 +707,51 @@ describe("SCIM under bursts", () => {
 	});
 });
 
+describe("SCIM discovery", () => {
+	it("says what the service supports, and agrees with what the routes do", async () => {
+		const { ownerKey } = await scimAccount();
+		const config = await scim(ownerKey, "GET", "/ServiceProviderConfig");
+		expect(config.status).toBe(200);
+		expect(config.headers.get("Content-Type")).toContain(SCIM);
+		const body = await config.json<Record<string, { supported: boolean; maxResults?: number }>>();
+		expect([body.patch?.supported, body.filter?.supported, body.bulk?.supported, body.sort?.supported]).toEqual([
+			true,
+			true,
+			false,
+			false,
+		]);
+		// The page limit it announces is the one the list routes keep: one more is refused.
+		const max = body.filter?.maxResults ?? 0;
+		expect((await scim(ownerKey, "GET", `/Users?count=${max}`)).status).toBe(200);
+		await expectScimError(await scim(ownerKey, "GET", `/Users?count=${max + 1}`), 400);
+
+		const types = await (await scim(ownerKey, "GET", "/ResourceTypes")).json<{
+			Resources: { name: string; endpoint: string; schema: string }[];
+		}>();
+		expect(types.Resources.map((r) => [r.name, r.endpoint])).toEqual([
+			["User", "/Users"],
+			["Group", "/Groups"],
+		]);
+		// Every resource type's endpoint answers with that key.
+		for (const r of types.Resources) expect((await scim(ownerKey, "GET", r.endpoint)).status).toBe(200);
+		const schemas = await (await scim(ownerKey, "GET", "/Schemas")).json<{
+			Resources: { id: string; attributes: { name: string; mutability: string }[] }[];
+		}>();
+		expect(schemas.Resources.map((r) => r.id)).toEqual(types.Resources.map((r) => r.schema));
+		const userName = schemas.Resources[0]?.attributes.find((a) => a.name === "userName");
+		expect(userName?.mutability).toBe("immutable");
+		// Without a key, nothing.
+		expect((await t.request("/scim/v2/ServiceProviderConfig")).status).toBe(401);
+	});
+});
+
 describe("every SCIM route, from the document, as each kind of caller", () => {
 	it("refuses sessions, keys without scim:write, demoted creators, and never reaches another account", async () => {
 		const doc = await (await t.request("/v1/openapi.json")).json<{ paths: Record<string, Record<string, unknown>> }>();
 		const ops = Object.entries(doc.paths)
 			.filter(([path]) => path.startsWith("/scim/"))
 			.flatMap(([path, item]) => Object.keys(item).map((method) => ({ method: method.toUpperCase(), path })));
-		expect(ops).toHaveLength(12);
+		expect(ops).toHaveLength(15);
 		const mine = await scimAccount();
 		const theirs = await scimAccount();
 		const victim = await provision(theirs.ownerKey, `victim@${theirs.domain}`);
