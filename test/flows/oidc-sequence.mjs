@@ -5,7 +5,7 @@
 // replayed, their own code spliced into someone else's sign-in (code injection), a domain nobody
 // verified, and a proof of identity sent somewhere else afterwards. Throws on the first difference.
 import assert from "node:assert/strict";
-import { signUpVerified } from "../../bench/stack.mjs";
+import { verifiedOrganisation } from "./organisation.mjs";
 
 const json = (body, headers = {}) => ({
 	method: "POST",
@@ -26,22 +26,7 @@ export async function oidcSequence({ base, publishTxt, password, idp }) {
 		return { status: res.status, text, headers: res.headers, json: () => JSON.parse(text) };
 	};
 	const stamp = Date.now();
-	const { session, account } = await signUpVerified(send, {
-		email: `oidc-owner-${stamp}@example.com`,
-		password,
-		name: "OIDC owner",
-	});
-	const owner = { Authorization: `Bearer ${session.token}` };
-	const domain = `oidc-${stamp}.example.com`;
-	const claimed = await send(`/v1/accounts/${account.id}/domains`, json({ domain }, owner));
-	assert.equal(claimed.status, 201, claimed.text);
-	const { id: domainId, record } = claimed.json().domain;
-	publishTxt(record.name, record.value);
-	const verified = await send(`/v1/accounts/${account.id}/domains/${domainId}/verify`, {
-		method: "POST",
-		headers: owner,
-	});
-	assert.equal(verified.status, 200, verified.text);
+	const { account, owner, domain } = await verifiedOrganisation(send, { name: "oidc", password, publishTxt, stamp });
 	const connected = await send(
 		`/v1/accounts/${account.id}/sso-connections`,
 		json({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret }, owner),

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
 import { SignedXml } from "xml-crypto";
-import { signUpVerified } from "../../bench/stack.mjs";
+import { verifiedOrganisation } from "./organisation.mjs";
 
 const keysSource = readFileSync(new URL("../support/saml-test-keys.ts", import.meta.url), "utf8");
 const constant = (name) => new RegExp(`${name} =\\s*"([^"]+)"`).exec(keysSource)?.[1] ?? "";
@@ -81,22 +81,7 @@ export async function samlSequence({ base, publishTxt, password }) {
 
 	/** An organisation: an owner, a verified domain and a SAML connection to `provider`. */
 	async function organisation(name, provider) {
-		const { session, account } = await signUpVerified(send, {
-			email: `${name}-owner-${stamp}@example.com`,
-			password,
-			name: `${name} owner`,
-		});
-		const owner = { Authorization: `Bearer ${session.token}` };
-		const domain = `${name}-${stamp}.example.com`;
-		const claimed = await send(`/v1/accounts/${account.id}/domains`, json({ domain }, owner));
-		assert.equal(claimed.status, 201, claimed.text);
-		const { id: domainId, record } = claimed.json().domain;
-		publishTxt(record.name, record.value);
-		const verified = await send(`/v1/accounts/${account.id}/domains/${domainId}/verify`, {
-			method: "POST",
-			headers: owner,
-		});
-		assert.equal(verified.status, 200, verified.text);
+		const { account, owner, domain } = await verifiedOrganisation(send, { name, password, publishTxt, stamp });
 		const connected = await send(
 			`/v1/accounts/${account.id}/saml-connections`,
 			json(

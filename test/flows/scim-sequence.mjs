@@ -5,7 +5,7 @@
 // deactivation their next request fails and their key verifies REVOKED; the service account's key
 // stays VALID. Throws on the first difference.
 import assert from "node:assert/strict";
-import { signUpVerified } from "../../bench/stack.mjs";
+import { verifiedOrganisation } from "./organisation.mjs";
 
 const json = (body, headers = {}) => ({
 	method: "POST",
@@ -20,22 +20,7 @@ export async function scimOktaSequence({ base, publishTxt, password }) {
 		return { status: res.status, text, json: () => JSON.parse(text), type: res.headers.get("content-type") };
 	};
 	const stamp = Date.now();
-	const { session, account } = await signUpVerified(send, {
-		email: `scim-owner-${stamp}@example.com`,
-		password,
-		name: "SCIM Owner",
-	});
-	const owner = { Authorization: `Bearer ${session.token}` };
-	const domain = `scim-${stamp}.example.com`;
-	const claimed = await send(`/v1/accounts/${account.id}/domains`, json({ domain }, owner));
-	assert.equal(claimed.status, 201, claimed.text);
-	const { id: domainId, record } = claimed.json().domain;
-	publishTxt(record.name, record.value);
-	const verified = await send(`/v1/accounts/${account.id}/domains/${domainId}/verify`, {
-		method: "POST",
-		headers: owner,
-	});
-	assert.equal(verified.status, 200, verified.text);
+	const { account, owner, domain } = await verifiedOrganisation(send, { name: "scim", password, publishTxt, stamp });
 
 	const service = await send(
 		`/v1/accounts/${account.id}/service-accounts`,

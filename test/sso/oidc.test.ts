@@ -8,6 +8,7 @@ import { newId } from "../../src/platform/ids";
 import { reauthParams } from "../../src/sso/sign-in";
 import { BASE, testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
+import { cookieOf } from "../support/browser";
 import { seedVerifiedDomain, signUpProven, uniqueDomain } from "../support/domains";
 import { fakeIdp, type IssueOptions } from "../support/fake-idp";
 import { enrolTotp, type IdentityHarness, PASSWORD, totpCode } from "../support/identity";
@@ -41,12 +42,6 @@ async function ssoAccount(roleMapping: unknown = undefined) {
 	expect(res.status, await res.clone().text()).toBe(201);
 	return { s, domain, connection: (await res.json<ConnectionBody>()).connection };
 }
-
-const cookieOf = (res: Response, name: string) =>
-	res.headers
-		.getSetCookie()
-		.map((c) => c.split(";")[0] ?? "")
-		.find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
 
 async function start(email: string) {
 	const res = await t.request(`/v1/auth/sso/start?email=${encodeURIComponent(email)}`);

@@ -6,6 +6,7 @@ import { memberships, users } from "../../src/db/schema";
 import { ManualClock } from "../../src/platform/clock";
 import { BASE, testApp } from "../support/app";
 import { observedQueue } from "../support/audit";
+import { cookieOf } from "../support/browser";
 import { seedVerifiedDomain } from "../support/domains";
 import {
 	assertionXml,
@@ -51,12 +52,6 @@ async function samlAccount(roleMapping: unknown = undefined) {
 	return { s, domain, connection: (await res.json<SamlBody>()).connection };
 }
 
-const cookieOf = (res: Response, name: string) =>
-	res.headers
-		.getSetCookie()
-		.map((c) => c.split(";")[0] ?? "")
-		.find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
-
 async function start(email: string) {
 	const res = await t.request(`/v1/auth/sso/start?email=${encodeURIComponent(email)}`);
 	expect(res.status, await res.clone().text()).toBe(302);
@@ -83,17 +78,21 @@ const post = (connectionId: string, fields: Record<string, string>, cookie: stri
 
 type Bend = Partial<ResponseOptions>;
 
-/** Starts a sign-in, has the fake provider answer it (bent as asked), and posts the answer back. */
-async function signIn(connection: SamlBody["connection"], email: string, bend: Bend = {}) {
-	const started = await start(email);
-	const { encoded } = samlResponse({
+/** The provider's signed answer (base64) to a request of `connection`, naming `email`, bent as asked. */
+const answerTo = (connection: SamlBody["connection"], requestId: string, email: string, bend: Bend = {}) =>
+	samlResponse({
 		email,
-		requestId: started.request.id,
+		requestId,
 		acsUrl: connection.acsUrl,
 		audience: connection.entityId,
 		now: clock.now(),
 		...bend,
-	});
+	}).encoded;
+
+/** Starts a sign-in, has the fake provider answer it (bent as asked), and posts the answer back. */
+async function signIn(connection: SamlBody["connection"], email: string, bend: Bend = {}) {
+	const started = await start(email);
+	const encoded = answerTo(connection, started.request.id, email, bend);
 	return post(connection.id, { SAMLResponse: encoded, RelayState: started.request.relayState }, started.browser);
 }
 
@@ -361,13 +360,7 @@ describe("SAML sign-in", () => {
 		const { s, domain, connection } = await samlAccount();
 		const other = await samlAccount();
 		const respond = (started: Awaited<ReturnType<typeof start>>, email: string) =>
-			samlResponse({
-				email,
-				requestId: started.request.id,
-				acsUrl: connection.acsUrl,
-				audience: connection.entityId,
-				now: clock.now(),
-			}).encoded;
+			answerTo(connection, started.request.id, email);
 		// No cookie (another browser): refused, and the sign-in is used up.
 		let started = await start(`eve@${domain}`);
 		let answer = respond(started, `eve@${domain}`);
@@ -505,14 +498,7 @@ describe("SAML sign-in", () => {
 			post(
 				connection.id,
 				{
-					SAMLResponse: samlResponse({
-						email,
-						requestId: started.request.id,
-						acsUrl: connection.acsUrl,
-						audience: connection.entityId,
-						now: clock.now(),
-						...bend,
-					}).encoded,
+					SAMLResponse: answerTo(connection, started.request.id, email, bend),
 					RelayState: started.request.relayState,
 				},
 				started.browser,

@@ -3,6 +3,13 @@ import { BASE } from "./app";
 
 type Request = (path: string, init?: RequestInit) => Promise<Response>;
 
+/** The `name=value` pair of a cookie a response sets (not one it clears), or undefined. */
+export const cookieOf = (res: Response, name: string) =>
+	res.headers
+		.getSetCookie()
+		.map((c) => c.split(";")[0] ?? "")
+		.find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
+
 export function formBrowser(request: Request) {
 	const jar = new Map<string, string>();
 	const take = (res: Response) => {
