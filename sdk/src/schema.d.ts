@@ -8546,7 +8546,7 @@ export interface paths {
   "/v1/auth/sso/start": {
     /**
      * Start a single sign-on: redirects to the identity provider of the address's domain
-     * @description The address's domain must be verified by an account with an OIDC connection (404 otherwise). Answers 302 to the provider's authorization endpoint (code flow, PKCE S256, `state`, `nonce`, `login_hint`) and sets a short-lived cookie that ties the sign-in to this browser. Open it in the browser, not from a script.
+     * @description The address's domain must be verified by an account with a single sign-on connection (404 otherwise). Answers 302 to the provider: for OIDC its authorization endpoint (code flow, PKCE S256, `state`, `nonce`, `login_hint`); for SAML its single sign-on URL with an AuthnRequest (HTTP-Redirect) and the `RelayState`. Sets a short-lived cookie that ties the sign-in to this browser. Open it in the browser, not from a script.
      */
     get: {
       parameters: {
@@ -8590,7 +8590,7 @@ export interface paths {
   "/v1/me/reauthenticate/sso": {
     /**
      * Prove it is you again through the identity provider: answers where to send the browser
-     * @description For a person whose address is in a domain with a single sign-on connection (404 otherwise), with a session. Answers the provider's URL (`max_age=0`, and `prompt=login` for every provider but Google, which refuses it: the provider asks again even with a live session of its own) and sets the browser cookie; open `location` in the same browser. At the callback the provider must name this same person and an `auth_time` after the start; then a new session carries the proof (ten minutes for the routes that need one), the presented one ends, and the page continues to `returnTo` in the console.
+     * @description For a person whose address is in a domain with a single sign-on connection (404 otherwise), with a session. Answers the provider's URL (`max_age=0`, and `prompt=login` for every provider but Google, which refuses it: the provider asks again even with a live session of its own; for SAML, `ForceAuthn`) and sets the browser cookie; open `location` in the same browser. At the callback (or the SAML ACS URL) the provider must name this same person and an `auth_time` (SAML: `AuthnInstant`) after the start; then a new session carries the proof (ten minutes for the routes that need one), the presented one ends, and the page continues to `returnTo` in the console.
      *
      * **Credentials:** a session (bearer token or cookie). An API key is refused with 401 `invalid_token`.
      */

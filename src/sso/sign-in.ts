@@ -1,6 +1,9 @@
 /**
- * Single sign-on through an account's OIDC connection (issue #27): the authorization code flow
- * with PKCE (S256), `state` and `nonce`.
+ * Single sign-on through an account's connection (issue #27). OIDC: the authorization code flow
+ * with PKCE (S256), `state` and `nonce`. SAML: an AuthnRequest whose ID the assertion must answer,
+ * with `state` as the RelayState (the checks of the Response are in src/sso/saml-response.ts).
+ * Both protocols share the sign-in row, the browser cookie and everything after the identity is
+ * established (`conclude`).
  *   - start: the address's verified domain picks the account and its connection; a sign-in row
  *     (keyed by the hash of `state`, ten minutes, used once) holds the nonce, the sealed PKCE
  *     verifier and the hash of a cookie set on the browser that started it;
@@ -45,7 +48,11 @@ import { OidcError, redeemCode, verifyIdToken } from "./oidc";
 import { authnRequestUrl, SamlError, spEndpoints } from "./saml";
 
 export const ATTEMPT_TTL_MS = 10 * 60 * 1000;
-/** The cookie that ties a sign-in to the browser that started it. Lax: the provider's redirect back is a cross-site navigation. */
+/**
+ * The cookie that ties a sign-in to the browser that started it. Lax for OIDC (the provider's
+ * redirect back is a cross-site GET navigation); None for SAML, whose provider posts back
+ * cross-site, which a Lax cookie does not come with.
+ */
 export const SSO_BROWSER_COOKIE = "__Host-keyward_sso";
 
 const attemptBinding = (stateHash: string) => `sso-attempt:${stateHash}`;
