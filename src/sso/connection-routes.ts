@@ -25,24 +25,26 @@ const ConnectionParams = AccountParams.extend({
 
 const MappedRole = z.enum(["admin", "member", "readonly"]);
 
-const Issuer = z
-	.string()
-	.max(512)
-	.superRefine((value, ctx) => {
-		// Where it may point is checked with the deployment's environment (src/sso/connections.ts).
-		let url: URL | null = null;
-		try {
-			url = new URL(value);
-		} catch {}
-		if (!url || !/^https?:$/.test(url.protocol)) ctx.addIssue({ code: "custom", message: "Must be an https URL" });
-		else if (/[?#]/.test(value)) ctx.addIssue({ code: "custom", message: "The issuer has no query or fragment" });
-	})
-	.openapi({
-		description:
-			"The provider's issuer URL, exactly as its ID tokens name it (`iss`): https, public. Its discovery document " +
-			"(`/.well-known/openid-configuration`) and JWKS are read when it is set",
-		example: "https://acme.okta.com",
-	});
+/** An http(s) URL (where it may point is checked with the deployment's environment, src/sso/connections.ts). */
+export const HttpsUrl = (max: number, check?: (value: string) => string | null) =>
+	z
+		.string()
+		.max(max)
+		.superRefine((value, ctx) => {
+			let url: URL | null = null;
+			try {
+				url = new URL(value);
+			} catch {}
+			const problem = !url || !/^https?:$/.test(url.protocol) ? "Must be an https URL" : (check?.(value) ?? null);
+			if (problem) ctx.addIssue({ code: "custom", message: problem });
+		});
+
+const Issuer = HttpsUrl(512, (value) => (/[?#]/.test(value) ? "The issuer has no query or fragment" : null)).openapi({
+	description:
+		"The provider's issuer URL, exactly as its ID tokens name it (`iss`): https, public. Its discovery document " +
+		"(`/.well-known/openid-configuration`) and JWKS are read when it is set",
+	example: "https://acme.okta.com",
+});
 
 const Printable = (max: number, description: string, example: string) =>
 	z

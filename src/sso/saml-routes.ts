@@ -13,7 +13,7 @@ import type { App } from "../platform/app-env";
 import { ApiError } from "../problems";
 import { accountRoute } from "../routes/account-route";
 import { Id, IssuedId, jsonBody, jsonContent, problemResponses, Timestamp } from "../routes/openapi-shared";
-import { changedFields, connectionDepsOf, connectionOr404, origin, RoleMapping } from "./connection-routes";
+import { changedFields, connectionDepsOf, connectionOr404, HttpsUrl, origin, RoleMapping } from "./connection-routes";
 import {
 	createSamlConnection,
 	deleteConnection,
@@ -38,20 +38,6 @@ const PublicConnectionParams = z.object({
 const EXAMPLE_CERTIFICATE =
 	"MIIDOTCCAiGgAwIBAgIUIg5NOoZ77CPXOTEO1N1gEPsfFSgwDQYJKoZIhvcNAQELBQAwLDEqMCgGA1UEAwwhS2V5d2FyZCB0ZXN0IElkUCAobm90IGEgcmVhbCBrZXkpMB4XDTI2MTIwNDAzMDk0MloXDTM2MTIwMTAzMDk0MlowLDEqMCgGA1UEAwwhS2V5d2FyZCB0ZXN0IElkUCAobm90IGEgcmVhbCBrZXkpMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyD+6WfzzVU4AjwsR5MBq0/FsL6T6hYslFHLZxe1jXQYZKLormDLZS3+0fNarrcb+Fs46cI3InPPNWQWc4c2odmQnh5Eh/TU9uo3jsNN8QmOPRDWcGe42gOE+Wz4/3eJcARLvveXeeg++2vVR9agAgXWz3GUq5oEmJP8FzGKqV0lUKjN5ZMgJ2yKDadHRCJ/s3lHd7eUiThx27Ywc0UAQAfpbx9ijGEgoruEIzV9kBekruNvDfEdfS1gDlQeleQ5c3TAoyiW5D8A7KqMd45b5R2vx+KhnJIcEtoHDLwARvKviG8m06ShSxVB4ek/wfrvyp7O26YYR1ydmgxUPCfsZNQIDAQABo1MwUTAdBgNVHQ4EFgQU7pBHKMJRoHmFKV962DWgH/aSjLgwHwYDVR0jBBgwFoAU7pBHKMJRoHmFKV962DWgH/aSjLgwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAqJlfT7Gq+zDft3uN5alohUdYYeL2DEQgQ0jPJoaAYiMfKj0ydKDiua607d5GKZofhldhP5ff3sXqZuCUJ0y932vQd0wt9Zkw7KxlpFQuXBmAjy9CkKEyv36wgBdabICpufaiL1JKGFIseSvMnC1iIfCaox+kUGtyWVGvUDcNhvsXO9s7zLK7r9QqeUCI5Fzfa+Y7gW42bRGUFxiM0a9zjgW7qkJsJwcz+ec1wvKGDxmgj8w2OB633I2d2pjr0+s4TohzcWLNpNgujFvhIhKjGFrZ929G2xVcIuMkHmV8n2xVrSZeuXbGDqcleQvl8woFNIrBWwKp3L+1yBcViMJFUQ==";
 
-const HttpsUrl = (description: string, example: string) =>
-	z
-		.string()
-		.max(1024)
-		.superRefine((value, ctx) => {
-			// Where it may point is checked with the deployment's environment (src/sso/connections.ts).
-			let url: URL | null = null;
-			try {
-				url = new URL(value);
-			} catch {}
-			if (!url || !/^https?:$/.test(url.protocol)) ctx.addIssue({ code: "custom", message: "Must be an https URL" });
-		})
-		.openapi({ description, example });
-
 const SamlInput = z.strictObject({
 	idpEntityId: z
 		.string()
@@ -62,10 +48,10 @@ const SamlInput = z.strictObject({
 			description: "The provider's entity id, exactly as its assertions name it (`Issuer`)",
 			example: "http://www.okta.com/exk1a2b3c4d5e6f7g8h9",
 		}),
-	ssoUrl: HttpsUrl(
-		"The provider's single sign-on URL for the HTTP-Redirect binding: https, public",
-		"https://acme.okta.com/app/acme_keyward/exk1a2b3c4d5e6f7g8h9/sso/saml",
-	),
+	ssoUrl: HttpsUrl(1024).openapi({
+		description: "The provider's single sign-on URL for the HTTP-Redirect binding: https, public",
+		example: "https://acme.okta.com/app/acme_keyward/exk1a2b3c4d5e6f7g8h9/sso/saml",
+	}),
 	certificate: z
 		.string()
 		.min(1)
