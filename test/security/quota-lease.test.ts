@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { GuardShare, type LeaseTerms, LentWindow, ShareBook } from "../../src/security/quota-lease";
+import { busiestWindow, seededRandom } from "../support/random";
+
+const TERMS: LeaseTerms = { leaseMs: 300, graceMs: 50 };
+
+describe("share book", () => {
+	it("lends only what is free, counts reports once, and ignores an ended epoch", () => {
+		const book = new ShareBook();
+		const first = book.grant("g1", 10, 6, 0, TERMS);
+		expect(first).toMatchObject({ epoch: 1, granted: 6, deadline: 300 });
+		expect(book.held).toBe(6);
+		expect(book.report("g1", 1, 4)).toBe(4);
+		expect(book.report("g1", 1, 4)).toBe(0); // a repeated report
+		expect(book.report("g1", 1, 3)).toBe(0); // an older one, arriving late
+		expect(book.report("g1", 1, 99)).toBe(2); // capped at what was granted
+		expect(book.held).toBe(0);
+		expect(book.expire(351, TERMS)).toEqual({ counted: 0, guards: ["g1"] });
+		expect(book.report("g1", 1, 6)).toBe(0);
+		const second = book.grant("g1", 3, 10, 400, TERMS);
+		expect(second.epoch).toBe(2);
+		expect(book.release("g1", 1, 3)).toBe(0); // the ended epoch cannot end the new one
+		expect(book.release("g1", 2, 1)).toBe(1);
+		expect(book.held).toBe(0);
+	});
+
+	it("counts an unreported share as used once its deadline and grace have passed, not before", () => {
+		const window = new LentWindow(10, 1_000);
+		const grant = window.renew("g1", 0, 0, 7, 0, TERMS);
+		expect(grant.granted).toBe(7);
+		expect(window.free(0)).toBe(3);
+		expect(window.admit(0, 3).admitted).toBe(true);
+		expect(window.admit(0).admitted).toBe(false);
+		expect(window.expire(349, TERMS)).toEqual([]);
+		expect(window.expire(350, TERMS)).toEqual(["g1"]);
+		// The seven count from the expiry, one window on: nothing frees before 1,350 ms.
+		expect(window.free(1_000)).toBe(0);
+		expect(window.free(1_400)).toBe(10);
+	});
+
+	it("a guard stops at its deadline less the grace, and a new epoch starts its count again", () => {
+		const share = new GuardShare();
+		share.accept({ epoch: 1, granted: 2, deadline: 300 });
+		expect(share.take(0, 1, TERMS)).toBe(true);
+		expect(share.take(249, 1, TERMS)).toBe(true);
+		expect(share.take(249, 1, TERMS)).toBe(false); // used up
+		share.accept({ epoch: 1, granted: 1, deadline: 900 }); // an older grant, arriving late
+		expect(share.granted).toBe(2);
+		share.accept({ epoch: 1, granted: 3, deadline: 300 });
+		expect(share.take(250, 1, TERMS)).toBe(false); // past the deadline less the grace
+		share.accept({ epoch: 2, granted: 1, deadline: 600 });
+		expect(share.used).toBe(0);
+		expect(share.take(300, 1, TERMS)).toBe(true);
+		// Given back: a renewal of epoch 2 still on its way is not taken (the home ended it).
+		share.drop();
+		share.accept({ epoch: 2, granted: 5, deadline: 900 });
+		expect(share.take(310, 1, TERMS)).toBe(false);
+		share.accept({ epoch: 3, granted: 1, deadline: 900 });
+		expect(share.take(310, 1, TERMS)).toBe(true);
+	});
+});
+
+/**
+ * A home and three guards exchange renewals, reports and releases over a network that delays,
+ * reorders and drops messages; guards crash (a new incarnation, holding nothing) and their clocks
+ * run behind the home's by up to twice the grace, or ahead. Every admission anywhere is logged at the true time, and no
+ * window of the key's length may hold more than its limit.
+ */
+function schedule(seed: number) {
+	const random = seededRandom(seed);
+	const limit = 5 + Math.floor(random() * 40);
+	const windowMs = 200 + Math.floor(random() * 2_000);
+	const home = new LentWindow(limit, windowMs);
+	const admitted: number[] = [];
+	let homeAdmitted = 0;
+	let guardAdmitted = 0;
+	let messages = 0;
+	interface Guard {
+		name: string;
+		incarnation: number;
+		share: GuardShare;
+		skew: number;
+		cutOffUntil: number;
+	}
+	const guards: Guard[] = ["syd", "iad", "nrt"].map((name) => ({
+		name,
+		incarnation: 1,
+		share: new GuardShare(),
+		// A guard's clock may run behind the home's by anything under twice the grace (or ahead by any amount).
+		skew: Math.round(random() * 3 * TERMS.graceMs) - 2 * TERMS.graceMs + 1,
+		cutOffUntil: 0,
+	}));
+	const id = (g: Guard) => `${g.name}#${g.incarnation}`;
+	const pending: { at: number; run: () => void }[] = [];
+	let now = 0;
+	const send = (from: Guard, run: () => void) => {
+		messages++;
+		if (random() < 0.1 || now < from.cutOffUntil) return; // dropped, or the guard is cut off
+		pending.push({ at: now + Math.floor(random() * 200), run });
+	};
+	for (let step = 0; step < 3_000; step++) {
+		now += Math.floor(random() * 20);
+		pending.sort((a, b) => a.at - b.at);
+		while (pending.length > 0 && (pending[0] as { at: number }).at <= now) pending.shift()?.run();
+		const g = guards[Math.floor(random() * guards.length)] as Guard;
+		const clock = now + g.skew;
+		const roll = random();
+		if (roll < 0.1) {
+			if (home.admit(now).admitted) {
+				admitted.push(now);
+				homeAdmitted++;
+			}
+		} else if (roll < 0.6) {
+			if (g.share.take(clock, 1, TERMS)) {
+				admitted.push(now);
+				guardAdmitted++;
+			}
+		} else if (roll < 0.8) {
+			const { epoch, used } = g.share;
+			const want = g.share.want(200, 2);
+			const asking = id(g);
+			send(g, () => {
+				const grant = home.renew(asking, epoch, used, want, now, TERMS);
+				send(g, () => {
+					if (id(g) === asking) g.share.accept(grant);
+				});
+			});
+		} else if (roll < 0.88) {
+			const { epoch, used } = g.share;
+			const asking = id(g);
+			send(g, () => home.report(asking, epoch, used, now));
+		} else if (roll < 0.93) {
+			const { epoch, used } = g.share;
+			const asking = id(g);
+			g.share.drop();
+			send(g, () => home.release(asking, epoch, used, now));
+		} else if (roll < 0.96) {
+			g.incarnation++;
+			g.share = new GuardShare();
+		} else if (roll < 0.98) {
+			g.cutOffUntil = now + Math.floor(random() * 1_000);
+		} else {
+			home.expire(now, TERMS);
+		}
+	}
+	return {
+		limit,
+		windowMs,
+		admitted,
+		homeAdmitted,
+		guardAdmitted,
+		messages,
+		busiest: busiestWindow(admitted, windowMs),
+	};
+}
+
+describe("leases never over-admit", () => {
+	it("in 200 random schedules with delays, drops, reordering, crashes, partitions and skewed clocks", () => {
+		let guardAdmitted = 0;
+		let busy = 0;
+		for (let seed = 1; seed <= 200; seed++) {
+			const run = schedule(seed);
+			expect(run.busiest, `seed ${seed}: limit ${run.limit} per ${run.windowMs} ms`).toBeLessThanOrEqual(run.limit);
+			guardAdmitted += run.guardAdmitted;
+			if (run.busiest === run.limit) busy++;
+		}
+		// The schedules are not vacuous: guards admit most uses, and most runs reach their limit.
+		expect(guardAdmitted).toBeGreaterThan(5_000);
+		expect(busy).toBeGreaterThan(10);
+	});
+});
