@@ -30,6 +30,8 @@ export default defineConfig(async () => {
 						AUDIT_OBJECT_FLUSH_MS: "600000",
 						FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
 						FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+						// `npm run sim` prints the simulation's figures (test/sim/global.test.ts).
+						SIM_REPORT: process.env.SIM_REPORT ?? "",
 						KEY_PEPPER: "dGVzdC1vbmx5LWtleS1wZXBwZXItMzItYnl0ZXMhISE=",
 						TOTP_ENCRYPTION_KEY: "dGVzdC1vbmx5LXRvdHAta2V5LWlzLTMyLWJ5dGVzISE=",
 						PII_WRAPPING_KEY: "dGVzdC1vbmx5LXBpaS13cmFwcGluZy1rZXktMzJiISE=",

@@ -8,6 +8,8 @@ declare global {
 			/** Fuzzing: runs per route and seed (`npm run fuzz` sets them; `npm test` uses a fixed slice). */
 			FUZZ_RUNS: string;
 			FUZZ_SEED: string;
+			/** Non-empty: the global simulation prints its figures (`npm run sim`). */
+			SIM_REPORT: string;
 		}
 	}
 }

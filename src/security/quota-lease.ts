@@ -26,7 +26,7 @@
  *
  * Pure arithmetic, no storage or I/O: the objects persist what it returns.
  */
-import { commit, emptyWindow, peek, tryAdmit, type WindowDecision, type WindowState } from "./sliding-window";
+import { commit, commitAt, emptyWindow, peek, tryAdmit, type WindowDecision, type WindowState } from "./sliding-window";
 
 /** What the home holds for one guard on one window (or credit pool). */
 export interface HeldShare {
@@ -45,6 +45,22 @@ export interface ShareGrant {
 	epoch: number;
 	granted: number;
 	deadline: number;
+	/** How many of the epoch's uses the home has counted (the guard forgets their times). */
+	reported: number;
+}
+
+/**
+ * When a guard's uses happened: entry k says uses up to number `upto` of the epoch happened no later
+ * than `at` (the guard's clock), entries in order. The home counts them there (plus the skew
+ * allowance), so they free up when they would have at the home.
+ */
+export type UseTimes = { at: number; upto: number }[];
+
+/** A guard's running total for its epoch, with when the uses the home has not yet counted happened. */
+export interface ShareReport {
+	epoch: number;
+	used: number;
+	times?: UseTimes;
 }
 
 /** How long a share lasts, how far clocks may disagree, and the smallest share worth a message. */
@@ -59,6 +75,12 @@ export interface LeaseTerms {
 }
 
 export const DEFAULT_TERMS: LeaseTerms = { leaseMs: 5_000, graceMs: 500 };
+
+/** `expected` uses plus three standard deviations of a Poisson count of that mean. */
+const withBursts = (expected: number): number => (expected > 0 ? expected + 3 * Math.sqrt(expected) : 0);
+
+/** The most entries of use times a guard keeps between reports. */
+const MAX_TIMES = 64;
 
 /**
  * The shares of one window (or one credit pool) that the home has lent. The caller owns the window
@@ -131,7 +153,7 @@ export class ShareBook {
 		const extra = Math.max(0, Math.min(Math.floor(want), Math.floor(free)));
 		share.granted += extra;
 		share.deadline = Math.max(share.deadline, now + terms.leaseMs);
-		return { guard, epoch: share.epoch, granted: share.granted, deadline: share.deadline };
+		return { guard, epoch: share.epoch, granted: share.granted, deadline: share.deadline, reported: share.reported };
 	}
 
 	/**
@@ -179,12 +201,17 @@ export class ShareBook {
  * has not passed by its own clock, and says when to ask for more.
  */
 export class GuardShare {
+	/** Uses closer together than this share one entry of their times (a hundredth of the window suits). */
+	constructor(readonly slotMs = 1_000) {}
+
 	epoch = 0;
 	granted = 0;
 	used = 0;
 	deadline = 0;
 	/** The last epoch given back: no later grant of it is taken. */
 	#closed = 0;
+	/** When the uses not yet counted by the home happened, one entry per slot of `slotMs`. */
+	#times: UseTimes = [];
 	/** Recent admissions per millisecond, for sizing the next request. */
 	#rate = 0;
 	#lastAt: number | null = null;
@@ -193,28 +220,53 @@ export class GuardShare {
 	 * Takes a grant; an older or repeated one changes nothing, nor does a late grant of an epoch this
 	 * guard has given back (the home has counted it as ended). A new epoch starts the count again.
 	 */
-	accept(grant: Pick<ShareGrant, "epoch" | "granted" | "deadline">): void {
+	accept(grant: Pick<ShareGrant, "epoch" | "granted" | "deadline" | "reported">): void {
 		if (grant.epoch <= this.#closed) return;
 		if (grant.epoch > this.epoch) {
 			this.epoch = grant.epoch;
 			this.granted = grant.granted;
 			this.used = 0;
 			this.deadline = grant.deadline;
+			this.#times = [];
 			return;
 		}
-		if (grant.epoch === this.epoch && grant.granted >= this.granted) {
+		if (grant.epoch !== this.epoch) return;
+		this.#times = this.#times.filter((t) => t.upto > grant.reported);
+		if (grant.granted >= this.granted) {
 			this.granted = grant.granted;
 			this.deadline = Math.max(this.deadline, grant.deadline);
 		}
 	}
 
-	/** Whether `cost` uses fit the share at `now` (the guard's clock); if so they are counted. */
+	/** What to send the home: the running total, and when the uses it has not counted happened. */
+	report(): ShareReport {
+		return { epoch: this.epoch, used: this.used, times: this.#times.map((t) => ({ ...t })) };
+	}
+
+	/**
+	 * Whether `cost` uses fit the share at `now` (the guard's clock); if so they are counted. Every
+	 * call counts as demand, admitted or not, so a guard that is refused asks for more next time.
+	 */
 	take(now: number, cost: number, terms: LeaseTerms): boolean {
+		this.#observe(now, cost);
 		if (this.epoch === 0 || now >= this.deadline - terms.graceMs) return false;
 		if (this.used + cost > this.granted) return false;
 		this.used += cost;
-		this.#observe(now, cost);
+		const last = this.#times.at(-1);
+		if (last && Math.floor(last.at / this.slotMs) === Math.floor(now / this.slotMs)) {
+			last.at = now;
+			last.upto = this.used;
+		} else {
+			this.#times.push({ at: now, upto: this.used });
+			// Bounded: merging two entries counts the earlier uses at the later time, which is safe.
+			if (this.#times.length > MAX_TIMES) this.#times.splice(0, 2, this.#times[1] as UseTimes[number]);
+		}
 		return true;
+	}
+
+	/** Recent demand, in uses per millisecond. */
+	get rate(): number {
+		return this.#rate;
 	}
 
 	/** Uses left on the share at `now` (0 once past the deadline less the grace). */
@@ -224,18 +276,23 @@ export class GuardShare {
 	}
 
 	/**
-	 * How many more uses to ask for so the share lasts `horizonMs` at the recent rate (at least
-	 * `floor`): a quiet region holds little, a busy one enough to renew before it runs out.
+	 * How many more uses to ask for so the share lasts `horizonMs` at the recent rate, with room for a
+	 * burst (three standard deviations of a Poisson count), and at least `floor`: a quiet region
+	 * holds little, a busy one enough to renew before it runs out.
 	 */
 	want(horizonMs: number, floor = 1): number {
-		return Math.max(floor, Math.ceil(this.#rate * horizonMs));
+		return Math.max(floor, Math.ceil(withBursts(this.#rate * horizonMs)));
 	}
 
-	/** Whether to renew now: fewer uses left than `horizonMs` of demand, or the deadline near. */
+	/**
+	 * Whether to ask the home now: fewer uses left than `horizonMs` of recent demand (with room for a
+	 * burst), or the deadline within `horizonMs`. A guard with no demand does not ask (it gives its
+	 * share back instead).
+	 */
 	shouldRenew(now: number, horizonMs: number, terms: LeaseTerms): boolean {
-		if (this.epoch === 0) return false;
+		if (this.#rate === 0) return false;
 		if (now >= this.deadline - terms.graceMs - horizonMs) return true;
-		return this.left(now, terms) < this.#rate * horizonMs;
+		return this.left(now, terms) < withBursts(this.#rate * horizonMs);
 	}
 
 	/**
@@ -291,21 +348,31 @@ export class LentWindow {
 		return peek(this.state, now, this.limit - this.book.held, this.windowMs).remaining;
 	}
 
-	/** A guard's renewal: its running total first, then up to `want` more, out of what is free. */
-	renew(guard: string, epoch: number, used: number, want: number, now: number, terms: LeaseTerms): ShareGrant {
+	/**
+	 * A guard's renewal: its running total first, then up to `want` more, out of an equal part of what
+	 * is free among the guards holding shares (so a busy region cannot take the whole window while
+	 * another waits, and a full window is lent out in small pieces).
+	 */
+	renew(guard: string, report: ShareReport, want: number, now: number, terms: LeaseTerms): ShareGrant {
 		this.expire(now, terms);
-		this.#count(now, this.book.report(guard, epoch, used));
-		return this.book.grant(guard, want, this.free(now), now, terms);
+		this.report(guard, report, now, terms);
+		const free = this.free(now);
+		const others = this.book.guards.filter((g) => g !== guard).length;
+		return this.book.grant(guard, want, Math.ceil(free / (others + 1)), now, terms);
 	}
 
 	/** A guard's report without asking for more. */
-	report(guard: string, epoch: number, used: number, now: number): void {
-		this.#count(now, this.book.report(guard, epoch, used));
+	report(guard: string, report: ShareReport, now: number, terms: LeaseTerms): void {
+		const before = this.book.share(guard);
+		const fresh = this.book.report(guard, report.epoch, report.used);
+		if (before) this.#place(before.reported, fresh, report.times ?? [], now, terms);
 	}
 
 	/** A guard giving its share back (idle, or acknowledging a revocation) with its final total. */
-	release(guard: string, epoch: number, used: number, now: number): void {
-		this.#count(now, this.book.release(guard, epoch, used));
+	release(guard: string, report: ShareReport, now: number, terms: LeaseTerms): void {
+		const before = this.book.share(guard);
+		const fresh = this.book.release(guard, report.epoch, report.used);
+		if (before) this.#place(before.reported, fresh, report.times ?? [], now, terms);
 	}
 
 	/** Ends the shares past their deadline and grace, counting what they held as used now. */
@@ -319,5 +386,23 @@ export class LentWindow {
 		if (uses <= 0) return;
 		peek(this.state, now, this.limit, this.windowMs);
 		commit(this.state, now, uses);
+	}
+
+	/**
+	 * Counts uses `from + 1 … from + fresh` of a share where the guard says they happened, moved later
+	 * by twice the grace (a guard's clock may run that far behind) and never later than now; uses
+	 * the report does not place are counted now.
+	 */
+	#place(from: number, fresh: number, times: UseTimes, now: number, terms: LeaseTerms): void {
+		const end = from + fresh;
+		let next = from;
+		for (const { at, upto } of times) {
+			if (next >= end) break;
+			if (!Number.isFinite(at) || !Number.isFinite(upto) || upto <= next) continue;
+			const n = Math.min(Math.floor(upto), end) - next;
+			commitAt(this.state, Math.min(now, at + 2 * terms.graceMs), now, this.windowMs, n);
+			next += n;
+		}
+		this.#count(now, end - next);
 	}
 }

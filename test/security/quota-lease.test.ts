@@ -26,7 +26,7 @@ describe("share book", () => {
 
 	it("counts an unreported share as used once its deadline and grace have passed, not before", () => {
 		const window = new LentWindow(10, 1_000);
-		const grant = window.renew("g1", 0, 0, 7, 0, TERMS);
+		const grant = window.renew("g1", { epoch: 0, used: 0 }, 7, 0, TERMS);
 		expect(grant.granted).toBe(7);
 		expect(window.free(0)).toBe(3);
 		expect(window.admit(0, 3).admitted).toBe(true);
@@ -40,22 +40,22 @@ describe("share book", () => {
 
 	it("a guard stops at its deadline less the grace, and a new epoch starts its count again", () => {
 		const share = new GuardShare();
-		share.accept({ epoch: 1, granted: 2, deadline: 300 });
+		share.accept({ epoch: 1, granted: 2, deadline: 300, reported: 0 });
 		expect(share.take(0, 1, TERMS)).toBe(true);
 		expect(share.take(249, 1, TERMS)).toBe(true);
 		expect(share.take(249, 1, TERMS)).toBe(false); // used up
-		share.accept({ epoch: 1, granted: 1, deadline: 900 }); // an older grant, arriving late
+		share.accept({ epoch: 1, granted: 1, deadline: 900, reported: 0 }); // an older grant, arriving late
 		expect(share.granted).toBe(2);
-		share.accept({ epoch: 1, granted: 3, deadline: 300 });
+		share.accept({ epoch: 1, granted: 3, deadline: 300, reported: 0 });
 		expect(share.take(250, 1, TERMS)).toBe(false); // past the deadline less the grace
-		share.accept({ epoch: 2, granted: 1, deadline: 600 });
+		share.accept({ epoch: 2, granted: 1, deadline: 600, reported: 0 });
 		expect(share.used).toBe(0);
 		expect(share.take(300, 1, TERMS)).toBe(true);
 		// Given back: a renewal of epoch 2 still on its way is not taken (the home ended it).
 		share.drop();
-		share.accept({ epoch: 2, granted: 5, deadline: 900 });
+		share.accept({ epoch: 2, granted: 5, deadline: 900, reported: 0 });
 		expect(share.take(310, 1, TERMS)).toBe(false);
-		share.accept({ epoch: 3, granted: 1, deadline: 900 });
+		share.accept({ epoch: 3, granted: 1, deadline: 900, reported: 0 });
 		expect(share.take(310, 1, TERMS)).toBe(true);
 	});
 });
@@ -116,27 +116,27 @@ function schedule(seed: number) {
 				guardAdmitted++;
 			}
 		} else if (roll < 0.8) {
-			const { epoch, used } = g.share;
+			const report = g.share.report();
 			const want = g.share.want(200, 2);
 			const asking = id(g);
 			send(g, () => {
-				const grant = home.renew(asking, epoch, used, want, now, TERMS);
+				const grant = home.renew(asking, report, want, now, TERMS);
 				send(g, () => {
 					if (id(g) === asking) g.share.accept(grant);
 				});
 			});
 		} else if (roll < 0.88) {
-			const { epoch, used } = g.share;
+			const report = g.share.report();
 			const asking = id(g);
-			send(g, () => home.report(asking, epoch, used, now));
+			send(g, () => home.report(asking, report, now, TERMS));
 		} else if (roll < 0.93) {
-			const { epoch, used } = g.share;
+			const report = g.share.report();
 			const asking = id(g);
 			g.share.drop();
-			send(g, () => home.release(asking, epoch, used, now));
+			send(g, () => home.release(asking, report, now, TERMS));
 		} else if (roll < 0.96) {
 			g.incarnation++;
-			g.share = new GuardShare();
+			g.share = new GuardShare(windowMs / 100);
 		} else if (roll < 0.98) {
 			g.cutOffUntil = now + Math.floor(random() * 1_000);
 		} else {
