@@ -46,7 +46,15 @@ async function setup() {
 	for (let i = 0; i < ACCOUNTS; i++) {
 		const email = `load-${Date.now()}-${i}@example.com`;
 		const { session, account } = await signUpVerified(send, { email, password: PASSWORD, name: `Load ${i}` });
-		const entry = { id: account.id, email, token: session.token };
+		const entry = { id: account.id, email, token: session.token, placement: i === 0 ? "regional" : "home" };
+		// The first account's keys are verified by its regional guards (DEV_VERIFY_REGIONS, docs/GLOBAL.md).
+		if (entry.placement === "regional") {
+			const res = await send(
+				`/v1/accounts/${account.id}`,
+				json({ settings: { verifyPlacement: "regional" } }, { Authorization: `Bearer ${session.token}` }, "PATCH"),
+			);
+			if (res.status !== 200) throw new Error(`could not make account ${account.id} regional: ${res.status}`);
+		}
 		accounts.push(entry);
 		for (let k = 0; k < KEYS_PER_ACCOUNT; k++) await createKey(entry, k % 2 ? LOOSE : TIGHT);
 	}
@@ -266,6 +274,14 @@ check(
 	"VALID answers and VALID events differ",
 );
 
+// The regional account's verifies of its long-window keys were answered by its guards.
+const guardAnswers = (memory?.objects ?? []).map((o) => (o.guards ?? []).reduce((n, g) => n + g.answeredHere, 0));
+check((guardAnswers[0] ?? 0) > 0, "the regional account's guards answered no verify");
+check(
+	guardAnswers.slice(1).every((n) => n === 0),
+	"a guard answered for an account whose placement is home",
+);
+
 // The Durable Objects hold at most what their keys need.
 for (const o of memory?.objects ?? []) {
 	check(o.windows <= o.storedKeys && o.keys <= o.storedKeys, `object memory exceeds its keys: ${JSON.stringify(o)}`);
@@ -287,6 +303,7 @@ const summary = {
 	missingEvents: missing,
 	doubledEvents: doubled,
 	rateLimitWindowsChecked: windowsChecked,
+	guardAnswers,
 	memory,
 	failures,
 };

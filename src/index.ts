@@ -14,6 +14,7 @@ import { handleQueueBatch } from "./queues";
 export { AccountGuard as AccountDurableObject } from "./durable/account-guard";
 export { AuditArchive } from "./durable/audit-archive";
 export { LoginThrottle } from "./durable/login-throttle";
+export { RegionalGuard } from "./durable/regional-guard";
 export { UserSessions } from "./durable/user-sessions";
 export { KeywardVerifier } from "./entrypoint";
 

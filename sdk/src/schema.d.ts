@@ -228,6 +228,34 @@ export interface paths {
                * @example true
                */
               keySetComplete: boolean;
+              /** @description The account's regional guards in the regions of `DEV_VERIFY_REGIONS` (docs/GLOBAL.md) */
+              guards: {
+                  /**
+                   * @description The guard's region (a location hint)
+                   * @example weur
+                   */
+                  region: string;
+                  /**
+                   * @description Keys the guard holds
+                   * @example 3
+                   */
+                  keys: number;
+                  /**
+                   * @description Keys it holds shares of
+                   * @example 2
+                   */
+                  lent: number;
+                  /**
+                   * @description Verifies it decided on its own since it started
+                   * @example 950
+                   */
+                  answeredHere: number;
+                  /**
+                   * @description Verifies it sent to the home since it started
+                   * @example 12
+                   */
+                  answeredHome: number;
+                }[];
             };
           };
         };
@@ -3178,6 +3206,12 @@ export interface paths {
                * @example false
                */
               enforceSso?: boolean;
+              /**
+               * @description Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit windows lent by that object, so limits stay exact and a revocation still holds on the next verify after it returns (it may wait up to about 5 s for an unreachable guard). Keys with credits or a window under 60 s are still answered at home. See docs/GLOBAL.md.
+               * @example home
+               * @enum {string}
+               */
+              verifyPlacement?: "home" | "regional";
             };
           };
         };
@@ -10974,6 +11008,12 @@ export interface components {
        * @example false
        */
       enforceSso: boolean;
+      /**
+       * @description Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit windows lent by that object, so limits stay exact and a revocation still holds on the next verify after it returns (it may wait up to about 5 s for an unreachable guard). Keys with credits or a window under 60 s are still answered at home. See docs/GLOBAL.md.
+       * @example home
+       * @enum {string}
+       */
+      verifyPlacement: "home" | "regional";
     };
     /** @description A member of the account */
     Member: {

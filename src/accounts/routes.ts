@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { assertRecentAuthentication } from "../auth/recent-auth";
+import { accountGuard } from "../durable/address";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError, validationError } from "../problems";
@@ -166,6 +167,8 @@ export function registerAccounts(app: App) {
 		if (changedNow.length > 0) assertRecentAuthentication(c, "change the account's security settings");
 		const updated = await writeSettings(db, account, input.name ?? account.name, settings);
 		const changed = changedSettings(before, settings);
+		// The account's object decides whether to lend to regional guards: it reads the setting again.
+		if (changed.includes("verifyPlacement")) await accountGuard(c.env, accountId).refreshPlacement(accountId);
 		if (changed.length > 0 || input.name !== undefined) {
 			c.get("audit").record({
 				action: "account.settings_changed",

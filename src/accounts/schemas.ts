@@ -12,6 +12,7 @@ import {
 	parseSettings,
 	SCIM_GROUP_ROLES_MAX,
 	SCIM_MAPPED_ROLES,
+	VERIFY_PLACEMENTS,
 } from "./settings";
 
 export const AccountParams = z.strictObject({
@@ -210,6 +211,15 @@ export const SettingsSchema = z
 				"and alerted. Needs a connection to turn on. Default false. " +
 				OWNER_ONLY,
 			example: false,
+		}),
+		verifyPlacement: z.enum(VERIFY_PLACEMENTS).openapi({
+			description:
+				"Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one " +
+				"object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit " +
+				"windows lent by that object, so limits stay exact and a revocation still holds on the next verify after " +
+				"it returns (it may wait up to about 5 s for an unreachable guard). Keys with credits or a window under " +
+				"60 s are still answered at home. See docs/GLOBAL.md.",
+			example: "home",
 		}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });

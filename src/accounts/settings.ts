@@ -9,6 +9,13 @@ export type MfaPolicy = (typeof MFA_POLICIES)[number];
 export const LEAKED_KEY_POLICIES = ["revoke", "rotate"] as const;
 export type LeakedKeyPolicy = (typeof LEAKED_KEY_POLICIES)[number];
 
+/**
+ * Where the account's keys are verified (issue #25, docs/GLOBAL.md): every verify at the account's
+ * home object (`home`, the default), or by a guard in the caller's region on shares lent by it.
+ */
+export const VERIFY_PLACEMENTS = ["home", "regional"] as const;
+export type VerifyPlacement = (typeof VERIFY_PLACEMENTS)[number];
+
 /** How long the searchable audit index may keep events (`auditIndexDays`): the seeds' 90-day minimum to ten years. */
 export const AUDIT_INDEX_DAYS = { min: 90, max: 3650 } as const;
 
@@ -49,6 +56,8 @@ export interface AccountSettings {
 	 * its single sign-on connection (issue #27); the owner keeps a break-glass path.
 	 */
 	enforceSso: boolean;
+	/** Where verify is answered: the account's home object, or regional guards on lent shares. */
+	verifyPlacement: VerifyPlacement;
 }
 
 /** The roles a SCIM group may map to: never owner (ownership moves only by transfer). */
@@ -74,6 +83,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	archiveRetentionYears: null,
 	scimGroupRoles: {},
 	enforceSso: false,
+	verifyPlacement: "home",
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

@@ -13,21 +13,36 @@
  * the others drop their tables when their last alarm fires.
  */
 import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { parseSettings, type VerifyPlacement } from "../accounts/settings";
 import { completeVerifyEvent, type VerifyEventDraft } from "../audit/verify-event";
 import { createDatabase } from "../db";
+import { accounts } from "../db/schema";
+import { DEFAULT_TERMS } from "../security/quota-lease";
 import { ArchiveChain, type ChainState } from "./archive-store";
 import { PendingAuditEvents } from "./event-store";
-import { type KeyRecord, KeyStore, type UseCost } from "./key-store";
+import { guardOf, type RecallTarget, regionalGuardName } from "./guard-protocol";
+import { type KeyRecord, KeyStore, type LendRequest, type Returned, type UseCost } from "./key-store";
 import { type FailedLoginVerdict, FailedLoginWindows } from "./login-alert-store";
 
 export interface AccountGuardEnv {
 	DB: D1Database;
 	AUDIT_QUEUE: Queue;
+	REGIONAL_GUARD: DurableObjectNamespace<RecallTarget>;
 	/** How long verify's audit events wait in the object to go to the queue together (default 1000 ms). */
 	AUDIT_OBJECT_FLUSH_MS?: string;
 }
 
 const LAST_USED_FLUSH_MS = 30_000;
+/** How long a recall waits for a guard's answer before waiting its shares out instead. */
+const RECALL_TIMEOUT_MS = 2_000;
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+	Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
+
+/** A guard of this account in a region (named as src/durable/address.ts names it, by regionalGuardName). */
+const regionalGuardStub = (env: Pick<AccountGuardEnv, "REGIONAL_GUARD">, accountId: string, region: string) =>
+	env.REGIONAL_GUARD.get(env.REGIONAL_GUARD.idFromName(regionalGuardName(accountId, region)));
 const EVENTS_FLUSH_DEFAULT_MS = 1_000;
 /**
  * This many waiting events are sent at once, without waiting for the delay. Not fewer: a send's
@@ -64,11 +79,50 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	/** EVENTS_STORED_MAX; a test lowers it on its instance rather than store 50,000 events. */
 	eventsStoredMax = EVENTS_STORED_MAX;
 
+	/** The account's `verifyPlacement` as last read from D1 (undefined: never read; read after a found key's verify). */
+	#placement: VerifyPlacement | undefined;
+	/** Reads of the placement run one after another, so the last to finish read after the last change. */
+	#placementRead: Promise<void> = Promise.resolve();
+
 	constructor(ctx: DurableObjectState, env: AccountGuardEnv) {
 		super(ctx, env);
 		this.keys = new KeyStore(ctx.storage.sql, () => createDatabase(env.DB));
 		this.events = new PendingAuditEvents(ctx.storage.sql);
 		this.#failedLogins = new FailedLoginWindows(ctx.storage.sql);
+		ctx.storage.sql.exec(
+			"CREATE TABLE IF NOT EXISTS placement (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)",
+		);
+		const stored = ctx.storage.sql.exec<{ value: string }>("SELECT value FROM placement").toArray()[0]?.value;
+		this.#placement = stored === "regional" || stored === "home" ? stored : undefined;
+	}
+
+	/**
+	 * Reads the account's `verifyPlacement` from D1 again: the settings route calls it after every
+	 * change (in any order, the read that finishes last saw the last change). Returns what it read.
+	 */
+	refreshPlacement(accountId: string): Promise<VerifyPlacement> {
+		const read = this.#placementRead.then(async () => {
+			const row = await createDatabase(this.env.DB)
+				.select({ settings: accounts.settings })
+				.from(accounts)
+				.where(eq(accounts.id, accountId))
+				.get();
+			const placement = row ? parseSettings(row.settings).verifyPlacement : "home";
+			this.ctx.storage.sql.exec(
+				"INSERT INTO placement (id, value) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET value = excluded.value",
+				placement,
+			);
+			this.#placement = placement;
+		});
+		this.#placementRead = read.catch(() => {});
+		return read.then(() => this.#placement ?? "home");
+	}
+
+	/** The placement verify answers carry (so the Worker routes the next ones); read once if never read. */
+	#placementFor(accountId: string, found: boolean): VerifyPlacement {
+		if (this.#placement === undefined && found)
+			this.ctx.waitUntil(this.refreshPlacement(accountId).catch(() => "home"));
+		return this.#placement ?? "home";
 	}
 
 	/** Makes sure the alarm fires by `at`: one storage read after a start, then a write only to move it earlier. */
@@ -81,13 +135,18 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 
 	// ---- API keys
 
-	/** Called by every management write right after D1, so verify never serves a stale key. */
-	upsertKey(record: KeyRecord): void {
+	/**
+	 * Called by every management write right after D1, so verify never serves a stale key. Returns
+	 * once no regional guard can admit on the old record: each guard holding a share of the key has
+	 * given it back, or that share has ended (docs/GLOBAL.md).
+	 */
+	async upsertKey(record: KeyRecord): Promise<void> {
 		this.keys.upsert(record);
+		await this.#recall([record]);
 	}
 
 	/** Many at once (a lockdown or offboarding revokes every key in one call, not one call per key). */
-	upsertKeys(records: KeyRecord[]): void {
+	async upsertKeys(records: KeyRecord[]): Promise<void> {
 		try {
 			this.ctx.storage.transactionSync(() => {
 				for (const record of records) this.keys.upsert(record);
@@ -97,6 +156,58 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 			this.keys.credits.forget(records.map((r) => r.credits?.pool ?? r.id));
 			throw err;
 		}
+		await this.#recall(records);
+	}
+
+	// ---- regional guards (docs/GLOBAL.md)
+
+	/** A guard asking for shares of a key's windows (null: no such key in this account). */
+	async lendShares(accountId: string, hash: string, request: LendRequest, now: number) {
+		const regional = this.#placementFor(accountId, true) === "regional";
+		const lent = await this.keys.lend(accountId, hash, request, now, DEFAULT_TERMS, regional);
+		await this.#wakeForShares();
+		return lent;
+	}
+
+	/** A guard giving back its shares of a key (it went idle), with its final reports. */
+	releaseShares(guard: string, hash: string, returned: Returned, now: number): void {
+		this.keys.release(guard, hash, returned, now, DEFAULT_TERMS);
+	}
+
+	/**
+	 * Takes back every share of these keys: each holding guard drops the key and sends its final
+	 * reports; a guard that does not answer (unreachable, or restarted since) is waited out until
+	 * its shares end. Nothing to do, and no call, when nothing is lent.
+	 */
+	async #recall(records: readonly KeyRecord[]): Promise<void> {
+		const holders = this.keys.holders(records, DEFAULT_TERMS);
+		const accountId = records[0]?.accountId;
+		if (holders.size === 0 || !accountId) return;
+		const hashes = records.map((r) => r.hash);
+		await Promise.all(
+			[...holders].map(async ([guard, endsAt]) => {
+				const { region, incarnation } = guardOf(guard);
+				const before = this.keys.epochsHeld(guard, records);
+				try {
+					const stub = regionalGuardStub(this.env, accountId, region);
+					const answer = await withTimeout(stub.recall(hashes, incarnation), RECALL_TIMEOUT_MS);
+					for (const [hash, returned] of Object.entries(answer ?? {}))
+						this.keys.release(guard, hash, returned, Date.now(), DEFAULT_TERMS);
+				} catch {
+					// Unreachable: waited out below.
+				}
+				// A share the guard did not give back (unreachable, restarted, or a grant still on its way
+				// to it) can still be used until its deadline: wait it out, then it counts as fully used.
+				if (!this.keys.stillHolds(guard, before)) return;
+				await new Promise((resolve) => setTimeout(resolve, Math.max(0, endsAt - Date.now())));
+				this.keys.expireShares(Date.now(), DEFAULT_TERMS);
+			}),
+		);
+	}
+
+	async #wakeForShares(): Promise<void> {
+		const at = this.keys.shares.nextExpiry(DEFAULT_TERMS);
+		if (at !== null) await this.#wakeBy(at);
 	}
 
 	/**
@@ -128,7 +239,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		}
 		// Usage and last use are written by the alarm too; the first pending write makes sure it is set.
 		if (this.keys.hasPending) await this.#wakeBy(Date.now() + LAST_USED_FLUSH_MS);
-		return { ...outcome, recorded };
+		return { ...outcome, recorded, placement: this.#placementFor(accountId, key !== undefined) };
 	}
 
 	/** Which of the account's keys a hash names (a leaked-key report), without counting a use: its id, or null. */
@@ -208,6 +319,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 				this.#eventsNotBefore = eventsAt;
 			}
 		}
+		this.keys.expireShares(Date.now(), DEFAULT_TERMS);
 		this.keys.windows.settle();
 		this.keys.credits.settle();
 		let lastUsedWritten = true;
@@ -221,6 +333,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		if (this.events.count > 0) next.push(eventsAt);
 		if (!lastUsedWritten || this.keys.hasUnflushed() || this.keys.hasPending)
 			next.push(Date.now() + LAST_USED_FLUSH_MS);
+		const shares = this.keys.shares.nextExpiry(DEFAULT_TERMS);
+		if (shares !== null) next.push(shares);
 		if (next.length > 0) await this.#wakeBy(Math.min(...next));
 	}
 }

@@ -1,5 +1,6 @@
 import type { Env } from "../platform/env";
 import { throttleKeyOf } from "../security/cidr";
+import { regionalGuardName } from "./guard-protocol";
 
 /**
  * The only place that names Durable Object instances. Each role has its own
@@ -12,6 +13,17 @@ import { throttleKeyOf } from "../security/cidr";
 /** An account's keys, windows, usage and failed-login spikes. */
 export const accountGuard = (env: Pick<Env, "ACCOUNT_GUARD">, accountId: string) =>
 	env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(accountId));
+
+/**
+ * An account's guard in a region (docs/GLOBAL.md), created near it: `region` is a Durable Objects
+ * location hint. The home reaches the same object by the same name to recall its shares.
+ */
+export const regionalGuard = (env: Pick<Env, "REGIONAL_GUARD">, accountId: string, region: GuardRegion) =>
+	env.REGIONAL_GUARD.get(env.REGIONAL_GUARD.idFromName(regionalGuardName(accountId, region)), {
+		locationHint: region,
+	});
+
+export type GuardRegion = DurableObjectLocationHint;
 
 /** A user's sessions and repeated-check streaks. */
 export const userSessions = (env: Pick<Env, "USER_SESSIONS">, userId: string) =>

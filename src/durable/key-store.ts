@@ -16,9 +16,11 @@ import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { ipAllowed } from "../security/cidr";
 import type { CreditPlan } from "../security/credits";
+import { type LeaseTerms, LentWindow, type ShareGrant, type ShareReport } from "../security/quota-lease";
 import { allScopesSatisfied } from "../security/scopes";
 import { commit, type NamedLimit, peek, standing, type WindowDecision } from "../security/sliding-window";
 import { CreditStore } from "./credit-store";
+import { ShareStore } from "./share-store";
 import { WindowStore } from "./window-store";
 
 export interface KeyRecord {
@@ -55,6 +57,47 @@ export interface UseCost {
 	cost?: number;
 	limits?: { name: string; cost: number }[];
 }
+
+/** What a guard counted for a key since its last message: verdicts by code, and its last VALID. */
+export interface GuardUsage {
+	counts: Partial<Record<VerifyCode, number>>;
+	lastUsedAt: number | null;
+}
+
+/** A guard asking for shares of a key's windows: who it is, what it used, what it wants (per limit name). */
+export interface LendRequest {
+	/** `region:incarnation`: a restarted guard is another holder, and never inherits a share. */
+	guard: string;
+	reports: Record<string, ShareReport>;
+	wants: Record<string, number>;
+	usage?: GuardUsage;
+}
+
+/** The key's record and its shares (per limit name); `shares: null`: the home decides this key. */
+export interface Lent {
+	record: KeyRecord;
+	shares: Record<string, ShareGrant> | null;
+}
+
+/** A guard's final reports for a key (per limit name). */
+export interface Returned {
+	reports: Record<string, ShareReport>;
+	usage?: GuardUsage;
+}
+
+/** Windows this short are decided at the home: a far region's shares would be too large a part of them. */
+export const MIN_LENT_WINDOW_SECONDS = 60;
+
+/**
+ * Whether a key's windows may be lent to guards: no credits (credit leases are not built), every
+ * window at least MIN_LENT_WINDOW_SECONDS, and a key that is live now.
+ */
+export const lendable = (key: KeyRecord, now: number): boolean =>
+	!key.credits &&
+	key.enabled !== false &&
+	key.revokedAt === null &&
+	key.expiresAt > now &&
+	limitsOf(key).every((l) => l.windowSeconds >= MIN_LENT_WINDOW_SECONDS);
 
 export const limitsOf = (key: Pick<KeyRecord, "limit" | "windowSeconds" | "limits">): NamedLimit[] =>
 	key.limits && key.limits.length > 0
@@ -136,8 +179,36 @@ export function mergeKeyRecords(current: KeyRecord, incoming: KeyRecord): KeyRec
 	};
 }
 
+/**
+ * What the record alone refuses, in API.md §5's order (null: nothing), before any limit or credit:
+ * the one place these rules live, for the home object and the regional guards alike.
+ */
+export function recordRefusal(
+	key: KeyRecord,
+	requiredScopes: readonly string[],
+	ip: string | null,
+	now: number,
+): VerifyCode | null {
+	if (key.expiresAt <= now) return "EXPIRED";
+	if (key.revokedAt !== null && key.revokedAt <= now) return "REVOKED";
+	if (key.enabled === false) return "DISABLED";
+	if (!ipAllowed(key.ipAllowlist, ip)) return "IP_NOT_ALLOWED";
+	if (!allScopesSatisfied(key.scopes, requiredScopes)) return "INSUFFICIENT_SCOPE";
+	return null;
+}
+
+/** The limits a use names (unknown names are skipped), or every limit of the key at cost 1. */
+export function limitsAsked(key: KeyRecord, use: UseCost): { limit: NamedLimit; cost: number }[] {
+	const all = limitsOf(key);
+	if (!use.limits) return all.map((limit) => ({ limit, cost: 1 }));
+	return all.flatMap((limit) => {
+		const asked = use.limits?.find((l) => l.name === limit.name);
+		return asked ? [{ limit, cost: asked.cost }] : [];
+	});
+}
+
 /** The limit with the fewest uses left (ties: the one that resets last), for the headers. */
-function tightest(limits: LimitStanding[]): LimitStanding | undefined {
+export function tightest(limits: LimitStanding[]): LimitStanding | undefined {
 	return limits.reduce<LimitStanding | undefined>(
 		(best, l) =>
 			!best || l.remaining < best.remaining || (l.remaining === best.remaining && l.resetMs > best.resetMs) ? l : best,
@@ -155,6 +226,8 @@ export class KeyStore {
 	readonly windows: WindowStore;
 	/** The keys' credit balances; settled and forgotten with the windows. */
 	readonly credits: CreditStore;
+	/** Shares of the windows lent to regional guards (docs/GLOBAL.md). */
+	readonly shares: ShareStore;
 	/** Whether the account's whole key set is here (stored, so it survives eviction). */
 	#complete: boolean;
 	#loading: Promise<void> | null = null;
@@ -175,6 +248,7 @@ export class KeyStore {
 		sql.exec("CREATE TABLE IF NOT EXISTS key_set (account_id TEXT PRIMARY KEY, complete_at INTEGER NOT NULL)");
 		this.windows = new WindowStore(sql);
 		this.credits = new CreditStore(sql);
+		this.shares = new ShareStore(sql);
 		this.#complete = sql.exec("SELECT 1 FROM key_set LIMIT 1").toArray().length > 0;
 	}
 
@@ -273,17 +347,13 @@ export class KeyStore {
 	): Promise<VerifyOutcome> {
 		const key = await this.#find(accountId, hash);
 		if (!key) return { code: "NOT_FOUND" };
-		const asked = this.#limitsAsked(key, use);
+		const asked = limitsAsked(key, use);
 		const standings = asked.map(({ limit, cost }) => {
 			const window = windowOf(key.id, limit);
 			const state = this.windows.of(window, now);
-			return {
-				limit,
-				cost,
-				window,
-				state,
-				decision: standing(state, now, limit.limit, limit.windowSeconds * 1000, cost),
-			};
+			// What regional guards hold of this window counts as used here (docs/GLOBAL.md).
+			const own = limit.limit - this.shares.held(window.id);
+			return { limit, cost, window, state, own, decision: standing(state, now, own, limit.windowSeconds * 1000, cost) };
 		});
 		const report = (): LimitStanding[] =>
 			standings.map(({ limit, decision }) => ({
@@ -294,19 +364,16 @@ export class KeyStore {
 			}));
 		const refuse = (code: VerifyCode): VerifyOutcome => {
 			this.#count(key.id, code, now);
-			const limits = standings.map(({ limit, state }) => ({
-				...peek(state, now, limit.limit, limit.windowSeconds * 1000),
+			const limits = standings.map(({ limit, state, own }) => ({
+				...peek(state, now, own, limit.windowSeconds * 1000),
 				name: limit.name,
 				limit: limit.limit,
 				windowSeconds: limit.windowSeconds,
 			}));
 			return { code, key, window: tightest(limits), limits };
 		};
-		if (key.expiresAt <= now) return refuse("EXPIRED");
-		if (key.revokedAt !== null && key.revokedAt <= now) return refuse("REVOKED");
-		if (key.enabled === false) return refuse("DISABLED");
-		if (!ipAllowed(key.ipAllowlist, ip)) return refuse("IP_NOT_ALLOWED");
-		if (!allScopesSatisfied(key.scopes, requiredScopes)) return refuse("INSUFFICIENT_SCOPE");
+		const refusal = recordRefusal(key, requiredScopes, ip, now);
+		if (refusal) return refuse(refusal);
 		// What each limit would have left had nothing been spent (the use was refused).
 		const unspent = (): LimitStanding[] =>
 			standings.map(({ limit, cost, decision }) => ({
@@ -340,14 +407,111 @@ export class KeyStore {
 		return { code: "VALID", key, window: tightest(limits), limits, creditsRemaining: balance?.remaining };
 	}
 
-	/** The limits a use names (unknown names are skipped), or every limit of the key at cost 1. */
-	#limitsAsked(key: KeyRecord, use: UseCost): { limit: NamedLimit; cost: number }[] {
-		const all = limitsOf(key);
-		if (!use.limits) return all.map((limit) => ({ limit, cost: 1 }));
-		return all.flatMap((limit) => {
-			const asked = use.limits?.find((l) => l.name === limit.name);
-			return asked ? [{ limit, cost: asked.cost }] : [];
-		});
+	// ---- lending to regional guards (docs/GLOBAL.md)
+
+	/**
+	 * A guard's request for shares of a key's windows, with its reports of the shares it holds. The
+	 * reports are counted whatever happens next (the uses happened). A key that may not be lent (see
+	 * `lendable`), or any key while the account's placement is not `regional`, ends the guard's
+	 * shares and answers `shares: null`: the guard sends that key's verifies here. Null: no such key
+	 * in this account.
+	 */
+	async lend(
+		accountId: string,
+		hash: string,
+		request: LendRequest,
+		now: number,
+		terms: LeaseTerms,
+		regional: boolean,
+	): Promise<Lent | null> {
+		const key = await this.#find(accountId, hash);
+		if (!key || key.accountId !== accountId) return null;
+		this.absorbUsage(key.id, request.usage, now);
+		const lend = regional && lendable(key, now);
+		const shares: Record<string, ShareGrant> = {};
+		for (const limit of limitsOf(key)) {
+			const lent = this.#lentWindow(key, limit, now);
+			const report = request.reports[limit.name] ?? { epoch: 0, used: 0 };
+			if (lend) shares[limit.name] = lent.renew(request.guard, report, request.wants[limit.name] ?? 1, now, terms);
+			else lent.release(request.guard, report, now, terms);
+			this.shares.save(windowOf(key.id, limit).id);
+		}
+		return { record: key, shares: lend ? shares : null };
+	}
+
+	/** A guard's final reports for a key's shares (given back, or recalled), which end them. */
+	release(guard: string, hash: string, returned: Returned, now: number, terms: LeaseTerms): void {
+		const key = this.#held(hash);
+		if (!key) return;
+		this.absorbUsage(key.id, returned.usage, now);
+		for (const limit of limitsOf(key)) {
+			const report = returned.reports[limit.name];
+			if (!report) continue;
+			this.#lentWindow(key, limit, now).release(guard, report, now, terms);
+			this.shares.save(windowOf(key.id, limit).id);
+		}
+	}
+
+	/** Ends every share past its deadline and grace, counting what it held as used (the alarm). */
+	expireShares(now: number, terms: LeaseTerms): void {
+		const windowIds = this.shares.lentWindows;
+		if (windowIds.length === 0) return;
+		const keyIds = [...new Set(windowIds.map((id) => id.split("#")[0] as string))];
+		for (const key of this.#storedRecords(keyIds)) {
+			for (const limit of limitsOf(key)) {
+				const id = windowOf(key.id, limit).id;
+				if (!windowIds.includes(id)) continue;
+				if (this.#lentWindow(key, limit, now).expire(now, terms).length > 0) this.shares.save(id);
+			}
+		}
+	}
+
+	/** The guards holding shares of these keys' windows, each with the moment its last share ends. */
+	holders(records: readonly KeyRecord[], terms: LeaseTerms): Map<string, number> {
+		if (!this.shares.anyLent) return new Map();
+		return this.shares.holders(
+			records.flatMap((r) => limitsOf(r).map((l) => windowOf(r.id, l).id)),
+			terms,
+		);
+	}
+
+	/** The epochs of the shares a guard holds of these keys' windows (by window id). */
+	epochsHeld(guard: string, records: readonly KeyRecord[]): Map<string, number> {
+		const out = new Map<string, number>();
+		for (const r of records)
+			for (const l of limitsOf(r)) {
+				const id = windowOf(r.id, l).id;
+				const epoch = this.shares.shareOf(id, guard)?.epoch;
+				if (epoch !== undefined) out.set(id, epoch);
+			}
+		return out;
+	}
+
+	/** Whether the guard still holds any of those shares in the same epoch (a new epoch was lent on the new record). */
+	stillHolds(guard: string, epochs: ReadonlyMap<string, number>): boolean {
+		for (const [id, epoch] of epochs) if (this.shares.shareOf(id, guard)?.epoch === epoch) return true;
+		return false;
+	}
+
+	/** Verifies a guard answered, counted in the key's usage and last use like this object's own. */
+	absorbUsage(keyId: string, usage: GuardUsage | undefined, now: number): void {
+		if (!usage) return;
+		for (const [code, n] of Object.entries(usage.counts)) {
+			if (Number.isInteger(n) && n > 0) this.#count(keyId, code as VerifyCode, now, n);
+		}
+		if (usage.lastUsedAt !== null && usage.lastUsedAt > (this.#pendingLastUsed.get(keyId) ?? 0))
+			this.#pendingLastUsed.set(keyId, Math.min(usage.lastUsedAt, now));
+	}
+
+	#lentWindow(key: KeyRecord, limit: NamedLimit, now: number): LentWindow {
+		const window = windowOf(key.id, limit);
+		return new LentWindow(
+			limit.limit,
+			limit.windowSeconds * 1000,
+			this.windows.of(window, now),
+			this.shares.book(window.id),
+			(uses) => this.windows.admitted(window, now, uses),
+		);
 	}
 
 	/** The live credit balances of the listed keys that have credits (keys not held are left out). */
@@ -389,11 +553,11 @@ export class KeyStore {
 	readonly #pendingUsage = new Map<string, { id: string; hour: number; code: VerifyCode; n: number }>();
 	readonly #pendingLastUsed = new Map<string, number>();
 
-	#count(id: string, code: VerifyCode, now: number): void {
+	#count(id: string, code: VerifyCode, now: number, n = 1): void {
 		const hour = Math.floor(now / HOUR_MS);
 		const slot = `${id}|${hour}|${code}`;
 		const entry = this.#pendingUsage.get(slot) ?? { id, hour, code, n: 0 };
-		entry.n++;
+		entry.n += n;
 		this.#pendingUsage.set(slot, entry);
 	}
 

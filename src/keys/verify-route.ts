@@ -3,7 +3,7 @@ import type { App } from "../platform/app-env";
 import { optionalCredential } from "../routes/openapi-security";
 import { jsonBody, jsonContent, problemResponses } from "../routes/openapi-shared";
 import { VerifyBody, VerifyResponse } from "./schemas";
-import { clientAddressFor, verifyApiKey } from "./verify";
+import { clientAddressFor, guardRegionFor, verifyApiKey } from "./verify";
 
 export const verifyRoute = createRoute({
 	method: "post",
@@ -39,6 +39,7 @@ export const registerVerify = (app: App) =>
 			{ ...input, ip },
 			c.get("services").clock.now(),
 			draft,
+			guardRegionFor(c.req.raw.cf, c.env),
 		);
 		if (key) {
 			// Had the object not stored it, the request still lands in the key's account trail.

@@ -5,10 +5,11 @@
  * other decision is made by the owning account's Durable Object in one call.
  */
 import type { z } from "@hono/zod-openapi";
+import type { VerifyPlacement } from "../accounts/settings";
 import type { VerifyEventDraft } from "../audit/verify-event";
 import { roleAllows } from "../auth/permissions";
 import type { Principal } from "../auth/principal";
-import { accountGuard } from "../durable/address";
+import { accountGuard, type GuardRegion, regionalGuard } from "../durable/address";
 import type { UseCost, VerifyCode } from "../durable/key-store";
 import type { Env } from "../platform/env";
 import { rateLimitHeaders } from "../security/rate-limit-headers";
@@ -62,6 +63,68 @@ export interface VerifyAnswer {
 	recorded: boolean;
 }
 
+const HINTS = new Set<string>(["wnam", "enam", "sam", "weur", "eeur", "apac", "apac-ne", "apac-se", "oc", "afr", "me"]);
+let nextDevRegion = 0;
+
+/**
+ * The region whose guard should answer a verify, from the request's `cf` (continent, and longitude
+ * to split North America and Europe): null when unknown (no `cf`, or Tor), and the home answers. In
+ * development `DEV_VERIFY_REGIONS` (comma-separated hints) takes turns instead, so the local stack
+ * exercises several guards of one account.
+ */
+export function guardRegionFor(
+	cf: object | undefined,
+	env: Pick<Env, "ENVIRONMENT" | "DEV_VERIFY_REGIONS">,
+): GuardRegion | null {
+	if (env.ENVIRONMENT === "development" && env.DEV_VERIFY_REGIONS) {
+		const regions = env.DEV_VERIFY_REGIONS.split(",")
+			.map((r) => r.trim())
+			.filter((r) => HINTS.has(r));
+		if (regions.length > 0) return regions[nextDevRegion++ % regions.length] as GuardRegion;
+	}
+	const { continent, longitude: lon } = (cf ?? {}) as { continent?: unknown; longitude?: unknown };
+	const longitude = Number(lon);
+	switch (continent) {
+		case "NA":
+			return Number.isFinite(longitude) && longitude < -100 ? "wnam" : "enam";
+		case "SA":
+			return "sam";
+		case "EU":
+			return Number.isFinite(longitude) && longitude > 20 ? "eeur" : "weur";
+		case "AS":
+			return "apac";
+		case "OC":
+			return "oc";
+		case "AF":
+			return "afr";
+		default:
+			return null;
+	}
+}
+
+/**
+ * Each account's placement as its home object last answered it, for a minute, in this isolate: a
+ * verify never reads D1 to route. Wrong for a minute after a change, which costs only a hop (a
+ * guard of an account back at `home` is lent nothing and sends the verify on), never exactness.
+ */
+const placements = new Map<string, { placement: VerifyPlacement; until: number }>();
+const PLACEMENT_TTL_MS = 60_000;
+const PLACEMENTS_MAX = 10_000;
+
+function placementOf(accountId: string, now: number): VerifyPlacement {
+	const known = placements.get(accountId);
+	return known && known.until > now ? known.placement : "home";
+}
+
+function learnPlacement(accountId: string, placement: VerifyPlacement, now: number): void {
+	placements.delete(accountId);
+	if (placements.size >= PLACEMENTS_MAX) {
+		const oldest = placements.keys().next().value;
+		if (oldest !== undefined) placements.delete(oldest);
+	}
+	placements.set(accountId, { placement, until: now + PLACEMENT_TTL_MS });
+}
+
 const useOf = (input: VerifyInput): UseCost => ({
 	cost: input.cost ?? 1,
 	limits: input.ratelimits?.map((l) =>
@@ -78,19 +141,20 @@ export async function verifyApiKey(
 	input: VerifyInput,
 	now: Date,
 	draft?: VerifyEventDraft,
+	region?: GuardRegion | null,
 ): Promise<VerifyAnswer> {
 	const parsed = parseApiKey(input.key);
 	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded: false };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
-	const outcome = await accountGuard(env, parsed.accountId).verifyKey(
-		parsed.accountId,
-		hash,
-		input.requiredScopes,
-		input.ip ?? null,
-		now.getTime(),
-		draft,
-		useOf(input),
-	);
+	const args = [hash, input.requiredScopes, input.ip ?? null, now.getTime(), draft, useOf(input)] as const;
+	// A guard near the caller answers when the account's placement is `regional` (learned from the
+	// home's last answer) and the caller's region is known; otherwise the home does (docs/GLOBAL.md).
+	const guardRegion = region && placementOf(parsed.accountId, now.getTime()) === "regional" ? region : null;
+	const outcome = guardRegion
+		? await regionalGuard(env, parsed.accountId, guardRegion).verifyKey(parsed.accountId, guardRegion, ...args)
+		: await accountGuard(env, parsed.accountId).verifyKey(parsed.accountId, ...args);
+	if ("placement" in outcome && (outcome.placement === "home" || outcome.placement === "regional"))
+		learnPlacement(parsed.accountId, outcome.placement, now.getTime());
 	const { key, window, recorded } = outcome;
 	if (!key || key.accountId !== parsed.accountId) {
 		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded };

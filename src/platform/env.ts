@@ -1,6 +1,7 @@
 import type { AccountGuard } from "../durable/account-guard";
 import type { AuditArchive } from "../durable/audit-archive";
 import type { LoginThrottle } from "../durable/login-throttle";
+import type { RegionalGuard } from "../durable/regional-guard";
 import type { UserSessions } from "../durable/user-sessions";
 
 /** The Worker's bindings, as declared in wrangler.toml and .dev.vars. */
@@ -52,6 +53,12 @@ export interface Env {
 	 * default Cloudflare's. Must be https, except in development.
 	 */
 	DOH_RESOLVER_URL?: string;
+	/**
+	 * Development only, ignored elsewhere: comma-separated Durable Objects location hints whose guards
+	 * answer verifies in turn for accounts with `verifyPlacement: regional`, instead of the region of
+	 * `request.cf` (docs/GLOBAL.md).
+	 */
+	DEV_VERIFY_REGIONS?: string;
 	KEY_PEPPER?: string;
 	TOTP_ENCRYPTION_KEY?: string;
 	/** Base64, 32 bytes: seals each person's audit data key (issue #26, src/privacy/data-keys.ts). */
@@ -60,6 +67,8 @@ export interface Env {
 	DB: D1Database;
 	/** One object per role (src/durable/address.ts names the instances). */
 	ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
+	/** An account's guard per region, when its placement is `regional` (docs/GLOBAL.md). */
+	REGIONAL_GUARD: DurableObjectNamespace<RegionalGuard>;
 	USER_SESSIONS: DurableObjectNamespace<UserSessions>;
 	LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
 	AUDIT_CHAIN: DurableObjectNamespace<AuditArchive>;

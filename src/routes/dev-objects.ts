@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { accountGuard } from "../durable/address";
+import { accountGuard, type GuardRegion, regionalGuard } from "../durable/address";
 import { developmentOnly } from "../middleware/development-only";
 import type { App } from "../platform/app-env";
 import { Id, jsonContent, problemResponses } from "./openapi-shared";
@@ -33,6 +33,23 @@ export const devObjectStatsRoute = createRoute({
 					description: "Whether the object has loaded the account's whole key set from D1",
 					example: true,
 				}),
+				guards: z
+					.array(
+						z.object({
+							region: z.string().openapi({ description: "The guard's region (a location hint)", example: "weur" }),
+							keys: z.number().openapi({ description: "Keys the guard holds", example: 3 }),
+							lent: z.number().openapi({ description: "Keys it holds shares of", example: 2 }),
+							answeredHere: z
+								.number()
+								.openapi({ description: "Verifies it decided on its own since it started", example: 950 }),
+							answeredHome: z
+								.number()
+								.openapi({ description: "Verifies it sent to the home since it started", example: 12 }),
+						}),
+					)
+					.openapi({
+						description: "The account's regional guards in the regions of `DEV_VERIFY_REGIONS` (docs/GLOBAL.md)",
+					}),
 			}),
 			"Entries held in memory and rows in the object's storage",
 		),
@@ -41,6 +58,23 @@ export const devObjectStatsRoute = createRoute({
 });
 
 export const registerDevObjects = (app: App) =>
-	app.openapi(devObjectStatsRoute, async (c) =>
-		c.json(await accountGuard(c.env, c.req.valid("query").accountId).memoryStats(), 200),
-	);
+	app.openapi(devObjectStatsRoute, async (c) => {
+		const { accountId } = c.req.valid("query");
+		const regions = (c.env.DEV_VERIFY_REGIONS ?? "")
+			.split(",")
+			.map((r) => r.trim())
+			.filter((r): r is GuardRegion => r !== "");
+		const guards = await Promise.all(
+			regions.map(async (region) => {
+				const stats = await regionalGuard(c.env, accountId, region).stats();
+				return {
+					region,
+					keys: stats.keys,
+					lent: stats.lent,
+					answeredHere: stats.answered.here,
+					answeredHome: stats.answered.home,
+				};
+			}),
+		);
+		return c.json({ ...(await accountGuard(c.env, accountId).memoryStats()), guards }, 200);
+	});

@@ -248,7 +248,7 @@ export class GuardShare {
 	 * call counts as demand, admitted or not, so a guard that is refused asks for more next time.
 	 */
 	take(now: number, cost: number, terms: LeaseTerms): boolean {
-		this.#observe(now, cost);
+		this.demand(now, cost);
 		if (this.epoch === 0 || now >= this.deadline - terms.graceMs) return false;
 		if (this.used + cost > this.granted) return false;
 		this.used += cost;
@@ -305,7 +305,8 @@ export class GuardShare {
 		this.deadline = 0;
 	}
 
-	#observe(now: number, cost: number): void {
+	/** Counts `cost` uses asked for at `now` without taking them (a use another limit refused). */
+	demand(now: number, cost: number): void {
 		// An exponentially weighted rate with a time constant of one second.
 		const tau = 1_000;
 		if (this.#lastAt === null) {
@@ -333,6 +334,8 @@ export class LentWindow {
 		public windowMs: number,
 		state: WindowState = emptyWindow(),
 		book: ShareBook = new ShareBook(),
+		/** Told how many uses each report or expiry counted into the window (its storage keeps them). */
+		readonly onCounted: (uses: number) => void = () => {},
 	) {
 		this.state = state;
 		this.book = book;
@@ -386,6 +389,7 @@ export class LentWindow {
 		if (uses <= 0) return;
 		peek(this.state, now, this.limit, this.windowMs);
 		commit(this.state, now, uses);
+		this.onCounted(uses);
 	}
 
 	/**
@@ -401,6 +405,7 @@ export class LentWindow {
 			if (!Number.isFinite(at) || !Number.isFinite(upto) || upto <= next) continue;
 			const n = Math.min(Math.floor(upto), end) - next;
 			commitAt(this.state, Math.min(now, at + 2 * terms.graceMs), now, this.windowMs, n);
+			this.onCounted(n);
 			next += n;
 		}
 		this.#count(now, end - next);

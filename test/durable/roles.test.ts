@@ -7,6 +7,7 @@ import {
 	emailThrottle,
 	ipThrottle,
 	quotaCounter,
+	regionalGuard,
 	userSessions,
 } from "../../src/durable/address";
 import { listArchive, syntheticEvent, uniqueAccount } from "../support/audit";
@@ -32,6 +33,8 @@ describe("Durable Objects by role", () => {
 		await email.rememberDevice("dev_roles", Date.now());
 		const archive = auditChain(env, account);
 		await archive.chainHead(account);
+		const guard = regionalGuard(env, account, "weur");
+		await guard.stats();
 
 		expect(await tablesOf(accountGuard(env, account))).toEqual([
 			"audit_pending",
@@ -42,10 +45,15 @@ describe("Durable Objects by role", () => {
 			"key_usage",
 			"key_windows",
 			"keys",
+			"placement",
+			"window_share_epochs",
+			"window_shares",
 		]);
 		expect(await tablesOf(user)).toEqual(["ended_sessions", "failure_streak", "handoffs", "seen_sign_ins", "sessions"]);
 		expect(await tablesOf(email)).toEqual(["failure_streak", "failure_window", "known_devices"]);
 		expect(await tablesOf(archive)).toEqual(["archived_events", "chain_head", "pending_object"]);
+		// A regional guard keeps nothing that matters: no table at all.
+		expect(await tablesOf(guard)).toEqual([]);
 	});
 
 	it("a stub is typed to its role: another role's method does not compile, and is not there at run time", async () => {

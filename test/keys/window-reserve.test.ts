@@ -209,19 +209,19 @@ describe("window writes with a reserve", () => {
 		const total = await runInDurableObject(freshObject(), async (o, state) => {
 			const now = Date.parse("2026-08-01T00:00:00Z");
 			const key = record(1000, 60); // reserve 10
-			o.upsertKey(key);
+			await o.upsertKey(key);
 			let admitted = 0;
 			// 11 admissions: the first writes with a reserve of 10, the next 10 use it up.
 			for (let i = 0; i < 11; i++)
 				if ((await o.verifyKey(key.accountId, key.hash, [], null, now)).code === "VALID") admitted++;
 			// The lowered limit shrinks the reserve inside the transaction; the second record breaks
 			// the id's uniqueness, so the whole transaction rolls back.
-			expect(() =>
+			await expect(
 				o.upsertKeys([
 					{ ...key, limit: 200 },
 					{ ...key, hash: `${key.hash}-other` },
 				]),
-			).toThrow();
+			).rejects.toThrow();
 			for (let i = 0; i < 2; i++)
 				if ((await o.verifyKey(key.accountId, key.hash, [], null, now)).code === "VALID") admitted++;
 			const store = new KeyStore(state.storage.sql, noD1); // the crash
@@ -237,7 +237,7 @@ describe("window writes with a reserve", () => {
 		const now = Date.parse("2026-08-01T00:00:00Z");
 		const key = record(limit, 60);
 		await runInDurableObject(stub, async (o) => {
-			o.upsertKey(key);
+			await o.upsertKey(key);
 			for (let i = 0; i < 25; i++)
 				expect((await o.verifyKey(key.accountId, key.hash, [], null, now)).code).toBe("VALID");
 		});

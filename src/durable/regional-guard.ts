@@ -1,0 +1,313 @@
+/**
+ * A regional guard: one object per (account, region), placed near its callers with a
+ * `locationHint`, that answers verifies of the account's keys on shares of their windows lent by
+ * the account's home object (docs/GLOBAL.md). It checks the key's record with the home's own rules
+ * (`recordRefusal`), admits while every asked limit's share has room, and asks the home for more
+ * before a share runs out. Anything it cannot decide on its own goes to the home, which decides
+ * exactly: a key it has not seen, a key the home will not lend (credits, a window under a minute,
+ * not live), a share that ran out. It keeps nothing that matters: a restarted guard is a new
+ * holder, and the shares of the old one count as used at their deadline.
+ *
+ * Its verdicts' audit events are recorded by the Worker (`recorded: false`); verifies sent to the
+ * home are recorded there as before. Its usage counts reach the home with its next message.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { VerifyEventDraft } from "../audit/verify-event";
+import { DEFAULT_TERMS, GuardShare } from "../security/quota-lease";
+import type { AccountGuard } from "./account-guard";
+import { guardId, type RecallTarget } from "./guard-protocol";
+import {
+	type GuardUsage,
+	type KeyRecord,
+	type LendRequest,
+	type Lent,
+	type LimitStanding,
+	limitsAsked,
+	limitsOf,
+	type Returned,
+	recordRefusal,
+	tightest,
+	type UseCost,
+	type VerifyCode,
+	type VerifyOutcome,
+} from "./key-store";
+
+export interface RegionalGuardEnv {
+	ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
+}
+
+/** A guard asks for enough to last this long at its recent demand. */
+const SHARE_MS = 1_000;
+/** After the home lent less than asked (the window is full), a guard out of share refuses on its own this long. */
+const REFUSED_MS = 1_000;
+/** What a guard adds to its last round trip to the home when deciding to renew. */
+const RENEW_MARGIN_MS = 250;
+
+interface Held {
+	record: KeyRecord;
+	/** Per limit name; null: the home decides this key's verifies. */
+	shares: Map<string, GuardShare> | null;
+	usage: GuardUsage;
+	lastSeenAt: number;
+	/** When the home last answered for this key. */
+	checkedAt: number;
+	renewing: boolean;
+	refusedUntil: number;
+}
+
+const noUsage = (): GuardUsage => ({ counts: {}, lastUsedAt: null });
+
+/** The home's answer for a key it does not hold. */
+const UNKNOWN = Symbol("unknown key");
+
+export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements RecallTarget {
+	/** This run: shares are lent to `region:incarnation`, so a restart never inherits one. */
+	readonly incarnation = crypto.randomUUID();
+	#region = "";
+	#accountId = "";
+	readonly #keys = new Map<string, Held>();
+	/** A first lend in flight per key hash. */
+	readonly #first = new Map<string, Promise<Held | typeof UNKNOWN | null>>();
+	/** Recalls per key hash so far: a lend answer that crosses a recall of its key is not taken. */
+	readonly #recalls = new Map<string, number>();
+	/** The last round trip to the home (ms), for when to renew. */
+	#roundTrip = 300;
+	/** Verifies this run decided on its own, and sent to the home (tests and the bench read them). */
+	readonly answered = { here: 0, home: 0 };
+
+	#home(accountId: string) {
+		return this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(accountId));
+	}
+
+	get #holder(): string {
+		return guardId(this.#region, this.incarnation);
+	}
+
+	/** Verify per API.md §5, as the home's `verifyKey` answers it (same arguments, plus this guard's region). */
+	async verifyKey(
+		accountId: string,
+		region: string,
+		hash: string,
+		requiredScopes: string[],
+		ip: string | null,
+		now: number,
+		draft?: VerifyEventDraft,
+		use: UseCost = {},
+	): Promise<VerifyOutcome & { recorded: boolean }> {
+		this.#region ||= region;
+		this.#accountId ||= accountId;
+		const home = () => {
+			this.answered.home++;
+			return this.#home(accountId).verifyKey(accountId, hash, requiredScopes, ip, now, draft, use);
+		};
+		let held = this.#keys.get(hash);
+		// A key the home would not lend is asked about again after a lease (its credits or limits may have changed).
+		if (held && !held.shares && now - held.checkedAt > DEFAULT_TERMS.leaseMs) {
+			this.#keys.delete(hash);
+			held = undefined;
+		}
+		if (!held) {
+			// Verifies arriving together for a key not yet held share one first request to the home.
+			let first = this.#first.get(hash);
+			if (!first) {
+				first = this.#lend(accountId, hash, undefined, now).finally(() => this.#first.delete(hash));
+				this.#first.set(hash, first);
+			}
+			const fresh = await first;
+			// A key the home does not hold does not exist: answered here, with no second call.
+			if (fresh === UNKNOWN) {
+				this.answered.here++;
+				return { code: "NOT_FOUND", recorded: false };
+			}
+			if (!fresh) return home();
+			held = fresh;
+		}
+		if (held.record.accountId !== accountId) return { code: "NOT_FOUND", recorded: false };
+		held.lastSeenAt = now;
+		const shares = held.shares;
+		if (!shares) return home();
+		const count = (code: VerifyCode) => {
+			this.answered.here++;
+			held.usage.counts[code] = (held.usage.counts[code] ?? 0) + 1;
+		};
+		const refusal = recordRefusal(held.record, requiredScopes, ip, now);
+		if (refusal) {
+			count(refusal);
+			return { code: refusal, key: held.record, recorded: false };
+		}
+		const asked = limitsAsked(held.record, use).map(({ limit, cost }) => ({
+			limit,
+			cost,
+			share: shares.get(limit.name),
+		}));
+		const fits = asked.every(({ share, cost }) => share !== undefined && share.left(now, DEFAULT_TERMS) >= cost);
+		for (const { share, cost } of asked) {
+			if (fits) share?.take(now, cost, DEFAULT_TERMS);
+			else share?.demand(now, cost);
+		}
+		const standing = (admitted: boolean): LimitStanding[] =>
+			asked.map(({ limit, share }) => ({
+				name: limit.name,
+				limit: limit.limit,
+				windowSeconds: limit.windowSeconds,
+				admitted,
+				// What this guard's share has left: never more than the window has.
+				remaining: share?.left(now, DEFAULT_TERMS) ?? 0,
+				// A slot frees within one window at the latest.
+				resetMs: admitted ? 0 : limit.windowSeconds * 1000,
+			}));
+		this.#renewIfDue(accountId, hash, held, now);
+		if (fits) {
+			count("VALID");
+			held.usage.lastUsedAt = now;
+			const limits = standing(true);
+			return { code: "VALID", key: held.record, limits, window: tightest(limits), recorded: false };
+		}
+		if (now < held.refusedUntil) {
+			count("RATE_LIMITED");
+			const limits = standing(false);
+			return { code: "RATE_LIMITED", key: held.record, limits, window: tightest(limits), recorded: false };
+		}
+		return home();
+	}
+
+	/** What this run holds and has answered (tests, the bench and the development objects route). */
+	stats() {
+		return {
+			incarnation: this.incarnation,
+			keys: this.#keys.size,
+			lent: [...this.#keys.values()].filter((h) => h.shares !== null).length,
+			answered: { ...this.answered },
+		};
+	}
+
+	/**
+	 * The home taking back these keys' shares (a revocation or any change to them): each held one
+	 * is dropped and its final reports answered; a lend still on its way for it is not taken.
+	 */
+	recall(hashes: string[], incarnation: string): Promise<Record<string, Returned> | null> {
+		if (incarnation !== this.incarnation) return Promise.resolve(null);
+		const out: Record<string, Returned> = {};
+		for (const hash of hashes) {
+			this.#recalls.set(hash, (this.#recalls.get(hash) ?? 0) + 1);
+			const held = this.#keys.get(hash);
+			if (!held) continue;
+			this.#keys.delete(hash);
+			out[hash] = this.#giveBack(held);
+		}
+		return Promise.resolve(out);
+	}
+
+	/** Gives idle shares back, so the home can lend them elsewhere at once. */
+	override async alarm(): Promise<void> {
+		const now = Date.now();
+		for (const [hash, held] of this.#keys) {
+			if (!held.shares || now - held.lastSeenAt <= DEFAULT_TERMS.leaseMs / 2) continue;
+			this.#keys.delete(hash);
+			const returned = this.#giveBack(held);
+			await this.#home(this.#accountId)
+				.releaseShares(this.#holder, hash, returned, now)
+				.catch(() => {
+					// Unreachable: the home counts the shares as used at their deadline.
+				});
+		}
+		if ([...this.#keys.values()].some((h) => h.shares !== null))
+			await this.ctx.storage.setAlarm(now + DEFAULT_TERMS.leaseMs / 2);
+	}
+
+	#giveBack(held: Held): Returned {
+		const reports: Returned["reports"] = {};
+		for (const [name, share] of held.shares ?? []) {
+			reports[name] = share.report();
+			share.drop();
+		}
+		const usage = held.usage;
+		held.usage = noUsage();
+		return { reports, usage };
+	}
+
+	#renewIfDue(accountId: string, hash: string, held: Held, now: number): void {
+		if (held.renewing || !held.shares) return;
+		const horizon = this.#roundTrip + RENEW_MARGIN_MS;
+		const due = [...held.shares.values()].some((s) => s.shouldRenew(now, horizon, DEFAULT_TERMS));
+		if (!due) return;
+		held.renewing = true;
+		this.ctx.waitUntil(
+			this.#lend(accountId, hash, held, now)
+				.catch(() => null)
+				.finally(() => {
+					held.renewing = false;
+				}),
+		);
+	}
+
+	/**
+	 * Asks the home for shares of the key (its first, or more), with the reports and usage of `held`.
+	 * Returns the key as now held; UNKNOWN when the home has no such key; null when the answer came
+	 * back after the key was recalled (or replaced), and was not taken.
+	 */
+	async #lend(
+		accountId: string,
+		hash: string,
+		held: Held | undefined,
+		now: number,
+	): Promise<Held | typeof UNKNOWN | null> {
+		const reports: LendRequest["reports"] = {};
+		const wants: LendRequest["wants"] = {};
+		for (const [name, share] of held?.shares ?? []) {
+			reports[name] = share.report();
+			wants[name] = share.want(SHARE_MS);
+		}
+		const usage = held?.usage ?? noUsage();
+		if (held) held.usage = noUsage();
+		const started = Date.now();
+		const recalls = this.#recalls.get(hash) ?? 0;
+		const lent: Lent | null = await this.#home(accountId).lendShares(
+			accountId,
+			hash,
+			{ guard: this.#holder, reports, wants, usage },
+			now,
+		);
+		this.#roundTrip = Math.max(1, Date.now() - started);
+		// Recalled (or replaced) meanwhile: the home waits out whatever it lent in this answer.
+		if ((held && this.#keys.get(hash) !== held) || (this.#recalls.get(hash) ?? 0) !== recalls) return null;
+		if (!lent) {
+			this.#keys.delete(hash);
+			return UNKNOWN;
+		}
+		// The share is one per guard and epoch at the home: whatever answer arrives, it lands on the one
+		// held entry (a second entry would start counting the same epoch from zero).
+		const next: Held = held ??
+			this.#keys.get(hash) ?? {
+				record: lent.record,
+				shares: null,
+				usage: noUsage(),
+				lastSeenAt: now,
+				checkedAt: now,
+				renewing: false,
+				refusedUntil: 0,
+			};
+		next.record = lent.record;
+		next.checkedAt = now;
+		if (!lent.shares) {
+			next.shares = null;
+		} else {
+			const shares = next.shares ?? new Map<string, GuardShare>();
+			for (const limit of limitsOf(lent.record)) {
+				const grant = lent.shares[limit.name];
+				if (!grant) continue;
+				const share = shares.get(limit.name) ?? new GuardShare((limit.windowSeconds * 1000) / 100);
+				const before = share.epoch === grant.epoch ? share.granted : 0;
+				share.accept(grant);
+				shares.set(limit.name, share);
+				// The home had less to lend than asked: the window is full.
+				if (grant.granted - before < (wants[limit.name] ?? 1)) next.refusedUntil = now + REFUSED_MS;
+			}
+			next.shares = shares;
+			if ((await this.ctx.storage.getAlarm()) === null)
+				await this.ctx.storage.setAlarm(Date.now() + DEFAULT_TERMS.leaseMs / 2);
+		}
+		this.#keys.set(hash, next);
+		return next;
+	}
+}

@@ -1,0 +1,156 @@
+/**
+ * Regional guards as real Durable Objects (issue #25, docs/GLOBAL.md): an account with
+ * `verifyPlacement: regional`, two guards taking turns (`DEV_VERIFY_REGIONS`), the home lending them
+ * shares. The holdout checks run against them: an exact burst, revocation on the next verify after
+ * the call returns (with a guard that restarted and so cannot give its share back), keys the home
+ * keeps, and the default placement that never reaches a guard.
+ */
+import { env, evictDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { accountGuard, regionalGuard } from "../../src/durable/address";
+import { generateApiKey } from "../../src/keys/format";
+import { systemClock } from "../../src/platform/clock";
+import { testApp } from "../support/app";
+import { as, createKey, jsonRequest } from "../support/request";
+import { seedAccount } from "../support/seed";
+
+const t = testApp({ clock: systemClock });
+const TWO_REGIONS = { DEV_VERIFY_REGIONS: "weur,apac" };
+const verify = async (secret: string) =>
+	(await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret }), TWO_REGIONS)).json<{ code: string }>();
+const codes = async (secret: string, n: number, parallel = 1) => {
+	const out: string[] = [];
+	for (let i = 0; i < n; i += parallel)
+		out.push(
+			...(await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => verify(secret)))).map(
+				(v) => v.code,
+			),
+		);
+	return out;
+};
+const guards = (accountId: string) => [regionalGuard(env, accountId, "weur"), regionalGuard(env, accountId, "apac")];
+const answeredHere = async (accountId: string) => {
+	let here = 0;
+	for (const guard of guards(accountId)) here += (await guard.stats()).answered.here;
+	return here;
+};
+
+async function regionalKey(rateLimit: { limit: number; windowSeconds: number }, extra: Record<string, unknown> = {}) {
+	const s = await seedAccount(systemClock, { verifyPlacement: "regional" });
+	const { key, secret } = await createKey(t, s.users.admin.token, s.accountId, { rateLimit, ...extra });
+	return { s, key, secret };
+}
+
+describe("regional guards", () => {
+	it("admit on lent shares and never past the limit, across two regions and a parallel burst", async () => {
+		const { s, secret } = await regionalKey({ limit: 60, windowSeconds: 60 });
+		const all = await codes(secret, 150, 10);
+		expect(all.filter((c) => c === "VALID")).toHaveLength(60);
+		expect(all.filter((c) => c !== "VALID" && c !== "RATE_LIMITED")).toEqual([]);
+		// The guards decided some of them on their own, not only the home.
+		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).keys).toBe(1);
+	});
+
+	it("a revoked key is refused by every guard on the next verify after the revoke returns", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 10_000, windowSeconds: 60 });
+		expect(new Set(await codes(secret, 40, 4))).toEqual(new Set(["VALID"]));
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).lent).toBe(1);
+		const started = Date.now();
+		const res = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
+			as(s.users.admin.token, "POST", { reason: "test" }),
+		);
+		expect(res.status).toBe(200);
+		// Both guards answered the recall: nothing was waited out.
+		expect(Date.now() - started).toBeLessThan(2_000);
+		expect(new Set(await codes(secret, 20, 4))).toEqual(new Set(["REVOKED"]));
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).lent).toBe(0);
+	});
+
+	it("a guard that restarted cannot give its share back: the revoke waits the share out, then nothing admits", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 10_000, windowSeconds: 60 });
+		expect(new Set(await codes(secret, 20, 2))).toEqual(new Set(["VALID"]));
+		const [weur] = guards(s.accountId);
+		if (!weur) throw new Error("no guard");
+		const before = (await weur.stats()).incarnation;
+		await evictDurableObject(weur);
+		expect((await weur.stats()).incarnation).not.toBe(before);
+		const started = Date.now();
+		const res = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
+			as(s.users.admin.token, "POST", { reason: "test" }),
+		);
+		expect(res.status).toBe(200);
+		// The old run's share lasts up to a lease (5 s) and the grace from its last renewal.
+		expect(Date.now() - started).toBeGreaterThan(1_000);
+		expect(new Set(await codes(secret, 10, 2))).toEqual(new Set(["REVOKED"]));
+	});
+
+	it("forged keys with valid checksums are answered NOT_FOUND by a guard after one question to the home, and never held", async () => {
+		const { s, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		// The Worker learns the placement from the home's answers for a real key; then forgeries go to the guards.
+		await accountGuard(env, s.accountId).refreshPlacement(s.accountId);
+		await codes(secret, 2);
+		const before = await answeredHere(s.accountId);
+		const homeBefore = (await Promise.all(guards(s.accountId).map((g) => g.stats()))).reduce(
+			(n, st) => n + st.answered.home,
+			0,
+		);
+		const forged = Array.from({ length: 30 }, () => generateApiKey(s.accountId, "test"));
+		const answers = [];
+		for (const key of forged) answers.push((await verify(key)).code);
+		expect(new Set(answers)).toEqual(new Set(["NOT_FOUND"]));
+		let home = 0;
+		for (const guard of guards(s.accountId)) {
+			const stats = await guard.stats();
+			expect(stats.keys).toBeLessThanOrEqual(1); // the real key only
+			home += stats.answered.home;
+		}
+		// Each forgery was answered by a guard, none passed on to the home's verify.
+		expect(home).toBe(homeBefore);
+		expect((await answeredHere(s.accountId)) - before).toBe(forged.length);
+	});
+
+	it("keys with credits or a window under a minute stay with the home, exactly", async () => {
+		const { s, secret } = await regionalKey({ limit: 10, windowSeconds: 1 });
+		const burst = await codes(secret, 20, 10);
+		expect(burst.filter((c) => c === "VALID")).toHaveLength(10);
+		expect(await answeredHere(s.accountId)).toBe(0);
+		const credited = await createKey(t, s.users.admin.token, s.accountId, {
+			rateLimit: { limit: 1_000, windowSeconds: 60 },
+			credits: { remaining: 5 },
+		});
+		const spent = await codes(credited.secret, 12, 4);
+		expect(spent.filter((c) => c === "VALID")).toHaveLength(5);
+		expect(spent.filter((c) => c === "USAGE_EXCEEDED")).toHaveLength(7);
+		expect(await answeredHere(s.accountId)).toBe(0);
+	});
+
+	it("the default placement never reaches a guard, and switching back to home stops the lending", async () => {
+		const s = await seedAccount(systemClock);
+		const { secret } = await createKey(t, s.users.admin.token, s.accountId, {
+			rateLimit: { limit: 1_000, windowSeconds: 60 },
+		});
+		expect(new Set(await codes(secret, 10, 2))).toEqual(new Set(["VALID"]));
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).keys).toBe(0);
+
+		const regional = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		await codes(regional.secret, 20, 2);
+		expect(await answeredHere(regional.s.accountId)).toBeGreaterThan(0);
+		const patch = await t.request(
+			`/v1/accounts/${regional.s.accountId}`,
+			as(regional.s.users.admin.token, "PATCH", { settings: { verifyPlacement: "home" } }),
+		);
+		expect(patch.status).toBe(200);
+		expect(await accountGuard(env, regional.s.accountId).refreshPlacement(regional.s.accountId)).toBe("home");
+		// A guard asking again is lent nothing: it sends the verifies on (its shares already out may still be used).
+		const lent = await accountGuard(env, regional.s.accountId).lendShares(
+			regional.s.accountId,
+			"no-such-hash",
+			{ guard: "weur:test", reports: {}, wants: {} },
+			Date.now(),
+		);
+		expect(lent).toBeNull();
+	});
+});
