@@ -141,12 +141,14 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	 * given it back, or that share has ended (docs/GLOBAL.md).
 	 */
 	async upsertKey(record: KeyRecord): Promise<void> {
+		const before = this.keys.recordOf(record.hash);
 		this.keys.upsert(record);
-		await this.#recall([record]);
+		await this.#recall(before ? [record, before] : [record]);
 	}
 
 	/** Many at once (a lockdown or offboarding revokes every key in one call, not one call per key). */
 	async upsertKeys(records: KeyRecord[]): Promise<void> {
+		const before = records.flatMap((r) => this.keys.recordOf(r.hash) ?? []);
 		try {
 			this.ctx.storage.transactionSync(() => {
 				for (const record of records) this.keys.upsert(record);
@@ -156,7 +158,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 			this.keys.credits.forget(records.map((r) => r.credits?.pool ?? r.id));
 			throw err;
 		}
-		await this.#recall(records);
+		await this.#recall([...records, ...before]);
 	}
 
 	// ---- regional guards (docs/GLOBAL.md)
@@ -175,17 +177,20 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	}
 
 	/**
-	 * Takes back every share of these keys: each holding guard drops the key and sends its final
-	 * reports; a guard that does not answer (unreachable, or restarted since) is waited out until
-	 * its shares end. Nothing to do, and no call, when nothing is lent.
+	 * Takes back every share of these keys (their records before and after the change, so a renamed
+	 * limit's window is not missed). First the shares lent so far are sealed: no renewal adds to them
+	 * or moves their deadline. Then each holding guard drops the keys and sends its final reports; a
+	 * guard that does not (unreachable, restarted since, or a grant still on its way to it) is waited
+	 * out until its shares end. Nothing to do, and no call, when nothing is lent.
 	 */
 	async #recall(records: readonly KeyRecord[]): Promise<void> {
+		this.keys.sealShares(records);
 		const holders = this.keys.holders(records, DEFAULT_TERMS);
 		const accountId = records[0]?.accountId;
 		if (holders.size === 0 || !accountId) return;
-		const hashes = records.map((r) => r.hash);
+		const hashes = [...new Set(records.map((r) => r.hash))];
 		await Promise.all(
-			[...holders].map(async ([guard, endsAt]) => {
+			[...holders.keys()].map(async (guard) => {
 				const { region, incarnation } = guardOf(guard);
 				const before = this.keys.epochsHeld(guard, records);
 				try {
@@ -196,11 +201,12 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 				} catch {
 					// Unreachable: waited out below.
 				}
-				// A share the guard did not give back (unreachable, restarted, or a grant still on its way
-				// to it) can still be used until its deadline: wait it out, then it counts as fully used.
-				if (!this.keys.stillHolds(guard, before)) return;
-				await new Promise((resolve) => setTimeout(resolve, Math.max(0, endsAt - Date.now())));
-				this.keys.expireShares(Date.now(), DEFAULT_TERMS);
+				// A sealed share's deadline cannot move, so this ends within one lease and the grace.
+				for (let round = 0; round < 3 && this.keys.stillHolds(guard, before); round++) {
+					const endsAt = this.keys.endOfShares(guard, before, DEFAULT_TERMS);
+					await new Promise((resolve) => setTimeout(resolve, Math.max(0, endsAt - Date.now())));
+					this.keys.expireShares(Date.now(), DEFAULT_TERMS);
+				}
 			}),
 		);
 	}

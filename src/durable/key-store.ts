@@ -412,9 +412,9 @@ export class KeyStore {
 	/**
 	 * A guard's request for shares of a key's windows, with its reports of the shares it holds. The
 	 * reports are counted whatever happens next (the uses happened). A key that may not be lent (see
-	 * `lendable`), or any key while the account's placement is not `regional`, ends the guard's
-	 * shares and answers `shares: null`: the guard sends that key's verifies here. Null: no such key
-	 * in this account.
+	 * `lendable`), or any key while the account's placement is not `regional`, answers `shares:
+	 * null`: the guard sends that key's verifies here and gives its shares back. Null: no such key in
+	 * this account.
 	 */
 	async lend(
 		accountId: string,
@@ -426,14 +426,18 @@ export class KeyStore {
 	): Promise<Lent | null> {
 		const key = await this.#find(accountId, hash);
 		if (!key || key.accountId !== accountId) return null;
-		this.absorbUsage(key.id, request.usage, now);
+		// Leases run on this object's clock, never earlier than the caller's.
+		const at = Math.max(now, Date.now());
+		this.absorbUsage(key.id, request.usage, at);
 		const lend = regional && lendable(key, now);
 		const shares: Record<string, ShareGrant> = {};
 		for (const limit of limitsOf(key)) {
-			const lent = this.#lentWindow(key, limit, now);
+			const lent = this.#lentWindow(key, limit, at);
 			const report = request.reports[limit.name] ?? { epoch: 0, used: 0 };
-			if (lend) shares[limit.name] = lent.renew(request.guard, report, request.wants[limit.name] ?? 1, now, terms);
-			else lent.release(request.guard, report, now, terms);
+			// Not lent any more: the report is counted, and the share lasts to its deadline (the guard may
+			// use it until it hears this answer; it then gives it back with a final report).
+			if (lend) shares[limit.name] = lent.renew(request.guard, report, request.wants[limit.name] ?? 1, at, terms);
+			else lent.report(request.guard, report, at, terms);
 			this.shares.save(windowOf(key.id, limit).id);
 		}
 		return { record: key, shares: lend ? shares : null };
@@ -443,12 +447,15 @@ export class KeyStore {
 	release(guard: string, hash: string, returned: Returned, now: number, terms: LeaseTerms): void {
 		const key = this.#held(hash);
 		if (!key) return;
-		this.absorbUsage(key.id, returned.usage, now);
-		for (const limit of limitsOf(key)) {
-			const report = returned.reports[limit.name];
-			if (!report) continue;
-			this.#lentWindow(key, limit, now).release(guard, report, now, terms);
-			this.shares.save(windowOf(key.id, limit).id);
+		const at = Math.max(now, Date.now());
+		this.absorbUsage(key.id, returned.usage, at);
+		for (const [name, report] of Object.entries(returned.reports)) {
+			const id = windowOf(key.id, { name, limit: 0, windowSeconds: 0 }).id;
+			const limit = limitsOf(key).find((l) => l.name === name);
+			// A limit renamed or removed since: its share ends, with no window left to count into.
+			if (limit) this.#lentWindow(key, limit, at).release(guard, report, at, terms);
+			else this.shares.book(id).release(guard, report.epoch, report.used);
+			this.shares.save(id);
 		}
 	}
 
@@ -456,35 +463,60 @@ export class KeyStore {
 	expireShares(now: number, terms: LeaseTerms): void {
 		const windowIds = this.shares.lentWindows;
 		if (windowIds.length === 0) return;
-		const keyIds = [...new Set(windowIds.map((id) => id.split("#")[0] as string))];
-		for (const key of this.#storedRecords(keyIds)) {
-			for (const limit of limitsOf(key)) {
-				const id = windowOf(key.id, limit).id;
-				if (!windowIds.includes(id)) continue;
-				if (this.#lentWindow(key, limit, now).expire(now, terms).length > 0) this.shares.save(id);
-			}
+		const records = new Map(
+			this.#storedRecords([...new Set(windowIds.map((id) => id.split("#")[0] as string))]).map((r) => [r.id, r]),
+		);
+		for (const id of windowIds) {
+			const [keyId = "", name = "default"] = id.split("#");
+			const key = records.get(keyId);
+			const limit = key ? limitsOf(key).find((l) => l.name === name) : undefined;
+			const ended =
+				key && limit
+					? this.#lentWindow(key, limit, now).expire(now, terms).length
+					: this.shares.book(id).expire(now, terms).guards.length;
+			if (ended > 0) this.shares.save(id);
 		}
+	}
+
+	/** The window ids of these records' limits (old and new records together, when a key changed). */
+	#windowIds(records: readonly KeyRecord[]): string[] {
+		return [...new Set(records.flatMap((r) => limitsOf(r).map((l) => windowOf(r.id, l).id)))];
+	}
+
+	/** A key changed: what was lent of its windows no longer grows or lasts longer (ShareBook.seal). */
+	sealShares(records: readonly KeyRecord[]): void {
+		if (this.shares.anyLent) this.shares.seal(this.#windowIds(records));
+	}
+
+	/** The record held for a hash, if any (before a push replaces it). */
+	recordOf(hash: string): KeyRecord | undefined {
+		return this.#held(hash);
 	}
 
 	/** The guards holding shares of these keys' windows, each with the moment its last share ends. */
 	holders(records: readonly KeyRecord[], terms: LeaseTerms): Map<string, number> {
 		if (!this.shares.anyLent) return new Map();
-		return this.shares.holders(
-			records.flatMap((r) => limitsOf(r).map((l) => windowOf(r.id, l).id)),
-			terms,
-		);
+		return this.shares.holders(this.#windowIds(records), terms);
 	}
 
 	/** The epochs of the shares a guard holds of these keys' windows (by window id). */
 	epochsHeld(guard: string, records: readonly KeyRecord[]): Map<string, number> {
 		const out = new Map<string, number>();
-		for (const r of records)
-			for (const l of limitsOf(r)) {
-				const id = windowOf(r.id, l).id;
-				const epoch = this.shares.shareOf(id, guard)?.epoch;
-				if (epoch !== undefined) out.set(id, epoch);
-			}
+		for (const id of this.#windowIds(records)) {
+			const epoch = this.shares.shareOf(id, guard)?.epoch;
+			if (epoch !== undefined) out.set(id, epoch);
+		}
 		return out;
+	}
+
+	/** When the last of those shares (same epochs) ends, deadline and grace (0: none held any more). */
+	endOfShares(guard: string, epochs: ReadonlyMap<string, number>, terms: LeaseTerms): number {
+		let end = 0;
+		for (const [id, epoch] of epochs) {
+			const share = this.shares.shareOf(id, guard);
+			if (share?.epoch === epoch) end = Math.max(end, share.deadline + terms.graceMs);
+		}
+		return end;
 	}
 
 	/** Whether the guard still holds any of those shares in the same epoch (a new epoch was lent on the new record). */
@@ -499,8 +531,9 @@ export class KeyStore {
 		for (const [code, n] of Object.entries(usage.counts)) {
 			if (Number.isInteger(n) && n > 0) this.#count(keyId, code as VerifyCode, now, n);
 		}
-		if (usage.lastUsedAt !== null && usage.lastUsedAt > (this.#pendingLastUsed.get(keyId) ?? 0))
-			this.#pendingLastUsed.set(keyId, Math.min(usage.lastUsedAt, now));
+		const last = usage.lastUsedAt;
+		if (typeof last === "number" && Number.isFinite(last) && last > (this.#pendingLastUsed.get(keyId) ?? 0))
+			this.#pendingLastUsed.set(keyId, Math.min(last, now));
 	}
 
 	#lentWindow(key: KeyRecord, limit: NamedLimit, now: number): LentWindow {

@@ -123,9 +123,18 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			held = fresh;
 		}
 		if (held.record.accountId !== accountId) return { code: "NOT_FOUND", recorded: false };
-		held.lastSeenAt = now;
+		// Shares run on this object's clock, never earlier than the caller's (a verify may have waited).
+		const at = Math.max(now, Date.now());
+		held.lastSeenAt = at;
 		const shares = held.shares;
 		if (!shares) return home();
+		// The record is this guard's to judge by only while it holds a live share of every limit: the
+		// home recalls a changed key only from the guards holding shares of it.
+		if (!limitsOf(held.record).every((l) => shares.get(l.name)?.live(at, DEFAULT_TERMS))) {
+			for (const { limit, cost } of limitsAsked(held.record, use)) shares.get(limit.name)?.demand(at, cost);
+			this.#renewIfDue(accountId, hash, held, at, true);
+			return home();
+		}
 		const count = (code: VerifyCode) => {
 			this.answered.here++;
 			held.usage.counts[code] = (held.usage.counts[code] ?? 0) + 1;
@@ -140,10 +149,10 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			cost,
 			share: shares.get(limit.name),
 		}));
-		const fits = asked.every(({ share, cost }) => share !== undefined && share.left(now, DEFAULT_TERMS) >= cost);
+		const fits = asked.every(({ share, cost }) => share !== undefined && share.left(at, DEFAULT_TERMS) >= cost);
 		for (const { share, cost } of asked) {
-			if (fits) share?.take(now, cost, DEFAULT_TERMS);
-			else share?.demand(now, cost);
+			if (fits) share?.take(at, cost, DEFAULT_TERMS);
+			else share?.demand(at, cost);
 		}
 		const standing = (admitted: boolean): LimitStanding[] =>
 			asked.map(({ limit, share }) => ({
@@ -152,18 +161,18 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 				windowSeconds: limit.windowSeconds,
 				admitted,
 				// What this guard's share has left: never more than the window has.
-				remaining: share?.left(now, DEFAULT_TERMS) ?? 0,
+				remaining: share?.left(at, DEFAULT_TERMS) ?? 0,
 				// A slot frees within one window at the latest.
 				resetMs: admitted ? 0 : limit.windowSeconds * 1000,
 			}));
-		this.#renewIfDue(accountId, hash, held, now);
+		this.#renewIfDue(accountId, hash, held, at);
 		if (fits) {
 			count("VALID");
-			held.usage.lastUsedAt = now;
+			held.usage.lastUsedAt = at;
 			const limits = standing(true);
 			return { code: "VALID", key: held.record, limits, window: tightest(limits), recorded: false };
 		}
-		if (now < held.refusedUntil) {
+		if (at < held.refusedUntil) {
 			count("RATE_LIMITED");
 			const limits = standing(false);
 			return { code: "RATE_LIMITED", key: held.record, limits, window: tightest(limits), recorded: false };
@@ -202,7 +211,13 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	override async alarm(): Promise<void> {
 		const now = Date.now();
 		for (const [hash, held] of this.#keys) {
-			if (!held.shares || now - held.lastSeenAt <= DEFAULT_TERMS.leaseMs / 2) continue;
+			if (!held.shares) continue;
+			// Every share ended (the home counted them as used): the record is stale, forget it.
+			if ([...held.shares.values()].every((s) => !s.live(now, DEFAULT_TERMS))) {
+				this.#keys.delete(hash);
+				continue;
+			}
+			if (now - held.lastSeenAt <= DEFAULT_TERMS.leaseMs / 2) continue;
 			this.#keys.delete(hash);
 			const returned = this.#giveBack(held);
 			await this.#home(this.#accountId)
@@ -226,10 +241,10 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 		return { reports, usage };
 	}
 
-	#renewIfDue(accountId: string, hash: string, held: Held, now: number): void {
+	#renewIfDue(accountId: string, hash: string, held: Held, now: number, force = false): void {
 		if (held.renewing || !held.shares) return;
 		const horizon = this.#roundTrip + RENEW_MARGIN_MS;
-		const due = [...held.shares.values()].some((s) => s.shouldRenew(now, horizon, DEFAULT_TERMS));
+		const due = force || [...held.shares.values()].some((s) => s.shouldRenew(now, horizon, DEFAULT_TERMS));
 		if (!due) return;
 		held.renewing = true;
 		this.ctx.waitUntil(
@@ -289,7 +304,17 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			};
 		next.record = lent.record;
 		next.checkedAt = now;
+		this.#keys.set(hash, next);
 		if (!lent.shares) {
+			// No longer lent: what this guard still holds goes back with its final reports.
+			if (next.shares && next.shares.size > 0) {
+				const returned = this.#giveBack(next);
+				this.ctx.waitUntil(
+					this.#home(accountId)
+						.releaseShares(this.#holder, hash, returned, Date.now())
+						.catch(() => {}),
+				);
+			}
 			next.shares = null;
 		} else {
 			const shares = next.shares ?? new Map<string, GuardShare>();

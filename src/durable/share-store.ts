@@ -16,8 +16,12 @@ export class ShareStore {
 			"CREATE TABLE IF NOT EXISTS window_shares (window_id TEXT NOT NULL, guard TEXT NOT NULL, epoch INTEGER NOT NULL, granted INTEGER NOT NULL, reported INTEGER NOT NULL, deadline INTEGER NOT NULL, PRIMARY KEY (window_id, guard))",
 		);
 		sql.exec(
-			"CREATE TABLE IF NOT EXISTS window_share_epochs (window_id TEXT PRIMARY KEY, last_epoch INTEGER NOT NULL)",
+			"CREATE TABLE IF NOT EXISTS window_share_epochs (window_id TEXT PRIMARY KEY, last_epoch INTEGER NOT NULL, sealed INTEGER NOT NULL DEFAULT 0)",
 		);
+		// A local object whose table was made before `sealed` existed (94a05b0, never deployed) gains it.
+		const columns = sql.exec<{ name: string }>("PRAGMA table_info(window_share_epochs)").toArray();
+		if (!columns.some((c) => c.name === "sealed"))
+			sql.exec("ALTER TABLE window_share_epochs ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0");
 		this.#lent = new Set(
 			sql
 				.exec<{ window_id: string }>("SELECT DISTINCT window_id FROM window_shares")
@@ -84,12 +88,22 @@ export class ShareStore {
 			);
 		}
 		this.sql.exec(
-			"INSERT INTO window_share_epochs (window_id, last_epoch) VALUES (?, ?) ON CONFLICT(window_id) DO UPDATE SET last_epoch = excluded.last_epoch",
+			"INSERT INTO window_share_epochs (window_id, last_epoch, sealed) VALUES (?, ?, ?) ON CONFLICT(window_id) DO UPDATE SET last_epoch = excluded.last_epoch, sealed = excluded.sealed",
 			windowId,
 			book.lastEpoch,
+			book.sealed,
 		);
 		if (entries.length > 0) this.#lent.add(windowId);
 		else this.#lent.delete(windowId);
+	}
+
+	/** Seals the shares lent so far of these windows (ShareBook.seal): a key changed. */
+	seal(windowIds: readonly string[]): void {
+		for (const id of windowIds) {
+			if (!this.#lent.has(id)) continue;
+			this.book(id).seal();
+			this.save(id);
+		}
 	}
 
 	/** The guards holding a share of any of these windows, with the latest moment each share ends. */

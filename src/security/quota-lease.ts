@@ -89,14 +89,31 @@ const MAX_TIMES = 64;
 export class ShareBook {
 	readonly #shares = new Map<string, HeldShare>();
 	#lastEpoch: number;
+	/** Epochs up to this one were lent before the key last changed: they never grow or last longer. */
+	#sealed: number;
 
-	constructor(shares: Iterable<[string, HeldShare]> = [], lastEpoch = 0) {
+	constructor(shares: Iterable<[string, HeldShare]> = [], lastEpoch = 0, sealed = 0) {
 		let epoch = lastEpoch;
 		for (const [guard, share] of shares) {
 			this.#shares.set(guard, { ...share });
 			epoch = Math.max(epoch, share.epoch);
 		}
 		this.#lastEpoch = epoch;
+		this.#sealed = Math.min(sealed, epoch);
+	}
+
+	get sealed(): number {
+		return this.#sealed;
+	}
+
+	/**
+	 * The key changed (a revocation, a lowered limit, any push): the shares lent so far keep what they
+	 * have until their deadline, but a renewal no longer adds to them or moves their deadline, so a
+	 * guard that did not hear of the change stops by that deadline and then asks again, under the
+	 * new record, for a new epoch.
+	 */
+	seal(): void {
+		this.#sealed = this.#lastEpoch;
 	}
 
 	/** Uses lent and not yet reported: counted as admitted at every instant. */
@@ -141,7 +158,8 @@ export class ShareBook {
 	 * Lends up to `want` more uses to the guard, out of `free` (the limit minus the caller's window
 	 * minus `held`, computed by the caller at `now`), and moves its deadline to `now + leaseMs`. A
 	 * guard that holds no share (or only an ended one) starts a new epoch. Returns the share as the
-	 * guard should now hold it; `granted` may not grow (nothing free), but the deadline still moves.
+	 * guard should now hold it; `granted` may not grow (nothing free), but the deadline still moves,
+	 * except for a sealed epoch, which is returned as it is.
 	 */
 	grant(guard: string, want: number, free: number, now: number, terms: LeaseTerms): ShareGrant {
 		let share = this.#shares.get(guard);
@@ -149,6 +167,8 @@ export class ShareBook {
 			this.#lastEpoch++;
 			share = { epoch: this.#lastEpoch, granted: 0, reported: 0, deadline: now };
 			this.#shares.set(guard, share);
+		} else if (share.epoch <= this.#sealed) {
+			return { guard, epoch: share.epoch, granted: share.granted, deadline: share.deadline, reported: share.reported };
 		}
 		const extra = Math.max(0, Math.min(Math.floor(want), Math.floor(free)));
 		share.granted += extra;
@@ -267,6 +287,11 @@ export class GuardShare {
 	/** Recent demand, in uses per millisecond. */
 	get rate(): number {
 		return this.#rate;
+	}
+
+	/** Whether the share may still be used at `now` (lent, and before its deadline less the grace). */
+	live(now: number, terms: LeaseTerms): boolean {
+		return this.epoch !== 0 && now < this.deadline - terms.graceMs;
 	}
 
 	/** Uses left on the share at `now` (0 once past the deadline less the grace). */
@@ -404,8 +429,9 @@ export class LentWindow {
 			if (next >= end) break;
 			if (!Number.isFinite(at) || !Number.isFinite(upto) || upto <= next) continue;
 			const n = Math.min(Math.floor(upto), end) - next;
-			commitAt(this.state, Math.min(now, at + 2 * terms.graceMs), now, this.windowMs, n);
-			this.onCounted(n);
+			// Uses placed before the window's buckets would not count at all: counted now instead.
+			if (commitAt(this.state, Math.min(now, at + 2 * terms.graceMs), now, this.windowMs, n)) this.onCounted(n);
+			else this.#count(now, n);
 			next += n;
 		}
 		this.#count(now, end - next);

@@ -119,17 +119,18 @@ export function commit(state: WindowState, now: number, cost: number): number {
 /**
  * Counts `cost` uses that happened at `at` (≤ now) into the bucket holding `at`, after moving the
  * window to `now`: a regional guard's report, placed where its uses happened rather than when the
- * report arrived, so they free up on time. Uses older than the buckets cover are not counted (they
- * no longer count in any window ending now or later).
+ * report arrived, so they free up on time. Returns false, counting nothing, for uses older than the
+ * buckets cover (the caller counts them now instead).
  */
-export function commitAt(state: WindowState, at: number, now: number, windowMs: number, cost: number): void {
+export function commitAt(state: WindowState, at: number, now: number, windowMs: number, cost: number): boolean {
 	conform(state, now, windowMs);
 	const buckets = state.counts.length - 1;
 	const g = windowMs / buckets;
 	advance(state, Math.floor(now / g));
 	const offset = Math.min(Math.floor(Math.min(at, now) / g), state.last) - (state.last - buckets);
-	if (offset < 0 || cost <= 0) return;
+	if (offset < 0 || cost <= 0 || !Number.isFinite(offset)) return false;
 	state.counts[offset] = (state.counts[offset] ?? 0) + cost;
+	return true;
 }
 
 /** When the oldest counted request stops being counted. */

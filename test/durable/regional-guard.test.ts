@@ -5,7 +5,7 @@
  * the call returns (with a guard that restarted and so cannot give its share back), keys the home
  * keeps, and the default placement that never reaches a guard.
  */
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { accountGuard, regionalGuard } from "../../src/durable/address";
 import { generateApiKey } from "../../src/keys/format";
@@ -112,6 +112,116 @@ describe("regional guards", () => {
 		expect((await answeredHere(s.accountId)) - before).toBe(forged.length);
 	});
 
+	it("a guard whose share ended no longer judges by its record: checks that spend nothing cannot keep a revoked key alive", async () => {
+		// An attacker's loop of checks at cost 0 never makes a guard renew; once its share ends the home
+		// no longer counts it as a holder, so a revoke recalls nobody. The guard must then ask the home.
+		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		await accountGuard(env, s.accountId).refreshPlacement(s.accountId);
+		const check = async () =>
+			(
+				await (
+					await t.request(
+						"/v1/keys/verify",
+						jsonRequest("POST", { key: secret, ratelimits: [{ name: "default", cost: 0 }] }),
+						TWO_REGIONS,
+					)
+				).json<{ code: string }>()
+			).code;
+		for (let i = 0; i < 4; i++) expect(await check()).toBe("VALID");
+		// The shares' lease (5 s) and grace pass with only free checks.
+		const until = Date.now() + 6_000;
+		while (Date.now() < until) {
+			expect(await check()).toBe("VALID");
+			await new Promise((r) => setTimeout(r, 1_000));
+		}
+		const res = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
+			as(s.users.admin.token, "POST", { reason: "test" }),
+		);
+		expect(res.status).toBe(200);
+		for (let i = 0; i < 6; i++) expect(await check()).toBe("REVOKED");
+	});
+
+	it("past its share's deadline a guard sends even a free check to the home", async () => {
+		const { s, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		await accountGuard(env, s.accountId).refreshPlacement(s.accountId);
+		await codes(secret, 6);
+		const [weur] = guards(s.accountId);
+		if (!weur) throw new Error("no guard");
+		expect((await weur.stats()).lent).toBe(1);
+		const home = accountGuard(env, s.accountId);
+		const hash = await runInDurableObject(
+			home,
+			(_o, state) => state.storage.sql.exec<{ hash: string }>("SELECT hash FROM keys").one().hash,
+		);
+		const before = (await weur.stats()).answered;
+		// A check arriving a minute later (as the guard's clock would see it once the share has ended).
+		const later = Date.now() + 60_000;
+		const outcome = await weur.verifyKey(s.accountId, "weur", hash, [], null, later, undefined, {
+			limits: [{ name: "default", cost: 0 }],
+		});
+		expect(outcome.code).toBe("VALID");
+		const after = (await weur.stats()).answered;
+		expect(after.here).toBe(before.here);
+		expect(after.home).toBe(before.home + 1);
+	});
+
+	it("a change that renames the key's limit still recalls the shares of the old one", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 10_000, windowSeconds: 60 });
+		expect(new Set(await codes(secret, 20, 2))).toEqual(new Set(["VALID"]));
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).lent).toBe(1);
+		const res = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}`,
+			as(s.users.admin.token, "PATCH", {
+				rateLimits: [{ name: "per-minute", limit: 10_000, windowSeconds: 60 }],
+				enabled: false,
+			}),
+		);
+		expect(res.status).toBe(200);
+		// Recalled before the change returned: neither guard holds the key any more.
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).keys).toBe(0);
+		expect(new Set(await codes(secret, 10, 2))).toEqual(new Set(["DISABLED"]));
+	});
+
+	it("a share lent before a change neither grows nor outlasts its deadline, even when its guard cannot be recalled", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		await codes(secret, 2);
+		const home = accountGuard(env, s.accountId);
+		const keyHash = await runInDurableObject(home, (_o, state) => {
+			const rows = state.storage.sql.exec<{ hash: string; id: string }>("SELECT hash, id FROM keys").toArray();
+			return rows.find((r) => r.id === key.id)?.hash ?? "";
+		});
+		// A guard that will never answer a recall (its run is gone) holds a share of the key.
+		const first = await home.lendShares(
+			s.accountId,
+			keyHash,
+			{ guard: "weur:gone", reports: {}, wants: { default: 50 } },
+			Date.now(),
+		);
+		const grant = first?.shares?.default;
+		if (!grant) throw new Error("nothing lent");
+		// The limit is lowered; the push waits the unreachable guard out. Meanwhile it renews.
+		const lowered = t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}`,
+			as(s.users.admin.token, "PATCH", { rateLimit: { limit: 10, windowSeconds: 60 } }),
+		);
+		await new Promise((r) => setTimeout(r, 300));
+		const renewed = await home.lendShares(
+			s.accountId,
+			keyHash,
+			{ guard: "weur:gone", reports: { default: { epoch: grant.epoch, used: 0 } }, wants: { default: 500 } },
+			Date.now(),
+		);
+		expect(renewed?.shares?.default).toMatchObject({
+			epoch: grant.epoch,
+			granted: grant.granted,
+			deadline: grant.deadline,
+		});
+		const started = Date.now();
+		expect((await lowered).status).toBe(200);
+		expect(Date.now() - started).toBeLessThan(6_000);
+	});
+
 	it("keys with credits or a window under a minute stay with the home, exactly", async () => {
 		const { s, secret } = await regionalKey({ limit: 10, windowSeconds: 1 });
 		const burst = await codes(secret, 20, 10);
@@ -152,5 +262,37 @@ describe("regional guards", () => {
 			Date.now(),
 		);
 		expect(lent).toBeNull();
+	});
+
+	it("a renewal answered 'not lent' counts its report but keeps the share until its guard gives it back or it ends", async () => {
+		// The guard may go on using its share until the answer reaches it: the home must not end the share
+		// on the renewal's running total.
+		const { s, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		await codes(secret, 2);
+		const home = accountGuard(env, s.accountId);
+		const { hash, id } = await runInDurableObject(home, (_o, state) =>
+			state.storage.sql.exec<{ hash: string; id: string }>("SELECT hash, id FROM keys").one(),
+		);
+		const guard = "oc:renewing";
+		const grant = (await home.lendShares(s.accountId, hash, { guard, reports: {}, wants: { default: 50 } }, Date.now()))
+			?.shares?.default;
+		if (!grant) throw new Error("nothing lent");
+		const patch = await t.request(
+			`/v1/accounts/${s.accountId}`,
+			as(s.users.admin.token, "PATCH", { settings: { verifyPlacement: "home" } }),
+		);
+		expect(patch.status).toBe(200);
+		const answer = await home.lendShares(
+			s.accountId,
+			hash,
+			{ guard, reports: { default: { epoch: grant.epoch, used: 10 } }, wants: { default: 50 } },
+			Date.now(),
+		);
+		expect(answer?.shares).toBeNull();
+		const share = await runInDurableObject(home, (o) => o.keys.shares.shareOf(id, guard));
+		expect(share).toMatchObject({ epoch: grant.epoch, granted: grant.granted, reported: 10 });
+		// Its final report ends it.
+		await home.releaseShares(guard, hash, { reports: { default: { epoch: grant.epoch, used: 12 } } }, Date.now());
+		expect(await runInDurableObject(home, (o) => o.keys.shares.shareOf(id, guard))).toBeUndefined();
 	});
 });

@@ -24,6 +24,16 @@ describe("share book", () => {
 		expect(book.held).toBe(0);
 	});
 
+	it("a sealed share keeps what it has but neither grows nor lasts longer; a new epoch is lent afresh", () => {
+		const book = new ShareBook();
+		const first = book.grant("g1", 5, 100, 0, TERMS);
+		book.seal();
+		expect(book.grant("g1", 50, 100, 200, TERMS)).toMatchObject({ epoch: first.epoch, granted: 5, deadline: 300 });
+		expect(book.held).toBe(5);
+		expect(book.expire(350, TERMS).counted).toBe(5);
+		expect(book.grant("g1", 50, 100, 400, TERMS)).toMatchObject({ epoch: first.epoch + 1, granted: 50, deadline: 700 });
+	});
+
 	it("counts an unreported share as used once its deadline and grace have passed, not before", () => {
 		const window = new LentWindow(10, 1_000);
 		const grant = window.renew("g1", { epoch: 0, used: 0 }, 7, 0, TERMS);
