@@ -125,7 +125,29 @@ async function setupIdentity() {
 		],
 	});
 	const badKey = apiKey.slice(0, -1) + (apiKey.endsWith("A") ? "B" : "A");
-	benchSession = { email, token: session.token, apiKey, customerKey, badKey, accountId: account.id };
+	// An account whose keys are verified by regional guards (issue #25): locally two guards take turns
+	// (DEV_VERIFY_REGIONS), each admitting on shares lent by the account's object.
+	const regional = await signUpVerified(send, {
+		email: `bench-regional-${Date.now()}@example.com`,
+		password: BENCH_PASSWORD,
+		name: "Bench regional",
+	});
+	const placed = await send(
+		`/v1/accounts/${regional.account.id}`,
+		json({ settings: { verifyPlacement: "regional" } }, { Authorization: `Bearer ${regional.session.token}` }, "PATCH"),
+	);
+	if (placed.status !== 200) throw new Error(`could not make the bench account regional: ${placed.status}`);
+	const regionalKey = await createBenchKey(send, regional.session.token, regional.account.id);
+	benchSession = {
+		email,
+		token: session.token,
+		apiKey,
+		customerKey,
+		badKey,
+		accountId: account.id,
+		regionalKey,
+		regionalAccountId: regional.account.id,
+	};
 }
 
 const latencyScenarios = {
@@ -148,6 +170,9 @@ const latencyScenarios = {
 				ratelimits: ["default", "burst"],
 			}),
 		),
+	// Warm verify of a regional account's key: answered by a guard on its lent share (GLOBAL.md).
+	"verify (regional)": () =>
+		send("/v1/keys/verify", json({ key: benchSession.regionalKey, requiredScopes: ["bench:read"] })),
 	// A key with a bad checksum: refused before any storage.
 	"verify (bad checksum)": () => send("/v1/keys/verify", json({ key: benchSession.badKey })),
 	// Distinct forged keys with valid checksums for a real account: the object's key set answers, no D1.
@@ -192,7 +217,10 @@ async function counters() {
 	const objects = (await send(`/v1/dev/object-stats?accountId=${benchSession.accountId}`)).json();
 	// Verify's events are sent by the account's object (issue #20), which counts its own sends.
 	const objectMessages = objects.eventsSent?.messages ?? 0;
-	return { queue: audit.queue, objectMessages, d1Loads: objects.d1Loads };
+	// The regional account's guards: verifies they sent on to the home, and their requests for shares.
+	const regional = (await send(`/v1/dev/object-stats?accountId=${benchSession.regionalAccountId}`)).json();
+	const guardToHome = (regional.guards ?? []).reduce((n, g) => n + g.answeredHome + (g.lends ?? 0), 0);
+	return { queue: audit.queue, objectMessages, d1Loads: objects.d1Loads + (regional.d1Loads ?? 0), guardToHome };
 }
 
 const median = (values) => {
@@ -365,6 +393,12 @@ try {
 						(countersAfter.objectMessages - countersBefore.objectMessages);
 					row.queueOpsPerRequest = +((3 * Math.max(0, messages)) / row.requests).toFixed(4);
 				}
+				// Object calls a regional verify adds past its guard: verifies sent on, and share requests.
+				if (countersAfter.guardToHome !== undefined)
+					row.guardToHomePer1k = +(
+						(1000 * (countersAfter.guardToHome - countersBefore.guardToHome)) /
+						row.requests
+					).toFixed(2);
 				if (countersAfter.d1Loads !== undefined)
 					row.d1LoadsPer1k = +((1000 * (countersAfter.d1Loads - countersBefore.d1Loads)) / row.requests).toFixed(2);
 			}

@@ -255,6 +255,11 @@ export interface paths {
                    * @example 12
                    */
                   answeredHome: number;
+                  /**
+                   * @description Requests for shares it sent the home since it started (first ones and renewals)
+                   * @example 40
+                   */
+                  lends: number;
                 }[];
             };
           };

@@ -74,6 +74,8 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	#roundTrip = 300;
 	/** Verifies this run decided on its own, and sent to the home (tests and the bench read them). */
 	readonly answered = { here: 0, home: 0 };
+	/** Requests for shares this run sent the home (first ones and renewals). */
+	#lends = 0;
 
 	#home(accountId: string) {
 		return this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(accountId));
@@ -187,6 +189,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			keys: this.#keys.size,
 			lent: [...this.#keys.values()].filter((h) => h.shares !== null).length,
 			answered: { ...this.answered },
+			lends: this.#lends,
 		};
 	}
 
@@ -276,6 +279,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 		const usage = held?.usage ?? noUsage();
 		if (held) held.usage = noUsage();
 		const started = Date.now();
+		this.#lends++;
 		const recalls = this.#recalls.get(hash) ?? 0;
 		const lent: Lent | null = await this.#home(accountId).lendShares(
 			accountId,

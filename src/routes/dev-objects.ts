@@ -45,6 +45,10 @@ export const devObjectStatsRoute = createRoute({
 							answeredHome: z
 								.number()
 								.openapi({ description: "Verifies it sent to the home since it started", example: 12 }),
+							lends: z.number().openapi({
+								description: "Requests for shares it sent the home since it started (first ones and renewals)",
+								example: 40,
+							}),
 						}),
 					)
 					.openapi({
@@ -73,6 +77,7 @@ export const registerDevObjects = (app: App) =>
 					lent: stats.lent,
 					answeredHere: stats.answered.here,
 					answeredHome: stats.answered.home,
+					lends: stats.lends,
 				};
 			}),
 		);
