@@ -284,11 +284,6 @@ export class GuardShare {
 		return true;
 	}
 
-	/** Recent demand, in uses per millisecond. */
-	get rate(): number {
-		return this.#rate;
-	}
-
 	/** Whether the share may still be used at `now` (lent, and before its deadline less the grace). */
 	live(now: number, terms: LeaseTerms): boolean {
 		return this.epoch !== 0 && now < this.deadline - terms.graceMs;

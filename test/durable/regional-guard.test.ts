@@ -12,7 +12,7 @@ import { generateApiKey } from "../../src/keys/format";
 import { systemClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
 import { as, createKey, jsonRequest } from "../support/request";
-import { seedAccount } from "../support/seed";
+import { type SeededAccount, seedAccount } from "../support/seed";
 
 const t = testApp({ clock: systemClock });
 const TWO_REGIONS = { DEV_VERIFY_REGIONS: "weur,apac" };
@@ -34,6 +34,15 @@ const answeredHere = async (accountId: string) => {
 	for (const guard of guards(accountId)) here += (await guard.stats()).answered.here;
 	return here;
 };
+
+/** Revokes through the API, as an admin; expects 200. */
+async function revoke(s: SeededAccount, keyId: string) {
+	const res = await t.request(
+		`/v1/accounts/${s.accountId}/keys/${keyId}/revoke`,
+		as(s.users.admin.token, "POST", { reason: "test" }),
+	);
+	expect(res.status).toBe(200);
+}
 
 async function regionalKey(rateLimit: { limit: number; windowSeconds: number }, extra: Record<string, unknown> = {}) {
 	const s = await seedAccount(systemClock, { verifyPlacement: "regional" });
@@ -57,11 +66,7 @@ describe("regional guards", () => {
 		expect(new Set(await codes(secret, 40, 4))).toEqual(new Set(["VALID"]));
 		for (const guard of guards(s.accountId)) expect((await guard.stats()).lent).toBe(1);
 		const started = Date.now();
-		const res = await t.request(
-			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
-			as(s.users.admin.token, "POST", { reason: "test" }),
-		);
-		expect(res.status).toBe(200);
+		await revoke(s, key.id);
 		// Both guards answered the recall: nothing was waited out.
 		expect(Date.now() - started).toBeLessThan(2_000);
 		expect(new Set(await codes(secret, 20, 4))).toEqual(new Set(["REVOKED"]));
@@ -77,11 +82,7 @@ describe("regional guards", () => {
 		await evictDurableObject(weur);
 		expect((await weur.stats()).incarnation).not.toBe(before);
 		const started = Date.now();
-		const res = await t.request(
-			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
-			as(s.users.admin.token, "POST", { reason: "test" }),
-		);
-		expect(res.status).toBe(200);
+		await revoke(s, key.id);
 		// The old run's share lasts up to a lease (5 s) and the grace from its last renewal.
 		expect(Date.now() - started).toBeGreaterThan(1_000);
 		expect(new Set(await codes(secret, 10, 2))).toEqual(new Set(["REVOKED"]));
@@ -134,11 +135,7 @@ describe("regional guards", () => {
 			expect(await check()).toBe("VALID");
 			await new Promise((r) => setTimeout(r, 1_000));
 		}
-		const res = await t.request(
-			`/v1/accounts/${s.accountId}/keys/${key.id}/revoke`,
-			as(s.users.admin.token, "POST", { reason: "test" }),
-		);
-		expect(res.status).toBe(200);
+		await revoke(s, key.id);
 		for (let i = 0; i < 6; i++) expect(await check()).toBe("REVOKED");
 	});
 
