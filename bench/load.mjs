@@ -42,11 +42,29 @@ async function createKey(account, rateLimit) {
 	return res;
 }
 
+/** Sets an account's shard count (the keys move before this answers); throws unless 200. */
+async function setShards(entry, verifyShards) {
+	const res = await send(
+		`/v1/accounts/${entry.id}`,
+		json({ settings: { verifyShards } }, { Authorization: `Bearer ${entry.token}` }, "PATCH"),
+	);
+	if (res.status !== 200) throw new Error(`could not set account ${entry.id} to ${verifyShards} shards: ${res.status}`);
+	entry.shards = verifyShards;
+}
+
 async function setup() {
 	for (let i = 0; i < ACCOUNTS; i++) {
 		const email = `load-${Date.now()}-${i}@example.com`;
 		const { session, account } = await signUpVerified(send, { email, password: PASSWORD, name: `Load ${i}` });
-		const entry = { id: account.id, email, token: session.token, placement: i === 0 ? "regional" : "home" };
+		const entry = {
+			id: account.id,
+			email,
+			token: session.token,
+			placement: i === 0 ? "regional" : "home",
+			// The first two accounts' keys are spread over four shards (docs/GLOBAL.md §7); the second's go
+			// to sixteen halfway through the run, while it verifies.
+			shards: i < 2 ? 4 : 1,
+		};
 		// The first account's keys are verified by its regional guards (DEV_VERIFY_REGIONS, docs/GLOBAL.md).
 		if (entry.placement === "regional") {
 			const res = await send(
@@ -57,6 +75,7 @@ async function setup() {
 		}
 		accounts.push(entry);
 		for (let k = 0; k < KEYS_PER_ACCOUNT; k++) await createKey(entry, k % 2 ? LOOSE : TIGHT);
+		if (entry.shards > 1) await setShards(entry, entry.shards);
 	}
 }
 
@@ -173,11 +192,18 @@ const check = (ok, message) => {
 let memory;
 let drained = 0;
 const startedAt = Date.now();
+let reshardMs = null;
 try {
 	await setup();
 	const rssBefore = await workerdMemoryKiB(stack.pid);
 	const deadline = Date.now() + SECONDS * 1000;
-	await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(deadline)));
+	// Halfway, the second account goes from four shards to sixteen while the load runs.
+	const resharding = new Promise((resolve) => setTimeout(resolve, (SECONDS * 1000) / 2)).then(async () => {
+		const started = Date.now();
+		await setShards(accounts[1], 16);
+		reshardMs = Date.now() - started;
+	});
+	await Promise.all([...Array.from({ length: CONCURRENCY }, () => worker(deadline)), resharding]);
 	const rssAfter = await workerdMemoryKiB(stack.pid);
 	const objects = [];
 	for (const a of accounts) objects.push((await send(`/v1/dev/object-stats?accountId=${a.id}`)).json());
@@ -282,8 +308,16 @@ check(
 	"a guard answered for an account whose placement is home",
 );
 
+// Every shard held its own slots, and the account that changed its count mid-run ended with sixteen.
+const shardCounts = (memory?.objects ?? []).map((o) => 1 + (o.others ?? []).filter((x) => x.ownedSlots > 0).length);
+check(
+	shardCounts.join(",") === accounts.map((a) => a.shards).join(","),
+	`shards holding slots ${shardCounts.join(",")}, expected ${accounts.map((a) => a.shards).join(",")}`,
+);
+check(reshardMs !== null, "the account's shard count did not change mid-run");
+
 // The Durable Objects hold at most what their keys need.
-for (const o of memory?.objects ?? []) {
+for (const o of (memory?.objects ?? []).flatMap((o) => [o, ...(o.others ?? [])])) {
 	check(o.windows <= o.storedKeys && o.keys <= o.storedKeys, `object memory exceeds its keys: ${JSON.stringify(o)}`);
 	check(o.pendingUsage <= o.storedKeys * 7 * 2, `pending usage not bounded: ${JSON.stringify(o)}`);
 }
@@ -304,6 +338,8 @@ const summary = {
 	doubledEvents: doubled,
 	rateLimitWindowsChecked: windowsChecked,
 	guardAnswers,
+	shardCounts,
+	reshardMs,
 	memory,
 	failures,
 };

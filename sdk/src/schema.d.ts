@@ -3217,6 +3217,12 @@ export interface paths {
                * @enum {string}
                */
               verifyPlacement?: "home" | "regional";
+              /**
+               * @description How many objects the account's keys are spread over, for verify past one object's throughput (about 1,000 verifies a second): 1 (default), 2, 4, 8 or 16. Each key lives in one of them by its hash, so limits, credits and revocation stay exact. A change moves keys between objects before the request answers; a verify meanwhile is answered once, by the object that holds the key at that moment. Refused while a rotated key and its predecessor, both live, share credits but would land in different objects (keys rotated before shards existed; wait for the old key's grace to end). See docs/GLOBAL.md §7.
+               * @example 1
+               * @enum {integer}
+               */
+              verifyShards?: 1 | 2 | 4 | 8 | 16;
             };
           };
         };
@@ -11019,6 +11025,12 @@ export interface components {
        * @enum {string}
        */
       verifyPlacement: "home" | "regional";
+      /**
+       * @description How many objects the account's keys are spread over, for verify past one object's throughput (about 1,000 verifies a second): 1 (default), 2, 4, 8 or 16. Each key lives in one of them by its hash, so limits, credits and revocation stay exact. A change moves keys between objects before the request answers; a verify meanwhile is answered once, by the object that holds the key at that moment. Refused while a rotated key and its predecessor, both live, share credits but would land in different objects (keys rotated before shards existed; wait for the old key's grace to end). See docs/GLOBAL.md §7.
+       * @example 1
+       * @enum {integer}
+       */
+      verifyShards: 1 | 2 | 4 | 8 | 16;
     };
     /** @description A member of the account */
     Member: {

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { assertRecentAuthentication } from "../auth/recent-auth";
 import { accountGuard } from "../durable/address";
+import { creditPoolsSplitAt } from "../keys/queries";
 import { callerMembership, requireUser } from "../middleware/authorize";
 import type { App } from "../platform/app-env";
 import { ApiError, validationError } from "../problems";
@@ -131,7 +132,7 @@ export function registerAccounts(app: App) {
 	app.openapi(updateAccountRoute, async (c) => {
 		const { accountId } = c.req.valid("param");
 		const input = c.req.valid("json");
-		const { db } = c.get("services");
+		const { db, clock } = c.get("services");
 		const account = await getAccount(db, accountId);
 		if (!account) throw new ApiError("not-found");
 		const before = parseSettings(account.settings);
@@ -162,13 +163,27 @@ export function registerAccounts(app: App) {
 			});
 		if (settings.enforceSso && !before.enforceSso && !(await getConnection(db, accountId)))
 			invalid.push({ path: "settings.enforceSso", message: "Connect an identity provider first (…/sso-connections)" });
+		if (settings.verifyShards !== before.verifyShards) {
+			const split = await creditPoolsSplitAt(db, accountId, settings.verifyShards, clock.now());
+			if (split.length > 0)
+				invalid.push({
+					path: "settings.verifyShards",
+					message: `Live keys sharing credits would be split between shards (pools ${split.slice(0, 5).join(", ")}): wait until the rotated keys' grace periods end`,
+				});
+		}
 		if (invalid.length > 0) throw validationError(invalid);
 		const changedNow = changedSettings(before, settings);
 		if (changedNow.length > 0) assertRecentAuthentication(c, "change the account's security settings");
 		const updated = await writeSettings(db, account, input.name ?? account.name, settings);
 		const changed = changedSettings(before, settings);
 		// The account's object decides whether to lend to regional guards: it reads the setting again.
-		if (changed.includes("verifyPlacement")) await accountGuard(c.env, accountId).refreshPlacement(accountId);
+		// The account's objects decide whether to lend to regional guards and hold the keys of their
+		// slots: the home reads both settings again, and moves keys between shards before this answers.
+		// `verifyShards` sent again unchanged finishes a sweep that an outage interrupted.
+		const { splitPools } =
+			changed.includes("verifyPlacement") || input.settings?.verifyShards !== undefined
+				? await accountGuard(c.env, accountId).applySettings(accountId)
+				: { splitPools: [] };
 		if (changed.length > 0 || input.name !== undefined) {
 			c.get("audit").record({
 				action: "account.settings_changed",
@@ -176,6 +191,12 @@ export function registerAccounts(app: App) {
 				metadata: { changed: input.name !== undefined ? [...changed, "name"] : changed },
 			});
 		}
+		// A rotation between the check above and the move (keys rotated before slots were kept): the
+		// setting is saved and the other slots moved; these keys wait where they are.
+		if (splitPools.length > 0)
+			throw new ApiError("conflict", {
+				detail: `Some keys did not move: live keys sharing credits (pools ${splitPools.slice(0, 5).join(", ")}) would be split between shards. Send verifyShards again once the rotated keys' grace periods end.`,
+			});
 		return c.json({ account: publicAccount(updated) }, 200);
 	});
 

@@ -12,7 +12,9 @@ import {
 	parseSettings,
 	SCIM_GROUP_ROLES_MAX,
 	SCIM_MAPPED_ROLES,
+	type ShardCount,
 	VERIFY_PLACEMENTS,
+	VERIFY_SHARD_COUNTS,
 } from "./settings";
 
 export const AccountParams = z.strictObject({
@@ -221,6 +223,25 @@ export const SettingsSchema = z
 				"60 s are still answered at home. See docs/GLOBAL.md.",
 			example: "home",
 		}),
+		verifyShards: z
+			.number()
+			.int()
+			.refine((n): n is ShardCount => (VERIFY_SHARD_COUNTS as readonly number[]).includes(n), {
+				message: `One of ${VERIFY_SHARD_COUNTS.join(", ")}`,
+			})
+			.openapi({
+				type: "integer",
+				enum: [...VERIFY_SHARD_COUNTS],
+				description:
+					"How many objects the account's keys are spread over, for verify past one object's throughput (about " +
+					"1,000 verifies a second): 1 (default), 2, 4, 8 or 16. Each key lives in one of them by its hash, so " +
+					"limits, credits and revocation stay exact. A change moves keys between objects before the request " +
+					"answers; a verify meanwhile is answered once, by the object that holds the key at that moment. " +
+					"Refused while a rotated key and its predecessor, both live, share credits but would land in " +
+					"different objects (keys rotated before shards existed; wait for the old key's grace to end). See " +
+					"docs/GLOBAL.md §7.",
+				example: 1,
+			}),
 	})
 	.openapi("AccountSettings", { description: "The account's policies. Each has a default." });
 

@@ -1,3 +1,5 @@
+import { SHARD_COUNTS, type ShardCount } from "../durable/shard-map";
+
 /**
  * Who must prove more than a password: nobody (`off`), every member with a second factor of any
  * kind (`any`), or with a passkey in the session's own sign-in (`phishing-resistant`).
@@ -14,6 +16,9 @@ export type LeakedKeyPolicy = (typeof LEAKED_KEY_POLICIES)[number];
  * home object (`home`, the default), or by a guard in the caller's region on shares lent by it.
  */
 export const VERIFY_PLACEMENTS = ["home", "regional"] as const;
+/** How many objects may share an account's verifies (docs/GLOBAL.md §7): the shard counts. */
+export const VERIFY_SHARD_COUNTS = SHARD_COUNTS;
+export type { ShardCount };
 export type VerifyPlacement = (typeof VERIFY_PLACEMENTS)[number];
 
 /** How long the searchable audit index may keep events (`auditIndexDays`): the seeds' 90-day minimum to ten years. */
@@ -58,6 +63,8 @@ export interface AccountSettings {
 	enforceSso: boolean;
 	/** Where verify is answered: the account's home object, or regional guards on lent shares. */
 	verifyPlacement: VerifyPlacement;
+	/** How many objects the account's keys are spread over (1: its one object). */
+	verifyShards: ShardCount;
 }
 
 /** The roles a SCIM group may map to: never owner (ownership moves only by transfer). */
@@ -84,6 +91,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
 	scimGroupRoles: {},
 	enforceSso: false,
 	verifyPlacement: "home",
+	verifyShards: 1,
 };
 
 const isPolicy = (v: unknown): v is MfaPolicy => MFA_POLICIES.includes(v as MfaPolicy);

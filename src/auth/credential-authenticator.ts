@@ -8,11 +8,11 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { serviceAccountMembership } from "../accounts/service-accounts";
-import { accountGuard } from "../durable/address";
 import { resolveSessionToken, SESSION_COOKIE } from "../identity/sessions";
 import { getUser, hasSecondFactor, membershipsOf } from "../identity/users";
 import { hashApiKey, parseApiKey } from "../keys/format";
 import { getServiceAccount } from "../keys/records";
+import { verifyAtOwner } from "../keys/verify";
 import type { AppEnv } from "../platform/app-env";
 import { ApiError, type CredentialProblem } from "../problems";
 import { fromOwnSite, parseOriginList } from "../security/origin";
@@ -83,13 +83,11 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 	const { services } = c.var;
 	const parsed = parseApiKey(token);
 	if (!parsed) return rejected(c, "invalid_token");
-	const outcome = await accountGuard(c.env, parsed.accountId).verifyKey(
-		parsed.accountId,
-		await hashApiKey(c.env.KEY_PEPPER ?? "", token),
+	const outcome = await verifyAtOwner(c.env, parsed.accountId, await hashApiKey(c.env.KEY_PEPPER ?? "", token), [
 		[],
 		c.req.header("CF-Connecting-IP") ?? null,
 		services.clock.now().getTime(),
-	);
+	]);
 	if (outcome.code === "REVOKED") return rejected(c, "key_revoked");
 	if (outcome.code === "EXPIRED") return rejected(c, "key_expired");
 	if (outcome.code === "DISABLED") return rejected(c, "key_disabled");

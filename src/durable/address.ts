@@ -1,6 +1,7 @@
 import type { Env } from "../platform/env";
 import { throttleKeyOf } from "../security/cidr";
 import { regionalGuardName } from "./guard-protocol";
+import { shardName } from "./shard-map";
 
 /**
  * The only place that names Durable Object instances. Each role has its own
@@ -13,6 +14,10 @@ import { regionalGuardName } from "./guard-protocol";
 /** An account's keys, windows, usage and failed-login spikes. */
 export const accountGuard = (env: Pick<Env, "ACCOUNT_GUARD">, accountId: string) =>
 	env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(accountId));
+
+/** Shard `index` of an account's keys (docs/GLOBAL.md §7); shard 0 is `accountGuard`. */
+export const accountShard = (env: Pick<Env, "ACCOUNT_GUARD">, accountId: string, index: number) =>
+	env.ACCOUNT_GUARD.get(env.ACCOUNT_GUARD.idFromName(shardName(accountId, index)));
 
 /**
  * An account's guard in a region (docs/GLOBAL.md), created near it: `region` is a Durable Objects

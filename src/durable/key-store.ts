@@ -141,6 +141,8 @@ export interface VerifyOutcome {
 	limits?: LimitStanding[];
 	/** The balance left after this use (keys with credits only). */
 	creditsRemaining?: number;
+	/** The key's slot moved to another shard while this verify waited: not decided here. */
+	moved?: true;
 }
 
 export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
@@ -237,6 +239,15 @@ export class KeyStore {
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly db: () => Database,
+		/**
+		 * Whether a key is this object's (its shard owns the key's slot; src/durable/shard-map.ts):
+		 * `holds` while it is, even frozen by a move out (its data are here until the target has them);
+		 * `answers` only while no move freezes it.
+		 */
+		private readonly shard: { holds(hash: string): boolean; answers(hash: string): boolean } = {
+			holds: () => true,
+			answers: () => true,
+		},
 	) {
 		sql.exec("CREATE TABLE IF NOT EXISTS keys (hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL)");
 		sql.exec(
@@ -291,11 +302,17 @@ export class KeyStore {
 	async #find(accountId: string, hash: string): Promise<KeyRecord | null> {
 		const held = this.#held(hash);
 		if (held || this.#complete) return held ?? null;
+		await this.loadAll(accountId);
+		return this.#held(hash) ?? null;
+	}
+
+	/** Makes the key set complete (one read of the account's set from D1, unless it is already). */
+	async loadAll(accountId: string): Promise<void> {
+		if (this.#complete) return;
 		this.#loading ??= this.#loadSet(accountId).finally(() => {
 			this.#loading = null;
 		});
 		await this.#loading;
-		return this.#held(hash) ?? null;
 	}
 
 	/**
@@ -313,7 +330,7 @@ export class KeyStore {
 				.where(and(eq(apiKeys.accountId, accountId), gt(apiKeys.id, after)))
 				.orderBy(asc(apiKeys.id))
 				.limit(LOAD_PAGE);
-			for (const row of rows) this.upsert(recordFromRow(row), false);
+			for (const row of rows) if (this.shard.holds(row.keyHash)) this.upsert(recordFromRow(row), false);
 			const last = rows.at(-1);
 			if (!last || rows.length < LOAD_PAGE) break;
 			after = last.id;
@@ -322,6 +339,22 @@ export class KeyStore {
 			"INSERT INTO key_set (account_id, complete_at) VALUES (?, ?) ON CONFLICT(account_id) DO NOTHING",
 			accountId,
 			Date.now(),
+		);
+		this.#complete = true;
+	}
+
+	/** The key set is not known complete any more (a move brought keys from a shard whose set was not). */
+	markIncomplete(): void {
+		this.sql.exec("DELETE FROM key_set");
+		this.#complete = false;
+	}
+
+	/** The key set is complete (a shard that held none took the whole of a complete one's slots). */
+	markComplete(accountId: string, now: number): void {
+		this.sql.exec(
+			"INSERT INTO key_set (account_id, complete_at) VALUES (?, ?) ON CONFLICT(account_id) DO NOTHING",
+			accountId,
+			now,
 		);
 		this.#complete = true;
 	}
@@ -346,6 +379,8 @@ export class KeyStore {
 		use: UseCost = {},
 	): Promise<VerifyOutcome> {
 		const key = await this.#find(accountId, hash);
+		// The key's slot moved to another shard while its set loaded: that shard answers.
+		if (!this.shard.answers(hash)) return { code: "NOT_FOUND", moved: true };
 		if (!key) return { code: "NOT_FOUND" };
 		const asked = limitsAsked(key, use);
 		const standings = asked.map(({ limit, cost }) => {
@@ -423,8 +458,9 @@ export class KeyStore {
 		now: number,
 		terms: LeaseTerms,
 		regional: boolean,
-	): Promise<Lent | null> {
+	): Promise<Lent | null | "moved"> {
 		const key = await this.#find(accountId, hash);
+		if (!this.shard.answers(hash)) return "moved";
 		if (!key || key.accountId !== accountId) return null;
 		// Leases run on this object's clock, never earlier than the caller's.
 		const at = Math.max(now, Date.now());
@@ -572,7 +608,10 @@ export class KeyStore {
 		if (ids?.length === 0) return [];
 		const rows = ids
 			? this.sql
-					.exec<{ record: string }>(`SELECT record FROM keys WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids)
+					.exec<{ record: string }>(
+						"SELECT record FROM keys WHERE id IN (SELECT value FROM json_each(?))",
+						JSON.stringify(ids),
+					)
 					.toArray()
 			: this.sql.exec<{ record: string }>("SELECT record FROM keys").toArray();
 		return rows.map((r) => {
@@ -670,4 +709,136 @@ export class KeyStore {
 	hasUnflushed(): boolean {
 		return this.sql.exec("SELECT 1 FROM key_last_used WHERE flushed = 0 LIMIT 1").toArray().length > 0;
 	}
+
+	// ---- moving keys between shards (src/durable/shard-map.ts)
+
+	/** Stored records whose hash is in one of the slots (`slotOf` decides). */
+	recordsIn(inSlots: (hash: string) => boolean): KeyRecord[] {
+		return this.#storedRecords().filter((r) => inSlots(r.hash));
+	}
+
+	/**
+	 * Everything stored about these keys, for their new shard: records, exact windows and balances
+	 * (settled first), usage, last use and the windows' last share epochs (so an epoch is never
+	 * reused). Refused (`pools`) when a credit pool of a live key here would be split between two
+	 * shards (a rotation chain minted before successors kept their slot): its balance cannot be in
+	 * two places.
+	 */
+	exportKeys(moving: readonly KeyRecord[], now: number): ShardCargo | { splitPools: string[] } {
+		// The same test as the settings route's (`creditPoolsSplitAt`): not revoked yet, not expired.
+		const live = (r: KeyRecord) => (r.revokedAt === null || r.revokedAt > now) && r.expiresAt > now;
+		const movingIds = new Set(moving.map((r) => r.id));
+		const pools = new Set(moving.filter((r) => r.credits && live(r)).map(creditPool));
+		const staying = this.#storedRecords().filter((r) => !movingIds.has(r.id) && r.credits && live(r));
+		const split = [...new Set(staying.map(creditPool).filter((p) => pools.has(p)))];
+		if (split.length > 0) return { splitPools: split };
+		this.flushUsage();
+		this.windows.settle();
+		this.credits.settle();
+		const ids = [...movingIds];
+		const windowIds = this.#windowIds(moving);
+		// One bound parameter per list, however many keys move (a query takes at most 100).
+		const rowsOf = <T extends Record<string, SqlStorageValue>>(table: string, column: string, values: string[]) =>
+			values.length === 0
+				? []
+				: this.sql
+						.exec<T>(
+							`SELECT * FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`,
+							JSON.stringify(values),
+						)
+						.toArray();
+		return {
+			records: moving.map((r) => this.#byHash.get(r.hash) ?? r),
+			windows: rowsOf<{ id: string; state: string }>("key_windows", "id", windowIds),
+			credits: rowsOf<{ id: string; state: string }>("key_credits", "id", [...pools]),
+			usage: rowsOf<{ id: string; hour: number; code: string; n: number }>("key_usage", "id", ids),
+			lastUsed: rowsOf<{ id: string; at: number; flushed: number }>("key_last_used", "id", ids),
+			epochs: rowsOf<{ window_id: string; last_epoch: number; sealed: number }>(
+				"window_share_epochs",
+				"window_id",
+				windowIds,
+			),
+			complete: this.#complete,
+		};
+	}
+
+	/** Takes in what another shard exported (in one transaction, by the caller). */
+	importKeys(cargo: ShardCargo): void {
+		for (const record of cargo.records) this.upsert(record, false);
+		for (const w of cargo.windows)
+			this.sql.exec(
+				"INSERT INTO key_windows (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+				w.id,
+				w.state,
+			);
+		for (const c of cargo.credits)
+			this.sql.exec(
+				"INSERT INTO key_credits (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+				c.id,
+				c.state,
+			);
+		for (const u of cargo.usage)
+			this.sql.exec(
+				"INSERT INTO key_usage (id, hour, code, n) VALUES (?, ?, ?, ?) ON CONFLICT(id, hour, code) DO UPDATE SET n = n + excluded.n",
+				u.id,
+				u.hour,
+				u.code,
+				u.n,
+			);
+		for (const l of cargo.lastUsed)
+			this.sql.exec(
+				"INSERT INTO key_last_used (id, at, flushed) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET at = MAX(at, excluded.at), flushed = MIN(flushed, excluded.flushed)",
+				l.id,
+				l.at,
+				l.flushed,
+			);
+		for (const e of cargo.epochs)
+			this.sql.exec(
+				"INSERT INTO window_share_epochs (window_id, last_epoch, sealed) VALUES (?, ?, ?) ON CONFLICT(window_id) DO UPDATE SET last_epoch = MAX(last_epoch, excluded.last_epoch), sealed = excluded.sealed",
+				e.window_id,
+				e.last_epoch,
+				e.sealed,
+			);
+		const ids = cargo.records.map((r) => r.id);
+		this.windows.forget(ids);
+		this.credits.forget(cargo.credits.map((c) => c.id));
+		this.shares.forget(this.#windowIds(cargo.records));
+	}
+
+	/** Forgets keys that moved to another shard (their new shard has everything exported). */
+	dropKeys(moved: readonly KeyRecord[], pools: readonly string[]): void {
+		const ids = moved.map((r) => r.id);
+		const windowIds = this.#windowIds(moved);
+		const del = (table: string, column: string, values: readonly string[]) => {
+			for (const value of values) this.sql.exec(`DELETE FROM ${table} WHERE ${column} = ?`, value);
+		};
+		del("keys", "id", ids);
+		del("key_usage", "id", ids);
+		del("key_last_used", "id", ids);
+		del("key_windows", "id", windowIds);
+		del("key_credits", "id", pools);
+		del("window_shares", "window_id", windowIds);
+		del("window_share_epochs", "window_id", windowIds);
+		const movedIds = new Set(ids);
+		for (const r of moved) {
+			this.#byHash.delete(r.hash);
+			this.#pendingLastUsed.delete(r.id);
+		}
+		for (const [slot, entry] of this.#pendingUsage) if (movedIds.has(entry.id)) this.#pendingUsage.delete(slot);
+		this.windows.forget(ids);
+		this.credits.forget(pools);
+		this.shares.forget(windowIds);
+	}
+}
+
+/** What one shard hands another for the keys of the slots it moves (rows as stored). */
+export interface ShardCargo {
+	records: KeyRecord[];
+	windows: { id: string; state: string }[];
+	credits: { id: string; state: string }[];
+	usage: { id: string; hour: number; code: string; n: number }[];
+	lastUsed: { id: string; at: number; flushed: number }[];
+	epochs: { window_id: string; last_epoch: number; sealed: number }[];
+	/** Whether the sending shard held its whole key set. */
+	complete: boolean;
 }

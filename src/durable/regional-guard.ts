@@ -14,7 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { VerifyEventDraft } from "../audit/verify-event";
 import { DEFAULT_TERMS, GuardShare } from "../security/quota-lease";
-import type { AccountGuard } from "./account-guard";
+import type { AccountGuard, ObjectVerdict } from "./account-guard";
 import { guardId, type RecallTarget } from "./guard-protocol";
 import {
 	type GuardUsage,
@@ -31,6 +31,7 @@ import {
 	type VerifyCode,
 	type VerifyOutcome,
 } from "./key-store";
+import { atOwner, shardName, shardOfSlot, slotOf } from "./shard-map";
 
 export interface RegionalGuardEnv {
 	ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
@@ -77,8 +78,20 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	/** Requests for shares this run sent the home (first ones and renewals). */
 	#lends = 0;
 
-	#home(accountId: string) {
-		return this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(accountId));
+	/** The account's shard count as its shards last answered (a key's shard is asked first; redirects are followed). */
+	#shards = 1;
+
+	/** Calls the shard that owns the key (docs/GLOBAL.md §7): guards and shards compose per key. */
+	async #atOwner<T>(
+		accountId: string,
+		hash: string,
+		call: (shard: DurableObjectStub<AccountGuard>) => Promise<unknown>,
+	): Promise<T> {
+		const { answer, shards } = await atOwner<T>(shardOfSlot(slotOf(hash), this.#shards), (i) =>
+			call(this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(shardName(accountId, i)))),
+		);
+		if (shards !== undefined) this.#shards = shards;
+		return answer;
 	}
 
 	get #holder(): string {
@@ -98,9 +111,13 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	): Promise<VerifyOutcome & { recorded: boolean }> {
 		this.#region ||= region;
 		this.#accountId ||= accountId;
-		const home = () => {
+		const home = async () => {
 			this.answered.home++;
-			return this.#home(accountId).verifyKey(accountId, hash, requiredScopes, ip, now, draft, use);
+			const answer = await this.#atOwner<ObjectVerdict>(accountId, hash, (shard) =>
+				shard.verifyKey(accountId, hash, requiredScopes, ip, now, draft, use),
+			);
+			if (typeof answer.shards === "number") this.#shards = answer.shards;
+			return answer;
 		};
 		let held = this.#keys.get(hash);
 		// A key the home would not lend is asked about again after a lease (its credits or limits may have changed).
@@ -223,11 +240,11 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			if (now - held.lastSeenAt <= DEFAULT_TERMS.leaseMs / 2) continue;
 			this.#keys.delete(hash);
 			const returned = this.#giveBack(held);
-			await this.#home(this.#accountId)
-				.releaseShares(this.#holder, hash, returned, now)
-				.catch(() => {
-					// Unreachable: the home counts the shares as used at their deadline.
-				});
+			await this.#atOwner(this.#accountId, hash, (shard) =>
+				shard.releaseShares(this.#holder, hash, returned, now),
+			).catch(() => {
+				// Unreachable: the home counts the shares as used at their deadline.
+			});
 		}
 		if ([...this.#keys.values()].some((h) => h.shares !== null))
 			await this.ctx.storage.setAlarm(now + DEFAULT_TERMS.leaseMs / 2);
@@ -281,11 +298,8 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 		const started = Date.now();
 		this.#lends++;
 		const recalls = this.#recalls.get(hash) ?? 0;
-		const lent: Lent | null = await this.#home(accountId).lendShares(
-			accountId,
-			hash,
-			{ guard: this.#holder, reports, wants, usage },
-			now,
+		const lent = await this.#atOwner<Lent | null>(accountId, hash, (shard) =>
+			shard.lendShares(accountId, hash, { guard: this.#holder, reports, wants, usage }, now),
 		);
 		this.#roundTrip = Math.max(1, Date.now() - started);
 		// Recalled (or replaced) meanwhile: the home waits out whatever it lent in this answer.
@@ -314,9 +328,9 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			if (next.shares && next.shares.size > 0) {
 				const returned = this.#giveBack(next);
 				this.ctx.waitUntil(
-					this.#home(accountId)
-						.releaseShares(this.#holder, hash, returned, Date.now())
-						.catch(() => {}),
+					this.#atOwner(accountId, hash, (shard) =>
+						shard.releaseShares(this.#holder, hash, returned, Date.now()),
+					).catch(() => {}),
 				);
 			}
 			next.shares = null;

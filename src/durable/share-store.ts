@@ -97,6 +97,16 @@ export class ShareStore {
 		else this.#lent.delete(windowId);
 	}
 
+	/** Drops the books of these windows from memory (moved in or out by a shard move: read back from storage). */
+	forget(windowIds: readonly string[]): void {
+		for (const id of windowIds) {
+			this.#books.delete(id);
+			const lent = this.sql.exec("SELECT 1 FROM window_shares WHERE window_id = ? LIMIT 1", id).toArray().length > 0;
+			if (lent) this.#lent.add(id);
+			else this.#lent.delete(id);
+		}
+	}
+
 	/** Seals the shares lent so far of these windows (ShareBook.seal): a key changed. */
 	seal(windowIds: readonly string[]): void {
 		for (const id of windowIds) {

@@ -16,6 +16,7 @@
  * `start` (the first 12 characters) and `last4` (the last 4, from the
  * checksum) for display.
  */
+import { slotOf } from "../durable/shard-map";
 import { hmacSha256Hex } from "../security/digest";
 
 export type KeyClass = "live" | "test";
@@ -95,3 +96,26 @@ export const keyStart = (key: string): string => key.slice(0, KEY_START_LENGTH);
 export const keyLastFour = (key: string): string => key.slice(-4);
 
 export const hashApiKey = (pepper: string, key: string): Promise<string> => hmacSha256Hex(pepper, `api-key:${key}`);
+
+/** Tries before minting in a slot gives up (expected 256; this many fail with odds below 1 in 10^6). */
+const SLOT_TRIES = 4_000;
+
+/**
+ * A fresh key whose hash is in `slot` (docs/GLOBAL.md §7), with its hash: a rotation's successor
+ * keeps its predecessor's slot, so the credit pool they share is in one shard whatever the shard
+ * count. The secret stays 256 random bits; only which of them is kept depends on one byte of its
+ * HMAC, which says nothing of the secret to anyone without the pepper.
+ */
+export async function mintApiKeyInSlot(
+	pepper: string,
+	accountId: string,
+	keyClass: KeyClass,
+	slot: number | null,
+): Promise<{ secret: string; hash: string }> {
+	for (let i = 0; i < SLOT_TRIES; i++) {
+		const secret = generateApiKey(accountId, keyClass);
+		const hash = await hashApiKey(pepper, secret);
+		if (slot === null || slotOf(hash) === slot) return { secret, hash };
+	}
+	throw new Error("no key minted in the slot");
+}

@@ -23,6 +23,7 @@ import { type BatchItem, type BatchResults, chunk, D1_MAX_PARAMS, type Database 
 import { accounts, apiKeys, serviceAccounts } from "../db/schema";
 import { accountGuard } from "../durable/address";
 import { recordFromRow } from "../durable/key-store";
+import { slotOf } from "../durable/shard-map";
 import type { Env } from "../platform/env";
 import { newId } from "../platform/ids";
 import type { JsonObject } from "../platform/json";
@@ -30,7 +31,7 @@ import { ApiError, type FieldError, validationError } from "../problems";
 import type { CreditPlan, CreditRefill } from "../security/credits";
 import { openSecret, sealSecret } from "../security/secret-box";
 import type { NamedLimit } from "../security/sliding-window";
-import { generateApiKey, hashApiKey, keyClassFor, keyLastFour, keyStart } from "./format";
+import { keyClassFor, keyLastFour, keyStart, mintApiKeyInSlot } from "./format";
 import {
 	changeRefusals,
 	excessOverKey,
@@ -165,15 +166,22 @@ async function mintRow(
 	now: Date,
 	expiresAt: Date,
 	rotatedFrom: string | null,
+	/** Mint in this key's slot (a rotation's successor sharing its credit pool; docs/GLOBAL.md §7). */
+	sameSlotAs?: string,
 ) {
-	const secret = generateApiKey(accountId, keyClassFor(attributes.environment));
+	const { secret, hash } = await mintApiKeyInSlot(
+		env.KEY_PEPPER ?? "",
+		accountId,
+		keyClassFor(attributes.environment),
+		sameSlotAs ? slotOf(sameSlotAs) : null,
+	);
 	const row: KeyRow = {
 		id: newId("key"),
 		accountId,
 		name: attributes.name,
 		environment: attributes.environment,
 		scopes: attributes.scopes,
-		keyHash: await hashApiKey(env.KEY_PEPPER ?? "", secret),
+		keyHash: hash,
 		start: keyStart(secret),
 		lastFour: keyLastFour(secret),
 		createdAt: now,
@@ -431,7 +439,16 @@ export async function rotateKey(
 	// A short-lived key (under a day) is succeeded by one as short-lived; others get the policy's lifetime.
 	const ownLifetimeDays = (key.expiresAt.getTime() - key.createdAt.getTime()) / DAY_MS;
 	const expiresAt = lifetimeEnd(issuer, now, ownLifetimeDays < 1 ? ownLifetimeDays : policy.lifetimeDays);
-	const minted = await mintRow(env, key.accountId, attributes, issuer.userId, now, expiresAt, key.id);
+	const minted = await mintRow(
+		env,
+		key.accountId,
+		attributes,
+		issuer.userId,
+		now,
+		expiresAt,
+		key.id,
+		key.credits ? key.keyHash : undefined,
+	);
 	const { secret } = minted;
 	// The successor spends the same balance as the old key (one pool along the chain), never a copy of it.
 	const successor: KeyRow = { ...minted.row, credits: key.credits };

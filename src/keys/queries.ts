@@ -3,6 +3,7 @@ import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, type SQL } from "dri
 import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { accountGuard } from "../durable/address";
+import { shardOfSlot, slotOf } from "../durable/shard-map";
 import type { Env } from "../platform/env";
 import { decodeKeysetCursor, encodeKeysetCursor } from "../routes/pagination";
 import { type KeyRow, type KeyStatus, publicKey } from "./records";
@@ -39,11 +40,45 @@ export async function listKeys(env: Env, db: Database, accountId: string, q: Key
 		.limit(q.limit + 1);
 	const page = rows.slice(0, q.limit);
 	const last = page.at(-1);
-	const withCredits = page.filter((r) => r.credits).map((r) => r.id);
+	const withCredits = page.filter((r) => r.credits);
 	const balances =
-		withCredits.length > 0 ? await accountGuard(env, accountId).creditsOf(withCredits, now.getTime()) : {};
+		withCredits.length > 0
+			? await accountGuard(env, accountId).creditsOf(
+					accountId,
+					withCredits.map((r) => r.id),
+					withCredits.map((r) => r.keyHash),
+					now.getTime(),
+				)
+			: {};
 	return {
 		data: page.map((r) => publicKey(r, now, balances)),
 		nextCursor: rows.length > q.limit && last ? encodeKeysetCursor(last.createdAt, last.id) : null,
 	};
+}
+
+/**
+ * The credit pools that `shards` shards would split: live keys sharing a pool (a rotation chain in
+ * its grace period) whose hashes fall in different shards. Successors are minted in their
+ * predecessor's slot, so only chains rotated before that can be split (docs/GLOBAL.md §7).
+ */
+export async function creditPoolsSplitAt(db: Database, accountId: string, shards: number, now: Date) {
+	const rows = await db
+		.select({ id: apiKeys.id, keyHash: apiKeys.keyHash, credits: apiKeys.credits })
+		.from(apiKeys)
+		.where(
+			and(
+				eq(apiKeys.accountId, accountId),
+				isNotNull(apiKeys.credits),
+				or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now)),
+				gt(apiKeys.expiresAt, now),
+			),
+		);
+	const shardsOfPool = new Map<string, Set<number>>();
+	for (const row of rows) {
+		const pool = row.credits?.pool ?? row.id;
+		const seen = shardsOfPool.get(pool) ?? new Set<number>();
+		seen.add(shardOfSlot(slotOf(row.keyHash), shards));
+		shardsOfPool.set(pool, seen);
+	}
+	return [...shardsOfPool].filter(([, seen]) => seen.size > 1).map(([pool]) => pool);
 }

@@ -155,7 +155,12 @@ export const keyCreatedAlert = (row: KeyRow): Alert => ({
 
 /** A key with its usage from the account's object; last use is the later of the object's and the stored one. */
 export async function keyWithUsage(lc: Lifecycle, key: KeyRow) {
-	const { credits, ...usage } = await accountGuard(lc.env, key.accountId).keyUsage(key.id, lc.now.getTime());
+	const { credits, ...usage } = await accountGuard(lc.env, key.accountId).keyUsage(
+		key.accountId,
+		key.id,
+		key.keyHash,
+		lc.now.getTime(),
+	);
 	const lastUsed = Math.max(usage.lastUsedAt ?? 0, key.lastUsedAt?.getTime() ?? 0);
 	const lastUsedAt = lastUsed > 0 ? new Date(lastUsed).toISOString() : null;
 	const balances = credits === null ? {} : { [key.id]: credits };
@@ -164,6 +169,8 @@ export async function keyWithUsage(lc: Lifecycle, key: KeyRow) {
 
 /** A key's public record with its live credit balance (one object call, only for a key with credits). */
 export async function publicKeyWithCredits(lc: Lifecycle, row: KeyRow) {
-	const balances = row.credits ? await accountGuard(lc.env, row.accountId).creditsOf([row.id], lc.now.getTime()) : {};
+	const balances = row.credits
+		? await accountGuard(lc.env, row.accountId).creditsOf(row.accountId, [row.id], [row.keyHash], lc.now.getTime())
+		: {};
 	return publicKey(row, lc.now, balances);
 }

@@ -313,6 +313,6 @@ export async function refillCredits(deps: SweepDeps) {
 		.limit(deps.budget.batchSize * deps.budget.batches);
 	let keys = 0;
 	for (const { accountId } of accountsWithRefills)
-		keys += await accountGuard(deps.env, accountId).refillCredits(now.getTime());
+		keys += await accountGuard(deps.env, accountId).refillCredits(now.getTime(), accountId);
 	return { accounts: accountsWithRefills.length, keys };
 }

@@ -9,8 +9,10 @@ import type { VerifyPlacement } from "../accounts/settings";
 import type { VerifyEventDraft } from "../audit/verify-event";
 import { roleAllows } from "../auth/permissions";
 import type { Principal } from "../auth/principal";
-import { accountGuard, type GuardRegion, regionalGuard } from "../durable/address";
+import type { ObjectVerdict } from "../durable/account-guard";
+import { accountShard, type GuardRegion, regionalGuard } from "../durable/address";
 import type { UseCost, VerifyCode } from "../durable/key-store";
+import { atOwner, shardOfSlot, slotOf } from "../durable/shard-map";
 import type { Env } from "../platform/env";
 import { rateLimitHeaders } from "../security/rate-limit-headers";
 import { hashApiKey, parseApiKey } from "./format";
@@ -103,26 +105,50 @@ export function guardRegionFor(
 }
 
 /**
- * Each account's placement as its home object last answered it, for a minute, in this isolate: a
- * verify never reads D1 to route. Wrong for a minute after a change, which costs only a hop (a
- * guard of an account back at `home` is lent nothing and sends the verify on), never exactness.
+ * Each account's placement and shard count as its objects last answered them, for a minute, in this
+ * isolate: a verify never reads D1 to route. Wrong for a minute after a change, which costs only a
+ * hop (a guard of an account back at `home` is lent nothing and sends the verify on; a shard that
+ * does not hold a key's slot says which one does), never exactness.
  */
-const placements = new Map<string, { placement: VerifyPlacement; until: number }>();
-const PLACEMENT_TTL_MS = 60_000;
-const PLACEMENTS_MAX = 10_000;
+const routing = new Map<string, { placement: VerifyPlacement; shards: number; until: number }>();
+const ROUTING_TTL_MS = 60_000;
+const ROUTING_MAX = 10_000;
 
-function placementOf(accountId: string, now: number): VerifyPlacement {
-	const known = placements.get(accountId);
-	return known && known.until > now ? known.placement : "home";
+function routingOf(accountId: string, now: number): { placement: VerifyPlacement; shards: number } {
+	const known = routing.get(accountId);
+	return known && known.until > now ? known : { placement: "home", shards: 1 };
 }
 
-function learnPlacement(accountId: string, placement: VerifyPlacement, now: number): void {
-	placements.delete(accountId);
-	if (placements.size >= PLACEMENTS_MAX) {
-		const oldest = placements.keys().next().value;
-		if (oldest !== undefined) placements.delete(oldest);
+function learnRouting(accountId: string, said: object, now: number): void {
+	const answer = said as { placement?: unknown; shards?: unknown };
+	const known = routingOf(accountId, now);
+	const placement = answer.placement === "home" || answer.placement === "regional" ? answer.placement : known.placement;
+	const shards = typeof answer.shards === "number" && answer.shards >= 1 ? answer.shards : known.shards;
+	routing.delete(accountId);
+	if (routing.size >= ROUTING_MAX) {
+		const oldest = routing.keys().next().value;
+		if (oldest !== undefined) routing.delete(oldest);
 	}
-	placements.set(accountId, { placement, until: now + PLACEMENT_TTL_MS });
+	routing.set(accountId, { placement, shards, until: now + ROUTING_TTL_MS });
+}
+
+/**
+ * Verify at the shard that owns the key's slot (API.md §5 semantics; the management API's key
+ * authentication uses it too): the first guess from the account's shard count as last learned, then
+ * wherever a shard redirects.
+ */
+export async function verifyAtOwner(
+	env: Pick<Env, "ACCOUNT_GUARD">,
+	accountId: string,
+	hash: string,
+	rest: [requiredScopes: string[], ip: string | null, now: number, draft?: VerifyEventDraft, use?: UseCost],
+) {
+	const first = shardOfSlot(slotOf(hash), routingOf(accountId, rest[2]).shards);
+	const { answer } = await atOwner<ObjectVerdict>(first, (i) =>
+		accountShard(env, accountId, i).verifyKey(accountId, hash, ...rest),
+	);
+	learnRouting(accountId, answer, rest[2]);
+	return answer;
 }
 
 const useOf = (input: VerifyInput): UseCost => ({
@@ -146,15 +172,15 @@ export async function verifyApiKey(
 	const parsed = parseApiKey(input.key);
 	if (!parsed) return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded: false };
 	const hash = await hashApiKey(env.KEY_PEPPER ?? "", input.key);
-	const args = [hash, input.requiredScopes, input.ip ?? null, now.getTime(), draft, useOf(input)] as const;
+	const rest = [input.requiredScopes, input.ip ?? null, now.getTime(), draft, useOf(input)] as const;
 	// A guard near the caller answers when the account's placement is `regional` (learned from the
-	// home's last answer) and the caller's region is known; otherwise the home does (docs/GLOBAL.md).
-	const guardRegion = region && placementOf(parsed.accountId, now.getTime()) === "regional" ? region : null;
+	// home's last answer) and the caller's region is known; otherwise the key's shard does (docs/GLOBAL.md).
+	const known = routingOf(parsed.accountId, now.getTime());
+	const guardRegion = region && known.placement === "regional" ? region : null;
 	const outcome = guardRegion
-		? await regionalGuard(env, parsed.accountId, guardRegion).verifyKey(parsed.accountId, guardRegion, ...args)
-		: await accountGuard(env, parsed.accountId).verifyKey(parsed.accountId, ...args);
-	if ("placement" in outcome && (outcome.placement === "home" || outcome.placement === "regional"))
-		learnPlacement(parsed.accountId, outcome.placement, now.getTime());
+		? await regionalGuard(env, parsed.accountId, guardRegion).verifyKey(parsed.accountId, guardRegion, hash, ...rest)
+		: await verifyAtOwner(env, parsed.accountId, hash, [...rest]);
+	if (guardRegion) learnRouting(parsed.accountId, outcome, now.getTime());
 	const { key, window, recorded } = outcome;
 	if (!key || key.accountId !== parsed.accountId) {
 		return { body: { valid: false, code: "NOT_FOUND" as const }, headers: {}, key: null, recorded };

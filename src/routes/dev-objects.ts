@@ -8,7 +8,8 @@ export const devObjectStatsRoute = createRoute({
 	method: "get",
 	path: "/v1/dev/object-stats",
 	tags: ["Development"],
-	summary: "Memory and storage sizes of an account's guard object (local development only; 404 everywhere else)",
+	summary:
+		"Memory and storage sizes of an account's guard object and its other shards (local development only; 404 everywhere else)",
 	middleware: [developmentOnly()] as const,
 	request: {
 		query: z.strictObject({ accountId: Id("acc").openapi({ description: "The account whose guard object to read" }) }),
@@ -32,6 +33,17 @@ export const devObjectStatsRoute = createRoute({
 				keySetComplete: z.boolean().openapi({
 					description: "Whether the object has loaded the account's whole key set from D1",
 					example: true,
+				}),
+				shard: z
+					.number()
+					.openapi({ description: "Which of the account's shards this object is (0: the home)", example: 0 }),
+				shards: z.number().openapi({ description: "The account's shard count as this object knows it", example: 4 }),
+				ownedSlots: z
+					.number()
+					.openapi({ description: "Slots of key hashes (of 256) this object answers for", example: 64 }),
+				others: z.array(z.record(z.string(), z.union([z.number(), z.boolean()]))).openapi({
+					description:
+						"The same sizes (without `guards` and `others`) for each of the account's other shards (docs/GLOBAL.md §7)",
 				}),
 				guards: z
 					.array(
@@ -81,5 +93,8 @@ export const registerDevObjects = (app: App) =>
 				};
 			}),
 		);
-		return c.json({ ...(await accountGuard(c.env, accountId).memoryStats()), guards }, 200);
+		const home = accountGuard(c.env, accountId);
+		const [stats, others] = await Promise.all([home.memoryStats(), home.shardStats(accountId)]);
+		const flat = others.map(({ eventsSent: _sent, ...rest }) => rest);
+		return c.json({ ...stats, others: flat, guards }, 200);
 	});

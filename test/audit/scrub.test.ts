@@ -184,6 +184,8 @@ describe("the scrubber knows every secret Keyward mints", () => {
 			"/src/privacy/sealing.ts": "AES-GCM nonces of sealed audit fields, public by design",
 			"/src/durable/regional-guard.ts":
 				"a regional guard's incarnation: names a share holder between two objects, never shown, not a credential",
+			"/src/durable/account-guard.ts":
+				"shard move ids: name one hand-over of slots between two of an account's objects, never shown, not a credential",
 			"/src/sso/domains.ts": "domain challenges: published in DNS by design, proof of control not a credential",
 			"/src/sso/sign-in.ts":
 				"single sign-on state, nonce, PKCE verifier and browser binding: stored hashed or sealed, ten minutes, single use",

@@ -46,6 +46,10 @@ describe("Durable Objects by role", () => {
 			"key_windows",
 			"keys",
 			"placement",
+			"shard_identity",
+			"shard_moves_in",
+			"shard_moves_out",
+			"shard_routes",
 			"window_share_epochs",
 			"window_shares",
 		]);

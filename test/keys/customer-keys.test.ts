@@ -2,6 +2,7 @@ import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test
 import { describe, expect, it } from "vitest";
 import { accountGuard } from "../../src/durable/address";
 import { type KeyRecord, KeyStore } from "../../src/durable/key-store";
+import { hashApiKey } from "../../src/keys/format";
 import { ManualClock } from "../../src/platform/clock";
 import { creditReserveFor, lastRefillAt } from "../../src/security/credits";
 import { testApp } from "../support/app";
@@ -94,7 +95,8 @@ describe("credits", () => {
 				credits: { remaining: 2, refill: { amount: 5, interval: "daily" } },
 			}),
 		);
-		const { secret, key } = await res.json<{ secret: string; key: { id: string } }>();
+		const { secret, key: created } = await res.json<{ secret: string; key: { id: string } }>();
+		const key = { ...created, keyHash: await hashApiKey(env.KEY_PEPPER ?? "", secret) };
 		const call = async () =>
 			(await (await app.request("/v1/keys/verify", jsonRequest("POST", { key: secret }))).json<Verdict>()).credits;
 		expect(await call()).toEqual({ remaining: 1 });
@@ -103,12 +105,12 @@ describe("credits", () => {
 		// The cron run refills it (and reports the key it visited); a second run and a verify change nothing.
 		const run = await cronHarness(local).run();
 		expect(run.creditRefills).toMatchObject({ keys: 1 });
-		expect((await guard.creditsOf([key.id], local.now().getTime()))[key.id]).toBe(5);
-		expect(await guard.refillCredits(local.now().getTime())).toBe(1);
-		expect((await guard.creditsOf([key.id], local.now().getTime()))[key.id]).toBe(5);
+		expect((await guard.creditsOf(s.accountId, [key.id], [key.keyHash], local.now().getTime()))[key.id]).toBe(5);
+		expect(await guard.refillCredits(local.now().getTime(), s.accountId)).toBe(1);
+		expect((await guard.creditsOf(s.accountId, [key.id], [key.keyHash], local.now().getTime()))[key.id]).toBe(5);
 		expect(await call()).toEqual({ remaining: 4 });
 		expect(await call()).toEqual({ remaining: 3 });
-		expect((await guard.creditsOf([key.id], local.now().getTime()))[key.id]).toBe(3);
+		expect((await guard.creditsOf(s.accountId, [key.id], [key.keyHash], local.now().getTime()))[key.id]).toBe(3);
 	});
 
 	it("refill instants: daily at 00:00 UTC, monthly on the day (the month's last day when shorter)", () => {
