@@ -325,8 +325,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	reshard(accountId: string, shards: number): Promise<{ moved: number; splitPools: string[] }> {
 		const run = this.#resharding.then(async () => {
 			if (this.routes.index !== 0) return { moved: 0, splitPools: [] };
-			await this.#learnRoutes(accountId);
 			this.routes.raiseHighWater(shards);
+			await this.#learnRoutes(accountId);
 			const moves = movesFor(this.routes.routes, shards);
 			const bySource = Map.groupBy(moves, (m) => m.from);
 			let moved = 0;

@@ -11,6 +11,7 @@ import { createDatabase } from "../../src/db";
 import { apiKeys } from "../../src/db/schema";
 import type { ObjectVerdict } from "../../src/durable/account-guard";
 import { accountGuard, accountShard, regionalGuard } from "../../src/durable/address";
+import type { KeyRecord } from "../../src/durable/key-store";
 import { isRedirect, movesFor, SLOTS, shardIndexOf, shardName, shardOfSlot, slotOf } from "../../src/durable/shard-map";
 import { generateApiKey, hashApiKey } from "../../src/keys/format";
 import { systemClock } from "../../src/platform/clock";
@@ -264,4 +265,59 @@ describe("shards", () => {
 		expect(index).toBe(5);
 		expect(await runInDurableObject(accountGuard(env, "acc_aaaaaaaaaaaaaaaa"), (o) => o.routes.index)).toBe(0);
 	});
+
+	it("moves a group of more keys than one query may bind (400 keys in two slots), all verifiable after", async () => {
+		const accountId = "acc_bbbbbbbbbbbbbbbb";
+		const records = Array.from({ length: 400 }, (_, i) => synthetic(accountId, i % 2 ? "01" : "05"));
+		const home = accountGuard(env, accountId);
+		await home.upsertKeys(records);
+		// Everything of slots 1 and 5 goes to shard 1 in one group.
+		expect(await home.reshard(accountId, 4)).toEqual({ moved: 400, splitPools: [] });
+		for (const record of records.slice(0, 40)) {
+			const answer = await accountShard(env, accountId, 1).verifyKey(accountId, record.hash, [], null, Date.now());
+			expect((answer as ObjectVerdict).code).toBe("VALID");
+		}
+		expect((await accountShard(env, accountId, 1).memoryStats()).storedKeys).toBe(400);
+		expect((await home.memoryStats()).storedKeys).toBe(0);
+	});
+
+	it("the home learns where slots are from the shards: a move whose answer it never got leaves no stale route", async () => {
+		const accountId = "acc_cccccccccccccccc";
+		const records = Array.from({ length: 64 }, (_, i) => synthetic(accountId, (i * 4).toString(16).padStart(2, "0")));
+		const home = accountGuard(env, accountId);
+		await home.upsertKeys(records);
+		await home.reshard(accountId, 2);
+		// Shard 1 moves the slots that are 3 mod 4 to shard 3 on its own, as if the home's call were lost.
+		const lost = Array.from({ length: 64 }, (_, i) => i * 4 + 3);
+		const direct = await accountShard(env, accountId, 1).moveOut(accountId, "lost-answer", lost, 3, 4);
+		expect(direct).toMatchObject({ slots: lost });
+		expect(await home.reshard(accountId, 4)).toMatchObject({ splitPools: [] });
+		const routes = await runInDurableObject(home, (o) => o.routes.routes);
+		expect(routes).toEqual(Array.from({ length: SLOTS }, (_, slot) => slot % 4));
+		for (const record of records) {
+			const answer = await accountShard(env, accountId, 0).verifyKey(accountId, record.hash, [], null, Date.now());
+			const owner = shardOfSlot(slotOf(record.hash), 4);
+			if (owner === 0) expect((answer as ObjectVerdict).code).toBe("VALID");
+			else expect(answer).toEqual({ route: owner, shards: 4 });
+		}
+	});
 });
+
+/** A key record pushed straight to an object (no D1 row): its hash starts with `prefix`, so its slot is chosen. */
+function synthetic(accountId: string, prefix: string): KeyRecord {
+	const id = `key_${crypto.randomUUID()}`;
+	const tail = Array.from(crypto.getRandomValues(new Uint8Array(31)), (b) => b.toString(16).padStart(2, "0")).join("");
+	return {
+		id,
+		hash: `${prefix}${tail}`,
+		accountId,
+		createdBy: "usr_x",
+		environment: "staging",
+		scopes: [],
+		expiresAt: Date.now() + 86_400_000,
+		revokedAt: null,
+		ipAllowlist: [],
+		limit: 1_000,
+		windowSeconds: 60,
+	};
+}
