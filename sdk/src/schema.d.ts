@@ -175,7 +175,7 @@ export interface paths {
     };
   };
   "/v1/dev/object-stats": {
-    /** Memory and storage sizes of an account's guard object (local development only; 404 everywhere else) */
+    /** Memory and storage sizes of an account's guard object and its other shards (local development only; 404 everywhere else) */
     get: {
       parameters: {
         query: {
@@ -228,6 +228,25 @@ export interface paths {
                * @example true
                */
               keySetComplete: boolean;
+              /**
+               * @description Which of the account's shards this object is (0: the home)
+               * @example 0
+               */
+              shard: number;
+              /**
+               * @description The account's shard count as this object knows it
+               * @example 4
+               */
+              shards: number;
+              /**
+               * @description Slots of key hashes (of 256) this object answers for
+               * @example 64
+               */
+              ownedSlots: number;
+              /** @description The same sizes (without `guards` and `others`) for each of the account's other shards (docs/GLOBAL.md §7) */
+              others: ({
+                  [key: string]: number | boolean;
+                })[];
               /** @description The account's regional guards in the regions of `DEV_VERIFY_REGIONS` (docs/GLOBAL.md) */
               guards: {
                   /**

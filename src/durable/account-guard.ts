@@ -132,6 +132,11 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	#refusedSends = 0;
 	/** After a refused send, no event alarm before this (verifies must not undo the backoff). */
 	#eventsNotBefore = 0;
+	/**
+	 * One-way delay added to each recall to a region's guard (ms, by region): none here, where every
+	 * object shares one machine. The simulation with real objects sets it; nothing else does.
+	 */
+	linkDelayMs: Record<string, number> = {};
 	/** EVENTS_STORED_MAX; a test lowers it on its instance rather than store 50,000 events. */
 	eventsStoredMax = EVENTS_STORED_MAX;
 
@@ -564,7 +569,14 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 				const before = this.keys.epochsHeld(guard, records);
 				try {
 					const stub = regionalGuardStub(this.env, accountId, region);
-					const answer = await withTimeout(stub.recall(hashes, incarnation), RECALL_TIMEOUT_MS);
+					const delay = this.linkDelayMs[region] ?? 0;
+					const call = async () => {
+						if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+						const answer = await stub.recall(hashes, incarnation);
+						if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+						return answer;
+					};
+					const answer = await withTimeout(call(), RECALL_TIMEOUT_MS);
 					for (const [hash, returned] of Object.entries(answer ?? {}))
 						this.keys.release(guard, hash, returned, Date.now(), DEFAULT_TERMS);
 				} catch {

@@ -81,15 +81,25 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	/** The account's shard count as its shards last answered (a key's shard is asked first; redirects are followed). */
 	#shards = 1;
 
+	/**
+	 * One-way delay added to each message to and from the account's objects (ms): 0 here, where every
+	 * object shares one machine. The simulation with real objects (test/sim/objects.test.ts) sets it
+	 * from the round-trip table to place this guard far from its home; nothing else does.
+	 */
+	linkDelayMs = 0;
+
 	/** Calls the shard that owns the key (docs/GLOBAL.md §7): guards and shards compose per key. */
 	async #atOwner<T>(
 		accountId: string,
 		hash: string,
 		call: (shard: DurableObjectStub<AccountGuard>) => Promise<unknown>,
 	): Promise<T> {
-		const { answer, shards } = await atOwner<T>(shardOfSlot(slotOf(hash), this.#shards), (i) =>
-			call(this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(shardName(accountId, i)))),
-		);
+		const { answer, shards } = await atOwner<T>(shardOfSlot(slotOf(hash), this.#shards), async (i) => {
+			if (this.linkDelayMs > 0) await new Promise((r) => setTimeout(r, this.linkDelayMs));
+			const answer = await call(this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(shardName(accountId, i))));
+			if (this.linkDelayMs > 0) await new Promise((r) => setTimeout(r, this.linkDelayMs));
+			return answer;
+		});
 		if (shards !== undefined) this.#shards = shards;
 		return answer;
 	}
