@@ -243,7 +243,18 @@ export interface paths {
                * @example 64
                */
               ownedSlots: number;
-              /** @description The same sizes (without `guards` and `others`) for each of the account's other shards (docs/GLOBAL.md §7) */
+              /**
+               * @description The same sizes (without `guards` and `others`) for each of the account's other shards (docs/GLOBAL.md §7)
+               * @example [
+               *   {
+               *     "shard": 1,
+               *     "shards": 4,
+               *     "ownedSlots": 64,
+               *     "storedKeys": 10,
+               *     "keySetComplete": true
+               *   }
+               * ]
+               */
               others: ({
                   [key: string]: number | boolean;
                 })[];

@@ -44,6 +44,7 @@ export const devObjectStatsRoute = createRoute({
 				others: z.array(z.record(z.string(), z.union([z.number(), z.boolean()]))).openapi({
 					description:
 						"The same sizes (without `guards` and `others`) for each of the account's other shards (docs/GLOBAL.md §7)",
+					example: [{ shard: 1, shards: 4, ownedSlots: 64, storedKeys: 10, keySetComplete: true }],
 				}),
 				guards: z
 					.array(
