@@ -13,7 +13,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { VerifyEventDraft } from "../audit/verify-event";
-import { DEFAULT_TERMS, GuardShare } from "../security/quota-lease";
+import { DEFAULT_TERMS, GuardShare, TIME_SLOTS_PER_WINDOW } from "../security/quota-lease";
 import type { AccountGuard, ObjectVerdict } from "./account-guard";
 import { guardId, type RecallTarget } from "./guard-protocol";
 import {
@@ -263,7 +263,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	#giveBack(held: Held): Returned {
 		const reports: Returned["reports"] = {};
 		for (const [name, share] of held.shares ?? []) {
-			reports[name] = share.report();
+			reports[name] = share.report(Date.now());
 			share.drop();
 		}
 		const usage = held.usage;
@@ -300,7 +300,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 		const reports: LendRequest["reports"] = {};
 		const wants: LendRequest["wants"] = {};
 		for (const [name, share] of held?.shares ?? []) {
-			reports[name] = share.report();
+			reports[name] = share.report(Date.now());
 			wants[name] = share.want(SHARE_MS);
 		}
 		const usage = held?.usage ?? noUsage();
@@ -349,7 +349,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			for (const limit of limitsOf(lent.record)) {
 				const grant = lent.shares[limit.name];
 				if (!grant) continue;
-				const share = shares.get(limit.name) ?? new GuardShare((limit.windowSeconds * 1000) / 100);
+				const share = shares.get(limit.name) ?? new GuardShare((limit.windowSeconds * 1000) / TIME_SLOTS_PER_WINDOW);
 				const before = share.epoch === grant.epoch ? share.granted : 0;
 				share.accept(grant);
 				shares.set(limit.name, share);

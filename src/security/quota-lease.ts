@@ -51,8 +51,8 @@ export interface ShareGrant {
 
 /**
  * When a guard's uses happened: entry k says uses up to number `upto` of the epoch happened no later
- * than `at` (the guard's clock), entries in order. The home counts them there (plus the skew
- * allowance), so they free up when they would have at the home.
+ * than `at` (the guard's clock), entries in order. The home counts them at their age (see
+ * `ShareReport.sentAt`), so they free up when they would have at the home.
  */
 export type UseTimes = { at: number; upto: number }[];
 
@@ -61,7 +61,27 @@ export interface ShareReport {
 	epoch: number;
 	used: number;
 	times?: UseTimes;
+	/**
+	 * The guard's clock when it wrote the report. The home places each use at its own clock at
+	 * receipt less the use's age (`sentAt - at`): no earlier than the use happened, whatever the two
+	 * clocks read, because the report took some time to arrive. Without it the home falls back to
+	 * `at` plus twice the grace.
+	 */
+	sentAt?: number;
 }
+
+/**
+ * How far a time read in the runtime may lag the instant it stands for: a Worker's clock moves only
+ * at I/O, so a use taken within one event may read up to that event's CPU time early. Added to a
+ * use's age-based place so that it is never early.
+ */
+export const CLOCK_STALL_MS = 50;
+
+/**
+ * A guard keeps one entry of use times per 1/400 of the window (150 ms of a minute): a finer record
+ * lets the home free a use closer to when it happened (docs/GLOBAL.md §4).
+ */
+export const TIME_SLOTS_PER_WINDOW = 400;
 
 /** How long a share lasts, how far clocks may disagree, and the smallest share worth a message. */
 export interface LeaseTerms {
@@ -258,9 +278,9 @@ export class GuardShare {
 		}
 	}
 
-	/** What to send the home: the running total, and when the uses it has not counted happened. */
-	report(): ShareReport {
-		return { epoch: this.epoch, used: this.used, times: this.#times.map((t) => ({ ...t })) };
+	/** What to send the home at `now` (the guard's clock): the running total, and when the uses it has not counted happened. */
+	report(now: number): ShareReport {
+		return { epoch: this.epoch, used: this.used, times: this.#times.map((t) => ({ ...t })), sentAt: now };
 	}
 
 	/**
@@ -388,14 +408,14 @@ export class LentWindow {
 	report(guard: string, report: ShareReport, now: number, terms: LeaseTerms): void {
 		const before = this.book.share(guard);
 		const fresh = this.book.report(guard, report.epoch, report.used);
-		if (before) this.#place(before.reported, fresh, report.times ?? [], now, terms);
+		if (before) this.#place(before.reported, fresh, report, now, terms);
 	}
 
 	/** A guard giving its share back (idle, or acknowledging a revocation) with its final total. */
 	release(guard: string, report: ShareReport, now: number, terms: LeaseTerms): void {
 		const before = this.book.share(guard);
 		const fresh = this.book.release(guard, report.epoch, report.used);
-		if (before) this.#place(before.reported, fresh, report.times ?? [], now, terms);
+		if (before) this.#place(before.reported, fresh, report, now, terms);
 	}
 
 	/** Ends the shares past their deadline and grace, counting what they held as used now. */
@@ -413,19 +433,22 @@ export class LentWindow {
 	}
 
 	/**
-	 * Counts uses `from + 1 … from + fresh` of a share where the guard says they happened, moved later
-	 * by twice the grace (a guard's clock may run that far behind) and never later than now; uses
-	 * the report does not place are counted now.
+	 * Counts uses `from + 1 … from + fresh` of a share where the report places them, never later than
+	 * now: at the home's clock less each use's age by the guard's (plus the stall allowance), or, for
+	 * a report without its sending time, at the guard's time plus twice the grace (a guard's clock may
+	 * run that far behind). Uses the report does not place are counted now.
 	 */
-	#place(from: number, fresh: number, times: UseTimes, now: number, terms: LeaseTerms): void {
+	#place(from: number, fresh: number, report: ShareReport, now: number, terms: LeaseTerms): void {
 		const end = from + fresh;
+		const sent = report.sentAt;
+		const shift = sent !== undefined && Number.isFinite(sent) ? now - sent + CLOCK_STALL_MS : 2 * terms.graceMs;
 		let next = from;
-		for (const { at, upto } of times) {
+		for (const { at, upto } of report.times ?? []) {
 			if (next >= end) break;
 			if (!Number.isFinite(at) || !Number.isFinite(upto) || upto <= next) continue;
 			const n = Math.min(Math.floor(upto), end) - next;
 			// Uses placed before the window's buckets would not count at all: counted now instead.
-			if (commitAt(this.state, Math.min(now, at + 2 * terms.graceMs), now, this.windowMs, n)) this.onCounted(n);
+			if (commitAt(this.state, Math.min(now, at + shift), now, this.windowMs, n)) this.onCounted(n);
 			else this.#count(now, n);
 			next += n;
 		}

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { GuardShare, type LeaseTerms, LentWindow, ShareBook } from "../../src/security/quota-lease";
+import {
+	GuardShare,
+	type LeaseTerms,
+	LentWindow,
+	ShareBook,
+	TIME_SLOTS_PER_WINDOW,
+} from "../../src/security/quota-lease";
 import { busiestWindow, seededRandom } from "../support/random";
 
 const TERMS: LeaseTerms = { leaseMs: 300, graceMs: 50 };
@@ -70,6 +76,35 @@ describe("share book", () => {
 	});
 });
 
+describe("where the home places a guard's uses", () => {
+	const terms: LeaseTerms = { leaseMs: 5_000, graceMs: 500 };
+	/**
+	 * A guard whose clock reads `skew` ms off the home's takes all 5 uses of a 10 s window at 1 s (the
+	 * home's clock) and reports at 3 s; the report arrives at 3.1 s. Returns when the window is whole
+	 * again, checking that it is not before the uses are a window old.
+	 */
+	const freedAt = (skew: number, dated: boolean) => {
+		const window = new LentWindow(5, 10_000);
+		const share = new GuardShare(10_000 / TIME_SLOTS_PER_WINDOW);
+		share.accept(window.renew("g", { epoch: 0, used: 0 }, 5, 0, terms));
+		for (let i = 0; i < 5; i++) expect(share.take(1_000 + skew, 1, terms)).toBe(true);
+		const report = share.report(3_000 + skew);
+		if (!dated) delete report.sentAt;
+		window.report("g", report, 3_100, terms);
+		expect(window.free(10_999), `skew ${skew}, ${dated ? "dated" : "undated"}`).toBe(0);
+		let t = 11_000;
+		while (window.free(t) < 5) t += 10;
+		return t;
+	};
+
+	it("by each use's age at the guard: never early, and within the trip and a bucket of the truth whatever the clocks read", () => {
+		for (const skew of [-900, 0, 3_000]) expect(freedAt(skew, true), `skew ${skew}`).toBeLessThanOrEqual(11_300);
+		// Without the sending time: the guard's time plus twice the grace, never later than the arrival.
+		expect(freedAt(-900, false)).toBeGreaterThanOrEqual(11_100);
+		expect(freedAt(3_000, false)).toBeGreaterThanOrEqual(13_100);
+	});
+});
+
 /**
  * A home and three guards exchange renewals, reports and releases over a network that delays,
  * reorders and drops messages; guards crash (a new incarnation, holding nothing) and their clocks
@@ -78,6 +113,13 @@ describe("share book", () => {
  */
 function schedule(seed: number) {
 	const random = seededRandom(seed);
+	// Half the runs send reports without their sending time (the older form, placed by the grace).
+	const dated = seed % 2 === 0;
+	const reportOf = (g: { share: GuardShare }, clock: number) => {
+		const report = g.share.report(clock);
+		if (!dated) delete report.sentAt;
+		return report;
+	};
 	const limit = 5 + Math.floor(random() * 40);
 	const windowMs = 200 + Math.floor(random() * 2_000);
 	const home = new LentWindow(limit, windowMs);
@@ -126,7 +168,7 @@ function schedule(seed: number) {
 				guardAdmitted++;
 			}
 		} else if (roll < 0.8) {
-			const report = g.share.report();
+			const report = reportOf(g, clock);
 			const want = g.share.want(200, 2);
 			const asking = id(g);
 			send(g, () => {
@@ -136,11 +178,11 @@ function schedule(seed: number) {
 				});
 			});
 		} else if (roll < 0.88) {
-			const report = g.share.report();
+			const report = reportOf(g, clock);
 			const asking = id(g);
 			send(g, () => home.report(asking, report, now, TERMS));
 		} else if (roll < 0.93) {
-			const report = g.share.report();
+			const report = reportOf(g, clock);
 			const asking = id(g);
 			g.share.drop();
 			send(g, () => home.release(asking, report, now, TERMS));

@@ -6,7 +6,13 @@
  * single threads are queues with a fixed service time. Every admission is logged at the moment it
  * is decided, and checked against the limit in every window afterwards.
  */
-import { DEFAULT_TERMS, GuardShare, type LeaseTerms, LentWindow } from "../../src/security/quota-lease";
+import {
+	DEFAULT_TERMS,
+	GuardShare,
+	type LeaseTerms,
+	LentWindow,
+	TIME_SLOTS_PER_WINDOW,
+} from "../../src/security/quota-lease";
 import { busiestWindow, seededRandom } from "../support/random";
 import { Clock, percentile, Server } from "./engine";
 import { type Region, rtt } from "./rtt";
@@ -109,7 +115,7 @@ export function simulate(config: SimConfig): SimResult {
 	const newGuard = (region: Region, incarnation: number): Guard => ({
 		region,
 		incarnation,
-		share: new GuardShare(config.windowMs / 100),
+		share: new GuardShare(config.windowMs / TIME_SLOTS_PER_WINDOW),
 		revoked: false,
 		refusedUntil: 0,
 		renewing: false,
@@ -161,7 +167,7 @@ export function simulate(config: SimConfig): SimResult {
 		if (!g.share.shouldRenew(clock.now, horizonOf(g.region), terms)) return;
 		g.renewing = true;
 		const asking = guardId(g);
-		const report = g.share.report();
+		const report = g.share.report(clock.now);
 		const want = g.share.want(shareMs);
 		exchange(
 			g,
@@ -203,7 +209,7 @@ export function simulate(config: SimConfig): SimResult {
 		}
 		// No share left: the home decides this one and lends a share in the same exchange.
 		const asking = guardId(g);
-		const report = g.share.report();
+		const report = g.share.report(clock.now);
 		const want = g.share.want(shareMs);
 		exchange(
 			g,
@@ -259,7 +265,7 @@ export function simulate(config: SimConfig): SimResult {
 				if (clock.now - g.lastSeenAt > terms.leaseMs / 2) {
 					if (g.share.left(clock.now, terms) === 0) return;
 					const asking = guardId(g);
-					const report = g.share.report();
+					const report = g.share.report(clock.now);
 					g.share.drop();
 					exchange(
 						g,
@@ -309,7 +315,7 @@ export function simulate(config: SimConfig): SimResult {
 						const here = guards.get(region) as Guard;
 						here.revoked = true;
 						if (guardId(here) !== id) return; // a crashed guard's share ends at its deadline
-						const report = here.share.report();
+						const report = here.share.report(clock.now);
 						here.share.drop();
 						messages++;
 						if (cutOff(region, clock.now)) return;

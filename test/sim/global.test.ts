@@ -54,7 +54,7 @@ describe("verify across regions, simulated", () => {
 		expect(regional.verifies).toBeGreaterThan(30_000);
 	});
 
-	it("never over-admits, and under-admits by at most 2% of the limit away from the exact limit", () => {
+	it("never over-admits, and under-admits by at most 2% of the limit", () => {
 		report("### Admission against an exact limiter (60 s window, 300 s, first minute left out)");
 		report();
 		report(
@@ -70,11 +70,18 @@ describe("verify across regions, simulated", () => {
 			);
 			expect(home.overAdmission).toBe(0);
 			expect(regional.overAdmission).toBe(0);
-			// At exactly the limit the shares lent ahead of demand cost more (docs/GLOBAL.md records it).
-			if (ratio !== 1.0) expect(regional.underAdmissionPct, `demand ${ratio}× the limit`).toBeLessThanOrEqual(2);
+			expect(regional.underAdmissionPct, `demand ${ratio}× the limit`).toBeLessThanOrEqual(2);
 			expect(slowest).toBeLessThanOrEqual(10);
 		}
 		report();
+		// Demand exactly at the limit is the hardest case: not one lucky seed.
+		const atLimit = [2, 3, 4, 5].map((seed) => {
+			const run = simulate({ ...BASE, seed, mode: "regional", limit: DEMAND_PER_MINUTE });
+			expect(run.overAdmission).toBe(0);
+			expect(run.underAdmissionPct, `seed ${seed}, demand at the limit`).toBeLessThanOrEqual(2);
+			return run.underAdmissionPct.toFixed(2);
+		});
+		report(`Demand at the limit with seeds 2 to 5 (regional): under-admission ${atLimit.join("%, ")}%.`);
 		// A short window: the shares a far region must hold ahead of its demand are a larger part of it.
 		const short = both({ ...BASE, limit: 1_200, windowMs: 10_000, warmupMs: 10_000 });
 		expect(short.regional.overAdmission).toBe(0);
