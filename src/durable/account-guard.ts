@@ -112,6 +112,9 @@ const eventsDelay = (env: AccountGuardEnv): number => {
 const MOVE_TRIES = 5;
 /** A move left frozen (its hand-over unanswered) is tried again by the alarm this soon. */
 const MOVE_RETRY_MS = 5_000;
+/** A change of N left unfinished (a restart, a shard that did not answer) is carried on by the alarm this soon, doubling to a cap. */
+const SWEEP_RETRY_MS = 5_000;
+const SWEEP_RETRY_MAX_MS = 300_000;
 
 /** Tables of the single-class layout that no role here reads any more. */
 const LEGACY_TABLES = ["sessions", "seen_sign_ins", "failure_streak", "failure_window", "known_devices"];
@@ -124,6 +127,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	readonly #moving = new Map<string, Promise<{ moved: number } | { splitPools: string[] }>>();
 	/** Shard-count changes run one after another (the home only). */
 	#resharding: Promise<unknown> = Promise.resolve();
+	/** Sweeps the alarm carried on that failed again, this run (the next try waits longer). */
+	#sweepFailures = 0;
 	/** Verify's audit events, stored before each answer and sent by the alarm. */
 	readonly events: PendingAuditEvents;
 	readonly #failedLogins: FailedLoginWindows;
@@ -331,6 +336,9 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		const run = this.#resharding.then(async () => {
 			if (this.routes.index !== 0) return { moved: 0, splitPools: [] };
 			this.routes.raiseHighWater(shards);
+			// Stored before anything moves: if this run ends first, the alarm carries the sweep on.
+			this.routes.startSweep(shards, Date.now());
+			await this.#wakeBy(Date.now() + this.#sweepRetryMs());
 			await this.#learnRoutes(accountId);
 			const moves = movesFor(this.routes.routes, shards);
 			const bySource = Map.groupBy(moves, (m) => m.from);
@@ -357,6 +365,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 			const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
 			if (failed) throw failed.reason;
 			if (splitPools.length === 0) this.routes.setShards(shards);
+			// Done, or stopped by a pool it must not split: the caller was told to send N again later.
+			this.routes.endSweep();
 			return { moved, splitPools: [...new Set(splitPools)] };
 		});
 		this.#resharding = run.catch(() => {});
@@ -475,6 +485,26 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		})().finally(() => this.#moving.delete(move.moveId));
 		this.#moving.set(move.moveId, running);
 		return running;
+	}
+
+	/**
+	 * Carries on an unfinished change of N, to the count the account's setting says now (a later
+	 * change supersedes the one interrupted). A failure leaves it stored and tries again later.
+	 */
+	async #continueSweep(): Promise<void> {
+		const accountId = this.routes.accountId;
+		if (!accountId) return;
+		try {
+			await this.applySettings(accountId);
+			this.#sweepFailures = 0;
+		} catch {
+			this.#sweepFailures++;
+			await this.#wakeBy(Date.now() + this.#sweepRetryMs());
+		}
+	}
+
+	#sweepRetryMs(): number {
+		return Math.min(SWEEP_RETRY_MAX_MS, SWEEP_RETRY_MS * 2 ** this.#sweepFailures);
 	}
 
 	/** Resumes the stored moves out that no call is running (after a restart, or a failed hand-over). */
@@ -789,6 +819,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		this.#alarmAt = null;
 		// A move out that a restart or a failed hand-over left frozen is tried again.
 		this.#resumeMoves();
+		// So is a change of N that a restart or an unreachable shard left unfinished.
+		if (this.routes.index === 0 && this.routes.pendingSweep) await this.#continueSweep();
 		let eventsAt = Date.now();
 		if (this.events.count > 0) {
 			try {

@@ -144,6 +144,9 @@ export class ShardRoutes {
 			"CREATE TABLE IF NOT EXISTS shard_moves_out (move_id TEXT PRIMARY KEY, slots TEXT NOT NULL, target INTEGER NOT NULL, shards INTEGER NOT NULL, handed INTEGER NOT NULL DEFAULT 0)",
 		);
 		sql.exec("CREATE TABLE IF NOT EXISTS shard_moves_in (move_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+		sql.exec(
+			"CREATE TABLE IF NOT EXISTS shard_sweep (id INTEGER PRIMARY KEY CHECK (id = 1), shards INTEGER NOT NULL, since INTEGER NOT NULL)",
+		);
 		this.#routes = new Array<number>(SLOTS).fill(0);
 		this.#shards = 1;
 		this.reload();
@@ -173,6 +176,32 @@ export class ShardRoutes {
 	/** The most shards this account has been asked to have: an object above it never held a slot. */
 	get highWater(): number {
 		return this.#highWater;
+	}
+
+	/**
+	 * The change of N the home has started and not finished (null: none). Stored before anything
+	 * moves and cleared only when every slot is where N says, so a home that restarts mid-sweep
+	 * finds it and its alarm carries the sweep on.
+	 */
+	get pendingSweep(): { shards: number; since: number } | null {
+		return (
+			this.sql
+				.exec<{ shards: number; since: number }>("SELECT shards, since FROM shard_sweep")
+				.toArray()
+				.map(({ shards, since }) => ({ shards, since }))[0] ?? null
+		);
+	}
+
+	startSweep(shards: number, now: number): void {
+		this.sql.exec(
+			"INSERT INTO shard_sweep (id, shards, since) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET shards = excluded.shards",
+			shards,
+			now,
+		);
+	}
+
+	endSweep(): void {
+		this.sql.exec("DELETE FROM shard_sweep");
 	}
 
 	/** Noted before a change of N starts moving anything. */

@@ -50,6 +50,7 @@ describe("Durable Objects by role", () => {
 			"shard_moves_in",
 			"shard_moves_out",
 			"shard_routes",
+			"shard_sweep",
 			"window_share_epochs",
 			"window_shares",
 		]);

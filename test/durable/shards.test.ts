@@ -4,11 +4,18 @@
  * answer, and changes of N that move keys while verifies run, each answered once by the shard that
  * holds the key at that moment.
  */
-import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+	abortAllDurableObjects,
+	createExecutionContext,
+	env,
+	runDurableObjectAlarm,
+	runInDurableObject,
+	waitOnExecutionContext,
+} from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/db";
-import { apiKeys } from "../../src/db/schema";
+import { accounts, apiKeys } from "../../src/db/schema";
 import type { ObjectVerdict } from "../../src/durable/account-guard";
 import { accountGuard, accountShard, regionalGuard } from "../../src/durable/address";
 import type { KeyRecord } from "../../src/durable/key-store";
@@ -300,6 +307,56 @@ describe("shards", () => {
 			if (owner === 0) expect((answer as ObjectVerdict).code).toBe("VALID");
 			else expect(answer).toEqual({ route: owner, shards: 4 });
 		}
+	});
+});
+
+describe("an interrupted change of N", () => {
+	it("is carried on by the home's alarm after a restart, to the account's setting as it is now", async () => {
+		const { s, keys } = await shardedAccount(4, 12);
+		// The setting goes to 16, as the route writes it first; the home then stores the sweep, freezes
+		// two slots for shard 4, and shard 1 hands its slots for shard 9 over, whose answer the home
+		// never gets. Then every object restarts: what a sweep cut off halfway leaves behind.
+		const [row] = await db.select({ settings: accounts.settings }).from(accounts).where(eq(accounts.id, s.accountId));
+		await db
+			.update(accounts)
+			.set({ settings: JSON.stringify({ ...JSON.parse(row?.settings ?? "{}"), verifyShards: 16 }) })
+			.where(eq(accounts.id, s.accountId));
+		await runInDurableObject(accountGuard(env, s.accountId), async (o, state) => {
+			o.routes.raiseHighWater(16);
+			o.routes.startSweep(16, Date.now());
+			await state.storage.setAlarm(Date.now() + 5_000);
+			o.routes.freeze("cut-off", [4, 20], 4, 16);
+		});
+		const forNine = Array.from({ length: SLOTS }, (_, slot) => slot).filter((slot) => slot % 16 === 9);
+		expect(await accountShard(env, s.accountId, 1).moveOut(s.accountId, "unanswered", forNine, 9, 16)).toMatchObject({
+			slots: forNine,
+		});
+		await abortAllDurableObjects();
+		const home = accountGuard(env, s.accountId);
+		expect(
+			await runInDurableObject(home, (o) => ({ pending: o.routes.pendingSweep?.shards, shards: o.routes.shards })),
+		).toEqual({
+			pending: 16,
+			shards: 4,
+		});
+		// No one sends the setting again: the alarm the sweep set finishes it.
+		expect(await runDurableObjectAlarm(home)).toBe(true);
+		const after = await runInDurableObject(home, (o) => ({
+			pending: o.routes.pendingSweep,
+			shards: o.routes.shards,
+			routes: o.routes.routes,
+			frozen: o.routes.movesOut().length,
+		}));
+		expect(after).toEqual({
+			pending: null,
+			shards: 16,
+			routes: Array.from({ length: SLOTS }, (_, slot) => slot % 16),
+			frozen: 0,
+		});
+		for (const key of keys) expect((await verify(key.secret)).code).toBe("VALID");
+		const stats = await allStats(s.accountId);
+		expect(stats.reduce((n, st) => n + st.storedKeys, 0)).toBe(await keysInD1(s.accountId));
+		expect(stats.map((st) => st.ownedSlots)).toEqual(Array(16).fill(16));
 	});
 });
 
