@@ -31,16 +31,30 @@ const pick = (list) => list[Math.floor(Math.random() * list.length)];
 const keys = new Map();
 const accounts = [];
 
-async function createKey(account, rateLimit) {
+async function createKey(account, rateLimit, credits) {
 	const res = await send(
 		`/v1/accounts/${account.id}/keys`,
-		json({ name: "load", environment: "staging", scopes: ["load:read"], rateLimit }, auth(account)),
+		json(
+			{
+				name: "load",
+				environment: "staging",
+				scopes: ["load:read"],
+				rateLimit,
+				...(credits ? { credits: { remaining: credits } } : {}),
+			},
+			auth(account),
+		),
 	);
 	if (res.status !== 201) return res;
 	const { key, secret } = res.json();
-	keys.set(key.id, { id: key.id, secret, account, rateLimit, revokedAnsweredAt: null, active: true });
+	// A rotation's successor spends the same balance: `pool` names it (the first key of the chain).
+	const pool = credits ? { pool: key.id, credits } : {};
+	keys.set(key.id, { id: key.id, secret, account, rateLimit, revokedAnsweredAt: null, active: true, ...pool });
 	return res;
 }
+
+/** Credits each account's key with a balance starts with (regional guards spend them from lent shares). */
+const CREDITS = 20;
 
 /** Sets an account's shard count (the keys move before this answers); throws unless 200. */
 async function setShards(entry, verifyShards) {
@@ -75,6 +89,7 @@ async function setup() {
 		}
 		accounts.push(entry);
 		for (let k = 0; k < KEYS_PER_ACCOUNT; k++) await createKey(entry, k % 2 ? LOOSE : TIGHT);
+		if (i < 2) await createKey(entry, LOOSE, CREDITS);
 		if (entry.shards > 1) await setShards(entry, entry.shards);
 	}
 }
@@ -300,6 +315,19 @@ check(
 	"VALID answers and VALID events differ",
 );
 
+// No balance spent past its credits (a pool is a key and its rotations' successors), by the client's answers.
+const validByPool = new Map();
+for (const v of verifies) {
+	const pool = keys.get(v.keyId)?.pool;
+	if (pool && v.code === "VALID") validByPool.set(pool, (validByPool.get(pool) ?? 0) + 1);
+}
+const creditPools = [...keys.values()]
+	.filter((k) => k.pool === k.id)
+	.map((k) => ({ pool: k.id, valid: validByPool.get(k.id) ?? 0 }));
+for (const { pool, valid } of creditPools)
+	check(valid <= CREDITS, `credit pool ${pool}: ${valid} VALID of ${CREDITS} credits`);
+check(creditPools.length >= 1, "no key with credits was verified");
+
 // The regional account's verifies of its long-window keys were answered by its guards.
 const guardAnswers = (memory?.objects ?? []).map((o) => (o.guards ?? []).reduce((n, g) => n + g.answeredHere, 0));
 check((guardAnswers[0] ?? 0) > 0, "the regional account's guards answered no verify");
@@ -337,6 +365,7 @@ const summary = {
 	missingEvents: missing,
 	doubledEvents: doubled,
 	rateLimitWindowsChecked: windowsChecked,
+	creditPools,
 	guardAnswers,
 	shardCounts,
 	reshardMs,

@@ -219,8 +219,9 @@ export const SettingsSchema = z
 				"Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one " +
 				"object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit " +
 				"windows lent by that object, so limits stay exact and a revocation still holds on the next verify after " +
-				"it returns (it may wait up to about 5 s for an unreachable guard). Keys with credits or a window under " +
-				"60 s are still answered at home. See docs/GLOBAL.md.",
+				"it returns (it may wait up to about 5 s for an unreachable guard). Credits are lent too, never spent past " +
+				"the balance; a guard's answer may show fewer credits left than the balance has. Keys with a window " +
+				"under 60 s are still answered at home. See docs/GLOBAL.md.",
 			example: "home",
 		}),
 		verifyShards: z

@@ -127,6 +127,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	readonly #moving = new Map<string, Promise<{ moved: number } | { splitPools: string[] }>>();
 	/** Shard-count changes run one after another (the home only). */
 	#resharding: Promise<unknown> = Promise.resolve();
+	/** Settings applied one after another (read, placement to every shard, sweep). */
+	#applying: Promise<unknown> = Promise.resolve();
 	/** Sweeps the alarm carried on that failed again, this run (the next try waits longer). */
 	#sweepFailures = 0;
 	/** Verify's audit events, stored before each answer and sent by the alarm. */
@@ -179,12 +181,18 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	}
 
 	/** As `refreshPlacement`, with the credit pools a move refused to split (none when every slot moved). */
-	async applySettings(accountId: string): Promise<{ placement: VerifyPlacement; splitPools: string[] }> {
-		const { placement, shards } = await this.#readSettings(accountId);
-		if (this.routes.index !== 0) return { placement, splitPools: [] };
-		await Promise.all(this.#shardsInUse(shards).map((i) => this.#shard(accountId, i).takePlacement(placement)));
-		const { splitPools } = await this.reshard(accountId, shards);
-		return { placement, splitPools };
+	applySettings(accountId: string): Promise<{ placement: VerifyPlacement; splitPools: string[] }> {
+		// One after another, read to sweep: a later read's shorter fan-out cannot overtake an earlier
+		// one's and leave the shards at the older setting.
+		const run = this.#applying.then(async () => {
+			const { placement, shards } = await this.#readSettings(accountId);
+			if (this.routes.index !== 0) return { placement, splitPools: [] };
+			await Promise.all(this.#shardsInUse(shards).map((i) => this.#shard(accountId, i).takePlacement(placement)));
+			const { splitPools } = await this.reshard(accountId, shards);
+			return { placement, splitPools };
+		});
+		this.#applying = run.catch(() => {});
+		return run;
 	}
 
 	/** Reads the two settings from D1, one read after another (the last to finish read after the last change). */

@@ -16,7 +16,7 @@ import type { Database } from "../db";
 import { apiKeys } from "../db/schema";
 import { ipAllowed } from "../security/cidr";
 import type { CreditPlan } from "../security/credits";
-import { type LeaseTerms, LentWindow, type ShareGrant, type ShareReport } from "../security/quota-lease";
+import { type LeaseTerms, LentCredits, LentWindow, type ShareGrant, type ShareReport } from "../security/quota-lease";
 import { allScopesSatisfied } from "../security/scopes";
 import { commit, type NamedLimit, peek, standing, type WindowDecision } from "../security/sliding-window";
 import { CreditStore } from "./credit-store";
@@ -77,7 +77,19 @@ export interface LendRequest {
 export interface Lent {
 	record: KeyRecord;
 	shares: Record<string, ShareGrant> | null;
+	/**
+	 * For a key with credits: what its balance had that no share held, after this grant. The guard
+	 * answers this plus what its own share has left: never more than the balance has.
+	 */
+	creditsLeft?: number;
 }
+
+/** The share of a key's credits, beside its limits' shares (no limit name starts with `#`). */
+export const CREDIT_SHARE = "#credits";
+
+/** The book of the credits of `pool` lent for one key of it (one per key: a guard's shares are per key). */
+const creditBookId = (pool: string, keyId: string) => `credits:${pool}:${keyId}`;
+const creditBookPrefix = (pool: string) => `credits:${pool}:`;
 
 /** A guard's final reports for a key (per limit name). */
 export interface Returned {
@@ -89,11 +101,10 @@ export interface Returned {
 export const MIN_LENT_WINDOW_SECONDS = 60;
 
 /**
- * Whether a key's windows may be lent to guards: no credits (credit leases are not built), every
- * window at least MIN_LENT_WINDOW_SECONDS, and a key that is live now.
+ * Whether a key's windows (and credits) may be lent to guards: every window at least
+ * MIN_LENT_WINDOW_SECONDS, and a key that is live now.
  */
 export const lendable = (key: KeyRecord, now: number): boolean =>
-	!key.credits &&
 	key.enabled !== false &&
 	key.revokedAt === null &&
 	key.expiresAt > now &&
@@ -426,10 +437,18 @@ export class KeyStore {
 		const cost = use.cost ?? 1;
 		const pool = key.credits ? creditPool(key) : null;
 		const balance = key.credits && pool ? this.credits.balance(pool, key.credits, now) : null;
-		if (balance && balance.remaining < cost) {
+		// What regional guards hold of the balance is not this object's to spend.
+		const lentOut = pool ? this.#heldInPool(pool) : 0;
+		if (balance && balance.remaining - lentOut < cost) {
 			this.#count(key.id, "USAGE_EXCEEDED", now);
 			const limits = unspent();
-			return { code: "USAGE_EXCEEDED", key, window: tightest(limits), limits, creditsRemaining: balance.remaining };
+			return {
+				code: "USAGE_EXCEEDED",
+				key,
+				window: tightest(limits),
+				limits,
+				creditsRemaining: Math.max(0, balance.remaining - lentOut),
+			};
 		}
 		const limits = standings.map(({ limit, cost: spent, window, state, decision }) => {
 			const resetMs = commit(state, now, spent);
@@ -439,7 +458,13 @@ export class KeyStore {
 		if (key.credits && pool) this.credits.spend(pool, key.credits, cost);
 		this.#count(key.id, "VALID", now);
 		this.#pendingLastUsed.set(key.id, now);
-		return { code: "VALID", key, window: tightest(limits), limits, creditsRemaining: balance?.remaining };
+		return {
+			code: "VALID",
+			key,
+			window: tightest(limits),
+			limits,
+			creditsRemaining: balance ? balance.remaining - lentOut : undefined,
+		};
 	}
 
 	// ---- lending to regional guards (docs/GLOBAL.md)
@@ -476,7 +501,13 @@ export class KeyStore {
 			else lent.report(request.guard, report, at, terms);
 			this.shares.save(windowOf(key.id, limit).id);
 		}
-		return { record: key, shares: lend ? shares : null };
+		if (!key.credits) return { record: key, shares: lend ? shares : null };
+		const credits = this.#lentCredits(key, at);
+		const report = request.reports[CREDIT_SHARE] ?? { epoch: 0, used: 0 };
+		if (lend) shares[CREDIT_SHARE] = credits.renew(request.guard, report, request.wants[CREDIT_SHARE] ?? 1, at, terms);
+		else credits.report(request.guard, report);
+		this.shares.save(creditBookId(creditPool(key), key.id));
+		return { record: key, shares: lend ? shares : null, creditsLeft: Math.max(0, credits.left()) };
 	}
 
 	/** A guard's final reports for a key's shares (given back, or recalled), which end them. */
@@ -486,6 +517,11 @@ export class KeyStore {
 		const at = Math.max(now, Date.now());
 		this.absorbUsage(key.id, returned.usage, at);
 		for (const [name, report] of Object.entries(returned.reports)) {
+			if (name === CREDIT_SHARE) {
+				if (key.credits) this.#lentCredits(key, at).release(guard, report);
+				this.shares.save(creditBookId(creditPool(key), key.id));
+				continue;
+			}
 			const id = windowOf(key.id, { name, limit: 0, windowSeconds: 0 }).id;
 			const limit = limitsOf(key).find((l) => l.name === name);
 			// A limit renamed or removed since: its share ends, with no window left to count into.
@@ -499,10 +535,17 @@ export class KeyStore {
 	expireShares(now: number, terms: LeaseTerms): void {
 		const windowIds = this.shares.lentWindows;
 		if (windowIds.length === 0) return;
-		const records = new Map(
-			this.#storedRecords([...new Set(windowIds.map((id) => id.split("#")[0] as string))]).map((r) => [r.id, r]),
-		);
+		const keyIdOf = (id: string) => (id.startsWith("credits:") ? id.split(":")[2] : id.split("#")[0]) ?? "";
+		const records = new Map(this.#storedRecords([...new Set(windowIds.map(keyIdOf))]).map((r) => [r.id, r]));
 		for (const id of windowIds) {
+			if (id.startsWith("credits:")) {
+				const key = records.get(keyIdOf(id));
+				const ended = key?.credits
+					? this.#lentCredits(key, now).expire(now, terms).length
+					: this.shares.book(id).expire(now, terms).guards.length;
+				if (ended > 0) this.shares.save(id);
+				continue;
+			}
 			const [keyId = "", name = "default"] = id.split("#");
 			const key = records.get(keyId);
 			const limit = key ? limitsOf(key).find((l) => l.name === name) : undefined;
@@ -516,7 +559,14 @@ export class KeyStore {
 
 	/** The window ids of these records' limits (old and new records together, when a key changed). */
 	#windowIds(records: readonly KeyRecord[]): string[] {
-		return [...new Set(records.flatMap((r) => limitsOf(r).map((l) => windowOf(r.id, l).id)))];
+		return [
+			...new Set(
+				records.flatMap((r) => [
+					...limitsOf(r).map((l) => windowOf(r.id, l).id),
+					...(r.credits ? [creditBookId(creditPool(r), r.id)] : []),
+				]),
+			),
+		];
 	}
 
 	/** A key changed: what was lent of its windows no longer grows or lasts longer (ShareBook.seal). */
@@ -583,11 +633,37 @@ export class KeyStore {
 		);
 	}
 
+	/** The credits of a key's pool lent to guards for that key, over the balance the pool has here. */
+	#lentCredits(key: KeyRecord, now: number): LentCredits & { left: () => number } {
+		const plan = key.credits;
+		if (!plan) throw new Error("a key without credits has no credit shares");
+		const pool = creditPool(key);
+		const free = () => this.credits.balance(pool, plan, now).remaining - this.#heldInPool(pool);
+		const lent = new LentCredits(this.shares.book(creditBookId(pool, key.id)), free, (n) => {
+			// Never below zero: a balance set lower meanwhile (a PATCH) is not owed the difference.
+			const spent = Math.min(n, this.credits.balance(pool, plan, now).remaining);
+			if (spent > 0) this.credits.spend(pool, plan, spent);
+		});
+		return Object.assign(lent, { left: free });
+	}
+
+	/** Credits of a pool that guards hold (0, with no lookup, when nothing is lent). */
+	#heldInPool(pool: string): number {
+		if (!this.shares.anyLent) return 0;
+		return this.shares.heldWithPrefix(creditBookPrefix(pool));
+	}
+
 	/** The live credit balances of the listed keys that have credits (keys not held are left out). */
 	creditsOf(ids: readonly string[], now: number): Record<string, number> {
 		const out: Record<string, number> = {};
 		for (const record of this.#storedRecords(ids)) {
-			if (record.credits) out[record.id] = this.credits.balance(creditPool(record), record.credits, now).remaining;
+			if (record.credits) {
+				const pool = creditPool(record);
+				out[record.id] = Math.max(
+					0,
+					this.credits.balance(pool, record.credits, now).remaining - this.#heldInPool(pool),
+				);
+			}
 		}
 		return out;
 	}

@@ -17,6 +17,7 @@ import { DEFAULT_TERMS, GuardShare, TIME_SLOTS_PER_WINDOW } from "../security/qu
 import type { AccountGuard, ObjectVerdict } from "./account-guard";
 import { guardId, type RecallTarget } from "./guard-protocol";
 import {
+	CREDIT_SHARE,
 	type GuardUsage,
 	type KeyRecord,
 	type LendRequest,
@@ -54,9 +55,22 @@ interface Held {
 	checkedAt: number;
 	renewing: boolean;
 	refusedUntil: number;
+	/** For a key with credits: what the balance had that no share held, at the last grant. */
+	creditsLeft: number;
 }
 
 const noUsage = (): GuardUsage => ({ counts: {}, lastUsedAt: null });
+
+/** Adds `from` into `into` (usage a failed message was carrying goes back to be sent again). */
+function mergeUsage(into: GuardUsage, from: GuardUsage): void {
+	for (const [code, n] of Object.entries(from.counts) as [VerifyCode, number][])
+		into.counts[code] = (into.counts[code] ?? 0) + n;
+	if (from.lastUsedAt !== null && (into.lastUsedAt === null || from.lastUsedAt > into.lastUsedAt))
+		into.lastUsedAt = from.lastUsedAt;
+}
+
+const hasUsage = (usage: GuardUsage): boolean =>
+	usage.lastUsedAt !== null || Object.values(usage.counts).some((n) => (n ?? 0) > 0);
 
 /** The home's answer for a key it does not hold. */
 const UNKNOWN = Symbol("unknown key");
@@ -157,10 +171,17 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 		held.lastSeenAt = at;
 		const shares = held.shares;
 		if (!shares) return home();
-		// The record is this guard's to judge by only while it holds a live share of every limit: the
-		// home recalls a changed key only from the guards holding shares of it.
-		if (!limitsOf(held.record).every((l) => shares.get(l.name)?.live(at, DEFAULT_TERMS))) {
+		// The record is this guard's to judge by only while it holds a live share of every limit (and
+		// of the credits, for a key with credits): the home recalls a changed key only from the guards
+		// holding shares of it.
+		const creditCost = use.cost ?? 1;
+		const credits = held.record.credits ? shares.get(CREDIT_SHARE) : null;
+		if (
+			!limitsOf(held.record).every((l) => shares.get(l.name)?.live(at, DEFAULT_TERMS)) ||
+			(credits !== null && !credits?.live(at, DEFAULT_TERMS))
+		) {
 			for (const { limit, cost } of limitsAsked(held.record, use)) shares.get(limit.name)?.demand(at, cost);
+			credits?.demand(at, creditCost);
 			this.#renewIfDue(accountId, hash, held, at, true);
 			return home();
 		}
@@ -178,10 +199,18 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			cost,
 			share: shares.get(limit.name),
 		}));
-		const fits = asked.every(({ share, cost }) => share !== undefined && share.left(at, DEFAULT_TERMS) >= cost);
+		const windowsFit = asked.every(({ share, cost }) => share !== undefined && share.left(at, DEFAULT_TERMS) >= cost);
+		const creditsFit = !credits || credits.left(at, DEFAULT_TERMS) >= creditCost;
+		const fits = windowsFit && creditsFit;
+		// Demand is counted where it was refused: a use out of credits asks for no more of the windows
+		// (else the guards would hold the windows while the home answers the use).
 		for (const { share, cost } of asked) {
 			if (fits) share?.take(at, cost, DEFAULT_TERMS);
-			else share?.demand(at, cost);
+			else if (!windowsFit) share?.demand(at, cost);
+		}
+		if (credits) {
+			if (fits) credits.take(at, creditCost, DEFAULT_TERMS);
+			else if (!creditsFit) credits.demand(at, creditCost);
 		}
 		const standing = (admitted: boolean): LimitStanding[] =>
 			asked.map(({ limit, share }) => ({
@@ -199,9 +228,12 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			count("VALID");
 			held.usage.lastUsedAt = at;
 			const limits = standing(true);
-			return { code: "VALID", key: held.record, limits, window: tightest(limits), recorded: false };
+			// Never more than the balance has: what no share held at the last grant, and this share's rest.
+			const creditsRemaining = credits ? held.creditsLeft + credits.left(at, DEFAULT_TERMS) : undefined;
+			return { code: "VALID", key: held.record, limits, window: tightest(limits), creditsRemaining, recorded: false };
 		}
-		if (at < held.refusedUntil) {
+		// Out of credits here: the home decides (it may have credits no share holds, or none left).
+		if (!windowsFit && at < held.refusedUntil) {
 			count("RATE_LIMITED");
 			const limits = standing(false);
 			return { code: "RATE_LIMITED", key: held.record, limits, window: tightest(limits), recorded: false };
@@ -242,12 +274,10 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 		const now = Date.now();
 		for (const [hash, held] of this.#keys) {
 			if (!held.shares) continue;
-			// Every share ended (the home counted them as used): the record is stale, forget it.
-			if ([...held.shares.values()].every((s) => !s.live(now, DEFAULT_TERMS))) {
-				this.#keys.delete(hash);
-				continue;
-			}
-			if (now - held.lastSeenAt <= DEFAULT_TERMS.leaseMs / 2) continue;
+			// Every share ended here: the record is stale, forget it, but send what was counted on it (the
+			// verdicts, and final reports the home takes if its side of the shares has not ended yet).
+			const ended = [...held.shares.values()].every((s) => !s.live(now, DEFAULT_TERMS));
+			if (!ended && now - held.lastSeenAt <= DEFAULT_TERMS.leaseMs / 2) continue;
 			this.#keys.delete(hash);
 			const returned = this.#giveBack(held);
 			await this.#atOwner(this.#accountId, hash, (shard) =>
@@ -299,18 +329,28 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 	): Promise<Held | typeof UNKNOWN | null> {
 		const reports: LendRequest["reports"] = {};
 		const wants: LendRequest["wants"] = {};
+		// Only a share running short asks for more (the others are renewed for their deadline alone):
+		// a renewal one share needs must not grow the rest.
+		const horizon = this.#roundTrip + RENEW_MARGIN_MS;
 		for (const [name, share] of held?.shares ?? []) {
 			reports[name] = share.report(Date.now());
-			wants[name] = share.want(SHARE_MS);
+			wants[name] = share.shouldRenew(now, horizon, DEFAULT_TERMS) ? share.want(SHARE_MS) : 0;
 		}
 		const usage = held?.usage ?? noUsage();
 		if (held) held.usage = noUsage();
 		const started = Date.now();
 		this.#lends++;
 		const recalls = this.#recalls.get(hash) ?? 0;
-		const lent = await this.#atOwner<Lent | null>(accountId, hash, (shard) =>
-			shard.lendShares(accountId, hash, { guard: this.#holder, reports, wants, usage }, now),
-		);
+		let lent: Lent | null;
+		try {
+			lent = await this.#atOwner<Lent | null>(accountId, hash, (shard) =>
+				shard.lendShares(accountId, hash, { guard: this.#holder, reports, wants, usage }, now),
+			);
+		} catch (err) {
+			// Unanswered: the verdicts it carried go with the next message (the reports are running totals).
+			if (held && hasUsage(usage)) mergeUsage(held.usage, usage);
+			throw err;
+		}
 		this.#roundTrip = Math.max(1, Date.now() - started);
 		// Recalled (or replaced) meanwhile: the home waits out whatever it lent in this answer.
 		if ((held && this.#keys.get(hash) !== held) || (this.#recalls.get(hash) ?? 0) !== recalls) return null;
@@ -329,6 +369,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 				checkedAt: now,
 				renewing: false,
 				refusedUntil: 0,
+				creditsLeft: 0,
 			};
 		next.record = lent.record;
 		next.checkedAt = now;
@@ -346,6 +387,13 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			next.shares = null;
 		} else {
 			const shares = next.shares ?? new Map<string, GuardShare>();
+			const creditGrant = lent.shares[CREDIT_SHARE];
+			if (creditGrant && lent.record.credits) {
+				const share = shares.get(CREDIT_SHARE) ?? new GuardShare();
+				share.accept(creditGrant);
+				shares.set(CREDIT_SHARE, share);
+				next.creditsLeft = lent.creditsLeft ?? 0;
+			} else shares.delete(CREDIT_SHARE);
 			for (const limit of limitsOf(lent.record)) {
 				const grant = lent.shares[limit.name];
 				if (!grant) continue;

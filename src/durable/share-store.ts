@@ -35,6 +35,13 @@ export class ShareStore {
 		return this.#lent.has(windowId) ? this.book(windowId).held : 0;
 	}
 
+	/** What is lent and not yet reported across the books whose ids start with `prefix` (a credit pool's). */
+	heldWithPrefix(prefix: string): number {
+		let held = 0;
+		for (const id of this.#lent) if (id.startsWith(prefix)) held += this.book(id).held;
+		return held;
+	}
+
 	/** A guard's share of a window (undefined: none lent, with no lookup for a window never lent). */
 	shareOf(windowId: string, guard: string) {
 		return this.#lent.has(windowId) ? this.book(windowId).share(guard) : undefined;

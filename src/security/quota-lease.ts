@@ -455,3 +455,42 @@ export class LentWindow {
 		this.#count(now, end - next);
 	}
 }
+
+/**
+ * The home's side of a credit balance lent to guards: a guard spends credits out of its share; the
+ * home spends a share's credits from the balance when they are reported, or all of what is still
+ * held when the share ends unreported (its guard may have spent them). Credits held by any share
+ * are not the home's to spend or lend, so spends and shares never sum past the balance.
+ */
+export class LentCredits {
+	constructor(
+		readonly book: ShareBook,
+		/** What the balance has that no share holds (every book of the pool counted). */
+		private readonly free: () => number,
+		/** Takes reported or ended credits off the balance. */
+		private readonly spend: (credits: number) => void,
+	) {}
+
+	/** A guard's renewal: its running total first, then up to `want` more, out of an equal part of what is free. */
+	renew(guard: string, report: ShareReport, want: number, now: number, terms: LeaseTerms): ShareGrant {
+		this.expire(now, terms);
+		this.report(guard, report);
+		const others = this.book.guards.filter((g) => g !== guard).length;
+		return this.book.grant(guard, want, Math.floor(Math.max(0, this.free()) / (others + 1)), now, terms);
+	}
+
+	report(guard: string, report: ShareReport): void {
+		this.spend(this.book.report(guard, report.epoch, report.used));
+	}
+
+	release(guard: string, report: ShareReport): void {
+		this.spend(this.book.release(guard, report.epoch, report.used));
+	}
+
+	/** Ends the shares past their deadline and grace: what they held is spent. */
+	expire(now: number, terms: LeaseTerms): string[] {
+		const { counted, guards } = this.book.expire(now, terms);
+		this.spend(counted);
+		return guards;
+	}
+}

@@ -5,7 +5,7 @@
  * the call returns (with a guard that restarted and so cannot give its share back), keys the home
  * keeps, and the default placement that never reaches a guard.
  */
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { accountGuard, regionalGuard } from "../../src/durable/address";
 import type { Lent } from "../../src/durable/key-store";
@@ -223,19 +223,87 @@ describe("regional guards", () => {
 		expect(Date.now() - started).toBeLessThan(6_000);
 	});
 
-	it("keys with credits or a window under a minute stay with the home, exactly", async () => {
+	it("keys with a window under a minute stay with the home, exactly", async () => {
 		const { s, secret } = await regionalKey({ limit: 10, windowSeconds: 1 });
 		const burst = await codes(secret, 20, 10);
 		expect(burst.filter((c) => c === "VALID")).toHaveLength(10);
 		expect(await answeredHere(s.accountId)).toBe(0);
-		const credited = await createKey(t, s.users.admin.token, s.accountId, {
-			rateLimit: { limit: 1_000, windowSeconds: 60 },
-			credits: { remaining: 5 },
-		});
-		const spent = await codes(credited.secret, 12, 4);
-		expect(spent.filter((c) => c === "VALID")).toHaveLength(5);
-		expect(spent.filter((c) => c === "USAGE_EXCEEDED")).toHaveLength(7);
-		expect(await answeredHere(s.accountId)).toBe(0);
+	});
+
+	it("credits are lent to guards too, and never spent past the balance across two regions and a parallel burst", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 }, { credits: { remaining: 100 } });
+		const seen: { code: string; credits?: { remaining: number } }[] = [];
+		for (let i = 0; i < 200; i += 10)
+			seen.push(
+				...(await Promise.all(
+					Array.from({ length: 10 }, async () =>
+						(
+							await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret }), TWO_REGIONS)
+						).json<{ code: string; credits?: { remaining: number } }>(),
+					),
+				)),
+			);
+		expect(seen.filter((v) => v.code === "VALID")).toHaveLength(100);
+		expect(seen.filter((v) => v.code !== "VALID" && v.code !== "USAGE_EXCEEDED")).toEqual([]);
+		// The guards spent some of them on their own, out of lent credits.
+		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		// No answer says more credits are left than the balance had: after any VALID at most 99 remain.
+		const shown = seen.filter((v) => v.code === "VALID").map((v) => v.credits?.remaining ?? -1);
+		expect(Math.min(...shown)).toBeGreaterThanOrEqual(0);
+		expect(Math.max(...shown)).toBeLessThanOrEqual(99);
+		const balance = await t.request(`/v1/accounts/${s.accountId}/keys/${key.id}`, as(s.users.admin.token, "GET"));
+		expect((await balance.json<{ key: { credits: { remaining: number } } }>()).key.credits.remaining).toBe(0);
+	});
+
+	it("credits a guard did not spend go back to the balance when it gives its share back", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 }, { credits: { remaining: 100 } });
+		const first = await codes(secret, 30, 5);
+		expect(first.every((c) => c === "VALID")).toBe(true);
+		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		const remaining = async () =>
+			(
+				await (
+					await t.request(`/v1/accounts/${s.accountId}/keys/${key.id}`, as(s.users.admin.token, "GET"))
+				).json<{ key: { credits: { remaining: number } } }>()
+			).key.credits.remaining;
+		// While guards hold shares the balance shows what no share holds: never more than 70.
+		expect(await remaining()).toBeLessThanOrEqual(70);
+		// Idle for over half a lease, the guards give their shares back with their final reports.
+		await new Promise((r) => setTimeout(r, 2_700));
+		for (const guard of guards(s.accountId)) await runDurableObjectAlarm(guard);
+		expect(await remaining()).toBe(70);
+		const rest = await codes(secret, 80, 10);
+		expect(rest.filter((c) => c === "VALID")).toHaveLength(70);
+	});
+
+	it("a rotation's two keys share one balance through the guards: exactly the pool is spent", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 }, { credits: { remaining: 30 } });
+		expect((await codes(secret, 6, 3)).every((c) => c === "VALID")).toBe(true);
+		const rotated = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}/rotate`,
+			as(s.users.owner.token, "POST", {}),
+		);
+		expect(rotated.status).toBe(201);
+		const successor = (await rotated.json<{ secret: string }>()).secret;
+		const both = (await Promise.all([codes(secret, 30, 5), codes(successor, 30, 5)])).flat();
+		expect(both.filter((c) => c === "VALID")).toHaveLength(24);
+		expect(both.filter((c) => c !== "VALID" && c !== "USAGE_EXCEEDED")).toEqual([]);
+	});
+
+	it("a guard whose shares ended before its alarm still sends the verdicts it counted", async () => {
+		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
+		const sent = await codes(secret, 40, 4);
+		expect(sent.every((c) => c === "VALID")).toBe(true);
+		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		// The alarms do not run until every share has passed its deadline (5 s lease).
+		for (const guard of guards(s.accountId))
+			await runInDurableObject(guard, (_, state) => state.storage.setAlarm(Date.now() + 60_000));
+		await new Promise((r) => setTimeout(r, 5_200));
+		for (const guard of guards(s.accountId)) expect(await runDurableObjectAlarm(guard)).toBe(true);
+		const shown = await t.request(`/v1/accounts/${s.accountId}/keys/${key.id}`, as(s.users.admin.token, "GET"));
+		const { usage } = await shown.json<{ usage: { requests24h: number } }>();
+		expect(usage.requests24h).toBe(40);
+		for (const guard of guards(s.accountId)) expect((await guard.stats()).keys).toBe(0);
 	});
 
 	it("the default placement never reaches a guard, and switching back to home stops the lending", async () => {

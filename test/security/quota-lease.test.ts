@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
 	GuardShare,
 	type LeaseTerms,
+	LentCredits,
 	LentWindow,
 	ShareBook,
 	TIME_SLOTS_PER_WINDOW,
@@ -219,5 +220,110 @@ describe("leases never over-admit", () => {
 		// The schedules are not vacuous: guards admit most uses, and most runs reach their limit.
 		expect(guardAdmitted).toBeGreaterThan(5_000);
 		expect(busy).toBeGreaterThan(10);
+	});
+});
+
+/**
+ * A balance lent to three guards over a network that delays, reorders and drops messages, with
+ * guards that crash (losing what they held unreported) and the home spending on its own. Credits
+ * are never spent past the balance; with no crash, no lost message and guards that give their shares
+ * back before the deadline, every credit not spent comes back: the balance ends at exactly what was left.
+ */
+function creditSchedule(seed: number, faults: boolean) {
+	const random = seededRandom(seed);
+	const initial = 20 + Math.floor(random() * 200);
+	let remaining = initial;
+	const books = [new ShareBook(), new ShareBook(), new ShareBook()];
+	const heldAll = () => books.reduce((n, b) => n + b.held, 0);
+	const lent = books.map(
+		(book) =>
+			new LentCredits(
+				book,
+				() => remaining - heldAll(),
+				(n) => {
+					remaining -= Math.min(n, remaining);
+				},
+			),
+	);
+	const guards = [0, 1, 2].map((i) => ({ i, incarnation: 1, share: new GuardShare() }));
+	let admitted = 0;
+	let now = 0;
+	const pending: { at: number; run: () => void }[] = [];
+	const send = (run: () => void) => {
+		if (faults && random() < 0.1) return;
+		pending.push({ at: now + Math.floor(random() * (faults ? 200 : 20)), run });
+	};
+	for (let step = 0; step < 2_000; step++) {
+		now += Math.floor(random() * 20);
+		pending.sort((a, b) => a.at - b.at);
+		while (pending.length > 0 && (pending[0] as { at: number }).at <= now) pending.shift()?.run();
+		// A guard that works gives a share back before its deadline, as the real one's alarm does.
+		for (const h of guards) {
+			if (faults || !h.share.live(now, TERMS) || h.share.deadline - TERMS.graceMs - now > 100) continue;
+			const report = h.share.report(now);
+			h.share.drop();
+			const name = `g${h.i}#${h.incarnation}`;
+			send(() => (lent[h.i] as LentCredits).release(name, report));
+		}
+		const g = guards[Math.floor(random() * 3)] as (typeof guards)[number];
+		const holder = `g${g.i}#${g.incarnation}`;
+		const book = lent[g.i] as LentCredits;
+		const roll = random();
+		if (roll < 0.1) {
+			if (remaining - heldAll() >= 1) {
+				remaining -= 1;
+				admitted++;
+			}
+		} else if (roll < 0.6) {
+			if (g.share.take(now, 1, TERMS)) admitted++;
+		} else if (roll < 0.8) {
+			const report = g.share.report(now);
+			const want = 1 + Math.floor(random() * 8);
+			send(() => {
+				const grant = book.renew(holder, report, want, now, TERMS);
+				send(() => {
+					if (`g${g.i}#${g.incarnation}` === holder) g.share.accept(grant);
+				});
+			});
+		} else if (roll < 0.9) {
+			const report = g.share.report(now);
+			g.share.drop();
+			send(() => book.release(holder, report));
+		} else if (faults && roll < 0.93) {
+			g.incarnation++;
+			g.share = new GuardShare();
+		} else {
+			book.expire(now, TERMS);
+		}
+		expect(admitted, `seed ${seed}: ${admitted} admitted of ${initial}`).toBeLessThanOrEqual(initial);
+		expect(remaining).toBeGreaterThanOrEqual(0);
+	}
+	// Every guard gives back what it holds; what is still on the way arrives; shares end.
+	for (const g of guards) {
+		const report = g.share.report(now);
+		g.share.drop();
+		(lent[g.i] as LentCredits).release(`g${g.i}#${g.incarnation}`, report);
+	}
+	for (const p of pending.sort((a, b) => a.at - b.at)) p.run();
+	for (const l of lent) l.expire(now + 10 * TERMS.leaseMs, TERMS);
+	return { initial, admitted, remaining };
+}
+
+describe("credit leases", () => {
+	it("never spend past the balance, in 200 random schedules with drops, reordering and crashed guards", () => {
+		let admitted = 0;
+		for (let seed = 1; seed <= 200; seed++) {
+			const run = creditSchedule(seed, true);
+			expect(run.admitted + run.remaining, `seed ${seed}`).toBeLessThanOrEqual(run.initial);
+			admitted += run.admitted;
+		}
+		expect(admitted).toBeGreaterThan(10_000);
+	});
+
+	it("give back every credit not spent when no message is lost, no guard crashes and shares are given back in time", () => {
+		for (let seed = 1; seed <= 100; seed++) {
+			const run = creditSchedule(seed, false);
+			expect(run.admitted + run.remaining, `seed ${seed}`).toBe(run.initial);
+		}
 	});
 });
