@@ -3242,7 +3242,7 @@ export interface paths {
                */
               enforceSso?: boolean;
               /**
-               * @description Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit windows lent by that object, so limits stay exact and a revocation still holds on the next verify after it returns (it may wait up to about 5 s for an unreachable guard). Credits are lent too, never spent past the balance; a guard's answer may show fewer credits left than the balance has. Keys with a window under 60 s are still answered at home. See docs/GLOBAL.md.
+               * @description Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit windows lent by that object, so limits stay exact and a revocation still holds on the next verify after it returns (it may wait up to about 5 s for an unreachable guard). Credits are lent too, never spent past the balance; a guard's answer shows the credits left as of its last renewal. Keys with a window under 60 s are still answered at home. See docs/GLOBAL.md.
                * @example home
                * @enum {string}
                */
@@ -11050,7 +11050,7 @@ export interface components {
        */
       enforceSso: boolean;
       /**
-       * @description Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit windows lent by that object, so limits stay exact and a revocation still holds on the next verify after it returns (it may wait up to about 5 s for an unreachable guard). Credits are lent too, never spent past the balance; a guard's answer may show fewer credits left than the balance has. Keys with a window under 60 s are still answered at home. See docs/GLOBAL.md.
+       * @description Where `POST /v1/keys/verify` is answered for the account's keys: `home` (default) at the account's one object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit windows lent by that object, so limits stay exact and a revocation still holds on the next verify after it returns (it may wait up to about 5 s for an unreachable guard). Credits are lent too, never spent past the balance; a guard's answer shows the credits left as of its last renewal. Keys with a window under 60 s are still answered at home. See docs/GLOBAL.md.
        * @example home
        * @enum {string}
        */

@@ -220,7 +220,7 @@ export const SettingsSchema = z
 				"object, wherever the caller is; `regional` by a guard near the caller, on shares of each key's rate-limit " +
 				"windows lent by that object, so limits stay exact and a revocation still holds on the next verify after " +
 				"it returns (it may wait up to about 5 s for an unreachable guard). Credits are lent too, never spent past " +
-				"the balance; a guard's answer may show fewer credits left than the balance has. Keys with a window " +
+				"the balance; a guard's answer shows the credits left as of its last renewal. Keys with a window " +
 				"under 60 s are still answered at home. See docs/GLOBAL.md.",
 			example: "home",
 		}),

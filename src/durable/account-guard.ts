@@ -295,6 +295,11 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	}
 
 	async #upsertHere(records: KeyRecord[]): Promise<void> {
+		// A new credit plan sets the balance: the credits guards hold of the old one come back first, so
+		// the uses they report are spent from the balance they were lent from, not the one being set.
+		const replanned = records.filter((r) => r.credits?.version !== this.keys.recordOf(r.hash)?.credits?.version);
+		if (replanned.length > 0)
+			await this.#recall([...replanned, ...replanned.flatMap((r) => this.keys.recordOf(r.hash) ?? [])]);
 		const before = records.flatMap((r) => this.keys.recordOf(r.hash) ?? []);
 		try {
 			this.ctx.storage.transactionSync(() => {
@@ -595,7 +600,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	 * guard that does not (unreachable, restarted since, or a grant still on its way to it) is waited
 	 * out until its shares end. Nothing to do, and no call, when nothing is lent.
 	 */
-	async #recall(records: readonly KeyRecord[]): Promise<void> {
+	async #recall(records: readonly KeyRecord[], { waitOut = true } = {}): Promise<void> {
 		this.keys.sealShares(records);
 		const holders = this.keys.holders(records, DEFAULT_TERMS);
 		const accountId = records[0]?.accountId;
@@ -621,7 +626,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 					// Unreachable: waited out below.
 				}
 				// A sealed share's deadline cannot move, so this ends within one lease and the grace.
-				for (let round = 0; round < 3 && this.keys.stillHolds(guard, before); round++) {
+				for (let round = 0; waitOut && round < 3 && this.keys.stillHolds(guard, before); round++) {
 					const endsAt = this.keys.endOfShares(guard, before, DEFAULT_TERMS);
 					await new Promise((resolve) => setTimeout(resolve, Math.max(0, endsAt - Date.now())));
 					this.keys.expireShares(Date.now(), DEFAULT_TERMS);
@@ -653,7 +658,13 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		for (let hop = 0; hop < MAX_HOPS; hop++) {
 			const away = await this.#redirectFor(hash);
 			if (away) return away;
-			const outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now, use);
+			let outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now, use);
+			// Refused only because guards hold the credits: they give them back (those that answer at
+			// once; none is waited out), and the use is decided again on what came back.
+			if (outcome.creditsLent && outcome.key) {
+				await this.#recall(this.keys.creditHolders(outcome.key), { waitOut: false });
+				outcome = await this.keys.verify(accountId, hash, requiredScopes, ip, now, use, true);
+			}
 			if (outcome.moved) continue;
 			const key = outcome.key;
 			const recorded =

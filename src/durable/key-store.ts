@@ -154,6 +154,8 @@ export interface VerifyOutcome {
 	creditsRemaining?: number;
 	/** The key's slot moved to another shard while this verify waited: not decided here. */
 	moved?: true;
+	/** Refused for credits that guards hold: the balance itself covers the use (the caller may take them back). */
+	creditsLent?: true;
 }
 
 export const recordFromRow = (row: typeof apiKeys.$inferSelect): KeyRecord => ({
@@ -388,6 +390,7 @@ export class KeyStore {
 		ip: string | null,
 		now: number,
 		use: UseCost = {},
+		reclaimed = false,
 	): Promise<VerifyOutcome> {
 		const key = await this.#find(accountId, hash);
 		// The key's slot moved to another shard while its set loaded: that shard answers.
@@ -440,6 +443,8 @@ export class KeyStore {
 		// What regional guards hold of the balance is not this object's to spend.
 		const lentOut = pool ? this.#heldInPool(pool) : 0;
 		if (balance && balance.remaining - lentOut < cost) {
+			// What guards hold would cover it: the caller takes it back and asks again, before any count.
+			if (balance.remaining >= cost && !reclaimed) return { code: "USAGE_EXCEEDED", key, creditsLent: true };
 			this.#count(key.id, "USAGE_EXCEEDED", now);
 			const limits = unspent();
 			return {
@@ -645,6 +650,14 @@ export class KeyStore {
 			if (spent > 0) this.credits.spend(pool, plan, spent);
 		});
 		return Object.assign(lent, { left: free });
+	}
+
+	/** The keys of this key's credit pool whose credits guards hold (to take them back). */
+	creditHolders(key: KeyRecord): KeyRecord[] {
+		if (!key.credits || !this.shares.anyLent) return [];
+		const prefix = creditBookPrefix(creditPool(key));
+		const ids = this.shares.lentWindows.filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
+		return this.#storedRecords(ids);
 	}
 
 	/** Credits of a pool that guards hold (0, with no lookup, when nothing is lent). */

@@ -471,12 +471,16 @@ export class LentCredits {
 		private readonly spend: (credits: number) => void,
 	) {}
 
-	/** A guard's renewal: its running total first, then up to `want` more, out of an equal part of what is free. */
+	/**
+	 * A guard's renewal: its running total first, then up to `want` more, out of an equal part of what
+	 * is free among the guards holding shares and the home (which keeps a part for the uses it
+	 * decides, large ones included).
+	 */
 	renew(guard: string, report: ShareReport, want: number, now: number, terms: LeaseTerms): ShareGrant {
 		this.expire(now, terms);
 		this.report(guard, report);
 		const others = this.book.guards.filter((g) => g !== guard).length;
-		return this.book.grant(guard, want, Math.floor(Math.max(0, this.free()) / (others + 1)), now, terms);
+		return this.book.grant(guard, want, Math.floor(Math.max(0, this.free()) / (others + 2)), now, terms);
 	}
 
 	report(guard: string, report: ShareReport): void {

@@ -247,7 +247,7 @@ describe("regional guards", () => {
 		expect(seen.filter((v) => v.code !== "VALID" && v.code !== "USAGE_EXCEEDED")).toEqual([]);
 		// The guards spent some of them on their own, out of lent credits.
 		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
-		// No answer says more credits are left than the balance had: after any VALID at most 99 remain.
+		// Never negative, and never more than was there before the use.
 		const shown = seen.filter((v) => v.code === "VALID").map((v) => v.credits?.remaining ?? -1);
 		expect(Math.min(...shown)).toBeGreaterThanOrEqual(0);
 		expect(Math.max(...shown)).toBeLessThanOrEqual(99);
@@ -274,6 +274,39 @@ describe("regional guards", () => {
 		expect(await remaining()).toBe(70);
 		const rest = await codes(secret, 80, 10);
 		expect(rest.filter((c) => c === "VALID")).toHaveLength(70);
+	});
+
+	it("a use the balance covers is admitted even when guards hold the credits: the home takes them back", async () => {
+		const { s, secret } = await regionalKey({ limit: 100_000, windowSeconds: 60 }, { credits: { remaining: 1_000 } });
+		const spend = async (cost: number) =>
+			(await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret, cost }), TWO_REGIONS)).json<{
+				code: string;
+			}>();
+		// Both guards hold shares of the balance after a parallel warm-up of 80 single uses.
+		expect((await codes(secret, 80, 8)).every((c) => c === "VALID")).toBe(true);
+		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		// 920 left: a use of 900 fits, wherever the credits sit; then 20 are left, so 100 does not.
+		expect((await spend(900)).code).toBe("VALID");
+		expect((await spend(100)).code).toBe("USAGE_EXCEEDED");
+		const rest = await codes(secret, 80, 8);
+		expect(rest.filter((c) => c === "VALID")).toHaveLength(20);
+	});
+
+	it("setting credits sets the balance: uses from before the change are not spent from the new one", async () => {
+		const { s, key, secret } = await regionalKey(
+			{ limit: 100_000, windowSeconds: 60 },
+			{ credits: { remaining: 1_000 } },
+		);
+		expect((await codes(secret, 80, 8)).every((c) => c === "VALID")).toBe(true);
+		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		const res = await t.request(
+			`/v1/accounts/${s.accountId}/keys/${key.id}`,
+			as(s.users.owner.token, "PATCH", { credits: { remaining: 100 } }),
+		);
+		expect(res.status).toBe(200);
+		expect((await res.json<{ key: { credits: { remaining: number } } }>()).key.credits.remaining).toBe(100);
+		const after = await codes(secret, 130, 10);
+		expect(after.filter((c) => c === "VALID")).toHaveLength(100);
 	});
 
 	it("a rotation's two keys share one balance through the guards: exactly the pool is spent", async () => {
