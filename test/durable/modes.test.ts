@@ -9,25 +9,15 @@ import { describe, expect, it } from "vitest";
 import { regionalGuard } from "../../src/durable/address";
 import { systemClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
-import { as, createKey, jsonRequest } from "../support/request";
+import { as, createKey } from "../support/request";
 import { seedAccount } from "../support/seed";
+import { verifier } from "../support/verify-burst";
 
 const t = testApp({ clock: systemClock });
 const TWO_REGIONS = { DEV_VERIFY_REGIONS: "weur,apac" };
 const LOOSE = { limit: 1_000, windowSeconds: 60 };
 
-const verify = async (secret: string) =>
-	(await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret }), TWO_REGIONS)).json<{ code: string }>();
-const burst = async (secret: string, n: number, parallel: number) => {
-	const out: string[] = [];
-	for (let i = 0; i < n; i += parallel)
-		out.push(
-			...(await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => verify(secret)))).map(
-				(v) => v.code,
-			),
-		);
-	return out;
-};
+const { codes: burst } = verifier(t, TWO_REGIONS);
 const count = (codes: string[], code: string) => codes.filter((c) => c === code).length;
 
 const MODES = [

@@ -14,24 +14,14 @@ import { systemClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
 import { as, createKey, jsonRequest } from "../support/request";
 import { type SeededAccount, seedAccount } from "../support/seed";
+import { verifier } from "../support/verify-burst";
 
 /** A one-shard account's home answers a lend itself (never a redirection). */
 const lentOf = (answer: unknown) => answer as Lent | null;
 
 const t = testApp({ clock: systemClock });
 const TWO_REGIONS = { DEV_VERIFY_REGIONS: "weur,apac" };
-const verify = async (secret: string) =>
-	(await t.request("/v1/keys/verify", jsonRequest("POST", { key: secret }), TWO_REGIONS)).json<{ code: string }>();
-const codes = async (secret: string, n: number, parallel = 1) => {
-	const out: string[] = [];
-	for (let i = 0; i < n; i += parallel)
-		out.push(
-			...(await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => verify(secret)))).map(
-				(v) => v.code,
-			),
-		);
-	return out;
-};
+const { verify, codes } = verifier(t, TWO_REGIONS);
 const guards = (accountId: string) => [regionalGuard(env, accountId, "weur"), regionalGuard(env, accountId, "apac")];
 const answeredHere = async (accountId: string) => {
 	let here = 0;
