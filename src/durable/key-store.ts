@@ -79,7 +79,7 @@ export interface Lent {
 	shares: Record<string, ShareGrant> | null;
 	/**
 	 * For a key with credits: what its balance had that no share held, after this grant. The guard
-	 * answers this plus what its own share has left: never more than the balance has.
+	 * answers this plus what its own share has left, as of this grant (docs/GLOBAL.md §8).
 	 */
 	creditsLeft?: number;
 }

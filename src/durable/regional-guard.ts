@@ -228,7 +228,7 @@ export class RegionalGuard extends DurableObject<RegionalGuardEnv> implements Re
 			count("VALID");
 			held.usage.lastUsedAt = at;
 			const limits = standing(true);
-			// Never more than the balance has: what no share held at the last grant, and this share's rest.
+			// As of the last grant (docs/GLOBAL.md §8): what no share held then, and this share's rest.
 			const creditsRemaining = credits ? held.creditsLeft + credits.left(at, DEFAULT_TERMS) : undefined;
 			return { code: "VALID", key: held.record, limits, window: tightest(limits), creditsRemaining, recorded: false };
 		}
