@@ -349,9 +349,13 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		const run = this.#resharding.then(async () => {
 			if (this.routes.index !== 0) return { moved: 0, splitPools: [] };
 			this.routes.raiseHighWater(shards);
-			// Stored before anything moves: if this run ends first, the alarm carries the sweep on.
-			this.routes.startSweep(shards, Date.now());
-			await this.#wakeBy(Date.now() + this.#sweepRetryMs());
+			// Stored before anything moves: if this run ends first, the alarm carries the sweep on. (The
+			// same count again with nothing frozen is stored only if a sweep is pending: no alarm for it.)
+			const noChange = shards === this.routes.shards && this.routes.movesOut().length === 0;
+			if (!noChange || this.routes.pendingSweep) {
+				this.routes.startSweep(shards, Date.now());
+				await this.#wakeBy(Date.now() + this.#sweepRetryMs());
+			}
 			await this.#learnRoutes(accountId);
 			const moves = movesFor(this.routes.routes, shards);
 			const bySource = Map.groupBy(moves, (m) => m.from);
