@@ -142,6 +142,7 @@ describe("verify across regions, with the real objects", () => {
 		const warm = Date.now();
 		const startUp = await load(secret, () => Date.now() - warm > WARM_UP_MS, REGIONS, 2, 20);
 		const sentHomeInStartUp = await homeAnswers();
+		let homeBefore = sentHomeInStartUp;
 		let lendsBefore = await lendsOf(s.accountId);
 		const measure = async () => {
 			const started = Date.now();
@@ -161,11 +162,12 @@ describe("verify across regions, with the real objects", () => {
 		let retried: number[] | null = null;
 		if (first.some((p) => p > 10)) {
 			lendsBefore = await lendsOf(s.accountId);
+			homeBefore = await homeAnswers();
 			verdicts = await measure();
 			retried = first;
 		}
 		const lends = (await lendsOf(s.accountId)) - lendsBefore;
-		const sentHome = (await homeAnswers()).map((n, i) => n - (sentHomeInStartUp[i] ?? 0));
+		const sentHome = (await homeAnswers()).map((n, i) => n - (homeBefore[i] ?? 0));
 		const hash = await runInDurableObject(
 			accountGuard(env, s.accountId),
 			(_o, state) => state.storage.sql.exec<{ hash: string }>("SELECT hash FROM keys WHERE id = ?", key.id).one().hash,
