@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 // `ws` is installed with wrangler (miniflare depends on it; the lockfile hoists it to the top).
 import WebSocket from "ws";
-import { createBenchKey, json, signUpVerified, startStack } from "./stack.mjs";
+import { createBenchKey, drive, json, signUpVerified, startStack } from "./stack.mjs";
 
 const MODE = process.argv[2] ?? "verify";
 const REQUESTS = Number(process.env.BENCH_PROFILE_REQUESTS ?? 3000);
@@ -22,22 +22,14 @@ try {
 		name: "Profile",
 	});
 	const secret = await createBenchKey(stack.send, owner.session.token, owner.account.id);
-	const verify = (key) => () => fetch(`${stack.base}/v1/keys/verify`, json({ key, requiredScopes: ["bench:read"] }));
+	const verify = (key) => () => stack.send("/v1/keys/verify", json({ key, requiredScopes: ["bench:read"] }));
 	const request = {
-		health: () => fetch(`${stack.base}/health`),
+		health: () => stack.send("/health"),
 		verify: verify(secret),
 		"bad-checksum": verify(`${secret.slice(0, -2)}zz`),
 	}[MODE];
 	if (!request) throw new Error(`no scenario ${MODE}: health, verify, bad-checksum`);
-	const drive = async (n) => {
-		let i = 0;
-		await Promise.all(
-			Array.from({ length: 16 }, async () => {
-				while (i++ < n) await (await request()).text();
-			}),
-		);
-	};
-	await drive(1000);
+	await drive(1000, request);
 	const [target] = await (await fetch("http://127.0.0.1:9229/json")).json();
 	const ws = new WebSocket(target.webSocketDebuggerUrl);
 	await new Promise((resolve, reject) => {
@@ -61,10 +53,12 @@ try {
 	await call("Profiler.setSamplingInterval", { interval: 100 });
 	await call("Profiler.start");
 	const started = Date.now();
-	await drive(REQUESTS);
+	const driven = await drive(REQUESTS, request);
 	const elapsed = Date.now() - started;
 	const { profile } = await call("Profiler.stop");
 	ws.close();
+	// A run that answered 5xx profiled an error path, not the scenario.
+	if (driven.errors5xx > 0) throw new Error(`${driven.errors5xx} answers were 5xx`);
 	writeFileSync(`.wrangler/bench-profile-${MODE}.cpuprofile`, JSON.stringify(profile));
 	const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 	const parent = new Map();

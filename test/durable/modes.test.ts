@@ -4,14 +4,12 @@
  * admit exactly a burst's limit, refuse a revoked key on the next verify after the revoke returns
  * (from every region), spend exactly a key's credits, and refuse every key after a lockdown.
  */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { regionalGuard } from "../../src/durable/address";
 import { systemClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
 import { as, createKey } from "../support/request";
 import { seedAccount } from "../support/seed";
-import { verifier } from "../support/verify-burst";
+import { answeredByGuards, verifier } from "../support/verify-burst";
 
 const t = testApp({ clock: systemClock });
 const TWO_REGIONS = { DEV_VERIFY_REGIONS: "weur,apac" };
@@ -36,14 +34,6 @@ async function account(mode: (typeof MODES)[number]) {
 	expect(res.status).toBe(200);
 	return s;
 }
-
-/** How many verifies the account's two guards answered on their own. */
-const answeredByGuards = async (accountId: string) => {
-	let here = 0;
-	for (const region of ["weur", "apac"] as const)
-		here += (await regionalGuard(env, accountId, region).stats()).answered.here;
-	return here;
-};
 
 describe.each(MODES)("placement $placement on $shards shard(s)", (mode) => {
 	it("admits exactly a burst's limit, and spends exactly a key's credits", async () => {

@@ -14,7 +14,7 @@ import { systemClock } from "../../src/platform/clock";
 import { testApp } from "../support/app";
 import { as, createKey, jsonRequest } from "../support/request";
 import { type SeededAccount, seedAccount } from "../support/seed";
-import { verifier } from "../support/verify-burst";
+import { answeredByGuards, verifier } from "../support/verify-burst";
 
 /** A one-shard account's home answers a lend itself (never a redirection). */
 const lentOf = (answer: unknown) => answer as Lent | null;
@@ -23,11 +23,6 @@ const t = testApp({ clock: systemClock });
 const TWO_REGIONS = { DEV_VERIFY_REGIONS: "weur,apac" };
 const { verify, codes } = verifier(t, TWO_REGIONS);
 const guards = (accountId: string) => [regionalGuard(env, accountId, "weur"), regionalGuard(env, accountId, "apac")];
-const answeredHere = async (accountId: string) => {
-	let here = 0;
-	for (const guard of guards(accountId)) here += (await guard.stats()).answered.here;
-	return here;
-};
 
 /** Revokes through the API, as an admin; expects 200. */
 async function revoke(s: SeededAccount, keyId: string) {
@@ -51,7 +46,7 @@ describe("regional guards", () => {
 		expect(all.filter((c) => c === "VALID")).toHaveLength(60);
 		expect(all.filter((c) => c !== "VALID" && c !== "RATE_LIMITED")).toEqual([]);
 		// The guards decided some of them on their own, not only the home.
-		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(s.accountId)).toBeGreaterThan(0);
 		for (const guard of guards(s.accountId)) expect((await guard.stats()).keys).toBe(1);
 	});
 
@@ -87,7 +82,7 @@ describe("regional guards", () => {
 		// The Worker learns the placement from the home's answers for a real key; then forgeries go to the guards.
 		await accountGuard(env, s.accountId).refreshPlacement(s.accountId);
 		await codes(secret, 2);
-		const before = await answeredHere(s.accountId);
+		const before = await answeredByGuards(s.accountId);
 		const homeBefore = (await Promise.all(guards(s.accountId).map((g) => g.stats()))).reduce(
 			(n, st) => n + st.answered.home,
 			0,
@@ -104,7 +99,7 @@ describe("regional guards", () => {
 		}
 		// Each forgery was answered by a guard, none passed on to the home's verify.
 		expect(home).toBe(homeBefore);
-		expect((await answeredHere(s.accountId)) - before).toBe(forged.length);
+		expect((await answeredByGuards(s.accountId)) - before).toBe(forged.length);
 	});
 
 	it("a guard whose share ended no longer judges by its record: checks that spend nothing cannot keep a revoked key alive", async () => {
@@ -217,7 +212,7 @@ describe("regional guards", () => {
 		const { s, secret } = await regionalKey({ limit: 10, windowSeconds: 1 });
 		const burst = await codes(secret, 20, 10);
 		expect(burst.filter((c) => c === "VALID")).toHaveLength(10);
-		expect(await answeredHere(s.accountId)).toBe(0);
+		expect(await answeredByGuards(s.accountId)).toBe(0);
 	});
 
 	it("credits are lent to guards too, and never spent past the balance across two regions and a parallel burst", async () => {
@@ -236,7 +231,7 @@ describe("regional guards", () => {
 		expect(seen.filter((v) => v.code === "VALID")).toHaveLength(100);
 		expect(seen.filter((v) => v.code !== "VALID" && v.code !== "USAGE_EXCEEDED")).toEqual([]);
 		// The guards spent some of them on their own, out of lent credits.
-		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(s.accountId)).toBeGreaterThan(0);
 		// Never negative, and never more than was there before the use.
 		const shown = seen.filter((v) => v.code === "VALID").map((v) => v.credits?.remaining ?? -1);
 		expect(Math.min(...shown)).toBeGreaterThanOrEqual(0);
@@ -249,7 +244,7 @@ describe("regional guards", () => {
 		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 }, { credits: { remaining: 100 } });
 		const first = await codes(secret, 30, 5);
 		expect(first.every((c) => c === "VALID")).toBe(true);
-		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(s.accountId)).toBeGreaterThan(0);
 		const remaining = async () =>
 			(
 				await (
@@ -274,7 +269,7 @@ describe("regional guards", () => {
 			}>();
 		// Both guards hold shares of the balance after a parallel warm-up of 80 single uses.
 		expect((await codes(secret, 80, 8)).every((c) => c === "VALID")).toBe(true);
-		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(s.accountId)).toBeGreaterThan(0);
 		// 920 left: a use of 900 fits, wherever the credits sit; then 20 are left, so 100 does not.
 		expect((await spend(900)).code).toBe("VALID");
 		expect((await spend(100)).code).toBe("USAGE_EXCEEDED");
@@ -288,7 +283,7 @@ describe("regional guards", () => {
 			{ credits: { remaining: 1_000 } },
 		);
 		expect((await codes(secret, 80, 8)).every((c) => c === "VALID")).toBe(true);
-		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(s.accountId)).toBeGreaterThan(0);
 		const res = await t.request(
 			`/v1/accounts/${s.accountId}/keys/${key.id}`,
 			as(s.users.owner.token, "PATCH", { credits: { remaining: 100 } }),
@@ -317,7 +312,7 @@ describe("regional guards", () => {
 		const { s, key, secret } = await regionalKey({ limit: 1_000, windowSeconds: 60 });
 		const sent = await codes(secret, 40, 4);
 		expect(sent.every((c) => c === "VALID")).toBe(true);
-		expect(await answeredHere(s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(s.accountId)).toBeGreaterThan(0);
 		// The alarms do not run until every share has passed its deadline (5 s lease).
 		for (const guard of guards(s.accountId))
 			await runInDurableObject(guard, (_, state) => state.storage.setAlarm(Date.now() + 60_000));
@@ -339,7 +334,7 @@ describe("regional guards", () => {
 
 		const regional = await regionalKey({ limit: 1_000, windowSeconds: 60 });
 		await codes(regional.secret, 20, 2);
-		expect(await answeredHere(regional.s.accountId)).toBeGreaterThan(0);
+		expect(await answeredByGuards(regional.s.accountId)).toBeGreaterThan(0);
 		const patch = await t.request(
 			`/v1/accounts/${regional.s.accountId}`,
 			as(regional.s.users.admin.token, "PATCH", { settings: { verifyPlacement: "home" } }),

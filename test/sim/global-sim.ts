@@ -153,7 +153,7 @@ export function simulate(config: SimConfig): SimResult {
 		return { valid: decision.admitted, resetMs: decision.resetMs };
 	}
 
-	function viaHome(region: Region, start: number, finish: (valid: boolean) => void): void {
+	function viaHome(region: Region, finish: (valid: boolean) => void): void {
 		clock.after(oneWay(region, config.home), () =>
 			atHome(() => {
 				const { valid } = decideAtHome();
@@ -187,7 +187,7 @@ export function simulate(config: SimConfig): SimResult {
 		);
 	}
 
-	function atGuard(g: Guard, start: number, finish: (valid: boolean) => void): void {
+	function atGuard(g: Guard, finish: (valid: boolean) => void): void {
 		const reply = (valid: boolean) => clock.after(oneWay(g.region, g.region), () => finish(valid));
 		if (g.revoked) {
 			reply(false);
@@ -228,7 +228,7 @@ export function simulate(config: SimConfig): SimResult {
 				}
 				reply(valid);
 			},
-			() => viaHome(g.region, start, (valid) => reply(valid)),
+			() => viaHome(g.region, (valid) => reply(valid)),
 		);
 	}
 
@@ -237,11 +237,11 @@ export function simulate(config: SimConfig): SimResult {
 		arrivals.push(start);
 		const finish = (valid: boolean) => outcomes.push({ region, start, end: clock.now, valid });
 		if (config.mode === "home") {
-			viaHome(region, start, finish);
+			viaHome(region, finish);
 			return;
 		}
 		const g = guards.get(region) as Guard;
-		clock.after(oneWay(region, region), () => g.server.serve(() => atGuard(g, start, finish)));
+		clock.after(oneWay(region, region), () => g.server.serve(() => atGuard(g, finish)));
 	}
 
 	// Arrivals: a Poisson stream per region.
@@ -305,10 +305,14 @@ export function simulate(config: SimConfig): SimResult {
 				};
 				for (const id of waiting) {
 					const region = id.split("#")[0] as Region;
-					const g = guards.get(region) as Guard;
 					const share = window.book.share(id);
 					if (share)
-						clock.at(share.deadline + terms.graceMs, () => atHome(() => (window.expire(clock.now, terms), settle())));
+						clock.at(share.deadline + terms.graceMs, () =>
+							atHome(() => {
+								window.expire(clock.now, terms);
+								settle();
+							}),
+						);
 					messages++; // the revoke, out to the guard
 					if (cutOff(region, clock.now)) continue;
 					clock.after(oneWay(config.home, region), () => {

@@ -101,10 +101,12 @@ const percentile = (values: number[], p: number) => {
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 };
 
-const lendsOf = async (accountId: string) =>
-	(
-		await Promise.all(REGIONS.map(async (r) => (await regionalGuard(env, accountId, r as GuardRegion).stats()).lends))
-	).reduce((a, b) => a + b, 0);
+/** Each region's guard's counters, in the order of REGIONS. */
+const guardStats = (accountId: string) =>
+	Promise.all(REGIONS.map((r) => regionalGuard(env, accountId, r as GuardRegion).stats()));
+const lendsOf = async (accountId: string) => (await guardStats(accountId)).reduce((n, g) => n + g.lends, 0);
+/** Verifies each region's guard sent on to the home. */
+const homeAnswers = async (accountId: string) => (await guardStats(accountId)).map((g) => g.answered.home);
 
 async function regionalAccount(): Promise<SeededAccount> {
 	const s = await seedAccount(systemClock, { verifyPlacement: "regional" });
@@ -135,13 +137,9 @@ describe("verify across regions, with the real objects", () => {
 		// estimates with a time constant of one second; until the estimate has caught up, a far guard's
 		// share can run out before its renewal returns, and that verify goes to the home. How many did
 		// is reported, apart from the steady state measured after.
-		const homeAnswers = async () =>
-			Promise.all(
-				REGIONS.map(async (r) => (await regionalGuard(env, s.accountId, r as GuardRegion).stats()).answered.home),
-			);
 		const warm = Date.now();
 		const startUp = await load(secret, () => Date.now() - warm > WARM_UP_MS, REGIONS, 2, 20);
-		const sentHomeInStartUp = await homeAnswers();
+		const sentHomeInStartUp = await homeAnswers(s.accountId);
 		let homeBefore = sentHomeInStartUp;
 		let lendsBefore = await lendsOf(s.accountId);
 		const measure = async () => {
@@ -162,12 +160,12 @@ describe("verify across regions, with the real objects", () => {
 		let retried: number[] | null = null;
 		if (first.some((p) => p > 10)) {
 			lendsBefore = await lendsOf(s.accountId);
-			homeBefore = await homeAnswers();
+			homeBefore = await homeAnswers(s.accountId);
 			verdicts = await measure();
 			retried = first;
 		}
 		const lends = (await lendsOf(s.accountId)) - lendsBefore;
-		const sentHome = (await homeAnswers()).map((n, i) => n - (homeBefore[i] ?? 0));
+		const sentHome = (await homeAnswers(s.accountId)).map((n, i) => n - (homeBefore[i] ?? 0));
 		const hash = await runInDurableObject(
 			accountGuard(env, s.accountId),
 			(_o, state) => state.storage.sql.exec<{ hash: string }>("SELECT hash FROM keys WHERE id = ?", key.id).one().hash,

@@ -1,3 +1,5 @@
+import { env } from "cloudflare:test";
+import { type GuardRegion, regionalGuard } from "../../src/durable/address";
 import type { TestApp } from "./app";
 import { jsonRequest } from "./request";
 
@@ -19,4 +21,10 @@ export function verifier(t: TestApp, vars: Record<string, string> = {}) {
 		return out;
 	};
 	return { verify, codes };
+}
+
+/** How many verifies the account's guards in `regions` answered on their own (the local stack's two by default). */
+export async function answeredByGuards(accountId: string, regions: GuardRegion[] = ["weur", "apac"]): Promise<number> {
+	const stats = await Promise.all(regions.map((region) => regionalGuard(env, accountId, region).stats()));
+	return stats.reduce((n, s) => n + s.answered.here, 0);
 }
