@@ -4,9 +4,9 @@
  * Per batch, events are grouped by stream (account or `system`); each group is
  * (1) appended to the stream's R2 hash chain through the stream's AuditArchive
  * object (src/durable/audit-archive.ts), which drops ids it has already
- * archived, (2) indexed in D1, idempotently by event id, (3) marked archived
- * in the index, (4) queued to the account's webhooks subscribed to each event
- * (`webhooks/dispatch.ts`), (5) pokes the account's log streams, which copy
+ * archived, (2) indexed in D1, idempotently by event id and marked archived in
+ * the same statement, (3) queued to the account's webhooks subscribed to each event
+ * (`webhooks/dispatch.ts`), (4) pokes the account's log streams, which copy
  * the archive out (`streams/poke.ts`). The archive is the record, so it is written first. A group that fails is
  * retried message by message with backoff; after the queue's max_retries the
  * messages go to the dead-letter queue, whose consumer keeps them in D1 until
@@ -14,7 +14,7 @@
  */
 import { inArray, sql } from "drizzle-orm";
 import { chunk, D1_MAX_PARAMS, type Database, runInBatch } from "../db";
-import { auditDeadLetters, auditEvents, auditOutbox } from "../db/schema";
+import { auditDeadLetters, auditOutbox } from "../db/schema";
 import { auditChain } from "../durable/address";
 import type { Clock } from "../platform/clock";
 import type { Env } from "../platform/env";
@@ -95,13 +95,8 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 		sealed.map((event) => ({ id: event.id, line: JSON.stringify(event) })),
 		deps.clock.now().getTime(),
 	);
-	await indexEvents(deps.db, sealed);
-	const archivedAt = deps.clock.now();
-	const updates = chunk(
-		events.map((e) => e.id),
-		D1_MAX_PARAMS - 1,
-	).map((ids) => deps.db.update(auditEvents).set({ archivedAt }).where(inArray(auditEvents.id, ids)));
-	await runInBatch(deps.db, updates);
+	// Indexed as archived: the archive above holds them (a retry marks rows an earlier try indexed).
+	await indexEvents(deps.db, sealed, deps.clock.now());
 	// Last, so a receiver never hears of an event the trail does not hold; a failure here retries the
 	// batch, which the archive and the index absorb, and which queues only deliveries still pending.
 	// Webhooks carry the events readable (the receiver is the customer's own); log streams copy the
@@ -112,27 +107,56 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 	}
 }
 
-export async function indexEvents(db: Database, events: AuditEvent[]): Promise<void> {
-	const rows = events.map((e) => ({
-		id: e.id,
-		accountId: e.accountId,
-		time: new Date(e.time),
-		action: e.action,
-		outcome: e.outcome,
-		actorType: e.actor.type,
-		actorId: e.actor.id,
-		targetType: e.target?.type ?? null,
-		targetId: e.target?.id ?? null,
-		keyId: keyIdOf(e),
-		requestId: e.requestId,
-		body: JSON.stringify(e),
-	}));
-	// 13 columns a row: 7 rows stay under D1's 100 bound parameters.
-	const inserts = chunk(rows, Math.floor(D1_MAX_PARAMS / 13)).map((part) =>
-		db.insert(auditEvents).values(part).onConflictDoNothing(),
-	);
-	await runInBatch(db, inserts);
+/** JSON sent to D1 as one bound parameter: well under its 2 MB bound on a value. */
+const INDEX_PART_CHARS = 1_000_000;
+
+/**
+ * Indexes events in D1, idempotently by id, `archivedAt` when the archive already holds them (a row
+ * indexed earlier unarchived is then marked). One statement reads many rows from one JSON parameter
+ * (`json_each`), so a batch costs one statement per megabyte, not one per 7 rows (D1's 100 bound
+ * parameters), and no drizzle builder per row.
+ */
+export async function indexEvents(db: Database, events: AuditEvent[], archivedAt: Date | null = null): Promise<void> {
+	const parts: string[][] = [[]];
+	let chars = 0;
+	for (const e of events) {
+		const row = JSON.stringify([
+			e.id,
+			e.accountId,
+			Date.parse(e.time),
+			e.action,
+			e.outcome,
+			e.actor.type,
+			e.actor.id,
+			e.target?.type ?? null,
+			e.target?.id ?? null,
+			keyIdOf(e),
+			e.requestId,
+			JSON.stringify(e),
+		]);
+		if (chars + row.length > INDEX_PART_CHARS && (parts.at(-1)?.length ?? 0) > 0) {
+			parts.push([]);
+			chars = 0;
+		}
+		parts.at(-1)?.push(row);
+		chars += row.length + 1;
+	}
+	const at = archivedAt?.getTime() ?? null;
+	const d1 = db.$client;
+	const statements = parts
+		.filter((rows) => rows.length > 0)
+		.map((rows) => d1.prepare(INDEX_SQL).bind(at, `[${rows.join(",")}]`));
+	if (statements.length > 0) await d1.batch(statements);
 }
+
+/** The index's upsert of many events from one JSON array of rows (`indexEvents`). */
+const INDEX_SQL = `INSERT INTO audit_events
+	(id, account_id, time, action, outcome, actor_type, actor_id, target_type, target_id, key_id, request_id, body, archived_at)
+	SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+		value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?1
+	FROM json_each(?2) WHERE true
+	ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at
+	WHERE audit_events.archived_at IS NULL AND excluded.archived_at IS NOT NULL`;
 
 /** The dead-letter consumer: keep every message so it can be replayed; ack only once stored. */
 export async function storeDeadLetters(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {

@@ -35,13 +35,21 @@ export class ArchiveChain {
 		return row ?? { seq: 0, hash: GENESIS };
 	}
 
-	/** The ids not archived yet, each once. */
+	/** The ids not archived yet, each once (one query for all of them). */
 	fresh<T extends { id: string }>(entries: readonly T[]): T[] {
-		const seen = new Set<string>();
+		const archived = new Set(
+			this.sql
+				.exec<{ id: string }>(
+					"SELECT id FROM archived_events WHERE id IN (SELECT value FROM json_each(?))",
+					JSON.stringify(entries.map((entry) => entry.id)),
+				)
+				.toArray()
+				.map((row) => row.id),
+		);
 		return entries.filter((entry) => {
-			if (seen.has(entry.id)) return false;
-			seen.add(entry.id);
-			return this.sql.exec("SELECT 1 FROM archived_events WHERE id = ?", entry.id).toArray().length === 0;
+			if (archived.has(entry.id)) return false;
+			archived.add(entry.id);
+			return true;
 		});
 	}
 
@@ -65,8 +73,11 @@ export class ArchiveChain {
 			head.hash,
 		);
 		this.sql.exec("DELETE FROM pending_object WHERE stream = ?", stream);
-		for (const id of ids)
-			this.sql.exec("INSERT OR IGNORE INTO archived_events (id, archived_at) VALUES (?, ?)", id, now);
+		this.sql.exec(
+			"INSERT OR IGNORE INTO archived_events (id, archived_at) SELECT value, ? FROM json_each(?)",
+			now,
+			JSON.stringify(ids),
+		);
 		this.sql.exec("DELETE FROM archived_events WHERE archived_at < ?", now - DEDUPE_WINDOW_MS);
 	}
 
