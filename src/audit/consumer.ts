@@ -110,6 +110,29 @@ async function archiveStream(stream: string, events: AuditEvent[], deps: Consume
 /** JSON sent to D1 as one bound parameter: well under its 2 MB bound on a value. */
 const INDEX_PART_CHARS = 1_000_000;
 
+/** Each indexed column and where it comes from: the row sent and the statement's columns, in one list. */
+const INDEX_COLUMNS: readonly (readonly [column: string, of: (e: AuditEvent) => string | number | null])[] = [
+	["id", (e) => e.id],
+	["account_id", (e) => e.accountId],
+	["time", (e) => Date.parse(e.time)],
+	["action", (e) => e.action],
+	["outcome", (e) => e.outcome],
+	["actor_type", (e) => e.actor.type],
+	["actor_id", (e) => e.actor.id],
+	["target_type", (e) => e.target?.type ?? null],
+	["target_id", (e) => e.target?.id ?? null],
+	["key_id", keyIdOf],
+	["request_id", (e) => e.requestId],
+	["body", (e) => JSON.stringify(e)],
+];
+
+/** The upsert of many events from one JSON array of rows (?2), marked archived at ?1 (null: not yet). */
+const INDEX_SQL = `INSERT INTO audit_events (${INDEX_COLUMNS.map(([column]) => column).join(", ")}, archived_at)
+	SELECT ${INDEX_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")}, ?1
+	FROM json_each(?2) WHERE true
+	ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at
+	WHERE audit_events.archived_at IS NULL AND excluded.archived_at IS NOT NULL`;
+
 /**
  * Indexes events in D1, idempotently by id, `archivedAt` when the archive already holds them (a row
  * indexed earlier unarchived is then marked). One statement reads many rows from one JSON parameter
@@ -117,46 +140,25 @@ const INDEX_PART_CHARS = 1_000_000;
  * parameters), and no drizzle builder per row.
  */
 export async function indexEvents(db: Database, events: AuditEvent[], archivedAt: Date | null = null): Promise<void> {
-	const parts: string[][] = [[]];
+	const parts: string[][] = [];
+	let part: string[] = [];
 	let chars = 0;
-	for (const e of events) {
-		const row = JSON.stringify([
-			e.id,
-			e.accountId,
-			Date.parse(e.time),
-			e.action,
-			e.outcome,
-			e.actor.type,
-			e.actor.id,
-			e.target?.type ?? null,
-			e.target?.id ?? null,
-			keyIdOf(e),
-			e.requestId,
-			JSON.stringify(e),
-		]);
-		if (chars + row.length > INDEX_PART_CHARS && (parts.at(-1)?.length ?? 0) > 0) {
-			parts.push([]);
+	for (const event of events) {
+		const row = JSON.stringify(INDEX_COLUMNS.map(([, of]) => of(event)));
+		if (part.length > 0 && chars + row.length > INDEX_PART_CHARS) {
+			parts.push(part);
+			part = [];
 			chars = 0;
 		}
-		parts.at(-1)?.push(row);
+		part.push(row);
 		chars += row.length + 1;
 	}
-	const at = archivedAt?.getTime() ?? null;
+	if (part.length > 0) parts.push(part);
+	if (parts.length === 0) return;
 	const d1 = db.$client;
-	const statements = parts
-		.filter((rows) => rows.length > 0)
-		.map((rows) => d1.prepare(INDEX_SQL).bind(at, `[${rows.join(",")}]`));
-	if (statements.length > 0) await d1.batch(statements);
+	const at = archivedAt?.getTime() ?? null;
+	await d1.batch(parts.map((rows) => d1.prepare(INDEX_SQL).bind(at, `[${rows.join(",")}]`)));
 }
-
-/** The index's upsert of many events from one JSON array of rows (`indexEvents`). */
-const INDEX_SQL = `INSERT INTO audit_events
-	(id, account_id, time, action, outcome, actor_type, actor_id, target_type, target_id, key_id, request_id, body, archived_at)
-	SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-		value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?1
-	FROM json_each(?2) WHERE true
-	ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at
-	WHERE audit_events.archived_at IS NULL AND excluded.archived_at IS NOT NULL`;
 
 /** The dead-letter consumer: keep every message so it can be replayed; ack only once stored. */
 export async function storeDeadLetters(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
