@@ -137,9 +137,9 @@ const INDEX_SQL = `INSERT INTO audit_events (${INDEX_COLUMNS.map(([column]) => c
  * Indexes events in D1, idempotently by id, `archivedAt` when the archive already holds them (a row
  * indexed earlier unarchived is then marked). One statement reads many rows from one JSON parameter
  * (`json_each`), so a batch costs one statement per megabyte, not one per 7 rows (D1's 100 bound
- * parameters), and no drizzle builder per row.
+ * parameters), and no drizzle builder per row. Returns the rows D1 says it wrote (what it bills).
  */
-export async function indexEvents(db: Database, events: AuditEvent[], archivedAt: Date | null = null): Promise<void> {
+export async function indexEvents(db: Database, events: AuditEvent[], archivedAt: Date | null = null): Promise<number> {
 	const parts: string[][] = [];
 	let part: string[] = [];
 	let chars = 0;
@@ -154,10 +154,11 @@ export async function indexEvents(db: Database, events: AuditEvent[], archivedAt
 		chars += row.length + 1;
 	}
 	if (part.length > 0) parts.push(part);
-	if (parts.length === 0) return;
+	if (parts.length === 0) return 0;
 	const d1 = db.$client;
 	const at = archivedAt?.getTime() ?? null;
-	await d1.batch(parts.map((rows) => d1.prepare(INDEX_SQL).bind(at, `[${rows.join(",")}]`)));
+	const results = await d1.batch(parts.map((rows) => d1.prepare(INDEX_SQL).bind(at, `[${rows.join(",")}]`)));
+	return results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0);
 }
 
 /** The dead-letter consumer: keep every message so it can be replayed; ack only once stored. */

@@ -47,12 +47,15 @@ export const auditEvents = sqliteTable(
 	(t) => [
 		index("audit_events_account_time").on(t.accountId, t.time, t.id),
 		index("audit_events_account_action_time").on(t.accountId, t.action, t.time),
-		index("audit_events_account_actor_time").on(t.accountId, t.actorId, t.time),
-		index("audit_events_account_key_time").on(t.accountId, t.keyId, t.time),
+		// The actor, key and target indexes are partial: every lookup names an id (`= ?` implies IS NOT
+		// NULL, so SQLite uses them), and most requests' events lack one or more of them (verify's have
+		// a key id only). D1 bills each index entry as a row written: 5 to 9 rows an event, was 9.
+		index("audit_events_account_actor_time").on(t.accountId, t.actorId, t.time).where(sql`${t.actorId} IS NOT NULL`),
+		index("audit_events_account_key_time").on(t.accountId, t.keyId, t.time).where(sql`${t.keyId} IS NOT NULL`),
 		index("audit_events_archived_time").on(t.archivedAt, t.time),
 		// A person's own events across accounts (GET /v1/me/export).
-		index("audit_events_actor_time").on(t.actorId, t.time, t.id),
-		index("audit_events_target_time").on(t.targetId, t.time, t.id),
+		index("audit_events_actor_time").on(t.actorId, t.time, t.id).where(sql`${t.actorId} IS NOT NULL`),
+		index("audit_events_target_time").on(t.targetId, t.time, t.id).where(sql`${t.targetId} IS NOT NULL`),
 	],
 );
 

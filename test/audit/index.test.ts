@@ -98,6 +98,26 @@ describe("the audit index", () => {
 	});
 
 	it("indexes nothing for no events (D1 refuses an empty batch, so none is sent)", async () => {
-		await expect(indexEvents(db, [])).resolves.toBeUndefined();
+		await expect(indexEvents(db, [])).resolves.toBe(0);
+	});
+
+	it("bills 5 to 9 rows an event: the partial indexes skip an absent actor, key or target id", async () => {
+		const accountId = uniqueAccount();
+		const anonymous = { type: "user" as const, id: null, ip: null, userAgent: null };
+		const tenOf = (overrides: Partial<AuditEvent>) =>
+			Array.from({ length: 10 }, () => syntheticEvent(accountId, overrides));
+		// D1's own count. Every event: the row, its primary key, and the account/time,
+		// account/action/time and archived/time indexes (5); then one for a key id, two for an actor
+		// id (account/actor/time and actor/time), one for a target id.
+		const health = tenOf({ action: "http.request", actor: anonymous, target: null });
+		expect(await indexEvents(db, health, new Date())).toBe(50);
+		const verifies = tenOf({ action: "http.request", actor: anonymous, target: null, metadata: { keyId: "key_v" } });
+		expect(await indexEvents(db, verifies, new Date())).toBe(60);
+		const me = tenOf({ action: "http.request", target: null });
+		expect(await indexEvents(db, me, new Date())).toBe(70);
+		const acted = tenOf({});
+		expect(await indexEvents(db, acted, new Date())).toBe(90);
+		// A redelivery that finds every row marked writes none.
+		expect(await indexEvents(db, acted, new Date())).toBe(0);
 	});
 });
