@@ -20,7 +20,7 @@ import { createDatabase } from "../db";
 import { accounts } from "../db/schema";
 import { DEFAULT_TERMS } from "../security/quota-lease";
 import { ArchiveChain, type ChainState } from "./archive-store";
-import { PendingAuditEvents } from "./event-store";
+import { SEND_MAX as EVENTS_SEND_MAX, PendingAuditEvents } from "./event-store";
 import { guardOf, type RecallTarget, regionalGuardName } from "./guard-protocol";
 import {
 	type KeyRecord,
@@ -237,6 +237,18 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 	}
 
 	/** Makes sure the alarm fires by `at`: one storage read after a start, then a write only to move it earlier. */
+	/**
+	 * When the waiting events are due: at once when EVENTS_SEND_AT of them wait or an alarm's send
+	 * stopped at its most (`backlog`), else after the delay; never before a refused send's backoff.
+	 * Events that arrived while the alarm's send awaited the queue are not a backlog: sent at once,
+	 * each alarm under load carried only those few (measured: 67 sends of 30 events for 2,000
+	 * verifies, 0.114 queue operations each, against 8 sends of 250 and 0.03).
+	 */
+	#eventsDueAt(now: number, backlog: boolean): number {
+		const due = backlog || this.events.count >= EVENTS_SEND_AT ? now : now + eventsDelay(this.env);
+		return Math.max(due, this.#eventsNotBefore);
+	}
+
 	async #wakeBy(at: number): Promise<void> {
 		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
 		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
@@ -678,8 +690,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 				this.events.count < this.eventsStoredMax;
 			if (recorded) {
 				this.events.add(completeVerifyEvent(draft, { accountId, keyId: key.id, code: outcome.code, decidedAt: now }));
-				const due = Date.now() + (this.events.count >= EVENTS_SEND_AT ? 0 : eventsDelay(this.env));
-				await this.#wakeBy(Math.max(due, this.#eventsNotBefore));
+				await this.#wakeBy(this.#eventsDueAt(Date.now(), false));
 			}
 			// Usage and last use are written by the alarm too; the first pending write makes sure it is set.
 			if (this.keys.hasPending) await this.#wakeBy(Date.now() + LAST_USED_FLUSH_MS);
@@ -844,16 +855,17 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		this.#resumeMoves();
 		// So is a change of N that a restart or an unreachable shard left unfinished.
 		if (this.routes.index === 0 && this.routes.pendingSweep) await this.#continueSweep();
-		let eventsAt = Date.now();
+		let backlog = false;
+		let refused = false;
 		if (this.events.count > 0) {
 			try {
-				await this.events.send(this.env.AUDIT_QUEUE);
+				backlog = (await this.events.send(this.env.AUDIT_QUEUE)) >= EVENTS_SEND_MAX;
 				this.#refusedSends = 0;
 				this.#eventsNotBefore = 0;
 			} catch {
+				refused = true;
 				this.#refusedSends++;
-				eventsAt += Math.min(EVENTS_RETRY_MAX_MS, 1000 * 2 ** this.#refusedSends);
-				this.#eventsNotBefore = eventsAt;
+				this.#eventsNotBefore = Date.now() + Math.min(EVENTS_RETRY_MAX_MS, 1000 * 2 ** this.#refusedSends);
 			}
 		}
 		this.keys.expireShares(Date.now(), DEFAULT_TERMS);
@@ -867,7 +879,8 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		}
 		for (const table of LEGACY_TABLES) this.ctx.storage.sql.exec(`DROP TABLE IF EXISTS ${table}`);
 		const next: number[] = [];
-		if (this.events.count > 0) next.push(eventsAt);
+		// A refused send is tried again after its backoff, whatever the delay.
+		if (this.events.count > 0) next.push(refused ? this.#eventsNotBefore : this.#eventsDueAt(Date.now(), backlog));
 		if (!lastUsedWritten || this.keys.hasUnflushed() || this.keys.hasPending)
 			next.push(Date.now() + LAST_USED_FLUSH_MS);
 		const shares = this.keys.shares.nextExpiry(DEFAULT_TERMS);

@@ -21,7 +21,7 @@ import { packIntoBatches, type QueueCounters, sendPackedBatch } from "../audit/p
 /** Events per stored row. */
 const CHUNK_EVENTS = 25;
 /** Most events one alarm sends; the rest wait for the next alarm, which follows at once. */
-const SEND_MAX = 1_000;
+export const SEND_MAX = 1_000;
 
 type Chunk = { seq: number; n: number; body: string };
 

@@ -92,6 +92,40 @@ describe("verify's events, stored by the account's object", () => {
 		expect((await alarmAfterVerify(499)) ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(Date.now());
 	});
 
+	it("events that arrive while the alarm's send awaits the queue wait for the delay; a backlog past one send goes at once", async () => {
+		const s = await seedAccount(clock);
+		// The alarm that follows a send, when `arriving` events come in while the send awaits the queue
+		// and `waiting` were stored before it.
+		const alarmAfterSend = (waiting: number, arriving: number) =>
+			runInDurableObject(guardOf(s.accountId), async (guard: AccountGuard, state) => {
+				await state.storage.deleteAlarm();
+				for (let i = guard.events.count; i < waiting; i++) guard.events.add(syntheticEvent(s.accountId));
+				const real = observedQueue();
+				const arrivals = {
+					async sendBatch(messages: Iterable<MessageSendRequest<unknown>>) {
+						await real.queue.sendBatch(messages);
+						for (let i = 0; i < arriving; i++) guard.events.add(syntheticEvent(s.accountId));
+						arriving = 0;
+					},
+				} as unknown as Queue;
+				await alarmSendingTo(guard, arrivals);
+				return { pending: guard.events.count, sent: real.sent.length, alarm: await state.storage.getAlarm() };
+			});
+		// A few arrivals under load: the delay (10 min in the tests), not another alarm at once.
+		const few = await alarmAfterSend(300, 7);
+		expect(few).toMatchObject({ pending: 7, sent: 300 });
+		expect(few.alarm ?? 0).toBeGreaterThan(Date.now() + 25_000);
+		// As many as EVENTS_SEND_AT arrived meanwhile (the 7 above went first): at once.
+		const many = await alarmAfterSend(0, 500);
+		expect(many).toMatchObject({ pending: 500, sent: 7 });
+		expect(many.alarm ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(Date.now());
+		// A send stopped at its most (1,000 events) left older events behind: at once, arrivals or not.
+		const backlog = await alarmAfterSend(1_200, 0);
+		expect(backlog.sent).toBeGreaterThanOrEqual(1_000);
+		expect(backlog.pending).toBe(1_200 - backlog.sent);
+		expect(backlog.alarm ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(Date.now());
+	});
+
 	it("are stored before the answer: resetting every object right after loses none", async () => {
 		const { s, requestIds } = await accountWithVerifies(30);
 		await abortAllDurableObjects();
