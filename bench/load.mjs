@@ -114,7 +114,17 @@ const operations = {
 	],
 	me: [5, () => send("/v1/me", { headers: auth(pick(accounts)) })],
 	"list keys": [5, (a = pick(accounts)) => send(`/v1/accounts/${a.id}/keys`, { headers: auth(a) })],
-	login: [1, (a = pick(accounts)) => send("/v1/auth/login", json({ email: a.email, password: PASSWORD }))],
+	login: [
+		1,
+		async (a = pick(accounts)) => {
+			const res = await send("/v1/auth/login", json({ email: a.email, password: PASSWORD }));
+			// Signed out again: a user keeps at most 20 sessions, and the 21st login would end the
+			// set-up session that the management operations use (a 300 s run got 401s from it).
+			const token = res.status === 200 ? res.json().session?.token : undefined;
+			if (token) await send("/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+			return res;
+		},
+	],
 	"create key": [4, () => createKey(pick(accounts), Math.random() < 0.5 ? TIGHT : LOOSE)],
 	"rotate key": [
 		3,
@@ -323,9 +333,23 @@ for (const v of verifies) {
 	const pool = keys.get(v.keyId)?.pool;
 	if (pool && v.code === "VALID") validByPool.set(pool, (validByPool.get(pool) ?? 0) + 1);
 }
+// What each pool's verifies were answered (so a pool with few VALID says why: revoked, out of credits…).
+const codesByPool = new Map();
+for (const v of verifies) {
+	const pool = keys.get(v.keyId)?.pool;
+	if (!pool) continue;
+	const codes = codesByPool.get(pool) ?? {};
+	codes[v.code ?? "no answer"] = (codes[v.code ?? "no answer"] ?? 0) + 1;
+	codesByPool.set(pool, codes);
+}
 const creditPools = [...keys.values()]
 	.filter((k) => k.pool === k.id)
-	.map((k) => ({ pool: k.id, valid: validByPool.get(k.id) ?? 0 }));
+	.map((k) => ({
+		pool: k.id,
+		valid: validByPool.get(k.id) ?? 0,
+		codes: codesByPool.get(k.id) ?? {},
+		revokedDuringRun: [...keys.values()].some((r) => r.pool === k.id && r.revokedAnsweredAt !== null),
+	}));
 for (const { pool, valid } of creditPools)
 	check(valid <= CREDITS, `credit pool ${pool}: ${valid} VALID of ${CREDITS} credits`);
 check(creditPools.length >= 1, "no key with credits was verified");
