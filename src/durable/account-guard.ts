@@ -20,7 +20,7 @@ import { createDatabase } from "../db";
 import { accounts } from "../db/schema";
 import { DEFAULT_TERMS } from "../security/quota-lease";
 import { ArchiveChain, type ChainState } from "./archive-store";
-import { SEND_MAX as EVENTS_SEND_MAX, PendingAuditEvents } from "./event-store";
+import { PendingAuditEvents } from "./event-store";
 import { guardOf, type RecallTarget, regionalGuardName } from "./guard-protocol";
 import {
 	type KeyRecord,
@@ -236,7 +236,6 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		return this.#placement ?? "home";
 	}
 
-	/** Makes sure the alarm fires by `at`: one storage read after a start, then a write only to move it earlier. */
 	/**
 	 * When the waiting events are due: at once when EVENTS_SEND_AT of them wait or an alarm's send
 	 * stopped at its most (`backlog`), else after the delay; never before a refused send's backoff.
@@ -249,6 +248,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		return Math.max(due, this.#eventsNotBefore);
 	}
 
+	/** Makes sure the alarm fires by `at`: one storage read after a start, then a write only to move it earlier. */
 	async #wakeBy(at: number): Promise<void> {
 		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
 		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
@@ -859,7 +859,7 @@ export class AccountGuard extends DurableObject<AccountGuardEnv> {
 		let refused = false;
 		if (this.events.count > 0) {
 			try {
-				backlog = (await this.events.send(this.env.AUDIT_QUEUE)) >= EVENTS_SEND_MAX;
+				backlog = (await this.events.send(this.env.AUDIT_QUEUE)).more;
 				this.#refusedSends = 0;
 				this.#eventsNotBefore = 0;
 			} catch {

@@ -21,7 +21,7 @@ import { packIntoBatches, type QueueCounters, sendPackedBatch } from "../audit/p
 /** Events per stored row. */
 const CHUNK_EVENTS = 25;
 /** Most events one alarm sends; the rest wait for the next alarm, which follows at once. */
-export const SEND_MAX = 1_000;
+const SEND_MAX = 1_000;
 
 type Chunk = { seq: number; n: number; body: string };
 
@@ -59,32 +59,34 @@ export class PendingAuditEvents {
 		this.#count++;
 	}
 
-	#chunks(limit: number): Chunk[] {
+	/** The oldest rows, up to about `limit` events; `more` when older rows than those arriving now were left. */
+	#take(limit: number): { chunks: Chunk[]; more: boolean } {
 		const chunks: Chunk[] = [];
 		let events = 0;
 		for (const row of this.sql.exec<Chunk>("SELECT seq, n, body FROM audit_pending ORDER BY seq")) {
-			if (events >= limit) break;
+			if (events >= limit) return { chunks, more: true };
 			chunks.push(row);
 			events += row.n;
 		}
-		return chunks;
+		return { chunks, more: false };
 	}
 
 	/** What is waiting, oldest first (the tests read it; nothing else needs to). */
 	list(limit = SEND_MAX): AuditEvent[] {
-		return this.#chunks(limit)
-			.flatMap((c) => c.body.split("\n").map((line) => JSON.parse(line) as AuditEvent))
+		return this.#take(limit)
+			.chunks.flatMap((c) => c.body.split("\n").map((line) => JSON.parse(line) as AuditEvent))
 			.slice(0, limit);
 	}
 
 	/**
 	 * Sends up to about SEND_MAX waiting events and deletes each row once all its events were
-	 * accepted. Returns how many went; throws (after deleting what did go) when the queue refused.
+	 * accepted. Returns how many went, and `more` when it stopped at SEND_MAX with older rows left;
+	 * throws (after deleting what did go) when the queue refused.
 	 */
-	async send(queue: Pick<Queue, "sendBatch">): Promise<number> {
+	async send(queue: Pick<Queue, "sendBatch">): Promise<{ sent: number; more: boolean }> {
 		// Events that arrive while this send awaits the queue start a row of their own.
 		this.#open = null;
-		const chunks = this.#chunks(SEND_MAX);
+		const { chunks, more } = this.#take(SEND_MAX);
 		const events = chunks.flatMap((c) => c.body.split("\n").map((line) => JSON.parse(line) as AuditEvent));
 		let sent = 0;
 		let deleted = 0; // rows of `chunks` deleted so far
@@ -107,6 +109,6 @@ export class PendingAuditEvents {
 				covered = through;
 			}
 		}
-		return sent;
+		return { sent, more };
 	}
 }
