@@ -1,5 +1,6 @@
 // Peer benchmark (issue #20): Keyward's warm verify against Better Auth's API-key plugin on D1
-// (bench/peer/better-auth), on the same local runtime, next to the bare floor Worker (bench/floor).
+// (bench/peer/better-auth), on the same local runtime, next to the bare floor Worker (bench/floor) and
+// its object floor (one Durable Object call with one durable write).
 // All three are served the same way: through bench/serve.mjs (wrangler's dev server, local
 // bindings, no debugger attached), or with PEER_INSPECTOR=on through `wrangler dev`.
 //
@@ -145,7 +146,9 @@ try {
 	setup = { peerVerify: peerCheck.json().valid, keywardVerify: keywardCheck.status };
 
 	const scenarios = {
-		floor: () => floor.send("/health"), // the floor Worker's one route
+		floor: () => floor.send("/health"), // the floor Worker's bare route
+		// One Durable Object call with one durable write: the least a verify does (bench/floor).
+		"object-floor": () => floor.send("/object"),
 		"better-auth health": () => peer.send("/health"),
 		"better-auth verify": () => peer.send("/verify", json({ key: peerKey })),
 		"keyward verify (warm)": () =>
@@ -164,6 +167,10 @@ try {
 			"keyward÷better-auth verify p99": r(kw.p99ms, ba.p99ms),
 			"keyward verify÷floor rps": r(kw.rps, fl.rps),
 			"keyward verify÷floor p99": r(kw.p99ms, fl.p99ms),
+			"keyward verify÷object-floor rps": r(kw.rps, byName["object-floor"].rps),
+			"keyward verify÷object-floor p99": r(kw.p99ms, byName["object-floor"].p99ms),
+			"object-floor÷floor rps": r(byName["object-floor"].rps, fl.rps),
+			"object-floor÷floor p99": r(byName["object-floor"].p99ms, fl.p99ms),
 			"better-auth verify÷floor rps": r(ba.rps, fl.rps),
 			"better-auth verify÷floor p99": r(ba.p99ms, fl.p99ms),
 			"better-auth health÷floor rps": r(byName["better-auth health"].rps, fl.rps),

@@ -11,6 +11,7 @@
 //   BENCH_REQUESTS=5000 BENCH_AUDIT_EVENTS=20000 BENCH_ROUNDS=5 npm run bench
 //   BENCH_INSPECTOR=off npm run bench -- health verify   without the debugger `wrangler dev` attaches
 //   BENCH_RATE=50 npm run bench -- floor verify   the open-loop pass (floor and warm verify at one rate; default 75/s)
+//   npm run bench -- floor object-floor verify   warm verify against the bare floor and the object floor (one call, one write)
 import { setTimeout as sleep } from "node:timers/promises";
 import { bindingScenario } from "./binding.mjs";
 import { scimScenario, startFakeResolver } from "./scim.mjs";
@@ -153,6 +154,9 @@ async function setupIdentity() {
 const latencyScenarios = {
 	// The bare floor: a Hono Worker with one route, on the same runtime (bench/floor).
 	floor: () => floorSend("/health"),
+	// The object floor: the same Worker making one Durable Object call with one durable write, the
+	// least a verify does (bench/floor). Warm verify is reported against it too.
+	"object-floor (one call, one write)": () => floorSend("/object"),
 	health: () => send("/health"),
 	"validation-400": () => send("/v1/dev/outbox?to=not-an-email"),
 	// Session validation: a round trip to the user's Durable Object on every request, no cache.
@@ -221,6 +225,30 @@ async function counters() {
 	const regional = (await send(`/v1/dev/object-stats?accountId=${benchSession.regionalAccountId}`)).json();
 	const guardToHome = (regional.guards ?? []).reduce((n, g) => n + g.answeredHome + (g.lends ?? 0), 0);
 	return { queue: audit.queue, objectMessages, d1Loads: objects.d1Loads + (regional.d1Loads ?? 0), guardToHome };
+}
+
+const OBJECT_FLOOR = "object-floor (one call, one write)";
+
+/**
+ * Warm verify against the object floor of its own round: what Keyward's own code costs beyond the
+ * one object call and one durable write its design needs (reported; issue #20's bars are against
+ * the bare floor). The CPU difference is the runtime's, per request.
+ */
+function objectFloorRatio(rounds) {
+	const pairs = rounds.filter((r) => r[OBJECT_FLOOR] && r["verify (warm)"]);
+	if (pairs.length === 0) return null;
+	const of = (pick) => pairs.map((r) => +pick(r["verify (warm)"], r[OBJECT_FLOOR]).toFixed(2));
+	const rps = of((v, o) => v.rps / o.rps);
+	const p99 = of((v, o) => v.p99ms / o.p99ms);
+	return {
+		scenario: "verify (warm) ÷ object-floor",
+		rpsRatios: rps.join(" "),
+		rpsMedian: median(rps),
+		p99Ratios: p99.join(" "),
+		p99Median: median(p99),
+		extraWorkerdCpuMs: median(of((v, o) => v.workerdCpuMs - o.workerdCpuMs)),
+		bars: "(reported)",
+	};
 }
 
 const median = (values) => {
@@ -373,8 +401,9 @@ try {
 		// tends to run warmer, and the bar compares the two.
 		const order = round % 2 === 0 ? swapped(chosen, "verify (warm)", "verify (credits, two limits)") : chosen;
 		for (const [name, request] of order) {
-			const pid = name === "floor" ? floor.pid : stack.pid;
-			const countersBefore = name === "floor" ? null : await counters();
+			const ofFloor = name === "floor" || name.startsWith("object-floor");
+			const pid = ofFloor ? floor.pid : stack.pid;
+			const countersBefore = ofFloor ? null : await counters();
 			const cpuBefore = await serverCpuMs(pid);
 			const row = await drive(REQUESTS, request);
 			const cpuAfter = await serverCpuMs(pid);
@@ -423,6 +452,8 @@ try {
 	const customer = customerBars(rounds);
 	if (customer) results.push(customer);
 	if (rounds[0]?.floor) results.push(...floorRatios(rounds));
+	const objectFloor = objectFloorRatio(rounds);
+	if (objectFloor) results.push(objectFloor);
 	if (results.some((r) => r.errors5xx > 0)) process.exitCode = 1;
 	// Anonymous requests: the actor is the system, so nothing is sealed.
 	if (wanted("audit"))
