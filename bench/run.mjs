@@ -151,12 +151,14 @@ async function setupIdentity() {
 	};
 }
 
+const OBJECT_FLOOR = "object-floor (one call, one write)";
+
 const latencyScenarios = {
-	// The bare floor: a Hono Worker with one route, on the same runtime (bench/floor).
+	// The bare floor: a bare Hono Worker's `/health`, on the same runtime (bench/floor).
 	floor: () => floorSend("/health"),
 	// The object floor: the same Worker making one Durable Object call with one durable write, the
 	// least a verify does (bench/floor). Warm verify is reported against it too.
-	"object-floor (one call, one write)": () => floorSend("/object"),
+	[OBJECT_FLOOR]: () => floorSend("/object"),
 	health: () => send("/health"),
 	"validation-400": () => send("/v1/dev/outbox?to=not-an-email"),
 	// Session validation: a round trip to the user's Durable Object on every request, no cache.
@@ -226,8 +228,6 @@ async function counters() {
 	const guardToHome = (regional.guards ?? []).reduce((n, g) => n + g.answeredHome + (g.lends ?? 0), 0);
 	return { queue: audit.queue, objectMessages, d1Loads: objects.d1Loads + (regional.d1Loads ?? 0), guardToHome };
 }
-
-const OBJECT_FLOOR = "object-floor (one call, one write)";
 
 /**
  * Warm verify against the object floor of its own round: what Keyward's own code costs beyond the
