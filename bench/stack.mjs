@@ -2,7 +2,7 @@
 // `wrangler dev` with every binding local and fresh state, plus the client
 // helpers both drive it with. Talks only to 127.0.0.1.
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export function percentile(sorted, p) {
@@ -138,6 +138,9 @@ export async function startStack({
 		};
 	}
 	rmSync(state, { recursive: true, force: true });
+	// The runtime creates its storage files but not the folder they go in: a Worker with no migrations
+	// to apply (the bench's floor) would otherwise fail its first write on a fresh clone.
+	mkdirSync(state, { recursive: true });
 	// A fresh clone has no .dev.vars yet; the Worker refuses to serve without its secrets.
 	await run("node", ["scripts/dev-vars.mjs"]);
 	if (migrate) await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
