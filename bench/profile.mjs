@@ -2,7 +2,7 @@
 // inspector): where the runtime thread's time goes per request, by function (self time) and by
 // entry point (the Worker's request, the account object's call, the queue consumer, ...).
 //
-//   npm run bench:profile -- verify     (or: health, bad-checksum)
+//   npm run bench:profile -- verify     (or: health, bad-checksum, me)
 //
 // Samples every 100 µs over BENCH_PROFILE_REQUESTS requests (default 3,000) from 16 clients,
 // after 1,000 unprofiled ones. Figures are µs per request: samples of that row over all samples,
@@ -27,8 +27,10 @@ try {
 		health: () => stack.send("/health"),
 		verify: verify(secret),
 		"bad-checksum": verify(`${secret.slice(0, -2)}zz`),
+		// A management read: the session checked in the person's object, then D1.
+		me: () => stack.send("/v1/me", { headers: { Authorization: `Bearer ${owner.session.token}` } }),
 	}[MODE];
-	if (!request) throw new Error(`no scenario ${MODE}: health, verify, bad-checksum`);
+	if (!request) throw new Error(`no scenario ${MODE}: health, verify, bad-checksum, me`);
 	await drive(1000, request);
 	const [target] = await (await fetch("http://127.0.0.1:9229/json")).json();
 	const ws = new WebSocket(target.webSocketDebuggerUrl);

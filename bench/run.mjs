@@ -222,6 +222,14 @@ function floorRatios(rounds) {
 }
 
 /** The isolate's audit queue counters and the bench account's object counters, read through the dev routes. */
+/**
+ * What a counter added between two reads. The objects' counters live in memory, so an object that
+ * went idle during a scenario and was evicted counts again from zero: all it counts then is new.
+ * (Subtracting across the restart took its earlier sends off the isolate's, and once made
+ * `GET /v1/me` look like 0.009 queue operations a request.)
+ */
+const grew = (after, before) => (after >= before ? after - before : after);
+
 async function counters() {
 	const audit = (await send("/v1/dev/audit-stats?stream=system")).json();
 	const objects = (await send(`/v1/dev/object-stats?accountId=${benchSession.accountId}`)).json();
@@ -414,26 +422,25 @@ try {
 			if (countersBefore) {
 				// Queue messages the isolate sent per request (each message is 3 billed operations:
 				// write, read, delete), and D1 reads the account's object made per 1,000 requests.
-				// The last requests' coalesced send (200 ms), and the account object's alarm (1 s).
+				// The last requests' coalesced send (1 s), and the account object's alarm (1 s).
 				await sleep(1300);
 				const countersAfter = await counters();
 				// An upper bound: the two counter reads are audited requests too.
 				// (A build without these counters, such as the one before issue #20, reports none.)
 				if (countersAfter.queue && countersBefore.queue) {
 					const messages =
-						countersAfter.queue.messages -
-						countersBefore.queue.messages +
-						(countersAfter.objectMessages - countersBefore.objectMessages);
-					row.queueOpsPerRequest = +((3 * Math.max(0, messages)) / row.requests).toFixed(4);
+						grew(countersAfter.queue.messages, countersBefore.queue.messages) +
+						grew(countersAfter.objectMessages, countersBefore.objectMessages);
+					row.queueOpsPerRequest = +((3 * messages) / row.requests).toFixed(4);
 				}
 				// Object calls a regional verify adds past its guard: verifies sent on, and share requests.
 				if (countersAfter.guardToHome !== undefined)
 					row.guardToHomePer1k = +(
-						(1000 * (countersAfter.guardToHome - countersBefore.guardToHome)) /
+						(1000 * grew(countersAfter.guardToHome, countersBefore.guardToHome)) /
 						row.requests
 					).toFixed(2);
 				if (countersAfter.d1Loads !== undefined)
-					row.d1LoadsPer1k = +((1000 * (countersAfter.d1Loads - countersBefore.d1Loads)) / row.requests).toFixed(2);
+					row.d1LoadsPer1k = +((1000 * grew(countersAfter.d1Loads, countersBefore.d1Loads)) / row.requests).toFixed(2);
 			}
 			// Server CPU per request: steadier than req/s on a machine the load generator shares.
 			row.workerdCpuMs = +((cpuAfter.workerd - cpuBefore.workerd) / row.requests).toFixed(2);
