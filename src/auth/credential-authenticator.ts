@@ -57,6 +57,7 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 		membershipsOf(services.db, resolved.userId),
 	]);
 	if (!user) return rejected(c, "invalid_token");
+	(c as Context<AppEnv>).set("sessionUser", { user, memberships });
 	const principal: Principal = {
 		type: "user",
 		id: resolved.userId,

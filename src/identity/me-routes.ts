@@ -17,7 +17,7 @@ import {
 	RecommendationsSchema,
 	UserSchema,
 } from "./schemas";
-import { getUser, membershipsOf, publicUser, recommendationsFor, setPassword } from "./users";
+import { getUser, membershipsOf, publicUser, recommendationsFor, setPassword, type UserRow } from "./users";
 
 /** The password asked again on /v1/me, to confirm it is the user. */
 export const CurrentPassword = PasswordField.openapi({
@@ -84,13 +84,19 @@ export const changePasswordRoute = createRoute({
 export const wrongSecret = (path: string, message: string) =>
 	new ApiError("validation", { detail: message, errors: [{ path, message }] });
 
-/** The signed-in user's row; a session whose user is gone is no session. */
+/**
+ * The signed-in user's row; a session whose user is gone is no session. The session authenticator
+ * read it for this request already, so that read is used; other callers read it now.
+ */
 export async function currentUser(c: {
 	get(k: "principal"): { userId: string } | null;
 	get(k: "services"): { db: import("../db").Database };
+	get(k: "sessionUser"): { user: UserRow } | undefined;
 }) {
 	const principal = c.get("principal");
-	const user = principal && (await getUser(c.get("services").db, principal.userId));
+	const read = c.get("sessionUser")?.user;
+	const user =
+		principal && (read?.id === principal.userId ? read : await getUser(c.get("services").db, principal.userId));
 	if (!user) throw new ApiError("unauthorized");
 	return user;
 }
@@ -99,8 +105,9 @@ export function registerMe(app: App) {
 	app.openapi(meRoute, async (c) => {
 		const user = await currentUser(c);
 		const { db } = c.get("services");
+		const read = c.get("sessionUser");
 		const [memberships, connection] = await Promise.all([
-			membershipsOf(db, user.id),
+			read?.user.id === user.id ? read.memberships : membershipsOf(db, user.id),
 			connectionForEmail(db, user.email),
 		]);
 		return c.json(

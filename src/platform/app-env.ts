@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AuditLog } from "../audit/emitter";
 import type { Principal } from "../auth/principal";
 import type { Database } from "../db";
+import type { MembershipView, UserRow } from "../identity/users";
 import type { Mailer } from "../mail";
 import type { CredentialProblem } from "../problems";
 import type { Clock } from "./clock";
@@ -25,6 +26,11 @@ export interface AppEnv {
 		audit: AuditLog;
 		/** The authenticated caller, or null. */
 		principal: Principal | null;
+		/**
+		 * The signed-in person's row and memberships as the session authenticator read them (session
+		 * callers only), so a route reuses them instead of reading them again in the same request.
+		 */
+		sessionUser?: { user: UserRow; memberships: MembershipView[] };
 		/** Why a credential that was sent did not authenticate (a 401's `code`); unset when none was sent. */
 		credentialProblem?: CredentialProblem;
 		/** A route that serves HTML sets its own Content-Security-Policy here. */

@@ -24,7 +24,7 @@ export interface Env {
 	REAUTH_WINDOW_SECONDS?: string;
 	/** Live keys one account may hold (default 10,000): bounds what one tenant makes sweeps and lockdown walk. */
 	MAX_KEYS_PER_ACCOUNT?: string;
-	/** How long (ms, 0–1000, default 200) a request's audit events wait to share one queue send with others'. */
+	/** How long (ms, 0–1000, default 1000) a request's audit events wait to share one queue send with others'. */
 	AUDIT_COALESCE_MS?: string;
 	/** How long (ms, 0–600000, default 1000) verify's audit events wait in the account's object to be sent together. */
 	AUDIT_OBJECT_FLUSH_MS?: string;

@@ -8,7 +8,7 @@ export interface AuditTrailOptions {
 	log?: (line: string) => void;
 	/**
 	 * How long a request's events wait for other requests' before one `sendBatch` carries them all
-	 * (`AUDIT_COALESCE_MS`, default 200). 0 still gathers the requests of one turn of the event loop.
+	 * (`AUDIT_COALESCE_MS`, default 1000). 0 still gathers the requests of one turn of the event loop.
 	 */
 	coalesceMs?: (env: { AUDIT_COALESCE_MS?: string }) => number;
 }
