@@ -193,18 +193,28 @@ async function worker(deadline) {
 
 /**
  * Waits until the archive holds an http.request event for every request
- * answered before the current poll; returns how many requests that covers
- * (the last poll's own requests are still in flight), or 0 on timeout.
+ * answered at least SETTLE_MS before the current poll; returns how many
+ * requests that covers (all of the load's once SETTLE_MS have passed), or 0 on
+ * timeout. The polls are requests too, and the last ones' events are still on
+ * their way (the coalescer's 1 s window, then the consumer's batch of up to
+ * 5 s), so a target that counted them could never be met while polling.
  */
+const SETTLE_MS = 10_000;
 async function drainAudit(deadlineMs) {
 	const streams = ["system", ...accounts.map((a) => a.id)];
-	const until = Date.now() + deadlineMs;
+	const loadRequests = served.length;
+	const started = Date.now();
+	const until = started + deadlineMs;
+	/** [when, how many requests had been answered then], oldest first. */
+	const answered = [[started, loadRequests]];
 	while (Date.now() < until) {
-		const target = served.length;
+		const now = Date.now();
+		answered.push([now, served.length]);
+		const settled = answered.filter(([at]) => at <= now - SETTLE_MS).at(-1);
 		let archived = 0;
 		for (const stream of streams)
 			archived += (await send(`/v1/dev/audit-stats?stream=${stream}&action=http.request`)).json().archived;
-		if (archived >= target) return target;
+		if (settled && archived >= settled[1]) return settled[1];
 		await sleep(1000);
 	}
 	return 0;
