@@ -23,7 +23,7 @@ export default defineConfig(async () => {
 					bindings: {
 						TEST_MIGRATIONS: migrations,
 						// Audit events of concurrent requests still share a send; the coalescing window itself
-						// (200 ms in deployment) is tested in test/audit/coalescer.test.ts.
+						// (1 s in deployment) is tested in test/audit/coalescer.test.ts.
 						AUDIT_COALESCE_MS: "0",
 						// Verify's events wait in the account's object until its alarm; the tests read them there,
 						// or run the alarm themselves (test/durable/verify-events.test.ts), rather than race it.

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Puts the API reference's viewer (Scalar's standalone bundle, pinned in src/routes/docs.ts by
- * version and Subresource Integrity hash) where the Worker serves its static assets:
- * dist/assets/docs/scalar-<version>.js (git-ignored; run by `postinstall`). `/docs` then loads it
- * from Keyward's own origin, so the reference works offline and no CDN can change what runs.
+ * version and Subresource Integrity hash) where the Worker's build takes it in as a Data module:
+ * dist/scalar/standalone.bin (git-ignored; run by `postinstall`). The Worker serves those bytes at
+ * /docs/scalar-<version>.js, so the reference works offline and no CDN can change what runs.
  *
  * It takes only that one file from the package's tarball (`npm pack`, served from npm's cache when
  * it is there), not the package's dependency tree, which the bundle already contains; and it
@@ -26,7 +26,7 @@ if (!version || !integrity) {
 	console.error("scalar-asset: SCALAR_VERSION or SCALAR_SRI not found in src/routes/docs.ts");
 	process.exit(1);
 }
-const target = new URL(`../dist/assets/docs/scalar-${version}.js`, import.meta.url);
+const target = new URL("../dist/scalar/standalone.bin", import.meta.url);
 const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
 const good = () => existsSync(target) && sri(readFileSync(target)) === integrity;
 
@@ -35,7 +35,7 @@ if (process.argv.includes("--check")) {
 		console.error(`scalar-asset: ${target.pathname} is missing or not ${integrity}; run node scripts/scalar-asset.mjs`);
 		process.exit(1);
 	}
-	console.log(`scalar-asset: dist/assets/docs/scalar-${version}.js matches ${integrity}`);
+	console.log(`scalar-asset: dist/scalar/standalone.bin is @scalar/api-reference@${version} (${integrity})`);
 	process.exit(0);
 }
 
@@ -61,9 +61,4 @@ if (!good()) {
 		rmSync(scratch, { recursive: true, force: true });
 	}
 }
-// The file's name carries its version, so it never changes under that name: cache it for a year.
-writeFileSync(
-	new URL("../dist/assets/_headers", import.meta.url),
-	"/docs/scalar-*\n  Cache-Control: public, max-age=31536000, immutable\n  X-Content-Type-Options: nosniff\n",
-);
-console.log(`scalar-asset: dist/assets/docs/scalar-${version}.js (${integrity})`);
+console.log(`scalar-asset: dist/scalar/standalone.bin is @scalar/api-reference@${version} (${integrity})`);

@@ -56,7 +56,9 @@ export const credentialAuthenticator: Authenticator = async (c) => {
 		getUser(services.db, resolved.userId),
 		membershipsOf(services.db, resolved.userId),
 	]);
-	if (!user) return rejected(c, "invalid_token");
+	// An erased person's sessions end after the tombstone is written (privacy/erasure.ts), so a
+	// request that lands between the two is refused here rather than served as the tombstone.
+	if (!user || user.erasedAt) return rejected(c, "invalid_token");
 	(c as Context<AppEnv>).set("sessionUser", { user, memberships });
 	const principal: Principal = {
 		type: "user",

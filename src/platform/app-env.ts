@@ -35,6 +35,11 @@ export interface AppEnv {
 		credentialProblem?: CredentialProblem;
 		/** A route that serves HTML sets its own Content-Security-Policy here. */
 		contentSecurityPolicy?: string;
+		/**
+		 * Set by a route whose answer is the same bytes for everyone (a versioned file), so its own
+		 * Cache-Control stands even when the request carried a credential.
+		 */
+		immutableAsset?: boolean;
 	};
 }
 

@@ -660,7 +660,7 @@ try {
 	await plain.getByRole("button", { name: "Create key" }).click();
 	assert.match((await plain.locator("#api-key-secret").innerText()).trim(), /^kw_test_/);
 
-	// The API reference renders from this origin alone (the viewer is a static asset, no CDN).
+	// The API reference renders from this origin alone (the Worker serves the viewer, no CDN).
 	const reference = await browser.newPage({ baseURL: BASE, viewport: { width: 1280, height: 900 } });
 	page = reference;
 	const elsewhere = [];

@@ -60,4 +60,15 @@ describe("what a signed-in request reads", () => {
 		await expectProblem(await change(PASSWORD, second), 400);
 		expect((await change(first, second)).status).toBe(204);
 	});
+
+	it("a session of a person erased before their sessions were ended is refused, not served as the tombstone", async () => {
+		const s = await seedAccount(clock);
+		expect((await t.request("/v1/me", as(s.users.admin.token))).status).toBe(200);
+		// Erasure writes the tombstone first and ends the sessions after it: this is the moment between.
+		await env.DB.prepare("UPDATE users SET erased_at = ? WHERE id = ?")
+			.bind(clock.now().getTime(), s.users.admin.id)
+			.run();
+		const problem = await expectProblem(await t.request("/v1/me", as(s.users.admin.token)), 401);
+		expect(problem.code).toBe("invalid_token");
+	});
 });

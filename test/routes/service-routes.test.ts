@@ -41,12 +41,35 @@ describe("service routes", () => {
 		for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
 		expect(html).toMatch(/integrity="sha384-[A-Za-z0-9+/=]+"/);
 		expect(html).toContain("/v1/openapi.json");
-		// The viewer comes from this origin (a static asset), never a CDN: /docs works offline.
+		// The viewer comes from this origin (served by the Worker), never a CDN: /docs works offline.
 		const src = /<script[^>]*src="([^"]+)"/.exec(html)?.[1];
 		expect(src).toBe(SCALAR_SRC);
 		expect(html).toContain(`integrity="${SCALAR_SRI}"`);
 		expect(csp).not.toMatch(/jsdelivr|unpkg|cdn\./);
 		expect(csp).toMatch(/script-src 'nonce-[0-9a-f]+';/);
+	});
+
+	it("the viewer's script is served by the Worker: the pinned bytes, cacheable for a year even by a signed-in browser", async () => {
+		const sri = async (bytes: ArrayBuffer) =>
+			`sha384-${btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-384", bytes))))}`;
+		const credentials: Record<string, string>[] = [
+			{},
+			{ Cookie: "__Host-keyward_session=anything" },
+			{ Authorization: "Bearer x" },
+		];
+		for (const headers of credentials) {
+			const res = await t.request(SCALAR_SRC, { headers });
+			expect(res.status).toBe(200);
+			expect(res.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+			expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+			expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+			expect(await sri(await res.arrayBuffer())).toBe(SCALAR_SRI);
+		}
+		// Only that route: any other answer to a request with a credential stays no-store.
+		const other = await t.request("/v1/webhook-events", { headers: { Authorization: "Bearer x" } });
+		expect(other.headers.get("cache-control")).toBe("no-store");
+		const anonymous = await t.request("/v1/webhook-events");
+		expect(anonymous.headers.get("cache-control")).toBe("public, max-age=3600");
 	});
 
 	it("GET /v1/openapi.json is a valid OpenAPI 3.1 document listing every route", async () => {

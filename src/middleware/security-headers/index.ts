@@ -18,11 +18,12 @@ export const JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
  * answers carry a secret to a caller who sent no credential yet, and a route
  * added later would be one more. A route that is safe to cache says so by
  * setting its own Cache-Control; requests that carry a credential get
- * no-store whatever the route said.
+ * no-store whatever the route said, unless the route marked its answer an
+ * immutable asset (the same bytes for anyone, under a versioned name).
  */
 export const securityHeaders = (
 	options: SecurityHeadersOptions = {},
-): MiddlewareHandler<{ Variables: { contentSecurityPolicy?: string } }> => {
+): MiddlewareHandler<{ Variables: { contentSecurityPolicy?: string; immutableAsset?: boolean } }> => {
 	const defaultCsp = options.defaultContentSecurityPolicy ?? JSON_CSP;
 	const cookies = options.credentialCookies ?? [];
 	return async (c, next) => {
@@ -38,6 +39,6 @@ export const securityHeaders = (
 		const cookieHeader = c.req.header("Cookie") ?? "";
 		const hasCredential =
 			c.req.header("Authorization") !== undefined || cookies.some((name) => cookieHeader.includes(`${name}=`));
-		if (hasCredential || !h.has("Cache-Control")) h.set("Cache-Control", "no-store");
+		if ((hasCredential && !c.get("immutableAsset")) || !h.has("Cache-Control")) h.set("Cache-Control", "no-store");
 	};
 };
