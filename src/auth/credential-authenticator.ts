@@ -132,7 +132,9 @@ async function keyPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
 		membershipsOf(services.db, key.createdBy),
 	]);
 	const creator = creatorMemberships.find((m) => m.accountId === key.accountId);
-	if (!creator || !creatorUser) return rejected(c, "invalid_token");
+	// An erased creator's keys are revoked after the tombstone is written, with their memberships:
+	// until then they do not act as the tombstone.
+	if (!creator || !creatorUser || creatorUser.erasedAt) return rejected(c, "invalid_token");
 	return {
 		type: "key",
 		id: key.id,

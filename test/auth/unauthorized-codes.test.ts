@@ -2,6 +2,7 @@
  * A 401 says which of six things went wrong (issue #21), so a client can react: sign in again,
  * fix its header, or stop using a revoked key. The code is in the problem's `code` member.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { identityHarness } from "../support/identity";
 import { as, createKey } from "../support/request";
@@ -66,6 +67,18 @@ describe("401 problems carry a code", () => {
 		expect((await h.get(list, secret)).status).toBe(200);
 		await h.request(`${list}/${key.id}/revoke`, as(u.token, "POST", { reason: "leaked" }));
 		expect(await codeOf(await h.get(list, secret))).toBe("key_revoked");
+	});
+
+	it("an erased person's session and API key do not act as the tombstone before erasure ends them", async () => {
+		const u = await h.signupVerified();
+		const { secret } = await createKey(h, u.token, u.accountId, { scopes: ["keys:read"] });
+		const list = `/v1/accounts/${u.accountId}/keys`;
+		expect((await h.get(list, secret)).status).toBe(200);
+		expect((await h.get("/v1/me", u.token)).status).toBe(200);
+		// Erasure writes the tombstone first; sessions end and keys are revoked after it. This is the moment between.
+		await env.DB.prepare("UPDATE users SET erased_at = ? WHERE id = ?").bind(Date.now(), u.userId).run();
+		expect(await codeOf(await h.get(list, secret))).toBe("invalid_token");
+		expect(await codeOf(await h.get("/v1/me", u.token))).toBe("invalid_token");
 	});
 
 	it("refusals that are not about the credential carry no code", async () => {
