@@ -150,6 +150,8 @@ try {
 		// One Durable Object call with one durable write: the least a verify does (bench/floor).
 		"object-floor": () => floor.send("/object"),
 		"better-auth health": () => peer.send("/health"),
+		// The issue's first comparison: each service's own /health against the floor, in the same rounds.
+		"keyward health": () => keyward.send("/health"),
 		"better-auth verify": () => peer.send("/verify", json({ key: peerKey })),
 		"keyward verify (warm)": () =>
 			keyward.send("/v1/keys/verify", json({ key: keywardKey, requiredScopes: ["bench:read"] })),
@@ -175,6 +177,9 @@ try {
 			"better-auth verify÷floor p99": r(ba.p99ms, fl.p99ms),
 			"better-auth health÷floor rps": r(byName["better-auth health"].rps, fl.rps),
 			"better-auth health÷floor p99": r(byName["better-auth health"].p99ms, fl.p99ms),
+			"keyward health÷floor rps": r(byName["keyward health"].rps, fl.rps),
+			"keyward health÷floor p99": r(byName["keyward health"].p99ms, fl.p99ms),
+			"keyward health÷better-auth health rps": r(byName["keyward health"].rps, byName["better-auth health"].rps),
 		};
 		rounds.push(byName);
 		console.log(`round ${round}`);

@@ -27,6 +27,7 @@ if (!version || !integrity) {
 	process.exit(1);
 }
 const target = new URL("../dist/scalar/standalone.bin", import.meta.url);
+const ready = `scalar-asset: dist/scalar/standalone.bin is @scalar/api-reference@${version} (${integrity})`;
 const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
 const good = () => existsSync(target) && sri(readFileSync(target)) === integrity;
 
@@ -35,7 +36,7 @@ if (process.argv.includes("--check")) {
 		console.error(`scalar-asset: ${target.pathname} is missing or not ${integrity}; run node scripts/scalar-asset.mjs`);
 		process.exit(1);
 	}
-	console.log(`scalar-asset: dist/scalar/standalone.bin is @scalar/api-reference@${version} (${integrity})`);
+	console.log(ready);
 	process.exit(0);
 }
 
@@ -61,4 +62,4 @@ if (!good()) {
 		rmSync(scratch, { recursive: true, force: true });
 	}
 }
-console.log(`scalar-asset: dist/scalar/standalone.bin is @scalar/api-reference@${version} (${integrity})`);
+console.log(ready);
